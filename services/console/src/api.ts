@@ -1,0 +1,185 @@
+/**
+ * Talks to the gateway: GraphQL over HTTP POST, subscriptions over graphql-ws on the same path,
+ * uploads over POST /upload and authenticated image downloads. The bearer token travels in the
+ * Authorization header (HTTP) and in the graphql-ws connection_init payload (WebSocket).
+ */
+import { createClient, type Client } from 'graphql-ws';
+
+export type ApiErrorKind = 'network' | 'unauthenticated' | 'forbidden' | 'graphql' | 'http';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ApiErrorKind,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type LiveState = 'connecting' | 'live' | 'offline';
+
+export interface UploadResult { uploadId: string; [key: string]: unknown }
+
+export interface Api {
+  query<T>(document: string, variables?: Record<string, unknown>): Promise<T>;
+  subscribe<T>(document: string, variables: Record<string, unknown>, onData: (data: T) => void, onError?: (err: ApiError) => void): () => void;
+  upload(file: File): Promise<UploadResult>;
+  fetchImage(url: string): Promise<Blob>;
+  onLiveState(listener: (state: LiveState) => void): () => void;
+  /** Called after the socket (re)connects, so views can refetch what they may have missed. */
+  onReconnect(listener: () => void): () => void;
+  dispose(): void;
+}
+
+interface GraphQLErrorShape { message: string; extensions?: { code?: string } }
+
+export function createApi(opts: { getToken: () => string | null; onUnauthenticated: () => void }): Api {
+  const origin = window.location.origin;
+  let ws: Client | null = null;
+  let liveState: LiveState = 'offline';
+  let connectedOnce = false;
+  const liveListeners = new Set<(s: LiveState) => void>();
+  const reconnectListeners = new Set<() => void>();
+
+  function setLive(state: LiveState): void {
+    liveState = state;
+    for (const l of liveListeners) l(state);
+  }
+
+  function authHeaders(): Record<string, string> {
+    const token = opts.getToken();
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  function toGraphQLError(errors: GraphQLErrorShape[]): ApiError {
+    const codes = errors.map((e) => e.extensions?.code);
+    const message = errors.map((e) => e.message).join('; ');
+    if (codes.includes('UNAUTHENTICATED')) {
+      opts.onUnauthenticated();
+      return new ApiError(message || 'Your session has ended. Please sign in again.', 'unauthenticated');
+    }
+    if (codes.includes('FORBIDDEN')) return new ApiError(message || 'You do not have permission for this.', 'forbidden');
+    return new ApiError(message || 'The server reported an error.', 'graphql');
+  }
+
+  async function request(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, init);
+    } catch {
+      throw new ApiError('Cannot reach the gateway. Check your connection and try again.', 'network');
+    }
+  }
+
+  function socket(): Client {
+    if (ws) return ws;
+    const url = `${origin.replace(/^http/, 'ws')}/graphql`;
+    setLive('connecting');
+    ws = createClient({
+      url,
+      lazy: true,
+      connectionParams: () => ({ ...authHeaders() }),
+      retryAttempts: Number.MAX_SAFE_INTEGER,
+      shouldRetry: () => opts.getToken() !== null,
+      on: {
+        connecting: () => setLive('connecting'),
+        connected: () => {
+          setLive('live');
+          if (connectedOnce) for (const l of reconnectListeners) l();
+          connectedOnce = true;
+        },
+        closed: () => setLive('offline'),
+      },
+    });
+    return ws;
+  }
+
+  return {
+    async query<T>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const res = await request(`${origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
+        body: JSON.stringify({ query: document, variables }),
+      });
+      let body: { data?: T; errors?: GraphQLErrorShape[] } | null = null;
+      try {
+        body = (await res.json()) as { data?: T; errors?: GraphQLErrorShape[] };
+      } catch {
+        body = null;
+      }
+      if (res.status === 401) {
+        opts.onUnauthenticated();
+        throw new ApiError('Your session has ended. Please sign in again.', 'unauthenticated', 401);
+      }
+      if (body?.errors?.length) throw toGraphQLError(body.errors);
+      if (!res.ok || !body?.data) throw new ApiError(`The gateway answered HTTP ${res.status}.`, 'http', res.status);
+      return body.data;
+    },
+
+    subscribe<T>(document: string, variables: Record<string, unknown>, onData: (data: T) => void, onError?: (err: ApiError) => void) {
+      return socket().subscribe<T>(
+        { query: document, variables },
+        {
+          next: (msg) => {
+            if (msg.errors?.length) onError?.(toGraphQLError(msg.errors as GraphQLErrorShape[]));
+            else if (msg.data) onData(msg.data as T);
+          },
+          error: (err) => {
+            const message = Array.isArray(err)
+              ? err.map((e: GraphQLErrorShape) => e.message).join('; ')
+              : err instanceof Error ? err.message : 'Live updates stopped.';
+            onError?.(new ApiError(message, 'network'));
+          },
+          complete: () => undefined,
+        },
+      );
+    },
+
+    async upload(file: File): Promise<UploadResult> {
+      const form = new FormData();
+      form.append('file', file, file.name);
+      const res = await request(`${origin}/upload`, { method: 'POST', headers: authHeaders(), body: form });
+      type UploadBody = { uploadId?: string; error?: { code?: string; message?: string } };
+      let body: UploadBody | null = null;
+      try {
+        body = (await res.json()) as UploadBody;
+      } catch {
+        body = null;
+      }
+      if (res.status === 401) {
+        opts.onUnauthenticated();
+        throw new ApiError('Your session has ended. Please sign in again.', 'unauthenticated', 401);
+      }
+      if (!res.ok || !body?.uploadId) {
+        const msg = body?.error?.message ?? `The upload failed (HTTP ${res.status}).`;
+        throw new ApiError(msg, 'http', res.status);
+      }
+      return body as UploadResult;
+    },
+
+    async fetchImage(url: string): Promise<Blob> {
+      const res = await request(new URL(url, origin).toString(), { headers: authHeaders() });
+      if (!res.ok) throw new ApiError(`The image could not be loaded (HTTP ${res.status}).`, 'http', res.status);
+      return res.blob();
+    },
+
+    onLiveState(listener) {
+      liveListeners.add(listener);
+      listener(liveState);
+      return () => liveListeners.delete(listener);
+    },
+
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
+
+    dispose() {
+      void ws?.dispose();
+      ws = null;
+      connectedOnce = false;
+      setLive('offline');
+    },
+  };
+}

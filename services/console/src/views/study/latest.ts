@@ -1,0 +1,27 @@
+/** Picks the results the study page shows out of all of a study's analyses. */
+import type { Analysis, AnalysisResult, AnalysisTask } from '../../types.ts';
+
+type ResultOf<T extends AnalysisResult['__typename']> = Extract<AnalysisResult, { __typename: T }>;
+
+function newestFirst(a: Analysis, b: Analysis): number {
+  return new Date(b.requestedAt).getTime() - new Date(a.requestedAt).getTime();
+}
+
+/** The newest analysis of each task, whatever its status (for the status strip). */
+export function latestByTask(analyses: Analysis[]): Map<AnalysisTask, Analysis> {
+  const out = new Map<AnalysisTask, Analysis>();
+  for (const a of [...analyses].sort(newestFirst)) if (!out.has(a.task)) out.set(a.task, a);
+  return out;
+}
+
+/** The newest successful result of a given kind. */
+export function latestResult<T extends AnalysisResult['__typename']>(analyses: Analysis[], typename: T): ResultOf<T> | null {
+  for (const a of [...analyses].sort(newestFirst)) {
+    if (a.status === 'SUCCEEDED' && a.result?.__typename === typename) return a.result as ResultOf<T>;
+  }
+  return null;
+}
+
+export function vqaAnalyses(analyses: Analysis[]): Analysis[] {
+  return analyses.filter((a) => a.task === 'VQA').sort(newestFirst);
+}

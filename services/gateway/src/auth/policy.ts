@@ -1,0 +1,58 @@
+// Who may call what: one table for every root field (queries, mutations, subscriptions) and the HTTP
+// routes beside GraphQL. Object-level access (tenant) is enforced in the repository calls, not here.
+import type { Role } from "../graphql/models.ts";
+
+const ALL: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
+/** People and apps that work with patient data. */
+const CLINICAL: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN"];
+/** Clinical readers plus auditors (who may read what they audit). */
+const CLINICAL_READ: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR"];
+const OPERATIONS: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
+
+/** `null` = no authentication needed. */
+export const POLICY: Record<string, readonly Role[] | null> = {
+  "Query.viewer": ALL,
+  "Query.patient": CLINICAL_READ,
+  "Query.patients": CLINICAL_READ,
+  "Query.study": CLINICAL_READ,
+  "Query.studies": CLINICAL_READ,
+  "Query.analysis": CLINICAL_READ,
+  "Query.labels": ALL,
+  "Query.regions": ALL,
+  "Query.models": OPERATIONS,
+  "Query.workers": OPERATIONS,
+  "Query.queue": OPERATIONS,
+  "Query.auditEvents": ["ADMIN", "AUDITOR"],
+  "Mutation.login": null,
+  "Mutation.createPatient": CLINICAL,
+  "Mutation.createStudy": CLINICAL,
+  "Mutation.attachImage": CLINICAL,
+  "Mutation.requestAnalyses": CLINICAL,
+  "Mutation.askQuestion": CLINICAL,
+  "Mutation.retryAnalysis": CLINICAL,
+  "Mutation.cancelAnalysis": CLINICAL,
+  "Mutation.reviewReport": ["ADMIN", "RADIOLOGIST"],
+  "Mutation.activateModel": ["ADMIN"],
+  "Mutation.retireModel": ["ADMIN"],
+  "Subscription.studyAnalysisUpdates": CLINICAL_READ,
+  "Subscription.tenantAnalysisUpdates": CLINICAL_READ,
+  "HTTP.upload": CLINICAL,
+  "HTTP.image": CLINICAL_READ,
+};
+
+/** Root fields reachable without credentials; anything else in an unauthenticated operation is refused. */
+export const PUBLIC_ROOT_FIELDS = new Set(
+  Object.entries(POLICY)
+    .filter(([, roles]) => roles === null)
+    .map(([name]) => name),
+);
+
+export type PolicyDecision = "allow" | "unauthenticated" | "forbidden";
+
+export function decide(field: string, role: Role | null): PolicyDecision {
+  if (!(field in POLICY)) return role ? "forbidden" : "unauthenticated"; // unknown fields are closed by default
+  const roles = POLICY[field];
+  if (roles === null || roles === undefined) return "allow";
+  if (!role) return "unauthenticated";
+  return roles.includes(role) ? "allow" : "forbidden";
+}

@@ -1,0 +1,83 @@
+// The gateway's configuration: the only place the gateway reads the environment (main.ts passes process.env).
+// Every problem is listed at once (lib/config).
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
+
+const schema = z.object({
+  GATEWAY_HOST: env.string().default("127.0.0.1"),
+  /** 0 picks a free port (tests). */
+  GATEWAY_PORT: env.port(4000),
+  /** Distinguishes replicas: the completion consumer's group is `gateway-<id>`. */
+  GATEWAY_INSTANCE_ID: env.string().optional(),
+  DATABASE_URL: env.postgresUrl(),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_CLIENT_ID: env.string().default("gateway"),
+  TOPIC_ANALYSIS_REQUESTED: env.string().default("analysis.requested"),
+  TOPIC_ANALYSIS_COMPLETED: env.string().default("analysis.completed"),
+  TOPIC_ANALYSIS_DEAD_LETTER: env.string().default("analysis.dead-letter"),
+  /** HMAC secret for bearer tokens; at least 32 characters. */
+  AUTH_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
+  AUTH_TOKEN_TTL_SECONDS: env.int(8 * 3600, 60),
+  UPLOAD_MAX_BYTES: env.int(32 * 1024 * 1024, 1),
+  UPLOAD_MAX_WIDTH: env.int(8192, 1),
+  UPLOAD_MAX_HEIGHT: env.int(8192, 1),
+  UPLOAD_MAX_PIXELS: env.int(40_000_000, 1),
+  UPLOAD_TOKEN_TTL_SECONDS: env.int(24 * 3600, 60),
+  GRAPHQL_MAX_DEPTH: env.int(10, 2),
+  GRAPHQL_MAX_COST: env.int(50_000, 10),
+  GRAPHQL_INTROSPECTION: env.bool(true),
+  /** Root of the content-addressed image store. */
+  STORAGE_DIR: env.string().default(".local/images"),
+  CONSOLE_DIR: env.string().default("services/console/dist"),
+  OUTBOX_POLL_MS: env.int(200, 10),
+  SHUTDOWN_GRACE_MS: env.int(10_000, 0),
+  LOG_LEVEL: env.enumOf(["debug", "info", "warn", "error"] as const, "info"),
+});
+
+export type GatewayConfig = {
+  host: string;
+  port: number;
+  instanceId: string;
+  databaseUrl: string;
+  kafka: { brokers: string[]; clientId: string };
+  topics: { requested: string; completed: string; deadLetter: string };
+  auth: { tokenSecret: string; tokenTtlSeconds: number };
+  upload: { maxBytes: number; maxWidth: number; maxHeight: number; maxPixels: number; tokenTtlSeconds: number };
+  graphql: { maxDepth: number; maxCost: number; introspection: boolean };
+  storageDir: string;
+  consoleDir: string;
+  outboxPollMs: number;
+  shutdownGraceMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+};
+
+export function loadGatewayConfig(source: Env): GatewayConfig {
+  const c = loadConfig("gateway", schema, source);
+  return {
+    host: c.GATEWAY_HOST,
+    port: c.GATEWAY_PORT,
+    instanceId: c.GATEWAY_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    databaseUrl: c.DATABASE_URL,
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
+    topics: {
+      requested: c.TOPIC_ANALYSIS_REQUESTED,
+      completed: c.TOPIC_ANALYSIS_COMPLETED,
+      deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER,
+    },
+    auth: { tokenSecret: c.AUTH_TOKEN_SECRET, tokenTtlSeconds: c.AUTH_TOKEN_TTL_SECONDS },
+    upload: {
+      maxBytes: c.UPLOAD_MAX_BYTES,
+      maxWidth: c.UPLOAD_MAX_WIDTH,
+      maxHeight: c.UPLOAD_MAX_HEIGHT,
+      maxPixels: c.UPLOAD_MAX_PIXELS,
+      tokenTtlSeconds: c.UPLOAD_TOKEN_TTL_SECONDS,
+    },
+    graphql: { maxDepth: c.GRAPHQL_MAX_DEPTH, maxCost: c.GRAPHQL_MAX_COST, introspection: c.GRAPHQL_INTROSPECTION },
+    storageDir: c.STORAGE_DIR,
+    consoleDir: c.CONSOLE_DIR,
+    outboxPollMs: c.OUTBOX_POLL_MS,
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    logLevel: c.LOG_LEVEL,
+  };
+}

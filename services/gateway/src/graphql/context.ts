@@ -1,0 +1,31 @@
+// The per-operation context every resolver receives.
+import type { Principal } from "../auth/principal.ts";
+import type { Db, QueryCounter } from "../repositories-ext/db.ts";
+import type { Logger } from "../logger.ts";
+import type { GatewayConfig } from "../config.ts";
+import type { Loaders } from "./loaders.ts";
+import type { GatewayServices } from "./services.ts";
+
+export interface GatewayContext {
+  /** null only for unauthenticated operations (which may only call `login`). */
+  principal: Principal | null;
+  /** Loaders are scoped to the principal's tenant; null when unauthenticated. */
+  loaders: Loaders | null;
+  db: Db;
+  config: GatewayConfig;
+  logger: Logger;
+  services: GatewayServices;
+  requestId: string;
+  queries: QueryCounter;
+}
+
+/** The principal of an operation that the policy already admitted (root fields are checked first). */
+export function caller(ctx: GatewayContext): Principal & {} {
+  if (!ctx.principal) throw new Error("resolver reached without a principal (policy wrapper missing)");
+  return ctx.principal;
+}
+
+export function loadersOf(ctx: GatewayContext): Loaders {
+  if (!ctx.loaders) throw new Error("resolver reached without loaders (policy wrapper missing)");
+  return ctx.loaders;
+}

@@ -1,0 +1,130 @@
+// Tenant-scoped read queries the GraphQL layer needs beyond the core repositories: pages with cursors,
+// batch fetches for DataLoaders, and the "studies with finding X above p" filter as one SQL query.
+// Every function takes the tenant id first and filters on it: another tenant's rows are never returned.
+import { Prisma } from "../../../../lib/db/generated/client.ts";
+import type { Db } from "./db.ts";
+import type { CursorKey } from "../graphql/pagination.ts";
+import { afterWhere } from "../graphql/pagination.ts";
+import type { StudyModel, PatientModel, DbStudyStatus } from "../graphql/models.ts";
+
+export interface StudyListFilter {
+  patientId?: string | null;
+  search?: string | null;
+  status?: DbStudyStatus | null;
+  finding?: { label: string; minProbability: number } | null;
+}
+
+/** Escapes LIKE wildcards so that a search for "10_3" matches literally. */
+function likePrefix(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`) + "%";
+}
+
+function studyConditions(tenantId: string, filter: StudyListFilter): Prisma.Sql[] {
+  const where: Prisma.Sql[] = [Prisma.sql`s."tenantId" = ${tenantId}`];
+  if (filter.patientId) where.push(Prisma.sql`s."patientId" = ${filter.patientId}`);
+  if (filter.status) where.push(Prisma.sql`s."status" = ${filter.status}::"StudyStatus"`);
+  if (filter.search) {
+    const prefix = likePrefix(filter.search);
+    where.push(Prisma.sql`(s."accession" LIKE ${prefix} OR EXISTS (
+      SELECT 1 FROM "Patient" p WHERE p."id" = s."patientId" AND p."tenantId" = ${tenantId} AND p."mrn" LIKE ${prefix}))`);
+  }
+  if (filter.finding) {
+    // The study's latest successful classification must give the label at least minProbability.
+    // FindingResult carries tenantId and studyId so this uses the (tenantId, label, probability) index.
+    where.push(Prisma.sql`EXISTS (
+      SELECT 1 FROM "FindingResult" f
+      WHERE f."tenantId" = ${tenantId} AND f."label" = ${filter.finding.label}
+        AND f."probability" >= ${filter.finding.minProbability} AND f."studyId" = s."id"
+        AND f."analysisId" = (
+          SELECT a."id" FROM "Analysis" a
+          WHERE a."studyId" = s."id" AND a."tenantId" = ${tenantId}
+            AND a."task" = 'CLASSIFICATION'::"AnalysisTask" AND a."status" = 'SUCCEEDED'::"AnalysisStatus"
+          ORDER BY a."finishedAt" DESC NULLS LAST, a."id" DESC LIMIT 1))`);
+  }
+  return where;
+}
+
+export async function listStudies(
+  db: Db,
+  tenantId: string,
+  filter: StudyListFilter,
+  limit: number,
+  after: CursorKey | null,
+): Promise<StudyModel[]> {
+  const where = studyConditions(tenantId, filter);
+  if (after) where.push(Prisma.sql`(s."createdAt", s."id") < (${after.at}, ${after.id})`);
+  return db.$queryRaw<StudyModel[]>`
+    SELECT s."id", s."tenantId", s."patientId", s."accession", s."modality", s."studyDate", s."status"::text AS "status",
+           s."description", s."studyInstanceUid", s."createdAt"
+    FROM "Study" s
+    WHERE ${Prisma.join(where, " AND ")}
+    ORDER BY s."createdAt" DESC, s."id" DESC
+    LIMIT ${limit + 1}`;
+}
+
+export async function countStudies(db: Db, tenantId: string, filter: StudyListFilter): Promise<number> {
+  const rows = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM "Study" s WHERE ${Prisma.join(studyConditions(tenantId, filter), " AND ")}`;
+  return Number(rows[0]?.n ?? 0);
+}
+
+function patientWhere(tenantId: string, search?: string | null): Prisma.PatientWhereInput {
+  return {
+    tenantId,
+    ...(search ? { OR: [{ mrn: { startsWith: search } }, { name: { contains: search, mode: "insensitive" } }] } : {}),
+  };
+}
+
+export async function listPatients(
+  db: Db,
+  tenantId: string,
+  search: string | null | undefined,
+  limit: number,
+  after: CursorKey | null,
+): Promise<PatientModel[]> {
+  return db.patient.findMany({
+    where: { AND: [patientWhere(tenantId, search), afterWhere(after, "createdAt") as Prisma.PatientWhereInput] },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit + 1,
+  });
+}
+
+export function countPatients(db: Db, tenantId: string, search?: string | null): Promise<number> {
+  return db.patient.count({ where: patientWhere(tenantId, search) });
+}
+
+/**
+ * One page of studies for each of several patients (Patient.studies inside a patients page), in one query:
+ * rows are numbered per patient with a window function and cut at limit + 1.
+ */
+export async function studiesForPatients(
+  db: Db,
+  tenantId: string,
+  patientIds: readonly string[],
+  limit: number,
+  after: CursorKey | null,
+): Promise<StudyModel[]> {
+  if (patientIds.length === 0) return [];
+  const afterSql = after ? Prisma.sql`AND (s."createdAt", s."id") < (${after.at}, ${after.id})` : Prisma.empty;
+  return db.$queryRaw<StudyModel[]>`
+    SELECT "id", "tenantId", "patientId", "accession", "modality", "studyDate", "status", "description",
+           "studyInstanceUid", "createdAt"
+    FROM (
+      SELECT s."id", s."tenantId", s."patientId", s."accession", s."modality", s."studyDate", s."status"::text AS "status",
+             s."description", s."studyInstanceUid", s."createdAt",
+             row_number() OVER (PARTITION BY s."patientId" ORDER BY s."createdAt" DESC, s."id" DESC) AS rn
+      FROM "Study" s
+      WHERE s."tenantId" = ${tenantId} AND s."patientId" IN (${Prisma.join(patientIds as string[])}) ${afterSql}
+    ) ranked
+    WHERE rn <= ${limit + 1}
+    ORDER BY "createdAt" DESC, "id" DESC`;
+}
+
+export async function countStudiesForPatients(db: Db, tenantId: string, patientIds: readonly string[]) {
+  const rows = await db.study.groupBy({
+    by: ["patientId"],
+    where: { tenantId, patientId: { in: [...patientIds] } },
+    _count: { _all: true },
+  });
+  return new Map(rows.map((r) => [r.patientId, r._count._all]));
+}

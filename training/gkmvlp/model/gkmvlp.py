@@ -1,0 +1,95 @@
+"""The GK-MVLP model: encoders, GK module, heads, and the image-side forward used by export."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..tokenizer import WordPieceTokenizer
+from .config import ModelConfig
+from .encoders import GKModule, RegionHead, TextEncoder, VisionEncoder
+from .heads import ClassificationHead, Fusion, LocalizationHead, ReportDecoder
+from .knowledge import knowledge_sentences
+
+
+class GKMVLP(nn.Module):
+    def __init__(self, cfg: ModelConfig, knowledge_ids: Optional[Tensor] = None,
+                 knowledge_mask: Optional[Tensor] = None):
+        super().__init__()
+        errs = cfg.validate()
+        if errs:
+            raise ValueError("invalid model config: " + "; ".join(errs))
+        self.cfg = cfg
+        self.vision = VisionEncoder(cfg)
+        self.regions = RegionHead(cfg)
+        self.text = TextEncoder(cfg)
+        self.gk = GKModule(cfg)
+        self.cls_head = ClassificationHead(cfg)
+        self.loc_head = LocalizationHead(cfg)
+        self.fusion = Fusion(cfg)
+        self.itm_head = nn.Linear(cfg.dim, 2)
+        self.vqa_head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
+        self.decoder = ReportDecoder(cfg)
+        self.img_proj = nn.Linear(cfg.dim, cfg.dim)
+        self.txt_proj = nn.Linear(cfg.dim, cfg.dim)
+        self.logit_scale = nn.Parameter(torch.tensor(2.659))  # log(1/0.07), CLIP's init
+        k = cfg.knowledge_max_length
+        self.register_buffer("knowledge_ids", knowledge_ids if knowledge_ids is not None
+                             else torch.zeros(cfg.num_labels, k, dtype=torch.long))
+        self.register_buffer("knowledge_mask", knowledge_mask if knowledge_mask is not None
+                             else torch.ones(cfg.num_labels, k, dtype=torch.long))
+
+    @classmethod
+    def build(cls, cfg: ModelConfig, tokenizer: WordPieceTokenizer) -> "GKMVLP":
+        if tokenizer.vocab_size > cfg.vocab_size:
+            raise ValueError(f"tokenizer has {tokenizer.vocab_size} tokens > cfg.vocab_size {cfg.vocab_size}")
+        ids, mask = tokenizer.encode_batch(knowledge_sentences(), cfg.knowledge_max_length)
+        return cls(cfg, torch.from_numpy(ids), torch.from_numpy(mask))
+
+    # ----- image side (the exported image_encoder graph) ---------------------------------------
+    def knowledge_embeddings(self) -> Tensor:
+        return self.text(self.knowledge_ids, self.knowledge_mask)[:, 0]  # [14,D]
+
+    def encode_image(self, pixels: Tensor, gt_boxes: Optional[Tensor] = None,
+                     gt_visible: Optional[Tensor] = None) -> dict[str, Tensor]:
+        global_emb, patches = self.vision(pixels)
+        boxes = self.regions.predict_boxes(patches)
+        feat_boxes = boxes
+        if gt_boxes is not None:  # teacher forcing: RoIAlign on ground-truth boxes where visible
+            vis = gt_visible[..., None].to(boxes.dtype) if gt_visible is not None else 1.0
+            feat_boxes = gt_boxes * vis + boxes.detach() * (1 - vis)
+        region_tokens = self.regions.features(patches, feat_boxes)
+        knowledge, weights = self.gk(self.knowledge_embeddings(), region_tokens, global_emb)
+        return dict(global_embedding=global_emb, patch_tokens=patches, region_boxes=boxes,
+                    region_tokens=region_tokens, knowledge_tokens=knowledge, grounding_weights=weights)
+
+    # ----- heads ---------------------------------------------------------------------------------
+    def classify_logits(self, global_emb: Tensor, knowledge: Tensor) -> Tensor:
+        return self.cls_head(global_emb, knowledge)
+
+    def heatmap_logits(self, patches: Tensor, knowledge: Tensor) -> Tensor:
+        return self.loc_head(patches, knowledge)
+
+    def image_tokens(self, patches: Tensor, knowledge: Tensor) -> Tensor:
+        return torch.cat([patches, knowledge], dim=1)
+
+    def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
+        q = self.text(q_ids, q_mask)
+        return self.vqa_head(self.fusion(q, q_mask, self.image_tokens(patches, knowledge)))
+
+    def itm_logits(self, t_tokens: Tensor, t_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
+        return self.itm_head(self.fusion(t_tokens, t_mask, self.image_tokens(patches, knowledge)))
+
+    @staticmethod
+    def memory(region_tokens: Tensor, knowledge: Tensor) -> Tensor:
+        return torch.cat([region_tokens, knowledge], dim=1)
+
+    def image_embed(self, global_emb: Tensor) -> Tensor:
+        return F.normalize(self.img_proj(global_emb), dim=-1)
+
+    def text_embed(self, ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        tokens = self.text(ids, mask)
+        return F.normalize(self.txt_proj(tokens[:, 0]), dim=-1), tokens

@@ -1,0 +1,105 @@
+"""Task heads: classification, localization, multimodal fusion (ITM/VQA), report decoder."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .layers import Block, causal_bias, padding_bias
+
+
+class ClassificationHead(nn.Module):
+    """Per-label logit from [knowledge_token_k ; global]: shared MLP, then a per-label linear."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * cfg.dim, cfg.dim), nn.GELU(), nn.LayerNorm(cfg.dim))
+        self.w = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.02)
+        self.b = nn.Parameter(torch.zeros(cfg.num_labels))
+
+    def forward(self, global_emb: Tensor, knowledge: Tensor) -> Tensor:
+        g = global_emb[:, None].expand(-1, knowledge.shape[1], -1)
+        h = self.mlp(torch.cat([knowledge, g], dim=-1))
+        return (h * self.w).sum(-1) + self.b  # logits [B,14]
+
+
+class LocalizationHead(nn.Module):
+    """Heatmap per finding on the patch grid from query-patch similarity (logits)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.q = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim))
+        self.p = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim))
+        self.bias = nn.Parameter(torch.full((cfg.num_labels,), -2.0))
+
+    def forward(self, patches: Tensor, knowledge: Tensor) -> Tensor:
+        s = torch.matmul(self.q(knowledge), self.p(patches).transpose(1, 2)) / math.sqrt(self.cfg.dim)
+        s = s + self.bias[None, :, None]
+        g = self.cfg.grid
+        return s.reshape(s.shape[0], s.shape[1], g, g)  # logits [B,14,g,g]
+
+
+class Fusion(nn.Module):
+    """Text tokens cross-attend to image tokens (patches + knowledge tokens); shared by ITM and VQA."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True)
+                                    for _ in range(max(1, cfg.fusion_layers)))
+        self.norm = nn.LayerNorm(cfg.dim)
+
+    def forward(self, text_tokens: Tensor, text_mask: Tensor, image_tokens: Tensor) -> Tensor:
+        bias = padding_bias(text_mask)
+        x = text_tokens
+        for blk in self.blocks:
+            x, _ = blk(x, bias=bias, mem=image_tokens)
+        return self.norm(x[:, 0])
+
+
+class ReportDecoder(nn.Module):
+    """Causal transformer decoder over memory = region tokens (+) knowledge tokens.
+
+    `forward` is the teacher-forced training path; `step` decodes one token with an explicit
+    self-attention KV cache ([layers,B,heads,past,head_dim]) and is what the bundle exports.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.pos = nn.Embedding(cfg.max_length, cfg.dim)
+        self.mem_norm = nn.LayerNorm(cfg.dim)
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True)
+                                    for _ in range(cfg.decoder_layers))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.lm = nn.Linear(cfg.dim, cfg.vocab_size)
+
+    def forward(self, ids: Tensor, mask: Tensor, memory: Tensor) -> Tensor:
+        t = ids.shape[1]
+        pos = torch.arange(t, device=ids.device)[None]
+        x = self.tok(ids) + self.pos(pos)
+        bias = causal_bias(t, ids.device) + padding_bias(mask)
+        mem = self.mem_norm(memory)
+        for blk in self.blocks:
+            x, _ = blk(x, bias=bias, mem=mem)
+        return self.lm(self.norm(x))
+
+    def step(self, token_ids: Tensor, position: Tensor, memory: Tensor, past_keys: Tensor,
+             past_values: Tensor):
+        x = self.tok(token_ids) + self.pos(position)[:, None]
+        mem = self.mem_norm(memory)
+        ks, vs = [], []
+        for i, blk in enumerate(self.blocks):
+            x, k, v = blk.forward_cached(x, past_keys[i], past_values[i], mem)
+            ks.append(k)
+            vs.append(v)
+        logits = self.lm(self.norm(x))[:, -1]
+        return logits, torch.stack(ks), torch.stack(vs)
+
+    def empty_cache(self, batch: int, device=None) -> tuple[Tensor, Tensor]:
+        shape = (self.cfg.decoder_layers, batch, self.cfg.heads, 0, self.cfg.head_dim)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)

@@ -1,0 +1,134 @@
+"""Pre-training / fine-tuning objectives: ITC, ITM (hard negatives), LM, ECLS, grounding, mask,
+box (L1 + GIoU), VQA. `compute_losses` returns every term and the weighted total.
+
+Batch keys (tensors; see gkmvlp/train/batches.py): pixel_values [B,1,S,S], region_boxes [B,29,4]
+(normalized xyxy), region_visible [B,29], labels [B,14], finding_regions [B,14,29] (ground-truth
+regions of each present finding), finding_masks [B,14,g,g] (mask coverage per patch), report_ids /
+report_mask [B,T], report_group [B] (equal = identical report text), question_ids / question_mask
+[B,Q], answer_idx [B] (-1 = no question).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .config import LossWeights
+from .gkmvlp import GKMVLP
+from .layers import generalized_iou
+
+
+def _soft_ce(logits: Tensor, target: Tensor) -> Tensor:
+    return -(target * F.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+def itc_loss(img: Tensor, txt: Tensor, scale: Tensor, same: Tensor) -> tuple[Tensor, Tensor]:
+    """Symmetric InfoNCE; identical reports (same=True) are positives too (no false negatives)."""
+    sim = scale.exp().clamp(max=100.0) * img @ txt.t()
+    tgt = same.float() / same.float().sum(1, keepdim=True)
+    return (_soft_ce(sim, tgt) + _soft_ce(sim.t(), tgt.t())) / 2, sim
+
+
+def pick_hard_negatives(sim: Tensor, same: Tensor) -> Tensor:
+    """For each row, sample a column with probability softmax(sim) among non-matching columns."""
+    w = torch.softmax(sim.detach().float(), dim=1).masked_fill(same, 0.0) + 1e-8
+    w = w.masked_fill(same, 0.0)
+    has = w.sum(1) > 0
+    w[~has] = 1.0  # degenerate batch (all identical): fall back to any column
+    return torch.multinomial(w, 1).squeeze(1)
+
+
+def grounding_loss(weights: Tensor, labels: Tensor, regions: Tensor) -> Tensor:
+    """-log attention mass that each present finding's query puts on its ground-truth regions."""
+    sel = (labels > 0.5) & (regions.sum(-1) > 0)
+    if not sel.any():
+        return weights.sum() * 0.0
+    mass = (weights * regions).sum(-1)[sel]
+    return -torch.log(mass.clamp(min=1e-6)).mean()
+
+
+def mask_loss(heat_logits: Tensor, masks: Tensor, labels: Tensor) -> Tensor:
+    """BCE on patch-coverage targets for every finding + soft dice on the present ones."""
+    bce = F.binary_cross_entropy_with_logits(heat_logits, masks)
+    p = torch.sigmoid(heat_logits).flatten(2)
+    t = masks.flatten(2)
+    pres = (labels > 0.5) & (t.sum(-1) > 0)
+    if not pres.any():
+        return bce
+    inter = (p * t).sum(-1)[pres]
+    dice = 1 - (2 * inter + 1) / (p.sum(-1)[pres] + t.sum(-1)[pres] + 1)
+    return bce + dice.mean()
+
+
+def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
+    v = visible > 0.5
+    if not v.any():
+        return pred.sum() * 0.0
+    l1 = (pred - gt).abs().sum(-1)[v].mean()
+    giou = generalized_iou(pred, gt)[v]
+    return l1 + (1 - giou).mean()
+
+
+def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
+                   teacher_forcing: bool = False) -> dict[str, Tensor]:
+    out = model.encode_image(batch["pixel_values"],
+                             batch["region_boxes"] if teacher_forcing else None,
+                             batch["region_visible"] if teacher_forcing else None)
+    g, patches, know = out["global_embedding"], out["patch_tokens"], out["knowledge_tokens"]
+    losses: dict[str, Tensor] = {}
+    zero = g.sum() * 0.0
+
+    losses["box"] = box_loss(out["region_boxes"], batch["region_boxes"], batch["region_visible"]) if w.box else zero
+    losses["ecls"] = F.binary_cross_entropy_with_logits(model.classify_logits(g, know), batch["labels"]) if w.ecls else zero
+    losses["mask"] = mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
+    losses["ground"] = (grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
+                        if w.ground and model.cfg.gk_module else zero)
+
+    need_text = w.itc or w.itm
+    if need_text:
+        group = batch["report_group"]
+        same = group[:, None] == group[None, :]
+        txt, t_tokens = model.text_embed(batch["report_ids"], batch["report_mask"])
+        itc, sim = itc_loss(model.image_embed(g), txt, model.logit_scale, same)
+        losses["itc"] = itc if w.itc else zero
+        if w.itm:
+            b = g.shape[0]
+            neg_txt = pick_hard_negatives(sim, same)       # image i with a hard negative report
+            neg_img = pick_hard_negatives(sim.t(), same)   # report j with a hard negative image
+            tt = torch.cat([t_tokens, t_tokens[neg_txt], t_tokens], 0)
+            tm = torch.cat([batch["report_mask"], batch["report_mask"][neg_txt], batch["report_mask"]], 0)
+            pp = torch.cat([patches, patches, patches[neg_img]], 0)
+            kk = torch.cat([know, know, know[neg_img]], 0)
+            target = torch.cat([torch.ones(b), torch.zeros(2 * b)]).long().to(g.device)
+            losses["itm"] = F.cross_entropy(model.itm_logits(tt, tm, pp, kk), target)
+        else:
+            losses["itm"] = zero
+    else:
+        losses["itc"] = losses["itm"] = zero
+
+    if w.lm:
+        ids, mask = batch["report_ids"], batch["report_mask"]
+        logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], know))
+        tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+        losses["lm"] = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    else:
+        losses["lm"] = zero
+
+    ans = batch.get("answer_idx")
+    if w.vqa and ans is not None and (ans >= 0).any():
+        logits = model.vqa_logits(batch["question_ids"], batch["question_mask"], patches, know)
+        losses["vqa"] = F.cross_entropy(logits, ans, ignore_index=-1)
+    else:
+        losses["vqa"] = zero
+
+    total = sum(getattr(w, k) * v for k, v in losses.items())
+    losses["total"] = total
+    return losses
+
+
+def weights_with(w: LossWeights, **over: float) -> LossWeights:
+    d = dict(w.__dict__)
+    d.update(over)
+    return LossWeights(**d)
+

@@ -1,0 +1,76 @@
+"""Training run configuration (pretrain / finetune), loaded strictly from JSON + CLI overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.config import (ConfigError, LossWeights, ModelConfig, PRESETS, from_dict, preset,
+                            register_nested, to_dict)
+
+
+@dataclass
+class TrainConfig:
+    stage: str = "pretrain"            # "pretrain" | "finetune"
+    data: str = ""                     # dataset folder (docs/contracts/synthetic-dataset.md)
+    out: str = ""                      # run folder: checkpoint.pt, config.json, history.json, PNGs
+    init_from: str = ""                # finetune: checkpoint to start from (its tokenizer + answers)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossWeights = field(default_factory=LossWeights)
+    steps: int = 300
+    batch_size: int = 16
+    lr: float = 1e-3
+    min_lr_frac: float = 0.05
+    weight_decay: float = 0.05
+    warmup_steps: int = 30
+    grad_clip: float = 1.0
+    teacher_forcing_steps: int = 100   # RoIAlign on ground-truth region boxes for the first N steps
+    label_fraction: float = 1.0        # finetune: fraction of labelled training images used
+    max_train: int = 0                 # 0 = all training records
+    max_eval: int = 0                  # 0 = all val/test records
+    vocab_size: int = 1000
+    threads: int = 2
+    seed: int = 0
+    log_every: int = 10
+    ckpt_every: int = 100
+
+    def validate(self) -> list[str]:
+        errs = []
+        if self.stage not in ("pretrain", "finetune"):
+            errs.append(f"stage must be 'pretrain' or 'finetune', got {self.stage!r}")
+        if not self.data:
+            errs.append("data (dataset folder) is required")
+        if not self.out:
+            errs.append("out (run folder) is required")
+        if self.stage == "finetune" and not self.init_from:
+            errs.append("finetune needs init_from (a pretrain checkpoint)")
+        if not 0.0 < self.label_fraction <= 1.0:
+            errs.append(f"label_fraction must be in (0, 1], got {self.label_fraction}")
+        for name in ("steps", "batch_size", "threads"):
+            if getattr(self, name) <= 0:
+                errs.append(f"{name} must be > 0")
+        if self.lr <= 0:
+            errs.append("lr must be > 0")
+        return errs
+
+
+register_nested("TrainConfig", "model", ModelConfig)
+register_nested("TrainConfig", "loss", LossWeights)
+
+FINETUNE_LOSS = dict(itc=0.0, itm=0.0, lm=0.5, ecls=1.0, ground=0.2, mask=0.5, box=0.2, vqa=1.0)
+
+
+def resolve(data: dict[str, Any]) -> TrainConfig:
+    """Dict (from JSON/CLI) -> TrainConfig. `model.size` picks a preset that other model keys override."""
+    data = dict(data)
+    model = dict(data.get("model") or {})
+    size = model.get("size", "tiny")
+    if not isinstance(size, str) or size not in PRESETS:
+        raise ConfigError(f"invalid config:\n  model.size: unknown size {size!r} (choose {sorted(PRESETS)})")
+    data["model"] = {**to_dict(preset(size)), **model}
+    if data.get("stage") == "finetune":
+        data["loss"] = {**FINETUNE_LOSS, **(data.get("loss") or {})}
+    return from_dict(TrainConfig, data)
+
+
+__all__ = ["TrainConfig", "resolve", "ConfigError", "to_dict"]

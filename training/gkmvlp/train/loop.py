@@ -1,0 +1,142 @@
+"""Pre-training / fine-tuning loop: AdamW + warmup-cosine, tqdm, resumable checkpoints, curves.
+
+Pretrain learns the WordPiece vocabulary and the answer vocabulary from the training split;
+finetune reuses those from `init_from` and trains on `label_fraction` of the labelled training
+images (a seeded subset) with the fine-tuning loss weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..model.gkmvlp import GKMVLP
+from ..model.losses import compute_losses
+from ..tokenizer import WordPieceTokenizer
+from . import checkpoint as ck
+from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
+from .config import TrainConfig, to_dict
+from .plots import plot_history
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return (step + 1) / max(1, cfg.warmup_steps)
+    p = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+def make_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "emb" in n or n.endswith("pos") or "queries" in n else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+
+
+def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str], dict[str, Any] | None]:
+    """Tokenizer + answers (learned, or inherited from init_from) and the config they imply."""
+    init_blob = None
+    if cfg.stage == "finetune":
+        init_blob = ck.load_blob(cfg.init_from)
+        tok = WordPieceTokenizer(init_blob["vocab"])
+        answers = list(init_blob["answers"])
+        model_cfg = replace(cfg.model, **{k: v for k, v in init_blob["model_config"].items()
+                                          if k not in ("dropout",)})
+        return replace(cfg, model=model_cfg), tok, answers, init_blob
+    recs = read_split(cfg.data, "train")
+    if cfg.max_train:
+        recs = recs[: cfg.max_train]
+    tok = WordPieceTokenizer.train(corpus(recs), vocab_size=cfg.vocab_size)
+    answers = answer_vocab(recs, cfg.model.num_answers)
+    return replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, num_answers=len(answers))), tok, answers, None
+
+
+def train_subset(cfg: TrainConfig, n: int) -> np.ndarray:
+    idx = np.random.default_rng(cfg.seed + 1).permutation(n)
+    keep = max(1, int(math.ceil(cfg.label_fraction * n)))
+    return np.sort(idx[:keep])
+
+
+def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], None] | None = None,
+        train_set: TensorSet | None = None) -> Path:
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / ck.CKPT
+    cfg, tok, answers, init_blob = prepare(cfg)
+    tok.save(out / "vocab.txt")
+    (out / "answers.json").write_text(json.dumps(answers, indent=1))
+
+    if train_set is None:
+        recs = read_split(cfg.data, "train")
+        if cfg.max_train:
+            recs = recs[: cfg.max_train]
+        train_set = build_tensors(cfg.data, recs, cfg.model, tok, answers, "train")
+    subset = train_subset(cfg, len(train_set)) if cfg.stage == "finetune" else np.arange(len(train_set))
+
+    model = GKMVLP.build(cfg.model, tok)
+    if init_blob is not None:
+        model.load_state_dict(init_blob["model"])
+    opt = make_optimizer(model, cfg)
+    np_rng = np.random.default_rng(cfg.seed)
+    step, history = 0, []
+    if resume and ckpt_path.is_file():
+        blob = ck.load_blob(ckpt_path)
+        model.load_state_dict(blob["model"])
+        opt.load_state_dict(blob["optimizer"])
+        step, history = int(blob["step"]), list(blob["history"])
+        ck.set_rng_state(blob["rng"], np_rng)
+        print(f"[train] resumed from {ckpt_path} at step {step}")
+    config = to_dict(cfg)
+
+    def save():
+        ck.save(ckpt_path, model=model, optimizer=opt, step=step, np_rng=np_rng, config=config,
+                tokenizer=tok, answers=answers, history=history)
+
+    model.train()
+    order: list[int] = []
+    bar = tqdm(total=cfg.steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
+    t0, acc = time.time(), {}
+    while step < cfg.steps:
+        if len(order) < cfg.batch_size:
+            order += np_rng.permutation(subset).tolist()
+        idx, order = order[: cfg.batch_size], order[cfg.batch_size:]
+        batch = train_set.batch(idx, np_rng)
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(step, cfg)
+        losses = compute_losses(model, batch, cfg.loss, teacher_forcing=step < cfg.teacher_forcing_steps)
+        opt.zero_grad(set_to_none=True)
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        for k, v in losses.items():
+            acc[k] = acc.get(k, 0.0) + float(v)
+        acc["_n"] = acc.get("_n", 0) + 1
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            row = {k: v / acc["_n"] for k, v in acc.items() if k != "_n"}
+            row.update(step=step, lr=cfg.lr * lr_factor(step - 1, cfg), elapsed_s=time.time() - t0)
+            history.append(row)
+            acc = {}
+            bar.set_postfix(loss=f"{row['total']:.3f}", lm=f"{row['lm']:.2f}", ecls=f"{row['ecls']:.3f}")
+            if on_step:
+                on_step(step, row)
+        bar.update(1)
+        if step % cfg.ckpt_every == 0 and step < cfg.steps:
+            save()
+    bar.close()
+    save()
+    if history:
+        plot_history(history, out / "curves.png", title=f"{cfg.stage} ({cfg.model.size})")
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    return ckpt_path

@@ -1,0 +1,85 @@
+"""Export of a tiny random-init model: contract layout, onnxruntime parity, refusal on mismatch."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gkmvlp.export.bundle import ParityError, write_bundle
+from gkmvlp.export.onnx_io import ort_session, run_ort
+from gkmvlp.export import graphs as G
+from gkmvlp.model import GKMVLP, preset
+from gkmvlp.model.preprocess import preprocess_file
+from gkmvlp.tokenizer import WordPieceTokenizer
+
+torch.set_num_threads(2)
+ort = pytest.importorskip("onnxruntime", reason="run scripts/setup-python.sh (venv with onnxruntime)")
+
+
+@pytest.fixture(scope="module")
+def model_tok():
+    tok = WordPieceTokenizer.train(["mild cardiomegaly. no pneumothorax.", "is there a pleural effusion? left"])
+    cfg = preset("tiny", image_size=64, dim=48, heads=2, vit_depth=1, text_layers=1, decoder_layers=2,
+                 vocab_size=tok.vocab_size, num_answers=4, max_length=24)
+    torch.manual_seed(0)
+    return GKMVLP.build(cfg, tok).eval(), tok
+
+
+@pytest.fixture(scope="module")
+def bundle(model_tok, tmp_path_factory):
+    m, tok = model_tok
+    out = tmp_path_factory.mktemp("b") / "gkmvlp-test-0.0.1"
+    path, parity = write_bundle(m, tok, ["yes", "no", "left", "right"], out, name="gkmvlp-test", version="0.0.1",
+                                config={"size": "tiny"}, metrics={"auc_macro": 0.5, "thresholds": None},
+                                max_new_tokens=6)
+    return path, parity
+
+
+def test_bundle_has_every_contract_file_with_hashes(bundle):
+    path, parity = bundle
+    man = json.loads((path / "manifest.json").read_text())
+    assert parity <= 1e-3 and man["parity"]["max_abs_diff"] == parity
+    for name in ("image_encoder", "classification_head", "localization_head", "report_decoder_step", "vqa_head"):
+        assert (path / man["graphs"][name]["file"]).is_file()
+    for rel, digest in man["files"].items():
+        assert hashlib.sha256((path / rel).read_bytes()).hexdigest() == digest
+    assert {"vocab.txt", "golden/golden.json", "image_encoder.onnx"} <= set(man["files"])
+    assert man["trained_on"] == "synthetic" and len(man["labels"]) == 14 and len(man["regions"]) == 29
+    assert man["graphs"]["image_encoder"]["outputs"][5] == {"name": "grounding_weights", "dtype": "float32",
+                                                            "shape": ["batch", 14, 29]}
+    assert not list(path.parent.glob(".*tmp*"))
+
+
+def test_golden_vectors_reproduce_with_onnxruntime(bundle, model_tok):
+    path, _ = bundle
+    m, tok = model_tok
+    man = json.loads((path / "manifest.json").read_text())
+    gold = json.loads((path / "golden" / "golden.json").read_text())
+    sizes = {(p["width"], p["height"]) for p in gold["preprocess"]}
+    assert any(w != h for w, h in sizes) and any(w != 64 for w, _ in sizes)
+    spec = G.specs(m)["image_encoder"]
+    sess = ort_session(path / "image_encoder.onnx")
+    for case, pre in zip(gold["graphs"]["image_encoder"], gold["preprocess"]):
+        x, lb = preprocess_file(path / "golden" / pre["image"], 64, 0.5, 0.25)
+        assert hashlib.sha256(x.astype("<f4").tobytes()).hexdigest() == pre["tensor_sha256"]
+        assert (lb.pad_x, lb.pad_y) == (pre["pad_x"], pre["pad_y"])
+        outs = run_ort(sess, spec, [torch.from_numpy(x)])
+        for o, t in zip(outs, spec["outputs"]):
+            ref = np.asarray(case["outputs"][t["name"]]["values"]).reshape(o.shape)
+            assert np.max(np.abs(ref - o)) < 1e-4
+    for case in gold["tokenizer"]:
+        assert tok.encode(case["text"], case["max_length"])[0] == case["ids"]
+    steps = gold["graphs"]["report_decoder_step"]
+    assert steps[0]["inputs"]["past_keys"]["shape"][3] == 0 and steps[1]["inputs"]["past_keys"]["shape"][3] == 1
+    assert man["decoding"]["num_layers"] == 2 and len(gold["report"]) == 3
+
+
+def test_parity_failure_writes_nothing(model_tok, tmp_path):
+    m, tok = model_tok
+    out = tmp_path / "refused"
+    with pytest.raises(ParityError):
+        write_bundle(m, tok, ["yes", "no"] * 2, out, name="x", version="0", config={}, tolerance=-1.0,
+                     max_new_tokens=2)
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -1,0 +1,200 @@
+/**
+ * Report decoding over the KV-cached `report_decoder_step` graph: greedy and beam search.
+ *
+ * Both mirror training/gkmvlp/model/decoding.py step for step (same candidate order, same early
+ * stop, same score = sum log p / max(1, len + 1) ** length_penalty), so the Python and TypeScript
+ * sides pick the same report for the same logits. The decoder sees `[CLS]` first; positions count
+ * from 0; the number of steps is capped by the decoder's position table (config.max_length - 1).
+ */
+import * as ort from 'onnxruntime-node';
+import { InferenceError } from '../bundle/errors.ts';
+
+export interface DecoderShape {
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+}
+
+export interface DecodeOptions {
+  maxSteps: number;
+  bosId: number;
+  eosId: number;
+}
+
+export interface BeamOptions extends DecodeOptions {
+  beamSize: number;
+  lengthPenalty: number;
+}
+
+export interface Decoded {
+  ids: number[];
+  logProb: number;
+  score: number;
+  steps: number;
+  /** the sequence ended with the end token (not cut by maxSteps) */
+  finished: boolean;
+}
+
+interface Cache {
+  keys: Float32Array;
+  values: Float32Array;
+  /** past length */
+  t: number;
+  /** batch size of the cache */
+  n: number;
+}
+
+export class DecoderStep {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly shape: DecoderShape,
+    /** [M*D] memory of one image */
+    private readonly memory: Float32Array,
+    private readonly memoryTokens: number,
+  ) {}
+
+  emptyCache(n: number): Cache {
+    return { keys: new Float32Array(0), values: new Float32Array(0), t: 0, n };
+  }
+
+  /** One step for n sequences sharing the image memory; returns log-probabilities [n][vocab]. */
+  async run(tokens: readonly number[], position: number, cache: Cache): Promise<{ logp: Float64Array[]; cache: Cache }> {
+    const n = tokens.length;
+    const { numLayers: L, numHeads: H, headDim: hd } = this.shape;
+    const d = this.memory.length / this.memoryTokens;
+    const mem = new Float32Array(n * this.memory.length);
+    for (let i = 0; i < n; i++) mem.set(this.memory, i * this.memory.length);
+    const pastDims = [L, n, H, cache.t, hd];
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run({
+        token_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, (x) => BigInt(x)), [n, 1]),
+        position: new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(position)), [n]),
+        memory: new ort.Tensor('float32', mem, [n, this.memoryTokens, d]),
+        past_keys: new ort.Tensor('float32', cache.keys, pastDims),
+        past_values: new ort.Tensor('float32', cache.values, pastDims),
+      });
+    } catch (e) {
+      throw new InferenceError('INFERENCE_FAILED', `report decoder step ${position} failed: ${(e as Error).message}`, { retriable: true, cause: e });
+    }
+    const logits = (out.logits as ort.Tensor).data as Float32Array;
+    const vocab = logits.length / n;
+    const logp: Float64Array[] = [];
+    for (let i = 0; i < n; i++) logp.push(logSoftmax(logits.subarray(i * vocab, (i + 1) * vocab)));
+    return {
+      logp,
+      cache: {
+        keys: (out.present_keys as ort.Tensor).data as Float32Array,
+        values: (out.present_values as ort.Tensor).data as Float32Array,
+        t: cache.t + 1,
+        n,
+      },
+    };
+  }
+
+  /** Re-orders the cache's batch axis: row j of the result is row rows[j] of `cache`. */
+  gather(cache: Cache, rows: readonly number[]): Cache {
+    const { numLayers: L } = this.shape;
+    const block = this.shape.numHeads * cache.t * this.shape.headDim;
+    const pick = (src: Float32Array) => {
+      const dst = new Float32Array(L * rows.length * block);
+      for (let l = 0; l < L; l++) {
+        rows.forEach((r, j) => dst.set(src.subarray((l * cache.n + r) * block, (l * cache.n + r + 1) * block), (l * rows.length + j) * block));
+      }
+      return dst;
+    };
+    return { keys: pick(cache.keys), values: pick(cache.values), t: cache.t, n: rows.length };
+  }
+}
+
+export function logSoftmax(x: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]!);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.exp(x[i]! - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! - lse;
+  return out;
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topK(x: ArrayLike<number>, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (best.length === k && x[i]! <= x[best[k - 1]!]!) continue;
+    let j = best.length < k ? best.length : k - 1;
+    best[j] = i;
+    while (j > 0 && x[best[j - 1]!]! < x[i]!) {
+      best[j] = best[j - 1]!;
+      best[j - 1] = i;
+      j--;
+    }
+  }
+  return best;
+}
+
+export const lengthNormalised = (logProb: number, len: number, lengthPenalty: number) =>
+  logProb / Math.max(1, len + 1) ** lengthPenalty;
+
+export async function greedyDecode(step: DecoderStep, opts: DecodeOptions & { lengthPenalty: number }): Promise<Decoded> {
+  let cache = step.emptyCache(1);
+  let tok = opts.bosId;
+  const ids: number[] = [];
+  let logProb = 0;
+  let t = 0;
+  for (; t < opts.maxSteps; t++) {
+    const r = await step.run([tok], t, cache);
+    cache = r.cache;
+    const [next] = topK(r.logp[0]!, 1);
+    logProb += r.logp[0]![next!]!;
+    if (next === opts.eosId) {
+      return { ids, logProb, score: lengthNormalised(logProb, ids.length, opts.lengthPenalty), steps: t + 1, finished: true };
+    }
+    ids.push(next!);
+    tok = next!;
+  }
+  return { ids, logProb, score: lengthNormalised(logProb, ids.length, opts.lengthPenalty), steps: t, finished: false };
+}
+
+export async function beamDecode(step: DecoderStep, opts: BeamOptions): Promise<Decoded> {
+  type Beam = { seq: number[]; score: number };
+  let beams: Beam[] = [{ seq: [], score: 0 }];
+  let cache = step.emptyCache(1);
+  const finished: (Beam & { done: boolean })[] = [];
+  let steps = 0;
+  for (let t = 0; t < opts.maxSteps; t++) {
+    const r = await step.run(beams.map((b) => b.seq.at(-1) ?? opts.bosId), t, cache);
+    steps = t + 1;
+    const cand: (Beam & { from: number })[] = [];
+    beams.forEach((b, i) => {
+      const lp = r.logp[i]!;
+      for (const tok of topK(lp, opts.beamSize)) cand.push({ seq: [...b.seq, tok], score: b.score + lp[tok]!, from: i });
+    });
+    cand.sort((a, b) => b.score - a.score); // stable, like Python's sort
+    const next: Beam[] = [];
+    const rows: number[] = [];
+    for (const c of cand) {
+      if (c.seq.at(-1) === opts.eosId) finished.push({ seq: c.seq.slice(0, -1), score: c.score, done: true });
+      else {
+        next.push({ seq: c.seq, score: c.score });
+        rows.push(c.from);
+      }
+      if (next.length === opts.beamSize) break;
+    }
+    beams = next;
+    if (beams.length === 0 || finished.length >= opts.beamSize) break;
+    cache = step.gather(r.cache, rows);
+  }
+  const all = [...finished, ...beams.map((b) => ({ ...b, done: false }))];
+  let best = all[0]!;
+  let bestNorm = -Infinity;
+  for (const h of all) {
+    const s = lengthNormalised(h.score, h.seq.length, opts.lengthPenalty);
+    if (s > bestNorm) {
+      best = h;
+      bestNorm = s;
+    }
+  }
+  return { ids: best.seq, logProb: best.score, score: bestNorm, steps, finished: best.done };
+}

@@ -1,0 +1,202 @@
+/**
+ * createEngine(bundle): the analysis worker's inference API.
+ *
+ * Every task takes an image input, gets its encoder features through one path — an LRU cache keyed
+ * by the image's sha256 (in-flight runs shared, so four tasks on one image run the encoder once),
+ * then a micro-batcher that runs the encoder on several images at once — and runs only its own
+ * head on top. onnxruntime-node's session.run is asynchronous (its own thread pool), so the event
+ * loop stays free while graphs run; preprocessing is synchronous JavaScript.
+ */
+import { createHash } from 'node:crypto';
+import type { Bundle } from '../bundle/load.ts';
+import { InferenceError } from '../bundle/errors.ts';
+import type { GraphName, Task } from '../bundle/manifest.ts';
+import { MicroBatcher, type BatcherOptions } from './batcher.ts';
+import { beamDecode, DecoderStep, greedyDecode } from './decoder.ts';
+import { feature, runEncoderBatch } from './encoder.ts';
+import { Grounding } from './grounding.ts';
+import { answerQuestion, classifyImage, localizeImage, probabilities } from './heads.ts';
+import { LruCache } from './lru.ts';
+import { preprocess, tensorSha256, type GrayImage, type Preprocessed } from './preprocess.ts';
+import { splitReport } from './report-text.ts';
+import { WordPieceTokenizer } from './tokenizer.ts';
+import type { ClassificationResult, EncodedImage, LocalizationResult, ModelRef, ReportResult, VqaResult } from './types.ts';
+
+export interface EngineOptions {
+  /** encoder outputs kept (≈ 0.2 MB each for the small model) */
+  cacheSize: number;
+  batch: BatcherOptions;
+  /** regions reported per finding */
+  topRegions: number;
+  maxBoxesPerFinding: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { cacheSize: 64, batch: { maxBatch: 4, maxWaitMs: 5 }, topRegions: 3, maxBoxesPerFinding: 5 };
+
+/** An image to analyse: decoded pixels (or an already preprocessed tensor) and its content sha256. */
+export type ImageInput = { key?: string; image: GrayImage } | { key?: string; preprocessed: Preprocessed } | EncodedImage;
+
+export interface ReportOptions {
+  method?: 'beam' | 'greedy';
+  beamSize?: number;
+  maxNewTokens?: number;
+}
+
+export interface EngineStats {
+  cache: { entries: number; hits: number; misses: number };
+  encoder: { runs: number; images: number; maxBatch: number };
+}
+
+export interface Engine {
+  readonly model: ModelRef;
+  readonly bundle: Bundle;
+  readonly tokenizer: WordPieceTokenizer;
+  preprocess(image: GrayImage): Preprocessed;
+  /** Runs the encoder once on a batch (no cache); the batcher calls this. */
+  encodeImages(batch: readonly { key: string; pre: Preprocessed }[]): Promise<EncodedImage[]>;
+  /** Cached and micro-batched encoder features of one image. */
+  encode(input: ImageInput): Promise<EncodedImage>;
+  classify(input: ImageInput): Promise<ClassificationResult>;
+  localize(input: ImageInput, opts?: { findings?: readonly string[] }): Promise<LocalizationResult>;
+  report(input: ImageInput, opts?: ReportOptions): Promise<ReportResult>;
+  vqa(input: ImageInput, question: string): Promise<VqaResult>;
+  stats(): EngineStats;
+  /** Drains queued work; the bundle's sessions are released by bundle.release(). */
+  close(): Promise<void>;
+}
+
+export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {}): Engine {
+  const opts: EngineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+  const m = bundle.manifest;
+  const pre = m.preprocessing;
+  const model: ModelRef = { name: m.name, version: m.version, bundleHash: bundle.bundleHash, trainedOn: m.trained_on };
+  const tokenizer = new WordPieceTokenizer(bundle.vocab);
+  const grounding = new Grounding(m.labels, m.regions, m.knowledge, opts.topRegions);
+  const cache = new LruCache<string, Promise<EncodedImage>>(opts.cacheSize);
+  let closed = false;
+
+  const session = (task: Task, graph: GraphName) => {
+    if (closed) throw new InferenceError('ENGINE_CLOSED', 'engine is closed');
+    const s = bundle.sessions[graph];
+    if (!m.tasks.includes(task) || !s) throw new InferenceError('TASK_NOT_SUPPORTED', `bundle ${m.name} ${m.version} does not support ${task}`);
+    return s;
+  };
+
+  const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) => runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size);
+  const batcher = new MicroBatcher(encodeImages, opts.batch);
+
+  const encode = (input: ImageInput): Promise<EncodedImage> => {
+    if ('features' in input) return Promise.resolve(input);
+    if (closed) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'engine is closed'));
+    if (input.key) {
+      const hit = cache.get(input.key);
+      if (hit) return hit;
+    }
+    let p: Preprocessed;
+    try {
+      p = 'preprocessed' in input ? input.preprocessed : preprocess(input.image, pre);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const key = input.key ?? `tensor:${tensorSha256(p.tensor)}`;
+    if (!input.key) {
+      const hit = cache.get(key);
+      if (hit) return hit;
+    }
+    const promise = batcher.submit({ key, pre: p });
+    cache.set(key, promise);
+    // A failed run must not be served from the cache (but never evict a newer entry for the key).
+    promise.catch(() => {
+      if (cache.peek(key) === promise) cache.delete(key);
+    });
+    return promise;
+  };
+
+  const memoryOf = (enc: EncodedImage) => {
+    const r = feature(enc, 'region_tokens');
+    const k = feature(enc, 'knowledge_tokens');
+    const mem = new Float32Array(r.data.length + k.data.length);
+    mem.set(r.data, 0);
+    mem.set(k.data, r.data.length);
+    return { mem, tokens: r.dims[1]! + k.dims[1]! };
+  };
+
+  // The decoder's position table bounds the number of steps (Python: min(max_new, max_length - 1)).
+  const maxPosition = m.decoding.max_position ?? (typeof m.config.max_length === 'number' ? m.config.max_length : m.tokenizer.max_length);
+
+  return {
+    model,
+    bundle,
+    tokenizer,
+    preprocess: (image) => preprocess(image, pre),
+    encodeImages,
+    encode,
+
+    async classify(input) {
+      const s = session('classification', 'classification_head');
+      const enc = await encode(input);
+      return { task: 'classification', model, findings: await classifyImage(s, m, grounding, enc) };
+    },
+
+    async localize(input, o = {}) {
+      const s = session('localization', 'localization_head');
+      const enc = await encode(input);
+      const cls = bundle.sessions.classification_head;
+      const probs = cls ? await probabilities(cls, enc) : undefined;
+      const findings = await localizeImage(s, m, enc, { findings: o.findings, maxBoxes: opts.maxBoxesPerFinding, probabilities: probs });
+      return {
+        task: 'localization',
+        model,
+        thresholdMode: m.localization.threshold_mode,
+        heatmapThreshold: m.localization.heatmap_threshold,
+        findings,
+      };
+    },
+
+    async report(input, o = {}) {
+      const s = session('report', 'report_decoder_step');
+      const enc = await encode(input);
+      const d = m.decoding;
+      const { mem, tokens } = memoryOf(enc);
+      const step = new DecoderStep(s, { numLayers: d.num_layers, numHeads: d.num_heads, headDim: d.head_dim }, mem, tokens);
+      const method = o.method ?? (d.beam_size > 1 ? 'beam' : 'greedy');
+      const beamSize = method === 'greedy' ? 1 : (o.beamSize ?? d.beam_size);
+      const base = { maxSteps: Math.min(o.maxNewTokens ?? d.max_new_tokens, maxPosition - 1), bosId: d.bos_id, eosId: d.eos_id, lengthPenalty: d.length_penalty };
+      const out = method === 'greedy' ? await greedyDecode(step, base) : await beamDecode(step, { ...base, beamSize });
+      const text = tokenizer.decode(out.ids);
+      const split = splitReport(text);
+      return {
+        task: 'report',
+        model,
+        text,
+        findings: split.findings,
+        impression: split.impression,
+        sentences: split.sentences.map((st) => ({ ...st, ...grounding.link(enc, st.text) })),
+        tokenIds: out.ids,
+        logProb: out.logProb,
+        score: out.score,
+        decoding: { method, beamSize, lengthPenalty: d.length_penalty, steps: out.steps, finished: out.finished },
+      };
+    },
+
+    async vqa(input, question) {
+      const s = session('vqa', 'vqa_head');
+      const enc = await encode(input);
+      return { task: 'vqa', model, question, ...(await answerQuestion(s, m, tokenizer, grounding, enc, question)) };
+    },
+
+    stats: () => ({
+      cache: { entries: cache.size, hits: cache.hits, misses: cache.misses },
+      encoder: { runs: batcher.stats.batches, images: batcher.stats.items, maxBatch: batcher.stats.maxBatchSeen },
+    }),
+
+    async close() {
+      closed = true;
+      await batcher.close();
+      cache.clear();
+    },
+  };
+}
+
+/** sha256 of raw image bytes: the cache key the worker should pass (the gateway's content hash). */
+export const imageKey = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');

@@ -1,0 +1,151 @@
+/**
+ * The task heads on top of cached encoder features: classification, localization and VQA.
+ * Each runs its graph at batch 1 (the heads are cheap next to the encoder, which is batched).
+ */
+import * as ort from 'onnxruntime-node';
+import { InferenceError } from '../bundle/errors.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { feature, toOrt } from './encoder.ts';
+import { squareExtent } from './geometry.ts';
+import type { Grounding } from './grounding.ts';
+import { extentBox, heatmapToBoxes } from './heatmap.ts';
+import type { WordPieceTokenizer } from './tokenizer.ts';
+import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink } from './types.ts';
+
+export async function runHead(
+  session: ort.InferenceSession,
+  graph: string,
+  feeds: Record<string, ort.Tensor>,
+  output: string,
+): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  try {
+    const out = await session.run(feeds);
+    const t = out[output] as ort.Tensor;
+    return { data: t.data as Float32Array, dims: t.dims };
+  } catch (e) {
+    throw new InferenceError('INFERENCE_FAILED', `${graph} failed: ${(e as Error).message}`, { retriable: true, cause: e });
+  }
+}
+
+export async function probabilities(session: ort.InferenceSession, enc: EncodedImage): Promise<Float32Array> {
+  const { data } = await runHead(
+    session,
+    'classification_head',
+    { global_embedding: toOrt(feature(enc, 'global_embedding')), knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')) },
+    'probabilities',
+  );
+  return data;
+}
+
+export async function classifyImage(session: ort.InferenceSession, m: Manifest, g: Grounding, enc: EncodedImage): Promise<FindingResult[]> {
+  const data = await probabilities(session, enc);
+  const sentences = new Map(m.knowledge.map((k) => [k.label, k.sentence]));
+  return m.labels.map((label, k) => {
+    const probability = data[k]!;
+    const threshold = m.thresholds[label]!;
+    return {
+      label,
+      probability,
+      threshold,
+      positive: probability >= threshold,
+      regions: g.groundedRegions(enc, k),
+      knowledge: sentences.get(label) ?? null,
+    };
+  });
+}
+
+/** Raw heatmaps [labels, grid, grid] for one image. */
+export async function heatmaps(session: ort.InferenceSession, enc: EncodedImage): Promise<{ data: Float32Array; grid: number }> {
+  const { data, dims } = await runHead(
+    session,
+    'localization_head',
+    { patch_tokens: toOrt(feature(enc, 'patch_tokens')), knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')) },
+    'heatmaps',
+  );
+  return { data, grid: dims[dims.length - 1]! };
+}
+
+export async function localizeImage(
+  session: ort.InferenceSession,
+  m: Manifest,
+  enc: EncodedImage,
+  opts: { findings?: readonly string[]; maxBoxes: number; probabilities?: ArrayLike<number> },
+): Promise<LocalizedFinding[]> {
+  const wanted = opts.findings ?? m.labels.filter((l) => l !== 'No Finding');
+  for (const f of wanted) if (!m.labels.includes(f)) throw new InferenceError('INPUT_INVALID', `unknown finding "${f}"`);
+  const { data, grid } = await heatmaps(session, enc);
+  const cells = grid * grid;
+  const extent = squareExtent(enc.letterbox);
+  const { heatmap_threshold: t, threshold_mode: mode, min_box_area_frac: minAreaFrac } = m.localization;
+  return wanted.map((label) => {
+    const k = m.labels.indexOf(label);
+    const values = data.subarray(k * cells, (k + 1) * cells);
+    let maxScore = 0;
+    for (const v of values) maxScore = Math.max(maxScore, v);
+    const threshold = mode === 'relative_to_max' ? t * maxScore : t;
+    const boxes = maxScore > 0 ? heatmapToBoxes(values, grid, enc.letterbox, { threshold, minAreaFrac, maxBoxes: opts.maxBoxes }) : [];
+    const p = opts.probabilities?.[k];
+    return {
+      label,
+      ...(p === undefined ? {} : { probability: p, positive: p >= m.thresholds[label]! }),
+      maxScore,
+      threshold,
+      box: maxScore > 0 ? extentBox(values, grid, enc.letterbox, threshold) : null,
+      boxes,
+      heatmap: { grid, values: Array.from(values, (v) => Math.round(v * 1000) / 1000), extent },
+    };
+  });
+}
+
+const CLOSED_STARTS = new Set(['is', 'are', 'does', 'do', 'can', 'was', 'were', 'has', 'have']);
+
+export function isClosedQuestion(question: string): boolean {
+  const first = question.trim().toLowerCase().match(/^[a-z]+/)?.[0];
+  return first !== undefined && CLOSED_STARTS.has(first);
+}
+
+export interface VqaAnswer {
+  questionType: 'closed' | 'open';
+  answer: string;
+  confidence: number;
+  alternatives: { answer: string; probability: number }[];
+  regions: SentenceLink[];
+}
+
+export async function answerQuestion(
+  session: ort.InferenceSession,
+  m: Manifest,
+  tok: WordPieceTokenizer,
+  g: Grounding,
+  enc: EncodedImage,
+  question: string,
+): Promise<VqaAnswer> {
+  if (!question.trim()) throw new InferenceError('INPUT_INVALID', 'VQA question is empty');
+  const T = m.tokenizer.question_max_length;
+  const q = tok.encode(question, T);
+  const { data } = await runHead(
+    session,
+    'vqa_head',
+    {
+      question_ids: new ort.Tensor('int64', BigInt64Array.from(q.ids, BigInt), [1, T]),
+      question_mask: new ort.Tensor('int64', BigInt64Array.from(q.mask, BigInt), [1, T]),
+      patch_tokens: toOrt(feature(enc, 'patch_tokens')),
+      knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')),
+    },
+    'answer_logits',
+  );
+  const closed = isClosedQuestion(question) && m.closed_answers.length > 0;
+  const allowed = closed ? m.closed_answers.map((a) => m.answers.indexOf(a)) : m.answers.map((_, i) => i);
+  // Softmax over the allowed answers only (a closed question cannot be answered "left").
+  const max = Math.max(...allowed.map((i) => data[i]!));
+  const exps = allowed.map((i) => Math.exp(data[i]! - max));
+  const z = exps.reduce((a, b) => a + b, 0);
+  const ranked = allowed.map((i, j) => ({ answer: m.answers[i]!, probability: exps[j]! / z })).sort((a, b) => b.probability - a.probability);
+  return {
+    questionType: closed ? 'closed' : 'open',
+    answer: ranked[0]!.answer,
+    confidence: ranked[0]!.probability,
+    alternatives: ranked.slice(0, 5),
+    regions: g.link(enc, question).regions,
+  };
+}

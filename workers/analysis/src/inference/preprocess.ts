@@ -1,0 +1,141 @@
+/**
+ * The contract's image preprocessing (docs/contracts/model-bundle.md, "Preprocessing"):
+ * grayscale float64 in [0,1] → letterbox to a square (pad before = floor(pad/2)) → separable exact
+ * area-average resize (rows, then columns) in float64 → (v - mean) / std → float32 NCHW [1,1,S,S].
+ *
+ * The letterbox square is never materialised: a 3000×2500 radiograph would need a 72 MB float64
+ * canvas. Source positions outside the image read as pad_value instead, term by term in the same
+ * order, so the sums are those over the padded square.
+ */
+import { createHash } from 'node:crypto';
+import { InferenceError } from '../bundle/errors.ts';
+
+/** A decoded single-channel image; values are in 0..maxValue (integers for PNG, any for RGB→gray). */
+export interface GrayImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint16Array | Float32Array | Float64Array;
+  maxValue: number;
+}
+
+export interface PreprocessConfig {
+  image_size: number;
+  mean: number;
+  std: number;
+  pad_value: number;
+}
+
+/** How model-input coordinates map back to the original image: x_orig = x_model / scale - padX. */
+export interface Letterbox {
+  width: number;
+  height: number;
+  /** image_size / long side */
+  scale: number;
+  /** padding added before the image, in original pixels */
+  padX: number;
+  padY: number;
+  /** model input side (pixels) */
+  size: number;
+}
+
+export interface Preprocessed {
+  /** float32 NCHW [1, 1, size, size] */
+  tensor: Float32Array;
+  letterbox: Letterbox;
+}
+
+interface Tap {
+  first: number;
+  weights: Float64Array;
+}
+
+/** For each output index, the source indices it covers and their fractional weights (sum to 1). */
+export function areaWeights(side: number, size: number): Tap[] {
+  const s = side / size;
+  const taps: Tap[] = [];
+  for (let i = 0; i < size; i++) {
+    const lo = i * s;
+    const hi = (i + 1) * s;
+    const first = Math.floor(lo);
+    const last = Math.min(side, Math.ceil(hi)) - 1;
+    const weights = new Float64Array(last - first + 1);
+    for (let k = first; k <= last; k++) weights[k - first] = (Math.min(hi, k + 1) - Math.max(lo, k)) / s;
+    taps.push({ first, weights });
+  }
+  return taps;
+}
+
+export function computeLetterbox(width: number, height: number, size: number): Letterbox {
+  const side = Math.max(width, height);
+  return {
+    width,
+    height,
+    size,
+    scale: size / side,
+    padX: Math.floor((side - width) / 2),
+    padY: Math.floor((side - height) / 2),
+  };
+}
+
+function validate(img: GrayImage): void {
+  const { width, height, data, maxValue } = img;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new InferenceError('IMAGE_INVALID', `image dimensions must be positive integers, got ${width}x${height}`);
+  }
+  if (data.length !== width * height) {
+    throw new InferenceError('IMAGE_INVALID', `image data has ${data.length} values, expected ${width}x${height}=${width * height}`);
+  }
+  if (!(maxValue > 0) || !Number.isFinite(maxValue)) throw new InferenceError('IMAGE_INVALID', `image maxValue must be > 0, got ${maxValue}`);
+}
+
+export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed {
+  validate(img);
+  const { width, height, data, maxValue } = img;
+  const size = cfg.image_size;
+  const lb = computeLetterbox(width, height, size);
+  const side = Math.max(width, height);
+  const taps = areaWeights(side, size);
+  const pad = cfg.pad_value;
+
+  // Pass 1 (rows): tmp[i][x] over the square's columns x; square row k = image row k - padY.
+  const tmp = new Float64Array(size * side);
+  for (let i = 0; i < size; i++) {
+    const { first, weights } = taps[i]!;
+    const row = tmp.subarray(i * side, (i + 1) * side);
+    for (let t = 0; t < weights.length; t++) {
+      const w = weights[t]!;
+      const y = first + t - lb.padY;
+      for (let x = 0; x < side; x++) {
+        const xi = x - lb.padX;
+        const v = y >= 0 && y < height && xi >= 0 && xi < width ? data[y * width + xi]! / maxValue : pad;
+        row[x] = row[x]! + w * v;
+      }
+    }
+  }
+  // Pass 2 (columns), then normalise and cast to float32.
+  const out = new Float32Array(size * size);
+  for (let i = 0; i < size; i++) {
+    const row = tmp.subarray(i * side, (i + 1) * side);
+    for (let j = 0; j < size; j++) {
+      const { first, weights } = taps[j]!;
+      let acc = 0;
+      for (let t = 0; t < weights.length; t++) acc += weights[t]! * row[first + t]!;
+      out[i * size + j] = (acc - cfg.mean) / cfg.std;
+    }
+  }
+  return { tensor: out, letterbox: lb };
+}
+
+/** sha256 of the tensor's float32 little-endian bytes (what golden.json records). */
+export function tensorSha256(t: Float32Array): string {
+  const bytes = new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Model-input pixel coordinates → original image pixels, clipped to the image. */
+export function toImagePixels(lb: Letterbox, xModel: number, yModel: number): [number, number] {
+  const x = xModel / lb.scale - lb.padX;
+  const y = yModel / lb.scale - lb.padY;
+  return [Math.min(Math.max(x, 0), lb.width), Math.min(Math.max(y, 0), lb.height)];
+}

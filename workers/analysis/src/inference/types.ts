@@ -1,0 +1,138 @@
+/** Result types of the engine's four tasks: what the worker loop stores and publishes. */
+import type { Letterbox } from './preprocess.ts';
+
+/** [x1, y1, x2, y2] in original image pixels (x right, y down), clipped to the image. */
+export type PixelBox = [number, number, number, number];
+
+/** The bundle that produced a result (recorded on every result). */
+export interface ModelRef {
+  name: string;
+  version: string;
+  bundleHash: string;
+  trainedOn: 'synthetic' | 'real' | 'mixed';
+}
+
+/** One output of the image encoder for one image, batch axis kept at 1 so it can be fed back. */
+export interface FeatureTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface EncodedImage {
+  /** cache key: the image's content sha256 (or the tensor's, when the caller gives none) */
+  key: string;
+  letterbox: Letterbox;
+  features: Readonly<Record<string, FeatureTensor>>;
+  /** ms spent in the encoder run that produced this (shared across the batch) */
+  encodeMs: number;
+  batchSize: number;
+}
+
+export interface GroundedRegion {
+  region: string;
+  index: number;
+  /** GK attention weight of the finding's query on this region (a row sums to 1) */
+  weight: number;
+  /** the model's predicted box of the region, in image pixels */
+  box: PixelBox;
+}
+
+export interface FindingResult {
+  label: string;
+  probability: number;
+  threshold: number;
+  positive: boolean;
+  regions: GroundedRegion[];
+  /** the finding's knowledge sentence (entity query text) from the manifest */
+  knowledge: string | null;
+}
+
+export interface ClassificationResult {
+  task: 'classification';
+  model: ModelRef;
+  findings: FindingResult[];
+}
+
+export interface LocalizedBox {
+  box: PixelBox;
+  /** max heatmap probability inside the component */
+  score: number;
+  meanScore: number;
+  /** the component's cells on the patch grid: [col0, row0, col1, row1], exclusive ends */
+  cells: [number, number, number, number];
+  areaFrac: number;
+}
+
+export interface Heatmap {
+  /** cells per side (image_size / patch_size) */
+  grid: number;
+  /** row-major grid×grid probabilities, rounded to 3 decimals */
+  values: number[];
+  /** where the model's square input lies in image pixels (may extend past the image: letterbox) */
+  extent: PixelBox;
+}
+
+export interface LocalizedFinding {
+  label: string;
+  /** classification probability and decision (when the bundle has the classification head) */
+  probability?: number;
+  positive?: boolean;
+  maxScore: number;
+  /** the absolute heatmap threshold applied (relative_to_max: heatmap_threshold × maxScore) */
+  threshold: number;
+  /** one box around all cells over the threshold (the rule the model was evaluated with) */
+  box: PixelBox | null;
+  /** one box per 8-connected component over the threshold, best first */
+  boxes: LocalizedBox[];
+  heatmap: Heatmap;
+}
+
+export interface LocalizationResult {
+  task: 'localization';
+  model: ModelRef;
+  thresholdMode: 'absolute' | 'relative_to_max';
+  heatmapThreshold: number;
+  findings: LocalizedFinding[];
+}
+
+export interface SentenceLink {
+  region: string;
+  /** 'mention': the sentence names the region; 'finding': a finding it names was grounded there */
+  via: 'mention' | 'finding';
+  finding?: string;
+  box: PixelBox;
+}
+
+export interface ReportSentence {
+  text: string;
+  section: 'findings' | 'impression' | null;
+  labels: { label: string; negated: boolean }[];
+  regions: SentenceLink[];
+}
+
+export interface ReportResult {
+  task: 'report';
+  model: ModelRef;
+  text: string;
+  findings: string | null;
+  impression: string | null;
+  sentences: ReportSentence[];
+  tokenIds: number[];
+  /** sum of token log-probabilities (including the end token when one was emitted) */
+  logProb: number;
+  /** logProb / (len + 1) ** length_penalty: what beam search maximises */
+  score: number;
+  decoding: { method: 'greedy' | 'beam'; beamSize: number; lengthPenalty: number; steps: number; finished: boolean };
+}
+
+export interface VqaResult {
+  task: 'vqa';
+  model: ModelRef;
+  question: string;
+  questionType: 'closed' | 'open';
+  answer: string;
+  confidence: number;
+  alternatives: { answer: string; probability: number }[];
+  /** regions of the findings the question names (grounding) */
+  regions: SentenceLink[];
+}
