@@ -1,10 +1,10 @@
-import { ImageError, describeThrown } from './errors.js';
-import { detectFormat } from './detect.js';
-import { checkByteSize } from './limits.js';
-import { decodePng } from './png.js';
-import { decodeJpegGray } from './jpeg.js';
-import { decodeDicom } from './dicom/decode.js';
-import type { DecodedImage, DecodeOptions } from './types.js';
+import { ImageError, describeThrown } from './errors.ts';
+import { detectFormat } from './detect.ts';
+import { checkByteSize } from './limits.ts';
+import { decodePng } from './png.ts';
+import { decodeJpegGray } from './jpeg.ts';
+import { decodeDicom } from './dicom/decode.ts';
+import type { DecodedImage, DecodeOptions } from './types.ts';
 
 /**
  * Decodes an uploaded PNG, JPEG or DICOM file to an 8-bit grayscale display image.

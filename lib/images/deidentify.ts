@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { DataSet } from 'dicom-parser';
-import { ImageError } from './errors.js';
-import { detectFormat } from './detect.js';
-import { parseDicomBytes } from './dicom/parse.js';
-import { TS } from './dicom/syntax.js';
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
-import type { DicomMetadata } from './types.js';
+import { ImageError } from './errors.ts';
+import { detectFormat } from './detect.ts';
+import { parseDicomBytes } from './dicom/parse.ts';
+import { TS } from './dicom/syntax.ts';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.ts';
+import type { DicomMetadata } from './types.ts';
 
 /**
  * Attributes that identify a patient or the people and places around them: a subset of the

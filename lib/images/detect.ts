@@ -1,5 +1,5 @@
-import { ImageError } from './errors.js';
-import type { ImageFormat } from './types.js';
+import { ImageError } from './errors.ts';
+import type { ImageFormat } from './types.ts';
 
 /**
  * Format detection by content, never by name: the filename and content type only widen what is
@@ -43,7 +43,7 @@ export function probeHeaderlessDicom(bytes: Uint8Array, explicit: boolean, allow
   let count = 0;
   while (count < 8) {
     if (pos === bytes.length && count >= 1) return true;
-    if (pos + 8 > bytes.length) return false;
+    if (pos + 8 > bytes.length) return count >= 3; // cut inside an element header: truncated
     const group = view.getUint16(pos, true);
     const element = view.getUint16(pos + 2, true);
     const tag = group * 0x10000 + element;
@@ -55,7 +55,7 @@ export function probeHeaderlessDicom(bytes: Uint8Array, explicit: boolean, allow
       const vr = ascii(bytes, pos + 4, 2);
       if (!ALL_VRS.has(vr)) return false;
       if (LONG_VRS.has(vr)) {
-        if (pos + 12 > bytes.length) return false;
+        if (pos + 12 > bytes.length) return count >= 3;
         length = view.getUint32(pos + 8, true);
         headerLength = 12;
       } else {

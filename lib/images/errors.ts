@@ -1,7 +1,10 @@
+import { AppError } from '../errors/index.ts';
+
 /**
  * Typed errors for image ingest. Every expected failure (bad upload) is an ImageError with a
  * stable code, a message a person can act on, and the HTTP status the upload endpoint should send.
  * Unexpected failures (disk full, bugs) are left as ordinary errors for the caller to mask.
+ * ImageError is an AppError (lib/errors), so the platform's generic error handling applies to it.
  */
 
 export const IMAGE_ERROR_STATUS = {
@@ -17,24 +20,12 @@ export const IMAGE_ERROR_STATUS = {
 
 export type ImageErrorCode = keyof typeof IMAGE_ERROR_STATUS;
 
-export class ImageError extends Error {
-  readonly code: ImageErrorCode;
-  readonly httpStatus: number;
-  /** Bad input stays bad: retrying the same bytes can never succeed. */
-  readonly retriable = false;
-  /** Extra facts for logs and API error payloads (never pixel data or PHI). */
-  readonly details: Readonly<Record<string, unknown>>;
+export class ImageError extends AppError {
+  declare readonly code: ImageErrorCode;
 
   constructor(code: ImageErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ImageError';
-    this.code = code;
-    this.httpStatus = IMAGE_ERROR_STATUS[code];
-    this.details = details;
-  }
-
-  toJSON(): { code: ImageErrorCode; message: string; httpStatus: number; details: Readonly<Record<string, unknown>> } {
-    return { code: this.code, message: this.message, httpStatus: this.httpStatus, details: this.details };
+    // Bad input stays bad: retrying the same bytes can never succeed.
+    super(code, message, IMAGE_ERROR_STATUS[code], false, { details, ...(options?.cause === undefined ? {} : { cause: options.cause }) });
   }
 }
 

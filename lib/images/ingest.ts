@@ -1,9 +1,9 @@
-import { decodeImage } from './decode.js';
-import { deidentifyDicom, deidentifyMetadata } from './deidentify.js';
-import { encodeGrayPng } from './encode.js';
-import { resolveImageLimits, type ImageLimits } from './limits.js';
-import type { ImageStore, StoredObject } from './store.js';
-import type { DicomMetadata, ImageFormat } from './types.js';
+import { decodeImage } from './decode.ts';
+import { deidentifyDicom, deidentifyMetadata } from './deidentify.ts';
+import { encodeGrayPng } from './encode.ts';
+import { resolveImageLimits, type ImageLimits } from './limits.ts';
+import type { ImageStore, StoredObject } from './store.ts';
+import type { DicomMetadata, ImageFormat } from './types.ts';
 
 const EXT: Record<ImageFormat, string> = { PNG: 'png', JPEG: 'jpg', DICOM: 'dcm' };
 const MEDIA_TYPE: Record<ImageFormat, string> = { PNG: 'image/png', JPEG: 'image/jpeg', DICOM: 'application/dicom' };
@@ -32,7 +32,10 @@ export interface ImageRecord {
   bitsStored: number;
   photometric: string;
   originalKey: string;
-  /** 8-bit grayscale PNG after windowing/inversion, for the model and the viewer */
+  /**
+   * 8-bit grayscale PNG after windowing/inversion, for the model and the viewer. Equal to
+   * originalKey when the upload already is an 8-bit grayscale PNG.
+   */
   displayKey: string;
   displaySha256: string;
   displayBytes: number;
@@ -55,7 +58,8 @@ export async function ingestImage(
 ): Promise<ImageRecord> {
   const resolved = resolveImageLimits(limits);
   const image = decodeImage(bytes, { limits: resolved, ...hints(options) });
-  const display = encodeGrayPng(image.pixels, image.width, image.height);
+  // An 8-bit grayscale PNG without alpha already is its own display image: store it once.
+  const isOwnDisplay = image.format === 'PNG' && image.photometric === 'MONOCHROME2' && image.bitsStored === 8 && image.warnings.length === 0;
 
   let original = bytes;
   let dicom = image.dicom;
@@ -67,7 +71,7 @@ export async function ingestImage(
   const stored: StoredObject = await store.put(original, EXT[image.format]);
   let displayStored: StoredObject;
   try {
-    displayStored = await store.put(display, 'png');
+    displayStored = isOwnDisplay ? stored : await store.put(encodeGrayPng(image.pixels, image.width, image.height), 'png');
   } catch (err) {
     if (stored.created) await store.delete(stored.key).catch(() => undefined);
     throw err;

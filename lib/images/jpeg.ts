@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { ImageError, describeThrown } from './errors.js';
-import { checkDimensions, type ImageLimits } from './limits.js';
-import { rgbToGray } from './gray.js';
+import { ImageError, describeThrown } from './errors.ts';
+import { checkDimensions, type ImageLimits } from './limits.ts';
+import { rgbToGray } from './gray.ts';
 
 const require = createRequire(import.meta.url);
 const jpeg = require('jpeg-js') as typeof import('jpeg-js');
@@ -77,9 +77,9 @@ export interface JpegGray {
 
 /**
  * Decodes an 8-bit DCT JPEG (baseline, extended or progressive) to gray. `what` names the source in
- * messages ("JPEG", "DICOM JPEG frame").
+ * messages ("JPEG", "DICOM JPEG frame"). colorTransform: whether 3-component data is YCbCr.
  */
-export function decodeJpegGray(bytes: Uint8Array, limits: ImageLimits, what = 'JPEG'): JpegGray {
+export function decodeJpegGray(bytes: Uint8Array, limits: ImageLimits, what = 'JPEG', colorTransform?: boolean): JpegGray {
   const header = readJpegHeader(bytes, what);
   if (header.sof > 2) {
     throw new ImageError('UNSUPPORTED_PIXEL_FORMAT', `${what} uses ${SOF_NAMES[header.sof] ?? `SOF${header.sof}`} coding; only baseline, extended and progressive 8-bit JPEG are supported.`, { sof: header.sof });
@@ -99,6 +99,8 @@ export function decodeJpegGray(bytes: Uint8Array, limits: ImageLimits, what = 'J
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: false,
+      // undefined lets jpeg-js follow the file's JFIF/Adobe markers; DICOM states it explicitly.
+      ...(colorTransform === undefined ? {} : { colorTransform }),
       maxResolutionInMP: Math.ceil(limits.maxPixels / 1e6),
       // RGB output buffer plus the decoder's component planes, with room to spare.
       maxMemoryUsageInMB: Math.ceil((limits.maxPixels * 3 * 4) / (1024 * 1024)) + 64,

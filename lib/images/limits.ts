@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImageError } from './errors.js';
+import { ImageError } from './errors.ts';
 
 /**
  * Upload limits. They are checked from the container header (PNG IHDR, JPEG SOF, DICOM

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import { ImageError, describeThrown } from './errors.js';
-import { checkDimensions, type ImageLimits } from './limits.js';
-import { rgbToGray, scale16To8 } from './gray.js';
-import type { DecodedImage } from './types.js';
+import { ImageError, describeThrown } from './errors.ts';
+import { checkDimensions, type ImageLimits } from './limits.ts';
+import { rgbToGray, scale16To8 } from './gray.ts';
+import type { DecodedImage } from './types.ts';
 
 const require = createRequire(import.meta.url);
 const { PNG } = require('pngjs') as typeof import('pngjs');
@@ -27,6 +27,9 @@ function corrupt(message: string, cause?: unknown): ImageError {
 interface Chunk {
   type: string;
   data: Uint8Array;
+  /** byte range of the whole chunk (length, type, data, CRC) in the file */
+  start: number;
+  end: number;
 }
 
 /** Walks every chunk, checking lengths and CRCs, up to IEND. */
@@ -43,7 +46,7 @@ function readChunks(bytes: Uint8Array): Chunk[] {
     const expectedCrc = view.getUint32(pos + 8 + length);
     const actualCrc = zlib.crc32(bytes.subarray(pos + 4, pos + 8 + length));
     if (expectedCrc !== actualCrc) throw corrupt(`CRC mismatch in the ${type} chunk at byte ${pos}.`);
-    chunks.push({ type, data: bytes.subarray(pos + 8, pos + 8 + length) });
+    chunks.push({ type, data: bytes.subarray(pos + 8, pos + 8 + length), start: pos, end: pos + 12 + length });
     pos += 12 + length;
     if (type === 'IEND') return chunks;
   }
@@ -109,9 +112,13 @@ export function decodePng(bytes: Uint8Array, limits: ImageLimits): DecodedImage 
   }
 
   const is16 = header.bitDepth === 16;
+  // Alpha is ignored, so tRNS goes too: pngjs would otherwise zero the colour of every pixel that
+  // matches the transparent key, changing the gray values.
+  const trns = chunks.find((c) => c.type === 'tRNS');
+  const forPngjs = trns ? Buffer.concat([bytes.subarray(0, trns.start), bytes.subarray(trns.end)]) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let rgba: { data: ArrayLike<number> };
   try {
-    rgba = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: is16 } as never);
+    rgba = PNG.sync.read(forPngjs, { skipRescale: is16 } as never);
   } catch (err) {
     throw corrupt(describeThrown(err), err);
   }
@@ -126,7 +133,7 @@ export function decodePng(bytes: Uint8Array, limits: ImageLimits): DecodedImage 
     pixels = rgbToGray(rgba.data, pixelCount, 4, new Uint8Array(pixelCount), grayInput);
   }
   const warnings: string[] = [];
-  if (header.colorType === 4 || header.colorType === 6) warnings.push('alpha channel ignored');
+  if (header.colorType === 4 || header.colorType === 6 || trns) warnings.push('alpha channel ignored');
   return {
     format: 'PNG',
     width: header.width,

@@ -1,4 +1,4 @@
-import type { ImageLimits } from './limits.js';
+import type { ImageLimits } from './limits.ts';
 
 export type ImageFormat = 'PNG' | 'JPEG' | 'DICOM';
 

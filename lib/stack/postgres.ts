@@ -109,7 +109,9 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     reused,
     startupMs: Date.now() - started,
     url,
-    stop: () => stopPostgres(options.dataDir),
+    stop: async () => {
+      await stopPostgres(options.dataDir);
+    },
   });
 
   const existing = runningPostgresPid(options.dataDir);

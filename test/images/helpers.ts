@@ -116,6 +116,7 @@ function encodeElement(el: DicomElement, explicit: boolean, bigEndian: boolean):
 export const TS_IMPLICIT_LE = '1.2.840.10008.1.2';
 export const TS_EXPLICIT_LE = '1.2.840.10008.1.2.1';
 export const TS_EXPLICIT_BE = '1.2.840.10008.1.2.2';
+export const TS_DEFLATED_LE = '1.2.840.10008.1.2.1.99';
 
 /**
  * A DICOM file: Part 10 (preamble + explicit LE file meta) unless `legacy`, then the data set in
@@ -125,7 +126,8 @@ export function makeDicom(elements: DicomElement[], opts: { transferSyntax?: str
   const ts = opts.transferSyntax ?? TS_EXPLICIT_LE;
   const explicit = ts !== TS_IMPLICIT_LE;
   const bigEndian = ts === TS_EXPLICIT_BE;
-  const body = Buffer.concat(elements.map((e) => encodeElement(e, explicit, bigEndian)));
+  const plainBody = Buffer.concat(elements.map((e) => encodeElement(e, explicit, bigEndian)));
+  const body = ts === TS_DEFLATED_LE ? zlib.deflateRawSync(plainBody) : plainBody;
   if (opts.legacy) return body;
   const metaElements = [
     encodeElement({ tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) }, true, false),
@@ -182,8 +184,16 @@ export function words16(values: number[], bigEndian = false): Uint8Array {
 
 // ---------- files and statistics ----------
 
+const createdTempDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of createdTempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under the OS temp dir, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `images-${prefix}-`));
+  createdTempDirs.push(dir);
+  return dir;
 }
 
 /** Every regular file under dir, relative paths, sorted. */

@@ -15,6 +15,15 @@ from gkmvlp.model.preprocess import preprocess_file
 from gkmvlp.tokenizer import WordPieceTokenizer
 
 torch.set_num_threads(2)
+try:  # under /usr/bin/python3, use onnxruntime from the project venv (same interpreter, scripts/setup-python.sh)
+    import onnxruntime  # noqa: F401
+except ImportError:
+    import sys
+    from pathlib import Path
+    v = sys.version_info
+    site = Path(__file__).resolve().parents[2] / ".venv" / "lib" / f"python{v.major}.{v.minor}" / "site-packages"
+    if site.is_dir():
+        sys.path.append(str(site))
 ort = pytest.importorskip("onnxruntime", reason="run scripts/setup-python.sh (venv with onnxruntime)")
 
 

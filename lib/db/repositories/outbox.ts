@@ -56,8 +56,8 @@ export function createOutboxRepository(prisma: PrismaClient) {
       try {
         return await prisma.$transaction(
           async (tx) => {
-            const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint) AS locked`;
-            if (!locked) return 0;
+            const lock = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint) AS locked`;
+            if (!lock[0]?.locked) return 0;
             claimed = await tx.$queryRaw<OutboxRow[]>`
               SELECT "id", "eventId", "topic", "key", "payload", "headers", "attempts"
               FROM "OutboxEvent" WHERE "sentAt" IS NULL

@@ -1,13 +1,15 @@
 import type { DataSet } from 'dicom-parser';
-import { ImageError } from '../errors.js';
-import { checkDimensions, type ImageLimits } from '../limits.js';
-import type { DecodedImage, DicomMetadata } from '../types.js';
-import { num, parseDicomBytes, str, us, type DicomLayout } from './parse.js';
-import { readJpegBaselineFrame, readNativeFrame, type PixelLayout } from './pixels.js';
-import { pixelEncodingOf, transferSyntaxName, SUPPORTED_TRANSFER_SYNTAXES } from './syntax.js';
-import { definedOnly } from '../util.js';
-import { buildDisplayLut, type VoiFunction, type Window } from './voi.js';
+import { ImageError } from '../errors.ts';
+import { checkDimensions, type ImageLimits } from '../limits.ts';
+import type { DecodedImage, DicomMetadata } from '../types.ts';
+import { num, parseDicomBytes, str, us, type DicomLayout } from './parse.ts';
+import { readJpegBaselineFrame, readNativeFrame, type PixelLayout } from './pixels.ts';
+import { pixelEncodingOf, transferSyntaxName, SUPPORTED_TRANSFER_SYNTAXES } from './syntax.ts';
+import { definedOnly } from '../util.ts';
+import { buildDisplayLut, type VoiFunction, type Window } from './voi.ts';
 
+/** Storage SOP classes that never carry pixel data: SR, encapsulated documents, presentation states, waveforms, RT plans. */
+const NON_IMAGE_SOP_CLASS = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(88|104|11|9|481\.[2-9]|66)\./;
 const MONO = new Set(['MONOCHROME1', 'MONOCHROME2']);
 const NATIVE_COLOR = new Set(['RGB', 'YBR_FULL']);
 const JPEG_COLOR = new Set(['RGB', 'YBR_FULL', 'YBR_FULL_422']);
@@ -95,14 +97,18 @@ export function decodeDicom(bytes: Uint8Array, layoutName: DicomLayout, limits: 
   if (!encoding) {
     throw new ImageError(
       'UNSUPPORTED_TRANSFER_SYNTAX',
-      `Unsupported DICOM transfer syntax ${transferSyntaxUid} (${transferSyntaxName(transferSyntaxUid)}); supported: ${SUPPORTED_TRANSFER_SYNTAXES.join(', ')}.`,
+      `Unsupported transfer syntax ${transferSyntaxUid} (${transferSyntaxName(transferSyntaxUid)}) in this DICOM file; supported: ${SUPPORTED_TRANSFER_SYNTAXES.join(', ')}.`,
       { transferSyntaxUid },
     );
   }
   const pixelEl = ds.elements['x7fe00010'];
   if (!pixelEl) {
     if (ds.elements['x7fe00008'] || ds.elements['x7fe00009']) throw unsupportedPixels('DICOM float pixel data is not supported.');
-    throw new ImageError('UNSUPPORTED_FORMAT', `The DICOM file has no pixel data (SOP class ${str(ds, 'x00080016') ?? 'unknown'}); it is not an image.`);
+    const sopClass = str(ds, 'x00080016');
+    if (sopClass && NON_IMAGE_SOP_CLASS.test(sopClass)) {
+      throw new ImageError('UNSUPPORTED_FORMAT', `The DICOM file is not an image (SOP class ${sopClass}, e.g. a report or presentation state).`, { sopClass });
+    }
+    throw new ImageError('CORRUPT_IMAGE', `The DICOM file has no pixel data (7FE0,0010): it is truncated or not an image (SOP class ${sopClass ?? 'unknown'}).`);
   }
 
   const layout = readPixelLayout(ds, warnings);

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import type { DataSet } from 'dicom-parser';
-import { ImageError, describeThrown } from '../errors.js';
-import type { ImageLimits } from '../limits.js';
-import type { DicomMetadata } from '../types.js';
-import { TS } from './syntax.js';
+import { ImageError, describeThrown } from '../errors.ts';
+import type { ImageLimits } from '../limits.ts';
+import type { DicomMetadata } from '../types.ts';
+import { TS } from './syntax.ts';
 
 const require = createRequire(import.meta.url);
 export const dicomParser = require('dicom-parser') as typeof import('dicom-parser');
@@ -46,7 +46,7 @@ export function parseDicomBytes(bytes: Uint8Array, layout: DicomLayout, limits: 
           inflated = zlib.inflateRawSync(arr.subarray(position), { maxOutputLength: maxInflated });
         } catch (err) {
           if (err instanceof RangeError) {
-            throw new ImageError('DIMENSIONS_TOO_LARGE', `The deflated DICOM data set expands beyond ${maxInflated} bytes.`, { maxInflated });
+            throw new ImageError('TOO_LARGE', `The deflated DICOM data set expands beyond ${maxInflated} bytes.`, { maxInflated });
           }
           throw err;
         }

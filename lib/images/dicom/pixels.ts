@@ -1,9 +1,9 @@
 import type { DataSet, Element } from 'dicom-parser';
-import { ImageError } from '../errors.js';
-import type { ImageLimits } from '../limits.js';
-import { decodeJpegGray } from '../jpeg.js';
-import { rgbToGray } from '../gray.js';
-import { dicomParser } from './parse.js';
+import { ImageError } from '../errors.ts';
+import type { ImageLimits } from '../limits.ts';
+import { decodeJpegGray } from '../jpeg.ts';
+import { rgbToGray } from '../gray.ts';
+import { dicomParser } from './parse.ts';
 
 export interface PixelLayout {
   rows: number;
@@ -103,7 +103,9 @@ export function readJpegBaselineFrame(ds: DataSet, el: Element, layout: PixelLay
   } catch (err) {
     throw truncated(`the encapsulated JPEG frame could not be read (${String((err as Error)?.message ?? err)}).`);
   }
-  const { header, pixels } = decodeJpegGray(frame, limits, 'DICOM JPEG frame');
+  // Photometric RGB means the JPEG components are R, G, B (no YCbCr transform); YBR_* means YCbCr.
+  const colorTransform = layout.samplesPerPixel === 3 ? layout.photometric !== 'RGB' : undefined;
+  const { header, pixels } = decodeJpegGray(frame, limits, 'DICOM JPEG frame', colorTransform);
   if (header.width !== layout.columns || header.height !== layout.rows) {
     throw new ImageError('CORRUPT_IMAGE', `The JPEG frame is ${header.width}×${header.height} but the DICOM header says ${layout.columns}×${layout.rows}.`);
   }

@@ -34,6 +34,11 @@ export function titleCase(s: string): string {
   return s.charAt(0) + s.slice(1).toLowerCase().replace(/_/g, ' ');
 }
 
+const TASK_NAMES: Record<string, string> = { CLASSIFICATION: 'Classification', LOCALIZATION: 'Localization', REPORT: 'Report', VQA: 'VQA' };
+export function taskName(task: string): string {
+  return TASK_NAMES[task] ?? titleCase(task);
+}
+
 export function ms(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
   return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;

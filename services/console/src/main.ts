@@ -57,10 +57,13 @@ function signOut(message: string | null = null): void {
   navigate('#/login', { replace: true });
 }
 
+let stopLiveIndicator: (() => void) | null = null;
+
 function liveIndicator(): HTMLElement {
   const el = h('span', { class: 'live live-offline', role: 'status', 'aria-live': 'polite' }, 'Live updates off');
   const labels: Record<LiveState, string> = { live: 'Live', connecting: 'Connecting…', offline: 'Live updates off' };
-  api.onLiveState((s) => {
+  stopLiveIndicator?.();
+  stopLiveIndicator = api.onLiveState((s) => {
     el.className = `live live-${s}`;
     el.textContent = labels[s];
   });

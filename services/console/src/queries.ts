@@ -40,7 +40,7 @@ const RESULT_FIELDS = `
     regions { region x1 y1 x2 y2 }
   }
   ... on Report {
-    analysisId findings impression decoding reviewStatus
+    analysisId findingsText: findings impression decoding reviewStatus
     sentences { index section text regions labels }
     reviews { id action amendedText comment createdAt reviewer { id name email } }
   }

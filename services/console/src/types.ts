@@ -36,7 +36,7 @@ export type AnalysisResult =
   | { __typename: 'ClassificationResult'; analysisId: string; findings: Finding[] }
   | { __typename: 'LocalizationResult'; analysisId: string; boxes: Box[]; heatmaps: Heatmap[]; regions: RegionBox[] }
   | {
-      __typename: 'Report'; analysisId: string; findings: string; impression: string; decoding: string;
+      __typename: 'Report'; analysisId: string; /** aliased: `findings` clashes with ClassificationResult.findings */ findingsText: string; impression: string; decoding: string;
       sentences: ReportSentence[]; reviews: Review[]; reviewStatus: ReviewAction | null;
     }
   | {

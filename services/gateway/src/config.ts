@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
+import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
@@ -13,9 +14,8 @@ const schema = z.object({
   DATABASE_URL: env.postgresUrl(),
   KAFKA_BROKERS: env.list(),
   KAFKA_CLIENT_ID: env.string().default("gateway"),
-  TOPIC_ANALYSIS_REQUESTED: env.string().default("analysis.requested"),
-  TOPIC_ANALYSIS_COMPLETED: env.string().default("analysis.completed"),
-  TOPIC_ANALYSIS_DEAD_LETTER: env.string().default("analysis.dead-letter"),
+  /** Topic names are `<prefix>analysis.requested|completed|dead-letter` (lib/events), as for the worker. */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -").default(""),
   /** HMAC secret for bearer tokens; at least 32 characters. */
   AUTH_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   AUTH_TOKEN_TTL_SECONDS: env.int(8 * 3600, 60),
@@ -41,7 +41,7 @@ export type GatewayConfig = {
   instanceId: string;
   databaseUrl: string;
   kafka: { brokers: string[]; clientId: string };
-  topics: { requested: string; completed: string; deadLetter: string };
+  topics: TopicNames;
   auth: { tokenSecret: string; tokenTtlSeconds: number };
   upload: { maxBytes: number; maxWidth: number; maxHeight: number; maxPixels: number; tokenTtlSeconds: number };
   graphql: { maxDepth: number; maxCost: number; introspection: boolean };
@@ -60,11 +60,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     instanceId: c.GATEWAY_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     databaseUrl: c.DATABASE_URL,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
-    topics: {
-      requested: c.TOPIC_ANALYSIS_REQUESTED,
-      completed: c.TOPIC_ANALYSIS_COMPLETED,
-      deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER,
-    },
+    topics: topicNames(c.KAFKA_TOPIC_PREFIX),
     auth: { tokenSecret: c.AUTH_TOKEN_SECRET, tokenTtlSeconds: c.AUTH_TOKEN_TTL_SECONDS },
     upload: {
       maxBytes: c.UPLOAD_MAX_BYTES,

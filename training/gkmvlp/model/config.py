@@ -37,6 +37,7 @@ class ModelConfig:
     size: str = "tiny"
     image_size: int = 128
     patch_size: int = 16
+    conv_stem: bool = True      # two stride-2 3x3 convs before patchifying: trains far faster on small data
     channels: int = 1
     dim: int = 96
     vit_depth: int = 3
@@ -73,6 +74,8 @@ class ModelConfig:
 
     def validate(self) -> list[str]:
         errs = []
+        if self.conv_stem and self.patch_size % 4:
+            errs.append(f"conv_stem needs patch_size divisible by 4, got {self.patch_size}")
         if self.image_size % self.patch_size:
             errs.append(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
         if self.dim % self.heads:
@@ -90,10 +93,10 @@ class ModelConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tiny: trains in minutes on 2 CPU cores (the smoke test); 128 px, 8x8 patch grid.
-    "tiny": dict(size="tiny", image_size=128, patch_size=16, dim=96, vit_depth=3, heads=4,
+    "tiny": dict(size="tiny", image_size=128, patch_size=16, dim=96, vit_depth=3, heads=4, max_length=128,
                  mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2),
     # small: the reference bundle (<= 40 MB fp32); 224 px, 14x14 grid, head_dim 48.
-    "small": dict(size="small", image_size=224, patch_size=16, dim=192, vit_depth=6, heads=4,
+    "small": dict(size="small", image_size=224, patch_size=16, dim=192, vit_depth=6, heads=4, max_length=128,
                   mlp_ratio=3.0, text_layers=3, gk_layers=2, fusion_layers=2, decoder_layers=2),
     "base": dict(size="base", image_size=224, patch_size=16, dim=384, vit_depth=8, heads=6,
                  mlp_ratio=4.0, text_layers=4, gk_layers=2, fusion_layers=2, decoder_layers=3),

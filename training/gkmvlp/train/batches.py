@@ -7,7 +7,6 @@ training step is pure model compute.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -35,30 +34,16 @@ def report_text(rec: dict[str, Any]) -> str:
 
 
 def read_split(root: str | Path, split: str) -> list[dict[str, Any]]:
-    """Records of one split. Uses gkmvlp.data.dataset when present, else reads the JSONL itself."""
+    """Validated records of one split via gkmvlp.data.dataset (errors name the file and line).
+
+    Image/mask files are not pre-checked here: build_tensors opens each one and names any bad file.
+    """
+    from ..data.dataset import read_split as _read
+
     root = Path(root)
-    meta_path = root / "dataset.json"
-    if not meta_path.is_file():
+    if not (root / "dataset.json").is_file():
         raise DataError(f"not a dataset folder (no dataset.json): {root}")
-    meta = json.loads(meta_path.read_text())
-    fname = (meta.get("splits") or {}).get(split, f"{split}.jsonl")
-    path = root / fname
-    if not path.is_file():
-        raise DataError(f"split {split!r} not found: {path}")
-    recs = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: invalid JSON: {e}") from e
-            for key in ("id", "image", "labels"):
-                if key not in rec:
-                    raise DataError(f"{path}:{n}: record lacks {key!r}")
-            recs.append(rec)
-    return recs
+    return _read(root, split, check_files=False)
 
 
 def corpus(records: Iterable[dict[str, Any]]) -> list[str]:
@@ -103,6 +88,9 @@ class TensorSet:
     def batch(self, idx: Sequence[int], rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:
         t = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         b = {k: v[t] for k, v in self.arrays.items()}
+        # trim report padding to the longest report in the batch: text cost scales with length
+        keep = int(b["report_mask"].sum(1).max())
+        b["report_ids"], b["report_mask"] = b["report_ids"][:, :keep], b["report_mask"][:, :keep]
         # one question per image: random during training, the first otherwise
         q = torch.full((len(idx),), -1, dtype=torch.long)
         for j, i in enumerate(idx):

@@ -7,7 +7,7 @@ export interface ViewerControls { el: HTMLElement; setOverlays(o: Overlays | nul
 export function viewerControls(v: ImageViewer): ViewerControls {
   const zoomText = h('output', { class: 'zoom-text', 'aria-live': 'off' }, '100%');
   const level = h('input', { type: 'range', min: '0', max: '255', step: '1', value: '128' });
-  const win = h('input', { type: 'range', min: '1', max: '512', step: '1', value: '256' });
+  const win = h('input', { type: 'range', min: '2', max: '512', step: '1', value: '256' });
   level.id = uid('level');
   win.id = uid('window');
   level.addEventListener('input', () => v.setWindow(Number(level.value), Number(win.value)));

@@ -33,12 +33,14 @@ export function heatmapRect(imageW: number, imageH: number): { x: number; y: num
   return { x: (imageW - size) / 2, y: (imageH - size) / 2, size };
 }
 
-/** Lookup table mapping 8-bit display values through a window (centre, width) to 0..255. */
+/**
+ * Lookup table mapping 8-bit display values through a window (centre, width) to 0..255, with
+ * DICOM's linear VOI function (PS3.3 C.11.2.1.2), so centre 128 / width 256 is the identity.
+ */
 export function windowLut(center: number, width: number): Uint8ClampedArray {
   const lut = new Uint8ClampedArray(256);
-  const w = Math.max(1, width);
-  const lo = center - w / 2;
-  for (let v = 0; v < 256; v++) lut[v] = ((v - lo) / w) * 255;
+  const w = Math.max(2, width);
+  for (let v = 0; v < 256; v++) lut[v] = Math.round(((v - (center - 0.5)) / (w - 1) + 0.5) * 255);
   return lut;
 }
 

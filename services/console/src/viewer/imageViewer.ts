@@ -81,7 +81,7 @@ export class ImageViewer {
 
   setWindow(center: number, width: number): void {
     this.center = Math.min(255, Math.max(0, center));
-    this.width = Math.min(512, Math.max(1, width));
+    this.width = Math.min(512, Math.max(2, width));
     this.applyWindow();
     this.onChange();
   }

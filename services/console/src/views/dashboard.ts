@@ -4,7 +4,7 @@
  */
 import { h, replace } from '../dom.ts';
 import { DASHBOARD, TENANT_UPDATES } from '../queries.ts';
-import { ago, dateTime, shortHash, titleCase } from '../format.ts';
+import { ago, dateTime, shortHash, taskName } from '../format.ts';
 import { href } from '../router.ts';
 import { debounce, emptyState, errorState, loading, pageHeader, statusBadge, table } from '../ui.ts';
 import type { AnalysisStatus, AnalysisTask, Worker } from '../types.ts';
@@ -62,7 +62,7 @@ export const renderDashboard: ViewFn = (root, { api }) => {
     feedList.prepend(
       h('li', null,
         h('time', { datetime: u.at }, new Date(u.at).toLocaleTimeString()), ' ',
-        h('span', { class: 'task' }, titleCase(u.analysis.task)), ' ', statusBadge(u.status), ' ',
+        h('span', { class: 'task' }, taskName(u.analysis.task)), ' ', statusBadge(u.status), ' ',
         h('a', { href: href('study', study.id) }, `${study.patient.externalId}${study.accessionNumber ? ` / ${study.accessionNumber}` : ''}`),
         u.status === 'FAILED' && u.analysis.errorMessage ? h('span', { class: 'error-text' }, ` — ${u.analysis.errorMessage}`) : null),
     );
@@ -96,7 +96,7 @@ function renderData(data: DashboardData): HTMLElement[] {
 
   const queueTable = q.tasks.length
     ? table('Queue by task', ['Task', 'Queued', 'Running', 'Succeeded (1 h)', 'Failed (1 h)'],
-        q.tasks.map((t) => h('tr', null, h('th', { scope: 'row' }, titleCase(t.task)), h('td', { class: 'num' }, t.queued), h('td', { class: 'num' }, t.running),
+        q.tasks.map((t) => h('tr', null, h('th', { scope: 'row' }, taskName(t.task)), h('td', { class: 'num' }, t.queued), h('td', { class: 'num' }, t.running),
           h('td', { class: 'num' }, t.succeededLastHour), h('td', { class: `num${t.failedLastHour ? ' error-text' : ''}` }, t.failedLastHour))))
     : emptyState('No analyses have been requested yet.', h('a', { href: href('upload') }, 'Upload a study to start'));
 

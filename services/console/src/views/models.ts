@@ -4,7 +4,7 @@
  */
 import { h, replace } from '../dom.ts';
 import { ACTIVATE_MODEL, MODELS, RETIRE_MODEL } from '../queries.ts';
-import { ago, dateTime, shortHash, titleCase } from '../format.ts';
+import { ago, dateTime, shortHash, taskName } from '../format.ts';
 import { canManageModels } from '../access.ts';
 import { emptyState, errorMessage, errorState, loading, notice, pageHeader, statusBadge } from '../ui.ts';
 import type { ModelVersion, UserError, Worker } from '../types.ts';
@@ -73,10 +73,10 @@ export const renderModels: ViewFn = (root, { api, session }) => {
       h('div', { class: 'model-head' },
         h('h2', { id: `model-${m.id}` }, `${m.name} `, h('span', { class: 'muted' }, m.version)), statusBadge(m.status), actions(m)),
       h('p', { class: `trained-on${synthetic ? ' trained-synthetic' : ''}` }, h('strong', null, 'Trained on: '), m.trainedOn,
-        synthetic ? h('span', null, ' — synthetic data: the metrics below say nothing about real X-rays.') : null),
+        synthetic ? h('span', null, ' — the metrics below were measured on synthetic images and say nothing about performance on real X-rays.') : null),
       h('dl', { class: 'model-facts' },
         h('dt', null, 'Bundle'), h('dd', null, h('code', { title: m.bundleSha256 }, shortHash(m.bundleSha256))),
-        h('dt', null, 'Tasks'), h('dd', null, m.tasks.map(titleCase).join(', ') || '—'),
+        h('dt', null, 'Tasks'), h('dd', null, m.tasks.map(taskName).join(', ') || '—'),
         h('dt', null, 'Registered'), h('dd', null, dateTime(m.createdAt)),
         h('dt', null, 'Workers'), h('dd', null, m.workers.length
           ? m.workers.map((w) => h('span', { class: `chip ${w.healthy ? '' : 'chip-bad'}` }, `${w.host} · ${w.healthy ? 'healthy' : 'stale'} · seen ${ago(w.lastSeenAt)}`))

@@ -31,7 +31,7 @@ export const renderStudies: ViewFn = (root, { api, route }) => {
     field('Search', search),
     field('Status', status),
     field('Finding', label),
-    field('Probability at least', minProb, '0 to 1'),
+    field('Probability ≥ (0–1)', minProb),
     h('div', { class: 'field field-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'),
       h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => navigate(href('studies')) }, 'Clear')),
   );

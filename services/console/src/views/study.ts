@@ -5,7 +5,7 @@
  */
 import { h, replace } from '../dom.ts';
 import { RETRY, STUDY, STUDY_UPDATES } from '../queries.ts';
-import { dateOnly, ms, titleCase } from '../format.ts';
+import { dateOnly, ms, taskName } from '../format.ts';
 import { canAsk, canReview } from '../access.ts';
 import { href } from '../router.ts';
 import { debounce, emptyState, errorMessage, errorState, loading, notice, pageHeader, statusBadge } from '../ui.ts';
@@ -61,6 +61,7 @@ class StudyPage {
   private report: ReturnType<typeof reportPanel>;
   private vqa: ReturnType<typeof vqaPanel>;
   private viewerState = h('div', { class: 'viewer-state' });
+  private provenance = h('p', { class: 'muted small provenance' });
   private refreshNotice = notice();
   private imageId: string | null = null;
 
@@ -85,7 +86,7 @@ class StudyPage {
         h('section', { class: 'viewer-col', 'aria-label': 'Image viewer' },
           this.controls.el,
           h('div', { class: 'viewer-frame' }, this.viewer.canvas, this.viewerState),
-          this.viewer.caption,
+          this.viewer.caption, this.provenance,
           h('p', { class: 'muted small' }, 'Drag to pan, wheel to zoom, right-drag (or Shift+drag) for window/level. With the image focused: + − 0 and arrow keys.')),
         h('div', { class: 'side-col' }, this.findings.el, this.report.el, this.vqa.el)));
   }
@@ -134,20 +135,24 @@ class StudyPage {
     replace(this.strip, ...ALL_TASKS.map((task) => {
       const a = latest.get(task);
       return h('li', { class: 'task-chip', 'data-task': task, 'data-status': a?.status ?? 'NONE' },
-        h('span', { class: 'task-name' }, titleCase(task)), ' ',
+        h('span', { class: 'task-name' }, taskName(task)), ' ',
         a ? statusBadge(a.status) : h('span', { class: 'badge' }, 'Not requested'),
         a?.durationMs != null ? h('span', { class: 'muted' }, ` ${ms(a.durationMs)}`) : null,
-        a?.model ? h('span', { class: 'muted', title: `bundle ${a.model.bundleSha256}` }, ` · ${a.model.name} ${a.model.version}`) : null,
         a?.status === 'FAILED' && mayRetry
           ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => void this.retry(a) }, 'Retry') : null);
     }));
+    const models = new Map<string, NonNullable<Analysis['model']>>();
+    for (const a of latest.values()) if (a.model) models.set(a.model.bundleSha256, a.model);
+    replace(this.provenance, models.size
+      ? `Results by ${[...models.values()].map((m) => `${m.name} ${m.version} (bundle ${m.bundleSha256.slice(0, 12)})`).join(', ')}`
+      : '');
   }
 
   private async retry(a: Analysis): Promise<void> {
     try {
       const res = await this.ctx.api.query<{ retryAnalysis: { errors: UserError[] } }>(RETRY, { id: a.id });
       if (res.retryAnalysis.errors.length) throw new Error(res.retryAnalysis.errors.map((e) => e.message).join('; '));
-      this.refreshNotice.show('info', `${titleCase(a.task)} queued again.`);
+      this.refreshNotice.show('info', `${taskName(a.task)} queued again.`);
       this.refetch();
     } catch (err) {
       this.refreshNotice.show('error', `Retry failed: ${errorMessage(err)}`);

@@ -53,14 +53,15 @@ export function asUserError(error: unknown): UserError | null {
 
 /** Runs a mutation body; expected failures become `{ errors: [UserError] }` merged into `empty`. */
 export async function withUserErrors<P extends { errors: UserError[] }>(
-  empty: Omit<P, "errors">,
+  /** the payload's other fields when it fails, e.g. `{ patient: null }` */
+  empty: Record<string, null | never[]>,
   body: () => Promise<P>,
 ): Promise<P> {
   try {
     return await body();
   } catch (error) {
     const mapped = asUserError(error);
-    if (mapped) return { ...empty, errors: [mapped] } as P;
+    if (mapped) return { ...empty, errors: [mapped] } as unknown as P;
     throw error;
   }
 }

@@ -40,13 +40,13 @@ def rib_field(g: Geometry, side: str, U, V, fracture: dict | None = None):
     d = sg * (U - g.cx)
     dn = d / g.W
     sp = g.rib_sp
-    s = (V - g.W * (-0.25 * dn + 0.55 * dn * dn) - g.rib_r0) / sp
+    s = (V - g.W * (-0.3 * dn + 0.8 * dn * dn) - g.rib_r0) / sp
     if fracture is not None:
         win = np.exp(-(((V - fracture["v"]) / (0.7 * sp)) ** 2))
         s = s + (fracture["step"] / sp) * win * smoothstep(d - fracture["d"], 0.002)
     k = np.floor(s)
     phi = s - k
-    bt = 0.42
+    bt = 0.36
     inside = (bt / 2 - np.abs(phi - bt / 2)) * sp
     post = smoothstep(inside, 0.0025) * (0.7 + 0.3 * np.exp(-((inside / 0.004) ** 2)))
     post *= (k >= 0) & (k <= 11)
@@ -128,11 +128,11 @@ def render_layers(g: Geometry, tex_rng: np.random.Generator) -> dict:
         vess = np.zeros((S, S), np.float32)
         for pts, widths in g.vessels[side]:
             p = fr.to_pixels(pts + np.array([hx, hy]))
-            f = polyline_field((S, S), p, [max(fr.length_px(w), 0.35) for w in widths], profile="gauss")
+            f = polyline_field((S, S), p, [max(1.4 * fr.length_px(w), 0.5) for w in widths], profile="gauss")
             np.maximum(vess, f, out=vess)
         r = np.sqrt((U - hx) ** 2 + (V - hy) ** 2)
         hil = np.exp(-((r / 0.028) ** 2))
-        L["markings_" + side] = 0.075 * vess + 0.02 * texture * np.exp(-r / 0.25) + 0.07 * hil
+        L["markings_" + side] = 0.05 * vess + 0.02 * texture * np.exp(-r / 0.25) + 0.07 * hil
     # breasts and gastric bubble
     bre = np.zeros((S, S), np.float32)
     if g.breast > 0:
@@ -153,7 +153,7 @@ def compose(g: Geometry, L: dict) -> np.ndarray:
     lungs = L["lung_right"] + L["lung_left"]
     A = g.body_d * body - g.air * lungs * (0.8 + 0.2 * body)
     A += L["markings_right"] * L["lung_right"] + L["markings_left"] * L["lung_left"]
-    A += 0.075 * (L["ribs_right"] * (0.4 + 0.6 * L["lung_right"])
+    A += 0.06 * (L["ribs_right"] * (0.4 + 0.6 * L["lung_right"])
                   + L["ribs_left"] * (0.4 + 0.6 * L["lung_left"])) * body
     A += 0.11 * (L["clav_right"] + L["clav_left"]) * body
     A += 0.09 * L["spine"] * body

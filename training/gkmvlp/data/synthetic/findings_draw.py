@@ -116,10 +116,13 @@ def _airspace(spec, g, L, rng, zones, patchy: bool):
         hx, hy = g.hilum(side)
         fr = g.frame
         bron = np.zeros(U.shape, np.float32)
-        for _ in range(3):
-            a = np.arctan2(cv - hy, cu - hx) + rng.normal(0, 0.5)
-            p0 = (cu - 0.6 * rx * np.cos(a), cv - 0.6 * ry * np.sin(a))
-            p1 = (cu + 0.7 * rx * np.cos(a), cv + 0.7 * ry * np.sin(a))
+        a0 = np.arctan2(cv - hy, cu - hx)
+        for j in range(3):
+            a = a0 + rng.normal(0, 0.25)
+            off = (j - 1) * 0.45 * min(rx, ry)
+            ou, ov = -np.sin(a0) * off, np.cos(a0) * off
+            p0 = (cu + ou - 0.6 * rx * np.cos(a), cv + ov - 0.6 * ry * np.sin(a))
+            p1 = (cu + ou + 0.6 * rx * np.cos(a), cv + ov + 0.6 * ry * np.sin(a))
             bron = np.maximum(bron, polyline_field(U.shape, fr.to_pixels([p0, p1]),
                                                    [fr.length_px(0.004), fr.length_px(0.0015)]))
         L["extra"] -= 0.6 * dens * bron * blob
@@ -249,10 +252,10 @@ def draw_fracture(spec, g, L, rng, zones):
     k = int(rng.integers(3, 8))
     dn = rng.uniform(0.55, 0.92)
     d = dn * g.W
-    v_rib = g.W * (-0.25 * dn + 0.55 * dn * dn) + g.rib_r0 + (k + 0.21) * g.rib_sp
+    v_rib = g.W * (-0.3 * dn + 0.8 * dn * dn) + g.rib_r0 + (k + 0.18) * g.rib_sp
     params = {"mild": (0.0, 0.003, 0.65), "moderate": (0.003, 0.004, 0.85), "severe": (0.006, 0.006, 1.0)}
     step, gap, depth = params[spec.severity]
-    frac = {"v": v_rib, "d": d, "step": step, "gap": gap, "depth": depth * min(spec.amp * 1.1, 1.0)}
+    frac = {"v": v_rib, "d": d, "step": step, "gap": gap, "depth": depth}
     L["ribs_" + side] = rib_field(g, side, U, V, fracture=frac)
     dd = sg * (U - g.cx)
     m = (np.abs(dd - d) < 2 * gap + 0.006) & (np.abs(V - v_rib) < 0.5 * g.rib_sp)

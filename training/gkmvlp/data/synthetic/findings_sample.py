@@ -28,7 +28,7 @@ class FindingSpec:
     extra: dict = field(default_factory=dict)
 
 
-_AMP = {"mild": (0.35, 0.5), "moderate": (0.6, 0.78), "severe": (0.88, 1.05)}
+_AMP = {"mild": (0.22, 0.34), "moderate": (0.45, 0.65), "severe": (0.8, 1.0)}
 
 
 def sample_findings(rng: np.random.Generator, cfg: GeneratorConfig, view: str) -> list[FindingSpec]:

@@ -3,5 +3,5 @@ export type { BundleErrorCode, InferenceErrorCode } from './errors.ts';
 export { manifestSchema, parseManifest, GRAPH_IO, TASKS, TASK_GRAPHS } from './manifest.ts';
 export type { Manifest, Task, GraphName, GraphSpec, TensorSpec } from './manifest.ts';
 export { loadBundle, DEFAULT_SESSION_OPTIONS } from './load.ts';
-export type { Bundle, SessionOptions, ExecutionProvider } from './load.ts';
+export type { Bundle, SessionOptions, ExecutionProvider, GraphSession, TensorData } from './load.ts';
 export { parseVocab, SPECIAL_TOKENS } from './vocab.ts';

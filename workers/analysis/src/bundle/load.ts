@@ -3,28 +3,26 @@
  *
  * Every file listed in the manifest is read into memory and hashed; sessions are created from those
  * very bytes, so what runs is exactly what was verified (no window for the file to change between
- * the check and the load). The bundle hash recorded on every result is the sha256 of manifest.json,
+ * the check and the load). Sessions run on a worker thread by default (see sessions.ts: why). The bundle hash recorded on every result is the sha256 of manifest.json,
  * which itself pins every other file's hash.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { BundleError } from './errors.ts';
 import { GRAPH_IO, TASK_GRAPHS, parseManifest, type GraphName, type Manifest } from './manifest.ts';
 import { checkDeclaredSizes } from './sizes.ts';
 import { parseVocab } from './vocab.ts';
+import { createSessions, type GraphSession, type SessionOptions } from './sessions.ts';
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type { ExecutionProvider, GraphSession, SessionOptions, TensorData } from './sessions.ts';
 
-export interface SessionOptions {
-  /** Execution providers in preference order; 'cpu' is always the implicit last resort in ORT. */
-  executionProviders: readonly ExecutionProvider[];
-  intraOpNumThreads: number;
-  interOpNumThreads: number;
-}
-
-export const DEFAULT_SESSION_OPTIONS: SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
+export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  runIn: 'thread',
+};
 
 export interface Bundle {
   dir: string;
@@ -32,7 +30,7 @@ export interface Bundle {
   /** sha256 of manifest.json: identifies the bundle (and, through it, every file) on results. */
   bundleHash: string;
   vocab: readonly string[];
-  sessions: Partial<Record<GraphName, ort.InferenceSession>>;
+  sessions: Partial<Record<GraphName, GraphSession>>;
   sessionOptions: SessionOptions;
   release(): Promise<void>;
 }
@@ -66,7 +64,7 @@ async function readVerifiedFiles(dir: string, manifest: Manifest): Promise<Map<s
   return files;
 }
 
-function checkSessionIo(graph: GraphName, session: ort.InferenceSession, manifest: Manifest): void {
+function checkSessionIo(graph: GraphName, session: GraphSession, manifest: Manifest): void {
   const spec = manifest.graphs[graph]!;
   const problems: string[] = [];
   const compare = (dir: 'inputs' | 'outputs', actual: readonly string[]) => {
@@ -82,29 +80,6 @@ function checkSessionIo(graph: GraphName, session: ort.InferenceSession, manifes
     throw new BundleError('GRAPH_MISMATCH', `graph ${graph} (${spec.file}) does not match the manifest:\n  - ${problems.join('\n  - ')}`, {
       details: problems,
     });
-  }
-}
-
-async function createSession(bytes: Uint8Array, graph: GraphName, file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, {
-      executionProviders: [...opts.executionProviders],
-      intraOpNumThreads: opts.intraOpNumThreads,
-      interOpNumThreads: opts.interOpNumThreads,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    });
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const wantsGpu = opts.executionProviders.some((p) => p !== 'cpu');
-    if (wantsGpu && /provider|cuda/i.test(msg)) {
-      throw new BundleError(
-        'EXECUTION_PROVIDER_UNAVAILABLE',
-        `execution providers [${opts.executionProviders.join(', ')}] unavailable for ${graph}: ${msg}`,
-        { cause: e },
-      );
-    }
-    throw new BundleError('GRAPH_MISMATCH', `graph ${graph} (${file}) cannot be loaded by ONNX Runtime: ${msg}`, { cause: e });
   }
 }
 
@@ -130,21 +105,17 @@ export async function loadBundle(dir: string, options: Partial<SessionOptions> =
   const vocab = parseVocab(files.get(manifest.tokenizer.vocab_file)!, manifest.tokenizer.vocab_file);
   checkDeclaredSizes(manifest, vocab.length);
 
-  const graphs = new Set<GraphName>(['image_encoder', ...manifest.tasks.flatMap((t) => TASK_GRAPHS[t])]);
-  const sessions: Bundle['sessions'] = {};
-  const release = async () => {
-    await Promise.all(Object.values(sessions).map((s) => s?.release()));
-  };
+  const graphs = [...new Set<GraphName>(['image_encoder', ...manifest.tasks.flatMap((t) => TASK_GRAPHS[t])])].map((graph) => {
+    const file = manifest.graphs[graph]!.file;
+    return { graph, file, bytes: files.get(file)! };
+  });
+  const host = await createSessions(graphs, opts);
   try {
-    for (const g of graphs) {
-      const spec = manifest.graphs[g]!;
-      const session = await createSession(files.get(spec.file)!, g, spec.file, opts);
-      sessions[g] = session;
-      checkSessionIo(g, session, manifest);
-    }
+    for (const g of graphs) checkSessionIo(g.graph, host.sessions[g.graph]!, manifest);
   } catch (e) {
-    await release();
+    await host.release();
     throw e;
   }
+  const { sessions, release } = host;
   return { dir, manifest, bundleHash: sha256(raw), vocab, sessions, sessionOptions: opts, release };
 }

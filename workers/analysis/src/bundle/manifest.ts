@@ -61,12 +61,10 @@ const graphSpec = z.object({
 });
 export type GraphSpec = z.infer<typeof graphSpec>;
 
-const safeRelativePath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), {
-    message: 'file paths must be relative, "/"-separated and stay inside the bundle',
-  });
+const isSafeRelativePath = (p: string) =>
+  p.length > 0 && !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '' || s === '.');
+const UNSAFE_PATH = 'file paths must be relative, "/"-separated and stay inside the bundle';
+const safeRelativePath = z.string().refine(isSafeRelativePath, { message: UNSAFE_PATH });
 
 export const manifestSchema = z
   .looseObject({
@@ -130,7 +128,7 @@ export const manifestSchema = z
     memory: z.string().optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
     parity: z.looseObject({ max_abs_diff: z.number().nonnegative(), tolerance: z.number().positive() }),
-    files: z.record(safeRelativePath, sha256Hex),
+    files: z.record(z.string(), sha256Hex),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -165,6 +163,7 @@ export const manifestSchema = z
       issue(['localization', 'grid'], `grid ${g} x patch_size ${p} != preprocessing.image_size ${m.preprocessing.image_size}`);
     }
     if (!(m.tokenizer.vocab_file in m.files)) issue(['files', m.tokenizer.vocab_file], 'vocab file is not listed with a sha256');
+    for (const f of Object.keys(m.files)) if (!isSafeRelativePath(f)) issue(['files', f], UNSAFE_PATH);
     if ('manifest.json' in m.files) issue(['files', 'manifest.json'], 'manifest.json cannot list its own hash');
   });
 
@@ -174,7 +173,8 @@ function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
+    else if (typeof p === 'string' && /^[A-Za-z_]\w*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(String(p))}]`;
   }
   return out || '(root)';
 }

@@ -6,7 +6,7 @@
  * sides pick the same report for the same logits. The decoder sees `[CLS]` first; positions count
  * from 0; the number of steps is capped by the decoder's position table (config.max_length - 1).
  */
-import * as ort from 'onnxruntime-node';
+import type { GraphSession, TensorData } from '../bundle/sessions.ts';
 import { InferenceError } from '../bundle/errors.ts';
 
 export interface DecoderShape {
@@ -46,7 +46,7 @@ interface Cache {
 
 export class DecoderStep {
   constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: GraphSession,
     private readonly shape: DecoderShape,
     /** [M*D] memory of one image */
     private readonly memory: Float32Array,
@@ -65,27 +65,27 @@ export class DecoderStep {
     const mem = new Float32Array(n * this.memory.length);
     for (let i = 0; i < n; i++) mem.set(this.memory, i * this.memory.length);
     const pastDims = [L, n, H, cache.t, hd];
-    let out: ort.InferenceSession.OnnxValueMapType;
+    let out: Record<string, TensorData>;
     try {
       out = await this.session.run({
-        token_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, (x) => BigInt(x)), [n, 1]),
-        position: new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(position)), [n]),
-        memory: new ort.Tensor('float32', mem, [n, this.memoryTokens, d]),
-        past_keys: new ort.Tensor('float32', cache.keys, pastDims),
-        past_values: new ort.Tensor('float32', cache.values, pastDims),
+        token_ids: { type: 'int64', data: BigInt64Array.from(tokens, (x) => BigInt(x)), dims: [n, 1] },
+        position: { type: 'int64', data: new BigInt64Array(n).fill(BigInt(position)), dims: [n] },
+        memory: { type: 'float32', data: mem, dims: [n, this.memoryTokens, d] },
+        past_keys: { type: 'float32', data: cache.keys, dims: pastDims },
+        past_values: { type: 'float32', data: cache.values, dims: pastDims },
       });
     } catch (e) {
       throw new InferenceError('INFERENCE_FAILED', `report decoder step ${position} failed: ${(e as Error).message}`, { retriable: true, cause: e });
     }
-    const logits = (out.logits as ort.Tensor).data as Float32Array;
+    const logits = out.logits!.data as Float32Array;
     const vocab = logits.length / n;
     const logp: Float64Array[] = [];
     for (let i = 0; i < n; i++) logp.push(logSoftmax(logits.subarray(i * vocab, (i + 1) * vocab)));
     return {
       logp,
       cache: {
-        keys: (out.present_keys as ort.Tensor).data as Float32Array,
-        values: (out.present_values as ort.Tensor).data as Float32Array,
+        keys: out.present_keys!.data as Float32Array,
+        values: out.present_values!.data as Float32Array,
         t: cache.t + 1,
         n,
       },

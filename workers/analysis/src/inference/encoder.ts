@@ -2,13 +2,13 @@
  * Runs the image encoder on a batch of preprocessed images (dynamic batch axis) and splits every
  * output back into per-image tensors with a leading batch axis of 1, ready to feed the heads.
  */
-import * as ort from 'onnxruntime-node';
+import type { GraphSession, TensorData } from '../bundle/sessions.ts';
 import { InferenceError } from '../bundle/errors.ts';
 import type { Preprocessed } from './preprocess.ts';
 import type { EncodedImage, FeatureTensor } from './types.ts';
 
 export async function runEncoderBatch(
-  session: ort.InferenceSession,
+  session: GraphSession,
   items: readonly { key: string; pre: Preprocessed }[],
   imageSize: number,
 ): Promise<EncodedImage[]> {
@@ -22,9 +22,9 @@ export async function runEncoderBatch(
     pixels.set(it.pre.tensor, i * plane);
   });
   const t0 = performance.now();
-  let out: ort.InferenceSession.OnnxValueMapType;
+  let out: Record<string, TensorData>;
   try {
-    out = await session.run({ pixel_values: new ort.Tensor('float32', pixels, [n, 1, imageSize, imageSize]) });
+    out = await session.run({ pixel_values: { type: 'float32', data: pixels, dims: [n, 1, imageSize, imageSize] } });
   } catch (e) {
     throw new InferenceError('INFERENCE_FAILED', `image encoder failed on a batch of ${n}: ${(e as Error).message}`, {
       retriable: true,
@@ -34,13 +34,12 @@ export async function runEncoderBatch(
   const encodeMs = performance.now() - t0;
   const perImage: Record<string, FeatureTensor>[] = items.map(() => ({}));
   for (const name of session.outputNames) {
-    const t = out[name] as ort.Tensor;
+    const t = out[name]!;
     const data = t.data as Float32Array;
     const per = data.length / n;
     for (let i = 0; i < n; i++) {
       perImage[i]![name] = { data: data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
     }
-    t.dispose?.();
   }
   return items.map((it, i) => ({ key: it.key, letterbox: it.pre.letterbox, features: perImage[i]!, encodeMs, batchSize: n }));
 }
@@ -51,4 +50,4 @@ export function feature(enc: EncodedImage, name: string): FeatureTensor {
   return f;
 }
 
-export const toOrt = (f: FeatureTensor) => new ort.Tensor('float32', f.data, f.dims);
+export const toOrt = (f: FeatureTensor): TensorData => ({ type: 'float32', data: f.data, dims: f.dims });

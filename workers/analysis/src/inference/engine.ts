@@ -17,6 +17,8 @@ import { feature, runEncoderBatch } from './encoder.ts';
 import { Grounding } from './grounding.ts';
 import { answerQuestion, classifyImage, localizeImage, probabilities } from './heads.ts';
 import { LruCache } from './lru.ts';
+import { decodeImage } from './decode.ts';
+import { createPreprocessPool } from './preprocess-pool.ts';
 import { preprocess, tensorSha256, type GrayImage, type Preprocessed } from './preprocess.ts';
 import { splitReport } from './report-text.ts';
 import { WordPieceTokenizer } from './tokenizer.ts';
@@ -29,12 +31,22 @@ export interface EngineOptions {
   /** regions reported per finding */
   topRegions: number;
   maxBoxesPerFinding: number;
+  /** worker threads that decode + preprocess `bytes` inputs off the event loop (0: inline) */
+  preprocessThreads: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { cacheSize: 64, batch: { maxBatch: 4, maxWaitMs: 5 }, topRegions: 3, maxBoxesPerFinding: 5 };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { cacheSize: 64, batch: { maxBatch: 4, maxWaitMs: 5 }, topRegions: 3, maxBoxesPerFinding: 5, preprocessThreads: 0 };
 
-/** An image to analyse: decoded pixels (or an already preprocessed tensor) and its content sha256. */
-export type ImageInput = { key?: string; image: GrayImage } | { key?: string; preprocessed: Preprocessed } | EncodedImage;
+/**
+ * An image to analyse, with its content sha256 as `key` when known (the encoder cache key):
+ * stored bytes (PNG/JPEG; key defaults to their sha256), decoded pixels, a preprocessed tensor, or
+ * features from encode().
+ */
+export type ImageInput =
+  | { key?: string; bytes: Uint8Array }
+  | { key?: string; image: GrayImage }
+  | { key?: string; preprocessed: Preprocessed }
+  | EncodedImage;
 
 export interface ReportOptions {
   method?: 'beam' | 'greedy';
@@ -85,24 +97,30 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) => runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size);
   const batcher = new MicroBatcher(encodeImages, opts.batch);
 
-  const encode = (input: ImageInput): Promise<EncodedImage> => {
-    if ('features' in input) return Promise.resolve(input);
-    if (closed) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'engine is closed'));
-    if (input.key) {
-      const hit = cache.get(input.key);
-      if (hit) return hit;
+  const pool = opts.preprocessThreads > 0 ? createPreprocessPool(pre, { threads: opts.preprocessThreads }) : null;
+
+  /** Bytes/pixels → tensor (off-thread when a pool exists) and the key to cache it under. */
+  const prepare = async (input: Exclude<ImageInput, EncodedImage>): Promise<{ key: string; pre: Preprocessed }> => {
+    if ('preprocessed' in input) return { key: input.key ?? `tensor:${tensorSha256(input.preprocessed.tensor)}`, pre: input.preprocessed };
+    if ('image' in input) {
+      const p = preprocess(input.image, pre);
+      return { key: input.key ?? `tensor:${tensorSha256(p.tensor)}`, pre: p };
     }
-    let p: Preprocessed;
-    try {
-      p = 'preprocessed' in input ? input.preprocessed : preprocess(input.image, pre);
-    } catch (e) {
-      return Promise.reject(e);
+    if (pool) {
+      const r = await pool.run(input.bytes);
+      return { key: input.key ?? r.sha256, pre: r };
     }
-    const key = input.key ?? `tensor:${tensorSha256(p.tensor)}`;
-    if (!input.key) {
-      const hit = cache.get(key);
-      if (hit) return hit;
-    }
+    return { key: input.key ?? imageKey(input.bytes), pre: preprocess(decodeImage(input.bytes), pre) };
+  };
+
+  const encode = async (input: ImageInput): Promise<EncodedImage> => {
+    if ('features' in input) return input;
+    if (closed) throw new InferenceError('ENGINE_CLOSED', 'engine is closed');
+    const known = input.key ? cache.get(input.key) : undefined;
+    if (known) return known;
+    const { key, pre: p } = await prepare(input);
+    const hit = cache.get(key); // a concurrent request for the same image may have started meanwhile
+    if (hit) return hit;
     const promise = batcher.submit({ key, pre: p });
     cache.set(key, promise);
     // A failed run must not be served from the cache (but never evict a newer entry for the key).
@@ -193,6 +211,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     async close() {
       closed = true;
       await batcher.close();
+      await pool?.close();
       cache.clear();
     },
   };

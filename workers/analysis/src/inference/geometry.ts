@@ -2,7 +2,8 @@
 import { toImagePixels, type Letterbox } from './preprocess.ts';
 import type { PixelBox } from './types.ts';
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
+/** Two decimals, and never -0 (which would serialise as 0 but compare unequal in tests). */
+const round2 = (v: number) => Math.round(v * 100) / 100 + 0;
 
 /** A box in model-input pixels → image pixels, clipped to the image. */
 export function modelBoxToImage(lb: Letterbox, x1: number, y1: number, x2: number, y2: number): PixelBox {

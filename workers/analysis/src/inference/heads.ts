@@ -2,7 +2,7 @@
  * The task heads on top of cached encoder features: classification, localization and VQA.
  * Each runs its graph at batch 1 (the heads are cheap next to the encoder, which is batched).
  */
-import * as ort from 'onnxruntime-node';
+import type { GraphSession, TensorData } from '../bundle/sessions.ts';
 import { InferenceError } from '../bundle/errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { feature, toOrt } from './encoder.ts';
@@ -13,21 +13,22 @@ import type { WordPieceTokenizer } from './tokenizer.ts';
 import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink } from './types.ts';
 
 export async function runHead(
-  session: ort.InferenceSession,
+  session: GraphSession,
   graph: string,
-  feeds: Record<string, ort.Tensor>,
+  feeds: Record<string, TensorData>,
   output: string,
 ): Promise<{ data: Float32Array; dims: readonly number[] }> {
   try {
     const out = await session.run(feeds);
-    const t = out[output] as ort.Tensor;
+    const t = out[output];
+    if (!t) throw new Error(`output ${output} missing`);
     return { data: t.data as Float32Array, dims: t.dims };
   } catch (e) {
     throw new InferenceError('INFERENCE_FAILED', `${graph} failed: ${(e as Error).message}`, { retriable: true, cause: e });
   }
 }
 
-export async function probabilities(session: ort.InferenceSession, enc: EncodedImage): Promise<Float32Array> {
+export async function probabilities(session: GraphSession, enc: EncodedImage): Promise<Float32Array> {
   const { data } = await runHead(
     session,
     'classification_head',
@@ -37,7 +38,7 @@ export async function probabilities(session: ort.InferenceSession, enc: EncodedI
   return data;
 }
 
-export async function classifyImage(session: ort.InferenceSession, m: Manifest, g: Grounding, enc: EncodedImage): Promise<FindingResult[]> {
+export async function classifyImage(session: GraphSession, m: Manifest, g: Grounding, enc: EncodedImage): Promise<FindingResult[]> {
   const data = await probabilities(session, enc);
   const sentences = new Map(m.knowledge.map((k) => [k.label, k.sentence]));
   return m.labels.map((label, k) => {
@@ -55,7 +56,7 @@ export async function classifyImage(session: ort.InferenceSession, m: Manifest, 
 }
 
 /** Raw heatmaps [labels, grid, grid] for one image. */
-export async function heatmaps(session: ort.InferenceSession, enc: EncodedImage): Promise<{ data: Float32Array; grid: number }> {
+export async function heatmaps(session: GraphSession, enc: EncodedImage): Promise<{ data: Float32Array; grid: number }> {
   const { data, dims } = await runHead(
     session,
     'localization_head',
@@ -66,7 +67,7 @@ export async function heatmaps(session: ort.InferenceSession, enc: EncodedImage)
 }
 
 export async function localizeImage(
-  session: ort.InferenceSession,
+  session: GraphSession,
   m: Manifest,
   enc: EncodedImage,
   opts: { findings?: readonly string[]; maxBoxes: number; probabilities?: ArrayLike<number> },
@@ -113,7 +114,7 @@ export interface VqaAnswer {
 }
 
 export async function answerQuestion(
-  session: ort.InferenceSession,
+  session: GraphSession,
   m: Manifest,
   tok: WordPieceTokenizer,
   g: Grounding,
@@ -127,8 +128,8 @@ export async function answerQuestion(
     session,
     'vqa_head',
     {
-      question_ids: new ort.Tensor('int64', BigInt64Array.from(q.ids, BigInt), [1, T]),
-      question_mask: new ort.Tensor('int64', BigInt64Array.from(q.mask, BigInt), [1, T]),
+      question_ids: { type: 'int64', data: BigInt64Array.from(q.ids, BigInt), dims: [1, T] },
+      question_mask: { type: 'int64', data: BigInt64Array.from(q.mask, BigInt), dims: [1, T] },
       patch_tokens: toOrt(feature(enc, 'patch_tokens')),
       knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')),
     },

@@ -4,8 +4,8 @@
  * area-average resize (rows, then columns) in float64 → (v - mean) / std → float32 NCHW [1,1,S,S].
  *
  * The letterbox square is never materialised: a 3000×2500 radiograph would need a 72 MB float64
- * canvas. Source positions outside the image read as pad_value instead, term by term in the same
- * order, so the sums are those over the padded square.
+ * canvas. Source positions outside the image contribute pad_value, term by term in the same order,
+ * so the sums are those over the padded square (bit-identical to the numpy reference).
  */
 import { createHash } from 'node:crypto';
 import { InferenceError } from '../bundle/errors.ts';
@@ -98,18 +98,31 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
   const pad = cfg.pad_value;
 
   // Pass 1 (rows): tmp[i][x] over the square's columns x; square row k = image row k - padY.
+  // Terms are added in the reference order (source row ascending). With the contract's pad value 0
+  // the padding terms are exact zeros that leave every sum unchanged, so they are skipped.
   const tmp = new Float64Array(size * side);
+  const gray = new Float64Array(width);
+  let grayRow = -1;
   for (let i = 0; i < size; i++) {
     const { first, weights } = taps[i]!;
     const row = tmp.subarray(i * side, (i + 1) * side);
     for (let t = 0; t < weights.length; t++) {
       const w = weights[t]!;
       const y = first + t - lb.padY;
-      for (let x = 0; x < side; x++) {
-        const xi = x - lb.padX;
-        const v = y >= 0 && y < height && xi >= 0 && xi < width ? data[y * width + xi]! / maxValue : pad;
-        row[x] = row[x]! + w * v;
+      if (y < 0 || y >= height) {
+        if (pad !== 0) for (let x = 0; x < side; x++) row[x] = row[x]! + w * pad;
+        continue;
       }
+      if (y !== grayRow) {
+        for (let x = 0; x < width; x++) gray[x] = data[y * width + x]! / maxValue;
+        grayRow = y;
+      }
+      if (pad !== 0) {
+        for (let x = 0; x < lb.padX; x++) row[x] = row[x]! + w * pad;
+        for (let x = lb.padX + width; x < side; x++) row[x] = row[x]! + w * pad;
+      }
+      const off = lb.padX;
+      for (let x = 0; x < width; x++) row[off + x] = row[off + x]! + w * gray[x]!;
     }
   }
   // Pass 2 (columns), then normalise and cast to float32.

@@ -30,16 +30,16 @@ export function findingsPanel(onHighlight: (regions: string[]) => void): { el: H
           onmouseenter: () => onHighlight(regions), onmouseleave: () => onHighlight([]),
           onfocus: () => onHighlight(regions), onblur: () => onHighlight([]),
         },
-          h('th', { scope: 'row' }, f.label, f.positive ? h('span', { class: 'badge badge-positive' }, 'Positive') : null),
+          h('th', { scope: 'row' }, f.label, f.positive ? h('span', { class: 'badge badge-positive' }, 'Positive') : null,
+            f.knowledge ? h('span', { class: 'knowledge', 'data-knowledge': true }, f.knowledge) : null),
           h('td', { class: 'num' }, probabilityBar(f.probability, f.threshold)),
           h('td', { class: 'num' }, pct(f.threshold, 0)),
-          h('td', null, f.regions.length ? f.regions.slice(0, 3).map((r) => h('span', { class: 'chip' }, `${r.region} ${(r.weight * 100).toFixed(0)}%`)) : '—'),
-          h('td', { class: 'knowledge' }, f.knowledge ?? '—'));
+          h('td', { class: 'regions-cell' }, f.regions.length ? f.regions.slice(0, 3).map((r) => h('span', { class: 'chip' }, `${r.region} ${(r.weight * 100).toFixed(0)}%`)) : '—'));
         return row;
       });
       replace(body, h('div', { class: 'table-wrap table-scroll' }, h('table', { class: 'findings-table' },
         h('caption', { class: 'visually-hidden' }, 'Findings with probability, decision threshold, grounded regions and knowledge sentence'),
-        h('thead', null, h('tr', null, ['Finding', 'Probability', 'Threshold', 'Grounded regions', 'Knowledge'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', null, h('tr', null, ['Finding and knowledge', 'Probability', 'Threshold', 'Grounded regions'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', null, rows))));
     },
   };

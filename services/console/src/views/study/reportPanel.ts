@@ -5,7 +5,7 @@
 import { h, replace, uid } from '../../dom.ts';
 import type { Api } from '../../api.ts';
 import { REVIEW } from '../../queries.ts';
-import { dateTime, titleCase } from '../../format.ts';
+import { dateTime } from '../../format.ts';
 import { aiBanner, emptyState, errorMessage, notice, statusBadge } from '../../ui.ts';
 import type { AnalysisResult, ReviewAction, UserError } from '../../types.ts';
 
@@ -56,7 +56,7 @@ export function reportPanel(deps: Deps): { el: HTMLElement; update(report: Repor
     };
     const openForm = (action: 'AMEND' | 'REJECT') => {
       const text = h('textarea', { rows: '6', name: 'amendedText' });
-      text.value = `Findings: ${report.findings}\nImpression: ${report.impression}`;
+      text.value = `Findings: ${report.findingsText}\nImpression: ${report.impression}`;
       const comment = h('textarea', { rows: '2', name: 'comment' });
       const textId = uid('amend');
       const commentId = uid('comment');
@@ -101,13 +101,13 @@ export function reportPanel(deps: Deps): { el: HTMLElement; update(report: Repor
           latest ? h('span', { class: 'muted' }, ` by ${latest.reviewer.name}, ${dateTime(latest.createdAt)}`) : null),
         latest?.action === 'AMEND' && latest.amendedText
           ? h('div', { class: 'amended' }, h('h3', null, 'Amended report (radiologist)'), h('p', { class: 'pre' }, latest.amendedText)) : null,
-        section('Findings', 'findings', report.findings, report.sentences),
+        section('Findings', 'findings', report.findingsText, report.sentences),
         section('Impression', 'impression', report.impression, report.sentences),
         h('p', { class: 'muted small' }, `Decoding: ${report.decoding}. Hover or focus a sentence to see its regions on the image.`),
         deps.canReview ? reviewForm(report) : h('p', { class: 'muted' }, 'Only radiologists and administrators can review reports.'),
         report.reviews.length ? h('details', { class: 'review-history' }, h('summary', null, `Review history (${report.reviews.length})`),
           h('ul', null, [...report.reviews].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((r) =>
-            h('li', null, statusBadge(r.action), ` ${titleCase(r.action)} by ${r.reviewer.name} (${r.reviewer.email}), ${dateTime(r.createdAt)}`,
+            h("li", null, statusBadge(r.action), ` by ${r.reviewer.name} (${r.reviewer.email}), ${dateTime(r.createdAt)}`,
               r.comment ? h('span', { class: 'muted' }, ` — “${r.comment}”`) : null)))) : null,
       );
     },

@@ -1,0 +1,58 @@
+// lib/db: Prisma client factory, migrations, and the repositories that business logic receives as arguments.
+import type { PrismaClient } from "./generated/client.ts";
+import { topicNames, type TopicNames } from "../events/index.ts";
+import { createTenantRepository, createUserRepository, createApiKeyRepository } from "./repositories/tenants.ts";
+import { createPatientRepository, createStudyRepository } from "./repositories/patients.ts";
+import { createImageRepository } from "./repositories/images.ts";
+import { createAnalysisRepository } from "./repositories/analyses.ts";
+import { createResultRepository } from "./repositories/results.ts";
+import { createReviewRepository, createModelVersionRepository } from "./repositories/reviews.ts";
+import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
+import { createOutboxRepository } from "./repositories/outbox.ts";
+
+export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbOptions, type Tx } from "./client.ts";
+export { migrateDatabase, migrationStatus, ensureDatabase, REPO_ROOT } from "./migrate.ts";
+export { hashPassword, verifyPassword, generateApiKey, hashApiKey } from "./passwords.ts";
+export { seedDemo, DEMO_API_KEY, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
+export * from "./repositories/pagination.ts";
+export { deriveIdempotencyKey, ACTIVE_STATUSES } from "./repositories/analyses.ts";
+export type { AnalysisRequestInput, RequestOutcome, Provenance, ErrorInfo, Dedupe } from "./repositories/analyses.ts";
+export type { FindingInput, BoxInput, ReportInput, ReportSentenceInput, VqaInput, GroundedRegion, WriteOptions, WriteOutcome, ReportWithSentences } from "./repositories/results.ts";
+export type { PatientInput, StudyInput, StudyFilter } from "./repositories/patients.ts";
+export type { ImageInput } from "./repositories/images.ts";
+export type { ReviewInput, ModelVersionInput } from "./repositories/reviews.ts";
+export type { AuditInput, HeartbeatInput } from "./repositories/operations.ts";
+export type { PublicUser } from "./repositories/tenants.ts";
+export { OUTBOX_CHANNEL, enqueueOutbox, type OutboxInput, type OutboxRow } from "./repositories/outbox.ts";
+export type {
+  Tenant, User, ApiKey, Patient, Study, Image, Analysis, FindingResult, LocalizationBox, ReportResult, ReportSentence,
+  VqaAnswer, ModelVersion, Review, AuditEvent, OutboxEvent, ProcessedMessage, WorkerHeartbeat,
+} from "./generated/client.ts";
+export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
+
+export interface RepositoryOptions {
+  /** Kafka topic names used for outbox rows (AnalysisRequested, AnalysisCompleted). Default: topicNames(""). */
+  topics?: TopicNames;
+}
+
+export function createRepositories(prisma: PrismaClient, options: RepositoryOptions = {}) {
+  const topics = options.topics ?? topicNames("");
+  return {
+    tenants: createTenantRepository(prisma),
+    users: createUserRepository(prisma),
+    apiKeys: createApiKeyRepository(prisma),
+    patients: createPatientRepository(prisma),
+    studies: createStudyRepository(prisma),
+    images: createImageRepository(prisma),
+    analyses: createAnalysisRepository(prisma, topics),
+    results: createResultRepository(prisma, topics),
+    reviews: createReviewRepository(prisma),
+    modelVersions: createModelVersionRepository(prisma),
+    audit: createAuditRepository(prisma),
+    heartbeats: createHeartbeatRepository(prisma),
+    processedMessages: createProcessedMessageRepository(prisma),
+    outbox: createOutboxRepository(prisma),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;

@@ -1,0 +1,273 @@
+// Analyses: idempotent requests (analysis row + AnalysisRequested outbox row in ONE transaction), guarded
+// status transitions for workers, retry and cancel. Completion events go through the outbox too, in the
+// transaction that makes the analysis terminal, so "completed" is announced exactly when it is true.
+import { randomUUID } from "node:crypto";
+import type { Analysis, AnalysisStatus, AnalysisTask, PrismaClient } from "../generated/client.ts";
+import type { Tx } from "../client.ts";
+import { isUniqueViolation } from "../client.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
+import { encodeEvent, type TopicNames } from "../../events/index.ts";
+import { enqueueOutbox } from "./outbox.ts";
+import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
+
+export interface AnalysisRequestInput {
+  tenantId: string;
+  studyId: string;
+  imageId: string;
+  task: AnalysisTask;
+  /** VQA: the question (required). LOCALIZATION: optionally the finding label to localize. */
+  question?: string | null;
+  /** unique per tenant; the same key again returns the existing analysis */
+  idempotencyKey: string;
+  /** "user:<id>" | "apikey:<id>" */
+  requestedBy?: string | null;
+}
+
+export interface RequestOutcome {
+  analysis: Analysis;
+  /** false when the idempotency key had been used already (nothing new was written) */
+  created: boolean;
+}
+
+export interface Provenance {
+  modelName: string;
+  modelVersion: string;
+  bundleSha256: string;
+}
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  retriable?: boolean;
+}
+
+/** Optional dedupe record written in the same transaction (consumer group + Kafka message id). */
+export interface Dedupe {
+  consumerGroup: string;
+  messageId: string;
+}
+
+export const ACTIVE_STATUSES: AnalysisStatus[] = ["QUEUED", "RUNNING"];
+
+/** Derive one idempotency key per task/image/question from a client's request key. */
+export function deriveIdempotencyKey(requestKey: string, task: AnalysisTask, imageId: string, question?: string | null): string {
+  return [requestKey, task, imageId, question ?? ""].join("|");
+}
+
+function normaliseQuestion(input: AnalysisRequestInput): string | null {
+  const question = input.question?.trim() || null;
+  if (input.task === "VQA" && !question) throw new ValidationError("a VQA analysis needs a question", { field: "question" });
+  if (question && input.task !== "VQA" && input.task !== "LOCALIZATION") {
+    throw new ValidationError(`task ${input.task} takes no question`, { field: "question" });
+  }
+  if (question && question.length > 2000) throw new ValidationError("question is longer than 2000 characters", { field: "question" });
+  return question;
+}
+
+/** Enqueue AnalysisCompleted for a terminal analysis (inside the transaction that made it terminal). */
+export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: TopicNames, error?: ErrorInfo): Promise<void> {
+  const eventId = randomUUID();
+  const status = analysis.status;
+  if (status !== "SUCCEEDED" && status !== "FAILED" && status !== "CANCELLED") throw new Error(`analysis ${analysis.id} is not terminal`);
+  const payload = encodeEvent("AnalysisCompleted", {
+    type: "AnalysisCompleted",
+    version: 1,
+    eventId,
+    tenantId: analysis.tenantId,
+    studyId: analysis.studyId,
+    analysisId: analysis.id,
+    task: analysis.task,
+    status,
+    ...(error ? { error } : {}),
+    finishedAt: (analysis.finishedAt ?? new Date()).toISOString(),
+    ...(analysis.modelName && analysis.modelVersion && analysis.bundleSha256
+      ? { modelVersion: { name: analysis.modelName, version: analysis.modelVersion, bundleSha256: analysis.bundleSha256 } }
+      : {}),
+  });
+  await enqueueOutbox(tx, { topic: topics.completed, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+}
+
+async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, attempt: number): Promise<void> {
+  const eventId = randomUUID();
+  const payload = encodeEvent("AnalysisRequested", {
+    type: "AnalysisRequested",
+    version: 1,
+    eventId,
+    tenantId: analysis.tenantId,
+    studyId: analysis.studyId,
+    analysisId: analysis.id,
+    imageId: analysis.imageId,
+    task: analysis.task,
+    ...(analysis.question ? { question: analysis.question } : {}),
+    attempt,
+    requestedAt: new Date().toISOString(),
+  });
+  await enqueueOutbox(tx, { topic: topics.requested, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+}
+
+/** Study status follows its analyses: PROCESSING while any is active, else ANALYZED (REVIEWED is kept). */
+export async function refreshStudyStatus(tx: Tx, studyId: string): Promise<void> {
+  const active = await tx.analysis.count({ where: { studyId, status: { in: ACTIVE_STATUSES } } });
+  await tx.study.updateMany({
+    where: { id: studyId, status: { not: "REVIEWED" } },
+    data: { status: active > 0 ? "PROCESSING" : "ANALYZED" },
+  });
+}
+
+/** Record a processed message in the transaction; false when it had been processed already. */
+export async function recordProcessed(tx: Tx, dedupe: Dedupe | undefined): Promise<boolean> {
+  if (!dedupe) return true;
+  const { count } = await tx.processedMessage.createMany({ data: [dedupe], skipDuplicates: true });
+  return count === 1;
+}
+
+export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames) {
+  async function requestInTx(tx: Tx, input: AnalysisRequestInput): Promise<RequestOutcome> {
+    const question = normaliseQuestion(input);
+    const existing = await tx.analysis.findUnique({
+      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey } },
+    });
+    if (existing) {
+      const same = existing.studyId === input.studyId && existing.imageId === input.imageId && existing.task === input.task && existing.question === question;
+      if (!same) throw new ConflictError(`idempotency key ${input.idempotencyKey} was used for a different request`, { field: "idempotencyKey" });
+      return { analysis: existing, created: false };
+    }
+    const image = await tx.image.findFirst({ where: { id: input.imageId, tenantId: input.tenantId, studyId: input.studyId }, select: { id: true } });
+    if (!image) {
+      const study = await tx.study.findFirst({ where: { id: input.studyId, tenantId: input.tenantId }, select: { id: true } });
+      if (!study) throw new NotFoundError("Study", input.studyId, { field: "studyId" });
+      throw new NotFoundError("Image", input.imageId, { field: "imageId" });
+    }
+    const analysis = await tx.analysis.create({
+      data: {
+        tenantId: input.tenantId,
+        studyId: input.studyId,
+        imageId: input.imageId,
+        task: input.task,
+        question,
+        idempotencyKey: input.idempotencyKey,
+        requestedBy: input.requestedBy ?? null,
+      },
+    });
+    await enqueueRequested(tx, analysis, topics, 1);
+    return { analysis, created: true };
+  }
+
+  async function requestAnalyses(inputs: AnalysisRequestInput[]): Promise<RequestOutcome[]> {
+    // A concurrent request with the same key makes one of the transactions hit the unique index: run it again,
+    // and it then finds the other's analysis.
+    for (let round = 0; ; round++) {
+      try {
+        return await prisma.$transaction(async (tx) => {
+          const outcomes: RequestOutcome[] = [];
+          for (const input of inputs) outcomes.push(await requestInTx(tx, input));
+          for (const studyId of new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))) await refreshStudyStatus(tx, studyId);
+          return outcomes;
+        });
+      } catch (error) {
+        if (round < 2 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  return {
+    requestAnalyses,
+    requestAnalysis: async (input: AnalysisRequestInput) => (await requestAnalyses([input]))[0]!,
+    findById: (tenantId: string, id: string) => prisma.analysis.findFirst({ where: { id, tenantId } }),
+    /** For workers, which act on any tenant's analysis named by an event. */
+    findByIdAnyTenant: (id: string) => prisma.analysis.findUnique({ where: { id } }),
+    async findManyByIds(tenantId: string, ids: readonly string[]): Promise<(Analysis | undefined)[]> {
+      return orderByIds(ids, await prisma.analysis.findMany({ where: { tenantId, id: { in: [...ids] } } }));
+    },
+    async listByStudyIds(tenantId: string, studyIds: readonly string[]): Promise<Analysis[][]> {
+      const rows = await prisma.analysis.findMany({
+        where: { tenantId, studyId: { in: [...studyIds] } },
+        orderBy: [{ requestedAt: "asc" }, { id: "asc" }],
+      });
+      return groupByKey(studyIds, rows, (row) => row.studyId);
+    },
+    async list(tenantId: string, args: PageArgs & { status?: AnalysisStatus; task?: AnalysisTask; studyId?: string } = {}): Promise<Page<Analysis>> {
+      const rows = await prisma.analysis.findMany({
+        where: {
+          tenantId,
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.task ? { task: args.task } : {}),
+          ...(args.studyId ? { studyId: args.studyId } : {}),
+        },
+        orderBy: [{ requestedAt: "desc" }, { id: "desc" }],
+        ...pageQuery(args),
+      });
+      return toPage(rows, args);
+    },
+    /** Counts per status for the console's queue view. */
+    async countByStatus(tenantId?: string): Promise<Record<AnalysisStatus, number>> {
+      const groups = await prisma.analysis.groupBy({ by: ["status"], where: tenantId ? { tenantId } : {}, _count: { _all: true } });
+      const counts = { QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 } as Record<AnalysisStatus, number>;
+      for (const group of groups) counts[group.status] = group._count._all;
+      return counts;
+    },
+
+    /**
+     * Worker: claim the analysis for an attempt (QUEUED or RUNNING -> RUNNING, attempts + 1). RUNNING is accepted
+     * because a worker that died mid-analysis leaves it RUNNING and the redelivered message must finish it.
+     * Returns null when the analysis is terminal (already done or cancelled: skip the message) or unknown.
+     */
+    async startAttempt(analysisId: string): Promise<Analysis | null> {
+      const { count } = await prisma.analysis.updateMany({
+        where: { id: analysisId, status: { in: ACTIVE_STATUSES } },
+        data: { status: "RUNNING", attempts: { increment: 1 }, startedAt: new Date() },
+      });
+      return count === 1 ? prisma.analysis.findUnique({ where: { id: analysisId } }) : null;
+    },
+
+    /** Worker: mark FAILED (only from QUEUED/RUNNING) and enqueue AnalysisCompleted(FAILED) in one transaction. */
+    async markFailed(analysisId: string, error: ErrorInfo, options: { dedupe?: Dedupe } = {}): Promise<{ applied: boolean; analysis: Analysis | null }> {
+      return prisma.$transaction(async (tx) => {
+        await recordProcessed(tx, options.dedupe);
+        const { count } = await tx.analysis.updateMany({
+          where: { id: analysisId, status: { in: ACTIVE_STATUSES } },
+          data: { status: "FAILED", errorCode: error.code, errorMessage: error.message.slice(0, 4000), finishedAt: new Date() },
+        });
+        const analysis = await tx.analysis.findUnique({ where: { id: analysisId } });
+        if (count === 1 && analysis) {
+          await enqueueCompleted(tx, analysis, topics, error);
+          await refreshStudyStatus(tx, analysis.studyId);
+        }
+        return { applied: count === 1, analysis };
+      });
+    },
+
+    /** Cancel a QUEUED or RUNNING analysis (a worker that finishes later finds it CANCELLED and drops its result). */
+    async cancel(tenantId: string, id: string): Promise<Analysis> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.analysis.updateMany({
+          where: { id, tenantId, status: { in: ACTIVE_STATUSES } },
+          data: { status: "CANCELLED", finishedAt: new Date() },
+        });
+        const analysis = await tx.analysis.findFirst({ where: { id, tenantId } });
+        if (!analysis) throw new NotFoundError("Analysis", id, { field: "id" });
+        if (count === 0) throw new ConflictError(`analysis ${id} is ${analysis.status} and cannot be cancelled`);
+        await enqueueCompleted(tx, analysis, topics);
+        await refreshStudyStatus(tx, analysis.studyId);
+        return analysis;
+      });
+    },
+
+    /** Retry a FAILED or CANCELLED analysis: back to QUEUED with a new AnalysisRequested (attempt n+1). */
+    async retry(tenantId: string, id: string): Promise<Analysis> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.analysis.updateMany({
+          where: { id, tenantId, status: { in: ["FAILED", "CANCELLED"] } },
+          data: { status: "QUEUED", errorCode: null, errorMessage: null, startedAt: null, finishedAt: null },
+        });
+        const analysis = await tx.analysis.findFirst({ where: { id, tenantId } });
+        if (!analysis) throw new NotFoundError("Analysis", id, { field: "id" });
+        if (count === 0) throw new ConflictError(`analysis ${id} is ${analysis.status} and cannot be retried`);
+        await enqueueRequested(tx, analysis, topics, analysis.attempts + 1);
+        await refreshStudyStatus(tx, analysis.studyId);
+        return analysis;
+      });
+    },
+  };
+}

@@ -1,0 +1,280 @@
+// The only module that imports kafkajs (no release since 2023): everything else uses this small interface,
+// so a KafkaJS-compatible client can replace it here. Producer: idempotent, acks=all, murmur2 partitioning
+// (Java-compatible, so a key always lands on the same partition). Consumer: offsets are committed only after
+// `handle` resolves for a message (autoCommit off); a handler that throws gets the message again.
+import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type Consumer, type LogEntry, type Producer, type Admin } from "kafkajs";
+import { UnavailableError } from "../errors/index.ts";
+
+export type KafkaLogLevel = "nothing" | "error" | "warn" | "info" | "debug";
+
+export interface KafkaClientConfig {
+  brokers: string[];
+  clientId: string;
+  /** default "error": kafkajs is chatty at warn/info */
+  logLevel?: KafkaLogLevel;
+  /** receives kafkajs log lines at or above logLevel (default: console.error) */
+  log?: (level: KafkaLogLevel, message: string, extra: Record<string, unknown>) => void;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  /** the partitioning key: messages with one key keep their order (we key by study id) */
+  key: string | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export interface HandlerContext {
+  /** call during long processing to keep the group membership alive */
+  heartbeat(): Promise<void>;
+}
+
+export interface KafkaProducer {
+  send(messages: OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** where a new group starts: earliest (true) or latest (false, default) */
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** partitions processed in parallel (order is kept within a partition) */
+  partitionsConsumedConcurrently?: number;
+  handle(message: IncomingMessage, context: HandlerContext): Promise<void>;
+  /** the consumer crashed and will not restart by itself */
+  onCrash?(error: Error): void;
+}
+
+export interface KafkaConsumer {
+  /** connect, subscribe, run; resolves once the consumer has joined its group (or rejects after joinTimeoutMs) */
+  start(options?: { joinTimeoutMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+  /** joined the group and running */
+  ready(): boolean;
+}
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions?: number;
+  configEntries?: { name: string; value: string }[];
+}
+
+export interface KafkaAdmin {
+  /** create the topics that do not exist yet; returns the names created */
+  ensureTopics(topics: (string | TopicSpec)[], defaults?: { numPartitions?: number }): Promise<string[]>;
+  listTopics(): Promise<string[]>;
+  deleteTopics(topics: string[]): Promise<void>;
+  /** high-water marks per partition (for tests and lag metrics) */
+  topicOffsets(topic: string): Promise<{ partition: number; high: string; low: string }[]>;
+  groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaClient {
+  producer(): Promise<KafkaProducer>;
+  consumer(options: ConsumerOptions): KafkaConsumer;
+  admin(): Promise<KafkaAdmin>;
+  /** retry until the cluster answers metadata requests, or throw UnavailableError */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
+}
+
+const LEVELS: Record<KafkaLogLevel, kafkajsLogLevel> = {
+  nothing: kafkajsLogLevel.NOTHING,
+  error: kafkajsLogLevel.ERROR,
+  warn: kafkajsLogLevel.WARN,
+  info: kafkajsLogLevel.INFO,
+  debug: kafkajsLogLevel.DEBUG,
+};
+const NAMES: Record<number, KafkaLogLevel> = { 0: "nothing", 1: "error", 2: "warn", 4: "info", 5: "debug" };
+
+function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    out[key] = Array.isArray(value) ? value.map(String).join(",") : Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
+  }
+  return out;
+}
+
+export function createKafka(config: KafkaClientConfig): KafkaClient {
+  const log = config.log ?? ((level, message, extra) => console.error(`[kafka ${level}] ${message}`, extra));
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: config.connectionTimeoutMs ?? 5000,
+    requestTimeout: config.requestTimeoutMs ?? 30_000,
+    logLevel: LEVELS[config.logLevel ?? "error"],
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      log(NAMES[entry.level] ?? "info", `${entry.namespace}: ${message}`, extra);
+    },
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+
+  async function admin(): Promise<KafkaAdmin> {
+    const client: Admin = kafka.admin();
+    await client.connect();
+    return {
+      async ensureTopics(topics, defaults = {}) {
+        const specs = topics.map((t) => (typeof t === "string" ? { topic: t } : t));
+        const existing = new Set(await client.listTopics());
+        const missing = specs.filter((spec) => !existing.has(spec.topic));
+        if (missing.length === 0) return [];
+        try {
+          await client.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((spec) => ({
+              topic: spec.topic,
+              numPartitions: spec.numPartitions ?? defaults.numPartitions ?? 3,
+              replicationFactor: 1,
+              configEntries: spec.configEntries,
+            })),
+          });
+        } catch (error) {
+          // another process created them meanwhile
+          if (!String((error as Error).message).includes("already exists")) throw error;
+        }
+        return missing.map((spec) => spec.topic);
+      },
+      listTopics: () => client.listTopics(),
+      async deleteTopics(names) {
+        if (names.length) await client.deleteTopics({ topics: names, timeout: 30_000 });
+      },
+      async topicOffsets(topic) {
+        return (await client.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, high: p.high, low: p.low }));
+      },
+      async groupOffsets(groupId, topic) {
+        const [result] = await client.fetchOffsets({ groupId, topics: [topic] });
+        return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+      },
+      disconnect: () => client.disconnect(),
+    };
+  }
+
+  return {
+    async producer() {
+      const producer: Producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      return {
+        async send(messages) {
+          const byTopic = new Map<string, OutgoingMessage[]>();
+          for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, list]) => ({
+              topic,
+              messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+            })),
+          });
+        },
+        disconnect: () => producer.disconnect(),
+      };
+    },
+
+    consumer(options) {
+      const consumer: Consumer = kafka.consumer({
+        groupId: options.groupId,
+        sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+        allowAutoTopicCreation: false,
+        retry: { initialRetryTime: 300, retries: 10 },
+      });
+      let joined = false;
+      let running = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = true;
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        joined = false;
+        if (!event.payload.restart) {
+          running = false;
+          options.onCrash?.(event.payload.error);
+        }
+      });
+      return {
+        async start({ joinTimeoutMs = 60_000 } = {}) {
+          await consumer.connect();
+          await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+          const joinedPromise = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)), joinTimeoutMs);
+            const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+              clearTimeout(timer);
+              remove();
+              resolve();
+            });
+          });
+          running = true;
+          await consumer.run({
+            autoCommit: false,
+            partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+            eachMessage: async ({ topic, partition, message, heartbeat }) => {
+              await options.handle(
+                {
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  key: message.key ? message.key.toString("utf8") : null,
+                  value: message.value,
+                  headers: headersToStrings(message.headers as Record<string, unknown> | undefined),
+                  timestamp: message.timestamp,
+                },
+                { heartbeat },
+              );
+              // committed only after the handler finished (its result is stored): at-least-once delivery
+              await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            },
+          });
+          await joinedPromise;
+        },
+        async stop() {
+          running = false;
+          joined = false;
+          await consumer.disconnect();
+        },
+        ready: () => running && joined,
+      };
+    },
+
+    admin,
+
+    async waitUntilReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let lastError: unknown;
+      while (Date.now() < deadline) {
+        try {
+          const client = await admin();
+          try {
+            await client.listTopics();
+            return;
+          } finally {
+            await client.disconnect();
+          }
+        } catch (error) {
+          lastError = error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+      throw new UnavailableError(`Kafka at ${config.brokers.join(",")} not ready after ${timeoutMs} ms: ${(lastError as Error)?.message}`);
+    },
+  };
+}

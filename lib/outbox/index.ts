@@ -1,0 +1,154 @@
+// Outbox relay: publishes unsent outbox rows to Kafka (keyed as written: by study id) and marks them sent.
+// Woken by LISTEN/NOTIFY on every committed outbox insert, with polling as a fallback, so a request reaches
+// Kafka within milliseconds. Rows are locked FOR UPDATE SKIP LOCKED under an advisory lock (lib/db), so any
+// number of relays may run and exactly one publishes at a time, in insertion order. Delivery is at least once:
+// a crash between the Kafka ack and the commit republishes a row; consumers dedupe by eventId / analysis state.
+import pg from "pg";
+import type { KafkaProducer } from "../kafka/index.ts";
+import { OUTBOX_CHANNEL, type OutboxRow } from "../db/repositories/outbox.ts";
+
+export interface OutboxStore {
+  publishBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number>;
+}
+
+export interface OutboxRelayOptions {
+  /** repositories.outbox from lib/db */
+  outbox: OutboxStore;
+  producer: KafkaProducer;
+  /** for LISTEN (a dedicated connection); omit to rely on polling only */
+  databaseUrl?: string;
+  batchSize?: number;
+  /** fallback poll interval (default 1000 ms) */
+  pollIntervalMs?: number;
+  log?: (level: "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface OutboxRelay {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  ready(): boolean;
+  /** publish everything unsent now (tests, shutdown); returns the number of rows published */
+  flush(): Promise<number>;
+  /** rows published since start */
+  published(): number;
+}
+
+export function toKafkaMessage(row: OutboxRow) {
+  const payload = row.payload as { type?: string } | null;
+  return {
+    topic: row.topic,
+    key: row.key,
+    value: JSON.stringify(row.payload),
+    headers: {
+      ...(row.headers ?? {}),
+      "event-id": row.eventId,
+      ...(payload?.type ? { "event-type": payload.type } : {}),
+    },
+  };
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const batchSize = options.batchSize ?? 100;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const log = options.log ?? ((level, message, extra) => console.error(`[outbox ${level}] ${message}`, extra ?? ""));
+  let running = false;
+  let listening = false;
+  let total = 0;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let pending = false;
+  let listener: pg.Client | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  function wake() {
+    pending = true;
+    wakeUp?.();
+  }
+
+  async function drain(): Promise<number> {
+    let sum = 0;
+    for (;;) {
+      const count = await options.outbox.publishBatch(batchSize, async (rows) => {
+        await options.producer.send(rows.map(toKafkaMessage));
+      });
+      sum += count;
+      total += count;
+      if (count < batchSize) return sum;
+    }
+  }
+
+  async function connectListener(): Promise<void> {
+    if (!options.databaseUrl || !running) return;
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on("notification", () => wake());
+    client.on("error", (error) => {
+      listening = false;
+      log("warn", `outbox LISTEN connection lost, polling until it is back: ${error.message}`);
+      void client.end().catch(() => undefined);
+      if (running) reconnectTimer = setTimeout(() => void connectListener().catch(() => undefined), 1000);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      listener = client;
+      listening = true;
+      wake(); // rows committed while we were not listening
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      log("warn", `outbox LISTEN failed, polling only: ${(error as Error).message}`);
+      if (running) reconnectTimer = setTimeout(() => void connectListener().catch(() => undefined), 2000);
+    }
+  }
+
+  async function run(): Promise<void> {
+    let backoff = 200;
+    while (running) {
+      pending = false;
+      try {
+        await drain();
+        backoff = 200;
+      } catch (error) {
+        log("error", `outbox publish failed, retrying in ${backoff} ms: ${(error as Error).message}`);
+        await sleepOrWake(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+        continue;
+      }
+      if (!pending) await sleepOrWake(pollIntervalMs);
+    }
+  }
+
+  function sleepOrWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+      if (pending || !running) done();
+    });
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      await connectListener();
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(reconnectTimer);
+      wakeUp?.();
+      await loop;
+      loop = undefined;
+      listening = false;
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
+    },
+    ready: () => running && (listening || !options.databaseUrl),
+    flush: () => drain(),
+    published: () => total,
+  };
+}

@@ -1,0 +1,129 @@
+// The local stack: PostgreSQL (embedded unless DATABASE_URL is given) and Kafka (local KRaft broker unless
+// KAFKA_BROKERS is given), started in parallel, waited for, with the database and the topics created.
+// Servers run detached (own process groups, pid files under STACK_DIR), so `stack start` can return and
+// `stack stop` finds them; a handle's stop() stops only what that call started.
+import { join } from "node:path";
+import { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle } from "./postgres.ts";
+import { startKafka, stopKafka, kafkaStatus, type KafkaBrokerHandle } from "./kafka.ts";
+import { createKafka } from "../kafka/index.ts";
+import { ensureDatabase, migrateDatabase } from "../db/migrate.ts";
+import { topicNames, type TopicNames } from "../events/index.ts";
+import type { StackConfig } from "./config.ts";
+
+export { loadStackConfig, stackEnvSchema, type StackConfig } from "./config.ts";
+export { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
+export { startKafka, stopKafka, kafkaStatus, ensureKafkaInstalled, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
+export { freePort, portOpen } from "./processes.ts";
+export { installShutdownHandlers } from "./shutdown.ts";
+
+export interface StackHandle {
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  topics: TopicNames;
+  /** undefined when an external server is used */
+  postgres?: PostgresHandle;
+  kafka?: KafkaBrokerHandle;
+  timings: { postgresMs: number; kafkaPortMs: number; kafkaReadyMs: number; migrateMs?: number; totalMs: number };
+  /** stop the servers this call started (reused or external ones are left alone unless all = true) */
+  stop(options?: { all?: boolean }): Promise<void>;
+}
+
+export interface StartStackOptions {
+  /** run `prisma migrate deploy` on the database (default false) */
+  migrate?: boolean;
+  /** test mode: PostgreSQL without fsync */
+  fast?: boolean;
+  log?: (line: string) => void;
+}
+
+function dirs(config: StackConfig) {
+  return { postgres: join(config.dir, "postgres"), kafka: join(config.dir, "kafka") };
+}
+
+export async function startStack(config: StackConfig, options: StartStackOptions = {}): Promise<StackHandle> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const d = dirs(config);
+  let postgres: PostgresHandle | undefined;
+  let kafka: KafkaBrokerHandle | undefined;
+  const stopStarted = async (all = false) => {
+    await Promise.all([
+      kafka && (all || !kafka.reused) ? kafka.stop() : undefined,
+      postgres && (all || !postgres.reused) ? postgres.stop() : undefined,
+    ]);
+  };
+  try {
+    const pgPromise = config.externalDatabaseUrl
+      ? Promise.resolve(undefined)
+      : startPostgres({ dataDir: d.postgres, port: config.pgPort, fast: options.fast, startTimeoutMs: config.startTimeoutMs, log });
+    const kafkaPromise = config.externalBrokers
+      ? Promise.resolve(undefined)
+      : startKafka({
+          dataDir: d.kafka,
+          port: config.kafkaPort,
+          controllerPort: config.kafkaControllerPort,
+          libsDir: config.kafkaLibsDir,
+          repoRoot: config.repoRoot,
+          heapMb: config.kafkaHeapMb,
+          numPartitions: config.topicPartitions,
+          startTimeoutMs: config.startTimeoutMs,
+          log,
+        });
+    const [pgResult, kafkaResult] = await Promise.allSettled([pgPromise, kafkaPromise]);
+    if (pgResult.status === "fulfilled") postgres = pgResult.value;
+    if (kafkaResult.status === "fulfilled") kafka = kafkaResult.value;
+    if (pgResult.status === "rejected") throw pgResult.reason;
+    if (kafkaResult.status === "rejected") throw kafkaResult.reason;
+    const postgresMs = postgres?.startupMs ?? 0;
+    const kafkaPortMs = kafka?.startupMs ?? 0;
+
+    const databaseUrl = config.externalDatabaseUrl ?? postgresUrl(config.pgPort, config.database);
+    const kafkaBrokers = config.externalBrokers ?? kafka!.brokers;
+    await ensureDatabase(databaseUrl);
+
+    let migrateMs: number | undefined;
+    if (options.migrate) {
+      const t = Date.now();
+      await migrateDatabase(databaseUrl);
+      migrateMs = Date.now() - t;
+    }
+
+    const topics = topicNames(config.topicPrefix);
+    const client = createKafka({ brokers: kafkaBrokers, clientId: "stack", logLevel: "nothing" });
+    await client.waitUntilReady(config.startTimeoutMs);
+    const admin = await client.admin();
+    try {
+      await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter], { numPartitions: config.topicPartitions });
+    } finally {
+      await admin.disconnect();
+    }
+    const kafkaReadyMs = Date.now() - started;
+    return {
+      databaseUrl,
+      kafkaBrokers,
+      topics,
+      postgres,
+      kafka,
+      timings: { postgresMs, kafkaPortMs, kafkaReadyMs, migrateMs, totalMs: Date.now() - started },
+      stop: (o = {}) => stopStarted(o.all ?? false),
+    };
+  } catch (error) {
+    await stopStarted().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Stop the embedded servers recorded under config.dir (whoever started them). */
+export async function stopStack(config: StackConfig): Promise<{ postgres: boolean; kafka: boolean }> {
+  const d = dirs(config);
+  const [kafka, postgres] = await Promise.all([stopKafka(d.kafka), stopPostgres(d.postgres)]);
+  return { postgres, kafka };
+}
+
+export function stackStatus(config: StackConfig) {
+  const d = dirs(config);
+  return {
+    postgres: config.externalDatabaseUrl ? { external: true as const } : { ...postgresStatus(d.postgres), port: config.pgPort },
+    kafka: config.externalBrokers ? { external: true as const } : { ...kafkaStatus(d.kafka), port: config.kafkaPort },
+  };
+}

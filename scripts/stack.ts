@@ -1,0 +1,60 @@
+// Local stack CLI:  node --import tsx scripts/stack.ts start|stop|status [--foreground] [--no-migrate]
+//   start       start PostgreSQL (embedded) and Kafka (KRaft) detached, create the database, migrate, create
+//               topics, print the connection settings, and return. With --foreground it stays attached
+//               and Ctrl-C / SIGTERM stops both servers.
+//   stop        stop the servers recorded under STACK_DIR (default .local/stack)
+//   status      show what is running
+// Settings come from the environment (see lib/stack/config.ts): PG_PORT, KAFKA_PORT, DATABASE_URL, ...
+import { loadStackConfig, startStack, stopStack, stackStatus, installShutdownHandlers } from "../lib/stack/index.ts";
+import { ConfigError } from "../lib/errors/index.ts";
+
+async function main(): Promise<void> {
+  const [command = "status", ...flags] = process.argv.slice(2);
+  const config = loadStackConfig(process.env);
+  const log = (line: string) => console.error(`[stack] ${line}`);
+  switch (command) {
+    case "start": {
+      const stack = await startStack(config, { migrate: !flags.includes("--no-migrate"), log });
+      console.log(
+        JSON.stringify(
+          {
+            DATABASE_URL: stack.databaseUrl,
+            KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+            topics: stack.topics,
+            postgres: stack.postgres ? { pid: stack.postgres.pid, reused: stack.postgres.reused } : "external",
+            kafka: stack.kafka ? { pid: stack.kafka.pid, reused: stack.kafka.reused } : "external",
+            timings: stack.timings,
+          },
+          null,
+          2,
+        ),
+      );
+      if (flags.includes("--foreground")) {
+        log("running in the foreground; Ctrl-C stops PostgreSQL and Kafka");
+        installShutdownHandlers(async () => {
+          await stack.stop({ all: true });
+          log("stopped");
+        }, log);
+        setInterval(() => undefined, 1 << 30);
+      }
+      return;
+    }
+    case "stop": {
+      const stopped = await stopStack(config);
+      log(`stopped: postgres=${stopped.postgres} kafka=${stopped.kafka}`);
+      return;
+    }
+    case "status": {
+      console.log(JSON.stringify(stackStatus(config), null, 2));
+      return;
+    }
+    default:
+      console.error("usage: scripts/stack.ts start [--foreground] [--no-migrate] | stop | status");
+      process.exitCode = 2;
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

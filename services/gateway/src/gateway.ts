@@ -1,0 +1,275 @@
+// The gateway factory: HTTP server (GraphQL, uploads, images, health, console) + graphql-ws, the outbox
+// relay and this replica's completion consumer. createGateway() builds; start() listens; stop() shuts down
+// in order: stop accepting → close WebSockets → drain in-flight requests → stop relay and consumer →
+// disconnect the Kafka clients it created. The database handle belongs to the caller (main.ts closes it).
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import type { Db as CoreDb } from "../../../lib/db/client.ts";
+import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
+import type { KafkaClient, KafkaProducer } from "../../../lib/kafka/index.ts";
+import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.ts";
+import type { ImageStore } from "../../../lib/images/index.ts";
+import type { GatewayConfig } from "./config.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { countingClient, runWithQueryCounter, type QueryCounter } from "./repositories-ext/db.ts";
+import { buildSchema } from "./graphql/schema.ts";
+import { createApollo } from "./graphql/apollo.ts";
+import { createLoaders } from "./graphql/loaders.ts";
+import { createServices } from "./graphql/services.ts";
+import type { GatewayContext } from "./graphql/context.ts";
+import { AnalysisUpdates } from "./subscriptions/updates.ts";
+import { createCompletionConsumer } from "./subscriptions/completions.ts";
+import { attachGraphQLWs } from "./ws.ts";
+import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
+import { decide } from "./auth/policy.ts";
+import { handleGraphQL } from "./http/graphql.ts";
+import { handleUpload } from "./http/upload.ts";
+import { handleImage } from "./http/images.ts";
+import { createStaticHandler } from "./http/static.ts";
+import { headerValue, sendError, sendJson } from "./http/body.ts";
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: CoreDb;
+  kafka: KafkaClient;
+  imageStore: ImageStore;
+  logger?: Logger;
+}
+
+export interface ReadyReport {
+  ready: boolean;
+  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean };
+}
+
+export interface Gateway {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  ready(): Promise<ReadyReport>;
+  /** http://host:port once started */
+  readonly url: string;
+  /** this replica's subscription fan-out (tests and metrics) */
+  readonly updates: AnalysisUpdates;
+  /** publish everything in the outbox now (tests, demo) */
+  flushOutbox(): Promise<number>;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, kafka, imageStore } = deps;
+  const logger = deps.logger ?? createLogger("gateway", config.logLevel);
+  const db = countingClient(deps.db.prisma);
+  const topics = config.topics;
+  const updates = new AnalysisUpdates();
+  const services = createServices(db, { topics, store: imageStore, updates });
+  const schema = buildSchema();
+  const apollo = createApollo(schema, { ...config.graphql, logger });
+  const serveConsole = createStaticHandler(config.consoleDir, "/console");
+  const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, db, updates, logger });
+  let producer: KafkaProducer | null = null;
+  let relay: OutboxRelay | null = null;
+  let url = "";
+  let state: "new" | "starting" | "started" | "stopping" | "stopped" = "new";
+  let inFlight = 0;
+
+  const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter): GatewayContext => ({
+    principal,
+    loaders: principal ? createLoaders(db, principal.tenantId) : null,
+    db,
+    config,
+    logger,
+    services,
+    requestId,
+    queries,
+  });
+
+  async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
+    return authenticate(
+      db,
+      { authorization: headerValue(req, "authorization") ?? null, apiKey: headerValue(req, "x-api-key") ?? null },
+      config.auth.tokenSecret,
+    );
+  }
+
+  /** Resolves the caller for a non-GraphQL route and applies the policy; answers 401/403 itself. */
+  async function admit(req: http.IncomingMessage, res: http.ServerResponse, route: string): Promise<Principal | null> {
+    let principal: Principal | null;
+    try {
+      principal = await principalOf(req);
+    } catch (error) {
+      if (error instanceof InvalidCredentials) {
+        sendError(res, 401, "UNAUTHENTICATED", error.message);
+        return null;
+      }
+      throw error;
+    }
+    const decision = decide(route, principal?.role ?? null);
+    if (decision === "unauthenticated") {
+      sendError(res, 401, "UNAUTHENTICATED", "Authentication required: send `Authorization: Bearer <token>` or `x-api-key`.");
+      return null;
+    }
+    if (decision === "forbidden") {
+      sendError(res, 403, "FORBIDDEN", `Your role (${principal?.role}) may not use this endpoint.`);
+      return null;
+    }
+    return principal;
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    const requestId = headerValue(req, "x-request-id") ?? randomUUID();
+    res.setHeader("x-request-id", requestId);
+    if (path === "/healthz") return sendJson(res, 200, { status: "ok", instanceId: config.instanceId });
+    if (path === "/readyz") {
+      const report = await ready();
+      return sendJson(res, report.ready ? 200 : 503, report);
+    }
+    if (path === "/graphql") {
+      if (req.method !== "POST" && req.method !== "GET") {
+        res.writeHead(405, { allow: "GET, POST" }).end();
+        return;
+      }
+      const counter: QueryCounter = { count: 0 };
+      return runWithQueryCounter(counter, async () => {
+        let principal: Principal | null;
+        try {
+          principal = await principalOf(req);
+        } catch (error) {
+          if (error instanceof InvalidCredentials) {
+            return sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: "UNAUTHENTICATED" } }] });
+          }
+          throw error;
+        }
+        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter), counter);
+      });
+    }
+    if (path === "/upload") {
+      if (req.method !== "POST") {
+        res.writeHead(405, { allow: "POST" }).end();
+        return;
+      }
+      const principal = await admit(req, res, "HTTP.upload");
+      if (principal) await handleUpload(req, res, url, principal, { store: imageStore, config, logger });
+      return;
+    }
+    const image = /^\/images\/([^/]+)$/.exec(path);
+    if (image) {
+      const principal = await admit(req, res, "HTTP.image");
+      if (principal) await handleImage(req, res, decodeURIComponent(image[1]!), principal, { db, store: imageStore });
+      return;
+    }
+    if (path === "/") {
+      res.writeHead(302, { location: "/console/" }).end();
+      return;
+    }
+    if (await serveConsole(req, res, path)) return;
+    sendError(res, 404, "NOT_FOUND", `No route for ${req.method} ${path}.`);
+  }
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.on("close", () => inFlight--);
+    route(req, res).catch((error: unknown) => {
+      const errorId = randomUUID();
+      logger.error("unhandled HTTP error", { errorId, method: req.method, url: req.url, error });
+      if (!res.headersSent) sendError(res, 500, "INTERNAL", "Internal server error", { errorId });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  const ws = attachGraphQLWs({
+    server,
+    path: "/graphql",
+    schema,
+    db,
+    tokenSecret: config.auth.tokenSecret,
+    maxDepth: config.graphql.maxDepth,
+    maxCost: config.graphql.maxCost,
+    logger,
+    makeContext: (principal) => makeContext(principal, randomUUID(), { count: 0 }),
+  });
+
+  async function ready(): Promise<ReadyReport> {
+    const database = await db
+      .$queryRaw`SELECT 1`.then(() => true)
+      .catch(() => false);
+    const kafkaOk = await kafka
+      .waitUntilReady(2000)
+      .then(() => true)
+      .catch(() => false);
+    const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready() };
+    return { ready: state === "started" && Object.values(checks).every(Boolean), checks };
+  }
+
+  async function start(): Promise<void> {
+    if (state !== "new") throw new Error(`gateway cannot start from state ${state}`);
+    state = "starting";
+    await apollo.start();
+    producer = await kafka.producer();
+    relay = createOutboxRelay({
+      outbox: createOutboxRepository(deps.db.prisma),
+      producer,
+      databaseUrl: deps.db.databaseUrl,
+      pollIntervalMs: config.outboxPollMs,
+      log: (level, message, extra) => logger[level](`outbox: ${message}`, extra),
+    });
+    await relay.start();
+    await consumer.start();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    url = `http://${host}:${address.port}`;
+    state = "started";
+    logger.info("gateway listening", { url, instanceId: config.instanceId, consumerGroup: `gateway-${config.instanceId}` });
+  }
+
+  async function stop(): Promise<void> {
+    if (state === "stopped" || state === "stopping" || state === "new") {
+      state = "stopped";
+      return;
+    }
+    state = "stopping";
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (error) {
+        logger.warn(`shutdown step failed: ${name}`, { error });
+      }
+    };
+    // 1. stop accepting new connections (in-flight requests go on)
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // 2. close subscriptions
+    await step("close websockets", () => ws.close());
+    // 3. drain in-flight HTTP requests, up to the grace period
+    const deadline = Date.now() + config.shutdownGraceMs;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    server.closeAllConnections();
+    await closed;
+    await step("stop apollo", () => apollo.stop());
+    // 4. stop the outbox relay and the completion consumer
+    await step("stop outbox relay", async () => relay?.stop());
+    await step("stop completion consumer", () => consumer.stop());
+    // 5. disconnect the Kafka clients this gateway created
+    await step("disconnect producer", async () => producer?.disconnect());
+    state = "stopped";
+    logger.info("gateway stopped", { instanceId: config.instanceId });
+  }
+
+  return {
+    start,
+    stop,
+    ready,
+    get url() {
+      return url;
+    },
+    updates,
+    flushOutbox: async () => (relay ? relay.flush() : 0),
+  };
+}

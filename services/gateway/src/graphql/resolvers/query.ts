@@ -1,0 +1,153 @@
+// Query root fields. Tenant scoping is in every call (loaders and reads filter on the caller's tenant);
+// reads of patient data are audited.
+import { Prisma } from "../../../../../lib/db/generated/client.ts";
+import type { QueryResolvers } from "../../generated/resolvers-types.ts";
+import { caller, loadersOf, type GatewayContext } from "../context.ts";
+import { connection, decodeCursor, pageSize, afterWhere } from "../pagination.ts";
+import { countPatients, countStudies, listPatients, listStudies } from "../../repositories-ext/reads.ts";
+import { DEFAULT_LABELS, DEFAULT_REGIONS, labelsFromManifest, regionsFromManifest } from "../ontology.ts";
+import { STUDY_STATUS_TO_DB } from "./types.ts";
+import { badInput } from "../errors.ts";
+import type { AuditEventModel } from "../models.ts";
+
+const TASKS = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"] as const;
+
+async function activeManifest(ctx: GatewayContext): Promise<unknown> {
+  const model = await ctx.db.modelVersion.findFirst({ where: { status: "ACTIVE" }, orderBy: { createdAt: "desc" } });
+  return model?.manifest ?? null;
+}
+
+export const queryResolvers: QueryResolvers<GatewayContext> = {
+  viewer: (_p, _a, ctx) => {
+    const who = caller(ctx);
+    return { id: who.id, tenantId: who.tenantId, email: who.email, name: who.name, role: who.role };
+  },
+
+  patient: async (_p, { id }, ctx) => {
+    const patient = await loadersOf(ctx).patient.load(id);
+    if (patient) await ctx.services.audit(ctx, "patient.read", "Patient", patient.id);
+    return patient;
+  },
+
+  patients: async (_p, args, ctx) => {
+    const who = caller(ctx);
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after);
+    const [rows, totalCount] = await Promise.all([
+      listPatients(ctx.db, who.tenantId, args.search, limit, after),
+      countPatients(ctx.db, who.tenantId, args.search),
+    ]);
+    const page = connection(rows, limit, (p) => p.createdAt);
+    for (const edge of page.edges) loadersOf(ctx).patient.prime(edge.node.id, edge.node);
+    await ctx.services.audit(ctx, "patient.list", "Patient", null, {
+      search: args.search ?? null,
+      ids: page.edges.map((e) => e.node.id),
+    });
+    return { ...page, totalCount };
+  },
+
+  study: async (_p, { id }, ctx) => {
+    const study = await loadersOf(ctx).study.load(id);
+    if (study) await ctx.services.audit(ctx, "study.read", "Study", study.id);
+    return study;
+  },
+
+  studies: async (_p, args, ctx) => {
+    const who = caller(ctx);
+    const limit = pageSize(args.first);
+    const after = decodeCursor(args.after);
+    const f = args.filter;
+    if (f?.finding && (f.finding.minProbability < 0 || f.finding.minProbability > 1)) {
+      throw badInput("filter.finding.minProbability must be between 0 and 1.", "filter");
+    }
+    const filter = {
+      patientId: f?.patientId ?? null,
+      search: f?.search ?? null,
+      status: f?.status ? STUDY_STATUS_TO_DB[f.status] : null,
+      finding: f?.finding ?? null,
+    };
+    const [rows, totalCount] = await Promise.all([
+      listStudies(ctx.db, who.tenantId, filter, limit, after),
+      countStudies(ctx.db, who.tenantId, filter),
+    ]);
+    const page = connection(rows, limit, (s) => s.createdAt);
+    for (const edge of page.edges) loadersOf(ctx).study.prime(edge.node.id, edge.node);
+    await ctx.services.audit(ctx, "study.list", "Study", null, {
+      filter: f ?? null,
+      ids: page.edges.map((e) => e.node.id),
+    });
+    return { ...page, totalCount };
+  },
+
+  analysis: async (_p, { id }, ctx) => {
+    const analysis = await loadersOf(ctx).analysis.load(id);
+    if (analysis) await ctx.services.audit(ctx, "analysis.read", "Analysis", analysis.id, { studyId: analysis.studyId });
+    return analysis;
+  },
+
+  labels: async (_p, _a, ctx) => labelsFromManifest(await activeManifest(ctx)) ?? [...DEFAULT_LABELS],
+  regions: async (_p, _a, ctx) => regionsFromManifest(await activeManifest(ctx)) ?? [...DEFAULT_REGIONS],
+
+  models: (_p, _a, ctx) => ctx.db.modelVersion.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+
+  workers: (_p, _a, ctx) => loadersOf(ctx).allWorkers(),
+
+  queue: async (_p, _a, ctx) => {
+    const { tenantId } = caller(ctx);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const tenMinutesAgo = new Date(Date.now() - 600_000);
+    const [open, recent, failedTotal, finishedRecently] = await Promise.all([
+      ctx.db.analysis.groupBy({
+        by: ["task", "status"],
+        where: { tenantId, status: { in: ["QUEUED", "RUNNING"] } },
+        _count: { _all: true },
+      }),
+      ctx.db.analysis.groupBy({
+        by: ["task", "status"],
+        where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: hourAgo } },
+        _count: { _all: true },
+      }),
+      // Every FAILED analysis went to the dead-letter topic (bounded retries, then dead letter + FAILED).
+      ctx.db.analysis.count({ where: { tenantId, status: "FAILED" } }),
+      ctx.db.analysis.count({ where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: tenMinutesAgo } } }),
+    ]);
+    const count = (rows: typeof open, task: string, status: string) =>
+      rows.find((r) => r.task === task && r.status === status)?._count._all ?? 0;
+    return {
+      tasks: TASKS.map((task) => ({
+        task,
+        queued: count(open, task, "QUEUED"),
+        running: count(open, task, "RUNNING"),
+        succeededLastHour: count(recent, task, "SUCCEEDED"),
+        failedLastHour: count(recent, task, "FAILED"),
+      })),
+      deadLetters: failedTotal,
+      throughputPerMinute: finishedRecently / 10,
+    };
+  },
+
+  auditEvents: async (_p, args, ctx) => {
+    const { tenantId } = caller(ctx);
+    const limit = pageSize(args.first, 50);
+    const after = decodeCursor(args.after);
+    const f = args.filter;
+    const where: Prisma.AuditEventWhereInput = {
+      AND: [
+        {
+          tenantId,
+          ...(f?.actor ? { actor: f.actor } : {}),
+          ...(f?.action ? { action: f.action } : {}),
+          ...(f?.targetType ? { targetType: f.targetType } : {}),
+          ...(f?.since ? { at: { gte: new Date(f.since) } } : {}),
+        },
+        afterWhere(after, "at") as Prisma.AuditEventWhereInput,
+      ],
+    };
+    const rows: AuditEventModel[] = await ctx.db.auditEvent.findMany({
+      where,
+      orderBy: [{ at: "desc" }, { id: "desc" }],
+      take: limit + 1,
+    });
+    return connection(rows, limit, (e) => e.at);
+  },
+};

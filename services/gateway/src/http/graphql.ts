@@ -1,0 +1,62 @@
+// POST/GET /graphql through Apollo's executeHTTPGraphQLRequest (no framework). The DB query counter of
+// the request (AsyncLocalStorage, see repositories-ext/db.ts) is returned in the `x-db-queries` header.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import { BodyTooLarge, readBody, sendError } from "./body.ts";
+import type { GatewayContext } from "../graphql/context.ts";
+import type { QueryCounter } from "../repositories-ext/db.ts";
+
+const MAX_GRAPHQL_BODY = 1024 * 1024;
+
+function toHeaderMap(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers.set(key, Array.isArray(value) ? value.join(", ") : value);
+  }
+  return headers;
+}
+
+export async function handleGraphQL(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  apollo: ApolloServer<GatewayContext>,
+  makeContext: () => Promise<GatewayContext>,
+  counter: QueryCounter,
+): Promise<void> {
+  let body: unknown = undefined;
+  if (req.method === "POST") {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, MAX_GRAPHQL_BODY);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return sendError(res, 413, "TOO_LARGE", `GraphQL requests are limited to ${MAX_GRAPHQL_BODY} bytes.`);
+      throw error;
+    }
+    const type = (req.headers["content-type"] ?? "").toLowerCase();
+    if (type.startsWith("application/json") || type.startsWith("application/graphql-response+json")) {
+      try {
+        body = raw.length ? JSON.parse(raw.toString("utf8")) : undefined;
+      } catch {
+        return sendError(res, 400, "BAD_REQUEST", "The request body is not valid JSON.");
+      }
+    } else {
+      body = raw.toString("utf8");
+    }
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? "GET", headers: toHeaderMap(req), search: url.search, body },
+    context: makeContext,
+  });
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.setHeader("cache-control", "no-store");
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === "complete") {
+    res.setHeader("x-db-queries", String(counter.count));
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}

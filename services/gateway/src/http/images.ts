@@ -1,0 +1,48 @@
+// GET /images/:id — the 8-bit display PNG of an image of the caller's tenant (another tenant's → 404).
+// Reads are audited like other patient data reads.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ImageStore } from "../../../../lib/images/index.ts";
+import { sendError } from "./body.ts";
+import type { Principal } from "../auth/principal.ts";
+import type { Db } from "../repositories-ext/db.ts";
+import { writeAudit } from "../repositories-ext/audit.ts";
+
+export async function handleImage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  imageId: string,
+  principal: Principal,
+  deps: { db: Db; store: ImageStore },
+): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.writeHead(405, { allow: "GET, HEAD" }).end();
+    return;
+  }
+  const image = await deps.db.image.findFirst({ where: { id: imageId, tenantId: principal.tenantId } });
+  if (!image) return sendError(res, 404, "NOT_FOUND", `Image ${imageId} not found.`);
+  const key = image.derivedPngKey ?? (image.format === "PNG" ? image.storageKey : null);
+  const bytes = key ? await deps.store.get(key) : null;
+  if (!bytes) return sendError(res, 404, "NOT_FOUND", `The display image of ${imageId} is not in the store.`);
+  await writeAudit(deps.db, {
+    tenantId: principal.tenantId,
+    actor: principal.actor,
+    action: "image.read",
+    targetType: "Image",
+    targetId: image.id,
+    details: { studyId: image.studyId },
+  });
+  const etag = `"${image.sha256}"`;
+  if (req.headers["if-none-match"] === etag) {
+    res.writeHead(304, { etag }).end();
+    return;
+  }
+  res.writeHead(200, {
+    "content-type": "image/png",
+    "content-length": bytes.length,
+    // Patient data: the browser may keep it for this user, shared caches must not.
+    "cache-control": "private, max-age=3600",
+    etag,
+    "x-content-type-options": "nosniff",
+  });
+  res.end(req.method === "HEAD" ? undefined : bytes);
+}

@@ -1,0 +1,56 @@
+// Entry point: `node --import tsx services/gateway/src/main.ts` with DATABASE_URL, KAFKA_BROKERS and
+// AUTH_TOKEN_SECRET set (the stack scripts set them for the embedded PostgreSQL and Kafka). Migrations are
+// applied by the stack script; this process only serves. Ctrl-C / SIGTERM shut down in order.
+import { createDb } from "../../../lib/db/client.ts";
+import { createKafka } from "../../../lib/kafka/index.ts";
+import { createLocalDiskImageStore } from "../../../lib/images/index.ts";
+import { ConfigError } from "../../../lib/errors/index.ts";
+import { loadGatewayConfig } from "./config.ts";
+import { createGateway } from "./gateway.ts";
+import { createLogger } from "./logger.ts";
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig(process.env);
+  const logger = createLogger("gateway", config.logLevel);
+  const db = createDb(config.databaseUrl);
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-${config.instanceId}`,
+    log: (level, message, extra) => logger[level === "nothing" ? "debug" : level](`kafka: ${message}`, extra),
+  });
+  await kafka.waitUntilReady(60_000);
+  const admin = await kafka.admin();
+  try {
+    await admin.ensureTopics([config.topics.requested, config.topics.completed, config.topics.deadLetter]);
+  } finally {
+    await admin.disconnect();
+  }
+  const gateway = createGateway({ config, db, kafka, imageStore: createLocalDiskImageStore({ root: config.storageDir }), logger });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("shutting down", { signal });
+    const force = setTimeout(() => {
+      logger.error("shutdown took too long, exiting");
+      process.exit(1);
+    }, config.shutdownGraceMs + 15_000);
+    force.unref();
+    await gateway.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  await gateway.start();
+  // One line on stdout that scripts can wait for.
+  process.stdout.write(`${JSON.stringify({ gateway: gateway.url, graphql: `${gateway.url}/graphql`, console: `${gateway.url}/console/` })}\n`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error("gateway failed to start:", error);
+  process.exit(1);
+});

@@ -1,0 +1,294 @@
+// The admin console in headless Chromium against the real stack (gateway + PostgreSQL + Kafka +
+// analysis worker): sign in, upload a DICOM, watch results arrive live, overlays, sentence→region
+// highlighting, VQA, review + audit, a rejected upload, and role limits. Screenshots of every view
+// go to docs/screenshots/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { buildConsole } from '../../services/console/build.ts';
+import { afterPaint, canvasColours, launchConsoleBrowser, signIn, signOut, type ConsoleBrowser } from './browser.ts';
+import { startConsoleStack, type ConsoleStack } from './stack.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const shots = join(root, 'docs', 'screenshots');
+const DICOM = '/work/shared/data/dicom_cxr/siim_cr_chest_pa_mono2.dcm';
+const RESULTS_TIMEOUT = 240_000;
+
+describe('admin console in a real browser against the real stack', { timeout: 900_000 }, () => {
+  let stack: ConsoleStack;
+  let browser: ConsoleBrowser;
+  let studyHash = '';
+  const mrn = `CONSOLE-${Date.now().toString(36).toUpperCase()}`;
+
+  before(async () => {
+    await buildConsole();
+    await mkdir(shots, { recursive: true });
+    stack = await startConsoleStack();
+    browser = await launchConsoleBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  const shot = (name: string) => browser.page.screenshot({ path: join(shots, `${name}.png`) });
+
+  test('an admin signs in and sees every view in the navigation', async () => {
+    const { page } = browser;
+    await page.goto(`${stack.baseUrl}/console/`);
+    await page.getByRole('heading', { name: /Sign in/ }).waitFor();
+    await shot('login');
+    await signIn(page, stack.baseUrl, stack.users.admin.email, stack.users.admin.password);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Dashboard', 'Studies', 'Upload', 'Models', 'Audit log']);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.locator('[data-stat="Throughput"]').waitFor();
+    await page.locator('.live-live').waitFor({ timeout: 15_000 });
+  });
+
+  test('a wrong password is refused with a plain message', async () => {
+    const b = await launchConsoleBrowser();
+    try {
+      await b.page.goto(`${stack.baseUrl}/console/`);
+      await b.page.getByLabel('Email').fill(stack.users.admin.email);
+      await b.page.getByLabel('Password').fill('not-the-password');
+      await b.page.getByRole('button', { name: 'Sign in' }).click();
+      const alert = b.page.locator('.login-form [role=alert]');
+      await alert.filter({ hasText: /\S/ }).waitFor();
+      assert.match(await alert.innerText(), /password|credentials|invalid/i);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('uploading a DICOM creates a study whose four results arrive without reloading the page', async () => {
+    const { page } = browser;
+    await page.getByRole('link', { name: 'Upload' }).click();
+    await page.getByRole('heading', { name: 'Upload a study' }).waitFor();
+    await shot('upload');
+    await page.getByTestId('file-input').setInputFiles(DICOM);
+    await page.getByLabel('Patient MRN (required)').fill(mrn);
+    await page.getByLabel('Accession number').fill(`${mrn}-A1`);
+    await page.getByRole('button', { name: 'Upload and analyse' }).click();
+    await page.waitForURL(/#\/study\//, { timeout: 60_000 });
+    studyHash = new URL(page.url()).hash;
+    // A marker on window survives only as long as the document does: a reload would erase it.
+    await page.evaluate(() => { (window as unknown as { __sameDocument: boolean }).__sameDocument = true; });
+    const chips = page.locator('.task-chip');
+    await chips.first().waitFor();
+    const firstSeen = await chips.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.status));
+    for (const task of ['CLASSIFICATION', 'LOCALIZATION', 'REPORT', 'VQA']) {
+      await page.locator(`.task-chip[data-task=${task}][data-status=SUCCEEDED]`).waitFor({ timeout: RESULTS_TIMEOUT });
+    }
+    assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'the page was reloaded');
+    assert.ok(firstSeen.some((s) => s !== 'SUCCEEDED'), `results were already complete when the page opened (${firstSeen.join(',')}), so nothing arrived live`);
+    await page.locator('.findings-table tbody tr').first().waitFor();
+    await page.locator('.sentence').first().waitFor();
+    await page.locator('[data-testid=viewer-canvas][data-image]').waitFor();
+  });
+
+  test('the viewer draws heatmaps, regions and finding boxes on the canvas', async () => {
+    const { page } = browser;
+    const canvas = page.getByTestId('viewer-canvas');
+    for (const t of ['boxes', 'heatmap', 'regions']) await page.locator(`[data-toggle=${t}]`).setChecked(false);
+    await afterPaint(page);
+    const plain = await canvasColours(page);
+    assert.equal(plain.coloured, 0, 'with every overlay off the canvas shows only the grey image');
+
+    await page.locator('[data-toggle=heatmap]').setChecked(true);
+    await afterPaint(page);
+    assert.notEqual(await canvas.getAttribute('data-heatmap'), '');
+    const heat = await canvasColours(page);
+    assert.ok(heat.coloured > heat.total * 0.05, `heatmap colours ${heat.coloured} of ${heat.total} pixels`);
+
+    await page.locator('[data-toggle=heatmap]').setChecked(false);
+    await page.locator('[data-toggle=regions]').setChecked(true);
+    await afterPaint(page);
+    assert.ok(Number(await canvas.getAttribute('data-regions')) > 0, 'region boxes are drawn');
+    assert.ok((await canvasColours(page)).coloured > 0);
+
+    await page.locator('[data-toggle=regions]').setChecked(false);
+    await page.locator('[data-toggle=boxes]').setChecked(true);
+    await afterPaint(page);
+    const boxes = Number(await canvas.getAttribute('data-boxes'));
+    const coloured = (await canvasColours(page)).coloured;
+    assert.equal(boxes > 0, coloured > 0, `data-boxes=${boxes} but ${coloured} coloured pixels`);
+
+    await page.locator('[data-toggle=heatmap]').setChecked(true);
+    await afterPaint(page);
+    await shot('study');
+  });
+
+  test('zoom, pan and window/level change what the canvas shows', async () => {
+    const { page } = browser;
+    const canvas = page.getByTestId('viewer-canvas');
+    const before = JSON.parse((await canvas.getAttribute('data-transform')) as string) as { scale: number; tx: number };
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    await afterPaint(page);
+    const zoomed = JSON.parse((await canvas.getAttribute('data-transform')) as string) as { scale: number; tx: number };
+    assert.ok(zoomed.scale > before.scale * 1.2);
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await afterPaint(page);
+    const panned = JSON.parse((await canvas.getAttribute('data-transform')) as string) as { tx: number };
+    assert.ok(Math.abs(panned.tx - zoomed.tx - 60) < 1, `pan moved the image by ${panned.tx - zoomed.tx}px`);
+    await page.getByLabel('Window', { exact: true }).fill('60');
+    await afterPaint(page);
+    assert.match((await page.locator('.viewer-caption').innerText()), /window 60/);
+    await page.getByRole('button', { name: 'Reset view' }).click();
+    await afterPaint(page);
+    assert.match((await page.locator('.viewer-caption').innerText()), /Zoom 100%, window 256 \/ level 128/);
+  });
+
+  test('hovering a report sentence highlights its regions on the image', async () => {
+    const { page } = browser;
+    const canvas = page.getByTestId('viewer-canvas');
+    for (const t of ['boxes', 'heatmap', 'regions']) await page.locator(`[data-toggle=${t}]`).setChecked(false);
+    await afterPaint(page);
+    assert.equal((await canvasColours(page)).yellow, 0);
+    const sentence = page.locator('.sentence:not([data-regions=""])').first();
+    const regions = ((await sentence.getAttribute('data-regions')) as string).split('|');
+    await sentence.hover();
+    await afterPaint(page);
+    const lit = ((await canvas.getAttribute('data-highlight')) ?? '').split('|').filter(Boolean);
+    assert.ok(lit.length > 0 && lit.every((r) => regions.includes(r)), `highlighted ${lit.join(', ')} for a sentence about ${regions.join(', ')}`);
+    assert.ok((await canvasColours(page)).yellow > 50, 'the highlighted regions are painted');
+    await shot('study-sentence-highlight');
+    await page.getByRole('heading', { name: 'Draft report' }).hover();
+    await afterPaint(page);
+    assert.equal(await canvas.getAttribute('data-highlight'), '');
+    // Keyboard users get the same highlight by focusing the sentence.
+    await sentence.focus();
+    await afterPaint(page);
+    assert.notEqual(await canvas.getAttribute('data-highlight'), '');
+  });
+
+  test('the findings show probability, threshold, grounded regions and knowledge, marked as an AI draft', async () => {
+    const { page } = browser;
+    const rows = page.locator('.findings-table tbody tr');
+    assert.ok((await rows.count()) >= 1);
+    const text = await page.locator('.findings-table').innerText();
+    assert.match(text, /\d+\.\d%/);
+    assert.ok((await page.locator('.ai-banner').count()) >= 3);
+    assert.match(await page.locator('.ai-banner').first().innerText(), /AI draft — not for clinical use without review/);
+  });
+
+  test('a question gets its answer on the page when the worker finishes', async () => {
+    const { page } = browser;
+    const before = await page.locator('.qa').count();
+    await page.getByLabel('Ask a question about this image', { exact: true }).fill('Is there a pneumothorax?');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await page.locator('.qa').nth(before).waitFor();
+    const newest = page.locator('.qa').filter({ hasText: 'Is there a pneumothorax?' }).first();
+    await newest.locator('[data-answer]').waitFor({ timeout: RESULTS_TIMEOUT });
+    assert.ok((await newest.locator('[data-answer]').innerText()).trim().length > 0);
+  });
+
+  test('a radiologist accepts the report and the review shows in the audit log', async () => {
+    const { page } = browser;
+    await signOut(page);
+    await signIn(page, stack.baseUrl, stack.users.radiologist.email, stack.users.radiologist.password);
+    await page.goto(`${stack.baseUrl}/console/${studyHash}`);
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.getByText(/Report accepted/).waitFor();
+    await page.locator('.review-status .badge-accept').waitFor();
+    await signOut(page);
+    await signIn(page, stack.baseUrl, stack.users.admin.email, stack.users.admin.password);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Action').fill('report.review');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const row = page.locator('.audit-table tbody tr').first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /review/i);
+    await shot('audit');
+  });
+
+  test('the studies list finds the new study by MRN and pages with Load more', async () => {
+    const { page } = browser;
+    await page.getByRole('link', { name: 'Studies' }).click();
+    await page.getByLabel('Search').fill(mrn);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('.studies-table tbody tr').filter({ hasText: mrn }).waitFor();
+    assert.equal(await page.locator('.studies-table tbody tr').count(), 1);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.locator('.studies-table tbody tr').first().waitFor();
+    await shot('studies');
+    await page.getByLabel('Search').fill('NO-SUCH-PATIENT-XYZ');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No studies match these filters.').waitFor();
+  });
+
+  test('the dashboard and models views show live queue numbers, workers and provenance', async () => {
+    const { page } = browser;
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.locator('[data-stat="Workers healthy"]').waitFor();
+    await page.locator('.table-wrap').filter({ hasText: 'Workers' }).first().waitFor();
+    await shot('dashboard');
+    await page.getByRole('link', { name: 'Models' }).click();
+    await page.locator('.model-card').first().waitFor();
+    assert.match(await page.locator('.trained-on').first().innerText(), /Trained on:/);
+    assert.ok((await page.locator('.model-actions button').count()) > 0, 'an admin gets activate/retire controls');
+    await shot('models');
+  });
+
+  test('a file that is not an image is rejected with the gateway\'s message and creates nothing', async () => {
+    const { page } = browser;
+    await page.getByRole('link', { name: 'Upload' }).click();
+    const bogus = join(await mkdtempDir(), 'not-an-xray.png');
+    await writeFile(bogus, 'this is a text file, not a PNG\n');
+    await page.getByTestId('file-input').setInputFiles(bogus);
+    await page.getByLabel('Patient MRN (required)').fill(`${mrn}-BAD`);
+    await page.getByRole('button', { name: 'Upload and analyse' }).click();
+    const alert = page.locator('.upload-progress [role=alert]');
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /^Upload file failed: .{10,}/);
+    assert.match(page.url(), /#\/upload/);
+    await shot('upload-error');
+    await page.getByRole('link', { name: 'Studies' }).click();
+    await page.getByLabel('Search').fill(`${mrn}-BAD`);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText(/No studies match/).waitFor();
+  });
+
+  test('a clinician cannot reach the admin views, and the gateway refuses their model changes', async () => {
+    const { page } = browser;
+    await signOut(page);
+    await signIn(page, stack.baseUrl, stack.users.clinician.email, stack.users.clinician.password);
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    assert.ok(!links.includes('Models') && !links.includes('Audit log') && !links.includes('Dashboard'), `clinician sees ${links.join(', ')}`);
+    await page.goto(`${stack.baseUrl}/console/#/models`);
+    await page.getByTestId('no-access').waitFor();
+    assert.equal(await page.getByRole('button', { name: /Activate|Retire/ }).count(), 0);
+    await shot('clinician-no-access');
+    await page.goto(`${stack.baseUrl}/console/${studyHash}`);
+    await page.locator('.sentence').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Accept' }).count(), 0, 'clinicians do not review reports');
+    const answer = await page.evaluate(async () => {
+      const session = JSON.parse(sessionStorage.getItem('gkmvlp.console.session') as string) as { token: string };
+      const res = await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+        body: JSON.stringify({ query: 'mutation { retireModel(id: "any") { errors { code message } } }' }),
+      });
+      return (await res.json()) as { errors?: { extensions?: { code?: string } }[]; data?: { retireModel?: { errors: { code: string }[] } } };
+    });
+    const codes = [...(answer.errors ?? []).map((e) => e.extensions?.code), ...(answer.data?.retireModel?.errors ?? []).map((e) => e.code)];
+    assert.ok(codes.includes('FORBIDDEN'), `expected FORBIDDEN, got ${JSON.stringify(answer)}`);
+  });
+
+  test('no console errors or page errors happened during the session', () => {
+    assert.deepEqual(browser.errors, []);
+  });
+});
+
+async function mkdtempDir(): Promise<string> {
+  const { mkdtemp } = await import('node:fs/promises');
+  return mkdtemp(join(tmpdir(), 'console-bad-upload-'));
+}

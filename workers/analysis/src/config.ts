@@ -1,0 +1,100 @@
+// The analysis worker's configuration: the only place the worker reads the environment (main.ts passes
+// process.env). Every problem is listed at once (lib/config). Keys are documented in workers/analysis/README.md.
+import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
+import { ConfigError } from "../../../lib/errors/index.ts";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+const schema = z.object({
+  DATABASE_URL: env.postgresUrl(),
+  KAFKA_BROKERS: env.list(),
+  KAFKA_CLIENT_ID: env.string().default("analysis-worker"),
+  /** all workers share this consumer group: each partition is processed by one of them */
+  WORKER_GROUP_ID: env.string().default("analysis-workers"),
+  TOPIC_ANALYSIS_REQUESTED: env.string().default("analysis.requested"),
+  TOPIC_ANALYSIS_COMPLETED: env.string().default("analysis.completed"),
+  TOPIC_ANALYSIS_DEAD_LETTER: env.string().default("analysis.dead-letter"),
+  /** kafkajs consumer session timeout; a retry's backoff never sleeps past a third of it without a heartbeat */
+  KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000),
+  /** model bundle folder; default: the newest folder with a manifest.json under models/ */
+  MODEL_BUNDLE_DIR: env.string().optional(),
+  EXECUTION_PROVIDER: env.enumOf(["cpu", "cuda"] as const, "cpu"),
+  /** ONNX Runtime intra-op threads per graph */
+  INFERENCE_THREADS: env.int(1, 1),
+  /** messages processed concurrently (and the encoder's micro-batch size) */
+  WORKER_BATCH_SIZE: env.int(4, 1),
+  /** how long the encoder's micro-batcher waits for more images */
+  WORKER_BATCH_WINDOW_MS: env.int(5, 0),
+  /** tries per message for retriable failures (1 = no retry) before dead-lettering */
+  WORKER_MAX_ATTEMPTS: env.int(3, 1),
+  WORKER_BACKOFF_MS: env.int(500, 0),
+  WORKER_BACKOFF_MAX_MS: env.int(8_000, 0),
+  WORKER_HEARTBEAT_MS: env.int(3_000, 100),
+  /** root of the content-addressed image store (shared with the gateway) */
+  STORAGE_DIR: env.string().default(".local/images"),
+  WORKER_ID: env.string().optional(),
+  WORKER_HTTP_HOST: env.string().default("127.0.0.1"),
+  /** /healthz and /readyz; 0 picks a free port */
+  WORKER_HTTP_PORT: env.port(4100),
+  SHUTDOWN_GRACE_MS: env.int(30_000, 0),
+  LOG_LEVEL: env.enumOf(["debug", "info", "warn", "error"] as const, "info"),
+});
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface WorkerConfig {
+  databaseUrl: string;
+  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number };
+  topics: { requested: string; completed: string; deadLetter: string };
+  bundleDir: string;
+  inference: { executionProvider: "cpu" | "cuda"; threads: number };
+  batch: { size: number; windowMs: number };
+  retry: { maxAttempts: number; backoffMs: number; backoffMaxMs: number };
+  heartbeatMs: number;
+  storageDir: string;
+  workerId: string;
+  http: { host: string; port: number };
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+/** The newest (by mtime) folder with a manifest.json directly under `modelsDir`, or undefined. */
+export function findShippedBundle(modelsDir = path.join(REPO_ROOT, "models")): string | undefined {
+  if (!existsSync(modelsDir)) return undefined;
+  const candidates = readdirSync(modelsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(modelsDir, entry.name, "manifest.json")))
+    .map((entry) => path.join(modelsDir, entry.name))
+    .map((dir) => ({ dir, mtime: statSync(path.join(dir, "manifest.json")).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  return candidates[0]?.dir;
+}
+
+export function loadWorkerConfig(source: Env): WorkerConfig {
+  const c = loadConfig("analysis worker", schema, source);
+  const bundleDir = c.MODEL_BUNDLE_DIR ?? findShippedBundle();
+  if (bundleDir === undefined) {
+    throw new ConfigError("analysis worker", [
+      `MODEL_BUNDLE_DIR: not set and no bundle (a folder with manifest.json) under ${path.join(REPO_ROOT, "models")}`,
+    ]);
+  }
+  return {
+    databaseUrl: c.DATABASE_URL,
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.WORKER_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
+    topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
+    bundleDir: path.resolve(bundleDir),
+    inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS },
+    batch: { size: c.WORKER_BATCH_SIZE, windowMs: c.WORKER_BATCH_WINDOW_MS },
+    retry: { maxAttempts: c.WORKER_MAX_ATTEMPTS, backoffMs: c.WORKER_BACKOFF_MS, backoffMaxMs: c.WORKER_BACKOFF_MAX_MS },
+    heartbeatMs: c.WORKER_HEARTBEAT_MS,
+    storageDir: path.resolve(c.STORAGE_DIR),
+    workerId: c.WORKER_ID ?? `analysis-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
+    http: { host: c.WORKER_HTTP_HOST, port: c.WORKER_HTTP_PORT },
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    logLevel: c.LOG_LEVEL,
+  };
+}

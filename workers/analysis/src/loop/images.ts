@@ -1,0 +1,68 @@
+// Loads the image an analysis names and encodes it once: the stored 8-bit display PNG (written by the gateway's
+// ingest) → decode → engine.encode, keyed by the PNG's content sha256 so the engine's cache and micro-batcher
+// share one encoder run among the tasks of an image. Loads are memoised in a small LRU (the four tasks of a
+// study may arrive in different batches: no second read + decode); a failed load is forgotten so that a retry
+// reads the store again.
+import { NotFoundError, UnavailableError } from "../../../../lib/errors/index.ts";
+import { parseStorageKey, type ImageStore } from "../../../../lib/images/index.ts";
+import type { Engine } from "../inference/engine.ts";
+import { decodeImage } from "../inference/decode.ts";
+import type { EncodedImage } from "../inference/types.ts";
+import { LruCache } from "../inference/lru.ts";
+
+export interface ImageRow {
+  id: string;
+  sha256: string;
+  storageKey: string;
+  derivedPngKey: string | null;
+}
+
+export interface ImageLookup {
+  findById(tenantId: string, id: string): Promise<ImageRow | null>;
+}
+
+export interface LoadedImage {
+  encoded: EncodedImage;
+  /** ms to read + decode (0 when the encoder cache already had it) */
+  loadMs: number;
+}
+
+export function createImageLoader(deps: { images: ImageLookup; store: ImageStore; engine: Engine; cacheSize?: number }) {
+  const pending = new LruCache<string, Promise<LoadedImage>>(deps.cacheSize ?? 32);
+
+  async function load(tenantId: string, imageId: string): Promise<LoadedImage> {
+    const row = await deps.images.findById(tenantId, imageId);
+    if (!row) throw new NotFoundError("Image", imageId);
+    const key = row.derivedPngKey ?? row.storageKey;
+    let sha = row.sha256;
+    try {
+      sha = parseStorageKey(key).sha256;
+    } catch {
+      // a store with other key shapes: fall back to the original's hash (still a content address)
+    }
+    const started = performance.now();
+    const bytes = await deps.store.get(key);
+    // The row exists, so the file should: a missing file is a storage problem (e.g. a mount), worth retrying.
+    if (!bytes) throw new UnavailableError(`image ${imageId}: stored file ${key} is missing`, { details: { imageId, key } });
+    const image = decodeImage(bytes);
+    const loadMs = performance.now() - started;
+    return { encoded: await deps.engine.encode({ key: sha, image }), loadMs };
+  }
+
+  return {
+    get(tenantId: string, imageId: string): Promise<LoadedImage> {
+      const id = `${tenantId}/${imageId}`;
+      const cached = pending.get(id);
+      if (cached) return cached.then((loaded) => ({ ...loaded, loadMs: 0 }));
+      const promise = load(tenantId, imageId);
+      pending.set(id, promise);
+      promise.catch(() => {
+        if (pending.peek(id) === promise) pending.delete(id);
+      });
+      return promise;
+    },
+    clear: () => pending.clear(),
+  };
+}
+
+export type ImageLoader = ReturnType<typeof createImageLoader>;

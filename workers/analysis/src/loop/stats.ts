@@ -1,0 +1,49 @@
+// Counters and per-task latencies of this worker process (for /stats, heartbeats and the tests' figures).
+import type { MessageReport } from "./processor.ts";
+
+interface Series {
+  count: number;
+  totalMs: number[];
+  inferMs: number[];
+}
+
+const KEEP = 500;
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 10) / 10;
+}
+
+export function createStats() {
+  const counts = { succeeded: 0, skipped: 0, failed: 0, deadLettered: 0, messages: 0 };
+  const perTask = new Map<string, Series>();
+
+  return {
+    record(report: MessageReport) {
+      counts.messages += 1;
+      if (report.outcome === "succeeded") counts.succeeded += 1;
+      else if (report.outcome === "skipped") counts.skipped += 1;
+      else if (report.outcome === "failed") counts.failed += 1;
+      if (report.outcome === "succeeded" && report.task && report.timings) {
+        let s = perTask.get(report.task);
+        if (!s) perTask.set(report.task, (s = { count: 0, totalMs: [], inferMs: [] }));
+        s.count += 1;
+        s.totalMs.push(report.timings.totalMs);
+        s.inferMs.push(report.timings.inferMs);
+        if (s.totalMs.length > KEEP) s.totalMs.shift(), s.inferMs.shift();
+      }
+    },
+    /** every dead letter published (malformed, unknown analysis, or failed analysis) */
+    deadLettered() {
+      counts.deadLettered += 1;
+    },
+    processed: () => counts.succeeded + counts.skipped + counts.failed,
+    failed: () => counts.failed,
+    snapshot() {
+      const tasks: Record<string, { count: number; p50Ms: number | null; p95Ms: number | null; inferP50Ms: number | null }> = {};
+      for (const [task, s] of perTask) tasks[task] = { count: s.count, p50Ms: percentile(s.totalMs, 50), p95Ms: percentile(s.totalMs, 95), inferP50Ms: percentile(s.inferMs, 50) };
+      return { counts: { ...counts }, tasks };
+    },
+  };
+}

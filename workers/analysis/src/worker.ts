@@ -1,0 +1,229 @@
+// createAnalysisWorker: the Kafka consumer loop around the inference engine.
+//
+// analysis.requested (consumer group, partitions in parallel, one message at a time per partition so per-study
+// order holds) → processor (decode, dedupe, claim, image → encoder once per image → task head → idempotent
+// result write, which also puts AnalysisCompleted in the outbox) → offset commit, by lib/kafka, only after the
+// handler resolved. Completions leave through the transactional outbox: this worker runs a relay as well as the
+// gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
+import { randomUUID } from "node:crypto";
+import type { Db } from "../../../lib/db/client.ts";
+import { createAnalysisRepository } from "../../../lib/db/repositories/analyses.ts";
+import { createImageRepository } from "../../../lib/db/repositories/images.ts";
+import { createHeartbeatRepository, createProcessedMessageRepository } from "../../../lib/db/repositories/operations.ts";
+import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
+import { createResultRepository } from "../../../lib/db/repositories/results.ts";
+import type { AppError } from "../../../lib/errors/index.ts";
+import { encodeEvent } from "../../../lib/events/index.ts";
+import type { ImageStore } from "../../../lib/images/index.ts";
+import type { IncomingMessage, KafkaClient, KafkaConsumer, KafkaProducer } from "../../../lib/kafka/index.ts";
+import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.ts";
+import type { WorkerConfig } from "./config.ts";
+import type { Engine } from "./inference/engine.ts";
+import { errorInfo } from "./errors.ts";
+import { silentLogger, type Logger } from "./logger.ts";
+import { startHealthServer } from "./loop/health.ts";
+import { createHeartbeat, type WorkerStatus } from "./loop/heartbeat.ts";
+import { createImageLoader } from "./loop/images.ts";
+import { registerModelVersion } from "./loop/model-version.ts";
+import { createProcessor, type MessageReport } from "./loop/processor.ts";
+import { createStats } from "./loop/stats.ts";
+import type { ConsumedMessage, DeadLetterSink } from "./loop/types.ts";
+
+export interface AnalysisWorkerDeps {
+  config: WorkerConfig;
+  db: Db;
+  kafka: KafkaClient;
+  engine: Engine;
+  imageStore: ImageStore;
+  logger?: Logger;
+  /** run the outbox relay in this process too (default true) */
+  relay?: boolean;
+}
+
+export interface AnalysisWorker {
+  start(): Promise<void>;
+  /** stop intake, finish the message in hand, commit, disconnect; idempotent */
+  stop(): Promise<void>;
+  /** bundle loaded + consumer joined + database answering */
+  ready(): Promise<boolean>;
+  /** port of /healthz and /readyz (after start) */
+  readonly httpPort: number | undefined;
+  stats(): ReturnType<ReturnType<typeof createStats>["snapshot"]>;
+}
+
+/** Raw message text for the dead letter; bytes that are not UTF-8 are kept as base64 so nothing is lost. */
+function rawText(value: Buffer | null): { value: string | null; encoding: "utf8" | "base64" } {
+  if (value === null) return { value: null, encoding: "utf8" };
+  const text = value.toString("utf8");
+  return Buffer.from(text, "utf8").equals(value) ? { value: text, encoding: "utf8" } : { value: value.toString("base64"), encoding: "base64" };
+}
+
+export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
+  const { config, db, kafka, engine, imageStore } = deps;
+  const logger = deps.logger ?? silentLogger;
+  const prisma = db.prisma;
+  const topics = config.topics;
+  const analyses = createAnalysisRepository(prisma, topics);
+  const results = createResultRepository(prisma, topics);
+  const processed = createProcessedMessageRepository(prisma);
+  const heartbeats = createHeartbeatRepository(prisma);
+  const images = createImageLoader({ images: createImageRepository(prisma), store: imageStore, engine });
+  const stats = createStats();
+  const abort = new AbortController();
+
+  let status: WorkerStatus = "STARTING";
+  let producer: KafkaProducer | undefined;
+  let consumer: KafkaConsumer | undefined;
+  let relay: OutboxRelay | undefined;
+  let health: { port: number; close(): Promise<void> } | undefined;
+  let stopping: Promise<void> | undefined;
+  let inFlight = 0;
+
+  const deadLetter: DeadLetterSink = {
+    async publish(message: ConsumedMessage, error: AppError, attempts: number) {
+      if (!producer) throw new Error("producer not connected");
+      const raw = rawText(message.value);
+      const value = encodeEvent("DeadLetter", {
+        type: "DeadLetter",
+        version: 1,
+        eventId: randomUUID(),
+        original: {
+          topic: message.topic,
+          partition: message.partition,
+          offset: message.offset,
+          key: message.key,
+          value: raw.value,
+          headers: { ...(message.headers ?? {}), ...(raw.encoding === "base64" ? { "x-value-encoding": "base64" } : {}) },
+        },
+        error: errorInfo(error),
+        failedAt: new Date().toISOString(),
+        attempts,
+      });
+      await producer.send([{ topic: topics.deadLetter, key: message.key, value, headers: { "x-worker-id": config.workerId } }]);
+      stats.deadLettered();
+    },
+  };
+
+  const processor = createProcessor({
+    engine,
+    analyses,
+    results,
+    processed,
+    images,
+    deadLetter,
+    logger,
+    groupId: config.kafka.groupId,
+    retry: config.retry,
+    heartbeatSliceMs: Math.floor(config.kafka.sessionTimeoutMs / 3),
+    signal: abort.signal,
+  });
+
+  const heartbeat = createHeartbeat({
+    beat: (input) => heartbeats.beat(input),
+    workerId: config.workerId,
+    bundle: `${engine.model.name}@${engine.model.version}`,
+    bundleSha256: engine.model.bundleHash,
+    intervalMs: config.heartbeatMs,
+    logger,
+    source: { status: () => status, inFlight: () => inFlight, processed: () => stats.processed(), failed: () => stats.failed() },
+  });
+
+  async function handle(message: IncomingMessage, context: { heartbeat(): Promise<void> }): Promise<void> {
+    inFlight += 1;
+    if (status === "READY") status = "BUSY";
+    try {
+      const report: MessageReport = await processor.handle(message, context.heartbeat);
+      stats.record(report);
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0 && status === "BUSY") status = "READY";
+    }
+  }
+
+  async function databaseOk(): Promise<boolean> {
+    try {
+      await Promise.race([prisma.$queryRaw`SELECT 1`, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref())]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function readiness() {
+    const checks = { bundle: engine.bundle.sessions.image_encoder !== undefined, consumer: consumer?.ready() ?? false, database: await databaseOk() };
+    return { ready: status !== "STOPPING" && status !== "STOPPED" && Object.values(checks).every(Boolean), checks };
+  }
+
+  async function start(): Promise<void> {
+    if (!(await databaseOk())) throw new Error(`analysis worker: database at ${new URL(config.databaseUrl).host} is not reachable`);
+    const registered = await registerModelVersion(prisma, engine.bundle);
+    if (registered.conflict) logger.warn("a ModelVersion with this name and version has another bundle hash", { model: engine.model });
+    await heartbeat.beat("STARTING");
+
+    const admin = await kafka.admin();
+    try {
+      await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter]);
+    } finally {
+      await admin.disconnect();
+    }
+    producer = await kafka.producer();
+    if (deps.relay ?? true) {
+      relay = createOutboxRelay({
+        outbox: createOutboxRepository(prisma),
+        producer,
+        databaseUrl: config.databaseUrl,
+        log: (level, message, extra) => logger[level](message, extra),
+      });
+      await relay.start();
+    }
+    health = await startHealthServer(config.http.host, config.http.port, { ready: readiness, stats: () => ({ workerId: config.workerId, status, ...stats.snapshot(), engine: engine.stats() }) });
+
+    consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      topics: [topics.requested],
+      // a new group must see requests published before its first worker joined
+      fromBeginning: true,
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      partitionsConsumedConcurrently: config.batch.size,
+      handle,
+      onCrash: (error) => {
+        logger.error("consumer crashed and will not restart", { error });
+        status = "STOPPING";
+      },
+    });
+    await consumer.start();
+    status = "READY";
+    heartbeat.start();
+    await heartbeat.beat();
+    logger.info("analysis worker ready", { workerId: config.workerId, model: engine.model, group: config.kafka.groupId, topic: topics.requested, httpPort: health.port });
+  }
+
+  async function stopNow(): Promise<void> {
+    status = "STOPPING";
+    await heartbeat.beat();
+    // interrupt retry backoffs: that message stays uncommitted and is redelivered to another worker
+    abort.abort();
+    const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
+    // kafkajs's disconnect waits for the message in hand (and its commit) before leaving the group
+    if (consumer && (await Promise.race([consumer.stop().then(() => "done" as const), grace])) === "timeout") {
+      logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
+    }
+    heartbeat.stop();
+    await relay?.stop().catch((error: Error) => logger.warn("outbox relay stop failed", { error }));
+    await producer?.disconnect().catch((error: Error) => logger.warn("producer disconnect failed", { error }));
+    await health?.close();
+    status = "STOPPED";
+    await heartbeat.beat();
+    logger.info("analysis worker stopped", { workerId: config.workerId, ...stats.snapshot().counts });
+  }
+
+  return {
+    start,
+    stop: () => (stopping ??= stopNow()),
+    ready: async () => (await readiness()).ready,
+    get httpPort() {
+      return health?.port;
+    },
+    stats: () => stats.snapshot(),
+  };
+}
