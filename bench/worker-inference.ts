@@ -57,7 +57,8 @@ async function run(engine: Engine, label: string): Promise<void> {
       images: n,
       wall_ms: ms(wall),
       images_per_s: ms((n / wall) * 1000),
-      encoder: engine.stats().encoder,
+      encoder_runs: engine.stats().encoder.runs - 1,
+      max_encoder_batch: engine.stats().encoder.maxBatch,
       latency_ms: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, { p50: ms(pct(v, 50)), p95: ms(pct(v, 95)) }])),
       event_loop_delay_ms: { p50: ms(eld.percentile(50) / 1e6), p99: ms(eld.percentile(99) / 1e6), max: ms(eld.max / 1e6) },
     }),
@@ -71,6 +72,8 @@ for (const [label, opts] of [
   ['batch4-preprocess-thread', { batch: { maxBatch: 4, maxWaitMs: 5 }, preprocessThreads: 1 }],
 ] as const) {
   const engine = createEngine(bundle, opts);
+  // warm-up (thread start, first-run allocations) outside the measurement
+  await engine.classify({ key: `warmup-${label}`, bytes: files[0]! });
   await run(engine, label);
   await engine.close();
 }

@@ -2,7 +2,7 @@
 // analysis worker): sign in, upload a DICOM, watch results arrive live, overlays, sentence→region
 // highlighting, VQA, review + audit, a rejected upload, and role limits. Screenshots of every view
 // go to docs/screenshots/.
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,34 +10,27 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildConsole } from '../../services/console/build.ts';
 import { afterPaint, canvasColours, launchConsoleBrowser, signIn, signOut, type ConsoleBrowser } from './browser.ts';
-import { startConsoleStack, type ConsoleStack } from './stack.ts';
+import { startConsoleStack } from './stack.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shots = join(root, 'docs', 'screenshots');
 const DICOM = '/work/shared/data/dicom_cxr/siim_cr_chest_pa_mono2.dcm';
 const RESULTS_TIMEOUT = 240_000;
 
-describe('admin console in a real browser against the real stack', { timeout: 900_000 }, () => {
-  let stack: ConsoleStack;
-  let browser: ConsoleBrowser;
+// One top-level test holds the stack; the subtests run in order against it (later ones use the
+// study uploaded earlier). Clean-up registered by startConsoleStack runs after all of them.
+test('admin console in a real browser against the real stack', { timeout: 900_000 }, async (t) => {
+  await buildConsole();
+  await mkdir(shots, { recursive: true });
+  const stack = await startConsoleStack(t);
+  const browser: ConsoleBrowser = await launchConsoleBrowser();
+  t.after(() => browser.close());
   let studyHash = '';
   const mrn = `CONSOLE-${Date.now().toString(36).toUpperCase()}`;
 
-  before(async () => {
-    await buildConsole();
-    await mkdir(shots, { recursive: true });
-    stack = await startConsoleStack();
-    browser = await launchConsoleBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
-
   const shot = (name: string) => browser.page.screenshot({ path: join(shots, `${name}.png`) });
 
-  test('an admin signs in and sees every view in the navigation', async () => {
+  await t.test('an admin signs in and sees every view in the navigation', async () => {
     const { page } = browser;
     await page.goto(`${stack.baseUrl}/console/`);
     await page.getByRole('heading', { name: /Sign in/ }).waitFor();
@@ -50,7 +43,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await page.locator('.live-live').waitFor({ timeout: 15_000 });
   });
 
-  test('a wrong password is refused with a plain message', async () => {
+  await t.test('a wrong password is refused with a plain message', async () => {
     const b = await launchConsoleBrowser();
     try {
       await b.page.goto(`${stack.baseUrl}/console/`);
@@ -65,7 +58,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     }
   });
 
-  test('uploading a DICOM creates a study whose four results arrive without reloading the page', async () => {
+  await t.test('uploading a DICOM creates a study whose four results arrive without reloading the page', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'Upload' }).click();
     await page.getByRole('heading', { name: 'Upload a study' }).waitFor();
@@ -91,7 +84,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await page.locator('[data-testid=viewer-canvas][data-image]').waitFor();
   });
 
-  test('the viewer draws heatmaps, regions and finding boxes on the canvas', async () => {
+  await t.test('the viewer draws heatmaps, regions and finding boxes on the canvas', async () => {
     const { page } = browser;
     const canvas = page.getByTestId('viewer-canvas');
     for (const t of ['boxes', 'heatmap', 'regions']) await page.locator(`[data-toggle=${t}]`).setChecked(false);
@@ -103,7 +96,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await afterPaint(page);
     assert.notEqual(await canvas.getAttribute('data-heatmap'), '');
     const heat = await canvasColours(page);
-    assert.ok(heat.coloured > heat.total * 0.05, `heatmap colours ${heat.coloured} of ${heat.total} pixels`);
+    assert.ok(heat.coloured > 1000, `heatmap colours ${heat.coloured} of ${heat.total} pixels`);
 
     await page.locator('[data-toggle=heatmap]').setChecked(false);
     await page.locator('[data-toggle=regions]').setChecked(true);
@@ -123,7 +116,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await shot('study');
   });
 
-  test('zoom, pan and window/level change what the canvas shows', async () => {
+  await t.test('zoom, pan and window/level change what the canvas shows', async () => {
     const { page } = browser;
     const canvas = page.getByTestId('viewer-canvas');
     const before = JSON.parse((await canvas.getAttribute('data-transform')) as string) as { scale: number; tx: number };
@@ -147,7 +140,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     assert.match((await page.locator('.viewer-caption').innerText()), /Zoom 100%, window 256 \/ level 128/);
   });
 
-  test('hovering a report sentence highlights its regions on the image', async () => {
+  await t.test('hovering a report sentence highlights its regions on the image', async () => {
     const { page } = browser;
     const canvas = page.getByTestId('viewer-canvas');
     for (const t of ['boxes', 'heatmap', 'regions']) await page.locator(`[data-toggle=${t}]`).setChecked(false);
@@ -170,7 +163,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     assert.notEqual(await canvas.getAttribute('data-highlight'), '');
   });
 
-  test('the findings show probability, threshold, grounded regions and knowledge, marked as an AI draft', async () => {
+  await t.test('the findings show probability, threshold, grounded regions and knowledge, marked as an AI draft', async () => {
     const { page } = browser;
     const rows = page.locator('.findings-table tbody tr');
     assert.ok((await rows.count()) >= 1);
@@ -180,7 +173,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     assert.match(await page.locator('.ai-banner').first().innerText(), /AI draft — not for clinical use without review/);
   });
 
-  test('a question gets its answer on the page when the worker finishes', async () => {
+  await t.test('a question gets its answer on the page when the worker finishes', async () => {
     const { page } = browser;
     const before = await page.locator('.qa').count();
     await page.getByLabel('Ask a question about this image', { exact: true }).fill('Is there a pneumothorax?');
@@ -191,7 +184,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     assert.ok((await newest.locator('[data-answer]').innerText()).trim().length > 0);
   });
 
-  test('a radiologist accepts the report and the review shows in the audit log', async () => {
+  await t.test('a radiologist accepts the report and the review shows in the audit log', async () => {
     const { page } = browser;
     await signOut(page);
     await signIn(page, stack.baseUrl, stack.users.radiologist.email, stack.users.radiologist.password);
@@ -210,22 +203,46 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await shot('audit');
   });
 
-  test('the studies list finds the new study by MRN and pages with Load more', async () => {
+  await t.test('the studies list finds the new study by MRN, filters by status and pages with Load more', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'Studies' }).click();
     await page.getByLabel('Search').fill(mrn);
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.locator('.studies-table tbody tr').filter({ hasText: mrn }).waitFor();
+    await page.locator('.studies-table tbody tr').filter({ hasText: `${mrn}-A1` }).waitFor();
     assert.equal(await page.locator('.studies-table tbody tr').count(), 1);
+    await page.getByLabel('Status').selectOption('REGISTERED');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No studies match these filters.').waitFor();
+
+    // 21 more studies (one more than a page) through the API, then page through them in the UI.
+    const many = `${mrn}-P`;
+    await page.evaluate(async (externalId) => {
+      const session = JSON.parse(sessionStorage.getItem('gkmvlp.console.session') as string) as { token: string };
+      const gql = async (query: string, variables: Record<string, unknown>) => {
+        const res = await fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` }, body: JSON.stringify({ query, variables }) });
+        return (await res.json()) as { data: Record<string, any> };
+      };
+      const p = await gql('mutation($i: CreatePatientInput!) { createPatient(input: $i) { patient { id } errors { message } } }', { i: { externalId } });
+      const patientId = p.data.createPatient.patient.id as string;
+      for (let i = 0; i < 21; i++) {
+        await gql('mutation($i: CreateStudyInput!) { createStudy(input: $i) { study { id } errors { message } } }', { i: { patientId, accessionNumber: `${externalId}-${i}` } });
+      }
+    }, many);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.getByLabel('Search').fill(many);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('.studies-table tbody tr').nth(19).waitFor();
+    assert.equal(await page.locator('.studies-table tbody tr').count(), 20);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.locator('.studies-table tbody tr').nth(20).waitFor();
+    assert.equal(await page.locator('.studies-table tbody tr').count(), 21);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false);
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.locator('.studies-table tbody tr').first().waitFor();
     await shot('studies');
-    await page.getByLabel('Search').fill('NO-SUCH-PATIENT-XYZ');
-    await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByText('No studies match these filters.').waitFor();
   });
 
-  test('the dashboard and models views show live queue numbers, workers and provenance', async () => {
+  await t.test('the dashboard and models views show live queue numbers, workers and provenance', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.locator('[data-stat="Workers healthy"]').waitFor();
@@ -238,7 +255,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await shot('models');
   });
 
-  test('a file that is not an image is rejected with the gateway\'s message and creates nothing', async () => {
+  await t.test('a file that is not an image is rejected with the gateway\'s message and creates nothing', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'Upload' }).click();
     const bogus = join(await mkdtempDir(), 'not-an-xray.png');
@@ -257,7 +274,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     await page.getByText(/No studies match/).waitFor();
   });
 
-  test('a clinician cannot reach the admin views, and the gateway refuses their model changes', async () => {
+  await t.test('a clinician cannot reach the admin views, and the gateway refuses their model changes', async () => {
     const { page } = browser;
     await signOut(page);
     await signIn(page, stack.baseUrl, stack.users.clinician.email, stack.users.clinician.password);
@@ -283,7 +300,7 @@ describe('admin console in a real browser against the real stack', { timeout: 90
     assert.ok(codes.includes('FORBIDDEN'), `expected FORBIDDEN, got ${JSON.stringify(answer)}`);
   });
 
-  test('no console errors or page errors happened during the session', () => {
+  await t.test('no console errors or page errors happened during the session', () => {
     assert.deepEqual(browser.errors, []);
   });
 });

@@ -23,7 +23,7 @@ test("config reports every problem at once, naming each variable", () => {
     assert.fail("loadConfig accepted a bad config");
   })();
   assert.ok(error instanceof ConfigError);
-  const keys = error.issues.map((issue) => issue.split(":")[0]);
+  const keys = error.issues.map((issue) => issue.split(":")[0]!);
   assert.deepEqual(keys.sort(), ["DATABASE_URL", "DEBUG", "KAFKA_BROKERS", "PORT", "WORKERS"]);
   assert.match(error.message, /invalid worker configuration/);
   for (const key of keys) assert.match(error.message, new RegExp(key));

@@ -3,8 +3,8 @@
 // database, writes a state file the test processes read, and stops everything as soon as the watched process
 // (the `node --test` runner) exits or it receives SIGTERM/SIGINT/SIGHUP.
 // usage: node --import tsx test/helpers/supervisor.ts <stateFile> <runDir> <watchPid>
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { appendFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startPostgres, stopPostgres } from "../../lib/stack/postgres.ts";
 import { startKafka, stopKafka } from "../../lib/stack/kafka.ts";
@@ -47,6 +47,8 @@ async function shutdown(code: number): Promise<never> {
     await Promise.allSettled([stopKafka(kafkaDir, 10_000), stopPostgres(pgDir, 10_000)]);
     rmSync(runDir!, { recursive: true, force: true });
     rmSync(stateFile!, { force: true });
+    rmSync(stateFile!.replace(/\.json$/, ".lock"), { force: true });
+    if (code === 0) rmSync(stateFile!.replace(/\.json$/, ".log"), { force: true });
   }
   process.exit(code);
 }
@@ -73,6 +75,15 @@ async function main(): Promise<void> {
   const [pgResult, kafkaResult] = await Promise.all([pgPromise, kafkaPromise]);
   const client = createKafka({ brokers: kafkaResult.brokers, clientId: "test-supervisor", logLevel: "nothing" });
   await client.waitUntilReady(120_000);
+  const timings = {
+    postgresMs: pgResult.pg.startupMs,
+    kafkaPortMs: kafkaResult.startupMs,
+    kafkaReadyMs: Date.now() - started,
+    templateMs: pgResult.templateMs,
+    totalMs: Date.now() - started,
+  };
+  // kept across runs: start-up times of the test stack on this machine
+  appendFileSync(join(dirname(stateFile!), "timings.log"), `${new Date().toISOString()} ${JSON.stringify(timings)}\n`);
   writeState({
     status: "ready",
     supervisorPid: process.pid,
@@ -80,13 +91,7 @@ async function main(): Promise<void> {
     pgPort,
     brokers: kafkaResult.brokers,
     templateDb: TEMPLATE_DB,
-    timings: {
-      postgresMs: pgResult.pg.startupMs,
-      kafkaPortMs: kafkaResult.startupMs,
-      kafkaReadyMs: Date.now() - started,
-      templateMs: pgResult.templateMs,
-      totalMs: Date.now() - started,
-    },
+    timings,
   });
   while (isRunning(watchPid)) await sleep(300);
   await shutdown(0);

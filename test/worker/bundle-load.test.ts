@@ -45,6 +45,14 @@ describe('loadBundle', () => {
       assert.ok(bundle.sessions[g], `session ${g}`);
     }
     assert.deepEqual(bundle.vocab.slice(0, 5), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+    assert.equal(bundle.alive(), true);
+  });
+
+  it('reports itself not alive after release, and refuses runs', async () => {
+    const b = await loadBundle(bundleDir());
+    await b.release();
+    assert.equal(b.alive(), false);
+    await assert.rejects(b.sessions.classification_head!.run({}), /session thread is gone/);
   });
 
   it('refuses a bundle whose graph was modified after export', async () => {

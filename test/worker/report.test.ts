@@ -96,17 +96,25 @@ describe('report text: sections, sentences and links', () => {
     assert.deepEqual(splitSentences(' . . '), []);
   });
 
-  it('finds labels (with negation) and the most specific region names', () => {
-    const f = new MentionFinder(['Cardiomegaly', 'Pleural Effusion', 'Pneumothorax'], ['right lung', 'right lower lung zone', 'cardiac silhouette'], [
-      { label: 'Cardiomegaly', sentence: 'the cardiac silhouette is enlarged' },
-    ]);
-    const m = f.find('Small effusion in the right lower lung zone, no pneumothorax.');
-    assert.deepEqual(m.map((x) => [x.kind, x.name]), [['label', 'Pleural Effusion'], ['region', 'right lower lung zone'], ['label', 'Pneumothorax']]);
+  it('finds labels with the Python labeller\'s status rules and the most specific region names', () => {
+    const f = new MentionFinder(['Cardiomegaly', 'Pleural Effusion', 'Pneumothorax', 'Lung Lesion'], ['right lung', 'right lower lung zone', 'left costophrenic angle', 'cardiac silhouette']);
     const text = 'Small effusion in the right lower lung zone, no pneumothorax.';
-    assert.equal(MentionFinder.negated(text, m[0]!.start), false);
-    assert.equal(MentionFinder.negated(text, m[2]!.start), true);
-    // The knowledge sentence names the label and, independently, the region.
-    const k = f.find('the cardiac silhouette is enlarged');
-    assert.deepEqual(k.map((x) => [x.kind, x.name]), [['label', 'Cardiomegaly'], ['region', 'cardiac silhouette']]);
+    const m = f.find(text);
+    assert.deepEqual(m.map((x) => [x.kind, x.name, x.status]), [
+      ['label', 'Pleural Effusion', 'positive'],
+      ['region', 'right lower lung zone', undefined],
+      ['label', 'Pneumothorax', 'negative'],
+    ]);
+    const status = (t: string) => Object.fromEntries(MentionFinder.combine(f.find(t)));
+    assert.deepEqual(status('The heart is mildly enlarged.'), { Cardiomegaly: 'positive' });
+    assert.deepEqual(status('The heart is not enlarged.'), { Cardiomegaly: 'negative' });
+    assert.deepEqual(status('Blunting of the left costophrenic angle consistent with a small pleural effusion.'), { 'Pleural Effusion': 'positive' });
+    assert.deepEqual(status('No pleural effusion or pneumothorax.'), { 'Pleural Effusion': 'negative', Pneumothorax: 'negative' });
+    assert.deepEqual(status('Pneumothorax cannot be excluded.'), { Pneumothorax: 'uncertain' });
+    assert.deepEqual(status('A lytic bone lesion.'), {}, 'a bone lesion is not a lung lesion');
+    // mention + negation elsewhere in the sentence: positive wins (label_report's rule)
+    assert.deepEqual(status('No effusion on the right, but a small left effusion.'), { 'Pleural Effusion': 'positive' });
+    // synthetic report wording for lung zones
+    assert.deepEqual(f.find('Nodule at the right base.').filter((x) => x.kind === 'region').map((x) => x.name), ['right lower lung zone']);
   });
 });

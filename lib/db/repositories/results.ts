@@ -122,7 +122,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
   }
 
   return {
-    writeClassification(analysisId: string, provenance: Provenance, findings: FindingInput[], options: WriteOptions = {}) {
+    async writeClassification(analysisId: string, provenance: Provenance, findings: FindingInput[], options: WriteOptions = {}) {
       for (const finding of findings) {
         checkFinite(`probability of ${finding.label}`, finding.probability);
         checkFinite(`threshold of ${finding.label}`, finding.threshold);
@@ -146,7 +146,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
       });
     },
 
-    writeLocalization(analysisId: string, provenance: Provenance, boxes: BoxInput[], options: WriteOptions = {}) {
+    async writeLocalization(analysisId: string, provenance: Provenance, boxes: BoxInput[], options: WriteOptions = {}) {
       for (const box of boxes) for (const key of ["x1", "y1", "x2", "y2", "score"] as const) checkFinite(`${key} of ${box.label}`, box[key]);
       return writeResult(analysisId, "LOCALIZATION", provenance, options, async (tx, analysis) => {
         await tx.localizationBox.deleteMany({ where: { analysisId } });
@@ -176,7 +176,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
       });
     },
 
-    writeReport(analysisId: string, provenance: Provenance, report: ReportInput, options: WriteOptions = {}) {
+    async writeReport(analysisId: string, provenance: Provenance, report: ReportInput, options: WriteOptions = {}) {
       return writeResult(analysisId, "REPORT", provenance, options, async (tx, analysis) => {
         await tx.reportResult.deleteMany({ where: { analysisId } });
         const created = await tx.reportResult.create({
@@ -202,7 +202,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
       });
     },
 
-    writeVqa(analysisId: string, provenance: Provenance, answer: VqaInput, options: WriteOptions = {}) {
+    async writeVqa(analysisId: string, provenance: Provenance, answer: VqaInput, options: WriteOptions = {}) {
       checkFinite("confidence", answer.confidence);
       return writeResult(analysisId, "VQA", provenance, options, async (tx, analysis) => {
         await tx.vqaAnswer.deleteMany({ where: { analysisId } });

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# OpenBLAS keeps its own thread pool beside torch's; on a shared 2-core machine two pools
+# oversubscribe the cores (a step ran 6x slower). One BLAS thread unless the caller says otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import sys
@@ -20,7 +26,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--threads", type=int, help="torch.set_num_threads (default 2)")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads (default 1)")
     p.add_argument("--max-train", type=int, help="use only the first N training records")
     p.add_argument("--teacher-forcing-steps", type=int)
     p.add_argument("--seed", type=int)

@@ -21,7 +21,7 @@ def main(argv=None) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--calib-split", default="val")
     p.add_argument("--max-eval", type=int, default=0, help="use only the first N records of each split")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
     def body():

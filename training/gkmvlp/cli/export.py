@@ -25,7 +25,7 @@ def main(argv=None) -> None:
     p.add_argument("--trained-on", default="synthetic", choices=["synthetic", "real", "mixed"])
     p.add_argument("--tolerance", type=float, default=1e-3)
     p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
     def body():

@@ -17,7 +17,12 @@ class VisionEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.patch = nn.Conv2d(cfg.channels, cfg.dim, cfg.patch_size, cfg.patch_size)
+        if cfg.conv_stem:  # "early convolutions help transformers see better" (Xiao et al., 2021)
+            c1, c2, k = max(8, cfg.dim // 4), max(16, cfg.dim // 2), cfg.patch_size // 4
+            self.patch = nn.Sequential(nn.Conv2d(cfg.channels, c1, 3, 2, 1), nn.GELU(),
+                                       nn.Conv2d(c1, c2, 3, 2, 1), nn.GELU(), nn.Conv2d(c2, cfg.dim, k, k))
+        else:
+            self.patch = nn.Conv2d(cfg.channels, cfg.dim, cfg.patch_size, cfg.patch_size)
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.pos = nn.Parameter(torch.randn(1, 1 + cfg.num_patches, cfg.dim) * 0.02)
         self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout)

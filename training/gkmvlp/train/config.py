@@ -29,7 +29,7 @@ class TrainConfig:
     max_train: int = 0                 # 0 = all training records
     max_eval: int = 0                  # 0 = all val/test records
     vocab_size: int = 1000
-    threads: int = 2
+    threads: int = 1                   # torch threads; >1 thrashes on a shared 2-core machine
     seed: int = 0
     log_every: int = 10
     ckpt_every: int = 100

@@ -89,28 +89,29 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
         model.load_state_dict(init_blob["model"])
     opt = make_optimizer(model, cfg)
     np_rng = np.random.default_rng(cfg.seed)
-    step, history = 0, []
+    step, history, order = 0, [], []
     if resume and ckpt_path.is_file():
         blob = ck.load_blob(ckpt_path)
         model.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         step, history = int(blob["step"]), list(blob["history"])
         ck.set_rng_state(blob["rng"], np_rng)
+        order = list(blob["extra"].get("order", []))
         print(f"[train] resumed from {ckpt_path} at step {step}")
     config = to_dict(cfg)
 
     def save():
         ck.save(ckpt_path, model=model, optimizer=opt, step=step, np_rng=np_rng, config=config,
-                tokenizer=tok, answers=answers, history=history)
+                tokenizer=tok, answers=answers, history=history, extra={"order": order})
 
     model.train()
-    order: list[int] = []
     bar = tqdm(total=cfg.steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
     t0, acc = time.time(), {}
     while step < cfg.steps:
         if len(order) < cfg.batch_size:
             order += np_rng.permutation(subset).tolist()
-        idx, order = order[: cfg.batch_size], order[cfg.batch_size:]
+        idx = order[: cfg.batch_size]
+        del order[: cfg.batch_size]  # in place: save() checkpoints the rest of this epoch's order
         batch = train_set.batch(idx, np_rng)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(step, cfg)

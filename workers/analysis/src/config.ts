@@ -1,5 +1,5 @@
 // The analysis worker's configuration: the only place the worker reads the environment (main.ts passes
-// process.env). Every problem is listed at once (lib/config). Keys are documented in workers/analysis/README.md.
+// process.env). Every problem is listed at once (lib/config). Keys are documented in workers/analysis/src/README.md.
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
@@ -74,19 +74,30 @@ export function findShippedBundle(modelsDir = path.join(REPO_ROOT, "models")): s
   return candidates[0]?.dir;
 }
 
-export function loadWorkerConfig(source: Env): WorkerConfig {
-  const c = loadConfig("analysis worker", schema, source);
-  const bundleDir = c.MODEL_BUNDLE_DIR ?? findShippedBundle();
-  if (bundleDir === undefined) {
-    throw new ConfigError("analysis worker", [
-      `MODEL_BUNDLE_DIR: not set and no bundle (a folder with manifest.json) under ${path.join(REPO_ROOT, "models")}`,
-    ]);
+function bundleIssue(dir: string | undefined): { dir?: string; issue?: string } {
+  if (dir === undefined) {
+    const shipped = findShippedBundle();
+    return shipped ? { dir: shipped } : { issue: `MODEL_BUNDLE_DIR: not set and no bundle (a folder with manifest.json) under ${path.join(REPO_ROOT, "models")}` };
   }
+  return existsSync(path.join(dir, "manifest.json")) ? { dir } : { issue: `MODEL_BUNDLE_DIR: ${dir} has no manifest.json` };
+}
+
+export function loadWorkerConfig(source: Env): WorkerConfig {
+  // the bundle folder is checked here too, so that one start lists it with every other problem
+  const bundle = bundleIssue(source.MODEL_BUNDLE_DIR || undefined);
+  let c: z.infer<typeof schema>;
+  try {
+    c = loadConfig("analysis worker", schema, source);
+  } catch (error) {
+    if (error instanceof ConfigError && bundle.issue) throw new ConfigError("analysis worker", [...error.issues, bundle.issue]);
+    throw error;
+  }
+  if (bundle.issue || bundle.dir === undefined) throw new ConfigError("analysis worker", [bundle.issue ?? "MODEL_BUNDLE_DIR: no bundle"]);
   return {
     databaseUrl: c.DATABASE_URL,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.WORKER_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
     topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
-    bundleDir: path.resolve(bundleDir),
+    bundleDir: path.resolve(bundle.dir),
     inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS },
     batch: { size: c.WORKER_BATCH_SIZE, windowMs: c.WORKER_BATCH_WINDOW_MS },
     retry: { maxAttempts: c.WORKER_MAX_ATTEMPTS, backoffMs: c.WORKER_BACKOFF_MS, backoffMaxMs: c.WORKER_BACKOFF_MAX_MS },

@@ -134,6 +134,11 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     try {
       const report: MessageReport = await processor.handle(message, context.heartbeat);
       stats.record(report);
+    } catch (error) {
+      // not even a dead letter could be written (database or broker away, or shutdown during a backoff):
+      // the offset stays uncommitted and lib/kafka delivers the message again
+      logger.error("message left uncommitted, it will be redelivered", { partition: message.partition, offset: message.offset, error });
+      throw error;
     } finally {
       inFlight -= 1;
       if (inFlight === 0 && status === "BUSY") status = "READY";

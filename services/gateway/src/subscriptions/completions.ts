@@ -2,7 +2,10 @@
 // replica, so every replica sees every event (a shared group would split them between replicas).
 // - analysis.completed → SUCCEEDED / FAILED / CANCELLED updates;
 // - analysis.requested → QUEUED updates (so a QUEUED made on another replica reaches this one's clients).
-// It starts at the latest offset: subscriptions are live updates, history is read with queries.
+// Subscriptions are live updates (history is read with queries), so events from before this replica started
+// are skipped. The group reads from the beginning and skips by message timestamp rather than starting at
+// "latest": a new group resolves "latest" only after it has joined, so an event published right after
+// start() could otherwise be missed. Skipping costs no database work.
 // A malformed event is logged and skipped (it must not block the partition); a database error is thrown so
 // that the message is redelivered.
 import { decodeEvent, type TopicNames } from "../../../../lib/events/index.ts";
@@ -21,11 +24,16 @@ export interface CompletionConsumerDeps {
   logger: Logger;
 }
 
+/** Events this much older than the replica's start are history, not live updates. */
+const START_SLACK_MS = 5_000;
+
 export function createCompletionConsumer(deps: CompletionConsumerDeps): KafkaConsumer & { received(): number } {
   const { db, updates, logger, topics } = deps;
   let received = 0;
+  let startedAt = Number.POSITIVE_INFINITY;
 
   async function handle(message: IncomingMessage): Promise<void> {
+    if (Number(message.timestamp) < startedAt - START_SLACK_MS) return;
     received++;
     try {
       if (message.topic === topics.completed) {
@@ -51,11 +59,18 @@ export function createCompletionConsumer(deps: CompletionConsumerDeps): KafkaCon
   const consumer = deps.kafka.consumer({
     groupId: deps.groupId,
     topics: [topics.completed, topics.requested],
-    fromBeginning: false,
+    fromBeginning: true,
     // Order matters only per study (the key); partitions may be handled in parallel.
     partitionsConsumedConcurrently: 3,
     handle,
     onCrash: (error) => logger.error("completion consumer crashed", { error, groupId: deps.groupId }),
   });
-  return { ...consumer, received: () => received };
+  return {
+    ...consumer,
+    start: (options) => {
+      startedAt = Date.now();
+      return consumer.start(options);
+    },
+    received: () => received,
+  };
 }

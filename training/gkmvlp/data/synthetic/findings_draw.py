@@ -223,7 +223,7 @@ def draw_pneumothorax(spec, g, L, rng, zones):
     space = np.clip(orig - collapsed, 0.0, 1.0)
     L["markings_" + side] *= collapsed
     line = np.exp(-((sdf_c / 0.0022) ** 2)) * orig
-    L["extra"] += spec.amp * (0.1 * line - 0.035 * space) + 0.04 * (1 - f) * collapsed
+    L["extra"] += spec.amp * (0.1 * line - 0.06 * space) + 0.12 * (1 - f) * collapsed
     m = space > 0.5
     return m, lung_regions(m, [side], zones)
 

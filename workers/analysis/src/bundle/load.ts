@@ -32,6 +32,8 @@ export interface Bundle {
   vocab: readonly string[];
   sessions: Partial<Record<GraphName, GraphSession>>;
   sessionOptions: SessionOptions;
+  /** false once the sessions can no longer run (released, or their thread died): a health signal */
+  alive(): boolean;
   release(): Promise<void>;
 }
 
@@ -116,6 +118,6 @@ export async function loadBundle(dir: string, options: Partial<SessionOptions> =
     await host.release();
     throw e;
   }
-  const { sessions, release } = host;
-  return { dir, manifest, bundleHash: sha256(raw), vocab, sessions, sessionOptions: opts, release };
+  const { sessions, release, alive } = host;
+  return { dir, manifest, bundleHash: sha256(raw), vocab, sessions, sessionOptions: opts, alive, release };
 }

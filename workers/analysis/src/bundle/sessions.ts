@@ -38,6 +38,8 @@ export interface SessionOptions {
 
 export interface SessionHost {
   sessions: Partial<Record<GraphName, GraphSession>>;
+  /** false once the sessions can no longer run (released, or their thread died) */
+  alive(): boolean;
   release(): Promise<void>;
 }
 
@@ -70,7 +72,9 @@ export function runError(graph: string, e: unknown): InferenceError {
 async function createInProcessSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {
   const created: ort.InferenceSession[] = [];
   const sessions: SessionHost['sessions'] = {};
+  let released = false;
   const release = async () => {
+    released = true;
     await Promise.all(created.map((s) => s.release()));
   };
   try {
@@ -100,7 +104,7 @@ async function createInProcessSessions(graphs: { graph: GraphName; file: string;
     await release();
     throw e;
   }
-  return { sessions, release };
+  return { sessions, release, alive: () => !released };
 }
 
 export function createSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {

@@ -71,6 +71,7 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
 
   return {
     sessions,
+    alive: () => dead === null,
     async release() {
       if (dead) return;
       worker.ref();

@@ -83,7 +83,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   const pre = m.preprocessing;
   const model: ModelRef = { name: m.name, version: m.version, bundleHash: bundle.bundleHash, trainedOn: m.trained_on };
   const tokenizer = new WordPieceTokenizer(bundle.vocab);
-  const grounding = new Grounding(m.labels, m.regions, m.knowledge, opts.topRegions);
+  const grounding = new Grounding(m.labels, m.regions, opts.topRegions);
   const cache = new LruCache<string, Promise<EncodedImage>>(opts.cacheSize);
   let closed = false;
 

@@ -7,7 +7,7 @@
 import { feature } from './encoder.ts';
 import { normBoxToImage } from './geometry.ts';
 import { MentionFinder } from './mentions.ts';
-import type { EncodedImage, GroundedRegion, PixelBox, SentenceLink } from './types.ts';
+import type { EncodedImage, GroundedRegion, MentionedLabel, PixelBox, SentenceLink } from './types.ts';
 
 export class Grounding {
   readonly finder: MentionFinder;
@@ -15,10 +15,9 @@ export class Grounding {
   constructor(
     readonly labels: readonly string[],
     readonly regions: readonly string[],
-    knowledge: readonly { label: string; sentence: string }[],
     readonly topRegions: number,
   ) {
-    this.finder = new MentionFinder(labels, regions, knowledge);
+    this.finder = new MentionFinder(labels, regions);
   }
 
   regionBox(enc: EncodedImage, r: number): PixelBox {
@@ -37,23 +36,21 @@ export class Grounding {
       .map(({ weight, index }) => ({ region: this.regions[index]!, index, weight, box: this.regionBox(enc, index) }));
   }
 
-  /** Labels a text mentions (with negation) and the regions it is linked to. */
-  link(enc: EncodedImage, text: string): { labels: { label: string; negated: boolean }[]; regions: SentenceLink[] } {
+  /** Labels a text mentions (with their status) and the regions it is linked to. */
+  link(enc: EncodedImage, text: string): { labels: MentionedLabel[]; regions: SentenceLink[] } {
     const mentions = this.finder.find(text);
-    const labels: { label: string; negated: boolean }[] = [];
     const regions = new Map<string, SentenceLink>();
     for (const m of mentions) {
-      if (m.kind !== 'region') continue;
-      const r = this.regions.indexOf(m.name);
-      if (!regions.has(m.name)) regions.set(m.name, { region: m.name, via: 'mention', box: this.regionBox(enc, r) });
+      if (m.kind !== 'region' || regions.has(m.name)) continue;
+      regions.set(m.name, { region: m.name, via: 'mention', box: this.regionBox(enc, this.regions.indexOf(m.name)) });
     }
-    for (const m of mentions) {
-      if (m.kind !== 'label' || labels.some((l) => l.label === m.name)) continue;
-      labels.push({ label: m.name, negated: MentionFinder.negated(text, m.start) });
-      const k = this.labels.indexOf(m.name);
-      if (m.name === 'No Finding') continue; // "no acute findings" has no place on the image
-      for (const g of this.groundedRegions(enc, k)) {
-        if (!regions.has(g.region)) regions.set(g.region, { region: g.region, via: 'finding', finding: m.name, box: g.box });
+    const labels: MentionedLabel[] = [];
+    for (const [label, status] of MentionFinder.combine(mentions)) {
+      labels.push({ label, status, negated: status === 'negative' });
+      // A finding stated as absent has no place of its own on this image: link only what is there or suspected.
+      if (status === 'negative') continue;
+      for (const g of this.groundedRegions(enc, this.labels.indexOf(label))) {
+        if (!regions.has(g.region)) regions.set(g.region, { region: g.region, via: 'finding', finding: label, box: g.box });
       }
     }
     return { labels, regions: [...regions.values()] };

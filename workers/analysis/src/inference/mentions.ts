@@ -1,48 +1,43 @@
 /**
  * Finds which findings (labels) and anatomical regions a sentence or question talks about.
  *
- * Phrases come from the manifest (label names, region names, knowledge sentences) plus a short
- * list of common radiology synonyms for the CheXpert labels. Matching is on whole words of the
- * lowercased text, longest phrase first, so "right lower lung zone" wins over "right lung".
- * A finding is negated when a negation cue ("no", "without", "free of", "negative for", "resolved")
- * precedes it in the same clause.
+ * Findings: the Python labeller's rules (mention-patterns.ts, a port of gkmvlp/text/patterns.py),
+ * each mention classified positive / negative / uncertain within its clause, as labeller.py does.
+ * Regions: the manifest's region names plus a few synonyms, matched on whole words, longest phrase
+ * first, so "right lower lung zone" wins over "right lung".
  */
+import { EXCLUDE_BEFORE, MENTIONS, POST_NEG, POST_UNC, PRE_NEG, PRE_UNC, SCOPE_BREAK } from './mention-patterns.ts';
 
-const LABEL_SYNONYMS: Record<string, string[]> = {
-  'No Finding': ['no acute cardiopulmonary', 'no acute abnormality', 'normal chest', 'no finding'],
-  'Enlarged Cardiomediastinum': ['enlarged cardiomediastinum', 'mediastinal widening', 'widened mediastinum', 'cardiomediastinal silhouette is enlarged'],
-  Cardiomegaly: ['cardiomegaly', 'enlarged heart', 'heart is enlarged', 'heart size is enlarged', 'cardiac silhouette is enlarged', 'enlarged cardiac silhouette'],
-  'Lung Opacity': ['opacity', 'opacities', 'opacification'],
-  'Lung Lesion': ['lesion', 'nodule', 'nodules', 'mass'],
-  Edema: ['edema', 'oedema', 'vascular congestion'],
-  Consolidation: ['consolidation', 'consolidations'],
-  Pneumonia: ['pneumonia', 'infection'],
-  Atelectasis: ['atelectasis', 'atelectatic', 'collapse'],
-  Pneumothorax: ['pneumothorax', 'pneumothoraces'],
-  'Pleural Effusion': ['pleural effusion', 'pleural effusions', 'effusion', 'effusions'],
-  'Pleural Other': ['pleural thickening', 'pleural other', 'pleural plaque', 'pleural plaques'],
-  Fracture: ['fracture', 'fractures', 'fractured'],
-  'Support Devices': ['support device', 'support devices', 'tube', 'catheter', 'pacemaker', 'line', 'wires', 'device'],
-};
-
+/** Other ways reports name a region (the synthetic report writer uses the lung ones). */
 const REGION_SYNONYMS: Record<string, string[]> = {
   'cardiac silhouette': ['heart'],
   svc: ['superior vena cava'],
-  abdomen: ['upper abdomen'],
+  'upper mediastinum': ['superior mediastinum'],
+  ...Object.fromEntries(
+    (['right', 'left'] as const).flatMap((s) => [
+      [`${s} lower lung zone`, [`${s} lung base`, `${s} base`, `${s} lower lung`, `${s} lower lobe`]],
+      [`${s} upper lung zone`, [`${s} upper lung`, `${s} upper lobe`]],
+      [`${s} mid lung zone`, [`${s} mid lung`]],
+      [`${s} apical zone`, [`${s} apex`]],
+      [`${s} hilar structures`, [`${s} hilum`, `${s} hilar`]],
+    ]),
+  ),
 };
 
-const NEGATION = /\b(no|without|free of|negative for|resolved|resolution of|absence of|not)\b/;
-const CLAUSE_BREAK = /[,;:]|\bbut\b|\bhowever\b|\bwith\b/;
+export type MentionStatus = 'positive' | 'negative' | 'uncertain';
+const RANK: Record<MentionStatus, number> = { positive: 3, uncertain: 2, negative: 1 };
 
 export interface Mention {
   kind: 'label' | 'region';
   name: string;
   start: number;
   end: number;
+  /** labels only: read like the Python labeller (negation/uncertainty in the mention's clause) */
+  status?: MentionStatus;
 }
 
 interface Phrase {
-  kind: 'label' | 'region';
+  kind: 'region';
   name: string;
   re: RegExp;
   words: number;
@@ -52,50 +47,94 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
 
 export class MentionFinder {
-  private readonly phrases: Phrase[];
+  private readonly regionPhrases: Phrase[];
+  private readonly labelRx: { label: string; rxs: RegExp[] }[];
 
-  constructor(labels: readonly string[], regions: readonly string[], knowledge: readonly { label: string; sentence: string }[] = []) {
-    const raw: { kind: 'label' | 'region'; name: string; text: string }[] = [];
-    for (const l of labels) {
-      raw.push({ kind: 'label', name: l, text: l });
-      for (const s of LABEL_SYNONYMS[l] ?? []) raw.push({ kind: 'label', name: l, text: s });
-    }
-    for (const k of knowledge) if (labels.includes(k.label)) raw.push({ kind: 'label', name: k.label, text: k.sentence });
+  constructor(labels: readonly string[], regions: readonly string[]) {
+    this.labelRx = labels
+      .filter((l) => MENTIONS[l])
+      .map((label) => ({ label, rxs: MENTIONS[label]!.map((rx) => new RegExp(`\\b${rx}`, 'g')) }));
+    const raw: { name: string; text: string }[] = [];
     for (const r of regions) {
-      raw.push({ kind: 'region', name: r, text: r });
-      for (const s of REGION_SYNONYMS[r] ?? []) raw.push({ kind: 'region', name: r, text: s });
+      raw.push({ name: r, text: r });
+      for (const s of REGION_SYNONYMS[r] ?? []) raw.push({ name: r, text: s });
     }
     const seen = new Set<string>();
-    this.phrases = raw
+    this.regionPhrases = raw
       .map((p) => ({ ...p, text: norm(p.text) }))
-      .filter((p) => p.text && !seen.has(`${p.kind}|${p.text}`) && seen.add(`${p.kind}|${p.text}`))
-      .map((p) => ({ kind: p.kind, name: p.name, words: p.text.split(' ').length, re: new RegExp(`\\b${escape(p.text).replace(/ /g, '\\s+')}\\b`, 'g') }))
+      .filter((p) => p.text && !seen.has(p.text) && seen.add(p.text))
+      .map((p) => ({ kind: 'region' as const, name: p.name, words: p.text.split(' ').length, re: new RegExp(`\\b${escape(p.text).replace(/ /g, '\\s+')}\\b`, 'g') }))
       .sort((a, b) => b.words - a.words || b.re.source.length - a.re.source.length);
   }
 
-  /** Mentions (labels and regions matched independently; within a kind non-overlapping, longest first), in text order. */
+  /** Label mentions (labeller.py's extract_mentions on one sentence) and region mentions, in text order. */
   find(text: string): Mention[] {
-    const lower = text.toLowerCase();
-    const takenBy = { label: new Uint8Array(lower.length), region: new Uint8Array(lower.length) };
+    const sent = text.toLowerCase();
     const found: Mention[] = [];
-    for (const p of this.phrases) {
+    for (const { label, rxs } of this.labelRx) {
+      const spans: [number, number][] = [];
+      for (const rx of rxs) {
+        rx.lastIndex = 0;
+        for (let m = rx.exec(sent); m; m = rx.exec(sent)) {
+          if (m[0].length === 0) {
+            rx.lastIndex += 1;
+            continue;
+          }
+          const start = m.index;
+          const end = start + m[0].length;
+          if (spans.some(([s, e]) => start < e && s < end)) continue;
+          const ex = EXCLUDE_BEFORE[label];
+          if (ex && ex.test(sent.slice(Math.max(0, start - 25), start))) continue;
+          spans.push([start, end]);
+        }
+      }
+      for (const [start, end] of spans) found.push({ kind: 'label', name: label, start, end, status: mentionStatus(sent, start, end) });
+    }
+    const taken = new Uint8Array(sent.length);
+    for (const p of this.regionPhrases) {
       p.re.lastIndex = 0;
-      for (let m = p.re.exec(lower); m; m = p.re.exec(lower)) {
+      for (let m = p.re.exec(sent); m; m = p.re.exec(sent)) {
         const start = m.index;
         const end = start + m[0].length;
-        const taken = takenBy[p.kind];
         if (taken.subarray(start, end).some((v) => v)) continue;
         taken.fill(1, start, end);
-        found.push({ kind: p.kind, name: p.name, start, end });
+        found.push({ kind: 'region', name: p.name, start, end });
       }
     }
-    return found.sort((a, b) => a.start - b.start);
+    return found.sort((a, b) => a.start - b.start || a.end - b.end);
   }
 
-  /** Is the mention at `start` negated by a cue earlier in its clause? */
-  static negated(text: string, start: number): boolean {
-    const before = text.slice(0, start).toLowerCase();
-    const clauses = before.split(CLAUSE_BREAK);
-    return NEGATION.test(clauses[clauses.length - 1] ?? '');
+  /** One status per label over its mentions: positive > uncertain > negative (label_report's rule). */
+  static combine(mentions: readonly Mention[]): Map<string, MentionStatus> {
+    const out = new Map<string, MentionStatus>();
+    for (const m of mentions) {
+      if (m.kind !== 'label' || !m.status) continue;
+      const cur = out.get(m.name);
+      if (!cur || RANK[m.status] > RANK[cur]) out.set(m.name, m.status);
+    }
+    return out;
   }
+}
+
+/** labeller.py's _clause_start: the end of the last scope break before `pos`. */
+function clauseStart(sent: string, pos: number): number {
+  let start = 0;
+  const head = sent.slice(0, pos);
+  SCOPE_BREAK.lastIndex = 0;
+  for (let m = SCOPE_BREAK.exec(head); m; m = SCOPE_BREAK.exec(head)) {
+    if (m[0].length === 0) SCOPE_BREAK.lastIndex += 1;
+    else start = m.index + m[0].length;
+  }
+  return start;
+}
+
+/** labeller.py's _status on a lower-cased sentence. */
+export function mentionStatus(sent: string, start: number, end: number): MentionStatus {
+  const after = sent.slice(end);
+  if (POST_UNC.test(after)) return 'uncertain';
+  const scope = sent.slice(clauseStart(sent, start), end);
+  if (PRE_NEG.test(scope)) return 'negative';
+  if (POST_NEG.test(after)) return 'negative';
+  if (PRE_UNC.test(scope)) return 'uncertain';
+  return 'positive';
 }

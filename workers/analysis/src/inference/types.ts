@@ -103,10 +103,18 @@ export interface SentenceLink {
   box: PixelBox;
 }
 
+/** A finding a sentence (or question) names, read with the Python labeller's rules. */
+export interface MentionedLabel {
+  label: string;
+  status: 'positive' | 'negative' | 'uncertain';
+  /** status === 'negative' ("no pneumothorax") */
+  negated: boolean;
+}
+
 export interface ReportSentence {
   text: string;
   section: 'findings' | 'impression' | null;
-  labels: { label: string; negated: boolean }[];
+  labels: MentionedLabel[];
   regions: SentenceLink[];
 }
 

@@ -23,8 +23,9 @@ export interface ImageLookup {
 
 export interface LoadedImage {
   encoded: EncodedImage;
-  /** ms to read + decode (0 when the encoder cache already had it) */
+  /** ms to read + decode the PNG, and to get the encoder's features (both 0 when this loader had the image) */
   loadMs: number;
+  encodeMs: number;
 }
 
 export function createImageLoader(deps: { images: ImageLookup; store: ImageStore; engine: Engine; cacheSize?: number }) {
@@ -46,14 +47,15 @@ export function createImageLoader(deps: { images: ImageLookup; store: ImageStore
     if (!bytes) throw new UnavailableError(`image ${imageId}: stored file ${key} is missing`, { details: { imageId, key } });
     const image = decodeImage(bytes);
     const loadMs = performance.now() - started;
-    return { encoded: await deps.engine.encode({ key: sha, image }), loadMs };
+    const encoded = await deps.engine.encode({ key: sha, image });
+    return { encoded, loadMs, encodeMs: performance.now() - started - loadMs };
   }
 
   return {
     get(tenantId: string, imageId: string): Promise<LoadedImage> {
       const id = `${tenantId}/${imageId}`;
       const cached = pending.get(id);
-      if (cached) return cached.then((loaded) => ({ ...loaded, loadMs: 0 }));
+      if (cached) return cached.then((loaded) => ({ ...loaded, loadMs: 0, encodeMs: 0 }));
       const promise = load(tenantId, imageId);
       pending.set(id, promise);
       promise.catch(() => {

@@ -49,8 +49,8 @@ export interface MessageReport {
   analysisId?: string;
   /** tries made by this delivery */
   tries: number;
-  /** read + decode of the image, encoder wait, head/decoder, result write (ms) */
-  timings?: { loadMs: number; inferMs: number; writeMs: number; totalMs: number };
+  /** read + decode of the image, encoder (0 when cached), head/decoder, result write (ms) */
+  timings?: { loadMs: number; encodeMs: number; inferMs: number; writeMs: number; totalMs: number };
   error?: ReturnType<typeof errorInfo>;
 }
 
@@ -91,13 +91,13 @@ export function createProcessor(deps: ProcessorDeps) {
 
   async function tryOnce(event: AnalysisRequested, analysis: Analysis): Promise<{ write: WriteOutcome; timings: NonNullable<MessageReport["timings"]> }> {
     const started = performance.now();
-    const { encoded, loadMs } = await deps.images.get(event.tenantId, event.imageId);
+    const { encoded, loadMs, encodeMs } = await deps.images.get(event.tenantId, event.imageId);
     const inferStart = performance.now();
     const result = await runTask(engine, encoded, { task: event.task, question: analysis.question ?? event.question ?? null });
     const writeStart = performance.now();
     const write = await storeResult(deps.results, event.analysisId, provenance, result, dedupeOf(event));
     const end = performance.now();
-    return { write, timings: { loadMs, inferMs: writeStart - inferStart, writeMs: end - writeStart, totalMs: end - started } };
+    return { write, timings: { loadMs, encodeMs, inferMs: writeStart - inferStart, writeMs: end - writeStart, totalMs: end - started } };
   }
 
   async function handle(message: ConsumedMessage, heartbeat: () => Promise<void>): Promise<MessageReport> {

@@ -5,6 +5,9 @@ interface Series {
   count: number;
   totalMs: number[];
   inferMs: number[];
+  loadMs: number[];
+  encodeMs: number[];
+  writeMs: number[];
 }
 
 const KEEP = 500;
@@ -27,11 +30,13 @@ export function createStats() {
       else if (report.outcome === "failed") counts.failed += 1;
       if (report.outcome === "succeeded" && report.task && report.timings) {
         let s = perTask.get(report.task);
-        if (!s) perTask.set(report.task, (s = { count: 0, totalMs: [], inferMs: [] }));
+        if (!s) perTask.set(report.task, (s = { count: 0, totalMs: [], inferMs: [], loadMs: [], encodeMs: [], writeMs: [] }));
         s.count += 1;
-        s.totalMs.push(report.timings.totalMs);
-        s.inferMs.push(report.timings.inferMs);
-        if (s.totalMs.length > KEEP) s.totalMs.shift(), s.inferMs.shift();
+        const { totalMs, inferMs, loadMs, encodeMs, writeMs } = report.timings;
+        for (const [series, value] of [[s.totalMs, totalMs], [s.inferMs, inferMs], [s.loadMs, loadMs], [s.encodeMs, encodeMs], [s.writeMs, writeMs]] as const) {
+          series.push(value);
+          if (series.length > KEEP) series.shift();
+        }
       }
     },
     /** every dead letter published (malformed, unknown analysis, or failed analysis) */
@@ -41,8 +46,18 @@ export function createStats() {
     processed: () => counts.succeeded + counts.skipped + counts.failed,
     failed: () => counts.failed,
     snapshot() {
-      const tasks: Record<string, { count: number; p50Ms: number | null; p95Ms: number | null; inferP50Ms: number | null }> = {};
-      for (const [task, s] of perTask) tasks[task] = { count: s.count, p50Ms: percentile(s.totalMs, 50), p95Ms: percentile(s.totalMs, 95), inferP50Ms: percentile(s.inferMs, 50) };
+      const tasks: Record<string, { count: number; p50Ms: number | null; p95Ms: number | null; loadP50Ms: number | null; encodeP50Ms: number | null; inferP50Ms: number | null; writeP50Ms: number | null }> = {};
+      for (const [task, s] of perTask) {
+        tasks[task] = {
+          count: s.count,
+          p50Ms: percentile(s.totalMs, 50),
+          p95Ms: percentile(s.totalMs, 95),
+          loadP50Ms: percentile(s.loadMs, 50),
+          encodeP50Ms: percentile(s.encodeMs, 50),
+          inferP50Ms: percentile(s.inferMs, 50),
+          writeP50Ms: percentile(s.writeMs, 50),
+        };
+      }
       return { counts: { ...counts }, tasks };
     },
   };

@@ -1,0 +1,93 @@
+// The real stack for the console tests, in this test process: the harness's PostgreSQL database and
+// Kafka topics (test/helpers), the demo tenant and users, a gateway serving the freshly built console,
+// and an analysis worker running the test bundle (test/worker/golden-bundle.ts) on the same image store.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+import { createTestContext } from '../helpers/index.ts';
+import { seedDemo, DEMO_USERS } from '../../lib/db/index.ts';
+import { createLocalDiskImageStore } from '../../lib/images/index.ts';
+import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
+import { createGateway } from '../../services/gateway/src/gateway.ts';
+import { createLogger as createGatewayLogger } from '../../services/gateway/src/logger.ts';
+import { loadWorkerConfig } from '../../workers/analysis/src/config.ts';
+import { loadBundle } from '../../workers/analysis/src/bundle/load.ts';
+import { createEngine } from '../../workers/analysis/src/inference/engine.ts';
+import { createAnalysisWorker } from '../../workers/analysis/src/worker.ts';
+import { createLogger as createWorkerLogger } from '../../workers/analysis/src/logger.ts';
+import { bundleDir } from '../worker/golden-bundle.ts';
+
+const consoleDir = fileURLToPath(new URL('../../services/console/dist', import.meta.url));
+const SECRET = 'console-test-secret-0123456789-abcdefghij';
+
+type Who = 'admin' | 'radiologist' | 'clinician' | 'auditor';
+
+export interface ConsoleStack {
+  /** http://127.0.0.1:<port>, the console at /console/ */
+  baseUrl: string;
+  users: Record<Who, { email: string; password: string }>;
+  /** server-side log lines (gateway and worker), for failure messages */
+  logs: string[];
+}
+
+/** Starts everything; clean-up is registered on `t` and runs after the test and its subtests. */
+export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
+  const ctx = await createTestContext(t);
+  const storeDir = await mkdtemp(path.join(tmpdir(), 'console-store-'));
+  ctx.defer(() => rm(storeDir, { recursive: true, force: true }));
+  const logs: string[] = [];
+  const keep = (line: string) => {
+    logs.push(line);
+    if (logs.length > 400) logs.shift();
+  };
+  await seedDemo(ctx.repos);
+  const users = Object.fromEntries(
+    DEMO_USERS.map((u) => [u.role.toLowerCase(), { email: u.email, password: u.password }]),
+  ) as ConsoleStack['users'];
+
+  const gatewayConfig = loadGatewayConfig({
+    DATABASE_URL: ctx.databaseUrl,
+    KAFKA_BROKERS: ctx.brokers.join(','),
+    AUTH_TOKEN_SECRET: SECRET,
+    GATEWAY_PORT: '0',
+    GATEWAY_INSTANCE_ID: `console-test-${process.pid}`,
+    KAFKA_TOPIC_PREFIX: ctx.topicPrefix,
+    STORAGE_DIR: storeDir,
+    CONSOLE_DIR: consoleDir,
+    OUTBOX_POLL_MS: '100',
+    SHUTDOWN_GRACE_MS: '2000',
+    LOG_LEVEL: 'info',
+  });
+  const imageStore = createLocalDiskImageStore({ root: storeDir });
+  const gateway = createGateway({ config: gatewayConfig, db: ctx.db, kafka: ctx.kafka, imageStore, logger: createGatewayLogger('gateway', 'info', keep) });
+  await gateway.start();
+  ctx.defer(() => gateway.stop());
+
+  const workerConfig = loadWorkerConfig({
+    DATABASE_URL: ctx.databaseUrl,
+    KAFKA_BROKERS: ctx.brokers.join(','),
+    WORKER_GROUP_ID: `console-test-workers-${process.pid}`,
+    TOPIC_ANALYSIS_REQUESTED: ctx.topics.requested,
+    TOPIC_ANALYSIS_COMPLETED: ctx.topics.completed,
+    TOPIC_ANALYSIS_DEAD_LETTER: ctx.topics.deadLetter,
+    MODEL_BUNDLE_DIR: bundleDir(),
+    STORAGE_DIR: storeDir,
+    WORKER_HTTP_PORT: '0',
+    WORKER_HEARTBEAT_MS: '1000',
+    SHUTDOWN_GRACE_MS: '5000',
+    LOG_LEVEL: 'info',
+  });
+  const bundle = await loadBundle(workerConfig.bundleDir, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  ctx.defer(() => bundle.release());
+  const engine = createEngine(bundle, { batch: { maxBatch: workerConfig.batch.size, maxWaitMs: workerConfig.batch.windowMs } });
+  ctx.defer(() => engine.close());
+  const worker = createAnalysisWorker({
+    config: workerConfig, db: ctx.db, kafka: ctx.kafka, engine, imageStore, logger: createWorkerLogger('worker', 'info', keep),
+  });
+  await worker.start();
+  ctx.defer(() => worker.stop());
+
+  return { baseUrl: gateway.url, users, logs };
+}
