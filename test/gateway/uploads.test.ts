@@ -91,7 +91,7 @@ test("image uploads", async (t) => {
 
   await t.test("a multipart/form-data upload of a PNG works like a raw one", async () => {
     const form = new FormData();
-    form.append("file", new Blob([validPng(64, 48)], { type: "image/png" }), "small.png");
+    form.append("file", new Blob([new Uint8Array(validPng(64, 48))], { type: "image/png" }), "small.png");
     const response = await fetch(`${fx.gateway.url}/upload`, { method: "POST", headers: auth, body: form });
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));

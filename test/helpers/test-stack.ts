@@ -39,21 +39,23 @@ function urlFor(base: string, database: string): string {
 /** Remove state and servers of earlier runs whose runner and supervisor are both gone (crashed runs). */
 async function reapStaleRuns(): Promise<void> {
   if (!existsSync(STATE_DIR)) return;
+  const runIds = new Set<number>();
   for (const entry of readdirSync(STATE_DIR)) {
-    const match = /^run-(\d+)\.json$/.exec(entry);
-    if (!match) continue;
-    const file = join(STATE_DIR, entry);
+    const match = /^run-(\d+)(\.json|\.lock|\.log)?$/.exec(entry);
+    if (match) runIds.add(Number(match[1]));
+  }
+  for (const runId of runIds) {
+    if (runId === runnerPid() || isRunning(runId)) continue;
+    const file = join(STATE_DIR, `run-${runId}.json`);
     try {
       const state = JSON.parse(readFileSync(file, "utf8")) as TestStackState;
-      if (isRunning(state.supervisorPid) || isRunning(state.watchPid)) continue;
+      if (isRunning(state.supervisorPid)) continue;
     } catch {
-      /* unreadable: treat as stale */
+      /* no or unreadable state: nothing else to check */
     }
-    const runDir = join(STATE_DIR, `run-${match[1]}`);
+    const runDir = join(STATE_DIR, `run-${runId}`);
     await Promise.allSettled([stopKafka(join(runDir, "kafka"), 5000), stopPostgres(join(runDir, "postgres"), 5000)]);
-    rmSync(runDir, { recursive: true, force: true });
-    rmSync(file, { force: true });
-    rmSync(join(STATE_DIR, `run-${match[1]}.lock`), { force: true });
+    for (const suffix of ["", ".json", ".lock", ".log"]) rmSync(`${runDir}${suffix}`, { recursive: true, force: true });
   }
 }
 

@@ -92,7 +92,7 @@ export function workerConfig(base: { databaseUrl: string; brokers: string[]; top
     kafka: { brokers: base.brokers, clientId: "wl-test", groupId: `wl-group-${base.topics.requested}`, sessionTimeoutMs: 10_000 },
     topics: base.topics,
     bundleDir: base.bundleDir,
-    inference: { executionProvider: "cpu", threads: 1 },
+    inference: { executionProvider: "cpu", threads: 1, preprocessThreads: 0 },
     batch: { size: 4, windowMs: 5 },
     retry: { maxAttempts: 3, backoffMs: 50, backoffMaxMs: 200 },
     heartbeatMs: 500,

@@ -1,7 +1,7 @@
 /**
  * Locates the model bundle the worker tests run against and reads its golden vectors.
  *
- * GKMVLP_TEST_BUNDLE names the bundle folder; otherwise .cache/test-bundle under the repository
+ * GKMVLP_TEST_BUNDLE names the bundle folder; otherwise .local/test-bundle under the repository (git-ignored)
  * (where the test setup exports a tiny bundle). A missing bundle is a failure with instructions,
  * never a silent skip: parity with the Python side is the point of these tests.
  */
@@ -12,7 +12,7 @@ import type { GrayImage } from '../../workers/analysis/src/inference/preprocess.
 import { decodeImage } from '../../workers/analysis/src/inference/decode.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_TEST_BUNDLE = path.join(repoRoot, '.cache', 'test-bundle');
+export const DEFAULT_TEST_BUNDLE = path.join(repoRoot, '.local', 'test-bundle');
 
 export function bundleDir(): string {
   // eslint-disable-next-line n/no-process-env -- test-only location override

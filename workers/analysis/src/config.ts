@@ -26,6 +26,8 @@ const schema = z.object({
   EXECUTION_PROVIDER: env.enumOf(["cpu", "cuda"] as const, "cpu"),
   /** ONNX Runtime intra-op threads per graph */
   INFERENCE_THREADS: env.int(1, 1),
+  /** threads that decode + preprocess images off the event loop (0: on the main thread) */
+  PREPROCESS_THREADS: env.int(1, 0),
   /** messages processed concurrently (and the encoder's micro-batch size) */
   WORKER_BATCH_SIZE: env.int(4, 1),
   /** how long the encoder's micro-batcher waits for more images */
@@ -52,7 +54,7 @@ export interface WorkerConfig {
   kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number };
   topics: { requested: string; completed: string; deadLetter: string };
   bundleDir: string;
-  inference: { executionProvider: "cpu" | "cuda"; threads: number };
+  inference: { executionProvider: "cpu" | "cuda"; threads: number; preprocessThreads: number };
   batch: { size: number; windowMs: number };
   retry: { maxAttempts: number; backoffMs: number; backoffMaxMs: number };
   heartbeatMs: number;
@@ -98,7 +100,7 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.WORKER_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
     topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
     bundleDir: path.resolve(bundle.dir),
-    inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS },
+    inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS, preprocessThreads: c.PREPROCESS_THREADS },
     batch: { size: c.WORKER_BATCH_SIZE, windowMs: c.WORKER_BATCH_WINDOW_MS },
     retry: { maxAttempts: c.WORKER_MAX_ATTEMPTS, backoffMs: c.WORKER_BACKOFF_MS, backoffMaxMs: c.WORKER_BACKOFF_MAX_MS },
     heartbeatMs: c.WORKER_HEARTBEAT_MS,

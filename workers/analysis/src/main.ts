@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     executionProviders: config.inference.executionProvider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
     intraOpNumThreads: config.inference.threads,
   });
-  const engine = createEngine(bundle, { batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs } });
+  const engine = createEngine(bundle, { batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs }, preprocessThreads: config.inference.preprocessThreads });
   logger.info("bundle loaded", { dir: config.bundleDir, model: engine.model, ms: Math.round(performance.now() - started) });
 
   const db = createDb(config.databaseUrl, { poolMax: config.batch.size + 4 });

@@ -1,12 +1,11 @@
 // Loads the image an analysis names and encodes it once: the stored 8-bit display PNG (written by the gateway's
-// ingest) → decode → engine.encode, keyed by the PNG's content sha256 so the engine's cache and micro-batcher
+// ingest) → engine.encode({ key, bytes }) (decode + preprocess on the engine's thread pool), keyed by the PNG's content sha256 so the engine's cache and micro-batcher
 // share one encoder run among the tasks of an image. Loads are memoised in a small LRU (the four tasks of a
 // study may arrive in different batches: no second read + decode); a failed load is forgotten so that a retry
 // reads the store again.
 import { NotFoundError, UnavailableError } from "../../../../lib/errors/index.ts";
 import { parseStorageKey, type ImageStore } from "../../../../lib/images/index.ts";
 import type { Engine } from "../inference/engine.ts";
-import { decodeImage } from "../inference/decode.ts";
 import type { EncodedImage } from "../inference/types.ts";
 import { LruCache } from "../inference/lru.ts";
 
@@ -23,7 +22,8 @@ export interface ImageLookup {
 
 export interface LoadedImage {
   encoded: EncodedImage;
-  /** ms to read + decode the PNG, and to get the encoder's features (both 0 when this loader had the image) */
+  /** ms to read the PNG from the store, and to get the encoder's features (decode + preprocess + encoder run,
+   *  or a cache hit); both 0 when this loader had the image */
   loadMs: number;
   encodeMs: number;
 }
@@ -45,9 +45,8 @@ export function createImageLoader(deps: { images: ImageLookup; store: ImageStore
     const bytes = await deps.store.get(key);
     // The row exists, so the file should: a missing file is a storage problem (e.g. a mount), worth retrying.
     if (!bytes) throw new UnavailableError(`image ${imageId}: stored file ${key} is missing`, { details: { imageId, key } });
-    const image = decodeImage(bytes);
     const loadMs = performance.now() - started;
-    const encoded = await deps.engine.encode({ key: sha, image });
+    const encoded = await deps.engine.encode({ key: sha, bytes });
     return { encoded, loadMs, encodeMs: performance.now() - started - loadMs };
   }
 

@@ -1,0 +1,120 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort, loadStackConfig, startPostgres, startKafka, stopKafka, kafkaStatus, postgresStatus, startStack, stopStack, stackStatus } from "../../lib/stack/index.ts";
+import { REPO_ROOT } from "../../lib/db/index.ts";
+import { createKafka } from "../../lib/kafka/index.ts";
+import { getTestStack, waitFor } from "../helpers/index.ts";
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(REPO_ROOT, ".local", "stack-test-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+test("embedded PostgreSQL starts, is reused while running, survives a stale pid file and stops cleanly", async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  const first = await startPostgres({ dataDir: dir, port, fast: true });
+  t.after(() => first.stop());
+  const again = await startPostgres({ dataDir: dir, port, fast: true });
+  assert.equal(again.reused, true);
+  assert.equal(again.pid, first.pid);
+  await first.stop();
+  assert.ok(processGone(first.pid));
+  assert.deepEqual(postgresStatus(dir), { running: false });
+
+  // a crash leaves postmaster.pid behind, naming a process that no longer exists
+  writeFileSync(join(dir, "pgdata", "postmaster.pid"), `999999\n${dir}/pgdata\n`);
+  const restarted = await startPostgres({ dataDir: dir, port, fast: true });
+  assert.equal(restarted.reused, false);
+  const client = new pg.Client({ connectionString: restarted.url() });
+  await client.connect();
+  assert.equal((await client.query("SELECT current_setting('fsync') AS fsync")).rows[0].fsync, "off");
+  await client.end();
+  await restarted.stop();
+  assert.ok(processGone(restarted.pid));
+});
+
+test("a leftover Kafka broker without its pid file is found by its config path and stopped", async (t) => {
+  const dir = tempDir(t);
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const options = { dataDir: dir, port, controllerPort, libsDir: join(REPO_ROOT, ".local/kafka/libs"), repoRoot: REPO_ROOT };
+  const broker = await startKafka(options);
+  t.after(() => stopKafka(dir));
+  t.diagnostic(`kafka format + start until the port accepts: ${broker.startupMs} ms`);
+  rmSync(join(dir, "kafka.pid")); // as if the process that started it had crashed
+  assert.deepEqual(kafkaStatus(dir).pids, [broker.pid]);
+  const reused = await startKafka(options);
+  assert.equal(reused.reused, true);
+  assert.equal(reused.pid, broker.pid);
+  const t0 = Date.now();
+  assert.equal(await stopKafka(dir), true);
+  t.diagnostic(`kafka stop: ${Date.now() - t0} ms`);
+  assert.ok(processGone(broker.pid));
+  assert.equal(kafkaStatus(dir).running, false);
+});
+
+test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", async (t) => {
+  const test = await getTestStack(); // an existing broker: the CLI then only starts PostgreSQL
+  const dir = tempDir(t);
+  const env = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `cli${process.pid}.` };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--foreground", "--no-migrate"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  t.after(() => stopStack(loadStackConfig(env)));
+  const printed = await waitFor("stack settings printed", () => (stdout.trim().endsWith("}") ? JSON.parse(stdout) : undefined), 120_000);
+  assert.match(printed.DATABASE_URL, /^postgresql:\/\/.*\/gkmvlp$/);
+  assert.equal(printed.kafka, "external");
+  const status = stackStatus(loadStackConfig(env));
+  assert.ok("running" in status.postgres && status.postgres.running);
+  const pgPid = (status.postgres as { pid: number }).pid;
+
+  const admin = await createKafka({ brokers: test.brokers, clientId: "stack-test", logLevel: "nothing" }).admin();
+  const topics = await admin.listTopics();
+  await admin.deleteTopics(Object.values(printed.topics as Record<string, string>));
+  await admin.disconnect();
+  assert.ok(topics.includes(`cli${process.pid}.analysis.requested`), "topics created by the project");
+
+  child.kill("SIGINT");
+  assert.equal(await exited, 130);
+  assert.ok(processGone(pgPid), "PostgreSQL stopped with the CLI");
+});
+
+test("startStack with external servers starts nothing and only prepares database and topics", async (t) => {
+  const test = await getTestStack();
+  const dir = tempDir(t);
+  const config = loadStackConfig({ STACK_DIR: dir, DATABASE_URL: test.serverUrl(`ext_${process.pid}`), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `ext${process.pid}.` });
+  const stack = await startStack(config);
+  t.after(async () => {
+    const client = new pg.Client({ connectionString: test.serverUrl("postgres") });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ext_${process.pid} WITH (FORCE)`);
+    await client.end();
+  });
+  assert.equal(stack.postgres, undefined);
+  assert.equal(stack.kafka, undefined);
+  assert.deepEqual(stack.kafkaBrokers, test.brokers);
+  const client = new pg.Client({ connectionString: stack.databaseUrl });
+  await client.connect(); // the database was created
+  await client.end();
+  await stack.stop();
+  assert.deepEqual(stackStatus(config), { postgres: { external: true }, kafka: { external: true } });
+  const admin = await createKafka({ brokers: test.brokers, clientId: "stack-test", logLevel: "nothing" }).admin();
+  await admin.deleteTopics(Object.values(stack.topics));
+  await admin.disconnect();
+});
