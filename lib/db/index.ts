@@ -11,7 +11,7 @@ import { createAuditRepository, createHeartbeatRepository, createProcessedMessag
 import { createOutboxRepository } from "./repositories/outbox.ts";
 
 export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbOptions, type Tx } from "./client.ts";
-export { migrateDatabase, migrationStatus, ensureDatabase, REPO_ROOT } from "./migrate.ts";
+export { migrateDatabase, migrationStatus, ensureDatabase, schemaSqlFromEmpty, REPO_ROOT } from "./migrate.ts";
 export { hashPassword, verifyPassword, generateApiKey, hashApiKey } from "./passwords.ts";
 export { seedDemo, DEMO_API_KEY, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
 export * from "./repositories/pagination.ts";

@@ -14,7 +14,7 @@ function prismaBin(): string {
   return bin;
 }
 
-function runPrisma(args: string[], databaseUrl: string, timeoutMs: number): Promise<string> {
+function runPrisma(args: string[], databaseUrl: string, timeoutMs: number, stdoutOnly = false): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile(
       prismaBin(),
@@ -30,7 +30,7 @@ function runPrisma(args: string[], databaseUrl: string, timeoutMs: number): Prom
         if (error) {
           reject(new Error(`prisma ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`.trim()));
         } else {
-          resolvePromise(`${stdout}${stderr}`);
+          resolvePromise(stdoutOnly ? stdout : `${stdout}${stderr}`);
         }
       },
     );
@@ -61,4 +61,13 @@ export async function migrateDatabase(databaseUrl: string, options: { timeoutMs?
 /** `prisma migrate status` output (throws when migrations are pending or failed). */
 export async function migrationStatus(databaseUrl: string): Promise<string> {
   return runPrisma(["migrate", "status"], databaseUrl, 60_000);
+}
+
+/** The SQL that creates the schema of prisma/schema.prisma from nothing (`migrate diff --from-empty`).
+ *  Used to check that the checked-in migrations match the schema file. Needs a reachable databaseUrl only
+ *  because prisma.config.ts builds its adapter for every command. */
+export async function schemaSqlFromEmpty(databaseUrl: string): Promise<string> {
+  const sql = await runPrisma(["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], databaseUrl, 120_000, true);
+  if (!/CREATE TABLE/.test(sql)) throw new Error(`prisma migrate diff produced no schema SQL:\n${sql}`);
+  return sql;
 }

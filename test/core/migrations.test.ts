@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { migrateDatabase, migrationStatus, REPO_ROOT } from "../../lib/db/index.ts";
+import { migrateDatabase, migrationStatus, schemaSqlFromEmpty, REPO_ROOT } from "../../lib/db/index.ts";
 import { dropTestDatabase, getTestStack, uniqueName } from "../helpers/index.ts";
 
 const EXPECTED_TABLES = [
@@ -58,4 +58,43 @@ test("prisma migrate deploy builds the whole schema on an empty database, and a 
   const again = await migrateDatabase(url);
   assert.match(again, /No pending migrations/i);
   assert.match(await migrationStatus(url), /up to date/i);
+});
+
+test("the checked-in migrations produce exactly the schema that schema.prisma describes", async (t) => {
+  const stack = await getTestStack();
+  const name = uniqueName("s_");
+  t.after(() => dropTestDatabase(name, stack));
+  const sql = await schemaSqlFromEmpty(stack.serverUrl(stack.templateDb));
+  const admin = new pg.Client({ connectionString: stack.serverUrl("postgres") });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+
+  const fromSchema = new pg.Client({ connectionString: stack.serverUrl(name) });
+  const fromMigrations = new pg.Client({ connectionString: stack.serverUrl(stack.templateDb) });
+  await Promise.all([fromSchema.connect(), fromMigrations.connect()]);
+  try {
+    await fromSchema.query(sql);
+    const describe = async (client: pg.Client) => {
+      const columns = await client.query(
+        `SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1, 2`,
+      );
+      const indexes = await client.query(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'
+         AND indexname <> 'OutboxEvent_unsent_idx' ORDER BY 1`,
+      );
+      const constraints = await client.query(
+        `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+         AND conrelid <> '_prisma_migrations'::regclass ORDER BY 1`,
+      );
+      return { columns: columns.rows, indexes: indexes.rows, constraints: constraints.rows };
+    };
+    const [expected, actual] = await Promise.all([describe(fromSchema), describe(fromMigrations)]);
+    assert.deepEqual(actual.columns, expected.columns, "columns differ: write a migration for the schema change");
+    assert.deepEqual(actual.indexes, expected.indexes, "indexes differ: write a migration for the schema change");
+    assert.deepEqual(actual.constraints, expected.constraints, "constraints differ: write a migration for the schema change");
+  } finally {
+    await Promise.all([fromSchema.end(), fromMigrations.end()]);
+  }
 });

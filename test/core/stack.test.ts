@@ -1,27 +1,24 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { freePort, loadStackConfig, startPostgres, startKafka, stopKafka, kafkaStatus, postgresStatus, startStack, stopStack, stackStatus } from "../../lib/stack/index.ts";
+import { freePort, isRunning, loadStackConfig, startPostgres, startKafka, stopKafka, kafkaStatus, postgresStatus, startStack, stopStack, stackStatus } from "../../lib/stack/index.ts";
 import { REPO_ROOT } from "../../lib/db/index.ts";
 import { createKafka } from "../../lib/kafka/index.ts";
 import { getTestStack, waitFor } from "../helpers/index.ts";
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(REPO_ROOT, ".local", "stack-test-"));
+  chmodSync(dir, 0o755); // the postgres OS user must be able to enter it
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
+/** Gone or a zombie waiting to be reaped (its parent exited a moment ago). */
 function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
+  return !isRunning(pid);
 }
 
 test("embedded PostgreSQL starts, is reused while running, survives a stale pid file and stops cleanly", async (t) => {
@@ -70,14 +67,24 @@ test("a leftover Kafka broker without its pid file is found by its config path a
 test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", async (t) => {
   const test = await getTestStack(); // an existing broker: the CLI then only starts PostgreSQL
   const dir = tempDir(t);
-  const env = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `cli${process.pid}.` };
+  const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `cli${process.pid}.` };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--foreground", "--no-migrate"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
+  let stderr = "";
+  let exitCode: number | null | undefined;
   child.stdout.on("data", (chunk) => (stdout += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve((exitCode = code))));
   t.after(() => stopStack(loadStackConfig(env)));
-  const printed = await waitFor("stack settings printed", () => (stdout.trim().endsWith("}") ? JSON.parse(stdout) : undefined), 120_000);
+  const printed = await waitFor(
+    "stack settings printed",
+    () => {
+      if (exitCode !== undefined) throw new Error(`stack CLI exited with ${exitCode}:\n${stderr}`);
+      return stdout.trim().endsWith("}") ? JSON.parse(stdout) : undefined;
+    },
+    120_000,
+  );
   assert.match(printed.DATABASE_URL, /^postgresql:\/\/.*\/gkmvlp$/);
   assert.equal(printed.kafka, "external");
   const status = stackStatus(loadStackConfig(env));
@@ -92,7 +99,7 @@ test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", 
 
   child.kill("SIGINT");
   assert.equal(await exited, 130);
-  assert.ok(processGone(pgPid), "PostgreSQL stopped with the CLI");
+  await waitFor("PostgreSQL stopped with the CLI", () => processGone(pgPid), 10_000);
 });
 
 test("startStack with external servers starts nothing and only prepares database and topics", async (t) => {

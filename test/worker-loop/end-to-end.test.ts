@@ -47,6 +47,7 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   const store = tempStore(t);
   const seeded = await seedStudy(ctx.repos, store, goldenImage(bundleDir), `e2e${Date.now()}`);
   const completed = await collectTopic(ctx, ctx.topics.completed);
+  const requested = await collectTopic(ctx, ctx.topics.requested);
   const worker = await startWorker(ctx, store.root, store);
   assert.equal(await worker.ready(), true, "ready after start: bundle loaded, consumer joined, database answering");
   const readyz = await fetch(`http://127.0.0.1:${worker.httpPort}/readyz`);
@@ -136,13 +137,32 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   assert.equal(processed, 4);
   const model = await ctx.db.prisma.modelVersion.findUnique({ where: { name_version: { name: m.name, version: m.version } } });
   assert.equal(model?.bundleSha256, bundle.bundleHash);
+  assert.equal(model?.status, "ACTIVE", "the first version of a model registered by a worker serves results");
+  if (m.trained_on === "synthetic") assert.match(model?.trainedOn ?? "", /synthetic/);
   const beat = await ctx.repos.heartbeats.list();
   assert.equal(beat.length, 1);
   assert.equal(beat[0]!.bundleSha256, bundle.bundleHash);
   await waitFor("heartbeat to count the 4 processed messages", async () => ((await ctx.repos.heartbeats.list())[0]?.processed ?? 0) >= 4, 5_000);
 
+  // where the time goes, per task: outbox→Kafka (gateway relay), waiting in the partition behind the study's
+  // earlier tasks, the worker's processing, completion outbox→Kafka (worker relay), Kafka→subscriber
+  const breakdown: Record<string, Record<string, number>> = {};
+  for (const task of TASKS) {
+    const id = ids.get(task)!;
+    const a = (await ctx.repos.analyses.findById(tenant, id))!;
+    const req = requested.messages.find((m) => m.json?.analysisId === id)!;
+    const done = events.find((m) => m.json?.analysisId === id)!;
+    breakdown[task] = {
+      relay: Number(req.message.timestamp) - requestedAt,
+      queued: a.startedAt!.getTime() - Number(req.message.timestamp),
+      processing: a.finishedAt!.getTime() - a.startedAt!.getTime(),
+      completionRelay: Number(done.message.timestamp) - a.finishedAt!.getTime(),
+      delivery: done.receivedAt - Number(done.message.timestamp),
+    };
+  }
   const stats = worker.stats();
   t.diagnostic(`request→AnalysisCompleted ms (one study, 4 tasks requested together): ${JSON.stringify(latencies)}`);
+  t.diagnostic(`breakdown ms: ${JSON.stringify(breakdown)}`);
   t.diagnostic(`worker per-task ms (load+infer+write / infer): ${JSON.stringify(stats.tasks)}`);
 });
 

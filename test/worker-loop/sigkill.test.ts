@@ -8,10 +8,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import { decodeEvent } from "../../lib/events/index.ts";
-import { createTestContext } from "../helpers/index.ts";
+import { createTestContext, type TestCtx } from "../helpers/index.ts";
 import { collectTopic, goldenImage, resolveBundleDir, seedStudy, startWorkerProcess, tempStore, waitFor, workerEnv } from "./harness.ts";
 
 const bundleDir = resolveBundleDir();
+
+/** Backends of the test database waiting for a heavyweight lock (the worker's result transaction). */
+async function lockWaiters(ctx: TestCtx): Promise<number> {
+  const rows = await ctx.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+  return rows[0]!.n;
+}
 
 test("a worker killed with SIGKILL mid-analysis: another worker completes it with exactly one result", async (t) => {
   const ctx = await createTestContext(t);
@@ -35,8 +41,8 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
     await waitFor(
       "the first worker to block in its result write",
       async () => {
-        const { rows } = await blocker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-        return rows[0].n > 0;
+        // not on the blocker's connection: inside its transaction pg_stat_activity is a frozen snapshot
+        return (await lockWaiters(ctx)) > 0;
       },
       30_000,
       20,
@@ -73,4 +79,48 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
   assert.equal(exitCode, 0, second.output());
   assert.equal((await ctx.repos.heartbeats.findById("survivor"))?.status, "STOPPED");
   assert.equal((await ctx.repos.heartbeats.findById("victim"))?.status !== "STOPPED", true, "a killed worker cannot say goodbye");
+});
+
+test("SIGTERM in the middle of an analysis drains it: the result is stored, the offset committed, the process exits 0", async (t) => {
+  const ctx = await createTestContext(t, { partitions: 1 });
+  const store = tempStore(t);
+  const seeded = await seedStudy(ctx.repos, store, goldenImage(bundleDir), `term${Date.now()}`);
+  const groupId = `wl-term-${ctx.topicPrefix}`;
+  const env = workerEnv({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir: store.root, groupId });
+
+  const blocker = new pg.Client({ connectionString: ctx.databaseUrl });
+  await blocker.connect();
+  ctx.defer(() => blocker.end());
+  await blocker.query("BEGIN");
+  await blocker.query('LOCK TABLE "VqaAnswer" IN EXCLUSIVE MODE');
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: seeded.tenantId, studyId: seeded.studyId, imageId: seeded.imageId, task: "VQA", question: "Is there a pleural effusion?", idempotencyKey: "term-1" });
+  const worker = startWorkerProcess(ctx, { ...env, WORKER_ID: "draining" });
+  try {
+    await waitFor(
+      "the worker to block in its result write",
+      async () => {
+        // not on the blocker's connection: inside its transaction pg_stat_activity is a frozen snapshot
+        return (await lockWaiters(ctx)) > 0;
+      },
+      120_000,
+      20,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nworker output:\n${worker.output()}`);
+  }
+  worker.child.kill("SIGTERM");
+  await waitFor("the heartbeat to say STOPPING", async () => (await ctx.repos.heartbeats.findById("draining"))?.status === "STOPPING", 10_000);
+  assert.equal(worker.child.exitCode, null, "still draining while its write waits");
+  await blocker.query("ROLLBACK");
+
+  assert.equal(await worker.exited, 0, worker.output());
+  const done = (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))!;
+  assert.equal(done.status, "SUCCEEDED", "the in-flight analysis was finished, not abandoned");
+  assert.equal(await ctx.db.prisma.vqaAnswer.count({ where: { analysisId: analysis.id } }), 1);
+  const admin = await ctx.kafka.admin();
+  ctx.defer(() => admin.disconnect());
+  const [high] = await admin.topicOffsets(ctx.topics.requested);
+  const [committed] = await admin.groupOffsets(groupId, ctx.topics.requested);
+  assert.equal(committed?.offset, high?.high, "its offset was committed before the consumer left");
+  assert.equal((await ctx.repos.heartbeats.findById("draining"))?.status, "STOPPED");
 });

@@ -319,13 +319,13 @@ CREATE UNIQUE INDEX "User_email_key" ON "User"("email");
 CREATE INDEX "User_tenantId_idx" ON "User"("tenantId");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "ApiKey_prefix_key" ON "ApiKey"("prefix");
-
--- CreateIndex
 CREATE UNIQUE INDEX "ApiKey_keyHash_key" ON "ApiKey"("keyHash");
 
 -- CreateIndex
 CREATE INDEX "ApiKey_tenantId_idx" ON "ApiKey"("tenantId");
+
+-- CreateIndex
+CREATE INDEX "ApiKey_prefix_idx" ON "ApiKey"("prefix");
 
 -- CreateIndex
 CREATE INDEX "Patient_tenantId_createdAt_idx" ON "Patient"("tenantId", "createdAt");

@@ -30,6 +30,8 @@ export interface Api {
   onLiveState(listener: (state: LiveState) => void): () => void;
   /** Called after the socket (re)connects, so views can refetch what they may have missed. */
   onReconnect(listener: () => void): () => void;
+  /** Opens the subscription socket now (it also opens on the first subscribe). */
+  connect(): void;
   dispose(): void;
 }
 
@@ -78,7 +80,8 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
     setLive('connecting');
     ws = createClient({
       url,
-      lazy: true,
+      // Stay connected while signed in, so the header's live indicator means something on every page.
+      lazy: false,
       connectionParams: () => ({ ...authHeaders() }),
       retryAttempts: Number.MAX_SAFE_INTEGER,
       shouldRetry: () => opts.getToken() !== null,
@@ -162,6 +165,10 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       const res = await request(new URL(url, origin).toString(), { headers: authHeaders() });
       if (!res.ok) throw new ApiError(`The image could not be loaded (HTTP ${res.status}).`, 'http', res.status);
       return res.blob();
+    },
+
+    connect() {
+      socket();
     },
 
     onLiveState(listener) {

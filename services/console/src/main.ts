@@ -122,7 +122,10 @@ function render(): void {
     navigate(href(homeView(session.viewer.role)), { replace: true });
     return;
   }
-  shell ??= buildShell(session);
+  if (!shell) {
+    shell = buildShell(session);
+    api.connect();
+  }
   markCurrent(shell.nav, route.view);
   const main = shell.main;
   replace(main);

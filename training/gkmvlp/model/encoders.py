@@ -19,8 +19,11 @@ class VisionEncoder(nn.Module):
         super().__init__()
         if cfg.conv_stem:  # "early convolutions help transformers see better" (Xiao et al., 2021)
             c1, c2, k = max(8, cfg.dim // 4), max(16, cfg.dim // 2), cfg.patch_size // 4
-            self.patch = nn.Sequential(nn.Conv2d(cfg.channels, c1, 3, 2, 1), nn.GELU(),
-                                       nn.Conv2d(c1, c2, 3, 2, 1), nn.GELU(), nn.Conv2d(c2, cfg.dim, k, k))
+            # BatchNorm: the films differ subtly, and without it the conv biases swamp the signal
+            # (the encoder collapsed to image-independent output in a 200-step run)
+            self.patch = nn.Sequential(nn.Conv2d(cfg.channels, c1, 3, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.GELU(),
+                                       nn.Conv2d(c1, c2, 3, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.GELU(),
+                                       nn.Conv2d(c2, cfg.dim, k, k))
         else:
             self.patch = nn.Conv2d(cfg.channels, cfg.dim, cfg.patch_size, cfg.patch_size)
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.dim))

@@ -6,6 +6,7 @@
 // handler resolved. Completions leave through the transactional outbox: this worker runs a relay as well as the
 // gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Db } from "../../../lib/db/client.ts";
 import { createAnalysisRepository } from "../../../lib/db/repositories/analyses.ts";
 import { createImageRepository } from "../../../lib/db/repositories/images.ts";
@@ -25,7 +26,7 @@ import { startHealthServer } from "./loop/health.ts";
 import { createHeartbeat, type WorkerStatus } from "./loop/heartbeat.ts";
 import { createImageLoader } from "./loop/images.ts";
 import { registerModelVersion } from "./loop/model-version.ts";
-import { createProcessor, type MessageReport } from "./loop/processor.ts";
+import { createProcessor, Interrupted, type MessageReport } from "./loop/processor.ts";
 import { createStats } from "./loop/stats.ts";
 import type { ConsumedMessage, DeadLetterSink } from "./loop/types.ts";
 
@@ -50,6 +51,9 @@ export interface AnalysisWorker {
   readonly httpPort: number | undefined;
   stats(): ReturnType<ReturnType<typeof createStats>["snapshot"]>;
 }
+
+/** Thrown for messages that arrive after stop() began: not processed, not committed. */
+class ShuttingDown extends Error {}
 
 /** Raw message text for the dead letter; bytes that are not UTF-8 are kept as base64 so nothing is lost. */
 function rawText(value: Buffer | null): { value: string | null; encoding: "utf8" | "base64" } {
@@ -78,6 +82,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   let health: { port: number; close(): Promise<void> } | undefined;
   let stopping: Promise<void> | undefined;
   let inFlight = 0;
+  let draining = false;
 
   const deadLetter: DeadLetterSink = {
     async publish(message: ConsumedMessage, error: AppError, attempts: number) {
@@ -129,6 +134,8 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   });
 
   async function handle(message: IncomingMessage, context: { heartbeat(): Promise<void> }): Promise<void> {
+    // Intake is stopped: refuse without committing, so the message goes to the next worker of the group.
+    if (draining) throw new ShuttingDown(`worker ${config.workerId} is stopping`);
     inFlight += 1;
     if (status === "READY") status = "BUSY";
     try {
@@ -137,6 +144,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     } catch (error) {
       // not even a dead letter could be written (database or broker away, or shutdown during a backoff):
       // the offset stays uncommitted and lib/kafka delivers the message again
+      if (error instanceof Interrupted) throw error;
       logger.error("message left uncommitted, it will be redelivered", { partition: message.partition, offset: message.offset, error });
       throw error;
     } finally {
@@ -205,14 +213,16 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
 
   async function stopNow(): Promise<void> {
     status = "STOPPING";
+    draining = true;
     await heartbeat.beat();
     // interrupt retry backoffs: that message stays uncommitted and is redelivered to another worker
     abort.abort();
-    const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
-    // kafkajs's disconnect waits for the message in hand (and its commit) before leaving the group
-    if (consumer && (await Promise.race([consumer.stop().then(() => "done" as const), grace])) === "timeout") {
-      logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
-    }
+    // Drain while the consumer still runs: kafkajs drops commits made after its stop() began, so the messages
+    // in hand must finish (and lib/kafka commit them) before the consumer is told to stop.
+    const deadline = Date.now() + config.shutdownGraceMs;
+    while (inFlight > 0 && Date.now() < deadline) await sleep(20);
+    if (inFlight > 0) logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
+    await consumer?.stop().catch((error: Error) => logger.warn("consumer stop failed", { error }));
     heartbeat.stop();
     await relay?.stop().catch((error: Error) => logger.warn("outbox relay stop failed", { error }));
     await producer?.disconnect().catch((error: Error) => logger.warn("producer disconnect failed", { error }));

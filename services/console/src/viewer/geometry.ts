@@ -57,9 +57,9 @@ export function heatColor(t: number): [number, number, number] {
 }
 
 /**
- * RGBA pixels for a heatmap grid. Values are scaled to the map's own maximum (stated in the
- * legend) so a diffuse low-probability map is still visible; alpha rises with the value so the
- * anatomy stays readable where the model did not look.
+ * RGBA pixels for a heatmap grid. Colour and opacity follow the probability itself (0..1), not a
+ * per-map rescaling, so a flat low map looks flat and faint instead of alarming; alpha rises with
+ * the value so the anatomy stays readable where the model found little.
  */
 export function heatmapPixels(values: number[], width: number, height: number): { data: Uint8ClampedArray<ArrayBuffer>; max: number } {
   if (values.length !== width * height) throw new Error(`heatmap has ${values.length} values for a ${width}×${height} grid`);
@@ -67,7 +67,7 @@ export function heatmapPixels(values: number[], width: number, height: number): 
   for (const v of values) if (v > max) max = v;
   const data = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < values.length; i++) {
-    const t = max > 0 ? (values[i] as number) / max : 0;
+    const t = Math.min(1, Math.max(0, values[i] as number));
     const [r, g, b] = heatColor(t);
     data[i * 4] = r;
     data[i * 4 + 1] = g;

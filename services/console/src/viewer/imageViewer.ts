@@ -70,7 +70,8 @@ export class ImageViewer {
     this.overlays = o;
     this.heatmapCache.clear();
     if (this.heatmapLabel && !o.heatmaps.some((m) => m.label === this.heatmapLabel)) this.heatmapLabel = null;
-    this.heatmapLabel ??= o.heatmaps[0]?.label ?? null;
+    // Default to the map where the model is most confident, not simply the first label.
+    this.heatmapLabel ??= [...o.heatmaps].sort((x, y) => Math.max(...y.values) - Math.max(...x.values))[0]?.label ?? null;
     this.requestDraw();
   }
 
@@ -179,7 +180,7 @@ export class ImageViewer {
       ctx.clip();
       ctx.drawImage(canvas, sq.x, sq.y, sq.size, sq.size);
       ctx.restore();
-      notes.push(`heatmap for ${map.label} (colour scaled to its maximum, ${(max * 100).toFixed(0)}%)`);
+      notes.push(`heatmap for ${map.label} (colour = probability, blue 0 to red 1; peak ${(max * 100).toFixed(0)}%)`);
     }
     const regions = this.toggles.regions ? this.overlays.regions : [];
     if (regions.length) {
@@ -202,6 +203,7 @@ export class ImageViewer {
     const d = this.canvas.dataset;
     d.boxes = String(boxes.length);
     d.regions = String(regions.length);
+    d.regionBoxes = String(this.overlays.regions.length); // available for highlighting, drawn or not
     d.heatmap = map?.label ?? '';
     d.highlight = lit.map((r) => r.region).join('|');
     d.transform = JSON.stringify({ scale: t.scale, tx: t.tx, ty: t.ty, dpr });

@@ -11,8 +11,8 @@ const PAGE = 50;
 
 export const renderAudit: ViewFn = (root, { api, route }) => {
   const q = route.query;
-  const actor = h('input', { name: 'actor', value: q.get('actor') ?? '', placeholder: 'e.g. radiologist@demo' });
-  const action = h('input', { name: 'action', value: q.get('action') ?? '', placeholder: 'e.g. report.review' });
+  const actor = h('input', { name: 'actor', value: q.get('actor') ?? '', placeholder: 'e.g. user:<id>' });
+  const action = h('input', { name: 'action', value: q.get('action') ?? '', placeholder: 'e.g. report.accept' });
   const targetType = h('input', { name: 'targetType', value: q.get('targetType') ?? '', placeholder: 'e.g. Study' });
   const since = h('input', { type: 'datetime-local', name: 'since', value: q.get('since') ?? '' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter audit events' },
@@ -74,7 +74,8 @@ export const renderAudit: ViewFn = (root, { api, route }) => {
 
 function row(ev: AuditEvent): HTMLTableRowElement {
   const details = ev.details === null || ev.details === undefined ? '' : JSON.stringify(ev.details);
-  const target = ev.targetType === 'Study' && ev.targetId ? h('a', { href: href('study', ev.targetId) }, ev.targetId) : ev.targetId ?? '';
+  const studyId = ev.targetType === 'Study' ? ev.targetId : studyIdIn(ev.details);
+  const target = [ev.targetId ?? '', studyId ? h('a', { href: href('study', studyId), class: 'small' }, ev.targetType === 'Study' ? ' open' : ' open study') : null];
   return h('tr', { 'data-action': ev.action },
     h('td', null, h('time', { datetime: ev.at }, dateTime(ev.at))),
     h('td', null, ev.actor),
@@ -83,4 +84,9 @@ function row(ev: AuditEvent): HTMLTableRowElement {
     h('td', { class: 'details' }, details.length > 80
       ? h('details', null, h('summary', null, `${details.slice(0, 60)}…`), h('pre', null, JSON.stringify(ev.details, null, 2)))
       : h('code', null, details)));
+}
+
+function studyIdIn(details: unknown): string | null {
+  const id = details && typeof details === 'object' ? (details as Record<string, unknown>).studyId : null;
+  return typeof id === 'string' ? id : null;
 }

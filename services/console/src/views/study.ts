@@ -62,6 +62,7 @@ class StudyPage {
   private vqa: ReturnType<typeof vqaPanel>;
   private viewerState = h('div', { class: 'viewer-state' });
   private provenance = h('p', { class: 'muted small provenance' });
+  private statusSlot = h('span', { 'data-testid': 'study-status' });
   private refreshNotice = notice();
   private imageId: string | null = null;
 
@@ -75,7 +76,7 @@ class StudyPage {
     this.vqa = vqaPanel({ api: ctx.api, studyId: study.id, canAsk: canAsk(role), onHighlight: highlight, onAsked: refetch });
     const p = study.patient;
     replace(root,
-      pageHeader(`Study ${study.accessionNumber ?? study.id}`, statusBadge(study.status)),
+      pageHeader(`Study ${study.accessionNumber ?? study.id}`, this.statusSlot),
       h('p', { class: 'study-meta' },
         h('span', null, h('strong', null, 'Patient '), p.externalId, p.displayName ? ` (${p.displayName})` : ''),
         p.birthYear ? h('span', null, `born ${p.birthYear}`) : null, p.sex ? h('span', null, p.sex) : null,
@@ -93,6 +94,7 @@ class StudyPage {
 
   update(study: StudyDetail): void {
     this.refreshNotice.clear();
+    replace(this.statusSlot, statusBadge(study.status));
     this.renderStrip(study.analyses);
     const image = study.images[0];
     if (!image) {

@@ -81,12 +81,17 @@ export function badInput(message: string, argumentName?: string) {
 /** Error ids assigned when an unexpected error is logged, read back when it is formatted. */
 const errorIds = new WeakMap<object, string>();
 
+function hasClientCode(error: unknown): boolean {
+  const code = error instanceof GraphQLError ? error.extensions?.code : undefined;
+  return typeof code === "string" && CLIENT_CODES.has(code);
+}
+
 export function isClientError(error: unknown): boolean {
+  // Apollo wraps validation/parse errors (code on the wrapper); resolvers' errors are wrapped by graphql-js
+  // (code copied from the original). A wrapped plain Error has no code anywhere: unexpected.
+  if (hasClientCode(error)) return true;
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof GraphQLError) {
-    const code = original.extensions?.code;
-    return typeof code === "string" && CLIENT_CODES.has(code);
-  }
+  if (original instanceof GraphQLError) return hasClientCode(original);
   // An AppError that reached the top (not caught by a mutation) with a client-facing code.
   return original instanceof AppError && ["VALIDATION", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN", "LIMIT_EXCEEDED"].includes(original.code);
 }

@@ -23,7 +23,8 @@ import {
   type GraphQLObjectType,
 } from "graphql";
 
-export const LIST_ESTIMATE = 10;
+/** Assumed length of lists without a page size (images, analyses, findings, regions of one parent). */
+export const LIST_ESTIMATE = 5;
 
 export function depthLimitRule(maxDepth: number) {
   return (context: ValidationContext): ASTVisitor => {
@@ -81,7 +82,11 @@ function listSize(field: FieldNode, def: GraphQLField<unknown, unknown> | undefi
   return LIST_ESTIMATE;
 }
 
-/** Estimated cost of an operation's selection set (see the header comment). Exported for tests/bench. */
+/**
+ * Estimated cost of a selection set (see the header comment). On a union or interface, fragments for
+ * different concrete types cannot all apply to one object, so their costs are combined by max, not sum.
+ * Exported for tests and the benchmark.
+ */
 export function estimateCost(
   schema: GraphQLSchema,
   type: GraphQLCompositeType,
@@ -93,22 +98,24 @@ export function estimateCost(
   inheritedPage?: number,
 ): number {
   let total = 0;
+  const byType = new Map<string, number>();
+  const addFragment = (onType: GraphQLCompositeType, cost: number) => {
+    if (onType === type) total += cost;
+    else byType.set(onType.name, (byType.get(onType.name) ?? 0) + cost);
+  };
   for (const sel of set.selections) {
-    if (sel.kind === Kind.FRAGMENT_SPREAD || sel.kind === Kind.INLINE_FRAGMENT) {
-      let frag: SelectionSetNode | undefined;
-      let onType: GraphQLCompositeType = type;
-      if (sel.kind === Kind.FRAGMENT_SPREAD) {
-        const def = fragments.get(sel.name.value);
-        if (!def || seen.has(sel.name.value)) continue;
-        frag = def.selectionSet;
-        const named = schema.getType(def.typeCondition.name.value);
-        if (named && (isObjectType(named) || isAbstractType(named))) onType = named;
-        total += estimateCost(schema, onType, frag, fragments, variables, new Set([...seen, sel.name.value]), inheritedPage);
-      } else {
-        const named = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
-        if (named && (isObjectType(named) || isAbstractType(named))) onType = named;
-        total += estimateCost(schema, onType, sel.selectionSet, fragments, variables, seen, inheritedPage);
-      }
+    if (sel.kind === Kind.FRAGMENT_SPREAD) {
+      const def = fragments.get(sel.name.value);
+      if (!def || seen.has(sel.name.value)) continue;
+      const named = schema.getType(def.typeCondition.name.value);
+      const onType = named && (isObjectType(named) || isAbstractType(named)) ? named : type;
+      addFragment(onType, estimateCost(schema, onType, def.selectionSet, fragments, variables, new Set([...seen, sel.name.value]), inheritedPage));
+      continue;
+    }
+    if (sel.kind === Kind.INLINE_FRAGMENT) {
+      const named = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : type;
+      const onType = named && (isObjectType(named) || isAbstractType(named)) ? named : type;
+      addFragment(onType, estimateCost(schema, onType, sel.selectionSet, fragments, variables, seen, inheritedPage));
       continue;
     }
     if (!sel.selectionSet) continue; // scalars are free
@@ -124,7 +131,7 @@ export function estimateCost(
     const childCost = estimateCost(schema, childType, sel.selectionSet, fragments, variables, seen, page);
     total += multiplier * (1 + childCost);
   }
-  return total;
+  return total + Math.max(0, ...byType.values());
 }
 
 export function costLimitRule(maxCost: number, variables: Record<string, unknown>) {

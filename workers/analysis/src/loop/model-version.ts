@@ -1,6 +1,6 @@
 // Registers the loaded bundle as a ModelVersion row (name, version, sha256, manifest, metrics, trainedOn) if it
-// is not there yet, so the console can list the models that produced results. An existing row is left alone:
-// a new row is ACTIVE (it is serving results); later status changes are the administrators'.
+// is not there yet, so the console can list the models that produced results. An existing row is left alone
+// (its status is the administrators' to change).
 import type { PrismaClient } from "../../../../lib/db/generated/client.ts";
 import type { Bundle } from "../bundle/load.ts";
 
@@ -12,6 +12,8 @@ const TRAINED_ON: Record<string, string> = {
 
 export async function registerModelVersion(prisma: PrismaClient, bundle: Bundle): Promise<{ created: boolean; conflict: boolean }> {
   const m = bundle.manifest;
+  // the first version of a model that serves results is ACTIVE; a later one waits as CANDIDATE for an admin
+  const active = await prisma.modelVersion.count({ where: { name: m.name, status: "ACTIVE" } });
   const { count } = await prisma.modelVersion.createMany({
     data: [
       {
@@ -21,7 +23,7 @@ export async function registerModelVersion(prisma: PrismaClient, bundle: Bundle)
         manifest: JSON.parse(JSON.stringify(m)) as object,
         metrics: (m.metrics ?? {}) as object,
         trainedOn: TRAINED_ON[m.trained_on] ?? m.trained_on,
-        status: "ACTIVE",
+        status: active > 0 ? "CANDIDATE" : "ACTIVE",
       },
     ],
     skipDuplicates: true,

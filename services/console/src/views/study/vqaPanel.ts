@@ -16,7 +16,7 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
   input.id = uid('question');
   const ask = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Ask');
   let imageId: string | null = null;
-  const form = h('form', { class: 'qa-form', 'aria-label': 'Ask a question about this image' },
+  const form = h('form', { class: 'qa-form' },
     h('label', { for: input.id }, 'Ask a question about this image'), h('div', { class: 'inline' }, input, ask));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -52,7 +52,7 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
       replace(list, ...vqa.map((a) => {
         const r = a.result?.__typename === 'VqaAnswer' ? a.result : null;
         const regions = r?.regions.map((g) => g.region) ?? [];
-        return h('li', { class: 'qa', 'data-analysis': a.id, 'data-status': a.status, tabindex: r ? '0' : null,
+        return h('li', { class: 'qa', 'data-analysis': a.id, 'data-status': a.status, 'data-regions': regions.join('|'), tabindex: r ? '0' : null,
           onmouseenter: () => deps.onHighlight(regions), onmouseleave: () => deps.onHighlight([]),
           onfocus: () => deps.onHighlight(regions), onblur: () => deps.onHighlight([]) },
           h('p', { class: 'qa-q' }, h('span', { class: 'muted' }, 'Q: '), a.question ?? r?.question ?? '—'),

@@ -1,0 +1,219 @@
+// Pipeline phase: studies through the whole platform — GraphQL requestAnalyses (4 tasks) → outbox → Kafka →
+// worker → PostgreSQL → AnalysisCompleted → gateway → graphql-ws subscription message — against the bare model
+// doing the same work (encoder + 4 tasks per image, batched as the worker is configured) in this process.
+// Each round: K new studies requested at once through the platform, then (or before: the order alternates)
+// the bare model on the same K images. Registration (upload, patient, study, image) happens before the clock.
+import type { BenchConfig } from "./config.ts";
+import type { InferenceContext } from "./inference.ts";
+import { QUESTION } from "./inference.ts";
+import { uniqueImages, type BenchImage } from "./lib/inputs.ts";
+import { rssMiB } from "./lib/machine.ts";
+import type { Platform } from "./lib/platform.ts";
+import { latency, round, spread, type Latency, type Spread } from "./lib/stats.ts";
+
+export interface PipelineResults {
+  studies_per_round: number;
+  rounds: number;
+  worker_batch: number;
+  platform_studies_per_s: Spread;
+  bare_studies_per_s: Spread;
+  pipeline_efficiency: Spread;
+  /** request sent → 4th SUCCEEDED subscription message of the study, under the round's load */
+  e2e_ms: Latency;
+  /** one study at a time (no queueing) */
+  e2e_unloaded_ms: Latency;
+  failed_analyses: number;
+  rss_mb: { gateway: number; worker: number; gateway_hwm: number; worker_hwm: number };
+  worker_stats: unknown;
+  register_ms_per_study: number;
+}
+
+type Log = (line: string) => void;
+
+const REGISTER = {
+  patient: `mutation($i: CreatePatientInput!) { createPatient(input: $i) { patient { id } errors { code message } } }`,
+  study: `mutation($i: CreateStudyInput!) { createStudy(input: $i) { study { id } errors { code message } } }`,
+  attach: `mutation($i: AttachImageInput!) { attachImage(input: $i) { image { id } errors { code message } } }`,
+  request: `mutation($i: RequestAnalysesInput!) { requestAnalyses(input: $i) { analyses { id task status } errors { code message field } } }`,
+};
+
+interface Registered {
+  studyId: string;
+  imageId: string;
+  image: BenchImage;
+  tensor: Float32Array;
+}
+
+export async function registerStudies(p: Platform, images: BenchImage[], tag: string, ctx: InferenceContext): Promise<Registered[]> {
+  const out: Registered[] = [];
+  const engine = ctx.engineFor(1);
+  let i = 0;
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (i < images.length) {
+        const im = images[i++]!;
+        const uploadId = await p.client.upload(im.bytes);
+        const patient = await p.client.must(REGISTER.patient, { i: { externalId: `${tag}-${im.sha256.slice(0, 12)}`, displayName: "Bench Patient" } });
+        const study = await p.client.must(REGISTER.study, { i: { patientId: patient.createPatient.patient.id, accessionNumber: `${tag}-${out.length}-${im.sha256.slice(0, 8)}` } });
+        const studyId = study.createStudy.study.id as string;
+        const attached = await p.client.must(REGISTER.attach, { i: { studyId, uploadId } });
+        out.push({ studyId, imageId: attached.attachImage.image.id, image: im, tensor: engine.preprocess(im.image).tensor });
+      }
+    }),
+  );
+  return out;
+}
+
+/** Watches the tenant's subscription; resolves a study once all 4 of its analyses reported SUCCEEDED/FAILED. */
+function watchCompletions(p: Platform) {
+  const analysisToStudy = new Map<string, string>();
+  const remaining = new Map<string, number>();
+  const waiters = new Map<string, (at: number) => void>();
+  let failed = 0;
+  const ws = p.client.ws();
+  const ready = new Promise<void>((resolve) => ws.on("connected", () => resolve()));
+  const dispose = ws.subscribe<{ tenantAnalysisUpdates: { status: string; analysis: { id: string } } }>(
+    { query: `subscription { tenantAnalysisUpdates { status analysis { id } } }` },
+    {
+      next: (msg) => {
+        const at = performance.now();
+        const u = msg.data?.tenantAnalysisUpdates;
+        if (!u || (u.status !== "SUCCEEDED" && u.status !== "FAILED")) return;
+        if (u.status === "FAILED") failed++;
+        const study = analysisToStudy.get(u.analysis.id);
+        if (!study) return;
+        analysisToStudy.delete(u.analysis.id);
+        const left = (remaining.get(study) ?? 1) - 1;
+        remaining.set(study, left);
+        if (left === 0) waiters.get(study)?.(at);
+      },
+      error: (e) => console.error("[bench] subscription error", e),
+      complete: () => undefined,
+    },
+  );
+  return {
+    ready,
+    failed: () => failed,
+    /** registers the analyses of a study; the promise resolves at the last one's subscription message */
+    expect(studyId: string, analysisIds: string[]): Promise<number> {
+      remaining.set(studyId, analysisIds.length);
+      for (const id of analysisIds) analysisToStudy.set(id, studyId);
+      return new Promise((resolve) => waiters.set(studyId, resolve));
+    },
+    async close() {
+      dispose();
+      await ws.dispose();
+    },
+  };
+}
+
+async function requestStudy(p: Platform, watch: ReturnType<typeof watchCompletions>, s: Registered, key: string): Promise<{ sent: number; done: Promise<number> }> {
+  const sent = performance.now();
+  const r = await p.client.must(REGISTER.request, { i: { studyId: s.studyId, imageId: s.imageId, tasks: ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"], question: QUESTION, idempotencyKey: key } });
+  const ids = (r.requestAnalyses.analyses as { id: string }[]).map((a) => a.id);
+  return { sent, done: watch.expect(s.studyId, ids) };
+}
+
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: no completion within ${ms} ms`)), ms).unref())]);
+
+export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: InferenceContext, base: BenchImage[], log: Log): Promise<PipelineResults> {
+  const K = cfg.studies;
+  const R = cfg.rounds;
+  const unloadedN = 3;
+  const t0 = performance.now();
+  const images = uniqueImages(base, 1 + unloadedN + K * R, 500);
+  const all = await registerStudies(p, images, `bench${Date.now().toString(36)}`, ctx);
+  const registerMs = (performance.now() - t0) / all.length;
+  log(`registered ${all.length} studies (${round(registerMs)} ms each: upload + patient + study + image)`);
+  const watch = watchCompletions(p);
+  await withTimeout(watch.ready, 30_000, "subscription connect");
+
+  // RSS sampling of both processes while the platform works
+  const rss = { gateway: 0, worker: 0, gateway_hwm: 0, worker_hwm: 0 };
+  const sample = () => {
+    const g = rssMiB(p.gateway.pid);
+    const w = p.worker ? rssMiB(p.worker.pid) : null;
+    if (g) (rss.gateway = Math.max(rss.gateway, g.rss)), (rss.gateway_hwm = Math.max(rss.gateway_hwm, g.hwm));
+    if (w) (rss.worker = Math.max(rss.worker, w.rss)), (rss.worker_hwm = Math.max(rss.worker_hwm, w.hwm));
+  };
+  const sampler = setInterval(sample, 250);
+
+  try {
+    let next = 0;
+    // warm-up: the first study pays for consumer-group joins, first-run allocations, JIT
+    {
+      const s = all[next++]!;
+      const r = await requestStudy(p, watch, s, `warm-${s.studyId}`);
+      await withTimeout(r.done, 300_000, "warm-up study");
+      log(`warm-up study done in ${round((await r.done) - r.sent)} ms`);
+    }
+    const unloaded: number[] = [];
+    for (let i = 0; i < unloadedN; i++) {
+      const s = all[next++]!;
+      const r = await requestStudy(p, watch, s, `solo-${s.studyId}`);
+      unloaded.push((await withTimeout(r.done, 300_000, "single study")) - r.sent);
+    }
+    log(`unloaded e2e: ${unloaded.map((v) => round(v)).join(", ")} ms`);
+
+    const platformSps: number[] = [];
+    const bareSps: number[] = [];
+    const eff: number[] = [];
+    const e2e: number[] = [];
+    for (let r = 0; r < R; r++) {
+      const batch = all.slice(next, next + K);
+      next += K;
+      const platformRound = async () => {
+        const start = performance.now();
+        const reqs = await Promise.all(batch.map((s) => requestStudy(p, watch, s, `r${r}-${s.studyId}`)));
+        const ends = await withTimeout(Promise.all(reqs.map((q) => q.done)), 600_000, `round ${r + 1}`);
+        reqs.forEach((q, i) => e2e.push(ends[i]! - q.sent));
+        return (K / (Math.max(...ends) - start)) * 1000;
+      };
+      const bareRound = async () => {
+        const start = performance.now();
+        for (let i = 0; i < batch.length; i += cfg.workerBatch) {
+          await ctx.bare.allTasks(batch.slice(i, i + cfg.workerBatch).map((s) => s.tensor), ctx.question, ctx.decode);
+        }
+        return (K / (performance.now() - start)) * 1000;
+      };
+      let ps: number;
+      let bs: number;
+      if (r % 2 === 0) {
+        ps = await platformRound();
+        bs = await bareRound();
+      } else {
+        bs = await bareRound();
+        ps = await platformRound();
+      }
+      platformSps.push(ps);
+      bareSps.push(bs);
+      eff.push(ps / bs);
+      log(`pipeline round ${r + 1}/${R}: platform ${round(ps, 3)} studies/s, bare ${round(bs, 3)} studies/s → ${round(ps / bs, 3)}`);
+    }
+    sample();
+    let workerStats: unknown = null;
+    try {
+      workerStats = await (await fetch(`${p.workerUrl}/stats`)).json();
+    } catch {
+      /* optional */
+    }
+    return {
+      studies_per_round: K,
+      rounds: R,
+      worker_batch: cfg.workerBatch,
+      platform_studies_per_s: spread(platformSps),
+      bare_studies_per_s: spread(bareSps),
+      pipeline_efficiency: spread(eff),
+      e2e_ms: latency(e2e),
+      e2e_unloaded_ms: latency(unloaded),
+      failed_analyses: watch.failed(),
+      rss_mb: rss,
+      worker_stats: workerStats,
+      register_ms_per_study: round(registerMs),
+    };
+  } finally {
+    clearInterval(sampler);
+    await watch.close();
+  }
+}

@@ -1,0 +1,106 @@
+// The main job on embedded defaults: starts PostgreSQL and Kafka, migrates, seeds the demo tenant,
+// starts the gateway (which serves the console) and a worker, registers the demo studies and analyses
+// them through the public API. Without --demo it then keeps serving until Ctrl-C; with --demo it prints
+// a table and a one-line JSON summary, and stops everything it started.
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createDb, createRepositories, seedDemo } from "../lib/db/index.ts";
+import { topicNames } from "../lib/events/index.ts";
+import { loadStackConfig, startStack } from "../lib/stack/index.ts";
+import { loadMainConfig } from "./main/config.ts";
+import { formatTable, runDemoStudies } from "./main/demo-studies.ts";
+import { startService, waitReady, type ManagedProcess } from "./main/processes.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const log = (line: string) => process.stderr.write(`[main] ${line}\n`);
+
+async function main(): Promise<void> {
+  const config = loadMainConfig(process.env, process.argv.slice(2));
+  const stackConfig = loadStackConfig(process.env);
+  log("starting PostgreSQL and Kafka…");
+  const stack = await startStack(stackConfig, { migrate: true });
+  const processes: ManagedProcess[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping gateway and worker, then the stack…");
+    // Intake first (the gateway), then the worker drains and commits, then the servers go.
+    for (const p of [...processes].reverse()) await p.stop();
+    await stack.stop();
+  };
+  process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  process.on("SIGTERM", () => void stopAll().then(() => process.exit(143)));
+
+  try {
+    const db = createDb(stack.databaseUrl);
+    const demo = await seedDemo(createRepositories(db.prisma, { topics: topicNames(stackConfig.topicPrefix) }));
+    await db.close();
+
+    if (existsSync(path.join(root, "services/console/build.ts"))) {
+      log("building the console…");
+      const build = startService({ name: "console-build", entry: "services/console/build.ts", env: {}, logDir: config.logDir, cwd: root });
+      await new Promise((resolve) => build.child.once("exit", resolve));
+      if (build.child.exitCode !== 0) throw new Error(`console build failed (see ${config.logDir}/console-build.log)`);
+    }
+
+    const shared = {
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+      STORAGE_DIR: config.storageDir,
+      LOG_LEVEL: config.logLevel,
+    };
+    const worker = startService({
+      name: "worker",
+      entry: "workers/analysis/src/main.ts",
+      env: { ...shared, WORKER_HTTP_PORT: String(config.workerPort), ...(config.bundleDir ? { MODEL_BUNDLE_DIR: config.bundleDir } : {}) },
+      logDir: config.logDir,
+      cwd: root,
+    });
+    processes.push(worker);
+    const gateway = startService({
+      name: "gateway",
+      entry: "services/gateway/src/main.ts",
+      env: { ...shared, GATEWAY_PORT: String(config.port), AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex") },
+      logDir: config.logDir,
+      cwd: root,
+    });
+    processes.push(gateway);
+    const baseUrl = `http://127.0.0.1:${config.port}`;
+    await Promise.all([
+      waitReady(`${baseUrl}/readyz`, gateway, 120_000),
+      waitReady(`http://127.0.0.1:${config.workerPort}/readyz`, worker, 180_000),
+    ]);
+    log(`gateway ready at ${baseUrl}/graphql, worker ready`);
+
+    const runKey = config.demo ? `demo-${Date.now()}` : "main";
+    const { outcomes, summary } = await runDemoStudies({
+      baseUrl,
+      credentials: { apiKey: demo.apiKey },
+      root: path.join(root, "demo/studies"),
+      runKey,
+      timeoutMs: config.timeoutMs,
+      log,
+    });
+    process.stdout.write(`${formatTable(outcomes)}\n`);
+
+    if (config.demo) {
+      await stopAll();
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      process.exit(summary.failed === 0 && summary.succeeded === summary.analyses ? 0 : 1);
+    }
+    const users = demo.users.map((u) => `${u.email} / ${u.password} (${u.role})`).join("\n    ");
+    process.stdout.write(
+      `\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql  (header x-api-key: ${demo.apiKey})\n` +
+        `Demo logins:\n    ${users}\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`,
+    );
+  } catch (error) {
+    log(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+void main();
