@@ -30,7 +30,7 @@ export const STUDIES_QUERY = `query Studies($first: Int!) {
           __typename
           ... on ClassificationResult { findings { label probability positive regions { region weight } } }
           ... on LocalizationResult { boxes { label x1 y1 x2 y2 score } }
-          ... on Report { findings impression sentences { index text labels } }
+          ... on Report { reportFindings: findings impression sentences { index text labels } }
           ... on VqaAnswer { question answer confidence }
         }
       }

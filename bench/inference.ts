@@ -7,10 +7,11 @@ import type { BenchConfig } from "./config.ts";
 import { createBareModel, type BareModel } from "./lib/bare-ort.ts";
 import type { BenchImage } from "./lib/inputs.ts";
 import { uniqueImages } from "./lib/inputs.ts";
-import { latency, median, round, spread, sum, type Latency, type Spread } from "./lib/stats.ts";
+import { latency, median, percentile as percentileOf, round, spread, sum, type Latency, type Spread } from "./lib/stats.ts";
 import { loadBundle, type Bundle } from "../workers/analysis/src/bundle/load.ts";
 import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
 import { decodeImage } from "../workers/analysis/src/inference/decode.ts";
+import type { Preprocessed } from "../workers/analysis/src/inference/preprocess.ts";
 import { runTask, type TaskRequest } from "../workers/analysis/src/loop/tasks.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;
@@ -41,7 +42,9 @@ export interface InferenceResults {
   worker_vs_ort: Spread;
   /** the same from the stored PNG bytes (adds PNG decoding on the engine's thread) */
   worker_vs_ort_from_png: Spread;
-  per_image_ms: { worker: Spread; worker_from_png: Spread; bare: Spread };
+  /** the same from the preprocessed tensor (the engine's own overhead: threads, copies, result building) */
+  worker_vs_ort_from_tensor: Spread;
+  per_image_ms: { worker: Spread; worker_from_png: Spread; worker_from_tensor: Spread; bare: Spread };
   /** ms to decode one PNG (pngjs) and to preprocess it (contract resize), main thread */
   decode_ms: number;
   preprocess_ms: number;
@@ -99,12 +102,14 @@ let keySeq = 0;
 const freshKey = (tag: string) => `bench-${process.pid}-${tag}-${++keySeq}`;
 
 /** One task through the worker path on an image the engine has not seen (encoder included). */
-async function workerTask(engine: Engine, input: { image: BenchImage["image"] } | { bytes: Uint8Array }, task: TaskName): Promise<void> {
+type WorkerInput = { image: BenchImage["image"] } | { bytes: Uint8Array } | { preprocessed: Preprocessed };
+
+async function workerTask(engine: Engine, input: WorkerInput, task: TaskName): Promise<void> {
   const enc = await engine.encode({ key: freshKey(task), ...input });
   await runTask(engine, enc, REQUEST[task]);
 }
 
-async function workerAllTasks(engine: Engine, input: { image: BenchImage["image"] } | { bytes: Uint8Array }): Promise<void> {
+async function workerAllTasks(engine: Engine, input: WorkerInput): Promise<void> {
   const enc = await engine.encode({ key: freshKey("all"), ...input });
   for (const t of TASKS) await runTask(engine, enc, REQUEST[t]);
 }
@@ -141,19 +146,22 @@ const now = () => performance.now();
 export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ctx: InferenceContext, log: Log): Promise<InferenceResults> {
   const images = uniqueImages(base, cfg.images);
   const engine1 = ctx.engineFor(1);
-  const tensors = images.map((im) => engine1.preprocess(im.image).tensor);
+  const prepared = images.map((im) => engine1.preprocess(im.image));
+  const tensors = prepared.map((p) => p.tensor);
 
-  // decode / preprocess cost on this machine (main thread, for the breakdown)
+  // decode / preprocess cost on this machine (main thread, for the breakdown), once per image per round
   const dec: number[] = [];
   const pre: number[] = [];
-  for (const im of images) {
-    let t = now();
-    const g = decodeImage(im.bytes);
-    dec.push(now() - t);
-    t = now();
-    engine1.preprocess(g);
-    pre.push(now() - t);
-  }
+  const measureDecode = () => {
+    for (const im of images) {
+      let t = now();
+      const g = decodeImage(im.bytes);
+      dec.push(now() - t);
+      t = now();
+      engine1.preprocess(g);
+      pre.push(now() - t);
+    }
+  };
 
   // warm-up both paths (thread start, first-run allocations), then check they compute the same thing
   await workerAllTasks(engine1, { image: images[0]!.image });
@@ -175,15 +183,17 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
 
   // latency at batch 1 (per task, encoder included) and time per image (4 tasks), interleaved rounds
   const lat: Record<TaskName, { worker: number[]; bare: number[] }> = Object.fromEntries(TASKS.map((t) => [t, { worker: [], bare: [] }])) as never;
-  const perImage = { worker: [] as number[], worker_from_png: [] as number[], bare: [] as number[] };
+  const perImage = { worker: [] as number[], worker_from_png: [] as number[], worker_from_tensor: [] as number[], bare: [] as number[] };
   const ratio: number[] = [];
   const ratioPng: number[] = [];
+  const ratioTensor: number[] = [];
   for (let r = 0; r < cfg.rounds; r++) {
     let w = 0;
     let wp = 0;
+    let wt = 0;
     let b = 0;
     const workerSide = async () => {
-      for (const im of images) {
+      for (const [i, im] of images.entries()) {
         for (const t of TASKS) {
           const t0 = now();
           await workerTask(engine1, { image: im.image }, t);
@@ -195,6 +205,9 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
         t0 = now();
         await workerAllTasks(engine1, { bytes: im.bytes });
         wp += now() - t0;
+        t0 = now();
+        await workerAllTasks(engine1, { preprocessed: prepared[i]! });
+        wt += now() - t0;
       }
     };
     const bareSide = async () => {
@@ -219,10 +232,13 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     const n = images.length;
     perImage.worker.push(w / n);
     perImage.worker_from_png.push(wp / n);
+    perImage.worker_from_tensor.push(wt / n);
     perImage.bare.push(b / n);
     ratio.push(w / b);
     ratioPng.push(wp / b);
-    log(`round ${r + 1}/${cfg.rounds}: per image worker ${round(w / n)} ms, from PNG ${round(wp / n)} ms, bare ${round(b / n)} ms → ${round(w / b, 3)}`);
+    ratioTensor.push(wt / b);
+    measureDecode();
+    log(`round ${r + 1}/${cfg.rounds}: per image worker ${round(w / n)} ms (from PNG ${round(wp / n)}, from tensor ${round(wt / n)}), bare ${round(b / n)} ms → ${round(w / b, 3)}`);
   }
 
   // throughput per task and batch size: b requests in flight (the Kafka worker's concurrency), engine batch b
@@ -231,12 +247,14 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   let offset = cfg.images;
   for (let r = 0; r < thrRounds; r++) {
     for (const bs of cfg.batchSizes) {
-      const n = Math.max(2 * bs, 4);
-      const set = uniqueImages(base, n, offset);
-      offset += n;
-      const setTensors = set.map((im) => engine1.preprocess(im.image).tensor);
       const engine = ctx.engineFor(bs);
       for (const t of TASKS) {
+        // enough images for ~1 s of bare work (at least 2 batches, at most 8), a multiple of the batch size
+        const perImageMs = Math.max(1, percentileOf(lat[t].bare, 50));
+        const n = bs * Math.min(8, Math.max(2, Math.ceil(1000 / perImageMs / bs)));
+        const set = uniqueImages(base, n, offset);
+        offset += n;
+        const setTensors = set.map((im) => engine1.preprocess(im.image).tensor);
         const slot = (thr[t][String(bs)] ??= { worker: [], bare: [] });
         const worker = async () => {
           const t0 = now();
@@ -296,7 +314,8 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     tasks,
     worker_vs_ort: spread(ratio),
     worker_vs_ort_from_png: spread(ratioPng),
-    per_image_ms: { worker: spread(perImage.worker), worker_from_png: spread(perImage.worker_from_png), bare: spread(perImage.bare) },
+    worker_vs_ort_from_tensor: spread(ratioTensor),
+    per_image_ms: { worker: spread(perImage.worker), worker_from_png: spread(perImage.worker_from_png), worker_from_tensor: spread(perImage.worker_from_tensor), bare: spread(perImage.bare) },
     decode_ms: round(median(dec), 2),
     preprocess_ms: round(median(pre), 2),
     equivalence,

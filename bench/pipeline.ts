@@ -22,6 +22,8 @@ export interface PipelineResults {
   e2e_ms: Latency;
   /** one study at a time (no queueing) */
   e2e_unloaded_ms: Latency;
+  /** where one analysis's time goes, for the lone studies and under the rounds' load */
+  stages: { unloaded: StageBreakdown; loaded: StageBreakdown };
   failed_analyses: number;
   rss_mb: { gateway: number; worker: number; gateway_hwm: number; worker_hwm: number };
   worker_stats: unknown;
@@ -69,6 +71,8 @@ function watchCompletions(p: Platform) {
   const analysisToStudy = new Map<string, string>();
   const remaining = new Map<string, number>();
   const waiters = new Map<string, (at: number) => void>();
+  /** wall-clock ms at which each analysis's terminal message arrived (compared with the database's timestamps) */
+  const receivedAt = new Map<string, number>();
   let failed = 0;
   const ws = p.client.ws();
   const ready = new Promise<void>((resolve) => ws.on("connected", () => resolve()));
@@ -80,6 +84,7 @@ function watchCompletions(p: Platform) {
         const u = msg.data?.tenantAnalysisUpdates;
         if (!u || (u.status !== "SUCCEEDED" && u.status !== "FAILED")) return;
         if (u.status === "FAILED") failed++;
+        receivedAt.set(u.analysis.id, Date.now());
         const study = analysisToStudy.get(u.analysis.id);
         if (!study) return;
         analysisToStudy.delete(u.analysis.id);
@@ -94,6 +99,7 @@ function watchCompletions(p: Platform) {
   return {
     ready,
     failed: () => failed,
+    receivedAt,
     /** registers the analyses of a study; the promise resolves at the last one's subscription message */
     expect(studyId: string, analysisIds: string[]): Promise<number> {
       remaining.set(studyId, analysisIds.length);
@@ -107,11 +113,62 @@ function watchCompletions(p: Platform) {
   };
 }
 
-async function requestStudy(p: Platform, watch: ReturnType<typeof watchCompletions>, s: Registered, key: string): Promise<{ sent: number; done: Promise<number> }> {
+interface Requested {
+  sent: number;
+  /** ms the requestAnalyses mutation took */
+  mutationMs: number;
+  ids: string[];
+  done: Promise<number>;
+}
+
+async function requestStudy(p: Platform, watch: ReturnType<typeof watchCompletions>, s: Registered, key: string): Promise<Requested> {
   const sent = performance.now();
   const r = await p.client.must(REGISTER.request, { i: { studyId: s.studyId, imageId: s.imageId, tasks: ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"], question: QUESTION, idempotencyKey: key } });
   const ids = (r.requestAnalyses.analyses as { id: string }[]).map((a) => a.id);
-  return { sent, done: watch.expect(s.studyId, ids) };
+  return { sent, mutationMs: performance.now() - sent, ids, done: watch.expect(s.studyId, ids) };
+}
+
+export interface StageBreakdown {
+  /** requestAnalyses round trip (analysis rows + outbox rows committed) */
+  mutation_ms: Latency;
+  /** requestedAt → startedAt: outbox relay, Kafka, and waiting behind earlier messages of the partition */
+  queued_ms: Latency;
+  /** startedAt → finishedAt: the worker's message handling (image, encoder or its cache, head, result write) */
+  worker_ms: Latency;
+  /** finishedAt → subscription message: outbox relay, Kafka, the gateway's consumer, graphql-ws */
+  notify_ms: Latency;
+  /** the n-th task of a study to start (by startedAt) waited this long in the queue, p50 per position */
+  queued_by_position_ms: number[];
+}
+
+/** Splits each analysis's time using the database's timestamps and the bench's receive times (same clock). */
+async function stages(p: Platform, watch: ReturnType<typeof watchCompletions>, reqs: Requested[]): Promise<StageBreakdown> {
+  const ids = reqs.flatMap((r) => r.ids);
+  const rows = await p.db.prisma.analysis.findMany({ where: { id: { in: ids } }, select: { id: true, studyId: true, requestedAt: true, startedAt: true, finishedAt: true } });
+  const queued: number[] = [];
+  const work: number[] = [];
+  const notify: number[] = [];
+  const byPos: number[][] = [[], [], [], []];
+  const byStudy = new Map<string, typeof rows>();
+  for (const a of rows) {
+    if (!a.startedAt || !a.finishedAt) continue;
+    queued.push(a.startedAt.getTime() - a.requestedAt.getTime());
+    work.push(a.finishedAt.getTime() - a.startedAt.getTime());
+    const got = watch.receivedAt.get(a.id);
+    if (got) notify.push(got - a.finishedAt.getTime());
+    byStudy.set(a.studyId, [...(byStudy.get(a.studyId) ?? []), a]);
+  }
+  for (const list of byStudy.values()) {
+    list.sort((x, y) => x.startedAt!.getTime() - y.startedAt!.getTime());
+    list.forEach((a, i) => byPos[Math.min(i, 3)]!.push(a.startedAt!.getTime() - a.requestedAt.getTime()));
+  }
+  return {
+    mutation_ms: latency(reqs.map((r) => r.mutationMs)),
+    queued_ms: latency(queued),
+    worker_ms: latency(work),
+    notify_ms: latency(notify),
+    queued_by_position_ms: byPos.map((v) => latency(v).p50),
+  };
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
@@ -149,11 +206,14 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
       log(`warm-up study done in ${round((await r.done) - r.sent)} ms`);
     }
     const unloaded: number[] = [];
+    const soloReqs: Requested[] = [];
     for (let i = 0; i < unloadedN; i++) {
       const s = all[next++]!;
       const r = await requestStudy(p, watch, s, `solo-${s.studyId}`);
       unloaded.push((await withTimeout(r.done, 300_000, "single study")) - r.sent);
+      soloReqs.push(r);
     }
+    const loadedReqs: Requested[] = [];
     log(`unloaded e2e: ${unloaded.map((v) => round(v)).join(", ")} ms`);
 
     const platformSps: number[] = [];
@@ -168,6 +228,7 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
         const reqs = await Promise.all(batch.map((s) => requestStudy(p, watch, s, `r${r}-${s.studyId}`)));
         const ends = await withTimeout(Promise.all(reqs.map((q) => q.done)), 600_000, `round ${r + 1}`);
         reqs.forEach((q, i) => e2e.push(ends[i]! - q.sent));
+        loadedReqs.push(...reqs);
         return (K / (Math.max(...ends) - start)) * 1000;
       };
       const bareRound = async () => {
@@ -207,6 +268,7 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
       pipeline_efficiency: spread(eff),
       e2e_ms: latency(e2e),
       e2e_unloaded_ms: latency(unloaded),
+      stages: { unloaded: await stages(p, watch, soloReqs), loaded: await stages(p, watch, loadedReqs) },
       failed_analyses: watch.failed(),
       rss_mb: rss,
       worker_stats: workerStats,

@@ -5,7 +5,7 @@
 //   stop        stop the servers recorded under STACK_DIR (default .local/stack)
 //   status      show what is running
 // Settings come from the environment (see lib/stack/config.ts): PG_PORT, KAFKA_PORT, DATABASE_URL, ...
-import { loadStackConfig, startStack, stopStack, stackStatus, installShutdownHandlers } from "../lib/stack/index.ts";
+import { loadStackConfig, startStack, stopStack, stackStatus, installShutdownHandlers, killChildProcesses } from "../lib/stack/index.ts";
 import { ConfigError } from "../lib/errors/index.ts";
 
 async function main(): Promise<void> {
@@ -14,7 +14,23 @@ async function main(): Promise<void> {
   const log = (line: string) => console.error(`[stack] ${line}`);
   switch (command) {
     case "start": {
-      const stack = await startStack(config, { migrate: !flags.includes("--no-migrate"), log });
+      // the servers are detached from this terminal's process group: Ctrl-C during start-up must stop them here
+      const abort = new AbortController();
+      let starting: Promise<unknown> = Promise.resolve();
+      const removeStartupHandlers = installShutdownHandlers(async () => {
+        abort.abort();
+        await starting.catch(() => undefined); // it stops what it had started when aborted
+        await stopStack(config);
+        killChildProcesses(); // initdb or the Kafka storage formatter, if still running
+        log("start-up interrupted; stopped what had started");
+      }, log);
+      const startPromise = startStack(config, { migrate: !flags.includes("--no-migrate"), log, signal: abort.signal });
+      starting = startPromise;
+      const stack = await startPromise.catch(async (error) => {
+        if (abort.signal.aborted) await new Promise(() => undefined); // the signal handler exits the process
+        throw error;
+      });
+      removeStartupHandlers();
       console.log(
         JSON.stringify(
           {

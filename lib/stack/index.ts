@@ -13,7 +13,7 @@ import type { StackConfig } from "./config.ts";
 export { loadStackConfig, stackEnvSchema, type StackConfig } from "./config.ts";
 export { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 export { startKafka, stopKafka, kafkaStatus, ensureKafkaInstalled, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
-export { freePort, portOpen, isRunning } from "./processes.ts";
+export { freePort, portOpen, isRunning, killChildProcesses } from "./processes.ts";
 export { installShutdownHandlers } from "./shutdown.ts";
 
 export interface StackHandle {
@@ -34,6 +34,8 @@ export interface StartStackOptions {
   /** test mode: PostgreSQL without fsync */
   fast?: boolean;
   log?: (line: string) => void;
+  /** abort start-up (Ctrl-C): nothing new is spawned after it fires, and what had started is stopped */
+  signal?: AbortSignal;
 }
 
 function dirs(config: StackConfig) {
@@ -55,7 +57,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   try {
     const pgPromise = config.externalDatabaseUrl
       ? Promise.resolve(undefined)
-      : startPostgres({ dataDir: d.postgres, port: config.pgPort, fast: options.fast, startTimeoutMs: config.startTimeoutMs, log });
+      : startPostgres({ dataDir: d.postgres, port: config.pgPort, fast: options.fast, startTimeoutMs: config.startTimeoutMs, log, signal: options.signal });
     const kafkaPromise = config.externalBrokers
       ? Promise.resolve(undefined)
       : startKafka({
@@ -68,6 +70,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
           numPartitions: config.topicPartitions,
           startTimeoutMs: config.startTimeoutMs,
           log,
+          signal: options.signal,
         });
     const [pgResult, kafkaResult] = await Promise.allSettled([pgPromise, kafkaPromise]);
     if (pgResult.status === "fulfilled") postgres = pgResult.value;
@@ -77,6 +80,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     const postgresMs = postgres?.startupMs ?? 0;
     const kafkaPortMs = kafka?.startupMs ?? 0;
 
+    options.signal?.throwIfAborted();
     const databaseUrl = config.externalDatabaseUrl ?? postgresUrl(config.pgPort, config.database);
     const kafkaBrokers = config.externalBrokers ?? kafka!.brokers;
     await ensureDatabase(databaseUrl);

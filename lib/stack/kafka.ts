@@ -24,6 +24,8 @@ export interface KafkaBrokerOptions {
   numPartitions?: number;
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /** abort start-up (Ctrl-C): nothing is spawned after it fires */
+  signal?: AbortSignal;
 }
 
 export interface KafkaBrokerHandle {
@@ -134,7 +136,9 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   }
   if (running.length > 0) await stopKafka(options.dataDir); // half-dead leftovers
 
+  options.signal?.throwIfAborted();
   await ensureKafkaInstalled(options.repoRoot, options.libsDir, options.log);
+  options.signal?.throwIfAborted();
   mkdirSync(f.dir, { recursive: true });
   writeFileSync(f.config, serverProperties(options, f.data));
   if (!existsSync(join(f.data, "meta.properties"))) {
@@ -143,6 +147,7 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
     try {
       await execFileAsync("java", javaArgs({ ...options, heapMb: 256 }, "kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", f.config]), {
         timeout: 120_000,
+        signal: options.signal,
       });
     } catch (error) {
       rmSync(f.data, { recursive: true, force: true });
@@ -152,6 +157,7 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   if (await portOpen(options.port)) {
     throw new Error(`port ${options.port} is in use by another process; set a different Kafka port (KAFKA_PORT)`);
   }
+  options.signal?.throwIfAborted();
   const pid = spawnDetached("java", javaArgs(options, "kafka.Kafka", [f.config]), { logFile: f.log, cwd: f.dir });
   writePidFile(f.pid, pid);
   try {

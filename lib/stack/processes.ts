@@ -1,7 +1,7 @@
 // Process helpers for the local stack: detached children in their own process group (so a whole tree can be
 // stopped with one signal and nothing is orphaned), pid files, liveness checks and waiting.
 import { spawn } from "node:child_process";
-import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync, mkdirSync } from "node:fs";
+import { openSync, closeSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -173,4 +173,24 @@ export function tailFile(file: string, lines = 20): string {
   } catch {
     return "(no log)";
   }
+}
+
+/** SIGKILL this process's direct children that are still running (short-lived helpers such as initdb or the
+ *  Kafka storage formatter, when start-up is interrupted). Call after stopping the servers gracefully. */
+export function killChildProcesses(): number {
+  let killed = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) {
+        signalGroup(Number(entry), "SIGKILL");
+        killed++;
+      }
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return killed;
 }

@@ -4,9 +4,8 @@
 // go to docs/screenshots/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { buildConsole } from '../../services/console/build.ts';
 import { afterPaint, canvasColours, expectingErrors, gqlInPage, launchConsoleBrowser, signIn, signOut, unlabelledControls, type ConsoleBrowser } from './browser.ts';
@@ -226,6 +225,15 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.locator('.studies-table tbody tr').filter({ hasText: `${mrn}-A1` }).waitFor();
     assert.equal(await page.locator('.studies-table tbody tr').count(), 1);
+    // Finding filter: the study's latest classification gives every label some probability ≥ 0, none of 1.
+    await page.getByLabel('Finding').selectOption('Cardiomegaly');
+    await page.getByLabel('Probability ≥ (0–1)').fill('0');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('.studies-table tbody tr').filter({ hasText: `${mrn}-A1` }).waitFor();
+    await page.getByLabel('Probability ≥ (0–1)').fill('1');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByText('No studies match these filters.').waitFor();
+    await page.getByLabel('Finding').selectOption('');
     await page.getByLabel('Status').selectOption('REGISTERED');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByText('No studies match these filters.').waitFor();
@@ -272,12 +280,17 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     await shot('models');
   });
 
-  await t.test('a file that is not an image is rejected with the gateway\'s message and creates nothing', async () => {
+  await t.test('a file dropped on the upload area that is not an image is rejected with the gateway\'s message', async () => {
     const { page } = browser;
     await page.getByRole('link', { name: 'Upload' }).click();
-    const bogus = join(await mkdtempDir(), 'not-an-xray.png');
-    await writeFile(bogus, 'this is a text file, not a PNG\n');
-    await page.getByTestId('file-input').setInputFiles(bogus);
+    const dropped = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['this is a text file, not a PNG\n'], 'not-an-xray.png', { type: 'image/png' }));
+      return dt;
+    });
+    await page.getByTestId('dropzone').dispatchEvent('dragover', { dataTransfer: dropped });
+    await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: dropped });
+    await page.getByText('not-an-xray.png (0 KB)').waitFor();
     await page.getByLabel('Patient MRN (required)').fill(`${mrn}-BAD`);
     const alert = page.locator('.upload-progress [role=alert]');
     await expectingErrors(browser, /Failed to load resource: the server responded with a status of 4\d\d/, async () => {
@@ -316,8 +329,3 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     assert.deepEqual(browser.errors, []);
   });
 });
-
-async function mkdtempDir(): Promise<string> {
-  const { mkdtemp } = await import('node:fs/promises');
-  return mkdtemp(join(tmpdir(), 'console-bad-upload-'));
-}

@@ -86,7 +86,7 @@ test("the checked-in migrations produce exactly the schema that schema.prisma de
       );
       const constraints = await client.query(
         `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-         AND conrelid <> '_prisma_migrations'::regclass ORDER BY 1`,
+         AND conrelid NOT IN (SELECT oid FROM pg_class WHERE relname = '_prisma_migrations') ORDER BY 1`,
       );
       return { columns: columns.rows, indexes: indexes.rows, constraints: constraints.rows };
     };
