@@ -6,7 +6,6 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { BenchConfig } from "./config.ts";
 import { createBareModel, type BareModel } from "./lib/bare-ort.ts";
 import type { BenchImage } from "./lib/inputs.ts";
-import { uniqueImages } from "./lib/inputs.ts";
 import { latency, median, percentile as percentileOf, round, spread, sum, type Latency, type Spread } from "./lib/stats.ts";
 import { loadBundle, type Bundle } from "../workers/analysis/src/bundle/load.ts";
 import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
@@ -143,8 +142,11 @@ async function pool<T>(items: readonly T[], concurrency: number, job: (item: T) 
 
 const now = () => performance.now();
 
+/** n images cycling through the files from `offset`: distinct cache keys come from freshKey(), not content. */
+const cycle = (base: BenchImage[], n: number, offset: number) => Array.from({ length: n }, (_, i) => base[(offset + i) % base.length]!);
+
 export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ctx: InferenceContext, log: Log): Promise<InferenceResults> {
-  const images = uniqueImages(base, cfg.images);
+  const images = cycle(base, cfg.images, 0);
   const engine1 = ctx.engineFor(1);
   const prepared = images.map((im) => engine1.preprocess(im.image));
   const tensors = prepared.map((p) => p.tensor);
@@ -252,7 +254,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
         // enough images for ~1 s of bare work (at least 2 batches, at most 8), a multiple of the batch size
         const perImageMs = Math.max(1, percentileOf(lat[t].bare, 50));
         const n = bs * Math.min(8, Math.max(2, Math.ceil(1000 / perImageMs / bs)));
-        const set = uniqueImages(base, n, offset);
+        const set = cycle(base, n, offset);
         offset += n;
         const setTensors = set.map((im) => engine1.preprocess(im.image).tensor);
         const slot = (thr[t][String(bs)] ??= { worker: [], bare: [] });
@@ -281,7 +283,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   // the worker's real flow at its batch size: studies of 4 tasks, PNG bytes in, event-loop delay watched
   const wb = cfg.workerBatch;
   const studyEngine = ctx.engineFor(wb);
-  const studySet = uniqueImages(base, Math.max(8, 2 * wb), offset);
+  const studySet = cycle(base, Math.max(8, 2 * wb), offset);
   const batchesBefore = studyEngine.stats().encoder;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   eld.enable();

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const results: BenchResults = {
     machine,
     bundle: {
-      dir: path.relative(REPO_ROOT, cfg.bundleDir) || cfg.bundleDir,
+      dir: cfg.bundleDir.startsWith(`${REPO_ROOT}/`) ? path.relative(REPO_ROOT, cfg.bundleDir) : cfg.bundleDir,
       name: manifest.name,
       version: manifest.version,
       trainedOn: manifest.trained_on,

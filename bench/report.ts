@@ -84,6 +84,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push("");
     L.push(`- **worker_vs_ort** (one image, all four tasks, sequential, from a decoded image): ${sp(inf.worker_vs_ort, 3)}; per image worker ${sp(inf.per_image_ms.worker, 1)} ms vs bare ${sp(inf.per_image_ms.bare, 1)} ms.`);
     L.push(`- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`);
+    L.push(`- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`);
     L.push(`- Decoding one input PNG (pngjs, main thread): ${f(inf.decode_ms)} ms; contract preprocessing: ${f(inf.preprocess_ms)} ms.`);
     L.push(
       `- Event-loop delay of the worker process's main thread during inference (${inf.event_loop_delay_ms.during}): p50 ${f(inf.event_loop_delay_ms.p50, 2)} ms, **p99 ${f(inf.event_loop_delay_ms.p99, 2)} ms**, max ${f(inf.event_loop_delay_ms.max, 2)} ms; ` +
@@ -122,6 +123,18 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- end-to-end latency under the round's load (request sent → 4th completion message): p50 **${f(p.e2e_ms.p50)} ms**, p95 **${f(p.e2e_ms.p95)} ms** (n=${p.e2e_ms.n}); one study alone: p50 ${f(p.e2e_unloaded_ms.p50)} ms (n=${p.e2e_unloaded_ms.n})`);
     L.push(`- failed analyses: ${p.failed_analyses}; registration (upload + patient + study + image, not timed above): ${f(p.register_ms_per_study)} ms per study`);
     L.push(`- RSS under load: worker **${p.rss_mb.worker} MiB** (high-water ${p.rss_mb.worker_hwm}), gateway ${p.rss_mb.gateway} MiB`, "");
+    if (p.stages) {
+      const st = p.stages;
+      L.push("Where one analysis's time goes (database timestamps and subscription receive times, same clock; p50 / p95 ms):", "");
+      L.push("| stage | one study alone | under the rounds' load |", "| --- | --- | --- |");
+      const row = (name: string, a: { p50: number; p95: number }, b: { p50: number; p95: number }) => L.push(`| ${name} | ${f(a.p50)} / ${f(a.p95)} | ${f(b.p50)} / ${f(b.p95)} |`);
+      row("requestAnalyses mutation (rows + outbox committed)", st.unloaded.mutation_ms, st.loaded.mutation_ms);
+      row("requested → worker starts the message (outbox relay, Kafka, queue)", st.unloaded.queued_ms, st.loaded.queued_ms);
+      row("worker: start → result committed", st.unloaded.worker_ms, st.loaded.worker_ms);
+      row("result committed → subscription message (outbox relay, Kafka, gateway)", st.unloaded.notify_ms, st.loaded.notify_ms);
+      L.push("", `Queue wait by the order in which a study's four tasks started (p50 ms, alone): ${st.unloaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}; under load: ${st.loaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}. ` +
+        "All four messages of a study carry the study id as key, so they share a partition and the worker handles them one after another.", "");
+    }
     const ws = p.worker_stats as { tasks?: Record<string, Record<string, number | null>> } | null;
     if (ws?.tasks) {
       L.push("Where the worker's time went (its own /stats, p50 ms per message):", "");

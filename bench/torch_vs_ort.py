@@ -68,8 +68,8 @@ def blas_in_use() -> str:
     import torch
     a = torch.randn(64, 64)
     (a @ a).sum()
-    libs = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower()})
-    return ", ".join(os.path.basename(p) for p in libs) or "unknown"
+    libs = sorted({os.path.realpath(line.split()[-1]) for line in open("/proc/self/maps") if "blas" in line.lower()})
+    return ", ".join(sorted({os.path.basename(p) for p in libs})) or "unknown"
 
 
 def main(argv=None) -> None:

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
       let starting: Promise<unknown> = Promise.resolve();
       const removeStartupHandlers = installShutdownHandlers(async () => {
         abort.abort();
-        await starting.catch(() => undefined); // it stops what it had started when aborted
+        // startStack stops what it had started when aborted; don't wait long for a migration to finish
+        await Promise.race([starting.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
         await stopStack(config);
         killChildProcesses(); // initdb or the Kafka storage formatter, if still running
         log("start-up interrupted; stopped what had started");
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
         if (abort.signal.aborted) await new Promise(() => undefined); // the signal handler exits the process
         throw error;
       });
+      if (abort.signal.aborted) await new Promise(() => undefined); // interrupted at the last moment: the handler stops it
       removeStartupHandlers();
       console.log(
         JSON.stringify(

