@@ -168,6 +168,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
         thresholdMode: m.localization.threshold_mode,
         heatmapThreshold: m.localization.heatmap_threshold,
         findings,
+        regions: m.regions.map((region, r) => ({ region, box: grounding.regionBox(enc, r) })),
       };
     },
 

@@ -93,6 +93,8 @@ export interface LocalizationResult {
   thresholdMode: 'absolute' | 'relative_to_max';
   heatmapThreshold: number;
   findings: LocalizedFinding[];
+  /** the region head's anatomical boxes (all regions, model order), in image pixels */
+  regions: { region: string; box: PixelBox }[];
 }
 
 export interface SentenceLink {

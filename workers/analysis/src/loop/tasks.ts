@@ -90,6 +90,11 @@ export function localizationRows(result: LocalizationResult): BoxInput[] {
       });
     });
   }
+  // The region head's anatomical boxes, stored beside the finding boxes under a `region:` label so that
+  // the API can draw regions and link report sentences to them (LocalizationResult.regions).
+  for (const { region, box } of result.regions) {
+    rows.push({ label: `region:${region}`, rank: 0, x1: box[0], y1: box[1], x2: box[2], y2: box[3], score: 1 });
+  }
   return rows;
 }
 
