@@ -10,7 +10,7 @@ const config: CodegenConfig = {
   schema: "schema.graphql",
   overwrite: true,
   generates: {
-    "services/gateway/src/generated/resolvers-types.ts": {
+    "services/gateway/src/generated/resolvers.ts": {
       plugins: ["typescript", "typescript-resolvers"],
       config: {
         useIndexSignature: false,

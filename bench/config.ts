@@ -39,6 +39,8 @@ const schema = z.object({
   BENCH_GATEWAY_MAX_REQUESTS: env.int(400, 10),
   /** filler studies so that a page of 100 is full */
   BENCH_FILLER_STUDIES: env.int(100, 0),
+  /** run the gateway and the worker under node --cpu-prof and summarise where their CPU time went */
+  BENCH_PROFILE: env.bool(false),
   BENCH_PG_PORT: env.port(54359),
   BENCH_KAFKA_PORT: env.port(19392),
   BENCH_KAFKA_CONTROLLER_PORT: env.port(19393),
@@ -62,6 +64,7 @@ export interface BenchConfig {
   workerBatch: number;
   gateway: { clients: number; seconds: number; maxRequests: number; fillerStudies: number };
   ports: { pg: number; kafka: number; kafkaController: number };
+  profile: boolean;
   workDir: string;
   docPath: string;
   plotsDir: string;
@@ -111,6 +114,7 @@ export function loadBenchConfig(source: Env): BenchConfig {
     studies: c.BENCH_STUDIES,
     workerBatch: c.BENCH_WORKER_BATCH,
     gateway: { clients: c.BENCH_GATEWAY_CLIENTS, seconds: c.BENCH_GATEWAY_SECONDS, maxRequests: c.BENCH_GATEWAY_MAX_REQUESTS, fillerStudies: c.BENCH_FILLER_STUDIES },
+    profile: c.BENCH_PROFILE,
     ports: { pg: c.BENCH_PG_PORT, kafka: c.BENCH_KAFKA_PORT, kafkaController: c.BENCH_KAFKA_CONTROLLER_PORT },
     workDir: abs(c.BENCH_WORK_DIR),
     docPath: abs(c.BENCH_DOC),

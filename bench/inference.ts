@@ -11,6 +11,7 @@ import { loadBundle, type Bundle } from "../workers/analysis/src/bundle/load.ts"
 import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
 import { decodeImage } from "../workers/analysis/src/inference/decode.ts";
 import type { Preprocessed } from "../workers/analysis/src/inference/preprocess.ts";
+import { decodeGray8Png } from "./proto/fast-png.ts";
 import { runTask, type TaskRequest } from "../workers/analysis/src/loop/tasks.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;
@@ -47,6 +48,8 @@ export interface InferenceResults {
   /** ms to decode one PNG (pngjs) and to preprocess it (contract resize), main thread */
   decode_ms: number;
   preprocess_ms: number;
+  /** prototype bench/proto/fast-png.ts on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
+  fast_decode: { ms: number; speedup: Spread; identical: boolean; applicable: number };
   equivalence: { report_ids_equal: boolean; worker_steps: number; bare_steps: number; cls_max_abs_diff: number };
   event_loop_delay_ms: { p50: number; p99: number; max: number; during: string };
   /** concurrent 4-task studies through the worker engine at its configured batch size (PNG bytes in) */
@@ -154,16 +157,35 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   // decode / preprocess cost on this machine (main thread, for the breakdown), once per image per round
   const dec: number[] = [];
   const pre: number[] = [];
-  const measureDecode = () => {
+  const fast: number[] = [];
+  const fastRatio: number[] = [];
+  let identical = true;
+  let applicable = 0;
+  const measureDecode = (round: number) => {
+    let a = 0;
+    let b = 0;
     for (const im of images) {
       let t = now();
       const g = decodeImage(im.bytes);
-      dec.push(now() - t);
+      const ta = now() - t;
+      t = now();
+      const q = decodeGray8Png(im.bytes);
+      const tb = now() - t;
+      if (q) {
+        applicable++;
+        identical &&= q.width === g.width && q.height === g.height && q.data.every((v, k) => v === Number(g.data[k]) * (255 / g.maxValue));
+        fast.push(tb);
+        a += ta;
+        b += tb;
+      }
+      dec.push(ta);
       t = now();
       engine1.preprocess(g);
       pre.push(now() - t);
     }
+    if (b > 0 && round >= 0) fastRatio.push(a / b);
   };
+  measureDecode(-1); // warm-up of both decoders
 
   // warm-up both paths (thread start, first-run allocations), then check they compute the same thing
   await workerAllTasks(engine1, { image: images[0]!.image });
@@ -239,7 +261,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     ratio.push(w / b);
     ratioPng.push(wp / b);
     ratioTensor.push(wt / b);
-    measureDecode();
+    measureDecode(r);
     log(`round ${r + 1}/${cfg.rounds}: per image worker ${round(w / n)} ms (from PNG ${round(wp / n)}, from tensor ${round(wt / n)}), bare ${round(b / n)} ms → ${round(w / b, 3)}`);
   }
 
@@ -319,6 +341,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     worker_vs_ort_from_tensor: spread(ratioTensor),
     per_image_ms: { worker: spread(perImage.worker), worker_from_png: spread(perImage.worker_from_png), worker_from_tensor: spread(perImage.worker_from_tensor), bare: spread(perImage.bare) },
     decode_ms: round(median(dec), 2),
+    fast_decode: { ms: round(median(fast), 2), speedup: spread(fastRatio), identical, applicable },
     preprocess_ms: round(median(pre), 2),
     equivalence,
     event_loop_delay_ms: {

@@ -9,6 +9,7 @@ import { loadBenchConfig, REPO_ROOT, type BenchConfig } from "./config.ts";
 import { runGatewayPhase } from "./gateway-load.ts";
 import { openInference, runInferencePhase, type InferenceContext } from "./inference.ts";
 import { loadImages } from "./lib/inputs.ts";
+import { summarizeProfiles } from "./lib/cpuprofile.ts";
 import { describeMachine, loadAverageNow } from "./lib/machine.ts";
 import { startPlatform, type Platform } from "./lib/platform.ts";
 import { runPipelinePhase } from "./pipeline.ts";
@@ -134,6 +135,10 @@ async function main(): Promise<void> {
   } finally {
     await phase("platform stop", results, cleanup);
     await ctx?.close().catch(() => undefined);
+  }
+  if (cfg.profile) {
+    const dir = path.join(cfg.workDir, "profiles");
+    results.profiles = { gateway: summarizeProfiles(path.join(dir, "gateway")).slice(0, 1), worker: summarizeProfiles(path.join(dir, "worker")).slice(0, 3) };
   }
 
   results.loadAverageEnd = loadAverageNow();

@@ -86,6 +86,11 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`);
     L.push(`- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`);
     L.push(`- Decoding one input PNG (pngjs, main thread): ${f(inf.decode_ms)} ms; contract preprocessing: ${f(inf.preprocess_ms)} ms.`);
+    const fd = inf.fast_decode;
+    L.push(
+      `- Prototype \`bench/proto/fast-png.ts\` (8-bit gray PNGs: native zlib + 1-byte unfilter, no RGBA expansion) on the same files: ${f(fd.ms)} ms, ` +
+        `pngjs / prototype ${sp(fd.speedup, 2)}, pixels ${fd.identical ? "identical" : "**different**"} (${fd.applicable} decodes).`,
+    );
     L.push(
       `- Event-loop delay of the worker process's main thread during inference (${inf.event_loop_delay_ms.during}): p50 ${f(inf.event_loop_delay_ms.p50, 2)} ms, **p99 ${f(inf.event_loop_delay_ms.p99, 2)} ms**, max ${f(inf.event_loop_delay_ms.max, 2)} ms; ` +
         `${f(inf.worker_study_throughput.images_per_s, 2)} studies/s, largest encoder batch formed: ${inf.worker_study_throughput.encoder_batches_seen}.`,
@@ -154,11 +159,26 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       "",
     );
     L.push(`- **${f(g.gateway_rps)} requests/s**, latency p50 ${f(g.latency_ms.p50)} ms, **p95 ${f(g.latency_ms.p95)} ms** (${g.requests} requests, ${g.errors} errors, ${f(g.duration_s)} s)`);
+    L.push(`- one request alone: page 10 ${f(g.single_request_ms["10"])} ms, page 100 ${f(g.single_request_ms["100"])} ms`);
     L.push(`- database queries per request: page 10 → **${g.db_queries_per_request["10"]}**, page 100 → **${g.db_queries_per_request["100"]}** (${g.studies_returned["10"]} and ${g.studies_returned["100"]} studies, ${g.analyses_returned["10"]} and ${g.analyses_returned["100"]} analyses returned)`);
     L.push(`- gateway RSS under this load: **${g.rss_mb.gateway} MiB** (high-water ${g.rss_mb.gateway_hwm})`, "");
   }
   if (r.platformTimings) L.push(`Platform start-up on this machine: ${Object.entries(r.platformTimings).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
 
+  if (r.profiles) {
+    L.push("## CPU profiles (node --cpu-prof, BENCH_PROFILE=1)", "");
+    L.push("Self time over the whole run of each process (start-up, pipeline and gateway phases), by package or project folder. `(program)` is time outside JavaScript (ONNX Runtime kernels, native code).", "");
+    for (const [svc, list] of Object.entries(r.profiles)) {
+      for (const prof of list) {
+        L.push(`**${svc}** \`${prof.file}\` (${f(prof.totalMs / 1000, 1)} s busy):`, "");
+        L.push("| area | ms | share |", "| --- | --- | --- |");
+        for (const a of prof.byArea) L.push(`| ${a.area} | ${f(a.ms, 0)} | ${f(a.share, 1)}% |`);
+        L.push("", "| hottest functions | area | ms | share |", "| --- | --- | --- | --- |");
+        for (const fn of prof.topFunctions) L.push(`| \`${fn.fn}\` | ${fn.area} | ${f(fn.ms, 0)} | ${f(fn.share, 1)}% |`);
+        L.push("");
+      }
+    }
+  }
   if (r.plots.length) {
     L.push("## Plots", "");
     for (const png of r.plots) L.push(`![${png}](${plotRel}/${png})`, "");

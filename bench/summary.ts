@@ -3,6 +3,7 @@
 import type { BenchConfig } from "./config.ts";
 import type { GatewayResults } from "./gateway-load.ts";
 import type { InferenceResults, TaskName } from "./inference.ts";
+import type { ProfileSummary } from "./lib/cpuprofile.ts";
 import type { MachineInfo } from "./lib/machine.ts";
 import type { Spread } from "./lib/stats.ts";
 import type { PipelineResults } from "./pipeline.ts";
@@ -36,6 +37,8 @@ export interface BenchResults {
   pipeline?: PipelineResults;
   gateway?: GatewayResults;
   platformTimings?: Record<string, number>;
+  /** node --cpu-prof summaries (BENCH_PROFILE=1): main thread first, then worker threads */
+  profiles?: { gateway: ProfileSummary[]; worker: ProfileSummary[] };
   errors: Record<string, string>;
   plots: string[];
 }

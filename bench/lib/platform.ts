@@ -49,6 +49,8 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
   await stopStack(stackConfig).catch(() => undefined);
   rmSync(stackDir, { recursive: true, force: true });
   rmSync(path.join(cfg.workDir, "images"), { recursive: true, force: true });
+  rmSync(path.join(cfg.workDir, "profiles"), { recursive: true, force: true });
+  const profileDir = (name: string) => (cfg.profile ? path.join(cfg.workDir, "profiles", name) : undefined);
   let t = performance.now();
   const stack = await startStack(stackConfig, { migrate: true, log: (l) => log(`stack: ${l}`) });
   timings.stack_start_ms = Math.round(performance.now() - t);
@@ -81,6 +83,7 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
         AUTH_TOKEN_SECRET: randomBytes(24).toString("hex"),
       },
       cfg.workDir,
+      profileDir("gateway"),
     );
     services.push(gateway);
     const workerPort = await freePort();
@@ -102,6 +105,7 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
         WORKER_ID: `bench-worker-${runId}`,
       },
       cfg.workDir,
+      profileDir("worker"),
     );
     services.push(worker);
     const line = await gateway.waitForLine(/"graphql"/, 120_000);

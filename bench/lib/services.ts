@@ -19,11 +19,13 @@ export interface Service {
   exited: Promise<number | null>;
 }
 
-export function startService(name: string, script: string, env: Record<string, string>, workDir: string): Service {
+/** `profileDir`: run under node --cpu-prof, profiles written there when the process exits normally */
+export function startService(name: string, script: string, env: Record<string, string>, workDir: string, profileDir?: string): Service {
   mkdirSync(workDir, { recursive: true });
   const logFile = path.join(workDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: REPO_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", script], { cwd: REPO_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const pid = child.pid;
   appendFileSync(path.join(workDir, "pids"), `${pid}\n`);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { freePort, isRunning, loadStackConfig, startPostgres, startKafka, stopKafka, kafkaStatus, postgresStatus, startStack, stopStack, stackStatus } from "../../lib/stack/index.ts";
@@ -124,4 +124,36 @@ test("startStack with external servers starts nothing and only prepares database
   const admin = await createKafka({ brokers: test.brokers, clientId: "stack-test", logLevel: "nothing" }).admin();
   await admin.deleteTopics(Object.values(stack.topics));
   await admin.disconnect();
+});
+
+test("Ctrl-C while the stack CLI is still starting leaves no server or initdb behind", async (t) => {
+  const test = await getTestStack();
+  const dir = tempDir(t);
+  const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `int${process.pid}.` };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--no-migrate"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  t.after(() => stopStack(loadStackConfig(env)));
+  await waitFor("initdb started", () => stderr.includes("initialising PostgreSQL cluster"), 60_000);
+  child.kill("SIGINT");
+  assert.equal(await exited, 130);
+  assert.match(stderr, /start-up interrupted; stopped what had started/);
+  const leftovers = await waitFor(
+    "no process using the stack folder",
+    () => {
+      const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && isRunning(Number(p)));
+      const using = pids.filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
+        } catch {
+          return false;
+        }
+      });
+      return using.length === 0 ? using : undefined;
+    },
+    10_000,
+  );
+  assert.deepEqual(leftovers, []);
 });

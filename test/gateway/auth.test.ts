@@ -1,13 +1,20 @@
 // Authentication, roles and tenant isolation at the gateway, against real PostgreSQL and Kafka.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startGatewayFixture, createStudy, subscribe, DICOM_DIR } from "./fixture.ts";
 
 test("gateway authentication, roles and tenant isolation", async (t) => {
-  const fx = await startGatewayFixture(t);
+  const consoleDir = mkdtempSync(path.join(tmpdir(), "gw-console-"));
+  t.after(() => rmSync(consoleDir, { recursive: true, force: true }));
+  mkdirSync(path.join(consoleDir, "assets"));
+  writeFileSync(path.join(consoleDir, "index.html"), "<!doctype html><title>console</title>");
+  writeFileSync(path.join(consoleDir, "assets", "app-1a2b3c4d5e.js"), "console.log('app')");
+  const fx = await startGatewayFixture(t, { env: { CONSOLE_DIR: consoleDir } });
 
   await t.test("a GraphQL query without credentials is refused with 401 UNAUTHENTICATED", async () => {
     const r = await fx.gql(`{ studies { totalCount } }`);
@@ -51,6 +58,20 @@ test("gateway authentication, roles and tenant isolation", async (t) => {
     const ready = await fetch(`${fx.gateway.url}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual((await ready.json()).checks, { database: true, kafka: true, relay: true, consumer: true });
+  });
+
+  await t.test("the console's static files are served with their content types and index.html for client routes", async () => {
+    const index = await fetch(`${fx.gateway.url}/console/`);
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get("content-type"), "text/html; charset=utf-8");
+    const js = await fetch(`${fx.gateway.url}/console/assets/app-1a2b3c4d5e.js`);
+    assert.equal(js.headers.get("content-type"), "text/javascript; charset=utf-8");
+    assert.equal(await js.text(), "console.log('app')");
+    const route = await fetch(`${fx.gateway.url}/console/studies/123`);
+    assert.equal(route.status, 200);
+    assert.match(await route.text(), /<title>console/);
+    assert.equal((await fetch(`${fx.gateway.url}/console/assets/missing.js`)).status, 404);
+    assert.equal((await fetch(`${fx.gateway.url}/console/..%2f..%2fetc%2fpasswd`)).status, 404);
   });
 
   await t.test("login with a wrong password returns a typed error and no token", async () => {

@@ -67,8 +67,10 @@ test("DataLoader, cursor pagination and the finding filter", async (t) => {
   const { repos } = fx.ctx;
   const tenantId = fx.tenantA.tenantId;
   const ids: string[] = [];
-  for (let start = 0; start < 100; start += 10) {
-    ids.push(...(await Promise.all(Array.from({ length: 10 }, (_, k) => seedAnalysedStudy(repos, tenantId, start + k)))));
+  // A few at a time: the harness's pool (5 connections) is shared with the running gateway.
+  for (let start = 0; start < 100; start += 4) {
+    const batch = Array.from({ length: Math.min(4, 100 - start) }, (_, k) => seedAnalysedStudy(repos, tenantId, start + k));
+    ids.push(...(await Promise.all(batch)));
   }
   // Study 95 gets a newer classification that no longer shows a pneumothorax: only the latest one counts.
   const s95 = ids[95]!;

@@ -37,7 +37,7 @@ class ModelConfig:
     size: str = "tiny"
     image_size: int = 128
     patch_size: int = 16
-    conv_stem: bool = True      # two stride-2 3x3 convs before patchifying: trains far faster on small data
+    conv_stem: bool = True      # hybrid ViT: conv stages make the patch grid; trains far faster on small data
     channels: int = 1
     dim: int = 96
     vit_depth: int = 3
@@ -74,8 +74,8 @@ class ModelConfig:
 
     def validate(self) -> list[str]:
         errs = []
-        if self.conv_stem and self.patch_size % 4:
-            errs.append(f"conv_stem needs patch_size divisible by 4, got {self.patch_size}")
+        if self.conv_stem and (self.patch_size < 4 or self.patch_size & (self.patch_size - 1)):
+            errs.append(f"conv_stem needs a power-of-two patch_size >= 4, got {self.patch_size}")
         if self.image_size % self.patch_size:
             errs.append(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
         if self.dim % self.heads:

@@ -1,6 +1,6 @@
 // All resolvers, with the role policy applied to every root field in one place (auth/policy.ts).
 import { GraphQLError } from "graphql";
-import type { Resolvers } from "../../generated/resolvers-types.ts";
+import type { Resolvers } from "../../generated/resolvers.ts";
 import type { GatewayContext } from "../context.ts";
 import { decide } from "../../auth/policy.ts";
 import { DateTimeScalar, JsonScalar } from "../scalars.ts";

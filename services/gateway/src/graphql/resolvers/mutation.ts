@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { ConflictError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
 import { deriveIdempotencyKey } from "../../../../../lib/db/repositories/analyses.ts";
-import type { MutationResolvers } from "../../generated/resolvers-types.ts";
+import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { userError, withUserErrors } from "../errors.ts";
 import { issueToken } from "../../auth/tokens.ts";

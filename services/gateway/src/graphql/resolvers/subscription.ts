@@ -2,7 +2,7 @@
 // A study of another tenant is "not found" at subscribe time. Each message is resolved with fresh loaders,
 // because a subscription's context lives as long as the subscription and cached rows would go stale.
 import { GraphQLError } from "graphql";
-import type { SubscriptionResolvers } from "../../generated/resolvers-types.ts";
+import type { SubscriptionResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { createLoaders } from "../loaders.ts";
 import { studyChannel, tenantChannel } from "../../subscriptions/updates.ts";

@@ -1,6 +1,6 @@
 // Field resolvers of the object types: renames between the database rows and the public schema, and
 // nested fields through the request's DataLoaders (never a query per parent row).
-import type { Resolvers } from "../../generated/resolvers-types.ts";
+import type { Resolvers } from "../../generated/resolvers.ts";
 import { loadersOf, type GatewayContext } from "../context.ts";
 import type { AnalysisModel, BoxRow, DbStudyStatus, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
