@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDb, createRepositories, seedDemo } from "../lib/db/index.ts";
 import { topicNames } from "../lib/events/index.ts";
-import { loadStackConfig, startStack } from "../lib/stack/index.ts";
+import { installShutdownHandlers, loadStackConfig, startStack, stopStack } from "../lib/stack/index.ts";
 import { loadMainConfig } from "./main/config.ts";
 import { formatTable, runDemoStudies } from "./main/demo-studies.ts";
 import { startService, waitReady, type ManagedProcess } from "./main/processes.ts";
@@ -20,7 +20,14 @@ async function main(): Promise<void> {
   const config = loadMainConfig(process.env, process.argv.slice(2));
   const stackConfig = loadStackConfig(process.env);
   log("starting PostgreSQL and Kafka…");
-  const stack = await startStack(stackConfig, { migrate: true });
+  // The servers run detached: a Ctrl-C while they start must still stop them.
+  const abort = new AbortController();
+  const removeEarlyHandlers = installShutdownHandlers(async () => {
+    abort.abort();
+    await stopStack(stackConfig);
+  }, log);
+  const stack = await startStack(stackConfig, { migrate: true, signal: abort.signal });
+  removeEarlyHandlers();
   const processes: ManagedProcess[] = [];
   let stopping = false;
   const stopAll = async () => {
@@ -31,8 +38,7 @@ async function main(): Promise<void> {
     for (const p of [...processes].reverse()) await p.stop();
     await stack.stop();
   };
-  process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
-  process.on("SIGTERM", () => void stopAll().then(() => process.exit(143)));
+  installShutdownHandlers(stopAll, log);
 
   try {
     const db = createDb(stack.databaseUrl);

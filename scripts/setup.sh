@@ -14,6 +14,7 @@ for arg in "$@"; do
   esac
 done
 
+export ONNXRUNTIME_NODE_INSTALL=skip
 log() { printf '[setup] %s\n' "$*"; }
 
 apt_updated=0

@@ -64,7 +64,7 @@ export function createPlatformClient(baseUrl: string, credentials: Credentials):
   async function upload(bytes: Uint8Array, filename: string): Promise<UploadResult> {
     const type = CONTENT_TYPES[path.extname(filename).toLowerCase()] ?? "application/octet-stream";
     const form = new FormData();
-    form.append("file", new Blob([bytes], { type }), filename);
+    form.append("file", new Blob([new Uint8Array(bytes)], { type }), filename);
     const response = await fetch(`${baseUrl}/upload`, { method: "POST", headers, body: form });
     const body = (await response.json()) as UploadResult & { error?: { code: string; message: string } };
     if (!response.ok) throw new ApiError(`upload of ${filename} refused: ${body.error?.code} ${body.error?.message}`, response.status, body);

@@ -3,7 +3,7 @@
 import { NotFoundError } from "../../../../lib/errors/index.ts";
 import type { Db } from "./db.ts";
 import { writeAudit } from "./audit.ts";
-import { InvalidStateError } from "./reviews.ts";
+import { InvalidStateError, TX_OPTIONS } from "./reviews.ts";
 import type { ModelVersionModel } from "../graphql/models.ts";
 
 export async function setModelStatus(
@@ -34,5 +34,5 @@ export async function setModelStatus(
       details: { name: model.name, version: model.version, from: model.status, retired },
     });
     return updated;
-  });
+  }, TX_OPTIONS);
 }

@@ -15,6 +15,13 @@ export interface ReviewInput {
   comment?: string | null;
 }
 
+/**
+ * Generous limits for interactive transactions: under heavy CPU load, getting a connection and BEGIN can
+ * take longer than Prisma's 2 s default maxWait, and a start abandoned by Prisma can leave its connection
+ * idle in transaction (observed with the pg driver adapter).
+ */
+export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
 export class InvalidStateError extends AppError {
   constructor(message: string, field?: string) {
     super("INVALID_STATE", message, 409, false, field ? { field } : {});
@@ -61,5 +68,5 @@ export async function reviewReport(db: Db, input: ReviewInput): Promise<ReviewMo
       details: { reviewId: review.id, studyId: analysis.studyId, comment: input.comment ?? null, amended: amendedText !== null },
     });
     return review;
-  });
+  }, TX_OPTIONS);
 }
