@@ -10,7 +10,7 @@ import type { BenchConfig } from "./config.ts";
 import type { InferenceContext } from "./inference.ts";
 import { QUESTION } from "./inference.ts";
 import type { BenchImage } from "./lib/inputs.ts";
-import { rssMiB } from "./lib/machine.ts";
+import { cpuSecondsOfTree, rssMiB } from "./lib/machine.ts";
 import type { Platform } from "./lib/platform.ts";
 import { latency, round, type Latency } from "./lib/stats.ts";
 import { classificationRows, localizationRows, reportRows, vqaRow } from "../workers/analysis/src/loop/tasks.ts";
@@ -49,6 +49,8 @@ export interface GatewayResults {
   db_queries_per_request: Record<string, number>;
   /** one request alone (no concurrency), ms */
   single_request_ms: Record<string, number>;
+  /** CPU ms per request during the load (gateway process, PostgreSQL server) */
+  cpu_ms_per_request: { gateway: number; postgres: number };
   studies_returned: Record<string, number>;
   analyses_returned: Record<string, number>;
   total_studies: number;
@@ -152,6 +154,8 @@ export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: Infere
     const g = rssMiB(p.gateway.pid);
     if (g) (rss.gateway = Math.max(rss.gateway, g.rss)), (rss.gateway_hwm = Math.max(rss.gateway_hwm, g.hwm));
   }, 200);
+  const pgPid = p.stack.postgres?.pid;
+  const cpu0 = { gateway: cpuSecondsOfTree(p.gateway.pid), postgres: pgPid ? cpuSecondsOfTree(pgPid) : NaN };
   const deadline = performance.now() + cfg.gateway.seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -170,6 +174,10 @@ export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: Infere
   );
   const wall = (performance.now() - t0) / 1000;
   clearInterval(sampler);
+  const cpuPerRequest = {
+    gateway: round(((cpuSecondsOfTree(p.gateway.pid) - cpu0.gateway) * 1000) / Math.max(1, lat.length), 1),
+    postgres: pgPid ? round(((cpuSecondsOfTree(pgPid) - cpu0.postgres) * 1000) / Math.max(1, lat.length), 1) : NaN,
+  };
   const g = rssMiB(p.gateway.pid);
   if (g) (rss.gateway = Math.max(rss.gateway, g.rss)), (rss.gateway_hwm = Math.max(rss.gateway_hwm, g.hwm));
   const res: GatewayResults = {
@@ -182,6 +190,7 @@ export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: Infere
     latency_ms: latency(lat),
     db_queries_per_request: dbq,
     single_request_ms: single,
+    cpu_ms_per_request: cpuPerRequest,
     studies_returned: returned,
     analyses_returned: analyses,
     total_studies: total,

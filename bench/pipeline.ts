@@ -7,7 +7,7 @@ import type { BenchConfig } from "./config.ts";
 import type { InferenceContext } from "./inference.ts";
 import { QUESTION } from "./inference.ts";
 import { uniqueImages, type BenchImage } from "./lib/inputs.ts";
-import { rssMiB } from "./lib/machine.ts";
+import { cpuSecondsOfTree, rssMiB } from "./lib/machine.ts";
 import type { Platform } from "./lib/platform.ts";
 import { latency, round, spread, type Latency, type Spread } from "./lib/stats.ts";
 
@@ -28,6 +28,9 @@ export interface PipelineResults {
   rss_mb: { gateway: number; worker: number; gateway_hwm: number; worker_hwm: number };
   worker_stats: unknown;
   register_ms_per_study: number;
+  /** CPU ms per study (user + system, all threads and child processes) while the platform rounds ran, and the
+   *  bare model's CPU ms per study in its rounds: on a machine with few cores this bounds the efficiency */
+  cpu_ms_per_study: Record<string, number>;
 }
 
 type Log = (line: string) => void;
@@ -216,6 +219,10 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
     const loadedReqs: Requested[] = [];
     log(`unloaded e2e: ${unloaded.map((v) => round(v)).join(", ")} ms`);
 
+    const pids: Record<string, number | undefined> = { gateway: p.gateway.pid, worker: p.worker?.pid, postgres: p.stack.postgres?.pid, kafka: p.stack.kafka?.pid };
+    const cpu: Record<string, number> = {};
+    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSecondsOfTree(pid) : NaN]));
+    let bareCpuMs = 0;
     const platformSps: number[] = [];
     const bareSps: number[] = [];
     const eff: number[] = [];
@@ -224,18 +231,27 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
       const batch = all.slice(next, next + K);
       next += K;
       const platformRound = async () => {
+        const before = cpuNow();
+        const own = process.cpuUsage();
         const start = performance.now();
         const reqs = await Promise.all(batch.map((s) => requestStudy(p, watch, s, `r${r}-${s.studyId}`)));
         const ends = await withTimeout(Promise.all(reqs.map((q) => q.done)), 600_000, `round ${r + 1}`);
         reqs.forEach((q, i) => e2e.push(ends[i]! - q.sent));
         loadedReqs.push(...reqs);
+        const after = cpuNow();
+        for (const k of Object.keys(pids)) cpu[k] = (cpu[k] ?? 0) + (after[k]! - before[k]!) * 1000;
+        const u = process.cpuUsage(own);
+        cpu["bench client (this process)"] = (cpu["bench client (this process)"] ?? 0) + (u.user + u.system) / 1000;
         return (K / (Math.max(...ends) - start)) * 1000;
       };
       const bareRound = async () => {
+        const own = process.cpuUsage();
         const start = performance.now();
         for (let i = 0; i < batch.length; i += cfg.workerBatch) {
           await ctx.bare.allTasks(batch.slice(i, i + cfg.workerBatch).map((s) => s.tensor), ctx.question, ctx.decode);
         }
+        const u = process.cpuUsage(own);
+        bareCpuMs += (u.user + u.system) / 1000;
         return (K / (performance.now() - start)) * 1000;
       };
       let ps: number;
@@ -273,6 +289,11 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
       rss_mb: rss,
       worker_stats: workerStats,
       register_ms_per_study: round(registerMs),
+      cpu_ms_per_study: {
+        ...Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / (K * R), 1)])),
+        "platform total (gateway + worker + postgres + kafka)": round((["gateway", "worker", "postgres", "kafka"].reduce((a, k) => a + (cpu[k] ?? 0), 0)) / (K * R), 1),
+        "bare model": round(bareCpuMs / (K * R), 1),
+      },
     };
   } finally {
     clearInterval(sampler);

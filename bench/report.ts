@@ -128,6 +128,13 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- end-to-end latency under the round's load (request sent → 4th completion message): p50 **${f(p.e2e_ms.p50)} ms**, p95 **${f(p.e2e_ms.p95)} ms** (n=${p.e2e_ms.n}); one study alone: p50 ${f(p.e2e_unloaded_ms.p50)} ms (n=${p.e2e_unloaded_ms.n})`);
     L.push(`- failed analyses: ${p.failed_analyses}; registration (upload + patient + study + image, not timed above): ${f(p.register_ms_per_study)} ms per study`);
     L.push(`- RSS under load: worker **${p.rss_mb.worker} MiB** (high-water ${p.rss_mb.worker_hwm}), gateway ${p.rss_mb.gateway} MiB`, "");
+    if (p.cpu_ms_per_study) {
+      L.push("CPU time per study while the platform rounds ran (user + system, every thread and child process), next to the bare model's. With " +
+        `${r.machine.availableParallelism} cores shared by all of these, the platform's CPU per study bounds its throughput whatever the latencies:`, "");
+      L.push("| process | CPU ms per study |", "| --- | --- |");
+      for (const [k, v] of Object.entries(p.cpu_ms_per_study)) L.push(`| ${k} | ${f(v)} |`);
+      L.push("");
+    }
     if (p.stages) {
       const st = p.stages;
       L.push("Where one analysis's time goes (database timestamps and subscription receive times, same clock; p50 / p95 ms):", "");
@@ -159,6 +166,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       "",
     );
     L.push(`- **${f(g.gateway_rps)} requests/s**, latency p50 ${f(g.latency_ms.p50)} ms, **p95 ${f(g.latency_ms.p95)} ms** (${g.requests} requests, ${g.errors} errors, ${f(g.duration_s)} s)`);
+    L.push(`- CPU per request under load: gateway ${f(g.cpu_ms_per_request?.gateway)} ms, PostgreSQL ${f(g.cpu_ms_per_request?.postgres)} ms`);
     L.push(`- one request alone: page 10 ${f(g.single_request_ms["10"])} ms, page 100 ${f(g.single_request_ms["100"])} ms`);
     L.push(`- database queries per request: page 10 → **${g.db_queries_per_request["10"]}**, page 100 → **${g.db_queries_per_request["100"]}** (${g.studies_returned["10"]} and ${g.studies_returned["100"]} studies, ${g.analyses_returned["10"]} and ${g.analyses_returned["100"]} analyses returned)`);
     L.push(`- gateway RSS under this load: **${g.rss_mb.gateway} MiB** (high-water ${g.rss_mb.gateway_hwm})`, "");

@@ -1,6 +1,6 @@
 // A description of the machine a benchmark ran on: CPU model and flags that matter for inference, cores,
 // memory, load average at start, software versions. Written into docs/benchmarks.md beside the figures.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 
 export interface MachineInfo {
@@ -62,4 +62,33 @@ export function rssMiB(pid: number): { rss: number; hwm: number } | null {
   if (!s) return null;
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
   return { rss: Math.round(kb("VmRSS") / 1024), hwm: Math.round(kb("VmHWM") / 1024) };
+}
+
+const CLK_TCK = 100; // getconf CLK_TCK on Linux x86-64
+
+/** CPU seconds (user + system, all threads) used so far by `pid` and every process below it (/proc). */
+export function cpuSecondsOfTree(rootPid: number): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return NaN;
+  }
+  for (const d of entries) {
+    const stat = readOr(`/proc/${d}/stat`);
+    if (!stat) continue;
+    // fields after the command name (which may contain spaces) start after the last ')'
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    parent.set(Number(d), Number(rest[1]));
+    ticks.set(Number(d), Number(rest[11]) + Number(rest[12]));
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) if (p === rootPid) return true;
+    return false;
+  };
+  let total = 0;
+  for (const [pid, t] of ticks) if (inTree(pid)) total += t;
+  return total / CLK_TCK;
 }

@@ -55,7 +55,7 @@ const RESULTS = `query Results($id: ID!) {
       __typename
       ... on ClassificationResult { findings { label probability threshold positive regions { region weight } } }
       ... on LocalizationResult { boxes { label x1 y1 x2 y2 score } }
-      ... on Report { impression findings }
+      ... on Report { impression findingsText: findings }
       ... on VqaAnswer { question answer confidence }
     }
   }

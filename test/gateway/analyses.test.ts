@@ -22,7 +22,7 @@ const REQUEST = `mutation($s: ID!, $k: String) {
   }
 }`;
 
-test("analysis requests and their state changes", async (t) => {
+test("analysis requests and their state changes", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
   const auth = fx.a.CLINICIAN;
   const { studyId } = await studyWithImage(fx, auth);

@@ -8,7 +8,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startGatewayFixture, createStudy, subscribe, DICOM_DIR } from "./fixture.ts";
 
-test("gateway authentication, roles and tenant isolation", async (t) => {
+test("gateway authentication, roles and tenant isolation", { timeout: 300_000 }, async (t) => {
   const consoleDir = mkdtempSync(path.join(tmpdir(), "gw-console-"));
   t.after(() => rmSync(consoleDir, { recursive: true, force: true }));
   mkdirSync(path.join(consoleDir, "assets"));

@@ -62,7 +62,7 @@ const NESTED = `query($n: Int, $after: String, $filter: StudyFilter) {
   }
 }`;
 
-test("DataLoader, cursor pagination and the finding filter", async (t) => {
+test("DataLoader, cursor pagination and the finding filter", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
   const { repos } = fx.ctx;
   const tenantId = fx.tenantA.tenantId;

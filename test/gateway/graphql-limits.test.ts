@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startGatewayFixture, createStudy } from "./fixture.ts";
 
-test("GraphQL limits and error handling", async (t) => {
+test("GraphQL limits and error handling", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t, { env: { GRAPHQL_MAX_DEPTH: "8", GRAPHQL_MAX_COST: "20000" } });
   const auth = fx.a.RADIOLOGIST;
 

@@ -52,7 +52,7 @@ async function subscribed(fx: GatewayFixture, gateway = fx.gateway, count = 1) {
   }
 }
 
-test("analysis update subscriptions", async (t) => {
+test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
   const auth = fx.a.CLINICIAN;
 
@@ -118,6 +118,16 @@ test("analysis update subscriptions", async (t) => {
     await completeByHand(fx, id);
     await sub.until((m) => m.some((x) => x.studyAnalysisUpdates.status === "SUCCEEDED"), 20_000, "SUCCEEDED on the replica");
     assert.deepEqual(sub.messages.map((m) => m.studyAnalysisUpdates.analysis.id), [id, id]);
+  });
+
+  await t.test("operations over the WebSocket get the same depth limit as over HTTP", async () => {
+    const deep = subscribe(
+      fx.ws({ authorization: auth.authorization }),
+      `subscription { tenantAnalysisUpdates { analysis { study { patient { studies { edges { node { patient { studies { edges { node { id } } } } } } } } } } } }`,
+    );
+    const deadline = Date.now() + 10_000;
+    while (deep.errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    assert.match(JSON.stringify(deep.errors), /Query is too deep: depth 13 exceeds the limit of 10/);
   });
 
   await t.test("stopping the gateway closes subscriptions and refuses new connections", async () => {

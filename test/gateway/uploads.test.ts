@@ -50,7 +50,7 @@ function validPng(width = 64, height = 48): Buffer {
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
 }
 
-test("image uploads", async (t) => {
+test("image uploads", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t, { env: { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_MAX_WIDTH: "4096", UPLOAD_MAX_HEIGHT: "4096" } });
   const auth = fx.a.CLINICIAN;
 

@@ -16,9 +16,8 @@ export interface ReviewInput {
 }
 
 /**
- * Generous limits for interactive transactions: under heavy CPU load, getting a connection and BEGIN can
- * take longer than Prisma's 2 s default maxWait, and a start abandoned by Prisma can leave its connection
- * idle in transaction (observed with the pg driver adapter).
+ * Generous limits for interactive transactions: under heavy CPU load, getting a pooled connection and
+ * running BEGIN can take longer than Prisma's 2 s default maxWait, which would fail the mutation.
  */
 export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
 
