@@ -3,6 +3,7 @@
 // bare onnxruntime-node session on the same graphs and inputs (bench/lib/bare-ort.ts). Interleaved rounds,
 // alternating which side goes first, so that load from other processes hits both alike.
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import * as ort from "onnxruntime-node";
 import type { BenchConfig } from "./config.ts";
 import { createBareModel, type BareModel } from "./lib/bare-ort.ts";
 import type { BenchImage } from "./lib/inputs.ts";
@@ -50,6 +51,10 @@ export interface InferenceResults {
   preprocess_ms: number;
   /** prototype bench/proto/fast-png.ts on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
   fast_decode: { ms: number; speedup: Spread; identical: boolean; applicable: number };
+  /** one small graph call (classification head) through the worker's session thread vs in-process, µs per call */
+  session_call_us: { threaded: number; in_process: number; overhead: number };
+  /** the same for one report decoder step with a KV cache of ~30 tokens and beam 3 (feeds cloned to the thread) */
+  decoder_step_us: { threaded: number; in_process: number; overhead: number };
   equivalence: { report_ids_equal: boolean; worker_steps: number; bare_steps: number; cls_max_abs_diff: number };
   event_loop_delay_ms: { p50: number; p99: number; max: number; during: string };
   /** concurrent 4-task studies through the worker engine at its configured batch size (PNG bytes in) */
@@ -205,6 +210,49 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   };
   log(`equivalence worker vs bare: ${JSON.stringify(equivalence)}`);
 
+  // per-call cost of the session thread (structured clone of feeds and outputs + two postMessage hops)
+  const callCost = async (graph: "classification_head" | "report_decoder_step", feeds: Record<string, { type: string; data: any; dims: number[] }>, reps: number) => {
+    const threaded = ctx.bundle.sessions[graph]!;
+    const local = ctx.bare.session(graph);
+    const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.type as "float32", v.data, v.dims)]));
+    const tt: number[] = [];
+    const tl: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      let t0 = now();
+      await threaded.run(feeds);
+      tt.push(now() - t0);
+      t0 = now();
+      await local.run(ortFeeds);
+      tl.push(now() - t0);
+    }
+    const a = median(tt) * 1000;
+    const b = median(tl) * 1000;
+    return { threaded: round(a, 0), in_process: round(b, 0), overhead: round(a - b, 0) };
+  };
+  const encOut = encB.out;
+  const clsFeeds = { global_embedding: encOut.global_embedding!, knowledge_tokens: encOut.knowledge_tokens! } as never;
+  const session_call_us = await callCost("classification_head", clsFeeds, 60);
+  {
+    const d = ctx.bundle.manifest.decoding;
+    const past = 30;
+    const beams = d.beam_size;
+    const M = encOut.region_tokens!.dims[1]! + encOut.knowledge_tokens!.dims[1]!;
+    const D = encOut.region_tokens!.dims[2]!;
+    const kv = () => ({ type: "float32", data: new Float32Array(d.num_layers * beams * d.num_heads * past * d.head_dim).fill(0.01), dims: [d.num_layers, beams, d.num_heads, past, d.head_dim] });
+    var decoder_step_us = await callCost(
+      "report_decoder_step",
+      {
+        token_ids: { type: "int64", data: new BigInt64Array(beams).fill(5n), dims: [beams, 1] },
+        position: { type: "int64", data: new BigInt64Array(beams).fill(BigInt(past)), dims: [beams] },
+        memory: { type: "float32", data: new Float32Array(beams * M * D).fill(0.01), dims: [beams, M, D] },
+        past_keys: kv(),
+        past_values: kv(),
+      },
+      40,
+    );
+  }
+  log(`session call cost (µs): classification head ${JSON.stringify(session_call_us)}, decoder step ${JSON.stringify(decoder_step_us)}`);
+
   // latency at batch 1 (per task, encoder included) and time per image (4 tasks), interleaved rounds
   const lat: Record<TaskName, { worker: number[]; bare: number[] }> = Object.fromEntries(TASKS.map((t) => [t, { worker: [], bare: [] }])) as never;
   const perImage = { worker: [] as number[], worker_from_png: [] as number[], worker_from_tensor: [] as number[], bare: [] as number[] };
@@ -343,6 +391,8 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     decode_ms: round(median(dec), 2),
     fast_decode: { ms: round(median(fast), 2), speedup: spread(fastRatio), identical, applicable },
     preprocess_ms: round(median(pre), 2),
+    session_call_us,
+    decoder_step_us,
     equivalence,
     event_loop_delay_ms: {
       p50: round(eld.percentile(50) / 1e6, 2),

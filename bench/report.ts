@@ -10,6 +10,7 @@ import type { BenchResults, summarize } from "./summary.ts";
 
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(d));
 const sp = (s: Spread | undefined, d = 2) => (s ? `**${f(s.median, d)}** (min ${f(s.min, d)}, max ${f(s.max, d)}, n=${s.n})` : "not measured");
+const ctxBeam = (_r: BenchResults) => "size of the bundle";
 const yes = (m: boolean | null) => (m === null ? "not measured" : m ? "met" : "**missed**");
 
 export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typeof summarize>): void {
@@ -85,6 +86,10 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- **worker_vs_ort** (one image, all four tasks, sequential, from a decoded image): ${sp(inf.worker_vs_ort, 3)}; per image worker ${sp(inf.per_image_ms.worker, 1)} ms vs bare ${sp(inf.per_image_ms.bare, 1)} ms.`);
     L.push(`- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`);
     L.push(`- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`);
+    L.push(
+      `- One graph call through the worker's session thread vs in-process: classification head ${f(inf.session_call_us.threaded, 0)} µs vs ${f(inf.session_call_us.in_process, 0)} µs (+${f(inf.session_call_us.overhead, 0)} µs); ` +
+        `report decoder step (beam ${ctxBeam(r)}, 30 cached tokens) ${f(inf.decoder_step_us.threaded, 0)} µs vs ${f(inf.decoder_step_us.in_process, 0)} µs (+${f(inf.decoder_step_us.overhead, 0)} µs per step).`,
+    );
     L.push(`- Decoding one input PNG (pngjs, main thread): ${f(inf.decode_ms)} ms; contract preprocessing: ${f(inf.preprocess_ms)} ms.`);
     const fd = inf.fast_decode;
     L.push(

@@ -10,7 +10,7 @@ import { ortOptions } from "../../workers/analysis/src/bundle/sessions.ts";
 import type { Manifest } from "../../workers/analysis/src/bundle/manifest.ts";
 
 type Feeds = Record<string, ort.Tensor>;
-type GraphName = "image_encoder" | "classification_head" | "localization_head" | "report_decoder_step" | "vqa_head";
+export type GraphName = "image_encoder" | "classification_head" | "localization_head" | "report_decoder_step" | "vqa_head";
 
 export interface BareModel {
   manifest: Manifest;
@@ -22,6 +22,8 @@ export interface BareModel {
   report(enc: EncoderOut, i: number, opts: { beamSize: number; maxSteps: number }): Promise<{ ids: number[]; steps: number }>;
   /** encoder + the four tasks for a batch of images (heads batched), as in one study per image */
   allTasks(tensors: readonly Float32Array[], question: { ids: BigInt64Array; mask: BigInt64Array; length: number }, decode: { beamSize: number; maxSteps: number }): Promise<void>;
+  /** the in-process session of one graph (for per-call comparisons) */
+  session(graph: GraphName): ort.InferenceSession;
   release(): Promise<void>;
 }
 
@@ -203,6 +205,7 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
       await vqa(enc, question);
       for (let i = 0; i < enc.n; i++) await report(enc, i, decode);
     },
+    session: (g) => sessions[g],
     async release() {
       await Promise.all(Object.values(sessions).map((s) => s.release()));
     },

@@ -127,7 +127,7 @@ test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
     );
     const deadline = Date.now() + 10_000;
     while (deep.errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    assert.match(JSON.stringify(deep.errors), /Query is too deep: depth 13 exceeds the limit of 10/);
+    assert.match(JSON.stringify(deep.errors), /Query is too deep: depth 12 exceeds the limit of 10/);
   });
 
   await t.test("stopping the gateway closes subscriptions and refuses new connections", async () => {
