@@ -232,6 +232,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   const encOut = encB.out;
   const clsFeeds = { global_embedding: encOut.global_embedding!, knowledge_tokens: encOut.knowledge_tokens! } as never;
   const session_call_us = await callCost("classification_head", clsFeeds, 60);
+  let decoder_step_us: InferenceResults["decoder_step_us"];
   {
     const d = ctx.bundle.manifest.decoding;
     const past = 30;
@@ -239,7 +240,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     const M = encOut.region_tokens!.dims[1]! + encOut.knowledge_tokens!.dims[1]!;
     const D = encOut.region_tokens!.dims[2]!;
     const kv = () => ({ type: "float32", data: new Float32Array(d.num_layers * beams * d.num_heads * past * d.head_dim).fill(0.01), dims: [d.num_layers, beams, d.num_heads, past, d.head_dim] });
-    var decoder_step_us = await callCost(
+    decoder_step_us = await callCost(
       "report_decoder_step",
       {
         token_ids: { type: "int64", data: new BigInt64Array(beams).fill(5n), dims: [beams, 1] },

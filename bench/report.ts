@@ -10,7 +10,6 @@ import type { BenchResults, summarize } from "./summary.ts";
 
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(d));
 const sp = (s: Spread | undefined, d = 2) => (s ? `**${f(s.median, d)}** (min ${f(s.min, d)}, max ${f(s.max, d)}, n=${s.n})` : "not measured");
-const ctxBeam = (_r: BenchResults) => "size of the bundle";
 const yes = (m: boolean | null) => (m === null ? "not measured" : m ? "met" : "**missed**");
 
 export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typeof summarize>): void {
@@ -88,7 +87,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`);
     L.push(
       `- One graph call through the worker's session thread vs in-process: classification head ${f(inf.session_call_us.threaded, 0)} µs vs ${f(inf.session_call_us.in_process, 0)} µs (+${f(inf.session_call_us.overhead, 0)} µs); ` +
-        `report decoder step (beam ${ctxBeam(r)}, 30 cached tokens) ${f(inf.decoder_step_us.threaded, 0)} µs vs ${f(inf.decoder_step_us.in_process, 0)} µs (+${f(inf.decoder_step_us.overhead, 0)} µs per step).`,
+        `report decoder step (the bundle's beam size, 30 cached tokens) ${f(inf.decoder_step_us.threaded, 0)} µs vs ${f(inf.decoder_step_us.in_process, 0)} µs (+${f(inf.decoder_step_us.overhead, 0)} µs per step).`,
     );
     L.push(`- Decoding one input PNG (pngjs, main thread): ${f(inf.decode_ms)} ms; contract preprocessing: ${f(inf.preprocess_ms)} ms.`);
     const fd = inf.fast_decode;
@@ -138,6 +137,13 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
         `${r.machine.availableParallelism} cores shared by all of these, the platform's CPU per study bounds its throughput whatever the latencies:`, "");
       L.push("| process | CPU ms per study |", "| --- | --- |");
       for (const [k, v] of Object.entries(p.cpu_ms_per_study)) L.push(`| ${k} | ${f(v)} |`);
+      const plat = p.cpu_ms_per_study["platform total (gateway + worker + postgres + kafka)"];
+      const bare = p.cpu_ms_per_study["bare model"];
+      if (plat && bare) {
+        const bound = Math.min(1, (r.machine.availableParallelism * bare) / plat);
+        L.push("", `CPU bound on the efficiency: even with perfect overlap on all ${r.machine.availableParallelism} cores, ${f(plat, 0)} ms of platform CPU per study against ${f(bare, 0)} ms for the bare model (one core) caps pipeline_efficiency at about **${f(bound, 2)}** on this machine. ` +
+          "Everything outside the model (PNG decoding, preprocessing, Prisma's query compiler, Kafka clients, GraphQL) has to shrink, or the model has to be costlier, for the target to be reachable.");
+      }
       L.push("");
     }
     if (p.stages) {
@@ -152,7 +158,12 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       L.push("", `Queue wait by the order in which a study's four tasks started (p50 ms, alone): ${st.unloaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}; under load: ${st.loaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}. ` +
         "All four messages of a study carry the study id as key, so they share a partition and the worker handles them one after another.", "");
     }
-    const ws = p.worker_stats as { tasks?: Record<string, Record<string, number | null>> } | null;
+    const ws = p.worker_stats as { tasks?: Record<string, Record<string, number | null>>; engine?: { encoder?: { runs: number; images: number; maxBatch: number }; cache?: { hits: number; misses: number } } } | null;
+    const enc = ws?.engine?.encoder;
+    if (enc) {
+      L.push(`The worker process's engine ran its encoder ${enc.runs} times for ${enc.images} images (largest micro-batch ${enc.maxBatch}; cache ${ws?.engine?.cache?.hits ?? "?"} hits, ${ws?.engine?.cache?.misses ?? "?"} misses): ` +
+        "with a study's tasks serialised on one partition and images decoded one at a time, the micro-batcher rarely sees two images at once.", "");
+    }
     if (ws?.tasks) {
       L.push("Where the worker's time went (its own /stats, p50 ms per message):", "");
       L.push("| task | count | total | image load | encode (or wait for the shared encode) | inference | result write |", "| --- | --- | --- | --- | --- | --- | --- |");

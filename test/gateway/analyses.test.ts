@@ -140,6 +140,14 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
     assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "model.activate", targetId: v2.id } }), 1);
   });
 
+  await t.test("workers are listed from their heartbeats and linked to the model version they run", async () => {
+    await fx.ctx.repos.heartbeats.beat({ workerId: "w-1", host: "node-a", bundle: "gkmvlp 1.1.0", bundleSha256: "02".repeat(32), status: "READY", inFlight: 2, processed: 7, failed: 0 });
+    const r = await fx.gql(`{ workers { id host status inFlight processed healthy bundleSha256 } models { version workers { id } } }`, {}, fx.a.ADMIN);
+    assert.deepEqual(r.body.data.workers, [{ id: "w-1", host: "node-a", status: "READY", inFlight: 2, processed: 7, healthy: true, bundleSha256: "02".repeat(32) }]);
+    const byVersion = Object.fromEntries(r.body.data.models.map((m: { version: string; workers: { id: string }[] }) => [m.version, m.workers.map((w) => w.id)]));
+    assert.deepEqual(byVersion, { "1.1.0": ["w-1"], "1.0.0": [] });
+  });
+
   await t.test("queue statistics count the tenant's analyses by task and status", async () => {
     const q = await fx.gql(`{ queue { tasks { task queued running succeededLastHour } deadLetters throughputPerMinute } }`, {}, fx.a.ADMIN);
     const report = q.body.data.queue.tasks.find((x: { task: string }) => x.task === "REPORT");

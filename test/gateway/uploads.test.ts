@@ -153,10 +153,11 @@ test("image uploads", { timeout: 300_000 }, async (t) => {
   ];
 
   for (const c of bad) {
-    await t.test(`${c.name} is refused with ${c.status} ${c.code}, a clear message, and nothing stored`, async () => {
+    await t.test(`${c.name} is refused with ${c.status} ${c.code}, a clear message, and nothing stored`, async (st) => {
       const filesBefore = await fx.storedFiles();
       const imagesBefore = await fx.ctx.db.prisma.image.count();
       const r = await fx.upload(c.bytes, c.contentType, auth);
+      st.diagnostic(`${r.status} ${r.body.error?.code}: ${r.body.error?.message}`);
       assert.equal(r.status, c.status, JSON.stringify(r.body));
       assert.equal(r.body.error.code, c.code);
       assert.match(r.body.error.message, c.message);

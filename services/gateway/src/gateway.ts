@@ -235,11 +235,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return;
     }
     state = "stopping";
-    const step = async (name: string, fn: () => Promise<unknown>) => {
+    // Each step is bounded: a dependency that hangs (e.g. a Kafka send retrying against a missing topic)
+    // must not keep the process from exiting; the later steps still run.
+    const step = async (name: string, fn: () => Promise<unknown>, limitMs = 10_000) => {
+      const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), limitMs)));
       try {
-        await fn();
+        const outcome = await Promise.race([fn().then(() => "done" as const), timeout]);
+        if (outcome === "timeout") logger.warn(`shutdown step timed out, going on: ${name}`, { limitMs });
+        else logger.debug(`shutdown: ${name}`, { ms: Date.now() - t0 });
       } catch (error) {
         logger.warn(`shutdown step failed: ${name}`, { error });
+      } finally {
+        clearTimeout(timer);
       }
     };
     // 1. stop accepting new connections (in-flight requests go on)
@@ -251,7 +260,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const deadline = Date.now() + config.shutdownGraceMs;
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     server.closeAllConnections();
-    await closed;
+    await step("close http server", () => closed);
     await step("stop apollo", () => apollo.stop());
     // 4. stop the outbox relay and the completion consumer
     await step("stop outbox relay", async () => relay?.stop());
