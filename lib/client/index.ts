@@ -6,7 +6,8 @@ import path from "node:path";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 
-export type Credentials = { apiKey: string } | { token: string };
+/** An API key, a bearer token, or none (only `login` works without credentials). */
+export type Credentials = { apiKey: string } | { token: string } | { anonymous: true };
 
 export interface GraphQLResponse<T> {
   data?: T;
@@ -42,7 +43,9 @@ export interface PlatformClient {
 }
 
 function authHeaders(credentials: Credentials): Record<string, string> {
-  return "apiKey" in credentials ? { "x-api-key": credentials.apiKey } : { authorization: `Bearer ${credentials.token}` };
+  if ("apiKey" in credentials) return { "x-api-key": credentials.apiKey };
+  if ("token" in credentials) return { authorization: `Bearer ${credentials.token}` };
+  return {};
 }
 
 const CONTENT_TYPES: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".dcm": "application/dicom" };
@@ -88,7 +91,7 @@ export function createPlatformClient(baseUrl: string, credentials: Credentials):
       ws ??= createClient({
         url: `${baseUrl.replace(/^http/, "ws")}/graphql`,
         webSocketImpl: WebSocket,
-        connectionParams: "apiKey" in credentials ? { apiKey: credentials.apiKey } : { authorization: `Bearer ${credentials.token}` },
+        connectionParams: "apiKey" in credentials ? { apiKey: credentials.apiKey } : { authorization: headers.authorization ?? "" },
         lazy: true,
         retryAttempts: 3,
       });
@@ -113,7 +116,7 @@ export function createPlatformClient(baseUrl: string, credentials: Credentials):
 
 /** Exchanges a console user's e-mail and password for a bearer token. */
 export async function login(baseUrl: string, email: string, password: string): Promise<string> {
-  const client = createPlatformClient(baseUrl, { token: "" });
+  const client = createPlatformClient(baseUrl, { anonymous: true });
   const data = await client.query<{ login: { token: string | null; errors: { message: string }[] } }>(
     `mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { token errors { message } } }`,
     { email, password },
