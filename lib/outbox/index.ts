@@ -31,7 +31,12 @@ export interface OutboxRelay {
   flush(): Promise<number>;
   /** rows published since start */
   published(): number;
+  /** the last publish error while the relay keeps failing (null once a publish succeeds) */
+  lastError(): string | null;
 }
+
+/** After this many publish failures in a row the relay reports itself not ready, so /readyz shows a stall. */
+const FAILURES_BEFORE_UNREADY = 3;
 
 export function toKafkaMessage(row: OutboxRow) {
   const payload = row.payload as { type?: string } | null;
@@ -59,6 +64,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let pending = false;
   let listener: pg.Client | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  let consecutiveFailures = 0;
+  let lastError: string | null = null;
 
   function wake() {
     pending = true;
@@ -107,7 +114,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         await drain();
         backoff = 200;
+        consecutiveFailures = 0;
+        lastError = null;
       } catch (error) {
+        consecutiveFailures += 1;
+        lastError = (error as Error).message;
         log("error", `outbox publish failed, retrying in ${backoff} ms: ${(error as Error).message}`);
         await sleepOrWake(backoff);
         backoff = Math.min(backoff * 2, 10_000);
@@ -147,8 +158,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await listener?.end().catch(() => undefined);
       listener = undefined;
     },
-    ready: () => running && (listening || !options.databaseUrl),
+    ready: () => running && (listening || !options.databaseUrl) && consecutiveFailures < FAILURES_BEFORE_UNREADY,
     flush: () => drain(),
     published: () => total,
+    lastError: () => lastError,
   };
 }
