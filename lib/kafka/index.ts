@@ -2,8 +2,9 @@
 // so a KafkaJS-compatible client can replace it here. Producer: idempotent, acks=all, murmur2 partitioning
 // (Java-compatible, so a key always lands on the same partition). Consumer: offsets are committed only after
 // `handle` resolves for a message (autoCommit off); a handler that throws gets the message again.
-import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type Consumer, type LogEntry, type Producer, type Admin } from "kafkajs";
+import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type Consumer, type KafkaMessage, type LogEntry, type Producer, type Admin } from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
+import { handleBatchConcurrently } from "./batch.ts";
 
 export type KafkaLogLevel = "nothing" | "error" | "warn" | "info" | "debug";
 
@@ -55,6 +56,15 @@ export interface ConsumerOptions {
   heartbeatIntervalMs?: number;
   /** partitions processed in parallel (order is kept within a partition) */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Batch mode when > 1: up to this many messages of one partition's fetched batch are handled at once
+   * (eachBatch). Offsets are still committed only after `handle` resolved, and only as a contiguous prefix:
+   * offset n+1 is committed once messages ..n of the batch are all done, so a crash redelivers exactly what was
+   * not committed (handled-but-uncommitted messages come again: handlers must be idempotent). A handler that
+   * throws stops intake for that batch; the done prefix is committed and the failed message comes again.
+   * Default 1: one message at a time per partition (eachMessage).
+   */
+  messageConcurrency?: number;
   handle(message: IncomingMessage, context: HandlerContext): Promise<void>;
   /** the consumer crashed and will not restart by itself */
   onCrash?(error: Error): void;
@@ -63,6 +73,13 @@ export interface ConsumerOptions {
 export interface KafkaConsumer {
   /** connect, subscribe, run; resolves once the consumer has joined its group (or rejects after joinTimeoutMs) */
   start(options?: { joinTimeoutMs?: number }): Promise<void>;
+  /**
+   * Stop taking new messages and wait (at most timeoutMs) until the messages in hand are handled and their
+   * offsets committed, while the consumer still runs (kafkajs drops commits made after its stop began).
+   * Batch mode only stops intake itself; in eachMessage mode the handler has to refuse new messages.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
+  /** drain (batch mode, 30 s at most), then leave the group and disconnect */
   stop(): Promise<void>;
   /** joined the group and running */
   ready(): boolean;
@@ -201,6 +218,23 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
       });
       let joined = false;
       let running = false;
+      let stopping = false;
+      // handlers + their commits in progress: drain() waits for them while the consumer still runs
+      let active = 0;
+      const track = async (work: Promise<void>) => {
+        active += 1;
+        try {
+          await work;
+        } finally {
+          active -= 1;
+        }
+      };
+      const drain = async (timeoutMs: number) => {
+        stopping = true;
+        const deadline = Date.now() + timeoutMs;
+        while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        return active === 0;
+      };
       consumer.on(consumer.events.GROUP_JOIN, () => {
         joined = true;
       });
@@ -224,29 +258,60 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
             });
           });
           running = true;
-          await consumer.run({
-            autoCommit: false,
-            partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-            eachMessage: async ({ topic, partition, message, heartbeat }) => {
-              await options.handle(
-                {
-                  topic,
-                  partition,
-                  offset: message.offset,
-                  key: message.key ? message.key.toString("utf8") : null,
-                  value: message.value,
-                  headers: headersToStrings(message.headers as Record<string, unknown> | undefined),
-                  timestamp: message.timestamp,
-                },
-                { heartbeat },
-              );
-              // committed only after the handler finished (its result is stored): at-least-once delivery
-              await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-            },
+          const toIncoming = (topic: string, partition: number, message: KafkaMessage): IncomingMessage => ({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key ? message.key.toString("utf8") : null,
+            value: message.value,
+            headers: headersToStrings(message.headers as Record<string, unknown> | undefined),
+            timestamp: message.timestamp,
           });
+          const concurrency = options.messageConcurrency ?? 1;
+          if (concurrency > 1) {
+            await consumer.run({
+              autoCommit: false,
+              eachBatchAutoResolve: false,
+              partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+              eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+                const { topic, partition } = batch;
+                await track(
+                  handleBatchConcurrently(
+                    {
+                      messages: batch.messages,
+                      resolveOffset,
+                      // committed only after the handlers of this offset and every earlier one finished
+                      commit: (offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+                      heartbeat,
+                      canContinue: () => isRunning() && !isStale(),
+                      stopping: () => stopping,
+                      pause: () => void pause(),
+                    },
+                    concurrency,
+                    (message) => options.handle(toIncoming(topic, partition, message), { heartbeat }),
+                  ),
+                );
+              },
+            });
+          } else {
+            await consumer.run({
+              autoCommit: false,
+              partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+              eachMessage: ({ topic, partition, message, heartbeat }) =>
+                track(
+                  (async () => {
+                    await options.handle(toIncoming(topic, partition, message), { heartbeat });
+                    // committed only after the handler finished (its result is stored): at-least-once delivery
+                    await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+                  })(),
+                ),
+            });
+          }
           await joinedPromise;
         },
+        drain,
         async stop() {
+          if (running && (options.messageConcurrency ?? 1) > 1) await drain(30_000);
           running = false;
           joined = false;
           await consumer.disconnect();

@@ -90,7 +90,12 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   assert.ok(corruptLetter);
   assert.equal(corruptLetter.error.code, "VALIDATION");
   assert.equal(corruptLetter.attempts, 1, "not retriable: dead-lettered after one try");
-  const failedBad = (await ctx.repos.analyses.findById(good.tenantId, badImage.id))!;
+  // messages of a partition are handled concurrently (batch mode): the good one may finish before this one's
+  // FAILED (written right after its dead letter) is committed, so wait for the state instead of assuming order
+  const failedBad = await waitFor("the corrupt image's analysis FAILED", async () => {
+    const a = (await ctx.repos.analyses.findById(good.tenantId, badImage.id))!;
+    return a.status === "FAILED" && a;
+  }, 15_000);
   assert.equal(failedBad.status, "FAILED");
   assert.equal(failedBad.errorCode, "VALIDATION");
   assert.match(failedBad.errorMessage ?? "", /PNG/);
@@ -99,7 +104,10 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   assert.ok(missingLetter);
   assert.equal(missingLetter.error.code, "UNAVAILABLE");
   assert.equal(missingLetter.attempts, 3, "retriable: tried maxAttempts times");
-  const failedMissing = (await ctx.repos.analyses.findById(good.tenantId, noFile.id))!;
+  const failedMissing = await waitFor("the missing file's analysis FAILED", async () => {
+    const a = (await ctx.repos.analyses.findById(good.tenantId, noFile.id))!;
+    return a.status === "FAILED" && a;
+  }, 15_000);
   assert.equal(failedMissing.status, "FAILED");
   assert.equal(failedMissing.attempts, 3);
   assert.match(failedMissing.errorMessage ?? "", /missing/);

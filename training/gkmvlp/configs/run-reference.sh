@@ -15,9 +15,9 @@ mkdir -p "$REF"
 [ -f "$REF/data/dataset.json" ] || "$PY" -m gkmvlp.cli.generate --out "$REF/data" --seed 1 --train "${REF_TRAIN:-4000}" \
   --val 300 --test 500 --image-size 128 --dicom 0 --previews 0 --no-progress --overwrite
 "$PY" -m gkmvlp.cli.pretrain --config "$CFG/small-pretrain.json" --data "$REF/data" --out "$REF/pretrain" \
-  --threads "$THREADS" 2>&1 | tr "\r" "\n" | grep --line-buffered -v "^\s*$" >> "$REF/train.log"
+  --threads "$THREADS" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$" >> "$REF/train.log"
 "$PY" -m gkmvlp.cli.finetune --config "$CFG/small-finetune.json" --data "$REF/data" --init-from "$REF/pretrain" \
-  --out "$REF/finetune" --threads "$THREADS" 2>&1 | tr "\r" "\n" | grep --line-buffered -v "^\s*$" >> "$REF/train.log"
+  --out "$REF/finetune" --threads "$THREADS" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$" >> "$REF/train.log"
 "$PY" -m gkmvlp.cli.evaluate --checkpoint "$REF/finetune" --data "$REF/data" --out "$REF/eval" --threads "$THREADS"
 "$PY" -m gkmvlp.cli.export --checkpoint "$REF/finetune" --data "$REF/data" --metrics "$REF/eval/metrics.json" \
   --out "$ROOT/models/gkmvlp-small-synthetic-0.1.0" --version 0.1.0 --threads "$THREADS" --overwrite

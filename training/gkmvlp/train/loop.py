@@ -103,6 +103,7 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
     def save():
         ck.save(ckpt_path, model=model, optimizer=opt, step=step, np_rng=np_rng, config=config,
                 tokenizer=tok, answers=answers, history=history, extra={"order": order})
+        (out / "history.json").write_text(json.dumps(history, indent=1))  # readable progress mid-run
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
@@ -139,5 +140,4 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
     save()
     if history:
         plot_history(history, out / "curves.png", title=f"{cfg.stage} ({cfg.model.size})")
-    (out / "history.json").write_text(json.dumps(history, indent=1))
     return ckpt_path

@@ -1,7 +1,7 @@
 // createAnalysisWorker: the Kafka consumer loop around the inference engine.
 //
-// analysis.requested (consumer group, partitions in parallel, one message at a time per partition so per-study
-// order holds) → processor (decode, dedupe, claim, image → encoder once per image → task head → idempotent
+// analysis.requested (consumer group, partitions in parallel, up to batch.size messages of a partition at once:
+// a study's tasks run together; offsets committed as a contiguous prefix of handled messages) → processor (decode, dedupe, claim, image → encoder once per image → task head → idempotent
 // result write, which also puts AnalysisCompleted in the outbox) → offset commit, by lib/kafka, only after the
 // handler resolved. Completions leave through the transactional outbox: this worker runs a relay as well as the
 // gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
@@ -198,6 +198,9 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       fromBeginning: true,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.batch.size,
+      // up to batch.size messages of one partition at once: a study's four tasks (one partition key) run
+      // together, share one image load + encoder run, and different studies' images meet in the micro-batcher
+      messageConcurrency: config.batch.size,
       handle,
       onCrash: (error) => {
         logger.error("consumer crashed and will not restart", { error });
@@ -214,12 +217,15 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   async function stopNow(): Promise<void> {
     status = "STOPPING";
     draining = true;
+    // Drain while the consumer still runs: kafkajs drops commits made after its stop() began, so the messages
+    // in hand must finish (and lib/kafka commit them) before the consumer is told to stop. drain() stops
+    // lib/kafka's intake at once (batch mode) and resolves once the messages in hand are committed.
+    const drained = consumer?.drain(config.shutdownGraceMs);
     await heartbeat.beat();
     // interrupt retry backoffs: that message stays uncommitted and is redelivered to another worker
     abort.abort();
-    // Drain while the consumer still runs: kafkajs drops commits made after its stop() began, so the messages
-    // in hand must finish (and lib/kafka commit them) before the consumer is told to stop.
     const deadline = Date.now() + config.shutdownGraceMs;
+    await drained;
     while (inFlight > 0 && Date.now() < deadline) await sleep(20);
     if (inFlight > 0) logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
     await consumer?.stop().catch((error: Error) => logger.warn("consumer stop failed", { error }));

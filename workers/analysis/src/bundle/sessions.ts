@@ -7,6 +7,7 @@
  * main thread only posts inputs and receives outputs; 'main' keeps them in-process (simplest; fine
  * for tools and benchmarks that do nothing else meanwhile).
  */
+import type { DecodeRequest, Decoded } from '../inference/decoder.ts';
 import * as ort from 'onnxruntime-node';
 import { BundleError, InferenceError } from './errors.ts';
 import type { GraphName } from './manifest.ts';
@@ -23,6 +24,11 @@ export interface GraphSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
+  /**
+   * report_decoder_step on the session thread only: the whole beam/greedy search runs on that thread, one
+   * message per report instead of a thread round trip (and copies of memory + KV cache) per step.
+   */
+  decode?(request: DecodeRequest): Promise<Decoded>;
 }
 
 export type ExecutionProvider = 'cpu' | 'cuda';

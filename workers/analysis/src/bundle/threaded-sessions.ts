@@ -1,4 +1,5 @@
 /** Main-thread side of the threaded sessions: every run is a message to the session thread. */
+import type { DecodeRequest, Decoded } from '../inference/decoder.ts';
 import { InferenceError } from './errors.ts';
 import type { GraphName } from './manifest.ts';
 import type { HostReply, HostRequest } from './session-thread.ts';
@@ -7,7 +8,8 @@ import { startTsWorker } from './ts-worker.ts';
 
 export async function createThreadedSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {
   const worker = startTsWorker(new URL('./session-thread.ts', import.meta.url));
-  const pending = new Map<number, { resolve: (o: Record<string, TensorData>) => void; reject: (e: unknown) => void; graph: string }>();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- run resolves outputs, decode a Decoded
+  const pending = new Map<number, { resolve: (o: any) => void; reject: (e: unknown) => void; graph: string }>();
   let onLoaded: ((r: HostReply) => void) | null = null;
   let onReleased: (() => void) | null = null;
   let dead: Error | null = null;
@@ -29,7 +31,7 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
       if (!p) return;
       pending.delete(r.id);
       if (pending.size === 0) worker.unref(); // idle: do not keep the process alive
-      if (r.ok) p.resolve(r.outputs);
+      if (r.ok) p.resolve(r.op === 'ran' ? r.outputs : r.result);
       else p.reject(new InferenceError('INFERENCE_FAILED', `${p.graph} failed: ${r.message}`, { retriable: true }));
     }
   });
@@ -66,6 +68,17 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
         });
       },
     };
+    if (g.graph === 'report_decoder_step') {
+      session.decode = (request: DecodeRequest) => {
+        if (dead) return Promise.reject(new InferenceError('INFERENCE_FAILED', `${g.graph}: session thread is gone: ${dead.message}`, { retriable: true }));
+        const id = nextId++;
+        return new Promise<Decoded>((resolve, reject) => {
+          pending.set(id, { resolve, reject, graph: g.graph });
+          worker.ref();
+          post({ op: 'decode', id, graph: g.graph, request });
+        });
+      };
+    }
     sessions[g.graph] = session;
   }
 

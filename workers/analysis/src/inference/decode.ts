@@ -8,6 +8,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { InferenceError } from '../bundle/errors.ts';
+import { decodeGray8Png } from './fast-png.ts';
 import type { GrayImage } from './preprocess.ts';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
@@ -33,6 +34,11 @@ function toGray(rgba: ArrayLike<number>, width: number, height: number, color: b
 }
 
 export function decodePng(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): GrayImage {
+  return decodeGray8Png(bytes, limits.maxPixels) ?? decodePngGeneral(bytes, limits);
+}
+
+/** Every PNG type, through pngjs (the fallback of decodePng; exported so tests can compare the two). */
+export function decodePngGeneral(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): GrayImage {
   let png: PNG;
   try {
     // skipRescale keeps 16-bit samples as they are (pngjs then returns a Uint16Array of RGBA).

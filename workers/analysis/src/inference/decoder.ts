@@ -53,6 +53,19 @@ export class DecoderStep {
     private readonly memoryTokens: number,
   ) {}
 
+  /** the memory repeated n times (one copy per beam width, not per step: inputs are never written to) */
+  private readonly tiled = new Map<number, Float32Array>();
+
+  private memoryFor(n: number): Float32Array {
+    let mem = this.tiled.get(n);
+    if (!mem) {
+      mem = new Float32Array(n * this.memory.length);
+      for (let i = 0; i < n; i++) mem.set(this.memory, i * this.memory.length);
+      this.tiled.set(n, mem);
+    }
+    return mem;
+  }
+
   emptyCache(n: number): Cache {
     return { keys: new Float32Array(0), values: new Float32Array(0), t: 0, n };
   }
@@ -62,8 +75,7 @@ export class DecoderStep {
     const n = tokens.length;
     const { numLayers: L, numHeads: H, headDim: hd } = this.shape;
     const d = this.memory.length / this.memoryTokens;
-    const mem = new Float32Array(n * this.memory.length);
-    for (let i = 0; i < n; i++) mem.set(this.memory, i * this.memory.length);
+    const mem = this.memoryFor(n);
     const pastDims = [L, n, H, cache.t, hd];
     let out: Record<string, TensorData>;
     try {
@@ -197,4 +209,20 @@ export async function beamDecode(step: DecoderStep, opts: BeamOptions): Promise<
     }
   }
   return { ids: best.seq, logProb: best.score, score: bestNorm, steps, finished: best.done };
+}
+
+/** One whole report decode, as plain data: what the session thread needs to run it next to its session. */
+export interface DecodeRequest {
+  shape: DecoderShape;
+  /** [M*D] memory of one image */
+  memory: Float32Array;
+  memoryTokens: number;
+  method: 'beam' | 'greedy';
+  options: BeamOptions;
+}
+
+/** Runs a decode over `session` (in-process, or on the session thread so each step is no thread round trip). */
+export function runDecode(session: GraphSession, req: DecodeRequest): Promise<Decoded> {
+  const step = new DecoderStep(session, req.shape, req.memory, req.memoryTokens);
+  return req.method === 'greedy' ? greedyDecode(step, req.options) : beamDecode(step, req.options);
 }

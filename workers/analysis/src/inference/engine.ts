@@ -12,7 +12,7 @@ import type { Bundle } from '../bundle/load.ts';
 import { InferenceError } from '../bundle/errors.ts';
 import type { GraphName, Task } from '../bundle/manifest.ts';
 import { MicroBatcher, type BatcherOptions } from './batcher.ts';
-import { beamDecode, DecoderStep, greedyDecode } from './decoder.ts';
+import { runDecode, type DecodeRequest } from './decoder.ts';
 import { feature, runEncoderBatch } from './encoder.ts';
 import { Grounding } from './grounding.ts';
 import { answerQuestion, classifyImage, localizeImage, probabilities } from './heads.ts';
@@ -130,6 +130,21 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return promise;
   };
 
+  // The classification head's probabilities per encoded image: classify and localize both need them, and the
+  // four tasks of an image share one EncodedImage object (the cache above), so the head runs once per image.
+  const probabilityCache = new WeakMap<EncodedImage, Promise<Float32Array>>();
+  const probabilitiesOf = (s: NonNullable<Bundle['sessions']['classification_head']>, enc: EncodedImage) => {
+    let known = probabilityCache.get(enc);
+    if (!known) {
+      known = probabilities(s, enc);
+      probabilityCache.set(enc, known);
+      known.catch(() => {
+        if (probabilityCache.get(enc) === known) probabilityCache.delete(enc);
+      });
+    }
+    return known;
+  };
+
   const memoryOf = (enc: EncodedImage) => {
     const r = feature(enc, 'region_tokens');
     const k = feature(enc, 'knowledge_tokens');
@@ -153,14 +168,14 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     async classify(input) {
       const s = session('classification', 'classification_head');
       const enc = await encode(input);
-      return { task: 'classification', model, findings: await classifyImage(s, m, grounding, enc) };
+      return { task: 'classification', model, findings: await classifyImage(s, m, grounding, enc, probabilitiesOf(s, enc)) };
     },
 
     async localize(input, o = {}) {
       const s = session('localization', 'localization_head');
       const enc = await encode(input);
       const cls = bundle.sessions.classification_head;
-      const probs = cls ? await probabilities(cls, enc) : undefined;
+      const probs = cls ? await probabilitiesOf(cls, enc) : undefined;
       const findings = await localizeImage(s, m, enc, { findings: o.findings, maxBoxes: opts.maxBoxesPerFinding, probabilities: probs });
       return {
         task: 'localization',
@@ -177,11 +192,12 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       const enc = await encode(input);
       const d = m.decoding;
       const { mem, tokens } = memoryOf(enc);
-      const step = new DecoderStep(s, { numLayers: d.num_layers, numHeads: d.num_heads, headDim: d.head_dim }, mem, tokens);
       const method = o.method ?? (d.beam_size > 1 ? 'beam' : 'greedy');
       const beamSize = method === 'greedy' ? 1 : (o.beamSize ?? d.beam_size);
       const base = { maxSteps: Math.min(o.maxNewTokens ?? d.max_new_tokens, maxPosition - 1), bosId: d.bos_id, eosId: d.eos_id, lengthPenalty: d.length_penalty };
-      const out = method === 'greedy' ? await greedyDecode(step, base) : await beamDecode(step, { ...base, beamSize });
+      const request: DecodeRequest = { shape: { numLayers: d.num_layers, numHeads: d.num_heads, headDim: d.head_dim }, memory: mem, memoryTokens: tokens, method, options: { ...base, beamSize } };
+      // threaded sessions run the whole search next to the session (one message, not one per step)
+      const out = s.decode ? await s.decode(request) : await runDecode(s, request);
       const text = tokenizer.decode(out.ids);
       const split = splitReport(text);
       return {

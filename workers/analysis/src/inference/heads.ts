@@ -38,8 +38,15 @@ export async function probabilities(session: GraphSession, enc: EncodedImage): P
   return data;
 }
 
-export async function classifyImage(session: GraphSession, m: Manifest, g: Grounding, enc: EncodedImage): Promise<FindingResult[]> {
-  const data = await probabilities(session, enc);
+export async function classifyImage(
+  session: GraphSession,
+  m: Manifest,
+  g: Grounding,
+  enc: EncodedImage,
+  /** the head's probabilities when the caller has them already (the engine caches them per encoded image) */
+  known?: Promise<Float32Array>,
+): Promise<FindingResult[]> {
+  const data = await (known ?? probabilities(session, enc));
   const sentences = new Map(m.knowledge.map((k) => [k.label, k.sentence]));
   return m.labels.map((label, k) => {
     const probability = data[k]!;
