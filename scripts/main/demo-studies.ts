@@ -114,11 +114,11 @@ function summarise(result: Record<string, unknown> | null): string {
       return top.map((f) => `${f.label} ${f.probability.toFixed(2)}${f.positive ? "+" : ""}`).join(", ");
     }
     case "LocalizationResult": {
-      const boxes = result.boxes as { label: string; score: number }[];
+      const boxes = [...(result.boxes as { label: string; score: number }[])].sort((a, b) => b.score - a.score);
       return boxes.length ? boxes.slice(0, 3).map((b) => `${b.label} ${b.score.toFixed(2)}`).join(", ") : "no boxes";
     }
     case "Report":
-      return String(result.impression ?? "").slice(0, 90);
+      return String(result.impression || result.findingsText || "(empty report)").replace(/\s+/g, " ").slice(0, 90);
     case "VqaAnswer":
       return `${String(result.question)} → ${String(result.answer)} (${Number(result.confidence).toFixed(2)})`;
     default:
