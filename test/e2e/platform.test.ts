@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createPlatformClient, login } from "../../lib/client/index.ts";
+import { createPlatformClient, login, type PlatformClient } from "../../lib/client/index.ts";
 import { startConsoleStack } from "../console/stack.ts";
 
 const demoImage = fileURLToPath(new URL("../../demo/studies/synthetic/syn-2026-000032.png", import.meta.url));
@@ -14,8 +14,15 @@ test("a study's four analyses arrive through the subscription with typed results
   const stack = await startConsoleStack(t);
   const token = await login(stack.baseUrl, stack.users.radiologist.email, stack.users.radiologist.password);
   const client = createPlatformClient(stack.baseUrl, { token });
-  t.after(() => client.close());
+  // Closed in the test body, before the stack's own clean-up stops the gateway under the open socket.
+  try {
+    await analyseOneStudy(client);
+  } finally {
+    await client.close();
+  }
+});
 
+async function analyseOneStudy(client: PlatformClient): Promise<void> {
   const upload = await client.uploadFile(demoImage);
   assert.equal(upload.format, "PNG");
   const patient = await client.query<{ createPatient: { patient: { id: string } } }>(
@@ -44,7 +51,20 @@ test("a study's four analyses arrive through the subscription with typed results
       if (updates.filter((x) => x.status === "SUCCEEDED" || x.status === "FAILED").length >= TASKS.length) allDone();
     },
   );
-  t.after(() => unsubscribe());
+  try {
+    await requestAndCheck(client, studyId, updates, done, allDone);
+  } finally {
+    unsubscribe();
+  }
+}
+
+async function requestAndCheck(
+  client: PlatformClient,
+  studyId: string,
+  updates: { status: string; id: string; task: string }[],
+  done: Promise<void>,
+  allDone: () => void,
+): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000)); // let the server register the subscription
 
   const request = `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION, LOCALIZATION, REPORT, VQA],
@@ -99,4 +119,4 @@ test("a study's four analyses arrive through the subscription with typed results
   const vqa = byTask.get("VQA")!.result! as { answer: string; confidence: number; answerType: string };
   assert.ok(["yes", "no"].includes(vqa.answer), `a closed question gets yes/no, got ${vqa.answer}`);
   assert.ok(vqa.confidence > 0 && vqa.confidence <= 1);
-});
+}
