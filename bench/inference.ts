@@ -12,7 +12,7 @@ import { loadBundle, type Bundle } from "../workers/analysis/src/bundle/load.ts"
 import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
 import { decodeImage } from "../workers/analysis/src/inference/decode.ts";
 import type { Preprocessed } from "../workers/analysis/src/inference/preprocess.ts";
-import { decodeGray8Png } from "./proto/fast-png.ts";
+import { decodeGray8Png } from "../workers/analysis/src/inference/fast-png.ts";
 import { runTask, type TaskRequest } from "../workers/analysis/src/loop/tasks.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;
@@ -49,7 +49,7 @@ export interface InferenceResults {
   /** ms to decode one PNG (pngjs) and to preprocess it (contract resize), main thread */
   decode_ms: number;
   preprocess_ms: number;
-  /** prototype bench/proto/fast-png.ts on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
+  /** the worker's fast path (workers/analysis/src/inference/fast-png.ts) on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
   fast_decode: { ms: number; speedup: Spread; identical: boolean; applicable: number };
   /** one small graph call (classification head) through the worker's session thread vs in-process, µs per call */
   session_call_us: { threaded: number; in_process: number; overhead: number };
@@ -174,7 +174,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
       const g = decodeImage(im.bytes);
       const ta = now() - t;
       t = now();
-      const q = decodeGray8Png(im.bytes);
+      const q = decodeGray8Png(im.bytes, Number.MAX_SAFE_INTEGER);
       const tb = now() - t;
       if (q) {
         applicable++;
