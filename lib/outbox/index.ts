@@ -84,6 +84,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  // Drains in this process never overlap: a flush() that arrived while the loop was publishing would
+  // otherwise lose the advisory lock to it, see nothing to publish and return before the rows were sent.
+  let lastDrain: Promise<unknown> = Promise.resolve();
+  function drainSerially(): Promise<number> {
+    const next = lastDrain.catch(() => undefined).then(() => drain());
+    lastDrain = next;
+    return next;
+  }
+
   async function connectListener(): Promise<void> {
     if (!options.databaseUrl || !running) return;
     const client = new pg.Client({ connectionString: options.databaseUrl });
@@ -112,7 +121,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     while (running) {
       pending = false;
       try {
-        await drain();
+        await drainSerially();
         backoff = 200;
         consecutiveFailures = 0;
         lastError = null;
@@ -159,7 +168,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       listener = undefined;
     },
     ready: () => running && (listening || !options.databaseUrl) && consecutiveFailures < FAILURES_BEFORE_UNREADY,
-    flush: () => drain(),
+    flush: () => drainSerially(),
     published: () => total,
     lastError: () => lastError,
   };
