@@ -1,15 +1,9 @@
 // Audit trail writes (who read or changed patient data). Called with the request's client, or inside the
 // transaction of the change it records so that the change and its audit event commit together.
 import type { DbClient } from "../../../../lib/db/client.ts";
+import type { AuditInput } from "../../../../lib/db/index.ts";
 
-export interface AuditInput {
-  tenantId: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId?: string | null;
-  details?: Record<string, unknown>;
-}
+export type { AuditInput };
 
 export async function writeAudit(db: DbClient, input: AuditInput): Promise<void> {
   await db.auditEvent.create({
