@@ -85,6 +85,8 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     await page.locator('[data-toggle=heatmap]').setChecked(true);
     await afterPaint(page);
     assert.deepEqual(await unlabelledControls(page), [], 'every control on the study page has an accessible name');
+    // The status comes from the study's own refetch, which can land a moment after the last chip.
+    await page.getByTestId('study-status').filter({ hasText: /Analysed|Reviewed/i }).waitFor({ timeout: 15_000 }).catch(() => undefined);
     assert.match(await page.getByTestId('study-status').innerText(), /Analysed|Reviewed/i, 'the study status follows the results');
     await shot('study');
   });

@@ -128,3 +128,22 @@ test("reviews accept only succeeded reports and an amendment needs its text", as
   assert.equal((await ctx.repos.users.verifyCredentials(reviewer.email, "long-enough-pass"))?.id, reviewer.id);
   assert.equal(await ctx.repos.users.verifyCredentials(reviewer.email, "wrong-password"), null);
 });
+
+test("a study whose results commit at the same moment ends analysed, not stuck in progress", async (t) => {
+  const ctx = await createTestContext(t);
+  for (const round of [1, 2, 3]) {
+    const s = await seedStudy(ctx.repos, `race-${round}`);
+    const ask = (task: "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA", question?: string) =>
+      ctx.repos.analyses.requestAnalysis({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task, question, idempotencyKey: `race-${round}-${task}` });
+    const [c, l, r, v] = await Promise.all([ask("CLASSIFICATION"), ask("LOCALIZATION"), ask("REPORT"), ask("VQA", "Is there a pneumothorax?")]);
+    for (const a of [c, l, r, v]) assert.ok(await ctx.repos.analyses.startAttempt(a.analysis.id));
+    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "PROCESSING");
+    await Promise.all([
+      ctx.repos.results.writeClassification(c.analysis.id, provenance, [{ label: "Pneumothorax", probability: 0.9, threshold: 0.5, regions: [] }]),
+      ctx.repos.results.writeLocalization(l.analysis.id, provenance, [{ label: "Pneumothorax", x1: 1, y1: 1, x2: 9, y2: 9, score: 0.9 }]),
+      ctx.repos.results.writeReport(r.analysis.id, provenance, { findingsText: "Small right pneumothorax.", impressionText: "", decoding: "greedy", sentences: [] }),
+      ctx.repos.results.writeVqa(v.analysis.id, provenance, { question: "Is there a pneumothorax?", answer: "yes", confidence: 0.9, answerType: "CLOSED", regions: [] }),
+    ]);
+    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYZED", `round ${round}`);
+  }
+});

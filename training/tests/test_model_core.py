@@ -6,7 +6,7 @@ import torch
 from gkmvlp.model import GKMVLP, LossWeights, preset
 from gkmvlp.model.config import ConfigError, ModelConfig, from_dict
 from gkmvlp.model.decoding import beam_search, greedy
-from gkmvlp.model.losses import compute_losses
+from gkmvlp.model.losses import compute_losses, evidence_loss
 
 torch.set_num_threads(2)
 MICRO = dict(image_size=64, patch_size=16, dim=32, heads=2, vit_depth=1, text_layers=1, gk_layers=1,
@@ -78,12 +78,13 @@ def test_kv_cached_step_matches_full_decoder():
 REACH = {
     "itc": ["vision.", "text.", "img_proj.", "txt_proj.", "logit_scale"],
     "itm": ["fusion.", "itm_head.", "text.", "gk."],
-    "lm": ["decoder.", "gk.", "regions.feat"],
+    "lm": ["decoder.", "gk.", "regions.feat", "presence"],
     "ecls": ["cls_head.", "gk.", "vision."],
     "ground": ["gk.layers.0.cattn", "regions.feat"],
     "mask": ["loc_head.", "gk."],
     "box": ["regions.box", "regions.queries", "vision."],
-    "vqa": ["vqa_head.", "fusion.", "text."],
+    "vqa": ["vqa_head.", "vqa_know.", "fusion.", "text."],
+    "evidence": ["evidence.", "vision."],
 }
 
 
@@ -134,3 +135,39 @@ def test_config_rejects_unknown_keys_and_wrong_types_listing_all():
         preset("tiny", image_size=100)
     with pytest.raises(ConfigError, match="unknown model size"):
         preset("huge")
+
+
+def test_knowledge_tokens_carry_the_pooled_evidence_of_each_finding():
+    m = GKMVLP(micro()).eval()
+    o = m.encode_image(torch.randn(2, 1, 64, 64))
+    added = o["knowledge_tokens"] - o["knowledge_base"]
+    assert torch.allclose(added, torch.sigmoid(o["evidence_logits"])[..., None] * m.presence, atol=1e-6)
+    told = m.with_presence(o, torch.ones(2, 14))
+    assert torch.allclose(told - o["knowledge_base"], m.presence.expand(2, -1, -1), atol=1e-6)
+    # the exported heatmap is the localization head plus the evidence map
+    h = m.heatmap_logits(o["patch_tokens"], o["knowledge_tokens"])
+    assert torch.allclose(h - m.loc_head(o["patch_tokens"], o["knowledge_tokens"]), o["evidence_maps"], atol=1e-5)
+
+
+def test_evidence_loss_prefers_maps_that_peak_where_the_finding_is():
+    labels = torch.zeros(1, 14)
+    labels[0, 10] = 1.0  # Pleural Effusion, drawn in one corner cell (partly covered)
+    masks = torch.zeros(1, 14, 4, 4)
+    masks[0, 10, 3, 0] = 0.3
+    right = torch.full((1, 14, 4, 4), -6.0)
+    right[0, 10, 3, 0] = 6.0
+    wrong = torch.full((1, 14, 4, 4), -6.0)
+    wrong[0, 10, 0, 3] = 6.0
+    pooled = torch.logsumexp(right.flatten(2), -1) - torch.log(torch.tensor(16.0))
+    assert float(evidence_loss(right, pooled, labels, masks)) < float(evidence_loss(wrong, pooled, labels, masks))
+    # "No Finding" has no map target: any map for it costs the same
+    other = right.clone()
+    other[0, 0] = 5.0
+    assert torch.isclose(evidence_loss(right, pooled, labels, masks), evidence_loss(other, pooled, labels, masks))
+
+
+def test_model_without_evidence_head_keeps_the_contract_shapes():
+    m = GKMVLP(micro(evidence_head=False)).eval()
+    o = m.encode_image(torch.randn(2, 1, 64, 64))
+    assert "evidence_logits" not in o and o["knowledge_tokens"].shape == (2, 14, 32)
+    assert float(compute_losses(m, fake_batch(m.cfg), LossWeights())["evidence"]) == 0.0

@@ -105,8 +105,17 @@ async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, 
   await enqueueOutbox(tx, { topic: topics.requested, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
 }
 
-/** Study status follows its analyses: PROCESSING while any is active, else ANALYZED (REVIEWED is kept). */
+/**
+ * Study status follows its analyses: PROCESSING while any is active, else ANALYZED (REVIEWED is kept).
+ *
+ * The study row is locked first. Two results of one study committing at once would otherwise each
+ * count the other as still active (read committed) and both leave PROCESSING behind for good; the
+ * console's browser test caught a study stuck "In progress" with all four results in. NO KEY UPDATE,
+ * not UPDATE: inserting an analysis holds KEY SHARE on its study (the foreign key), and two
+ * concurrent requests upgrading that to UPDATE deadlock.
+ */
 export async function refreshStudyStatus(tx: Tx, studyId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "Study" WHERE "id" = ${studyId} FOR NO KEY UPDATE`;
   const active = await tx.analysis.count({ where: { studyId, status: { in: ACTIVE_STATUSES } } });
   await tx.study.updateMany({
     where: { id: studyId, status: { not: "REVIEWED" } },

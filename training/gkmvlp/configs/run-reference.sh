@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 REF="${REF_DIR:-$ROOT/training/runs/small-ref}"
 THREADS="${REF_THREADS:-1}"
-export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" PYTHONUNBUFFERED=1
+export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1  # see scripts/model-smoke.sh
 PY="$ROOT/.venv/bin/python"
 CFG="$ROOT/training/gkmvlp/configs"
 cd "$ROOT/training"

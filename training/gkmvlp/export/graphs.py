@@ -21,12 +21,9 @@ class ImageEncoderGraph(nn.Module):
             self.register_buffer("knowledge_emb", model.knowledge_embeddings().detach().clone())
 
     def forward(self, pixel_values: Tensor):
-        m = self.m
-        g, patches = m.vision(pixel_values)
-        boxes = m.regions.predict_boxes(patches)
-        region_tokens = m.regions.features(patches, boxes)
-        knowledge, weights = m.gk(self.knowledge_emb, region_tokens, g)
-        return g, patches, boxes, region_tokens, knowledge, weights
+        o = self.m.encode_with(pixel_values, self.knowledge_emb)
+        return (o["global_embedding"], o["patch_tokens"], o["region_boxes"], o["region_tokens"],
+                o["knowledge_tokens"], o["grounding_weights"])
 
 
 class ClassificationGraph(nn.Module):

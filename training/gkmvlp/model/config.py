@@ -30,6 +30,7 @@ class LossWeights:
     mask: float = 1.0
     box: float = 1.0
     vqa: float = 0.5
+    evidence: float = 1.0
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ModelConfig:
     num_answers: int = 32
     roi_output: int = 2
     gk_module: bool = True
+    evidence_head: bool = True  # per-finding patch evidence, densely supervised; feeds the knowledge tokens
     mean: float = 0.5
     std: float = 0.25
 

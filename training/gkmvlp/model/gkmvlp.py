@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from ..tokenizer import WordPieceTokenizer
 from .config import ModelConfig
 from .encoders import GKModule, RegionHead, TextEncoder, VisionEncoder
-from .heads import ClassificationHead, Fusion, LocalizationHead, ReportDecoder
+from .heads import ClassificationHead, EvidenceHead, Fusion, LocalizationHead, ReportDecoder
 from .knowledge import knowledge_sentences
 
 
@@ -28,10 +28,17 @@ class GKMVLP(nn.Module):
         self.text = TextEncoder(cfg)
         self.gk = GKModule(cfg)
         self.cls_head = ClassificationHead(cfg)
+        self.evidence = EvidenceHead(cfg) if cfg.evidence_head else None
+        # added to knowledge token k in proportion to the evidence that finding k is present, so the
+        # classifier, the report decoder and VQA all read one grounded presence signal
+        self.presence = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.3) if cfg.evidence_head else None
         self.loc_head = LocalizationHead(cfg)
         self.fusion = Fusion(cfg)
         self.itm_head = nn.Linear(cfg.dim, 2)
-        self.vqa_head = nn.Sequential(nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
+        # the answer MLP sees the fused question and a summary of the knowledge tokens (presence of
+        # each finding), so "is there X?" is a question-by-presence lookup it can learn quickly
+        self.vqa_know = nn.Linear(cfg.num_labels * cfg.dim, cfg.dim)
+        self.vqa_head = nn.Sequential(nn.Linear(2 * cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
         self.decoder = ReportDecoder(cfg)
         self.img_proj = nn.Linear(cfg.dim, cfg.dim)
         self.txt_proj = nn.Linear(cfg.dim, cfg.dim)
@@ -55,6 +62,11 @@ class GKMVLP(nn.Module):
 
     def encode_image(self, pixels: Tensor, gt_boxes: Optional[Tensor] = None,
                      gt_visible: Optional[Tensor] = None) -> dict[str, Tensor]:
+        return self.encode_with(pixels, self.knowledge_embeddings(), gt_boxes, gt_visible)
+
+    def encode_with(self, pixels: Tensor, knowledge_emb: Tensor, gt_boxes: Optional[Tensor] = None,
+                    gt_visible: Optional[Tensor] = None) -> dict[str, Tensor]:
+        """The image side given the encoded knowledge sentences (a constant in the exported graph)."""
         global_emb, patches = self.vision(pixels)
         boxes = self.regions.predict_boxes(patches)
         feat_boxes = boxes
@@ -62,23 +74,39 @@ class GKMVLP(nn.Module):
             vis = gt_visible[..., None].to(boxes.dtype) if gt_visible is not None else 1.0
             feat_boxes = gt_boxes * vis + boxes.detach() * (1 - vis)
         region_tokens = self.regions.features(patches, feat_boxes)
-        knowledge, weights = self.gk(self.knowledge_embeddings(), region_tokens, global_emb)
-        return dict(global_embedding=global_emb, patch_tokens=patches, region_boxes=boxes,
-                    region_tokens=region_tokens, knowledge_tokens=knowledge, grounding_weights=weights)
+        knowledge, weights = self.gk(knowledge_emb, region_tokens, global_emb)
+        out = dict(global_embedding=global_emb, patch_tokens=patches, region_boxes=boxes,
+                   region_tokens=region_tokens, grounding_weights=weights)
+        if self.evidence is not None:
+            maps = self.evidence.maps(patches)
+            pooled = self.evidence.pooled(maps)
+            out.update(evidence_maps=maps, evidence_logits=pooled, knowledge_base=knowledge)
+            knowledge = knowledge + torch.sigmoid(pooled)[..., None] * self.presence
+        out["knowledge_tokens"] = knowledge
+        return out
+
+    def with_presence(self, out: dict[str, Tensor], presence: Tensor) -> Tensor:
+        """Knowledge tokens as if the evidence said `presence` [B,14] (teacher forcing for the decoder)."""
+        if self.evidence is None:
+            return out["knowledge_tokens"]
+        return out["knowledge_base"] + presence[..., None] * self.presence
 
     # ----- heads ---------------------------------------------------------------------------------
     def classify_logits(self, global_emb: Tensor, knowledge: Tensor) -> Tensor:
         return self.cls_head(global_emb, knowledge)
 
     def heatmap_logits(self, patches: Tensor, knowledge: Tensor) -> Tensor:
-        return self.loc_head(patches, knowledge)
+        h = self.loc_head(patches, knowledge)
+        return h if self.evidence is None else h + self.evidence.maps(patches)
 
     def image_tokens(self, patches: Tensor, knowledge: Tensor) -> Tensor:
         return torch.cat([patches, knowledge], dim=1)
 
     def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
         q = self.text(q_ids, q_mask)
-        return self.vqa_head(self.fusion(q, q_mask, self.image_tokens(patches, knowledge)))
+        fused = self.fusion(q, q_mask, self.image_tokens(patches, knowledge))
+        summary = self.vqa_know(knowledge.reshape(knowledge.shape[0], -1))
+        return self.vqa_head(torch.cat([fused, summary], dim=-1))
 
     def itm_logits(self, t_tokens: Tensor, t_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
         return self.itm_head(self.fusion(t_tokens, t_mask, self.image_tokens(patches, knowledge)))

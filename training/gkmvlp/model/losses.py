@@ -17,6 +17,12 @@ from torch import Tensor
 from .config import LossWeights
 from .gkmvlp import GKMVLP
 from .layers import generalized_iou
+from ..ontology import LABELS
+
+NO_FINDING = LABELS.index("No Finding")
+LUNG_OPACITY = LABELS.index("Lung Opacity")
+# Lung Opacity is a parent label (CheXpert): where it is present, its children's masks are its map
+OPACITY_CHILDREN = [LABELS.index(l) for l in ("Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis")]
 
 
 def _soft_ce(logits: Tensor, target: Tensor) -> Tensor:
@@ -65,6 +71,28 @@ def mask_loss(heat_logits: Tensor, masks: Tensor, labels: Tensor) -> Tensor:
     return bce + dice.mean()
 
 
+def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor) -> Tensor:
+    """Presence through the pooled evidence (BCE on labels) + dense BCE of every evidence map.
+
+    Dense targets are the mask coverage scaled so the finding's best cell is 1 (small findings
+    such as a nodule or a rib fracture cover a fraction of one cell). A map is supervised where
+    its target is known: absent findings (all zeros) and present findings with a mask (Lung
+    Opacity takes the union of its children's masks). "No Finding" has no map target.
+    """
+    cls = F.binary_cross_entropy_with_logits(pooled, labels)
+    cov = masks.flatten(2).clone()
+    cov[:, LUNG_OPACITY] = torch.maximum(cov[:, LUNG_OPACITY], cov[:, OPACITY_CHILDREN].amax(1))
+    peak = cov.amax(-1, keepdim=True)
+    has = peak.squeeze(-1) > 0
+    tgt = torch.where(has[..., None], cov / peak.clamp(min=1e-6), torch.zeros_like(cov))
+    sel = ((labels > 0.5) & has) | (labels < 0.5)
+    sel[:, NO_FINDING] = False
+    if not sel.any():
+        return cls
+    dense = F.binary_cross_entropy_with_logits(maps.flatten(2), tgt, reduction="none").mean(-1)[sel].mean()
+    return cls + dense
+
+
 def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
     v = visible > 0.5
     if not v.any():
@@ -86,6 +114,11 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
     losses["box"] = box_loss(out["region_boxes"], batch["region_boxes"], batch["region_visible"]) if w.box else zero
     losses["ecls"] = F.binary_cross_entropy_with_logits(model.classify_logits(g, know), batch["labels"]) if w.ecls else zero
     losses["mask"] = mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
+    if w.evidence and model.evidence is not None:
+        losses["evidence"] = evidence_loss(out["evidence_maps"], out["evidence_logits"], batch["labels"],
+                                           batch["finding_masks"])
+    else:
+        losses["evidence"] = zero
     losses["ground"] = (grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
                         if w.ground and model.cfg.gk_module else zero)
 
@@ -118,7 +151,14 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
 
     if w.lm:
         ids, mask = batch["report_ids"], batch["report_mask"]
-        logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], know))
+        # half the reports are written from the true presence of each finding, so the decoder learns
+        # to follow the presence signal in the knowledge tokens rather than the most common report
+        mem_know = know
+        if model.evidence is not None:
+            told = (torch.rand(know.shape[0], 1, device=know.device) < 0.5).to(know.dtype)
+            pres = told * batch["labels"] + (1 - told) * torch.sigmoid(out["evidence_logits"])
+            mem_know = model.with_presence(out, pres)
+        logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], mem_know))
         tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
         losses["lm"] = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
     else:

@@ -25,6 +25,7 @@ class TrainConfig:
     warmup_steps: int = 30
     grad_clip: float = 1.0
     teacher_forcing_steps: int = 100   # RoIAlign on ground-truth region boxes for the first N steps
+    image_only_steps: int = 0          # first N steps train only the image-side objectives (cheaper, see loop.py)
     label_fraction: float = 1.0        # finetune: fraction of labelled training images used
     max_train: int = 0                 # 0 = all training records
     max_eval: int = 0                  # 0 = all val/test records
@@ -46,6 +47,8 @@ class TrainConfig:
             errs.append("finetune needs init_from (a pretrain checkpoint)")
         if not 0.0 < self.label_fraction <= 1.0:
             errs.append(f"label_fraction must be in (0, 1], got {self.label_fraction}")
+        if not 0 <= self.image_only_steps < self.steps:
+            errs.append(f"image_only_steps must be in [0, steps), got {self.image_only_steps}")
         for name in ("steps", "batch_size", "threads"):
             if getattr(self, name) <= 0:
                 errs.append(f"{name} must be > 0")
