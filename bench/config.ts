@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { shippedBundle } from "../lib/bundles/index.ts";
 import { env, loadConfig, z, type Env } from "../lib/config/index.ts";
 import { ConfigError } from "../lib/errors/index.ts";
 
@@ -13,7 +14,7 @@ const PHASES = ["inference", "torch", "pipeline", "gateway"] as const;
 export type Phase = (typeof PHASES)[number];
 
 const schema = z.object({
-  /** bundle folder; default: the newest manifest.json under models/, then training/runs/<run>/bundle */
+  /** bundle folder; default: the shipped default bundle (models/DEFAULT, lib/bundles) */
   BENCH_BUNDLE: env.string().optional(),
   /** ONNX Runtime intra-op threads (worker and bare sessions) = torch threads = OMP/OpenBLAS threads */
   BENCH_THREADS: env.int(1, 1),
@@ -72,23 +73,14 @@ export interface BenchConfig {
   command: string;
 }
 
-function newestBundle(): string | undefined {
-  const dirs: string[] = [];
-  const sub = (d: string) => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(d, e.name)) : []);
-  dirs.push(...sub(path.join(REPO_ROOT, "models")));
-  dirs.push(...sub(path.join(REPO_ROOT, "training", "runs")).map((d) => path.join(d, "bundle")));
-  const found = dirs.filter((d) => existsSync(path.join(d, "manifest.json"))).map((d) => ({ d, t: statSync(path.join(d, "manifest.json")).mtimeMs }));
-  found.sort((a, b) => b.t - a.t);
-  return found[0]?.d;
-}
-
 const abs = (p: string) => (path.isAbsolute(p) ? p : path.resolve(REPO_ROOT, p));
 
 export function loadBenchConfig(source: Env): BenchConfig {
   const c = loadConfig("bench", schema, source);
   const issues: string[] = [];
-  const bundleDir = c.BENCH_BUNDLE ? abs(c.BENCH_BUNDLE) : newestBundle();
-  if (!bundleDir) issues.push(`BENCH_BUNDLE: not set and no bundle (folder with manifest.json) under models/ or training/runs/*/bundle`);
+  const shipped = shippedBundle();
+  const bundleDir = c.BENCH_BUNDLE ? abs(c.BENCH_BUNDLE) : shipped.dir;
+  if (!bundleDir) issues.push(`BENCH_BUNDLE: not set, and ${shipped.issue}`);
   else if (!existsSync(path.join(bundleDir, "manifest.json"))) issues.push(`BENCH_BUNDLE: ${bundleDir} has no manifest.json`);
   const batchSizes = c.BENCH_BATCH_SIZES.split(",").map((s) => Number(s.trim()));
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > 64)) issues.push(`BENCH_BATCH_SIZES: integers 1..64, got "${c.BENCH_BATCH_SIZES}"`);

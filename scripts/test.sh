@@ -15,9 +15,13 @@ tiers="${TEST_TIERS:-python node browser}"
 echo "=== exporting a fresh tiny test bundle with the Python exporter ==="
 .venv/bin/python scripts/export-test-bundle.py .local/test-bundle
 export GKMVLP_TEST_BUNDLE="$PWD/.local/test-bundle"
-shipped=$(ls -d models/*/ 2>/dev/null | while read -r d; do [ -f "$d/manifest.json" ] && echo "${d%/}"; done | sort | tail -n 1)
-export GKMVLP_BUNDLE="$PWD/${shipped:-.local/test-bundle}"
-echo "shipped bundle: ${shipped:-none (using the test bundle)}"
+# Every shipped bundle gets the parity tier; the platform's tests run the default one (models/DEFAULT).
+shipped_all=$(ls -d models/*/ 2>/dev/null | while read -r d; do [ -f "$d/manifest.json" ] && echo "${d%/}"; done | sort)
+default=""
+[ -f models/DEFAULT ] && default="models/$(tr -d '[:space:]' < models/DEFAULT)"
+[ -z "$default" ] && [ "$(echo "$shipped_all" | grep -c .)" = 1 ] && default="$shipped_all"
+export GKMVLP_BUNDLE="$PWD/${default:-.local/test-bundle}"
+echo "default bundle: ${default:-none (using the test bundle)}; shipped: $(echo $shipped_all)"
 status=0
 summary=()
 
@@ -36,9 +40,9 @@ for tier in $tiers; do
     node)
       run_tier typecheck npx tsc -p tsconfig.json --noEmit
       run_tier node node --import tsx --test --test-concurrency=1 $(find test -name '*.test.ts' -not -path 'test/console/*' | sort)
-      if [ -n "$shipped" ]; then
-        run_tier shipped-bundle-parity env GKMVLP_TEST_BUNDLE="$PWD/$shipped" node --import tsx --test test/worker/*.test.ts
-      fi ;;
+      for b in $shipped_all; do
+        run_tier "shipped-bundle-parity ($(basename "$b"))" env GKMVLP_TEST_BUNDLE="$PWD/$b" node --import tsx --test test/worker/*.test.ts
+      done ;;
     browser)
       run_tier browser node --import tsx --test --test-concurrency=1 $(find test/console -name '*.test.ts' | sort) ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;

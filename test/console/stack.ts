@@ -12,7 +12,8 @@ import { createLocalDiskImageStore } from '../../lib/images/index.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 import { createGateway } from '../../services/gateway/src/gateway.ts';
 import { createLogger as createGatewayLogger } from '../../services/gateway/src/logger.ts';
-import { findShippedBundle, loadWorkerConfig } from '../../workers/analysis/src/config.ts';
+import { shippedBundle } from '../../lib/bundles/index.ts';
+import { loadWorkerConfig } from '../../workers/analysis/src/config.ts';
 import { loadBundle } from '../../workers/analysis/src/bundle/load.ts';
 import { createEngine } from '../../workers/analysis/src/inference/engine.ts';
 import { createAnalysisWorker } from '../../workers/analysis/src/worker.ts';
@@ -23,11 +24,11 @@ const consoleDir = fileURLToPath(new URL('../../services/console/dist', import.m
 const SECRET = 'console-test-secret-0123456789-abcdefghij';
 
 /**
- * The shipped (trained) bundle under models/ when there is one: its reports name regions, which the
+ * The shipped default bundle (models/DEFAULT) when there is one: its reports name regions, which the
  * sentence-highlight check needs. Otherwise the tests' tiny bundle (GKMVLP_TEST_BUNDLE or .cache/test-bundle).
  */
 function modelBundle(): string {
-  return findShippedBundle() ?? bundleDir();
+  return shippedBundle().dir ?? bundleDir();
 }
 
 type Who = 'admin' | 'radiologist' | 'clinician' | 'auditor';

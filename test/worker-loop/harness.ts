@@ -15,19 +15,12 @@ import type { IncomingMessage, KafkaConsumer } from "../../lib/kafka/index.ts";
 import type { TestCtx } from "../helpers/index.ts";
 import type { TopicNames } from "../../lib/events/index.ts";
 import type { WorkerConfig } from "../../workers/analysis/src/config.ts";
+import { shippedBundle } from "../../lib/bundles/index.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-function newestBundleIn(dirs: string[]): string | undefined {
-  return dirs
-    .filter((dir) => existsSync(path.join(dir, "manifest.json")))
-    .map((dir) => ({ dir, mtime: statSync(path.join(dir, "manifest.json")).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime)[0]?.dir;
-}
 
-const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name)) : []);
-
-/** GKMVLP_BUNDLE, else the newest bundle under models/ or training/runs/*\/bundle; a clear failure if none. */
+/** GKMVLP_BUNDLE, else the shipped default bundle (models/DEFAULT, lib/bundles); a clear failure if none. */
 export function resolveBundleDir(): string {
   // eslint-disable-next-line n/no-process-env -- test-only location override
   const fromEnv = process.env.GKMVLP_BUNDLE;
@@ -35,7 +28,7 @@ export function resolveBundleDir(): string {
     if (!existsSync(path.join(fromEnv, "manifest.json"))) throw new Error(`GKMVLP_BUNDLE=${fromEnv} has no manifest.json`);
     return path.resolve(fromEnv);
   }
-  const found = newestBundleIn([...subdirs(path.join(REPO_ROOT, "models")), ...subdirs(path.join(REPO_ROOT, "training", "runs")).map((d) => path.join(d, "bundle"))]);
+  const found = shippedBundle().dir;
   if (!found) {
     throw new Error(
       "no GK-MVLP bundle for the worker-loop tests: set GKMVLP_BUNDLE to a bundle folder, or ship one under models/<name>/ " +

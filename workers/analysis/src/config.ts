@@ -1,10 +1,11 @@
 // The analysis worker's configuration: the only place the worker reads the environment (main.ts passes
 // process.env). Every problem is listed at once (lib/config). Keys are documented in workers/analysis/src/README.md.
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { shippedBundle } from "../../../lib/bundles/index.ts";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
 import { ConfigError } from "../../../lib/errors/index.ts";
 
@@ -21,7 +22,7 @@ const schema = z.object({
   TOPIC_ANALYSIS_DEAD_LETTER: env.string().default("analysis.dead-letter"),
   /** kafkajs consumer session timeout; a retry's backoff never sleeps past a third of it without a heartbeat */
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000),
-  /** model bundle folder; default: the newest folder with a manifest.json under models/ */
+  /** model bundle folder; default: the one models/DEFAULT names (lib/bundles) */
   MODEL_BUNDLE_DIR: env.string().optional(),
   EXECUTION_PROVIDER: env.enumOf(["cpu", "cuda"] as const, "cpu"),
   /** ONNX Runtime intra-op threads per graph */
@@ -65,21 +66,10 @@ export interface WorkerConfig {
   logLevel: LogLevel;
 }
 
-/** The newest (by mtime) folder with a manifest.json directly under `modelsDir`, or undefined. */
-export function findShippedBundle(modelsDir = path.join(REPO_ROOT, "models")): string | undefined {
-  if (!existsSync(modelsDir)) return undefined;
-  const candidates = readdirSync(modelsDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(modelsDir, entry.name, "manifest.json")))
-    .map((entry) => path.join(modelsDir, entry.name))
-    .map((dir) => ({ dir, mtime: statSync(path.join(dir, "manifest.json")).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  return candidates[0]?.dir;
-}
-
 function bundleIssue(dir: string | undefined): { dir?: string; issue?: string } {
   if (dir === undefined) {
-    const shipped = findShippedBundle();
-    return shipped ? { dir: shipped } : { issue: `MODEL_BUNDLE_DIR: not set and no bundle (a folder with manifest.json) under ${path.join(REPO_ROOT, "models")}` };
+    const shipped = shippedBundle();
+    return shipped.dir ? { dir: shipped.dir } : { issue: `MODEL_BUNDLE_DIR: not set, and ${shipped.issue}` };
   }
   return existsSync(path.join(dir, "manifest.json")) ? { dir } : { issue: `MODEL_BUNDLE_DIR: ${dir} has no manifest.json` };
 }
