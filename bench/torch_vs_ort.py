@@ -27,6 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "training"))
 
+from gkmvlp import blas  # noqa: E402
+
+blas.configure()  # torch's OpenBLAS must get the CPU's kernels, or "torch time" measures a fallback
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# OpenBLAS keeps its own thread pool beside torch's; on a shared 2-core machine two pools
-# oversubscribe the cores (a step ran 6x slower). One BLAS thread unless the caller says otherwise.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import json
 import sys
