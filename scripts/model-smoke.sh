@@ -11,9 +11,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SMOKE_DIR="${SMOKE_DIR:-$ROOT/training/runs/smoke}"
-TRAIN="${SMOKE_TRAIN:-4000}"
-PRE_STEPS="${SMOKE_PRETRAIN_STEPS:-950}"
-FT_STEPS="${SMOKE_FINETUNE_STEPS:-400}"
+TRAIN="${SMOKE_TRAIN:-6000}"
+PRE_STEPS="${SMOKE_PRETRAIN_STEPS:-1400}"
+FT_STEPS="${SMOKE_FINETUNE_STEPS:-600}"
 THREADS="${SMOKE_THREADS:-2}"
 export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 
@@ -30,7 +30,7 @@ DATA="$SMOKE_DIR/data"
 
 log "generating synthetic data (train $TRAIN) ..."
 "$PY" -m gkmvlp.cli.generate --out "$DATA" --seed 0 --train "$TRAIN" --val 150 --test 250 \
-  --image-size 128 --dicom 0 --previews 0 --no-progress >&2
+  --image-size 128 --dicom 0 --previews 0 --workers "$THREADS" --no-progress >&2
 
 log "pre-training tiny ($PRE_STEPS steps) ..."
 "$PY" -m gkmvlp.cli.pretrain --config "$ROOT/training/gkmvlp/configs/smoke-pretrain.json" --data "$DATA" \

@@ -128,6 +128,18 @@ describe('manifest validation', () => {
     assert.ok(invalidDetails(m).some((d) => d.startsWith('graphs.vqa_head') && d.includes('missing graph')));
   });
 
+  it('accepts heatmaps on the patch grid or a refinement of it, and refuses any other grid', () => {
+    const withGrid = (grid: number) => {
+      const m = validManifest();
+      m.localization = { ...m.localization, grid, patch_size: 16 }; // 64 px / 16 = a 4 x 4 patch grid
+      m.graphs.localization_head.outputs[0].shape = ['batch', 3, grid, grid];
+      return m;
+    };
+    assert.doesNotThrow(() => parseManifest(withGrid(4)));
+    assert.doesNotThrow(() => parseManifest(withGrid(8)));
+    for (const bad of [6, 3, 12]) assert.ok(invalidDetails(withGrid(bad)).some((d) => d.startsWith('localization.grid')), `grid ${bad}`);
+  });
+
   it('refuses duplicate labels', () => {
     const m = validManifest();
     m.labels = [...LABELS, 'Cardiomegaly'];

@@ -49,10 +49,11 @@ def configure(environ: MutableMapping[str, str] = os.environ, cpuinfo: Path = Pa
     Values already in the environment win. One BLAS thread: torch's OpenMP pool and OpenBLAS's
     pthread pool each take every core otherwise, and a step ran 2.3x slower oversubscribed.
     """
-    if "torch" in sys.modules and environ is os.environ:
+    wanted = {"OPENBLAS_NUM_THREADS": "1"}
+    core = None if "OPENBLAS_CORETYPE" in environ else pick_coretype(cpu_flags(cpuinfo))
+    if core:
+        wanted["OPENBLAS_CORETYPE"] = core
+    missing = {k: v for k, v in wanted.items() if k not in environ}
+    if missing and "torch" in sys.modules and environ is os.environ:
         warnings.warn("gkmvlp.blas.configure() ran after torch was imported; OpenBLAS settings ignored")
-    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    if "OPENBLAS_CORETYPE" not in environ:
-        core = pick_coretype(cpu_flags(cpuinfo))
-        if core:
-            environ["OPENBLAS_CORETYPE"] = core
+    environ.update(missing)

@@ -25,7 +25,7 @@ def fake_batch(cfg, b=4, seed=0):
     labels[:, 2] = torch.tensor([1.0, 0.0] * (b // 2))
     regions = torch.zeros(b, 14, 29)
     regions[:, 2, 24] = 1
-    masks = torch.zeros(b, 14, cfg.grid, cfg.grid)
+    masks = torch.zeros(b, 14, cfg.heat_grid, cfg.heat_grid)
     masks[labels[:, 2] > 0, 2, 1:3, 1:3] = 1
     ids = torch.randint(5, cfg.vocab_size, (b, cfg.max_length), generator=g)
     ids[:, 0] = 2
@@ -35,7 +35,7 @@ def fake_batch(cfg, b=4, seed=0):
                 finding_regions=regions * labels[..., None], finding_masks=masks,
                 report_ids=ids, report_mask=torch.ones_like(ids), report_group=torch.arange(b),
                 question_ids=ids[:, : cfg.question_max_length], question_mask=torch.ones(b, cfg.question_max_length, dtype=torch.long),
-                answer_idx=torch.arange(b) % cfg.num_answers)
+                answer_idx=torch.arange(b) % cfg.num_answers, question_label=torch.arange(b) % 14)
 
 
 def test_image_side_shapes_and_grounding_rows_sum_to_one():
@@ -49,7 +49,7 @@ def test_image_side_shapes_and_grounding_rows_sum_to_one():
     assert torch.allclose(o["grounding_weights"].sum(-1), torch.ones(3, 14), atol=1e-5)
     b = o["region_boxes"]
     assert (b[..., 2] >= b[..., 0]).all() and (b >= 0).all() and (b <= 1).all()
-    assert m.heatmap_logits(o["patch_tokens"], o["knowledge_tokens"]).shape == (3, 14, cfg.grid, cfg.grid)
+    assert m.heatmap_logits(o["patch_tokens"], o["knowledge_tokens"]).shape == (3, 14, cfg.heat_grid, cfg.heat_grid)
     assert m.classify_logits(o["global_embedding"], o["knowledge_tokens"]).shape == (3, 14)
 
 
@@ -83,7 +83,7 @@ REACH = {
     "ground": ["gk.layers.0.cattn", "regions.feat"],
     "mask": ["loc_head.", "gk."],
     "box": ["regions.box", "regions.queries", "vision."],
-    "vqa": ["vqa_head.", "vqa_know.", "fusion.", "text."],
+    "vqa": ["vqa_head.", "vqa_know.", "vqa_query.", "vqa_keys", "fusion.", "text.", "evidence."],
     "evidence": ["evidence.", "vision."],
 }
 
@@ -101,6 +101,21 @@ def test_each_objective_produces_gradient_where_it_should(term):
     for prefix in REACH[term]:
         hit = [n for n, g in grads.items() if n.startswith(prefix) and g is not None and g.abs().sum() > 0]
         assert hit, f"{term} gives no gradient to {prefix}"
+
+
+def test_vqa_pointer_learns_which_finding_a_question_names():
+    cfg = micro()
+    torch.manual_seed(0)
+    m = GKMVLP(cfg)
+    batch = fake_batch(cfg)
+    opt = torch.optim.Adam([p for n, p in m.named_parameters() if n.startswith(("vqa_query", "vqa_keys"))], lr=0.05)
+    w = LossWeights(**{k: (1.0 if k == "vqa" else 0.0) for k in LossWeights().__dict__})
+    for _ in range(60):
+        opt.zero_grad()
+        compute_losses(m, batch, w)["total"].backward()
+        opt.step()
+    q = m.text(batch["question_ids"], batch["question_mask"])[:, 0]
+    assert torch.equal(m.vqa_pointer(q).argmax(-1), batch["question_label"])
 
 
 def test_gk_module_off_drops_grounding_term():
@@ -144,9 +159,23 @@ def test_knowledge_tokens_carry_the_pooled_evidence_of_each_finding():
     assert torch.allclose(added, torch.sigmoid(o["evidence_logits"])[..., None] * m.presence, atol=1e-6)
     told = m.with_presence(o, torch.ones(2, 14))
     assert torch.allclose(told - o["knowledge_base"], m.presence.expand(2, -1, -1), atol=1e-6)
-    # the exported heatmap is the localization head plus the evidence map
+    # the exported heatmap is the localization head (repeated over each patch's sub-cells) plus the evidence map
     h = m.heatmap_logits(o["patch_tokens"], o["knowledge_tokens"])
-    assert torch.allclose(h - m.loc_head(o["patch_tokens"], o["knowledge_tokens"]), o["evidence_maps"], atol=1e-5)
+    loc = m.loc_head(o["patch_tokens"], o["knowledge_tokens"])
+    s = m.cfg.heatmap_subcells
+    assert torch.allclose(h - loc.repeat_interleave(s, 2).repeat_interleave(s, 3), o["evidence_maps"], atol=1e-5)
+
+
+def test_each_patch_token_decodes_its_own_sub_cells_of_the_evidence_map():
+    m = GKMVLP(micro()).eval()
+    cfg, s = m.cfg, m.cfg.heatmap_subcells
+    assert s > 1 and cfg.heat_grid == cfg.grid * s
+    patches = torch.zeros(1, cfg.num_patches, cfg.dim)
+    patches[0, cfg.grid + 2] = torch.randn(cfg.dim)  # patch at row 1, column 2
+    maps = m.evidence.maps(patches)
+    base = m.evidence.maps(torch.zeros_like(patches))
+    changed = torch.nonzero((maps - base).abs().amax(1)[0] > 1e-6).tolist()
+    assert changed and all(r // s == 1 and c // s == 2 for r, c in changed)
 
 
 def test_evidence_loss_prefers_maps_that_peak_where_the_finding_is():

@@ -159,7 +159,7 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             "labels": list(LABELS), "regions": list(REGIONS), "knowledge": knowledge_manifest(),
             "thresholds": thresholds,
             "localization": {"heatmap_threshold": heat_thr, "threshold_mode": "relative_to_max",
-                             "min_box_area_frac": 0.002, "grid": cfg.grid, "patch_size": cfg.patch_size},
+                             "min_box_area_frac": 0.002, "grid": cfg.heat_grid, "patch_size": cfg.patch_size},
             "tokenizer": {"type": "wordpiece", "vocab_file": "vocab.txt", "lowercase": True,
                           "vocab_size": tok.vocab_size, "max_length": cfg.max_length,
                           "question_max_length": cfg.question_max_length, "pad_id": PAD_ID, "unk_id": UNK_ID,

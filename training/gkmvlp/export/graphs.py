@@ -65,7 +65,7 @@ class VQAGraph(nn.Module):
 def specs(model: GKMVLP) -> dict[str, dict]:
     """Graph name -> file, inputs/outputs (name, dtype, shape with symbolic dims), dynamic axes."""
     c = model.cfg
-    d, s, n, r, k, g = c.dim, c.image_size, c.num_patches, c.num_regions, c.num_labels, c.grid
+    d, s, n, r, k, g = c.dim, c.image_size, c.num_patches, c.num_regions, c.num_labels, c.heat_grid
     L, H, hd, M = c.decoder_layers, c.heads, c.head_dim, c.num_regions + c.num_labels
     f32, i64 = "float32", "int64"
 

@@ -59,12 +59,18 @@ class ModelConfig:
     roi_output: int = 2
     gk_module: bool = True
     evidence_head: bool = True  # per-finding patch evidence, densely supervised; feeds the knowledge tokens
+    heatmap_subcells: int = 1   # heatmap cells per patch side: each patch token decodes s x s sub-cells
     mean: float = 0.5
     std: float = 0.25
 
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
+
+    @property
+    def heat_grid(self) -> int:
+        """Heatmap (and mask target) cells per side: the patch grid refined by `heatmap_subcells`."""
+        return self.grid * self.heatmap_subcells
 
     @property
     def num_patches(self) -> int:
@@ -82,6 +88,8 @@ class ModelConfig:
             errs.append(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
         if self.dim % self.heads:
             errs.append(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if not 1 <= self.heatmap_subcells <= self.patch_size or self.patch_size % self.heatmap_subcells:
+            errs.append(f"heatmap_subcells must divide patch_size {self.patch_size}, got {self.heatmap_subcells}")
         for name in ("image_size", "patch_size", "dim", "vit_depth", "heads", "text_layers",
                      "decoder_layers", "vocab_size", "max_length", "num_answers"):
             if getattr(self, name) <= 0:
@@ -94,12 +102,15 @@ class ModelConfig:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # tiny: trains in minutes on 2 CPU cores (the smoke test); 128 px, 8x8 patch grid.
+    # tiny: trains in minutes on 2 CPU cores (the smoke test); 128 px, 8x8 patch grid, 16x16 heatmaps.
     "tiny": dict(size="tiny", image_size=128, patch_size=16, dim=96, vit_depth=3, heads=4, max_length=128,
-                 mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2),
-    # small: the reference bundle (<= 40 MB fp32); 224 px, 14x14 grid, head_dim 48.
-    "small": dict(size="small", image_size=224, patch_size=16, dim=192, vit_depth=6, heads=4, max_length=128,
-                  mlp_ratio=3.0, text_layers=3, gk_layers=2, fusion_layers=2, decoder_layers=2),
+                 mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2,
+                 heatmap_subcells=2),
+    # small: the CPU reference bundle (about an hour of training on 2 cores); 128 px like tiny, with
+    # a wider and deeper ViT; 8x8 patch grid, 16x16 heatmaps.
+    "small": dict(size="small", image_size=128, patch_size=16, dim=128, vit_depth=4, heads=4, max_length=128,
+                  mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2,
+                  heatmap_subcells=2),
     "base": dict(size="base", image_size=224, patch_size=16, dim=384, vit_depth=8, heads=6,
                  mlp_ratio=4.0, text_layers=4, gk_layers=2, fusion_layers=2, decoder_layers=3),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -11,7 +12,7 @@ from torch import Tensor, nn
 from ..tokenizer import WordPieceTokenizer
 from .config import ModelConfig
 from .encoders import GKModule, RegionHead, TextEncoder, VisionEncoder
-from .heads import ClassificationHead, EvidenceHead, Fusion, LocalizationHead, ReportDecoder
+from .heads import ClassificationHead, EvidenceHead, Fusion, LocalizationHead, ReportDecoder, refine
 from .knowledge import knowledge_sentences
 
 
@@ -35,10 +36,14 @@ class GKMVLP(nn.Module):
         self.loc_head = LocalizationHead(cfg)
         self.fusion = Fusion(cfg)
         self.itm_head = nn.Linear(cfg.dim, 2)
-        # the answer MLP sees the fused question and a summary of the knowledge tokens (presence of
-        # each finding), so "is there X?" is a question-by-presence lookup it can learn quickly
+        # the answer MLP sees the fused question, a summary of the knowledge tokens, and what a pointer
+        # from the question to one finding reads: that finding's knowledge token and its pooled
+        # evidence logit. Without the pointer the head answered "is there X?" worse than the
+        # classifier's own thresholded output did (smoke run: 0.72 against 0.79 on closed questions).
         self.vqa_know = nn.Linear(cfg.num_labels * cfg.dim, cfg.dim)
-        self.vqa_head = nn.Sequential(nn.Linear(2 * cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
+        self.vqa_query = nn.Linear(cfg.dim, cfg.dim)
+        self.vqa_keys = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.02)
+        self.vqa_head = nn.Sequential(nn.Linear(3 * cfg.dim + 1, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
         self.decoder = ReportDecoder(cfg)
         self.img_proj = nn.Linear(cfg.dim, cfg.dim)
         self.txt_proj = nn.Linear(cfg.dim, cfg.dim)
@@ -96,17 +101,30 @@ class GKMVLP(nn.Module):
         return self.cls_head(global_emb, knowledge)
 
     def heatmap_logits(self, patches: Tensor, knowledge: Tensor) -> Tensor:
-        h = self.loc_head(patches, knowledge)
+        h = refine(self.loc_head(patches, knowledge), self.cfg.heatmap_subcells)
         return h if self.evidence is None else h + self.evidence.maps(patches)
 
     def image_tokens(self, patches: Tensor, knowledge: Tensor) -> Tensor:
         return torch.cat([patches, knowledge], dim=1)
 
-    def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
+    def vqa_pointer(self, q_cls: Tensor) -> Tensor:
+        """Logits [B,14] of which finding a question is about, from the question alone."""
+        return self.vqa_query(q_cls) @ self.vqa_keys.t() / math.sqrt(self.cfg.dim)
+
+    def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor,
+                   with_pointer: bool = False):
         q = self.text(q_ids, q_mask)
         fused = self.fusion(q, q_mask, self.image_tokens(patches, knowledge))
         summary = self.vqa_know(knowledge.reshape(knowledge.shape[0], -1))
-        return self.vqa_head(torch.cat([fused, summary], dim=-1))
+        pointer = self.vqa_pointer(q[:, 0])
+        attn = torch.softmax(pointer, dim=-1)
+        read = torch.einsum("bk,bkd->bd", attn, knowledge)
+        if self.evidence is not None:
+            presence = (attn * self.evidence.pooled(self.evidence.maps(patches))).sum(-1, keepdim=True)
+        else:
+            presence = torch.zeros_like(read[:, :1])
+        logits = self.vqa_head(torch.cat([fused, summary, read, presence], dim=-1))
+        return (logits, pointer) if with_pointer else logits
 
     def itm_logits(self, t_tokens: Tensor, t_mask: Tensor, patches: Tensor, knowledge: Tensor) -> Tensor:
         return self.itm_head(self.fusion(t_tokens, t_mask, self.image_tokens(patches, knowledge)))

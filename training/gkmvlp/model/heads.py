@@ -26,27 +26,47 @@ class ClassificationHead(nn.Module):
         return (h * self.w).sum(-1) + self.b  # logits [B,14]
 
 
+def subcells(x: Tensor, g: int, s: int) -> Tensor:
+    """[B,K,g*g,s*s] per-patch sub-cell values -> [B,K,g*s,g*s] maps (a pixel shuffle)."""
+    b, k = x.shape[0], x.shape[1]
+    return x.reshape(b, k, g, g, s, s).permute(0, 1, 2, 4, 3, 5).reshape(b, k, g * s, g * s)
+
+
+def refine(m: Tensor, s: int) -> Tensor:
+    """Patch-grid maps [B,K,g,g] -> [B,K,g*s,g*s], each value repeated over its s x s sub-cells."""
+    if s == 1:
+        return m
+    b, k, g, _ = m.shape
+    return m[:, :, :, None, :, None].expand(b, k, g, s, g, s).reshape(b, k, g * s, g * s)
+
+
 class EvidenceHead(nn.Module):
-    """Per-finding evidence on the patch grid and its pooled presence logit.
+    """Per-finding evidence on the heatmap grid and its pooled presence logit.
 
     A linear map per finding over the patch tokens, trained densely on the finding masks of every
     image (absent findings have empty masks) and, through a log-sum-exp pool, on the labels. Dense
     supervision is what lets a tiny model learn from a few thousand images: measured on the smoke
     data, a conv trunk with this head reached macro AUC 0.81 in 2000 steps where the same trunk
     with a pooled classifier stalled at 0.73.
+
+    With `heatmap_subcells` s > 1 each patch token decodes an s x s block of sub-cells (as
+    segmentation heads on ViTs decode a patch's pixels): on the tiny model's 8 x 8 grid only 67 %
+    of the smoke test set's finding boxes contain any cell centre, so the pointing game could not
+    pass 0.67 however well the model localised.
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.dim)
-        self.proj = nn.Linear(cfg.dim, cfg.num_labels)
+        self.proj = nn.Linear(cfg.dim, cfg.num_labels * cfg.heatmap_subcells ** 2)
         self.bias = nn.Parameter(torch.zeros(cfg.num_labels))
 
     def maps(self, patches: Tensor) -> Tensor:
-        g = self.cfg.grid
-        m = self.proj(self.norm(patches)).transpose(1, 2)  # [B,14,N]
-        return m.reshape(m.shape[0], m.shape[1], g, g)
+        c = self.cfg
+        m = self.proj(self.norm(patches))  # [B,N,14*s*s]
+        m = m.reshape(m.shape[0], m.shape[1], c.num_labels, c.heatmap_subcells ** 2).permute(0, 2, 1, 3)
+        return subcells(m, c.grid, c.heatmap_subcells)  # [B,14,G,G]
 
     def pooled(self, maps: Tensor) -> Tensor:
         flat = maps.flatten(2)

@@ -166,8 +166,13 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
 
     ans = batch.get("answer_idx")
     if w.vqa and ans is not None and (ans >= 0).any():
-        logits = model.vqa_logits(batch["question_ids"], batch["question_mask"], patches, know)
+        logits, pointer = model.vqa_logits(batch["question_ids"], batch["question_mask"], patches, know,
+                                           with_pointer=True)
         losses["vqa"] = F.cross_entropy(logits, ans, ignore_index=-1)
+        q_label = batch.get("question_label")
+        if q_label is not None and (q_label >= 0).any():
+            # which finding the question names, where the data says (presence, side, region, severity)
+            losses["vqa"] = losses["vqa"] + F.cross_entropy(pointer, q_label, ignore_index=-1)
     else:
         losses["vqa"] = zero
 

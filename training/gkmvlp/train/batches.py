@@ -81,6 +81,7 @@ class TensorSet:
     qa_closed: torch.Tensor
     qa_record: torch.Tensor
     qa_text: list[tuple[str, str, str]]
+    qa_label: torch.Tensor | None = None  # the finding a question names (LABELS index), -1 if none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -102,6 +103,8 @@ class TensorSet:
         b["question_ids"] = self.qa_ids[qq]
         b["question_mask"] = self.qa_mask[qq]
         b["answer_idx"] = torch.where(has, self.qa_answer[qq], torch.full_like(qq, -1))
+        if self.qa_label is not None:
+            b["question_label"] = torch.where(has, self.qa_label[qq], torch.full_like(qq, -1))
         return b
 
     def __post_init__(self):
@@ -113,7 +116,7 @@ class TensorSet:
 def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelConfig,
                   tok: WordPieceTokenizer, answers: list[str], desc: str = "data") -> TensorSet:
     root = Path(root)
-    n, g, s = len(records), cfg.grid, cfg.image_size
+    n, g, s = len(records), cfg.heat_grid, cfg.image_size
     L, R = len(LABELS), len(REGIONS)
     pix = np.zeros((n, 1, s, s), np.float32)
     boxes = np.zeros((n, R, 4), np.float32)
@@ -129,6 +132,7 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
     rep_ids, rep_mask = tok.encode_batch(texts, cfg.max_length)
     ans_index = {a: i for i, a in enumerate(answers)}
     qa_rows: list[tuple[int, str, int, bool, str]] = []
+    qa_labels: list[int] = []
     for i, rec in enumerate(tqdm(records, desc=f"load {desc}", leave=False, mininterval=2)):
         where = f"{rec.get('id')} ({rec.get('image')})"
         try:
@@ -167,6 +171,7 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
         for qa in rec.get("vqa", []):
             a = qa["answer"].strip().lower()
             qa_rows.append((i, qa["question"], ans_index.get(a, -1), qa.get("type") == "closed", a))
+            qa_labels.append(LABEL_INDEX.get(qa.get("label"), -1))
     q_ids, q_mask = tok.encode_batch([q for _, q, _, _, _ in qa_rows], cfg.question_max_length)
     arrays = dict(pixel_values=pix, region_boxes=boxes, region_visible=vis, labels=labels,
                   finding_regions=fregions, finding_masks=fmasks, finding_boxes=fboxes, finding_has_box=fhas,
@@ -179,6 +184,7 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
         qa_closed=torch.tensor([c for _, _, _, c, _ in qa_rows], dtype=torch.bool),
         qa_record=torch.tensor([r for r, _, _, _, _ in qa_rows], dtype=torch.long),
         qa_text=[(q, a, "closed" if c else "open") for _, q, _, c, a in qa_rows],
+        qa_label=torch.tensor(qa_labels, dtype=torch.long),
     )
 
 

@@ -159,8 +159,10 @@ export const manifestSchema = z
     }
     const g = m.localization.grid;
     const p = m.localization.patch_size;
-    if (g !== undefined && p !== undefined && g * p !== m.preprocessing.image_size) {
-      issue(['localization', 'grid'], `grid ${g} x patch_size ${p} != preprocessing.image_size ${m.preprocessing.image_size}`);
+    // heatmaps are on the patch grid or on a refinement of it (each patch split into s x s sub-cells)
+    const patches = p === undefined ? undefined : m.preprocessing.image_size / p;
+    if (g !== undefined && patches !== undefined && (!Number.isInteger(patches) || g % patches !== 0 || m.preprocessing.image_size % g !== 0)) {
+      issue(['localization', 'grid'], `grid ${g} is not the patch grid (image_size ${m.preprocessing.image_size} / patch_size ${p}) or a refinement of it dividing image_size`);
     }
     if (!(m.tokenizer.vocab_file in m.files)) issue(['files', m.tokenizer.vocab_file], 'vocab file is not listed with a sha256');
     for (const f of Object.keys(m.files)) if (!isSafeRelativePath(f)) issue(['files', f], UNSAFE_PATH);

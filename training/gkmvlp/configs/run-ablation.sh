@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# GK module ablation at the smoke budget: the smoke recipe (configs/smoke-*.json, same data, same steps)
+# with and without the GK module, over several seeds; summary with mean and spread per metric.
+# About 12 minutes per run on 2 cores (6 runs by default). Resumable: finished runs are skipped.
+#   nohup nice -n 19 training/gkmvlp/configs/run-ablation.sh > training/runs/ablation.log 2>&1 &
+# Writes training/runs/ablation/{data,<variant>-seed<N>/{pretrain,finetune,eval}}, ablation.{json,md}.
+# Knobs (env): ABL_DIR, ABL_SEEDS ("0 1 2"), ABL_TRAIN, ABL_PRETRAIN_STEPS, ABL_FINETUNE_STEPS, ABL_THREADS.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+DIR="${ABL_DIR:-$ROOT/training/runs/ablation}"
+SEEDS="${ABL_SEEDS:-0 1 2}"
+THREADS="${ABL_THREADS:-2}"
+PRE="${ABL_PRETRAIN_STEPS:-1400}"   # the smoke recipe's (scripts/model-smoke.sh)
+FT="${ABL_FINETUNE_STEPS:-600}"
+export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
+PY="$ROOT/.venv/bin/python"
+CFG="$ROOT/training/gkmvlp/configs"
+log() { echo "[ablation $(date +%H:%M:%S)] $*"; }
+quiet() { "$@" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$" | grep --line-buffered -v "it/s\]$" || true; }
+
+"$ROOT/scripts/setup-python.sh"
+cd "$ROOT/training"
+mkdir -p "$DIR"
+[ -f "$DIR/data/dataset.json" ] || "$PY" -m gkmvlp.cli.generate --out "$DIR/data" --seed 0 --train "${ABL_TRAIN:-6000}" \
+  --val 150 --test 250 --image-size 128 --dicom 0 --previews 0 --workers "$THREADS" --no-progress --overwrite
+args=()
+for variant in gk no_gk; do
+  files=()
+  for seed in $SEEDS; do
+    run="$DIR/$variant-seed$seed"
+    files+=("$run/eval/metrics.json")
+    [ -f "$run/eval/metrics.json" ] && { log "$variant seed $seed: done before"; continue; }
+    flag=(); [ "$variant" = no_gk ] && flag=(--no-gk-module)
+    log "$variant seed $seed: pre-training"
+    quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/smoke-pretrain.json" --data "$DIR/data" --out "$run/pretrain" \
+      --steps "$PRE" --threads "$THREADS" --seed "$seed" "${flag[@]}"
+    log "$variant seed $seed: fine-tuning"
+    quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/smoke-finetune.json" --data "$DIR/data" --init-from "$run/pretrain" \
+      --out "$run/finetune" --steps "$FT" --threads "$THREADS" --seed "$seed" "${flag[@]}"
+    "$PY" -m gkmvlp.cli.evaluate --checkpoint "$run/finetune" --data "$DIR/data" --out "$run/eval" --threads "$THREADS" >/dev/null
+    log "$variant seed $seed: $(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print({k: round(m[k],4) for k in ('auc_macro','localization_mean_iou','pointing_game','ce_f1','vqa_closed_acc')})" "$run/eval/metrics.json")"
+  done
+  args+=(--variant "$variant" "${files[@]}")
+done
+"$PY" -m gkmvlp.eval.ablation "${args[@]}" --out "$DIR"

@@ -1,0 +1,35 @@
+"""Ablation summaries (gkmvlp/eval/ablation.py)."""
+
+import json
+import math
+
+from gkmvlp.eval import ablation
+
+
+def test_mean_and_sample_sd_over_seeds():
+    m, sd = ablation.mean_sd([0.8, 0.82, 0.84])
+    assert math.isclose(m, 0.82) and math.isclose(sd, 0.02)
+
+
+def test_gap_smaller_than_the_spread_is_not_called_a_difference():
+    a, b = {"mean": 0.83, "sd": 0.02}, {"mean": 0.82, "sd": 0.01}
+    assert ablation.verdict(a, b) == "within spread"
+    assert ablation.verdict({"mean": 0.90, "sd": 0.01}, b) == "higher"
+    assert ablation.verdict(b, {"mean": 0.90, "sd": 0.01}) == "lower"
+
+
+def test_cli_writes_json_and_a_table_per_metric(tmp_path):
+    files = {}
+    for variant, base in (("gk", 0.8), ("no_gk", 0.7)):
+        files[variant] = []
+        for seed in range(3):
+            f = tmp_path / f"{variant}{seed}.json"
+            f.write_text(json.dumps({"auc_macro": base + 0.01 * seed, "pointing_game": 0.5}))
+            files[variant].append(str(f))
+    ablation.main(["--variant", "gk", *files["gk"], "--variant", "no_gk", *files["no_gk"], "--out", str(tmp_path / "o")])
+    s = json.loads((tmp_path / "o" / "ablation.json").read_text())
+    assert s["n_seeds"] == {"gk": 3, "no_gk": 3}
+    assert math.isclose(s["metrics"]["auc_macro"]["gk"]["mean"], 0.81)
+    table = (tmp_path / "o" / "ablation.md").read_text()
+    assert "| auc_macro | 0.810 ± 0.010 | 0.710 ± 0.010 | +0.100 | gk higher |" in table
+    assert "| pointing_game |" in table and "within spread" in table
