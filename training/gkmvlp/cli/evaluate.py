@@ -1,7 +1,8 @@
 """Evaluate a checkpoint on the held-out split: python -m gkmvlp.cli.evaluate
 
 Thresholds (per-label decision, heatmap box) are chosen on the validation split, metrics are
-computed on the test split; writes metrics.json, roc.png, roc_zero_shot.png, report_samples.json.
+computed on the test split; writes metrics.json, roc.png, roc_zero_shot.png, report_samples.json and
+examples.png (a grid of test images with heatmaps, boxes and generated reports; --examples 0 skips it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main(argv=None) -> None:
     p.add_argument("--calib-split", default="val")
     p.add_argument("--max-eval", type=int, default=0, help="use only the first N records of each split")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--examples", type=int, default=8, help="images in examples.png (0 = no figure)")
     args = p.parse_args(argv)
 
     def body():
@@ -40,9 +42,15 @@ def main(argv=None) -> None:
             return build_tensors(args.data, recs, model.cfg, tok, answers, name)
 
         calib = calibrate(model, split(args.calib_split))
-        metrics = evaluate(model, tok, answers, split(args.split), calib, args.out, args.split)
+        test = split(args.split)
+        metrics = evaluate(model, tok, answers, test, calib, args.out, args.split)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        if args.examples > 0:
+            from ..eval.examples import plot_examples
+
+            plot_examples(model, tok, test, calib, out / "examples.png", n=args.examples, split_name=args.split)
+            metrics["examples_png"] = str(out / "examples.png")
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
         print_json({k: v for k, v in metrics.items() if not isinstance(v, dict)})
 

@@ -10,8 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 DIR="${ABL_DIR:-$ROOT/training/runs/ablation}"
 SEEDS="${ABL_SEEDS:-0 1 2}"
 THREADS="${ABL_THREADS:-2}"
-PRE="${ABL_PRETRAIN_STEPS:-1400}"   # the smoke recipe's (scripts/model-smoke.sh)
-FT="${ABL_FINETUNE_STEPS:-600}"
+PRE="${ABL_PRETRAIN_STEPS:-1450}"   # the smoke recipe's (scripts/model-smoke.sh)
+FT="${ABL_FINETUNE_STEPS:-750}"
 export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 PY="$ROOT/.venv/bin/python"
 CFG="$ROOT/training/gkmvlp/configs"
