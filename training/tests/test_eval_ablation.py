@@ -33,3 +33,17 @@ def test_cli_writes_json_and_a_table_per_metric(tmp_path):
     table = (tmp_path / "o" / "ablation.md").read_text()
     assert "| auc_macro | 0.810 ± 0.010 | 0.710 ± 0.010 | +0.100 | gk higher |" in table
     assert "| pointing_game |" in table and "within spread" in table
+
+
+def test_label_fraction_curve_orders_fractions_and_plots(tmp_path):
+    from gkmvlp.eval import label_fraction
+
+    runs = []
+    for frac, auc in (("1.0", 0.9), ("0.01", 0.6), ("0.1", 0.75)):
+        f = tmp_path / f"m{frac}.json"
+        f.write_text(json.dumps({"auc_macro": auc, "zero_shot_auc_macro": 0.6, "ce_f1": 0.4}))
+        runs += ["--run", frac, str(f)]
+    label_fraction.main(runs + ["--out", str(tmp_path / "o")])
+    c = json.loads((tmp_path / "o" / "label_fraction.json").read_text())
+    assert c["fractions"] == [0.01, 0.1, 1.0] and c["auc_macro"] == [0.6, 0.75, 0.9]
+    assert (tmp_path / "o" / "label_fraction.png").stat().st_size > 5000
