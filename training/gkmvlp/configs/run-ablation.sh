@@ -12,11 +12,8 @@ SEEDS="${ABL_SEEDS:-0 1 2}"
 THREADS="${ABL_THREADS:-2}"
 PRE="${ABL_PRETRAIN_STEPS:-1450}"   # the smoke recipe's (scripts/model-smoke.sh)
 FT="${ABL_FINETUNE_STEPS:-750}"
-export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
-PY="$ROOT/.venv/bin/python"
-CFG="$ROOT/training/gkmvlp/configs"
-log() { echo "[ablation $(date +%H:%M:%S)] $*"; }
-quiet() { "$@" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$" | grep --line-buffered -v "it/s\]$" || true; }
+LOG_TAG=ablation
+source "$ROOT/training/gkmvlp/configs/lib.sh"
 
 "$ROOT/scripts/setup-python.sh"
 cd "$ROOT/training"

@@ -9,11 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 REF="${REF_DIR:-$ROOT/training/runs/small-ref}"
 THREADS="${REF_THREADS:-2}"
 SEED="${REF_SEED:-1}"
-export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
-PY="$ROOT/.venv/bin/python"
-CFG="$ROOT/training/gkmvlp/configs"
-log() { echo "[label-fractions $(date +%H:%M:%S)] $*"; }
-quiet() { "$@" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$" | grep --line-buffered -v "it/s\]$" || true; }
+LOG_TAG=label-fractions
+source "$ROOT/training/gkmvlp/configs/lib.sh"
 cd "$ROOT/training"
 [ -f "$REF/eval/metrics.json" ] || { echo "run training/gkmvlp/configs/run-reference.sh first ($REF/eval/metrics.json missing)" >&2; exit 2; }
 runs=(--run 1.0 "$REF/eval/metrics.json")

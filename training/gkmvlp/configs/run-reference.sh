@@ -12,13 +12,9 @@ THREADS="${REF_THREADS:-2}"
 VERSION="${REF_VERSION:-0.1.0}"
 SEED="${REF_SEED:-1}"
 REAL="${REF_REAL_DATA:-$ROOT/../shared/data}"
-export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1  # see scripts/model-smoke.sh
-PY="$ROOT/.venv/bin/python"
-CFG="$ROOT/training/gkmvlp/configs"
 BUNDLE="$ROOT/models/gkmvlp-small-synthetic-$VERSION"
-log() { echo "[reference $(date +%H:%M:%S)] $*"; }
-# progress bars become one line per update in the log
-run() { "$@" 2>&1 | stdbuf -oL tr "\r" "\n" | grep --line-buffered -v "^\s*$"; }
+LOG_TAG=reference
+source "$ROOT/training/gkmvlp/configs/lib.sh"
 
 "$ROOT/scripts/setup-python.sh"
 cd "$ROOT/training"
