@@ -4,7 +4,9 @@
 # The LAST line of stdout is one JSON object with the headline metrics and the bundle path.
 #
 # Sized for a 2-core CPU machine (target < 15 min). Knobs (env): SMOKE_DIR, SMOKE_TRAIN,
-# SMOKE_PRETRAIN_STEPS, SMOKE_FINETUNE_STEPS, SMOKE_THREADS.
+# SMOKE_PRETRAIN_STEPS, SMOKE_FINETUNE_STEPS, SMOKE_DECODER_STEPS, SMOKE_THREADS.
+# The fine-tune trains the image side and the task heads jointly, then the report decoder alone on
+# the frozen image side's cached memory (training/gkmvlp/train/decoder_phase.py says why).
 # torch's OpenMP threads and OpenBLAS's own threads must not both take every core: oversubscribed,
 # a training step took 2.3x as long here (1439 ms against 612 ms at batch 16), so BLAS stays at 1.
 set -euo pipefail
@@ -13,12 +15,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SMOKE_DIR="${SMOKE_DIR:-$ROOT/training/runs/smoke}"
 TRAIN="${SMOKE_TRAIN:-6000}"
 PRE_STEPS="${SMOKE_PRETRAIN_STEPS:-1450}"
-FT_STEPS="${SMOKE_FINETUNE_STEPS:-750}"
+FT_STEPS="${SMOKE_FINETUNE_STEPS:-850}"
+DEC_STEPS="${SMOKE_DECODER_STEPS:-600}"
 THREADS="${SMOKE_THREADS:-2}"
 export OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 
-log() { echo "[model-smoke] $*" >&2; }
 start=$(date +%s)
+log() { echo "[model-smoke $(( $(date +%s) - start )) s] $*" >&2; }
 
 "$ROOT/scripts/setup-python.sh" >&2
 PY="$ROOT/.venv/bin/python"
@@ -36,9 +39,9 @@ log "pre-training tiny ($PRE_STEPS steps) ..."
 "$PY" -m gkmvlp.cli.pretrain --config "$ROOT/training/gkmvlp/configs/smoke-pretrain.json" --data "$DATA" \
   --out "$SMOKE_DIR/pretrain" --steps "$PRE_STEPS" --threads "$THREADS" --no-resume >&2
 
-log "fine-tuning ($FT_STEPS steps, 100% labels) ..."
+log "fine-tuning ($FT_STEPS steps, 100% labels, then $DEC_STEPS report-decoder steps) ..."
 "$PY" -m gkmvlp.cli.finetune --config "$ROOT/training/gkmvlp/configs/smoke-finetune.json" --data "$DATA" \
-  --init-from "$SMOKE_DIR/pretrain" --out "$SMOKE_DIR/finetune" --steps "$FT_STEPS" --threads "$THREADS" \
+  --init-from "$SMOKE_DIR/pretrain" --out "$SMOKE_DIR/finetune" --steps "$FT_STEPS" --decoder-steps "$DEC_STEPS" --threads "$THREADS" \
   --label-fraction 1.0 --no-resume >&2
 
 log "evaluating on the held-out test split ..."

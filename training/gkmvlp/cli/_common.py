@@ -26,6 +26,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--no-gk-module", action="store_true", help="ablation: GK module off, all else equal")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
+    p.add_argument("--decoder-steps", type=int,
+                   help="then N report-decoder-only steps on the frozen image side (decoder_steps)")
 
 
 def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
     d["stage"] = stage
     flags = {"data": args.data, "out": args.out, "steps": args.steps, "batch_size": args.batch_size,
              "lr": args.lr, "threads": args.threads, "max_train": args.max_train, "seed": args.seed,
-             "teacher_forcing_steps": args.teacher_forcing_steps}
+             "teacher_forcing_steps": args.teacher_forcing_steps, "decoder_steps": args.decoder_steps}
     d.update({k: v for k, v in flags.items() if v is not None})
     model = dict(d.get("model") or {})
     if args.size:

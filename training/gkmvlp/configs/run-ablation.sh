@@ -11,7 +11,7 @@ DIR="${ABL_DIR:-$ROOT/training/runs/ablation}"
 SEEDS="${ABL_SEEDS:-0 1 2}"
 THREADS="${ABL_THREADS:-2}"
 PRE="${ABL_PRETRAIN_STEPS:-1450}"   # the smoke recipe's (scripts/model-smoke.sh)
-FT="${ABL_FINETUNE_STEPS:-750}"
+FT="${ABL_FINETUNE_STEPS:-850}"  # + the decoder phase in smoke-finetune.json
 LOG_TAG=ablation
 source "$ROOT/training/gkmvlp/configs/lib.sh"
 

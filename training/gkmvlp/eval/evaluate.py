@@ -29,25 +29,27 @@ def predict(model: GKMVLP, ts: TensorSet, batch_size: int = 32, reports: bool = 
             max_new_tokens: int = 80) -> dict[str, Any]:
     model.eval()
     n = len(ts)
-    probs, heat, ground, boxes, gen = [], [], [], [], []
+    probs, heat, ground, boxes, gen, patches, knowledge = [], [], [], [], [], [], []
     for s in tqdm(range(0, n, batch_size), desc="predict", leave=False, mininterval=5):
         idx = list(range(s, min(n, s + batch_size)))
         b = ts.batch(idx)
         o = model.encode_image(b["pixel_values"])
+        patches.append(o["patch_tokens"])
+        knowledge.append(o["knowledge_tokens"])
         probs.append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])))
         heat.append(torch.sigmoid(model.heatmap_logits(o["patch_tokens"], o["knowledge_tokens"])))
         ground.append(o["grounding_weights"])
         boxes.append(o["region_boxes"])
         if reports:
             gen += greedy(model.decoder, model.memory(o["region_tokens"], o["knowledge_tokens"]), max_new_tokens)
-    # VQA: every question of the split
+    # VQA: every question of the split, on the image features computed above (about 9 questions an image)
+    patch_all, know_all = torch.cat(patches), torch.cat(knowledge)
     vqa_pred = []
     m = len(ts.qa_record)
     for s in range(0, m, batch_size):
         sl = slice(s, min(m, s + batch_size))
-        recs = ts.qa_record[sl].tolist()
-        o = model.encode_image(ts.arrays["pixel_values"][recs])
-        logits = model.vqa_logits(ts.qa_ids[sl], ts.qa_mask[sl], o["patch_tokens"], o["knowledge_tokens"])
+        recs = ts.qa_record[sl]
+        logits = model.vqa_logits(ts.qa_ids[sl], ts.qa_mask[sl], patch_all[recs], know_all[recs])
         vqa_pred.append(logits.argmax(-1))
     return {
         "probs": torch.cat(probs).numpy(), "heat": torch.cat(heat).numpy(),

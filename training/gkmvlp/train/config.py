@@ -27,6 +27,10 @@ class TrainConfig:
     teacher_forcing_steps: int = 100   # RoIAlign on ground-truth region boxes for the first N steps
     image_only_steps: int = 0          # first N steps train only the image-side objectives (cheaper, see loop.py)
     label_fraction: float = 1.0        # finetune: fraction of labelled training images used
+    decoder_steps: int = 0             # then N report-decoder-only steps on cached image memory (decoder_phase.py)
+    decoder_batch_size: int = 32
+    decoder_lr: float = 1e-3
+    decoder_told: float = 0.5          # share of reports the decoder sees with the true finding presence
     max_train: int = 0                 # 0 = all training records
     max_eval: int = 0                  # 0 = all val/test records
     vocab_size: int = 1000
@@ -49,7 +53,13 @@ class TrainConfig:
             errs.append(f"label_fraction must be in (0, 1], got {self.label_fraction}")
         if not 0 <= self.image_only_steps < self.steps:
             errs.append(f"image_only_steps must be in [0, steps), got {self.image_only_steps}")
-        for name in ("steps", "batch_size", "threads"):
+        if self.decoder_steps < 0:
+            errs.append(f"decoder_steps must be >= 0, got {self.decoder_steps}")
+        if not 0.0 <= self.decoder_told <= 1.0:
+            errs.append(f"decoder_told must be in [0, 1], got {self.decoder_told}")
+        if self.decoder_lr <= 0:
+            errs.append("decoder_lr must be > 0")
+        for name in ("steps", "batch_size", "threads", "decoder_batch_size"):
             if getattr(self, name) <= 0:
                 errs.append(f"{name} must be > 0")
         if self.lr <= 0:

@@ -24,6 +24,7 @@ from ..tokenizer import WordPieceTokenizer
 from . import checkpoint as ck
 from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
 from .config import TrainConfig, to_dict
+from .decoder_phase import make_decoder_optimizer, run_decoder_phase
 from .plots import plot_history
 
 
@@ -98,27 +99,35 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
         model.load_state_dict(init_blob["model"])
     opt = make_optimizer(model, cfg)
     np_rng = np.random.default_rng(cfg.seed)
-    step, history, order = 0, [], []
+    step, history, order, resumed_extra = 0, [], [], {}
     if resume and ckpt_path.is_file():
         blob = ck.load_blob(ckpt_path)
         model.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         step, history = int(blob["step"]), list(blob["history"])
         ck.set_rng_state(blob["rng"], np_rng)
-        order = list(blob["extra"].get("order", []))
+        resumed_extra = blob["extra"]
+        order = list(resumed_extra.get("order", []))
         print(f"[train] resumed from {ckpt_path} at step {step}")
     config = to_dict(cfg)
 
-    def save():
-        ck.save(ckpt_path, model=model, optimizer=opt, step=step, np_rng=np_rng, config=config,
-                tokenizer=tok, answers=answers, history=history, extra={"order": order})
+    dec_opt = make_decoder_optimizer(model, cfg) if cfg.decoder_steps else None
+    if dec_opt is not None and "decoder_optimizer" in resumed_extra:
+        dec_opt.load_state_dict(resumed_extra["decoder_optimizer"])
+
+    def save(at: int):
+        extra = {"order": order}
+        if dec_opt is not None and at > cfg.steps:
+            extra["decoder_optimizer"] = dec_opt.state_dict()
+        ck.save(ckpt_path, model=model, optimizer=opt, step=at, np_rng=np_rng, config=config,
+                tokenizer=tok, answers=answers, history=history, extra=extra)
         (out / "history.json").write_text(json.dumps(history, indent=1))  # readable progress mid-run
 
     # Curriculum: reports, questions and contrastive text need image features worth describing, and
     # an image-only step costs about half a full one (352 against 612 ms at batch 16 on 2 cores).
     image_only = weights_with(cfg.loss, itc=0.0, itm=0.0, lm=0.0, vqa=0.0)
     model.train()
-    bar = tqdm(total=cfg.steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
+    bar = tqdm(total=cfg.steps + cfg.decoder_steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
     t0, acc = time.time(), {}
     while step < cfg.steps:
         if len(order) < cfg.batch_size:
@@ -148,9 +157,13 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
                 on_step(step, row)
         bar.update(1)
         if step % cfg.ckpt_every == 0 and step < cfg.steps:
-            save()
+            save(step)
+    if dec_opt is not None:
+        if step == cfg.steps:
+            save(step)  # the joint phase's end is a resume point: the cache below is rebuilt from it
+        step = run_decoder_phase(model, cfg, train_set, subset, step, dec_opt, np_rng, history, save, bar)
     bar.close()
-    save()
+    save(step)
     if history:
         plot_history(history, out / "curves.png", title=f"{cfg.stage} ({cfg.model.size})")
     return ckpt_path

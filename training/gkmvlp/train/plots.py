@@ -14,12 +14,16 @@ TERMS = ("total", "itc", "itm", "lm", "ecls", "ground", "mask", "box", "vqa")
 
 
 def plot_history(history: list[dict], path: str | Path, title: str = "training") -> None:
-    steps = [h["step"] for h in history]
+    joint = [h for h in history if h.get("phase") != "decoder"]
+    phase = [h for h in history if h.get("phase") == "decoder"]
     fig, ax = plt.subplots(figsize=(8, 5))
-    for k in TERMS:
-        vals = [h.get(k, 0.0) for h in history]
-        if any(v > 0 for v in vals):
-            ax.plot(steps, vals, label=k, lw=2 if k == "total" else 1)
+    for k in TERMS:  # a term is drawn only where it was trained (log axis: no zeros)
+        pts = [(h["step"], h[k]) for h in joint if h.get(k, 0.0) > 0]
+        if pts:
+            ax.plot(*zip(*pts), label=k, lw=2 if k == "total" else 1)
+    if phase:
+        ax.plot([h["step"] for h in phase], [h["lm"] for h in phase], label="lm (decoder phase)", lw=2, color="k")
+        ax.axvline(phase[0]["step"], color="grey", ls="--", lw=0.8)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_yscale("log")

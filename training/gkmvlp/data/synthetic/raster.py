@@ -107,7 +107,8 @@ def bbox_of(mask: np.ndarray, thr: float = 0.5):
 
 def clip_box(box, size: int, min_side: float = 2.0):
     """Clip a box to the image; None if what is left is thinner than min_side pixels."""
-    x1, y1, x2, y2 = (float(np.clip(b, 0, size)) for b in box)
+    # plain min/max: np.clip on scalars was a tenth of the generator's time (26k calls per 200 images)
+    x1, y1, x2, y2 = (min(max(float(b), 0.0), float(size)) for b in box)
     if x2 - x1 < min_side or y2 - y1 < min_side:
         return None
     return [round(x1, 2), round(y1, 2), round(x2, 2), round(y2, 2)]
