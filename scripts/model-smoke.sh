@@ -51,7 +51,7 @@ log "evaluating on the held-out test split ..."
 log "exporting the bundle + parity check ..."
 BUNDLE="$SMOKE_DIR/gkmvlp-tiny-synthetic-smoke"
 "$PY" -m gkmvlp.cli.export --checkpoint "$SMOKE_DIR/finetune" --data "$DATA" --metrics "$SMOKE_DIR/eval/metrics.json" \
-  --out "$BUNDLE" --version 0.0.2-smoke --threads "$THREADS" --overwrite >&2
+  --out "$BUNDLE" --version 0.0.3-smoke --threads "$THREADS" --overwrite >&2
 
 log "done in $(( $(date +%s) - start )) s"
 "$PY" - "$SMOKE_DIR/eval/metrics.json" "$BUNDLE" <<'PY'
