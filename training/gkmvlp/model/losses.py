@@ -102,6 +102,25 @@ def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
     return l1 + (1 - giou).mean()
 
 
+def report_lm_loss(model: GKMVLP, out: dict[str, Tensor], labels: Tensor, ids: Tensor, mask: Tensor,
+                   told_share: float = 0.5) -> Tensor:
+    """Teacher-forced LM loss of the reports given the image side's outputs `out`.
+
+    A share `told_share` of the reports is written from the true presence of each finding, so the
+    decoder learns to follow the presence signal in the knowledge tokens rather than the most common
+    report. `out` needs region_tokens and knowledge_tokens, and with an evidence head knowledge_base
+    and evidence_logits (the joint step and the decoder phase's cache both provide them).
+    """
+    know = out["knowledge_tokens"]
+    if model.evidence is not None:
+        told = (torch.rand(know.shape[0], 1, device=know.device) < told_share).to(know.dtype)
+        pres = told * labels + (1 - told) * torch.sigmoid(out["evidence_logits"])
+        know = model.with_presence(out, pres)
+    logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], know))
+    tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+
+
 def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
                    teacher_forcing: bool = False) -> dict[str, Tensor]:
     out = model.encode_image(batch["pixel_values"],
@@ -150,17 +169,7 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
         losses["itc"] = losses["itm"] = zero
 
     if w.lm:
-        ids, mask = batch["report_ids"], batch["report_mask"]
-        # half the reports are written from the true presence of each finding, so the decoder learns
-        # to follow the presence signal in the knowledge tokens rather than the most common report
-        mem_know = know
-        if model.evidence is not None:
-            told = (torch.rand(know.shape[0], 1, device=know.device) < 0.5).to(know.dtype)
-            pres = told * batch["labels"] + (1 - told) * torch.sigmoid(out["evidence_logits"])
-            mem_know = model.with_presence(out, pres)
-        logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], mem_know))
-        tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
-        losses["lm"] = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        losses["lm"] = report_lm_loss(model, out, batch["labels"], batch["report_ids"], batch["report_mask"])
     else:
         losses["lm"] = zero
 

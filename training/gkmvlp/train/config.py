@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,14 @@ class TrainConfig:
         if self.lr <= 0:
             errs.append("lr must be > 0")
         return errs
+
+
+def warmup_cosine(s: int, warmup: int, length: int, min_frac: float) -> float:
+    """LR factor at step `s` of a schedule of `length` steps: linear warmup, then cosine to `min_frac`."""
+    if s < warmup:
+        return (s + 1) / max(1, warmup)
+    p = (s - warmup) / max(1, length - warmup)
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
 register_nested("TrainConfig", "model", ModelConfig)

@@ -16,18 +16,17 @@ sees at inference, so it learns to follow the presence signal rather than the co
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..model.gkmvlp import GKMVLP
+from ..model.losses import report_lm_loss
 from .batches import TensorSet
-from .config import TrainConfig
+from .config import TrainConfig, warmup_cosine
 
 
 @torch.no_grad()
@@ -51,25 +50,17 @@ def decoder_lm_loss(model: GKMVLP, cache: dict[str, Tensor], ts: TensorSet, rows
                     told_share: float) -> Tensor:
     """Teacher-forced LM loss of the reports of dataset rows `rows` (cache rows `images`)."""
     know = cache["knowledge"][images]
-    if model.evidence is not None:
-        told = (torch.rand(len(rows), 1) < told_share).to(know.dtype)
-        pres = told * ts.arrays["labels"][rows] + (1 - told) * torch.sigmoid(cache["evidence"][images])
-        know = know + pres[..., None] * model.presence.detach()
+    out = {"region_tokens": cache["region_tokens"][images], "knowledge_tokens": know,
+           "knowledge_base": know, "evidence_logits": cache["evidence"][images]}
     ids, mask = ts.arrays["report_ids"][rows], ts.arrays["report_mask"][rows]
     keep = int(mask.sum(1).max())
-    ids, mask = ids[:, :keep], mask[:, :keep]
-    logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(cache["region_tokens"][images], know))
-    tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    return report_lm_loss(model, out, ts.arrays["labels"][rows], ids[:, :keep], mask[:, :keep], told_share)
 
 
 def phase_lr(step: int, cfg: TrainConfig) -> float:
     """Warmup then cosine over the phase's own steps (`step` counts from the phase's start)."""
     warm = min(cfg.warmup_steps, max(1, cfg.decoder_steps // 10))
-    if step < warm:
-        return cfg.decoder_lr * (step + 1) / warm
-    p = (step - warm) / max(1, cfg.decoder_steps - warm)
-    return cfg.decoder_lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+    return cfg.decoder_lr * warmup_cosine(step, warm, cfg.decoder_steps, cfg.min_lr_frac)
 
 
 def make_decoder_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:

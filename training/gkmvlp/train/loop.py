@@ -23,7 +23,7 @@ from ..model.losses import compute_losses, weights_with
 from ..tokenizer import WordPieceTokenizer
 from . import checkpoint as ck
 from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
-from .config import TrainConfig, to_dict
+from .config import TrainConfig, to_dict, warmup_cosine
 from .decoder_phase import make_decoder_optimizer, run_decoder_phase
 from .plots import plot_history
 
@@ -37,11 +37,7 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     start, end = 0, cfg.steps
     if cfg.image_only_steps:
         start, end = (0, cfg.image_only_steps) if step < cfg.image_only_steps else (cfg.image_only_steps, cfg.steps)
-    s = step - start
-    if s < cfg.warmup_steps:
-        return (s + 1) / max(1, cfg.warmup_steps)
-    p = (s - cfg.warmup_steps) / max(1, end - start - cfg.warmup_steps)
-    return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+    return warmup_cosine(step - start, cfg.warmup_steps, end - start, cfg.min_lr_frac)
 
 
 def make_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:
