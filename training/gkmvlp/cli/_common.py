@@ -25,6 +25,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-forcing-steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--no-gk-module", action="store_true", help="ablation: GK module off, all else equal")
+    p.add_argument("--no-evidence-head", action="store_true",
+                   help="ablation: no dense evidence head (presence then comes from the knowledge tokens alone)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
     p.add_argument("--decoder-steps", type=int,
                    help="then N report-decoder-only steps on the frozen image side (decoder_steps)")
@@ -46,6 +48,8 @@ def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
         model["image_size"] = args.image_size
     if args.no_gk_module:
         model["gk_module"] = False
+    if args.no_evidence_head:
+        model["evidence_head"] = False
     d["model"] = model
     return d
 
