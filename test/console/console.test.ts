@@ -118,6 +118,10 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     const boxes = Number(await canvas.getAttribute('data-boxes'));
     const coloured = (await canvasColours(page)).coloured;
     assert.equal(boxes > 0, coloured > 0, `data-boxes=${boxes} but ${coloured} coloured pixels`);
+    // only findings the classification calls positive get a box (the head outlines every finding's hottest area)
+    const positive = await page.locator('.findings-table tr.finding-positive').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.finding));
+    const drawn = ((await canvas.getAttribute('data-box-labels')) ?? '').split('|').filter(Boolean);
+    assert.ok(drawn.every((l) => positive.includes(l)), `boxes drawn for ${drawn.join(', ')}; positive: ${positive.join(', ')}`);
 
   });
 

@@ -202,6 +202,7 @@ export class ImageViewer {
 
     const d = this.canvas.dataset;
     d.boxes = String(boxes.length);
+    d.boxLabels = [...new Set(boxes.map((b) => b.label))].join('|');
     d.regions = String(regions.length);
     d.regionBoxes = String(this.overlays.regions.length); // available for highlighting, drawn or not
     d.heatmap = map?.label ?? '';

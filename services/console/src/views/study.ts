@@ -12,7 +12,7 @@ import { debounce, emptyState, errorMessage, errorState, loading, notice, pageHe
 import { ALL_TASKS, type Analysis, type AnalysisTask, type StudyDetail, type UserError } from '../types.ts';
 import { ImageViewer } from '../viewer/imageViewer.ts';
 import { viewerControls } from '../viewer/controls.ts';
-import { latestByTask, latestResult, vqaAnalyses } from './study/latest.ts';
+import { latestByTask, latestResult, positiveFindingBoxes, vqaAnalyses } from './study/latest.ts';
 import { findingsPanel } from './study/findingsPanel.ts';
 import { reportPanel } from './study/reportPanel.ts';
 import { vqaPanel } from './study/vqaPanel.ts';
@@ -116,9 +116,10 @@ class StudyPage {
       return `Waiting for the ${what} (${a.status.toLowerCase()})…`;
     };
     const loc = latestResult(study.analyses, 'LocalizationResult');
-    this.viewer.setOverlays(loc ?? { boxes: [], heatmaps: [], regions: [] });
+    const findings = latestResult(study.analyses, 'ClassificationResult')?.findings ?? null;
+    this.viewer.setOverlays(loc ? { ...loc, boxes: positiveFindingBoxes(loc.boxes, findings) } : { boxes: [], heatmaps: [], regions: [] });
     this.controls.setOverlays(loc, pendingText('LOCALIZATION', 'localization'));
-    this.findings.update(latestResult(study.analyses, 'ClassificationResult')?.findings ?? null, pendingText('CLASSIFICATION', 'classification'));
+    this.findings.update(findings, pendingText('CLASSIFICATION', 'classification'));
     this.report.update(latestResult(study.analyses, 'Report'), pendingText('REPORT', 'report'));
     this.vqa.update(vqaAnalyses(study.analyses), image?.id ?? null);
   }

@@ -1,5 +1,5 @@
 /** Picks the results the study page shows out of all of a study's analyses. */
-import type { Analysis, AnalysisResult, AnalysisTask } from '../../types.ts';
+import type { Analysis, AnalysisResult, AnalysisTask, Box, Finding } from '../../types.ts';
 
 type ResultOf<T extends AnalysisResult['__typename']> = Extract<AnalysisResult, { __typename: T }>;
 
@@ -24,4 +24,15 @@ export function latestResult<T extends AnalysisResult['__typename']>(analyses: A
 
 export function vqaAnalyses(analyses: Analysis[]): Analysis[] {
   return analyses.filter((a) => a.task === 'VQA').sort(newestFirst);
+}
+
+/**
+ * The finding boxes worth drawing: those of findings the classification calls positive. The localization
+ * head outlines every finding's hottest area, so unfiltered a normal film showed 13 boxes at a few percent.
+ * Without a classification result there is nothing to filter by, and every box is shown.
+ */
+export function positiveFindingBoxes(boxes: Box[], findings: Finding[] | null): Box[] {
+  if (!findings) return boxes;
+  const positive = new Set(findings.filter((f) => f.positive).map((f) => f.label));
+  return boxes.filter((b) => positive.has(b.label));
 }

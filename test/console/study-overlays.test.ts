@@ -1,0 +1,24 @@
+// Which finding boxes the study page draws: only those of findings the classification calls positive.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { positiveFindingBoxes } from '../../services/console/src/views/study/latest.ts';
+import type { Box, Finding } from '../../services/console/src/types.ts';
+
+const box = (label: string, score: number): Box => ({ label, x1: 0, y1: 0, x2: 10, y2: 10, score });
+const finding = (label: string, positive: boolean): Finding =>
+  ({ label, probability: positive ? 0.9 : 0.02, threshold: 0.5, positive, regions: [] });
+
+test('boxes of negative findings are not drawn, every box of a positive finding is', () => {
+  const boxes = [box('Edema', 0.03), box('Pleural Effusion', 0.8), box('Pleural Effusion', 0.6), box('Fracture', 0.0)];
+  const findings = [finding('Edema', false), finding('Pleural Effusion', true), finding('Fracture', false)];
+  assert.deepEqual(positiveFindingBoxes(boxes, findings).map((b) => b.score), [0.8, 0.6]);
+});
+
+test('a normal film draws no finding box', () => {
+  assert.deepEqual(positiveFindingBoxes([box('Edema', 0.03)], [finding('Edema', false), finding('No Finding', true)]), []);
+});
+
+test('without a classification result every box is drawn (there is nothing to filter by)', () => {
+  const boxes = [box('Edema', 0.03), box('Cardiomegaly', 0.7)];
+  assert.deepEqual(positiveFindingBoxes(boxes, null), boxes);
+});
