@@ -17,10 +17,9 @@ echo "=== exporting a fresh tiny test bundle with the Python exporter ==="
 export GKMVLP_TEST_BUNDLE="$PWD/.local/test-bundle"
 # Every shipped bundle gets the parity tier; the platform's tests run the default one (models/DEFAULT).
 shipped_all=$(ls -d models/*/ 2>/dev/null | while read -r d; do [ -f "$d/manifest.json" ] && echo "${d%/}"; done | sort)
-default=""
-[ -f models/DEFAULT ] && default="models/$(tr -d '[:space:]' < models/DEFAULT)"
-[ -z "$default" ] && [ "$(echo "$shipped_all" | grep -c .)" = 1 ] && default="$shipped_all"
-export GKMVLP_BUNDLE="$PWD/${default:-.local/test-bundle}"
+# the platform's own rule (lib/bundles: models/DEFAULT, or the only bundle), not a shell copy of it
+default=$(node --import tsx -e "import('./lib/bundles/index.ts').then((m) => { const b = m.shippedBundle(); if (b.issue) console.error('no default bundle: ' + b.issue); console.log(b.dir ?? ''); })")
+export GKMVLP_BUNDLE="${default:-$PWD/.local/test-bundle}"
 echo "default bundle: ${default:-none (using the test bundle)}; shipped: $(echo $shipped_all)"
 status=0
 summary=()
