@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from gkmvlp.eval import ablation
 
 
@@ -47,3 +49,21 @@ def test_label_fraction_curve_orders_fractions_and_plots(tmp_path):
     c = json.loads((tmp_path / "o" / "label_fraction.json").read_text())
     assert c["fractions"] == [0.01, 0.1, 1.0] and c["auc_macro"] == [0.6, 0.75, 0.9]
     assert (tmp_path / "o" / "label_fraction.png").stat().st_size > 5000
+
+
+def test_per_label_means_over_seeds_and_the_gap_plot(tmp_path):
+    args = []
+    for variant, base in (("gk", 0.8), ("no_gk", 0.7)):
+        args.append("--variant")
+        args.append(variant)
+        for seed in range(2):
+            f = tmp_path / f"{variant}{seed}.json"
+            f.write_text(json.dumps({"auc_macro": base, "auc_per_label": {"Edema": base + 0.02 * seed, "Fracture": 0.5}}))
+            args.append(str(f))
+    ablation.main(args + ["--out", str(tmp_path / "o"), "--plot-pairs", "gk:no_gk"])
+    s = json.loads((tmp_path / "o" / "ablation.json").read_text())
+    assert math.isclose(s["auc_per_label"]["gk"]["Edema"][0], 0.81)
+    assert math.isclose(s["auc_per_label"]["no_gk"]["Fracture"][1], 0.0)
+    assert (tmp_path / "o" / "ablation_labels.png").stat().st_size > 5000
+    with pytest.raises(SystemExit):
+        ablation.main(args + ["--out", str(tmp_path / "o"), "--plot-pairs", "gk:nope"])

@@ -23,14 +23,44 @@ def mean_sd(values: Iterable[float]) -> tuple[float, float]:
 
 def summarize(runs: dict[str, list[dict]], keys: Iterable[str] = HEADLINE) -> dict:
     """runs: variant -> list of metrics.json dicts (one per seed)."""
-    out: dict = {"n_seeds": {v: len(r) for v, r in runs.items()}, "metrics": {}}
+    out: dict = {"n_seeds": {v: len(r) for v, r in runs.items()}, "metrics": {}, "auc_per_label": {}}
     for k in keys:
         row = {}
         for variant, ms in runs.items():
             m, sd = mean_sd(x[k] for x in ms if k in x and x[k] == x[k])
             row[variant] = {"mean": m, "sd": sd, "values": [x.get(k) for x in ms]}
         out["metrics"][k] = row
+    for variant, ms in runs.items():
+        labels = [lab for lab in (ms[0].get("auc_per_label") or {}) if all(lab in (x.get("auc_per_label") or {}) for x in ms)]
+        out["auc_per_label"][variant] = {lab: mean_sd(x["auc_per_label"][lab] for x in ms) for lab in labels}
     return out
+
+
+def plot_label_gaps(summary: dict, pairs: list[tuple[str, str]], path: str | Path) -> None:
+    """Per-label AUC gap (mean over seeds) of each pair (a − b) as grouped bars, with the combined sd as whiskers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per = summary["auc_per_label"]
+    labels = [lab for lab in per[pairs[0][0]] if all(lab in per[v] for pr in pairs for v in pr)]
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    width = 0.8 / len(pairs)
+    for i, (a, b) in enumerate(pairs):
+        gaps = [per[a][lab][0] - per[b][lab][0] for lab in labels]
+        err = [math.hypot(per[a][lab][1], per[b][lab][1]) for lab in labels]
+        ax.bar([j + (i - (len(pairs) - 1) / 2) * width for j in range(len(labels))], gaps, width, yerr=err,
+               capsize=2, label=f"{a} − {b}")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("AUC gap (mean over seeds)")
+    ax.set_title("Per-label test AUC: variant gaps (whiskers: sd of the two variants combined)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def verdict(a: dict, b: dict) -> str:
@@ -60,6 +90,8 @@ def main(argv=None) -> None:
     p.add_argument("--variant", action="append", nargs="+", metavar=("NAME", "METRICS_JSON"), required=True,
                    help="a variant name followed by its runs' metrics.json files")
     p.add_argument("--out", required=True, help="folder for ablation.json and ablation.md")
+    p.add_argument("--plot-pairs", nargs="+", metavar="A:B",
+                   help="also plot per-label AUC gaps A − B (ablation_labels.png), e.g. gk:no_gk")
     args = p.parse_args(argv)
     runs = {v[0]: [json.loads(Path(f).read_text()) for f in v[1:]] for v in args.variant}
     s = summarize(runs)
@@ -68,6 +100,12 @@ def main(argv=None) -> None:
     (out / "ablation.json").write_text(json.dumps(s, indent=1))
     names = list(runs)
     (out / "ablation.md").write_text(markdown(s, *names[:2]) + "\n")
+    if args.plot_pairs:
+        pairs = [tuple(pr.split(":", 1)) for pr in args.plot_pairs]
+        unknown = sorted({v for pr in pairs for v in pr} - set(runs)) if all(len(pr) == 2 for pr in pairs) else ["?"]
+        if unknown:
+            p.error(f"--plot-pairs must be A:B with both named by --variant; unknown: {unknown}")
+        plot_label_gaps(s, pairs, out / "ablation_labels.png")
     print(json.dumps({k: {v: round(r["mean"], 4) for v, r in row.items()} for k, row in s["metrics"].items()}))
 
 
