@@ -28,7 +28,6 @@ class TrainConfig:
     teacher_forcing_steps: int = 100   # RoIAlign on ground-truth region boxes for the first N steps
     image_only_steps: int = 0          # first N steps train only the image-side objectives (cheaper, see loop.py)
     label_fraction: float = 1.0        # finetune: fraction of labelled training images used
-    ema_decay: float = 0.0             # > 0: evaluate and export an EMA of the joint phase's weights (ema.py)
     decoder_steps: int = 0             # then N report-decoder-only steps on cached image memory (decoder_phase.py)
     decoder_batch_size: int = 32
     decoder_lr: float = 1e-3
@@ -55,8 +54,6 @@ class TrainConfig:
             errs.append(f"label_fraction must be in (0, 1], got {self.label_fraction}")
         if not 0 <= self.image_only_steps < self.steps:
             errs.append(f"image_only_steps must be in [0, steps), got {self.image_only_steps}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            errs.append(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.decoder_steps < 0:
             errs.append(f"decoder_steps must be >= 0, got {self.decoder_steps}")
         if not 0.0 <= self.decoder_told <= 1.0:

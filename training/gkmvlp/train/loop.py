@@ -25,7 +25,6 @@ from . import checkpoint as ck
 from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
 from .config import TrainConfig, to_dict, warmup_cosine
 from .decoder_phase import make_decoder_optimizer, run_decoder_phase
-from .ema import WeightEMA
 from .plots import plot_history
 
 
@@ -111,15 +110,9 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
     dec_opt = make_decoder_optimizer(model, cfg) if cfg.decoder_steps else None
     if dec_opt is not None and "decoder_optimizer" in resumed_extra:
         dec_opt.load_state_dict(resumed_extra["decoder_optimizer"])
-    # (a resume after the joint phase makes a fresh EMA that sees no update: copying it in changes nothing)
-    ema = WeightEMA(model, cfg.ema_decay) if cfg.ema_decay else None
-    if ema is not None and "ema" in resumed_extra:
-        ema.load_state_dict(resumed_extra["ema"])
 
     def save(at: int):
         extra = {"order": order}
-        if ema is not None:
-            extra["ema"] = ema.state_dict()
         if dec_opt is not None and at > cfg.steps:
             extra["decoder_optimizer"] = dec_opt.state_dict()
         ck.save(ckpt_path, model=model, optimizer=opt, step=at, np_rng=np_rng, config=config,
@@ -146,8 +139,6 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
         losses["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
-        if ema is not None:
-            ema.update(model)
         step += 1
         for k, v in losses.items():
             acc[k] = acc.get(k, 0.0) + float(v)
@@ -163,9 +154,6 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
         bar.update(1)
         if step % cfg.ckpt_every == 0 and step < cfg.steps:
             save(step)
-    if ema is not None:
-        ema.copy_to(model)
-        ema = None
     if dec_opt is not None:
         if step == cfg.steps:
             save(step)  # the joint phase's end is a resume point: the cache below is rebuilt from it
