@@ -93,18 +93,18 @@ def main(argv=None) -> None:
     p.add_argument("--plot-pairs", nargs="+", metavar="A:B",
                    help="also plot per-label AUC gaps A − B (ablation_labels.png), e.g. gk:no_gk")
     args = p.parse_args(argv)
+    names = [v[0] for v in args.variant]
+    pairs = [tuple(pr.split(":")) for pr in args.plot_pairs or []]
+    bad = [":".join(pr) for pr in pairs if len(pr) != 2 or any(v not in names for v in pr)]
+    if bad:
+        p.error(f"--plot-pairs takes A:B with both named by --variant; not usable: {bad}")
     runs = {v[0]: [json.loads(Path(f).read_text()) for f in v[1:]] for v in args.variant}
     s = summarize(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps(s, indent=1))
-    names = list(runs)
-    (out / "ablation.md").write_text(markdown(s, *names[:2]) + "\n")
-    if args.plot_pairs:
-        pairs = [tuple(pr.split(":", 1)) for pr in args.plot_pairs]
-        unknown = sorted({v for pr in pairs for v in pr} - set(runs)) if all(len(pr) == 2 for pr in pairs) else ["?"]
-        if unknown:
-            p.error(f"--plot-pairs must be A:B with both named by --variant; unknown: {unknown}")
+    (out / "ablation.md").write_text(markdown(s, *list(runs)[:2]) + "\n")
+    if pairs:
         plot_label_gaps(s, pairs, out / "ablation_labels.png")
     print(json.dumps({k: {v: round(r["mean"], 4) for v, r in row.items()} for k, row in s["metrics"].items()}))
 
