@@ -23,9 +23,11 @@ from ..ontology import LABELS, REGIONS
 from ..tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer
 from . import graphs as G
 from .golden import TOKENIZER_CASES, floats, make_images, preprocess_record
+from ..reliability.calibration import final_probabilities
 from .onnx_io import OPSET, export_graph, max_abs_diff, ort_session, run_ort, run_torch
 
 FORMAT_VERSION = 1
+FORMAT_VERSION_RELIABILITY = 2  # calibration, derived findings, the input_check graph
 GOLDEN_QUESTIONS = ["Is there a pleural effusion?", "Which side is the pleural effusion on?"]
 
 
@@ -60,7 +62,10 @@ def _greedy_ort(sess, spec, memory: np.ndarray, cfg, max_new: int) -> list[int]:
 def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out_dir: str | Path, *,
                  name: str, version: str, config: dict[str, Any], metrics: dict[str, Any] | None = None,
                  golden_sources: Sequence[Path] = (), trained_on: str = "synthetic", tolerance: float = 1e-3,
-                 max_new_tokens: int = 80, beam_size: int = 3, overwrite: bool = False) -> tuple[Path, float]:
+                 max_new_tokens: int = 80, beam_size: int = 3, overwrite: bool = False,
+                 reliability: tuple[torch.nn.Module, dict[str, Any]] | None = None) -> tuple[Path, float]:
+    """`reliability`: (the fitted InputCheck, reliability.json of gkmvlp.reliability.fit) makes a
+    format-version-2 bundle: the input_check graph plus calibration, derived findings and thresholds."""
     import onnxruntime as ort
 
     final = Path(out_dir)
@@ -75,6 +80,9 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
         tok.save(tmp / "vocab.txt")
         specs = G.specs(model)
         mods = {n: s["module"](model).eval() for n, s in specs.items()}
+        if reliability is not None:
+            specs["input_check"] = G.input_check_spec(model)
+            mods["input_check"] = reliability[0].eval()
         sess = {}
         for n, s in specs.items():
             export_graph(mods[n], G.example_inputs(model, n), s, tmp / s["file"])
@@ -97,6 +105,8 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
         img_paths = make_images(tmp / "golden" / "images", list(golden_sources), cfg.image_size)
         golden: dict[str, Any] = {"tolerance": tolerance, "preprocess": [], "graphs": {n: [] for n in specs},
                                   "tokenizer": [], "report": []}
+        if reliability is not None:
+            golden["calibrated"] = []
         q_ids, q_mask = tok.encode_batch(GOLDEN_QUESTIONS, cfg.question_max_length)
         for ci, p in enumerate(img_paths):
             x, rec = preprocess_record(p, f"images/{p.name}", cfg.image_size, cfg.mean, cfg.std)
@@ -107,6 +117,14 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             e = dict(zip(names, (torch.from_numpy(v) for v in enc)))
             cls_ = both("classification_head", [e["global_embedding"], e["knowledge_tokens"]])
             golden["graphs"]["classification_head"].append({"case": ci, "outputs": {"probabilities": floats(cls_[0])}})
+            if reliability is not None:
+                # inputs: this case's preprocessed tensor and its image_encoder global_embedding above
+                ic = both("input_check", [torch.from_numpy(x), e["global_embedding"]])
+                golden["graphs"]["input_check"].append({"case": ci, "outputs": {
+                    "frontal_cxr_probability": floats(ic[0]), "ood_distance": floats(ic[1])}})
+                final = final_probabilities(cls_[0], enc[names.index("region_boxes")],
+                                            {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]})
+                golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final)})
             loc = both("localization_head", [e["patch_tokens"], e["knowledge_tokens"]])
             golden["graphs"]["localization_head"].append({"case": ci, "outputs": {"heatmaps": floats(loc[0])}})
             for qi, q in enumerate(GOLDEN_QUESTIONS):
@@ -147,9 +165,11 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
 
         metrics = dict(metrics or {})
         thresholds = metrics.pop("thresholds", None) or {l: 0.5 for l in LABELS}
+        if reliability is not None:  # calibrated labels get thresholds on the calibrated scale
+            thresholds = {**thresholds, **reliability[1].get("thresholds", {})}
         heat_thr = metrics.pop("heatmap_threshold", 0.5)
         manifest = {
-            "format_version": FORMAT_VERSION, "name": name, "version": version,
+            "format_version": FORMAT_VERSION if reliability is None else FORMAT_VERSION_RELIABILITY, "name": name, "version": version,
             "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "trained_on": trained_on,
             "config": config,
@@ -175,6 +195,9 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             "parity": {"max_abs_diff": parity, "per_graph": worst, "tolerance": tolerance,
                        "checked_with": f"onnxruntime {ort.__version__}", "torch": torch.__version__, "opset": OPSET},
         }
+        if reliability is not None:
+            for key in ("calibration", "derived", "reliability"):
+                manifest[key] = reliability[1][key]
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest["files"] = {p.relative_to(tmp).as_posix(): sha256(p) for p in files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -110,6 +110,17 @@ def specs(model: GKMVLP) -> dict[str, dict]:
     }
 
 
+def input_check_spec(model: GKMVLP) -> dict:
+    """The v2 input_check graph (gkmvlp.reliability.input_check); its module is fitted, not a wrapper."""
+    c = model.cfg
+    f32 = "float32"
+    return {"file": "input_check.onnx", "module": None,
+            "inputs": [{"name": "pixel_values", "dtype": f32, "shape": ["batch", 1, c.image_size, c.image_size]},
+                       {"name": "global_embedding", "dtype": f32, "shape": ["batch", c.dim]}],
+            "outputs": [{"name": "frontal_cxr_probability", "dtype": f32, "shape": ["batch"]},
+                        {"name": "ood_distance", "dtype": f32, "shape": ["batch"]}]}
+
+
 def dynamic_axes(spec: dict) -> dict[str, dict[int, str]]:
     axes = {}
     for t in spec["inputs"] + spec["outputs"]:
@@ -130,6 +141,8 @@ def example_inputs(model: GKMVLP, name: str, batch: int = 2, past: int = 3) -> t
 
     if name == "image_encoder":
         return (rnd(batch, 1, c.image_size, c.image_size),)
+    if name == "input_check":
+        return rnd(batch, 1, c.image_size, c.image_size), rnd(batch, d)
     if name == "classification_head":
         return rnd(batch, d), rnd(batch, k, d)
     if name == "localization_head":

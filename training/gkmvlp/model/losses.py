@@ -5,7 +5,8 @@ Batch keys (tensors; see gkmvlp/train/batches.py): pixel_values [B,1,S,S], regio
 (normalized xyxy), region_visible [B,29], labels [B,14], finding_regions [B,14,29] (ground-truth
 regions of each present finding), finding_masks [B,14,g,g] (mask coverage per patch), report_ids /
 report_mask [B,T], report_group [B] (equal = identical report text), question_ids / question_mask
-[B,Q], answer_idx [B] (-1 = no question).
+[B,Q], answer_idx [B] (-1 = no question). Optional: label_known [B,14] (0 where a real film's source
+says nothing about a label: masked out, never read as negative) and has_report [B] (0: no report).
 """
 
 from __future__ import annotations
@@ -71,7 +72,16 @@ def mask_loss(heat_logits: Tensor, masks: Tensor, labels: Tensor) -> Tensor:
     return bce + dice.mean()
 
 
-def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor) -> Tensor:
+def masked_bce(logits: Tensor, labels: Tensor, known: Tensor | None) -> Tensor:
+    """BCE over the known entries only (all of them when `known` is None)."""
+    if known is None:
+        return F.binary_cross_entropy_with_logits(logits, labels)
+    per = F.binary_cross_entropy_with_logits(logits, labels, reduction="none") * known
+    return per.sum() / known.sum().clamp(min=1.0)
+
+
+def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor,
+                  known: Tensor | None = None) -> Tensor:
     """Presence through the pooled evidence (BCE on labels) + dense BCE of every evidence map.
 
     Dense targets are the mask coverage scaled so the finding's best cell is 1 (small findings
@@ -79,13 +89,15 @@ def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor) -
     its target is known: absent findings (all zeros) and present findings with a mask (Lung
     Opacity takes the union of its children's masks). "No Finding" has no map target.
     """
-    cls = F.binary_cross_entropy_with_logits(pooled, labels)
+    cls = masked_bce(pooled, labels, known)
     cov = masks.flatten(2).clone()
     cov[:, LUNG_OPACITY] = torch.maximum(cov[:, LUNG_OPACITY], cov[:, OPACITY_CHILDREN].amax(1))
     peak = cov.amax(-1, keepdim=True)
     has = peak.squeeze(-1) > 0
     tgt = torch.where(has[..., None], cov / peak.clamp(min=1e-6), torch.zeros_like(cov))
     sel = ((labels > 0.5) & has) | (labels < 0.5)
+    if known is not None:
+        sel &= known > 0.5
     sel[:, NO_FINDING] = False
     if not sel.any():
         return cls
@@ -103,7 +115,7 @@ def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
 
 
 def report_lm_loss(model: GKMVLP, out: dict[str, Tensor], labels: Tensor, ids: Tensor, mask: Tensor,
-                   told_share: float = 0.5) -> Tensor:
+                   told_share: float = 0.5, has_report: Tensor | None = None) -> Tensor:
     """Teacher-forced LM loss of the reports given the image side's outputs `out`.
 
     A share `told_share` of the reports is written from the true presence of each finding, so the
@@ -118,6 +130,10 @@ def report_lm_loss(model: GKMVLP, out: dict[str, Tensor], labels: Tensor, ids: T
         know = model.with_presence(out, pres)
     logits = model.decoder(ids[:, :-1], mask[:, :-1], model.memory(out["region_tokens"], know))
     tgt = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+    if has_report is not None:
+        tgt = tgt.masked_fill(has_report[:, None] < 0.5, -100)
+        if bool((tgt == -100).all()):
+            return logits.sum() * 0.0
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
 
 
@@ -131,11 +147,12 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
     zero = g.sum() * 0.0
 
     losses["box"] = box_loss(out["region_boxes"], batch["region_boxes"], batch["region_visible"]) if w.box else zero
-    losses["ecls"] = F.binary_cross_entropy_with_logits(model.classify_logits(g, know), batch["labels"]) if w.ecls else zero
+    known = batch.get("label_known")
+    losses["ecls"] = masked_bce(model.classify_logits(g, know), batch["labels"], known) if w.ecls else zero
     losses["mask"] = mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
     if w.evidence and model.evidence is not None:
         losses["evidence"] = evidence_loss(out["evidence_maps"], out["evidence_logits"], batch["labels"],
-                                           batch["finding_masks"])
+                                           batch["finding_masks"], known)
     else:
         losses["evidence"] = zero
     losses["ground"] = (grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
@@ -169,7 +186,8 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
         losses["itc"] = losses["itm"] = zero
 
     if w.lm:
-        losses["lm"] = report_lm_loss(model, out, batch["labels"], batch["report_ids"], batch["report_mask"])
+        losses["lm"] = report_lm_loss(model, out, batch["labels"], batch["report_ids"], batch["report_mask"],
+                                      has_report=batch.get("has_report"))
     else:
         losses["lm"] = zero
 

@@ -32,6 +32,8 @@ class TrainConfig:
     decoder_batch_size: int = 32
     decoder_lr: float = 1e-3
     decoder_told: float = 0.5          # share of reports the decoder sees with the true finding presence
+    real_corpus: str = ""              # assembled real films (gkmvlp.cli.assemble_real); "" = synthetic only
+    real_share: float = 0.5            # finetune: share of training draws that are real films
     max_train: int = 0                 # 0 = all training records
     max_eval: int = 0                  # 0 = all val/test records
     vocab_size: int = 1000
@@ -58,6 +60,8 @@ class TrainConfig:
             errs.append(f"decoder_steps must be >= 0, got {self.decoder_steps}")
         if not 0.0 <= self.decoder_told <= 1.0:
             errs.append(f"decoder_told must be in [0, 1], got {self.decoder_told}")
+        if not 0.0 <= self.real_share < 1.0:
+            errs.append(f"real_share must be in [0, 1), got {self.real_share}")
         if self.decoder_lr <= 0:
             errs.append("decoder_lr must be > 0")
         for name in ("steps", "batch_size", "threads", "decoder_batch_size"):

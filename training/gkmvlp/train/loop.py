@@ -61,7 +61,11 @@ def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str
     recs = read_split(cfg.data, "train")
     if cfg.max_train:
         recs = recs[: cfg.max_train]
-    tok = WordPieceTokenizer.train(corpus(recs), vocab_size=cfg.vocab_size)
+    text = corpus(recs)
+    if cfg.real_corpus:  # real report language (IU X-ray, text only) joins the templates' vocabulary
+        from .real_batches import iu_report_texts
+        text += iu_report_texts(cfg.real_corpus)
+    tok = WordPieceTokenizer.train(text, vocab_size=cfg.vocab_size)
     answers = answer_vocab(recs, cfg.model.num_answers)
     return replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, num_answers=len(answers))), tok, answers, None
 
@@ -70,6 +74,26 @@ def train_subset(cfg: TrainConfig, n: int) -> np.ndarray:
     idx = np.random.default_rng(cfg.seed + 1).permutation(n)
     keep = max(1, int(math.ceil(cfg.label_fraction * n)))
     return np.sort(idx[:keep])
+
+
+def add_real_films(cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str], train_set: TensorSet,
+                   subset: np.ndarray) -> tuple[TensorSet, np.ndarray]:
+    """The synthetic set with the corpus's real training films appended, and the draw list in which
+    real films make up `real_share` of the draws (repeated as needed: there are fewer of them)."""
+    from .real_batches import build_real_tensors, concat, read_corpus
+
+    rows = read_corpus(cfg.real_corpus, "train")
+    if not rows:
+        raise ValueError(f"real corpus {cfg.real_corpus} has no frontal training films")
+    real = build_real_tensors(cfg.real_corpus, rows, cfg.model, tok, answers, seed=cfg.seed)
+    n_syn = len(train_set)
+    merged = concat(train_set, real)
+    real_idx = np.arange(n_syn, n_syn + len(real))
+    want = int(round(len(subset) * cfg.real_share / max(1e-9, 1 - cfg.real_share)))
+    reps = max(1, int(math.ceil(want / len(real_idx))))
+    draws = np.concatenate([subset, np.tile(real_idx, reps)[:max(want, len(real_idx))]])
+    print(f"[train] real films: {len(real)} ({len(draws) - len(subset)} draws of {len(draws)})")
+    return merged, np.sort(draws)
 
 
 def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], None] | None = None,
@@ -89,6 +113,9 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
             recs = recs[: cfg.max_train]
         train_set = build_tensors(cfg.data, recs, cfg.model, tok, answers, "train")
     subset = train_subset(cfg, len(train_set)) if cfg.stage == "finetune" else np.arange(len(train_set))
+    report_subset = subset
+    if cfg.real_corpus and cfg.stage == "finetune":
+        train_set, subset = add_real_films(cfg, tok, answers, train_set, subset)
 
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
@@ -157,7 +184,8 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
     if dec_opt is not None:
         if step == cfg.steps:
             save(step)  # the joint phase's end is a resume point: the cache below is rebuilt from it
-        step = run_decoder_phase(model, cfg, train_set, subset, step, dec_opt, np_rng, history, save, bar)
+        # only films with a report teach the decoder (real films have none: it would learn silence)
+        step = run_decoder_phase(model, cfg, train_set, report_subset, step, dec_opt, np_rng, history, save, bar)
     bar.close()
     save(step)
     if history:

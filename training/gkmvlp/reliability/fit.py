@@ -1,0 +1,184 @@
+"""Fit what a v2 bundle needs to say how far to trust it, from a trained checkpoint and the real corpus.
+
+- Platt calibration on the real validation films, for every label with both classes known there;
+- decision thresholds on the calibrated scale (best F1 on the same films);
+- the input check: a logistic frontal-chest-film classifier (real frontal training films and
+  synthetic films against generated non-CXR inputs, inverted and rotated films, and lateral views),
+  and the Mahalanobis distance of the embedding from the real training films, with thresholds from
+  the real validation films;
+- the cardiothoracic-ratio rule for cardiomegaly (a fixed clinical rule, CTR > 0.5, not fitted:
+  no training film here is labelled for cardiomegaly).
+Everything is written to one folder (reliability.json + input_check.pt) that the exporter reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..metrics.classification import f1_thresholds
+from ..model.gkmvlp import GKMVLP
+from ..model.preprocess import decode_gray, preprocess_array
+from ..ontology import LABELS, REGIONS
+from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_platt, sigmoid
+from .input_check import InputCheck, features_for_fit
+from .negatives import KINDS, make, transformed_film
+
+CTR_RULE = {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
+            "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}  # p = 0.5 at CTR 0.5
+
+
+@torch.no_grad()
+def encode_arrays(model: GKMVLP, grays: list[np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
+    """Pixels, embeddings, raw probabilities and region boxes of grey images (in [0, 1])."""
+    c = model.cfg
+    model.eval()
+    out: dict[str, list] = {"pixels": [], "emb": [], "probs": [], "boxes": []}
+    for s in tqdm(range(0, len(grays), batch), desc="encode", leave=False, mininterval=5):
+        x = torch.from_numpy(np.concatenate([preprocess_array(g, c.image_size, c.mean, c.std)[0]
+                                             for g in grays[s:s + batch]]))
+        o = model.encode_image(x)
+        out["pixels"].append(x)
+        out["emb"].append(o["global_embedding"])
+        out["probs"].append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])))
+        out["boxes"].append(o["region_boxes"])
+    return {k: torch.cat(v).numpy() if v else np.zeros((0,)) for k, v in out.items()}
+
+
+def load_grays(root: Path, rows: list[dict]) -> list[np.ndarray]:
+    return [decode_gray(root / r["image"]) for r in rows]
+
+
+def label_matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    y = np.zeros((len(rows), len(LABELS)))
+    known = np.zeros_like(y)
+    for i, r in enumerate(rows):
+        for lab, v in r["labels"].items():
+            y[i, LABELS.index(lab)] = float(v == 1)
+            known[i, LABELS.index(lab)] = 1
+    return y, known
+
+
+def negatives(real_grays: list[np.ndarray], laterals: list[np.ndarray], seed: int, per_kind: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = [make(k, seed * 100_000 + i * 17 + j) for j, k in enumerate(KINDS) for i in range(per_kind)]
+    pick = rng.choice(len(real_grays), min(len(real_grays), per_kind * 2), replace=False) if real_grays else []
+    for n, i in enumerate(pick):
+        out.append(transformed_film(real_grays[int(i)], "inverted" if n % 2 == 0 else "rotated"))
+    return out + list(laterals)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    clf.fit((x - mu) / sd, y)
+    return mu, sd, clf.coef_[0], float(clf.intercept_[0])
+
+
+def fit_mahalanobis(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and whitening matrix W (d^2 = |W (e - mu)|^2) with Ledoit-Wolf shrinkage."""
+    from sklearn.covariance import LedoitWolf
+
+    lw = LedoitWolf().fit(emb)
+    prec = np.linalg.inv(lw.covariance_)
+    w = np.linalg.cholesky(prec).T  # prec = L L^T  ->  |L^T x|^2 = x^T prec x
+    return lw.location_, w
+
+
+def fit_reliability(model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarray], seed: int = 0,
+                    per_kind: int = 120) -> tuple[InputCheck, dict[str, Any], dict[str, Any]]:
+    from ..train.real_batches import read_corpus
+
+    rows = {s: read_corpus(corpus, s) for s in ("train", "val")}
+    lat_rows = [r for r in read_corpus(corpus, None, frontal_only=False) if r.get("frontal") is False]
+    lat_train = [r for r in lat_rows if r["split"] == "train"]
+    grays = {s: load_grays(corpus, rows[s]) for s in rows}
+    enc = {s: encode_arrays(model, grays[s]) for s in rows}
+    syn = encode_arrays(model, synthetic_grays)
+    neg_tr = encode_arrays(model, negatives(grays["train"], load_grays(corpus, lat_train), seed, per_kind))
+    neg_va = encode_arrays(model, negatives(grays["val"], [], seed + 1, per_kind // 3))
+
+    c = model.cfg
+    ic = InputCheck(c.dim, c.mean, c.std)
+
+    def feats(e):
+        return features_for_fit(torch.from_numpy(e["pixels"]), torch.from_numpy(e["emb"]), c.mean, c.std).numpy()
+
+    x = np.concatenate([feats(enc["train"]), feats(syn), feats(neg_tr)])
+    y = np.concatenate([np.ones(len(enc["train"]["emb"]) + len(syn["emb"])), np.zeros(len(neg_tr["emb"]))])
+    mu, sd, w, b = fit_logistic(x, y)
+    e_mu, e_w = fit_mahalanobis(enc["train"]["emb"].astype(np.float64))
+    for name, v in (("feat_mu", mu), ("feat_sd", sd), ("w", w), ("b", np.array(b)), ("emb_mu", e_mu),
+                    ("emb_whiten", e_w)):
+        getattr(ic, name).copy_(torch.as_tensor(v, dtype=torch.float32))
+
+    with torch.no_grad():
+        f_val, d_val = (t.numpy() for t in ic(torch.from_numpy(enc["val"]["pixels"]), torch.from_numpy(enc["val"]["emb"])))
+        f_neg, _ = (t.numpy() for t in ic(torch.from_numpy(neg_va["pixels"]), torch.from_numpy(neg_va["emb"])))
+    caution = float(np.quantile(d_val, 0.975))
+    abstain = float(np.quantile(d_val, 0.995) * 1.5)
+
+    # calibration and thresholds on the real validation films
+    y_val, k_val = label_matrix(rows["val"])
+    p_val = enc["val"]["probs"].astype(np.float64)
+    calibration, thresholds, validated, val_metrics = {}, {}, [], {}
+    for k, lab in enumerate(LABELS):
+        m = k_val[:, k] > 0
+        pos, neg = int(y_val[m, k].sum()), int((1 - y_val[m, k]).sum())
+        if pos < 5 or neg < 5:
+            continue
+        a, bb = fit_platt(p_val[m, k], y_val[m, k])
+        cal = apply_platt(p_val[m, k], a, bb)
+        calibration[lab] = {"a": a, "b": bb, "n": int(m.sum())}
+        thresholds[lab] = float(f1_thresholds(cal[:, None], y_val[m, k][:, None], [lab])[lab])
+        validated.append(lab)
+        val_metrics[lab] = {"n_pos": pos, "n_neg": neg, "ece_before": ece(p_val[m, k], y_val[m, k]),
+                            "ece_after": ece(cal, y_val[m, k])}
+    ctr_val = cardiothoracic_ratio(enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"])
+    report = {
+        "frontal_val_accept": float((f_val >= 0.5).mean()), "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),
+        "ood_val_quantiles": {q: float(np.quantile(d_val, q)) for q in (0.5, 0.9, 0.975, 0.995)},
+        "ctr_val_quantiles": {q: float(np.quantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
+        "calibration_val": val_metrics, "n": {"train": len(rows["train"]), "val": len(rows["val"]),
+                                              "synthetic": len(synthetic_grays), "negatives_train": len(neg_tr["emb"]),
+                                              "laterals_train": len(lat_train)},
+    }
+    rel = {
+        "calibration": {"method": "platt", "labels": calibration,
+                        "fitted_on": f"{len(rows['val'])} real validation films of the assembled corpus (patient split)"},
+        "derived": {"Cardiomegaly": dict(CTR_RULE)},
+        "thresholds": {**thresholds, "Cardiomegaly": 0.5},
+        "reliability": {
+            "graph": "input_check", "frontal_threshold": 0.5,
+            "ood_thresholds": {"caution": caution, "abstain": abstain}, "blank_std": 0.02,
+            "validated_on_real": validated,
+            "fitted_on": (f"frontal check: {len(rows['train'])} real frontal training films and {len(synthetic_grays)} "
+                          f"synthetic films against {len(neg_tr['emb'])} generated non-CXR inputs, inverted/rotated "
+                          f"films and {len(lat_train)} lateral views; distance thresholds: 97.5th percentile and 1.5 x "
+                          f"the 99.5th percentile of {len(rows['val'])} real validation films"),
+        },
+    }
+    return ic, rel, report
+
+
+def save(out: Path, ic: InputCheck, rel: dict, report: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(ic.state_dict(), out / "input_check.pt")
+    (out / "reliability.json").write_text(json.dumps(rel, indent=1))
+    (out / "fit_report.json").write_text(json.dumps(report, indent=1))
+
+
+def load(out: Path, dim: int, mean: float, std: float) -> tuple[InputCheck, dict]:
+    ic = InputCheck(dim, mean, std)
+    ic.load_state_dict(torch.load(out / "input_check.pt"))
+    return ic.eval(), json.loads((out / "reliability.json").read_text())
+
+
+__all__ = ["fit_reliability", "save", "load", "encode_arrays", "CTR_RULE", "sigmoid"]

@@ -1,0 +1,177 @@
+"""Real films (the corpus that gkmvlp.cli.assemble_real writes) as training tensors.
+
+A real film carries only what its source knows: a few labels (the rest unknown, masked out of every
+loss through `label_known`, never treated as negative), anatomy masks on JSRT / OpenIST films
+(turned into the region boxes the region head learns), and no report (`has_report` 0 keeps it out
+of the language-model loss). Closed VQA pairs are derived from the known labels with the synthetic
+set's own question templates, so "is there pneumonia?" is learned from real pixels too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from ..data.synthetic.vqa import NOUN, PRESENCE
+from ..model.config import ModelConfig
+from ..model.preprocess import decode_gray, preprocess_array
+from ..ontology import LABEL_INDEX, LABELS, REGION_INDEX, REGIONS
+from ..tokenizer import WordPieceTokenizer
+from .batches import DataError, TensorSet
+
+
+def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool = True) -> list[dict[str, Any]]:
+    """Rows of `<root>/manifest.jsonl` (optionally one split, frontal films only)."""
+    path = Path(root) / "manifest.jsonl"
+    if not path.is_file():
+        raise DataError(f"real corpus manifest not found: {path} (run python -m gkmvlp.cli.assemble_real)")
+    rows = []
+    with open(path) as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{n}: invalid JSON: {e}") from None
+            for k in ("id", "image", "split", "labels"):
+                if k not in r:
+                    raise DataError(f"{path}:{n}: missing {k!r}")
+            bad = [k for k in r["labels"] if k not in LABEL_INDEX]
+            if bad:
+                raise DataError(f"{path}:{n}: unknown labels {bad}")
+            if split is not None and r["split"] != split:
+                continue
+            if frontal_only and r.get("frontal") is False:
+                continue
+            rows.append(r)
+    return rows
+
+
+def mask_box(mask: np.ndarray) -> list[float] | None:
+    """Pixel xyxy of a binary mask's extent (None when empty)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+
+
+def closed_questions(labels: dict[str, int], rng: np.random.Generator, n: int = 2) -> list[tuple[str, str, int]]:
+    """(question, answer, label index) for up to n known labels; positives asked first."""
+    known = [lab for lab in labels if lab in NOUN]
+    known.sort(key=lambda lab: (-labels[lab], lab))
+    out = []
+    for lab in known[:n]:
+        q = PRESENCE[int(rng.integers(len(PRESENCE)))].format(n=NOUN[lab])
+        out.append((q, "yes" if labels[lab] == 1 else "no", LABEL_INDEX[lab]))
+    if labels.get("No Finding") is not None:
+        out.append(("Is this chest X-ray normal?", "yes" if labels["No Finding"] == 1 else "no",
+                    LABEL_INDEX["No Finding"]))
+    return out
+
+
+def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelConfig, tok: WordPieceTokenizer,
+                       answers: list[str], seed: int = 0, desc: str = "real") -> TensorSet:
+    root = Path(root)
+    n, g, s = len(rows), cfg.heat_grid, cfg.image_size
+    L, R = len(LABELS), len(REGIONS)
+    pix = np.zeros((n, 1, s, s), np.float32)
+    boxes = np.zeros((n, R, 4), np.float32)
+    vis = np.zeros((n, R), np.float32)
+    labels = np.zeros((n, L), np.float32)
+    known = np.zeros((n, L), np.float32)
+    rng = np.random.default_rng(seed)
+    ans_index = {a: i for i, a in enumerate(answers)}
+    qa_rows: list[tuple[int, str, int, str, int]] = []
+    for i, r in enumerate(tqdm(rows, desc=f"load {desc}", leave=False, mininterval=2)):
+        try:
+            gray = decode_gray(root / r["image"])
+        except (FileNotFoundError, ValueError, OSError) as e:
+            raise DataError(f"real film {r['id']}: {e}") from e
+        x, lb = preprocess_array(gray, s, cfg.mean, cfg.std)
+        pix[i] = x[0]
+        for region, rel in (r.get("masks") or {}).items():
+            k = REGION_INDEX.get(region)
+            if k is None:
+                continue
+            m = np.asarray(Image.open(root / rel).convert("L")) > 127
+            b = mask_box(m)
+            if b is not None:
+                boxes[i, k] = np.clip(lb.box_to_model(b), 0, 1)
+                vis[i, k] = 1
+        for lab, v in r["labels"].items():
+            labels[i, LABEL_INDEX[lab]] = float(v == 1)
+            known[i, LABEL_INDEX[lab]] = 1
+        for q, a, k in closed_questions(r["labels"], rng):
+            qa_rows.append((i, q, ans_index.get(a, -1), a, k))
+    q_ids, q_mask = tok.encode_batch([q for _, q, _, _, _ in qa_rows] or [""], cfg.question_max_length)
+    rep_ids, rep_mask = tok.encode_batch([""] * n, cfg.max_length)
+    arrays = dict(pixel_values=pix, region_boxes=boxes, region_visible=vis, labels=labels, label_known=known,
+                  has_report=np.zeros(n, np.float32),
+                  finding_regions=np.zeros((n, L, R), np.float32), finding_masks=np.zeros((n, L, g, g), np.float32),
+                  finding_boxes=np.zeros((n, L, 4), np.float32), finding_has_box=np.zeros((n, L), np.float32),
+                  report_ids=rep_ids, report_mask=rep_mask,
+                  report_group=-1 - np.arange(n, dtype=np.int64))  # never equal to a synthetic report group
+    nq = len(qa_rows)
+    return TensorSet(
+        ids=[r["id"] for r in rows], reports=[""] * n,
+        arrays={k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
+        qa_ids=torch.from_numpy(q_ids[:nq]), qa_mask=torch.from_numpy(q_mask[:nq]),
+        qa_answer=torch.tensor([a for _, _, a, _, _ in qa_rows], dtype=torch.long),
+        qa_closed=torch.ones(nq, dtype=torch.bool),
+        qa_record=torch.tensor([i for i, _, _, _, _ in qa_rows], dtype=torch.long),
+        qa_text=[(q, a, "closed") for _, q, _, a, _ in qa_rows],
+        qa_label=torch.tensor([k for _, _, _, _, k in qa_rows], dtype=torch.long),
+    )
+
+
+def with_known(ts: TensorSet) -> TensorSet:
+    """A synthetic set with its masks of what is known: every label, every report."""
+    n = len(ts)
+    ts.arrays.setdefault("label_known", torch.ones_like(ts.arrays["labels"]))
+    ts.arrays.setdefault("has_report", torch.ones(n))
+    return ts
+
+
+def concat(a: TensorSet, b: TensorSet) -> TensorSet:
+    """One set holding both (b's records and questions follow a's)."""
+    a, b = with_known(a), with_known(b)
+    arrays = {}
+    for k, v in a.arrays.items():
+        w = b.arrays[k]
+        if k in ("report_ids", "report_mask"):
+            T = max(v.shape[1], w.shape[1])
+            v = torch.nn.functional.pad(v, (0, T - v.shape[1]))
+            w = torch.nn.functional.pad(w, (0, T - w.shape[1]))
+        arrays[k] = torch.cat([v, w])
+    ql = a.qa_label if a.qa_label is not None else torch.full((len(a.qa_answer),), -1, dtype=torch.long)
+    return TensorSet(
+        ids=a.ids + b.ids, reports=a.reports + b.reports, arrays=arrays,
+        qa_ids=torch.cat([a.qa_ids, b.qa_ids]), qa_mask=torch.cat([a.qa_mask, b.qa_mask]),
+        qa_answer=torch.cat([a.qa_answer, b.qa_answer]), qa_closed=torch.cat([a.qa_closed, b.qa_closed]),
+        qa_record=torch.cat([a.qa_record, b.qa_record + len(a)]), qa_text=a.qa_text + b.qa_text,
+        qa_label=torch.cat([ql, b.qa_label]),
+    )
+
+
+def iu_report_texts(corpus_root: str | Path) -> list[str]:
+    """Findings + impression of the IU X-ray reports in the corpus (text only), for the tokenizer."""
+    path = Path(corpus_root) / "reports.jsonl"
+    if not path.is_file():
+        return []
+    out = []
+    for line in open(path):
+        if line.strip():
+            r = json.loads(line)
+            out.append(" ".join(p for p in (r.get("findings") or "", r.get("impression") or "") if p).strip())
+    return [t for t in out if t]
+
+
+__all__ = ["read_corpus", "build_real_tensors", "concat", "with_known", "closed_questions", "mask_box",
+           "iu_report_texts"]

@@ -1,0 +1,111 @@
+"""Bundle format 2 on the Python side: Platt calibration, the cardiothoracic-ratio finding, the
+input-check graph (ONNX parity, blank and document inputs), generated negatives, and the masked
+losses of real films whose sources say nothing about most labels."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gkmvlp.ontology import LABELS, REGIONS
+from gkmvlp.reliability.calibration import (apply_platt, cardiothoracic_ratio, ece, final_probabilities,
+                                            fit_platt, sigmoid)
+from gkmvlp.reliability.input_check import InputCheck, image_features
+from gkmvlp.reliability.negatives import KINDS, make
+
+
+def test_platt_fit_recovers_a_known_miscalibration():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 4000)
+    y = (rng.random(4000) < sigmoid(0.5 * z - 0.7)).astype(float)
+    p_raw = sigmoid(z)  # overconfident and biased against the truth
+    a, b = fit_platt(p_raw, y)
+    assert a == pytest.approx(0.5, abs=0.08) and b == pytest.approx(-0.7, abs=0.12)
+    assert ece(apply_platt(p_raw, a, b), y) < ece(p_raw, y)
+
+
+def test_platt_fit_on_a_tiny_set_stays_finite():
+    a, b = fit_platt(np.array([0.99, 0.98, 0.01]), np.array([1.0, 1.0, 0.0]))
+    assert np.isfinite(a) and np.isfinite(b)
+
+
+def boxes_with(heart, right, left):
+    rb = np.zeros((1, len(REGIONS), 4))
+    rb[0, REGIONS.index("cardiac silhouette")] = heart
+    rb[0, REGIONS.index("right lung")] = right
+    rb[0, REGIONS.index("left lung")] = left
+    return rb
+
+
+def test_cardiothoracic_ratio_is_heart_width_over_both_lungs_extent():
+    rb = boxes_with([0.4, 0.5, 0.7, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])
+    ctr = cardiothoracic_ratio(rb, list(REGIONS), "cardiac silhouette", ["right lung", "left lung"])
+    assert ctr[0] == pytest.approx(0.3 / 0.8)
+
+
+def test_final_probabilities_calibrate_listed_labels_and_derive_cardiomegaly():
+    raw = np.full((1, len(LABELS)), 0.9)
+    rb = boxes_with([0.25, 0.5, 0.8, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])  # CTR 0.6875
+    man = {"labels": list(LABELS), "regions": list(REGIONS),
+           "calibration": {"labels": {"Pneumonia": {"a": 0.5, "b": -1.0}}},
+           "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
+                                        "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}}}
+    out = final_probabilities(raw, rb, man)
+    assert out[0, LABELS.index("Pneumonia")] == pytest.approx(sigmoid(0.5 * np.log(9) - 1.0))
+    assert out[0, LABELS.index("Cardiomegaly")] == pytest.approx(sigmoid(25 * 0.6875 - 12.5))
+    assert out[0, LABELS.index("Edema")] == pytest.approx(0.9)  # not listed: left as the head gives it
+
+
+def test_negatives_are_deterministic_and_in_range():
+    for k in KINDS:
+        a, b = make(k, 7, 64), make(k, 7, 64)
+        assert np.array_equal(a, b) and a.min() >= 0 and a.max() <= 1
+
+
+def test_input_check_graph_matches_onnxruntime_and_flags_far_embeddings(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from gkmvlp.export.onnx_io import export_graph
+
+    torch.manual_seed(0)
+    dim, s = 16, 64
+    ic = InputCheck(dim, 0.5, 0.25).eval()
+    k = ic.w.shape[0]
+    ic.w.copy_(torch.randn(k) * 0.1)
+    spec = {"file": "input_check.onnx", "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": ["batch", 1, s, s]},
+                                                   {"name": "global_embedding", "dtype": "float32", "shape": ["batch", dim]}],
+            "outputs": [{"name": "frontal_cxr_probability", "dtype": "float32", "shape": ["batch"]},
+                        {"name": "ood_distance", "dtype": "float32", "shape": ["batch"]}]}
+    x, e = torch.randn(3, 1, s, s), torch.randn(3, dim)
+    e[2] *= 10
+    export_graph(ic, (x, e), spec, tmp_path / "ic.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "ic.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"pixel_values": x.numpy(), "global_embedding": e.numpy()})
+    with torch.no_grad():
+        want = [t.numpy() for t in ic(x, e)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-5)
+    assert want[1][2] > 5 * want[1][0]  # identity whitening: distance grows with the embedding
+
+
+def test_image_features_see_symmetry_and_blankness():
+    s = 64
+    yy, xx = np.mgrid[0:s, 0:s] / s
+    film = 0.3 + 0.5 * np.exp(-((xx - 0.5) ** 2) / 0.02)  # bright centre column, symmetric
+    doc = np.ones((s, s)) * 0.95
+    doc[::6, : s // 2] = 0.05  # text lines on one side only
+    x = torch.tensor(np.stack([film, doc])[:, None] - 0.5, dtype=torch.float32) / 0.25
+    f = image_features(x, 0.5, 0.25).numpy()
+    sym, centre = f[:, 64 + 2], f[:, 64 + 5]
+    assert sym[0] > 0.9 and sym[1] < sym[0]
+    assert centre[0] > 0.2 and abs(centre[1]) < centre[0]
+
+
+def test_unknown_labels_do_not_contribute_to_the_classification_loss():
+    from gkmvlp.model.losses import masked_bce
+
+    logits = torch.tensor([[5.0, -5.0, 5.0]])
+    labels = torch.tensor([[1.0, 0.0, 0.0]])
+    known = torch.tensor([[1.0, 1.0, 0.0]])  # the third label is unknown: its (wrong) logit must not count
+    assert float(masked_bce(logits, labels, known)) == pytest.approx(float(torch.nn.functional.softplus(torch.tensor(-5.0))), rel=1e-4)
+    assert float(masked_bce(logits, labels, None)) > 1.0

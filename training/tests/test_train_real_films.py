@@ -1,0 +1,97 @@
+"""Fine-tuning on real films beside the synthetic set: unknown labels are masked, anatomy masks
+become region boxes, closed questions come from the known labels, and the reports' decoder never
+learns from films that have no report."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from gkmvlp.ontology import LABEL_INDEX, REGION_INDEX
+from gkmvlp.train.real_batches import build_real_tensors, closed_questions, concat, read_corpus
+
+MICRO = {"size": "tiny", "image_size": 64, "dim": 32, "heads": 2, "vit_depth": 1, "text_layers": 1,
+         "gk_layers": 1, "fusion_layers": 1, "decoder_layers": 1, "max_length": 48, "num_answers": 16}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    rows = []
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (80, 64), dtype=np.uint8)).save(root / "images" / f"f{i}.png")
+        row = {"id": f"src:f{i}", "image": f"images/f{i}.png", "split": "train" if i < 6 else "test",
+               "frontal": i != 5, "labels": {"Pneumonia": i % 2, "No Finding": 1 - i % 2}, "masks": {}}
+        if i == 0:
+            m = np.zeros((80, 64), np.uint8)
+            m[10:70, 4:30] = 255  # image left = the patient's right lung
+            Image.fromarray(m).save(root / "masks" / "f0_right_lung.png")
+            row["masks"] = {"right lung": "masks/f0_right_lung.png"}
+            row["labels"] = {"Lung Lesion": 1}
+        rows.append(row)
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def test_read_corpus_keeps_frontal_films_of_the_split(corpus):
+    rows = read_corpus(corpus, "train")
+    assert [r["id"] for r in rows] == ["src:f0", "src:f1", "src:f2", "src:f3", "src:f4"]  # f5 is lateral
+
+
+def test_real_tensors_mask_unknown_labels_and_box_the_anatomy(corpus):
+    from gkmvlp.model.config import preset
+    from gkmvlp.tokenizer import WordPieceTokenizer
+
+    cfg = preset("tiny", **{k: v for k, v in MICRO.items() if k != "size"})
+    tok = WordPieceTokenizer.train(["is there pneumonia", "is this chest x ray normal", "a lung lesion"], vocab_size=200)
+    ts = build_real_tensors(corpus, read_corpus(corpus, "train"), cfg, tok, ["yes", "no"])
+    known, labels = ts.arrays["label_known"], ts.arrays["labels"]
+    assert known[0].sum() == 1 and known[0, LABEL_INDEX["Lung Lesion"]] == 1 and labels[0, LABEL_INDEX["Lung Lesion"]] == 1
+    assert known[1, LABEL_INDEX["Edema"]] == 0 and labels[1, LABEL_INDEX["Edema"]] == 0  # unknown, not "absent"
+    r = REGION_INDEX["right lung"]
+    assert ts.arrays["region_visible"][0, r] == 1 and ts.arrays["region_visible"][1, r] == 0
+    x1, y1, x2, y2 = ts.arrays["region_boxes"][0, r].tolist()
+    # 80 x 64 film letterboxed to 80 x 80: 8 px pad left; mask columns 4..30, rows 10..70
+    assert (x1, y1, x2, y2) == pytest.approx((12 / 80, 10 / 80, 38 / 80, 70 / 80), abs=1e-6)
+    assert ts.arrays["has_report"].sum() == 0
+    assert all(a in ("yes", "no") for _, a, _ in ts.qa_text)
+
+
+def test_closed_questions_follow_known_labels_only():
+    qs = closed_questions({"Pneumonia": 1, "No Finding": 0}, np.random.default_rng(0))
+    assert {(a, k) for _, a, k in qs} == {("yes", LABEL_INDEX["Pneumonia"]), ("no", LABEL_INDEX["No Finding"])}
+
+
+def test_finetune_on_synthetic_and_real_films_runs_and_skips_reportless_films_in_the_decoder(corpus, tmp_path):
+    from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
+    from gkmvlp.train.config import resolve
+    from gkmvlp.train.loop import run
+
+    data = generate_dataset(GeneratorConfig(image_size=64), tmp_path / "synth", {"train": 8, "val": 4, "test": 4},
+                            seed=3, dicom_subset=0, progress=False)
+    base = {"data": str(data), "model": dict(MICRO), "batch_size": 4, "warmup_steps": 1, "log_every": 1,
+            "ckpt_every": 100, "vocab_size": 300, "teacher_forcing_steps": 0}
+    pre = run(resolve({**base, "stage": "pretrain", "out": str(tmp_path / "pre"), "steps": 2,
+                       "real_corpus": str(corpus)}))
+    ft = run(resolve({**base, "stage": "finetune", "out": str(tmp_path / "ft"), "steps": 3, "decoder_steps": 2,
+                      "init_from": str(pre), "real_corpus": str(corpus), "real_share": 0.5,
+                      "loss": {"lm": 0.0}}))
+    blob = torch.load(ft, map_location="cpu")
+    assert blob["step"] == 5 and blob["config"]["real_corpus"] == str(corpus)
+
+
+def test_concat_keeps_question_records_pointing_at_their_films(corpus):
+    from gkmvlp.model.config import preset
+    from gkmvlp.tokenizer import WordPieceTokenizer
+
+    cfg = preset("tiny", **{k: v for k, v in MICRO.items() if k != "size"})
+    tok = WordPieceTokenizer.train(["is there pneumonia"], vocab_size=100)
+    a = build_real_tensors(corpus, read_corpus(corpus, "train")[:2], cfg, tok, ["yes", "no"])
+    b = build_real_tensors(corpus, read_corpus(corpus, "train")[2:], cfg, tok, ["yes", "no"])
+    c = concat(a, b)
+    assert len(c) == 5 and int(c.qa_record.max()) == 4 and len(c.qa_text) == len(a.qa_text) + len(b.qa_text)
