@@ -160,8 +160,9 @@ def concat(a: TensorSet, b: TensorSet) -> TensorSet:
     )
 
 
-def iu_report_texts(corpus_root: str | Path) -> list[str]:
-    """Findings + impression of the IU X-ray reports in the corpus (text only), for the tokenizer."""
+def iu_report_texts(corpus_root: str | Path, split: str = "train") -> list[str]:
+    """Findings + impression of the corpus's IU X-ray reports of one split (text only), for the
+    tokenizer: validation and test reports stay unseen."""
     path = Path(corpus_root) / "reports.jsonl"
     if not path.is_file():
         return []
@@ -169,6 +170,8 @@ def iu_report_texts(corpus_root: str | Path) -> list[str]:
     for line in open(path):
         if line.strip():
             r = json.loads(line)
+            if r.get("split", split) != split:
+                continue
             out.append(" ".join(p for p in (r.get("findings") or "", r.get("impression") or "") if p).strip())
     return [t for t in out if t]
 

@@ -1,0 +1,276 @@
+"""The public repositories the real-film corpus is assembled from: what each holds, its licence, and
+how its folders and metadata become labels (as data, each with the reason).
+
+Labels use the CheXpert names of gkmvlp.ontology.LABELS. A label a source does not establish is
+absent (unknown), never 0: the training losses mask unknown labels out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .trees import Tree
+
+# The pathologies NIH ChestX-ray14's 14 labels cover once mapped to CheXpert (see data/readers/nih14.py):
+# a film NIH calls "No Finding" is negative for these. NIH has no Enlarged Cardiomediastinum, Fracture or
+# Support Devices label, so those stay unknown even on a normal film.
+NIH_COVERED = ("Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia",
+               "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other")
+NORMAL = {"No Finding": 1, **{k: 0 for k in NIH_COVERED}}
+# NIH "Pneumonia" folder: pneumonia is an airspace opacity (CheXpert puts Pneumonia under Lung Opacity);
+# the folder says nothing else about the film (other NIH labels may co-occur), so the rest is unknown.
+NIH_PNEUMONIA = {"Pneumonia": 1, "Lung Opacity": 1, "No Finding": 0}
+# JSRT: every JPCLN film has a lung nodule (a Lung Lesion, so not normal); JPCNN films have none, but
+# JSRT does not grade anything else on them, so only Lung Lesion is known.
+JSRT_NODULE = {"Lung Lesion": 1, "No Finding": 0}
+JSRT_NON_NODULE = {"Lung Lesion": 0}
+# COVID-19 collections: the films are of (mostly PCR-proven) COVID-19 pneumonia, an airspace opacity;
+# nothing else is graded. The diagnosis itself is kept in the row's `diagnosis` field.
+COVID = {"Pneumonia": 1, "Lung Opacity": 1, "No Finding": 0}
+
+# COVID-CXNet's README: a name ending in "-" is a COVID-19 patient whose film "did not reveal any
+# abnormalities"; "p" marks a paediatric patient. A normal-looking film of a COVID patient must not
+# teach "pneumonia", and one remark in a README is too thin to call it No Finding: no label is known.
+CXNET_NORMAL_FILM: dict = {}
+
+IMAGE_EXT = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+@dataclass
+class Item:
+    """One candidate film, before decoding."""
+    key: str                    # short source name, the id prefix ("nih", "jsrt", ...)
+    name: str                   # id within the source (file stem, made path-safe)
+    path: str                   # path of the image in the repository
+    patient: str
+    patient_known: bool
+    view: str = "unknown"
+    frontal: bool = True
+    labels: dict = field(default_factory=dict)
+    diagnosis: str | None = None
+    masks: dict = field(default_factory=dict)   # ontology region -> repository path of its mask
+    both_lungs_mask: str | None = None          # one mask holding both lungs (split by side later)
+    note: str | None = None
+    split_key: str | None = None                # patient namespace of the split rule (default: key)
+
+    @property
+    def id(self) -> str:
+        return f"{self.key}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: str                   # owner/name on GitHub
+    keys: tuple[str, ...]       # id prefixes it yields
+    holds: str
+    licence: str
+    attribution: str
+    redistributable: bool       # licence allows copying images elsewhere with attribution
+    metadata: tuple[str, ...] = ()                  # metadata files it needs (reported when absent)
+    items: Callable[[Tree], list] | None = None     # image sources
+    reports: Callable[[Tree], list] | None = None   # report sources
+
+
+def safe_name(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", stem)
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+def _images_under(tree: Tree, folder: str) -> list[str]:
+    return [p for p in tree.paths if p.startswith(folder + "/") and "/" not in p[len(folder) + 1:]
+            and p.lower().endswith(IMAGE_EXT)]
+
+
+def _csv(tree: Tree, path: str) -> list[dict]:
+    data = tree.read(path)
+    if data is None:
+        return []
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig", errors="replace"))))
+
+
+# --- muhammedtalo/COVID-19 -------------------------------------------------------------------------
+TALO = "X-Ray Image DataSet"
+NIH_NAME = re.compile(r"^(\d{8})_(\d{3})$")
+
+
+def covid_group(stem: str) -> str:
+    """Films of one case share a group (patients are not given): a figure of a publication, or one
+    name with day/view/panel suffixes. Over-grouping only coarsens the split; under-grouping leaks."""
+    s = stem.lower()
+    m = re.match(r"^(.{5,}?)[._-](?:f|fig|gr|g)[-_]?\d+", s)
+    if m:
+        return m.group(1)
+    s = re.sub(r"(?<=[-_.])[a-h]\d?(?=[-_.])", "", s)   # a panel letter inside: auntminnie-a-2020_01_28...
+    prev = None
+    while prev != s:
+        prev = s
+        s = re.sub(r"([-_.](day-?\d+|pa|ap|admission|\d+-(hours|days)|left|right|[a-h]\d?)|(?<=\d)[a-h]\d?)$", "", s)
+    return s
+
+
+def talo_items(tree: Tree) -> list[Item]:
+    out = []
+    for folder, labels in (("No_findings", NORMAL), ("Pneumonia", NIH_PNEUMONIA)):
+        for p in _images_under(tree, f"{TALO}/{folder}"):
+            stem = _stem(p)
+            m = NIH_NAME.match(stem)
+            # NIH file names carry the patient; the README says these are frontal films, views not given
+            out.append(Item("nih", stem, p, patient=m.group(1) if m else stem, patient_known=bool(m),
+                            labels=dict(labels)))
+    for p in _images_under(tree, f"{TALO}/Covid-19"):
+        stem = _stem(p)
+        view = "PA" if re.search(r"(^|[-_.])pa([-_.]|$)", stem.lower()) else "unknown"
+        out.append(Item("talo-covid", safe_name(stem), p, patient=covid_group(stem), patient_known=False,
+                        view=view, labels=dict(COVID), diagnosis="COVID-19"))
+    return out
+
+
+# --- AnishHota/JSRT-Segmentation -------------------------------------------------------------------
+JSRT_IMAGES = "JSRT/jsrt_images/images"
+# SCR mask folders -> ontology regions. SCR's "right lung" is the patient's right (image left on a PA
+# film); assemble.py checks that side on every film.
+JSRT_MASKS = {"right_lung_png": "right lung", "left_lung_png": "left lung", "heart_png": "cardiac silhouette",
+              "right_clavicle_png": "right clavicle", "left_clavicle_png": "left clavicle"}
+
+
+def jsrt_items(tree: Tree) -> list[Item]:
+    out, have = [], set(tree.paths)
+    for p in _images_under(tree, JSRT_IMAGES):
+        stem = _stem(p).split(".")[0]          # JPCLN001.IMG.png -> JPCLN001
+        if not stem.startswith(("JPCLN", "JPCNN")):
+            continue
+        masks = {region: f"JSRT/masks/masks/{folder}/{stem}.png" for folder, region in JSRT_MASKS.items()
+                 if f"JSRT/masks/masks/{folder}/{stem}.png" in have}
+        labels = JSRT_NODULE if stem.startswith("JPCLN") else JSRT_NON_NODULE
+        # one film per patient in JSRT; all are PA
+        out.append(Item("jsrt", stem, p, patient=stem, patient_known=True, view="PA", labels=dict(labels),
+                        masks=masks))
+    return out
+
+
+# --- pi-null-mezon/OpenIST -------------------------------------------------------------------------
+OPENIST = "Datasets/Chest_x-ray"
+
+
+def openist_items(tree: Tree) -> list[Item]:
+    out, have = [], set(tree.paths)
+    for p in _images_under(tree, OPENIST):
+        stem = _stem(p)
+        if stem.endswith("@"):
+            continue
+        mask = f"{OPENIST}/{stem}@.png"
+        # Datasets/README.md: "x-ray images of normal human chest" from a normal-CXR teaching module;
+        # no patient ids, so each film is its own patient. The @ mask holds both lungs (0/255).
+        out.append(Item("openist", safe_name(stem), p, patient=safe_name(stem), patient_known=False,
+                        labels=dict(NORMAL), both_lungs_mask=mask if mask in have else None))
+    return out
+
+
+# --- armiro/COVID-CXNet ----------------------------------------------------------------------------
+CXNET = "chest_xray_images/covid19"
+META_VIEW = {"pa": "PA", "ap": "AP", "ap supine": "AP supine", "ap_supine": "AP supine", "l": "lateral",
+             "ll": "lateral", "lateral": "lateral", "lat": "lateral"}
+
+
+def cxnet_items(tree: Tree) -> list[Item]:
+    # metadata.csv names some files with another extension case (374.png for 374.PNG): match by stem
+    meta = {r.get("filename", "").rsplit(".", 1)[0].lower(): r for r in _csv(tree, "metadata.csv")}
+    out = []
+    for p in _images_under(tree, CXNET):
+        stem = _stem(p)
+        r = meta.get(stem.lower())
+        view = META_VIEW.get((r or {}).get("view", "").strip().lower(), "unknown")
+        pid = (r or {}).get("patient_id", "").strip()
+        # the folder is COVID-19 unless the metadata row says otherwise (one row has no label, PCR negative)
+        covid = r is None or r.get("label", "").strip() == "COVID-19"
+        labels = dict(COVID) if covid else {}
+        note = None
+        if stem.rstrip("p").endswith("-"):
+            labels = dict(CXNET_NORMAL_FILM)
+            note = "COVID-19 patient, film without visible abnormality (name ends in '-')"
+        if re.search(r"p-?$", stem):
+            note = ((note + "; ") if note else "") + "paediatric patient"
+        out.append(Item("cxnet", safe_name(stem), p, patient=pid or safe_name(stem), patient_known=bool(pid),
+                        view=view, frontal=view != "lateral", labels=labels,
+                        diagnosis="COVID-19" if covid else None, note=note))
+    return out
+
+
+# --- ml-workgroup/covid-19-image-repository --------------------------------------------------------
+def hannover_items(tree: Tree) -> list[Item]:
+    out = []
+    for r in _csv(tree, "data.csv"):
+        iid, pid = r.get("image_id", "").strip(), r.get("patient_id", "").strip()
+        if not iid:
+            continue
+        view = META_VIEW.get(r.get("projection", "").strip().lower(), "unknown")
+        out.append(Item("hannover", safe_name(iid), f"png/{iid}.png", patient=pid or iid, patient_known=bool(pid),
+                        view=view, frontal=view != "lateral", labels=dict(COVID), diagnosis="COVID-19"))
+    return sorted(out, key=lambda it: it.name)
+
+
+# --- IU X-ray reports (text only) ------------------------------------------------------------------
+def _split_list(s: str) -> list[str]:
+    return [x.strip() for x in (s or "").split(";") if x.strip()]
+
+
+def iu_reports(tree: Tree) -> list[dict]:
+    proj: dict[str, list[str]] = {}
+    for r in _csv(tree, "indiana_projections.csv"):
+        proj.setdefault(r.get("uid", "").strip(), []).append(r.get("projection", "").strip())
+    out = []
+    for r in _csv(tree, "indiana_reports.csv"):
+        uid = r.get("uid", "").strip()
+        findings, impression = (r.get("findings") or "").strip(), (r.get("impression") or "").strip()
+        if not uid.isdigit() or not (findings or impression):
+            continue
+        out.append({"id": f"iu:{uid}", "uid": int(uid), "findings": findings, "impression": impression,
+                    "indication": (r.get("indication") or "").strip(), "mesh": _split_list(r.get("MeSH")),
+                    "problems": _split_list(r.get("Problems")), "projections": sorted(proj.get(uid, []))})
+    return sorted(out, key=lambda x: x["uid"])
+
+
+NIH_LICENCE = ("NIH ChestX-ray14 (NIH Clinical Center): unrestricted use; cite Wang et al., ChestX-ray8, "
+               "CVPR 2017 and credit the NIH Clinical Center")
+SOURCES: tuple[Source, ...] = (
+    Source("muhammedtalo/COVID-19", ("nih", "talo-covid"),
+           "500 NIH ChestX-ray14 'No Finding' and 500 'Pneumonia' films; 125 COVID-19 films copied from "
+           "ieee8023/covid-chestxray-dataset",
+           NIH_LICENCE + ". The Covid-19 folder: images from ieee8023/covid-chestxray-dataset, licences vary "
+           "per image (many from publications): research use only, do not redistribute",
+           "Ozturk et al., Comput Biol Med 2020 (doi:10.1016/j.compbiomed.2020.103792); Cohen et al., "
+           "COVID-19 image data collection (arXiv:2003.11597)", False, items=talo_items),
+    Source("AnishHota/JSRT-Segmentation", ("jsrt",),
+           "247 JSRT films (154 with a lung nodule, 93 without) with SCR masks",
+           "JSRT database: research use (Japanese Society of Radiological Technology); SCR masks: research use",
+           "Shiraishi et al., AJR 2000 (JSRT); van Ginneken et al., Med Image Anal 2006 (SCR masks)", False,
+           items=jsrt_items),
+    Source("pi-null-mezon/OpenIST", ("openist",),
+           "normal frontal films with both-lung masks",
+           "no licence file in the repository (none for the code or Datasets/); images from the chestx-ray.com "
+           "normal-CXR teaching module, licence unstated: research use only, do not redistribute",
+           "OpenIST, Alex A. Taranov (github.com/pi-null-mezon/OpenIST); images: chestx-ray.com", False,
+           items=openist_items),
+    Source("ml-workgroup/covid-19-image-repository", ("hannover",),
+           "COVID-19 films of Hannover Medical School patients (data.csv: patient, projection)",
+           "CC BY 3.0 (images and metadata)",
+           "Winther et al., COVID-19 Image Repository, Hannover Medical School (doi:10.6084/m9.figshare.12275009)",
+           True, ("data.csv",), items=hannover_items),
+    Source("armiro/COVID-CXNet", ("cxnet",),
+           "900 COVID-19 films from public sources (metadata.csv for about half)",
+           "CC BY 4.0 (dataset; repository code MIT)",
+           "Haghanifar et al., COVID-CXNet (doi:10.6084/m9.figshare.12580328)", True, ("metadata.csv",),
+           items=cxnet_items),
+    Source("SaadSubhaniTheProgrammerVersion/Textual-Report-Generation-from-Chest-X-rays-Indiana-Dataset",
+           ("iu",), "3,851 IU X-ray reports (findings, impression, MeSH), no images",
+           "IU chest X-ray collection (Open-i): CC BY-NC-ND 4.0, non-commercial, no derivatives",
+           "Demner-Fushman et al., JAMIA 2016", False, ("indiana_reports.csv", "indiana_projections.csv"),
+           reports=iu_reports),
+)
