@@ -6,12 +6,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createDb, createRepositories, seedDemo } from "../lib/db/index.ts";
+import { createDb, createRepositories } from "../lib/db/index.ts";
 import { topicNames } from "../lib/events/index.ts";
 import { installShutdownHandlers, loadStackConfig, startStack, stopStack } from "../lib/stack/index.ts";
 import { loadMainConfig } from "./main/config.ts";
 import { formatTable, runDemoStudies } from "./main/demo-studies.ts";
 import { startService, waitReady, type ManagedProcess } from "./main/processes.ts";
+import { prepareDemoAccess } from "./main/seed.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const log = (line: string) => process.stderr.write(`[main] ${line}\n`);
@@ -41,9 +42,14 @@ async function main(): Promise<void> {
   installShutdownHandlers(stopAll, log);
 
   try {
-    const db = createDb(stack.databaseUrl);
-    const demo = await seedDemo(createRepositories(db.prisma, { topics: topicNames(stackConfig.topicPrefix) }));
+    const db = createDb(stack.databaseUrl, { name: "main" });
+    const demo = await prepareDemoAccess(createRepositories(db.prisma, { topics: topicNames(stackConfig.topicPrefix) }), {
+      mode: config.seedMode,
+      externalDatabase: config.externalDatabase,
+      apiKey: config.apiKey,
+    });
     await db.close();
+    log(demo.decision.seed ? `demo users and API key seeded (${demo.decision.reason})` : `no demo data seeded: ${demo.decision.reason}`);
 
     if (existsSync(path.join(root, "services/console/build.ts"))) {
       log("building the console…");
@@ -81,6 +87,12 @@ async function main(): Promise<void> {
     ]);
     log(`gateway ready at ${baseUrl}/graphql, worker ready`);
 
+    if (!demo.apiKey) {
+      // only without --demo (the config refuses --demo without credentials): serve, without demo studies
+      log("demo studies skipped: no demo API key seeded and no MAIN_API_KEY given");
+      process.stdout.write(`\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`);
+      return;
+    }
     const runKey = config.demo ? `demo-${Date.now()}` : "main";
     const { outcomes, summary } = await runDemoStudies({
       baseUrl,
@@ -97,10 +109,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(summary)}\n`);
       process.exit(summary.failed === 0 && summary.succeeded === summary.analyses ? 0 : 1);
     }
-    const users = demo.users.map((u) => `${u.email} / ${u.password} (${u.role})`).join("\n    ");
+    const users = demo.seeded ? demo.seeded.users.map((u) => `${u.email} / ${u.password} (${u.role})`).join("\n    ") : null;
     process.stdout.write(
-      `\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql  (header x-api-key: ${demo.apiKey})\n` +
-        `Demo logins:\n    ${users}\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`,
+      `\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql` +
+        (demo.seeded ? `  (header x-api-key: ${demo.seeded.apiKey})\nDemo logins:\n    ${users}` : "") +
+        `\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`,
     );
   } catch (error) {
     log(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

@@ -10,7 +10,7 @@ import { createReviewRepository, createModelVersionRepository } from "./reposito
 import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
 import { createOutboxRepository } from "./repositories/outbox.ts";
 
-export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbOptions, type Tx } from "./client.ts";
+export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbErrorEvent, type DbHealth, type DbOptions, type Tx } from "./client.ts";
 export { migrateDatabase, migrationStatus, ensureDatabase, schemaSqlFromEmpty, REPO_ROOT } from "./migrate.ts";
 export { hashPassword, verifyPassword, generateApiKey, hashApiKey } from "./passwords.ts";
 export { seedDemo, DEMO_API_KEY, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";

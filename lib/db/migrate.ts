@@ -43,6 +43,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const name = decodeURIComponent(url.pathname.replace(/^\//, "")) || "postgres";
   url.pathname = "/postgres";
   const client = new pg.Client({ connectionString: url.toString() });
+  client.on("error", () => undefined); // a server going away fails the query below, not the process
   await client.connect();
   try {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

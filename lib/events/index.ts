@@ -15,6 +15,17 @@ const isoTime = z.iso.datetime({ offset: true });
 const errorInfo = z.object({ code: z.string().min(1), message: z.string(), retriable: z.boolean().optional() });
 const modelRef = z.object({ name: z.string().min(1), version: z.string().min(1), bundleSha256: z.string().min(1) });
 
+export const RELIABILITY_LEVELS = ["OK", "CAUTION", "ABSTAIN"] as const;
+/** The worker's reliability assessment of the analysed image (model bundle contract, format version 2). */
+const reliability = z.object({
+  level: z.enum(RELIABILITY_LEVELS),
+  score: z.number().min(0).max(1),
+  reasons: z.array(z.object({ code: z.string().min(1).max(100), message: z.string().max(1000) })).max(20),
+  frontalProbability: z.number().finite().nullable().optional(),
+  oodDistance: z.number().finite().nullable().optional(),
+});
+export type ReliabilityPayload = z.infer<typeof reliability>;
+
 export const AnalysisRequestedV1 = z.object({
   type: z.literal("AnalysisRequested"),
   version: z.literal(1),
@@ -43,6 +54,8 @@ export const AnalysisCompletedV1 = z.object({
   error: errorInfo.optional(),
   finishedAt: isoTime,
   modelVersion: modelRef.optional(),
+  /** SUCCEEDED analyses from a worker that assesses reliability: subscribers can warn without a query */
+  reliability: reliability.optional(),
 });
 export type AnalysisCompleted = z.infer<typeof AnalysisCompletedV1>;
 

@@ -60,6 +60,7 @@ export function runningPostgresPid(dataDir: string): number | undefined {
 
 async function canQuery(url: string): Promise<true | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on("error", () => undefined); // a server going away mid-probe fails the probe, not the process
   try {
     await client.connect();
     await client.query("SELECT 1");

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildConsole } from '../../services/console/build.ts';
 import { afterPaint, canvasColours, expectingErrors, gqlInPage, launchConsoleBrowser, signIn, signOut, unlabelledControls, type ConsoleBrowser } from './browser.ts';
 import { startConsoleStack } from './stack.ts';
+import { checkAbstainView, checkServedReliability } from './reliability-checks.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shots = join(root, 'docs', 'screenshots');
@@ -202,6 +203,14 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     assert.match(text, /\d+\.\d%/);
     assert.ok((await page.locator('.ai-banner').count()) >= 3);
     assert.match(await page.locator('.ai-banner').first().innerText(), /AI draft — not for clinical use without review/);
+  });
+
+  await t.test('the study says how far the AI results can be trusted: banner, unvalidated findings, uncertain sentences, image-based answers', async () => {
+    await checkServedReliability(browser.page, decodeURIComponent(studyHash.split('/').pop() as string));
+  });
+
+  await t.test('an abstaining analysis shows a "not assessed" banner and no finding as positive', async () => {
+    await checkAbstainView(browser.page, () => shot('study-reliability-abstain'));
   });
 
   await t.test('a radiologist accepts the report and the review shows in the audit log', async () => {

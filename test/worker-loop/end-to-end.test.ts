@@ -54,6 +54,7 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   assert.equal(readyz.status, 200);
   await startGatewayRelay(ctx);
   const encoderImagesBefore = engine.stats().encoder.images;
+  const blankImagesBefore = engine.stats().encoder.blankImages;
 
   const requestedAt = Date.now();
   const outcomes = await ctx.repos.analyses.requestAnalyses(
@@ -82,6 +83,9 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
     assert.equal(event.status, "SUCCEEDED", `${event.task}: ${JSON.stringify(event.error)}`);
     assert.equal(e.message.key, seeded.studyId, "completions are keyed by study");
     assert.deepEqual(event.modelVersion, { name: engine.model.name, version: engine.model.version, bundleSha256: engine.model.bundleHash });
+    // every completion carries the image's reliability assessment, one per image, whatever the task
+    assert.ok(event.reliability, `${event.task} completion carries its reliability`);
+    if (!bundle.manifest.reliability) assert.deepEqual(event.reliability.reasons.map((r) => r.code).slice(0, 1), ["NO_RELIABILITY_MODEL"]);
     latencies[event.task] = e.receivedAt - requestedAt;
   }
 
@@ -95,6 +99,8 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
     assert.equal(analysis.modelVersion, m.version);
     assert.equal(analysis.bundleSha256, bundle.bundleHash);
     assert.ok(analysis.startedAt && analysis.finishedAt && analysis.finishedAt >= analysis.startedAt);
+    assert.ok(analysis.reliabilityLevel && analysis.reliabilityScore !== null, `${task} stores the reliability of its image`);
+    if (!m.reliability) assert.equal(analysis.reliabilityLevel, "CAUTION", "a bundle without an input check cannot vouch for its input");
   }
   // The study's four messages share a partition (keyed by study) yet were handled concurrently (lib/kafka batch
   // mode): every task was claimed before the first one finished, from the database's own timestamps.
@@ -110,6 +116,9 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
     assert.ok(f.probability >= 0 && f.probability <= 1);
     assert.equal(f.threshold, m.thresholds[f.label]);
     assert.equal(f.positive, f.probability >= f.threshold);
+    assert.ok(f.rawProbability !== null, "the head's own probability is kept for audit");
+    if (!m.calibration && !m.derived) assert.equal(f.rawProbability, f.probability);
+    assert.equal(f.validatedOnRealData, (m.reliability?.validated_on_real ?? []).includes(f.label));
     const regions = f.regions as { region: string; score: number; box: number[] }[];
     assert.ok(regions.length > 0 && regions.every((r) => m.regions.includes(r.region) && r.box.length === 4), "grounded to anatomical regions");
     assert.equal(f.topRegion, regions[0]!.region);
@@ -137,9 +146,11 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   assert.equal(vqa.answerType, "CLOSED");
   assert.ok(m.answers.includes(vqa.answer));
   assert.ok(vqa.confidence > 0 && vqa.confidence <= 1);
+  assert.equal(typeof vqa.imageBased, "boolean");
 
-  // the encoder ran once for the image, shared by the four tasks
-  assert.equal(engine.stats().encoder.images - encoderImagesBefore, 1);
+  // the encoder ran once for the image, shared by the four tasks (besides the VQA check's blank image of its size)
+  const blanks = engine.stats().encoder.blankImages - blankImagesBefore;
+  assert.equal(engine.stats().encoder.images - encoderImagesBefore - blanks, 1);
   const processed = await ctx.db.prisma.processedMessage.count();
   assert.equal(processed, 4);
   const model = await ctx.db.prisma.modelVersion.findUnique({ where: { name_version: { name: m.name, version: m.version } } });

@@ -92,3 +92,30 @@ def test_parity_failure_writes_nothing(model_tok, tmp_path):
         write_bundle(m, tok, ["yes", "no"] * 2, out, name="x", version="0", config={}, tolerance=-1.0,
                      max_new_tokens=2)
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(model_tok, tmp_path):
+    from gkmvlp.reliability.calibration import final_probabilities
+    from gkmvlp.reliability.fit import CTR_RULE
+    from gkmvlp.reliability.input_check import InputCheck
+
+    m, tok = model_tok
+    ic = InputCheck(m.cfg.dim, m.cfg.mean, m.cfg.std)
+    ic.w.copy_(torch.linspace(-0.1, 0.1, ic.w.shape[0]))
+    rel = {"calibration": {"method": "platt", "labels": {"Pneumonia": {"a": 0.7, "b": -0.4, "n": 10}}, "fitted_on": "test"},
+           "derived": {"Cardiomegaly": dict(CTR_RULE)}, "thresholds": {"Pneumonia": 0.3},
+           "reliability": {"graph": "input_check", "frontal_threshold": 0.5, "ood_thresholds": {"caution": 1.5, "abstain": 3},
+                           "blank_std": 0.02, "validated_on_real": ["Pneumonia"], "fitted_on": "test"}}
+    path, _ = write_bundle(m, tok, ["yes", "no", "left", "right"], tmp_path / "b2", name="gkmvlp-test", version="0.0.2",
+                           config={"size": "tiny"}, metrics={"thresholds": None}, max_new_tokens=4, reliability=(ic, rel))
+    man = json.loads((path / "manifest.json").read_text())
+    assert man["format_version"] == 2 and man["thresholds"]["Pneumonia"] == 0.3
+    assert man["calibration"]["labels"]["Pneumonia"]["a"] == 0.7 and man["reliability"]["validated_on_real"] == ["Pneumonia"]
+    assert [o["name"] for o in man["graphs"]["input_check"]["outputs"]] == ["frontal_cxr_probability", "ood_distance"]
+    golden = json.loads((path / "golden" / "golden.json").read_text())
+    assert len(golden["graphs"]["input_check"]) == len(golden["preprocess"]) == len(golden["calibrated"])
+    c0 = golden["calibrated"][0]
+    boxes = np.array(golden["graphs"]["image_encoder"][0]["outputs"]["region_boxes"]["values"], np.float64)
+    boxes = boxes.reshape(golden["graphs"]["image_encoder"][0]["outputs"]["region_boxes"]["shape"])
+    want = final_probabilities(np.array([c0["raw"]["values"]]).reshape(1, -1), boxes, man)
+    np.testing.assert_allclose(np.array(c0["probabilities"]["values"]).reshape(1, -1), want, atol=1e-6)

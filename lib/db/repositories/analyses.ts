@@ -6,7 +6,7 @@ import type { Analysis, AnalysisStatus, AnalysisTask, PrismaClient } from "../ge
 import type { Tx } from "../client.ts";
 import { isUniqueViolation } from "../client.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
-import { encodeEvent, type TopicNames } from "../../events/index.ts";
+import { encodeEvent, type ReliabilityPayload, type TopicNames } from "../../events/index.ts";
 import { enqueueOutbox } from "./outbox.ts";
 import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
 
@@ -64,6 +64,21 @@ function normaliseQuestion(input: AnalysisRequestInput): string | null {
   return question;
 }
 
+/** The stored reliability as the event carries it (absent for analyses from before the assessment existed). */
+function reliabilityOf(analysis: Analysis): { reliability?: ReliabilityPayload } {
+  if (!analysis.reliabilityLevel || analysis.reliabilityScore === null) return {};
+  const reasons = Array.isArray(analysis.reliabilityReasons) ? (analysis.reliabilityReasons as { code: string; message: string }[]) : [];
+  return {
+    reliability: {
+      level: analysis.reliabilityLevel,
+      score: analysis.reliabilityScore,
+      reasons: reasons.map((r) => ({ code: String(r.code), message: String(r.message) })),
+      frontalProbability: analysis.frontalProbability,
+      oodDistance: analysis.oodDistance,
+    },
+  };
+}
+
 /** Enqueue AnalysisCompleted for a terminal analysis (inside the transaction that made it terminal). */
 export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: TopicNames, error?: ErrorInfo): Promise<void> {
   const eventId = randomUUID();
@@ -83,6 +98,7 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
     ...(analysis.modelName && analysis.modelVersion && analysis.bundleSha256
       ? { modelVersion: { name: analysis.modelName, version: analysis.modelVersion, bundleSha256: analysis.bundleSha256 } }
       : {}),
+    ...(status === "SUCCEEDED" ? reliabilityOf(analysis) : {}),
   });
   await enqueueOutbox(tx, { topic: topics.completed, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
 }

@@ -114,7 +114,12 @@ export function createStudyRepository(prisma: PrismaClient) {
           ...(args.status ? { status: args.status } : {}),
           ...(args.patientId ? { patientId: args.patientId } : {}),
           analyses: {
-            some: { findings: { some: { tenantId, label: finding.label, probability: { gte: finding.minProbability } } } },
+            // an ABSTAIN analysis read no chest radiograph: its probabilities are not findings
+            some: {
+              // (spelled out: SQL's <> drops the NULL level of analyses from before the assessment)
+              OR: [{ reliabilityLevel: null }, { reliabilityLevel: { not: "ABSTAIN" } }],
+              findings: { some: { tenantId, label: finding.label, probability: { gte: finding.minProbability } } },
+            },
           },
         },
         orderBy: newestFirst,

@@ -16,13 +16,18 @@ export interface GroundedRegion {
 
 export interface FindingInput {
   label: string;
+  /** the reported (calibrated or derived) probability that threshold applies to */
   probability: number;
+  /** the classification head's own output */
+  rawProbability?: number | null;
   threshold: number;
   /** defaults to probability >= threshold */
   positive?: boolean;
   regions: GroundedRegion[];
   topRegion?: string | null;
   knowledgeSentence?: string | null;
+  /** defaults to false: nothing is validated on real films unless the bundle says so */
+  validatedOnRealData?: boolean;
 }
 
 export interface BoxInput {
@@ -46,6 +51,8 @@ export interface ReportSentenceInput {
   text: string;
   regions: GroundedRegion[];
   labels: string[];
+  uncertain?: boolean;
+  uncertainReason?: string | null;
 }
 
 export interface ReportInput {
@@ -61,11 +68,26 @@ export interface VqaInput {
   confidence: number;
   answerType: "CLOSED" | "OPEN";
   regions: GroundedRegion[];
+  /** false when a blank image of the same size gets the same answer (default true) */
+  imageBased?: boolean;
+}
+
+export type ReliabilityLevel = "OK" | "CAUTION" | "ABSTAIN";
+
+/** The worker's reliability assessment of the analysed image (model bundle contract, format version 2). */
+export interface ReliabilityInput {
+  level: ReliabilityLevel;
+  score: number;
+  reasons: { code: string; message: string }[];
+  frontalProbability: number | null;
+  oodDistance: number | null;
 }
 
 export interface WriteOptions {
   /** also record this consumed message as processed, in the same transaction */
   dedupe?: Dedupe;
+  /** stored on the analysis with the result */
+  reliability?: ReliabilityInput;
 }
 
 export interface WriteOutcome {
@@ -80,6 +102,19 @@ function checkFinite(field: string, value: number): void {
   if (!Number.isFinite(value)) throw new ValidationError(`${field} must be a finite number`, { field });
 }
 
+function reliabilityColumns(r: ReliabilityInput | undefined) {
+  if (!r) return {};
+  checkFinite("reliability score", r.score);
+  for (const [field, v] of [["frontalProbability", r.frontalProbability], ["oodDistance", r.oodDistance]] as const) if (v !== null) checkFinite(field, v);
+  return {
+    reliabilityLevel: r.level,
+    reliabilityScore: r.score,
+    reliabilityReasons: r.reasons.map((x) => ({ code: x.code, message: x.message })),
+    frontalProbability: r.frontalProbability,
+    oodDistance: r.oodDistance,
+  };
+}
+
 export function createResultRepository(prisma: PrismaClient, topics: TopicNames) {
   async function writeResult(
     analysisId: string,
@@ -88,6 +123,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
     options: WriteOptions,
     write: (tx: Tx, analysis: Analysis) => Promise<void>,
   ): Promise<WriteOutcome> {
+    const reliability = reliabilityColumns(options.reliability);
     return prisma.$transaction(
       async (tx) => {
         const locked = await tx.$queryRaw<{ status: string }[]>`SELECT "status"::text AS status FROM "Analysis" WHERE "id" = ${analysisId} FOR UPDATE`;
@@ -111,6 +147,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
             modelName: provenance.modelName,
             modelVersion: provenance.modelVersion,
             bundleSha256: provenance.bundleSha256,
+            ...reliability,
           },
         });
         await enqueueCompleted(tx, done, topics);
@@ -125,6 +162,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
     async writeClassification(analysisId: string, provenance: Provenance, findings: FindingInput[], options: WriteOptions = {}) {
       for (const finding of findings) {
         checkFinite(`probability of ${finding.label}`, finding.probability);
+        if (finding.rawProbability != null) checkFinite(`raw probability of ${finding.label}`, finding.rawProbability);
         checkFinite(`threshold of ${finding.label}`, finding.threshold);
       }
       return writeResult(analysisId, "CLASSIFICATION", provenance, options, async (tx, analysis) => {
@@ -136,8 +174,10 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
             studyId: analysis.studyId,
             label: finding.label,
             probability: finding.probability,
+            rawProbability: finding.rawProbability ?? null,
             threshold: finding.threshold,
             positive: finding.positive ?? finding.probability >= finding.threshold,
+            validatedOnRealData: finding.validatedOnRealData ?? false,
             regions: finding.regions as object[],
             topRegion: finding.topRegion ?? finding.regions[0]?.region ?? null,
             knowledgeSentence: finding.knowledgeSentence ?? null,
@@ -197,6 +237,8 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
             text: sentence.text,
             regions: sentence.regions as object[],
             labels: sentence.labels,
+            uncertain: sentence.uncertain ?? false,
+            uncertainReason: sentence.uncertain ? (sentence.uncertainReason ?? null) : null,
           })),
         });
       });
@@ -215,6 +257,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
             confidence: answer.confidence,
             answerType: answer.answerType,
             regions: answer.regions as object[],
+            imageBased: answer.imageBased ?? true,
           },
         });
       });

@@ -22,7 +22,7 @@ export function fixtures() {
   const model = { name: 'gkmvlp-tiny', version: '0.1.0-synthetic', bundleSha256: 'a3f1c9e2b7d4'.padEnd(64, '0') };
   const probs = [0.08, 0.22, 0.71, 0.44, 0.05, 0.12, 0.18, 0.1, 0.36, 0.03, 0.83, 0.04, 0.02, 0.15];
   const findings = LABELS.map((label, i) => ({
-    label, probability: probs[i], threshold: 0.5, positive: (probs[i] as number) >= 0.5,
+    label, probability: probs[i], rawProbability: probs[i], threshold: 0.5, positive: (probs[i] as number) >= 0.5, validatedOnRealData: label === 'Cardiomegaly',
     regions: label === 'Cardiomegaly' ? [{ region: 'cardiac silhouette', weight: 0.82 }] : [{ region: 'left lower lung zone', weight: 0.61 }, { region: 'left costophrenic angle', weight: 0.3 }],
     knowledge: label === 'Cardiomegaly' ? 'cardiomegaly is present in the cardiac silhouette' : `${label.toLowerCase()} is ${(probs[i] as number) >= 0.5 ? 'present' : 'absent'} in the left lower lung zone`,
   }));
@@ -30,7 +30,9 @@ export function fixtures() {
   const patient = { id: 'p1', externalId: 'MRN-0001', displayName: 'Demo Patient', birthYear: 1961, sex: 'F', createdAt: iso(40), studies: null };
   const analysis = (id: string, task: string, result: unknown, extra: Record<string, unknown> = {}) => ({
     id, task, status: 'SUCCEEDED', attempts: 1, errorCode: null, errorMessage: null, requestedAt: iso(29), finishedAt: iso(28), durationMs: 1840,
-    image, model, result, question: null, idempotencyKey: null, ...extra,
+    image, model, result, question: null, idempotencyKey: null,
+    reliability: { level: 'CAUTION', score: 0.5, frontalProbability: null, oodDistance: null, reasons: [{ code: 'NO_RELIABILITY_MODEL', message: 'This model has no input check: nothing verifies that the image is a frontal chest radiograph like the films it was trained on.' }] },
+    ...extra,
   });
   const analyses = [
     analysis('a1', 'CLASSIFICATION', { __typename: 'ClassificationResult', analysisId: 'a1', findings }),
@@ -45,17 +47,17 @@ export function fixtures() {
       findings: 'The heart is enlarged. There is a left pleural effusion. The right lung is clear.',
       impression: 'Cardiomegaly with left pleural effusion.',
       sentences: [
-        { index: 0, section: 'findings', text: 'The heart is enlarged.', regions: ['cardiac silhouette'], labels: ['Cardiomegaly'] },
-        { index: 1, section: 'findings', text: 'There is a left pleural effusion.', regions: ['left lower lung zone', 'left costophrenic angle'], labels: ['Pleural Effusion'] },
-        { index: 2, section: 'findings', text: 'The right lung is clear.', regions: ['right lung'], labels: [] },
-        { index: 3, section: 'impression', text: 'Cardiomegaly with left pleural effusion.', regions: ['cardiac silhouette', 'left lower lung zone'], labels: ['Cardiomegaly', 'Pleural Effusion'] },
+        { index: 0, section: 'findings', text: 'The heart is enlarged.', regions: ['cardiac silhouette'], labels: ['Cardiomegaly'], uncertain: false, uncertainReason: null },
+        { index: 1, section: 'findings', text: 'There is a left pleural effusion.', regions: ['left lower lung zone', 'left costophrenic angle'], labels: ['Pleural Effusion'], uncertain: true, uncertainReason: 'Mentions Pleural Effusion, which is not validated on real films.' },
+        { index: 2, section: 'findings', text: 'The right lung is clear.', regions: ['right lung'], labels: [], uncertain: false, uncertainReason: null },
+        { index: 3, section: 'impression', text: 'Cardiomegaly with left pleural effusion.', regions: ['cardiac silhouette', 'left lower lung zone'], labels: ['Cardiomegaly', 'Pleural Effusion'], uncertain: true, uncertainReason: 'Mentions Pleural Effusion, which is not validated on real films.' },
       ],
     }),
-    analysis('a4', 'VQA', { __typename: 'VqaAnswer', analysisId: 'a4', question: 'Is there a pleural effusion?', answer: 'yes', confidence: 0.81, answerType: 'closed', regions: [{ region: 'left costophrenic angle', weight: 0.7 }] }, { question: 'Is there a pleural effusion?' }),
+    analysis('a4', 'VQA', { __typename: 'VqaAnswer', analysisId: 'a4', question: 'Is there a pleural effusion?', answer: 'yes', confidence: 0.81, answerType: 'closed', imageBased: false, regions: [{ region: 'left costophrenic angle', weight: 0.7 }] }, { question: 'Is there a pleural effusion?' }),
   ];
   const study = (id: string, acc: string, status: string, p = patient, an: unknown[] = []) => ({
     id, accessionNumber: acc, description: 'Chest X-ray PA', modality: 'CR', studyDate: iso(60), status, studyInstanceUid: null, createdAt: iso(60), patient: p,
-    images: an.length ? [image] : [], analyses: an, latestFindings: an.length ? findings : [],
+    images: an.length ? [image] : [], analyses: an, latestFindings: an.length ? findings : [], latestReliability: an.length ? { level: 'CAUTION' } : null,
     latestReport: an.length ? { analysisId: 'a3', reviewStatus: null } : null,
   });
   const studies = [
@@ -74,9 +76,9 @@ export function fixtures() {
       tasks: ['CLASSIFICATION', 'LOCALIZATION', 'REPORT', 'VQA'].map((task, i) => ({ task, queued: i, running: i % 2, succeededLastHour: 10 + i, failedLastHour: i === 2 ? 1 : 0 })),
     },
     models: [
-      { id: 'm1', ...model, status: 'ACTIVE', trainedOn: 'synthetic data (synthetic CXR generator v1, 20k images)', tasks: ['CLASSIFICATION', 'LOCALIZATION', 'REPORT', 'VQA'], createdAt: iso(600),
+      { id: 'm1', ...model, status: 'ACTIVE', trainedOn: 'synthetic data (synthetic CXR generator v1, 20k images)', trainingData: 'SYNTHETIC', calibrated: false, checksInput: false, validatedOnRealData: [], tasks: ['CLASSIFICATION', 'LOCALIZATION', 'REPORT', 'VQA'], createdAt: iso(600),
         metrics: { classification: { macroAUC: 0.912, perLabel: { Cardiomegaly: 0.95 } }, localization: { meanIoU: 0.41, pointingGame: 0.78 }, report: { bleu4: 0.21, rougeL: 0.44 }, vqa: { accuracy: 0.83 } }, workers: [workers[0]] },
-      { id: 'm0', ...model, version: '0.0.9-synthetic', status: 'RETIRED', trainedOn: 'synthetic data', tasks: ['CLASSIFICATION'], createdAt: iso(6000), metrics: null, workers: [] },
+      { id: 'm0', ...model, version: '0.0.9-synthetic', status: 'RETIRED', trainedOn: 'synthetic data', trainingData: 'SYNTHETIC', calibrated: false, checksInput: false, validatedOnRealData: [], tasks: ['CLASSIFICATION'], createdAt: iso(6000), metrics: null, workers: [] },
     ],
     audit: [
       { id: 'e1', actor: 'radiologist@demo.local', action: 'report.review', targetType: 'Report', targetId: 'a3', details: { action: 'ACCEPT' }, at: iso(2) },

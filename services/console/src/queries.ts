@@ -24,7 +24,7 @@ export const STUDIES = `query Studies($first: Int, $after: String, $filter: Stud
   studies(first: $first, after: $after, filter: $filter) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { cursor node { ${STUDY_FIELDS} latestFindings { label probability positive } latestReport { analysisId reviewStatus } } }
+    edges { cursor node { ${STUDY_FIELDS} latestFindings { label probability positive validatedOnRealData } latestReliability { level } latestReport { analysisId reviewStatus } } }
   }
 }`;
 
@@ -32,7 +32,7 @@ export const LABELS = `query Labels { labels }`;
 
 const RESULT_FIELDS = `
   __typename
-  ... on ClassificationResult { analysisId findings { label probability threshold positive knowledge regions { region weight } } }
+  ... on ClassificationResult { analysisId findings { label probability rawProbability threshold positive validatedOnRealData knowledge regions { region weight } } }
   ... on LocalizationResult {
     analysisId
     boxes { label x1 y1 x2 y2 score }
@@ -41,10 +41,12 @@ const RESULT_FIELDS = `
   }
   ... on Report {
     analysisId findingsText: findings impression decoding reviewStatus
-    sentences { index section text regions labels }
+    sentences { index section text regions labels uncertain uncertainReason }
     reviews { id action amendedText comment createdAt reviewer { id name email } }
   }
-  ... on VqaAnswer { analysisId question answer confidence answerType regions { region weight } }`;
+  ... on VqaAnswer { analysisId question answer confidence answerType imageBased regions { region weight } }`;
+
+const RELIABILITY_FIELDS = 'level score reasons { code message } frontalProbability oodDistance';
 
 export const STUDY = `query Study($id: ID!) {
   study(id: $id) {
@@ -55,6 +57,7 @@ export const STUDY = `query Study($id: ID!) {
       id task status question attempts errorCode errorMessage requestedAt finishedAt durationMs
       image { id }
       model { name version bundleSha256 }
+      reliability { ${RELIABILITY_FIELDS} }
       result { ${RESULT_FIELDS} }
     }
   }
@@ -95,7 +98,7 @@ export const REQUEST_ANALYSES = `mutation RequestAnalyses($input: RequestAnalyse
 }`;
 
 export const MODELS = `query Models {
-  models { id name version bundleSha256 status trainedOn metrics tasks createdAt workers { ${WORKER_FIELDS} } }
+  models { id name version bundleSha256 status trainedOn trainingData calibrated checksInput validatedOnRealData metrics tasks createdAt workers { ${WORKER_FIELDS} } }
   workers { ${WORKER_FIELDS} }
 }`;
 

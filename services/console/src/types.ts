@@ -22,11 +22,22 @@ export interface GroundedRegion { region: string; weight: number }
 export interface Finding {
   label: string; probability: number; threshold: number; positive: boolean;
   regions: GroundedRegion[]; knowledge?: string | null;
+  /** the head's own probability before calibration (audit) */
+  rawProbability?: number | null;
+  validatedOnRealData: boolean;
+}
+export type ReliabilityLevel = 'OK' | 'CAUTION' | 'ABSTAIN';
+export interface Reliability {
+  level: ReliabilityLevel; score: number; reasons: { code: string; message: string }[];
+  frontalProbability?: number | null; oodDistance?: number | null;
 }
 export interface Box { label: string; x1: number; y1: number; x2: number; y2: number; score: number }
 export interface Heatmap { label: string; width: number; height: number; values: number[] }
 export interface RegionBox { region: string; x1: number; y1: number; x2: number; y2: number }
-export interface ReportSentence { index: number; section: string; text: string; regions: string[]; labels: string[] }
+export interface ReportSentence {
+  index: number; section: string; text: string; regions: string[]; labels: string[];
+  uncertain: boolean; uncertainReason?: string | null;
+}
 export interface Review {
   id: string; action: ReviewAction; amendedText?: string | null; comment?: string | null; createdAt: string;
   reviewer: { id: string; name: string; email: string };
@@ -41,7 +52,7 @@ export type AnalysisResult =
     }
   | {
       __typename: 'VqaAnswer'; analysisId: string; question: string; answer: string; confidence: number;
-      answerType: string; regions: GroundedRegion[];
+      answerType: string; regions: GroundedRegion[]; imageBased: boolean;
     };
 
 export interface Analysis {
@@ -49,6 +60,7 @@ export interface Analysis {
   errorCode?: string | null; errorMessage?: string | null; requestedAt: string; finishedAt?: string | null;
   durationMs?: number | null; image?: { id: string } | null;
   model?: { name: string; version: string; bundleSha256: string } | null;
+  reliability?: Reliability | null;
   result?: AnalysisResult | null;
 }
 
@@ -64,6 +76,7 @@ export interface Worker {
 }
 export interface ModelVersion {
   id: string; name: string; version: string; bundleSha256: string; status: ModelStatus; trainedOn: string;
+  trainingData?: 'SYNTHETIC' | 'REAL' | 'MIXED' | null; calibrated: boolean; checksInput: boolean; validatedOnRealData: string[];
   metrics: unknown; tasks: AnalysisTask[]; createdAt: string; workers: Worker[];
 }
 export interface AuditEvent { id: string; actor: string; action: string; targetType: string; targetId?: string | null; details: unknown; at: string }

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
 import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
+import type { QueryLimits } from "./graphql/limits/preflight.ts";
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
@@ -26,7 +27,21 @@ const schema = z.object({
   UPLOAD_TOKEN_TTL_SECONDS: env.int(24 * 3600, 60),
   GRAPHQL_MAX_DEPTH: env.int(10, 2),
   GRAPHQL_MAX_COST: env.int(50_000, 10),
-  GRAPHQL_INTROSPECTION: env.bool(true),
+  /** the `query` string of one request, in UTF-8 bytes */
+  GRAPHQL_MAX_DOCUMENT_BYTES: env.int(16 * 1024, 256),
+  /** lexical tokens of one document (graphql-js stops parsing beyond) */
+  GRAPHQL_MAX_TOKENS: env.int(2500, 50),
+  /** aliases after fragment expansion (1,000 aliased `labels` would otherwise be 1,000 reads) */
+  GRAPHQL_MAX_ALIASES: env.int(30, 0),
+  /** root field selections after fragment expansion */
+  GRAPHQL_MAX_ROOT_FIELDS: env.int(20, 1),
+  /** field selections after fragment expansion */
+  GRAPHQL_MAX_SELECTIONS: env.int(2000, 10),
+  /** off unless asked for (development): also hides "Did you mean …" suggestions when off */
+  GRAPHQL_INTROSPECTION: env.bool(false),
+  /** believe `x-forwarded-proto` from a TLS-terminating proxy (HSTS is sent only on HTTPS requests) */
+  GATEWAY_TRUST_PROXY: env.bool(false),
+  GATEWAY_HSTS_MAX_AGE_SECONDS: env.int(31_536_000, 0),
   /** Root of the content-addressed image store. */
   STORAGE_DIR: env.string().default(".local/images"),
   CONSOLE_DIR: env.string().default("services/console/dist"),
@@ -44,7 +59,8 @@ export type GatewayConfig = {
   topics: TopicNames;
   auth: { tokenSecret: string; tokenTtlSeconds: number };
   upload: { maxBytes: number; maxWidth: number; maxHeight: number; maxPixels: number; tokenTtlSeconds: number };
-  graphql: { maxDepth: number; maxCost: number; introspection: boolean };
+  graphql: { limits: QueryLimits; introspection: boolean };
+  http: { trustProxy: boolean; hstsMaxAgeSeconds: number };
   storageDir: string;
   consoleDir: string;
   outboxPollMs: number;
@@ -69,7 +85,19 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       maxPixels: c.UPLOAD_MAX_PIXELS,
       tokenTtlSeconds: c.UPLOAD_TOKEN_TTL_SECONDS,
     },
-    graphql: { maxDepth: c.GRAPHQL_MAX_DEPTH, maxCost: c.GRAPHQL_MAX_COST, introspection: c.GRAPHQL_INTROSPECTION },
+    graphql: {
+      limits: {
+        maxDocumentBytes: c.GRAPHQL_MAX_DOCUMENT_BYTES,
+        maxTokens: c.GRAPHQL_MAX_TOKENS,
+        maxDepth: c.GRAPHQL_MAX_DEPTH,
+        maxCost: c.GRAPHQL_MAX_COST,
+        maxAliases: c.GRAPHQL_MAX_ALIASES,
+        maxRootFields: c.GRAPHQL_MAX_ROOT_FIELDS,
+        maxSelections: c.GRAPHQL_MAX_SELECTIONS,
+      },
+      introspection: c.GRAPHQL_INTROSPECTION,
+    },
+    http: { trustProxy: c.GATEWAY_TRUST_PROXY, hstsMaxAgeSeconds: c.GATEWAY_HSTS_MAX_AGE_SECONDS },
     storageDir: c.STORAGE_DIR,
     consoleDir: c.CONSOLE_DIR,
     outboxPollMs: c.OUTBOX_POLL_MS,

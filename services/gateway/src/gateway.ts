@@ -23,7 +23,9 @@ import { createCompletionConsumer } from "./subscriptions/completions.ts";
 import { attachGraphQLWs } from "./ws.ts";
 import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
 import { decide } from "./auth/policy.ts";
-import { handleGraphQL } from "./http/graphql.ts";
+import { handleGraphQL, type DocumentCheck } from "./http/graphql.ts";
+import { preflight } from "./graphql/limits/preflight.ts";
+import { setSecurityHeaders } from "./http/security-headers.ts";
 import { handleUpload } from "./http/upload.ts";
 import { handleImage } from "./http/images.ts";
 import { createStaticHandler } from "./http/static.ts";
@@ -63,6 +65,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const services = createServices(db, { topics, store: imageStore, updates });
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
+  /** The query limits for one request (HTTP); refusals are logged with the analysis' work counter. */
+  const checkDocument = (authenticated: boolean, requestId: string): DocumentCheck => (source, variables) => {
+    const verdict = preflight(schema, source, variables, config.graphql.limits, authenticated);
+    if (!verdict.ok) {
+      logger.info("GraphQL document refused", {
+        requestId,
+        code: verdict.error.extensions.code,
+        authenticated,
+        bytes: Buffer.byteLength(source, "utf8"),
+        visited: verdict.analysis?.visited ?? null,
+        nodes: verdict.analysis?.nodes ?? null,
+      });
+    }
+    return verdict;
+  };
   const serveConsole = createStaticHandler(config.consoleDir, "/console");
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, db, updates, logger });
   let producer: KafkaProducer | null = null;
@@ -140,7 +157,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           }
           throw error;
         }
-        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter), counter);
+        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter), counter, checkDocument(principal !== null, requestId));
       });
     }
     if (path === "/upload") {
@@ -168,6 +185,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const server = http.createServer((req, res) => {
     inFlight++;
+    setSecurityHeaders(req, res, config.http);
     res.on("close", () => inFlight--);
     route(req, res).catch((error: unknown) => {
       const errorId = randomUUID();
@@ -183,8 +201,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     schema,
     db,
     tokenSecret: config.auth.tokenSecret,
-    maxDepth: config.graphql.maxDepth,
-    maxCost: config.graphql.maxCost,
+    limits: config.graphql.limits,
+    introspection: config.graphql.introspection,
     logger,
     makeContext: (principal) => makeContext(principal, randomUUID(), { count: 0 }),
   });

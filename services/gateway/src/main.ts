@@ -12,7 +12,8 @@ import { createLogger } from "./logger.ts";
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger("gateway", config.logLevel);
-  const db = createDb(config.databaseUrl);
+  // connection errors (PostgreSQL restarting) are logged and survived; /readyz says 503 until a query works again
+  const db = createDb(config.databaseUrl, { name: "gateway", onError: (event) => logger.warn("database connection error", { ...event }) });
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-${config.instanceId}`,

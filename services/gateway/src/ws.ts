@@ -1,17 +1,17 @@
 // graphql-ws on the same HTTP server at /graphql. The connection authenticates once, from connectionParams
 // (`authorization: "Bearer <token>"` or `apiKey`), with the same code as HTTP; an unauthenticated or bad
-// connection is closed with 4403. Every operation is validated with the same depth and cost limits, and
-// errors are masked with the same formatError.
+// connection is closed with 4403. Every operation passes the same query limits as HTTP before graphql-js
+// validates it (graphql/limits/preflight.ts), and errors are masked with the same formatError (without
+// "Did you mean" suggestions and without introspection unless introspection is enabled).
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
-import { GraphQLError, parse, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
 import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
 import type { GatewayContext } from "./graphql/context.ts";
-import { costLimitRule, depthLimitRule } from "./graphql/validation.ts";
-import { errorIdOf, formatError, isClientError } from "./graphql/errors.ts";
-import { assertAllowedWithoutCredentials } from "./graphql/apollo.ts";
+import { preflight, type QueryLimits } from "./graphql/limits/preflight.ts";
+import { errorIdOf, formatError, isClientError, withoutSuggestions } from "./graphql/errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Db } from "./repositories-ext/db.ts";
 
@@ -21,8 +21,8 @@ export interface WsOptions {
   schema: GraphQLSchema;
   db: Db;
   tokenSecret: string;
-  maxDepth: number;
-  maxCost: number;
+  limits: QueryLimits;
+  introspection: boolean;
   logger: Logger;
   /** builds the operation's context for an authenticated principal */
   makeContext(principal: Principal): GatewayContext;
@@ -69,29 +69,16 @@ export function attachGraphQLWs(options: WsOptions) {
         }
       },
       onSubscribe: (ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [error as GraphQLError];
-        }
         const variables = (payload.variables ?? {}) as Record<string, unknown>;
-        const errors = validate(options.schema, document, [
-          ...specifiedRules,
-          depthLimitRule(options.maxDepth),
-          costLimitRule(options.maxCost, variables),
-        ]);
+        const principal = ctx.extra.principal;
+        // onConnect refuses connections without credentials; the gate in preflight is a second lock
+        const verdict = preflight(options.schema, payload.query, variables, options.limits, principal !== undefined);
+        if (!verdict.ok) return [verdict.error];
+        const { document } = verdict;
+        const errors = validate(options.schema, document, options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]);
         if (errors.length) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError("Send exactly one operation, or name the one to run.")];
-        const principal = ctx.extra.principal;
-        if (!principal) {
-          try {
-            assertAllowedWithoutCredentials(operation, document);
-          } catch (error) {
-            return [error as GraphQLError];
-          }
-        }
         const args: ExecutionArgs = {
           schema: options.schema,
           document,
@@ -120,7 +107,8 @@ export function attachGraphQLWs(options: WsOptions) {
         error: error.originalError ?? error,
       });
     }
-    return formatError(error.toJSON(), error);
+    const formatted = formatError(error.toJSON(), error);
+    return options.introspection ? formatted : withoutSuggestions(formatted);
   }
 
   return {

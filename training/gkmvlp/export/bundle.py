@@ -122,9 +122,9 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
                 ic = both("input_check", [torch.from_numpy(x), e["global_embedding"]])
                 golden["graphs"]["input_check"].append({"case": ci, "outputs": {
                     "frontal_cxr_probability": floats(ic[0]), "ood_distance": floats(ic[1])}})
-                final = final_probabilities(cls_[0], enc[names.index("region_boxes")],
+                final_p = final_probabilities(cls_[0], enc[names.index("region_boxes")],
                                             {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]})
-                golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final)})
+                golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final_p)})
             loc = both("localization_head", [e["patch_tokens"], e["knowledge_tokens"]])
             golden["graphs"]["localization_head"].append({"case": ci, "outputs": {"heatmaps": floats(loc[0])}})
             for qi, q in enumerate(GOLDEN_QUESTIONS):

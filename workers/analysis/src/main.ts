@@ -28,7 +28,12 @@ async function main(): Promise<void> {
   const engine = createEngine(bundle, { batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs }, preprocessThreads: config.inference.preprocessThreads });
   logger.info("bundle loaded", { dir: config.bundleDir, model: engine.model, ms: Math.round(performance.now() - started) });
 
-  const db = createDb(config.databaseUrl, { poolMax: config.batch.size + 4 });
+  // connection errors (PostgreSQL restarting) are logged and survived; /readyz says 503 until a query works again
+  const db = createDb(config.databaseUrl, {
+    poolMax: config.batch.size + 4,
+    name: "analysis-worker",
+    onError: (event) => logger.warn("database connection error", { ...event }),
+  });
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,

@@ -77,6 +77,9 @@ export const renderModels: ViewFn = (root, { api, session }) => {
       h('dl', { class: 'model-facts' },
         h('dt', null, 'Bundle'), h('dd', null, h('code', { title: m.bundleSha256 }, shortHash(m.bundleSha256))),
         h('dt', null, 'Tasks'), h('dd', null, m.tasks.map(taskName).join(', ') || '—'),
+        h('dt', null, 'Calibrated'), h('dd', { 'data-fact': 'calibrated' }, m.calibrated ? 'Yes (Platt scaling per finding)' : 'No: probabilities are the raw head outputs'),
+        h('dt', null, 'Input check'), h('dd', { 'data-fact': 'checks-input' }, m.checksInput ? 'Yes (frontal chest radiograph, distance from training films)' : 'No: every result is marked “caution”'),
+        h('dt', null, 'Validated on real films'), h('dd', { 'data-fact': 'validated' }, m.validatedOnRealData.length ? m.validatedOnRealData.join(', ') : 'None'),
         h('dt', null, 'Registered'), h('dd', null, dateTime(m.createdAt)),
         h('dt', null, 'Workers'), h('dd', null, m.workers.length
           ? m.workers.map((w) => h('span', { class: `chip ${w.healthy ? '' : 'chip-bad'}` }, `${w.host} · ${w.healthy ? 'healthy' : 'stale'} · seen ${ago(w.lastSeenAt)}`))

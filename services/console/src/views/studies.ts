@@ -8,11 +8,12 @@ import { LABELS, STUDIES } from '../queries.ts';
 import { dateOnly, pct, titleCase } from '../format.ts';
 import { href, navigate } from '../router.ts';
 import { emptyState, errorMessage, errorState, field, loading, pageHeader, select, statusBadge } from '../ui.ts';
-import { STUDY_STATUSES, type PageInfo, type ReviewAction, type Study } from '../types.ts';
+import { STUDY_STATUSES, type PageInfo, type ReliabilityLevel, type ReviewAction, type Study } from '../types.ts';
 import type { ViewFn } from './context.ts';
 
 interface StudyRow extends Study {
-  latestFindings: { label: string; probability: number; positive: boolean }[];
+  latestFindings: { label: string; probability: number; positive: boolean; validatedOnRealData: boolean }[];
+  latestReliability: { level: ReliabilityLevel } | null;
   latestReport: { analysisId: string; reviewStatus: ReviewAction | null } | null;
 }
 interface StudiesData { studies: { totalCount: number; pageInfo: PageInfo; edges: { cursor: string; node: StudyRow }[] } }
@@ -129,8 +130,16 @@ function studyRow(s: StudyRow): HTMLTableRowElement {
     h('td', null, s.accessionNumber ?? '—'),
     h('td', null, s.description ?? '—'),
     h('td', null, statusBadge(s.status)),
-    h('td', null, top ? h('span', { class: top.positive ? 'positive' : '' }, `${top.label} ${pct(top.probability, 0)}`) : '—'),
+    h('td', null, topFinding(s, top)),
     h('td', null, s.latestReport ? (s.latestReport.reviewStatus ? statusBadge(s.latestReport.reviewStatus) : h('span', { class: 'muted' }, 'Not reviewed')) : '—'),
     h('td', null, dateOnly(s.studyDate ?? s.createdAt)),
   );
+}
+
+/** The list's one-glance finding, with the same caveats as the study page. */
+function topFinding(s: StudyRow, top: StudyRow['latestFindings'][number] | undefined): HTMLElement | string {
+  if (!top) return '—';
+  if (s.latestReliability?.level === 'ABSTAIN') return h('span', { class: 'muted', 'data-assessed': 'false' }, 'Not assessed: input not readable');
+  return h('span', { class: top.positive ? 'positive' : '', title: top.validatedOnRealData ? null : 'not validated on real films' },
+    `${top.label} ${pct(top.probability, 0)}${top.positive && !top.validatedOnRealData ? ' (not validated)' : ''}`);
 }

@@ -12,8 +12,9 @@ import { debounce, emptyState, errorMessage, errorState, loading, notice, pageHe
 import { ALL_TASKS, type Analysis, type AnalysisTask, type StudyDetail, type UserError } from '../types.ts';
 import { ImageViewer } from '../viewer/imageViewer.ts';
 import { viewerControls } from '../viewer/controls.ts';
-import { latestByTask, latestResult, positiveFindingBoxes, vqaAnalyses } from './study/latest.ts';
+import { latestByTask, latestReliability, latestResult, positiveFindingBoxes, vqaAnalyses } from './study/latest.ts';
 import { findingsPanel } from './study/findingsPanel.ts';
+import { reliabilityBanner } from './study/reliabilityBanner.ts';
 import { reportPanel } from './study/reportPanel.ts';
 import { vqaPanel } from './study/vqaPanel.ts';
 import type { ViewContext, ViewFn } from './context.ts';
@@ -64,6 +65,7 @@ class StudyPage {
   private provenance = h('p', { class: 'muted small provenance' });
   private statusSlot = h('span', { 'data-testid': 'study-status' });
   private refreshNotice = notice();
+  private reliability = reliabilityBanner();
   private imageId: string | null = null;
 
   constructor(root: HTMLElement, private readonly ctx: ViewContext, study: StudyDetail, private readonly refetch: () => void) {
@@ -82,7 +84,7 @@ class StudyPage {
         p.birthYear ? h('span', null, `born ${p.birthYear}`) : null, p.sex ? h('span', null, p.sex) : null,
         h('span', null, `${study.modality} · ${dateOnly(study.studyDate ?? study.createdAt)}`),
         study.description ? h('span', null, study.description) : null),
-      this.strip, this.refreshNotice.el,
+      this.strip, this.reliability.el, this.refreshNotice.el,
       h('div', { class: 'study-grid' },
         h('section', { class: 'viewer-col', 'aria-label': 'Image viewer' },
           this.controls.el,
@@ -117,9 +119,13 @@ class StudyPage {
     };
     const loc = latestResult(study.analyses, 'LocalizationResult');
     const findings = latestResult(study.analyses, 'ClassificationResult')?.findings ?? null;
-    this.viewer.setOverlays(loc ? { ...loc, boxes: positiveFindingBoxes(loc.boxes, findings) } : { boxes: [], heatmaps: [], regions: [] });
+    const reliability = latestReliability(study.analyses);
+    this.reliability.update(reliability);
+    // an abstaining model found nothing: no finding is drawn as positive either
+    const drawable = reliability?.level === 'ABSTAIN' ? (findings ?? []).map((f) => ({ ...f, positive: false })) : findings;
+    this.viewer.setOverlays(loc ? { ...loc, boxes: positiveFindingBoxes(loc.boxes, drawable) } : { boxes: [], heatmaps: [], regions: [] });
     this.controls.setOverlays(loc, pendingText('LOCALIZATION', 'localization'));
-    this.findings.update(findings, pendingText('CLASSIFICATION', 'classification'));
+    this.findings.update(findings, pendingText('CLASSIFICATION', 'classification'), reliability?.level ?? null);
     this.report.update(latestResult(study.analyses, 'Report'), pendingText('REPORT', 'report'));
     this.vqa.update(vqaAnalyses(study.analyses), image?.id ?? null);
   }

@@ -1,64 +1,36 @@
-// Apollo Server 5, driven directly from Node's http server (see http/graphql.ts). Adds:
-// - a gate: an operation without credentials may only call public root fields (`login`);
-// - the cost limit (needs the variables, so it runs once the operation is resolved) and the depth limit;
-// - logging of unexpected errors with their error id and the operation's context (formatError masks them).
+// Apollo Server 5, driven directly from Node's http server (see http/graphql.ts). The HTTP handler runs the
+// query limits (limits/preflight.ts) before Apollo parses or validates anything; Apollo then:
+// - parses with the same token cap, and has no persisted queries (every request carries its document, so
+//   every document went through the limits with its variables);
+// - re-checks the resolved operation with the same linear analysis before execution (a request that reached
+//   Apollo some other way is still gated: credentials, page sizes, aliases, root fields, depth, cost);
+// - hides schema details when introspection is off: no introspection, no "Did you mean …" suggestions;
+// - logs unexpected errors with their error id and the operation's context (formatError masks them).
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, Kind, validate, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import { GraphQLError, Kind, type GraphQLSchema } from "graphql";
 import type { GatewayContext } from "./context.ts";
-import { PUBLIC_ROOT_FIELDS } from "../auth/policy.ts";
-import { costLimitRule, depthLimitRule } from "./validation.ts";
-import { errorIdOf, formatError, isClientError, unauthenticated } from "./errors.ts";
+import { analyseDocument } from "./limits/analyse.ts";
+import { checkAnalysis, type QueryLimits } from "./limits/preflight.ts";
+import { errorIdOf, formatError, isClientError, withoutSuggestions } from "./errors.ts";
 import type { Logger } from "../logger.ts";
 
-/** Root field names an operation selects (through fragments on the root type). */
-export function rootFieldNames(operation: OperationDefinitionNode, fragments: Map<string, OperationDefinitionNode["selectionSet"]>): string[] {
-  const names: string[] = [];
-  const visit = (set: OperationDefinitionNode["selectionSet"], seen: Set<string>) => {
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) names.push(sel.name.value);
-      else if (sel.kind === Kind.INLINE_FRAGMENT) visit(sel.selectionSet, seen);
-      else if (!seen.has(sel.name.value)) {
-        const frag = fragments.get(sel.name.value);
-        if (frag) visit(frag, new Set([...seen, sel.name.value]));
-      }
-    }
-  };
-  visit(operation.selectionSet, new Set());
-  return names;
+export interface ApolloOptions {
+  limits: QueryLimits;
+  introspection: boolean;
+  logger: Logger;
 }
 
-export function operationTypeName(operation: OperationDefinitionNode): string {
-  return operation.operation === "query" ? "Query" : operation.operation === "mutation" ? "Mutation" : "Subscription";
-}
-
-/** Throws UNAUTHENTICATED unless every root field is public (or `__typename`). */
-export function assertAllowedWithoutCredentials(operation: OperationDefinitionNode, document: { definitions: readonly unknown[] }) {
-  const fragments = new Map<string, OperationDefinitionNode["selectionSet"]>();
-  for (const def of document.definitions as { kind: string; name?: { value: string }; selectionSet?: OperationDefinitionNode["selectionSet"] }[]) {
-    if (def.kind === Kind.FRAGMENT_DEFINITION && def.name && def.selectionSet) fragments.set(def.name.value, def.selectionSet);
-  }
-  const type = operationTypeName(operation);
-  const fields = rootFieldNames(operation, fragments);
-  const allowed = fields.length > 0 && fields.every((f) => f === "__typename" || PUBLIC_ROOT_FIELDS.has(`${type}.${f}`));
-  if (!allowed) throw unauthenticated();
-}
-
-export function costErrors(schema: GraphQLSchema, document: Parameters<typeof validate>[1], maxCost: number, variables: Record<string, unknown>) {
-  return validate(schema, document, [costLimitRule(maxCost, variables)]);
-}
-
-export function createApollo(schema: GraphQLSchema, options: { maxDepth: number; maxCost: number; introspection: boolean; logger: Logger }) {
-  const { logger } = options;
+export function createApollo(schema: GraphQLSchema, options: ApolloOptions) {
+  const { logger, limits } = options;
   const gate: ApolloServerPlugin<GatewayContext> = {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, operation, document, request }) {
           if (!operation) return;
-          if (!contextValue.principal) assertAllowedWithoutCredentials(operation, document);
-          const errors = costErrors(schema, document, options.maxCost, request.variables ?? {});
-          if (errors.length > 0) {
-            const first = errors[0]!;
-            throw new GraphQLError(first.message, { extensions: { ...first.extensions, http: { status: 400 } } });
+          const analysis = analyseDocument(schema, { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation) }, request.variables ?? {});
+          const refused = checkAnalysis(analysis, limits, contextValue.principal !== null);
+          if (refused && !refused.ok) {
+            throw new GraphQLError(refused.error.message, { extensions: { ...refused.error.extensions, http: { status: refused.status } } });
           }
         },
         async didEncounterErrors({ errors, contextValue, operationName, request }) {
@@ -79,11 +51,14 @@ export function createApollo(schema: GraphQLSchema, options: { maxDepth: number;
       };
     },
   };
+  const hide = !options.introspection;
   return new ApolloServer<GatewayContext>({
     schema,
     introspection: options.introspection,
-    validationRules: [depthLimitRule(options.maxDepth)],
-    formatError,
+    hideSchemaDetailsFromClientErrors: hide,
+    parseOptions: { maxTokens: limits.maxTokens },
+    persistedQueries: false,
+    formatError: hide ? (formatted, error) => withoutSuggestions(formatError(formatted, error)) : formatError,
     includeStacktraceInErrorResponses: false,
     plugins: [gate],
     // Apollo's default CSRF prevention stays on: browsers can only reach us with JSON POSTs or preflighted GETs.

@@ -21,6 +21,12 @@ const CLIENT_CODES = new Set([
   "NOT_FOUND",
   "QUERY_TOO_DEEP",
   "QUERY_TOO_COSTLY",
+  "QUERY_TOO_LARGE",
+  "QUERY_TOO_MANY_TOKENS",
+  "FRAGMENT_CYCLE",
+  "TOO_MANY_ALIASES",
+  "TOO_MANY_ROOT_FIELDS",
+  "TOO_MANY_SELECTIONS",
 ]);
 
 export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE";
@@ -103,6 +109,14 @@ export function errorIdOf(error: unknown): string {
   let id = errorIds.get(key);
   if (!id) errorIds.set(key, (id = randomUUID()));
   return id;
+}
+
+/** graphql-js appends `Did you mean "x"?` to unknown fields, arguments, types and enum values. */
+const SUGGESTION = / ?Did you mean .+?\?$/s;
+
+/** The same error without schema suggestions (used when introspection is off, so field names stay private). */
+export function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return SUGGESTION.test(formatted.message) ? { ...formatted, message: formatted.message.replace(SUGGESTION, "") } : formatted;
 }
 
 /** Apollo's formatError: keep client errors, mask everything else. */

@@ -79,6 +79,24 @@ export interface AnalysisModel {
   modelName: string | null;
   modelVersion: string | null;
   bundleSha256: string | null;
+  /** the worker's reliability assessment (null until it succeeds, and for older results) */
+  reliabilityLevel?: DbReliabilityLevel | null;
+  reliabilityScore?: number | null;
+  /** [{ code, message }] */
+  reliabilityReasons?: unknown;
+  frontalProbability?: number | null;
+  oodDistance?: number | null;
+}
+
+export type DbReliabilityLevel = "OK" | "CAUTION" | "ABSTAIN";
+
+/** Analysis.reliability: resolved from the analysis row's columns (graphql/reliability.ts). */
+export interface ReliabilityModel {
+  level: DbReliabilityLevel;
+  score: number;
+  reasons: { code: string; message: string }[];
+  frontalProbability: number | null;
+  oodDistance: number | null;
 }
 
 export interface RegionScore {
@@ -90,8 +108,10 @@ export interface FindingModel {
   analysisId: string;
   label: string;
   probability: number;
+  rawProbability?: number | null;
   threshold: number;
   positive: boolean;
+  validatedOnRealData?: boolean;
   regions: unknown;
   knowledgeSentence: string | null;
 }
@@ -126,6 +146,8 @@ export interface SentenceRow {
   text: string;
   regions: unknown;
   labels: unknown;
+  uncertain?: boolean;
+  uncertainReason?: string | null;
 }
 
 export interface ReportModel {
@@ -147,6 +169,7 @@ export interface VqaAnswerModel {
   confidence: number;
   answerType: string;
   regions: unknown;
+  imageBased?: boolean;
 }
 
 export interface ReviewModel {

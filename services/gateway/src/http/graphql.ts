@@ -1,10 +1,34 @@
 // POST/GET /graphql through Apollo's executeHTTPGraphQLRequest (no framework). The DB query counter of
 // the request (AsyncLocalStorage, see repositories-ext/db.ts) is returned in the `x-db-queries` header.
+// Every document is checked by `check` (the query limits, graphql/limits/preflight.ts) before Apollo sees it.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
-import { BodyTooLarge, readBody, sendError } from "./body.ts";
+import { BodyTooLarge, readBody, sendError, sendJson } from "./body.ts";
 import type { GatewayContext } from "../graphql/context.ts";
 import type { QueryCounter } from "../repositories-ext/db.ts";
+import type { Preflight } from "../graphql/limits/preflight.ts";
+
+/** Runs the limits on a request's document; a refusal is answered here, without Apollo. */
+export type DocumentCheck = (source: string, variables: Record<string, unknown>) => Preflight;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The document and variables of a request, when it has one (anything else is Apollo's to refuse). */
+function documentOf(method: string, url: URL, body: unknown): { source: string; variables: Record<string, unknown> } | null {
+  if (method === "GET") {
+    const source = url.searchParams.get("query");
+    if (source === null) return null;
+    let variables: unknown = {};
+    try {
+      variables = JSON.parse(url.searchParams.get("variables") ?? "{}");
+    } catch {
+      /* Apollo answers malformed variables */
+    }
+    return { source, variables: isRecord(variables) ? variables : {} };
+  }
+  if (!isRecord(body) || typeof body.query !== "string") return null;
+  return { source: body.query, variables: isRecord(body.variables) ? body.variables : {} };
+}
 
 const MAX_GRAPHQL_BODY = 1024 * 1024;
 
@@ -24,6 +48,7 @@ export async function handleGraphQL(
   apollo: ApolloServer<GatewayContext>,
   makeContext: () => Promise<GatewayContext>,
   counter: QueryCounter,
+  check: DocumentCheck,
 ): Promise<void> {
   let body: unknown = undefined;
   if (req.method === "POST") {
@@ -43,6 +68,14 @@ export async function handleGraphQL(
       }
     } else {
       body = raw.toString("utf8");
+    }
+  }
+  const doc = documentOf(req.method ?? "GET", url, body);
+  if (doc) {
+    const verdict = check(doc.source, doc.variables);
+    if (!verdict.ok) {
+      res.setHeader("cache-control", "no-store");
+      return sendJson(res, verdict.status, { errors: [{ message: verdict.error.message, extensions: verdict.error.extensions }] });
     }
   }
   const response = await apollo.executeHTTPGraphQLRequest({

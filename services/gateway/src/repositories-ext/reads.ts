@@ -29,12 +29,14 @@ function studyConditions(tenantId: string, filter: StudyListFilter): Prisma.Sql[
       SELECT 1 FROM "Patient" p WHERE p."id" = s."patientId" AND p."tenantId" = ${tenantId} AND p."mrn" LIKE ${prefix}))`);
   }
   if (filter.finding) {
-    // The study's latest successful classification must give the label at least minProbability.
+    // The study's latest successful classification must give the label at least minProbability, and must not
+    // have abstained (an ABSTAIN analysis read no chest radiograph: its probabilities are not findings).
     // FindingResult carries tenantId and studyId so this uses the (tenantId, label, probability) index.
     where.push(Prisma.sql`EXISTS (
       SELECT 1 FROM "FindingResult" f
       WHERE f."tenantId" = ${tenantId} AND f."label" = ${filter.finding.label}
         AND f."probability" >= ${filter.finding.minProbability} AND f."studyId" = s."id"
+        AND NOT EXISTS (SELECT 1 FROM "Analysis" x WHERE x."id" = f."analysisId" AND x."reliabilityLevel" = 'ABSTAIN'::"ReliabilityLevel")
         AND f."analysisId" = (
           SELECT a."id" FROM "Analysis" a
           WHERE a."studyId" = s."id" AND a."tenantId" = ${tenantId}

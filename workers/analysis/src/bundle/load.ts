@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BundleError } from './errors.ts';
-import { GRAPH_IO, TASK_GRAPHS, parseManifest, type GraphName, type Manifest } from './manifest.ts';
+import { GRAPH_IO, parseManifest, requiredGraphs, type GraphName, type Manifest } from './manifest.ts';
 import { checkDeclaredSizes } from './sizes.ts';
 import { parseVocab } from './vocab.ts';
 import { createSessions, type GraphSession, type SessionOptions } from './sessions.ts';
@@ -85,7 +85,7 @@ function checkSessionIo(graph: GraphName, session: GraphSession, manifest: Manif
   }
 }
 
-/** Loads and verifies a bundle; sessions are created only for the graphs the manifest's tasks need. */
+/** Loads and verifies a bundle; sessions are created only for the graphs the manifest's tasks (and reliability model) need. */
 export async function loadBundle(dir: string, options: Partial<SessionOptions> = {}): Promise<Bundle> {
   const opts: SessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options };
   const manifestPath = path.join(dir, 'manifest.json');
@@ -107,7 +107,7 @@ export async function loadBundle(dir: string, options: Partial<SessionOptions> =
   const vocab = parseVocab(files.get(manifest.tokenizer.vocab_file)!, manifest.tokenizer.vocab_file);
   checkDeclaredSizes(manifest, vocab.length);
 
-  const graphs = [...new Set<GraphName>(['image_encoder', ...manifest.tasks.flatMap((t) => TASK_GRAPHS[t])])].map((graph) => {
+  const graphs = requiredGraphs(manifest).map((graph) => {
     const file = manifest.graphs[graph]!.file;
     return { graph, file, bytes: files.get(file)! };
   });

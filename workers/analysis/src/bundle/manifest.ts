@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { BundleError } from './errors.ts';
+import { calibrationSchema, checkV2Sections, derivedSchema, reliabilitySchema } from './manifest-v2.ts';
 
 export const TASKS = ['classification', 'localization', 'report', 'vqa'] as const;
 export type Task = (typeof TASKS)[number];
@@ -24,6 +25,8 @@ export const GRAPH_IO = {
     outputs: ['logits', 'present_keys', 'present_values'],
   },
   vqa_head: { inputs: ['question_ids', 'question_mask', 'patch_tokens', 'knowledge_tokens'], outputs: ['answer_logits'] },
+  /** format version 2: is this a frontal chest radiograph, and how far from the training films (reliability) */
+  input_check: { inputs: ['pixel_values', 'global_embedding'], outputs: ['frontal_cxr_probability', 'ood_distance'] },
 } as const;
 export type GraphName = keyof typeof GRAPH_IO;
 
@@ -66,9 +69,11 @@ const isSafeRelativePath = (p: string) =>
 const UNSAFE_PATH = 'file paths must be relative, "/"-separated and stay inside the bundle';
 const safeRelativePath = z.string().refine(isSafeRelativePath, { message: UNSAFE_PATH });
 
+export const FORMAT_VERSIONS = [1, 2] as const;
+
 export const manifestSchema = z
   .looseObject({
-    format_version: z.literal(1, { error: 'unsupported format_version (this worker reads format_version 1)' }),
+    format_version: z.union([z.literal(1), z.literal(2)], { error: 'unsupported format_version (this worker reads format_version 1 and 2)' }),
     name: z.string().min(1),
     version: z.string().min(1),
     created_at: z.string().min(1),
@@ -129,6 +134,10 @@ export const manifestSchema = z
     metrics: z.record(z.string(), z.unknown()).optional(),
     parity: z.looseObject({ max_abs_diff: z.number().nonnegative(), tolerance: z.number().positive() }),
     files: z.record(z.string(), sha256Hex),
+    // format version 2 (optional in 1, calibration and reliability required in 2: checkV2Sections)
+    calibration: calibrationSchema.optional(),
+    derived: derivedSchema.optional(),
+    reliability: reliabilitySchema.optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -144,11 +153,11 @@ export const manifestSchema = z
     m.closed_answers.forEach((a, i) => {
       if (!answers.has(a)) issue(['closed_answers', i], `"${a}" is not in answers`);
     });
-    const needed = new Set<GraphName>(['image_encoder', ...m.tasks.flatMap((t) => TASK_GRAPHS[t])]);
-    for (const g of needed) {
+    checkV2Sections(m, issue);
+    for (const g of requiredGraphs(m)) {
       const spec = m.graphs[g];
       if (!spec) {
-        issue(['graphs', g], 'missing graph (required by the listed tasks)');
+        issue(['graphs', g], g === 'input_check' ? 'missing graph (required by reliability.graph)' : 'missing graph (required by the listed tasks)');
         continue;
       }
       for (const dir of ['inputs', 'outputs'] as const) {
@@ -170,6 +179,13 @@ export const manifestSchema = z
   });
 
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The graphs a manifest needs sessions for: the encoder, its tasks' heads, and the reliability model if it has one. */
+export function requiredGraphs(m: Pick<Manifest, 'tasks' | 'reliability'>): GraphName[] {
+  const graphs = new Set<GraphName>(['image_encoder', ...m.tasks.flatMap((t) => TASK_GRAPHS[t])]);
+  if (m.reliability) graphs.add(m.reliability.graph);
+  return [...graphs];
+}
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

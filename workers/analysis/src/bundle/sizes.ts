@@ -35,6 +35,10 @@ export function checkDeclaredSizes(m: Manifest, vocabSize: number): void {
     dim('report_decoder_step', 'inputs', name, 4, d.head_dim, 'decoding.head_dim');
   }
   dim('vqa_head', 'outputs', 'answer_logits', 1, m.answers.length, 'the number of answers');
+  dim('input_check', 'inputs', 'pixel_values', 2, S, 'preprocessing.image_size');
+  dim('input_check', 'inputs', 'pixel_values', 3, S, 'preprocessing.image_size');
+  const embedding = m.graphs.image_encoder?.outputs.find((s) => s.name === 'global_embedding')?.shape[1];
+  if (typeof embedding === 'number') dim('input_check', 'inputs', 'global_embedding', 1, embedding, "the image encoder's global_embedding width");
   if (m.tokenizer.vocab_size !== undefined && m.tokenizer.vocab_size !== vocabSize) {
     problems.push(`tokenizer.vocab_size is ${m.tokenizer.vocab_size}, but ${m.tokenizer.vocab_file} has ${vocabSize} tokens`);
   }

@@ -6,6 +6,9 @@
  * then a micro-batcher that runs the encoder on several images at once — and runs only its own
  * head on top. onnxruntime-node's session.run is asynchronous (its own thread pool), so the event
  * loop stays free while graphs run; preprocessing is synchronous JavaScript.
+ *
+ * Every result carries the image's reliability assessment and reports calibrated/derived
+ * probabilities (trust.ts); report sentences and VQA answers carry the contract's marks (uncertainty.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Bundle } from '../bundle/load.ts';
@@ -15,14 +18,16 @@ import { MicroBatcher, type BatcherOptions } from './batcher.ts';
 import { runDecode, type DecodeRequest } from './decoder.ts';
 import { feature, runEncoderBatch } from './encoder.ts';
 import { Grounding } from './grounding.ts';
-import { answerQuestion, classifyImage, localizeImage, probabilities } from './heads.ts';
+import { answerQuestion, classifyImage, localizeImage } from './heads.ts';
 import { LruCache } from './lru.ts';
 import { decodeImage } from './decode.ts';
 import { createPreprocessPool } from './preprocess-pool.ts';
 import { preprocess, tensorSha256, type GrayImage, type Preprocessed } from './preprocess.ts';
 import { splitReport } from './report-text.ts';
 import { WordPieceTokenizer } from './tokenizer.ts';
+import { blankImage, createTrust } from './trust.ts';
 import type { ClassificationResult, EncodedImage, LocalizationResult, ModelRef, ReportResult, VqaResult } from './types.ts';
+import { isImageBased, markSentence } from './uncertainty.ts';
 
 export interface EngineOptions {
   /** encoder outputs kept (≈ 0.2 MB each for the small model) */
@@ -56,7 +61,8 @@ export interface ReportOptions {
 
 export interface EngineStats {
   cache: { entries: number; hits: number; misses: number };
-  encoder: { runs: number; images: number; maxBatch: number };
+  /** `images` includes the VQA check's blank images, counted apart in `blankImages` (one per image size) */
+  encoder: { runs: number; images: number; maxBatch: number; blankImages: number };
 }
 
 export interface Engine {
@@ -94,8 +100,10 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return s;
   };
 
-  const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) => runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size);
+  const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) =>
+    runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size, { std: pre.std, inputCheck: bundle.sessions.input_check });
   const batcher = new MicroBatcher(encodeImages, opts.batch);
+  const trust = createTrust(bundle);
 
   const pool = opts.preprocessThreads > 0 ? createPreprocessPool(pre, { threads: opts.preprocessThreads }) : null;
 
@@ -130,16 +138,19 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return promise;
   };
 
-  // The classification head's probabilities per encoded image: classify and localize both need them, and the
-  // four tasks of an image share one EncodedImage object (the cache above), so the head runs once per image.
-  const probabilityCache = new WeakMap<EncodedImage, Promise<Float32Array>>();
-  const probabilitiesOf = (s: NonNullable<Bundle['sessions']['classification_head']>, enc: EncodedImage) => {
-    let known = probabilityCache.get(enc);
+  // The VQA check's blank image, encoded once per image size (kept apart so blanks never evict real images).
+  const blanks = new LruCache<string, Promise<EncodedImage>>(8);
+  let blankEncodes = 0;
+  const blankOf = (enc: EncodedImage) => {
+    const { width, height } = enc.letterbox;
+    const key = `blank:${width}x${height}`;
+    let known = blanks.get(key);
     if (!known) {
-      known = probabilities(s, enc);
-      probabilityCache.set(enc, known);
+      known = batcher.submit({ key, pre: preprocess(blankImage(width, height), pre) });
+      blankEncodes += 1;
+      blanks.set(key, known);
       known.catch(() => {
-        if (probabilityCache.get(enc) === known) probabilityCache.delete(enc);
+        if (blanks.peek(key) === known) blanks.delete(key);
       });
     }
     return known;
@@ -168,18 +179,21 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     async classify(input) {
       const s = session('classification', 'classification_head');
       const enc = await encode(input);
-      return { task: 'classification', model, findings: await classifyImage(s, m, grounding, enc, probabilitiesOf(s, enc)) };
+      const findings = classifyImage(m, grounding, enc, await trust.finals(s, enc), trust.validated);
+      return { task: 'classification', model, reliability: trust.reliability(enc), findings };
     },
 
     async localize(input, o = {}) {
       const s = session('localization', 'localization_head');
       const enc = await encode(input);
       const cls = bundle.sessions.classification_head;
-      const probs = cls ? await probabilitiesOf(cls, enc) : undefined;
+      // the same reported (calibrated/derived) probabilities as classification, so the two never disagree
+      const probs = cls ? (await trust.finals(cls, enc)).map((f) => f.probability) : undefined;
       const findings = await localizeImage(s, m, enc, { findings: o.findings, maxBoxes: opts.maxBoxesPerFinding, probabilities: probs });
       return {
         task: 'localization',
         model,
+        reliability: trust.reliability(enc),
         thresholdMode: m.localization.threshold_mode,
         heatmapThreshold: m.localization.heatmap_threshold,
         findings,
@@ -200,13 +214,18 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       const out = s.decode ? await s.decode(request) : await runDecode(s, request);
       const text = tokenizer.decode(out.ids);
       const split = splitReport(text);
+      const marks = await trust.markContext(enc);
       return {
         task: 'report',
         model,
+        reliability: trust.reliability(enc),
         text,
         findings: split.findings,
         impression: split.impression,
-        sentences: split.sentences.map((st) => ({ ...st, ...grounding.link(enc, st.text) })),
+        sentences: split.sentences.map((st) => {
+          const link = grounding.link(enc, st.text);
+          return { ...st, ...link, ...markSentence(link.labels, marks) };
+        }),
         tokenIds: out.ids,
         logProb: out.logProb,
         score: out.score,
@@ -217,12 +236,22 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     async vqa(input, question) {
       const s = session('vqa', 'vqa_head');
       const enc = await encode(input);
-      return { task: 'vqa', model, question, ...(await answerQuestion(s, m, tokenizer, grounding, enc, question)) };
+      const answer = await answerQuestion(s, m, tokenizer, grounding, enc, question);
+      const blank = await answerQuestion(s, m, tokenizer, grounding, await blankOf(enc), question);
+      return {
+        task: 'vqa',
+        model,
+        reliability: trust.reliability(enc),
+        question,
+        ...answer,
+        imageBased: isImageBased(answer.answer, blank.answer),
+        blankAnswer: blank.answer,
+      };
     },
 
     stats: () => ({
       cache: { entries: cache.size, hits: cache.hits, misses: cache.misses },
-      encoder: { runs: batcher.stats.batches, images: batcher.stats.items, maxBatch: batcher.stats.maxBatchSeen },
+      encoder: { runs: batcher.stats.batches, images: batcher.stats.items, maxBatch: batcher.stats.maxBatchSeen, blankImages: blankEncodes },
     }),
 
     async close() {
@@ -230,6 +259,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       await batcher.close();
       await pool?.close();
       cache.clear();
+      blanks.clear();
     },
   };
 }

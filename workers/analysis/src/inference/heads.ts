@@ -5,6 +5,7 @@
 import type { GraphSession, TensorData } from '../bundle/sessions.ts';
 import { InferenceError } from '../bundle/errors.ts';
 import type { Manifest } from '../bundle/manifest.ts';
+import type { FinalProbability } from './calibration.ts';
 import { feature, toOrt } from './encoder.ts';
 import { squareExtent } from './geometry.ts';
 import type { Grounding } from './grounding.ts';
@@ -38,24 +39,20 @@ export async function probabilities(session: GraphSession, enc: EncodedImage): P
   return data;
 }
 
-export async function classifyImage(
-  session: GraphSession,
-  m: Manifest,
-  g: Grounding,
-  enc: EncodedImage,
-  /** the head's probabilities when the caller has them already (the engine caches them per encoded image) */
-  known?: Promise<Float32Array>,
-): Promise<FindingResult[]> {
-  const data = await (known ?? probabilities(session, enc));
+/** Findings from the reported probabilities (calibration.ts): thresholds apply to them, the head's value is kept beside. */
+export function classifyImage(m: Manifest, g: Grounding, enc: EncodedImage, finals: readonly FinalProbability[], validated: ReadonlySet<string>): FindingResult[] {
   const sentences = new Map(m.knowledge.map((k) => [k.label, k.sentence]));
   return m.labels.map((label, k) => {
-    const probability = data[k]!;
+    const f = finals[k]!;
     const threshold = m.thresholds[label]!;
     return {
       label,
-      probability,
+      probability: f.probability,
+      rawProbability: f.raw,
+      probabilitySource: f.source,
       threshold,
-      positive: probability >= threshold,
+      positive: f.probability >= threshold,
+      validatedOnRealData: validated.has(label),
       regions: g.groundedRegions(enc, k),
       knowledge: sentences.get(label) ?? null,
     };

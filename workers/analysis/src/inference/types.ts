@@ -1,5 +1,10 @@
 /** Result types of the engine's four tasks: what the worker loop stores and publishes. */
+import type { ProbabilitySource } from './calibration.ts';
 import type { Letterbox } from './preprocess.ts';
+import type { InputMeasurements, Reliability } from './reliability.ts';
+
+export type { InputMeasurements, Reliability, ReliabilityCode, ReliabilityLevel, ReliabilityReason } from './reliability.ts';
+export type { ProbabilitySource } from './calibration.ts';
 
 /** [x1, y1, x2, y2] in original image pixels (x right, y down), clipped to the image. */
 export type PixelBox = [number, number, number, number];
@@ -23,6 +28,8 @@ export interface EncodedImage {
   key: string;
   letterbox: Letterbox;
   features: Readonly<Record<string, FeatureTensor>>;
+  /** blank check and input_check outputs, measured with the encoder run (the reliability assessment's inputs) */
+  input: InputMeasurements;
   /** ms spent in the encoder run that produced this (shared across the batch) */
   encodeMs: number;
   batchSize: number;
@@ -39,9 +46,15 @@ export interface GroundedRegion {
 
 export interface FindingResult {
   label: string;
+  /** calibrated or derived when the bundle says so (what `threshold` applies to) */
   probability: number;
+  /** the classification head's own output */
+  rawProbability: number;
+  probabilitySource: ProbabilitySource;
   threshold: number;
   positive: boolean;
+  /** the label is in the bundle's reliability.validated_on_real */
+  validatedOnRealData: boolean;
   regions: GroundedRegion[];
   /** the finding's knowledge sentence (entity query text) from the manifest */
   knowledge: string | null;
@@ -50,6 +63,8 @@ export interface FindingResult {
 export interface ClassificationResult {
   task: 'classification';
   model: ModelRef;
+  /** of the analysed image (the same for every task on it) */
+  reliability: Reliability;
   findings: FindingResult[];
 }
 
@@ -74,7 +89,7 @@ export interface Heatmap {
 
 export interface LocalizedFinding {
   label: string;
-  /** classification probability and decision (when the bundle has the classification head) */
+  /** reported (calibrated or derived) classification probability and decision (when the bundle has the classification head) */
   probability?: number;
   positive?: boolean;
   maxScore: number;
@@ -90,6 +105,7 @@ export interface LocalizedFinding {
 export interface LocalizationResult {
   task: 'localization';
   model: ModelRef;
+  reliability: Reliability;
   thresholdMode: 'absolute' | 'relative_to_max';
   heatmapThreshold: number;
   findings: LocalizedFinding[];
@@ -118,11 +134,15 @@ export interface ReportSentence {
   section: 'findings' | 'impression' | null;
   labels: MentionedLabel[];
   regions: SentenceLink[];
+  /** mentions a finding not validated on real films, or states one its probability does not support */
+  uncertain: boolean;
+  uncertainReason: string | null;
 }
 
 export interface ReportResult {
   task: 'report';
   model: ModelRef;
+  reliability: Reliability;
   text: string;
   findings: string | null;
   impression: string | null;
@@ -138,6 +158,7 @@ export interface ReportResult {
 export interface VqaResult {
   task: 'vqa';
   model: ModelRef;
+  reliability: Reliability;
   question: string;
   questionType: 'closed' | 'open';
   answer: string;
@@ -145,4 +166,7 @@ export interface VqaResult {
   alternatives: { answer: string; probability: number }[];
   /** regions of the findings the question names (grounding) */
   regions: SentenceLink[];
+  /** false: a blank image of the same size gets the same answer */
+  imageBased: boolean;
+  blankAnswer: string;
 }

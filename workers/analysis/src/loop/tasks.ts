@@ -4,7 +4,7 @@
 // the extra fields go into the JSON columns so the console can draw them.
 import type { AnalysisTaskName } from "../../../../lib/events/index.ts";
 import type { Dedupe, Provenance } from "../../../../lib/db/repositories/analyses.ts";
-import type { BoxInput, FindingInput, GroundedRegion, ReportInput, VqaInput, WriteOutcome, createResultRepository } from "../../../../lib/db/repositories/results.ts";
+import type { BoxInput, FindingInput, GroundedRegion, ReliabilityInput, ReportInput, VqaInput, WriteOutcome, createResultRepository } from "../../../../lib/db/repositories/results.ts";
 import { ValidationError } from "../../../../lib/errors/index.ts";
 import type { Engine } from "../inference/engine.ts";
 import type {
@@ -12,6 +12,7 @@ import type {
   EncodedImage,
   GroundedRegion as EngineRegion,
   LocalizationResult,
+  Reliability,
   ReportResult,
   SentenceLink,
   VqaResult,
@@ -65,8 +66,10 @@ export function classificationRows(result: ClassificationResult): FindingInput[]
   return result.findings.map((f) => ({
     label: f.label,
     probability: f.probability,
+    rawProbability: f.rawProbability,
     threshold: f.threshold,
     positive: f.positive,
+    validatedOnRealData: f.validatedOnRealData,
     regions: f.regions.map(groundedRegion),
     topRegion: f.regions[0]?.region ?? null,
     knowledgeSentence: f.knowledge,
@@ -110,6 +113,8 @@ export function reportRows(result: ReportResult): ReportInput {
       regions: s.regions.map(linkedRegion),
       // negated mentions ("no pneumothorax") are not findings of the sentence
       labels: s.labels.filter((l) => !l.negated).map((l) => l.label),
+      uncertain: s.uncertain,
+      uncertainReason: s.uncertainReason,
     })),
   };
 }
@@ -121,6 +126,18 @@ export function vqaRow(result: VqaResult): VqaInput {
     confidence: round4(result.confidence),
     answerType: result.questionType === "closed" ? "CLOSED" : "OPEN",
     regions: result.regions.map(linkedRegion),
+    imageBased: result.imageBased,
+  };
+}
+
+/** The image's reliability as stored on the analysis (every task carries the same one). */
+export function reliabilityRow(r: Reliability): ReliabilityInput {
+  return {
+    level: r.level,
+    score: round4(r.score),
+    reasons: r.reasons.map((x) => ({ code: x.code, message: x.message })),
+    frontalProbability: r.frontalProbability === null ? null : round4(r.frontalProbability),
+    oodDistance: r.oodDistance === null ? null : round4(r.oodDistance),
   };
 }
 
@@ -129,14 +146,15 @@ export function provenanceOf(engine: Engine): Provenance {
 }
 
 export function storeResult(results: ResultRepository, analysisId: string, provenance: Provenance, result: TaskResult, dedupe: Dedupe): Promise<WriteOutcome> {
+  const options = { dedupe, reliability: reliabilityRow(result.reliability) };
   switch (result.task) {
     case "classification":
-      return results.writeClassification(analysisId, provenance, classificationRows(result), { dedupe });
+      return results.writeClassification(analysisId, provenance, classificationRows(result), options);
     case "localization":
-      return results.writeLocalization(analysisId, provenance, localizationRows(result), { dedupe });
+      return results.writeLocalization(analysisId, provenance, localizationRows(result), options);
     case "report":
-      return results.writeReport(analysisId, provenance, reportRows(result), { dedupe });
+      return results.writeReport(analysisId, provenance, reportRows(result), options);
     case "vqa":
-      return results.writeVqa(analysisId, provenance, vqaRow(result), { dedupe });
+      return results.writeVqa(analysisId, provenance, vqaRow(result), options);
   }
 }

@@ -1,5 +1,5 @@
 /** Picks the results the study page shows out of all of a study's analyses. */
-import type { Analysis, AnalysisResult, AnalysisTask, Box, Finding } from '../../types.ts';
+import type { Analysis, AnalysisResult, AnalysisTask, Box, Finding, Reliability } from '../../types.ts';
 
 type ResultOf<T extends AnalysisResult['__typename']> = Extract<AnalysisResult, { __typename: T }>;
 
@@ -35,4 +35,13 @@ export function positiveFindingBoxes(boxes: Box[], findings: Finding[] | null): 
   if (!findings) return boxes;
   const positive = new Set(findings.filter((f) => f.positive).map((f) => f.label));
   return boxes.filter((b) => positive.has(b.label));
+}
+
+/**
+ * The reliability the page shows: that of the newest classification (the findings' own), else of the
+ * newest successful analysis that has one. Every task on an image gets the same assessment.
+ */
+export function latestReliability(analyses: Analysis[]): Reliability | null {
+  const done = [...analyses].sort(newestFirst).filter((a) => a.status === 'SUCCEEDED' && a.reliability);
+  return (done.find((a) => a.task === 'CLASSIFICATION') ?? done[0])?.reliability ?? null;
 }

@@ -22,11 +22,13 @@ export function reportPanel(deps: Deps): { el: HTMLElement; update(report: Repor
   function sentenceEl(s: Report['sentences'][number]): HTMLElement {
     const on = () => { deps.onHighlight(s.regions); span.classList.add('lit'); };
     const off = () => { deps.onHighlight([]); span.classList.remove('lit'); };
+    const why = s.uncertain ? `Uncertain: ${s.uncertainReason ?? 'the model cannot vouch for this sentence'}` : null;
     const span = h('span', {
-      class: 'sentence', tabindex: '0', 'data-sentence': s.index, 'data-regions': s.regions.join('|'),
-      'aria-label': `${s.text}${s.regions.length ? ` (regions: ${s.regions.join(', ')})` : ''}`,
+      class: s.uncertain ? 'sentence sentence-uncertain' : 'sentence', tabindex: '0', 'data-sentence': s.index, 'data-regions': s.regions.join('|'),
+      'data-uncertain': String(s.uncertain), title: why,
+      'aria-label': `${s.text}${s.regions.length ? ` (regions: ${s.regions.join(', ')})` : ''}${why ? `. ${why}` : ''}`,
       onmouseenter: on, onmouseleave: off, onfocus: on, onblur: off,
-    }, s.text);
+    }, s.text, s.uncertain ? h('sup', { class: 'uncertain-mark', 'aria-hidden': 'true' }, '?') : null);
     return span;
   }
 
@@ -103,6 +105,8 @@ export function reportPanel(deps: Deps): { el: HTMLElement; update(report: Repor
           ? h('div', { class: 'amended' }, h('h3', null, 'Amended report (radiologist)'), h('p', { class: 'pre' }, latest.amendedText)) : null,
         section('Findings', 'findings', report.findingsText, report.sentences),
         section('Impression', 'impression', report.impression, report.sentences),
+        report.sentences.some((s) => s.uncertain)
+          ? h('p', { class: 'muted small', 'data-testid': 'uncertain-legend' }, h('span', { class: 'sentence-uncertain' }, 'Underlined sentences'), ' with a ? are uncertain: hover one for the reason.') : null,
         h('p', { class: 'muted small' }, `Decoding: ${report.decoding}. Hover or focus a sentence to see its regions on the image.`),
         deps.canReview ? reviewForm(report) : h('p', { class: 'muted' }, 'Only radiologists and administrators can review reports.'),
         report.reviews.length ? h('details', { class: 'review-history' }, h('summary', null, `Review history (${report.reviews.length})`),

@@ -56,8 +56,10 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
           onmouseenter: () => deps.onHighlight(regions), onmouseleave: () => deps.onHighlight([]),
           onfocus: () => deps.onHighlight(regions), onblur: () => deps.onHighlight([]) },
           h('p', { class: 'qa-q' }, h('span', { class: 'muted' }, 'Q: '), a.question ?? r?.question ?? '—'),
-          r ? h('p', { class: 'qa-a' }, h('span', { class: 'muted' }, 'A: '), h('strong', { 'data-answer': true }, r.answer),
-                h('span', { class: 'muted' }, ` · ${pct(r.confidence, 0)} confidence · ${r.answerType}${regions.length ? ` · ${regions.slice(0, 3).join(', ')}` : ''}`))
+          r ? h('p', { class: 'qa-a', 'data-image-based': String(r.imageBased) }, h('span', { class: 'muted' }, 'A: '), h('strong', { 'data-answer': true }, r.answer),
+                h('span', { class: 'muted' }, ` · ${pct(r.confidence, 0)} confidence · ${r.answerType}${regions.length ? ` · ${regions.slice(0, 3).join(', ')}` : ''}`),
+                // the model gives a blank image the same answer: it did not come from this film
+                r.imageBased ? null : h('span', { class: 'badge badge-not-image-based', 'data-testid': 'not-image-based' }, 'Not based on the image: a blank image gets the same answer'))
             : a.status === 'FAILED' || a.status === 'CANCELLED'
               ? h('p', { class: 'qa-a error-text' }, `No answer: ${a.errorMessage ?? a.status.toLowerCase()}`)
               : h('p', { class: 'qa-a muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Waiting for the answer… ', statusBadge(a.status)));

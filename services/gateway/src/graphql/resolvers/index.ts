@@ -9,6 +9,7 @@ import { typeResolvers } from "./types.ts";
 import { queryResolvers } from "./query.ts";
 import { mutationResolvers } from "./mutation.ts";
 import { subscriptionResolvers } from "./subscription.ts";
+import { withFleetRedaction } from "../fleet.ts";
 
 type AnyResolver = (parent: unknown, args: unknown, ctx: GatewayContext, info: unknown) => unknown;
 
@@ -41,12 +42,12 @@ function guardRoot<T extends object>(typeName: string, fields: T): T {
 }
 
 export function buildResolvers(): Resolvers<GatewayContext> {
-  return {
+  return withFleetRedaction({
     DateTime: DateTimeScalar,
     JSON: JsonScalar,
     ...typeResolvers,
     Query: guardRoot("Query", queryResolvers),
     Mutation: guardRoot("Mutation", mutationResolvers),
     Subscription: guardRoot("Subscription", subscriptionResolvers),
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { loadersOf, type GatewayContext } from "../context.ts";
 import type { AnalysisModel, BoxRow, DbStudyStatus, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
+import { checksInput, isCalibrated, reliabilityOf, trainingData, validatedOnReal } from "../reliability.ts";
 
 const STUDY_STATUS: Record<DbStudyStatus, "REGISTERED" | "IN_PROGRESS" | "ANALYSED" | "REVIEWED"> = {
   REGISTERED: "REGISTERED",
@@ -67,6 +68,8 @@ function heatmapValues(value: unknown): number[] {
 export const findingFields = {
   regions: (f: FindingModel) => groundedRegions(f.regions),
   knowledge: (f: FindingModel) => f.knowledgeSentence,
+  rawProbability: (f: FindingModel) => f.rawProbability ?? null,
+  validatedOnRealData: (f: FindingModel) => f.validatedOnRealData ?? false,
 };
 
 export const typeResolvers: Resolvers<GatewayContext> = {
@@ -110,6 +113,10 @@ export const typeResolvers: Resolvers<GatewayContext> = {
       const latest = latestSucceeded(await loaders.analysesByStudy.load(s.id), "CLASSIFICATION");
       return latest ? loaders.findingsByAnalysis.load(latest.id) : [];
     },
+    latestReliability: async (s, _a, ctx) => {
+      const latest = latestSucceeded(await loadersOf(ctx).analysesByStudy.load(s.id), "CLASSIFICATION");
+      return latest ? reliabilityOf(latest) : null;
+    },
     latestReport: async (s, _a, ctx) => {
       const loaders = loadersOf(ctx);
       const latest = latestSucceeded(await loaders.analysesByStudy.load(s.id), "REPORT");
@@ -141,6 +148,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
     durationMs: (a) => (a.finishedAt ? Math.max(0, a.finishedAt.getTime() - a.requestedAt.getTime()) : null),
     model: (a) =>
       a.modelName && a.modelVersion ? { name: a.modelName, version: a.modelVersion, bundleSha256: a.bundleSha256 ?? "" } : null,
+    reliability: (a) => reliabilityOf(a),
     result: async (a, _args, ctx) => {
       if (a.status !== "SUCCEEDED") return null;
       const loaders = loadersOf(ctx);
@@ -196,12 +204,15 @@ export const typeResolvers: Resolvers<GatewayContext> = {
         text: s.text,
         regions: regionNames(s.regions),
         labels: stringArray(s.labels),
+        uncertain: s.uncertain ?? false,
+        uncertainReason: s.uncertain ? (s.uncertainReason ?? null) : null,
       })),
     reviews: (r, _a, ctx) => loadersOf(ctx).reviewsByAnalysis.load(r.analysisId),
     reviewStatus: async (r, _a, ctx) => (await loadersOf(ctx).reviewsByAnalysis.load(r.analysisId)).at(-1)?.action ?? null,
   },
   VqaAnswer: {
     regions: (v) => groundedRegions(v.regions),
+    imageBased: (v) => v.imageBased ?? true,
   },
   Review: {
     reviewer: async (rv, _a, ctx) => {
@@ -211,6 +222,10 @@ export const typeResolvers: Resolvers<GatewayContext> = {
   },
   ModelVersion: {
     trainedOn: (m) => m.trainedOn ?? "unknown",
+    trainingData: (m) => trainingData(m.manifest),
+    calibrated: (m) => isCalibrated(m.manifest),
+    checksInput: (m) => checksInput(m.manifest),
+    validatedOnRealData: (m) => validatedOnReal(m.manifest),
     tasks: (m) => tasksFromManifest(m.manifest) as ("CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA")[],
     workers: async (m, _a, ctx) => (await loadersOf(ctx).allWorkers()).filter((w) => w.bundleSha256 === m.bundleSha256),
   },

@@ -1,0 +1,73 @@
+// Issue 14, finding 4: a PostgreSQL restart (here: every backend of the database terminated, as a restart
+// does) must not kill the process through an unhandled pg `error` event. lib/db reports each connection error
+// with context, marks the handle unhealthy, lets the pool drop the dead connections and reconnect.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import pg from "pg";
+import { createDb, type DbErrorEvent } from "../../lib/db/index.ts";
+import { createTestDatabase, dropTestDatabase } from "../helpers/index.ts";
+import { getTestStack } from "../helpers/test-stack.ts";
+
+async function terminateBackends(adminUrl: string, database: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on("error", () => undefined);
+  await admin.connect();
+  try {
+    const r = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database]);
+    return r.rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
+
+test("lib/db survives its connections being terminated, reports them, and reconnects", { timeout: 120_000 }, async (t) => {
+  const stack = await getTestStack();
+  const { name, url } = await createTestDatabase(stack);
+  const events: DbErrorEvent[] = [];
+  const db = createDb(url, { poolMax: 4, name: "resilience-test", onError: (e) => events.push(e) });
+  t.after(async () => {
+    await db.close();
+    await dropTestDatabase(name, stack);
+  });
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  t.after(() => process.off("uncaughtException", onUncaught));
+
+  // three idle pooled connections, and one held by an open interactive transaction
+  await Promise.all([1, 2, 3].map(() => db.prisma.$queryRaw`SELECT pg_sleep(0.05)::text`));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const tx = db.prisma.$transaction(async (client) => {
+    await client.$queryRaw`SELECT 1`;
+    await gate;
+    await client.$queryRaw`SELECT 2`;
+  }, { timeout: 30_000 });
+  const txOutcome = tx.then(() => "committed", (error: Error) => `failed: ${error.message}`);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(db.health().ok, true);
+
+  const terminated = await terminateBackends(stack.serverUrl("postgres"), name);
+  assert.ok(terminated >= 2, `terminated ${terminated} backends`);
+  const deadline = Date.now() + 10_000;
+  while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  release();
+  assert.match(await txOutcome, /^failed/, "the transaction on the lost connection fails (its caller retries)");
+
+  assert.ok(events.length >= 2, `connection errors reported: ${JSON.stringify(events)}`);
+  for (const event of events) {
+    assert.equal(event.pool, "resilience-test");
+    assert.ok(["idle", "connection", "transaction"].includes(event.source));
+    assert.match(event.target, new RegExp(`127\\.0\\.0\\.1:\\d+/${name}$`));
+    assert.doesNotMatch(JSON.stringify(event), /postgres:postgres/, "no credentials in the report");
+  }
+  assert.ok(events.some((e) => e.code === "57P01"), "terminated by administrator (57P01)");
+  assert.equal(db.health().ok, false, "unhealthy until a connection succeeds again");
+  assert.equal(db.health().errors, events.length);
+
+  const rows = await db.prisma.$queryRaw<{ ok: number }[]>`SELECT 1::int AS ok`;
+  assert.deepEqual(rows, [{ ok: 1 }], "the next query runs on a new connection");
+  assert.equal(db.health().ok, true);
+  assert.equal((await db.prisma.$transaction(async (client) => client.$queryRaw<{ n: number }[]>`SELECT 2::int AS n`))[0]!.n, 2);
+  assert.deepEqual(uncaught, [], "no error escaped as an uncaught exception");
+});

@@ -1,0 +1,82 @@
+/**
+ * The format-version-2 sections of manifest.json (docs/contracts/model-bundle.md, "Format version 2"):
+ * Platt calibration per label, findings derived from measured anatomy, and the reliability model
+ * (the input_check graph and its thresholds). Version 1 may carry calibration and derived findings
+ * too; version 2 must carry calibration and reliability (checked in manifest.ts, which knows the version).
+ */
+import { z } from 'zod';
+
+const finite = z.number().finite();
+
+export const plattSchema = z.object({ a: finite, b: finite, n: z.number().int().nonnegative().optional() });
+export type PlattParams = z.infer<typeof plattSchema>;
+
+export const calibrationSchema = z.looseObject({
+  method: z.literal('platt'),
+  fitted_on: z.string().optional(),
+  /** a label absent here is left as the head gives it */
+  labels: z.record(z.string(), plattSchema),
+});
+export type Calibration = z.infer<typeof calibrationSchema>;
+
+export const ctrDerivationSchema = z.object({
+  kind: z.literal('cardiothoracic_ratio'),
+  heart_region: z.string().min(1),
+  thorax_regions: z.array(z.string().min(1)).min(1),
+  a: finite,
+  b: finite,
+});
+export type CtrDerivation = z.infer<typeof ctrDerivationSchema>;
+
+/** label → how its probability is computed instead of by the head */
+export const derivedSchema = z.record(z.string(), ctrDerivationSchema);
+export type Derived = z.infer<typeof derivedSchema>;
+
+const realMetricSchema = z.looseObject({
+  auc: z.number().min(0).max(1).optional(),
+  ci_low: z.number().min(0).max(1).optional(),
+  ci_high: z.number().min(0).max(1).optional(),
+  n_pos: z.number().int().nonnegative().optional(),
+  n_neg: z.number().int().nonnegative().optional(),
+  set: z.string().optional(),
+});
+
+export const reliabilitySchema = z.looseObject({
+  // The engine feeds this graph by the contract's I/O names, so only the contract's name is accepted.
+  graph: z.literal('input_check', { error: 'reliability.graph must be "input_check" (the contract names the graph)' }),
+  frontal_threshold: z.number().min(0).max(1),
+  ood_thresholds: z
+    .object({ caution: z.number().nonnegative(), abstain: z.number().nonnegative() })
+    .refine((t) => t.abstain >= t.caution, 'abstain must not be below caution'),
+  blank_std: z.number().nonnegative(),
+  validated_on_real: z.array(z.string().min(1)),
+  real_metrics: z.record(z.string(), realMetricSchema).optional(),
+  fitted_on: z.string().optional(),
+});
+export type ReliabilitySpec = z.infer<typeof reliabilitySchema>;
+
+type Issue = (path: (string | number)[], message: string) => void;
+
+/** Cross-field checks of the v2 sections against the manifest's label and region lists. */
+export function checkV2Sections(
+  m: { format_version: number; labels: string[]; regions: string[]; calibration?: Calibration; derived?: Derived; reliability?: ReliabilitySpec },
+  issue: Issue,
+): void {
+  const labels = new Set(m.labels);
+  const regions = new Set(m.regions);
+  if (m.format_version >= 2) {
+    if (!m.calibration) issue(['calibration'], 'required in format_version 2');
+    if (!m.reliability) issue(['reliability'], 'required in format_version 2');
+  }
+  for (const l of Object.keys(m.calibration?.labels ?? {})) if (!labels.has(l)) issue(['calibration', 'labels', l], 'calibration for an unknown label');
+  for (const [l, d] of Object.entries(m.derived ?? {})) {
+    if (!labels.has(l)) issue(['derived', l], 'derived finding for an unknown label');
+    if (!regions.has(d.heart_region)) issue(['derived', l, 'heart_region'], `unknown region "${d.heart_region}"`);
+    d.thorax_regions.forEach((r, i) => {
+      if (!regions.has(r)) issue(['derived', l, 'thorax_regions', i], `unknown region "${r}"`);
+    });
+  }
+  m.reliability?.validated_on_real.forEach((l, i) => {
+    if (!labels.has(l)) issue(['reliability', 'validated_on_real', i], `unknown label "${l}"`);
+  });
+}
