@@ -119,3 +119,17 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
     boxes = boxes.reshape(golden["graphs"]["image_encoder"][0]["outputs"]["region_boxes"]["shape"])
     want = final_probabilities(np.array([c0["raw"]["values"]]).reshape(1, -1), boxes, man)
     np.testing.assert_allclose(np.array(c0["probabilities"]["values"]).reshape(1, -1), want, atol=1e-6)
+
+
+def test_anatomy_head_is_exported_with_parity_when_the_model_has_one(tmp_path):
+    tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
+    cfg = preset("tiny", image_size=64, dim=32, heads=2, vit_depth=1, text_layers=1, decoder_layers=1,
+                 vocab_size=tok.vocab_size, num_answers=4, max_length=16, anatomy_head=True, anatomy_subcells=4)
+    torch.manual_seed(0)
+    m = GKMVLP.build(cfg, tok).eval()
+    path, parity = write_bundle(m, tok, ["yes", "no", "left", "right"], tmp_path / "b", name="t", version="0.0.1",
+                                config={"size": "tiny"}, max_new_tokens=3)
+    man = json.loads((path / "manifest.json").read_text())
+    assert man["anatomy"]["grid"] == 16 and man["anatomy"]["regions"][0] == "right lung"
+    assert man["graphs"]["anatomy_head"]["outputs"][0]["shape"] == ["batch", 5, 16, 16]
+    assert man["parity"]["per_graph"]["anatomy_head"] <= 1e-3

@@ -109,3 +109,14 @@ def test_unknown_labels_do_not_contribute_to_the_classification_loss():
     known = torch.tensor([[1.0, 1.0, 0.0]])  # the third label is unknown: its (wrong) logit must not count
     assert float(masked_bce(logits, labels, known)) == pytest.approx(float(torch.nn.functional.softplus(torch.tensor(-5.0))), rel=1e-4)
     assert float(masked_bce(logits, labels, None)) > 1.0
+
+
+def test_cardiomegaly_keeps_the_head_value_when_the_thorax_has_no_width():
+    raw = np.full((1, len(LABELS)), 0.3)
+    rb = boxes_with([0.4, 0.5, 0.3, 0.8], [0.5, 0.2, 0.5, 0.9], [0.5, 0.2, 0.5, 0.9])  # zero-width thorax
+    man = {"labels": list(LABELS), "regions": list(REGIONS), "calibration": {"labels": {}},
+           "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
+                                        "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}}}
+    assert final_probabilities(raw, rb, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(0.3)
+    ok = boxes_with([0.6, 0.5, 0.4, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])  # inverted heart box
+    assert final_probabilities(raw, ok, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(sigmoid(-12.5))

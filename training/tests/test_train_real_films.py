@@ -95,3 +95,27 @@ def test_concat_keeps_question_records_pointing_at_their_films(corpus):
     b = build_real_tensors(corpus, read_corpus(corpus, "train")[2:], cfg, tok, ["yes", "no"])
     c = concat(a, b)
     assert len(c) == 5 and int(c.qa_record.max()) == 4 and len(c.qa_text) == len(a.qa_text) + len(b.qa_text)
+
+
+def test_anatomy_head_learns_from_real_masks_only(corpus):
+    from gkmvlp.model import GKMVLP
+    from gkmvlp.model.config import LossWeights, preset
+    from gkmvlp.model.heads import ANATOMY
+    from gkmvlp.model.losses import compute_losses
+    from gkmvlp.tokenizer import WordPieceTokenizer
+
+    cfg = preset("tiny", **{k: v for k, v in MICRO.items() if k != "size"}, anatomy_head=True, anatomy_subcells=2)
+    tok = WordPieceTokenizer.train(["is there pneumonia"], vocab_size=100)
+    cfg.vocab_size = tok.vocab_size
+    ts = build_real_tensors(corpus, read_corpus(corpus, "train"), cfg, tok, ["yes", "no"])
+    grid = cfg.grid * 2
+    assert ts.arrays["anatomy_masks"].shape == (5, len(ANATOMY), grid, grid)
+    assert ts.arrays["anatomy_known"][0].tolist() == [1, 0, 0, 0, 0] and ts.arrays["anatomy_known"][1].sum() == 0
+    # the mask covers columns 4..30 of a 64-wide film letterboxed into 80: the left part of the grid
+    cov = ts.arrays["anatomy_masks"][0, 0]
+    assert cov[:, : grid // 4].sum() > cov[:, grid // 2:].sum() == 0
+    model = GKMVLP.build(cfg, tok)
+    w = LossWeights(itc=0, itm=0, lm=0, ecls=0, ground=0, mask=0, box=0, vqa=0, evidence=0, anatomy=1.0)
+    with_mask = compute_losses(model, ts.batch([0, 1]), w)["anatomy"]
+    without = compute_losses(model, ts.batch([1, 2]), w)["anatomy"]
+    assert float(with_mask) > 0 and float(without) == 0

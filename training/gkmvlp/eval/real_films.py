@@ -41,7 +41,7 @@ class FilmRunner:
 
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = max(1, threads), 1
-        for name in ("vqa_head", "report_decoder_step", "input_check"):
+        for name in ("vqa_head", "report_decoder_step", "input_check", "anatomy_head"):
             spec = self.b.manifest["graphs"].get(name)
             if spec:
                 self.b.sessions[name] = ort.InferenceSession(str(bundle_dir / spec["file"]), sess_options=so,
@@ -68,6 +68,20 @@ class FilmRunner:
 
     def image(self, path: Path) -> dict[str, Any]:
         return self.gray(decode_gray(path), str(path))
+
+    def anatomy_masks(self, r: dict, shape: tuple[int, int]) -> dict[str, np.ndarray] | None:
+        """The anatomy graph's masks at the film's stored size (bilinear over the letterboxed square,
+        padding cropped, threshold 0.5); None when the bundle has no anatomy graph."""
+        if "anatomy_head" not in self.b.sessions:
+            return None
+        if "anatomy" not in r:
+            r["anatomy"] = _run(self.b, "anatomy_head", {"patch_tokens": r["enc"]["patch_tokens"]})["anatomy_masks"][0]
+        lb, out = r["lb"], {}
+        for j, reg in enumerate(self.m["anatomy"]["regions"]):
+            sq = Image.fromarray(r["anatomy"][j].astype(np.float32)).resize((lb.side, lb.side), Image.BILINEAR)
+            a = np.asarray(sq)[lb.pad_y:lb.pad_y + shape[0], lb.pad_x:lb.pad_x + shape[1]]
+            out[reg] = a >= 0.5
+        return out
 
     def answer(self, r: dict, question: str) -> str:
         t = int(self.m["tokenizer"]["question_max_length"])
@@ -186,6 +200,21 @@ def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
                 store_i.append(np.mean([box_iou(list(boxes[reg]), lb.box_to_model(mask_box(m[reg]))) for reg in regs]))
         res[name] = {"dice_box_as_mask": mean_ci(dice), "dice_template": mean_ci(dice_t),
                      "box_iou": mean_ci(iou), "box_iou_template": mean_ci(iou_t), "n": len(dice)}
+        seg = []
+        for r, g, lb, m in test:
+            if not all(reg in m for reg in regs):
+                continue
+            pm = run.anatomy_masks(run.gray(g, str(corpus / r["image"])), g.shape)
+            if pm is None:
+                break
+            truth = np.zeros(g.shape, bool)
+            pred = np.zeros(g.shape, bool)
+            for reg in regs:
+                truth |= m[reg]
+                pred |= pm[reg]
+            seg.append(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
+        if seg:
+            res[name]["dice_mask"] = mean_ci(seg)
     return res
 
 
@@ -193,7 +222,8 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
     import csv
 
     regions = run.m["regions"]
-    rows = [r for r in csv.DictReader(open(folder / "manifest.csv")) if r["lung_bbox_size_ok"].strip() == "1"]
+    rows = [r for r in csv.DictReader(open(folder / "manifest.csv")) if r["lung_bbox_size_ok"].strip() == "1"
+            and all(parse_xywh(r[c], "covid") for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh"))]
     train_tmpl = None
     if corpus is not None:
         an = [r for r in read_corpus(corpus, "train") if {"right lung", "left lung"} <= set(r.get("masks", {}))][:200]
@@ -213,6 +243,17 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
         model_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(pred, gt)]))
         if train_tmpl is not None:
             tmpl_iou.append(np.mean([box_iou(list(t), g) for t, g in zip(train_tmpl, gt)]))
+    dice = []
+    for r in rows:
+        if r["mask_size_matches_image"].strip() != "1":
+            continue
+        res = run.image(folder / r["image_path"])
+        truth = np.asarray(Image.open(folder / r["lung_mask_path"]).convert("L")) > 127
+        pm = run.anatomy_masks(res, truth.shape)
+        if pm is None:
+            break
+        pred = pm["right lung"] | pm["left lung"]
+        dice.append(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
     oracle = np.mean(gts, 0)  # the mean of the evaluation boxes themselves: the issue's template
     oracle_iou = [np.mean([box_iou(list(t), g) for t, g in zip(oracle, gt)]) for gt in gts]
     m, lo, hi = mean_ci(model_iou)
@@ -220,6 +261,8 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
            "template_oracle_iou": float(np.mean(oracle_iou))}
     diffs = np.array(model_iou) - np.array(oracle_iou)
     out["minus_oracle_template"] = mean_ci(diffs)
+    if dice:
+        out["lung_mask_dice"] = mean_ci(dice)
     return out
 
 
@@ -227,7 +270,9 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
     import json
 
     qa = [json.loads(line) for line in open(folder / "qa.jsonl") if line.strip()]
-    qa = [q for q in qa if q["answer_type"] == "CLOSED" and q["answer"] in ("yes", "no")]
+    # the README: about half of the images are kept outside the project; their questions are skipped
+    qa = [q for q in qa if q["answer_type"] == "CLOSED" and q["answer"] in ("yes", "no")
+          and (folder / q["image_path"]).is_file()]
     blank_key = "__blank__"
     blank = run.gray(np.zeros((512, 512)), blank_key)
     right, blank_right, same = [], [], []
@@ -247,7 +292,7 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
             "minus_majority": mean_ci(np.array(right, float) - np.array(maj, float))}
 
 
-def report_agreement(run: FilmRunner, corpus: Path, limit: int = 120) -> dict[str, Any]:
+def report_agreement(run: FilmRunner, corpus: Path, limit: int = 1000) -> dict[str, Any]:
     """Does the generated report's labeller output agree with the film's real pneumonia label?"""
     rows = [r for r in read_corpus(corpus, "test") if "Pneumonia" in r["labels"]][:limit]
     agree, normal_agree = [], []

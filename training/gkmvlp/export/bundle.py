@@ -125,6 +125,9 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
                 final_p = final_probabilities(cls_[0], enc[names.index("region_boxes")],
                                             {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]})
                 golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final_p)})
+            if "anatomy_head" in specs:
+                an = both("anatomy_head", [e["patch_tokens"]])
+                golden["graphs"]["anatomy_head"].append({"case": ci, "outputs": {"anatomy_masks": floats(an[0])}})
             loc = both("localization_head", [e["patch_tokens"], e["knowledge_tokens"]])
             golden["graphs"]["localization_head"].append({"case": ci, "outputs": {"heatmaps": floats(loc[0])}})
             for qi, q in enumerate(GOLDEN_QUESTIONS):
@@ -195,6 +198,11 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             "parity": {"max_abs_diff": parity, "per_graph": worst, "tolerance": tolerance,
                        "checked_with": f"onnxruntime {ort.__version__}", "torch": torch.__version__, "opset": OPSET},
         }
+        if model.anatomy is not None:
+            from ..model.heads import ANATOMY
+            manifest["anatomy"] = {"graph": "anatomy_head", "regions": list(ANATOMY),
+                                   "grid": cfg.grid * cfg.anatomy_subcells,
+                                   "note": "mask probabilities over the letterboxed model square; learned from JSRT / OpenIST masks"}
         if reliability is not None:
             for key in ("calibration", "derived", "reliability"):
                 manifest[key] = reliability[1][key]

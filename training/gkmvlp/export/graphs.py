@@ -62,6 +62,15 @@ class VQAGraph(nn.Module):
         return self.m.vqa_logits(question_ids, question_mask, patch_tokens, knowledge_tokens)
 
 
+class AnatomyGraph(nn.Module):
+    def __init__(self, model: GKMVLP):
+        super().__init__()
+        self.m = model
+
+    def forward(self, patch_tokens: Tensor):
+        return torch.sigmoid(self.m.anatomy(patch_tokens))
+
+
 def specs(model: GKMVLP) -> dict[str, dict]:
     """Graph name -> file, inputs/outputs (name, dtype, shape with symbolic dims), dynamic axes."""
     c = model.cfg
@@ -72,7 +81,7 @@ def specs(model: GKMVLP) -> dict[str, dict]:
     def io(name, dtype, shape):
         return {"name": name, "dtype": dtype, "shape": shape}
 
-    return {
+    out = {
         "image_encoder": {
             "file": "image_encoder.onnx", "module": ImageEncoderGraph,
             "inputs": [io("pixel_values", f32, ["batch", 1, s, s])],
@@ -108,6 +117,12 @@ def specs(model: GKMVLP) -> dict[str, dict]:
             "outputs": [io("answer_logits", f32, ["batch", c.num_answers])],
         },
     }
+    if model.anatomy is not None:
+        a = c.grid * c.anatomy_subcells
+        out["anatomy_head"] = {"file": "anatomy_head.onnx", "module": AnatomyGraph,
+                               "inputs": [io("patch_tokens", f32, ["batch", n, d])],
+                               "outputs": [io("anatomy_masks", f32, ["batch", 5, a, a])]}
+    return out
 
 
 def input_check_spec(model: GKMVLP) -> dict:
@@ -147,6 +162,8 @@ def example_inputs(model: GKMVLP, name: str, batch: int = 2, past: int = 3) -> t
         return rnd(batch, d), rnd(batch, k, d)
     if name == "localization_head":
         return rnd(batch, c.num_patches, d), rnd(batch, k, d)
+    if name == "anatomy_head":
+        return (rnd(batch, c.num_patches, d),)
     if name == "report_decoder_step":
         shape = (c.decoder_layers, batch, c.heads, past, c.head_dim)
         return (torch.randint(5, c.vocab_size, (batch, 1), generator=gen), torch.full((batch,), past, dtype=torch.long),

@@ -31,6 +31,7 @@ class LossWeights:
     box: float = 1.0
     vqa: float = 0.5
     evidence: float = 1.0
+    anatomy: float = 0.0
 
 
 @dataclass
@@ -60,6 +61,8 @@ class ModelConfig:
     gk_module: bool = True
     evidence_head: bool = True  # per-finding patch evidence, densely supervised; feeds the knowledge tokens
     heatmap_subcells: int = 1   # heatmap cells per patch side: each patch token decodes s x s sub-cells
+    anatomy_head: bool = False  # lung / heart / clavicle masks from the patch tokens (learned on real masks)
+    anatomy_subcells: int = 4   # anatomy mask cells per patch side
     mean: float = 0.5
     std: float = 0.25
 
@@ -88,6 +91,8 @@ class ModelConfig:
             errs.append(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
         if self.dim % self.heads:
             errs.append(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if not 1 <= self.anatomy_subcells <= self.patch_size or self.patch_size % self.anatomy_subcells:
+            errs.append(f"anatomy_subcells must divide patch_size {self.patch_size}, got {self.anatomy_subcells}")
         if not 1 <= self.heatmap_subcells <= self.patch_size or self.patch_size % self.heatmap_subcells:
             errs.append(f"heatmap_subcells must divide patch_size {self.patch_size}, got {self.heatmap_subcells}")
         for name in ("image_size", "patch_size", "dim", "vit_depth", "heads", "text_layers",

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..tokenizer import WordPieceTokenizer
 from .config import ModelConfig
 from .encoders import GKModule, RegionHead, TextEncoder, VisionEncoder
-from .heads import ClassificationHead, EvidenceHead, Fusion, LocalizationHead, ReportDecoder, refine
+from .heads import AnatomyHead, ClassificationHead, EvidenceHead, Fusion, LocalizationHead, ReportDecoder, refine
 from .knowledge import knowledge_sentences
 
 
@@ -34,6 +34,7 @@ class GKMVLP(nn.Module):
         # classifier, the report decoder and VQA all read one grounded presence signal
         self.presence = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.3) if cfg.evidence_head else None
         self.loc_head = LocalizationHead(cfg)
+        self.anatomy = AnatomyHead(cfg) if cfg.anatomy_head else None
         self.fusion = Fusion(cfg)
         self.itm_head = nn.Linear(cfg.dim, 2)
         # the answer MLP sees the fused question, a summary of the knowledge tokens, and what a pointer

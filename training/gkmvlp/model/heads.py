@@ -40,6 +40,29 @@ def refine(m: Tensor, s: int) -> Tensor:
     return m[:, :, :, None, :, None].expand(b, k, g, s, g, s).reshape(b, k, g * s, g * s)
 
 
+ANATOMY = ("right lung", "left lung", "cardiac silhouette", "right clavicle", "left clavicle")
+
+
+class AnatomyHead(nn.Module):
+    """Masks of the structures real films come annotated with (JSRT / OpenIST), on a grid of
+    `anatomy_subcells` cells per patch side: each patch token decodes its own block of cells, as
+    the evidence head does. Boxes from the region head cannot follow a lung's outline; Dice against
+    the expert masks needs a mask."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        s = cfg.anatomy_subcells
+        self.net = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim), nn.GELU(),
+                                 nn.Linear(cfg.dim, len(ANATOMY) * s * s))
+
+    def forward(self, patches: Tensor) -> Tensor:
+        c, s = self.cfg, self.cfg.anatomy_subcells
+        m = self.net(patches)
+        m = m.reshape(m.shape[0], m.shape[1], len(ANATOMY), s * s).permute(0, 2, 1, 3)
+        return subcells(m, c.grid, s)  # [B,5,G*s,G*s] logits
+
+
 class EvidenceHead(nn.Module):
     """Per-finding evidence on the heatmap grid and its pooled presence logit.
 

@@ -105,6 +105,17 @@ def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor,
     return cls + dense
 
 
+def anatomy_loss(logits: Tensor, target: Tensor, known: Tensor) -> Tensor:
+    """BCE on mask coverage + soft Dice, over the structures a film's masks annotate."""
+    sel = known > 0.5
+    if not sel.any():
+        return logits.sum() * 0.0
+    x, t = logits[sel].flatten(1), target[sel].flatten(1)
+    p = torch.sigmoid(x)
+    dice = 1 - (2 * (p * t).sum(-1) + 1) / (p.sum(-1) + t.sum(-1) + 1)
+    return F.binary_cross_entropy_with_logits(x, t) + dice.mean()
+
+
 def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
     v = visible > 0.5
     if not v.any():
@@ -155,6 +166,10 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
                                            batch["finding_masks"], known)
     else:
         losses["evidence"] = zero
+    if w.anatomy and model.anatomy is not None and "anatomy_masks" in batch:
+        losses["anatomy"] = anatomy_loss(model.anatomy(patches), batch["anatomy_masks"], batch["anatomy_known"])
+    else:
+        losses["anatomy"] = zero
     losses["ground"] = (grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
                         if w.ground and model.cfg.gk_module else zero)
 

@@ -20,28 +20,23 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(z, np.float64), -500, 500)))
 
 
-def fit_platt(p: np.ndarray, y: np.ndarray, l2: float = 1e-2, iters: int = 200) -> tuple[float, float]:
-    """(a, b) minimising the log loss of sigmoid(a * logit(p) + b) on (p, y), by Newton steps.
+def fit_platt(p: np.ndarray, y: np.ndarray, c: float = 10.0) -> tuple[float, float]:
+    """(a, b) minimising the log loss of sigmoid(a * logit(p) + b) on (p, y).
 
-    A small ridge on (a - 1, b) keeps tiny validation sets from producing wild slopes.
+    A logistic regression on the one feature logit(p), with an L2 penalty (strength 1/c) so that a
+    small or separable validation set cannot drive the slope to infinity.
     """
-    x = logit(p)
+    from sklearn.linear_model import LogisticRegression
+
+    x = logit(p)[:, None]
     y = np.asarray(y, np.float64)
-    a, b = 1.0, 0.0
-    for _ in range(iters):
-        q = sigmoid(a * x + b)
-        r = q - y
-        w = q * (1 - q)
-        g = np.array([(r * x).sum() + l2 * (a - 1), r.sum() + l2 * b])
-        h = np.array([[(w * x * x).sum() + l2, (w * x).sum()], [(w * x).sum(), w.sum() + l2]])
-        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-8:
-            break
-    return float(a), float(b)
+    if y.min() == y.max():
+        raise ValueError("Platt calibration needs both classes")
+    lr = LogisticRegression(C=c, max_iter=1000).fit(x, y.astype(int))
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
 def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -50,12 +45,14 @@ def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
 
 def cardiothoracic_ratio(region_boxes: np.ndarray, regions: Sequence[str], heart: str,
                          thorax: Sequence[str]) -> np.ndarray:
-    """[B] heart box width / width of the union of the thorax boxes (normalized xyxy boxes)."""
+    """[B] heart box width / width of the union of the thorax boxes (normalized xyxy boxes); nan where
+    the thorax has no width (the worker then keeps the head's calibrated probability, as here)."""
     rb = np.asarray(region_boxes, np.float64)
     h = rb[:, regions.index(heart)]
     t = np.stack([rb[:, regions.index(r)] for r in thorax], axis=1)
     width_t = t[..., 2].max(1) - t[..., 0].min(1)
-    return (h[:, 2] - h[:, 0]) / np.maximum(width_t, 1e-6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(width_t > 0, np.maximum(0.0, h[:, 2] - h[:, 0]) / width_t, np.nan)
 
 
 def final_probabilities(raw: np.ndarray, region_boxes: np.ndarray, manifest: dict[str, Any]) -> np.ndarray:
@@ -70,7 +67,8 @@ def final_probabilities(raw: np.ndarray, region_boxes: np.ndarray, manifest: dic
         if d["kind"] != "cardiothoracic_ratio":
             raise ValueError(f"unknown derived kind {d['kind']!r}")
         ctr = cardiothoracic_ratio(region_boxes, regions, d["heart_region"], d["thorax_regions"])
-        out[:, labels.index(lab)] = sigmoid(d["a"] * ctr + d["b"])
+        k = labels.index(lab)
+        out[:, k] = np.where(np.isnan(ctr), out[:, k], sigmoid(d["a"] * np.nan_to_num(ctr) + d["b"]))
     return out
 
 

@@ -145,7 +145,7 @@ def fit_reliability(model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarra
     report = {
         "frontal_val_accept": float((f_val >= 0.5).mean()), "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),
         "ood_val_quantiles": {q: float(np.quantile(d_val, q)) for q in (0.5, 0.9, 0.975, 0.995)},
-        "ctr_val_quantiles": {q: float(np.quantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
+        "ctr_val_quantiles": {q: float(np.nanquantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
         "calibration_val": val_metrics, "n": {"train": len(rows["train"]), "val": len(rows["val"]),
                                               "synthetic": len(synthetic_grays), "negatives_train": len(neg_tr["emb"]),
                                               "laterals_train": len(lat_train)},

@@ -56,7 +56,7 @@ def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str
         tok = WordPieceTokenizer(init_blob["vocab"])
         answers = list(init_blob["answers"])
         model_cfg = replace(cfg.model, **{k: v for k, v in init_blob["model_config"].items()
-                                          if k not in ("dropout",)})
+                                          if k not in ("dropout", "anatomy_head", "anatomy_subcells")})
         return replace(cfg, model=model_cfg), tok, answers, init_blob
     recs = read_split(cfg.data, "train")
     if cfg.max_train:
@@ -119,7 +119,10 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
 
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
-        model.load_state_dict(init_blob["model"])
+        missing, unexpected = model.load_state_dict(init_blob["model"], strict=False)
+        new = [k for k in missing if not k.startswith("anatomy.")]
+        if new or unexpected:  # only a head the fine-tune adds may start fresh
+            raise ValueError(f"init_from does not fit this model: missing {new}, unexpected {unexpected}")
     opt = make_optimizer(model, cfg)
     np_rng = np.random.default_rng(cfg.seed)
     step, history, order, resumed_extra = 0, [], [], {}

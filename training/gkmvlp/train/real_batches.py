@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from ..data.synthetic.vqa import NOUN, PRESENCE
 from ..model.config import ModelConfig
-from ..model.preprocess import decode_gray, preprocess_array
+from ..model.heads import ANATOMY
+from ..model.preprocess import decode_gray, mask_to_grid, preprocess_array
 from ..ontology import LABEL_INDEX, LABELS, REGION_INDEX, REGIONS
 from ..tokenizer import WordPieceTokenizer
 from .batches import DataError, TensorSet
@@ -86,6 +87,9 @@ def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelC
     vis = np.zeros((n, R), np.float32)
     labels = np.zeros((n, L), np.float32)
     known = np.zeros((n, L), np.float32)
+    a_grid = cfg.grid * cfg.anatomy_subcells
+    anat = np.zeros((n, len(ANATOMY), a_grid, a_grid), np.float32)
+    anat_known = np.zeros((n, len(ANATOMY)), np.float32)
     rng = np.random.default_rng(seed)
     ans_index = {a: i for i, a in enumerate(answers)}
     qa_rows: list[tuple[int, str, int, str, int]] = []
@@ -105,6 +109,10 @@ def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelC
             if b is not None:
                 boxes[i, k] = np.clip(lb.box_to_model(b), 0, 1)
                 vis[i, k] = 1
+            if cfg.anatomy_head and region in ANATOMY:
+                j = ANATOMY.index(region)
+                anat[i, j] = mask_to_grid(m, a_grid)
+                anat_known[i, j] = 1
         for lab, v in r["labels"].items():
             labels[i, LABEL_INDEX[lab]] = float(v == 1)
             known[i, LABEL_INDEX[lab]] = 1
@@ -113,6 +121,7 @@ def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelC
     q_ids, q_mask = tok.encode_batch([q for _, q, _, _, _ in qa_rows] or [""], cfg.question_max_length)
     rep_ids, rep_mask = tok.encode_batch([""] * n, cfg.max_length)
     arrays = dict(pixel_values=pix, region_boxes=boxes, region_visible=vis, labels=labels, label_known=known,
+                  anatomy_masks=anat, anatomy_known=anat_known,
                   has_report=np.zeros(n, np.float32),
                   finding_regions=np.zeros((n, L, R), np.float32), finding_masks=np.zeros((n, L, g, g), np.float32),
                   finding_boxes=np.zeros((n, L, 4), np.float32), finding_has_box=np.zeros((n, L), np.float32),
@@ -142,6 +151,10 @@ def with_known(ts: TensorSet) -> TensorSet:
 def concat(a: TensorSet, b: TensorSet) -> TensorSet:
     """One set holding both (b's records and questions follow a's)."""
     a, b = with_known(a), with_known(b)
+    for x, y in ((a, b), (b, a)):  # a key only one side has (anatomy masks): nothing known on the other
+        for k, v in y.arrays.items():
+            if k not in x.arrays:
+                x.arrays[k] = torch.zeros((len(x), *v.shape[1:]), dtype=v.dtype)
     arrays = {}
     for k, v in a.arrays.items():
         w = b.arrays[k]
