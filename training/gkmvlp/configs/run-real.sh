@@ -8,7 +8,7 @@
 #   nohup nice -n 19 training/gkmvlp/configs/run-real.sh > training/runs/real.log 2>&1 &
 # Knobs (env): REAL_DIR, REAL_CLONES (folder of the source clones; default /work/.mirror),
 #   REAL_CORPUS, REAL_TRAIN, REAL_SIZE, REAL_PRE_STEPS, REAL_FT_STEPS, REAL_DEC_STEPS, REAL_THREADS,
-#   REAL_VERSION, REAL_SEED, REAL_SHARE.
+#   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 DIR="${REAL_DIR:-$ROOT/training/runs/real}"
@@ -18,7 +18,7 @@ THREADS="${REAL_THREADS:-2}"
 SIZE="${REAL_SIZE:-tiny}"
 VERSION="${REAL_VERSION:-0.2.0}"
 SEED="${REAL_SEED:-0}"
-BUNDLE="$ROOT/models/gkmvlp-$SIZE-real-$VERSION"
+BUNDLE="${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}"
 LOG_TAG=real
 source "$ROOT/training/gkmvlp/configs/lib.sh"
 
