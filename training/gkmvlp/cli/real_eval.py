@@ -74,7 +74,7 @@ def main(argv=None) -> None:
             "ece": ct["calibration"]["ece"], "ece_uncalibrated": ct["calibration"]["ece_raw"],
             "ood_flagged": m["ood_fixtures"].get("flagged"), "cxr_accepted": ct["cxr_accepted"],
             "report_pneumonia_agreement": m["report_agreement"]["pneumonia_agreement"][0],
-            "report_fixed_normal_agreement": m["report_agreement"]["fixed_normal_report_agreement"],
+            "report_fixed_majority_agreement": m["report_agreement"]["fixed_majority_report_agreement"],
             "bundle": f"{run.m['name']}-{run.m['version']}",
         }
         print_json(head)
