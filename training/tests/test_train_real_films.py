@@ -25,8 +25,12 @@ def corpus(tmp_path_factory):
     rng = np.random.default_rng(0)
     for i in range(8):
         Image.fromarray(rng.integers(0, 255, (80, 64), dtype=np.uint8)).save(root / "images" / f"f{i}.png")
-        row = {"id": f"src:f{i}", "image": f"images/f{i}.png", "split": "train" if i < 6 else "test",
-               "frontal": i != 5, "labels": {"Pneumonia": i % 2, "No Finding": 1 - i % 2}, "masks": {}}
+        row = {"id": f"src:f{i}", "source": "test/fake", "source_commit": None, "source_path": f"f{i}.png",
+               "source_sha256": "0" * 64, "image": f"images/f{i}.png", "width": 64, "height": 80,
+               "orig_width": 64, "orig_height": 80, "patient": f"p{i}", "patient_known": True,
+               "split": "train" if i < 6 else "test", "view": "PA" if i != 5 else "lateral", "frontal": i != 5,
+               "labels": {"Pneumonia": i % 2, "No Finding": 1 - i % 2}, "masks": {}, "licence": "test",
+               "dhash": "0" * 64}
         if i == 0:
             m = np.zeros((80, 64), np.uint8)
             m[10:70, 4:30] = 255  # image left = the patient's right lung

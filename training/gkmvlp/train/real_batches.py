@@ -28,31 +28,15 @@ from .batches import DataError, TensorSet
 
 
 def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool = True) -> list[dict[str, Any]]:
-    """Rows of `<root>/manifest.jsonl` (optionally one split, frontal films only)."""
-    path = Path(root) / "manifest.jsonl"
-    if not path.is_file():
-        raise DataError(f"real corpus manifest not found: {path} (run python -m gkmvlp.cli.assemble_real)")
-    rows = []
-    with open(path) as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{n}: invalid JSON: {e}") from None
-            for k in ("id", "image", "split", "labels"):
-                if k not in r:
-                    raise DataError(f"{path}:{n}: missing {k!r}")
-            bad = [k for k in r["labels"] if k not in LABEL_INDEX]
-            if bad:
-                raise DataError(f"{path}:{n}: unknown labels {bad}")
-            if split is not None and r["split"] != split:
-                continue
-            if frontal_only and r.get("frontal") is False:
-                continue
-            rows.append(r)
-    return rows
+    """Validated rows of `<root>/manifest.jsonl` (gkmvlp.data.real.load_manifest), optionally of one
+    split and frontal films only."""
+    from ..data.real import load_manifest
+
+    if not (Path(root) / "manifest.jsonl").is_file():
+        raise DataError(f"real corpus manifest not found: {Path(root) / 'manifest.jsonl'} "
+                        "(run python -m gkmvlp.cli.assemble_real)")
+    rows = load_manifest(root, split, check_files=False)
+    return [r for r in rows if r["frontal"] or not frontal_only]
 
 
 def mask_box(mask: np.ndarray) -> list[float] | None:
