@@ -12,8 +12,9 @@ import { createOutboxRepository } from "./repositories/outbox.ts";
 
 export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbErrorEvent, type DbHealth, type DbOptions, type Tx } from "./client.ts";
 export { migrateDatabase, migrationStatus, ensureDatabase, schemaSqlFromEmpty, REPO_ROOT } from "./migrate.ts";
-export { hashPassword, verifyPassword, generateApiKey, hashApiKey } from "./passwords.ts";
-export { seedDemo, DEMO_API_KEY, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
+export { hashPassword, verifyPassword, generateApiKey, hashApiKey, DUMMY_PASSWORD_HASH } from "./passwords.ts";
+export { seedDemo, seedDemoOperator, DEMO_API_KEY, DEMO_OPERATOR, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
+export { ensureOperator, PLATFORM_TENANT_SLUG } from "./operators.ts";
 export * from "./repositories/pagination.ts";
 export { deriveIdempotencyKey, ACTIVE_STATUSES } from "./repositories/analyses.ts";
 export type { AnalysisRequestInput, RequestOutcome, Provenance, ErrorInfo, Dedupe } from "./repositories/analyses.ts";
@@ -22,7 +23,7 @@ export type { PatientInput, StudyInput, StudyFilter } from "./repositories/patie
 export type { ImageInput } from "./repositories/images.ts";
 export type { ReviewInput, ModelVersionInput } from "./repositories/reviews.ts";
 export type { AuditInput, HeartbeatInput } from "./repositories/operations.ts";
-export type { PublicUser } from "./repositories/tenants.ts";
+export type { PublicUser, CredentialCheck } from "./repositories/tenants.ts";
 export { OUTBOX_CHANNEL, enqueueOutbox, type OutboxInput, type OutboxRow } from "./repositories/outbox.ts";
 export type {
   Tenant, User, ApiKey, Patient, Study, Image, Analysis, FindingResult, LocalizationBox, ReportResult, ReportSentence,

@@ -15,6 +15,13 @@ export async function hashPassword(password: string): Promise<string> {
   return ["scrypt", N, R, P, salt.toString("base64"), hash.toString("base64")].join("$");
 }
 
+/**
+ * Unknown and disabled accounts are checked against this stand-in (same scrypt parameters as every stored hash,
+ * random salt and digest that no password produces in practice), so that a login costs one scrypt run whether
+ * or not the account exists: the response time does not tell which e-mails have accounts.
+ */
+export const DUMMY_PASSWORD_HASH = ["scrypt", N, R, P, "NyvhlMMFzkMliuovBXxvQg==", "RMmcXCvGK8twg41vgruOCOWOPx47uHDiIubLr/FmUeg="].join("$");
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split("$");
   if (parts.length !== 6 || parts[0] !== "scrypt") return false;

@@ -2,6 +2,7 @@
 // Idempotent (safe to run on every start). The passwords and key are for local demos only.
 import type { Role } from "./generated/client.ts";
 import type { Repositories } from "./index.ts";
+import { ensureOperator } from "./operators.ts";
 
 export const DEMO_TENANT_SLUG = "demo-hospital";
 export const DEMO_API_KEY = "gk_demo_local_only_0123456789abcdefghijkl";
@@ -11,6 +12,14 @@ export const DEMO_USERS: { email: string; name: string; role: Role; password: st
   { email: "clinician@demo.local", name: "Demo Clinician", role: "CLINICIAN", password: "clinician-demo-pass" },
   { email: "auditor@demo.local", name: "Demo Auditor", role: "AUDITOR", password: "auditor-demo-pass" },
 ];
+
+/** The demo platform operator: seeded only with the demo data of `npm start`'s embedded database (scripts/main/seed.ts). */
+export const DEMO_OPERATOR = { email: "operator@demo.local", name: "Demo Operator", role: "OPERATOR" as Role, password: "operator-demo-pass" };
+
+export async function seedDemoOperator(repos: Repositories): Promise<DemoSeed["users"][number]> {
+  const user = await ensureOperator(repos, DEMO_OPERATOR);
+  return { id: user.id, email: user.email, role: user.role, password: DEMO_OPERATOR.password };
+}
 
 export interface DemoSeed {
   tenantId: string;

@@ -16,6 +16,12 @@ export const IMAGE_ERROR_STATUS = {
   CORRUPT_IMAGE: 422,
   INVALID_DIMENSIONS: 422,
   DIMENSIONS_TOO_LARGE: 422,
+  /** the header's dimensions need more memory to decode than a decoder may use (see budget.ts) */
+  DECODE_BUDGET_EXCEEDED: 422,
+  /** more DICOM elements or PNG chunks than any radiograph has: each would become parser objects on the heap */
+  HEADER_TOO_LARGE: 422,
+  /** a decoder thread reached its memory cap on this file and was stopped */
+  DECODER_OUT_OF_MEMORY: 422,
 } as const;
 
 export type ImageErrorCode = keyof typeof IMAGE_ERROR_STATUS;

@@ -1,8 +1,10 @@
 import { decodeImage } from './decode.ts';
 import { deidentifyDicom, deidentifyMetadata } from './deidentify.ts';
+import { detectFormat } from './detect.ts';
+import { parseDicomBytes } from './dicom/parse.ts';
 import { encodeGrayPng } from './encode.ts';
 import { resolveImageLimits, type ImageLimits } from './limits.ts';
-import type { ImageStore, StoredObject } from './store.ts';
+import { sha256Hex, type ImageStore, type StoredObject } from './store.ts';
 import type { DicomMetadata, ImageFormat } from './types.ts';
 
 const EXT: Record<ImageFormat, string> = { PNG: 'png', JPEG: 'jpg', DICOM: 'dcm' };
@@ -12,11 +14,13 @@ export interface IngestOptions {
   filenameHint?: string;
   contentTypeHint?: string;
   /**
-   * DICOM only: store the file with PHI_TAGS blanked (see deidentifyDicom) instead of the bytes as
-   * uploaded, and leave patientId out of the record. The record's sha256 is then that of the
-   * stored (de-identified) bytes.
+   * DICOM only, on unless false: store a copy with the PS3.15 Basic Profile applied (deidentifyDicom) instead
+   * of the bytes as uploaded, and leave patientId out of the record. The record's sha256 is then that of the
+   * stored (de-identified) bytes. Whether false is allowed is the caller's policy (the gateway: a tenant setting).
    */
   deidentify?: boolean;
+  /** Key for UID pseudonyms when de-identifying; without one UIDs are kept (Retain UIDs Option). */
+  uidKey?: string;
 }
 
 /** What the database row for an image needs. No pixels, no patient name or birth date. */
@@ -41,14 +45,121 @@ export interface ImageRecord {
   displayBytes: number;
   /** false when these exact bytes had been ingested before */
   created: boolean;
+  /** true when the stored original is a de-identified copy (DICOM only) */
+  deidentified: boolean;
+  /** the confidentiality profile applied, or null when the original is stored as uploaded */
+  deidentificationProfile: string | null;
   dicom?: DicomMetadata;
   warnings: string[];
 }
 
 /**
- * Validates and decodes an upload, then stores the original and the derived display PNG.
- * Nothing is written unless decoding succeeded; if writing the display image fails after the
- * original was newly written, the original is removed again.
+ * The CPU-bound half of ingest (decode, de-identify, encode the display PNG, hash), with no I/O: what a decoder
+ * thread runs. Every buffer in it may be transferred to another thread.
+ */
+export interface PreparedImage {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  bitsStored: number;
+  photometric: string;
+  /** the bytes to store as the original (a de-identified copy for DICOM unless switched off) */
+  original: Uint8Array;
+  originalSha256: string;
+  /** null when the upload is its own display image (an 8-bit gray PNG without alpha) */
+  display: Uint8Array | null;
+  displaySha256: string;
+  deidentified: boolean;
+  deidentificationProfile: string | null;
+  dicom?: DicomMetadata;
+  warnings: string[];
+}
+
+export function prepareImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {}, options: IngestOptions = {}): PreparedImage {
+  const resolved = resolveImageLimits(limits);
+  const image = decodeImage(bytes, { limits: resolved, ...hints(options) });
+  // An 8-bit grayscale PNG without alpha already is its own display image: store it once.
+  const isOwnDisplay = image.format === 'PNG' && image.photometric === 'MONOCHROME2' && image.bitsStored === 8 && image.warnings.length === 0;
+  const warnings = [...image.warnings];
+
+  let original = bytes;
+  let dicom = image.dicom;
+  let profile: string | null = null;
+  if (image.format === 'DICOM' && options.deidentify !== false) {
+    const out = deidentifyDicom(bytes, { limits: resolved, ...(options.uidKey === undefined ? {} : { uidKey: options.uidKey }) });
+    checkRewritten(out.bytes, bytes, resolved);
+    original = out.bytes;
+    profile = out.profile;
+    warnings.push(...out.warnings);
+    if (dicom) dicom = deidentifyMetadata(dicom, options.uidKey === undefined ? {} : { remapUids: { key: options.uidKey } });
+  }
+  const display = isOwnDisplay ? null : encodeGrayPng(image.pixels, image.width, image.height);
+  const originalSha256 = sha256Hex(original);
+  return {
+    format: image.format,
+    width: image.width,
+    height: image.height,
+    bitsStored: image.bitsStored,
+    photometric: image.photometric,
+    original,
+    originalSha256,
+    display,
+    displaySha256: display ? sha256Hex(display) : originalSha256,
+    deidentified: profile !== null,
+    deidentificationProfile: profile,
+    ...(dicom ? { dicom } : {}),
+    warnings,
+  };
+}
+
+/**
+ * The de-identified copy must still be a file this platform can read, with the same pixel data: a bug in the
+ * rewriter must fail the upload, not store a damaged original beside a good display image.
+ */
+function checkRewritten(copy: Uint8Array, original: Uint8Array, limits: ImageLimits): void {
+  const pixels = (bytes: Uint8Array): number => {
+    const detected = detectFormat(bytes);
+    if (detected.format !== 'DICOM') return -1;
+    return parseDicomBytes(bytes, detected.layout, limits).dataSet.elements['x7fe00010']?.length ?? -1;
+  };
+  if (pixels(copy) !== pixels(original)) throw new Error('de-identification changed the pixel data (a bug): upload refused');
+}
+
+/** The I/O half: stores the prepared original and display PNG; nothing is left behind if the second write fails. */
+export async function storePrepared(p: PreparedImage, store: ImageStore): Promise<ImageRecord> {
+  const stored: StoredObject = await store.put(p.original, EXT[p.format], { sha256: p.originalSha256 });
+  let displayStored: StoredObject;
+  try {
+    displayStored = p.display ? await store.put(p.display, 'png', { sha256: p.displaySha256 }) : stored;
+  } catch (err) {
+    if (stored.created) await store.delete(stored.key).catch(() => undefined);
+    throw err;
+  }
+  return {
+    sha256: stored.sha256,
+    format: p.format,
+    mediaType: MEDIA_TYPE[p.format],
+    width: p.width,
+    height: p.height,
+    bytes: p.original.length,
+    bitsStored: p.bitsStored,
+    photometric: p.photometric,
+    originalKey: stored.key,
+    displayKey: displayStored.key,
+    displaySha256: displayStored.sha256,
+    displayBytes: displayStored.bytes,
+    created: stored.created,
+    deidentified: p.deidentified,
+    deidentificationProfile: p.deidentificationProfile,
+    ...(p.dicom ? { dicom: p.dicom } : {}),
+    warnings: p.warnings,
+  };
+}
+
+/**
+ * Validates and decodes an upload in this thread, then stores the original and the derived display PNG.
+ * Nothing is written unless decoding succeeded. A server should use the decoder pool (pool/decode-pool.ts),
+ * which runs prepareImage on worker threads with a memory cap.
  */
 export async function ingestImage(
   bytes: Uint8Array,
@@ -56,43 +167,7 @@ export async function ingestImage(
   limits: Partial<ImageLimits> = {},
   options: IngestOptions = {},
 ): Promise<ImageRecord> {
-  const resolved = resolveImageLimits(limits);
-  const image = decodeImage(bytes, { limits: resolved, ...hints(options) });
-  // An 8-bit grayscale PNG without alpha already is its own display image: store it once.
-  const isOwnDisplay = image.format === 'PNG' && image.photometric === 'MONOCHROME2' && image.bitsStored === 8 && image.warnings.length === 0;
-
-  let original = bytes;
-  let dicom = image.dicom;
-  if (options.deidentify && image.format === 'DICOM') {
-    original = deidentifyDicom(bytes, resolved).bytes;
-    if (dicom) dicom = deidentifyMetadata(dicom);
-  }
-
-  const stored: StoredObject = await store.put(original, EXT[image.format]);
-  let displayStored: StoredObject;
-  try {
-    displayStored = isOwnDisplay ? stored : await store.put(encodeGrayPng(image.pixels, image.width, image.height), 'png');
-  } catch (err) {
-    if (stored.created) await store.delete(stored.key).catch(() => undefined);
-    throw err;
-  }
-  return {
-    sha256: stored.sha256,
-    format: image.format,
-    mediaType: MEDIA_TYPE[image.format],
-    width: image.width,
-    height: image.height,
-    bytes: original.length,
-    bitsStored: image.bitsStored,
-    photometric: image.photometric,
-    originalKey: stored.key,
-    displayKey: displayStored.key,
-    displaySha256: displayStored.sha256,
-    displayBytes: displayStored.bytes,
-    created: stored.created,
-    ...(dicom ? { dicom } : {}),
-    warnings: image.warnings,
-  };
+  return storePrepared(prepareImage(bytes, limits, options), store);
 }
 
 function hints(options: IngestOptions): { filenameHint?: string; contentTypeHint?: string } {

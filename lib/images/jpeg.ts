@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { ImageError, describeThrown } from './errors.ts';
 import { checkDimensions, type ImageLimits } from './limits.ts';
+import { checkDecodeBudget, jpegDecodeEstimate } from './budget.ts';
 import { rgbToGray } from './gray.ts';
 
 const require = createRequire(import.meta.url);
@@ -91,6 +92,7 @@ export function decodeJpegGray(bytes: Uint8Array, limits: ImageLimits, what = 'J
     throw new ImageError('UNSUPPORTED_PIXEL_FORMAT', `${what} has ${header.components} colour components; 1 (gray) or 3 (colour) are supported.`);
   }
   checkDimensions(header.width, header.height, limits, `The ${what} header`);
+  checkDecodeBudget(jpegDecodeEstimate(header, bytes.length), header.width, header.height, limits, `The ${what} header`);
   if (!hasEndOfImage(bytes)) throw corrupt(what, 'the data is truncated (no end-of-image marker).');
 
   let decoded: { width: number; height: number; data: Uint8Array };

@@ -13,6 +13,11 @@ export const imageLimitsSchema = z.object({
   maxHeight: z.number().int().positive().default(8192),
   /** Largest width × height. */
   maxPixels: z.number().int().positive().default(40_000_000),
+  /**
+   * Peak bytes one decode may allocate, estimated from the header before any pixel is inflated (see
+   * budget.ts). Unset in-process; the decoder pool derives it from each worker's memory cap.
+   */
+  maxDecodeBytes: z.number().int().positive().optional(),
 });
 
 export type ImageLimits = z.infer<typeof imageLimitsSchema>;

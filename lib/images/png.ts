@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { ImageError, describeThrown } from './errors.ts';
 import { checkDimensions, type ImageLimits } from './limits.ts';
+import { checkDecodeBudget, pngDecodeEstimate } from './budget.ts';
 import { rgbToGray, scale16To8 } from './gray.ts';
 import type { DecodedImage } from './types.ts';
 
@@ -32,6 +33,12 @@ interface Chunk {
   end: number;
 }
 
+/**
+ * Chunks a PNG may have. Each becomes objects here and in pngjs; encoders write a few dozen (IDAT in 8–64 KB
+ * pieces), while 32 MB of empty chunks would be 2.8 million objects on a decoder's capped heap.
+ */
+export const MAX_PNG_CHUNKS = 100_000;
+
 /** Walks every chunk, checking lengths and CRCs, up to IEND. */
 function readChunks(bytes: Uint8Array): Chunk[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -46,6 +53,9 @@ function readChunks(bytes: Uint8Array): Chunk[] {
     const expectedCrc = view.getUint32(pos + 8 + length);
     const actualCrc = zlib.crc32(bytes.subarray(pos + 4, pos + 8 + length));
     if (expectedCrc !== actualCrc) throw corrupt(`CRC mismatch in the ${type} chunk at byte ${pos}.`);
+    if (chunks.length >= MAX_PNG_CHUNKS) {
+      throw new ImageError('HEADER_TOO_LARGE', `The PNG file holds more than ${MAX_PNG_CHUNKS} chunks; encoders write a few dozen.`, { maxChunks: MAX_PNG_CHUNKS });
+    }
     chunks.push({ type, data: bytes.subarray(pos + 8, pos + 8 + length), start: pos, end: pos + 12 + length });
     pos += 12 + length;
     if (type === 'IEND') return chunks;
@@ -92,6 +102,7 @@ function inflatedSize(h: PngHeader): number {
 export function decodePng(bytes: Uint8Array, limits: ImageLimits): DecodedImage {
   const header = readPngHeader(bytes);
   checkDimensions(header.width, header.height, limits, 'The PNG header');
+  checkDecodeBudget(pngDecodeEstimate(header, bytes.length), header.width, header.height, limits, 'The PNG header');
   const chunks = readChunks(bytes);
   const idat = chunks.filter((c) => c.type === 'IDAT');
   if (idat.length === 0) throw corrupt('no IDAT (image data) chunk.');

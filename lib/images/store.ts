@@ -12,7 +12,11 @@ export interface StoredObject {
 }
 
 export interface ImageStore {
-  put(bytes: Uint8Array, ext: string): Promise<StoredObject>;
+  /**
+   * known.sha256: the digest when the caller already computed it (a decoder thread does, so that a 30 MB
+   * upload is not hashed again on the event loop). It must be the SHA-256 of these bytes.
+   */
+  put(bytes: Uint8Array, ext: string, known?: { sha256?: string }): Promise<StoredObject>;
   /** The stored bytes, or null when there is no such key. */
   get(key: string): Promise<Buffer | null>;
   has(key: string): Promise<boolean>;
@@ -84,8 +88,8 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
     }
   }
 
-  async function put(bytes: Uint8Array, ext: string): Promise<StoredObject> {
-    const sha256 = sha256Hex(bytes);
+  async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
+    const sha256 = known.sha256 ?? sha256Hex(bytes);
     const key = storageKey(sha256, ext);
     const finalPath = pathOf(key);
     const existing = await existingSize(finalPath);

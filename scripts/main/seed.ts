@@ -1,8 +1,8 @@
-// Demo credentials (four logins with known passwords and a known API key) belong in the embedded demo
-// database only. `SEED_DEMO_DATA=auto` (the default) seeds them when `npm start` runs its own PostgreSQL
+// Demo credentials (four tenant logins and one platform-operator login with known passwords, and a known API
+// key) belong in the embedded demo database only. `SEED_DEMO_DATA=auto` (the default) seeds them when `npm start` runs its own PostgreSQL
 // and never when DATABASE_URL names an existing server; `yes` seeds anyway (a throw-away staging database),
 // `no` never seeds. Without a seed, the demo studies run with MAIN_API_KEY, or are skipped.
-import { seedDemo, type DemoSeed, type Repositories } from "../../lib/db/index.ts";
+import { seedDemo, seedDemoOperator, type DemoSeed, type Repositories } from "../../lib/db/index.ts";
 
 export type SeedMode = "auto" | "yes" | "no";
 
@@ -34,5 +34,7 @@ export async function prepareDemoAccess(
   const decision = decideDemoSeed(options.mode, options.externalDatabase);
   if (!decision.seed) return { seeded: null, apiKey: options.apiKey ?? null, decision };
   const seeded = await seedDemo(repos);
+  // the demo's platform operator (its own tenant): same rule as the other demo logins
+  seeded.users.push(await seedDemoOperator(repos));
   return { seeded, apiKey: options.apiKey ?? seeded.apiKey, decision };
 }

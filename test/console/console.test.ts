@@ -291,8 +291,9 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
     await page.getByRole('link', { name: 'Models' }).click();
     await page.locator('.model-card').first().waitFor();
     assert.match(await page.locator('.trained-on').first().innerText(), /Trained on:/);
-    assert.ok((await page.locator('.model-actions button').count()) > 0, 'an admin gets activate/retire controls');
-    await shot('models');
+    // models serve every tenant: a tenant admin reads them, a platform operator changes them (below)
+    assert.equal(await page.locator('.model-actions button').count(), 0, 'a tenant admin gets no activate/retire controls');
+    await page.getByText(/only a platform operator can activate or retire/).waitFor();
   });
 
   await t.test('a file dropped on the upload area that is not an image is rejected with the gateway\'s message', async () => {
@@ -338,6 +339,24 @@ test('admin console in a real browser against the real stack', { timeout: 900_00
       (await gqlInPage<{ retireModel?: { errors: { code: string }[] } }>(page, 'mutation { retireModel(id: "any") { errors { code message } } }')).body);
     const codes = [...(answer.errors ?? []).map((e) => e.extensions?.code), ...(answer.data?.retireModel?.errors ?? []).map((e) => e.code)];
     assert.ok(codes.includes('FORBIDDEN'), `expected FORBIDDEN, got ${JSON.stringify(answer)}`);
+  });
+
+  await t.test('a platform operator manages models, sees no patient data, and signing out revokes the token', async () => {
+    const { page } = browser;
+    await signOut(page);
+    await signIn(page, stack.baseUrl, stack.users.operator.email, stack.users.operator.password);
+    assert.deepEqual(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents(), ['Models', 'Audit log']);
+    await page.locator('.model-card').first().waitFor();
+    assert.ok((await page.locator('.model-actions button').count()) > 0, 'an operator gets activate/retire controls');
+    await shot('models');
+    await page.goto(`${stack.baseUrl}/console/#/studies`);
+    await page.getByTestId('no-access').waitFor();
+    const token = await page.evaluate(() => (JSON.parse(sessionStorage.getItem('gkmvlp.console.session') as string) as { token: string }).token);
+    await page.goto(`${stack.baseUrl}/console/#/models`);
+    await page.locator('.model-card').first().waitFor();
+    await signOut(page);
+    const after = await fetch(`${stack.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ viewer { id } }' }) });
+    assert.equal(after.status, 401, 'the console revoked its token at sign-out');
   });
 
   await t.test('no console errors or page errors happened during the session', () => {

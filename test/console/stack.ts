@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { createTestContext } from '../helpers/index.ts';
-import { seedDemo, DEMO_USERS } from '../../lib/db/index.ts';
+import { seedDemo, seedDemoOperator, DEMO_OPERATOR, DEMO_USERS } from '../../lib/db/index.ts';
 import { createLocalDiskImageStore } from '../../lib/images/index.ts';
 import { loadGatewayConfig } from '../../services/gateway/src/config.ts';
 import { createGateway } from '../../services/gateway/src/gateway.ts';
@@ -31,7 +31,7 @@ function modelBundle(): string {
   return shippedBundle().dir ?? bundleDir();
 }
 
-type Who = 'admin' | 'radiologist' | 'clinician' | 'auditor';
+type Who = 'admin' | 'radiologist' | 'clinician' | 'auditor' | 'operator';
 
 export interface ConsoleStack {
   /** http://127.0.0.1:<port>, the console at /console/ */
@@ -52,8 +52,9 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
     if (logs.length > 400) logs.shift();
   };
   await seedDemo(ctx.repos);
+  await seedDemoOperator(ctx.repos);
   const users = Object.fromEntries(
-    DEMO_USERS.map((u) => [u.role.toLowerCase(), { email: u.email, password: u.password }]),
+    [...DEMO_USERS, DEMO_OPERATOR].map((u) => [u.role.toLowerCase(), { email: u.email, password: u.password }]),
   ) as ConsoleStack['users'];
 
   const gatewayConfig = loadGatewayConfig({

@@ -2,7 +2,7 @@
 // into a database named by DATABASE_URL unless SEED_DEMO_DATA=yes asks for it; --demo says what it lacks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createDb, createRepositories, DEMO_API_KEY, DEMO_USERS } from "../../lib/db/index.ts";
+import { createDb, createRepositories, DEMO_API_KEY, DEMO_OPERATOR, DEMO_USERS, PLATFORM_TENANT_SLUG } from "../../lib/db/index.ts";
 import { ConfigError } from "../../lib/errors/index.ts";
 import { createTestDatabase, dropTestDatabase } from "../helpers/index.ts";
 import { decideDemoSeed, prepareDemoAccess } from "../../scripts/main/seed.ts";
@@ -43,6 +43,7 @@ test("against a real database: nothing is seeded for an external DATABASE_URL, e
   assert.equal(await db.prisma.user.count(), 0, "no demo logins in a real database");
   assert.equal(await db.prisma.apiKey.count(), 0, "no demo API key in a real database");
   assert.equal(await repos.users.verifyCredentials(DEMO_USERS[0]!.email, DEMO_USERS[0]!.password), null);
+  assert.equal(await db.prisma.user.count({ where: { role: "OPERATOR" } }), 0, "no demo operator in a real database");
 
   const withKey = await prepareDemoAccess(repos, { mode: "auto", externalDatabase: true, apiKey: "gk_operator_key" });
   assert.equal(withKey.apiKey, "gk_operator_key");
@@ -50,6 +51,13 @@ test("against a real database: nothing is seeded for an external DATABASE_URL, e
 
   const embedded = await prepareDemoAccess(repos, { mode: "auto", externalDatabase: false });
   assert.equal(embedded.apiKey, DEMO_API_KEY);
-  assert.equal(await db.prisma.user.count(), DEMO_USERS.length);
+  // the four tenant logins and the demo platform operator, who has the platform's own tenant
+  assert.equal(await db.prisma.user.count(), DEMO_USERS.length + 1);
+  const operator = await db.prisma.user.findUniqueOrThrow({ where: { email: DEMO_OPERATOR.email }, include: { tenant: true } });
+  assert.equal(operator.role, "OPERATOR");
+  assert.equal(operator.tenant.slug, PLATFORM_TENANT_SLUG);
+  assert.ok(embedded.seeded?.users.some((u) => u.email === DEMO_OPERATOR.email), "npm start prints the operator login");
   assert.ok(await repos.apiKeys.findActiveByKey(DEMO_API_KEY));
+  await prepareDemoAccess(repos, { mode: "auto", externalDatabase: false });
+  assert.equal(await db.prisma.user.count(), DEMO_USERS.length + 1, "seeding again adds nothing");
 });

@@ -122,27 +122,32 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
     assert.deepEqual(audited.map((e) => e.action), ["report.accept", "report.amend", "report.reject"]);
   });
 
-  await t.test("activating a model retires the previous active version; only admins may", async () => {
+  await t.test("activating a model retires the previous active version; only platform operators may", async () => {
     const v1 = await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp", version: "1.0.0", bundleSha256: "01".repeat(32), manifest: { tasks: ["classification"] }, metrics: { auc: 0.8 }, status: "ACTIVE" });
     const v2 = await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp", version: "1.1.0", bundleSha256: "02".repeat(32), manifest: {}, metrics: {} });
     const denied = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } } }`, { id: v2.id }, fx.a.RADIOLOGIST);
     assert.equal(denied.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
-    const ok = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { version status } errors { code } } }`, { id: v2.id }, fx.a.ADMIN);
+    const admin = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: v2.id }, fx.a.ADMIN);
+    assert.deepEqual(admin.body.data.activateModel, { model: null, errors: [{ code: "FORBIDDEN" }] }, "a tenant ADMIN may not");
+    const operator = await fx.operator();
+    const ok = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { version status } errors { code } } }`, { id: v2.id }, operator);
     assert.deepEqual(ok.body.data.activateModel.model, { version: "1.1.0", status: "ACTIVE" });
     const models = await fx.gql(`{ models { version status tasks metrics } }`, {}, fx.a.ADMIN);
     const byVersion = Object.fromEntries(models.body.data.models.map((m: { version: string; status: string }) => [m.version, m.status]));
     assert.equal(byVersion["1.0.0"], "RETIRED");
     assert.equal(byVersion["1.1.0"], "ACTIVE");
-    const twice = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: v2.id }, fx.a.ADMIN);
+    const twice = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: v2.id }, operator);
     assert.equal(twice.body.data.activateModel.errors[0].code, "INVALID_STATE");
-    const retire = await fx.gql(`mutation($id: ID!) { retireModel(id: $id) { model { status } errors { code } } }`, { id: v1.id }, fx.a.ADMIN);
+    const retire = await fx.gql(`mutation($id: ID!) { retireModel(id: $id) { model { status } errors { code } } }`, { id: v1.id }, operator);
     assert.equal(retire.body.data.retireModel.errors[0].code, "INVALID_STATE");
-    assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "model.activate", targetId: v2.id } }), 1);
+    // one platform-scope row and one in each tenant's log (A, B and the operators' own)
+    assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "model.activate", targetId: v2.id, tenantId: null } }), 1);
+    assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "model.activate", targetId: v2.id, tenantId: fx.tenantA.tenantId } }), 1);
   });
 
   await t.test("workers are listed from their heartbeats and linked to the model version they run", async () => {
     await fx.ctx.repos.heartbeats.beat({ workerId: "w-1", host: "node-a", bundle: "gkmvlp 1.1.0", bundleSha256: "02".repeat(32), status: "READY", inFlight: 2, processed: 7, failed: 0 });
-    const r = await fx.gql(`{ workers { id host status inFlight processed healthy bundleSha256 } models { version workers { id } } }`, {}, fx.a.ADMIN);
+    const r = await fx.gql(`{ workers { id host status inFlight processed healthy bundleSha256 } models { version workers { id } } }`, {}, await fx.operator());
     assert.deepEqual(r.body.data.workers, [{ id: "w-1", host: "node-a", status: "READY", inFlight: 2, processed: 7, healthy: true, bundleSha256: "02".repeat(32) }]);
     const byVersion = Object.fromEntries(r.body.data.models.map((m: { version: string; workers: { id: string }[] }) => [m.version, m.workers.map((w) => w.id)]));
     assert.deepEqual(byVersion, { "1.1.0": ["w-1"], "1.0.0": [] });

@@ -1,5 +1,5 @@
-// Issue 14, findings 8 (fleet part) and 10 (headers): only admins read worker hosts, pids (in worker ids) and
-// model metrics; every HTTP response carries the security headers, HSTS only on HTTPS.
+// Issue 14, findings 8 (fleet part) and 10 (headers): only platform operators read worker hosts, pids (in worker
+// ids) and model metrics; every HTTP response carries the security headers, HSTS only on HTTPS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,12 +10,13 @@ import { contentSecurityPolicy } from "../../services/gateway/src/http/security-
 
 const FLEET = `{ workers { id host status } models { version metrics workers { id host } } }`;
 
-test("fleet details are for admins; other roles and WORKER keys get pseudonyms and no metrics", { timeout: 300_000 }, async (t) => {
+test("fleet details are for operators; other roles and WORKER keys get pseudonyms and no metrics", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
   await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp", version: "9.9.9", bundleSha256: "0f".repeat(32), manifest: {}, metrics: { auc: 0.81 }, status: "ACTIVE" });
   await fx.ctx.repos.heartbeats.beat({ workerId: "analysis-ward7-host-4242-abcdef", host: "ward7-host", bundle: "gkmvlp 9.9.9", bundleSha256: "0f".repeat(32), status: "READY", inFlight: 0, processed: 3, failed: 0 });
   const { key } = await fx.ctx.repos.apiKeys.create({ tenantId: fx.tenantA.tenantId, name: "worker key", role: "WORKER" });
   const callers: Record<string, Auth> = {
+    ADMIN: fx.a.ADMIN,
     RADIOLOGIST: fx.a.RADIOLOGIST,
     CLINICIAN: fx.a.CLINICIAN,
     AUDITOR: fx.a.AUDITOR,
@@ -23,8 +24,8 @@ test("fleet details are for admins; other roles and WORKER keys get pseudonyms a
     "CLINICIAN API key": fx.apiKeyA,
   };
 
-  await t.test("ADMIN sees hosts, worker ids and metrics", async () => {
-    const r = await fx.gql(FLEET, {}, fx.a.ADMIN);
+  await t.test("OPERATOR sees hosts, worker ids and metrics", async () => {
+    const r = await fx.gql(FLEET, {}, await fx.operator());
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body));
     assert.deepEqual(r.body.data.workers, [{ id: "analysis-ward7-host-4242-abcdef", host: "ward7-host", status: "READY" }]);
     assert.deepEqual(r.body.data.models[0].metrics, { auc: 0.81 });

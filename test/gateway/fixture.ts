@@ -9,7 +9,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { PNG } from "pngjs";
 import { createTestContext, type TestCtx } from "../helpers/index.ts";
-import { seedDemo, type DemoSeed } from "../../lib/db/index.ts";
+import { ensureOperator, seedDemo, type DemoSeed } from "../../lib/db/index.ts";
 import { createLocalDiskImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
 import { loadGatewayConfig } from "../../services/gateway/src/config.ts";
 import { createGateway, type Gateway } from "../../services/gateway/src/gateway.ts";
@@ -39,6 +39,8 @@ export interface GatewayFixture {
   a: Record<"ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR", Auth>;
   b: Record<"ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR", Auth>;
   apiKeyA: Auth;
+  /** bearer header of a platform operator (created on first use, in the platform's own tenant) */
+  operator(): Promise<Auth>;
   gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: Auth): Promise<GqlResponse<T>>;
   login(email: string, password: string): Promise<string>;
   upload(bytes: Uint8Array, contentType: string, auth: Auth): Promise<{ status: number; body: any }>;
@@ -153,6 +155,10 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
     a: await bearerFor(tenantA),
     b: await bearerFor(tenantB),
     apiKeyA: { "x-api-key": tenantA.apiKey },
+    async operator() {
+      await ensureOperator(ctx.repos, { email: "operator@platform.test", name: "Operator", password: "operator-pass-1" });
+      return { authorization: `Bearer ${await login("operator@platform.test", "operator-pass-1")}` };
+    },
     gql,
     login,
     async upload(bytes, contentType, auth) {

@@ -8,7 +8,7 @@ import { fixture, findChunk, ihdr, listFiles, makeDicom, monoImage, pngChunk, PN
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-test('the three real DICOM files ingest: original and display PNG stored, record carries UIDs and no PHI', async () => {
+test('with de-identification switched off, the three real DICOM files ingest byte for byte: original and display PNG stored, record carries UIDs and no PHI', async () => {
   const root = tempDir('ingest');
   const store = createLocalDiskImageStore({ root });
   const expected = {
@@ -19,7 +19,9 @@ test('the three real DICOM files ingest: original and display PNG stored, record
   const displayKeys = new Set<string>();
   for (const [name, want] of Object.entries(expected)) {
     const bytes = fixture(name);
-    const rec = await ingestImage(bytes, store, DEFAULT_IMAGE_LIMITS, { filenameHint: name });
+    const rec = await ingestImage(bytes, store, DEFAULT_IMAGE_LIMITS, { filenameHint: name, deidentify: false });
+    assert.equal(rec.deidentified, false);
+    assert.equal(rec.deidentificationProfile, null);
     assert.equal(rec.format, 'DICOM');
     assert.equal(rec.mediaType, 'application/dicom');
     assert.equal(rec.sha256, sha(bytes));
@@ -106,18 +108,27 @@ test('bad uploads leave the store directory empty: corrupt PNG, truncated DICOM,
   }
 });
 
-test('with deidentify, the stored DICOM has patient name, ID and birth date blanked and the record has no patientId', async () => {
+test('by default the stored DICOM is de-identified (name, ID, birth date gone), the record says so and has no patientId', async () => {
   const store = createLocalDiskImageStore({ root: tempDir('ingest') });
   const file = makeDicom(monoImage({ rows: 2, columns: 2, bitsAllocated: 8, bitsStored: 8, pixelData: new Uint8Array([1, 2, 3, 4]) }));
   assert.ok(file.includes(Buffer.from('Doe^Jane')));
-  const plain = await ingestImage(file, store);
+  const plain = await ingestImage(file, store, {}, { deidentify: false });
   assert.equal(plain.dicom?.patientId, 'PID-12345');
-  const rec = await ingestImage(file, store, {}, { deidentify: true });
+  assert.equal(plain.sha256, sha(file));
+  const rec = await ingestImage(file, store, {}, { uidKey: 'k' });
+  assert.equal(rec.deidentified, true);
+  assert.match(rec.deidentificationProfile ?? '', /Basic Application Level Confidentiality Profile/);
   assert.equal(rec.dicom?.patientId, undefined);
   const stored = (await store.get(rec.originalKey))!;
   assert.equal(rec.sha256, sha(stored));
+  assert.equal(rec.bytes, stored.length);
   assert.notEqual(rec.sha256, plain.sha256);
-  for (const phi of ['Doe^Jane', 'PID-12345', '19700101']) assert.ok(!stored.includes(Buffer.from(phi)), `${phi} removed`);
+  for (const phi of ['Doe^Jane', 'PID-12345', '19700101', '1.2.3.4.5.6']) assert.ok(!stored.includes(Buffer.from(phi)), `${phi} removed`);
+  assert.equal(rec.dicom?.sopInstanceUid, decodeImage(stored, { limits: DEFAULT_IMAGE_LIMITS }).dicom?.sopInstanceUid, 'record UIDs are those in the stored file');
   // still a valid DICOM with the same pixels
   assert.deepEqual(decodeImage(stored, { limits: DEFAULT_IMAGE_LIMITS }).pixels, decodeImage(file, { limits: DEFAULT_IMAGE_LIMITS }).pixels);
+  // PNG and JPEG carry no DICOM header to de-identify: said so, stored as uploaded.
+  const png = await ingestImage(fixture('nih_00000075_000_gray_256.png'), store);
+  assert.equal(png.deidentified, false);
+  assert.equal(png.deidentificationProfile, null);
 });

@@ -2,7 +2,7 @@
 import type { PrismaClient, Role, Tenant, User, ApiKey } from "../generated/client.ts";
 import { ConflictError, ValidationError } from "../../errors/index.ts";
 import { isUniqueViolation } from "../client.ts";
-import { hashPassword, verifyPassword, generateApiKey, hashApiKey, API_KEY_PREFIX_LENGTH } from "../passwords.ts";
+import { hashPassword, verifyPassword, generateApiKey, hashApiKey, API_KEY_PREFIX_LENGTH, DUMMY_PASSWORD_HASH } from "../passwords.ts";
 import { orderByIds } from "./pagination.ts";
 
 export function createTenantRepository(prisma: PrismaClient) {
@@ -27,9 +27,33 @@ export function createTenantRepository(prisma: PrismaClient) {
 }
 
 export type PublicUser = Omit<User, "passwordHash">;
+
+export interface CredentialCheck {
+  outcome: "ok" | "unknown-account" | "wrong-password" | "disabled";
+  /** the logged-in user (outcome "ok" only) */
+  user: PublicUser | null;
+  /** the account the e-mail names, when there is one (for the audit trail) */
+  account: { id: string; tenantId: string; email: string } | null;
+}
 const publicUser = { omit: { passwordHash: true } } as const;
 
 export function createUserRepository(prisma: PrismaClient) {
+  /**
+   * Checks a login with the same work whatever the outcome: one lookup and one scrypt run (against a stand-in
+   * hash when there is no account), so neither the answer nor the time tells whether the e-mail has an account.
+   * `account` names an existing account (disabled or not) for the audit trail; `user` is set only on success.
+   */
+  async function checkCredentials(email: string, password: string): Promise<CredentialCheck> {
+    const found = await prisma.user.findUnique({ where: { email: email.toLowerCase() } });
+    const matches = await verifyPassword(password, found?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    if (!found) return { outcome: "unknown-account", user: null, account: null };
+    const account = { id: found.id, tenantId: found.tenantId, email: found.email };
+    if (!matches) return { outcome: "wrong-password", user: null, account };
+    if (found.disabled) return { outcome: "disabled", user: null, account };
+    const user = await prisma.user.update({ where: { id: found.id }, data: { lastLoginAt: new Date() }, ...publicUser });
+    return { outcome: "ok", user, account };
+  }
+
   return {
     async create(input: { tenantId: string; email: string; name: string; role: Role; password: string }): Promise<PublicUser> {
       if (input.password.length < 8) throw new ValidationError("password must have at least 8 characters", { field: "password" });
@@ -55,12 +79,10 @@ export function createUserRepository(prisma: PrismaClient) {
       return orderByIds(ids, await prisma.user.findMany({ where: { id: { in: [...ids] } }, ...publicUser }));
     },
     listByTenant: (tenantId: string) => prisma.user.findMany({ where: { tenantId }, orderBy: { email: "asc" }, ...publicUser }),
+    checkCredentials,
     /** The user when email and password match and the user is enabled, else null (same answer for both cases). */
     async verifyCredentials(email: string, password: string): Promise<PublicUser | null> {
-      const user = await prisma.user.findUnique({ where: { email: email.toLowerCase() } });
-      if (!user || user.disabled || !(await verifyPassword(password, user.passwordHash))) return null;
-      const updated = await prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() }, ...publicUser });
-      return updated;
+      return (await checkCredentials(email, password)).user;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { DataSet } from 'dicom-parser';
 import { ImageError } from '../errors.ts';
 import { checkDimensions, type ImageLimits } from '../limits.ts';
+import { checkDecodeBudget, dicomDecodeEstimate } from '../budget.ts';
 import type { DecodedImage, DicomMetadata } from '../types.ts';
 import { num, parseDicomBytes, str, us, type DicomLayout } from './parse.ts';
 import { readJpegBaselineFrame, readNativeFrame, type PixelLayout } from './pixels.ts';
@@ -114,6 +115,13 @@ export function decodeDicom(bytes: Uint8Array, layoutName: DicomLayout, limits: 
   const layout = readPixelLayout(ds, warnings);
   // Checked before a single pixel is read or decompressed.
   checkDimensions(layout.columns, layout.rows, limits, 'The DICOM header (Rows/Columns)');
+  checkDecodeBudget(
+    dicomDecodeEstimate({ ...layout, jpeg: encoding === 'jpeg-baseline' }, ds.byteArray.length),
+    layout.columns,
+    layout.rows,
+    limits,
+    'The DICOM header (Rows/Columns)',
+  );
   const mono = MONO.has(layout.photometric);
   const colorOk = layout.samplesPerPixel === 3 && (encoding === 'jpeg-baseline' ? JPEG_COLOR : NATIVE_COLOR).has(layout.photometric);
   if (!(mono && layout.samplesPerPixel === 1) && !(colorOk && (encoding === 'jpeg-baseline' || layout.bitsAllocated === 8))) {

@@ -5,6 +5,8 @@ import { ImageError, describeThrown } from '../errors.ts';
 import type { ImageLimits } from '../limits.ts';
 import type { DicomMetadata } from '../types.ts';
 import { TS } from './syntax.ts';
+import { checkHeaderCount } from './count.ts';
+import { LONG_VRS } from './rewrite.ts';
 
 const require = createRequire(import.meta.url);
 export const dicomParser = require('dicom-parser') as typeof import('dicom-parser');
@@ -35,6 +37,9 @@ export function parseDicomBytes(bytes: Uint8Array, layout: DicomLayout, limits: 
   const buffer = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const defaultSyntax = layout === 'legacy-explicit-le' ? TS.EXPLICIT_LE : TS.IMPLICIT_LE;
   const maxInflated = limits.maxPixels * 8 + 16 * 1024 * 1024;
+  // Refuse a header with millions of elements before dicom-parser makes objects of them (count.ts).
+  const start = dataSetStart(input, layout);
+  if (start) checkHeaderCount(input, start.offset, start.encoding);
   let dataSet: DataSet;
   try {
     dataSet = dicomParser.parseDicom(buffer, {
@@ -50,6 +55,7 @@ export function parseDicomBytes(bytes: Uint8Array, layout: DicomLayout, limits: 
           }
           throw err;
         }
+        checkHeaderCount(inflated, 0, { explicit: true, little: true });
         return Buffer.concat([Buffer.from(arr.subarray(0, position)), inflated]);
       },
     } as never);
@@ -60,6 +66,28 @@ export function parseDicomBytes(bytes: Uint8Array, layout: DicomLayout, limits: 
   }
   const transferSyntaxUid = (dataSet.string('x00020010') ?? defaultSyntax).replace(/\0/g, '').trim();
   return { dataSet, transferSyntaxUid, layout };
+}
+
+/**
+ * Where the data set starts and how it is encoded, from the layout or the file meta (always explicit VR LE);
+ * null for a deflated data set (counted once inflated) or file meta that cannot be walked (the parser decides).
+ */
+function dataSetStart(input: Uint8Array, layout: DicomLayout): { offset: number; encoding: { explicit: boolean; little: boolean } } | null {
+  if (layout === 'legacy-implicit-le') return { offset: 0, encoding: { explicit: false, little: true } };
+  if (layout === 'legacy-explicit-le') return { offset: 0, encoding: { explicit: true, little: true } };
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  let pos = 132;
+  let ts: string = TS.EXPLICIT_LE;
+  while (pos + 8 <= input.length && view.getUint16(pos, true) === 0x0002) {
+    const long = LONG_VRS.has(String.fromCharCode(input[pos + 4]!, input[pos + 5]!));
+    const length = long ? (pos + 12 <= input.length ? view.getUint32(pos + 8, true) : 0) : view.getUint16(pos + 6, true);
+    const valueStart = pos + (long ? 12 : 8);
+    if (length === 0xffffffff || valueStart + length > input.length) return null;
+    if (view.getUint16(pos + 2, true) === 0x0010) ts = Buffer.from(input.subarray(valueStart, valueStart + length)).toString('latin1').replace(/[\0 ]+$/, '');
+    pos = valueStart + length;
+  }
+  if (ts === TS.DEFLATED_EXPLICIT_LE) return null;
+  return { offset: pos, encoding: { explicit: ts !== TS.IMPLICIT_LE, little: ts !== TS.EXPLICIT_BE } };
 }
 
 /** Trimmed string value (dicom-parser leaves NUL padding on UIDs in some files). */

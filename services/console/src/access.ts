@@ -1,6 +1,7 @@
 /**
  * Which roles see which views. This only shapes the UI; the gateway enforces the same rules on
- * every query and mutation, so a hand-typed URL or request still gets FORBIDDEN.
+ * every query and mutation, so a hand-typed URL or request still gets FORBIDDEN. A platform operator
+ * (OPERATOR) manages the models every tenant uses and reads its audit trail; it sees no patient data.
  */
 import type { Role } from './types.ts';
 
@@ -11,8 +12,8 @@ export const VIEW_ROLES: Record<ViewName, Role[]> = {
   studies: ['ADMIN', 'RADIOLOGIST', 'CLINICIAN', 'AUDITOR'],
   study: ['ADMIN', 'RADIOLOGIST', 'CLINICIAN', 'AUDITOR'],
   upload: ['ADMIN', 'RADIOLOGIST', 'CLINICIAN'],
-  models: ['ADMIN', 'RADIOLOGIST'],
-  audit: ['ADMIN', 'AUDITOR'],
+  models: ['OPERATOR', 'ADMIN', 'RADIOLOGIST'],
+  audit: ['OPERATOR', 'ADMIN', 'AUDITOR'],
 };
 
 export const NAV: { view: ViewName; label: string }[] = [
@@ -28,7 +29,7 @@ export function canSee(role: Role, view: ViewName): boolean {
 }
 
 export function canManageModels(role: Role): boolean {
-  return role === 'ADMIN';
+  return role === 'OPERATOR';
 }
 
 export function canReview(role: Role): boolean {

@@ -8,7 +8,7 @@ import { createApi, type LiveState } from './api.ts';
 import { loadSession, saveSession, clearSession, type Session } from './session.ts';
 import { parseRoute, navigate, href, type Route } from './router.ts';
 import { NAV, canSee, homeView, type ViewName } from './access.ts';
-import { VIEWER } from './queries.ts';
+import { LOGOUT, VIEWER } from './queries.ts';
 import { titleCase } from './format.ts';
 import type { Viewer } from './types.ts';
 import { renderLogin } from './views/login.ts';
@@ -57,6 +57,16 @@ function signOut(message: string | null = null): void {
   navigate('#/login', { replace: true });
 }
 
+/** Sign out: the gateway revokes the token first (best effort: the session ends here either way). */
+async function logOut(): Promise<void> {
+  try {
+    await api.query(LOGOUT);
+  } catch {
+    /* already expired or revoked, or the gateway is away: nothing more to revoke from here */
+  }
+  signOut();
+}
+
 let stopLiveIndicator: (() => void) | null = null;
 
 function liveIndicator(): HTMLElement {
@@ -90,7 +100,7 @@ function buildShell(s: Session): { main: HTMLElement; nav: HTMLElement } {
         { class: 'userbox' },
         liveIndicator(),
         h('span', { class: 'user', 'data-role': s.viewer.role }, h('strong', null, s.viewer.name), ` · ${titleCase(s.viewer.role)} · ${s.viewer.tenant.name}`),
-        h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => signOut() }, 'Sign out'),
+        h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => void logOut() }, 'Sign out'),
       ),
     ),
     main,

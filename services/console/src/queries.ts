@@ -5,6 +5,8 @@ export const LOGIN = `mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) { token viewer { ${VIEWER_FIELDS} } errors { code message field } }
 }`;
 
+export const LOGOUT = `mutation Logout { logout { revoked errors { code message } } }`;
+
 export const VIEWER = `query Viewer { viewer { ${VIEWER_FIELDS} } }`;
 
 const WORKER_FIELDS = 'id host status bundleSha256 modelVersion inFlight processed lastSeenAt healthy';

@@ -1,5 +1,5 @@
 /** Client-side shapes of the GraphQL types the console reads (subset of schema.graphql). */
-export type Role = 'ADMIN' | 'RADIOLOGIST' | 'CLINICIAN' | 'AUDITOR' | 'WORKER';
+export type Role = 'OPERATOR' | 'ADMIN' | 'RADIOLOGIST' | 'CLINICIAN' | 'AUDITOR' | 'WORKER';
 export type AnalysisTask = 'CLASSIFICATION' | 'LOCALIZATION' | 'REPORT' | 'VQA';
 export type AnalysisStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 export type StudyStatus = 'REGISTERED' | 'IN_PROGRESS' | 'ANALYSED' | 'REVIEWED';

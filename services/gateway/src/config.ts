@@ -1,10 +1,11 @@
 // The gateway's configuration: the only place the gateway reads the environment (main.ts passes process.env).
 // Every problem is listed at once (lib/config).
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
+import { createHmac, randomUUID } from "node:crypto";
+import { availableParallelism, hostname } from "node:os";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
 import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 import type { QueryLimits } from "./graphql/limits/preflight.ts";
+import type { LoginLimits } from "./auth/throttle.ts";
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
@@ -20,11 +21,42 @@ const schema = z.object({
   /** HMAC secret for bearer tokens; at least 32 characters. */
   AUTH_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   AUTH_TOKEN_TTL_SECONDS: env.int(8 * 3600, 60),
+  /** open WebSockets re-check their credentials this often (a revocation on another replica closes them) */
+  AUTH_SESSION_RECHECK_SECONDS: env.int(30, 1),
+  /** an API key's lastUsedAt is written at most once per this many seconds */
+  API_KEY_LAST_USED_INTERVAL_SECONDS: env.int(60, 0),
+  /** failed logins of one account (e-mail, known or not) before it is locked */
+  LOGIN_ACCOUNT_MAX_FAILURES: env.int(5, 1),
+  /** failed logins from one client address before it is locked */
+  LOGIN_ADDRESS_MAX_FAILURES: env.int(20, 1),
+  /** the first lock; every further failure after a lock doubles it, up to the maximum */
+  LOGIN_LOCKOUT_BASE_SECONDS: env.int(30, 1),
+  LOGIN_LOCKOUT_MAX_SECONDS: env.int(900, 1),
+  /** failures are forgotten after this long without a new one */
+  LOGIN_FAILURE_MEMORY_SECONDS: env.int(3600, 1),
   UPLOAD_MAX_BYTES: env.int(32 * 1024 * 1024, 1),
   UPLOAD_MAX_WIDTH: env.int(8192, 1),
   UPLOAD_MAX_HEIGHT: env.int(8192, 1),
   UPLOAD_MAX_PIXELS: env.int(40_000_000, 1),
   UPLOAD_TOKEN_TTL_SECONDS: env.int(24 * 3600, 60),
+  /** image decoder threads (off the event loop); 0 = one per spare core: cores − 1, at least 1, at most 4 */
+  UPLOAD_DECODE_WORKERS: env.int(0, 0),
+  /** uploads that may wait for a busy decoder; beyond workers + queue an upload gets 429 + Retry-After */
+  UPLOAD_DECODE_QUEUE: env.int(8, 0),
+  /** memory one decoder may use, MiB: a quarter caps its V8 heap, the rest is the pixel budget (lib/images) */
+  UPLOAD_DECODE_MEMORY_MB: env.int(1024, 128),
+  /** an idle decoder stops after this long, so memory returns to the system after a burst */
+  UPLOAD_DECODE_IDLE_MS: env.int(10_000, 100),
+  /** a decode running longer is stopped and the upload gets a retriable 503 */
+  UPLOAD_DECODE_TIMEOUT_MS: env.int(60_000, 100),
+  /** thread: worker_threads (resourceLimits); process: a child process per decoder, a hard memory boundary */
+  UPLOAD_DECODE_ISOLATION: env.enumOf(["thread", "process"] as const, "thread"),
+  /** store every DICOM upload as sent, with patient data (sites that must keep identified images) */
+  STORE_IDENTIFIED_DICOM: env.bool(false),
+  /** the same for these tenants only (ids or slugs, comma-separated) */
+  STORE_IDENTIFIED_DICOM_TENANTS: env.list().optional(),
+  /** key for the pseudonyms that replace DICOM UIDs (32+ characters); default derived from AUTH_TOKEN_SECRET */
+  DEIDENTIFY_UID_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   GRAPHQL_MAX_DEPTH: env.int(10, 2),
   GRAPHQL_MAX_COST: env.int(50_000, 10),
   /** the `query` string of one request, in UTF-8 bytes */
@@ -57,8 +89,22 @@ export type GatewayConfig = {
   databaseUrl: string;
   kafka: { brokers: string[]; clientId: string };
   topics: TopicNames;
-  auth: { tokenSecret: string; tokenTtlSeconds: number };
-  upload: { maxBytes: number; maxWidth: number; maxHeight: number; maxPixels: number; tokenTtlSeconds: number };
+  auth: {
+    tokenSecret: string;
+    tokenTtlSeconds: number;
+    sessionRecheckSeconds: number;
+    apiKeyLastUsedIntervalSeconds: number;
+    login: LoginLimits;
+  };
+  upload: {
+    maxBytes: number;
+    maxWidth: number;
+    maxHeight: number;
+    maxPixels: number;
+    tokenTtlSeconds: number;
+    decode: { workers: number; queue: number; memoryMb: number; idleMs: number; timeoutMs: number; isolation: "thread" | "process" };
+    deidentify: { storeIdentified: boolean; storeIdentifiedTenants: string[]; uidSecret: string };
+  };
   graphql: { limits: QueryLimits; introspection: boolean };
   http: { trustProxy: boolean; hstsMaxAgeSeconds: number };
   storageDir: string;
@@ -77,13 +123,39 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     databaseUrl: c.DATABASE_URL,
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
     topics: topicNames(c.KAFKA_TOPIC_PREFIX),
-    auth: { tokenSecret: c.AUTH_TOKEN_SECRET, tokenTtlSeconds: c.AUTH_TOKEN_TTL_SECONDS },
+    auth: {
+      tokenSecret: c.AUTH_TOKEN_SECRET,
+      tokenTtlSeconds: c.AUTH_TOKEN_TTL_SECONDS,
+      sessionRecheckSeconds: c.AUTH_SESSION_RECHECK_SECONDS,
+      apiKeyLastUsedIntervalSeconds: c.API_KEY_LAST_USED_INTERVAL_SECONDS,
+      login: {
+        accountMaxFailures: c.LOGIN_ACCOUNT_MAX_FAILURES,
+        addressMaxFailures: c.LOGIN_ADDRESS_MAX_FAILURES,
+        lockoutBaseSeconds: c.LOGIN_LOCKOUT_BASE_SECONDS,
+        lockoutMaxSeconds: Math.max(c.LOGIN_LOCKOUT_MAX_SECONDS, c.LOGIN_LOCKOUT_BASE_SECONDS),
+        failureMemorySeconds: c.LOGIN_FAILURE_MEMORY_SECONDS,
+      },
+    },
     upload: {
       maxBytes: c.UPLOAD_MAX_BYTES,
       maxWidth: c.UPLOAD_MAX_WIDTH,
       maxHeight: c.UPLOAD_MAX_HEIGHT,
       maxPixels: c.UPLOAD_MAX_PIXELS,
       tokenTtlSeconds: c.UPLOAD_TOKEN_TTL_SECONDS,
+      decode: {
+        workers: c.UPLOAD_DECODE_WORKERS || Math.min(4, Math.max(1, availableParallelism() - 1)),
+        queue: c.UPLOAD_DECODE_QUEUE,
+        memoryMb: c.UPLOAD_DECODE_MEMORY_MB,
+        idleMs: c.UPLOAD_DECODE_IDLE_MS,
+        timeoutMs: c.UPLOAD_DECODE_TIMEOUT_MS,
+        isolation: c.UPLOAD_DECODE_ISOLATION,
+      },
+      deidentify: {
+        storeIdentified: c.STORE_IDENTIFIED_DICOM,
+        storeIdentifiedTenants: c.STORE_IDENTIFIED_DICOM_TENANTS ?? [],
+        // A separate key in the derivation: UID pseudonyms must not be usable to forge tokens, or the reverse.
+        uidSecret: c.DEIDENTIFY_UID_SECRET ?? createHmac("sha256", c.AUTH_TOKEN_SECRET).update("dicom-uid-pseudonyms").digest("hex"),
+      },
     },
     graphql: {
       limits: {

@@ -27,9 +27,11 @@ import { handleGraphQL, type DocumentCheck } from "./http/graphql.ts";
 import { preflight } from "./graphql/limits/preflight.ts";
 import { setSecurityHeaders } from "./http/security-headers.ts";
 import { handleUpload } from "./http/upload.ts";
+import { createUploadDecoder } from "./http/upload-decoder.ts";
 import { handleImage } from "./http/images.ts";
 import { createStaticHandler } from "./http/static.ts";
 import { headerValue, sendError, sendJson } from "./http/body.ts";
+import { clientAddress } from "./http/client-address.ts";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -62,7 +64,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const db = countingClient(deps.db.prisma);
   const topics = config.topics;
   const updates = new AnalysisUpdates();
-  const services = createServices(db, { topics, store: imageStore, updates });
+  const services = createServices(db, { topics, store: imageStore, updates, auth: config.auth });
+  const authOptions = { tokenSecret: config.auth.tokenSecret, apiKeyLastUsedIntervalSeconds: config.auth.apiKeyLastUsedIntervalSeconds };
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
   /** The query limits for one request (HTTP); refusals are logged with the analysis' work counter. */
@@ -81,6 +84,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return verdict;
   };
   const serveConsole = createStaticHandler(config.consoleDir, "/console");
+  // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
+  const uploadDecoder = createUploadDecoder(config.upload, logger);
+  const tenantSlug = async (tenantId: string) => (await db.tenant.findUnique({ where: { id: tenantId }, select: { slug: true } }))?.slug ?? null;
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, db, updates, logger });
   let producer: KafkaProducer | null = null;
   let relay: OutboxRelay | null = null;
@@ -88,7 +94,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let state: "new" | "starting" | "started" | "stopping" | "stopped" = "new";
   let inFlight = 0;
 
-  const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter): GatewayContext => ({
+  const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter, address: string | null): GatewayContext => ({
     principal,
     loaders: principal ? createLoaders(db, principal.tenantId) : null,
     db,
@@ -97,13 +103,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     services,
     requestId,
     queries,
+    clientAddress: address,
   });
 
   async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
     return authenticate(
       db,
       { authorization: headerValue(req, "authorization") ?? null, apiKey: headerValue(req, "x-api-key") ?? null },
-      config.auth.tokenSecret,
+      authOptions,
     );
   }
 
@@ -157,7 +164,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           }
           throw error;
         }
-        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter), counter, checkDocument(principal !== null, requestId));
+        const address = clientAddress(req, config.http.trustProxy);
+        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter, address), counter, checkDocument(principal !== null, requestId));
       });
     }
     if (path === "/upload") {
@@ -166,7 +174,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return;
       }
       const principal = await admit(req, res, "HTTP.upload");
-      if (principal) await handleUpload(req, res, url, principal, { store: imageStore, config, logger });
+      if (principal) await handleUpload(req, res, url, principal, { store: imageStore, config, logger, decoder: uploadDecoder, tenantSlug });
       return;
     }
     const image = /^\/images\/([^/]+)$/.exec(path);
@@ -200,11 +208,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     path: "/graphql",
     schema,
     db,
-    tokenSecret: config.auth.tokenSecret,
+    auth: authOptions,
+    recheckSeconds: config.auth.sessionRecheckSeconds,
+    revocations: services.revocations,
     limits: config.graphql.limits,
     introspection: config.graphql.introspection,
     logger,
-    makeContext: (principal) => makeContext(principal, randomUUID(), { count: 0 }),
+    makeContext: (principal, address) => makeContext(principal, randomUUID(), { count: 0 }, address),
+    clientAddress: (req) => clientAddress(req, config.http.trustProxy),
   });
 
   async function ready(): Promise<ReadyReport> {
@@ -279,6 +290,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     server.closeAllConnections();
     await step("close http server", () => closed);
+    await step("stop image decoders", () => uploadDecoder.close());
     await step("stop apollo", () => apollo.stop());
     // 4. stop the outbox relay and the completion consumer
     await step("stop outbox relay", async () => relay?.stop());

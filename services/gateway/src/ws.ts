@@ -1,6 +1,7 @@
-// graphql-ws on the same HTTP server at /graphql. The connection authenticates once, from connectionParams
+// graphql-ws on the same HTTP server at /graphql. The connection authenticates from connectionParams
 // (`authorization: "Bearer <token>"` or `apiKey`), with the same code as HTTP; an unauthenticated or bad
-// connection is closed with 4403. Every operation passes the same query limits as HTTP before graphql-js
+// connection is closed with 4403. The credentials are checked again before every operation and while the socket
+// is open (ws-sessions.ts): a revoked token or key closes it with 4403. Every operation passes the same query limits as HTTP before graphql-js
 // validates it (graphql/limits/preflight.ts), and errors are masked with the same formatError (without
 // "Did you mean" suggestions and without introspection unless introspection is enabled).
 import { randomUUID } from "node:crypto";
@@ -8,7 +9,10 @@ import type { Server } from "node:http";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
-import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
+import type { IncomingMessage } from "node:http";
+import { authenticate, InvalidCredentials, type AuthOptions, type Principal } from "./auth/principal.ts";
+import type { Revocations } from "./auth/sessions.ts";
+import { createSocketSessions } from "./ws-sessions.ts";
 import type { GatewayContext } from "./graphql/context.ts";
 import { preflight, type QueryLimits } from "./graphql/limits/preflight.ts";
 import { errorIdOf, formatError, isClientError, withoutSuggestions } from "./graphql/errors.ts";
@@ -20,15 +24,19 @@ export interface WsOptions {
   path: string;
   schema: GraphQLSchema;
   db: Db;
-  tokenSecret: string;
+  auth: AuthOptions;
+  /** seconds between re-checks of an open socket's credentials */
+  recheckSeconds: number;
+  revocations: Revocations;
   limits: QueryLimits;
   introspection: boolean;
   logger: Logger;
   /** builds the operation's context for an authenticated principal */
-  makeContext(principal: Principal): GatewayContext;
+  makeContext(principal: Principal, clientAddress: string | null): GatewayContext;
+  clientAddress(req: IncomingMessage): string | null;
 }
 
-type ConnectionExtra = { principal?: Principal } & Record<PropertyKey, unknown>;
+type ConnectionExtra = { principal?: Principal; address?: string | null } & Record<PropertyKey, unknown>;
 
 function param(params: Record<string, unknown> | undefined, ...names: string[]): string | null {
   for (const name of names) {
@@ -41,6 +49,7 @@ function param(params: Record<string, unknown> | undefined, ...names: string[]):
 export function attachGraphQLWs(options: WsOptions) {
   const { logger } = options;
   const wss = new WebSocketServer({ noServer: true });
+  const sessions = createSocketSessions(options);
   options.server.on("upgrade", (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path !== options.path) {
@@ -54,25 +63,27 @@ export function attachGraphQLWs(options: WsOptions) {
     {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams;
+        const credentials = { authorization: param(params, "authorization", "Authorization"), apiKey: param(params, "apiKey", "x-api-key") };
         try {
-          const principal = await authenticate(
-            options.db,
-            { authorization: param(params, "authorization", "Authorization"), apiKey: param(params, "apiKey", "x-api-key") },
-            options.tokenSecret,
-          );
+          const principal = await authenticate(options.db, credentials, options.auth);
           if (!principal) return false; // 4403: subscriptions need credentials
           ctx.extra.principal = principal;
+          ctx.extra.address = options.clientAddress(ctx.extra.request);
+          sessions.track(ctx.extra.socket, credentials, principal);
           return true;
         } catch (error) {
           if (error instanceof InvalidCredentials) return false;
           throw error;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const variables = (payload.variables ?? {}) as Record<string, unknown>;
-        const principal = ctx.extra.principal;
-        // onConnect refuses connections without credentials; the gate in preflight is a second lock
-        const verdict = preflight(options.schema, payload.query, variables, options.limits, principal !== undefined);
+        // the token or key may have been revoked since the socket connected (then the socket is closed)
+        const principal = await sessions.verify(ctx.extra.socket);
+        if (!principal) return [new GraphQLError("Credentials revoked or expired.", { extensions: { code: "UNAUTHENTICATED" } })];
+        ctx.extra.principal = principal;
+        // authenticated just above, so preflight's credential gate passes; its limits apply as on HTTP
+        const verdict = preflight(options.schema, payload.query, variables, options.limits, true);
         if (!verdict.ok) return [verdict.error];
         const { document } = verdict;
         const errors = validate(options.schema, document, options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]);
@@ -84,7 +95,7 @@ export function attachGraphQLWs(options: WsOptions) {
           document,
           variableValues: variables,
           operationName: payload.operationName ?? null,
-          contextValue: options.makeContext(principal!),
+          contextValue: options.makeContext(principal, ctx.extra.address ?? null),
         };
         return args;
       },
@@ -116,6 +127,7 @@ export function attachGraphQLWs(options: WsOptions) {
     connections: () => wss.clients.size,
     /** Closes every socket (1001 going away) and stops accepting new ones. */
     async close(): Promise<void> {
+      sessions.dispose();
       for (const client of wss.clients) client.close(1001, "Server shutting down");
       await cleanup.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -1,6 +1,6 @@
 /**
  * Model versions: provenance (what the model was trained on, shown prominently), metrics, which
- * workers run which bundle; activate and retire for admins, with a confirmation step.
+ * workers run which bundle; activate and retire for platform operators, with a confirmation step.
  */
 import { h, replace } from '../dom.ts';
 import { ACTIVATE_MODEL, MODELS, RETIRE_MODEL } from '../queries.ts';
@@ -14,7 +14,7 @@ export const renderModels: ViewFn = (root, { api, session }) => {
   const admin = canManageModels(session.viewer.role);
   const body = h('div', null, loading('model versions'));
   const status = notice();
-  replace(root, pageHeader('Models'), admin ? null : h('p', { class: 'muted' }, 'Read only: only administrators can activate or retire models.'), status.el, body);
+  replace(root, pageHeader('Models'), admin ? null : h('p', { class: 'muted' }, 'Read only: models are shared by every tenant, so only a platform operator can activate or retire them.'), status.el, body);
   let stopped = false;
 
   async function load(): Promise<void> {

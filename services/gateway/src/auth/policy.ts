@@ -1,13 +1,16 @@
 // Who may call what: one table for every root field (queries, mutations, subscriptions) and the HTTP
 // routes beside GraphQL. Object-level access (tenant) is enforced in the repository calls, not here.
+// OPERATOR is the platform operator (above tenants): models, fleet and its own audit trail, never patient data.
+// Model changes admit tenant ADMINs here so that they get FORBIDDEN as data from the resolver (they are the
+// ones who used to be allowed); every other role is refused here.
 import type { Role } from "../graphql/models.ts";
 
-const ALL: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
+const ALL: readonly Role[] = ["OPERATOR", "ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
 /** People and apps that work with patient data. */
 const CLINICAL: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN"];
 /** Clinical readers plus auditors (who may read what they audit). */
 const CLINICAL_READ: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR"];
-const OPERATIONS: readonly Role[] = ["ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
+const OPERATIONS: readonly Role[] = ["OPERATOR", "ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR", "WORKER"];
 
 /** `null` = no authentication needed. */
 export const POLICY: Record<string, readonly Role[] | null> = {
@@ -22,8 +25,10 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Query.models": OPERATIONS,
   "Query.workers": OPERATIONS,
   "Query.queue": OPERATIONS,
-  "Query.auditEvents": ["ADMIN", "AUDITOR"],
+  "Query.auditEvents": ["OPERATOR", "ADMIN", "AUDITOR"],
   "Mutation.login": null,
+  "Mutation.logout": ALL,
+  "Mutation.revokeSessions": ["OPERATOR", "ADMIN"],
   "Mutation.createPatient": CLINICAL,
   "Mutation.createStudy": CLINICAL,
   "Mutation.attachImage": CLINICAL,
@@ -32,8 +37,8 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Mutation.retryAnalysis": CLINICAL,
   "Mutation.cancelAnalysis": CLINICAL,
   "Mutation.reviewReport": ["ADMIN", "RADIOLOGIST"],
-  "Mutation.activateModel": ["ADMIN"],
-  "Mutation.retireModel": ["ADMIN"],
+  "Mutation.activateModel": ["OPERATOR", "ADMIN"],
+  "Mutation.retireModel": ["OPERATOR", "ADMIN"],
   "Subscription.studyAnalysisUpdates": CLINICAL_READ,
   "Subscription.tenantAnalysisUpdates": CLINICAL_READ,
   "HTTP.upload": CLINICAL,

@@ -1,6 +1,7 @@
-// Bearer tokens for people: `v1.<payload>.<signature>`, payload = base64url JSON, signature = HMAC-SHA256
-// over "v1.<payload>" with the gateway's token secret. Stateless, so every replica accepts every token;
-// the user row is re-read on each request so that a disabled user or a changed role takes effect at once.
+// Bearer tokens for people: `v2.<payload>.<signature>`, payload = base64url JSON, signature = HMAC-SHA256
+// over "v2.<payload>" with the gateway's token secret. The signature proves the claims; the session the token
+// names (`sid`, a Session row) and the user row are re-read on each request, so logout, revocation, a disabled
+// user or a changed role take effect at once on every replica. v1 tokens (no session) are no longer accepted.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export interface TokenClaims {
@@ -8,13 +9,15 @@ export interface TokenClaims {
   sub: string;
   /** tenant id */
   tid: string;
+  /** session id (Session row): revoked at logout or by an admin */
+  sid: string;
   /** issued at, seconds */
   iat: number;
   /** expires at, seconds */
   exp: number;
 }
 
-const VERSION = "v1";
+const VERSION = "v2";
 
 function sign(data: string, secret: string): string {
   return createHmac("sha256", secret).update(data).digest("base64url");
@@ -43,7 +46,7 @@ export function verifyToken(token: string, secret: string, now = Date.now()): To
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
   try {
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<TokenClaims>;
-    if (typeof claims.sub !== "string" || typeof claims.tid !== "string" || typeof claims.exp !== "number") return null;
+    if (typeof claims.sub !== "string" || typeof claims.tid !== "string" || typeof claims.sid !== "string" || typeof claims.exp !== "number") return null;
     if (claims.exp * 1000 <= now) return null;
     return claims as TokenClaims;
   } catch {

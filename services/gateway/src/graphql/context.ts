@@ -17,6 +17,8 @@ export interface GatewayContext {
   services: GatewayServices;
   requestId: string;
   queries: QueryCounter;
+  /** the caller's address (the socket's, or X-Forwarded-For's last hop when GATEWAY_TRUST_PROXY=true) */
+  clientAddress: string | null;
 }
 
 /** The principal of an operation that the policy already admitted (root fields are checked first). */

@@ -29,7 +29,7 @@ const CLIENT_CODES = new Set([
   "TOO_MANY_SELECTIONS",
 ]);
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE";
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE" | "RATE_LIMITED";
 
 export interface UserError {
   code: ErrorCode;

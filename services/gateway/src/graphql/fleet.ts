@@ -1,5 +1,6 @@
 // What the fleet tells whom. Worker hosts and ids (`analysis-<host>-<pid>-<random>`) and model evaluation
-// metrics are operator information: only ADMIN sees them. Every other role, WORKER API keys included, gets
+// metrics are platform-operator information: only OPERATOR sees them (workers and models serve every tenant, so
+// a tenant's ADMIN is not their operator). Every other role, tenant ADMINs and WORKER API keys included, gets
 // a stable pseudonym for the worker (an HMAC of its id under the gateway's secret: the same worker keeps the
 // same label across requests and replicas, and the label reveals neither host nor pid) and `metrics: null`.
 // The schema is unchanged (`host` and `id` stay non-null), so the console's dashboard keeps working.
@@ -9,7 +10,7 @@ import type { GatewayContext } from "./context.ts";
 import type { ModelVersionModel, WorkerModel } from "./models.ts";
 
 export function seesFleetDetails(ctx: GatewayContext): boolean {
-  return ctx.principal?.role === "ADMIN";
+  return ctx.principal?.role === "OPERATOR";
 }
 
 export function workerPseudonym(secret: string, workerId: string): string {
@@ -18,7 +19,7 @@ export function workerPseudonym(secret: string, workerId: string): string {
 
 type Field<P> = (parent: P, args: unknown, ctx: GatewayContext, info: unknown) => unknown;
 
-/** Wraps the Worker and ModelVersion resolvers so that only admins get the real values. */
+/** Wraps the Worker and ModelVersion resolvers so that only operators get the real values. */
 export function withFleetRedaction(resolvers: Resolvers<GatewayContext>): Resolvers<GatewayContext> {
   const worker = (resolvers.Worker ?? {}) as Record<string, Field<WorkerModel>>;
   const model = (resolvers.ModelVersion ?? {}) as Record<string, Field<ModelVersionModel>>;

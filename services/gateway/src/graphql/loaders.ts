@@ -13,6 +13,7 @@ import type {
   PatientModel,
   ReportModel,
   ReviewModel,
+  Role,
   StudyModel,
   VqaAnswerModel,
   WorkerModel,
@@ -34,7 +35,7 @@ export interface UserRow {
   tenantId: string;
   email: string;
   name: string;
-  role: "ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR" | "WORKER";
+  role: Role;
 }
 
 export function createLoaders(db: Db, tenantId: string) {

@@ -1,7 +1,7 @@
 // The shapes resolvers pass around as GraphQL parents. They mirror the Prisma rows (structurally, so a
 // Prisma row is assignable) but are declared here so that the gateway's types do not depend on the
 // generated Prisma client being present when codegen runs.
-export type Role = "ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR" | "WORKER";
+export type Role = "OPERATOR" | "ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR" | "WORKER";
 export type DbAnalysisStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 export type DbAnalysisTask = "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA";
 export type DbStudyStatus = "REGISTERED" | "PROCESSING" | "ANALYZED" | "REVIEWED";
@@ -208,7 +208,8 @@ export interface WorkerModel {
 
 export interface AuditEventModel {
   id: string;
-  tenantId: string;
+  /** null: a platform-scope event (operators only) */
+  tenantId: string | null;
   actor: string;
   action: string;
   targetType: string;

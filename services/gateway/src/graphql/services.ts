@@ -1,5 +1,6 @@
 // What resolvers use besides the loaders: repositories (core + gateway extensions), the image store, the
-// subscription fan-out and the audit writer. Built once per gateway from the counting Prisma client.
+// subscription fan-out, the audit writer, the login throttle and this replica's session revocations.
+// Built once per gateway from the counting Prisma client.
 import { createAnalysisRepository } from "../../../../lib/db/repositories/analyses.ts";
 import { createImageRepository } from "../../../../lib/db/repositories/images.ts";
 import { createPatientRepository, createStudyRepository } from "../../../../lib/db/repositories/patients.ts";
@@ -10,8 +11,14 @@ import type { Db } from "../repositories-ext/db.ts";
 import { writeAudit } from "../repositories-ext/audit.ts";
 import type { AnalysisUpdates } from "../subscriptions/updates.ts";
 import type { GatewayContext } from "./context.ts";
+import type { GatewayConfig } from "../config.ts";
+import { createLoginThrottle } from "../auth/throttle.ts";
+import { Revocations } from "../auth/sessions.ts";
 
-export function createServices(db: Db, deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates }) {
+export function createServices(
+  db: Db,
+  deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"] },
+) {
   return {
     repos: {
       patients: createPatientRepository(db),
@@ -22,6 +29,8 @@ export function createServices(db: Db, deps: { topics: TopicNames; store: ImageS
     },
     store: deps.store,
     updates: deps.updates,
+    loginThrottle: createLoginThrottle(db, deps.auth.tokenSecret, deps.auth.login),
+    revocations: new Revocations(),
     topics: deps.topics,
     /** Records that the caller read or changed something (patient data reads and every change). */
     async audit(

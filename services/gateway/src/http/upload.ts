@@ -3,9 +3,14 @@
 // The bytes are decoded and validated by lib/images before anything is stored; a bad file gets a 4xx JSON
 // error `{ error: { code, message } }` and leaves nothing behind. Success returns the upload id that
 // `attachImage` takes, plus what was learned about the image.
+// Decoding runs on the decoder threads of upload-decoder.ts, never on the event loop; an upload is admitted
+// (a slot taken) before its body is read, and refused with 429 + Retry-After when none is free. DICOM files are
+// stored de-identified unless the deployment or tenant is configured to keep them identified.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import busboy from "busboy";
-import { ingestImage, isImageError, type ImageStore } from "../../../../lib/images/index.ts";
+import { isImageError, type ImageStore } from "../../../../lib/images/index.ts";
+import { AppError } from "../../../../lib/errors/index.ts";
+import { storesIdentified, uidKeyFor, type UploadDecoder } from "./upload-decoder.ts";
 import { BodyTooLarge, headerValue, readBody, sendError, sendJson } from "./body.ts";
 import { issueUploadId } from "../auth/upload-tokens.ts";
 import type { Principal } from "../auth/principal.ts";
@@ -90,14 +95,49 @@ async function receive(req: IncomingMessage, limit: number): Promise<ReceivedFil
   }
 }
 
+export interface UploadDeps {
+  store: ImageStore;
+  config: GatewayConfig;
+  logger: Logger;
+  decoder: UploadDecoder;
+  /** the tenant's slug, for STORE_IDENTIFIED_DICOM_TENANTS entries given as slugs */
+  tenantSlug: (tenantId: string) => Promise<string | null>;
+}
+
 export async function handleUpload(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
   principal: Principal,
-  deps: { store: ImageStore; config: GatewayConfig; logger: Logger },
+  deps: UploadDeps,
 ): Promise<void> {
-  const { config, logger } = deps;
+  const { config, logger, decoder } = deps;
+  // Admission before the body is read: a refused upload costs neither memory nor decoder time.
+  const release = decoder.admit();
+  if (!release) {
+    const retryAfter = decoder.retryAfterSeconds();
+    req.resume(); // discard whatever the client is still sending
+    res.setHeader("connection", "close");
+    res.setHeader("retry-after", String(retryAfter));
+    logger.info("upload refused: decoders busy", { actor: principal.actor, retryAfterSeconds: retryAfter });
+    return sendError(res, 429, "UPLOADS_BUSY", `Too many uploads are being processed; retry in ${retryAfter} s.`, { details: { retryAfterSeconds: retryAfter } });
+  }
+  logger.debug("upload admitted", { actor: principal.actor, active: decoder.active() });
+  try {
+    await receiveAndIngest(req, res, url, principal, deps);
+  } finally {
+    release();
+  }
+}
+
+async function receiveAndIngest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  principal: Principal,
+  deps: UploadDeps,
+): Promise<void> {
+  const { config, logger, decoder } = deps;
   let file: ReceivedFile;
   try {
     file = await receive(req, config.upload.maxBytes);
@@ -109,8 +149,10 @@ export async function handleUpload(
     throw error;
   }
   try {
-    const deidentify = ["1", "true", "yes"].includes(url.searchParams.get("deidentify") ?? "");
-    const record = await ingestImage(
+    // `?deidentify=1` is accepted (and redundant); nothing a request sends can store an identified file.
+    const asked = ["1", "true", "yes"].includes(url.searchParams.get("deidentify") ?? "");
+    const keepIdentified = !asked && (await storesIdentified(config.upload.deidentify, principal.tenantId, () => deps.tenantSlug(principal.tenantId)));
+    const record = await decoder.pool.ingest(
       file.bytes,
       deps.store,
       {
@@ -120,7 +162,8 @@ export async function handleUpload(
         maxPixels: config.upload.maxPixels,
       },
       {
-        deidentify,
+        deidentify: !keepIdentified,
+        uidKey: uidKeyFor(config.upload.deidentify.uidSecret, principal.tenantId),
         ...(file.filename ? { filenameHint: file.filename } : {}),
         ...(file.contentType && file.contentType !== "application/octet-stream" ? { contentTypeHint: file.contentType } : {}),
       },
@@ -152,6 +195,7 @@ export async function handleUpload(
       width: record.width,
       height: record.height,
       created: record.created,
+      deidentified: record.deidentified,
       warnings: record.warnings,
     });
     sendJson(res, 200, {
@@ -164,10 +208,19 @@ export async function handleUpload(
       bitsStored: record.bitsStored,
       photometric: record.photometric,
       viewPosition: record.dicom?.viewPosition ?? null,
+      deidentified: record.deidentified,
+      deidentificationProfile: record.deidentificationProfile,
       warnings: record.warnings,
     });
   } catch (error) {
     if (isImageError(error)) {
+      return sendError(res, error.httpStatus, error.code, error.message, { details: error.details });
+    }
+    // The decoders' own refusals: busy (429) or a decoder that stopped mid-way (503); both worth a retry.
+    if (error instanceof AppError && (error.httpStatus === 429 || error.httpStatus === 503)) {
+      const retryAfter = Number(error.details.retryAfterSeconds ?? 1);
+      res.setHeader("retry-after", String(retryAfter));
+      logger.warn("upload not decoded", { actor: principal.actor, code: error.code });
       return sendError(res, error.httpStatus, error.code, error.message, { details: error.details });
     }
     throw error;

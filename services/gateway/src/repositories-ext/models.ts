@@ -1,16 +1,17 @@
 // Model versions: activate (one ACTIVE version per model name; the previous one is retired) and retire.
-// Model versions are platform-wide (not tenant data); the audit event is recorded in the admin's tenant.
+// Model versions are platform-wide (every tenant's analyses use the active one), so a change is a platform
+// operator's (the resolver checks the role) and is audited where both sides see it, in the same transaction:
+// one platform-scope row (tenantId null, read by operators) and a copy in every tenant's own audit log.
 import { NotFoundError } from "../../../../lib/errors/index.ts";
 import type { Db } from "./db.ts";
-import { writeAudit } from "./audit.ts";
 import { InvalidStateError, TX_OPTIONS } from "./reviews.ts";
-import type { ModelVersionModel } from "../graphql/models.ts";
+import type { ModelVersionModel, Role } from "../graphql/models.ts";
 
 export async function setModelStatus(
   db: Db,
   id: string,
   target: "ACTIVE" | "RETIRED",
-  who: { tenantId: string; actor: string },
+  who: { tenantId: string; actor: string; role: Role; requestId?: string },
 ): Promise<ModelVersionModel> {
   return db.$transaction(async (tx) => {
     const model = await tx.modelVersion.findUnique({ where: { id } });
@@ -25,13 +26,26 @@ export async function setModelStatus(
       if (retired.length) await tx.modelVersion.updateMany({ where: { id: { in: retired } }, data: { status: "RETIRED" } });
     }
     const updated = await tx.modelVersion.update({ where: { id }, data: { status: target } });
-    await writeAudit(tx, {
-      tenantId: who.tenantId,
+    const event = {
       actor: who.actor,
       action: target === "ACTIVE" ? "model.activate" : "model.retire",
       targetType: "ModelVersion",
       targetId: id,
-      details: { name: model.name, version: model.version, from: model.status, retired },
+    };
+    const details = {
+      name: model.name,
+      version: model.version,
+      from: model.status,
+      to: target,
+      retired,
+      actorRole: who.role,
+      actorTenantId: who.tenantId,
+      requestId: who.requestId ?? null,
+    };
+    const platform = await tx.auditEvent.create({ data: { ...event, tenantId: null, details } });
+    const tenants = await tx.tenant.findMany({ select: { id: true } });
+    await tx.auditEvent.createMany({
+      data: tenants.map((t) => ({ ...event, tenantId: t.id, details: { ...details, platformEventId: platform.id } })),
     });
     return updated;
   }, TX_OPTIONS);

@@ -1,17 +1,17 @@
 // Mutation root fields. Expected failures (bad input, not found in the caller's tenant, conflicts, wrong
 // state) come back as `errors: [UserError]`; anything else propagates and is masked by formatError.
 import { randomUUID } from "node:crypto";
-import { ConflictError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
 import { deriveIdempotencyKey } from "../../../../../lib/db/repositories/analyses.ts";
 import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
-import { userError, withUserErrors } from "../errors.ts";
-import { issueToken } from "../../auth/tokens.ts";
+import { withUserErrors } from "../errors.ts";
 import { verifyUploadId } from "../../auth/upload-tokens.ts";
 import { reviewReport, InvalidStateError } from "../../repositories-ext/reviews.ts";
 import { setModelStatus } from "../../repositories-ext/models.ts";
 import { transitionKey } from "../../subscriptions/updates.ts";
-import type { AnalysisModel, DbAnalysisTask } from "../models.ts";
+import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
+import { sessionMutations } from "./sessions.ts";
 
 const MAX_TEXT = 200;
 
@@ -81,21 +81,18 @@ async function requestForStudy(
   return outcomes.map((o) => o.analysis);
 }
 
+/** Models serve every tenant: only a platform operator changes them (a tenant ADMIN gets FORBIDDEN as data). */
+function changeModel(ctx: GatewayContext, id: string, target: "ACTIVE" | "RETIRED"): Promise<ModelVersionModel> {
+  const who = caller(ctx);
+  if (who.role !== "OPERATOR") {
+    const verb = target === "ACTIVE" ? "activate" : "retire";
+    throw new ForbiddenError(`Models are shared by every tenant: only a platform operator can ${verb} them.`, { field: "id" });
+  }
+  return setModelStatus(ctx.db, id, target, { ...who, requestId: ctx.requestId });
+}
+
 export const mutationResolvers: MutationResolvers<GatewayContext> = {
-  login: async (_p, { email, password }, ctx) => {
-    const failed = { token: null, viewer: null, errors: [userError("VALIDATION", "Email or password is wrong.", "password")] };
-    if (!email || !password || email.length > 320 || password.length > 1024) return failed;
-    const user = await ctx.services.repos.users.verifyCredentials(email, password);
-    if (!user) {
-      ctx.logger.warn("login failed", { email: email.toLowerCase(), requestId: ctx.requestId });
-      return failed;
-    }
-    const token = issueToken({ sub: user.id, tid: user.tenantId }, ctx.config.auth.tokenSecret, ctx.config.auth.tokenTtlSeconds);
-    await ctx.db.auditEvent.create({
-      data: { tenantId: user.tenantId, actor: `user:${user.id}`, action: "user.login", targetType: "User", targetId: user.id, details: {} },
-    });
-    return { token, viewer: { id: user.id, tenantId: user.tenantId, email: user.email, name: user.name, role: user.role }, errors: [] };
-  },
+  ...sessionMutations,
 
   createPatient: (_p, { input }, ctx) =>
     withUserErrors({ patient: null }, async () => {
@@ -254,8 +251,8 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
     }),
 
   activateModel: (_p, { id }, ctx) =>
-    withUserErrors({ model: null }, async () => ({ model: await setModelStatus(ctx.db, id, "ACTIVE", caller(ctx)), errors: [] })),
+    withUserErrors({ model: null }, async () => ({ model: await changeModel(ctx, id, "ACTIVE"), errors: [] })),
 
   retireModel: (_p, { id }, ctx) =>
-    withUserErrors({ model: null }, async () => ({ model: await setModelStatus(ctx.db, id, "RETIRED", caller(ctx)), errors: [] })),
+    withUserErrors({ model: null }, async () => ({ model: await changeModel(ctx, id, "RETIRED"), errors: [] })),
 };

@@ -127,14 +127,16 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
   },
 
   auditEvents: async (_p, args, ctx) => {
-    const { tenantId } = caller(ctx);
+    const { tenantId, role } = caller(ctx);
     const limit = pageSize(args.first, 50);
     const after = decodeCursor(args.after);
     const f = args.filter;
+    // platform-scope events (tenantId null) are the operators'; everyone reads their own tenant's
+    const scope: Prisma.AuditEventWhereInput = role === "OPERATOR" ? { OR: [{ tenantId }, { tenantId: null }] } : { tenantId };
     const where: Prisma.AuditEventWhereInput = {
       AND: [
+        scope,
         {
-          tenantId,
           ...(f?.actor ? { actor: f.actor } : {}),
           ...(f?.action ? { action: f.action } : {}),
           ...(f?.targetType ? { targetType: f.targetType } : {}),

@@ -235,6 +235,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
     healthy: (w) => w.status !== "STOPPED" && Date.now() - w.lastSeenAt.getTime() < WORKER_STALE_MS,
   },
   AuditEvent: {
+    scope: (e) => (e.tenantId === null ? "PLATFORM" : "TENANT"),
     details: (e) => e.details,
   },
   AnalysisUpdate: {

@@ -1,0 +1,52 @@
+// Login sessions (issue 14, finding 7e): every bearer token names a Session row, checked on every request
+// (auth/principal.ts). Logout revokes one session, revokeSessions every open session of a user. Revocations
+// are announced on this replica at once (open WebSockets of those sessions are closed, see ws-sessions.ts);
+// other replicas notice at their next re-check of open sockets.
+import { EventEmitter } from "node:events";
+import type { Db } from "../repositories-ext/db.ts";
+import { issueToken } from "./tokens.ts";
+
+export interface Revocation {
+  /** revoked sessions (logout) */
+  sessionIds?: string[];
+  /** every session of this user was revoked */
+  userId?: string;
+}
+
+/** This replica's announcements of revoked sessions (the WebSocket server listens). */
+export class Revocations extends EventEmitter<{ revoked: [Revocation] }> {
+  announce(revocation: Revocation): void {
+    this.emit("revoked", revocation);
+  }
+}
+
+export async function openSession(
+  db: Db,
+  user: { id: string; tenantId: string },
+  auth: { tokenSecret: string; tokenTtlSeconds: number },
+  now = Date.now(),
+): Promise<string> {
+  const session = await db.session.create({
+    data: { tenantId: user.tenantId, userId: user.id, expiresAt: new Date(now + auth.tokenTtlSeconds * 1000) },
+  });
+  return issueToken({ sub: user.id, tid: user.tenantId, sid: session.id }, auth.tokenSecret, auth.tokenTtlSeconds, now);
+}
+
+/** Revokes one open session of a user; false when it was already revoked (or is not theirs). */
+export async function revokeSession(db: Db, sessionId: string, userId: string, actor: string): Promise<boolean> {
+  const { count } = await db.session.updateMany({
+    where: { id: sessionId, userId, revokedAt: null },
+    data: { revokedAt: new Date(), revokedBy: actor },
+  });
+  return count === 1;
+}
+
+/** Revokes every open session of a user; returns how many were open. */
+export async function revokeUserSessions(db: Db, userId: string, actor: string): Promise<number> {
+  const now = new Date();
+  const { count } = await db.session.updateMany({
+    where: { userId, revokedAt: null, expiresAt: { gt: now } },
+    data: { revokedAt: now, revokedBy: actor },
+  });
+  return count;
+}
