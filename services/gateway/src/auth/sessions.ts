@@ -20,12 +20,21 @@ export class Revocations extends EventEmitter<{ revoked: [Revocation] }> {
   }
 }
 
+const PRUNE_EVERY_MS = 3600_000;
+/** Sessions are kept a day past their expiry (the audit trail names them), then deleted. */
+const KEEP_EXPIRED_MS = 24 * 3600_000;
+let lastPrune = 0;
+
 export async function openSession(
   db: Db,
   user: { id: string; tenantId: string },
   auth: { tokenSecret: string; tokenTtlSeconds: number },
   now = Date.now(),
 ): Promise<string> {
+  if (now - lastPrune > PRUNE_EVERY_MS) {
+    lastPrune = now;
+    await db.session.deleteMany({ where: { expiresAt: { lt: new Date(now - KEEP_EXPIRED_MS) } } });
+  }
   const session = await db.session.create({
     data: { tenantId: user.tenantId, userId: user.id, expiresAt: new Date(now + auth.tokenTtlSeconds * 1000) },
   });
