@@ -9,9 +9,10 @@ import { fileURLToPath } from "node:url";
 import { createDb, createRepositories } from "../lib/db/index.ts";
 import { topicNames } from "../lib/events/index.ts";
 import { installShutdownHandlers, loadStackConfig, startStack, stopStack } from "../lib/stack/index.ts";
+import { superviseGroup, type SupervisedGroup, type SupervisedProcess } from "../lib/stack/supervisor.ts";
 import { loadMainConfig } from "./main/config.ts";
 import { formatTable, runDemoStudies } from "./main/demo-studies.ts";
-import { startService, waitReady, type ManagedProcess } from "./main/processes.ts";
+import { serviceSpec, startService, waitReady } from "./main/processes.ts";
 import { prepareDemoAccess } from "./main/seed.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,16 +30,18 @@ async function main(): Promise<void> {
   }, log);
   const stack = await startStack(stackConfig, { migrate: true, signal: abort.signal });
   removeEarlyHandlers();
-  const processes: ManagedProcess[] = [];
-  let stopping = false;
-  const stopAll = async () => {
-    if (stopping) return;
-    stopping = true;
-    log("stopping gateway and worker, then the stack…");
-    // Intake first (the gateway), then the worker drains and commits, then the servers go.
-    for (const p of [...processes].reverse()) await p.stop();
-    await stack.stop();
-  };
+  // The gateway and the worker run under a supervisor (lib/stack/supervisor.ts): a crashed one is started again
+  // with back-off; a crash loop stops everything and exits 1. Every way out (Ctrl-C, SIGTERM, giving up, a failed
+  // start, --demo's end) stops the children and then the servers this run started, crashed children or not.
+  let group: SupervisedGroup | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      log("stopping gateway and worker, then the stack…");
+      // Intake first (the gateway), then the worker drains and commits, then the servers go.
+      if (group) await group.stop();
+      else await stack.stop();
+    })());
   installShutdownHandlers(stopAll, log);
 
   try {
@@ -64,26 +67,35 @@ async function main(): Promise<void> {
       STORAGE_DIR: config.storageDir,
       LOG_LEVEL: config.logLevel,
     };
-    const worker = startService({
-      name: "worker",
-      entry: "workers/analysis/src/main.ts",
-      env: { ...shared, WORKER_HTTP_PORT: String(config.workerPort), ...(config.bundleDir ? { MODEL_BUNDLE_DIR: config.bundleDir } : {}) },
-      logDir: config.logDir,
-      cwd: root,
+    group = superviseGroup({
+      services: [
+        serviceSpec({
+          name: "worker",
+          entry: "workers/analysis/src/main.ts",
+          env: { ...shared, WORKER_HTTP_PORT: String(config.workerPort), ...(config.bundleDir ? { MODEL_BUNDLE_DIR: config.bundleDir } : {}) },
+          logDir: config.logDir,
+          cwd: root,
+        }),
+        serviceSpec({
+          name: "gateway",
+          entry: "services/gateway/src/main.ts",
+          // one secret for every restart, so tokens issued before a crash stay valid
+          env: { ...shared, GATEWAY_PORT: String(config.port), AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex") },
+          logDir: config.logDir,
+          cwd: root,
+        }),
+      ],
+      log: (line) => log(line.replace(/^\[supervisor\] /, "")),
+      cleanup: () => stack.stop(),
+      // Ctrl-C / SIGTERM are handled above (stopAll), which stops the group
+      handleSignals: false,
     });
-    processes.push(worker);
-    const gateway = startService({
-      name: "gateway",
-      entry: "services/gateway/src/main.ts",
-      env: { ...shared, GATEWAY_PORT: String(config.port), AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex") },
-      logDir: config.logDir,
-      cwd: root,
-    });
-    processes.push(gateway);
+    const [worker, gateway] = group.processes as [SupervisedProcess, SupervisedProcess];
+    const watch = (p: SupervisedProcess) => ({ name: p.name, failed: () => (p.gaveUp() ? "kept crashing (see the supervisor's lines above)" : undefined) });
     const baseUrl = `http://127.0.0.1:${config.port}`;
     await Promise.all([
-      waitReady(`${baseUrl}/readyz`, gateway, 120_000),
-      waitReady(`http://127.0.0.1:${config.workerPort}/readyz`, worker, 180_000),
+      waitReady(`${baseUrl}/readyz`, watch(gateway), 120_000),
+      waitReady(`http://127.0.0.1:${config.workerPort}/readyz`, watch(worker), 180_000),
     ]);
     log(`gateway ready at ${baseUrl}/graphql, worker ready`);
 

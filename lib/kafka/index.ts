@@ -66,8 +66,21 @@ export interface ConsumerOptions {
    */
   messageConcurrency?: number;
   handle(message: IncomingMessage, context: HandlerContext): Promise<void>;
-  /** the consumer crashed and will not restart by itself */
+  /**
+   * The consumer crashed with an error kafkajs does not restart from (e.g. its retries against an unreachable
+   * broker ran out). By default the consumer is started again (connect, re-join, same topics) with back-off
+   * (`restartBackoffMs`, doubling up to `restartMaxBackoffMs`) until it joins or is stopped; onCrash is only told.
+   * With `restartOnCrash: false` it stays stopped.
+   */
   onCrash?(error: Error): void;
+  /** default true: see onCrash */
+  restartOnCrash?: boolean;
+  /** first wait before a restart after a crash (default 1000) */
+  restartBackoffMs?: number;
+  /** longest wait between restart attempts (default 30000) */
+  restartMaxBackoffMs?: number;
+  /** a restart attempt after a crash (attempt 1, 2, ...) failed or is scheduled */
+  onRestart?(info: { attempt: number; delayMs: number; error?: Error }): void;
 }
 
 export interface KafkaConsumer {
@@ -108,6 +121,8 @@ export interface KafkaClient {
   admin(): Promise<KafkaAdmin>;
   /** retry until the cluster answers metadata requests, or throw UnavailableError */
   waitUntilReady(timeoutMs?: number): Promise<void>;
+  /** one quick probe for readiness checks: does a broker answer a metadata request within timeoutMs (no retries)? */
+  reachable(timeoutMs?: number): Promise<boolean>;
 }
 
 const LEVELS: Record<KafkaLogLevel, kafkajsLogLevel> = {
@@ -238,11 +253,40 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         joined = true;
       });
+      // what start() passed to consumer.run, for restarts after a crash kafkajs does not restart from
+      let runConfig: Parameters<Consumer["run"]>[0] | undefined;
+      let restartTimer: NodeJS.Timeout | undefined;
+      let restartAttempt = 0;
+      const baseBackoff = options.restartBackoffMs ?? 1000;
+      const maxBackoff = options.restartMaxBackoffMs ?? 30_000;
+      const scheduleRestart = (error?: Error) => {
+        if (stopping || !running || restartTimer) return;
+        restartAttempt += 1;
+        const delayMs = Math.min(maxBackoff, baseBackoff * 2 ** (restartAttempt - 1));
+        options.onRestart?.({ attempt: restartAttempt, delayMs, error });
+        restartTimer = setTimeout(() => {
+          restartTimer = undefined;
+          if (stopping || !running || !runConfig) return;
+          // connect + run again: the subscriptions are kept by the kafkajs consumer; kafkajs re-joins the group
+          consumer
+            .connect()
+            .then(() => consumer.run(runConfig))
+            .catch((e: Error) => {
+              void consumer.disconnect().catch(() => undefined);
+              scheduleRestart(e);
+            });
+        }, delayMs);
+        restartTimer.unref?.();
+      };
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        restartAttempt = 0;
+      });
       consumer.on(consumer.events.CRASH, (event) => {
         joined = false;
         if (!event.payload.restart) {
-          running = false;
           options.onCrash?.(event.payload.error);
+          if (options.restartOnCrash ?? true) scheduleRestart(event.payload.error);
+          else running = false;
         }
       });
       return {
@@ -269,7 +313,7 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
           });
           const concurrency = options.messageConcurrency ?? 1;
           if (concurrency > 1) {
-            await consumer.run({
+            runConfig = {
               autoCommit: false,
               eachBatchAutoResolve: false,
               partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
@@ -292,9 +336,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
                   ),
                 );
               },
-            });
+            };
           } else {
-            await consumer.run({
+            runConfig = {
               autoCommit: false,
               partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
               eachMessage: ({ topic, partition, message, heartbeat }) =>
@@ -305,8 +349,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
                     await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
                   })(),
                 ),
-            });
+            };
           }
+          await consumer.run(runConfig);
           await joinedPromise;
         },
         drain,
@@ -314,6 +359,8 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
           if (running && (options.messageConcurrency ?? 1) > 1) await drain(30_000);
           running = false;
           joined = false;
+          if (restartTimer) clearTimeout(restartTimer);
+          restartTimer = undefined;
           await consumer.disconnect();
         },
         ready: () => running && joined,
@@ -321,6 +368,23 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
     },
 
     admin,
+
+    async reachable(timeoutMs = 2000) {
+      const probe: Admin = kafka.admin({ retry: { retries: 0 } });
+      let timer: NodeJS.Timeout | undefined;
+      const check = (async () => {
+        await probe.connect();
+        await probe.listTopics();
+        return true;
+      })();
+      try {
+        return await Promise.race([check, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).catch(() => false);
+      } finally {
+        clearTimeout(timer);
+        // also after a timeout: the probe's connection attempt is closed once it settles
+        void check.catch(() => false).finally(() => probe.disconnect().catch(() => undefined));
+      }
+    },
 
     async waitUntilReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
+import type { SupervisedSpec } from "../../lib/stack/supervisor.ts";
 
 export interface ManagedProcess {
   name: string;
@@ -42,11 +43,36 @@ export function startService(options: {
   };
 }
 
-/** Polls an HTTP readiness endpoint until it answers 200, or fails if the process exits first. */
-export async function waitReady(url: string, proc: ManagedProcess, timeoutMs: number): Promise<void> {
+/**
+ * A long-running service for lib/stack/supervisor: `node --import tsx <entry>`, its output appended to
+ * `<logDir>/<name>.log` across restarts (each start is marked in the log).
+ */
+export function serviceSpec(options: { name: string; entry: string; env: Record<string, string>; logDir: string; cwd: string }): Omit<SupervisedSpec, "policy" | "log" | "onGiveUp"> {
+  mkdirSync(options.logDir, { recursive: true });
+  const file = path.join(options.logDir, `${options.name}.log`);
+  return {
+    name: options.name,
+    command: process.execPath,
+    args: ["--import", "tsx", options.entry],
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    onStart(child, restarts) {
+      const log = createWriteStream(file, { flags: "a" });
+      log.write(`--- ${new Date().toISOString()} ${options.name} pid ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}\n`);
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.once("close", () => log.end());
+    },
+  };
+}
+
+/** Polls an HTTP readiness endpoint until it answers 200, or fails if the process exits (or was given up) first. */
+export async function waitReady(url: string, proc: { name: string; failed(): string | undefined }, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited with code ${proc.child.exitCode} before it was ready (see its log)`);
+    const failed = proc.failed();
+    if (failed !== undefined) throw new Error(`${proc.name} ${failed} before it was ready (see its log)`);
     try {
       const response = await fetch(url);
       if (response.ok) return;

@@ -222,10 +222,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const database = await db
       .$queryRaw`SELECT 1`.then(() => true)
       .catch(() => false);
-    const kafkaOk = await kafka
-      .waitUntilReady(2000)
-      .then(() => true)
-      .catch(() => false);
+    // one probe without retries: waitUntilReady's admin client retries its connect for longer than a probe may take
+    const kafkaOk = await kafka.reachable(2000);
     const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready() };
     return { ready: state === "started" && Object.values(checks).every(Boolean), checks };
   }

@@ -163,7 +163,9 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   }
 
   async function readiness() {
-    const checks = { bundle: engine.bundle.sessions.image_encoder !== undefined, consumer: consumer?.ready() ?? false, database: await databaseOk() };
+    // the broker itself too: the consumer notices a lost broker only when a heartbeat or fetch fails
+    const [database, kafkaOk] = await Promise.all([databaseOk(), kafka.reachable(2000)]);
+    const checks = { bundle: engine.bundle.sessions.image_encoder !== undefined, consumer: consumer?.ready() ?? false, database, kafka: kafkaOk };
     return { ready: status !== "STOPPING" && status !== "STOPPED" && Object.values(checks).every(Boolean), checks };
   }
 
@@ -202,10 +204,10 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       // together, share one image load + encoder run, and different studies' images meet in the micro-batcher
       messageConcurrency: config.batch.size,
       handle,
-      onCrash: (error) => {
-        logger.error("consumer crashed and will not restart", { error });
-        status = "STOPPING";
-      },
+      // a crash kafkajs does not restart from (its retries against a lost broker ran out): lib/kafka starts the
+      // consumer again with back-off; /readyz says not ready until it has re-joined
+      onCrash: (error) => logger.error("consumer crashed; restarting it with back-off", { error }),
+      onRestart: ({ attempt, delayMs, error }) => logger.warn("consumer restart scheduled", { attempt, delayMs, error: error?.message }),
     });
     await consumer.start();
     status = "READY";
