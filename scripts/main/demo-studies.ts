@@ -20,6 +20,8 @@ export interface AnalysisOutcome {
   status: string;
   viaSubscription: boolean;
   latencyMs: number | null;
+  /** the analysis's reliability level (OK / CAUTION / ABSTAIN), "-" before a result */
+  trust: string;
   summary: string;
 }
 
@@ -51,6 +53,7 @@ const RESULTS = `query Results($id: ID!) {
   analysis(id: $id) {
     id task status errorCode errorMessage durationMs
     model { name version }
+    reliability { level }
     result {
       __typename
       ... on ClassificationResult { findings { label probability threshold positive regions { region weight } } }
@@ -201,7 +204,9 @@ export async function runDemoStudies(options: {
   const outcomes: AnalysisOutcome[] = [];
   for (const [id, request] of pending) {
     const got = arrived.get(id);
-    const data = await client.query<{ analysis: { status: string; errorMessage: string | null; result: Record<string, unknown> | null } }>(RESULTS, { id });
+    const data = await client.query<{
+      analysis: { status: string; errorMessage: string | null; reliability: { level: string } | null; result: Record<string, unknown> | null };
+    }>(RESULTS, { id });
     outcomes.push({
       id,
       accession: request.accession,
@@ -209,6 +214,7 @@ export async function runDemoStudies(options: {
       status: data.analysis.status,
       viaSubscription: Boolean(got),
       latencyMs: got ? got.at - request.requestedAt : null,
+      trust: data.analysis.reliability?.level ?? "-",
       summary: data.analysis.status === "FAILED" ? `error: ${data.analysis.errorMessage}` : summarise(data.analysis.result),
     });
   }
@@ -228,10 +234,10 @@ export async function runDemoStudies(options: {
 }
 
 export function formatTable(outcomes: AnalysisOutcome[]): string {
-  const rows = [["study", "task", "status", "sub", "ms", "result"]];
+  const rows = [["study", "task", "status", "sub", "ms", "trust", "result"]];
   for (const o of outcomes) {
-    rows.push([o.accession, o.task, o.status, o.viaSubscription ? "yes" : "no", o.latencyMs === null ? "-" : String(Math.round(o.latencyMs)), o.summary]);
+    rows.push([o.accession, o.task, o.status, o.viaSubscription ? "yes" : "no", o.latencyMs === null ? "-" : String(Math.round(o.latencyMs)), o.trust, o.summary]);
   }
-  const widths = rows[0]!.map((_, i) => Math.min(i === 5 ? 100 : 40, Math.max(...rows.map((r) => r[i]!.length))));
+  const widths = rows[0]!.map((_, i) => Math.min(i === 6 ? 100 : 40, Math.max(...rows.map((r) => r[i]!.length))));
   return rows.map((r) => r.map((cell, i) => cell.slice(0, widths[i]).padEnd(widths[i]!)).join("  ")).join("\n");
 }
