@@ -21,7 +21,7 @@ PIP_PINS=(
 )
 
 APT_PKGS=(python3-torch python3-torchvision python3-onnx libopenblas0-pthread python3-sklearn
-          python3-scipy python3-matplotlib python3-tqdm python3-pydicom python3-pil python3-pytest
+          python3-scipy python3-matplotlib python3-tqdm python3-pydicom python3-pil python3-pytest python3-jsonschema
           python3-venv)
 
 log() { echo "[setup-python] $*" >&2; }

@@ -13,6 +13,7 @@ from gkmvlp.export import graphs as G
 from gkmvlp.model import GKMVLP, preset
 from gkmvlp.model.preprocess import preprocess_file
 from gkmvlp.tokenizer import WordPieceTokenizer
+from manifest_schema import SCHEMA_PATH, manifest_errors
 
 torch.set_num_threads(2)
 try:  # under /usr/bin/python3, use onnxruntime from the project venv (same interpreter, scripts/setup-python.sh)
@@ -59,6 +60,24 @@ def test_bundle_has_every_contract_file_with_hashes(bundle):
     assert man["graphs"]["image_encoder"]["outputs"][5] == {"name": "grounding_weights", "dtype": "float32",
                                                             "shape": ["batch", 14, 29]}
     assert not list(path.parent.glob(".*tmp*"))
+
+
+def test_exported_manifest_validates_against_the_checked_in_json_schema(bundle):
+    path, _ = bundle
+    man = json.loads((path / "manifest.json").read_text())
+    assert manifest_errors(man) == []
+    broken = dict(man, format_version=3, preprocessing=dict(man["preprocessing"], channels=3))
+    del broken["files"]
+    errors = manifest_errors(broken)
+    assert any(e.startswith("format_version") for e in errors) and any(e.startswith("preprocessing/channels") for e in errors)
+    assert any("'files' is a required property" in e for e in errors)
+
+
+def test_shipped_bundles_validate_against_the_checked_in_json_schema():
+    shipped = sorted((SCHEMA_PATH.parents[2] / "models").glob("*/manifest.json"))
+    assert shipped, "no shipped bundle under models/"
+    for manifest in shipped:
+        assert manifest_errors(json.loads(manifest.read_text())) == [], manifest
 
 
 def test_golden_vectors_reproduce_with_onnxruntime(bundle, model_tok):
@@ -110,6 +129,7 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
                            config={"size": "tiny"}, metrics={"thresholds": None}, max_new_tokens=4, reliability=(ic, rel))
     man = json.loads((path / "manifest.json").read_text())
     assert man["format_version"] == 2 and man["thresholds"]["Pneumonia"] == 0.3
+    assert manifest_errors(man) == []
     assert man["calibration"]["labels"]["Pneumonia"]["a"] == 0.7 and man["reliability"]["validated_on_real"] == ["Pneumonia"]
     assert [o["name"] for o in man["graphs"]["input_check"]["outputs"]] == ["frontal_cxr_probability", "ood_distance"]
     golden = json.loads((path / "golden" / "golden.json").read_text())
