@@ -13,11 +13,13 @@ VENV="${GKMVLP_VENV:-$ROOT/.venv}"
 SYS_PY=/usr/bin/python3
 
 ORT_VERSION=1.23.2
+RUFF_VERSION=0.14.6   # the Python linter and formatter of `npm run lint`
 PIP_PINS=(
   "onnxruntime==${ORT_VERSION}"
   "coloredlogs==15.0.1"
   "humanfriendly==10.0"
   "flatbuffers==25.2.10"
+  "ruff==${RUFF_VERSION}"
 )
 
 APT_PKGS=(python3-torch python3-torchvision python3-onnx libopenblas0-pthread python3-sklearn
@@ -43,7 +45,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 have_ort="$("$VENV/bin/python" -c 'import onnxruntime; print(onnxruntime.__version__)' 2>/dev/null || true)"
-if [ "$have_ort" != "$ORT_VERSION" ]; then
+have_ruff="$("$VENV/bin/ruff" --version 2>/dev/null | cut -d' ' -f2 || true)"
+if [ "$have_ort" != "$ORT_VERSION" ] || [ "$have_ruff" != "$RUFF_VERSION" ]; then
   NUMPY_VERSION="$("$SYS_PY" -c 'import numpy; print(numpy.__version__)')"
   CONSTRAINTS="$(mktemp)"
   trap 'rm -f "$CONSTRAINTS"' EXIT

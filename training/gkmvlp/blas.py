@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterable, MutableMapping
 from pathlib import Path
-from typing import Iterable, MutableMapping, Optional
 
 # Most capable first; each entry's flags are what that OpenBLAS kernel family executes.
 _CORETYPES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -24,7 +24,7 @@ _CORETYPES: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
-def pick_coretype(flags: Iterable[str]) -> Optional[str]:
+def pick_coretype(flags: Iterable[str]) -> str | None:
     """The OpenBLAS core type for a CPU with these /proc/cpuinfo flags (None: let OpenBLAS decide)."""
     have = set(flags)
     for name, needs in _CORETYPES:
@@ -55,5 +55,5 @@ def configure(environ: MutableMapping[str, str] = os.environ, cpuinfo: Path = Pa
         wanted["OPENBLAS_CORETYPE"] = core
     missing = {k: v for k, v in wanted.items() if k not in environ}
     if missing and "torch" in sys.modules and environ is os.environ:
-        warnings.warn("gkmvlp.blas.configure() ran after torch was imported; OpenBLAS settings ignored")
+        warnings.warn("gkmvlp.blas.configure() ran after torch was imported; OpenBLAS settings ignored", stacklevel=2)
     environ.update(missing)

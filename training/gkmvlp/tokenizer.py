@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 SPECIALS = (PAD, UNK, CLS, SEP, MASK)
@@ -41,7 +41,7 @@ class WordPieceTokenizer:
 
     # ----- persistence -------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> "WordPieceTokenizer":
+    def load(cls, path: str | Path) -> WordPieceTokenizer:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"vocab file not found: {path}")
@@ -59,7 +59,7 @@ class WordPieceTokenizer:
 
     # ----- training ----------------------------------------------------------------------------
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int = 2000, min_freq: int = 1) -> "WordPieceTokenizer":
+    def train(cls, texts: Iterable[str], vocab_size: int = 2000, min_freq: int = 1) -> WordPieceTokenizer:
         """Learn a vocabulary: specials, every seen char (+ '##' form), then whole words by frequency.
 
         Synthetic and template-like reports have a small closed vocabulary, so whole words cover the

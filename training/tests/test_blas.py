@@ -40,9 +40,12 @@ def test_configure_reads_flags_and_keeps_values_the_caller_set(tmp_path):
 
 def test_cli_package_sets_openblas_before_torch_loads():
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS")}
-    code = ("import os, sys, gkmvlp.cli.pretrain; "
-            "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OPENBLAS_CORETYPE', '-'))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=TRAINING, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import os, sys, gkmvlp.cli.pretrain; "
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OPENBLAS_CORETYPE', '-'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=TRAINING, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[0] == "1"
     assert out[1] == (blas.pick_coretype(blas.cpu_flags()) or "-")

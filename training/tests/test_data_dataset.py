@@ -10,8 +10,15 @@ import pytest
 from PIL import Image
 
 from gkmvlp.cli.generate import main as generate_main
-from gkmvlp.data.dataset import (ContractDataset, DatasetFormatError, label_vector, load_mask, read_dataset_json,
-                                 read_split, region_array)
+from gkmvlp.data.dataset import (
+    ContractDataset,
+    DatasetFormatError,
+    label_vector,
+    load_mask,
+    read_dataset_json,
+    read_split,
+    region_array,
+)
 from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset, generate_sample
 from gkmvlp.data.synthetic.dicom import read_dicom_as_8bit
 from gkmvlp.ontology import LABELS, REGIONS
@@ -77,6 +84,7 @@ def test_existing_output_is_not_overwritten_by_default(root):
 
 def test_interrupted_generation_leaves_no_complete_looking_set(tmp_path, monkeypatch):
     import gkmvlp.data.synthetic.writer as w
+
     calls = {"n": 0}
     real = w._work
 
@@ -95,7 +103,7 @@ def test_interrupted_generation_leaves_no_complete_looking_set(tmp_path, monkeyp
     with pytest.raises(DatasetFormatError, match="dataset.json"):
         read_dataset_json(tmp_path / "set.tmp")
     monkeypatch.setattr(w, "_work", real)
-    generate_dataset(CFG, out, {"train": 2}, progress=False)   # a rerun cleans the stale .tmp
+    generate_dataset(CFG, out, {"train": 2}, progress=False)  # a rerun cleans the stale .tmp
     assert len(read_split(out, "train")) == 2 and not (tmp_path / "set.tmp").exists()
 
 
@@ -108,13 +116,16 @@ def test_malformed_json_line_is_reported_with_file_and_line(root, tmp_path):
         read_split(d, "train")
 
 
-@pytest.mark.parametrize("mutate,msg", [
-    (lambda r: r.pop("labels"), "missing keys"),
-    (lambda r: r["labels"].update({"Hernia": 1}), "unknown labels"),
-    (lambda r: r["regions"].update({"left arm": [1, 1, 5, 5]}), "unknown region"),
-    (lambda r: r["regions"].update({"spine": [10, 10, 900, 20]}), "not inside"),
-    (lambda r: r.update({"image": "images/nope.png"}), "image file missing"),
-])
+@pytest.mark.parametrize(
+    "mutate,msg",
+    [
+        (lambda r: r.pop("labels"), "missing keys"),
+        (lambda r: r["labels"].update({"Hernia": 1}), "unknown labels"),
+        (lambda r: r["regions"].update({"left arm": [1, 1, 5, 5]}), "unknown region"),
+        (lambda r: r["regions"].update({"spine": [10, 10, 900, 20]}), "not inside"),
+        (lambda r: r.update({"image": "images/nope.png"}), "image file missing"),
+    ],
+)
 def test_bad_rows_are_reported(root, tmp_path, mutate, msg):
     d = _copy(root, tmp_path)
     rows = [json.loads(x) for x in (d / "val.jsonl").read_text().splitlines()]
@@ -134,10 +145,27 @@ def test_unreadable_image_is_reported(root, tmp_path):
 
 def test_cli_writes_set_and_previews(tmp_path, capsys):
     out = tmp_path / "cli"
-    rc = generate_main(["--out", str(out), "--train", "2", "--val", "1", "--test", "4", "--image-size", "64",
-                        "--dicom", "1", "--previews", "4", "--no-progress"])
+    rc = generate_main(
+        [
+            "--out",
+            str(out),
+            "--train",
+            "2",
+            "--val",
+            "1",
+            "--test",
+            "4",
+            "--image-size",
+            "64",
+            "--dicom",
+            "1",
+            "--previews",
+            "4",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     assert {p.name for p in (out / "previews").iterdir()} == {"raw.png", "regions.png", "findings.png"}
     assert len(read_split(out, "test")) == 4
-    assert generate_main(["--out", str(out), "--no-progress"]) == 2   # exists -> clear error
+    assert generate_main(["--out", str(out), "--no-progress"]) == 2  # exists -> clear error
     assert "exists" in capsys.readouterr().err

@@ -55,7 +55,9 @@ def test_imagenome_scene_graph_boxes_and_triplets():
     assert ["Cardiomegaly", "cardiac silhouette", "present"] in g["triplets"]
     assert ["Pneumothorax", "right lung", "absent"] in g["triplets"]
     assert ["Pneumonia", "right lung", "present"] in g["triplets"]
-    small = read_scene_graph(FIX / "imagenome/aaaa1111-bbbb2222-cccc3333-dddd4444-eeee5555_SceneGraph.json", original=False)
+    small = read_scene_graph(
+        FIX / "imagenome/aaaa1111-bbbb2222-cccc3333-dddd4444-eeee5555_SceneGraph.json", original=False
+    )
     assert small["boxes"]["right lung"] == [40, 30, 105, 170]
 
 

@@ -23,8 +23,9 @@ from gkmvlp.data.real.evaluation import load_tool
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 TOOLS, DATA = SHARED / "tools", SHARED / "data"
-pytestmark = pytest.mark.skipif(not (TOOLS / "near_duplicates.py").is_file() or shutil.which("git") is None,
-                                reason="needs ../shared/tools and git")
+pytestmark = pytest.mark.skipif(
+    not (TOOLS / "near_duplicates.py").is_file() or shutil.which("git") is None, reason="needs ../shared/tools and git"
+)
 TALO = "X-Ray Image DataSet"
 MAX_SIDE = 64
 
@@ -48,9 +49,24 @@ def put(root: Path, rel: str, data: bytes) -> None:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false",
-                           "-c", "init.defaultBranch=main", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def commit_all(root: Path) -> None:
@@ -66,11 +82,11 @@ def eval_copies() -> tuple[bytes, bytes] | None:
     orig = imgs[0].read_bytes()
     im = Image.open(io.BytesIO(orig)).convert("L").resize((700, 700), Image.LANCZOS)
     buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=80)                      # resized and re-encoded, then stored as PNG
+    im.save(buf, "JPEG", quality=80)  # resized and re-encoded, then stored as PNG
     return orig, png(Image.open(io.BytesIO(buf.getvalue())))
 
 
-EVAL_PATIENT = "00000075"     # a patient of shared/data/classification_nih14 (00000075_000.png)
+EVAL_PATIENT = "00000075"  # a patient of shared/data/classification_nih14 (00000075_000.png)
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +95,21 @@ def corpus(tmp_path_factory):
     clones = tmp / "clones"
     # 1. muhammedtalo-like, then cloned bare with one blob deleted
     w = tmp / "talo"
-    for i, rel in enumerate(["No_findings/90000001_000.png", "No_findings/90000001_001.png",
-                             "Pneumonia/90000001_002.png", "No_findings/90000003_000.png",
-                             f"Pneumonia/{EVAL_PATIENT}_099.png"] +
-                            [f"Pneumonia/9000{k:04d}_000.png" for k in range(10, 30)]):
+    for i, rel in enumerate(
+        [
+            "No_findings/90000001_000.png",
+            "No_findings/90000001_001.png",
+            "Pneumonia/90000001_002.png",
+            "No_findings/90000003_000.png",
+            f"Pneumonia/{EVAL_PATIENT}_099.png",
+        ]
+        + [f"Pneumonia/9000{k:04d}_000.png" for k in range(10, 30)]
+    ):
         put(w, f"{TALO}/{rel}", png(film(i)))
     put(w, f"{TALO}/Covid-19/covid-19-pneumonia-7-PA.jpg", png(film(100, mode="RGB")))  # a PNG named .jpg
     put(w, f"{TALO}/Covid-19/dup-of-cxnet.png", png(film(200)))
     near = Image.fromarray(np.clip(np.asarray(film(401), np.int16) + 9, 0, 255).astype(np.uint8)).resize((130, 130))
-    put(w, f"{TALO}/Covid-19/brighter-larger-copy.png", png(near))   # of cxnet:2 (film 401)
+    put(w, f"{TALO}/Covid-19/brighter-larger-copy.png", png(near))  # of cxnet:2 (film 401)
     copies = eval_copies()
     if copies:
         put(w, f"{TALO}/No_findings/90000998_000.png", copies[0])
@@ -104,17 +126,22 @@ def corpus(tmp_path_factory):
     put(j, "JSRT/jsrt_images/images/JPCLN001.IMG.png", png(film(300, (160, 160)).convert("P")))
     put(j, "JSRT/jsrt_images/images/JPCNN001.IMG.png", png(film(301, (160, 160))))
     for name in ("JPCLN001", "JPCNN001"):
-        for folder, x0 in (("right_lung", 5), ("left_lung", 45), ("heart", 30), ("right_clavicle", 10),
-                           ("left_clavicle", 50)):
+        for folder, x0 in (
+            ("right_lung", 5),
+            ("left_lung", 45),
+            ("heart", 30),
+            ("right_clavicle", 10),
+            ("left_clavicle", 50),
+        ):
             m = np.zeros((80, 80), np.uint8)
-            m[10:60, x0:x0 + 25] = 255
+            m[10:60, x0 : x0 + 25] = 255
             put(j, f"JSRT/masks/masks/{folder}_png/{name}.png", png(Image.fromarray(m)))
     commit_all(j)
     # 3. COVID-CXNet-like plain folder (no git): metadata with a lateral and a shared patient
     c = clones / "COVID-CXNet"
     for i, name in enumerate(["1.jpg", "2.PNG", "3-.png", "4.png", "5.png"]):
         put(c, f"chest_xray_images/covid19/{name}", png(film(400 + i)))
-    put(c, "chest_xray_images/covid19/9.png", png(film(200)))   # same pixels as talo's dup-of-cxnet.png
+    put(c, "chest_xray_images/covid19/9.png", png(film(200)))  # same pixels as talo's dup-of-cxnet.png
     with open(c / "metadata.csv", "w", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(["filename", "patient_id", "view", "label"])
@@ -124,22 +151,34 @@ def corpus(tmp_path_factory):
     r.mkdir(parents=True)
     (r / "indiana_reports.csv").write_text(
         "uid,MeSH,Problems,image,indication,comparison,findings,impression\n"
-        "1,normal,normal,x,,,Clear lungs.,Normal.\n"                       # in the evaluation sample's range
+        "1,normal,normal,x,,,Clear lungs.,Normal.\n"  # in the evaluation sample's range
         "500,Cardiomegaly;Opacity/lung,Cardiomegaly;Opacity,x,Cough.,,Large heart.,Cardiomegaly.\n"
-        "501,normal,normal,x,,,,\n")                                         # neither findings nor impression
+        "501,normal,normal,x,,,,\n"
+    )  # neither findings nor impression
     (r / "indiana_projections.csv").write_text("uid,filename,projection\n500,a.png,Frontal\n500,b.png,Lateral\n")
     out = tmp / "corpus"
     summary = assemble(clones, out, tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
     rows = {row["id"]: row for row in load_manifest(out)}
     excluded = [json.loads(l) for l in (out / "excluded.jsonl").read_text().splitlines()]
-    return {"clones": clones, "out": out, "summary": summary, "rows": rows, "excluded": excluded,
-            "copies": copies is not None}
+    return {
+        "clones": clones,
+        "out": out,
+        "summary": summary,
+        "rows": rows,
+        "excluded": excluded,
+        "copies": copies is not None,
+    }
 
 
 def test_dhash_matches_the_tool_on_every_mode(tmp_path):
     nd = load_tool(TOOLS)
-    ims = [film(1), film(2, mode="RGB"), film(3, mode="RGBA"), film(4).convert("P"),
-           Image.fromarray((np.asarray(film(5), np.uint16) * 16).astype(np.uint16))]
+    ims = [
+        film(1),
+        film(2, mode="RGB"),
+        film(3, mode="RGBA"),
+        film(4).convert("P"),
+        Image.fromarray((np.asarray(film(5), np.uint16) * 16).astype(np.uint16)),
+    ]
     for k, im in enumerate(ims):
         for fmt in ("PNG", "JPEG"):
             if fmt == "JPEG" and im.mode not in ("L", "RGB"):
@@ -154,7 +193,7 @@ def test_rows_labels_and_unknowns(corpus):
     normal = rows["nih:90000001_000"]
     assert normal["labels"]["No Finding"] == 1 and normal["labels"]["Pneumothorax"] == 0
     for unknown in ("Enlarged Cardiomediastinum", "Fracture", "Support Devices"):
-        assert unknown not in normal["labels"]                   # unknown: absent, never 0
+        assert unknown not in normal["labels"]  # unknown: absent, never 0
     assert rows["nih:90000001_002"]["labels"] == {"No Finding": 0, "Lung Opacity": 1, "Pneumonia": 1}
     assert rows["jsrt:JPCLN001"]["labels"] == {"No Finding": 0, "Lung Lesion": 1}
     assert rows["jsrt:JPCNN001"]["labels"] == {"Lung Lesion": 0}
@@ -162,7 +201,7 @@ def test_rows_labels_and_unknowns(corpus):
     assert cov["diagnosis"] == "COVID-19" and cov["view"] == "PA" and cov["patient_known"] is False
     assert rows["cxnet:1"]["labels"] == {"No Finding": 0, "Lung Opacity": 1, "Pneumonia": 1}
     assert rows["cxnet:3-"]["labels"] == {} and "without visible abnormality" in rows["cxnet:3-"]["note"]
-    assert rows["cxnet:4"]["labels"] == {} and "diagnosis" not in rows["cxnet:4"]   # metadata label not COVID-19
+    assert rows["cxnet:4"]["labels"] == {} and "diagnosis" not in rows["cxnet:4"]  # metadata label not COVID-19
     lat = rows["cxnet:2"]
     assert lat["view"] == "lateral" and lat["frontal"] is False
     assert corpus["summary"]["laterals"]["cxnet"] == 1
@@ -175,11 +214,11 @@ def test_rows_labels_and_unknowns(corpus):
 def test_masks_present_sized_and_sided(corpus):
     r = corpus["rows"]["jsrt:JPCLN001"]
     assert set(r["masks"]) == {"right lung", "left lung", "cardiac silhouette", "right clavicle", "left clavicle"}
-    for region, rel in r["masks"].items():
+    for rel in r["masks"].values():
         m = np.asarray(Image.open(corpus["out"] / rel))
         assert m.shape == (r["height"], r["width"]) and set(np.unique(m)) <= {0, 255}
     right = np.asarray(Image.open(corpus["out"] / r["masks"]["right lung"]))
-    assert np.nonzero(right)[1].mean() < r["width"] / 2          # patient's right lung on the image left
+    assert np.nonzero(right)[1].mean() < r["width"] / 2  # patient's right lung on the image left
     assert corpus["summary"]["masks"]["problems"] == []
 
 
@@ -210,7 +249,7 @@ def test_missing_blob_missing_sources_and_duplicates(corpus):
 
 def test_reports(corpus):
     reps = [json.loads(l) for l in (corpus["out"] / "reports.jsonl").read_text().splitlines()]
-    assert [r["uid"] for r in reps] == [500]          # 1: evaluation range; 501: no text
+    assert [r["uid"] for r in reps] == [500]  # 1: evaluation range; 501: no text
     assert reps[0]["mesh"] == ["Cardiomegaly", "Opacity/lung"] and reps[0]["projections"] == ["Frontal", "Lateral"]
     assert reps[0]["split"] == split_of("iu", "500")
     assert any(e["id"] == "iu:1" and e["reason"].startswith("evaluation report") for e in corpus["excluded"])
@@ -235,6 +274,7 @@ def test_rerun_is_byte_identical(corpus, tmp_path):
     assert not corpus["out"].with_name("corpus.part").exists()
     s = json.loads((corpus["out"] / "corpus.json").read_text())
     import hashlib
+
     assert s["sha256"]["manifest.jsonl"] == hashlib.sha256(before["manifest.jsonl"]).hexdigest()
 
 
@@ -256,8 +296,9 @@ def test_cli_exits_2_without_sources(tmp_path, capsys):
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit) as e:
-        main(["--clones", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--tools", str(TOOLS),
-              "--no-progress"])
+        main(
+            ["--clones", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--tools", str(TOOLS), "--no-progress"]
+        )
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "no usable source" in err and "muhammedtalo/COVID-19" in err
@@ -266,11 +307,11 @@ def test_cli_exits_2_without_sources(tmp_path, capsys):
 
 def test_split_lungs_of_a_both_lungs_mask():
     m = np.zeros((40, 60), bool)
-    m[5:35, 5:25] = True          # image left: the patient's right lung
+    m[5:35, 5:25] = True  # image left: the patient's right lung
     m[5:35, 35:55] = True
     left, right, problem = px.split_lungs(m)
     assert problem is None and left[:, :30].sum() == left.sum() == 600 and right[:, 30:].sum() == right.sum() == 600
-    m[20, 25:35] = True            # lungs touching at the mediastinum: still split, but reported
+    m[20, 25:35] = True  # lungs touching at the mediastinum: still split, but reported
     assert px.split_lungs(m)[2].startswith("lungs touch")
     one = np.zeros((40, 60), bool)
     one[5:35, 5:25] = True
@@ -278,9 +319,9 @@ def test_split_lungs_of_a_both_lungs_mask():
 
 
 def test_sixteen_bit_films_are_scaled_not_clipped():
-    a = (np.asarray(film(7), np.float64) / 255 * 4095).astype(np.uint16)     # a 12-bit film in 16 bits
+    a = (np.asarray(film(7), np.float64) / 255 * 4095).astype(np.uint16)  # a 12-bit film in 16 bits
     g = px.to_grey8(Image.fromarray(a))
-    assert g.mode == "L" and np.asarray(g).max() > 150              # convert('L') would clip all to 255
+    assert g.mode == "L" and np.asarray(g).max() > 150  # convert('L') would clip all to 255
     assert np.abs(np.asarray(g, np.float64) - a.astype(np.float64) * 255 / 4095).max() <= 1
 
 
@@ -290,12 +331,17 @@ def test_local_nih14_chexpert_mimic(tmp_path):
     nih, chx, mim = tmp_path / "nih", tmp_path / "chexpert", tmp_path / "mimic"
     nih.mkdir()
     shutil.copy(fx / "nih" / "Data_Entry_2017.csv", nih)
-    for k, name in enumerate(["90000001_000.png", "90000002_000.png"]):        # 90000003_001 not downloaded
+    for k, name in enumerate(["90000001_000.png", "90000002_000.png"]):  # 90000003_001 not downloaded
         put(nih, f"images_00{k + 1}/images/{name}", png(film(500 + k)))
     chx.mkdir()
     shutil.copy(fx / "chexpert" / "valid.csv", chx)
-    for k, rel in enumerate(["patient90001/study1/view1_frontal.jpg", "patient90002/study1/view1_frontal.jpg",
-                             "patient90002/study1/view2_lateral.jpg"]):
+    for k, rel in enumerate(
+        [
+            "patient90001/study1/view1_frontal.jpg",
+            "patient90002/study1/view1_frontal.jpg",
+            "patient90002/study1/view2_lateral.jpg",
+        ]
+    ):
         buf = io.BytesIO()
         film(600 + k).save(buf, "JPEG")
         put(chx, f"valid/{rel}", buf.getvalue())
@@ -303,16 +349,27 @@ def test_local_nih14_chexpert_mimic(tmp_path):
     put(mim, "files/p10/p10000001/s50000001/aaaa1111-bbbb2222-cccc3333-dddd4444-eeee5555.jpg", png(film(700)))
     put(mim, "files/p10/p10000002/s50000002/ffff6666-aaaa7777-bbbb8888-cccc9999-dddd0000.jpg", png(film(701)))
     out = tmp_path / "corpus"
-    s = assemble(None, out, datasets={"nih14": nih, "chexpert": chx, "mimic": mim}, tools_dir=TOOLS,
-                 max_side=MAX_SIDE, progress=False)
+    s = assemble(
+        None,
+        out,
+        datasets={"nih14": nih, "chexpert": chx, "mimic": mim},
+        tools_dir=TOOLS,
+        max_side=MAX_SIDE,
+        progress=False,
+    )
     rows = {r["id"]: r for r in load_manifest(out)}
     a = rows["nih14:90000001_000"]
     assert a["labels"]["Cardiomegaly"] == 1 and a["labels"]["Pleural Effusion"] == 1 and a["labels"]["No Finding"] == 0
     assert "Fracture" not in a["labels"] and a["view"] == "PA" and a["split"] == split_of("nih", "90000001")
-    assert s["sources"]["NIH ChestX-ray14"]["missing_count"] == 1                # the image not downloaded
+    assert s["sources"]["NIH ChestX-ray14"]["missing_count"] == 1  # the image not downloaded
     c = rows["chexpert:patient90001_study1_view1_frontal"]
-    assert c["labels"] == {"Cardiomegaly": 1, "Lung Opacity": 1, "Edema": 0, "Pleural Effusion": 1,
-                           "Support Devices": 1}                                   # -1 (Atelectasis) unknown
+    assert c["labels"] == {
+        "Cardiomegaly": 1,
+        "Lung Opacity": 1,
+        "Edema": 0,
+        "Pleural Effusion": 1,
+        "Support Devices": 1,
+    }  # -1 (Atelectasis) unknown
     lat = rows["chexpert:patient90002_study1_view2_lateral"]
     assert lat["view"] == "lateral" and lat["frontal"] is False
     m = rows["mimic:aaaa1111-bbbb2222-cccc3333-dddd4444-eeee5555"]

@@ -27,7 +27,7 @@ def test_same_seed_and_index_give_identical_samples():
 def test_images_are_uint8_of_configured_size(samples):
     for s in samples:
         assert s.image.dtype == np.uint8 and s.image.shape == (96, 96)
-        assert s.image.std() > 10    # not blank
+        assert s.image.std() > 10  # not blank
 
 
 def test_record_has_all_labels_and_known_regions(samples):
@@ -133,7 +133,7 @@ def test_triplets_agree_with_labels(samples):
             assert region in REGIONS
             if status == "present":
                 assert lab[finding] == 1
-            elif lab[finding] == 1:   # absent on the other side of a one-sided finding
+            elif lab[finding] == 1:  # absent on the other side of a one-sided finding
                 assert any(f["label"] == finding and f["side"] in ("left", "right") for f in s.record["findings"])
 
 

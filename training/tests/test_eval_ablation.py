@@ -28,7 +28,9 @@ def test_cli_writes_json_and_a_table_per_metric(tmp_path):
             f = tmp_path / f"{variant}{seed}.json"
             f.write_text(json.dumps({"auc_macro": base + 0.01 * seed, "pointing_game": 0.5}))
             files[variant].append(str(f))
-    ablation.main(["--variant", "gk", *files["gk"], "--variant", "no_gk", *files["no_gk"], "--out", str(tmp_path / "o")])
+    ablation.main(
+        ["--variant", "gk", *files["gk"], "--variant", "no_gk", *files["no_gk"], "--out", str(tmp_path / "o")]
+    )
     s = json.loads((tmp_path / "o" / "ablation.json").read_text())
     assert s["n_seeds"] == {"gk": 3, "no_gk": 3}
     assert math.isclose(s["metrics"]["auc_macro"]["gk"]["mean"], 0.81)
@@ -58,7 +60,9 @@ def test_per_label_means_over_seeds_and_the_gap_plot(tmp_path):
         args.append(variant)
         for seed in range(2):
             f = tmp_path / f"{variant}{seed}.json"
-            f.write_text(json.dumps({"auc_macro": base, "auc_per_label": {"Edema": base + 0.02 * seed, "Fracture": 0.5}}))
+            f.write_text(
+                json.dumps({"auc_macro": base, "auc_per_label": {"Edema": base + 0.02 * seed, "Fracture": 0.5}})
+            )
             args.append(str(f))
     ablation.main(args + ["--out", str(tmp_path / "o"), "--plot-pairs", "gk:no_gk"])
     s = json.loads((tmp_path / "o" / "ablation.json").read_text())

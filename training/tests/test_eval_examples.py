@@ -17,8 +17,19 @@ from gkmvlp.train.batches import TensorSet, answer_vocab, build_tensors, corpus,
 from gkmvlp.train.checkpoint import save
 
 # heatmap_subcells=2: the heatmap grid (8) is finer than the patch grid (4), as in the shipped models
-MICRO = dict(image_size=64, dim=32, heads=2, vit_depth=1, text_layers=1, gk_layers=1, fusion_layers=1,
-             decoder_layers=1, max_length=48, num_answers=16, heatmap_subcells=2)
+MICRO = dict(
+    image_size=64,
+    dim=32,
+    heads=2,
+    vit_depth=1,
+    text_layers=1,
+    gk_layers=1,
+    fusion_layers=1,
+    decoder_layers=1,
+    max_length=48,
+    num_answers=16,
+    heatmap_subcells=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +37,14 @@ def setup(tmp_path_factory):
     from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
 
     torch.manual_seed(0)
-    data = generate_dataset(GeneratorConfig(image_size=64), tmp_path_factory.mktemp("data") / "synth",
-                            {"train": 4, "val": 4, "test": 10}, seed=5, dicom_subset=0, progress=False)
+    data = generate_dataset(
+        GeneratorConfig(image_size=64),
+        tmp_path_factory.mktemp("data") / "synth",
+        {"train": 4, "val": 4, "test": 10},
+        seed=5,
+        dicom_subset=0,
+        progress=False,
+    )
     recs = read_split(data, "train") + read_split(data, "test")
     tok = WordPieceTokenizer.train(corpus(recs), vocab_size=300)
     answers = answer_vocab(recs, 16)
@@ -40,9 +57,17 @@ def setup(tmp_path_factory):
 def fake_set(labels, has_box):
     labels, has_box = torch.tensor(labels, dtype=torch.float32), torch.tensor(has_box, dtype=torch.float32)
     z = torch.zeros(0, 1, dtype=torch.long)
-    return TensorSet(ids=[f"r{i}" for i in range(len(labels))], reports=[""] * len(labels),
-                     arrays={"labels": labels, "finding_has_box": has_box}, qa_ids=z, qa_mask=z,
-                     qa_answer=z[:, 0], qa_closed=z[:, 0].bool(), qa_record=z[:, 0], qa_text=[])
+    return TensorSet(
+        ids=[f"r{i}" for i in range(len(labels))],
+        reports=[""] * len(labels),
+        arrays={"labels": labels, "finding_has_box": has_box},
+        qa_ids=z,
+        qa_mask=z,
+        qa_answer=z[:, 0],
+        qa_closed=z[:, 0].bool(),
+        qa_record=z[:, 0],
+        qa_text=[],
+    )
 
 
 def row(*names):
@@ -54,8 +79,15 @@ def row(*names):
 
 def test_choice_prefers_boxed_findings_then_one_normal_and_is_deterministic():
     # 0 normal, 1 boxed, 2 positive without box, 3 boxed, 4 normal, 5 boxed, 6 positive without box
-    labels = [row("No Finding"), row("Pneumothorax"), row("Cardiomegaly"), row("Edema", "Pleural Effusion"),
-              row("No Finding"), row("Lung Lesion"), row("Fracture")]
+    labels = [
+        row("No Finding"),
+        row("Pneumothorax"),
+        row("Cardiomegaly"),
+        row("Edema", "Pleural Effusion"),
+        row("No Finding"),
+        row("Lung Lesion"),
+        row("Fracture"),
+    ]
     has = [row(), row("Pneumothorax"), row(), row("Pleural Effusion"), row(), row("Lung Lesion"), row()]
     ts = fake_set(labels, has)
     boxed, normal = {1, 3, 5}, {0, 4}
@@ -100,9 +132,17 @@ def test_plot_examples_writes_a_readable_png_with_boxed_findings(setup, tmp_path
 
 def test_cli_writes_examples_png_only_when_asked(setup, tmp_path, capsys):
     data, model, tok, answers, _ = setup
-    ckpt = save(tmp_path / "run" / "checkpoint.pt", model=model, optimizer=None, step=0,
-                np_rng=np.random.default_rng(0), config={"model": asdict(model.cfg)}, tokenizer=tok,
-                answers=answers, history=[])
+    ckpt = save(
+        tmp_path / "run" / "checkpoint.pt",
+        model=model,
+        optimizer=None,
+        step=0,
+        np_rng=np.random.default_rng(0),
+        config={"model": asdict(model.cfg)},
+        tokenizer=tok,
+        answers=answers,
+        history=[],
+    )
     on, off = tmp_path / "on", tmp_path / "off"
     evaluate_cli.main(["--checkpoint", str(ckpt), "--data", str(data), "--out", str(on), "--examples", "3"])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

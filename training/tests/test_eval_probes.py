@@ -4,20 +4,27 @@ import json
 import math
 
 import numpy as np
+from test_train_cli import config_file, data  # noqa: F401  (module-scoped tiny dataset)
+from test_train_decoder_phase import pretrained  # noqa: F401
 
 from gkmvlp.eval import probes
 from gkmvlp.ontology import LABELS
 
-from test_train_cli import config_file, data  # noqa: F401  (module-scoped tiny dataset)
-from test_train_decoder_phase import pretrained  # noqa: F401
-
 
 def fake_features(n, rng, signal):
     g = rng.normal(size=(n, 8))
-    y = (g[:, :1] + 0.1 * rng.normal(size=(n, 1)) > 0).astype(np.float32) if signal else (rng.random((n, 1)) > 0.5).astype(np.float32)
+    y = (
+        (g[:, :1] + 0.1 * rng.normal(size=(n, 1)) > 0).astype(np.float32)
+        if signal
+        else (rng.random((n, 1)) > 0.5).astype(np.float32)
+    )
     y = np.repeat(y, len(LABELS), axis=1)
-    f = {"global": g, "knowledge": rng.normal(size=(n, len(LABELS), 4)), "regions": rng.normal(size=(n, 8)),
-         "patches": rng.normal(size=(n, 8))}
+    f = {
+        "global": g,
+        "knowledge": rng.normal(size=(n, len(LABELS), 4)),
+        "regions": rng.normal(size=(n, 8)),
+        "patches": rng.normal(size=(n, 8)),
+    }
     return f, y
 
 

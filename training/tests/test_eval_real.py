@@ -11,10 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gkmvlp.data.readers.common import ReaderError
 import gkmvlp.eval.real as real
-from gkmvlp.eval.real import (Bundle, ImageResult, covid_lungs_part, evaluate_real, iu_reports_part, label_aucs,
-                              parse_xywh, pointing_chance, score_box)
+from gkmvlp.data.readers.common import ReaderError
+from gkmvlp.eval.real import (
+    Bundle,
+    ImageResult,
+    covid_lungs_part,
+    evaluate_real,
+    iu_reports_part,
+    label_aucs,
+    parse_xywh,
+    pointing_chance,
+    score_box,
+)
 from gkmvlp.model.preprocess import preprocess_array
 from gkmvlp.ontology import LABELS, REGIONS
 
@@ -59,7 +68,8 @@ def test_lung_part_compares_boxes_in_the_letterboxed_square(tmp_path, monkeypatc
     (tmp_path / "manifest.csv").write_text(
         "image_path,right_lung_bbox_xywh,left_lung_bbox_xywh,lung_bbox_size_ok\n"
         'a.png,"[30, 20, 100, 150]","[170, 20, 100, 150]",1\n'
-        'b.png,"[null, null, null, null]","[null, null, null, null]",1\n')
+        'b.png,"[null, null, null, null]","[null, null, null, null]",1\n'
+    )
     _, lb = preprocess_array(np.zeros((200, 300)), 60, 0.5, 0.25)
     boxes = np.zeros((len(REGIONS), 4), dtype=np.float32)
     boxes[REGIONS.index("right lung")] = [30 / 300, 70 / 300, 130 / 300, 220 / 300]
@@ -68,7 +78,9 @@ def test_lung_part_compares_boxes_in_the_letterboxed_square(tmp_path, monkeypatc
     monkeypatch.setattr(real, "run_image", lambda bundle, path: fake)
     out = covid_lungs_part(Bundle(tmp_path, {"regions": list(REGIONS)}, {}), tmp_path)
     assert out["n"] == 1 and out["excluded"] == {"b.png": "no lung box in the source"}
-    assert out["mean_iou_right"] == pytest.approx(1.0, abs=1e-6) and out["mean_iou_left"] == pytest.approx(1.0, abs=1e-6)
+    assert out["mean_iou_right"] == pytest.approx(1.0, abs=1e-6) and out["mean_iou_left"] == pytest.approx(
+        1.0, abs=1e-6
+    )
     assert out["mean_iou_union"] == pytest.approx(1.0, abs=1e-6) and out["mean_iou_swapped"] == 0.0
 
 
@@ -92,8 +104,7 @@ def test_auc_only_for_labels_with_both_classes():
     labels = ["A", "B", "C", "D"]
     p = np.linspace(0.1, 0.9, 6)
     probs = np.stack([p, p, p, p], axis=1)
-    targets = [{"A": a, "B": 0, "C": None, "D": d}
-               for a, d in zip([0, 0, 0, 1, 1, 1], [1, None, 1, 0, 0, 0])]
+    targets = [{"A": a, "B": 0, "C": None, "D": d} for a, d in zip([0, 0, 0, 1, 1, 1], [1, None, 1, 0, 0, 0])]
     out = label_aucs(probs, targets, labels)
     assert out["auc_per_label"] == {"A": pytest.approx(1.0), "D": pytest.approx(0.0)}
     assert out["auc_macro"] == pytest.approx(0.5) and out["n_labels_scored"] == 2
@@ -105,10 +116,20 @@ def test_auc_only_for_labels_with_both_classes():
 def test_iu_report_statistics_and_tokenizer_coverage(tmp_path):
     words = "the lungs are clear . no pneumothorax heart size is normal large right pleural effusion".split()
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words) + "\n")
-    rows = [{"report_id": 1, "findings": "The lungs are clear. No pneumothorax.", "impression": "Heart size is normal.",
-             "mesh_major": ["normal"]},
-            {"report_id": 2, "findings": "Large right pleural effusion.", "impression": "Caf\u00e9 sign.",
-             "mesh_major": ["Pleural Effusion/right/large"]}]
+    rows = [
+        {
+            "report_id": 1,
+            "findings": "The lungs are clear. No pneumothorax.",
+            "impression": "Heart size is normal.",
+            "mesh_major": ["normal"],
+        },
+        {
+            "report_id": 2,
+            "findings": "Large right pleural effusion.",
+            "impression": "Caf\u00e9 sign.",
+            "mesh_major": ["Pleural Effusion/right/large"],
+        },
+    ]
     (tmp_path / "reports_sample100.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     b = Bundle(tmp_path, {"labels": list(LABELS), "tokenizer": {"vocab_file": "vocab.txt", "unk_id": 1}}, {})
     out = iu_reports_part(b, tmp_path)
@@ -141,8 +162,9 @@ def test_unreadable_image_and_missing_manifest_name_the_file(tmp_path):
     folder = tmp_path / "localization_nih_bbox"
     (folder / "images").mkdir(parents=True)
     (folder / "images" / "bad.png").write_bytes(b"not a png at all")
-    (folder / "manifest.csv").write_text("image_path,image_id,finding_label,x,y,w,h\n"
-                                         "images/bad.png,bad.png,Nodule,10,10,20,20\n")
+    (folder / "manifest.csv").write_text(
+        "image_path,image_id,finding_label,x,y,w,h\nimages/bad.png,bad.png,Nodule,10,10,20,20\n"
+    )
     with pytest.raises(ValueError, match="bad.png"):
         evaluate_real(SHIPPED, tmp_path)
     (folder / "manifest.csv").unlink()
@@ -152,8 +174,14 @@ def test_unreadable_image_and_missing_manifest_name_the_file(tmp_path):
 
 def _cli(*args):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(TRAINING))
-    return subprocess.run([sys.executable, "-m", "gkmvlp.cli.evaluate_real", *args], cwd=TRAINING, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gkmvlp.cli.evaluate_real", *args],
+        cwd=TRAINING,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_missing_bundle_exits_with_one_clear_line(tmp_path):
@@ -184,8 +212,12 @@ def test_cli_end_to_end_on_real_data(tmp_path):
     assert printed["bundle"]["name"] == man["name"] and printed["bundle"]["trained_on"] == man["trained_on"]
     assert "synthetic" in printed["caveat"] and "diagnostic" in printed["caveat"]
     parts = printed["parts"]
-    assert set(parts) == {"classification_nih14", "localization_nih_bbox", "localization_covid_lungs",
-                          "report_iu_xray_text_only"}
+    assert set(parts) == {
+        "classification_nih14",
+        "localization_nih_bbox",
+        "localization_covid_lungs",
+        "report_iu_xray_text_only",
+    }
     assert all(printed["n"][k] > 0 and not parts[k].get("skipped") for k in parts)
     cls = parts["classification_nih14"]
     assert cls["n"] == len(saved["parts"]["classification_nih14"]["items"])
@@ -199,5 +231,6 @@ def test_cli_end_to_end_on_real_data(tmp_path):
     nums = list(_numbers(saved))
     assert nums and all(math.isfinite(v) for v in nums)
     from PIL import Image
+
     with Image.open(tmp_path / "real_examples.png") as im:
         assert im.size[0] > 400 and im.size[1] > 300

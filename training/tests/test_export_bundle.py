@@ -6,14 +6,14 @@ import json
 import numpy as np
 import pytest
 import torch
+from manifest_schema import SCHEMA_PATH, manifest_errors
 
+from gkmvlp.export import graphs as G
 from gkmvlp.export.bundle import ParityError, write_bundle
 from gkmvlp.export.onnx_io import ort_session, run_ort
-from gkmvlp.export import graphs as G
 from gkmvlp.model import GKMVLP, preset
 from gkmvlp.model.preprocess import preprocess_file
 from gkmvlp.tokenizer import WordPieceTokenizer
-from manifest_schema import SCHEMA_PATH, manifest_errors
 
 torch.set_num_threads(2)
 try:  # under /usr/bin/python3, use onnxruntime from the project venv (same interpreter, scripts/setup-python.sh)
@@ -21,6 +21,7 @@ try:  # under /usr/bin/python3, use onnxruntime from the project venv (same inte
 except ImportError:
     import sys
     from pathlib import Path
+
     v = sys.version_info
     site = Path(__file__).resolve().parents[2] / ".venv" / "lib" / f"python{v.major}.{v.minor}" / "site-packages"
     if site.is_dir():
@@ -31,8 +32,18 @@ ort = pytest.importorskip("onnxruntime", reason="run scripts/setup-python.sh (ve
 @pytest.fixture(scope="module")
 def model_tok():
     tok = WordPieceTokenizer.train(["mild cardiomegaly. no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset("tiny", image_size=64, dim=48, heads=2, vit_depth=1, text_layers=1, decoder_layers=2,
-                 vocab_size=tok.vocab_size, num_answers=4, max_length=24)
+    cfg = preset(
+        "tiny",
+        image_size=64,
+        dim=48,
+        heads=2,
+        vit_depth=1,
+        text_layers=1,
+        decoder_layers=2,
+        vocab_size=tok.vocab_size,
+        num_answers=4,
+        max_length=24,
+    )
     torch.manual_seed(0)
     return GKMVLP.build(cfg, tok).eval(), tok
 
@@ -41,9 +52,17 @@ def model_tok():
 def bundle(model_tok, tmp_path_factory):
     m, tok = model_tok
     out = tmp_path_factory.mktemp("b") / "gkmvlp-test-0.0.1"
-    path, parity = write_bundle(m, tok, ["yes", "no", "left", "right"], out, name="gkmvlp-test", version="0.0.1",
-                                config={"size": "tiny"}, metrics={"auc_macro": 0.5, "thresholds": None},
-                                max_new_tokens=6)
+    path, parity = write_bundle(
+        m,
+        tok,
+        ["yes", "no", "left", "right"],
+        out,
+        name="gkmvlp-test",
+        version="0.0.1",
+        config={"size": "tiny"},
+        metrics={"auc_macro": 0.5, "thresholds": None},
+        max_new_tokens=6,
+    )
     return path, parity
 
 
@@ -57,8 +76,11 @@ def test_bundle_has_every_contract_file_with_hashes(bundle):
         assert hashlib.sha256((path / rel).read_bytes()).hexdigest() == digest
     assert {"vocab.txt", "golden/golden.json", "image_encoder.onnx"} <= set(man["files"])
     assert man["trained_on"] == "synthetic" and len(man["labels"]) == 14 and len(man["regions"]) == 29
-    assert man["graphs"]["image_encoder"]["outputs"][5] == {"name": "grounding_weights", "dtype": "float32",
-                                                            "shape": ["batch", 14, 29]}
+    assert man["graphs"]["image_encoder"]["outputs"][5] == {
+        "name": "grounding_weights",
+        "dtype": "float32",
+        "shape": ["batch", 14, 29],
+    }
     assert not list(path.parent.glob(".*tmp*"))
 
 
@@ -69,7 +91,9 @@ def test_exported_manifest_validates_against_the_checked_in_json_schema(bundle):
     broken = dict(man, format_version=3, preprocessing=dict(man["preprocessing"], channels=3))
     del broken["files"]
     errors = manifest_errors(broken)
-    assert any(e.startswith("format_version") for e in errors) and any(e.startswith("preprocessing/channels") for e in errors)
+    assert any(e.startswith("format_version") for e in errors) and any(
+        e.startswith("preprocessing/channels") for e in errors
+    )
     assert any("'files' is a required property" in e for e in errors)
 
 
@@ -108,8 +132,7 @@ def test_parity_failure_writes_nothing(model_tok, tmp_path):
     m, tok = model_tok
     out = tmp_path / "refused"
     with pytest.raises(ParityError):
-        write_bundle(m, tok, ["yes", "no"] * 2, out, name="x", version="0", config={}, tolerance=-1.0,
-                     max_new_tokens=2)
+        write_bundle(m, tok, ["yes", "no"] * 2, out, name="x", version="0", config={}, tolerance=-1.0, max_new_tokens=2)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
@@ -121,16 +144,41 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
     m, tok = model_tok
     ic = InputCheck(m.cfg.dim, m.cfg.mean, m.cfg.std)
     ic.w.copy_(torch.linspace(-0.1, 0.1, ic.w.shape[0]))
-    rel = {"calibration": {"method": "platt", "labels": {"Pneumonia": {"a": 0.7, "b": -0.4, "n": 10}}, "fitted_on": "test"},
-           "derived": {"Cardiomegaly": dict(CTR_RULE)}, "thresholds": {"Pneumonia": 0.3},
-           "reliability": {"graph": "input_check", "frontal_threshold": 0.5, "ood_thresholds": {"caution": 1.5, "abstain": 3},
-                           "blank_std": 0.02, "validated_on_real": ["Pneumonia"], "fitted_on": "test"}}
-    path, _ = write_bundle(m, tok, ["yes", "no", "left", "right"], tmp_path / "b2", name="gkmvlp-test", version="0.0.2",
-                           config={"size": "tiny"}, metrics={"thresholds": None}, max_new_tokens=4, reliability=(ic, rel))
+    rel = {
+        "calibration": {
+            "method": "platt",
+            "labels": {"Pneumonia": {"a": 0.7, "b": -0.4, "n": 10}},
+            "fitted_on": "test",
+        },
+        "derived": {"Cardiomegaly": dict(CTR_RULE)},
+        "thresholds": {"Pneumonia": 0.3},
+        "reliability": {
+            "graph": "input_check",
+            "frontal_threshold": 0.5,
+            "ood_thresholds": {"caution": 1.5, "abstain": 3},
+            "blank_std": 0.02,
+            "validated_on_real": ["Pneumonia"],
+            "fitted_on": "test",
+        },
+    }
+    path, _ = write_bundle(
+        m,
+        tok,
+        ["yes", "no", "left", "right"],
+        tmp_path / "b2",
+        name="gkmvlp-test",
+        version="0.0.2",
+        config={"size": "tiny"},
+        metrics={"thresholds": None},
+        max_new_tokens=4,
+        reliability=(ic, rel),
+    )
     man = json.loads((path / "manifest.json").read_text())
     assert man["format_version"] == 2 and man["thresholds"]["Pneumonia"] == 0.3
     assert manifest_errors(man) == []
-    assert man["calibration"]["labels"]["Pneumonia"]["a"] == 0.7 and man["reliability"]["validated_on_real"] == ["Pneumonia"]
+    assert man["calibration"]["labels"]["Pneumonia"]["a"] == 0.7 and man["reliability"]["validated_on_real"] == [
+        "Pneumonia"
+    ]
     assert [o["name"] for o in man["graphs"]["input_check"]["outputs"]] == ["frontal_cxr_probability", "ood_distance"]
     golden = json.loads((path / "golden" / "golden.json").read_text())
     assert len(golden["graphs"]["input_check"]) == len(golden["preprocess"]) == len(golden["calibrated"])
@@ -143,12 +191,32 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
 
 def test_anatomy_head_is_exported_with_parity_when_the_model_has_one(tmp_path):
     tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset("tiny", image_size=64, dim=32, heads=2, vit_depth=1, text_layers=1, decoder_layers=1,
-                 vocab_size=tok.vocab_size, num_answers=4, max_length=16, anatomy_head=True, anatomy_subcells=4)
+    cfg = preset(
+        "tiny",
+        image_size=64,
+        dim=32,
+        heads=2,
+        vit_depth=1,
+        text_layers=1,
+        decoder_layers=1,
+        vocab_size=tok.vocab_size,
+        num_answers=4,
+        max_length=16,
+        anatomy_head=True,
+        anatomy_subcells=4,
+    )
     torch.manual_seed(0)
     m = GKMVLP.build(cfg, tok).eval()
-    path, parity = write_bundle(m, tok, ["yes", "no", "left", "right"], tmp_path / "b", name="t", version="0.0.1",
-                                config={"size": "tiny"}, max_new_tokens=3)
+    path, parity = write_bundle(
+        m,
+        tok,
+        ["yes", "no", "left", "right"],
+        tmp_path / "b",
+        name="t",
+        version="0.0.1",
+        config={"size": "tiny"},
+        max_new_tokens=3,
+    )
     man = json.loads((path / "manifest.json").read_text())
     assert man["anatomy"]["grid"] == 16 and man["anatomy"]["regions"][0] == "right lung"
     assert man["graphs"]["anatomy_head"]["outputs"][0]["shape"] == ["batch", 5, 16, 16]

@@ -9,9 +9,22 @@ from gkmvlp.model.decoding import beam_search, greedy
 from gkmvlp.model.losses import compute_losses, evidence_loss
 
 torch.set_num_threads(2)
-MICRO = dict(image_size=64, patch_size=16, dim=32, heads=2, vit_depth=1, text_layers=1, gk_layers=1,
-             fusion_layers=1, decoder_layers=1, vocab_size=60, max_length=16, question_max_length=8,
-             knowledge_max_length=8, num_answers=6)
+MICRO = dict(
+    image_size=64,
+    patch_size=16,
+    dim=32,
+    heads=2,
+    vit_depth=1,
+    text_layers=1,
+    gk_layers=1,
+    fusion_layers=1,
+    decoder_layers=1,
+    vocab_size=60,
+    max_length=16,
+    question_max_length=8,
+    knowledge_max_length=8,
+    num_answers=6,
+)
 
 
 def micro(**kw):
@@ -30,12 +43,21 @@ def fake_batch(cfg, b=4, seed=0):
     ids = torch.randint(5, cfg.vocab_size, (b, cfg.max_length), generator=g)
     ids[:, 0] = 2
     ids[:, -1] = 3
-    return dict(pixel_values=torch.randn(b, 1, cfg.image_size, cfg.image_size, generator=g),
-                region_boxes=torch.cat([lo, lo + 0.3], -1), region_visible=torch.ones(b, 29), labels=labels,
-                finding_regions=regions * labels[..., None], finding_masks=masks,
-                report_ids=ids, report_mask=torch.ones_like(ids), report_group=torch.arange(b),
-                question_ids=ids[:, : cfg.question_max_length], question_mask=torch.ones(b, cfg.question_max_length, dtype=torch.long),
-                answer_idx=torch.arange(b) % cfg.num_answers, question_label=torch.arange(b) % 14)
+    return dict(
+        pixel_values=torch.randn(b, 1, cfg.image_size, cfg.image_size, generator=g),
+        region_boxes=torch.cat([lo, lo + 0.3], -1),
+        region_visible=torch.ones(b, 29),
+        labels=labels,
+        finding_regions=regions * labels[..., None],
+        finding_masks=masks,
+        report_ids=ids,
+        report_mask=torch.ones_like(ids),
+        report_group=torch.arange(b),
+        question_ids=ids[:, : cfg.question_max_length],
+        question_mask=torch.ones(b, cfg.question_max_length, dtype=torch.long),
+        answer_idx=torch.arange(b) % cfg.num_answers,
+        question_label=torch.arange(b) % 14,
+    )
 
 
 def test_image_side_shapes_and_grounding_rows_sum_to_one():
@@ -68,7 +90,7 @@ def test_kv_cached_step_matches_full_decoder():
     full = m.decoder(ids, torch.ones_like(ids), mem)
     pk, pv = m.decoder.empty_cache(2)
     for t in range(6):
-        logits, pk, pv = m.decoder.step(ids[:, t:t + 1], torch.full((2,), t), mem, pk, pv)
+        logits, pk, pv = m.decoder.step(ids[:, t : t + 1], torch.full((2,), t), mem, pk, pv)
         assert torch.allclose(logits, full[:, t], atol=1e-5)
     assert pk.shape == (1, 2, 2, 6, 16)
     assert len(greedy(m.decoder, mem, 5)) == 2 and len(beam_search(m.decoder, mem[:1], 3, 5)) <= 5

@@ -2,15 +2,19 @@
 input-check graph (ONNX parity, blank and document inputs), generated negatives, and the masked
 losses of real films whose sources say nothing about most labels."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
 from gkmvlp.ontology import LABELS, REGIONS
-from gkmvlp.reliability.calibration import (apply_platt, cardiothoracic_ratio, ece, final_probabilities,
-                                            fit_platt, sigmoid)
+from gkmvlp.reliability.calibration import (
+    apply_platt,
+    cardiothoracic_ratio,
+    ece,
+    final_probabilities,
+    fit_platt,
+    sigmoid,
+)
 from gkmvlp.reliability.input_check import InputCheck, image_features
 from gkmvlp.reliability.negatives import KINDS, make
 
@@ -47,10 +51,20 @@ def test_cardiothoracic_ratio_is_heart_width_over_both_lungs_extent():
 def test_final_probabilities_calibrate_listed_labels_and_derive_cardiomegaly():
     raw = np.full((1, len(LABELS)), 0.9)
     rb = boxes_with([0.25, 0.5, 0.8, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])  # CTR 0.6875
-    man = {"labels": list(LABELS), "regions": list(REGIONS),
-           "calibration": {"labels": {"Pneumonia": {"a": 0.5, "b": -1.0}}},
-           "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
-                                        "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}}}
+    man = {
+        "labels": list(LABELS),
+        "regions": list(REGIONS),
+        "calibration": {"labels": {"Pneumonia": {"a": 0.5, "b": -1.0}}},
+        "derived": {
+            "Cardiomegaly": {
+                "kind": "cardiothoracic_ratio",
+                "heart_region": "cardiac silhouette",
+                "thorax_regions": ["right lung", "left lung"],
+                "a": 25.0,
+                "b": -12.5,
+            }
+        },
+    }
     out = final_probabilities(raw, rb, man)
     assert out[0, LABELS.index("Pneumonia")] == pytest.approx(sigmoid(0.5 * np.log(9) - 1.0))
     assert out[0, LABELS.index("Cardiomegaly")] == pytest.approx(sigmoid(25 * 0.6875 - 12.5))
@@ -72,10 +86,17 @@ def test_input_check_graph_matches_onnxruntime_and_flags_far_embeddings(tmp_path
     ic = InputCheck(dim, 0.5, 0.25).eval()
     k = ic.w.shape[0]
     ic.w.copy_(torch.randn(k) * 0.1)
-    spec = {"file": "input_check.onnx", "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": ["batch", 1, s, s]},
-                                                   {"name": "global_embedding", "dtype": "float32", "shape": ["batch", dim]}],
-            "outputs": [{"name": "frontal_cxr_probability", "dtype": "float32", "shape": ["batch"]},
-                        {"name": "ood_distance", "dtype": "float32", "shape": ["batch"]}]}
+    spec = {
+        "file": "input_check.onnx",
+        "inputs": [
+            {"name": "pixel_values", "dtype": "float32", "shape": ["batch", 1, s, s]},
+            {"name": "global_embedding", "dtype": "float32", "shape": ["batch", dim]},
+        ],
+        "outputs": [
+            {"name": "frontal_cxr_probability", "dtype": "float32", "shape": ["batch"]},
+            {"name": "ood_distance", "dtype": "float32", "shape": ["batch"]},
+        ],
+    }
     x, e = torch.randn(3, 1, s, s), torch.randn(3, dim)
     e[2] *= 10
     export_graph(ic, (x, e), spec, tmp_path / "ic.onnx")
@@ -107,16 +128,29 @@ def test_unknown_labels_do_not_contribute_to_the_classification_loss():
     logits = torch.tensor([[5.0, -5.0, 5.0]])
     labels = torch.tensor([[1.0, 0.0, 0.0]])
     known = torch.tensor([[1.0, 1.0, 0.0]])  # the third label is unknown: its (wrong) logit must not count
-    assert float(masked_bce(logits, labels, known)) == pytest.approx(float(torch.nn.functional.softplus(torch.tensor(-5.0))), rel=1e-4)
+    assert float(masked_bce(logits, labels, known)) == pytest.approx(
+        float(torch.nn.functional.softplus(torch.tensor(-5.0))), rel=1e-4
+    )
     assert float(masked_bce(logits, labels, None)) > 1.0
 
 
 def test_cardiomegaly_keeps_the_head_value_when_the_thorax_has_no_width():
     raw = np.full((1, len(LABELS)), 0.3)
     rb = boxes_with([0.4, 0.5, 0.3, 0.8], [0.5, 0.2, 0.5, 0.9], [0.5, 0.2, 0.5, 0.9])  # zero-width thorax
-    man = {"labels": list(LABELS), "regions": list(REGIONS), "calibration": {"labels": {}},
-           "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
-                                        "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}}}
+    man = {
+        "labels": list(LABELS),
+        "regions": list(REGIONS),
+        "calibration": {"labels": {}},
+        "derived": {
+            "Cardiomegaly": {
+                "kind": "cardiothoracic_ratio",
+                "heart_region": "cardiac silhouette",
+                "thorax_regions": ["right lung", "left lung"],
+                "a": 25.0,
+                "b": -12.5,
+            }
+        },
+    }
     assert final_probabilities(raw, rb, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(0.3)
     ok = boxes_with([0.6, 0.5, 0.4, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])  # inverted heart box
     assert final_probabilities(raw, ok, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(sigmoid(-12.5))

@@ -4,8 +4,15 @@ import math
 
 import pytest
 
-from gkmvlp.metrics.text_metrics import (clinical_efficacy, corpus_bleu, lcs_length, report_metrics, rouge_l,
-                                         rouge_l_pair, tokenize)
+from gkmvlp.metrics.text_metrics import (
+    clinical_efficacy,
+    corpus_bleu,
+    lcs_length,
+    report_metrics,
+    rouge_l,
+    rouge_l_pair,
+    tokenize,
+)
 
 
 def test_identical_text_scores_one():
@@ -28,7 +35,7 @@ def test_bleu_brevity_penalty_and_bigrams():
     # hyp "the cat" (c=2) vs ref "the cat sat on the mat" (r=6): p1 = p2 = 1, BP = exp(1 - 6/2)
     b = corpus_bleu(["the cat"], ["the cat sat on the mat"])
     assert b["bleu1"] == pytest.approx(math.exp(-2)) and b["bleu2"] == pytest.approx(math.exp(-2))
-    assert b["bleu3"] == 0.0   # no trigram in a two-word hypothesis
+    assert b["bleu3"] == 0.0  # no trigram in a two-word hypothesis
 
 
 def test_bleu_corpus_pools_counts_and_smoothing():

@@ -4,8 +4,12 @@ import pytest
 
 from gkmvlp.tokenizer import CLS_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer, basic_split
 
-CORPUS = ["Mild cardiomegaly. No pneumothorax.", "Small left pleural effusion; right lung clear.",
-          "Is there a pleural effusion? yes", "The cardiac silhouette is enlarged, severe."]
+CORPUS = [
+    "Mild cardiomegaly. No pneumothorax.",
+    "Small left pleural effusion; right lung clear.",
+    "Is there a pleural effusion? yes",
+    "The cardiac silhouette is enlarged, severe.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +23,16 @@ def test_specials_have_fixed_ids_and_training_is_deterministic(tok):
 
 
 def test_basic_split_isolates_punctuation_and_lowercases():
-    assert basic_split("Mild  CARDIOMEGALY.No\tpneumo-thorax!") == ["mild", "cardiomegaly", ".", "no", "pneumo", "-", "thorax", "!"]
+    assert basic_split("Mild  CARDIOMEGALY.No\tpneumo-thorax!") == [
+        "mild",
+        "cardiomegaly",
+        ".",
+        "no",
+        "pneumo",
+        "-",
+        "thorax",
+        "!",
+    ]
 
 
 def test_round_trip_glues_punctuation(tok):
@@ -37,9 +50,9 @@ def test_unseen_word_is_split_into_continuation_pieces(tok):
 
 
 def test_non_ascii_and_overlong_words_become_unk(tok):
-    ids = tok.tokenize("caf\u00e9")                         # the accented char is split off as its own word
+    ids = tok.tokenize("caf\u00e9")  # the accented char is split off as its own word
     assert ids[-1] == UNK_ID and UNK_ID not in ids[:-1] and tok.decode(ids) == "caf"
-    assert tok.tokenize("\u2013") == [UNK_ID]              # isolated punctuation not in vocab
+    assert tok.tokenize("\u2013") == [UNK_ID]  # isolated punctuation not in vocab
     assert tok.tokenize("a" * 101) == [UNK_ID]
     assert tok.tokenize("a" * 100) != [UNK_ID]
 

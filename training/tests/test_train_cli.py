@@ -13,8 +13,19 @@ from gkmvlp.cli import finetune as finetune_cli
 from gkmvlp.cli import pretrain as pretrain_cli
 from gkmvlp.train.checkpoint import load_blob
 
-MICRO = {"size": "tiny", "image_size": 64, "dim": 32, "heads": 2, "vit_depth": 1, "text_layers": 1,
-         "gk_layers": 1, "fusion_layers": 1, "decoder_layers": 1, "max_length": 48, "num_answers": 16}
+MICRO = {
+    "size": "tiny",
+    "image_size": 64,
+    "dim": 32,
+    "heads": 2,
+    "vit_depth": 1,
+    "text_layers": 1,
+    "gk_layers": 1,
+    "fusion_layers": 1,
+    "decoder_layers": 1,
+    "max_length": 48,
+    "num_answers": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +33,23 @@ def data(tmp_path_factory):
     from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
 
     out = tmp_path_factory.mktemp("data") / "synth"
-    return generate_dataset(GeneratorConfig(image_size=64), out, {"train": 12, "val": 6, "test": 6}, seed=3,
-                            dicom_subset=0, progress=False)
+    return generate_dataset(
+        GeneratorConfig(image_size=64), out, {"train": 12, "val": 6, "test": 6}, seed=3, dicom_subset=0, progress=False
+    )
 
 
 def config_file(tmp_path, **over):
-    cfg = {"model": dict(MICRO), "batch_size": 4, "steps": 3, "warmup_steps": 1, "teacher_forcing_steps": 2,
-           "log_every": 1, "ckpt_every": 2, "vocab_size": 400, **over}
+    cfg = {
+        "model": dict(MICRO),
+        "batch_size": 4,
+        "steps": 3,
+        "warmup_steps": 1,
+        "teacher_forcing_steps": 2,
+        "log_every": 1,
+        "ckpt_every": 2,
+        "vocab_size": 400,
+        **over,
+    }
     p = tmp_path / f"cfg{len(list(tmp_path.glob('cfg*')))}.json"
     p.write_text(json.dumps(cfg))
     return str(p)
@@ -63,22 +84,50 @@ def test_finetune_then_evaluate_writes_metrics(data, tmp_path):
     pre = tmp_path / "pre"
     pretrain_cli.main(["--config", config_file(tmp_path), "--data", str(data), "--out", str(pre)])
     ft = tmp_path / "ft"
-    finetune_cli.main(["--config", config_file(tmp_path, steps=2), "--data", str(data), "--out", str(ft),
-                       "--init-from", str(pre), "--label-fraction", "0.5"])
+    finetune_cli.main(
+        [
+            "--config",
+            config_file(tmp_path, steps=2),
+            "--data",
+            str(data),
+            "--out",
+            str(ft),
+            "--init-from",
+            str(pre),
+            "--label-fraction",
+            "0.5",
+        ]
+    )
     blob = load_blob(ft)
     assert blob["config"]["stage"] == "finetune" and blob["config"]["loss"]["itc"] == 0.0
     ev = tmp_path / "ev"
     evaluate_cli.main(["--checkpoint", str(ft), "--data", str(data), "--out", str(ev)])
     m = json.loads((ev / "metrics.json").read_text())
-    for key in ("auc_macro", "zero_shot_auc_macro", "localization_mean_iou", "pointing_game", "bleu4", "rougeL",
-                "ce_f1", "vqa_closed_acc", "vqa_open_acc", "thresholds", "heatmap_threshold"):
+    for key in (
+        "auc_macro",
+        "zero_shot_auc_macro",
+        "localization_mean_iou",
+        "pointing_game",
+        "bleu4",
+        "rougeL",
+        "ce_f1",
+        "vqa_closed_acc",
+        "vqa_open_acc",
+        "thresholds",
+        "heatmap_threshold",
+    ):
         assert key in m
     assert (ev / "roc.png").is_file() and (ev / "roc_zero_shot.png").is_file()
 
 
 def run_cli(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
 
 
 def test_malformed_config_is_rejected_listing_every_problem(tmp_path, data):
@@ -98,8 +147,15 @@ def test_missing_files_give_clear_errors(tmp_path, data):
     assert r.returncode == 2 and "no dataset.json" in r.stderr
     r = run_cli("gkmvlp.cli.finetune", "--data", str(data), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "init_from" in r.stderr
-    r = run_cli("gkmvlp.cli.evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--data", str(data),
-                "--out", str(tmp_path / "e"))
+    r = run_cli(
+        "gkmvlp.cli.evaluate",
+        "--checkpoint",
+        str(tmp_path / "none.pt"),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "e"),
+    )
     assert r.returncode == 2 and "checkpoint not found" in r.stderr
     r = run_cli("gkmvlp.cli.export", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "b"))
     assert r.returncode == 2 and "checkpoint not found" in r.stderr and not (tmp_path / "b").exists()

@@ -5,15 +5,14 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_train_cli import config_file, data  # noqa: F401  (module-scoped tiny dataset)
 
 from gkmvlp.cli import finetune as finetune_cli
 from gkmvlp.cli import pretrain as pretrain_cli
 from gkmvlp.train import decoder_phase
-from gkmvlp.train.checkpoint import load_blob, load_model
 from gkmvlp.train.batches import build_tensors, read_split
+from gkmvlp.train.checkpoint import load_blob, load_model
 from gkmvlp.train.config import ConfigError, resolve
-
-from test_train_cli import config_file, data  # noqa: F401  (module-scoped tiny dataset)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +23,18 @@ def pretrained(data, tmp_path_factory):  # noqa: F811
 
 
 def finetune(data, tmp_path, pretrained, out, **over):  # noqa: F811
-    finetune_cli.main(["--config", config_file(tmp_path, steps=2, **over), "--data", str(data), "--out", str(out),
-                       "--init-from", str(pretrained)])
+    finetune_cli.main(
+        [
+            "--config",
+            config_file(tmp_path, steps=2, **over),
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--init-from",
+            str(pretrained),
+        ]
+    )
     return load_blob(out)
 
 
@@ -41,9 +50,21 @@ def test_decoder_phase_trains_only_the_decoder(data, tmp_path, pretrained):  # n
 
 def test_decoder_steps_lower_the_report_loss_on_the_cached_memory(data, tmp_path, pretrained):  # noqa: F811
     model, tok, answers, _ = load_model(pretrained)
-    cfg = resolve({"stage": "finetune", "data": str(data), "out": str(tmp_path), "init_from": str(pretrained),
-                   "decoder_steps": 30, "decoder_batch_size": 8, "decoder_lr": 3e-3, "steps": 1, "log_every": 10,
-                   "ckpt_every": 1000, "model": {"size": "tiny"}})
+    cfg = resolve(
+        {
+            "stage": "finetune",
+            "data": str(data),
+            "out": str(tmp_path),
+            "init_from": str(pretrained),
+            "decoder_steps": 30,
+            "decoder_batch_size": 8,
+            "decoder_lr": 3e-3,
+            "steps": 1,
+            "log_every": 10,
+            "ckpt_every": 1000,
+            "model": {"size": "tiny"},
+        }
+    )
     ts = build_tensors(data, read_split(data, "train"), model.cfg, tok, answers, "train")
     subset = np.arange(len(ts))
     cache = decoder_phase.cache_memory(model, ts, subset)
@@ -55,8 +76,9 @@ def test_decoder_steps_lower_the_report_loss_on_the_cached_memory(data, tmp_path
 
     before = loss()
     opt = decoder_phase.make_decoder_optimizer(model, cfg)
-    end = decoder_phase.run_decoder_phase(model, cfg, ts, subset, cfg.steps, opt, np.random.default_rng(0), [],
-                                          save=lambda at: None)
+    end = decoder_phase.run_decoder_phase(
+        model, cfg, ts, subset, cfg.steps, opt, np.random.default_rng(0), [], save=lambda at: None
+    )
     assert end == 31 and loss() < 0.8 * before
     assert all(p.requires_grad for p in model.parameters())  # the image side is frozen only during the phase
 
@@ -86,8 +108,17 @@ def test_resume_inside_the_decoder_phase_matches_an_uninterrupted_run(data, tmp_
 
 def test_bad_decoder_phase_settings_are_listed(tmp_path):
     with pytest.raises(ConfigError) as e:
-        resolve({"stage": "pretrain", "data": "d", "out": "o", "decoder_steps": -1, "decoder_told": 2.0,
-                 "decoder_lr": 0, "decoder_batch_size": 0})
+        resolve(
+            {
+                "stage": "pretrain",
+                "data": "d",
+                "out": "o",
+                "decoder_steps": -1,
+                "decoder_told": 2.0,
+                "decoder_lr": 0,
+                "decoder_batch_size": 0,
+            }
+        )
     msg = str(e.value)
     for field in ("decoder_steps", "decoder_told", "decoder_lr", "decoder_batch_size"):
         assert field in msg, field

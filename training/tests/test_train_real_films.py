@@ -12,8 +12,19 @@ from PIL import Image
 from gkmvlp.ontology import LABEL_INDEX, REGION_INDEX
 from gkmvlp.train.real_batches import build_real_tensors, closed_questions, concat, read_corpus
 
-MICRO = {"size": "tiny", "image_size": 64, "dim": 32, "heads": 2, "vit_depth": 1, "text_layers": 1,
-         "gk_layers": 1, "fusion_layers": 1, "decoder_layers": 1, "max_length": 48, "num_answers": 16}
+MICRO = {
+    "size": "tiny",
+    "image_size": 64,
+    "dim": 32,
+    "heads": 2,
+    "vit_depth": 1,
+    "text_layers": 1,
+    "gk_layers": 1,
+    "fusion_layers": 1,
+    "decoder_layers": 1,
+    "max_length": 48,
+    "num_answers": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +36,27 @@ def corpus(tmp_path_factory):
     rng = np.random.default_rng(0)
     for i in range(8):
         Image.fromarray(rng.integers(0, 255, (80, 64), dtype=np.uint8)).save(root / "images" / f"f{i}.png")
-        row = {"id": f"src:f{i}", "source": "test/fake", "source_commit": None, "source_path": f"f{i}.png",
-               "source_sha256": "0" * 64, "image": f"images/f{i}.png", "width": 64, "height": 80,
-               "orig_width": 64, "orig_height": 80, "patient": f"p{i}", "patient_known": True,
-               "split": "train" if i < 6 else "test", "view": "PA" if i != 5 else "lateral", "frontal": i != 5,
-               "labels": {"Pneumonia": i % 2, "No Finding": 1 - i % 2}, "masks": {}, "licence": "test",
-               "dhash": "0" * 64}
+        row = {
+            "id": f"src:f{i}",
+            "source": "test/fake",
+            "source_commit": None,
+            "source_path": f"f{i}.png",
+            "source_sha256": "0" * 64,
+            "image": f"images/f{i}.png",
+            "width": 64,
+            "height": 80,
+            "orig_width": 64,
+            "orig_height": 80,
+            "patient": f"p{i}",
+            "patient_known": True,
+            "split": "train" if i < 6 else "test",
+            "view": "PA" if i != 5 else "lateral",
+            "frontal": i != 5,
+            "labels": {"Pneumonia": i % 2, "No Finding": 1 - i % 2},
+            "masks": {},
+            "licence": "test",
+            "dhash": "0" * 64,
+        }
         if i == 0:
             m = np.zeros((80, 64), np.uint8)
             m[10:70, 4:30] = 255  # image left = the patient's right lung
@@ -52,10 +78,14 @@ def test_real_tensors_mask_unknown_labels_and_box_the_anatomy(corpus):
     from gkmvlp.tokenizer import WordPieceTokenizer
 
     cfg = preset("tiny", **{k: v for k, v in MICRO.items() if k != "size"})
-    tok = WordPieceTokenizer.train(["is there pneumonia", "is this chest x ray normal", "a lung lesion"], vocab_size=200)
+    tok = WordPieceTokenizer.train(
+        ["is there pneumonia", "is this chest x ray normal", "a lung lesion"], vocab_size=200
+    )
     ts = build_real_tensors(corpus, read_corpus(corpus, "train"), cfg, tok, ["yes", "no"])
     known, labels = ts.arrays["label_known"], ts.arrays["labels"]
-    assert known[0].sum() == 1 and known[0, LABEL_INDEX["Lung Lesion"]] == 1 and labels[0, LABEL_INDEX["Lung Lesion"]] == 1
+    assert (
+        known[0].sum() == 1 and known[0, LABEL_INDEX["Lung Lesion"]] == 1 and labels[0, LABEL_INDEX["Lung Lesion"]] == 1
+    )
     assert known[1, LABEL_INDEX["Edema"]] == 0 and labels[1, LABEL_INDEX["Edema"]] == 0  # unknown, not "absent"
     r = REGION_INDEX["right lung"]
     assert ts.arrays["region_visible"][0, r] == 1 and ts.arrays["region_visible"][1, r] == 0
@@ -76,15 +106,42 @@ def test_finetune_on_synthetic_and_real_films_runs_and_skips_reportless_films_in
     from gkmvlp.train.config import resolve
     from gkmvlp.train.loop import run
 
-    data = generate_dataset(GeneratorConfig(image_size=64), tmp_path / "synth", {"train": 8, "val": 4, "test": 4},
-                            seed=3, dicom_subset=0, progress=False)
-    base = {"data": str(data), "model": dict(MICRO), "batch_size": 4, "warmup_steps": 1, "log_every": 1,
-            "ckpt_every": 100, "vocab_size": 300, "teacher_forcing_steps": 0}
-    pre = run(resolve({**base, "stage": "pretrain", "out": str(tmp_path / "pre"), "steps": 2,
-                       "real_corpus": str(corpus)}))
-    ft = run(resolve({**base, "stage": "finetune", "out": str(tmp_path / "ft"), "steps": 3, "decoder_steps": 2,
-                      "init_from": str(pre), "real_corpus": str(corpus), "real_share": 0.5,
-                      "loss": {"lm": 0.0}}))
+    data = generate_dataset(
+        GeneratorConfig(image_size=64),
+        tmp_path / "synth",
+        {"train": 8, "val": 4, "test": 4},
+        seed=3,
+        dicom_subset=0,
+        progress=False,
+    )
+    base = {
+        "data": str(data),
+        "model": dict(MICRO),
+        "batch_size": 4,
+        "warmup_steps": 1,
+        "log_every": 1,
+        "ckpt_every": 100,
+        "vocab_size": 300,
+        "teacher_forcing_steps": 0,
+    }
+    pre = run(
+        resolve({**base, "stage": "pretrain", "out": str(tmp_path / "pre"), "steps": 2, "real_corpus": str(corpus)})
+    )
+    ft = run(
+        resolve(
+            {
+                **base,
+                "stage": "finetune",
+                "out": str(tmp_path / "ft"),
+                "steps": 3,
+                "decoder_steps": 2,
+                "init_from": str(pre),
+                "real_corpus": str(corpus),
+                "real_share": 0.5,
+                "loss": {"lm": 0.0},
+            }
+        )
+    )
     blob = torch.load(ft, map_location="cpu")
     assert blob["step"] == 5 and blob["config"]["real_corpus"] == str(corpus)
 
@@ -117,7 +174,7 @@ def test_anatomy_head_learns_from_real_masks_only(corpus):
     assert ts.arrays["anatomy_known"][0].tolist() == [1, 0, 0, 0, 0] and ts.arrays["anatomy_known"][1].sum() == 0
     # the mask covers columns 4..30 of a 64-wide film letterboxed into 80: the left part of the grid
     cov = ts.arrays["anatomy_masks"][0, 0]
-    assert cov[:, : grid // 4].sum() > cov[:, grid // 2:].sum() == 0
+    assert cov[:, : grid // 4].sum() > cov[:, grid // 2 :].sum() == 0
     model = GKMVLP.build(cfg, tok)
     w = LossWeights(itc=0, itm=0, lm=0, ecls=0, ground=0, mask=0, box=0, vqa=0, evidence=0, anatomy=1.0)
     with_mask = compute_losses(model, ts.batch([0, 1]), w)["anatomy"]

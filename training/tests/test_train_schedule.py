@@ -18,7 +18,7 @@ def test_schedule_warms_up_then_decays_to_the_floor():
 def test_text_phase_after_the_image_only_curriculum_gets_its_own_full_schedule():
     c = TrainConfig(data="d", out="o", steps=1000, warmup_steps=20, image_only_steps=600)
     assert lr_factor(599, c) == pytest.approx(c.min_lr_frac, abs=1e-3)  # end of the image-only phase
-    assert lr_factor(600, c) < lr_factor(619, c) == 1.0                   # warms up again
+    assert lr_factor(600, c) < lr_factor(619, c) == 1.0  # warms up again
     assert lr_factor(999, c) == pytest.approx(c.min_lr_frac, abs=1e-3)
 
 

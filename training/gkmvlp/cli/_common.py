@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..model.config import ConfigError, load_json
 from ..train.batches import DataError
@@ -25,14 +26,21 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-forcing-steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--no-gk-module", action="store_true", help="ablation: GK module off, all else equal")
-    p.add_argument("--no-evidence-head", action="store_true",
-                   help="ablation: no dense evidence head (presence then comes from the knowledge tokens alone)")
+    p.add_argument(
+        "--no-evidence-head",
+        action="store_true",
+        help="ablation: no dense evidence head (presence then comes from the knowledge tokens alone)",
+    )
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
-    p.add_argument("--real-corpus", help="assembled real films (python -m gkmvlp.cli.assemble_real): fine-tune on them "
-                   "beside the synthetic set (unknown labels masked); pre-train learns their reports' words")
+    p.add_argument(
+        "--real-corpus",
+        help="assembled real films (python -m gkmvlp.cli.assemble_real): fine-tune on them "
+        "beside the synthetic set (unknown labels masked); pre-train learns their reports' words",
+    )
     p.add_argument("--real-share", type=float, help="share of fine-tuning draws that are real films (default 0.5)")
-    p.add_argument("--decoder-steps", type=int,
-                   help="then N report-decoder-only steps on the frozen image side (decoder_steps)")
+    p.add_argument(
+        "--decoder-steps", type=int, help="then N report-decoder-only steps on the frozen image side (decoder_steps)"
+    )
 
 
 def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
@@ -40,10 +48,20 @@ def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise ConfigError(f"config file {args.config} must hold a JSON object")
     d["stage"] = stage
-    flags = {"data": args.data, "out": args.out, "steps": args.steps, "batch_size": args.batch_size,
-             "lr": args.lr, "threads": args.threads, "max_train": args.max_train, "seed": args.seed,
-             "teacher_forcing_steps": args.teacher_forcing_steps, "decoder_steps": args.decoder_steps,
-             "real_corpus": args.real_corpus, "real_share": args.real_share}
+    flags = {
+        "data": args.data,
+        "out": args.out,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "threads": args.threads,
+        "max_train": args.max_train,
+        "seed": args.seed,
+        "teacher_forcing_steps": args.teacher_forcing_steps,
+        "decoder_steps": args.decoder_steps,
+        "real_corpus": args.real_corpus,
+        "real_share": args.real_share,
+    }
     d.update({k: v for k, v in flags.items() if v is not None})
     model = dict(d.get("model") or {})
     if args.size:

@@ -19,22 +19,32 @@ import sys
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.assemble_real", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.assemble_real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--clones", help="folder with the source clones")
     p.add_argument("--nih14", help="NIH ChestX-ray14 folder (Data_Entry_2017*.csv + the images, any depth)")
     p.add_argument("--chexpert", help="CheXpert folder (train.csv, valid.csv and the train/ valid/ folders)")
-    p.add_argument("--mimic-jpg", help="MIMIC-CXR-JPG folder (unpacked mimic-cxr-2.0.0-metadata.csv and "
-                   "-chexpert.csv, files/; the MIMIC-CXR report .txt files there are used too)")
+    p.add_argument(
+        "--mimic-jpg",
+        help="MIMIC-CXR-JPG folder (unpacked mimic-cxr-2.0.0-metadata.csv and "
+        "-chexpert.csv, files/; the MIMIC-CXR report .txt files there are used too)",
+    )
     p.add_argument("--out", required=True, help="corpus folder (replaced atomically)")
     p.add_argument("--tools", help="folder of near_duplicates.py (default: <repo>/../shared/tools)")
     p.add_argument("--eval-hashes", help="evaluation dHash list (default: the tool's ../data/evaluation-dhash.txt)")
-    p.add_argument("--shared-data", help="the evaluation samples (default: <tools>/../data): NIH patients and IU "
-                   "report ids found there are kept out too")
+    p.add_argument(
+        "--shared-data",
+        help="the evaluation samples (default: <tools>/../data): NIH patients and IU "
+        "report ids found there are kept out too",
+    )
     p.add_argument("--max-side", type=int, default=512, help="long side of stored films (default 512)")
-    p.add_argument("--dup-bits", type=int,
-                   help="films this close (dHash bits) to an already kept film are duplicates (default: the "
-                   "tool's 12, as for evaluation copies; 0 drops exact copies only)")
+    p.add_argument(
+        "--dup-bits",
+        type=int,
+        help="films this close (dHash bits) to an already kept film are duplicates (default: the "
+        "tool's 12, as for evaluation copies; 0 drops exact copies only)",
+    )
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     datasets = {"nih14": args.nih14, "chexpert": args.chexpert, "mimic": args.mimic_jpg}
@@ -44,9 +54,17 @@ def main(argv=None) -> None:
     from ..data.real.assemble import assemble
 
     try:
-        s = assemble(args.clones, args.out, datasets=datasets, tools_dir=args.tools, eval_hashes=args.eval_hashes,
-                     shared_data=args.shared_data, max_side=args.max_side, dup_bits=args.dup_bits,
-                     progress=not args.no_progress)
+        s = assemble(
+            args.clones,
+            args.out,
+            datasets=datasets,
+            tools_dir=args.tools,
+            eval_hashes=args.eval_hashes,
+            shared_data=args.shared_data,
+            max_side=args.max_side,
+            dup_bits=args.dup_bits,
+            progress=not args.no_progress,
+        )
     except (FileNotFoundError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -57,18 +75,31 @@ def main(argv=None) -> None:
         miss, n = info.get("missing_blobs") or [], info.get("missing_count", 0)
         kept = f"{info['kept']} films kept of {info.get('candidates', 0)}" if "kept" in info else ""
         reps = f"{info['reports']} reports" if "reports" in info else ""
-        print(f"found    {repo} @ {info.get('commit') or '(no commit)'} ({info['kind']}): "
-              f"{', '.join(x for x in (kept, reps) if x)}; {n} needed files missing"
-              f"{': ' + ', '.join(miss[:5]) if miss else ''}{' ...' if n > 5 else ''}")
+        print(
+            f"found    {repo} @ {info.get('commit') or '(no commit)'} ({info['kind']}): "
+            f"{', '.join(x for x in (kept, reps) if x)}; {n} needed files missing"
+            f"{': ' + ', '.join(miss[:5]) if miss else ''}{' ...' if n > 5 else ''}"
+        )
     for key, per in s["counts"].items():
         print(f"{key:11s} " + "  ".join(f"{sp} {d['films']}" for sp, d in per.items()))
     print(f"excluded {s['exclusions']['total']}: {json.dumps(s['exclusions']['by_reason'])}")
     if s["missing"]:
         print("missing sources: " + ", ".join(s["missing"]))
-    print(json.dumps({"out": args.out, "films": s["films"], "reports": s["reports"],
-                      "excluded": s["exclusions"]["total"], "missing_sources": s["missing"],
-                      "laterals": s["laterals"], "seconds": s["seconds"],
-                      "manifest_sha256": s["sha256"]["manifest.jsonl"]}, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "out": args.out,
+                "films": s["films"],
+                "reports": s["reports"],
+                "excluded": s["exclusions"]["total"],
+                "missing_sources": s["missing"],
+                "laterals": s["laterals"],
+                "seconds": s["seconds"],
+                "manifest_sha256": s["sha256"]["manifest.jsonl"],
+            },
+            sort_keys=True,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from ._common import main_wrapper, print_json
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.evaluate_real", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.evaluate_real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--bundle", required=True, help="model bundle folder (with manifest.json)")
     p.add_argument("--data", required=True, help="folder of the real samples (shared/data)")
     p.add_argument("--out", required=True, help="folder for real_metrics.json and real_examples.png")
@@ -34,9 +35,12 @@ def main(argv=None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         if examples:
             bn = metrics["bundle"]
-            examples_figure(examples, out / "real_examples.png",
-                            f"{bn['name']} {bn['version']} (trained on {bn['trained_on']} images) on real NIH "
-                            "chest X-rays: not diagnostic")
+            examples_figure(
+                examples,
+                out / "real_examples.png",
+                f"{bn['name']} {bn['version']} (trained on {bn['trained_on']} images) on real NIH "
+                "chest X-rays: not diagnostic",
+            )
             metrics["examples_png"] = str(out / "real_examples.png")
         else:
             metrics["examples_png"] = None

@@ -14,8 +14,9 @@ from ._common import main_wrapper, print_json
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.export", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True, help="bundle folder to create")
     p.add_argument("--metrics", help="metrics.json from gkmvlp.cli.evaluate (thresholds + metrics)")
@@ -25,8 +26,11 @@ def main(argv=None) -> None:
     p.add_argument("--trained-on", default="synthetic", choices=["synthetic", "real", "mixed"])
     p.add_argument("--tolerance", type=float, default=1e-3)
     p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--reliability", help="folder from gkmvlp.cli.fit_reliability: writes a format-2 bundle "
-                   "(input_check graph, calibration, derived findings)")
+    p.add_argument(
+        "--reliability",
+        help="folder from gkmvlp.cli.fit_reliability: writes a format-2 bundle "
+        "(input_check graph, calibration, derived findings)",
+    )
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
@@ -51,13 +55,26 @@ def main(argv=None) -> None:
         reliability = None
         if args.reliability:
             from ..reliability.fit import load as load_reliability
+
             c = model.cfg
             reliability = load_reliability(Path(args.reliability), c.dim, c.mean, c.std)
         name = args.name or f"gkmvlp-{model.cfg.size}-{args.trained_on}"
         config = {**blob["model_config"], "training": {k: v for k, v in blob["config"].items() if k != "model"}}
-        path, parity = write_bundle(model, tok, answers, args.out, name=name, version=args.version, config=config,
-                                    metrics=metrics, golden_sources=sources, trained_on=args.trained_on,
-                                    tolerance=args.tolerance, overwrite=args.overwrite, reliability=reliability)
+        path, parity = write_bundle(
+            model,
+            tok,
+            answers,
+            args.out,
+            name=name,
+            version=args.version,
+            config=config,
+            metrics=metrics,
+            golden_sources=sources,
+            trained_on=args.trained_on,
+            tolerance=args.tolerance,
+            overwrite=args.overwrite,
+            reliability=reliability,
+        )
         print_json({"bundle": str(path), "parity_max_abs": parity})
 
     main_wrapper(body)

@@ -13,8 +13,9 @@ from ._common import add_train_args, main_wrapper, train_dict
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.finetune", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_train_args(p)
     p.add_argument("--init-from", help="pre-trained checkpoint (file or run folder)")
     p.add_argument("--label-fraction", type=float, help="share of labelled training images (0, 1]")

@@ -15,8 +15,9 @@ from ._common import main_wrapper, print_json
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.fit_reliability", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.fit_reliability", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--corpus", required=True, help="assembled real corpus (gkmvlp.cli.assemble_real)")
     p.add_argument("--synthetic", help="synthetic dataset: some of its training films join the frontal positives")

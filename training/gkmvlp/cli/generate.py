@@ -36,9 +36,16 @@ def main(argv=None) -> int:
         return 2
     t0 = time.time()
     try:
-        out = generate_dataset(cfg, a.out, {"train": a.train, "val": a.val, "test": a.test}, seed=a.seed,
-                               dicom_subset=a.dicom, workers=a.workers, progress=not a.no_progress,
-                               overwrite=a.overwrite)
+        out = generate_dataset(
+            cfg,
+            a.out,
+            {"train": a.train, "val": a.val, "test": a.test},
+            seed=a.seed,
+            dicom_subset=a.dicom,
+            workers=a.workers,
+            progress=not a.no_progress,
+            overwrite=a.overwrite,
+        )
     except (FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -49,7 +56,9 @@ def main(argv=None) -> int:
         meta = read_dataset_json(out)
         split = next(s for s in ("test", "val", "train") if meta["counts"][s] > 0) if n else None
         if split:
-            paths = write_previews(out, read_split(out, split, check_files=False, meta=meta), out / "previews", a.previews)
+            paths = write_previews(
+                out, read_split(out, split, check_files=False, meta=meta), out / "previews", a.previews
+            )
             print("previews: " + ", ".join(str(p) for p in paths))
     return 0
 

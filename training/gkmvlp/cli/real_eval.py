@@ -18,8 +18,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="gkmvlp.cli.real_eval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.real_eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--bundle", default=None, help="bundle folder (default: models/DEFAULT)")
     p.add_argument("--corpus", default=str(REPO / ".local" / "real-corpus"))
     p.add_argument("--shared-data", default=str(REPO.parent / "shared" / "data"))
@@ -32,11 +33,15 @@ def main(argv=None) -> None:
         from ..eval import real_films as rf
         from ..eval.plots_real import reliability_diagram
 
-        bundle = Path(args.bundle) if args.bundle else REPO / "models" / (REPO / "models" / "DEFAULT").read_text().strip()
+        bundle = (
+            Path(args.bundle) if args.bundle else REPO / "models" / (REPO / "models" / "DEFAULT").read_text().strip()
+        )
         corpus, shared, out = Path(args.corpus), Path(args.shared_data), Path(args.out)
         if not (corpus / "manifest.jsonl").is_file():
-            raise FileNotFoundError(f"real corpus not found at {corpus}: assemble it first "
-                                    "(cd training && python -m gkmvlp.cli.assemble_real --clones DIR --out ../.local/real-corpus)")
+            raise FileNotFoundError(
+                f"real corpus not found at {corpus}: assemble it first "
+                "(cd training && python -m gkmvlp.cli.assemble_real --clones DIR --out ../.local/real-corpus)"
+            )
         run = rf.FilmRunner(bundle, args.threads)
         m: dict = {"bundle": {"name": run.m["name"], "version": run.m["version"], "trained_on": run.m["trained_on"]}}
         m["corpus_test"] = rf.corpus_tasks(run, corpus)
@@ -54,11 +59,17 @@ def main(argv=None) -> None:
         ct, nd = m["corpus_test"], m.get("nih_dev", {})
         card = nd.get("per_label", {}).get("Cardiomegaly", {})
         head = {
-            "nih_dev_macro_auc": nd.get("macro_auc"), "nih_dev_macro_auc_ci_low": nd.get("macro_ci_low"),
-            "nih_dev_macro_auc_ci_high": nd.get("macro_ci_high"), "nih_dev_labels": nd.get("labels_scored"),
-            "cardiomegaly_auc": card.get("auc"), "cardiomegaly_auc_ci": [card.get("ci_low"), card.get("ci_high")],
+            "nih_dev_macro_auc": nd.get("macro_auc"),
+            "nih_dev_macro_auc_ci_low": nd.get("macro_ci_low"),
+            "nih_dev_macro_auc_ci_high": nd.get("macro_ci_high"),
+            "nih_dev_labels": nd.get("labels_scored"),
+            "cardiomegaly_auc": card.get("auc"),
+            "cardiomegaly_auc_ci": [card.get("ci_low"), card.get("ci_high")],
             "pneumonia_vs_normal_auc": ct["pneumonia_vs_normal_nih"].get("auc"),
-            "pneumonia_vs_normal_ci": [ct["pneumonia_vs_normal_nih"].get("ci_low"), ct["pneumonia_vs_normal_nih"].get("ci_high")],
+            "pneumonia_vs_normal_ci": [
+                ct["pneumonia_vs_normal_nih"].get("ci_low"),
+                ct["pneumonia_vs_normal_nih"].get("ci_high"),
+            ],
             "nodule_auc": ct["nodule_jsrt"].get("auc"),
             "nodule_auc_ci": [ct["nodule_jsrt"].get("ci_low"), ct["nodule_jsrt"].get("ci_high")],
             "lung_dice": m["anatomy"]["lung"].get("dice_mask", [None])[0],
@@ -71,8 +82,10 @@ def main(argv=None) -> None:
             "lung_box_iou_minus_template": (m.get("covid_lung_boxes") or {}).get("minus_oracle_template", [None])[0],
             "closed_vqa_minus_majority": (m.get("vqa_nih_derived") or {}).get("minus_majority", [None])[0],
             "vqa_same_as_blank_share": (m.get("vqa_nih_derived") or {}).get("same_as_blank_share"),
-            "ece": ct["calibration"]["ece"], "ece_uncalibrated": ct["calibration"]["ece_raw"],
-            "ood_flagged": m["ood_fixtures"].get("flagged"), "cxr_accepted": ct["cxr_accepted"],
+            "ece": ct["calibration"]["ece"],
+            "ece_uncalibrated": ct["calibration"]["ece_raw"],
+            "ood_flagged": m["ood_fixtures"].get("flagged"),
+            "cxr_accepted": ct["cxr_accepted"],
             "report_pneumonia_agreement": m["report_agreement"]["pneumonia_agreement"][0],
             "report_fixed_majority_agreement": m["report_agreement"]["fixed_majority_report_agreement"],
             "bundle": f"{run.m['name']}-{run.m['version']}",

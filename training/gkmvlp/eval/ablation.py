@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-HEADLINE = ("auc_macro", "localization_mean_iou", "pointing_game", "grounding_top1_hit", "bleu4", "rougeL",
-            "ce_f1", "vqa_closed_acc", "vqa_open_acc")
+HEADLINE = (
+    "auc_macro",
+    "localization_mean_iou",
+    "pointing_game",
+    "grounding_top1_hit",
+    "bleu4",
+    "rougeL",
+    "ce_f1",
+    "vqa_closed_acc",
+    "vqa_open_acc",
+)
 
 
 def mean_sd(values: Iterable[float]) -> tuple[float, float]:
@@ -31,7 +40,9 @@ def summarize(runs: dict[str, list[dict]], keys: Iterable[str] = HEADLINE) -> di
             row[variant] = {"mean": m, "sd": sd, "values": [x.get(k) for x in ms]}
         out["metrics"][k] = row
     for variant, ms in runs.items():
-        labels = [lab for lab in (ms[0].get("auc_per_label") or {}) if all(lab in (x.get("auc_per_label") or {}) for x in ms)]
+        labels = [
+            lab for lab in (ms[0].get("auc_per_label") or {}) if all(lab in (x.get("auc_per_label") or {}) for x in ms)
+        ]
         out["auc_per_label"][variant] = {lab: mean_sd(x["auc_per_label"][lab] for x in ms) for lab in labels}
     return out
 
@@ -50,8 +61,14 @@ def plot_label_gaps(summary: dict, pairs: list[tuple[str, str]], path: str | Pat
     for i, (a, b) in enumerate(pairs):
         gaps = [per[a][lab][0] - per[b][lab][0] for lab in labels]
         err = [math.hypot(per[a][lab][1], per[b][lab][1]) for lab in labels]
-        ax.bar([j + (i - (len(pairs) - 1) / 2) * width for j in range(len(labels))], gaps, width, yerr=err,
-               capsize=2, label=f"{a} − {b}")
+        ax.bar(
+            [j + (i - (len(pairs) - 1) / 2) * width for j in range(len(labels))],
+            gaps,
+            width,
+            yerr=err,
+            capsize=2,
+            label=f"{a} − {b}",
+        )
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
@@ -78,8 +95,10 @@ def markdown(summary: dict, a: str = "gk", b: str = "no_gk") -> str:
         if a not in row or b not in row:
             continue
         ra, rb = row[a], row[b]
-        lines.append(f"| {k} | {ra['mean']:.3f} ± {ra['sd']:.3f} | {rb['mean']:.3f} ± {rb['sd']:.3f} | "
-                     f"{ra['mean'] - rb['mean']:+.3f} | {a} {verdict(ra, rb)} |")
+        lines.append(
+            f"| {k} | {ra['mean']:.3f} ± {ra['sd']:.3f} | {rb['mean']:.3f} ± {rb['sd']:.3f} | "
+            f"{ra['mean'] - rb['mean']:+.3f} | {a} {verdict(ra, rb)} |"
+        )
     return "\n".join(lines)
 
 
@@ -87,11 +106,21 @@ def main(argv=None) -> None:
     import argparse
 
     p = argparse.ArgumentParser(description="summarize metrics.json files of repeated runs")
-    p.add_argument("--variant", action="append", nargs="+", metavar=("NAME", "METRICS_JSON"), required=True,
-                   help="a variant name followed by its runs' metrics.json files")
+    p.add_argument(
+        "--variant",
+        action="append",
+        nargs="+",
+        metavar=("NAME", "METRICS_JSON"),
+        required=True,
+        help="a variant name followed by its runs' metrics.json files",
+    )
     p.add_argument("--out", required=True, help="folder for ablation.json and ablation.md")
-    p.add_argument("--plot-pairs", nargs="+", metavar="A:B",
-                   help="also plot per-label AUC gaps A − B (ablation_labels.png), e.g. gk:no_gk")
+    p.add_argument(
+        "--plot-pairs",
+        nargs="+",
+        metavar="A:B",
+        help="also plot per-label AUC gaps A − B (ablation_labels.png), e.g. gk:no_gk",
+    )
     args = p.parse_args(argv)
     names = [v[0] for v in args.variant]
     pairs = [tuple(pr.split(":")) for pr in args.plot_pairs or []]

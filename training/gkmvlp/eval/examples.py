@@ -46,8 +46,9 @@ def choose_examples(ts: TensorSet, n: int = 8, seed: int = 0) -> list[int]:
 
 
 @torch.no_grad()
-def run_examples(model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, idx: list[int],
-                 max_new_tokens: int = 80) -> dict[str, Any]:
+def run_examples(
+    model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, idx: list[int], max_new_tokens: int = 80
+) -> dict[str, Any]:
     """Probabilities [n,L], heatmaps [n,L,G,G] and generated report texts for the given images only."""
     model.eval()
     o = model.encode_image(ts.arrays["pixel_values"][torch.as_tensor(idx, dtype=torch.long)])
@@ -69,10 +70,18 @@ def describe(ts: TensorSet, i: int, probs: np.ndarray, heat: np.ndarray, thresho
     pred = [float(v) for v in heatmap_box(heat[k], threshold)]
     gt = [float(v) for v in ts.arrays["finding_boxes"][i, k].numpy()] if labels[k] and has_box[k] else None
     order = np.argsort(-probs)[:3]
-    return {"index": i, "id": ts.ids[i], "label": LABELS[k], "k": k, "truly_present": bool(labels[k]),
-            "pred_box": pred, "gt_box": gt, "iou": box_iou(pred, gt) if gt else None,
-            "top3": [(LABELS[j], float(probs[j])) for j in order],
-            "true": [LABELS[j] for j in range(len(LABELS)) if labels[j]]}
+    return {
+        "index": i,
+        "id": ts.ids[i],
+        "label": LABELS[k],
+        "k": k,
+        "truly_present": bool(labels[k]),
+        "pred_box": pred,
+        "gt_box": gt,
+        "iou": box_iou(pred, gt) if gt else None,
+        "top3": [(LABELS[j], float(probs[j])) for j in order],
+        "true": [LABELS[j] for j in range(len(LABELS)) if labels[j]],
+    }
 
 
 def _wrap(text: str, width: int, max_lines: int) -> str:
@@ -83,9 +92,17 @@ def _wrap(text: str, width: int, max_lines: int) -> str:
     return "\n".join(lines)
 
 
-def plot_examples(model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, calib: dict[str, Any],
-                  out_path: str | Path, n: int = 8, seed: int = 0, split_name: str = "test",
-                  max_new_tokens: int = 80) -> list[dict[str, Any]]:
+def plot_examples(
+    model: GKMVLP,
+    tok: WordPieceTokenizer,
+    ts: TensorSet,
+    calib: dict[str, Any],
+    out_path: str | Path,
+    n: int = 8,
+    seed: int = 0,
+    split_name: str = "test",
+    max_new_tokens: int = 80,
+) -> list[dict[str, Any]]:
     """Write the example grid (PNG) and return what each panel shows (index, id, finding, boxes, IoU)."""
     import matplotlib
 
@@ -103,8 +120,9 @@ def plot_examples(model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, calib: 
     cols = min(4, len(idx))
     rows = math.ceil(len(idx) / cols)
     fig = plt.figure(figsize=(4.0 * cols, 6.6 * rows))
-    outer = fig.add_gridspec(rows, cols, hspace=0.06, wspace=0.06, left=0.01, right=0.99, bottom=0.01,
-                             top=1 - 1.0 / (6.6 * rows))  # room for the figure title and the first panel titles
+    outer = fig.add_gridspec(
+        rows, cols, hspace=0.06, wspace=0.06, left=0.01, right=0.99, bottom=0.01, top=1 - 1.0 / (6.6 * rows)
+    )  # room for the figure title and the first panel titles
     panels = []
     for j, i in enumerate(idx):
         r, c = divmod(j, cols)
@@ -118,8 +136,15 @@ def plot_examples(model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, calib: 
         h = res["heat"][j, d["k"]]
         # heatmap grid (heat.shape[-1], possibly finer than the patch grid) stretched over the model square,
         # scaled to its own max like the box rule
-        ax.imshow(h / max(float(h.max()), 1e-8), cmap="jet", alpha=0.35, vmin=0, vmax=1,
-                  interpolation="nearest", extent=(0, s, s, 0))
+        ax.imshow(
+            h / max(float(h.max()), 1e-8),
+            cmap="jet",
+            alpha=0.35,
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(0, s, s, 0),
+        )
         for box, color in ((d["pred_box"], "red"), (d["gt_box"], "lime")):
             if box:
                 x1, y1, x2, y2 = (v * s for v in box)
@@ -131,13 +156,25 @@ def plot_examples(model: GKMVLP, tok: WordPieceTokenizer, ts: TensorSet, calib: 
         tx = fig.add_subplot(cell[1])
         tx.axis("off")
         top = ", ".join(f"{lab} {p:.2f}" for lab, p in d["top3"])
-        text = "\n".join([_wrap("Top-3: " + top, 58, 3), _wrap("True: " + (", ".join(d["true"]) or "-"), 58, 3),
-                          "Generated:", _wrap(d["generated"], 58, 10), "Reference:", _wrap(d["reference"], 58, 6)])
+        text = "\n".join(
+            [
+                _wrap("Top-3: " + top, 58, 3),
+                _wrap("True: " + (", ".join(d["true"]) or "-"), 58, 3),
+                "Generated:",
+                _wrap(d["generated"], 58, 10),
+                "Reference:",
+                _wrap(d["reference"], 58, 6),
+            ]
+        )
         tx.text(0.02, 1.0, text, va="top", ha="left", fontsize=7, transform=tx.transAxes)
-    fig.suptitle(f"GK-MVLP examples: synthetic held-out {split_name} split ({len(idx)} of {len(ts)} images). "
-                 f"Trained on synthetic data only; not real X-rays, not for clinical use.\n"
-                 f"Heatmap of the named finding (scaled to its max); red: predicted box "
-                 f"(cells >= {thr:.2f} x max), green: ground-truth box", fontsize=9, y=0.995)
+    fig.suptitle(
+        f"GK-MVLP examples: synthetic held-out {split_name} split ({len(idx)} of {len(ts)} images). "
+        f"Trained on synthetic data only; not real X-rays, not for clinical use.\n"
+        f"Heatmap of the named finding (scaled to its max); red: predicted box "
+        f"(cells >= {thr:.2f} x max), green: ground-truth box",
+        fontsize=9,
+        y=0.995,
+    )
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90, bbox_inches="tight")

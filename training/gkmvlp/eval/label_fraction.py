@@ -11,8 +11,15 @@ import argparse
 import json
 from pathlib import Path
 
-CURVE_KEYS = ("auc_macro", "zero_shot_auc_macro", "localization_mean_iou", "pointing_game", "ce_f1",
-              "vqa_closed_acc", "vqa_open_acc")
+CURVE_KEYS = (
+    "auc_macro",
+    "zero_shot_auc_macro",
+    "localization_mean_iou",
+    "pointing_game",
+    "ce_f1",
+    "vqa_closed_acc",
+    "vqa_open_acc",
+)
 
 
 def curve(runs: dict[float, dict]) -> dict:

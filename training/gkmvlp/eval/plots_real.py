@@ -21,8 +21,13 @@ def reliability_diagram(p_raw: np.ndarray, p_cal: np.ndarray, y: np.ndarray, pat
         if len(p) == 0:
             continue
         c = reliability_curve(p, y)
-        ax.plot([b["mean_p"] for b in c], [b["frac_pos"] for b in c], "o-", color=colour,
-                label=f"{name} (ECE {ece(p, y):.3f})")
+        ax.plot(
+            [b["mean_p"] for b in c],
+            [b["frac_pos"] for b in c],
+            "o-",
+            color=colour,
+            label=f"{name} (ECE {ece(p, y):.3f})",
+        )
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed frequency")
     ax.set_title(f"{title}\nreal test films, {len(y)} (film, label) pairs", fontsize=9)

@@ -30,10 +30,12 @@ PROBES = ("global", "knowledge", "regions", "patches", "global+knowledge")
 
 @torch.no_grad()
 def features(model, ts: TensorSet, batch_size: int = 64) -> dict[str, np.ndarray]:
-    out: dict[str, list[torch.Tensor]] = {k: [] for k in ("global", "knowledge", "regions", "patches", "evidence", "classifier")}
+    out: dict[str, list[torch.Tensor]] = {
+        k: [] for k in ("global", "knowledge", "regions", "patches", "evidence", "classifier")
+    }
     model.eval()
     for s in range(0, len(ts), batch_size):
-        o = model.encode_image(ts.arrays["pixel_values"][s:s + batch_size])
+        o = model.encode_image(ts.arrays["pixel_values"][s : s + batch_size])
         out["global"].append(o["global_embedding"])
         out["knowledge"].append(o.get("knowledge_base", o["knowledge_tokens"]))
         out["regions"].append(o["region_tokens"].mean(1))
@@ -52,8 +54,14 @@ def probe_input(f: dict[str, np.ndarray], name: str, k: int) -> np.ndarray:
     return f[name]
 
 
-def probe_auc(train: dict[str, np.ndarray], y_train: np.ndarray, test: dict[str, np.ndarray], y_test: np.ndarray,
-              name: str, c: float = 0.1) -> float:
+def probe_auc(
+    train: dict[str, np.ndarray],
+    y_train: np.ndarray,
+    test: dict[str, np.ndarray],
+    y_test: np.ndarray,
+    name: str,
+    c: float = 0.1,
+) -> float:
     probs = np.zeros_like(y_test, dtype=np.float64)
     for k in range(y_test.shape[1]):
         if len(np.unique(y_train[:, k])) < 2:
@@ -68,8 +76,10 @@ def probe_auc(train: dict[str, np.ndarray], y_train: np.ndarray, test: dict[str,
 
 def probe_checkpoint(checkpoint: str | Path, data: str | Path, train_images: int = 3000) -> dict[str, float]:
     model, tok, answers, _ = load_model(checkpoint)
-    sets = {split: build_tensors(data, read_split(data, split)[:n], model.cfg, tok, answers, split)
-            for split, n in (("train", train_images), ("test", None))}
+    sets = {
+        split: build_tensors(data, read_split(data, split)[:n], model.cfg, tok, answers, split)
+        for split, n in (("train", train_images), ("test", None))
+    }
     f_tr, f_te = features(model, sets["train"]), features(model, sets["test"])
     y_tr, y_te = sets["train"].arrays["labels"].numpy(), sets["test"].arrays["labels"].numpy()
     out = {"classifier": macro_auc(auc_per_label(f_te["classifier"], y_te, list(LABELS)))}
@@ -85,7 +95,9 @@ def probe_checkpoint(checkpoint: str | Path, data: str | Path, train_images: int
 def main(argv=None) -> None:
     import argparse
 
-    p = argparse.ArgumentParser(description="test AUC of the classifier, the evidence logit and linear probes of frozen features")
+    p = argparse.ArgumentParser(
+        description="test AUC of the classifier, the evidence logit and linear probes of frozen features"
+    )
     p.add_argument("--data", required=True, help="dataset folder (its train and test splits)")
     p.add_argument("--checkpoint", nargs="+", required=True, help="checkpoint files or run folders")
     p.add_argument("--train-images", type=int, default=3000, help="training images the probes are fitted on")
@@ -93,8 +105,10 @@ def main(argv=None) -> None:
     p.add_argument("--out", help="also write the results here as JSON")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    res = {str(c): {k: round(v, 4) for k, v in probe_checkpoint(c, args.data, args.train_images).items()}
-           for c in args.checkpoint}
+    res = {
+        str(c): {k: round(v, 4) for k, v in probe_checkpoint(c, args.data, args.train_images).items()}
+        for c in args.checkpoint
+    }
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1))
     print(json.dumps(res))

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,9 +34,11 @@ from ..model.preprocess import Letterbox, decode_gray, preprocess_array
 from ..text.labeller import label_report
 from ..tokenizer import WordPieceTokenizer, basic_split
 
-CAVEAT = ("This model was trained on synthetic images only. These figures come from a few dozen real public "
-          "chest X-rays with noisy (text-mined) labels; they measure how far synthetic training transfers to "
-          "real images and say nothing about diagnostic accuracy. Not for clinical use.")
+CAVEAT = (
+    "This model was trained on synthetic images only. These figures come from a few dozen real public "
+    "chest X-rays with noisy (text-mined) labels; they measure how far synthetic training transfers to "
+    "real images and say nothing about diagnostic accuracy. Not for clinical use."
+)
 # Box part first, so that the example figure starts with images that have a ground-truth box.
 PARTS = ("localization_nih_bbox", "classification_nih14", "localization_covid_lungs", "report_iu_xray_text_only")
 N_EXAMPLES, N_BOXED_EXAMPLES = 6, 3
@@ -50,11 +53,11 @@ class Bundle:
 
 @dataclass
 class ImageResult:
-    probs: np.ndarray         # [labels] classification_head probabilities
-    heatmaps: np.ndarray      # [labels, G, G] localization_head, over the model square
+    probs: np.ndarray  # [labels] classification_head probabilities
+    heatmaps: np.ndarray  # [labels, G, G] localization_head, over the model square
     region_boxes: np.ndarray  # [regions, 4] normalized xyxy of the model square, manifest order
     lb: Letterbox
-    thumb: np.ndarray         # the grayscale image, downsampled to <= ~256 px, for the figure
+    thumb: np.ndarray  # the grayscale image, downsampled to <= ~256 px, for the figure
 
 
 def load_bundle(path: str | Path, threads: int = 1) -> Bundle:
@@ -68,7 +71,12 @@ def load_bundle(path: str | Path, threads: int = 1) -> Bundle:
         raise FileNotFoundError(f"bundle manifest not found: {mf}")
     man = read_json(mf)  # ReaderError naming the file when malformed
     pre = man.get("preprocessing") or {}
-    if (pre.get("resize"), pre.get("letterbox"), pre.get("channels"), pre.get("pad_value", 0.0)) != ("area", True, 1, 0.0):
+    if (pre.get("resize"), pre.get("letterbox"), pre.get("channels"), pre.get("pad_value", 0.0)) != (
+        "area",
+        True,
+        1,
+        0.0,
+    ):
         raise ValueError(f"{mf}: preprocessing {pre} is not the letterbox + area resize this evaluation implements")
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = max(1, threads), 1
@@ -84,7 +92,9 @@ def load_bundle(path: str | Path, threads: int = 1) -> Bundle:
 def _run(bundle: Bundle, name: str, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Run one graph, feeding and naming tensors by the manifest's input/output names."""
     spec = bundle.manifest["graphs"][name]
-    outs = bundle.sessions[name].run([o["name"] for o in spec["outputs"]], {i["name"]: feed[i["name"]] for i in spec["inputs"]})
+    outs = bundle.sessions[name].run(
+        [o["name"] for o in spec["outputs"]], {i["name"]: feed[i["name"]] for i in spec["inputs"]}
+    )
     return dict(zip((o["name"] for o in spec["outputs"]), outs))
 
 
@@ -131,8 +141,12 @@ def pointing_chance(box: Sequence[float], grid: int) -> float:
 def score_box(heat: np.ndarray, gt: Sequence[float], threshold: float) -> dict[str, Any]:
     """Pointing hit and IoU of the heatmap box (gkmvlp.metrics.localization rules) for one box."""
     pred = heatmap_box(heat, threshold)
-    return {"pointing_hit": bool(pointing_hit(heat, gt)), "iou": float(box_iou(pred, gt)),
-            "pred_box": [float(v) for v in pred], "pointing_chance": pointing_chance(gt, heat.shape[-1])}
+    return {
+        "pointing_hit": bool(pointing_hit(heat, gt)),
+        "iou": float(box_iou(pred, gt)),
+        "pred_box": [float(v) for v in pred],
+        "pointing_chance": pointing_chance(gt, heat.shape[-1]),
+    }
 
 
 def label_aucs(probs: np.ndarray, targets: Sequence[dict], labels: Sequence[str]) -> dict[str, Any]:
@@ -152,19 +166,38 @@ def label_aucs(probs: np.ndarray, targets: Sequence[dict], labels: Sequence[str]
             skipped[lab] = f"one class only ({positives[lab]} positives of {len(y)})"
             continue
         per[lab] = float(roc_auc_score(y, s))
-    return {"auc_per_label": per, "auc_macro": float(np.mean(list(per.values()))) if per else None,
-            "n_labels_scored": len(per), "positives": positives, "skipped_labels": skipped}
+    return {
+        "auc_per_label": per,
+        "auc_macro": float(np.mean(list(per.values()))) if per else None,
+        "n_labels_scored": len(per),
+        "positives": positives,
+        "skipped_labels": skipped,
+    }
 
 
-def _example(bundle: Bundle, r: ImageResult, image_id: str, gt_text: str,
-             box: list[float] | None = None, box_label: str | None = None) -> dict[str, Any]:
+def _example(
+    bundle: Bundle,
+    r: ImageResult,
+    image_id: str,
+    gt_text: str,
+    box: list[float] | None = None,
+    box_label: str | None = None,
+) -> dict[str, Any]:
     """What the figure needs; the heatmap is the box's label where there is a box, else the top finding."""
     labels = bundle.manifest["labels"]
     order = [int(i) for i in np.argsort(-r.probs)]
     top = box_label or next(labels[i] for i in order if labels[i] != "No Finding")
-    return {"thumb": r.thumb, "lb": r.lb, "heat": r.heatmaps[labels.index(top)], "heat_label": top, "box": box,
-            "heat_threshold": float(bundle.manifest["localization"]["heatmap_threshold"]),
-            "image_id": image_id, "gt": gt_text, "top3": [(labels[i], float(r.probs[i])) for i in order[:3]]}
+    return {
+        "thumb": r.thumb,
+        "lb": r.lb,
+        "heat": r.heatmaps[labels.index(top)],
+        "heat_label": top,
+        "box": box,
+        "heat_threshold": float(bundle.manifest["localization"]["heatmap_threshold"]),
+        "image_id": image_id,
+        "gt": gt_text,
+        "top3": [(labels[i], float(r.probs[i])) for i in order[:3]],
+    }
 
 
 def nih_classification_part(bundle: Bundle, folder: Path, examples: list) -> dict[str, Any]:
@@ -174,8 +207,13 @@ def nih_classification_part(bundle: Bundle, folder: Path, examples: list) -> dic
     for rec in recs:
         r = run_image(bundle, rec["image"])
         probs.append(r.probs)
-        items.append({"image_id": rec["image_id"], "nih_labels": rec["nih_labels"],
-                      "probabilities": {lab: float(p) for lab, p in zip(labels, r.probs)}})
+        items.append(
+            {
+                "image_id": rec["image_id"],
+                "nih_labels": rec["nih_labels"],
+                "probabilities": {lab: float(p) for lab, p in zip(labels, r.probs)},
+            }
+        )
         if len(examples) < N_EXAMPLES and rec["image_id"] not in {e["image_id"] for e in examples}:
             examples.append(_example(bundle, r, rec["image_id"], "|".join(rec["nih_labels"])))
     out = label_aucs(np.asarray(probs), [rec["labels"] for rec in recs], labels)
@@ -193,18 +231,28 @@ def nih_box_part(bundle: Bundle, folder: Path, examples: list) -> dict[str, Any]
             continue
         r = cache[b["image"]] = cache.get(b["image"]) or run_image(bundle, b["image"])
         gt = r.lb.box_to_model(b["box"])
-        items.append({"image_id": b["image_id"], "nih_label": b["nih_label"], "label": b["label"], "gt_box": gt,
-                      "probability": float(r.probs[labels.index(b["label"])]),
-                      **score_box(r.heatmaps[labels.index(b["label"])], gt, thr)})
+        items.append(
+            {
+                "image_id": b["image_id"],
+                "nih_label": b["nih_label"],
+                "label": b["label"],
+                "gt_box": gt,
+                "probability": float(r.probs[labels.index(b["label"])]),
+                **score_box(r.heatmaps[labels.index(b["label"])], gt, thr),
+            }
+        )
         if len(examples) < N_BOXED_EXAMPLES:
             examples.append(_example(bundle, r, b["image_id"], b["nih_label"], b["box"], b["label"]))
     ious = np.array([it["iou"] for it in items])
     out: dict[str, Any] = {"n": len(items), "heatmap_threshold": thr, "unmapped_boxes": unmapped, "items": items}
     if items:
-        out.update(pointing_game=float(np.mean([it["pointing_hit"] for it in items])),
-                   pointing_chance=float(np.mean([it["pointing_chance"] for it in items])),
-                   mean_iou=float(ious.mean()), acc_iou_0_3=float((ious >= 0.3).mean()),
-                   acc_iou_0_5=float((ious >= 0.5).mean()))
+        out.update(
+            pointing_game=float(np.mean([it["pointing_hit"] for it in items])),
+            pointing_chance=float(np.mean([it["pointing_chance"] for it in items])),
+            mean_iou=float(ious.mean()),
+            acc_iou_0_3=float((ious >= 0.3).mean()),
+            acc_iou_0_5=float((ious >= 0.5).mean()),
+        )
     return out
 
 
@@ -223,20 +271,32 @@ def covid_lungs_part(bundle: Bundle, folder: Path) -> dict[str, Any]:
         where = f"{mf}:{i}"
         gr, gl = parse_xywh(row["right_lung_bbox_xywh"], where), parse_xywh(row["left_lung_bbox_xywh"], where)
         if row["lung_bbox_size_ok"].strip() != "1" or gr is None or gl is None:
-            excluded[row["image_path"]] = "box image size differs from the file" if gr and gl else "no lung box in the source"
+            excluded[row["image_path"]] = (
+                "box image size differs from the file" if gr and gl else "no lung box in the source"
+            )
             continue
         r = run_image(bundle, check_file(folder / row["image_path"], where))
         pr, pl = [float(v) for v in r.region_boxes[ir]], [float(v) for v in r.region_boxes[il]]
         gr, gl = r.lb.box_to_model(gr), r.lb.box_to_model(gl)
-        items.append({"image": row["image_path"], "pred_right": pr, "pred_left": pl, "gt_right": gr, "gt_left": gl,
-                      "iou_right": box_iou(pr, gr), "iou_left": box_iou(pl, gl),
-                      "iou_union": box_iou(union_box(pr, pl), union_box(gr, gl)),
-                      "iou_swapped": (box_iou(pr, gl) + box_iou(pl, gr)) / 2})
+        items.append(
+            {
+                "image": row["image_path"],
+                "pred_right": pr,
+                "pred_left": pl,
+                "gt_right": gr,
+                "gt_left": gl,
+                "iou_right": box_iou(pr, gr),
+                "iou_left": box_iou(pl, gl),
+                "iou_union": box_iou(union_box(pr, pl), union_box(gr, gl)),
+                "iou_swapped": (box_iou(pr, gl) + box_iou(pl, gr)) / 2,
+            }
+        )
     out: dict[str, Any] = {"n": len(items), "excluded": excluded, "items": items}
     for k in ("iou_right", "iou_left", "iou_union", "iou_swapped"):
         out[f"mean_{k}"] = float(np.mean([it[k] for it in items])) if items else None
-    out["acc_iou_0_5_right_and_left"] = (float(np.mean([min(it["iou_right"], it["iou_left"]) >= 0.5 for it in items]))
-                                         if items else None)
+    out["acc_iou_0_5_right_and_left"] = (
+        float(np.mean([min(it["iou_right"], it["iou_left"]) >= 0.5 for it in items])) if items else None
+    )
     return out
 
 
@@ -264,13 +324,19 @@ def iu_reports_part(bundle: Bundle, folder: Path) -> dict[str, Any]:
         n_w += len(ws)
         oov.update(w for w in ws if w not in tok.ids)
     n = max(1, len(recs))
-    return {"n": len(recs), "mean_words": float(np.mean(n_words)) if recs else None,
-            "share_normal_labeller": normal / n, "share_normal_mesh": mesh_normal / n,
-            "mention_share": {k: mentioned[k] / n for k in labels}, "positive_share": {k: positive[k] / n for k in labels},
-            "unk_token_rate": n_unk / n_tok if n_tok else None,
-            "word_not_in_vocab_rate": sum(oov.values()) / n_w if n_w else None,
-            "tokens_per_word": n_tok / n_w if n_w else None, "vocab_size": tok.vocab_size,
-            "top_words_not_in_vocab": [w for w, _ in oov.most_common(10)]}
+    return {
+        "n": len(recs),
+        "mean_words": float(np.mean(n_words)) if recs else None,
+        "share_normal_labeller": normal / n,
+        "share_normal_mesh": mesh_normal / n,
+        "mention_share": {k: mentioned[k] / n for k in labels},
+        "positive_share": {k: positive[k] / n for k in labels},
+        "unk_token_rate": n_unk / n_tok if n_tok else None,
+        "word_not_in_vocab_rate": sum(oov.values()) / n_w if n_w else None,
+        "tokens_per_word": n_tok / n_w if n_w else None,
+        "vocab_size": tok.vocab_size,
+        "top_words_not_in_vocab": [w for w, _ in oov.most_common(10)],
+    }
 
 
 def evaluate_real(bundle_dir: str | Path, data_dir: str | Path, threads: int = 1) -> tuple[dict, list]:
@@ -283,18 +349,32 @@ def evaluate_real(bundle_dir: str | Path, data_dir: str | Path, threads: int = 1
         "localization_nih_bbox": lambda f: nih_box_part(b, f, examples),
         "classification_nih14": lambda f: nih_classification_part(b, f, examples),
         "localization_covid_lungs": lambda f: covid_lungs_part(b, f),
-        "report_iu_xray_text_only": lambda f: iu_reports_part(b, f)}
+        "report_iu_xray_text_only": lambda f: iu_reports_part(b, f),
+    }
     parts = {}
     for name in PARTS:
         folder = data / name
-        parts[name] = runners[name](folder) if folder.is_dir() else {"n": 0, "skipped": True, "note": f"folder not found: {folder}"}
+        parts[name] = (
+            runners[name](folder)
+            if folder.is_dir()
+            else {"n": 0, "skipped": True, "note": f"folder not found: {folder}"}
+        )
     syn = m.get("metrics") or {}
-    metrics = {"bundle": {"name": m.get("name"), "version": m.get("version"), "trained_on": m.get("trained_on"),
-                          "path": str(b.path)},
-               "caveat": CAVEAT, "data": str(data), "n": {k: v["n"] for k, v in parts.items()}, "parts": parts,
-               "synthetic_reference": {k: syn.get(k) for k in ("auc_macro", "pointing_game", "localization_mean_iou")},
-               "report_generation": "not run: IU X-Ray has no images here and report_covid_casenotes holds case "
-                                    "notes, not radiology reports"}
+    metrics = {
+        "bundle": {
+            "name": m.get("name"),
+            "version": m.get("version"),
+            "trained_on": m.get("trained_on"),
+            "path": str(b.path),
+        },
+        "caveat": CAVEAT,
+        "data": str(data),
+        "n": {k: v["n"] for k, v in parts.items()},
+        "parts": parts,
+        "synthetic_reference": {k: syn.get(k) for k in ("auc_macro", "pointing_game", "localization_mean_iou")},
+        "report_generation": "not run: IU X-Ray has no images here and report_covid_casenotes holds case "
+        "notes, not radiology reports",
+    }
     return metrics, examples
 
 
@@ -322,8 +402,13 @@ def examples_figure(examples: Sequence[dict], path: str | Path, title: str) -> N
         lb: Letterbox = ex["lb"]
         ax.imshow(ex["thumb"], cmap="gray", extent=(0, lb.width, lb.height, 0))
         heat = np.ma.masked_less(ex["heat"], ex["heat_threshold"] * float(ex["heat"].max()))
-        ax.imshow(heat, cmap="autumn", alpha=0.4, interpolation="nearest",
-                  extent=(-lb.pad_x, lb.side - lb.pad_x, lb.side - lb.pad_y, -lb.pad_y))
+        ax.imshow(
+            heat,
+            cmap="autumn",
+            alpha=0.4,
+            interpolation="nearest",
+            extent=(-lb.pad_x, lb.side - lb.pad_x, lb.side - lb.pad_y, -lb.pad_y),
+        )
         ax.set_xlim(0, lb.width), ax.set_ylim(lb.height, 0)
         if ex["box"]:
             x1, y1, x2, y2 = ex["box"]

@@ -44,8 +44,9 @@ class FilmRunner:
         for name in ("vqa_head", "report_decoder_step", "input_check", "anatomy_head"):
             spec = self.b.manifest["graphs"].get(name)
             if spec:
-                self.b.sessions[name] = ort.InferenceSession(str(bundle_dir / spec["file"]), sess_options=so,
-                                                             providers=["CPUExecutionProvider"])
+                self.b.sessions[name] = ort.InferenceSession(
+                    str(bundle_dir / spec["file"]), sess_options=so, providers=["CPUExecutionProvider"]
+                )
         self.m = self.b.manifest
         self.tok = WordPieceTokenizer.load(bundle_dir / self.m["tokenizer"]["vocab_file"])
         self.cache: dict[str, dict] = {}
@@ -57,8 +58,13 @@ class FilmRunner:
         x, lb = preprocess_array(gray, int(pre["image_size"]), float(pre["mean"]), float(pre["std"]))
         enc = _run(self.b, "image_encoder", {"pixel_values": x})
         raw = _run(self.b, "classification_head", enc)["probabilities"]
-        out = {"x": x, "lb": lb, "enc": enc, "raw": raw[0],
-               "probs": final_probabilities(raw, enc["region_boxes"], self.m)[0]}
+        out = {
+            "x": x,
+            "lb": lb,
+            "enc": enc,
+            "raw": raw[0],
+            "probs": final_probabilities(raw, enc["region_boxes"], self.m)[0],
+        }
         if "input_check" in self.b.sessions:
             ic = _run(self.b, "input_check", {"pixel_values": x, "global_embedding": enc["global_embedding"]})
             out["frontal"] = float(ic["frontal_cxr_probability"][0])
@@ -79,15 +85,18 @@ class FilmRunner:
         lb, out = r["lb"], {}
         for j, reg in enumerate(self.m["anatomy"]["regions"]):
             sq = Image.fromarray(r["anatomy"][j].astype(np.float32)).resize((lb.side, lb.side), Image.BILINEAR)
-            a = np.asarray(sq)[lb.pad_y:lb.pad_y + shape[0], lb.pad_x:lb.pad_x + shape[1]]
+            a = np.asarray(sq)[lb.pad_y : lb.pad_y + shape[0], lb.pad_x : lb.pad_x + shape[1]]
             out[reg] = a >= 0.5
         return out
 
     def answer(self, r: dict, question: str) -> str:
         t = int(self.m["tokenizer"]["question_max_length"])
         ids, mask = self.tok.encode(question, t)
-        logits = _run(self.b, "vqa_head", {"question_ids": np.array([ids], np.int64),
-                                           "question_mask": np.array([mask], np.int64), **r["enc"]})["answer_logits"][0]
+        logits = _run(
+            self.b,
+            "vqa_head",
+            {"question_ids": np.array([ids], np.int64), "question_mask": np.array([mask], np.int64), **r["enc"]},
+        )["answer_logits"][0]
         closed = [self.m["answers"].index(a) for a in self.m["closed_answers"]]
         return self.m["answers"][max(closed, key=lambda i: logits[i])]
 
@@ -96,10 +105,14 @@ class FilmRunner:
         from ..model.config import ModelConfig
 
         c = self.m["config"]
-        cfg = ModelConfig(decoder_layers=c["decoder_layers"], heads=c["heads"], dim=c["dim"], max_length=c["max_length"])
+        cfg = ModelConfig(
+            decoder_layers=c["decoder_layers"], heads=c["heads"], dim=c["dim"], max_length=c["max_length"]
+        )
         memory = np.concatenate([r["enc"]["region_tokens"], r["enc"]["knowledge_tokens"]], axis=1)
-        spec = {"inputs": self.m["graphs"]["report_decoder_step"]["inputs"],
-                "outputs": self.m["graphs"]["report_decoder_step"]["outputs"]}
+        spec = {
+            "inputs": self.m["graphs"]["report_decoder_step"]["inputs"],
+            "outputs": self.m["graphs"]["report_decoder_step"]["outputs"],
+        }
         return self.tok.decode(_greedy_ort(self.b.sessions["report_decoder_step"], spec, memory, cfg, max_new))
 
 
@@ -107,8 +120,15 @@ def auc_figure(y, s, seed: int = 0) -> dict[str, Any]:
     y, s = np.asarray(y, bool), np.asarray(s, float)
     lo, hi = auc_ci(y, s, seed=seed)
     p, null = auc_permutation_p(y, s, seed=seed)
-    return {"auc": auc(y, s), "ci_low": lo, "ci_high": hi, "perm_p": p, "shuffled_labels_auc": null,
-            "n_pos": int(y.sum()), "n_neg": int((~y).sum())}
+    return {
+        "auc": auc(y, s),
+        "ci_low": lo,
+        "ci_high": hi,
+        "perm_p": p,
+        "shuffled_labels_auc": null,
+        "n_pos": int(y.sum()),
+        "n_neg": int((~y).sum()),
+    }
 
 
 def nih_dev(run: FilmRunner, folder: Path) -> dict[str, Any]:
@@ -125,8 +145,15 @@ def nih_dev(run: FilmRunner, folder: Path) -> dict[str, Any]:
                 ys.append(y)
                 ss.append(s)
     macro, lo, hi = macro_auc_ci(ys, ss) if ys else (float("nan"),) * 3
-    return {"n": len(recs), "per_label": per, "macro_auc": macro, "macro_ci_low": lo, "macro_ci_high": hi,
-            "labels_scored": sorted(per), "prevalence_baseline_auc": 0.5}
+    return {
+        "n": len(recs),
+        "per_label": per,
+        "macro_auc": macro,
+        "macro_ci_low": lo,
+        "macro_ci_high": hi,
+        "labels_scored": sorted(per),
+        "prevalence_baseline_auc": 0.5,
+    }
 
 
 def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
@@ -154,11 +181,18 @@ def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
                 p_raw.append(res[r["id"]]["raw"][k])
                 p_cal.append(res[r["id"]]["probs"][k])
                 yy.append(r["labels"][lab])
-    out["calibration"] = {"labels": sorted(cal), "n_pairs": len(yy), "ece_raw": ece(np.array(p_raw), np.array(yy)),
-                          "ece": ece(np.array(p_cal), np.array(yy))}
+    out["calibration"] = {
+        "labels": sorted(cal),
+        "n_pairs": len(yy),
+        "ece_raw": ece(np.array(p_raw), np.array(yy)),
+        "ece": ece(np.array(p_cal), np.array(yy)),
+    }
     out["_curve"] = (np.array(p_raw), np.array(p_cal), np.array(yy))
-    out["cxr_accepted"] = (float(np.mean([res[r["id"]].get("frontal", 0) >= run.m["reliability"]["frontal_threshold"]
-                                           for r in rows])) if "reliability" in run.m else None)
+    out["cxr_accepted"] = (
+        float(np.mean([res[r["id"]].get("frontal", 0) >= run.m["reliability"]["frontal_threshold"] for r in rows]))
+        if "reliability" in run.m
+        else None
+    )
     return out
 
 
@@ -173,7 +207,9 @@ def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
         out = []
         for r in rows:
             g = decode_gray(corpus / r["image"])
-            _, lb = preprocess_array(g, size, float(run.m["preprocessing"]["mean"]), float(run.m["preprocessing"]["std"]))
+            _, lb = preprocess_array(
+                g, size, float(run.m["preprocessing"]["mean"]), float(run.m["preprocessing"]["std"])
+            )
             masks = {reg: np.asarray(Image.open(corpus / p).convert("L")) > 127 for reg, p in r["masks"].items()}
             out.append((r, g, lb, masks))
         return out
@@ -182,7 +218,9 @@ def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
     test = boxes_of([r for r in read_corpus(corpus, "test") if r.get("masks")])
     res: dict[str, Any] = {"n_test": len(test)}
     for name, regs in groups.items():
-        tmpl = {reg: np.mean([lb.box_to_model(mask_box(m[reg])) for _, _, lb, m in train if reg in m], 0) for reg in regs}
+        tmpl = {
+            reg: np.mean([lb.box_to_model(mask_box(m[reg])) for _, _, lb, m in train if reg in m], 0) for reg in regs
+        }
         dice, dice_t, iou, iou_t = [], [], [], []
         for r, g, lb, m in test:
             if not all(reg in m for reg in regs):
@@ -191,17 +229,29 @@ def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
             truth = np.zeros(g.shape, bool)
             for reg in regs:
                 truth |= m[reg]
-            for store_d, store_i, boxes in ((dice, iou, {reg: pred[regions.index(reg)] for reg in regs}), (dice_t, iou_t, tmpl)):
+            for store_d, store_i, boxes in (
+                (dice, iou, {reg: pred[regions.index(reg)] for reg in regs}),
+                (dice_t, iou_t, tmpl),
+            ):
                 pm = np.zeros(g.shape, bool)
                 for reg in regs:
-                    x1, y1, x2, y2 = (np.asarray(boxes[reg]) * lb.side - [lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y]).round().astype(int)
-                    pm[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = True
+                    x1, y1, x2, y2 = (
+                        (np.asarray(boxes[reg]) * lb.side - [lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y])
+                        .round()
+                        .astype(int)
+                    )
+                    pm[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
                 store_d.append(2 * (pm & truth).sum() / max(1, pm.sum() + truth.sum()))
                 store_i.append(np.mean([box_iou(list(boxes[reg]), lb.box_to_model(mask_box(m[reg]))) for reg in regs]))
-        res[name] = {"dice_box_as_mask": mean_ci(dice), "dice_template": mean_ci(dice_t),
-                     "box_iou": mean_ci(iou), "box_iou_template": mean_ci(iou_t), "n": len(dice)}
+        res[name] = {
+            "dice_box_as_mask": mean_ci(dice),
+            "dice_template": mean_ci(dice_t),
+            "box_iou": mean_ci(iou),
+            "box_iou_template": mean_ci(iou_t),
+            "n": len(dice),
+        }
         seg = []
-        for r, g, lb, m in test:
+        for r, g, _lb, m in test:
             if not all(reg in m for reg in regs):
                 continue
             pm = run.anatomy_masks(run.gray(g, str(corpus / r["image"])), g.shape)
@@ -222,8 +272,12 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
     import csv
 
     regions = run.m["regions"]
-    rows = [r for r in csv.DictReader(open(folder / "manifest.csv")) if r["lung_bbox_size_ok"].strip() == "1"
-            and all(parse_xywh(r[c], "covid") for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh"))]
+    rows = [
+        r
+        for r in csv.DictReader(open(folder / "manifest.csv"))
+        if r["lung_bbox_size_ok"].strip() == "1"
+        and all(parse_xywh(r[c], "covid") for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh"))
+    ]
     train_tmpl = None
     if corpus is not None:
         an = [r for r in read_corpus(corpus, "train") if {"right lung", "left lung"} <= set(r.get("masks", {}))][:200]
@@ -231,13 +285,19 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
         for r in an:
             g = decode_gray(corpus / r["image"])
             _, lb = preprocess_array(g, 16, 0.5, 0.25)
-            boxes.append([lb.box_to_model(mask_box(np.asarray(Image.open(corpus / r["masks"][reg]).convert("L")) > 127))
-                          for reg in ("right lung", "left lung")])
+            boxes.append(
+                [
+                    lb.box_to_model(mask_box(np.asarray(Image.open(corpus / r["masks"][reg]).convert("L")) > 127))
+                    for reg in ("right lung", "left lung")
+                ]
+            )
         train_tmpl = np.mean(boxes, 0) if boxes else None
     model_iou, tmpl_iou, oracle_iou, gts = [], [], [], []
     for r in rows:
         res = run.image(folder / r["image_path"])
-        gt = [res["lb"].box_to_model(parse_xywh(r[c], "covid")) for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh")]
+        gt = [
+            res["lb"].box_to_model(parse_xywh(r[c], "covid")) for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh")
+        ]
         gts.append(gt)
         pred = [res["enc"]["region_boxes"][0][regions.index(reg)] for reg in ("right lung", "left lung")]
         model_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(pred, gt)]))
@@ -257,8 +317,13 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
     oracle = np.mean(gts, 0)  # the mean of the evaluation boxes themselves: the template
     oracle_iou = [np.mean([box_iou(list(t), g) for t, g in zip(oracle, gt)]) for gt in gts]
     m, lo, hi = mean_ci(model_iou)
-    out = {"n": len(rows), "model_iou": m, "model_iou_ci": [lo, hi], "template_train_iou": mean_ci(tmpl_iou)[0],
-           "template_oracle_iou": float(np.mean(oracle_iou))}
+    out = {
+        "n": len(rows),
+        "model_iou": m,
+        "model_iou_ci": [lo, hi],
+        "template_train_iou": mean_ci(tmpl_iou)[0],
+        "template_oracle_iou": float(np.mean(oracle_iou)),
+    }
     diffs = np.array(model_iou) - np.array(oracle_iou)
     out["minus_oracle_template"] = mean_ci(diffs)
     if dice:
@@ -271,8 +336,11 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
 
     qa = [json.loads(line) for line in open(folder / "qa.jsonl") if line.strip()]
     # the README: about half of the images are kept outside the project; their questions are skipped
-    qa = [q for q in qa if q["answer_type"] == "CLOSED" and q["answer"] in ("yes", "no")
-          and (folder / q["image_path"]).is_file()]
+    qa = [
+        q
+        for q in qa
+        if q["answer_type"] == "CLOSED" and q["answer"] in ("yes", "no") and (folder / q["image_path"]).is_file()
+    ]
     blank_key = "__blank__"
     blank = run.gray(np.zeros((512, 512)), blank_key)
     right, blank_right, same = [], [], []
@@ -287,9 +355,15 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
     majority = max(set(answers), key=answers.count) if answers else None
     maj = [a == majority for a in answers]
     acc = mean_ci(right)
-    return {"n": len(qa), "closed_accuracy": acc, "majority_answer": majority, "majority_accuracy": float(np.mean(maj)),
-            "blank_image_accuracy": float(np.mean(blank_right)), "same_as_blank_share": float(np.mean(same)),
-            "minus_majority": mean_ci(np.array(right, float) - np.array(maj, float))}
+    return {
+        "n": len(qa),
+        "closed_accuracy": acc,
+        "majority_answer": majority,
+        "majority_accuracy": float(np.mean(maj)),
+        "blank_image_accuracy": float(np.mean(blank_right)),
+        "same_as_blank_share": float(np.mean(same)),
+        "minus_majority": mean_ci(np.array(right, float) - np.array(maj, float)),
+    }
 
 
 def report_agreement(run: FilmRunner, corpus: Path, limit: int = 1000) -> dict[str, Any]:
@@ -303,8 +377,12 @@ def report_agreement(run: FilmRunner, corpus: Path, limit: int = 1000) -> dict[s
         normal_agree.append(r["labels"]["Pneumonia"] == 0)  # a fixed "no acute findings" report
     share_normal = float(np.mean(normal_agree)) if rows else float("nan")
     # the trivial baseline: one fixed report for every film, the better of "normal" and "pneumonia"
-    return {"n": len(rows), "pneumonia_agreement": mean_ci(agree), "fixed_normal_report_agreement": share_normal,
-            "fixed_majority_report_agreement": max(share_normal, 1 - share_normal)}
+    return {
+        "n": len(rows),
+        "pneumonia_agreement": mean_ci(agree),
+        "fixed_normal_report_agreement": share_normal,
+        "fixed_majority_report_agreement": max(share_normal, 1 - share_normal),
+    }
 
 
 def ood_fixtures(run: FilmRunner, folder: Path) -> dict[str, Any]:
@@ -318,9 +396,19 @@ def ood_fixtures(run: FilmRunner, folder: Path) -> dict[str, Any]:
         pre = run.m["preprocessing"]
         blank = float(np.std(r["x"] * float(pre["std"]) + float(pre["mean"]))) < rel["blank_std"]
         flagged = blank or r["frontal"] < rel["frontal_threshold"] or r["ood"] >= rel["ood_thresholds"]["abstain"]
-        items.append({"file": p.name, "frontal": r["frontal"], "ood": r["ood"], "blank": blank, "flagged": bool(flagged)})
+        items.append(
+            {"file": p.name, "frontal": r["frontal"], "ood": r["ood"], "blank": blank, "flagged": bool(flagged)}
+        )
     return {"n": len(items), "flagged": float(np.mean([i["flagged"] for i in items])), "items": items}
 
 
-__all__ = ["FilmRunner", "nih_dev", "corpus_tasks", "anatomy", "covid_lung_boxes", "vqa", "report_agreement",
-           "ood_fixtures"]
+__all__ = [
+    "FilmRunner",
+    "nih_dev",
+    "corpus_tasks",
+    "anatomy",
+    "covid_lung_boxes",
+    "vqa",
+    "report_agreement",
+    "ood_fixtures",
+]

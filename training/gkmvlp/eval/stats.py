@@ -3,7 +3,7 @@ p-values of ROC AUC, and a bootstrap CI of a mean. Seeded, so a figure is reprod
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ def auc(y: np.ndarray, s: np.ndarray) -> float:
         j = i
         while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -51,8 +51,9 @@ def auc_permutation_p(y, s, n_perm: int = 1000, seed: int = 0) -> tuple[float, f
     return float((1 + (null >= obs).sum()) / (n_perm + 1)), float(null.mean())
 
 
-def macro_auc_ci(ys: Sequence[np.ndarray], ss: Sequence[np.ndarray], n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float, float]:
+def macro_auc_ci(
+    ys: Sequence[np.ndarray], ss: Sequence[np.ndarray], n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
     """Macro AUC over labels scored on the same images, with a bootstrap over images (labels
     resampled together, so their correlation is kept). Resamples missing a class are redrawn."""
     Y, S = np.stack([np.asarray(y, bool) for y in ys], 1), np.stack([np.asarray(s, float) for s in ss], 1)

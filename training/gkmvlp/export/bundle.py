@@ -11,8 +11,9 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,10 +21,10 @@ import torch
 from ..model.gkmvlp import GKMVLP
 from ..model.knowledge import knowledge_manifest
 from ..ontology import LABELS, REGIONS
+from ..reliability.calibration import final_probabilities
 from ..tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer
 from . import graphs as G
 from .golden import TOKENIZER_CASES, floats, make_images, preprocess_record
-from ..reliability.calibration import final_probabilities
 from .onnx_io import OPSET, export_graph, max_abs_diff, ort_session, run_ort, run_torch
 
 FORMAT_VERSION = 1
@@ -59,11 +60,24 @@ def _greedy_ort(sess, spec, memory: np.ndarray, cfg, max_new: int) -> list[int]:
     return out
 
 
-def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out_dir: str | Path, *,
-                 name: str, version: str, config: dict[str, Any], metrics: dict[str, Any] | None = None,
-                 golden_sources: Sequence[Path] = (), trained_on: str = "synthetic", tolerance: float = 1e-3,
-                 max_new_tokens: int = 80, beam_size: int = 3, overwrite: bool = False,
-                 reliability: tuple[torch.nn.Module, dict[str, Any]] | None = None) -> tuple[Path, float]:
+def write_bundle(
+    model: GKMVLP,
+    tok: WordPieceTokenizer,
+    answers: list[str],
+    out_dir: str | Path,
+    *,
+    name: str,
+    version: str,
+    config: dict[str, Any],
+    metrics: dict[str, Any] | None = None,
+    golden_sources: Sequence[Path] = (),
+    trained_on: str = "synthetic",
+    tolerance: float = 1e-3,
+    max_new_tokens: int = 80,
+    beam_size: int = 3,
+    overwrite: bool = False,
+    reliability: tuple[torch.nn.Module, dict[str, Any]] | None = None,
+) -> tuple[Path, float]:
     """`reliability`: (the fitted InputCheck, reliability.json of gkmvlp.reliability.fit) makes a
     format-version-2 bundle: the input_check graph plus calibration, derived findings and thresholds."""
     import onnxruntime as ort
@@ -103,8 +117,13 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
 
         # golden cases from real(istic) images
         img_paths = make_images(tmp / "golden" / "images", list(golden_sources), cfg.image_size)
-        golden: dict[str, Any] = {"tolerance": tolerance, "preprocess": [], "graphs": {n: [] for n in specs},
-                                  "tokenizer": [], "report": []}
+        golden: dict[str, Any] = {
+            "tolerance": tolerance,
+            "preprocess": [],
+            "graphs": {n: [] for n in specs},
+            "tokenizer": [],
+            "report": [],
+        }
         if reliability is not None:
             golden["calibrated"] = []
         q_ids, q_mask = tok.encode_batch(GOLDEN_QUESTIONS, cfg.question_max_length)
@@ -113,17 +132,23 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             golden["preprocess"].append(rec)
             enc = both("image_encoder", [torch.from_numpy(x)])
             names = [o["name"] for o in specs["image_encoder"]["outputs"]]
-            golden["graphs"]["image_encoder"].append({"case": ci, "outputs": {k: floats(v) for k, v in zip(names, enc)}})
+            golden["graphs"]["image_encoder"].append(
+                {"case": ci, "outputs": {k: floats(v) for k, v in zip(names, enc)}}
+            )
             e = dict(zip(names, (torch.from_numpy(v) for v in enc)))
             cls_ = both("classification_head", [e["global_embedding"], e["knowledge_tokens"]])
             golden["graphs"]["classification_head"].append({"case": ci, "outputs": {"probabilities": floats(cls_[0])}})
             if reliability is not None:
                 # inputs: this case's preprocessed tensor and its image_encoder global_embedding above
                 ic = both("input_check", [torch.from_numpy(x), e["global_embedding"]])
-                golden["graphs"]["input_check"].append({"case": ci, "outputs": {
-                    "frontal_cxr_probability": floats(ic[0]), "ood_distance": floats(ic[1])}})
-                final_p = final_probabilities(cls_[0], enc[names.index("region_boxes")],
-                                            {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]})
+                golden["graphs"]["input_check"].append(
+                    {"case": ci, "outputs": {"frontal_cxr_probability": floats(ic[0]), "ood_distance": floats(ic[1])}}
+                )
+                final_p = final_probabilities(
+                    cls_[0],
+                    enc[names.index("region_boxes")],
+                    {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]},
+                )
                 golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final_p)})
             if "anatomy_head" in specs:
                 an = both("anatomy_head", [e["patch_tokens"]])
@@ -131,12 +156,20 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             loc = both("localization_head", [e["patch_tokens"], e["knowledge_tokens"]])
             golden["graphs"]["localization_head"].append({"case": ci, "outputs": {"heatmaps": floats(loc[0])}})
             for qi, q in enumerate(GOLDEN_QUESTIONS):
-                qi_t, qm_t = torch.from_numpy(q_ids[qi:qi + 1]), torch.from_numpy(q_mask[qi:qi + 1])
+                qi_t, qm_t = torch.from_numpy(q_ids[qi : qi + 1]), torch.from_numpy(q_mask[qi : qi + 1])
                 v = both("vqa_head", [qi_t, qm_t, e["patch_tokens"], e["knowledge_tokens"]])
-                golden["graphs"]["vqa_head"].append({
-                    "case": ci, "question": q, "inputs": {"question_ids": floats(q_ids[qi:qi + 1]),
-                                                          "question_mask": floats(q_mask[qi:qi + 1])},
-                    "outputs": {"answer_logits": floats(v[0])}, "answer": answers[int(np.argmax(v[0]))]})
+                golden["graphs"]["vqa_head"].append(
+                    {
+                        "case": ci,
+                        "question": q,
+                        "inputs": {
+                            "question_ids": floats(q_ids[qi : qi + 1]),
+                            "question_mask": floats(q_mask[qi : qi + 1]),
+                        },
+                        "outputs": {"answer_logits": floats(v[0])},
+                        "answer": answers[int(np.argmax(v[0]))],
+                    }
+                )
             memory = torch.cat([e["region_tokens"], e["knowledge_tokens"]], dim=1)
             # two decoder steps (empty cache, then one cached token), inputs written in full
             pk = torch.zeros(cfg.decoder_layers, 1, cfg.heads, 0, cfg.head_dim)
@@ -146,24 +179,43 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
                 ins = [tok_id, torch.tensor([t]), memory, pk, pv]
                 outs = both("report_decoder_step", ins)
                 if ci == 0:
-                    golden["graphs"]["report_decoder_step"].append({
-                        "case": ci,
-                        "inputs": {k["name"]: floats(v.numpy()) for k, v in zip(specs["report_decoder_step"]["inputs"], ins)},
-                        "outputs": {k["name"]: floats(v) for k, v in zip(specs["report_decoder_step"]["outputs"], outs)}})
+                    golden["graphs"]["report_decoder_step"].append(
+                        {
+                            "case": ci,
+                            "inputs": {
+                                k["name"]: floats(v.numpy())
+                                for k, v in zip(specs["report_decoder_step"]["inputs"], ins)
+                            },
+                            "outputs": {
+                                k["name"]: floats(v) for k, v in zip(specs["report_decoder_step"]["outputs"], outs)
+                            },
+                        }
+                    )
                 tok_id = torch.tensor([[int(np.argmax(outs[0][0]))]])
                 pk, pv = torch.from_numpy(outs[1]), torch.from_numpy(outs[2])
-            ids = _greedy_ort(sess["report_decoder_step"], specs["report_decoder_step"], memory.numpy(), cfg, max_new_tokens)
+            ids = _greedy_ort(
+                sess["report_decoder_step"], specs["report_decoder_step"], memory.numpy(), cfg, max_new_tokens
+            )
             golden["report"].append({"case": ci, "greedy_ids": ids, "greedy_text": tok.decode(ids)})
 
         for text in TOKENIZER_CASES:
             ids, mask = tok.encode(text, cfg.max_length)
-            golden["tokenizer"].append({"text": text, "max_length": cfg.max_length, "ids": ids,
-                                        "attention_mask": mask, "decoded": tok.decode(ids)})
+            golden["tokenizer"].append(
+                {
+                    "text": text,
+                    "max_length": cfg.max_length,
+                    "ids": ids,
+                    "attention_mask": mask,
+                    "decoded": tok.decode(ids),
+                }
+            )
 
         parity = max(worst.values())
         if not parity <= tolerance:  # also catches NaN
-            raise ParityError(f"onnxruntime vs PyTorch max abs diff {parity:.3g} > {tolerance} "
-                              f"(per graph: {json.dumps(worst)}); bundle not written")
+            raise ParityError(
+                f"onnxruntime vs PyTorch max abs diff {parity:.3g} > {tolerance} "
+                f"(per graph: {json.dumps(worst)}); bundle not written"
+            )
         (tmp / "golden" / "golden.json").write_text(json.dumps(golden))
 
         metrics = dict(metrics or {})
@@ -172,37 +224,82 @@ def write_bundle(model: GKMVLP, tok: WordPieceTokenizer, answers: list[str], out
             thresholds = {**thresholds, **reliability[1].get("thresholds", {})}
         heat_thr = metrics.pop("heatmap_threshold", 0.5)
         manifest = {
-            "format_version": FORMAT_VERSION if reliability is None else FORMAT_VERSION_RELIABILITY, "name": name, "version": version,
-            "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "format_version": FORMAT_VERSION if reliability is None else FORMAT_VERSION_RELIABILITY,
+            "name": name,
+            "version": version,
+            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "trained_on": trained_on,
             "config": config,
             "tasks": ["classification", "localization", "report", "vqa"],
-            "preprocessing": {"image_size": cfg.image_size, "channels": 1, "mean": cfg.mean, "std": cfg.std,
-                              "resize": "area", "letterbox": True, "pad_value": 0.0},
-            "labels": list(LABELS), "regions": list(REGIONS), "knowledge": knowledge_manifest(),
+            "preprocessing": {
+                "image_size": cfg.image_size,
+                "channels": 1,
+                "mean": cfg.mean,
+                "std": cfg.std,
+                "resize": "area",
+                "letterbox": True,
+                "pad_value": 0.0,
+            },
+            "labels": list(LABELS),
+            "regions": list(REGIONS),
+            "knowledge": knowledge_manifest(),
             "thresholds": thresholds,
-            "localization": {"heatmap_threshold": heat_thr, "threshold_mode": "relative_to_max",
-                             "min_box_area_frac": 0.002, "grid": cfg.heat_grid, "patch_size": cfg.patch_size},
-            "tokenizer": {"type": "wordpiece", "vocab_file": "vocab.txt", "lowercase": True,
-                          "vocab_size": tok.vocab_size, "max_length": cfg.max_length,
-                          "question_max_length": cfg.question_max_length, "pad_id": PAD_ID, "unk_id": UNK_ID,
-                          "cls_id": CLS_ID, "sep_id": SEP_ID, "mask_id": MASK_ID},
-            "answers": answers, "closed_answers": ["yes", "no"],
-            "decoding": {"max_new_tokens": min(max_new_tokens, cfg.max_length - 1), "beam_size": beam_size,
-                         "length_penalty": 1.0, "bos_id": CLS_ID, "eos_id": SEP_ID,
-                         "num_layers": cfg.decoder_layers, "num_heads": cfg.heads, "head_dim": cfg.head_dim,
-                         "max_position": cfg.max_length},
-            "graphs": {n: {"file": s["file"], "inputs": s["inputs"], "outputs": s["outputs"]} for n, s in specs.items()},
+            "localization": {
+                "heatmap_threshold": heat_thr,
+                "threshold_mode": "relative_to_max",
+                "min_box_area_frac": 0.002,
+                "grid": cfg.heat_grid,
+                "patch_size": cfg.patch_size,
+            },
+            "tokenizer": {
+                "type": "wordpiece",
+                "vocab_file": "vocab.txt",
+                "lowercase": True,
+                "vocab_size": tok.vocab_size,
+                "max_length": cfg.max_length,
+                "question_max_length": cfg.question_max_length,
+                "pad_id": PAD_ID,
+                "unk_id": UNK_ID,
+                "cls_id": CLS_ID,
+                "sep_id": SEP_ID,
+                "mask_id": MASK_ID,
+            },
+            "answers": answers,
+            "closed_answers": ["yes", "no"],
+            "decoding": {
+                "max_new_tokens": min(max_new_tokens, cfg.max_length - 1),
+                "beam_size": beam_size,
+                "length_penalty": 1.0,
+                "bos_id": CLS_ID,
+                "eos_id": SEP_ID,
+                "num_layers": cfg.decoder_layers,
+                "num_heads": cfg.heads,
+                "head_dim": cfg.head_dim,
+                "max_position": cfg.max_length,
+            },
+            "graphs": {
+                n: {"file": s["file"], "inputs": s["inputs"], "outputs": s["outputs"]} for n, s in specs.items()
+            },
             "memory": "concat(region_tokens, knowledge_tokens) along the token axis: the report decoder's cross-attention memory",
             "metrics": metrics,
-            "parity": {"max_abs_diff": parity, "per_graph": worst, "tolerance": tolerance,
-                       "checked_with": f"onnxruntime {ort.__version__}", "torch": torch.__version__, "opset": OPSET},
+            "parity": {
+                "max_abs_diff": parity,
+                "per_graph": worst,
+                "tolerance": tolerance,
+                "checked_with": f"onnxruntime {ort.__version__}",
+                "torch": torch.__version__,
+                "opset": OPSET,
+            },
         }
         if model.anatomy is not None:
             from ..model.heads import ANATOMY
-            manifest["anatomy"] = {"graph": "anatomy_head", "regions": list(ANATOMY),
-                                   "grid": cfg.grid * cfg.anatomy_subcells,
-                                   "note": "mask probabilities over the letterboxed model square; learned from JSRT / OpenIST masks"}
+
+            manifest["anatomy"] = {
+                "graph": "anatomy_head",
+                "regions": list(ANATOMY),
+                "grid": cfg.grid * cfg.anatomy_subcells,
+                "note": "mask probabilities over the letterboxed model square; learned from JSRT / OpenIST masks",
+            }
         if reliability is not None:
             for key in ("calibration", "derived", "reliability"):
                 manifest[key] = reliability[1][key]

@@ -4,8 +4,8 @@ preprocessed tensors, and tokenizer cases. The values are filled in by bundle.py
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -27,7 +27,11 @@ def _procedural(w: int, h: int, seed: int) -> np.ndarray:
     """A chest-like synthetic picture when no dataset image is at hand (tests on random models)."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    img = 0.35 + 0.3 * np.exp(-((xx - 0.3) ** 2 + (yy - 0.5) ** 2) * 12) + 0.3 * np.exp(-((xx - 0.7) ** 2 + (yy - 0.5) ** 2) * 12)
+    img = (
+        0.35
+        + 0.3 * np.exp(-((xx - 0.3) ** 2 + (yy - 0.5) ** 2) * 12)
+        + 0.3 * np.exp(-((xx - 0.7) ** 2 + (yy - 0.5) ** 2) * 12)
+    )
     return np.clip(img + rng.normal(0, 0.03, img.shape), 0, 1)
 
 
@@ -62,12 +66,17 @@ def preprocess_record(path: Path, rel: str, size: int, mean: float, std: float) 
     flat = x.ravel()
     idx = np.linspace(0, flat.size - 1, 64).astype(int)
     return x, {
-        "image": rel, "width": lb.width, "height": lb.height, "scale": lb.scale,
-        "pad_x": lb.pad_x, "pad_y": lb.pad_y,
+        "image": rel,
+        "width": lb.width,
+        "height": lb.height,
+        "scale": lb.scale,
+        "pad_x": lb.pad_x,
+        "pad_y": lb.pad_y,
         "tensor_shape": list(x.shape),
         "tensor_sha256": hashlib.sha256(x.astype("<f4").tobytes()).hexdigest(),
         "tensor_sample": {"indices": idx.tolist(), "values": [float(v) for v in flat[idx]]},
-        "tensor_sum": float(flat.astype(np.float64).sum()), "tensor_abs_sum": float(np.abs(flat.astype(np.float64)).sum()),
+        "tensor_sum": float(flat.astype(np.float64).sum()),
+        "tensor_abs_sum": float(np.abs(flat.astype(np.float64)).sum()),
     }
 
 
@@ -76,7 +85,7 @@ def floats(a: np.ndarray) -> dict:
     a = np.asarray(a)
     if a.dtype.kind in "iu":
         return {"shape": list(a.shape), "values": [int(v) for v in a.ravel()]}
-    return {"shape": list(a.shape), "values": [float("%.7g" % v) for v in a.ravel()]}
+    return {"shape": list(a.shape), "values": [float(f"{v:.7g}") for v in a.ravel()]}
 
 
 __all__ = ["TOKENIZER_CASES", "make_images", "preprocess_record", "floats", "Letterbox"]

@@ -22,8 +22,14 @@ class ImageEncoderGraph(nn.Module):
 
     def forward(self, pixel_values: Tensor):
         o = self.m.encode_with(pixel_values, self.knowledge_emb)
-        return (o["global_embedding"], o["patch_tokens"], o["region_boxes"], o["region_tokens"],
-                o["knowledge_tokens"], o["grounding_weights"])
+        return (
+            o["global_embedding"],
+            o["patch_tokens"],
+            o["region_boxes"],
+            o["region_tokens"],
+            o["knowledge_tokens"],
+            o["grounding_weights"],
+        )
 
 
 class ClassificationGraph(nn.Module):
@@ -83,45 +89,66 @@ def specs(model: GKMVLP) -> dict[str, dict]:
 
     out = {
         "image_encoder": {
-            "file": "image_encoder.onnx", "module": ImageEncoderGraph,
+            "file": "image_encoder.onnx",
+            "module": ImageEncoderGraph,
             "inputs": [io("pixel_values", f32, ["batch", 1, s, s])],
-            "outputs": [io("global_embedding", f32, ["batch", d]), io("patch_tokens", f32, ["batch", n, d]),
-                        io("region_boxes", f32, ["batch", r, 4]), io("region_tokens", f32, ["batch", r, d]),
-                        io("knowledge_tokens", f32, ["batch", k, d]), io("grounding_weights", f32, ["batch", k, r])],
+            "outputs": [
+                io("global_embedding", f32, ["batch", d]),
+                io("patch_tokens", f32, ["batch", n, d]),
+                io("region_boxes", f32, ["batch", r, 4]),
+                io("region_tokens", f32, ["batch", r, d]),
+                io("knowledge_tokens", f32, ["batch", k, d]),
+                io("grounding_weights", f32, ["batch", k, r]),
+            ],
         },
         "classification_head": {
-            "file": "classification_head.onnx", "module": ClassificationGraph,
+            "file": "classification_head.onnx",
+            "module": ClassificationGraph,
             "inputs": [io("global_embedding", f32, ["batch", d]), io("knowledge_tokens", f32, ["batch", k, d])],
             "outputs": [io("probabilities", f32, ["batch", k])],
         },
         "localization_head": {
-            "file": "localization_head.onnx", "module": LocalizationGraph,
+            "file": "localization_head.onnx",
+            "module": LocalizationGraph,
             "inputs": [io("patch_tokens", f32, ["batch", n, d]), io("knowledge_tokens", f32, ["batch", k, d])],
             "outputs": [io("heatmaps", f32, ["batch", k, g, g])],
         },
         "report_decoder_step": {
-            "file": "report_decoder_step.onnx", "module": DecoderStepGraph,
-            "inputs": [io("token_ids", i64, ["batch", 1]), io("position", i64, ["batch"]),
-                       io("memory", f32, ["batch", M, d]),
-                       io("past_keys", f32, [L, "batch", H, "past", hd]),
-                       io("past_values", f32, [L, "batch", H, "past", hd])],
-            "outputs": [io("logits", f32, ["batch", c.vocab_size]),
-                        io("present_keys", f32, [L, "batch", H, "past+1", hd]),
-                        io("present_values", f32, [L, "batch", H, "past+1", hd])],
+            "file": "report_decoder_step.onnx",
+            "module": DecoderStepGraph,
+            "inputs": [
+                io("token_ids", i64, ["batch", 1]),
+                io("position", i64, ["batch"]),
+                io("memory", f32, ["batch", M, d]),
+                io("past_keys", f32, [L, "batch", H, "past", hd]),
+                io("past_values", f32, [L, "batch", H, "past", hd]),
+            ],
+            "outputs": [
+                io("logits", f32, ["batch", c.vocab_size]),
+                io("present_keys", f32, [L, "batch", H, "past+1", hd]),
+                io("present_values", f32, [L, "batch", H, "past+1", hd]),
+            ],
         },
         "vqa_head": {
-            "file": "vqa_head.onnx", "module": VQAGraph,
-            "inputs": [io("question_ids", i64, ["batch", "question_length"]),
-                       io("question_mask", i64, ["batch", "question_length"]),
-                       io("patch_tokens", f32, ["batch", n, d]), io("knowledge_tokens", f32, ["batch", k, d])],
+            "file": "vqa_head.onnx",
+            "module": VQAGraph,
+            "inputs": [
+                io("question_ids", i64, ["batch", "question_length"]),
+                io("question_mask", i64, ["batch", "question_length"]),
+                io("patch_tokens", f32, ["batch", n, d]),
+                io("knowledge_tokens", f32, ["batch", k, d]),
+            ],
             "outputs": [io("answer_logits", f32, ["batch", c.num_answers])],
         },
     }
     if model.anatomy is not None:
         a = c.grid * c.anatomy_subcells
-        out["anatomy_head"] = {"file": "anatomy_head.onnx", "module": AnatomyGraph,
-                               "inputs": [io("patch_tokens", f32, ["batch", n, d])],
-                               "outputs": [io("anatomy_masks", f32, ["batch", 5, a, a])]}
+        out["anatomy_head"] = {
+            "file": "anatomy_head.onnx",
+            "module": AnatomyGraph,
+            "inputs": [io("patch_tokens", f32, ["batch", n, d])],
+            "outputs": [io("anatomy_masks", f32, ["batch", 5, a, a])],
+        }
     return out
 
 
@@ -129,11 +156,18 @@ def input_check_spec(model: GKMVLP) -> dict:
     """The v2 input_check graph (gkmvlp.reliability.input_check); its module is fitted, not a wrapper."""
     c = model.cfg
     f32 = "float32"
-    return {"file": "input_check.onnx", "module": None,
-            "inputs": [{"name": "pixel_values", "dtype": f32, "shape": ["batch", 1, c.image_size, c.image_size]},
-                       {"name": "global_embedding", "dtype": f32, "shape": ["batch", c.dim]}],
-            "outputs": [{"name": "frontal_cxr_probability", "dtype": f32, "shape": ["batch"]},
-                        {"name": "ood_distance", "dtype": f32, "shape": ["batch"]}]}
+    return {
+        "file": "input_check.onnx",
+        "module": None,
+        "inputs": [
+            {"name": "pixel_values", "dtype": f32, "shape": ["batch", 1, c.image_size, c.image_size]},
+            {"name": "global_embedding", "dtype": f32, "shape": ["batch", c.dim]},
+        ],
+        "outputs": [
+            {"name": "frontal_cxr_probability", "dtype": f32, "shape": ["batch"]},
+            {"name": "ood_distance", "dtype": f32, "shape": ["batch"]},
+        ],
+    }
 
 
 def dynamic_axes(spec: dict) -> dict[str, dict[int, str]]:
@@ -166,12 +200,21 @@ def example_inputs(model: GKMVLP, name: str, batch: int = 2, past: int = 3) -> t
         return (rnd(batch, c.num_patches, d),)
     if name == "report_decoder_step":
         shape = (c.decoder_layers, batch, c.heads, past, c.head_dim)
-        return (torch.randint(5, c.vocab_size, (batch, 1), generator=gen), torch.full((batch,), past, dtype=torch.long),
-                rnd(batch, c.num_regions + k, d), rnd(*shape), rnd(*shape))
+        return (
+            torch.randint(5, c.vocab_size, (batch, 1), generator=gen),
+            torch.full((batch,), past, dtype=torch.long),
+            rnd(batch, c.num_regions + k, d),
+            rnd(*shape),
+            rnd(*shape),
+        )
     if name == "vqa_head":
         t = c.question_max_length
         mask = torch.ones(batch, t, dtype=torch.long)
-        mask[:, t // 2:] = 0
-        return (torch.randint(5, c.vocab_size, (batch, t), generator=gen), mask,
-                rnd(batch, c.num_patches, d), rnd(batch, k, d))
+        mask[:, t // 2 :] = 0
+        return (
+            torch.randint(5, c.vocab_size, (batch, t), generator=gen),
+            mask,
+            rnd(batch, c.num_patches, d),
+            rnd(batch, k, d),
+        )
     raise KeyError(name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -28,9 +28,15 @@ def export_graph(module: nn.Module, example: Sequence[torch.Tensor], spec: dict,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about python ints are expected and checked by parity
         torch.onnx.export(
-            module, tuple(example), str(path), opset_version=OPSET, do_constant_folding=True,
-            input_names=[t["name"] for t in spec["inputs"]], output_names=[t["name"] for t in spec["outputs"]],
-            dynamic_axes=dynamic_axes(spec), **_export_kwargs(),
+            module,
+            tuple(example),
+            str(path),
+            opset_version=OPSET,
+            do_constant_folding=True,
+            input_names=[t["name"] for t in spec["inputs"]],
+            output_names=[t["name"] for t in spec["outputs"]],
+            dynamic_axes=dynamic_axes(spec),
+            **_export_kwargs(),
         )
 
 

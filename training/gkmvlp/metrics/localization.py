@@ -31,19 +31,30 @@ def pointing_hit(heat: np.ndarray, box) -> bool:
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def localization_metrics(heat: np.ndarray, boxes: np.ndarray, has_box: np.ndarray, labels: np.ndarray,
-                         threshold: float) -> dict[str, float]:
+def localization_metrics(
+    heat: np.ndarray, boxes: np.ndarray, has_box: np.ndarray, labels: np.ndarray, threshold: float
+) -> dict[str, float]:
     """Over every (image, present finding with a ground-truth box): mean IoU, acc@0.3/0.5, pointing."""
     ious, hits = [], []
     for i, k in zip(*np.nonzero((has_box > 0.5) & (labels > 0.5))):
         ious.append(box_iou(heatmap_box(heat[i, k], threshold), boxes[i, k]))
         hits.append(pointing_hit(heat[i, k], boxes[i, k]))
     if not ious:
-        return {"mean_iou": float("nan"), "acc_iou_0.3": float("nan"), "acc_iou_0.5": float("nan"),
-                "pointing_game": float("nan"), "n": 0}
+        return {
+            "mean_iou": float("nan"),
+            "acc_iou_0.3": float("nan"),
+            "acc_iou_0.5": float("nan"),
+            "pointing_game": float("nan"),
+            "n": 0,
+        }
     a = np.asarray(ious)
-    return {"mean_iou": float(a.mean()), "acc_iou_0.3": float((a >= 0.3).mean()),
-            "acc_iou_0.5": float((a >= 0.5).mean()), "pointing_game": float(np.mean(hits)), "n": int(len(a))}
+    return {
+        "mean_iou": float(a.mean()),
+        "acc_iou_0.3": float((a >= 0.3).mean()),
+        "acc_iou_0.5": float((a >= 0.5).mean()),
+        "pointing_game": float(np.mean(hits)),
+        "n": int(len(a)),
+    }
 
 
 def best_threshold(heat, boxes, has_box, labels, grid=(0.3, 0.4, 0.5, 0.6, 0.7)) -> float:

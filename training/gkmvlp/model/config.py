@@ -39,7 +39,7 @@ class ModelConfig:
     size: str = "tiny"
     image_size: int = 128
     patch_size: int = 16
-    conv_stem: bool = True      # hybrid ViT: conv stages make the patch grid; trains far faster on small data
+    conv_stem: bool = True  # hybrid ViT: conv stages make the patch grid; trains far faster on small data
     channels: int = 1
     dim: int = 96
     vit_depth: int = 3
@@ -60,9 +60,9 @@ class ModelConfig:
     roi_output: int = 2
     gk_module: bool = True
     evidence_head: bool = True  # per-finding patch evidence, densely supervised; feeds the knowledge tokens
-    heatmap_subcells: int = 1   # heatmap cells per patch side: each patch token decodes s x s sub-cells
+    heatmap_subcells: int = 1  # heatmap cells per patch side: each patch token decodes s x s sub-cells
     anatomy_head: bool = False  # lung / heart / clavicle masks from the patch tokens (learned on real masks)
-    anatomy_subcells: int = 4   # anatomy mask cells per patch side
+    anatomy_subcells: int = 4  # anatomy mask cells per patch side
     mean: float = 0.5
     std: float = 0.25
 
@@ -95,8 +95,18 @@ class ModelConfig:
             errs.append(f"anatomy_subcells must divide patch_size {self.patch_size}, got {self.anatomy_subcells}")
         if not 1 <= self.heatmap_subcells <= self.patch_size or self.patch_size % self.heatmap_subcells:
             errs.append(f"heatmap_subcells must divide patch_size {self.patch_size}, got {self.heatmap_subcells}")
-        for name in ("image_size", "patch_size", "dim", "vit_depth", "heads", "text_layers",
-                     "decoder_layers", "vocab_size", "max_length", "num_answers"):
+        for name in (
+            "image_size",
+            "patch_size",
+            "dim",
+            "vit_depth",
+            "heads",
+            "text_layers",
+            "decoder_layers",
+            "vocab_size",
+            "max_length",
+            "num_answers",
+        ):
             if getattr(self, name) <= 0:
                 errs.append(f"{name} must be > 0")
         if self.num_labels != len(LABELS) or self.num_regions != len(REGIONS):
@@ -108,16 +118,51 @@ class ModelConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # tiny: trains in minutes on 2 CPU cores (the smoke test); 128 px, 8x8 patch grid, 16x16 heatmaps.
-    "tiny": dict(size="tiny", image_size=128, patch_size=16, dim=96, vit_depth=3, heads=4, max_length=128,
-                 mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2,
-                 heatmap_subcells=2),
+    "tiny": dict(
+        size="tiny",
+        image_size=128,
+        patch_size=16,
+        dim=96,
+        vit_depth=3,
+        heads=4,
+        max_length=128,
+        mlp_ratio=2.0,
+        text_layers=2,
+        gk_layers=1,
+        fusion_layers=1,
+        decoder_layers=2,
+        heatmap_subcells=2,
+    ),
     # small: the CPU reference bundle (about an hour of training on 2 cores); 128 px like tiny, with
     # a wider and deeper ViT; 8x8 patch grid, 16x16 heatmaps.
-    "small": dict(size="small", image_size=128, patch_size=16, dim=128, vit_depth=4, heads=4, max_length=128,
-                  mlp_ratio=2.0, text_layers=2, gk_layers=1, fusion_layers=1, decoder_layers=2,
-                  heatmap_subcells=2),
-    "base": dict(size="base", image_size=224, patch_size=16, dim=384, vit_depth=8, heads=6,
-                 mlp_ratio=4.0, text_layers=4, gk_layers=2, fusion_layers=2, decoder_layers=3),
+    "small": dict(
+        size="small",
+        image_size=128,
+        patch_size=16,
+        dim=128,
+        vit_depth=4,
+        heads=4,
+        max_length=128,
+        mlp_ratio=2.0,
+        text_layers=2,
+        gk_layers=1,
+        fusion_layers=1,
+        decoder_layers=2,
+        heatmap_subcells=2,
+    ),
+    "base": dict(
+        size="base",
+        image_size=224,
+        patch_size=16,
+        dim=384,
+        vit_depth=8,
+        heads=6,
+        mlp_ratio=4.0,
+        text_layers=4,
+        gk_layers=2,
+        fusion_layers=2,
+        decoder_layers=3,
+    ),
 }
 
 
@@ -202,5 +247,15 @@ def load_json(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid JSON: {e}") from e
 
 
-__all__ = ["ModelConfig", "LossWeights", "PRESETS", "preset", "from_dict", "to_dict", "load_json",
-           "ConfigError", "register_nested", "field"]
+__all__ = [
+    "ModelConfig",
+    "LossWeights",
+    "PRESETS",
+    "preset",
+    "from_dict",
+    "to_dict",
+    "load_json",
+    "ConfigError",
+    "register_nested",
+    "field",
+]

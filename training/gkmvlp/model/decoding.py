@@ -14,8 +14,9 @@ from .heads import ReportDecoder
 
 
 @torch.no_grad()
-def greedy(decoder: ReportDecoder, memory: Tensor, max_new_tokens: int = 80,
-           bos_id: int = CLS_ID, eos_id: int = SEP_ID) -> list[list[int]]:
+def greedy(
+    decoder: ReportDecoder, memory: Tensor, max_new_tokens: int = 80, bos_id: int = CLS_ID, eos_id: int = SEP_ID
+) -> list[list[int]]:
     b = memory.shape[0]
     pk, pv = decoder.empty_cache(b, memory.device)
     tok = torch.full((b, 1), bos_id, dtype=torch.long, device=memory.device)
@@ -39,8 +40,15 @@ def greedy(decoder: ReportDecoder, memory: Tensor, max_new_tokens: int = 80,
 
 
 @torch.no_grad()
-def beam_search(decoder: ReportDecoder, memory: Tensor, beam_size: int = 3, max_new_tokens: int = 80,
-                length_penalty: float = 1.0, bos_id: int = CLS_ID, eos_id: int = SEP_ID) -> list[int]:
+def beam_search(
+    decoder: ReportDecoder,
+    memory: Tensor,
+    beam_size: int = 3,
+    max_new_tokens: int = 80,
+    length_penalty: float = 1.0,
+    bos_id: int = CLS_ID,
+    eos_id: int = SEP_ID,
+) -> list[int]:
     """Beam search for ONE image (memory [1,M,D]); score = sum logprob / len**length_penalty."""
     assert memory.shape[0] == 1, "beam_search decodes one image at a time"
     limit = min(max_new_tokens, decoder.cfg.max_length - 1)
@@ -67,7 +75,7 @@ def beam_search(decoder: ReportDecoder, memory: Tensor, beam_size: int = 3, max_
                 finished.append((seq[:-1], score))
             else:
                 beams.append((seq, score))
-                caches.append((pk[:, i:i + 1], pv[:, i:i + 1]))
+                caches.append((pk[:, i : i + 1], pv[:, i : i + 1]))
             if len(beams) == beam_size:
                 break
         if not beams or len(finished) >= beam_size:

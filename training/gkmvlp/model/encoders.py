@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -26,8 +25,14 @@ class VisionEncoder(nn.Module):
             chans = [max(8, cfg.dim // 4), max(16, cfg.dim // 2)] + [cfg.dim] * max(0, stages - 2)
             layers, c_in = [], cfg.channels
             for c in chans[:stages]:
-                layers += [nn.Conv2d(c_in, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.GELU(),
-                           nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.GELU()]
+                layers += [
+                    nn.Conv2d(c_in, c, 3, 2, 1, bias=False),
+                    nn.BatchNorm2d(c),
+                    nn.GELU(),
+                    nn.Conv2d(c, c, 3, 1, 1, bias=False),
+                    nn.BatchNorm2d(c),
+                    nn.GELU(),
+                ]
                 c_in = c
             layers.append(nn.Conv2d(c_in, cfg.dim, 1))
             self.patch = nn.Sequential(*layers)
@@ -35,8 +40,7 @@ class VisionEncoder(nn.Module):
             self.patch = nn.Conv2d(cfg.channels, cfg.dim, cfg.patch_size, cfg.patch_size)
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.pos = nn.Parameter(torch.randn(1, 1 + cfg.num_patches, cfg.dim) * 0.02)
-        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout)
-                                    for _ in range(cfg.vit_depth))
+        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.vit_depth))
         self.norm = nn.LayerNorm(cfg.dim)
 
     def forward(self, pixels: Tensor) -> tuple[Tensor, Tensor]:
@@ -60,8 +64,7 @@ class RegionHead(nn.Module):
         self.cfg = cfg
         self.queries = nn.Parameter(torch.randn(cfg.num_regions, cfg.dim) * 0.02)
         self.block = Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True)
-        self.box = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim), nn.GELU(),
-                                 nn.Linear(cfg.dim, 4))
+        self.box = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, 4))
         self.feat = nn.Linear(cfg.dim, cfg.dim)
         self.region_emb = nn.Parameter(torch.randn(cfg.num_regions, cfg.dim) * 0.02)
         self.norm = nn.LayerNorm(cfg.dim)
@@ -81,8 +84,9 @@ class RegionHead(nn.Module):
         idx = torch.arange(b, device=boxes.device)[:, None].expand(b, r).reshape(-1, 1).to(boxes.dtype)
         rois = torch.cat([idx, boxes.reshape(b * r, 4) * g], dim=1)
         o = self.cfg.roi_output
-        pooled = roi_align(fmap, rois, output_size=(o, o), spatial_scale=1.0, sampling_ratio=2,
-                           aligned=True)  # [B*R, D, o, o]
+        pooled = roi_align(
+            fmap, rois, output_size=(o, o), spatial_scale=1.0, sampling_ratio=2, aligned=True
+        )  # [B*R, D, o, o]
         pooled = pooled.mean(dim=(2, 3)).reshape(b, r, d)
         return self.norm(self.feat(pooled) + self.region_emb)
 
@@ -96,8 +100,9 @@ class TextEncoder(nn.Module):
         self.tok = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.pos = nn.Parameter(torch.randn(1, max_pos, cfg.dim) * 0.02)
         self.emb_norm = nn.LayerNorm(cfg.dim)
-        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout)
-                                    for _ in range(cfg.text_layers))
+        self.blocks = nn.ModuleList(
+            Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout) for _ in range(cfg.text_layers)
+        )
         self.norm = nn.LayerNorm(cfg.dim)
 
     def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
@@ -123,15 +128,17 @@ class GKModule(nn.Module):
         self.enabled = cfg.gk_module
         self.label_emb = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.02)
         self.init_proj = nn.Linear(cfg.dim, cfg.dim)
-        self.layers = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout,
-                                          cross=self.enabled) for _ in range(max(1, cfg.gk_layers)))
+        self.layers = nn.ModuleList(
+            Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=self.enabled)
+            for _ in range(max(1, cfg.gk_layers))
+        )
         self.norm = nn.LayerNorm(cfg.dim)
 
     def forward(self, knowledge_emb: Tensor, region_tokens: Tensor, global_emb: Tensor):
         b, r = region_tokens.shape[0], region_tokens.shape[1]
         q = (self.init_proj(knowledge_emb) + self.label_emb)[None].expand(b, -1, -1)
         mem = torch.cat([region_tokens, global_emb[:, None]], dim=1) if self.enabled else None
-        cw: Optional[Tensor] = None
+        cw: Tensor | None = None
         for layer in self.layers:
             q, cw = layer(q, mem=mem)
         q = self.norm(q)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -17,8 +16,7 @@ from .knowledge import knowledge_sentences
 
 
 class GKMVLP(nn.Module):
-    def __init__(self, cfg: ModelConfig, knowledge_ids: Optional[Tensor] = None,
-                 knowledge_mask: Optional[Tensor] = None):
+    def __init__(self, cfg: ModelConfig, knowledge_ids: Tensor | None = None, knowledge_mask: Tensor | None = None):
         super().__init__()
         errs = cfg.validate()
         if errs:
@@ -44,19 +42,25 @@ class GKMVLP(nn.Module):
         self.vqa_know = nn.Linear(cfg.num_labels * cfg.dim, cfg.dim)
         self.vqa_query = nn.Linear(cfg.dim, cfg.dim)
         self.vqa_keys = nn.Parameter(torch.randn(cfg.num_labels, cfg.dim) * 0.02)
-        self.vqa_head = nn.Sequential(nn.Linear(3 * cfg.dim + 1, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers))
+        self.vqa_head = nn.Sequential(
+            nn.Linear(3 * cfg.dim + 1, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, cfg.num_answers)
+        )
         self.decoder = ReportDecoder(cfg)
         self.img_proj = nn.Linear(cfg.dim, cfg.dim)
         self.txt_proj = nn.Linear(cfg.dim, cfg.dim)
         self.logit_scale = nn.Parameter(torch.tensor(2.659))  # log(1/0.07), CLIP's init
         k = cfg.knowledge_max_length
-        self.register_buffer("knowledge_ids", knowledge_ids if knowledge_ids is not None
-                             else torch.zeros(cfg.num_labels, k, dtype=torch.long))
-        self.register_buffer("knowledge_mask", knowledge_mask if knowledge_mask is not None
-                             else torch.ones(cfg.num_labels, k, dtype=torch.long))
+        self.register_buffer(
+            "knowledge_ids",
+            knowledge_ids if knowledge_ids is not None else torch.zeros(cfg.num_labels, k, dtype=torch.long),
+        )
+        self.register_buffer(
+            "knowledge_mask",
+            knowledge_mask if knowledge_mask is not None else torch.ones(cfg.num_labels, k, dtype=torch.long),
+        )
 
     @classmethod
-    def build(cls, cfg: ModelConfig, tokenizer: WordPieceTokenizer) -> "GKMVLP":
+    def build(cls, cfg: ModelConfig, tokenizer: WordPieceTokenizer) -> GKMVLP:
         if tokenizer.vocab_size > cfg.vocab_size:
             raise ValueError(f"tokenizer has {tokenizer.vocab_size} tokens > cfg.vocab_size {cfg.vocab_size}")
         ids, mask = tokenizer.encode_batch(knowledge_sentences(), cfg.knowledge_max_length)
@@ -66,12 +70,14 @@ class GKMVLP(nn.Module):
     def knowledge_embeddings(self) -> Tensor:
         return self.text(self.knowledge_ids, self.knowledge_mask)[:, 0]  # [14,D]
 
-    def encode_image(self, pixels: Tensor, gt_boxes: Optional[Tensor] = None,
-                     gt_visible: Optional[Tensor] = None) -> dict[str, Tensor]:
+    def encode_image(
+        self, pixels: Tensor, gt_boxes: Tensor | None = None, gt_visible: Tensor | None = None
+    ) -> dict[str, Tensor]:
         return self.encode_with(pixels, self.knowledge_embeddings(), gt_boxes, gt_visible)
 
-    def encode_with(self, pixels: Tensor, knowledge_emb: Tensor, gt_boxes: Optional[Tensor] = None,
-                    gt_visible: Optional[Tensor] = None) -> dict[str, Tensor]:
+    def encode_with(
+        self, pixels: Tensor, knowledge_emb: Tensor, gt_boxes: Tensor | None = None, gt_visible: Tensor | None = None
+    ) -> dict[str, Tensor]:
         """The image side given the encoded knowledge sentences (a constant in the exported graph)."""
         global_emb, patches = self.vision(pixels)
         boxes = self.regions.predict_boxes(patches)
@@ -81,8 +87,13 @@ class GKMVLP(nn.Module):
             feat_boxes = gt_boxes * vis + boxes.detach() * (1 - vis)
         region_tokens = self.regions.features(patches, feat_boxes)
         knowledge, weights = self.gk(knowledge_emb, region_tokens, global_emb)
-        out = dict(global_embedding=global_emb, patch_tokens=patches, region_boxes=boxes,
-                   region_tokens=region_tokens, grounding_weights=weights)
+        out = dict(
+            global_embedding=global_emb,
+            patch_tokens=patches,
+            region_boxes=boxes,
+            region_tokens=region_tokens,
+            grounding_weights=weights,
+        )
         if self.evidence is not None:
             maps = self.evidence.maps(patches)
             pooled = self.evidence.pooled(maps)
@@ -112,8 +123,7 @@ class GKMVLP(nn.Module):
         """Logits [B,14] of which finding a question is about, from the question alone."""
         return self.vqa_query(q_cls) @ self.vqa_keys.t() / math.sqrt(self.cfg.dim)
 
-    def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor,
-                   with_pointer: bool = False):
+    def vqa_logits(self, q_ids: Tensor, q_mask: Tensor, patches: Tensor, knowledge: Tensor, with_pointer: bool = False):
         q = self.text(q_ids, q_mask)
         fused = self.fusion(q, q_mask, self.image_tokens(patches, knowledge))
         summary = self.vqa_know(knowledge.reshape(knowledge.shape[0], -1))

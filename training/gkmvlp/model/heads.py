@@ -53,8 +53,9 @@ class AnatomyHead(nn.Module):
         super().__init__()
         self.cfg = cfg
         s = cfg.anatomy_subcells
-        self.net = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim), nn.GELU(),
-                                 nn.Linear(cfg.dim, len(ANATOMY) * s * s))
+        self.net = nn.Sequential(
+            nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.dim), nn.GELU(), nn.Linear(cfg.dim, len(ANATOMY) * s * s)
+        )
 
     def forward(self, patches: Tensor) -> Tensor:
         c, s = self.cfg, self.cfg.anatomy_subcells
@@ -82,13 +83,13 @@ class EvidenceHead(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.norm = nn.LayerNorm(cfg.dim)
-        self.proj = nn.Linear(cfg.dim, cfg.num_labels * cfg.heatmap_subcells ** 2)
+        self.proj = nn.Linear(cfg.dim, cfg.num_labels * cfg.heatmap_subcells**2)
         self.bias = nn.Parameter(torch.zeros(cfg.num_labels))
 
     def maps(self, patches: Tensor) -> Tensor:
         c = self.cfg
         m = self.proj(self.norm(patches))  # [B,N,14*s*s]
-        m = m.reshape(m.shape[0], m.shape[1], c.num_labels, c.heatmap_subcells ** 2).permute(0, 2, 1, 3)
+        m = m.reshape(m.shape[0], m.shape[1], c.num_labels, c.heatmap_subcells**2).permute(0, 2, 1, 3)
         return subcells(m, c.grid, c.heatmap_subcells)  # [B,14,G,G]
 
     def pooled(self, maps: Tensor) -> Tensor:
@@ -118,8 +119,9 @@ class Fusion(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True)
-                                    for _ in range(max(1, cfg.fusion_layers)))
+        self.blocks = nn.ModuleList(
+            Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True) for _ in range(max(1, cfg.fusion_layers))
+        )
         self.norm = nn.LayerNorm(cfg.dim)
 
     def forward(self, text_tokens: Tensor, text_mask: Tensor, image_tokens: Tensor) -> Tensor:
@@ -147,8 +149,9 @@ class ReportDecoder(nn.Module):
         # the decoder then learns from a few hundred steps which findings to write about, where
         # cross-attention alone left the greedy reports on the normal template (CE F1 0.0)
         self.cond = nn.Linear(cfg.num_labels * cfg.dim, cfg.dim)
-        self.blocks = nn.ModuleList(Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True)
-                                    for _ in range(cfg.decoder_layers))
+        self.blocks = nn.ModuleList(
+            Block(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.dropout, cross=True) for _ in range(cfg.decoder_layers)
+        )
         self.norm = nn.LayerNorm(cfg.dim)
         self.lm = nn.Linear(cfg.dim, cfg.vocab_size)
 
@@ -162,8 +165,7 @@ class ReportDecoder(nn.Module):
             x, _ = blk(x, bias=bias, mem=mem)
         return self.lm(self.norm(x))
 
-    def step(self, token_ids: Tensor, position: Tensor, memory: Tensor, past_keys: Tensor,
-             past_values: Tensor):
+    def step(self, token_ids: Tensor, position: Tensor, memory: Tensor, past_keys: Tensor, past_values: Tensor):
         mem = self.mem_norm(memory)
         x = self.tok(token_ids) + self.pos(position)[:, None] + self.summary(mem)[:, None]
         ks, vs = [], []

@@ -9,16 +9,15 @@ three.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
-from torch import Tensor, nn
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 NEG = -1e4  # additive mask value; finite so fp32 softmax never produces NaN on fully masked rows
 
 
-def padding_bias(mask: Optional[Tensor]) -> Optional[Tensor]:
+def padding_bias(mask: Tensor | None) -> Tensor | None:
     """[B,S] 1=keep/0=pad -> additive bias [B,1,1,S]."""
     if mask is None:
         return None
@@ -47,7 +46,7 @@ class Attention(nn.Module):
         b, h, t, d = x.shape
         return x.transpose(1, 2).reshape(b, t, h * d)
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor]):
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None):
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
         if bias is not None:
             scores = scores + bias
@@ -55,7 +54,7 @@ class Attention(nn.Module):
         out = torch.matmul(self.drop(w), v)
         return self.o(self.merge(out)), w
 
-    def forward(self, x: Tensor, mem: Optional[Tensor] = None, bias: Optional[Tensor] = None):
+    def forward(self, x: Tensor, mem: Tensor | None = None, bias: Tensor | None = None):
         src = x if mem is None else mem
         return self.attend(self.split(self.q(x)), self.split(self.k(src)), self.split(self.v(src)), bias)
 
@@ -81,8 +80,9 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: self-attention, optional cross-attention, MLP."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float = 0.0,
-                 cross: bool = False, self_attn: bool = True):
+    def __init__(
+        self, dim: int, heads: int, mlp_ratio: float, dropout: float = 0.0, cross: bool = False, self_attn: bool = True
+    ):
         super().__init__()
         self.has_self = self_attn
         if self_attn:
@@ -93,8 +93,7 @@ class Block(nn.Module):
         self.n2, self.mlp = nn.LayerNorm(dim), MLP(dim, mlp_ratio, dropout)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, bias: Optional[Tensor] = None, mem: Optional[Tensor] = None,
-                mem_bias: Optional[Tensor] = None):
+    def forward(self, x: Tensor, bias: Tensor | None = None, mem: Tensor | None = None, mem_bias: Tensor | None = None):
         cw = None
         if self.has_self:
             a, _ = self.attn(self.n1(x), bias=bias)

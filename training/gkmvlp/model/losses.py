@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..ontology import LABELS
 from .config import LossWeights
 from .gkmvlp import GKMVLP
 from .layers import generalized_iou
-from ..ontology import LABELS
 
 NO_FINDING = LABELS.index("No Finding")
 LUNG_OPACITY = LABELS.index("Lung Opacity")
@@ -80,8 +80,7 @@ def masked_bce(logits: Tensor, labels: Tensor, known: Tensor | None) -> Tensor:
     return per.sum() / known.sum().clamp(min=1.0)
 
 
-def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor,
-                  known: Tensor | None = None) -> Tensor:
+def evidence_loss(maps: Tensor, pooled: Tensor, labels: Tensor, masks: Tensor, known: Tensor | None = None) -> Tensor:
     """Presence through the pooled evidence (BCE on labels) + dense BCE of every evidence map.
 
     Dense targets are the mask coverage scaled so the finding's best cell is 1 (small findings
@@ -125,8 +124,15 @@ def box_loss(pred: Tensor, gt: Tensor, visible: Tensor) -> Tensor:
     return l1 + (1 - giou).mean()
 
 
-def report_lm_loss(model: GKMVLP, out: dict[str, Tensor], labels: Tensor, ids: Tensor, mask: Tensor,
-                   told_share: float = 0.5, has_report: Tensor | None = None) -> Tensor:
+def report_lm_loss(
+    model: GKMVLP,
+    out: dict[str, Tensor],
+    labels: Tensor,
+    ids: Tensor,
+    mask: Tensor,
+    told_share: float = 0.5,
+    has_report: Tensor | None = None,
+) -> Tensor:
     """Teacher-forced LM loss of the reports given the image side's outputs `out`.
 
     A share `told_share` of the reports is written from the true presence of each finding, so the
@@ -148,11 +154,14 @@ def report_lm_loss(model: GKMVLP, out: dict[str, Tensor], labels: Tensor, ids: T
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
 
 
-def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
-                   teacher_forcing: bool = False) -> dict[str, Tensor]:
-    out = model.encode_image(batch["pixel_values"],
-                             batch["region_boxes"] if teacher_forcing else None,
-                             batch["region_visible"] if teacher_forcing else None)
+def compute_losses(
+    model: GKMVLP, batch: dict[str, Tensor], w: LossWeights, teacher_forcing: bool = False
+) -> dict[str, Tensor]:
+    out = model.encode_image(
+        batch["pixel_values"],
+        batch["region_boxes"] if teacher_forcing else None,
+        batch["region_visible"] if teacher_forcing else None,
+    )
     g, patches, know = out["global_embedding"], out["patch_tokens"], out["knowledge_tokens"]
     losses: dict[str, Tensor] = {}
     zero = g.sum() * 0.0
@@ -160,18 +169,24 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
     losses["box"] = box_loss(out["region_boxes"], batch["region_boxes"], batch["region_visible"]) if w.box else zero
     known = batch.get("label_known")
     losses["ecls"] = masked_bce(model.classify_logits(g, know), batch["labels"], known) if w.ecls else zero
-    losses["mask"] = mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
+    losses["mask"] = (
+        mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
+    )
     if w.evidence and model.evidence is not None:
-        losses["evidence"] = evidence_loss(out["evidence_maps"], out["evidence_logits"], batch["labels"],
-                                           batch["finding_masks"], known)
+        losses["evidence"] = evidence_loss(
+            out["evidence_maps"], out["evidence_logits"], batch["labels"], batch["finding_masks"], known
+        )
     else:
         losses["evidence"] = zero
     if w.anatomy and model.anatomy is not None and "anatomy_masks" in batch:
         losses["anatomy"] = anatomy_loss(model.anatomy(patches), batch["anatomy_masks"], batch["anatomy_known"])
     else:
         losses["anatomy"] = zero
-    losses["ground"] = (grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
-                        if w.ground and model.cfg.gk_module else zero)
+    losses["ground"] = (
+        grounding_loss(out["grounding_weights"], batch["labels"], batch["finding_regions"])
+        if w.ground and model.cfg.gk_module
+        else zero
+    )
 
     need_text = w.itc or w.itm
     if need_text:
@@ -186,8 +201,8 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
             b = g.shape[0]
             h, q = max(1, b // 2), max(1, b // 4)
             pos = torch.randperm(b, device=g.device)[:h]
-            neg_txt = pick_hard_negatives(sim, same)       # image i with a hard negative report
-            neg_img = pick_hard_negatives(sim.t(), same)   # report j with a hard negative image
+            neg_txt = pick_hard_negatives(sim, same)  # image i with a hard negative report
+            neg_img = pick_hard_negatives(sim.t(), same)  # report j with a hard negative image
             ti = torch.randperm(b, device=g.device)[:q]
             ij = torch.randperm(b, device=g.device)[:q]
             txt_idx = torch.cat([pos, neg_txt[ti], ij])
@@ -201,15 +216,17 @@ def compute_losses(model: GKMVLP, batch: dict[str, Tensor], w: LossWeights,
         losses["itc"] = losses["itm"] = zero
 
     if w.lm:
-        losses["lm"] = report_lm_loss(model, out, batch["labels"], batch["report_ids"], batch["report_mask"],
-                                      has_report=batch.get("has_report"))
+        losses["lm"] = report_lm_loss(
+            model, out, batch["labels"], batch["report_ids"], batch["report_mask"], has_report=batch.get("has_report")
+        )
     else:
         losses["lm"] = zero
 
     ans = batch.get("answer_idx")
     if w.vqa and ans is not None and (ans >= 0).any():
-        logits, pointer = model.vqa_logits(batch["question_ids"], batch["question_mask"], patches, know,
-                                           with_pointer=True)
+        logits, pointer = model.vqa_logits(
+            batch["question_ids"], batch["question_mask"], patches, know, with_pointer=True
+        )
         losses["vqa"] = F.cross_entropy(logits, ans, ignore_index=-1)
         q_label = batch.get("question_label")
         if q_label is not None and (q_label >= 0).any():
@@ -227,4 +244,3 @@ def weights_with(w: LossWeights, **over: float) -> LossWeights:
     d = dict(w.__dict__)
     d.update(over)
     return LossWeights(**d)
-

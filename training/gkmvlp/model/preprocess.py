@@ -21,9 +21,9 @@ class Letterbox:
     width: int
     height: int
     scale: float  # model pixels per original pixel (size / long_side)
-    pad_x: int    # original pixels of padding on the left
-    pad_y: int    # original pixels of padding on the top
-    side: int     # long side (the letterboxed square's side, original pixels)
+    pad_x: int  # original pixels of padding on the left
+    pad_y: int  # original pixels of padding on the top
+    side: int  # long side (the letterboxed square's side, original pixels)
 
     def box_to_model(self, box) -> list[float]:
         """Original-pixel xyxy -> normalized xyxy (0..1 of the model input square)."""
@@ -67,7 +67,7 @@ def letterbox(gray: np.ndarray) -> tuple[np.ndarray, Letterbox]:
     side = max(h, w)
     pad_x, pad_y = (side - w) // 2, (side - h) // 2
     sq = np.zeros((side, side), dtype=np.float64)
-    sq[pad_y:pad_y + h, pad_x:pad_x + w] = gray
+    sq[pad_y : pad_y + h, pad_x : pad_x + w] = gray
     return sq, Letterbox(w, h, 0.0, pad_x, pad_y, side)
 
 

@@ -7,7 +7,8 @@ entries.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +44,9 @@ def apply_platt(p: np.ndarray, a: float, b: float) -> np.ndarray:
     return sigmoid(a * logit(p) + b)
 
 
-def cardiothoracic_ratio(region_boxes: np.ndarray, regions: Sequence[str], heart: str,
-                         thorax: Sequence[str]) -> np.ndarray:
+def cardiothoracic_ratio(
+    region_boxes: np.ndarray, regions: Sequence[str], heart: str, thorax: Sequence[str]
+) -> np.ndarray:
     """[B] heart box width / width of the union of the thorax boxes (normalized xyxy boxes); nan where
     the thorax has no width (the worker then keeps the head's calibrated probability, as here)."""
     rb = np.asarray(region_boxes, np.float64)
@@ -89,9 +91,25 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 def reliability_curve(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
     p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
     idx = np.minimum((p * bins).astype(int), bins - 1)
-    return [{"bin": b, "n": int((idx == b).sum()), "mean_p": float(p[idx == b].mean()),
-             "frac_pos": float(y[idx == b].mean())} for b in range(bins) if (idx == b).any()]
+    return [
+        {
+            "bin": b,
+            "n": int((idx == b).sum()),
+            "mean_p": float(p[idx == b].mean()),
+            "frac_pos": float(y[idx == b].mean()),
+        }
+        for b in range(bins)
+        if (idx == b).any()
+    ]
 
 
-__all__ = ["fit_platt", "apply_platt", "cardiothoracic_ratio", "final_probabilities", "ece", "reliability_curve",
-           "logit", "sigmoid"]
+__all__ = [
+    "fit_platt",
+    "apply_platt",
+    "cardiothoracic_ratio",
+    "final_probabilities",
+    "ece",
+    "reliability_curve",
+    "logit",
+    "sigmoid",
+]

@@ -29,8 +29,13 @@ from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_platt, sigm
 from .input_check import InputCheck, features_for_fit
 from .negatives import KINDS, make, transformed_film
 
-CTR_RULE = {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
-            "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5}  # p = 0.5 at CTR 0.5
+CTR_RULE = {
+    "kind": "cardiothoracic_ratio",
+    "heart_region": "cardiac silhouette",
+    "thorax_regions": ["right lung", "left lung"],
+    "a": 25.0,
+    "b": -12.5,
+}  # p = 0.5 at CTR 0.5
 
 
 @torch.no_grad()
@@ -40,8 +45,9 @@ def encode_arrays(model: GKMVLP, grays: list[np.ndarray], batch: int = 32) -> di
     model.eval()
     out: dict[str, list] = {"pixels": [], "emb": [], "probs": [], "boxes": []}
     for s in tqdm(range(0, len(grays), batch), desc="encode", leave=False, mininterval=5):
-        x = torch.from_numpy(np.concatenate([preprocess_array(g, c.image_size, c.mean, c.std)[0]
-                                             for g in grays[s:s + batch]]))
+        x = torch.from_numpy(
+            np.concatenate([preprocess_array(g, c.image_size, c.mean, c.std)[0] for g in grays[s : s + batch]])
+        )
         o = model.encode_image(x)
         out["pixels"].append(x)
         out["emb"].append(o["global_embedding"])
@@ -92,8 +98,9 @@ def fit_mahalanobis(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lw.location_, w
 
 
-def fit_reliability(model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarray], seed: int = 0,
-                    per_kind: int = 120) -> tuple[InputCheck, dict[str, Any], dict[str, Any]]:
+def fit_reliability(
+    model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarray], seed: int = 0, per_kind: int = 120
+) -> tuple[InputCheck, dict[str, Any], dict[str, Any]]:
     from ..train.real_batches import read_corpus
 
     rows = {s: read_corpus(corpus, s) for s in ("train", "val")}
@@ -115,12 +122,20 @@ def fit_reliability(model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarra
     y = np.concatenate([np.ones(len(enc["train"]["emb"]) + len(syn["emb"])), np.zeros(len(neg_tr["emb"]))])
     mu, sd, w, b = fit_logistic(x, y)
     e_mu, e_w = fit_mahalanobis(enc["train"]["emb"].astype(np.float64))
-    for name, v in (("feat_mu", mu), ("feat_sd", sd), ("w", w), ("b", np.array(b)), ("emb_mu", e_mu),
-                    ("emb_whiten", e_w)):
+    for name, v in (
+        ("feat_mu", mu),
+        ("feat_sd", sd),
+        ("w", w),
+        ("b", np.array(b)),
+        ("emb_mu", e_mu),
+        ("emb_whiten", e_w),
+    ):
         getattr(ic, name).copy_(torch.as_tensor(v, dtype=torch.float32))
 
     with torch.no_grad():
-        f_val, d_val = (t.numpy() for t in ic(torch.from_numpy(enc["val"]["pixels"]), torch.from_numpy(enc["val"]["emb"])))
+        f_val, d_val = (
+            t.numpy() for t in ic(torch.from_numpy(enc["val"]["pixels"]), torch.from_numpy(enc["val"]["emb"]))
+        )
         f_neg, _ = (t.numpy() for t in ic(torch.from_numpy(neg_va["pixels"]), torch.from_numpy(neg_va["emb"])))
     caution = float(np.quantile(d_val, 0.975))
     abstain = float(np.quantile(d_val, 0.995) * 1.5)
@@ -139,30 +154,49 @@ def fit_reliability(model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarra
         calibration[lab] = {"a": a, "b": bb, "n": int(m.sum())}
         thresholds[lab] = float(f1_thresholds(cal[:, None], y_val[m, k][:, None], [lab])[lab])
         validated.append(lab)
-        val_metrics[lab] = {"n_pos": pos, "n_neg": neg, "ece_before": ece(p_val[m, k], y_val[m, k]),
-                            "ece_after": ece(cal, y_val[m, k])}
-    ctr_val = cardiothoracic_ratio(enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"])
+        val_metrics[lab] = {
+            "n_pos": pos,
+            "n_neg": neg,
+            "ece_before": ece(p_val[m, k], y_val[m, k]),
+            "ece_after": ece(cal, y_val[m, k]),
+        }
+    ctr_val = cardiothoracic_ratio(
+        enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"]
+    )
     report = {
-        "frontal_val_accept": float((f_val >= 0.5).mean()), "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),
+        "frontal_val_accept": float((f_val >= 0.5).mean()),
+        "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),
         "ood_val_quantiles": {q: float(np.quantile(d_val, q)) for q in (0.5, 0.9, 0.975, 0.995)},
         "ctr_val_quantiles": {q: float(np.nanquantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
-        "calibration_val": val_metrics, "n": {"train": len(rows["train"]), "val": len(rows["val"]),
-                                              "synthetic": len(synthetic_grays), "negatives_train": len(neg_tr["emb"]),
-                                              "laterals_train": len(lat_train)},
+        "calibration_val": val_metrics,
+        "n": {
+            "train": len(rows["train"]),
+            "val": len(rows["val"]),
+            "synthetic": len(synthetic_grays),
+            "negatives_train": len(neg_tr["emb"]),
+            "laterals_train": len(lat_train),
+        },
     }
     rel = {
-        "calibration": {"method": "platt", "labels": calibration,
-                        "fitted_on": f"{len(rows['val'])} real validation films of the assembled corpus (patient split)"},
+        "calibration": {
+            "method": "platt",
+            "labels": calibration,
+            "fitted_on": f"{len(rows['val'])} real validation films of the assembled corpus (patient split)",
+        },
         "derived": {"Cardiomegaly": dict(CTR_RULE)},
         "thresholds": {**thresholds, "Cardiomegaly": 0.5},
         "reliability": {
-            "graph": "input_check", "frontal_threshold": 0.5,
-            "ood_thresholds": {"caution": caution, "abstain": abstain}, "blank_std": 0.02,
+            "graph": "input_check",
+            "frontal_threshold": 0.5,
+            "ood_thresholds": {"caution": caution, "abstain": abstain},
+            "blank_std": 0.02,
             "validated_on_real": validated,
-            "fitted_on": (f"frontal check: {len(rows['train'])} real frontal training films and {len(synthetic_grays)} "
-                          f"synthetic films against {len(neg_tr['emb'])} generated non-CXR inputs, inverted/rotated "
-                          f"films and {len(lat_train)} lateral views; distance thresholds: 97.5th percentile and 1.5 x "
-                          f"the 99.5th percentile of {len(rows['val'])} real validation films"),
+            "fitted_on": (
+                f"frontal check: {len(rows['train'])} real frontal training films and {len(synthetic_grays)} "
+                f"synthetic films against {len(neg_tr['emb'])} generated non-CXR inputs, inverted/rotated "
+                f"films and {len(lat_train)} lateral views; distance thresholds: 97.5th percentile and 1.5 x "
+                f"the 99.5th percentile of {len(rows['val'])} real validation films"
+            ),
         },
     }
     return ic, rel, report

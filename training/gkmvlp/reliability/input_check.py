@@ -38,7 +38,7 @@ def image_features(pixel_values: Tensor, mean: float, std: float) -> Tensor:
     bright = torch.sigmoid((flat - 0.92) * 60.0).mean(-1, keepdim=True)
     # centre column against the side columns (the mediastinum is brighter than the lungs)
     w = s // 4
-    centre = v[..., w + w // 2: 3 * w - w // 2].mean((1, 2, 3))[:, None]
+    centre = v[..., w + w // 2 : 3 * w - w // 2].mean((1, 2, 3))[:, None]
     sides = 0.5 * (v[..., :w].mean((1, 2, 3)) + v[..., -w:].mean((1, 2, 3)))[:, None]
     return torch.cat([thumb, mu, sd, sym, dark, bright, centre - sides], dim=-1)
 
@@ -49,8 +49,8 @@ class InputCheck(nn.Module):
         self.mean, self.std = float(mean), float(std)
         k = THUMB * THUMB + N_STATS
         self.register_buffer("emb_mu", torch.zeros(dim))
-        self.register_buffer("emb_whiten", torch.eye(dim))       # d^2 = |W (e - mu)|^2
-        self.register_buffer("feat_mu", torch.zeros(dim + k))   # logistic features standardized first
+        self.register_buffer("emb_whiten", torch.eye(dim))  # d^2 = |W (e - mu)|^2
+        self.register_buffer("feat_mu", torch.zeros(dim + k))  # logistic features standardized first
         self.register_buffer("feat_sd", torch.ones(dim + k))
         self.register_buffer("w", torch.zeros(dim + k))
         self.register_buffer("b", torch.zeros(()))

@@ -1,5 +1,5 @@
 """Report text tools: the rule-based CheXpert-style labeller."""
 
-from .labeller import label_report, extract_mentions, Mention
+from .labeller import Mention, extract_mentions, label_report
 
 __all__ = ["label_report", "extract_mentions", "Mention"]

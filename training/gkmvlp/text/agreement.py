@@ -14,12 +14,25 @@ from .labeller import label_report
 # MeSH major heading (text before the first "/") -> CheXpert label. Headings not listed have no
 # CheXpert counterpart (e.g. Calcified Granuloma, Spondylosis, Emphysema) and are ignored.
 MESH_TO_CHEXPERT = {
-    "Cardiomegaly": "Cardiomegaly", "Pulmonary Atelectasis": "Atelectasis", "Pleural Effusion": "Pleural Effusion",
-    "Opacity": "Lung Opacity", "Airspace Disease": "Lung Opacity", "Consolidation": "Consolidation",
-    "Pneumonia": "Pneumonia", "Pulmonary Edema": "Edema", "Pulmonary Congestion": "Edema", "Heart Failure": "Edema",
-    "Pneumothorax": "Pneumothorax", "Nodule": "Lung Lesion", "Mass": "Lung Lesion", "Fractures, Bone": "Fracture",
-    "Implanted Medical Device": "Support Devices", "Catheters, Indwelling": "Support Devices",
-    "Tube, Inserted": "Support Devices", "Stents": "Support Devices", "normal": "No Finding",
+    "Cardiomegaly": "Cardiomegaly",
+    "Pulmonary Atelectasis": "Atelectasis",
+    "Pleural Effusion": "Pleural Effusion",
+    "Opacity": "Lung Opacity",
+    "Airspace Disease": "Lung Opacity",
+    "Consolidation": "Consolidation",
+    "Pneumonia": "Pneumonia",
+    "Pulmonary Edema": "Edema",
+    "Pulmonary Congestion": "Edema",
+    "Heart Failure": "Edema",
+    "Pneumothorax": "Pneumothorax",
+    "Nodule": "Lung Lesion",
+    "Mass": "Lung Lesion",
+    "Fractures, Bone": "Fracture",
+    "Implanted Medical Device": "Support Devices",
+    "Catheters, Indwelling": "Support Devices",
+    "Tube, Inserted": "Support Devices",
+    "Stents": "Support Devices",
+    "normal": "No Finding",
 }
 
 
@@ -59,8 +72,13 @@ def main(argv=None) -> int:
         print(f"uncertain -> {mode}  ({len(reports)} reports; reference = MeSH major terms)")
         print(f"{'label':28s} {'tp':>3s} {'fp':>3s} {'fn':>3s} {'prec':>5s} {'rec':>5s} {'acc':>5s}")
         for lab, s in agreement(reports, mode).items():
-            f = lambda v: "  -  " if v is None else f"{v:5.2f}"
-            print(f"{lab:28s} {s['tp']:3d} {s['fp']:3d} {s['fn']:3d} {f(s['precision'])} {f(s['recall'])} {f(s['accuracy'])}")
+
+            def f(v):
+                return "  -  " if v is None else f"{v:5.2f}"
+
+            print(
+                f"{lab:28s} {s['tp']:3d} {s['fp']:3d} {s['fn']:3d} {f(s['precision'])} {f(s['recall'])} {f(s['accuracy'])}"
+            )
     return 0
 
 

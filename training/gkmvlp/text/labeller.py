@@ -43,7 +43,7 @@ class Mention:
     start: int
     end: int
     text: str
-    status: int   # 1, 0, -1
+    status: int  # 1, 0, -1
 
 
 def split_sentences(text: str) -> list[str]:
@@ -62,7 +62,7 @@ def _status(sent: str, start: int, end: int) -> int:
     after = sent[end:]
     if P.POST_UNC.match(after):
         return -1
-    scope = sent[_clause_start(sent, start):end]
+    scope = sent[_clause_start(sent, start) : end]
     if P.PRE_NEG.search(scope):
         return 0
     if P.POST_NEG.match(after):
@@ -83,7 +83,7 @@ def extract_mentions(text: str) -> list[Mention]:
                     if any(m.start() < e and s < m.end() for s, e in spans):
                         continue
                     ex = P.EXCLUDE_BEFORE.get(lab)
-                    if ex is not None and ex.search(sent[max(0, m.start() - 25):m.start()]):
+                    if ex is not None and ex.search(sent[max(0, m.start() - 25) : m.start()]):
                         continue
                     spans.append((m.start(), m.end()))
             for s, e in sorted(spans):
@@ -100,7 +100,7 @@ def label_report(text: str, uncertain: str = "keep", propagate: bool = False) ->
         rank = {1: 3, -1: 2, 0: 1}
         if cur is None or rank[m.status] > rank[cur]:
             res[m.label] = m.status
-    for si, raw in enumerate(split_sentences(text)):
+    for raw in split_sentences(text):
         sent = raw.lower()
         for rx, labs in _NORMAL_RX:
             if rx.search(sent):

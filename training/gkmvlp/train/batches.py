@@ -7,20 +7,21 @@ training step is pure model compute.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from tqdm import tqdm
 
-from ..ontology import LABEL_INDEX, LABELS, REGION_INDEX, REGIONS
-from ..tokenizer import WordPieceTokenizer
 from ..model.config import ModelConfig
 from ..model.knowledge import triplet_sentence
 from ..model.preprocess import decode_gray, letterbox, mask_to_grid, preprocess_array
+from ..ontology import LABEL_INDEX, LABELS, REGION_INDEX, REGIONS
+from ..tokenizer import WordPieceTokenizer
 
 
 class DataError(ValueError):
@@ -113,8 +114,14 @@ class TensorSet:
             self._by_record.setdefault(r, []).append(j)
 
 
-def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelConfig,
-                  tok: WordPieceTokenizer, answers: list[str], desc: str = "data") -> TensorSet:
+def build_tensors(
+    root: str | Path,
+    records: list[dict[str, Any]],
+    cfg: ModelConfig,
+    tok: WordPieceTokenizer,
+    answers: list[str],
+    desc: str = "data",
+) -> TensorSet:
     root = Path(root)
     n, g, s = len(records), cfg.heat_grid, cfg.image_size
     L, R = len(LABELS), len(REGIONS)
@@ -158,8 +165,16 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
                     fregions[i, k, REGION_INDEX[rn]] = 1
             if f.get("box"):
                 b = np.clip(lb.box_to_model(f["box"]), 0, 1)
-                fboxes[i, k] = b if not fhas[i, k] else [min(fboxes[i, k, 0], b[0]), min(fboxes[i, k, 1], b[1]),
-                                                         max(fboxes[i, k, 2], b[2]), max(fboxes[i, k, 3], b[3])]
+                fboxes[i, k] = (
+                    b
+                    if not fhas[i, k]
+                    else [
+                        min(fboxes[i, k, 0], b[0]),
+                        min(fboxes[i, k, 1], b[1]),
+                        max(fboxes[i, k, 2], b[2]),
+                        max(fboxes[i, k, 3], b[3]),
+                    ]
+                )
                 fhas[i, k] = 1
             if f.get("mask"):
                 mp = root / f["mask"]
@@ -173,13 +188,25 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
             qa_rows.append((i, qa["question"], ans_index.get(a, -1), qa.get("type") == "closed", a))
             qa_labels.append(LABEL_INDEX.get(qa.get("label"), -1))
     q_ids, q_mask = tok.encode_batch([q for _, q, _, _, _ in qa_rows], cfg.question_max_length)
-    arrays = dict(pixel_values=pix, region_boxes=boxes, region_visible=vis, labels=labels,
-                  finding_regions=fregions, finding_masks=fmasks, finding_boxes=fboxes, finding_has_box=fhas,
-                  report_ids=rep_ids, report_mask=rep_mask, report_group=group)
+    arrays = dict(
+        pixel_values=pix,
+        region_boxes=boxes,
+        region_visible=vis,
+        labels=labels,
+        finding_regions=fregions,
+        finding_masks=fmasks,
+        finding_boxes=fboxes,
+        finding_has_box=fhas,
+        report_ids=rep_ids,
+        report_mask=rep_mask,
+        report_group=group,
+    )
     return TensorSet(
-        ids=[r["id"] for r in records], reports=texts,
+        ids=[r["id"] for r in records],
+        reports=texts,
         arrays={k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
-        qa_ids=torch.from_numpy(q_ids), qa_mask=torch.from_numpy(q_mask),
+        qa_ids=torch.from_numpy(q_ids),
+        qa_mask=torch.from_numpy(q_mask),
         qa_answer=torch.tensor([a for _, _, a, _, _ in qa_rows], dtype=torch.long),
         qa_closed=torch.tensor([c for _, _, _, c, _ in qa_rows], dtype=torch.bool),
         qa_record=torch.tensor([r for r, _, _, _, _ in qa_rows], dtype=torch.long),
@@ -188,5 +215,13 @@ def build_tensors(root: str | Path, records: list[dict[str, Any]], cfg: ModelCon
     )
 
 
-__all__ = ["DataError", "TensorSet", "answer_vocab", "build_tensors", "corpus", "read_split", "report_text",
-           "letterbox"]
+__all__ = [
+    "DataError",
+    "TensorSet",
+    "answer_vocab",
+    "build_tensors",
+    "corpus",
+    "read_split",
+    "report_text",
+    "letterbox",
+]

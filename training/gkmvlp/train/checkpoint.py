@@ -32,9 +32,19 @@ def set_rng_state(state: dict[str, Any], np_rng: np.random.Generator) -> None:
     random.setstate(state["python"])
 
 
-def save(path: str | Path, *, model: GKMVLP, optimizer, step: int, np_rng: np.random.Generator,
-         config: dict[str, Any], tokenizer: WordPieceTokenizer, answers: list[str],
-         history: list[dict[str, float]], extra: dict[str, Any] | None = None) -> Path:
+def save(
+    path: str | Path,
+    *,
+    model: GKMVLP,
+    optimizer,
+    step: int,
+    np_rng: np.random.Generator,
+    config: dict[str, Any],
+    tokenizer: WordPieceTokenizer,
+    answers: list[str],
+    history: list[dict[str, float]],
+    extra: dict[str, Any] | None = None,
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {

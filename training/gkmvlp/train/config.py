@@ -6,16 +6,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model.config import (ConfigError, LossWeights, ModelConfig, PRESETS, from_dict, preset,
-                            register_nested, to_dict)
+from ..model.config import PRESETS, ConfigError, LossWeights, ModelConfig, from_dict, preset, register_nested, to_dict
 
 
 @dataclass
 class TrainConfig:
-    stage: str = "pretrain"            # "pretrain" | "finetune"
-    data: str = ""                     # dataset folder (docs/contracts/synthetic-dataset.md)
-    out: str = ""                      # run folder: checkpoint.pt, config.json, history.json, PNGs
-    init_from: str = ""                # finetune: checkpoint to start from (its tokenizer + answers)
+    stage: str = "pretrain"  # "pretrain" | "finetune"
+    data: str = ""  # dataset folder (docs/contracts/synthetic-dataset.md)
+    out: str = ""  # run folder: checkpoint.pt, config.json, history.json, PNGs
+    init_from: str = ""  # finetune: checkpoint to start from (its tokenizer + answers)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
     steps: int = 300
@@ -25,19 +24,19 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_steps: int = 30
     grad_clip: float = 1.0
-    teacher_forcing_steps: int = 100   # RoIAlign on ground-truth region boxes for the first N steps
-    image_only_steps: int = 0          # first N steps train only the image-side objectives (cheaper, see loop.py)
-    label_fraction: float = 1.0        # finetune: fraction of labelled training images used
-    decoder_steps: int = 0             # then N report-decoder-only steps on cached image memory (decoder_phase.py)
+    teacher_forcing_steps: int = 100  # RoIAlign on ground-truth region boxes for the first N steps
+    image_only_steps: int = 0  # first N steps train only the image-side objectives (cheaper, see loop.py)
+    label_fraction: float = 1.0  # finetune: fraction of labelled training images used
+    decoder_steps: int = 0  # then N report-decoder-only steps on cached image memory (decoder_phase.py)
     decoder_batch_size: int = 32
     decoder_lr: float = 1e-3
-    decoder_told: float = 0.5          # share of reports the decoder sees with the true finding presence
-    real_corpus: str = ""              # assembled real films (gkmvlp.cli.assemble_real); "" = synthetic only
-    real_share: float = 0.5            # finetune: share of training draws that are real films
-    max_train: int = 0                 # 0 = all training records
-    max_eval: int = 0                  # 0 = all val/test records
+    decoder_told: float = 0.5  # share of reports the decoder sees with the true finding presence
+    real_corpus: str = ""  # assembled real films (gkmvlp.cli.assemble_real); "" = synthetic only
+    real_share: float = 0.5  # finetune: share of training draws that are real films
+    max_train: int = 0  # 0 = all training records
+    max_eval: int = 0  # 0 = all val/test records
     vocab_size: int = 1000
-    threads: int = 1                   # torch threads; >1 thrashes on a shared 2-core machine
+    threads: int = 1  # torch threads; >1 thrashes on a shared 2-core machine
     seed: int = 0
     log_every: int = 10
     ckpt_every: int = 100

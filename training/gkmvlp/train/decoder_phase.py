@@ -17,7 +17,7 @@ sees at inference, so it learns to follow the presence signal rather than the co
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ def cache_memory(model: GKMVLP, ts: TensorSet, idx: np.ndarray, batch_size: int 
     parts: dict[str, list[Tensor]] = {"region_tokens": [], "knowledge": [], "evidence": []}
     pixels = ts.arrays["pixel_values"]
     for s in range(0, len(idx), batch_size):
-        o = model.encode_image(pixels[torch.from_numpy(idx[s:s + batch_size])])
+        o = model.encode_image(pixels[torch.from_numpy(idx[s : s + batch_size])])
         parts["region_tokens"].append(o["region_tokens"])
         parts["knowledge"].append(o.get("knowledge_base", o["knowledge_tokens"]))
         ev = o.get("evidence_logits")
@@ -46,12 +46,17 @@ def cache_memory(model: GKMVLP, ts: TensorSet, idx: np.ndarray, batch_size: int 
     return {k: torch.cat(v) for k, v in parts.items()}
 
 
-def decoder_lm_loss(model: GKMVLP, cache: dict[str, Tensor], ts: TensorSet, rows: Tensor, images: Tensor,
-                    told_share: float) -> Tensor:
+def decoder_lm_loss(
+    model: GKMVLP, cache: dict[str, Tensor], ts: TensorSet, rows: Tensor, images: Tensor, told_share: float
+) -> Tensor:
     """Teacher-forced LM loss of the reports of dataset rows `rows` (cache rows `images`)."""
     know = cache["knowledge"][images]
-    out = {"region_tokens": cache["region_tokens"][images], "knowledge_tokens": know,
-           "knowledge_base": know, "evidence_logits": cache["evidence"][images]}
+    out = {
+        "region_tokens": cache["region_tokens"][images],
+        "knowledge_tokens": know,
+        "knowledge_base": know,
+        "evidence_logits": cache["evidence"][images],
+    }
     ids, mask = ts.arrays["report_ids"][rows], ts.arrays["report_mask"][rows]
     keep = int(mask.sum(1).max())
     return report_lm_loss(model, out, ts.arrays["labels"][rows], ids[:, :keep], mask[:, :keep], told_share)
@@ -64,13 +69,23 @@ def phase_lr(step: int, cfg: TrainConfig) -> float:
 
 
 def make_decoder_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.decoder.parameters(), lr=cfg.decoder_lr, weight_decay=cfg.weight_decay,
-                             betas=(0.9, 0.98))
+    return torch.optim.AdamW(
+        model.decoder.parameters(), lr=cfg.decoder_lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98)
+    )
 
 
-def run_decoder_phase(model: GKMVLP, cfg: TrainConfig, ts: TensorSet, subset: np.ndarray, step: int,
-                      opt: torch.optim.Optimizer, np_rng: np.random.Generator, history: list[dict],
-                      save: Callable[[int], None], bar=None) -> int:
+def run_decoder_phase(
+    model: GKMVLP,
+    cfg: TrainConfig,
+    ts: TensorSet,
+    subset: np.ndarray,
+    step: int,
+    opt: torch.optim.Optimizer,
+    np_rng: np.random.Generator,
+    history: list[dict],
+    save: Callable[[int], None],
+    bar=None,
+) -> int:
     """Steps `step` .. cfg.steps + cfg.decoder_steps (resumable: `step` may start inside the phase).
 
     `save(step)` checkpoints; returns the final step. Only the decoder's weights change.
@@ -100,8 +115,16 @@ def run_decoder_phase(model: GKMVLP, cfg: TrainConfig, ts: TensorSet, subset: np
             step += 1
             acc, n_acc = acc + float(loss), n_acc + 1
             if step % cfg.log_every == 0 or step == end:
-                history.append({"step": step, "lm": acc / n_acc, "total": acc / n_acc, "phase": "decoder",
-                                "lr": phase_lr(step - 1 - cfg.steps, cfg), "elapsed_s": time.time() - t0})
+                history.append(
+                    {
+                        "step": step,
+                        "lm": acc / n_acc,
+                        "total": acc / n_acc,
+                        "phase": "decoder",
+                        "lr": phase_lr(step - 1 - cfg.steps, cfg),
+                        "elapsed_s": time.time() - t0,
+                    }
+                )
                 acc, n_acc = 0.0, 0
                 if bar is not None:
                     bar.set_postfix(lm=f"{history[-1]['lm']:.3f}", phase="decoder")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,8 +45,11 @@ def make_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "emb" in n or n.endswith("pos") or "queries" in n else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.98))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+    )
 
 
 def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str], dict[str, Any] | None]:
@@ -55,8 +59,14 @@ def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str
         init_blob = ck.load_blob(cfg.init_from)
         tok = WordPieceTokenizer(init_blob["vocab"])
         answers = list(init_blob["answers"])
-        model_cfg = replace(cfg.model, **{k: v for k, v in init_blob["model_config"].items()
-                                          if k not in ("dropout", "anatomy_head", "anatomy_subcells")})
+        model_cfg = replace(
+            cfg.model,
+            **{
+                k: v
+                for k, v in init_blob["model_config"].items()
+                if k not in ("dropout", "anatomy_head", "anatomy_subcells")
+            },
+        )
         return replace(cfg, model=model_cfg), tok, answers, init_blob
     recs = read_split(cfg.data, "train")
     if cfg.max_train:
@@ -64,10 +74,16 @@ def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str
     text = corpus(recs)
     if cfg.real_corpus:  # real report language (IU X-ray, text only) joins the templates' vocabulary
         from .real_batches import iu_report_texts
+
         text += iu_report_texts(cfg.real_corpus)
     tok = WordPieceTokenizer.train(text, vocab_size=cfg.vocab_size)
     answers = answer_vocab(recs, cfg.model.num_answers)
-    return replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, num_answers=len(answers))), tok, answers, None
+    return (
+        replace(cfg, model=replace(cfg.model, vocab_size=tok.vocab_size, num_answers=len(answers))),
+        tok,
+        answers,
+        None,
+    )
 
 
 def train_subset(cfg: TrainConfig, n: int) -> np.ndarray:
@@ -76,8 +92,9 @@ def train_subset(cfg: TrainConfig, n: int) -> np.ndarray:
     return np.sort(idx[:keep])
 
 
-def add_real_films(cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str], train_set: TensorSet,
-                   subset: np.ndarray) -> tuple[TensorSet, np.ndarray]:
+def add_real_films(
+    cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str], train_set: TensorSet, subset: np.ndarray
+) -> tuple[TensorSet, np.ndarray]:
     """The synthetic set with the corpus's real training films appended, and the draw list in which
     real films make up `real_share` of the draws (repeated as needed: there are fewer of them)."""
     from .real_batches import build_real_tensors, concat, read_corpus
@@ -91,13 +108,17 @@ def add_real_films(cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str]
     real_idx = np.arange(n_syn, n_syn + len(real))
     want = int(round(len(subset) * cfg.real_share / max(1e-9, 1 - cfg.real_share)))
     reps = max(1, int(math.ceil(want / len(real_idx))))
-    draws = np.concatenate([subset, np.tile(real_idx, reps)[:max(want, len(real_idx))]])
+    draws = np.concatenate([subset, np.tile(real_idx, reps)[: max(want, len(real_idx))]])
     print(f"[train] real films: {len(real)} ({len(draws) - len(subset)} draws of {len(draws)})")
     return merged, np.sort(draws)
 
 
-def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], None] | None = None,
-        train_set: TensorSet | None = None) -> Path:
+def run(
+    cfg: TrainConfig,
+    resume: bool = True,
+    on_step: Callable[[int, dict], None] | None = None,
+    train_set: TensorSet | None = None,
+) -> Path:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
@@ -145,8 +166,18 @@ def run(cfg: TrainConfig, resume: bool = True, on_step: Callable[[int, dict], No
         extra = {"order": order}
         if dec_opt is not None and at > cfg.steps:
             extra["decoder_optimizer"] = dec_opt.state_dict()
-        ck.save(ckpt_path, model=model, optimizer=opt, step=at, np_rng=np_rng, config=config,
-                tokenizer=tok, answers=answers, history=history, extra=extra)
+        ck.save(
+            ckpt_path,
+            model=model,
+            optimizer=opt,
+            step=at,
+            np_rng=np_rng,
+            config=config,
+            tokenizer=tok,
+            answers=answers,
+            history=history,
+            extra=extra,
+        )
         (out / "history.json").write_text(json.dumps(history, indent=1))  # readable progress mid-run
 
     # Curriculum: reports, questions and contrastive text need image features worth describing, and

@@ -33,8 +33,9 @@ def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool =
     from ..data.real import load_manifest
 
     if not (Path(root) / "manifest.jsonl").is_file():
-        raise DataError(f"real corpus manifest not found: {Path(root) / 'manifest.jsonl'} "
-                        "(run python -m gkmvlp.cli.assemble_real)")
+        raise DataError(
+            f"real corpus manifest not found: {Path(root) / 'manifest.jsonl'} (run python -m gkmvlp.cli.assemble_real)"
+        )
     rows = load_manifest(root, split, check_files=False)
     return [r for r in rows if r["frontal"] or not frontal_only]
 
@@ -56,13 +57,21 @@ def closed_questions(labels: dict[str, int], rng: np.random.Generator, n: int = 
         q = PRESENCE[int(rng.integers(len(PRESENCE)))].format(n=NOUN[lab])
         out.append((q, "yes" if labels[lab] == 1 else "no", LABEL_INDEX[lab]))
     if labels.get("No Finding") is not None:
-        out.append(("Is this chest X-ray normal?", "yes" if labels["No Finding"] == 1 else "no",
-                    LABEL_INDEX["No Finding"]))
+        out.append(
+            ("Is this chest X-ray normal?", "yes" if labels["No Finding"] == 1 else "no", LABEL_INDEX["No Finding"])
+        )
     return out
 
 
-def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelConfig, tok: WordPieceTokenizer,
-                       answers: list[str], seed: int = 0, desc: str = "real") -> TensorSet:
+def build_real_tensors(
+    root: str | Path,
+    rows: list[dict[str, Any]],
+    cfg: ModelConfig,
+    tok: WordPieceTokenizer,
+    answers: list[str],
+    seed: int = 0,
+    desc: str = "real",
+) -> TensorSet:
     root = Path(root)
     n, g, s = len(rows), cfg.heat_grid, cfg.image_size
     L, R = len(LABELS), len(REGIONS)
@@ -104,18 +113,30 @@ def build_real_tensors(root: str | Path, rows: list[dict[str, Any]], cfg: ModelC
             qa_rows.append((i, q, ans_index.get(a, -1), a, k))
     q_ids, q_mask = tok.encode_batch([q for _, q, _, _, _ in qa_rows] or [""], cfg.question_max_length)
     rep_ids, rep_mask = tok.encode_batch([""] * n, cfg.max_length)
-    arrays = dict(pixel_values=pix, region_boxes=boxes, region_visible=vis, labels=labels, label_known=known,
-                  anatomy_masks=anat, anatomy_known=anat_known,
-                  has_report=np.zeros(n, np.float32),
-                  finding_regions=np.zeros((n, L, R), np.float32), finding_masks=np.zeros((n, L, g, g), np.float32),
-                  finding_boxes=np.zeros((n, L, 4), np.float32), finding_has_box=np.zeros((n, L), np.float32),
-                  report_ids=rep_ids, report_mask=rep_mask,
-                  report_group=-1 - np.arange(n, dtype=np.int64))  # never equal to a synthetic report group
+    arrays = dict(
+        pixel_values=pix,
+        region_boxes=boxes,
+        region_visible=vis,
+        labels=labels,
+        label_known=known,
+        anatomy_masks=anat,
+        anatomy_known=anat_known,
+        has_report=np.zeros(n, np.float32),
+        finding_regions=np.zeros((n, L, R), np.float32),
+        finding_masks=np.zeros((n, L, g, g), np.float32),
+        finding_boxes=np.zeros((n, L, 4), np.float32),
+        finding_has_box=np.zeros((n, L), np.float32),
+        report_ids=rep_ids,
+        report_mask=rep_mask,
+        report_group=-1 - np.arange(n, dtype=np.int64),
+    )  # never equal to a synthetic report group
     nq = len(qa_rows)
     return TensorSet(
-        ids=[r["id"] for r in rows], reports=[""] * n,
+        ids=[r["id"] for r in rows],
+        reports=[""] * n,
         arrays={k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()},
-        qa_ids=torch.from_numpy(q_ids[:nq]), qa_mask=torch.from_numpy(q_mask[:nq]),
+        qa_ids=torch.from_numpy(q_ids[:nq]),
+        qa_mask=torch.from_numpy(q_mask[:nq]),
         qa_answer=torch.tensor([a for _, _, a, _, _ in qa_rows], dtype=torch.long),
         qa_closed=torch.ones(nq, dtype=torch.bool),
         qa_record=torch.tensor([i for i, _, _, _, _ in qa_rows], dtype=torch.long),
@@ -149,10 +170,15 @@ def concat(a: TensorSet, b: TensorSet) -> TensorSet:
         arrays[k] = torch.cat([v, w])
     ql = a.qa_label if a.qa_label is not None else torch.full((len(a.qa_answer),), -1, dtype=torch.long)
     return TensorSet(
-        ids=a.ids + b.ids, reports=a.reports + b.reports, arrays=arrays,
-        qa_ids=torch.cat([a.qa_ids, b.qa_ids]), qa_mask=torch.cat([a.qa_mask, b.qa_mask]),
-        qa_answer=torch.cat([a.qa_answer, b.qa_answer]), qa_closed=torch.cat([a.qa_closed, b.qa_closed]),
-        qa_record=torch.cat([a.qa_record, b.qa_record + len(a)]), qa_text=a.qa_text + b.qa_text,
+        ids=a.ids + b.ids,
+        reports=a.reports + b.reports,
+        arrays=arrays,
+        qa_ids=torch.cat([a.qa_ids, b.qa_ids]),
+        qa_mask=torch.cat([a.qa_mask, b.qa_mask]),
+        qa_answer=torch.cat([a.qa_answer, b.qa_answer]),
+        qa_closed=torch.cat([a.qa_closed, b.qa_closed]),
+        qa_record=torch.cat([a.qa_record, b.qa_record + len(a)]),
+        qa_text=a.qa_text + b.qa_text,
         qa_label=torch.cat([ql, b.qa_label]),
     )
 
@@ -173,5 +199,12 @@ def iu_report_texts(corpus_root: str | Path, split: str = "train") -> list[str]:
     return [t for t in out if t]
 
 
-__all__ = ["read_corpus", "build_real_tensors", "concat", "with_known", "closed_questions", "mask_box",
-           "iu_report_texts"]
+__all__ = [
+    "read_corpus",
+    "build_real_tensors",
+    "concat",
+    "with_known",
+    "closed_questions",
+    "mask_box",
+    "iu_report_texts",
+]
