@@ -2,13 +2,14 @@
 # The project's one test command (`npm test`): installs what is missing, then runs every tier.
 # Tiers: python (model package, tiny configs), unit + integration (real PostgreSQL and Kafka),
 # end-to-end (GraphQL + subscriptions + worker + ONNX), browser (console in headless Chromium).
-# Select tiers with TEST_TIERS="python node browser" (default: all).
+# lint (Biome for TypeScript and JSON, ruff for Python: `npm run lint`).
+# Select tiers with TEST_TIERS="lint python node browser" (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --with-python --with-browser
 
-tiers="${TEST_TIERS:-python node browser}"
+tiers="${TEST_TIERS:-lint python node browser}"
 
 # Bundles: a fresh tiny export (random init) made by the Python exporter in this run, for the TypeScript
 # parity tests; and the shipped bundle under models/ (the trained one the platform runs), when present.
@@ -34,6 +35,8 @@ run_tier() {
 
 for tier in $tiers; do
   case "$tier" in
+    lint)
+      run_tier lint npm run --silent lint ;;
     python)
       run_tier python bash -c 'cd training && ../.venv/bin/python -m pytest tests -q -p no:cacheprovider' ;;
     node)

@@ -45,7 +45,9 @@ export function summarizeProfile(file: string): ProfileSummary {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   if (prof.samples && prof.timeDeltas) {
-    prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas![i] ?? 0) / 1000));
+    prof.samples.forEach((id, i) => {
+      self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas![i] ?? 0) / 1000);
+    });
   } else {
     const total = (prof.endTime - prof.startTime) / 1000;
     const hits = prof.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0) || 1;
@@ -69,8 +71,14 @@ export function summarizeProfile(file: string): ProfileSummary {
   return {
     file: path.relative(REPO_ROOT, file),
     totalMs: r1(totalMs),
-    byArea: [...areas].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([a, ms]) => ({ area: a, ms: r1(ms), share: r1((100 * ms) / totalMs) })),
-    topFunctions: [...fns].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10).map(([fn, v]) => ({ fn, area: v.area, ms: r1(v.ms), share: r1((100 * v.ms) / totalMs) })),
+    byArea: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([a, ms]) => ({ area: a, ms: r1(ms), share: r1((100 * ms) / totalMs) })),
+    topFunctions: [...fns]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 10)
+      .map(([fn, v]) => ({ fn, area: v.area, ms: r1(v.ms), share: r1((100 * v.ms) / totalMs) })),
   };
 }
 
