@@ -47,8 +47,10 @@ const schema = z.object({
   BENCH_KAFKA_CONTROLLER_PORT: env.port(19393),
   /** scratch: stack data, logs, raw results (git-ignored) */
   BENCH_WORK_DIR: z.string().default(".local/bench"),
-  BENCH_DOC: z.string().default("docs/benchmarks.md"),
-  BENCH_PLOTS_DIR: z.string().default("docs/bench"),
+  /** rewrite the committed docs/benchmarks.md and docs/bench/*.png; otherwise the report goes under BENCH_WORK_DIR */
+  BENCH_REFRESH_DOCS: env.bool(false),
+  BENCH_DOC: env.string().optional(),
+  BENCH_PLOTS_DIR: env.string().optional(),
 });
 
 export interface BenchConfig {
@@ -120,8 +122,9 @@ export function loadBenchConfig(source: Env): BenchConfig {
     profile: c.BENCH_PROFILE,
     ports: { pg: c.BENCH_PG_PORT, kafka: c.BENCH_KAFKA_PORT, kafkaController: c.BENCH_KAFKA_CONTROLLER_PORT },
     workDir: abs(c.BENCH_WORK_DIR),
-    docPath: abs(c.BENCH_DOC),
-    plotsDir: abs(c.BENCH_PLOTS_DIR),
+    // a plain run leaves the work tree clean: the committed report changes only when asked to
+    docPath: abs(c.BENCH_DOC ?? (c.BENCH_REFRESH_DOCS ? "docs/benchmarks.md" : path.join(c.BENCH_WORK_DIR, "benchmarks.md"))),
+    plotsDir: abs(c.BENCH_PLOTS_DIR ?? (c.BENCH_REFRESH_DOCS ? "docs/bench" : path.join(c.BENCH_WORK_DIR, "plots"))),
     command: [...knobs, "npm run bench"].join(" "),
   };
 }

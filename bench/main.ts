@@ -1,6 +1,6 @@
 // `npm run bench` (scripts/bench.sh → here): inference (worker path vs bare ORT), PyTorch vs ORT (Python), the
 // whole platform (pipeline efficiency, end-to-end latency, RSS), the gateway under load (rps, p95, DB queries per
-// request). Writes <workDir>/results.json, PNG plots (bench/plots.py), docs/benchmarks.md, and prints one JSON
+// request). Writes <workDir>/results.json, PNG plots (bench/plots.py), a Markdown report (docs/benchmarks.md with BENCH_REFRESH_DOCS=1), and prints one JSON
 // summary as the LAST line of stdout. A phase that fails is recorded under `errors` and the rest still runs.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: measures inference (worker code path vs bare onnxruntime-node), PyTorch vs ONNX Runtime, the
 # whole platform (GraphQL → Kafka → worker → PostgreSQL → subscription) and the gateway under load, on this
-# machine. Writes docs/benchmarks.md and docs/bench/*.png; the LAST line of stdout is one JSON summary.
+# machine. Writes its report and plots under .local/bench (BENCH_REFRESH_DOCS=1: the committed docs/benchmarks.md and
+# docs/bench/*.png instead); the LAST line of stdout is one JSON summary.
 # Knobs: BENCH_* environment variables (see bench/config.ts), e.g. BENCH_ROUNDS=3 BENCH_PHASES=inference,torch.
 # It starts its own PostgreSQL + Kafka (own ports, .local/bench/stack), a gateway and a worker, and stops all of
 # them on exit, also when it fails or is interrupted.
