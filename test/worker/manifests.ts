@@ -3,6 +3,8 @@
  * version 2 on top of it (calibration, derived Cardiomegaly, reliability with the input_check graph),
  * so the version-2 code paths are tested before a real version-2 bundle exists.
  */
+import { shippedMentionRulesSpec } from "./mention-rules-fixture.ts";
+
 export const LABELS = ["No Finding", "Cardiomegaly", "Pleural Effusion"];
 export const REGIONS = ["right lung", "left lung", "cardiac silhouette"];
 export const HASH = "a".repeat(64);
@@ -38,6 +40,7 @@ export function validManifest(): Record<string, any> {
     },
     answers: ["yes", "no", "left"],
     closed_answers: ["yes", "no"],
+    mention_rules: shippedMentionRulesSpec(),
     decoding: { max_new_tokens: 20, beam_size: 3, length_penalty: 1, bos_id: 2, eos_id: 3, num_layers: 2, num_heads: 2, head_dim: 8 },
     graphs: {
       image_encoder: {

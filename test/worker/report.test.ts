@@ -5,6 +5,7 @@ import { logSoftmax, topK } from "../../workers/analysis/src/inference/decoder.t
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { splitReport, splitSentences } from "../../workers/analysis/src/inference/report-text.ts";
 import { MentionFinder } from "../../workers/analysis/src/inference/mentions.ts";
+import { shippedMentionRules } from "./mention-rules-fixture.ts";
 import { bundleDir, goldenImage, readGolden } from "./golden-bundle.ts";
 
 describe("report generation with the KV-cached decoder step graph", () => {
@@ -118,6 +119,7 @@ describe("report text: sections, sentences and links", () => {
     const f = new MentionFinder(
       ["Cardiomegaly", "Pleural Effusion", "Pneumothorax", "Lung Lesion"],
       ["right lung", "right lower lung zone", "left costophrenic angle", "cardiac silhouette"],
+      shippedMentionRules(),
     );
     const text = "Small effusion in the right lower lung zone, no pneumothorax.";
     const m = f.find(text);

@@ -175,6 +175,7 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
     )
     man = json.loads((path / "manifest.json").read_text())
     assert man["format_version"] == 2 and man["thresholds"]["Pneumonia"] == 0.3
+    assert man["mention_rules"]["pre_negation"]
     assert manifest_errors(man) == []
     assert man["calibration"]["labels"]["Pneumonia"]["a"] == 0.7 and man["reliability"]["validated_on_real"] == [
         "Pneumonia"

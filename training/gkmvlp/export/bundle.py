@@ -22,6 +22,7 @@ from ..model.gkmvlp import GKMVLP
 from ..model.knowledge import knowledge_manifest
 from ..ontology import LABELS, REGIONS
 from ..reliability.calibration import final_probabilities
+from ..text.rules import mention_rules
 from ..tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer
 from . import graphs as G
 from .golden import TOKENIZER_CASES, floats, make_images, preprocess_record
@@ -281,6 +282,8 @@ def write_bundle(
                 n: {"file": s["file"], "inputs": s["inputs"], "outputs": s["outputs"]} for n, s in specs.items()
             },
             "memory": "concat(region_tokens, knowledge_tokens) along the token axis: the report decoder's cross-attention memory",
+            # the labeller's rules as data: the worker reads generated reports with them (no copy of its own)
+            "mention_rules": mention_rules(),
             "metrics": metrics,
             "parity": {
                 "max_abs_diff": parity,

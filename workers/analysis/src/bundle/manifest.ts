@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { BundleError } from "./errors.ts";
 import { calibrationSchema, checkV2Sections, derivedSchema, reliabilitySchema } from "./manifest-v2.ts";
+import { mentionRuleProblems, mentionRulesSchema } from "./mention-rules.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;
 export type Task = (typeof TASKS)[number];
@@ -136,6 +137,9 @@ export const manifestSchema = z
     metrics: z.record(z.string(), z.unknown()).optional(),
     parity: z.looseObject({ max_abs_diff: z.number().nonnegative(), tolerance: z.number().positive() }),
     files: z.record(z.string(), sha256Hex),
+    // the labeller's rules (training/gkmvlp/text/rules.py); bundles exported before they travelled here get
+    // them with `python -m gkmvlp.cli.mention_rules --upgrade-bundle DIR`
+    mention_rules: mentionRulesSchema,
     // format version 2 (optional in 1, calibration and reliability required in 2: checkV2Sections)
     calibration: calibrationSchema.optional(),
     derived: derivedSchema.optional(),
@@ -156,6 +160,7 @@ export const manifestSchema = z
       if (!answers.has(a)) issue(["closed_answers", i], `"${a}" is not in answers`);
     });
     checkV2Sections(m, issue);
+    for (const [path, message] of mentionRuleProblems(m.mention_rules)) issue(path, message);
     for (const g of requiredGraphs(m)) {
       const spec = m.graphs[g];
       if (!spec) {

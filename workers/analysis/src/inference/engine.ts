@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import type { Bundle } from "../bundle/load.ts";
 import { InferenceError } from "../bundle/errors.ts";
 import type { GraphName, Task } from "../bundle/manifest.ts";
+import { compileMentionRules } from "../bundle/mention-rules.ts";
 import { MicroBatcher, type BatcherOptions } from "./batcher.ts";
 import { runDecode, type DecodeRequest } from "./decoder.ts";
 import { feature, runEncoderBatch } from "./encoder.ts";
@@ -95,7 +96,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   const pre = m.preprocessing;
   const model: ModelRef = { name: m.name, version: m.version, bundleHash: bundle.bundleHash, trainedOn: m.trained_on };
   const tokenizer = new WordPieceTokenizer(bundle.vocab);
-  const grounding = new Grounding(m.labels, m.regions, opts.topRegions);
+  const grounding = new Grounding(m.labels, m.regions, opts.topRegions, compileMentionRules(m.mention_rules));
   const cache = new LruCache<string, Promise<EncodedImage>>(opts.cacheSize);
   let closed = false;
 

@@ -6,6 +6,7 @@
  */
 import { feature } from "./encoder.ts";
 import { normBoxToImage } from "./geometry.ts";
+import type { MentionRules } from "../bundle/mention-rules.ts";
 import { MentionFinder } from "./mentions.ts";
 import type { EncodedImage, GroundedRegion, MentionedLabel, PixelBox, SentenceLink } from "./types.ts";
 
@@ -16,8 +17,9 @@ export class Grounding {
     readonly labels: readonly string[],
     readonly regions: readonly string[],
     readonly topRegions: number,
+    rules: MentionRules,
   ) {
-    this.finder = new MentionFinder(labels, regions);
+    this.finder = new MentionFinder(labels, regions, rules);
   }
 
   regionBox(enc: EncodedImage, r: number): PixelBox {

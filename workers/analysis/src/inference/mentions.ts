@@ -1,12 +1,13 @@
 /**
  * Finds which findings (labels) and anatomical regions a sentence or question talks about.
  *
- * Findings: the Python labeller's rules (mention-patterns.ts, a port of gkmvlp/text/patterns.py),
- * each mention classified positive / negative / uncertain within its clause, as labeller.py does.
+ * Findings: the Python labeller's rules, shipped in the bundle's manifest (`mention_rules`, compiled by
+ * bundle/mention-rules.ts), each mention classified positive / negative / uncertain within its clause, as
+ * labeller.py does; docs/contracts/mention-cases.json holds the cases both sides must agree on.
  * Regions: the manifest's region names plus a few synonyms, matched on whole words, longest phrase
  * first, so "right lower lung zone" wins over "right lung".
  */
-import { EXCLUDE_BEFORE, MENTIONS, POST_NEG, POST_UNC, PRE_NEG, PRE_UNC, SCOPE_BREAK } from "./mention-patterns.ts";
+import type { MentionRules } from "../bundle/mention-rules.ts";
 
 /** Other ways reports name a region (the synthetic report writer uses the lung ones). */
 const REGION_SYNONYMS: Record<string, string[]> = {
@@ -50,10 +51,12 @@ export class MentionFinder {
   private readonly regionPhrases: Phrase[];
   private readonly labelRx: { label: string; rxs: RegExp[] }[];
 
-  constructor(labels: readonly string[], regions: readonly string[]) {
-    this.labelRx = labels
-      .filter((l) => MENTIONS[l])
-      .map((label) => ({ label, rxs: MENTIONS[label]!.map((rx) => new RegExp(`\\b${rx}`, "g")) }));
+  constructor(
+    labels: readonly string[],
+    regions: readonly string[],
+    private readonly rules: MentionRules,
+  ) {
+    this.labelRx = labels.filter((l) => rules.mentions.has(l)).map((label) => ({ label, rxs: rules.mentions.get(label)! }));
     const raw: { name: string; text: string }[] = [];
     for (const r of regions) {
       raw.push({ name: r, text: r });
@@ -88,12 +91,13 @@ export class MentionFinder {
           const start = m.index;
           const end = start + m[0].length;
           if (spans.some(([s, e]) => start < e && s < end)) continue;
-          const ex = EXCLUDE_BEFORE[label];
-          if (ex?.test(sent.slice(Math.max(0, start - 25), start))) continue;
+          const ex = this.rules.excludeBefore.get(label);
+          if (ex?.test(sent.slice(Math.max(0, start - this.rules.excludeWindow), start))) continue;
           spans.push([start, end]);
         }
       }
-      for (const [start, end] of spans) found.push({ kind: "label", name: label, start, end, status: mentionStatus(sent, start, end) });
+      for (const [start, end] of spans)
+        found.push({ kind: "label", name: label, start, end, status: mentionStatus(this.rules, sent, start, end) });
     }
     const taken = new Uint8Array(sent.length);
     for (const p of this.regionPhrases) {
@@ -122,24 +126,24 @@ export class MentionFinder {
 }
 
 /** labeller.py's _clause_start: the end of the last scope break before `pos`. */
-function clauseStart(sent: string, pos: number): number {
+function clauseStart(scopeBreak: RegExp, sent: string, pos: number): number {
   let start = 0;
   const head = sent.slice(0, pos);
-  SCOPE_BREAK.lastIndex = 0;
-  for (let m = SCOPE_BREAK.exec(head); m; m = SCOPE_BREAK.exec(head)) {
-    if (m[0].length === 0) SCOPE_BREAK.lastIndex += 1;
+  scopeBreak.lastIndex = 0;
+  for (let m = scopeBreak.exec(head); m; m = scopeBreak.exec(head)) {
+    if (m[0].length === 0) scopeBreak.lastIndex += 1;
     else start = m.index + m[0].length;
   }
   return start;
 }
 
 /** labeller.py's _status on a lower-cased sentence. */
-export function mentionStatus(sent: string, start: number, end: number): MentionStatus {
+export function mentionStatus(rules: MentionRules, sent: string, start: number, end: number): MentionStatus {
   const after = sent.slice(end);
-  if (POST_UNC.test(after)) return "uncertain";
-  const scope = sent.slice(clauseStart(sent, start), end);
-  if (PRE_NEG.test(scope)) return "negative";
-  if (POST_NEG.test(after)) return "negative";
-  if (PRE_UNC.test(scope)) return "uncertain";
+  if (rules.postUncertainty.test(after)) return "uncertain";
+  const scope = sent.slice(clauseStart(rules.scopeBreak, sent, start), end);
+  if (rules.preNegation.test(scope)) return "negative";
+  if (rules.postNegation.test(after)) return "negative";
+  if (rules.preUncertainty.test(scope)) return "uncertain";
   return "positive";
 }
