@@ -67,7 +67,9 @@ export function mentionRuleProblems(spec: MentionRulesSpec): [(string | number)[
       problems.push([path, `does not compile as an ECMAScript pattern: ${(e as Error).message}`]);
     }
   };
-  for (const [label, rxs] of Object.entries(spec.mentions)) rxs.forEach((rx, i) => tryCompile(["mention_rules", "mentions", label, i], rx));
+  for (const [label, rxs] of Object.entries(spec.mentions)) {
+    for (const [i, rx] of rxs.entries()) tryCompile(["mention_rules", "mentions", label, i], rx);
+  }
   for (const [label, rx] of Object.entries(spec.exclude_before)) tryCompile(["mention_rules", "exclude_before", label], rx);
   for (const key of ["scope_break", "pre_negation", "post_negation", "pre_uncertainty", "post_uncertainty"] as const) {
     tryCompile(["mention_rules", key], spec[key]);
