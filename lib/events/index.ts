@@ -5,8 +5,11 @@
 import { z } from "zod";
 import { InvalidEventError } from "../errors/index.ts";
 
-export const ANALYSIS_TASKS = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"] as const;
-export type AnalysisTaskName = (typeof ANALYSIS_TASKS)[number];
+import { AnalysisTask, ReliabilityLevel } from "../db/generated/enums.ts";
+
+// Enum values come from the generated client (prisma/schema.prisma, spelled as schema.graphql: test/core/enums.test.ts)
+export const ANALYSIS_TASKS = Object.values(AnalysisTask) as [AnalysisTask, ...AnalysisTask[]];
+export type AnalysisTaskName = AnalysisTask;
 export const TERMINAL_STATUSES = ["SUCCEEDED", "FAILED", "CANCELLED"] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
@@ -15,7 +18,7 @@ const isoTime = z.iso.datetime({ offset: true });
 const errorInfo = z.object({ code: z.string().min(1), message: z.string(), retriable: z.boolean().optional() });
 const modelRef = z.object({ name: z.string().min(1), version: z.string().min(1), bundleSha256: z.string().min(1) });
 
-export const RELIABILITY_LEVELS = ["OK", "CAUTION", "ABSTAIN"] as const;
+export const RELIABILITY_LEVELS = Object.values(ReliabilityLevel) as [ReliabilityLevel, ...ReliabilityLevel[]];
 /** The worker's reliability assessment of the analysed image (model bundle contract, format version 2). */
 const reliability = z.object({
   level: z.enum(RELIABILITY_LEVELS),

@@ -38,7 +38,7 @@ test("the same request twice with one idempotency key yields one analysis and on
   assert.equal(event.analysisId, first.analysis.id);
   assert.equal(event.eventId, outbox[0]!.eventId);
   assert.equal(event.attempt, 1);
-  assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "PROCESSING");
+  assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "IN_PROGRESS");
 });
 
 test("reusing an idempotency key for a different request is a conflict and writes nothing", async (t) => {

@@ -66,7 +66,7 @@ test("a redelivered classification result is written once", async (t) => {
     version: provenance.modelVersion,
     bundleSha256: provenance.bundleSha256,
   });
-  assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYZED");
+  assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYSED");
 });
 
 test("concurrent writes of the same report leave exactly one report", async (t) => {
@@ -224,7 +224,7 @@ test("a study whose results commit at the same moment ends analysed, not stuck i
       ask("VQA", "Is there a pneumothorax?"),
     ]);
     for (const a of [c, l, r, v]) assert.ok(await ctx.repos.analyses.startAttempt(a.analysis.id));
-    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "PROCESSING");
+    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "IN_PROGRESS");
     await Promise.all([
       ctx.repos.results.writeClassification(c.analysis.id, provenance, [
         { label: "Pneumothorax", probability: 0.9, threshold: 0.5, regions: [] },
@@ -244,6 +244,6 @@ test("a study whose results commit at the same moment ends analysed, not stuck i
         regions: [],
       }),
     ]);
-    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYZED", `round ${round}`);
+    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYSED", `round ${round}`);
   }
 });

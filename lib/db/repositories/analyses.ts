@@ -134,10 +134,10 @@ async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, 
 }
 
 /**
- * Study status follows its analyses: PROCESSING while any is active, else ANALYZED (REVIEWED is kept).
+ * Study status follows its analyses: IN_PROGRESS while any is active, else ANALYSED (REVIEWED is kept).
  *
  * The study row is locked first. Two results of one study committing at once would otherwise each
- * count the other as still active (read committed) and both leave PROCESSING behind for good; the
+ * count the other as still active (read committed) and both leave IN_PROGRESS behind for good; the
  * console's browser test caught a study stuck "In progress" with all four results in. NO KEY UPDATE,
  * not UPDATE: inserting an analysis holds KEY SHARE on its study (the foreign key), and two
  * concurrent requests upgrading that to UPDATE deadlock.
@@ -147,7 +147,7 @@ export async function refreshStudyStatus(tx: Tx, studyId: string): Promise<void>
   const active = await tx.analysis.count({ where: { studyId, status: { in: ACTIVE_STATUSES } } });
   await tx.study.updateMany({
     where: { id: studyId, status: { not: "REVIEWED" } },
-    data: { status: active > 0 ? "PROCESSING" : "ANALYZED" },
+    data: { status: active > 0 ? "IN_PROGRESS" : "ANALYSED" },
   });
 }
 

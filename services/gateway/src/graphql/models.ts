@@ -1,10 +1,14 @@
 // The shapes resolvers pass around as GraphQL parents. They mirror the Prisma rows (structurally, so a
 // Prisma row is assignable) but are declared here so that the gateway's types do not depend on the
 // generated Prisma client being present when codegen runs.
-export type Role = "OPERATOR" | "ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR" | "WORKER";
-export type DbAnalysisStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-export type DbAnalysisTask = "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA";
-export type DbStudyStatus = "REGISTERED" | "PROCESSING" | "ANALYZED" | "REVIEWED";
+import type { AnalysisStatus, AnalysisTask, Role as ApiRole, StudyStatus } from "../generated/resolvers.ts";
+
+// Enums shared by the database and the API are spelled identically (test/core/enums.test.ts), so the rows'
+// values are the generated GraphQL types and nothing translates between them.
+export type Role = ApiRole;
+export type DbAnalysisStatus = AnalysisStatus;
+export type DbAnalysisTask = AnalysisTask;
+export type DbStudyStatus = StudyStatus;
 
 export interface TenantModel {
   id: string;

@@ -1,5 +1,7 @@
 // Default label and region lists (the model bundle contract's order: training/gkmvlp/ontology.py). The API
 // prefers the active model's manifest lists and falls back to these when no model is registered yet.
+import { ANALYSIS_TASKS } from "../../../../lib/events/index.ts";
+
 export const DEFAULT_LABELS = [
   "No Finding",
   "Enlarged Cardiomediastinum",
@@ -62,7 +64,7 @@ export function regionsFromManifest(manifest: unknown): string[] | null {
 }
 
 export function tasksFromManifest(manifest: unknown): string[] {
-  const all = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];
+  const all: string[] = [...ANALYSIS_TASKS];
   if (!manifest || typeof manifest !== "object") return all;
   const tasks = (manifest as { tasks?: unknown }).tasks;
   if (Array.isArray(tasks)) {

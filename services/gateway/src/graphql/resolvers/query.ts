@@ -6,11 +6,9 @@ import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { connection, decodeCursor, pageSize, afterWhere } from "../pagination.ts";
 import { countPatients, countStudies, listPatients, listStudies } from "../../repositories-ext/reads.ts";
 import { DEFAULT_LABELS, DEFAULT_REGIONS, labelsFromManifest, regionsFromManifest } from "../ontology.ts";
-import { STUDY_STATUS_TO_DB } from "./types.ts";
+import { ANALYSIS_TASKS as TASKS } from "../../../../../lib/events/index.ts";
 import { badInput } from "../errors.ts";
 import type { AuditEventModel } from "../models.ts";
-
-const TASKS = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"] as const;
 
 async function activeManifest(ctx: GatewayContext): Promise<unknown> {
   const model = await ctx.db.modelVersion.findFirst({ where: { status: "ACTIVE" }, orderBy: { createdAt: "desc" } });
@@ -63,7 +61,7 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
     const filter = {
       patientId: f?.patientId ?? null,
       search: f?.search ?? null,
-      status: f?.status ? STUDY_STATUS_TO_DB[f.status] : null,
+      status: f?.status ?? null,
       finding: f?.finding ?? null,
     };
     const [rows, totalCount] = await Promise.all([

@@ -2,24 +2,10 @@
 // nested fields through the request's DataLoaders (never a query per parent row).
 import type { Resolvers } from "../../generated/resolvers.ts";
 import { loadersOf, type GatewayContext } from "../context.ts";
-import type { AnalysisModel, BoxRow, DbStudyStatus, FindingModel } from "../models.ts";
+import type { AnalysisModel, BoxRow, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
 import { checksInput, isCalibrated, reliabilityOf, trainingData, validatedOnReal } from "../reliability.ts";
-
-const STUDY_STATUS: Record<DbStudyStatus, "REGISTERED" | "IN_PROGRESS" | "ANALYSED" | "REVIEWED"> = {
-  REGISTERED: "REGISTERED",
-  PROCESSING: "IN_PROGRESS",
-  ANALYZED: "ANALYSED",
-  REVIEWED: "REVIEWED",
-};
-
-export const STUDY_STATUS_TO_DB: Record<string, DbStudyStatus> = {
-  REGISTERED: "REGISTERED",
-  IN_PROGRESS: "PROCESSING",
-  ANALYSED: "ANALYZED",
-  REVIEWED: "REVIEWED",
-};
 
 /** Heartbeats older than this mark a worker unhealthy. */
 export const WORKER_STALE_MS = 30_000;
@@ -102,7 +88,6 @@ export const typeResolvers: Resolvers<GatewayContext> = {
       return patient;
     },
     accessionNumber: (s) => s.accession,
-    status: (s) => STUDY_STATUS[s.status],
     images: (s, _a, ctx) => loadersOf(ctx).imagesByStudy.load(s.id),
     analyses: async (s, args, ctx) => {
       const all = await loadersOf(ctx).analysesByStudy.load(s.id);
