@@ -344,6 +344,12 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.getByRole("link", { name: "Models" }).click();
     await page.locator(".model-card").first().waitFor();
     assert.match(await page.locator(".trained-on").first().innerText(), /Trained on:/);
+    // the shipped bundle's real-film figures: each with its interval and chance on the same films
+    const realRows = page.getByTestId("real-film-metrics").first().locator("tbody tr");
+    assert.ok((await realRows.count()) >= 2, "real-film rows for the shipped bundle");
+    const pneumonia = await realRows.filter({ has: page.locator('th:text-is("Pneumonia")') }).innerText();
+    assert.match(pneumonia, /0\.\d\d\s+0\.\d\d–0\.\d\d\s+0\.\d\d\s+\d+ \/ \d+/);
+    assert.match(await page.getByTestId("real-film-metrics").first().innerText(), /not above chance/, "weak figures are marked as such");
     // models serve every tenant: a tenant admin reads them, a platform operator changes them (below)
     assert.equal(await page.locator(".model-actions button").count(), 0, "a tenant admin gets no activate/retire controls");
     await page.getByText(/only a platform operator can activate or retire/).waitFor();

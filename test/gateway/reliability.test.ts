@@ -185,3 +185,49 @@ test("the model version says whether it is calibrated, checks its input and whic
     validatedOnRealData: ["Edema"],
   });
 });
+
+test("every role reads each finding's real-film AUC with its interval, baseline and film counts; malformed entries are left out", async (t) => {
+  const fx = await startGatewayFixture(t);
+  await fx.ctx.db.prisma.modelVersion.create({
+    data: {
+      name: "m",
+      version: "3",
+      bundleSha256: "c".repeat(64),
+      manifest: {
+        tasks: ["classification"],
+        labels: ["Pneumonia", "Edema"],
+        trained_on: "mixed",
+        reliability: {
+          validated_on_real: ["Pneumonia"],
+          real_metrics: {
+            Pneumonia: { auc: 0.88, ci_low: 0.82, ci_high: 0.94, baseline_auc: 0.5, perm_p: 0.001, n_pos: 69, n_neg: 63, set: "NIH test" },
+            Edema: { auc: "high", set: "x" },
+          },
+        },
+      },
+      metrics: {},
+      trainedOn: "synthetic and real chest X-rays",
+    },
+  });
+  for (const role of ["CLINICIAN", "RADIOLOGIST", "AUDITOR"] as const) {
+    const r = await fx.gql(
+      `{ models { version realFilmMetrics { label auc ciLow ciHigh baselineAuc permutationP positives negatives set } } }`,
+      {},
+      fx.a[role],
+    );
+    assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+    assert.deepEqual(r.body.data.models.find((m: any) => m.version === "3").realFilmMetrics, [
+      {
+        label: "Pneumonia",
+        auc: 0.88,
+        ciLow: 0.82,
+        ciHigh: 0.94,
+        baselineAuc: 0.5,
+        permutationP: 0.001,
+        positives: 69,
+        negatives: 63,
+        set: "NIH test",
+      },
+    ]);
+  }
+});

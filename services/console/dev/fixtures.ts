@@ -279,6 +279,7 @@ export function fixtures() {
         calibrated: false,
         checksInput: false,
         validatedOnRealData: [],
+        realFilmMetrics: [],
         tasks: ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"],
         createdAt: iso(600),
         metrics: {
@@ -299,6 +300,7 @@ export function fixtures() {
         calibrated: false,
         checksInput: false,
         validatedOnRealData: [],
+        realFilmMetrics: [],
         tasks: ["CLASSIFICATION"],
         createdAt: iso(6000),
         metrics: null,

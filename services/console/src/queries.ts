@@ -101,7 +101,7 @@ export const REQUEST_ANALYSES = `mutation RequestAnalyses($input: RequestAnalyse
 }`;
 
 export const MODELS = `query Models {
-  models { id name version bundleSha256 status trainedOn trainingData calibrated checksInput validatedOnRealData metrics tasks createdAt workers { ${WORKER_FIELDS} } }
+  models { id name version bundleSha256 status trainedOn trainingData calibrated checksInput validatedOnRealData realFilmMetrics { label auc ciLow ciHigh baselineAuc permutationP positives negatives set } metrics tasks createdAt workers { ${WORKER_FIELDS} } }
   workers { ${WORKER_FIELDS} }
 }`;
 

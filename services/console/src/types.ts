@@ -174,6 +174,17 @@ export interface Worker {
   lastSeenAt: string;
   healthy: boolean;
 }
+export interface RealFilmMetric {
+  label: string;
+  auc: number;
+  ciLow: number | null;
+  ciHigh: number | null;
+  baselineAuc: number | null;
+  permutationP: number | null;
+  positives: number | null;
+  negatives: number | null;
+  set: string;
+}
 export interface ModelVersion {
   id: string;
   name: string;
@@ -185,6 +196,7 @@ export interface ModelVersion {
   calibrated: boolean;
   checksInput: boolean;
   validatedOnRealData: string[];
+  realFilmMetrics: RealFilmMetric[];
   metrics: unknown;
   tasks: AnalysisTask[];
   createdAt: string;

@@ -3,7 +3,8 @@
 Needs the assembled corpus (gkmvlp.cli.assemble_real) for the patient-split test films; the parts
 on ../shared/data and on test/fixtures/reliability run whenever those folders exist. Writes
 metrics.json and a reliability diagram into --out; prints the headline figures as one JSON object
-on the last line (the issue's keys), each beside its baseline.
+on the last line (the issue's keys), each beside its baseline. --stamp writes the per-label figures into
+the bundle's manifest (reliability.real_metrics), where the API and the console show them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def main(argv=None) -> None:
     p.add_argument("--fixtures", default=str(REPO / "test" / "fixtures" / "reliability"))
     p.add_argument("--out", default=str(REPO / "training" / "runs" / "real-eval"))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--stamp",
+        action="store_true",
+        help="write the per-label figures into the bundle manifest's reliability.real_metrics (changes its hash)",
+    )
     args = p.parse_args(argv)
 
     def body():
@@ -90,6 +96,10 @@ def main(argv=None) -> None:
             "report_fixed_majority_agreement": m["report_agreement"]["fixed_majority_report_agreement"],
             "bundle": f"{run.m['name']}-{run.m['version']}",
         }
+        if args.stamp:
+            from ..eval.real_metrics import stamp_manifest
+
+            head["stamped_labels"] = sorted(stamp_manifest(bundle, m))
         print_json(head)
 
     main_wrapper(body)

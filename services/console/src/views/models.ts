@@ -133,7 +133,13 @@ export const renderModels: ViewFn = (root, { api, session }) => {
         h("strong", null, "Trained on: "),
         m.trainedOn,
         synthetic
-          ? h("span", null, " — the metrics below were measured on synthetic images and say nothing about performance on real X-rays.")
+          ? h(
+              "span",
+              null,
+              m.realFilmMetrics.length
+                ? " — the table below was measured on real radiographs; the metrics list after it on synthetic images, which say nothing about real X-rays."
+                : " — the metrics below were measured on synthetic images and say nothing about performance on real X-rays.",
+            )
           : null,
       ),
       h(
@@ -174,6 +180,7 @@ export const renderModels: ViewFn = (root, { api, session }) => {
             : "No worker runs this version",
         ),
       ),
+      realFilmTable(m.realFilmMetrics),
       metricsTable(m.metrics),
     );
   }
@@ -183,6 +190,44 @@ export const renderModels: ViewFn = (root, { api, session }) => {
     stopped = true;
   };
 };
+
+const auc = (v: number | null) => (v === null ? "–" : v.toFixed(2));
+
+/** Each finding's AUC on real films beside chance on the same films; a lower bound at or under 0.5 is no evidence. */
+function realFilmTable(rows: ModelVersion["realFilmMetrics"]): HTMLElement | null {
+  if (!rows.length) return null;
+  return h(
+    "table",
+    { class: "metrics-table real-film-metrics", "data-testid": "real-film-metrics" },
+    h("caption", null, "Measured on real radiographs (AUC with 95 % CI; chance = the same films with shuffled labels)"),
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        ["Finding", "AUC", "95 % CI", "Chance", "Films (pos / neg)", "Films"].map((c) => h("th", { scope: "col" }, c)),
+      ),
+    ),
+    h(
+      "tbody",
+      null,
+      rows.map((r) => {
+        const noEvidence = r.ciLow === null || r.ciLow <= 0.5;
+        return h(
+          "tr",
+          { "data-label": r.label, class: noEvidence ? "no-evidence" : "" },
+          h("th", { scope: "row" }, r.label),
+          h("td", { class: "num" }, auc(r.auc)),
+          h("td", { class: "num" }, r.ciLow === null ? "–" : `${auc(r.ciLow)}–${auc(r.ciHigh)}`, noEvidence ? " (not above chance)" : ""),
+          h("td", { class: "num" }, auc(r.baselineAuc)),
+          h("td", { class: "num" }, `${r.positives ?? "?"} / ${r.negatives ?? "?"}`),
+          h("td", null, r.set),
+        );
+      }),
+    ),
+  );
+}
 
 /** Flattens nested metric JSON into "path → value" rows. */
 function metricsTable(metrics: unknown): HTMLElement {

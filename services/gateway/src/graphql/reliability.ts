@@ -21,7 +21,7 @@ export function reliabilityOf(a: AnalysisModel): ReliabilityModel | null {
 interface ManifestTrust {
   trained_on?: unknown;
   calibration?: unknown;
-  reliability?: { validated_on_real?: unknown } | null;
+  reliability?: { validated_on_real?: unknown; real_metrics?: unknown } | null;
 }
 
 const asManifest = (manifest: unknown): ManifestTrust => (manifest && typeof manifest === "object" ? (manifest as ManifestTrust) : {});
@@ -41,4 +41,44 @@ export const checksInput = (manifest: unknown) => !!asManifest(manifest).reliabi
 export function validatedOnReal(manifest: unknown): string[] {
   const v = asManifest(manifest).reliability?.validated_on_real;
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+export interface RealFilmMetricModel {
+  label: string;
+  auc: number;
+  ciLow: number | null;
+  ciHigh: number | null;
+  baselineAuc: number | null;
+  permutationP: number | null;
+  positives: number | null;
+  negatives: number | null;
+  set: string;
+}
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+const int = (v: unknown) => (Number.isInteger(v) ? (v as number) : null);
+
+/** ModelVersion.realFilmMetrics: the manifest's per-label real-film figures, weakest evidence included, by label. */
+export function realFilmMetrics(manifest: unknown): RealFilmMetricModel[] {
+  const figures = asManifest(manifest).reliability?.real_metrics;
+  if (!figures || typeof figures !== "object") return [];
+  const out: RealFilmMetricModel[] = [];
+  for (const [label, raw] of Object.entries(figures as Record<string, unknown>)) {
+    if (!raw || typeof raw !== "object") continue;
+    const f = raw as Record<string, unknown>;
+    const auc = num(f.auc);
+    if (auc === null) continue;
+    out.push({
+      label,
+      auc,
+      ciLow: num(f.ci_low),
+      ciHigh: num(f.ci_high),
+      baselineAuc: num(f.baseline_auc),
+      permutationP: num(f.perm_p),
+      positives: int(f.n_pos),
+      negatives: int(f.n_neg),
+      set: typeof f.set === "string" ? f.set : "unspecified",
+    });
+  }
+  return out.sort((a, b) => a.label.localeCompare(b.label));
 }

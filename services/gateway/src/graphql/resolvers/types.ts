@@ -5,7 +5,7 @@ import { loadersOf, type GatewayContext } from "../context.ts";
 import type { AnalysisModel, BoxRow, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
-import { checksInput, isCalibrated, reliabilityOf, trainingData, validatedOnReal } from "../reliability.ts";
+import { checksInput, isCalibrated, realFilmMetrics, reliabilityOf, trainingData, validatedOnReal } from "../reliability.ts";
 
 /** Heartbeats older than this mark a worker unhealthy. */
 export const WORKER_STALE_MS = 30_000;
@@ -211,6 +211,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
     calibrated: (m) => isCalibrated(m.manifest),
     checksInput: (m) => checksInput(m.manifest),
     validatedOnRealData: (m) => validatedOnReal(m.manifest),
+    realFilmMetrics: (m) => realFilmMetrics(m.manifest),
     tasks: (m) => tasksFromManifest(m.manifest) as ("CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA")[],
     workers: async (m, _a, ctx) => (await loadersOf(ctx).allWorkers()).filter((w) => w.bundleSha256 === m.bundleSha256),
   },

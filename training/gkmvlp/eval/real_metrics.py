@@ -1,0 +1,61 @@
+"""Per-label real-film figures for a bundle's manifest (`reliability.real_metrics`), from real_eval's metrics.json.
+
+The platform shows these to every reader of the model card, beside the label-shuffled baseline, so that
+"validated on real films" always comes with how well, on which films and how many. One entry per label:
+the patient-split corpus test where it has the label (more films), else the NIH evaluation sample.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CORPUS_SETS = {
+    "pneumonia_vs_normal_nih": ("Pneumonia", "NIH ChestX-ray14 patient-split test films: pneumonia vs no finding"),
+    "nodule_jsrt": ("Lung Lesion", "JSRT patient-split test films: nodule vs none"),
+}
+NIH_DEV_SET = "NIH ChestX-ray14 evaluation sample (project evaluation data, never trained on)"
+
+
+def _entry(fig: dict, set_name: str) -> dict | None:
+    if fig.get("auc") is None:
+        return None
+    out = {"auc": float(fig["auc"]), "set": set_name}
+    for key in ("ci_low", "ci_high", "perm_p"):
+        if fig.get(key) is not None:
+            out[key] = float(fig[key])
+    for key in ("n_pos", "n_neg"):
+        if fig.get(key) is not None:
+            out[key] = int(fig[key])
+    if fig.get("shuffled_labels_auc") is not None:
+        out["baseline_auc"] = float(fig["shuffled_labels_auc"])
+    return out
+
+
+def manifest_real_metrics(metrics: dict) -> dict:
+    """label -> {auc, ci_low, ci_high, n_pos, n_neg, perm_p, baseline_auc, set}."""
+    out: dict = {}
+    for label, fig in ((metrics.get("nih_dev") or {}).get("per_label") or {}).items():
+        entry = _entry(fig, NIH_DEV_SET)
+        if entry:
+            out[label] = entry
+    for key, (label, set_name) in CORPUS_SETS.items():
+        entry = _entry((metrics.get("corpus_test") or {}).get(key) or {}, set_name)
+        if entry:
+            out[label] = entry
+    return dict(sorted(out.items()))
+
+
+def stamp_manifest(bundle: Path, metrics: dict) -> dict:
+    """Writes the figures into bundle/manifest.json's reliability section; returns them."""
+    path = bundle / "manifest.json"
+    text = path.read_text()
+    manifest = json.loads(text)
+    if "reliability" not in manifest:
+        raise ValueError(f"{path} has no reliability section (format version 2): nothing to stamp")
+    figures = manifest_real_metrics(metrics)
+    manifest["reliability"]["real_metrics"] = figures
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + ("\n" if text.endswith("\n") else ""))
+    tmp.replace(path)
+    return figures

@@ -1,0 +1,60 @@
+"""Per-label real-film figures stamped into a bundle manifest (reliability.real_metrics)."""
+
+import json
+
+import pytest
+
+from gkmvlp.eval.real_metrics import NIH_DEV_SET, manifest_real_metrics, stamp_manifest
+
+METRICS = {
+    "corpus_test": {
+        "pneumonia_vs_normal_nih": {
+            "auc": 0.88,
+            "ci_low": 0.82,
+            "ci_high": 0.94,
+            "perm_p": 0.001,
+            "shuffled_labels_auc": 0.5,
+            "n_pos": 69,
+            "n_neg": 63,
+        },
+        "nodule_jsrt": {"auc": 0.77, "ci_low": 0.6, "ci_high": 0.9, "n_pos": 26, "n_neg": 11},
+    },
+    "nih_dev": {
+        "per_label": {
+            "Cardiomegaly": {"auc": 0.75, "ci_low": 0.48, "ci_high": 0.95, "n_pos": 6, "n_neg": 44},
+            "Pneumonia": {"auc": 0.6, "n_pos": 3, "n_neg": 47},
+            "Fracture": {"auc": None},
+        }
+    },
+}
+
+
+def test_corpus_figures_win_over_the_small_evaluation_sample_and_unscored_labels_are_left_out():
+    got = manifest_real_metrics(METRICS)
+    assert list(got) == ["Cardiomegaly", "Lung Lesion", "Pneumonia"]
+    assert (
+        got["Pneumonia"]["n_pos"] == 69 and got["Pneumonia"]["baseline_auc"] == 0.5 and "NIH" in got["Pneumonia"]["set"]
+    )
+    assert got["Cardiomegaly"] == {
+        "auc": 0.75,
+        "ci_low": 0.48,
+        "ci_high": 0.95,
+        "n_pos": 6,
+        "n_neg": 44,
+        "set": NIH_DEV_SET,
+    }
+
+
+def test_stamping_writes_only_the_reliability_figures(tmp_path):
+    manifest = {"format_version": 2, "reliability": {"graph": "input_check", "validated_on_real": ["Pneumonia"]}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    stamp_manifest(tmp_path, METRICS)
+    after = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(after["reliability"].pop("real_metrics")) == {"Cardiomegaly", "Lung Lesion", "Pneumonia"}
+    assert after == manifest
+
+
+def test_a_bundle_without_a_reliability_section_is_refused(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"format_version": 1}))
+    with pytest.raises(ValueError, match="no reliability section"):
+        stamp_manifest(tmp_path, METRICS)
