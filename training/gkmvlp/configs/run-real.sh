@@ -50,5 +50,5 @@ log "exporting $BUNDLE (parity check)"
 quiet "$PY" -m gkmvlp.cli.export --checkpoint "$DIR/finetune" --data "$DIR/synth" --metrics "$DIR/eval/metrics.json" \
   --reliability "$DIR/reliability" --trained-on mixed --out "$BUNDLE" --version "$VERSION" --threads "$THREADS" --overwrite
 log "real-film evaluation"
-quiet "$PY" -m gkmvlp.cli.real_eval --bundle "$BUNDLE" --corpus "$CORPUS" --out "$DIR/real-eval" --threads "$THREADS"
+quiet "$PY" -m gkmvlp.cli.real_eval --bundle "$BUNDLE" --corpus "$CORPUS" --out "$DIR/real-eval" --threads "$THREADS" --stamp
 log "done: $BUNDLE"
