@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       STORAGE_DIR: config.storageDir,
       LOG_LEVEL: config.logLevel,
     };
+    const baseUrl = `http://127.0.0.1:${config.port}`;
     group = superviseGroup({
       services: [
         serviceSpec({
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
           },
           logDir: config.logDir,
           cwd: root,
+          // model loading happens before the worker answers: a longer grace than the gateway's
+          liveness: { url: `http://127.0.0.1:${config.workerPort}/healthz`, graceMs: 120_000 },
         }),
         serviceSpec({
           name: "gateway",
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
           env: { ...shared, GATEWAY_PORT: String(config.port), AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex") },
           logDir: config.logDir,
           cwd: root,
+          liveness: { url: `${baseUrl}/healthz`, graceMs: 60_000 },
         }),
       ],
       log: (line) => log(line.replace(/^\[supervisor\] /, "")),
@@ -99,7 +103,6 @@ async function main(): Promise<void> {
       name: p.name,
       failed: () => (p.gaveUp() ? "kept crashing (see the supervisor's lines above)" : undefined),
     });
-    const baseUrl = `http://127.0.0.1:${config.port}`;
     await Promise.all([
       waitReady(`${baseUrl}/readyz`, watch(gateway), 120_000),
       waitReady(`http://127.0.0.1:${config.workerPort}/readyz`, watch(worker), 180_000),

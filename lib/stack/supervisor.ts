@@ -1,6 +1,7 @@
 // Keeps child processes running for `npm start` (issue 14, finding 4): a gateway or worker that exits on its own
 // is started again after a back-off; too many restarts within a window is a crash loop, and the supervisor gives
-// up. Every restart is logged with the exit code or signal. superviseGroup adds what an entry point needs: the
+// up. Every restart is logged with the exit code or signal. A child that still runs but stops answering its
+// liveness URL (a hung event loop, a deadlock) is killed with SIGKILL and restarted under the same policy. superviseGroup adds what an entry point needs: the
 // children stop together, and a clean-up (stopping PostgreSQL and Kafka) runs on Ctrl-C / SIGTERM and on giving
 // up, whether or not a child crashed before.
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
@@ -53,6 +54,19 @@ export function crashLoopPolicy(options: CrashLoopOptions = {}): RestartPolicy {
   };
 }
 
+export interface LivenessProbe {
+  /** answered with 2xx while the child's event loop runs (e.g. /healthz; not /readyz, which follows dependencies) */
+  url: string;
+  /** time after each start before the first probe (default 30 s: start-up, migrations, model loading) */
+  graceMs?: number;
+  /** default 5 s */
+  intervalMs?: number;
+  /** a probe not answered within this counts as failed (default 2 s) */
+  timeoutMs?: number;
+  /** consecutive failures that mean hung (default 3) */
+  failures?: number;
+}
+
 export interface SupervisedSpec {
   name: string;
   command: string;
@@ -65,6 +79,8 @@ export interface SupervisedSpec {
   log?: (line: string) => void;
   /** each (re)start, e.g. to pipe its output to a log file */
   onStart?: (child: ChildProcess, start: number) => void;
+  /** kill and restart the child when it stops answering (a hung process does not exit by itself) */
+  liveness?: LivenessProbe;
   /** the policy gave up: the child is not running and will not be started again */
   onGiveUp?: (info: ExitInfo & { restarts: number; reason: string }) => void;
 }
@@ -84,6 +100,37 @@ export interface SupervisedProcess {
 
 export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}
+
+/** Probes `probe.url` while `child` runs; after `failures` misses in a row, SIGKILLs it (its exit then restarts it). */
+function watchLiveness(child: ChildProcess, probe: LivenessProbe, stopped: () => boolean, log: (line: string) => void): void {
+  const intervalMs = probe.intervalMs ?? 5000;
+  const timeoutMs = probe.timeoutMs ?? 2000;
+  const limit = probe.failures ?? 3;
+  let misses = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const running = () => child.exitCode === null && child.signalCode === null && !stopped();
+  const tick = async () => {
+    if (!running()) return;
+    let ok = false;
+    try {
+      const res = await fetch(probe.url, { signal: AbortSignal.timeout(timeoutMs) });
+      ok = res.ok;
+      await res.body?.cancel();
+    } catch {
+      ok = false;
+    }
+    if (!running()) return;
+    misses = ok ? 0 : misses + 1;
+    if (misses >= limit) {
+      log(`did not answer ${probe.url} ${misses} times in a row (${timeoutMs} ms each): hung, killing it with SIGKILL`);
+      child.kill("SIGKILL");
+      return;
+    }
+    timer = setTimeout(() => void tick(), intervalMs);
+  };
+  timer = setTimeout(() => void tick(), probe.graceMs ?? 30_000);
+  child.once("exit", () => clearTimeout(timer));
 }
 
 export function superviseProcess(spec: SupervisedSpec): SupervisedProcess {
@@ -111,6 +158,13 @@ export function superviseProcess(spec: SupervisedSpec): SupervisedProcess {
     childExited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
     c.once("error", (error) => log(`[supervisor] ${spec.name}: could not start: ${error.message}`));
     spec.onStart?.(c, history.length);
+    if (spec.liveness)
+      watchLiveness(
+        c,
+        spec.liveness,
+        () => stopped,
+        (line) => log(`[supervisor] ${spec.name} (pid ${c.pid}) ${line}`),
+      );
     c.once("exit", (code, signal) => {
       if (child === c) child = undefined;
       if (stopped) return;

@@ -58,6 +58,7 @@ export function serviceSpec(options: {
   env: Record<string, string>;
   logDir: string;
   cwd: string;
+  liveness?: SupervisedSpec["liveness"];
 }): Omit<SupervisedSpec, "policy" | "log" | "onGiveUp"> {
   mkdirSync(options.logDir, { recursive: true });
   const file = path.join(options.logDir, `${options.name}.log`);
@@ -68,6 +69,7 @@ export function serviceSpec(options: {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
+    liveness: options.liveness,
     onStart(child, restarts) {
       const log = createWriteStream(file, { flags: "a" });
       log.write(`--- ${new Date().toISOString()} ${options.name} pid ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}\n`);

@@ -166,3 +166,55 @@ void group;
 );
 
 import { readdirSync as require_readdir } from "node:fs";
+
+test(
+  "a child that runs but stops answering its liveness URL is killed and restarted, and the kill is logged",
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = tempDir(t);
+    const starts = path.join(dir, "starts");
+    const hang = path.join(dir, "hang");
+    // answers /healthz on a free port (written to a file per start); once `hang` exists, its event loop blocks for good
+    const script = `
+      const fs = require('fs'), http = require('http');
+      const srv = http.createServer((q, s) => { s.end('ok'); });
+      srv.listen(0, '127.0.0.1', () => {
+        fs.appendFileSync(${JSON.stringify(starts)}, process.pid + ' ' + srv.address().port + '\\n');
+        const check = setInterval(() => { if (fs.existsSync(${JSON.stringify(hang)})) { fs.rmSync(${JSON.stringify(hang)}); clearInterval(check); for (;;) {} } }, 20);
+      });`;
+    const lines: string[] = [];
+    let probeUrl = "";
+    const proc = superviseProcess({
+      name: "hanger",
+      command: process.execPath,
+      args: ["-e", script],
+      policy: crashLoopPolicy({ initialDelayMs: 100, maxRestarts: 3, windowMs: 60_000 }),
+      log: (line) => lines.push(line),
+      // the URL is only known once the child listens: the probe reads it at each tick through a getter
+      liveness: {
+        get url() {
+          return probeUrl;
+        },
+        graceMs: 300,
+        intervalMs: 100,
+        timeoutMs: 200,
+        failures: 3,
+      },
+    });
+    t.after(() => proc.stop(2000));
+    const entries = () => (existsSync(starts) ? readFileSync(starts, "utf8").trim().split("\n").filter(Boolean) : []);
+    await until("first start", () => entries().length === 1);
+    const [pid, port] = entries()[0]!.split(" ").map(Number) as [number, number];
+    probeUrl = `http://127.0.0.1:${port}/healthz`;
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(proc.restarts(), 0, "a child that answers is left alone");
+    writeFileSync(hang, "");
+    await until("restart after the hang", () => entries().length === 2, 20_000);
+    assert.ok(!isAlive(pid), "the hung child was killed");
+    assert.equal(proc.restarts(), 1);
+    assert.ok(
+      lines.some((l) => /hanger.*did not answer.*hung.*SIGKILL/.test(l)),
+      lines.join("\n"),
+    );
+  },
+);
