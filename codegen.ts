@@ -1,5 +1,6 @@
-// GraphQL code generation: resolver types for the gateway, generated from the public schema.
-// Run with `npm run codegen`; output is git-ignored (services/gateway/src/generated/).
+// GraphQL code generation: resolver types for the gateway, generated from the public schema, and the console's
+// operation types, generated from its documents. Run with `npm run codegen` (scripts/setup.sh does);
+// output is git-ignored (services/gateway/src/generated/, services/console/src/generated/).
 // Mappers point GraphQL object types at the rows the resolvers actually pass around (see models.ts),
 // so that a resolver returning a database row type-checks and nested fields are resolved by field resolvers.
 import type { CodegenConfig } from "@graphql-codegen/cli";
@@ -37,6 +38,21 @@ const config: CodegenConfig = {
           AuditEvent: `${models}#AuditEventModel`,
           AnalysisUpdate: `${models}#AnalysisUpdateModel`,
         },
+      },
+    },
+    // The console's documents (services/console/src/queries.ts): checked against the schema at generation time,
+    // their result and variable types generated, so the console cannot ask for a field that does not exist.
+    "services/console/src/generated/operations.ts": {
+      documents: ["services/console/src/queries.ts"],
+      plugins: ["typescript", "typescript-operations"],
+      config: {
+        onlyOperationTypes: true,
+        enumsAsTypes: true,
+        useTypeImports: true,
+        avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
+        scalars: { DateTime: "string", JSON: "unknown", ID: "string" },
+        skipTypename: false,
+        nonOptionalTypename: false,
       },
     },
   },

@@ -12,6 +12,8 @@ const finding = (label: string, positive: boolean): Finding => ({
   positive,
   regions: [],
   validatedOnRealData: false,
+  rawProbability: null,
+  knowledge: null,
 });
 
 test("boxes of negative findings are not drawn, every box of a positive finding is", () => {
@@ -32,14 +34,35 @@ test("without a classification result every box is drawn (there is nothing to fi
   assert.deepEqual(positiveFindingBoxes(boxes, null), boxes);
 });
 
-const reliability = (level: Reliability["level"]): Reliability => ({ level, score: 0.5, reasons: [{ code: "X", message: level }] });
+const reliability = (level: Reliability["level"]): Reliability => ({
+  level,
+  score: 0.5,
+  reasons: [{ code: "X", message: level }],
+  frontalProbability: null,
+  oodDistance: null,
+});
 const analysis = (
   id: string,
   task: Analysis["task"],
   requestedAt: string,
   r: Reliability | null,
   status: Analysis["status"] = "SUCCEEDED",
-): Analysis => ({ id, task, status, attempts: 1, requestedAt, reliability: r });
+): Analysis => ({
+  id,
+  task,
+  status,
+  attempts: 1,
+  requestedAt,
+  reliability: r,
+  question: null,
+  errorCode: null,
+  errorMessage: null,
+  finishedAt: null,
+  durationMs: null,
+  image: { id: "i1" },
+  model: null,
+  result: null,
+});
 
 test("the reliability banner follows the newest classification, else the newest succeeded analysis with one", () => {
   const older = analysis("c1", "CLASSIFICATION", "2026-01-01T00:00:00Z", reliability("OK"));

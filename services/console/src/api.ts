@@ -4,6 +4,7 @@
  * Authorization header (HTTP) and in the graphql-ws connection_init payload (WebSocket).
  */
 import { createClient, type Client } from "graphql-ws";
+import type { Document } from "./queries.ts";
 
 export type ApiErrorKind = "network" | "unauthenticated" | "forbidden" | "graphql" | "http";
 
@@ -25,12 +26,18 @@ export interface UploadResult {
   [key: string]: unknown;
 }
 
+/** A document from queries.ts: its generated result and variables types travel with the string. */
+// biome-ignore lint/suspicious/noExplicitAny: matches every document; ResultOf / VariablesOf recover the real types
+type AnyDocument = Document<any, any>;
+export type ResultOf<D> = D extends Document<infer R, unknown> ? R : never;
+export type VariablesOf<D> = D extends Document<unknown, infer V> ? V : never;
+
 export interface Api {
-  query<T>(document: string, variables?: Record<string, unknown>): Promise<T>;
-  subscribe<T>(
-    document: string,
-    variables: Record<string, unknown>,
-    onData: (data: T) => void,
+  query<D extends AnyDocument>(document: D, variables?: VariablesOf<D>): Promise<ResultOf<D>>;
+  subscribe<D extends AnyDocument>(
+    document: D,
+    variables: VariablesOf<D>,
+    onData: (data: ResultOf<D>) => void,
     onError?: (err: ApiError) => void,
   ): () => void;
   upload(file: File): Promise<UploadResult>;
@@ -132,7 +139,7 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
     },
 
     subscribe<T>(document: string, variables: Record<string, unknown>, onData: (data: T) => void, onError?: (err: ApiError) => void) {
-      return socket().subscribe<T>(
+      return socket().subscribe(
         { query: document, variables },
         {
           next: (msg) => {

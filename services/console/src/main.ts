@@ -181,7 +181,7 @@ render();
 
 // Refresh the profile once per load: the role may have changed since the token was stored.
 if (session) {
-  api.query<{ viewer: Viewer }>(VIEWER).then(
+  api.query(VIEWER).then(
     ({ viewer }) => {
       if (session && (viewer.role !== session.viewer.role || viewer.name !== session.viewer.name)) {
         session = { ...session, viewer };

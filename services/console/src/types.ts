@@ -1,213 +1,50 @@
-/** Client-side shapes of the GraphQL types the console reads (subset of schema.graphql). */
-export type Role = "OPERATOR" | "ADMIN" | "RADIOLOGIST" | "CLINICIAN" | "AUDITOR" | "WORKER";
-export type AnalysisTask = "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA";
-export type AnalysisStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
-export type StudyStatus = "REGISTERED" | "IN_PROGRESS" | "ANALYSED" | "REVIEWED";
-export type ReviewAction = "ACCEPT" | "AMEND" | "REJECT";
-export type ModelStatus = "CANDIDATE" | "ACTIVE" | "RETIRED";
+/**
+ * The shapes the console works with, taken from the types `npm run codegen` generates for its own documents
+ * (queries.ts → generated/operations.ts). Nothing here is written by hand: a field the console reads but does
+ * not ask for, or asks for under another type, is a compile error.
+ */
+import type * as Op from "./generated/operations.ts";
 
-export const ALL_TASKS: AnalysisTask[] = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];
-export const STUDY_STATUSES: StudyStatus[] = ["REGISTERED", "IN_PROGRESS", "ANALYSED", "REVIEWED"];
+type Item<T> = T extends readonly (infer U)[] ? U : never;
+type Of<U, N extends string> = Extract<U, { __typename: N }>;
 
-export interface UserError {
-  code: string;
-  message: string;
-  field?: string | null;
-}
-export interface Viewer {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  tenant: { id: string; name: string };
-}
-export interface PageInfo {
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
+export type Role = Op.Role;
+export type AnalysisTask = Op.AnalysisTask;
+export type AnalysisStatus = Op.AnalysisStatus;
+export type StudyStatus = Op.StudyStatus;
+export type ReviewAction = Op.ReviewAction;
+export type ModelStatus = Op.ModelStatus;
+export type ReliabilityLevel = Op.ReliabilityLevel;
 
-export interface Patient {
-  id: string;
-  externalId: string;
-  displayName?: string | null;
-  birthYear?: number | null;
-  sex?: string | null;
-}
-export interface ImageInfo {
-  id: string;
-  format: string;
-  width: number;
-  height: number;
-  bytes: number;
-  url: string;
-  bitsStored?: number | null;
-  photometric?: string | null;
-  viewPosition?: string | null;
-  sha256: string;
-}
-export interface GroundedRegion {
-  region: string;
-  weight: number;
-}
-export interface Finding {
-  label: string;
-  probability: number;
-  threshold: number;
-  positive: boolean;
-  regions: GroundedRegion[];
-  knowledge?: string | null;
-  /** the head's own probability before calibration (audit) */
-  rawProbability?: number | null;
-  validatedOnRealData: boolean;
-}
-export type ReliabilityLevel = "OK" | "CAUTION" | "ABSTAIN";
-export interface Reliability {
-  level: ReliabilityLevel;
-  score: number;
-  reasons: { code: string; message: string }[];
-  frontalProbability?: number | null;
-  oodDistance?: number | null;
-}
-export interface Box {
-  label: string;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  score: number;
-}
-export interface Heatmap {
-  label: string;
-  width: number;
-  height: number;
-  values: number[];
-}
-export interface RegionBox {
-  region: string;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
-export interface ReportSentence {
-  index: number;
-  section: string;
-  text: string;
-  regions: string[];
-  labels: string[];
-  uncertain: boolean;
-  uncertainReason?: string | null;
-}
-export interface Review {
-  id: string;
-  action: ReviewAction;
-  amendedText?: string | null;
-  comment?: string | null;
-  createdAt: string;
-  reviewer: { id: string; name: string; email: string };
-}
+// Values of schema enums the console offers as choices; `satisfies` ties each list to the generated type.
+export const ALL_TASKS = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"] as const satisfies readonly AnalysisTask[];
+export const STUDY_STATUSES = ["REGISTERED", "IN_PROGRESS", "ANALYSED", "REVIEWED"] as const satisfies readonly StudyStatus[];
+// ...and fails to compile when the schema gains a value the lists lack
+type Complete<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : never;
+export const LISTS_ARE_COMPLETE: Complete<AnalysisTask, (typeof ALL_TASKS)[number]> &
+  Complete<StudyStatus, (typeof STUDY_STATUSES)[number]> = true;
 
-export type AnalysisResult =
-  | { __typename: "ClassificationResult"; analysisId: string; findings: Finding[] }
-  | { __typename: "LocalizationResult"; analysisId: string; boxes: Box[]; heatmaps: Heatmap[]; regions: RegionBox[] }
-  | {
-      __typename: "Report";
-      analysisId: string /** aliased: `findings` clashes with ClassificationResult.findings */;
-      findingsText: string;
-      impression: string;
-      decoding: string;
-      sentences: ReportSentence[];
-      reviews: Review[];
-      reviewStatus: ReviewAction | null;
-    }
-  | {
-      __typename: "VqaAnswer";
-      analysisId: string;
-      question: string;
-      answer: string;
-      confidence: number;
-      answerType: string;
-      regions: GroundedRegion[];
-      imageBased: boolean;
-    };
+export type UserError = Item<NonNullable<Op.LoginMutation["login"]>["errors"]>;
+export type Viewer = Op.ViewerFieldsFragment;
+export type PageInfo = Op.StudiesQuery["studies"]["pageInfo"];
 
-export interface Analysis {
-  id: string;
-  task: AnalysisTask;
-  status: AnalysisStatus;
-  question?: string | null;
-  attempts: number;
-  errorCode?: string | null;
-  errorMessage?: string | null;
-  requestedAt: string;
-  finishedAt?: string | null;
-  durationMs?: number | null;
-  image?: { id: string } | null;
-  model?: { name: string; version: string; bundleSha256: string } | null;
-  reliability?: Reliability | null;
-  result?: AnalysisResult | null;
-}
+export type Study = Op.StudyFieldsFragment;
+export type Patient = Study["patient"];
+export type StudyDetail = NonNullable<Op.StudyQuery["study"]>;
+export type ImageInfo = Item<StudyDetail["images"]>;
+export type Analysis = Item<StudyDetail["analyses"]>;
+export type Reliability = Op.ReliabilityFieldsFragment;
 
-export interface Study {
-  id: string;
-  accessionNumber?: string | null;
-  description?: string | null;
-  modality: string;
-  studyDate?: string | null;
-  status: StudyStatus;
-  createdAt: string;
-  patient: Patient;
-}
-export interface StudyDetail extends Study {
-  images: ImageInfo[];
-  analyses: Analysis[];
-}
+export type AnalysisResult = Op.ResultFieldsFragment;
+export type Finding = Item<Of<AnalysisResult, "ClassificationResult">["findings"]>;
+export type GroundedRegion = Item<Finding["regions"]>;
+export type Box = Item<Of<AnalysisResult, "LocalizationResult">["boxes"]>;
+export type Heatmap = Item<Of<AnalysisResult, "LocalizationResult">["heatmaps"]>;
+export type RegionBox = Item<Of<AnalysisResult, "LocalizationResult">["regions"]>;
+export type ReportSentence = Item<Of<AnalysisResult, "Report">["sentences"]>;
+export type Review = Item<Of<AnalysisResult, "Report">["reviews"]>;
 
-export interface Worker {
-  id: string;
-  host: string;
-  status: string;
-  bundleSha256?: string | null;
-  modelVersion?: string | null;
-  inFlight: number;
-  processed: number;
-  lastSeenAt: string;
-  healthy: boolean;
-}
-export interface RealFilmMetric {
-  label: string;
-  auc: number;
-  ciLow: number | null;
-  ciHigh: number | null;
-  baselineAuc: number | null;
-  permutationP: number | null;
-  positives: number | null;
-  negatives: number | null;
-  set: string;
-}
-export interface ModelVersion {
-  id: string;
-  name: string;
-  version: string;
-  bundleSha256: string;
-  status: ModelStatus;
-  trainedOn: string;
-  trainingData?: "SYNTHETIC" | "REAL" | "MIXED" | null;
-  calibrated: boolean;
-  checksInput: boolean;
-  validatedOnRealData: string[];
-  realFilmMetrics: RealFilmMetric[];
-  metrics: unknown;
-  tasks: AnalysisTask[];
-  createdAt: string;
-  workers: Worker[];
-}
-export interface AuditEvent {
-  id: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId?: string | null;
-  details: unknown;
-  at: string;
-}
+export type Worker = Op.WorkerFieldsFragment;
+export type ModelVersion = Item<Op.ModelsQuery["models"]>;
+export type RealFilmMetric = Item<ModelVersion["realFilmMetrics"]>;
+export type AuditEvent = Item<Op.AuditQuery["auditEvents"]["edges"]>["node"];

@@ -58,7 +58,7 @@ export const renderAudit: ViewFn = (root, { api, route }) => {
   async function load(after: string | null): Promise<void> {
     more.disabled = true;
     try {
-      const data = await api.query<{ auditEvents: { pageInfo: PageInfo; edges: { node: AuditEvent }[] } }>(AUDIT, {
+      const data = await api.query(AUDIT, {
         first: PAGE,
         after,
         filter,

@@ -7,31 +7,10 @@ import { DASHBOARD, TENANT_UPDATES } from "../queries.ts";
 import { ago, dateTime, shortHash, taskName } from "../format.ts";
 import { href } from "../router.ts";
 import { debounce, emptyState, errorState, loading, pageHeader, statusBadge, table } from "../ui.ts";
-import type { AnalysisStatus, AnalysisTask, Worker } from "../types.ts";
+import type { DashboardQuery } from "../generated/operations.ts";
 import type { ViewFn } from "./context.ts";
 
-interface DashboardData {
-  queue: {
-    deadLetters: number;
-    throughputPerMinute: number;
-    tasks: { task: AnalysisTask; queued: number; running: number; succeededLastHour: number; failedLastHour: number }[];
-  };
-  workers: Worker[];
-}
-
-interface TenantUpdate {
-  tenantAnalysisUpdates: {
-    status: AnalysisStatus;
-    at: string;
-    analysis: {
-      id: string;
-      task: AnalysisTask;
-      status: AnalysisStatus;
-      errorMessage?: string | null;
-      study: { id: string; accessionNumber?: string | null; patient: { externalId: string } };
-    };
-  };
-}
+type DashboardData = DashboardQuery;
 
 const REFRESH_MS = 5000;
 
@@ -56,7 +35,7 @@ export const renderDashboard: ViewFn = (root, { api }) => {
 
   async function load(): Promise<void> {
     try {
-      const data = await api.query<DashboardData>(DASHBOARD);
+      const data = await api.query(DASHBOARD);
       if (stopped) return;
       lastData = data;
       replace(body, ...renderData(data));
@@ -75,7 +54,7 @@ export const renderDashboard: ViewFn = (root, { api }) => {
 
   const refreshSoon = debounce(() => void load(), 400);
   const timer = setInterval(() => void load(), REFRESH_MS);
-  const unsubscribe = api.subscribe<TenantUpdate>(TENANT_UPDATES, {}, (data) => {
+  const unsubscribe = api.subscribe(TENANT_UPDATES, {}, (data) => {
     const u = data.tenantAnalysisUpdates;
     feedEmpty.remove();
     const study = u.analysis.study;

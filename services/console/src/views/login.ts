@@ -3,7 +3,7 @@ import { h, replace } from "../dom.ts";
 import type { Api } from "../api.ts";
 import { LOGIN } from "../queries.ts";
 import { errorMessage, field } from "../ui.ts";
-import type { UserError, Viewer } from "../types.ts";
+import type { Viewer } from "../types.ts";
 
 interface LoginDeps {
   api: Api;
@@ -45,7 +45,7 @@ export function renderLogin(root: HTMLElement, deps: LoginDeps): void {
     status.className = "notice";
     status.textContent = "";
     try {
-      const data = await deps.api.query<{ login: { token: string | null; viewer: Viewer | null; errors: UserError[] } }>(LOGIN, {
+      const data = await deps.api.query(LOGIN, {
         email: email.value.trim(),
         password: password.value,
       });

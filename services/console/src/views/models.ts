@@ -7,7 +7,7 @@ import { ACTIVATE_MODEL, MODELS, RETIRE_MODEL } from "../queries.ts";
 import { ago, dateTime, shortHash, taskName } from "../format.ts";
 import { canManageModels } from "../access.ts";
 import { emptyState, errorMessage, errorState, loading, notice, pageHeader, statusBadge } from "../ui.ts";
-import type { ModelVersion, UserError, Worker } from "../types.ts";
+import type { ModelVersion } from "../types.ts";
 import type { ViewFn } from "./context.ts";
 
 export const renderModels: ViewFn = (root, { api, session }) => {
@@ -31,7 +31,7 @@ export const renderModels: ViewFn = (root, { api, session }) => {
 
   async function load(): Promise<void> {
     try {
-      const data = await api.query<{ models: ModelVersion[]; workers: Worker[] }>(MODELS);
+      const data = await api.query(MODELS);
       if (stopped) return;
       if (data.models.length === 0) {
         replace(body, emptyState("No model versions are registered.", "A worker registers its bundle when it starts."));
@@ -64,10 +64,10 @@ export const renderModels: ViewFn = (root, { api, session }) => {
   async function change(m: ModelVersion, action: "activate" | "retire"): Promise<void> {
     status.show("info", `${action === "activate" ? "Activating" : "Retiring"} ${m.name} ${m.version}…`);
     try {
-      const res = await api.query<Record<string, { errors: UserError[] }>>(action === "activate" ? ACTIVATE_MODEL : RETIRE_MODEL, {
-        id: m.id,
-      });
-      const payload = res[action === "activate" ? "activateModel" : "retireModel"];
+      const payload =
+        action === "activate"
+          ? (await api.query(ACTIVATE_MODEL, { id: m.id })).activateModel
+          : (await api.query(RETIRE_MODEL, { id: m.id })).retireModel;
       if (payload?.errors.length) throw new Error(payload.errors.map((e) => e.message).join("; "));
       status.show("ok", `${m.name} ${m.version} ${action === "activate" ? "is now active" : "is retired"}.`);
       await load();

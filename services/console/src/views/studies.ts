@@ -8,17 +8,11 @@ import { LABELS, STUDIES } from "../queries.ts";
 import { dateOnly, pct, titleCase } from "../format.ts";
 import { href, navigate } from "../router.ts";
 import { emptyState, errorMessage, errorState, field, loading, pageHeader, select, statusBadge } from "../ui.ts";
-import { STUDY_STATUSES, type PageInfo, type ReliabilityLevel, type ReviewAction, type Study } from "../types.ts";
+import type { StudiesQuery } from "../generated/operations.ts";
+import { type PageInfo, STUDY_STATUSES } from "../types.ts";
 import type { ViewFn } from "./context.ts";
 
-interface StudyRow extends Study {
-  latestFindings: { label: string; probability: number; positive: boolean; validatedOnRealData: boolean }[];
-  latestReliability: { level: ReliabilityLevel } | null;
-  latestReport: { analysisId: string; reviewStatus: ReviewAction | null } | null;
-}
-interface StudiesData {
-  studies: { totalCount: number; pageInfo: PageInfo; edges: { cursor: string; node: StudyRow }[] };
-}
+type StudyRow = StudiesQuery["studies"]["edges"][number]["node"];
 
 const PAGE = 20;
 
@@ -69,7 +63,7 @@ export const renderStudies: ViewFn = (root, { api, route }) => {
   });
 
   let stopped = false;
-  api.query<{ labels: string[] }>(LABELS).then(
+  api.query(LABELS).then(
     ({ labels }) => {
       if (stopped) return;
       for (const l of labels) {
@@ -97,7 +91,7 @@ export const renderStudies: ViewFn = (root, { api, route }) => {
     more.disabled = true;
     more.textContent = "Loading…";
     try {
-      const data = await api.query<StudiesData>(STUDIES, { first: PAGE, after, filter });
+      const data = await api.query(STUDIES, { first: PAGE, after, filter });
       if (stopped) return;
       const page = data.studies;
       total = page.totalCount;

@@ -9,7 +9,7 @@ import { dateOnly, ms, taskName } from "../format.ts";
 import { canAsk, canReview } from "../access.ts";
 import { href } from "../router.ts";
 import { debounce, emptyState, errorMessage, errorState, loading, notice, pageHeader, statusBadge } from "../ui.ts";
-import { ALL_TASKS, type Analysis, type AnalysisTask, type StudyDetail, type UserError } from "../types.ts";
+import { ALL_TASKS, type Analysis, type AnalysisTask, type StudyDetail } from "../types.ts";
 import { ImageViewer } from "../viewer/imageViewer.ts";
 import { viewerControls } from "../viewer/controls.ts";
 import { latestByTask, latestReliability, latestResult, positiveFindingBoxes, vqaAnalyses } from "./study/latest.ts";
@@ -27,7 +27,7 @@ export const renderStudy: ViewFn = (root, ctx) => {
 
   async function load(): Promise<void> {
     try {
-      const { study } = await ctx.api.query<{ study: StudyDetail | null }>(STUDY, { id });
+      const { study } = await ctx.api.query(STUDY, { id });
       if (stopped) return;
       if (!study) {
         replace(
@@ -222,7 +222,7 @@ class StudyPage {
 
   private async retry(a: Analysis): Promise<void> {
     try {
-      const res = await this.ctx.api.query<{ retryAnalysis: { errors: UserError[] } }>(RETRY, { id: a.id });
+      const res = await this.ctx.api.query(RETRY, { id: a.id });
       if (res.retryAnalysis.errors.length) throw new Error(res.retryAnalysis.errors.map((e) => e.message).join("; "));
       this.refreshNotice.show("info", `${taskName(a.task)} queued again.`);
       this.refetch();

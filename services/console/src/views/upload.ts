@@ -130,7 +130,7 @@ export const renderUpload: ViewFn = (root, { api }) => {
       const uploaded = await step(0, () => api.upload(f));
       const patientId = await step(1, () => ensurePatient(api, mrn.value.trim(), patientName.value.trim()));
       const studyId = await step(2, async () => {
-        const r = await api.query<{ createStudy: { study: { id: string } | null; errors: UserError[] } }>(CREATE_STUDY, {
+        const r = await api.query(CREATE_STUDY, {
           input: {
             patientId,
             accessionNumber: accession.value.trim() || null,
@@ -141,17 +141,17 @@ export const renderUpload: ViewFn = (root, { api }) => {
         return must(r.createStudy.errors, r.createStudy.study).id;
       });
       const imageId = await step(3, async () => {
-        const r = await api.query<{ attachImage: { image: { id: string } | null; errors: UserError[] } }>(ATTACH_IMAGE, {
+        const r = await api.query(ATTACH_IMAGE, {
           input: { studyId, uploadId: uploaded.uploadId },
         });
         return must(r.attachImage.errors, r.attachImage.image).id;
       });
       await step(4, async () => {
-        const r = await api.query<{ requestAnalyses: { errors: UserError[] } }>(REQUEST_ANALYSES, {
+        const r = await api.query(REQUEST_ANALYSES, {
           input: {
             studyId,
             imageId,
-            tasks: ALL_TASKS,
+            tasks: [...ALL_TASKS],
             question: question.value.trim() || DEFAULT_QUESTION,
             idempotencyKey: `console-${studyId}-${imageId}`,
           },
@@ -178,12 +178,12 @@ function must<T>(errors: UserError[], value: T | null): T {
 }
 
 async function ensurePatient(api: Api, externalId: string, displayName: string): Promise<string> {
-  const r = await api.query<{ createPatient: { patient: { id: string } | null; errors: UserError[] } }>(CREATE_PATIENT, {
+  const r = await api.query(CREATE_PATIENT, {
     input: { externalId, displayName: displayName || null },
   });
   if (r.createPatient.patient) return r.createPatient.patient.id;
   if (r.createPatient.errors.some((e) => e.code === "CONFLICT")) {
-    const found = await api.query<{ patients: { edges: { node: { id: string; externalId: string } }[] } }>(FIND_PATIENT, {
+    const found = await api.query(FIND_PATIENT, {
       search: externalId,
     });
     const match = found.patients.edges.find((e) => e.node.externalId === externalId);

@@ -7,7 +7,7 @@ import type { Api } from "../../api.ts";
 import { REVIEW } from "../../queries.ts";
 import { dateTime } from "../../format.ts";
 import { aiBanner, emptyState, errorMessage, notice, statusBadge } from "../../ui.ts";
-import type { AnalysisResult, ReviewAction, UserError } from "../../types.ts";
+import type { AnalysisResult, ReviewAction } from "../../types.ts";
 
 type Report = Extract<AnalysisResult, { __typename: "Report" }>;
 
@@ -79,7 +79,7 @@ export function reportPanel(deps: Deps): { el: HTMLElement; update(report: Repor
       for (const b of area.querySelectorAll("button")) b.disabled = true;
       status.show("info", "Saving review…");
       try {
-        const res = await deps.api.query<{ reviewReport: { errors: UserError[] } }>(REVIEW, {
+        const res = await deps.api.query(REVIEW, {
           input: { analysisId: report.analysisId, action, amendedText: amendedText || null, comment: comment || null },
         });
         if (res.reviewReport.errors.length) throw new Error(res.reviewReport.errors.map((e) => e.message).join("; "));

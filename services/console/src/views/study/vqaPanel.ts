@@ -4,7 +4,7 @@ import type { Api } from "../../api.ts";
 import { ASK } from "../../queries.ts";
 import { pct } from "../../format.ts";
 import { aiBanner, emptyState, errorMessage, notice, statusBadge } from "../../ui.ts";
-import type { Analysis, UserError } from "../../types.ts";
+import type { Analysis } from "../../types.ts";
 
 interface Deps {
   api: Api;
@@ -45,7 +45,7 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
     ask.disabled = true;
     status.show("info", "Question sent; the answer appears here when the model has finished.");
     try {
-      const res = await deps.api.query<{ askQuestion: { analysis: { id: string } | null; errors: UserError[] } }>(ASK, {
+      const res = await deps.api.query(ASK, {
         studyId: deps.studyId,
         question,
         imageId,
