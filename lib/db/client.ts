@@ -18,6 +18,12 @@ export type Tx = Prisma.TransactionClient;
 /** Anything that can run queries: the client itself or an interactive-transaction client. */
 export type DbClient = PrismaClient | Tx;
 
+/**
+ * Generous limits for interactive transactions: under heavy CPU load, getting a pooled connection and
+ * running BEGIN can take longer than Prisma's 2 s default maxWait, which would fail the request.
+ */
+export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
 export interface DbErrorEvent {
   /** the handle's name (DbOptions.name) */
   pool: string;

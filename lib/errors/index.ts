@@ -66,6 +66,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** The target exists but is in a state that does not allow the change (e.g. reviewing an unfinished report). */
+export class InvalidStateError extends AppError {
+  constructor(message: string, options: AppErrorOptions = {}) {
+    super("INVALID_STATE", message, 409, false, options);
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(message: string, options: AppErrorOptions = {}) {
     super("PAYLOAD_TOO_LARGE", message, 413, false, options);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConflictError, ValidationError } from "../../lib/errors/index.ts";
+import { InvalidStateError, ValidationError } from "../../lib/errors/index.ts";
 import { decodeEvent } from "../../lib/events/index.ts";
 import { createTestContext, seedStudy, type TestCtx } from "../helpers/index.ts";
 
@@ -179,7 +179,7 @@ test("studies with a finding above a probability are found with one query, per t
   assert.equal((await ctx.repos.studies.listWithFinding(low.s.tenantId, { label: "Pneumothorax", minProbability: 0.4 })).items.length, 1);
 });
 
-test("reviews accept only succeeded reports and an amendment needs its text", async (t) => {
+test("reviews accept only succeeded reports, an amendment needs its text, and each review is audited in its transaction", async (t) => {
   const ctx = await createTestContext(t);
   const { s, analysis } = await request(ctx, "REPORT", "RV");
   const reviewer = await ctx.repos.users.create({
@@ -189,8 +189,8 @@ test("reviews accept only succeeded reports and an amendment needs its text", as
     role: "RADIOLOGIST",
     password: "long-enough-pass",
   });
-  const review = { tenantId: s.tenantId, analysisId: analysis.id, reviewerId: reviewer.id };
-  await assert.rejects(ctx.repos.reviews.create({ ...review, action: "ACCEPT" }), ConflictError);
+  const review = { tenantId: s.tenantId, analysisId: analysis.id, reviewerId: reviewer.id, actor: `user:${reviewer.id}` };
+  await assert.rejects(ctx.repos.reviews.create({ ...review, action: "ACCEPT" }), InvalidStateError);
   await ctx.repos.results.writeReport(analysis.id, provenance, {
     findingsText: "Normal.",
     impressionText: "Normal.",
@@ -198,8 +198,15 @@ test("reviews accept only succeeded reports and an amendment needs its text", as
     sentences: [],
   });
   await assert.rejects(ctx.repos.reviews.create({ ...review, action: "AMEND" }), ValidationError);
+  await assert.rejects(ctx.repos.reviews.create({ ...review, action: "ACCEPT", amendedText: "text" }), ValidationError);
   await ctx.repos.reviews.create({ ...review, action: "AMEND", amendedText: "No acute findings." });
   assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "REVIEWED");
+  const audit = await ctx.db.prisma.auditEvent.findMany({ where: { tenantId: s.tenantId, targetId: analysis.id } });
+  assert.deepEqual(
+    audit.map((a) => [a.action, a.actor]),
+    [["report.amend", `user:${reviewer.id}`]],
+    "refused reviews leave no audit row, the accepted one exactly one",
+  );
   assert.equal((await ctx.repos.users.verifyCredentials(reviewer.email, "long-enough-pass"))?.id, reviewer.id);
   assert.equal(await ctx.repos.users.verifyCredentials(reviewer.email, "wrong-password"), null);
 });

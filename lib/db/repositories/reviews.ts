@@ -1,43 +1,78 @@
 // Radiologist reviews of AI reports (accept / amend / reject) and model versions.
 import type { ModelStatus, PrismaClient, Review, ReviewAction, ModelVersion } from "../generated/client.ts";
-import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
+import { InvalidStateError, NotFoundError, ValidationError } from "../../errors/index.ts";
+import { TX_OPTIONS } from "../client.ts";
 import { groupByKey } from "./pagination.ts";
 
 export interface ReviewInput {
   tenantId: string;
   analysisId: string;
   reviewerId: string;
+  /** who, as the audit trail names them */
+  actor: string;
   action: ReviewAction;
-  /** required for AMEND: the corrected report text */
+  /** required for AMEND (and only accepted with it): the corrected report text */
   amendedText?: string | null;
   comment?: string | null;
 }
 
+const MAX_COMMENT = 4000;
+
 export function createReviewRepository(prisma: PrismaClient) {
   return {
-    /** Review a SUCCEEDED REPORT analysis; ACCEPT and AMEND mark the study REVIEWED. */
+    /**
+     * The one review path (API and tests): review a SUCCEEDED REPORT analysis of the tenant; ACCEPT and AMEND mark
+     * the study REVIEWED; the audit event commits in the same transaction. Field names are the GraphQL input's.
+     */
     async create(input: ReviewInput): Promise<Review> {
-      if (input.action === "AMEND" && !input.amendedText?.trim()) {
-        throw new ValidationError("an AMEND review needs the amended text", { field: "amendedText" });
+      const amendedText = input.amendedText?.trim() || null;
+      if (input.action === "AMEND" && !amendedText) {
+        throw new ValidationError("AMEND needs the corrected report text.", { field: "input.amendedText" });
+      }
+      if (input.action !== "AMEND" && amendedText) {
+        throw new ValidationError(`amendedText is only accepted with AMEND, not ${input.action}.`, { field: "input.amendedText" });
+      }
+      if ((input.comment?.length ?? 0) > MAX_COMMENT) {
+        throw new ValidationError(`comment is longer than ${MAX_COMMENT} characters.`, { field: "input.comment" });
       }
       return prisma.$transaction(async (tx) => {
         const analysis = await tx.analysis.findFirst({ where: { id: input.analysisId, tenantId: input.tenantId } });
-        if (!analysis) throw new NotFoundError("Analysis", input.analysisId, { field: "analysisId" });
-        if (analysis.task !== "REPORT") throw new ValidationError("only REPORT analyses can be reviewed", { field: "analysisId" });
-        if (analysis.status !== "SUCCEEDED") throw new ConflictError(`analysis ${analysis.id} is ${analysis.status}, not SUCCEEDED`);
+        if (!analysis) throw new NotFoundError("Analysis", input.analysisId, { field: "input.analysisId" });
+        if (analysis.task !== "REPORT") {
+          throw new InvalidStateError(`Analysis ${analysis.id} is a ${analysis.task} analysis; only REPORT analyses are reviewed.`, {
+            field: "input.analysisId",
+          });
+        }
+        if (analysis.status !== "SUCCEEDED") {
+          throw new InvalidStateError(`Analysis ${analysis.id} is ${analysis.status}; only a finished report can be reviewed.`, {
+            field: "input.analysisId",
+          });
+        }
         const review = await tx.review.create({
           data: {
             tenantId: input.tenantId,
-            analysisId: input.analysisId,
+            analysisId: analysis.id,
             reviewerId: input.reviewerId,
             action: input.action,
-            amendedText: input.amendedText ?? null,
+            amendedText,
             comment: input.comment ?? null,
           },
         });
-        if (input.action !== "REJECT") await tx.study.update({ where: { id: analysis.studyId }, data: { status: "REVIEWED" } });
+        if (input.action !== "REJECT") {
+          await tx.study.updateMany({ where: { id: analysis.studyId, tenantId: input.tenantId }, data: { status: "REVIEWED" } });
+        }
+        await tx.auditEvent.create({
+          data: {
+            tenantId: input.tenantId,
+            actor: input.actor,
+            action: `report.${input.action.toLowerCase()}`,
+            targetType: "Analysis",
+            targetId: analysis.id,
+            details: { reviewId: review.id, studyId: analysis.studyId, comment: input.comment ?? null, amended: amendedText !== null },
+          },
+        });
         return review;
-      });
+      }, TX_OPTIONS);
     },
     async listByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<Review[][]> {
       const rows = await prisma.review.findMany({

@@ -9,7 +9,7 @@
 import { createHmac } from "node:crypto";
 import { Prisma } from "../../../../lib/db/generated/client.ts";
 import type { Db } from "../repositories-ext/db.ts";
-import { TX_OPTIONS } from "../repositories-ext/reviews.ts";
+import { TX_OPTIONS } from "../../../../lib/db/client.ts";
 
 export interface LoginLimits {
   accountMaxFailures: number;

@@ -4,7 +4,8 @@
 // one platform-scope row (tenantId null, read by operators) and a copy in every tenant's own audit log.
 import { NotFoundError } from "../../../../lib/errors/index.ts";
 import type { Db } from "./db.ts";
-import { InvalidStateError, TX_OPTIONS } from "./reviews.ts";
+import { TX_OPTIONS } from "../../../../lib/db/client.ts";
+import { InvalidStateError } from "../../../../lib/errors/index.ts";
 import type { ModelVersionModel, Role } from "../graphql/models.ts";
 
 export async function setModelStatus(
@@ -17,7 +18,7 @@ export async function setModelStatus(
     const model = await tx.modelVersion.findUnique({ where: { id } });
     if (!model) throw new NotFoundError("ModelVersion", id, { field: "id" });
     if (model.status === target) {
-      throw new InvalidStateError(`Model ${model.name} ${model.version} is already ${target}.`, "id");
+      throw new InvalidStateError(`Model ${model.name} ${model.version} is already ${target}.`, { field: "id" });
     }
     let retired: string[] = [];
     if (target === "ACTIVE") {

@@ -1,13 +1,13 @@
 // Mutation root fields. Expected failures (bad input, not found in the caller's tenant, conflicts, wrong
 // state) come back as `errors: [UserError]`; anything else propagates and is masked by formatError.
 import { randomUUID } from "node:crypto";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
+import { ConflictError, ForbiddenError, InvalidStateError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
 import { deriveIdempotencyKey } from "../../../../../lib/db/repositories/analyses.ts";
 import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { withUserErrors } from "../errors.ts";
 import { verifyUploadId } from "../../auth/upload-tokens.ts";
-import { reviewReport, InvalidStateError } from "../../repositories-ext/reviews.ts";
+import { createReviewRepository } from "../../../../../lib/db/repositories/reviews.ts";
 import { setModelStatus } from "../../repositories-ext/models.ts";
 import { transitionKey } from "../../subscriptions/updates.ts";
 import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
@@ -30,7 +30,7 @@ function required(value: string | null | undefined, field: string, max = MAX_TEX
 /** Conflicts from a state guard (another request changed the row first) are INVALID_STATE for the client. */
 function stateGuard<T>(promise: Promise<T>): Promise<T> {
   return promise.catch((error: unknown) => {
-    if (error instanceof ConflictError) throw new InvalidStateError(error.message, "id");
+    if (error instanceof ConflictError) throw new InvalidStateError(error.message, { field: "id" });
     throw error;
   });
 }
@@ -201,7 +201,9 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
       const current = await loadersOf(ctx).analysis.load(id);
       if (!current) throw new NotFoundError("Analysis", id, { field: "id" });
       if (current.status !== "FAILED" && current.status !== "CANCELLED") {
-        throw new InvalidStateError(`Analysis ${id} is ${current.status}; only FAILED or CANCELLED analyses can be retried.`, "id");
+        throw new InvalidStateError(`Analysis ${id} is ${current.status}; only FAILED or CANCELLED analyses can be retried.`, {
+          field: "id",
+        });
       }
       const analysis = await stateGuard(ctx.services.repos.analyses.retry(who.tenantId, id));
       await ctx.services.audit(ctx, "analysis.retry", "Analysis", id, { from: current.status });
@@ -215,7 +217,9 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
       const current = await loadersOf(ctx).analysis.load(id);
       if (!current) throw new NotFoundError("Analysis", id, { field: "id" });
       if (current.status !== "QUEUED" && current.status !== "RUNNING") {
-        throw new InvalidStateError(`Analysis ${id} is ${current.status}; only QUEUED or RUNNING analyses can be cancelled.`, "id");
+        throw new InvalidStateError(`Analysis ${id} is ${current.status}; only QUEUED or RUNNING analyses can be cancelled.`, {
+          field: "id",
+        });
       }
       const analysis = await stateGuard(ctx.services.repos.analyses.cancel(who.tenantId, id));
       await ctx.services.audit(ctx, "analysis.cancel", "Analysis", id, { from: current.status });
@@ -236,7 +240,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
           field: "input.analysisId",
         });
       }
-      const review = await reviewReport(ctx.db, {
+      const review = await createReviewRepository(ctx.db).create({
         tenantId: who.tenantId,
         analysisId: input.analysisId,
         reviewerId: who.id,
