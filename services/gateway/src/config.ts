@@ -5,6 +5,7 @@ import { availableParallelism, hostname } from "node:os";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
 import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 import type { QueryLimits } from "./graphql/limits/preflight.ts";
+import type { RateLimitOptions } from "./http/rate-limit.ts";
 import type { LoginLimits } from "./auth/throttle.ts";
 
 const schema = z.object({
@@ -74,6 +75,15 @@ const schema = z.object({
   GRAPHQL_MAX_SELECTIONS: env.int(2000, 10),
   /** off unless asked for (development): also hides "Did you mean …" suggestions when off */
   GRAPHQL_INTROSPECTION: env.bool(false),
+  /** per caller (user, API key, or address when anonymous): burst of tokens, refill per second; 1 token per operation plus 1 per GRAPHQL_RATE_COST_PER_TOKEN of estimated cost */
+  GRAPHQL_RATE_BURST: env.int(600, 1),
+  GRAPHQL_RATE_PER_SECOND: env.number(100),
+  GRAPHQL_RATE_COST_PER_TOKEN: env.int(1000, 1),
+  /** operations one caller may have executing at once, and the whole gateway; more wait in a bounded queue */
+  GRAPHQL_MAX_IN_FLIGHT_PER_CALLER: env.int(16, 1),
+  GRAPHQL_MAX_IN_FLIGHT: env.int(64, 1),
+  GRAPHQL_MAX_QUEUED: env.int(256, 0),
+  GRAPHQL_MAX_QUEUE_WAIT_MS: env.int(5000, 0),
   /** believe `x-forwarded-proto` from a TLS-terminating proxy (HSTS is sent only on HTTPS requests) */
   GATEWAY_TRUST_PROXY: env.bool(false),
   GATEWAY_HSTS_MAX_AGE_SECONDS: env.int(31_536_000, 0),
@@ -108,7 +118,7 @@ export type GatewayConfig = {
     decode: { workers: number; queue: number; memoryMb: number; idleMs: number; timeoutMs: number; isolation: "thread" | "process" };
     deidentify: { storeIdentified: boolean; storeIdentifiedTenants: string[]; uidSecret: string };
   };
-  graphql: { limits: QueryLimits; introspection: boolean };
+  graphql: { limits: QueryLimits; introspection: boolean; rate: RateLimitOptions };
   http: { trustProxy: boolean; hstsMaxAgeSeconds: number };
   storageDir: string;
   consoleDir: string;
@@ -171,6 +181,16 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
         maxSelections: c.GRAPHQL_MAX_SELECTIONS,
       },
       introspection: c.GRAPHQL_INTROSPECTION,
+      rate: {
+        burst: c.GRAPHQL_RATE_BURST,
+        refillPerSecond: c.GRAPHQL_RATE_PER_SECOND,
+        costPerToken: c.GRAPHQL_RATE_COST_PER_TOKEN,
+        perPrincipalInFlight: c.GRAPHQL_MAX_IN_FLIGHT_PER_CALLER,
+        maxInFlight: c.GRAPHQL_MAX_IN_FLIGHT,
+        maxQueued: c.GRAPHQL_MAX_QUEUED,
+        maxWaitMs: c.GRAPHQL_MAX_QUEUE_WAIT_MS,
+        maxKeys: 100_000,
+      },
     },
     http: { trustProxy: c.GATEWAY_TRUST_PROXY, hstsMaxAgeSeconds: c.GATEWAY_HSTS_MAX_AGE_SECONDS },
     storageDir: c.STORAGE_DIR,

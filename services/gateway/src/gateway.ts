@@ -24,6 +24,7 @@ import { attachGraphQLWs } from "./ws.ts";
 import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
 import { decide } from "./auth/policy.ts";
 import { handleGraphQL, type DocumentCheck } from "./http/graphql.ts";
+import { createOperationLimiter, limiterKey } from "./http/rate-limit.ts";
 import { preflight } from "./graphql/limits/preflight.ts";
 import { setSecurityHeaders } from "./http/security-headers.ts";
 import { handleUpload } from "./http/upload.ts";
@@ -86,6 +87,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return verdict;
     };
   const serveConsole = createStaticHandler(config.consoleDir, "/console");
+  const limiter = createOperationLimiter(config.graphql.rate);
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
   const tenantSlug = async (tenantId: string) =>
@@ -176,6 +178,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           async () => makeContext(principal, requestId, counter, address),
           counter,
           checkDocument(principal !== null, requestId),
+          (cost) => limiter.admit(limiterKey(principal, address), cost),
         );
       });
     }
@@ -224,6 +227,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     recheckSeconds: config.auth.sessionRecheckSeconds,
     revocations: services.revocations,
     limits: config.graphql.limits,
+    limiter,
     introspection: config.graphql.introspection,
     logger,
     makeContext: (principal, address) => makeContext(principal, randomUUID(), { count: 0 }, address),

@@ -23,6 +23,7 @@ import type { Revocations } from "./auth/sessions.ts";
 import { createSocketSessions } from "./ws-sessions.ts";
 import type { GatewayContext } from "./graphql/context.ts";
 import { preflight, type QueryLimits } from "./graphql/limits/preflight.ts";
+import { limiterKey, type OperationLimiter } from "./http/rate-limit.ts";
 import { errorIdOf, formatError, isClientError, withoutSuggestions } from "./graphql/errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Db } from "./repositories-ext/db.ts";
@@ -37,6 +38,8 @@ export interface WsOptions {
   recheckSeconds: number;
   revocations: Revocations;
   limits: QueryLimits;
+  /** the same per-caller token buckets as HTTP (a WebSocket operation is charged, not held: subscriptions are long-lived) */
+  limiter: OperationLimiter;
   introspection: boolean;
   logger: Logger;
   /** builds the operation's context for an authenticated principal */
@@ -96,6 +99,13 @@ export function attachGraphQLWs(options: WsOptions) {
         // authenticated just above, so preflight's credential gate passes; its limits apply as on HTTP
         const verdict = preflight(options.schema, payload.query, variables, options.limits, true);
         if (!verdict.ok) return [verdict.error];
+        const cost = Math.max(0, ...verdict.analysis.operations.map((o) => o.metrics.cost));
+        const admission = await options.limiter.admit(limiterKey(principal, ctx.extra.address ?? null), cost);
+        if (!admission.ok) {
+          const { code, retryAfterMs } = admission;
+          return [new GraphQLError(admission.message, { extensions: { code, retriable: true, retryAfterMs } })];
+        }
+        admission.release();
         const { document } = verdict;
         const errors = validate(
           options.schema,

@@ -7,6 +7,7 @@ import { BodyTooLarge, readBody, sendError, sendJson } from "./body.ts";
 import type { GatewayContext } from "../graphql/context.ts";
 import type { QueryCounter } from "../repositories-ext/db.ts";
 import type { Preflight } from "../graphql/limits/preflight.ts";
+import type { Admission } from "./rate-limit.ts";
 
 /** Runs the limits on a request's document; a refusal is answered here, without Apollo. */
 export type DocumentCheck = (source: string, variables: Record<string, unknown>) => Preflight;
@@ -49,6 +50,7 @@ export async function handleGraphQL(
   makeContext: () => Promise<GatewayContext>,
   counter: QueryCounter,
   check: DocumentCheck,
+  admit: (cost: number) => Promise<Admission>,
 ): Promise<void> {
   let body: unknown;
   if (req.method === "POST") {
@@ -72,13 +74,40 @@ export async function handleGraphQL(
     }
   }
   const doc = documentOf(req.method ?? "GET", url, body);
+  let cost = 0;
   if (doc) {
     const verdict = check(doc.source, doc.variables);
     if (!verdict.ok) {
       res.setHeader("cache-control", "no-store");
       return sendJson(res, verdict.status, { errors: [{ message: verdict.error.message, extensions: verdict.error.extensions }] });
     }
+    cost = Math.max(0, ...verdict.analysis.operations.map((o) => o.metrics.cost));
   }
+  // after the limits (a refused document costs no tokens), before any execution
+  const admission = await admit(cost);
+  if (!admission.ok) {
+    res.setHeader("cache-control", "no-store");
+    res.setHeader("retry-after", String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000))));
+    return sendJson(res, admission.status, {
+      errors: [{ message: admission.message, extensions: { code: admission.code, retriable: true, retryAfterMs: admission.retryAfterMs } }],
+    });
+  }
+  try {
+    await execute(req, res, url, apollo, makeContext, counter, body);
+  } finally {
+    admission.release();
+  }
+}
+
+async function execute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  apollo: ApolloServer<GatewayContext>,
+  makeContext: () => Promise<GatewayContext>,
+  counter: QueryCounter,
+  body: unknown,
+): Promise<void> {
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? "GET", headers: toHeaderMap(req), search: url.search, body },
     context: makeContext,
