@@ -12,6 +12,7 @@ import { PNG } from "pngjs";
 import { createTestContext, type TestCtx } from "../helpers/index.ts";
 import { ensureOperator, seedDemo, type DemoSeed } from "../../lib/db/index.ts";
 import { createLocalDiskImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
+import { request as httpsRequest } from "node:https";
 import { loadGatewayConfig } from "../../services/gateway/src/config.ts";
 import { createGateway, type Gateway } from "../../services/gateway/src/gateway.ts";
 import { createLogger } from "../../services/gateway/src/logger.ts";
@@ -54,6 +55,25 @@ export interface GatewayFixture {
 
 export interface FixtureOptions {
   env?: Record<string, string>;
+  /** the CA of a TLS gateway (GATEWAY_TLS_* in env): the fixture's GraphQL client trusts it */
+  tlsCa?: Buffer;
+}
+
+/** POST over HTTPS with a private CA (the global fetch cannot be given one). */
+function postWithCa(url: string, headers: Record<string, string>, body: string, ca: Buffer): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: "POST", headers, ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const out = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") out.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: out }));
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 async function listFiles(dir: string, base = dir): Promise<string[]> {
@@ -108,11 +128,11 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
   const store = createLocalDiskImageStore({ root: storeDir });
 
   async function gql<T>(query: string, variables: Record<string, unknown> = {}, auth: Auth = {}): Promise<GqlResponse<T>> {
-    const response = await fetch(`${gateway.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...auth },
-      body: JSON.stringify({ query, variables }),
-    });
+    const headers = { "content-type": "application/json", ...auth };
+    const body = JSON.stringify({ query, variables });
+    const response = options.tlsCa
+      ? await postWithCa(`${gateway.url}/graphql`, headers, body, options.tlsCa)
+      : await fetch(`${gateway.url}/graphql`, { method: "POST", headers, body });
     return {
       status: response.status,
       headers: response.headers,

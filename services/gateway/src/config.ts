@@ -1,8 +1,10 @@
 // The gateway's configuration: the only place the gateway reads the environment (main.ts passes process.env).
 // Every problem is listed at once (lib/config).
 import { createHmac, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { env, loadConfig, z, type Env } from "../../../lib/config/index.ts";
+import { ConfigError } from "../../../lib/errors/index.ts";
 import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 import type { QueryLimits } from "./graphql/limits/preflight.ts";
 import type { RateLimitOptions } from "./http/rate-limit.ts";
@@ -87,6 +89,9 @@ const schema = z.object({
   /** believe `x-forwarded-proto` from a TLS-terminating proxy (HSTS is sent only on HTTPS requests) */
   GATEWAY_TRUST_PROXY: env.bool(false),
   GATEWAY_HSTS_MAX_AGE_SECONDS: env.int(31_536_000, 0),
+  /** PEM certificate chain and private key: both set → HTTPS and WSS on GATEWAY_PORT (plain HTTP is not served) */
+  GATEWAY_TLS_CERT_FILE: env.string().optional(),
+  GATEWAY_TLS_KEY_FILE: env.string().optional(),
   /** Root of the content-addressed image store. */
   STORAGE_DIR: env.string().default(".local/images"),
   CONSOLE_DIR: env.string().default("services/console/dist"),
@@ -119,7 +124,7 @@ export type GatewayConfig = {
     deidentify: { storeIdentified: boolean; storeIdentifiedTenants: string[]; uidSecret: string };
   };
   graphql: { limits: QueryLimits; introspection: boolean; rate: RateLimitOptions };
-  http: { trustProxy: boolean; hstsMaxAgeSeconds: number };
+  http: { trustProxy: boolean; hstsMaxAgeSeconds: number; tls: { cert: Buffer; key: Buffer } | null };
   storageDir: string;
   consoleDir: string;
   outboxPollMs: number;
@@ -192,11 +197,36 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
         maxKeys: 100_000,
       },
     },
-    http: { trustProxy: c.GATEWAY_TRUST_PROXY, hstsMaxAgeSeconds: c.GATEWAY_HSTS_MAX_AGE_SECONDS },
+    http: { trustProxy: c.GATEWAY_TRUST_PROXY, hstsMaxAgeSeconds: c.GATEWAY_HSTS_MAX_AGE_SECONDS, tls: loadTls(c) },
     storageDir: c.STORAGE_DIR,
     consoleDir: c.CONSOLE_DIR,
     outboxPollMs: c.OUTBOX_POLL_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
   };
+}
+
+/** Reads the TLS files at start, so that a wrong path or a half configuration fails there with every problem named. */
+function loadTls(c: { GATEWAY_TLS_CERT_FILE?: string; GATEWAY_TLS_KEY_FILE?: string }): { cert: Buffer; key: Buffer } | null {
+  const certFile = c.GATEWAY_TLS_CERT_FILE;
+  const keyFile = c.GATEWAY_TLS_KEY_FILE;
+  if (!certFile && !keyFile) return null;
+  const issues: string[] = [];
+  if (!certFile) issues.push("GATEWAY_TLS_CERT_FILE: required when GATEWAY_TLS_KEY_FILE is set");
+  if (!keyFile) issues.push("GATEWAY_TLS_KEY_FILE: required when GATEWAY_TLS_CERT_FILE is set");
+  const read = (name: string, file: string | undefined, marker: RegExp, what: string) => {
+    if (!file) return null;
+    try {
+      const pem = readFileSync(file);
+      if (!marker.test(pem.toString("latin1"))) issues.push(`${name}: ${file} holds no PEM ${what}`);
+      return pem;
+    } catch (error) {
+      issues.push(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      return null;
+    }
+  };
+  const cert = read("GATEWAY_TLS_CERT_FILE", certFile, /-----BEGIN CERTIFICATE-----/, "certificate");
+  const key = read("GATEWAY_TLS_KEY_FILE", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key");
+  if (issues.length || !cert || !key) throw new ConfigError("gateway", issues);
+  return { cert, key };
 }

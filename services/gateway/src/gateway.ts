@@ -3,6 +3,7 @@
 // in order: stop accepting → close WebSockets → drain in-flight requests → stop relay and consumer →
 // disconnect the Kafka clients it created. The database handle belongs to the caller (main.ts closes it).
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { Db as CoreDb } from "../../../lib/db/client.ts";
@@ -206,7 +207,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     sendError(res, 404, "NOT_FOUND", `No route for ${req.method} ${path}.`);
   }
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     setSecurityHeaders(req, res, config.http);
     res.on("close", () => inFlight--);
@@ -216,7 +217,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (!res.headersSent) sendError(res, 500, "INTERNAL", "Internal server error", { errorId });
       else res.destroy();
     });
-  });
+  };
+  // with TLS configured, HTTPS and WSS share the port and nothing is served in clear text
+  const server: http.Server = config.http.tls
+    ? https.createServer({ ...config.http.tls, minVersion: "TLSv1.2" }, onRequest)
+    : http.createServer(onRequest);
   server.keepAliveTimeout = 5000;
   const ws = attachGraphQLWs({
     server,
@@ -265,7 +270,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     });
     const address = server.address() as AddressInfo;
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    url = `http://${host}:${address.port}`;
+    url = `${config.http.tls ? "https" : "http"}://${host}:${address.port}`;
     state = "started";
     logger.info("gateway listening", { url, instanceId: config.instanceId, consumerGroup: `gateway-${config.instanceId}` });
   }
