@@ -1,7 +1,7 @@
 // lib/db: Prisma client factory, migrations, and the repositories that business logic receives as arguments.
 import type { PrismaClient } from "./generated/client.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
-import { createTenantRepository, createUserRepository, createApiKeyRepository } from "./repositories/tenants.ts";
+import { createTenantRepository, createUserRepository, createApiKeyRepository, createAccountRepository } from "./repositories/tenants.ts";
 import { createPatientRepository, createStudyRepository } from "./repositories/patients.ts";
 import { createImageRepository } from "./repositories/images.ts";
 import { createAnalysisRepository } from "./repositories/analyses.ts";
@@ -78,6 +78,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
   return {
     tenants: createTenantRepository(prisma),
     users: createUserRepository(prisma),
+    accounts: createAccountRepository(prisma),
     apiKeys: createApiKeyRepository(prisma),
     patients: createPatientRepository(prisma),
     studies: createStudyRepository(prisma),

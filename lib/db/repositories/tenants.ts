@@ -1,7 +1,7 @@
 // Tenants, users (people, scrypt password hashes) and API keys (apps, sha256 key hashes).
 import type { PrismaClient, Role, Tenant, User, ApiKey } from "../generated/client.ts";
 import { ConflictError, ValidationError } from "../../errors/index.ts";
-import { isUniqueViolation } from "../client.ts";
+import { isUniqueViolation, TX_OPTIONS } from "../client.ts";
 import { hashPassword, verifyPassword, generateApiKey, hashApiKey, API_KEY_PREFIX_LENGTH, DUMMY_PASSWORD_HASH } from "../passwords.ts";
 import { orderByIds } from "./pagination.ts";
 
@@ -83,6 +83,70 @@ export function createUserRepository(prisma: PrismaClient) {
     /** The user when email and password match and the user is enabled, else null (same answer for both cases). */
     async verifyCredentials(email: string, password: string): Promise<PublicUser | null> {
       return (await checkCredentials(email, password)).user;
+    },
+  };
+}
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 256;
+
+/**
+ * Account changes that must end the sessions issued before them: a new password (every session but the caller's)
+ * and a new role (every session of the user). The change, the revocations and the audit event commit together.
+ */
+export function createAccountRepository(prisma: PrismaClient) {
+  return {
+    async setPassword(input: { userId: string; tenantId: string; password: string; keepSessionId: string | null; actor: string }) {
+      const passwordHash = await hashPassword(input.password);
+      return prisma.$transaction(async (tx) => {
+        await tx.user.update({ where: { id: input.userId }, data: { passwordHash } });
+        const now = new Date();
+        const revoked = await tx.session.findMany({
+          where: {
+            userId: input.userId,
+            revokedAt: null,
+            expiresAt: { gt: now },
+            ...(input.keepSessionId ? { id: { not: input.keepSessionId } } : {}),
+          },
+          select: { id: true },
+        });
+        await tx.session.updateMany({ where: { id: { in: revoked.map((s) => s.id) } }, data: { revokedAt: now, revokedBy: input.actor } });
+        await tx.auditEvent.create({
+          data: {
+            tenantId: input.tenantId,
+            actor: input.actor,
+            action: "user.password.change",
+            targetType: "User",
+            targetId: input.userId,
+            details: { revokedSessions: revoked.length },
+          },
+        });
+        return revoked.map((s) => s.id);
+      }, TX_OPTIONS);
+    },
+    /** Null when the user is not in the tenant. */
+    async setRole(input: { userId: string; tenantId: string; role: Role; actor: string }) {
+      return prisma.$transaction(async (tx) => {
+        const user = await tx.user.findFirst({ where: { id: input.userId, tenantId: input.tenantId }, select: { id: true, role: true } });
+        if (!user) return null;
+        await tx.user.update({ where: { id: user.id }, data: { role: input.role } });
+        const now = new Date();
+        const { count } = await tx.session.updateMany({
+          where: { userId: user.id, revokedAt: null, expiresAt: { gt: now } },
+          data: { revokedAt: now, revokedBy: input.actor },
+        });
+        await tx.auditEvent.create({
+          data: {
+            tenantId: input.tenantId,
+            actor: input.actor,
+            action: "user.role.change",
+            targetType: "User",
+            targetId: user.id,
+            details: { from: user.role, to: input.role, revokedSessions: count },
+          },
+        });
+        return { previous: user.role, revoked: count };
+      }, TX_OPTIONS);
     },
   };
 }

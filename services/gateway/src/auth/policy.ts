@@ -29,6 +29,8 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Mutation.login": null,
   "Mutation.logout": ALL,
   "Mutation.revokeSessions": ["OPERATOR", "ADMIN"],
+  "Mutation.changePassword": ["OPERATOR", "ADMIN", "RADIOLOGIST", "CLINICIAN", "AUDITOR"],
+  "Mutation.setUserRole": ["ADMIN"],
   "Mutation.createPatient": CLINICAL,
   "Mutation.createStudy": CLINICAL,
   "Mutation.attachImage": CLINICAL,

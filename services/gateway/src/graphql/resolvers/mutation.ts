@@ -12,6 +12,7 @@ import { setModelStatus } from "../../repositories-ext/models.ts";
 import { transitionKey } from "../../subscriptions/updates.ts";
 import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
 import { sessionMutations } from "./sessions.ts";
+import { accountMutations } from "./accounts.ts";
 
 const MAX_TEXT = 200;
 
@@ -93,6 +94,7 @@ function changeModel(ctx: GatewayContext, id: string, target: "ACTIVE" | "RETIRE
 
 export const mutationResolvers: MutationResolvers<GatewayContext> = {
   ...sessionMutations,
+  ...accountMutations,
 
   createPatient: (_p, { input }, ctx) =>
     withUserErrors({ patient: null }, async () => {
