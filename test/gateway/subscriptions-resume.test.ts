@@ -227,3 +227,22 @@ test("the transition log never hands out a position that a later commit lands be
   assert.deepEqual((await log.readAfter(read.rows[1]!, 100, { tenantId })).rows, []);
   await early.end();
 });
+
+test("transitions past the retention period are pruned, and a cursor to one asks for a resync", { timeout: 120_000 }, async (t) => {
+  const fx = await startGatewayFixture(t);
+  const prisma = fx.ctx.db.prisma;
+  const log = createTransitionRepository(prisma);
+  const tenantId = fx.tenantA.tenantId;
+  const day = 24 * 3600_000;
+  await prisma.$transaction((tx) => recordTransition(tx, { id: "old", tenantId, studyId: "s" }, "FAILED", new Date(Date.now() - 8 * day)));
+  await prisma.$transaction((tx) => recordTransition(tx, { id: "new", tenantId, studyId: "s" }, "FAILED", new Date()));
+  const [old, recent] = (await log.readAfter(START, 100, { tenantId })).rows;
+  assert.deepEqual([old!.analysisId, recent!.analysisId], ["old", "new"]);
+  const limits = { maxRows: 10, maxAgeMs: 30 * day };
+  const oldCursor = encodeCursor(tenantId, old!);
+  assert.deepEqual(await checkCursor(oldCursor, tenantId, log, limits), { txid: old!.txid, id: old!.id }, "kept: still resumable");
+
+  assert.equal(await log.prune(new Date(Date.now() - 7 * day)), 1);
+  assert.deepEqual((await log.readAfter(START, 100, { tenantId })).rows.map((r) => r.analysisId), ["new"]);
+  await assert.rejects(checkCursor(oldCursor, tenantId, log, limits), (e: Error & { extensions?: { code?: string } }) => e.extensions?.code === "RESYNC_REQUIRED");
+});
