@@ -8,6 +8,7 @@ import { dropTestDatabase, getTestStack, uniqueName } from "../helpers/index.ts"
 
 const EXPECTED_TABLES = [
   "Analysis",
+  "AnalysisTransition",
   "ApiKey",
   "AuditEvent",
   "FindingResult",
@@ -69,6 +70,7 @@ test("prisma migrate deploy builds the whole schema on an empty database, and a 
       "VqaAnswer",
       "Review",
       "Session",
+      "AnalysisTransition",
     ]) {
       const column = await client.query(
         "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'tenantId' AND is_nullable = 'NO'",

@@ -29,6 +29,9 @@ const CLIENT_CODES = new Set([
   "TOO_MANY_SELECTIONS",
   "RATE_LIMITED",
   "OVERLOADED",
+  // a subscription's `after` (subscriptions/cursor.ts)
+  "INVALID_CURSOR",
+  "RESYNC_REQUIRED",
 ]);
 
 export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE" | "RATE_LIMITED";
