@@ -10,9 +10,9 @@ import type { BenchImage } from "./lib/inputs.ts";
 import { latency, median, percentile as percentileOf, round, spread, sum, type Latency, type Spread } from "./lib/stats.ts";
 import { loadBundle, type Bundle } from "../workers/analysis/src/bundle/load.ts";
 import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
-import { decodeImage } from "../workers/analysis/src/inference/decode.ts";
-import type { Preprocessed } from "../workers/analysis/src/inference/preprocess.ts";
-import { decodeGray8Png } from "../workers/analysis/src/inference/fast-png.ts";
+import { decodeImage } from "../workers/analysis/src/image/decode.ts";
+import type { Preprocessed } from "../workers/analysis/src/image/preprocess.ts";
+import { decodeGray8Png } from "../workers/analysis/src/image/fast-png.ts";
 import { runTask, type TaskRequest } from "../workers/analysis/src/loop/tasks.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { ortOptions } from "../../workers/analysis/src/bundle/sessions.ts";
+import { ortOptions } from "../../workers/analysis/src/runtime/graph-session.ts";
 import type { Manifest } from "../../workers/analysis/src/bundle/manifest.ts";
 
 type Feeds = Record<string, ort.Tensor>;

@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { PNG } from "pngjs";
-import { decodeImage } from "../../workers/analysis/src/inference/decode.ts";
-import type { GrayImage } from "../../workers/analysis/src/inference/preprocess.ts";
+import { decodeImage } from "../../workers/analysis/src/image/decode.ts";
+import type { GrayImage } from "../../workers/analysis/src/image/preprocess.ts";
 
 export interface BenchImage {
   name: string;

@@ -6,9 +6,9 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { PNG } from "pngjs";
 import { InferenceError } from "../../workers/analysis/src/bundle/errors.ts";
-import { decodePng, decodePngGeneral } from "../../workers/analysis/src/inference/decode.ts";
-import { decodeGray8Png } from "../../workers/analysis/src/inference/fast-png.ts";
-import type { GrayImage } from "../../workers/analysis/src/inference/preprocess.ts";
+import { decodePng, decodePngGeneral } from "../../workers/analysis/src/image/decode.ts";
+import { decodeGray8Png } from "../../workers/analysis/src/image/fast-png.ts";
+import type { GrayImage } from "../../workers/analysis/src/image/preprocess.ts";
 import { bundleDir } from "./golden-bundle.ts";
 
 const LIMIT = 50_000_000;

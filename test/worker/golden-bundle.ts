@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { GrayImage } from "../../workers/analysis/src/inference/preprocess.ts";
-import { decodeImage } from "../../workers/analysis/src/inference/decode.ts";
+import type { GrayImage } from "../../workers/analysis/src/image/preprocess.ts";
+import { decodeImage } from "../../workers/analysis/src/image/decode.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DEFAULT_TEST_BUNDLE = path.join(repoRoot, ".local", "test-bundle");

@@ -8,7 +8,7 @@ import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { finalProbabilities } from "../../workers/analysis/src/inference/calibration.ts";
-import { preprocess, type PreprocessConfig } from "../../workers/analysis/src/inference/preprocess.ts";
+import { preprocess, type PreprocessConfig } from "../../workers/analysis/src/image/preprocess.ts";
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { bundleDir, goldenImage, maxAbsDiff, readGolden, type FloatArray } from "./golden-bundle.ts";
 

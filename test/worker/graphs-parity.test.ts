@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadBundle, type Bundle, type TensorData } from "../../workers/analysis/src/bundle/load.ts";
 import type { GraphName } from "../../workers/analysis/src/bundle/manifest.ts";
-import { preprocess } from "../../workers/analysis/src/inference/preprocess.ts";
+import { preprocess } from "../../workers/analysis/src/image/preprocess.ts";
 import { WordPieceTokenizer } from "../../workers/analysis/src/inference/tokenizer.ts";
 import { bundleDir, goldenImage, maxAbsDiff, readGolden, type FloatArray } from "./golden-bundle.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { connectedComponents, extentBox, heatmapToBoxes } from "../../workers/analysis/src/inference/heatmap.ts";
-import { computeLetterbox } from "../../workers/analysis/src/inference/preprocess.ts";
+import { computeLetterbox } from "../../workers/analysis/src/image/preprocess.ts";
 
 /** A grid from rows of digits: '0'..'9' → 0.0..0.9. */
 const grid = (...rows: string[]) =>

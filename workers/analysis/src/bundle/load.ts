@@ -13,9 +13,9 @@ import { BundleError } from "./errors.ts";
 import { GRAPH_IO, parseManifest, requiredGraphs, type GraphName, type Manifest } from "./manifest.ts";
 import { checkDeclaredSizes } from "./sizes.ts";
 import { parseVocab } from "./vocab.ts";
-import { createSessions, type GraphSession, type SessionOptions } from "./sessions.ts";
+import { createSessions, type GraphSession, type SessionOptions } from "../runtime/sessions.ts";
 
-export type { ExecutionProvider, GraphSession, SessionOptions, TensorData } from "./sessions.ts";
+export type { ExecutionProvider, GraphSession, SessionOptions, TensorData } from "../runtime/sessions.ts";
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   executionProviders: ["cpu"],

@@ -6,34 +6,11 @@
  * sides pick the same report for the same logits. The decoder sees `[CLS]` first; positions count
  * from 0; the number of steps is capped by the decoder's position table (config.max_length - 1).
  */
-import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import type { GraphSession, TensorData } from "../runtime/graph-session.ts";
+import type { BeamOptions, DecodeOptions, DecodeRequest, Decoded, DecoderShape } from "./decoder-types.ts";
+
+export type { BeamOptions, DecodeOptions, DecodeRequest, Decoded, DecoderShape };
 import { InferenceError } from "../bundle/errors.ts";
-
-export interface DecoderShape {
-  numLayers: number;
-  numHeads: number;
-  headDim: number;
-}
-
-export interface DecodeOptions {
-  maxSteps: number;
-  bosId: number;
-  eosId: number;
-}
-
-export interface BeamOptions extends DecodeOptions {
-  beamSize: number;
-  lengthPenalty: number;
-}
-
-export interface Decoded {
-  ids: number[];
-  logProb: number;
-  score: number;
-  steps: number;
-  /** the sequence ended with the end token (not cut by maxSteps) */
-  finished: boolean;
-}
 
 interface Cache {
   keys: Float32Array;
@@ -217,16 +194,6 @@ export async function beamDecode(step: DecoderStep, opts: BeamOptions): Promise<
     }
   }
   return { ids: best.seq, logProb: best.score, score: bestNorm, steps, finished: best.done };
-}
-
-/** One whole report decode, as plain data: what the session thread needs to run it next to its session. */
-export interface DecodeRequest {
-  shape: DecoderShape;
-  /** [M*D] memory of one image */
-  memory: Float32Array;
-  memoryTokens: number;
-  method: "beam" | "greedy";
-  options: BeamOptions;
 }
 
 /** Runs a decode over `session` (in-process, or on the session thread so each step is no thread round trip). */

@@ -6,9 +6,9 @@
  * preprocessed pixels, which exist only here (the cached EncodedImage keeps features, not the 0.2 MB
  * input tensor), and input_check batches like the encoder does.
  */
-import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import type { GraphSession, TensorData } from "../runtime/sessions.ts";
 import { InferenceError } from "../bundle/errors.ts";
-import type { Preprocessed } from "./preprocess.ts";
+import type { Preprocessed } from "../image/preprocess.ts";
 import { pixelStd, type InputMeasurements } from "./reliability.ts";
 import type { EncodedImage, FeatureTensor } from "./types.ts";
 

@@ -1,5 +1,5 @@
 /** Model-square coordinates → original image pixels (inverse letterbox). */
-import { toImagePixels, type Letterbox } from "./preprocess.ts";
+import { toImagePixels, type Letterbox } from "../image/preprocess.ts";
 import type { PixelBox } from "./types.ts";
 
 /** Two decimals, and never -0 (which would serialise as 0 but compare unequal in tests). */

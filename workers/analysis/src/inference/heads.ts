@@ -2,7 +2,7 @@
  * The task heads on top of cached encoder features: classification, localization and VQA.
  * Each runs its graph at batch 1 (the heads are cheap next to the encoder, which is batched).
  */
-import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import type { GraphSession, TensorData } from "../runtime/sessions.ts";
 import { InferenceError } from "../bundle/errors.ts";
 import type { Manifest } from "../bundle/manifest.ts";
 import type { FinalProbability } from "./calibration.ts";

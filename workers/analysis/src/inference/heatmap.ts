@@ -3,7 +3,7 @@
  * component's cell bounding box into image pixels through the inverse letterbox, score it, and
  * drop boxes that are too small (or lie entirely in the letterbox padding).
  */
-import type { Letterbox } from "./preprocess.ts";
+import type { Letterbox } from "../image/preprocess.ts";
 import { boxArea, modelBoxToImage } from "./geometry.ts";
 import type { LocalizedBox, PixelBox } from "./types.ts";
 

@@ -1,8 +1,8 @@
 export { createEngine, imageKey, DEFAULT_ENGINE_OPTIONS } from "./engine.ts";
 export type { Engine, EngineOptions, EngineStats, ImageInput, ReportOptions } from "./engine.ts";
-export { preprocess, computeLetterbox, tensorSha256, toImagePixels } from "./preprocess.ts";
-export type { GrayImage, Letterbox, Preprocessed, PreprocessConfig } from "./preprocess.ts";
-export { decodeImage, decodePng, decodeJpeg } from "./decode.ts";
+export { preprocess, computeLetterbox, tensorSha256, toImagePixels } from "../image/preprocess.ts";
+export type { GrayImage, Letterbox, Preprocessed, PreprocessConfig } from "../image/preprocess.ts";
+export { decodeImage, decodePng, decodeJpeg } from "../image/decode.ts";
 export { WordPieceTokenizer, basicSplit } from "./tokenizer.ts";
 export { heatmapToBoxes, connectedComponents } from "./heatmap.ts";
 export { splitReport, splitSentences } from "./report-text.ts";

@@ -5,11 +5,11 @@
  * it lives exactly as long as the features do).
  */
 import type { Bundle } from "../bundle/load.ts";
-import type { GraphSession } from "../bundle/sessions.ts";
+import type { GraphSession } from "../runtime/sessions.ts";
 import { finalProbabilities, type FinalProbability } from "./calibration.ts";
 import { feature } from "./encoder.ts";
 import { probabilities } from "./heads.ts";
-import type { GrayImage } from "./preprocess.ts";
+import type { GrayImage } from "../image/preprocess.ts";
 import { assessReliability, type Reliability } from "./reliability.ts";
 import type { EncodedImage } from "./types.ts";
 import type { MarkContext } from "./uncertainty.ts";

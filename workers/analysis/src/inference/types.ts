@@ -1,6 +1,6 @@
 /** Result types of the engine's four tasks: what the worker loop stores and publishes. */
 import type { ProbabilitySource } from "./calibration.ts";
-import type { Letterbox } from "./preprocess.ts";
+import type { Letterbox } from "../image/preprocess.ts";
 import type { InputMeasurements, Reliability } from "./reliability.ts";
 
 export type { InputMeasurements, Reliability, ReliabilityCode, ReliabilityLevel, ReliabilityReason } from "./reliability.ts";

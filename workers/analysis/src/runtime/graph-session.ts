@@ -1,5 +1,6 @@
 /**
- * Graph sessions: where the bundle's ONNX graphs actually run.
+ * Graph sessions: the types and ONNX Runtime helpers every session host shares (in-process: sessions.ts, on a
+ * worker thread: threaded-sessions.ts). Where the bundle's ONNX graphs actually run.
  *
  * onnxruntime-node 1.30's `session.run` is NOT asynchronous: it returns a promise but runs the graph
  * synchronously on the calling thread inside setImmediate (measured: a 161 ms encoder run stalled a
@@ -7,11 +8,10 @@
  * main thread only posts inputs and receives outputs; 'main' keeps them in-process (simplest; fine
  * for tools and benchmarks that do nothing else meanwhile).
  */
-import type { DecodeRequest, Decoded } from "../inference/decoder.ts";
+import type { DecodeRequest, Decoded } from "../inference/decoder-types.ts";
 import * as ort from "onnxruntime-node";
-import { BundleError, InferenceError } from "./errors.ts";
-import type { GraphName } from "./manifest.ts";
-import { createThreadedSessions } from "./threaded-sessions.ts";
+import { BundleError, InferenceError } from "../bundle/errors.ts";
+import type { GraphName } from "../bundle/manifest.ts";
 
 /** A tensor as plain data (ort.Tensor satisfies it, and so does a structured-cloned copy). */
 export interface TensorData {
@@ -80,52 +80,4 @@ export function runError(graph: string, e: unknown): InferenceError {
     retriable: true,
     cause: e,
   });
-}
-
-async function createInProcessSessions(
-  graphs: { graph: GraphName; file: string; bytes: Uint8Array }[],
-  opts: SessionOptions,
-): Promise<SessionHost> {
-  const created: ort.InferenceSession[] = [];
-  const sessions: SessionHost["sessions"] = {};
-  let released = false;
-  const release = async () => {
-    released = true;
-    await Promise.all(created.map((s) => s.release()));
-  };
-  try {
-    for (const g of graphs) {
-      let s: ort.InferenceSession;
-      try {
-        s = await ort.InferenceSession.create(g.bytes, ortOptions(opts));
-      } catch (e) {
-        throw sessionCreateError(g.graph, g.file, opts.executionProviders, e instanceof Error ? e.message : String(e), e);
-      }
-      created.push(s);
-      sessions[g.graph] = {
-        inputNames: s.inputNames,
-        outputNames: s.outputNames,
-        async run(feeds) {
-          const ortFeeds: Record<string, ort.Tensor> = {};
-          for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = v instanceof ort.Tensor ? v : toOrtTensor(v);
-          try {
-            return (await s.run(ortFeeds)) as Record<string, ort.Tensor>;
-          } catch (e) {
-            throw runError(g.graph, e);
-          }
-        },
-      };
-    }
-  } catch (e) {
-    await release();
-    throw e;
-  }
-  return { sessions, release, alive: () => !released };
-}
-
-export function createSessions(
-  graphs: { graph: GraphName; file: string; bytes: Uint8Array }[],
-  opts: SessionOptions,
-): Promise<SessionHost> {
-  return opts.runIn === "main" ? createInProcessSessions(graphs, opts) : createThreadedSessions(graphs, opts);
 }

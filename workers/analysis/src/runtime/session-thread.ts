@@ -4,8 +4,9 @@
  */
 import { parentPort } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import { runDecode, type DecodeRequest, type Decoded } from "../inference/decoder.ts";
-import type { GraphSession, SessionOptions, TensorData } from "./sessions.ts";
+import type { DecodeRequest, Decoded } from "../inference/decoder-types.ts";
+import { runDecode } from "../inference/decoder.ts";
+import type { GraphSession, SessionOptions, TensorData } from "./graph-session.ts";
 
 export type HostRequest =
   | { op: "load"; graphs: { graph: string; file: string; bytes: Uint8Array }[]; options: ort.InferenceSession.SessionOptions }

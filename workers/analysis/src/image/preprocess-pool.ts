@@ -2,7 +2,7 @@
  * A small pool of worker threads that decode and preprocess image bytes off the event loop.
  */
 import type { Worker } from "node:worker_threads";
-import { startTsWorker } from "../bundle/ts-worker.ts";
+import { startTsWorker } from "../runtime/ts-worker.ts";
 import { InferenceError, type InferenceErrorCode } from "../bundle/errors.ts";
 import type { PreprocessConfig, Preprocessed } from "./preprocess.ts";
 import type { PreprocessJob, PreprocessReply } from "./preprocess-worker.ts";

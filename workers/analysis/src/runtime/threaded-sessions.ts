@@ -1,9 +1,16 @@
 /** Main-thread side of the threaded sessions: every run is a message to the session thread. */
-import type { DecodeRequest, Decoded } from "../inference/decoder.ts";
-import { InferenceError } from "./errors.ts";
-import type { GraphName } from "./manifest.ts";
+import type { DecodeRequest, Decoded } from "../inference/decoder-types.ts";
+import { InferenceError } from "../bundle/errors.ts";
+import type { GraphName } from "../bundle/manifest.ts";
 import type { HostReply, HostRequest } from "./session-thread.ts";
-import { ortOptions, sessionCreateError, type GraphSession, type SessionHost, type SessionOptions, type TensorData } from "./sessions.ts";
+import {
+  ortOptions,
+  sessionCreateError,
+  type GraphSession,
+  type SessionHost,
+  type SessionOptions,
+  type TensorData,
+} from "./graph-session.ts";
 import { startTsWorker } from "./ts-worker.ts";
 
 export async function createThreadedSessions(
