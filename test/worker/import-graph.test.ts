@@ -37,7 +37,10 @@ test("the worker's modules import each other without a circle (type imports incl
   const graph = new Map<string, string[]>();
   for (const file of sources(SRC)) {
     const text = readFileSync(file, "utf8");
-    graph.set(file, [...text.matchAll(IMPORT)].map((m) => path.resolve(path.dirname(file), m[1]!)));
+    graph.set(
+      file,
+      [...text.matchAll(IMPORT)].map((m) => path.resolve(path.dirname(file), m[1]!)),
+    );
   }
   assert.ok(graph.size > 30, "found the worker's sources");
   assert.deepEqual(cycles(graph), []);
@@ -46,5 +49,13 @@ test("the worker's modules import each other without a circle (type imports incl
 test("the cycle finder reports a circle", () => {
   const a = path.join(SRC, "a.ts");
   const b = path.join(SRC, "b.ts");
-  assert.deepEqual(cycles(new Map([[a, [b]], [b, [a]]])), [["a.ts", "b.ts"]]);
+  assert.deepEqual(
+    cycles(
+      new Map([
+        [a, [b]],
+        [b, [a]],
+      ]),
+    ),
+    [["a.ts", "b.ts"]],
+  );
 });
