@@ -1,9 +1,11 @@
 // Audit trail, worker heartbeats and processed-message records (consumer idempotency).
 import type { AuditEvent, PrismaClient, WorkerHeartbeat } from "../generated/client.ts";
+import type { DbClient } from "../client.ts";
 import { pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
 
 export interface AuditInput {
-  tenantId: string;
+  /** null: a platform event no tenant owns (an unknown account's failed login, operator actions) */
+  tenantId: string | null;
   /** "user:<id>" | "apikey:<id>" | "system:<name>" */
   actor: string;
   /** e.g. "study.read", "analysis.request", "report.review" */
@@ -13,10 +15,17 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The one way an audit event is written: with the request's client, or with the transaction of the change it
+ * records, so that the change and its audit event commit together.
+ */
+export function recordAudit(client: DbClient, input: AuditInput): Promise<AuditEvent> {
+  return client.auditEvent.create({ data: { ...input, targetId: input.targetId ?? null, details: (input.details ?? {}) as object } });
+}
+
 export function createAuditRepository(prisma: PrismaClient) {
   return {
-    record: (input: AuditInput): Promise<AuditEvent> =>
-      prisma.auditEvent.create({ data: { ...input, targetId: input.targetId ?? null, details: (input.details ?? {}) as object } }),
+    record: (input: AuditInput): Promise<AuditEvent> => recordAudit(prisma, input),
     recordMany: async (inputs: AuditInput[]): Promise<number> =>
       (
         await prisma.auditEvent.createMany({

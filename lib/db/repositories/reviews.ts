@@ -2,6 +2,7 @@
 import type { ModelStatus, PrismaClient, Review, ReviewAction, ModelVersion } from "../generated/client.ts";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../errors/index.ts";
 import { TX_OPTIONS } from "../client.ts";
+import { recordAudit } from "./operations.ts";
 import { groupByKey } from "./pagination.ts";
 
 export interface ReviewInput {
@@ -61,15 +62,13 @@ export function createReviewRepository(prisma: PrismaClient) {
         if (input.action !== "REJECT") {
           await tx.study.updateMany({ where: { id: analysis.studyId, tenantId: input.tenantId }, data: { status: "REVIEWED" } });
         }
-        await tx.auditEvent.create({
-          data: {
-            tenantId: input.tenantId,
-            actor: input.actor,
-            action: `report.${input.action.toLowerCase()}`,
-            targetType: "Analysis",
-            targetId: analysis.id,
-            details: { reviewId: review.id, studyId: analysis.studyId, comment: input.comment ?? null, amended: amendedText !== null },
-          },
+        await recordAudit(tx, {
+          tenantId: input.tenantId,
+          actor: input.actor,
+          action: `report.${input.action.toLowerCase()}`,
+          targetType: "Analysis",
+          targetId: analysis.id,
+          details: { reviewId: review.id, studyId: analysis.studyId, comment: input.comment ?? null, amended: amendedText !== null },
         });
         return review;
       }, TX_OPTIONS);

@@ -3,6 +3,7 @@ import type { PrismaClient, Role, Tenant, User, ApiKey } from "../generated/clie
 import { ConflictError, ValidationError } from "../../errors/index.ts";
 import { isUniqueViolation, TX_OPTIONS } from "../client.ts";
 import { hashPassword, verifyPassword, generateApiKey, hashApiKey, API_KEY_PREFIX_LENGTH, DUMMY_PASSWORD_HASH } from "../passwords.ts";
+import { recordAudit } from "./operations.ts";
 import { orderByIds } from "./pagination.ts";
 
 export function createTenantRepository(prisma: PrismaClient) {
@@ -111,15 +112,13 @@ export function createAccountRepository(prisma: PrismaClient) {
           select: { id: true },
         });
         await tx.session.updateMany({ where: { id: { in: revoked.map((s) => s.id) } }, data: { revokedAt: now, revokedBy: input.actor } });
-        await tx.auditEvent.create({
-          data: {
-            tenantId: input.tenantId,
-            actor: input.actor,
-            action: "user.password.change",
-            targetType: "User",
-            targetId: input.userId,
-            details: { revokedSessions: revoked.length },
-          },
+        await recordAudit(tx, {
+          tenantId: input.tenantId,
+          actor: input.actor,
+          action: "user.password.change",
+          targetType: "User",
+          targetId: input.userId,
+          details: { revokedSessions: revoked.length },
         });
         return revoked.map((s) => s.id);
       }, TX_OPTIONS);
@@ -135,15 +134,13 @@ export function createAccountRepository(prisma: PrismaClient) {
           where: { userId: user.id, revokedAt: null, expiresAt: { gt: now } },
           data: { revokedAt: now, revokedBy: input.actor },
         });
-        await tx.auditEvent.create({
-          data: {
-            tenantId: input.tenantId,
-            actor: input.actor,
-            action: "user.role.change",
-            targetType: "User",
-            targetId: user.id,
-            details: { from: user.role, to: input.role, revokedSessions: count },
-          },
+        await recordAudit(tx, {
+          tenantId: input.tenantId,
+          actor: input.actor,
+          action: "user.role.change",
+          targetType: "User",
+          targetId: user.id,
+          details: { from: user.role, to: input.role, revokedSessions: count },
         });
         return { previous: user.role, revoked: count };
       }, TX_OPTIONS);

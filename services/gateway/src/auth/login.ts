@@ -6,7 +6,7 @@
 import type { GatewayContext } from "../graphql/context.ts";
 import { userError, type UserError } from "../graphql/errors.ts";
 import type { ViewerModel } from "../graphql/models.ts";
-import { writeAudit } from "../repositories-ext/audit.ts";
+import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
 import { emailDigest } from "./throttle.ts";
 import { openSession } from "./sessions.ts";
 
@@ -43,7 +43,7 @@ export async function login(ctx: GatewayContext, email: string, password: string
   if (!check.user) {
     const details = { requestId, address: clientAddress, reason: check.outcome, lockedForSeconds: verdict.lockedForSeconds };
     if (check.account) {
-      await writeAudit(ctx.db, {
+      await recordAudit(ctx.db, {
         tenantId: check.account.tenantId,
         actor: "anonymous",
         action: "user.login.failed",
@@ -52,15 +52,13 @@ export async function login(ctx: GatewayContext, email: string, password: string
         details: { ...details, email: check.account.email },
       });
     } else {
-      await ctx.db.auditEvent.create({
-        data: {
-          tenantId: null,
-          actor: "anonymous",
-          action: "user.login.failed",
-          targetType: "User",
-          targetId: null,
-          details: { ...details, emailHash: emailDigest(secret, email) },
-        },
+      await recordAudit(ctx.db, {
+        tenantId: null,
+        actor: "anonymous",
+        action: "user.login.failed",
+        targetType: "User",
+        targetId: null,
+        details: { ...details, emailHash: emailDigest(secret, email) },
       });
     }
     logger.warn("login failed", { requestId, address: clientAddress, reason: check.outcome, userId: check.account?.id ?? null });
@@ -69,7 +67,7 @@ export async function login(ctx: GatewayContext, email: string, password: string
   await services.loginThrottle.succeeded(verdict);
   const user = check.user;
   const token = await openSession(ctx.db, user, config.auth);
-  await writeAudit(ctx.db, {
+  await recordAudit(ctx.db, {
     tenantId: user.tenantId,
     actor: `user:${user.id}`,
     action: "user.login",

@@ -9,7 +9,7 @@ import { createTransitionRepository } from "../../../../lib/db/repositories/tran
 import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import type { Db } from "../repositories-ext/db.ts";
-import { writeAudit } from "../repositories-ext/audit.ts";
+import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
 import type { AnalysisUpdates } from "../subscriptions/updates.ts";
 import type { ReplayLimits } from "../subscriptions/cursor.ts";
 import type { GatewayContext } from "./context.ts";
@@ -45,7 +45,7 @@ export function createServices(
       details: Record<string, unknown> = {},
     ): Promise<void> {
       if (!ctx.principal) return;
-      await writeAudit(ctx.db, {
+      await recordAudit(ctx.db, {
         tenantId: ctx.principal.tenantId,
         actor: ctx.principal.actor,
         action,

@@ -5,7 +5,7 @@ import type { ImageStore } from "../../../../lib/images/index.ts";
 import { sendError } from "./body.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Db } from "../repositories-ext/db.ts";
-import { writeAudit } from "../repositories-ext/audit.ts";
+import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
 
 export async function handleImage(
   req: IncomingMessage,
@@ -23,7 +23,7 @@ export async function handleImage(
   const key = image.derivedPngKey ?? (image.format === "PNG" ? image.storageKey : null);
   const bytes = key ? await deps.store.get(key) : null;
   if (!bytes) return sendError(res, 404, "NOT_FOUND", `The display image of ${imageId} is not in the store.`);
-  await writeAudit(deps.db, {
+  await recordAudit(deps.db, {
     tenantId: principal.tenantId,
     actor: principal.actor,
     action: "image.read",
