@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     log(`bystander before any attack: p50 ${baseline.p50} ms, p95 ${baseline.p95} ms (n ${baseline.n})`);
     for (const attack of selected(cfg)) {
       const tally = createTally(world.secrets);
+      attack.prepare?.();
       const t0 = performance.now();
       let answers = 0;
       await runAttack(attack, ctx, (o) => {

@@ -25,6 +25,8 @@ export interface Attack {
   repeat?: number;
   /** left out in trimmed mode (CI) */
   fullOnly?: boolean;
+  /** builds what the attack sends (hostile files) before its window opens: the bystander shares this process */
+  prepare?(): void;
   run(ctx: AttackContext): Promise<Observation[]>;
 }
 

@@ -16,6 +16,9 @@ function fileAttack(name: string, make: () => Buffer, contentType: string, statu
     family: "uploads",
     repeat: options.repeat,
     fullOnly: options.fullOnly,
+    prepare() {
+      bytes ??= make();
+    },
     async run({ upload, world }) {
       bytes ??= make();
       const a = await upload(bytes, contentType, options.auth === "none" ? {} : world.a.RADIOLOGIST);
