@@ -4,7 +4,7 @@
 // leaked, hung, crashed or was not refused as expected, or the bystander's p95 passed the target during an attack.
 import { ConfigError } from "../../lib/errors/index.ts";
 import { allAttacks, type Attack, type AttackContext } from "./attacks/index.ts";
-import { createTally, type Observation } from "./classify.ts";
+import { createTally, worst, type Observation } from "./classify.ts";
 import { loadAdversarialConfig, type AdversarialConfig } from "./config.ts";
 import { gqlRequest, request } from "./http.ts";
 import { startNormalClient } from "./normal.ts";
@@ -89,7 +89,9 @@ async function main(): Promise<void> {
       // a bystander request still in flight at t1 is not in yet: wait for it (an attack's effect may outlast it)
       await normal.settled();
       const samples = normal.between(t0, t1);
-      const outcome = tally.reasons.some((r) => r.startsWith("attack code failed")) && answers === 0 ? "unexpected" : tally.outcome(Boolean(down));
+      // an attack whose own code failed proved nothing: at best "unexpected"
+      const codeFailed = tally.reasons.some((r) => r.startsWith("attack code failed"));
+      const outcome = worst([tally.outcome(Boolean(down)), ...(codeFailed ? (["unexpected"] as const) : [])]);
       rows.push({ name: attack.name, family: attack.family, outcome, answers, seconds: (t1 - t0) / 1000, normal: normalStats(samples), reasons: tally.reasons });
       log(`${attack.family}: ${attack.name} → ${outcome} (${answers} answers, bystander p95 ${rows.at(-1)!.normal.p95} ms)`);
       if (down) break;
