@@ -69,14 +69,17 @@ async function main(): Promise<void> {
       upload: (bytes, contentType, headers) => request(`${baseUrl}/upload`, { method: "POST", headers: { "content-type": contentType, ...headers }, body: bytes as unknown as BodyInit }, cfg.deadlineMs),
       windowMs: cfg.windowMs,
     };
+    // hostile files are built before anyone measures: building the 8 MB DICOM blocks this process for seconds,
+    // longer than the gateway keeps an idle connection open (5 s), which then failed the next requests
+    const attacks = selected(cfg);
+    for (const attack of attacks) attack.prepare?.();
     const normal = startNormalClient(baseUrl, world.apiKeyA, cfg.normalIntervalMs, cfg.deadlineMs);
     const b0 = performance.now();
     await new Promise((r) => setTimeout(r, cfg.windowMs));
     baseline = normalStats(normal.between(b0, performance.now()));
     log(`bystander before any attack: p50 ${baseline.p50} ms, p95 ${baseline.p95} ms (n ${baseline.n})`);
-    for (const attack of selected(cfg)) {
+    for (const attack of attacks) {
       const tally = createTally(world.secrets);
-      attack.prepare?.();
       const t0 = performance.now();
       let answers = 0;
       await runAttack(attack, ctx, (o) => {

@@ -25,7 +25,7 @@ export interface Attack {
   repeat?: number;
   /** left out in trimmed mode (CI) */
   fullOnly?: boolean;
-  /** builds what the attack sends (hostile files) before its window opens: the bystander shares this process */
+  /** builds what the attack sends (hostile files) before the bystander starts: it shares this process */
   prepare?(): void;
   run(ctx: AttackContext): Promise<Observation[]>;
 }
