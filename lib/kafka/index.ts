@@ -2,7 +2,16 @@
 // so a KafkaJS-compatible client can replace it here. Producer: idempotent, acks=all, murmur2 partitioning
 // (Java-compatible, so a key always lands on the same partition). Consumer: offsets are committed only after
 // `handle` resolves for a message (autoCommit off); a handler that throws gets the message again.
-import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type Consumer, type KafkaMessage, type LogEntry, type Producer, type Admin } from "kafkajs";
+import {
+  Kafka,
+  logLevel as kafkajsLogLevel,
+  Partitioners,
+  type Consumer,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+  type Admin,
+} from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { handleBatchConcurrently } from "./batch.ts";
 
@@ -294,7 +303,10 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
           await consumer.connect();
           await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
           const joinedPromise = new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)), joinTimeoutMs);
+            const timer = setTimeout(
+              () => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)),
+              joinTimeoutMs,
+            );
             const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
               clearTimeout(timer);
               remove();
@@ -378,7 +390,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
         return true;
       })();
       try {
-        return await Promise.race([check, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).catch(() => false);
+        return await Promise.race([check, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).catch(
+          () => false,
+        );
       } finally {
         clearTimeout(timer);
         // also after a timeout: the probe's connection attempt is closed once it settles

@@ -57,7 +57,14 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   try {
     const pgPromise = config.externalDatabaseUrl
       ? Promise.resolve(undefined)
-      : startPostgres({ dataDir: d.postgres, port: config.pgPort, fast: options.fast, startTimeoutMs: config.startTimeoutMs, log, signal: options.signal });
+      : startPostgres({
+          dataDir: d.postgres,
+          port: config.pgPort,
+          fast: options.fast,
+          startTimeoutMs: config.startTimeoutMs,
+          log,
+          signal: options.signal,
+        });
     const kafkaPromise = config.externalBrokers
       ? Promise.resolve(undefined)
       : startKafka({

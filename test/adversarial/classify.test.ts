@@ -5,12 +5,22 @@ import assert from "node:assert/strict";
 import { createTally, findLeaks, judge, worst } from "./classify.ts";
 import type { Answer } from "./http.ts";
 
-const answer = (text: string, over: Partial<Answer> = {}): Answer => ({ status: 200, headers: new Headers(), text, json: undefined, ms: 1, hung: false, ...over });
+const answer = (text: string, over: Partial<Answer> = {}): Answer => ({
+  status: 200,
+  headers: new Headers(),
+  text,
+  json: undefined,
+  ms: 1,
+  hung: false,
+  ...over,
+});
 const SECRETS = ["VICTIM-MRN-1a2b", "Victim Hospital 1a2b"];
 
 test("another tenant's marker strings, suggestions, stack traces and internal errors are leaks", () => {
   assert.deepEqual(findLeaks(`{"data":{"patient":{"externalId":"VICTIM-MRN-1a2b"}}}`, SECRETS), ["another tenant's data (VICT…)"]);
-  assert.deepEqual(findLeaks(`{"errors":[{"message":"Cannot query field \\"studiez\\". Did you mean \\"studies\\"?"}]}`, SECRETS), ["field or enum suggestion"]);
+  assert.deepEqual(findLeaks(`{"errors":[{"message":"Cannot query field \\"studiez\\". Did you mean \\"studies\\"?"}]}`, SECRETS), [
+    "field or enum suggestion",
+  ]);
   assert.ok(findLeaks(`Error: boom\n    at resolve (/srv/app/resolvers.ts:10:5)`, SECRETS).includes("stack trace"));
   assert.ok(findLeaks(`{"message":"Invalid \`prisma.study.findUnique()\` invocation"}`, SECRETS).includes("database error text"));
   assert.ok(findLeaks(`{"message":"TypeError: Cannot read properties of undefined"}`, SECRETS).includes("JavaScript error text"));

@@ -28,7 +28,10 @@ const LEAK_PATTERNS: [RegExp, string][] = [
   [/"__schema"\s*:\s*\{|"__type"\s*:\s*\{/, "introspection result"],
   [/\n\s+at [^\n]+:\d+:\d+|\bat [\w.$<>]+ \([^)]*:\d+:\d+\)/, "stack trace"],
   [/node_modules\/|\/work\/|\.tsx?:\d+/, "server file path"],
-  [/prisma|SQLSTATE|duplicate key|violates [a-z ]+constraint|relation "|syntax error at or near|invalid input syntax/i, "database error text"],
+  [
+    /prisma|SQLSTATE|duplicate key|violates [a-z ]+constraint|relation "|syntax error at or near|invalid input syntax/i,
+    "database error text",
+  ],
   [/kafkajs|ECONNREFUSED|ETIMEDOUT|EPIPE/, "internal connection error"],
   [/TypeError|ReferenceError|RangeError|Cannot read propert/, "JavaScript error text"],
   [/passwordHash|scrypt\$|AUTH_TOKEN_SECRET|keyHash/i, "credential material"],

@@ -30,13 +30,25 @@ export async function request(url: string, init: RequestInit, deadlineMs: number
   } catch (e) {
     const err = e as Error;
     const hung = err.name === "TimeoutError" || err.name === "AbortError";
-    return { status: 0, headers: new Headers(), text: "", json: undefined, ms: performance.now() - t0, hung, failed: hung ? undefined : err.message };
+    return {
+      status: 0,
+      headers: new Headers(),
+      text: "",
+      json: undefined,
+      ms: performance.now() - t0,
+      hung,
+      failed: hung ? undefined : err.message,
+    };
   }
 }
 
 export function gqlRequest(baseUrl: string, deadlineMs: number) {
   return (query: string, variables: Record<string, unknown> = {}, headers: HeaderMap = {}): Promise<Answer> =>
-    request(`${baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query, variables }) }, deadlineMs);
+    request(
+      `${baseUrl}/graphql`,
+      { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query, variables }) },
+      deadlineMs,
+    );
 }
 
 /** `extensions.code` of the first GraphQL error, if any */

@@ -66,7 +66,12 @@ async function main(): Promise<void> {
       world,
       tokenSecret: platform.tokenSecret,
       gql,
-      upload: (bytes, contentType, headers) => request(`${baseUrl}/upload`, { method: "POST", headers: { "content-type": contentType, ...headers }, body: bytes as unknown as BodyInit }, cfg.deadlineMs),
+      upload: (bytes, contentType, headers) =>
+        request(
+          `${baseUrl}/upload`,
+          { method: "POST", headers: { "content-type": contentType, ...headers }, body: bytes as unknown as BodyInit },
+          cfg.deadlineMs,
+        ),
       windowMs: cfg.windowMs,
     };
     // hostile files are built before anyone measures: building the 8 MB DICOM blocks this process for seconds,
@@ -95,7 +100,15 @@ async function main(): Promise<void> {
       // an attack whose own code failed proved nothing: at best "unexpected"
       const codeFailed = tally.reasons.some((r) => r.startsWith("attack code failed"));
       const outcome = worst([tally.outcome(Boolean(down)), ...(codeFailed ? (["unexpected"] as const) : [])]);
-      rows.push({ name: attack.name, family: attack.family, outcome, answers, seconds: (t1 - t0) / 1000, normal: normalStats(samples), reasons: tally.reasons });
+      rows.push({
+        name: attack.name,
+        family: attack.family,
+        outcome,
+        answers,
+        seconds: (t1 - t0) / 1000,
+        normal: normalStats(samples),
+        reasons: tally.reasons,
+      });
       log(`${attack.family}: ${attack.name} → ${outcome} (${answers} answers, bystander p95 ${rows.at(-1)!.normal.p95} ms)`);
       if (down) break;
     }
@@ -107,8 +120,15 @@ async function main(): Promise<void> {
   }
   await cleanup();
   process.stdout.write(`${formatTable(rows, cfg.p95TargetMs)}\n\n`);
-  const summary = summarize(rows, { normal_baseline_p95_ms: baseline?.p95 ?? null, p95_target_ms: cfg.p95TargetMs, mode: cfg.mode, duration_s: Math.round((performance.now() - started) / 1000) });
-  const failed = summary.leaked + summary.hung + summary.crashed + summary.unexpected + summary.normal_errors > 0 || (summary.max_normal_p95_ms_under_attack ?? Infinity) > cfg.p95TargetMs;
+  const summary = summarize(rows, {
+    normal_baseline_p95_ms: baseline?.p95 ?? null,
+    p95_target_ms: cfg.p95TargetMs,
+    mode: cfg.mode,
+    duration_s: Math.round((performance.now() - started) / 1000),
+  });
+  const failed =
+    summary.leaked + summary.hung + summary.crashed + summary.unexpected + summary.normal_errors > 0 ||
+    (summary.max_normal_p95_ms_under_attack ?? Infinity) > cfg.p95TargetMs;
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exit(failed ? 1 : 0);
 }

@@ -49,15 +49,44 @@ export async function startPlatform(cfg: AdversarialConfig, baseEnv: Record<stri
     db = createDb(stack.databaseUrl, { poolMax: 4 });
     const repos = createRepositories(db.prisma, { topics: stack.topics });
     const tokenSecret = randomBytes(32).toString("hex");
-    const common = { ...baseEnv, DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.kafkaBrokers.join(","), KAFKA_TOPIC_PREFIX: stackEnv.KAFKA_TOPIC_PREFIX, STORAGE_DIR: path.join(cfg.workDir, "images"), LOG_LEVEL: "warn" };
+    const common = {
+      ...baseEnv,
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+      KAFKA_TOPIC_PREFIX: stackEnv.KAFKA_TOPIC_PREFIX,
+      STORAGE_DIR: path.join(cfg.workDir, "images"),
+      LOG_LEVEL: "warn",
+    };
     const gatewayPort = await freePort();
     const workerPort = await freePort();
-    const gateway = startService("gateway", "services/gateway/src/main.ts", { ...common, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), GATEWAY_INSTANCE_ID: runId, AUTH_TOKEN_SECRET: tokenSecret }, cfg.workDir);
+    const gateway = startService(
+      "gateway",
+      "services/gateway/src/main.ts",
+      {
+        ...common,
+        GATEWAY_HOST: "127.0.0.1",
+        GATEWAY_PORT: String(gatewayPort),
+        GATEWAY_INSTANCE_ID: runId,
+        AUTH_TOKEN_SECRET: tokenSecret,
+      },
+      cfg.workDir,
+    );
     services.push(gateway);
     const worker = startService(
       "worker",
       "workers/analysis/src/main.ts",
-      { ...common, MODEL_BUNDLE_DIR: cfg.bundleDir, INFERENCE_THREADS: "1", PREPROCESS_THREADS: "1", WORKER_GROUP_ID: `workers-${runId}`, TOPIC_ANALYSIS_REQUESTED: stack.topics.requested, TOPIC_ANALYSIS_COMPLETED: stack.topics.completed, TOPIC_ANALYSIS_DEAD_LETTER: stack.topics.deadLetter, WORKER_HTTP_HOST: "127.0.0.1", WORKER_HTTP_PORT: String(workerPort) },
+      {
+        ...common,
+        MODEL_BUNDLE_DIR: cfg.bundleDir,
+        INFERENCE_THREADS: "1",
+        PREPROCESS_THREADS: "1",
+        WORKER_GROUP_ID: `workers-${runId}`,
+        TOPIC_ANALYSIS_REQUESTED: stack.topics.requested,
+        TOPIC_ANALYSIS_COMPLETED: stack.topics.completed,
+        TOPIC_ANALYSIS_DEAD_LETTER: stack.topics.deadLetter,
+        WORKER_HTTP_HOST: "127.0.0.1",
+        WORKER_HTTP_PORT: String(workerPort),
+      },
       cfg.workDir,
     );
     services.push(worker);
@@ -73,8 +102,13 @@ export async function startPlatform(cfg: AdversarialConfig, baseEnv: Record<stri
       db,
       repos,
       async downReason() {
-        for (const s of services) if (s.child.exitCode !== null || s.child.signalCode !== null) return `${s.name} exited (${s.child.exitCode ?? s.child.signalCode}); see ${s.logFile}`;
-        for (const [name, url] of [["gateway", gatewayUrl], ["worker", workerUrl]] as const) {
+        for (const s of services)
+          if (s.child.exitCode !== null || s.child.signalCode !== null)
+            return `${s.name} exited (${s.child.exitCode ?? s.child.signalCode}); see ${s.logFile}`;
+        for (const [name, url] of [
+          ["gateway", gatewayUrl],
+          ["worker", workerUrl],
+        ] as const) {
           try {
             const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
             if (r.status !== 200) return `${name} /healthz answered ${r.status}`;

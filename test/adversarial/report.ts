@@ -16,16 +16,37 @@ export interface AttackRow {
 
 export function normalStats(samples: readonly NormalSample[]): AttackRow["normal"] {
   const ms = samples.map((s) => s.ms);
-  return { n: ms.length, p50: round(percentile(ms, 50), 1), p95: round(percentile(ms, 95), 1), errors: samples.filter((s) => !s.ok).length };
+  return {
+    n: ms.length,
+    p50: round(percentile(ms, 50), 1),
+    p95: round(percentile(ms, 95), 1),
+    errors: samples.filter((s) => !s.ok).length,
+  };
 }
 
 export function formatTable(rows: readonly AttackRow[], targetMs: number): string {
   const head = ["family", "attack", "outcome", "answers", "s", "normal n", "p50 ms", "p95 ms", ""];
-  const body = rows.map((r) => [r.family, r.name, r.outcome, String(r.answers), r.seconds.toFixed(1), String(r.normal.n), fmt(r.normal.p50), fmt(r.normal.p95), r.normal.p95 > targetMs ? `over ${targetMs} ms` : r.normal.errors ? `${r.normal.errors} normal errors` : ""]);
+  const body = rows.map((r) => [
+    r.family,
+    r.name,
+    r.outcome,
+    String(r.answers),
+    r.seconds.toFixed(1),
+    String(r.normal.n),
+    fmt(r.normal.p50),
+    fmt(r.normal.p95),
+    r.normal.p95 > targetMs ? `over ${targetMs} ms` : r.normal.errors ? `${r.normal.errors} normal errors` : "",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const notes = rows.flatMap((r) => r.reasons.map((why) => `  ${r.name} [${r.outcome}]: ${why}`));
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ...(notes.length ? ["", "why:", ...notes] : [])].join("\n");
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ...(notes.length ? ["", "why:", ...notes] : [])].join(
+    "\n",
+  );
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-");

@@ -35,20 +35,36 @@ export function grayPng(width: number, height: number, seed: number): Buffer {
 function must(a: Answer, path: string[]): any {
   let v = a.json;
   for (const p of path) v = v?.[p];
-  if (v === undefined || v === null || a.json?.errors) throw new Error(`setup request failed (${path.join(".")}): ${a.status} ${a.text.slice(0, 300)}`);
+  if (v === undefined || v === null || a.json?.errors)
+    throw new Error(`setup request failed (${path.join(".")}): ${a.status} ${a.text.slice(0, 300)}`);
   return v;
 }
 
 export async function buildWorld(p: Platform, deadlineMs: number, log: (l: string) => void): Promise<World> {
   const gql = gqlRequest(p.gatewayUrl, deadlineMs);
   const tag = randomBytes(4).toString("hex");
-  const seedA = await seedDemo(p.repos, { tenantSlug: "adv-a", tenantName: "Attacker Clinic", apiKey: `gk_adv_a_${randomBytes(16).toString("hex")}` });
-  const seedB = await seedDemo(p.repos, { tenantSlug: "adv-b", tenantName: `Victim Hospital ${tag}`, apiKey: `gk_adv_b_${randomBytes(16).toString("hex")}` });
+  const seedA = await seedDemo(p.repos, {
+    tenantSlug: "adv-a",
+    tenantName: "Attacker Clinic",
+    apiKey: `gk_adv_a_${randomBytes(16).toString("hex")}`,
+  });
+  const seedB = await seedDemo(p.repos, {
+    tenantSlug: "adv-b",
+    tenantName: `Victim Hospital ${tag}`,
+    apiKey: `gk_adv_b_${randomBytes(16).toString("hex")}`,
+  });
   const login = async (email: string, password: string) =>
-    must(await gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }`, { e: email, p: password }), ["data", "login", "token"]) as string;
+    must(
+      await gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }`, {
+        e: email,
+        p: password,
+      }),
+      ["data", "login", "token"],
+    ) as string;
   const bearers = async (seed: DemoSeed) => {
     const out = {} as Record<RoleName, HeaderMap>;
-    for (const u of seed.users) if (u.role !== "WORKER") out[u.role as RoleName] = { authorization: `Bearer ${await login(u.email, u.password)}` };
+    for (const u of seed.users)
+      if (u.role !== "WORKER") out[u.role as RoleName] = { authorization: `Bearer ${await login(u.email, u.password)}` };
     return out;
   };
   const a = await bearers(seedA);
@@ -57,12 +73,30 @@ export async function buildWorld(p: Platform, deadlineMs: number, log: (l: strin
   const spareToken = await login(clinicianA.email, clinicianA.password);
 
   const studyOf = async (auth: HeaderMap, mrn: string, extra: { displayName?: string; accession?: string } = {}) => {
-    const pid = must(await gql(`mutation($m: String!, $n: String) { createPatient(input: { externalId: $m, displayName: $n }) { patient { id } errors { code } } }`, { m: mrn, n: extra.displayName ?? null }, auth), ["data", "createPatient", "patient", "id"]) as string;
-    const sid = must(await gql(`mutation($p: ID!, $a: String) { createStudy(input: { patientId: $p, accessionNumber: $a }) { study { id } errors { code } } }`, { p: pid, a: extra.accession ?? null }, auth), ["data", "createStudy", "study", "id"]) as string;
+    const pid = must(
+      await gql(
+        `mutation($m: String!, $n: String) { createPatient(input: { externalId: $m, displayName: $n }) { patient { id } errors { code } } }`,
+        { m: mrn, n: extra.displayName ?? null },
+        auth,
+      ),
+      ["data", "createPatient", "patient", "id"],
+    ) as string;
+    const sid = must(
+      await gql(
+        `mutation($p: ID!, $a: String) { createStudy(input: { patientId: $p, accessionNumber: $a }) { study { id } errors { code } } }`,
+        { p: pid, a: extra.accession ?? null },
+        auth,
+      ),
+      ["data", "createStudy", "study", "id"],
+    ) as string;
     return { patientId: pid, studyId: sid };
   };
   const upload = async (auth: HeaderMap, seed: number) => {
-    const r = await request(`${p.gatewayUrl}/upload`, { method: "POST", headers: { "content-type": "image/png", ...auth }, body: new Uint8Array(grayPng(96, 96, seed)) }, deadlineMs);
+    const r = await request(
+      `${p.gatewayUrl}/upload`,
+      { method: "POST", headers: { "content-type": "image/png", ...auth }, body: new Uint8Array(grayPng(96, 96, seed)) },
+      deadlineMs,
+    );
     return { uploadId: must(r, ["uploadId"]) as string, sha256: must(r, ["sha256"]) as string };
   };
 
@@ -74,9 +108,20 @@ export async function buildWorld(p: Platform, deadlineMs: number, log: (l: strin
   const secret = { mrn: `VICTIM-MRN-${tag}`, name: `Victim^Patient${tag}`, accession: `VICTIM-ACC-${tag}` };
   const v = await studyOf(b.RADIOLOGIST, secret.mrn, { displayName: secret.name, accession: secret.accession });
   const vUpload = await upload(b.RADIOLOGIST, 2);
-  const image = must(await gql(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id url } errors { code } } }`, { s: v.studyId, u: vUpload.uploadId }, b.RADIOLOGIST), ["data", "attachImage", "image"]);
+  const image = must(
+    await gql(
+      `mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id url } errors { code } } }`,
+      { s: v.studyId, u: vUpload.uploadId },
+      b.RADIOLOGIST,
+    ),
+    ["data", "attachImage", "image"],
+  );
   const analysisId = must(
-    await gql(`mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION], idempotencyKey: "victim-1" }) { analyses { id } errors { code } } }`, { s: v.studyId }, b.RADIOLOGIST),
+    await gql(
+      `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION], idempotencyKey: "victim-1" }) { analyses { id } errors { code } } }`,
+      { s: v.studyId },
+      b.RADIOLOGIST,
+    ),
     ["data", "requestAnalyses", "analyses", "0", "id"],
   ) as string;
   // a second, unattached upload of the victim's, for the cross-tenant attach
@@ -102,8 +147,24 @@ export async function buildWorld(p: Platform, deadlineMs: number, log: (l: strin
     seedB,
     ownStudyId: own.studyId,
     ownUploadId: ownUpload.uploadId,
-    victim: { ...v, imageId: image.id, imageUrl: image.url, analysisId, uploadId: vLoose.uploadId, userId: seedB.users.find((u) => u.role === "RADIOLOGIST")!.id },
-    secrets: [secret.mrn, secret.name, secret.accession, `Victim Hospital ${tag}`, vUpload.sha256, vLoose.sha256, ...seedB.users.map((u) => u.email), seedB.apiKey],
+    victim: {
+      ...v,
+      imageId: image.id,
+      imageUrl: image.url,
+      analysisId,
+      uploadId: vLoose.uploadId,
+      userId: seedB.users.find((u) => u.role === "RADIOLOGIST")!.id,
+    },
+    secrets: [
+      secret.mrn,
+      secret.name,
+      secret.accession,
+      `Victim Hospital ${tag}`,
+      vUpload.sha256,
+      vLoose.sha256,
+      ...seedB.users.map((u) => u.email),
+      seedB.apiKey,
+    ],
     modelId: models[0]!.id,
   };
 }

@@ -30,8 +30,19 @@ test("config reports every problem at once, naming each variable", () => {
 });
 
 test("config applies defaults, coerces types and treats empty strings as unset", () => {
-  const config = loadConfig("gateway", schema, { DATABASE_URL: "postgresql://u:p@h:5432/db", KAFKA_BROKERS: "a:1, b:2", PORT: "", DEBUG: "true" });
-  assert.deepEqual(config, { PORT: 4000, DATABASE_URL: "postgresql://u:p@h:5432/db", KAFKA_BROKERS: ["a:1", "b:2"], WORKERS: 2, DEBUG: true });
+  const config = loadConfig("gateway", schema, {
+    DATABASE_URL: "postgresql://u:p@h:5432/db",
+    KAFKA_BROKERS: "a:1, b:2",
+    PORT: "",
+    DEBUG: "true",
+  });
+  assert.deepEqual(config, {
+    PORT: 4000,
+    DATABASE_URL: "postgresql://u:p@h:5432/db",
+    KAFKA_BROKERS: ["a:1", "b:2"],
+    WORKERS: 2,
+    DEBUG: true,
+  });
 });
 
 test("stack config lists every bad setting and resolves paths from the repository root", () => {

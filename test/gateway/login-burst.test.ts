@@ -9,31 +9,37 @@ import { createKeyedLock } from "../../services/gateway/src/auth/keyed-lock.ts";
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token retryAfterSeconds errors { code } } }`;
 
-test("a burst of 30 parallel logins never leaves database sessions waiting on the throttle's row locks", { timeout: 300_000 }, async (t) => {
-  const fx = await startGatewayFixture(t);
-  // a connection of its own: the gateway's pool is the one under test
-  const watcher = new pg.Client({ connectionString: fx.ctx.databaseUrl });
-  watcher.on("error", () => undefined); // the harness drops the database at the end
-  await watcher.connect();
-  const email = fx.tenantA.users.find((u) => u.role === "AUDITOR")!.email;
-  let maxWaiting = 0;
-  let bursting = true;
-  const watching = (async () => {
-    while (bursting) {
-      const r = await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      maxWaiting = Math.max(maxWaiting, r.rows[0].n as number);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
-  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => fx.gql(LOGIN, { e: email, p: `guess-${i}` })));
-  bursting = false;
-  await watching;
-  await watcher.end();
-  const codes = answers.map((a) => a.body.data?.login.errors[0]?.code);
-  assert.equal(codes.filter((c) => c === "VALIDATION").length, 5, codes.join(","));
-  assert.equal(codes.filter((c) => c === "RATE_LIMITED").length, 25);
-  assert.equal(maxWaiting, 0, `${maxWaiting} database sessions waited on a lock at once`);
-});
+test(
+  "a burst of 30 parallel logins never leaves database sessions waiting on the throttle's row locks",
+  { timeout: 300_000 },
+  async (t) => {
+    const fx = await startGatewayFixture(t);
+    // a connection of its own: the gateway's pool is the one under test
+    const watcher = new pg.Client({ connectionString: fx.ctx.databaseUrl });
+    watcher.on("error", () => undefined); // the harness drops the database at the end
+    await watcher.connect();
+    const email = fx.tenantA.users.find((u) => u.role === "AUDITOR")!.email;
+    let maxWaiting = 0;
+    let bursting = true;
+    const watching = (async () => {
+      while (bursting) {
+        const r = await watcher.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        maxWaiting = Math.max(maxWaiting, r.rows[0].n as number);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => fx.gql(LOGIN, { e: email, p: `guess-${i}` })));
+    bursting = false;
+    await watching;
+    await watcher.end();
+    const codes = answers.map((a) => a.body.data?.login.errors[0]?.code);
+    assert.equal(codes.filter((c) => c === "VALIDATION").length, 5, codes.join(","));
+    assert.equal(codes.filter((c) => c === "RATE_LIMITED").length, 25);
+    assert.equal(maxWaiting, 0, `${maxWaiting} database sessions waited on a lock at once`);
+  },
+);
 
 test("the keyed lock runs holders of a key one at a time, overlapping key sets without deadlock, and forgets idle keys", async () => {
   const lock = createKeyedLock();
@@ -48,10 +54,18 @@ test("the keyed lock runs holders of a key one at a time, overlapping key sets w
       order.push(i);
       inside--;
     });
-  await Promise.all([job(1, ["address:a", "account:x"]), job(2, ["account:y", "address:a"]), job(3, ["address:a"]), job(4, ["account:x", "address:a"])]);
+  await Promise.all([
+    job(1, ["address:a", "account:x"]),
+    job(2, ["account:y", "address:a"]),
+    job(3, ["address:a"]),
+    job(4, ["account:x", "address:a"]),
+  ]);
   assert.equal(most, 1, "every job shares address:a");
   assert.deepEqual([...order].sort(), [1, 2, 3, 4], "every job ran");
-  await assert.rejects(lock.run(["k"], async () => Promise.reject(new Error("boom"))), /boom/);
+  await assert.rejects(
+    lock.run(["k"], async () => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
   await lock.run(["k"], async () => undefined);
   assert.equal(lock.size(), 0);
 });

@@ -28,7 +28,9 @@ test("parallel logins of different accounts from different addresses check one p
   const users = [...fx.tenantA.users, ...fx.tenantB.users].filter((u) => u.role !== "WORKER");
   mostInFlight = 0;
   const answers = await Promise.all(
-    users.map((u, i) => fx.gql(LOGIN, { e: u.email, p: i % 2 ? u.password : "wrong-password" }, { "x-forwarded-for": `198.51.100.${i + 1}` })),
+    users.map((u, i) =>
+      fx.gql(LOGIN, { e: u.email, p: i % 2 ? u.password : "wrong-password" }, { "x-forwarded-for": `198.51.100.${i + 1}` }),
+    ),
   );
   answers.forEach((a, i) => {
     const login = a.body.data?.login;

@@ -12,18 +12,31 @@ import { resolveBundleDir } from "./harness.ts";
 test("a bad worker configuration fails listing every problem at once", () => {
   let error: unknown;
   try {
-    loadWorkerConfig({ DATABASE_URL: "mysql://nope", WORKER_MAX_ATTEMPTS: "0", EXECUTION_PROVIDER: "tpu", MODEL_BUNDLE_DIR: "/nonexistent/bundle" });
+    loadWorkerConfig({
+      DATABASE_URL: "mysql://nope",
+      WORKER_MAX_ATTEMPTS: "0",
+      EXECUTION_PROVIDER: "tpu",
+      MODEL_BUNDLE_DIR: "/nonexistent/bundle",
+    });
   } catch (e) {
     error = e;
   }
   assert.ok(error instanceof ConfigError);
   const keys = error.issues.map((issue) => issue.split(":")[0]);
-  assert.deepEqual(new Set(keys), new Set(["DATABASE_URL", "KAFKA_BROKERS", "WORKER_MAX_ATTEMPTS", "EXECUTION_PROVIDER", "MODEL_BUNDLE_DIR"]));
+  assert.deepEqual(
+    new Set(keys),
+    new Set(["DATABASE_URL", "KAFKA_BROKERS", "WORKER_MAX_ATTEMPTS", "EXECUTION_PROVIDER", "MODEL_BUNDLE_DIR"]),
+  );
 });
 
 test("a minimal worker configuration gets documented defaults", () => {
   const bundleDir = resolveBundleDir();
-  const config = loadWorkerConfig({ DATABASE_URL: "postgresql://u:p@localhost:5432/db", KAFKA_BROKERS: "a:9092, b:9092", MODEL_BUNDLE_DIR: bundleDir, WORKER_ID: "w1" });
+  const config = loadWorkerConfig({
+    DATABASE_URL: "postgresql://u:p@localhost:5432/db",
+    KAFKA_BROKERS: "a:9092, b:9092",
+    MODEL_BUNDLE_DIR: bundleDir,
+    WORKER_ID: "w1",
+  });
   assert.deepEqual(config.kafka.brokers, ["a:9092", "b:9092"]);
   assert.equal(config.kafka.groupId, "analysis-workers");
   assert.deepEqual(config.topics, { requested: "analysis.requested", completed: "analysis.completed", deadLetter: "analysis.dead-letter" });
@@ -34,12 +47,30 @@ test("a minimal worker configuration gets documented defaults", () => {
 
 test("retry backoff doubles per try, stays within ±25 % jitter and never exceeds its cap", () => {
   const policy = { backoffMs: 100, backoffMaxMs: 1000 };
-  assert.equal(backoffDelay(policy, 2, () => 0.5), 100);
-  assert.equal(backoffDelay(policy, 3, () => 0.5), 200);
-  assert.equal(backoffDelay(policy, 4, () => 0.5), 400);
-  assert.equal(backoffDelay(policy, 9, () => 0.5), 1000);
-  assert.equal(backoffDelay(policy, 3, () => 0), 150);
-  assert.equal(backoffDelay(policy, 3, () => 1), 250);
+  assert.equal(
+    backoffDelay(policy, 2, () => 0.5),
+    100,
+  );
+  assert.equal(
+    backoffDelay(policy, 3, () => 0.5),
+    200,
+  );
+  assert.equal(
+    backoffDelay(policy, 4, () => 0.5),
+    400,
+  );
+  assert.equal(
+    backoffDelay(policy, 9, () => 0.5),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(policy, 3, () => 0),
+    150,
+  );
+  assert.equal(
+    backoffDelay(policy, 3, () => 1),
+    250,
+  );
 });
 
 test("errors are classified: bad input and bad bundles are final, unavailable dependencies are retried", () => {

@@ -9,7 +9,10 @@ import { seen, type Attack } from "./types.ts";
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token retryAfterSeconds errors { code message } } }`;
 const VIEWER = `{ viewer { id } }`;
-const loginOf = (a: Answer) => a.json?.data?.login as { token: string | null; retryAfterSeconds: number | null; errors: { code: string; message: string }[] } | undefined;
+const loginOf = (a: Answer) =>
+  a.json?.data?.login as
+    | { token: string | null; retryAfterSeconds: number | null; errors: { code: string; message: string }[] }
+    | undefined;
 const unauthenticated = (a: Answer) => a.status === 401 && a.json?.errors?.[0]?.extensions?.code === "UNAUTHENTICATED" && !a.json?.data;
 
 /** a v2 token signed with `secret`, as services/gateway/src/auth/tokens.ts makes them */
@@ -70,7 +73,13 @@ export const authAttacks: Attack[] = [
       const out: Observation[] = [];
       for (const [what, authorization] of Object.entries(forged)) out.push(seen(what, await gql(VIEWER, {}, { authorization }), false));
       out.push(seen("made-up API key", await gql(VIEWER, {}, { "x-api-key": "gk_made_up_0123456789abcdefghijklmn" }), false));
-      out.push(seen("victim's API key with one character changed", await gql(VIEWER, {}, { "x-api-key": world.seedB.apiKey.slice(0, -1) + "x" }), false));
+      out.push(
+        seen(
+          "victim's API key with one character changed",
+          await gql(VIEWER, {}, { "x-api-key": `${world.seedB.apiKey.slice(0, -1)}x` }),
+          false,
+        ),
+      );
       return out.map((o) => ({ ...o, refused: unauthenticated(o.answer) }));
     },
   },
@@ -84,17 +93,33 @@ export const authAttacks: Attack[] = [
       const out = await gql(`mutation { logout { revoked errors { code } } }`, {}, bearer);
       const after = await gql(VIEWER, {}, bearer);
       const socket = await new Promise<{ code: number; text: string }>((resolve) => {
-        const client = createClient({ url: `${baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: bearer, retryAttempts: 0, lazy: false });
+        const client = createClient({
+          url: `${baseUrl.replace("http", "ws")}/graphql`,
+          webSocketImpl: WebSocket,
+          connectionParams: bearer,
+          retryAttempts: 0,
+          lazy: false,
+        });
         const timer = setTimeout(() => resolve({ code: 0, text: "still open" }), cfg.deadlineMs);
         let text = "";
-        client.subscribe({ query: `subscription { tenantAnalysisUpdates { status } }` }, { next: (v) => (text += JSON.stringify(v)), error: () => undefined, complete: () => undefined });
+        client.subscribe(
+          { query: `subscription { tenantAnalysisUpdates { status } }` },
+          { next: (v) => (text += JSON.stringify(v)), error: () => undefined, complete: () => undefined },
+        );
         client.on("closed", (e) => {
           clearTimeout(timer);
           void client.dispose();
           resolve({ code: (e as { code: number }).code, text });
         });
       });
-      const wsAnswer: Answer = { status: socket.code, headers: new Headers(), text: socket.text, json: undefined, ms: 0, hung: socket.code === 0 };
+      const wsAnswer: Answer = {
+        status: socket.code,
+        headers: new Headers(),
+        text: socket.text,
+        json: undefined,
+        ms: 0,
+        hung: socket.code === 0,
+      };
       return [
         seen("logout", out, out.json?.data?.logout?.revoked === true),
         seen("HTTP after logout", after, unauthenticated(after)),

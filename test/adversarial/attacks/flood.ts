@@ -2,7 +2,7 @@
 // limits it is turned away (429 with Retry-After, or RATE_LIMITED); without them the gateway answers every
 // request, which counts as "absorbed" as long as the bystander's latency holds (the runner checks that).
 import { rateLimited, type Answer } from "../http.ts";
-import { type Attack } from "./types.ts";
+import type { Attack } from "./types.ts";
 import type { Observation } from "../classify.ts";
 
 const QUERY = `{ studies(first: 20) { totalCount edges { node { id accessionNumber patient { externalId } images { id } } } } }`;
@@ -20,7 +20,12 @@ export const floodAttacks: Attack[] = [
           while (performance.now() < until) {
             const a = await gql(QUERY, {}, world.a.RADIOLOGIST);
             // keep the verdicts, not thousands of bodies
-            out.push({ what: "flood request", answer: { ...a, text: a.text.slice(0, 20_000) }, refused: rateLimited(a), absorbed: served(a) });
+            out.push({
+              what: "flood request",
+              answer: { ...a, text: a.text.slice(0, 20_000) },
+              refused: rateLimited(a),
+              absorbed: served(a),
+            });
           }
         }),
       );

@@ -12,12 +12,22 @@ export function bombPng(width: number, height: number, bitDepth: 8 | 16, seed = 
   const raw = Buffer.alloc(row * height);
   for (let i = 0; i < raw.length; i += 7) raw[i] = (i + seed) & 0xff;
   for (let y = 0; y < height; y++) raw[y * row] = 0;
-  return Buffer.concat([PNG_SIGNATURE, ihdr(width, height, bitDepth, 6), pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    ihdr(width, height, bitDepth, 6),
+    pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** a valid header declaring width × height, with a token IDAT */
 export function pngDeclaring(width: number, height: number): Buffer {
-  return Buffer.concat([PNG_SIGNATURE, ihdr(width, height, 8, 0), pngChunk("IDAT", zlib.deflateSync(Buffer.alloc(64))), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    ihdr(width, height, 8, 0),
+    pngChunk("IDAT", zlib.deflateSync(Buffer.alloc(64))),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** a small PNG whose compressed pixel data is damaged (signature, IHDR and CRCs of the rest intact) */

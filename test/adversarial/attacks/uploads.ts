@@ -9,7 +9,14 @@ import { seen, type Attack } from "./types.ts";
 
 const code = (a: Answer): string | undefined => a.json?.error?.code;
 
-function fileAttack(name: string, make: () => Buffer, contentType: string, status: number[], codes: string[], options: { repeat?: number; fullOnly?: boolean; auth?: "none" } = {}): Attack {
+function fileAttack(
+  name: string,
+  make: () => Buffer,
+  contentType: string,
+  status: number[],
+  codes: string[],
+  options: { repeat?: number; fullOnly?: boolean; auth?: "none" } = {},
+): Attack {
   let bytes: Buffer | undefined;
   return {
     name,
@@ -60,7 +67,9 @@ function earlyAnswerPost(url: string, bytes: Buffer, headers: Record<string, str
       done({ status: 0, headers: new Headers(), text: "", json: undefined, hung: true });
     }, deadlineMs);
     // a write after the server's answer fails with EPIPE/ECONNRESET: the answer (if any) is what counts
-    req.on("error", (e) => setTimeout(() => done({ status: 0, headers: new Headers(), text: "", json: undefined, hung: false, failed: e.message }), 200));
+    req.on("error", (e) =>
+      setTimeout(() => done({ status: 0, headers: new Headers(), text: "", json: undefined, hung: false, failed: e.message }), 200),
+    );
     req.end(bytes);
   });
 }
@@ -72,19 +81,32 @@ export const uploadAttacks: Attack[] = [
     name: "oversized upload (33 MiB)",
     family: "uploads",
     async run({ baseUrl, world, cfg }) {
-      const a = await earlyAnswerPost(`${baseUrl}/upload`, Buffer.alloc(33 * 1024 * 1024, 7), { "content-type": "image/png", ...world.a.RADIOLOGIST }, cfg.deadlineMs);
+      const a = await earlyAnswerPost(
+        `${baseUrl}/upload`,
+        Buffer.alloc(33 * 1024 * 1024, 7),
+        { "content-type": "image/png", ...world.a.RADIOLOGIST },
+        cfg.deadlineMs,
+      );
       // the gateway answers 413 after the limit and discards the rest; a client still writing then sometimes sees
       // only the closed connection (EPIPE / reset) and not the answer: turned away all the same, nothing stored
       const closed = /EPIPE|ECONNRESET|socket hang up/.test(a.failed ?? "");
       return [seen("33 MiB body", a, (a.status === 413 && code(a) === "TOO_LARGE") || closed)];
     },
   },
-  fileAttack("decompression bomb PNG (4600×4600 RGBA16, ~3 MB on the wire)", () => bombPng(4600, 4600, 16), "image/png", [422], ["DECODE_BUDGET_EXCEEDED"]),
+  fileAttack(
+    "decompression bomb PNG (4600×4600 RGBA16, ~3 MB on the wire)",
+    () => bombPng(4600, 4600, 16),
+    "image/png",
+    [422],
+    ["DECODE_BUDGET_EXCEEDED"],
+  ),
   fileAttack("PNG declaring 60000×60000", () => pngDeclaring(60_000, 60_000), "image/png", [422], ["DIMENSIONS_TOO_LARGE"], { repeat: 2 }),
   fileAttack("corrupt PNG", corruptPng, "image/png", [422], CORRUPT, { repeat: 2 }),
   fileAttack("corrupt JPEG", corruptJpeg, "image/jpeg", [422], CORRUPT, { repeat: 2 }),
   fileAttack("truncated DICOM", truncatedDicom, "application/dicom", [422], CORRUPT, { repeat: 2 }),
-  fileAttack("DICOM with a million header elements", () => manyElementsDicom(), "application/dicom", [422], ["HEADER_TOO_LARGE"], { fullOnly: true }),
+  fileAttack("DICOM with a million header elements", () => manyElementsDicom(), "application/dicom", [422], ["HEADER_TOO_LARGE"], {
+    fullOnly: true,
+  }),
   fileAttack("upload without credentials", () => bombPng(64, 64, 8), "image/png", [401], ["UNAUTHENTICATED"], { repeat: 2, auth: "none" }),
   {
     name: "concurrent upload burst beyond the decoder pool",
@@ -101,7 +123,11 @@ export const uploadAttacks: Attack[] = [
             controllers.push(c);
           },
         });
-        return request(`${baseUrl}/upload`, { method: "POST", headers: { "content-type": "image/png", ...world.a.RADIOLOGIST }, body, duplex: "half" } as RequestInit, cfg.deadlineMs);
+        return request(
+          `${baseUrl}/upload`,
+          { method: "POST", headers: { "content-type": "image/png", ...world.a.RADIOLOGIST }, body, duplex: "half" } as RequestInit,
+          cfg.deadlineMs,
+        );
       });
       await new Promise((r) => setTimeout(r, 1000));
       const extra: Answer[] = [];

@@ -49,7 +49,12 @@ export function createCompletionConsumer(deps: CompletionConsumerDeps): KafkaCon
       }
     } catch (error) {
       if (isAppError(error) && error.code === "INVALID_EVENT") {
-        logger.warn("skipping malformed event", { topic: message.topic, partition: message.partition, offset: message.offset, error: error.message });
+        logger.warn("skipping malformed event", {
+          topic: message.topic,
+          partition: message.partition,
+          offset: message.offset,
+          error: error.message,
+        });
         return;
       }
       throw error;
