@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The project's one test command (`npm test`): installs what is missing, then runs every tier.
 # Tiers: python (model package, tiny configs), unit + integration (real PostgreSQL and Kafka),
-# end-to-end (GraphQL + subscriptions + worker + ONNX), browser (console in headless Chromium).
-# lint (Biome for TypeScript and JSON, ruff for Python: `npm run lint`).
-# Select tiers with TEST_TIERS="lint python node browser" (default: all).
+# end-to-end (GraphQL + subscriptions + worker + ONNX), browser (console in headless Chromium), adversarial
+# (the attacks of issue 14 replayed against a platform of its own: test/adversarial; trimmed here, set
+# ADVERSARIAL_MODE=full for the whole run), lint (Biome for TypeScript and JSON, ruff for Python: `npm run lint`).
+# Select tiers with TEST_TIERS="lint python node browser adversarial" (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --with-python --with-browser
 
-tiers="${TEST_TIERS:-lint python node browser}"
+tiers="${TEST_TIERS:-lint python node browser adversarial}"
 
 # Bundles: a fresh tiny export (random init) made by the Python exporter in this run, for the TypeScript
 # parity tests; and the shipped bundle under models/ (the trained one the platform runs), when present.
@@ -47,6 +48,8 @@ for tier in $tiers; do
       done ;;
     browser)
       run_tier browser node --import tsx --test --test-concurrency=1 $(find test/console -name '*.test.ts' | sort) ;;
+    adversarial)
+      run_tier adversarial env ADVERSARIAL_MODE="${ADVERSARIAL_MODE:-trimmed}" node --import tsx test/adversarial/main.ts ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;
   esac
 done

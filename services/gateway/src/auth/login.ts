@@ -39,7 +39,7 @@ export async function login(ctx: GatewayContext, email: string, password: string
       errors: [userError("RATE_LIMITED", message, "email")],
     };
   }
-  const check = await services.repos.users.checkCredentials(email, password);
+  const check = await services.passwordChecks.run(["password"], () => services.repos.users.checkCredentials(email, password));
   if (!check.user) {
     const details = { requestId, address: clientAddress, reason: check.outcome, lockedForSeconds: verdict.lockedForSeconds };
     if (check.account) {

@@ -10,6 +10,7 @@ import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import type { Db } from "../repositories-ext/db.ts";
 import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
+import { createKeyedLock } from "../auth/keyed-lock.ts";
 import type { AnalysisUpdates } from "../subscriptions/updates.ts";
 import type { ReplayLimits } from "../subscriptions/cursor.ts";
 import type { GatewayContext } from "./context.ts";
@@ -34,6 +35,13 @@ export function createServices(
     store: deps.store,
     updates: deps.updates,
     loginThrottle: createLoginThrottle(db, deps.auth.tokenSecret, deps.auth.login),
+    /**
+     * Password checks run one at a time per replica: each is ~50 ms of scrypt on a libuv thread, and a burst of
+     * them on all four threads starved the event loop on a 2-core machine (a bystander's query took 0.7–1 s during
+     * the adversarial suite's login burst). Legitimate logins wait a few scrypt runs at most; the throttle bounds
+     * how many a burst can start.
+     */
+    passwordChecks: createKeyedLock(),
     revocations: new Revocations(),
     topics: deps.topics,
     /** Records that the caller read or changed something (patient data reads and every change). */

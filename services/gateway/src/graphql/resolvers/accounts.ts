@@ -38,7 +38,10 @@ export const accountMutations: Pick<MutationResolvers<GatewayContext>, "changePa
         verdict.retryAfterSeconds,
       );
     }
-    const check = currentPassword.length <= 1024 ? await ctx.services.repos.users.checkCredentials(who.email, currentPassword) : null;
+    const check =
+      currentPassword.length <= 1024
+        ? await ctx.services.passwordChecks.run(["password"], () => ctx.services.repos.users.checkCredentials(who.email, currentPassword))
+        : null;
     if (!check?.user || check.user.id !== who.id) {
       await ctx.services.audit(ctx, "user.password.change.failed", "User", who.id, { requestId: ctx.requestId });
       return refused("The current password is wrong.", "currentPassword");
