@@ -61,3 +61,16 @@ test("an attack takes its worst answer; a crash overrides everything; no answers
   assert.equal(tally.outcome(true), "crashed");
   assert.equal(createTally(SECRETS).outcome(false), "unexpected");
 });
+
+test("a rate-limit or overload refusal counts as refused whatever code the attack expected; a leak still wins", () => {
+  const limited = answer(`{"errors":[{"message":"Rate limit reached","extensions":{"code":"RATE_LIMITED","retriable":true}}]}`, {
+    status: 429,
+  });
+  assert.deepEqual(judge({ what: "typo", answer: limited, refused: false }, SECRETS), { verdict: "refused" });
+  const overloaded = answer(`{"errors":[{"extensions":{"code":"OVERLOADED"}}]}`, { status: 503 });
+  assert.equal(judge({ what: "x", answer: overloaded, refused: false }, SECRETS).verdict, "refused");
+  const served = answer(`{"data":{"ok":true}}`);
+  assert.equal(judge({ what: "x", answer: served, refused: false }, SECRETS).verdict, "unexpected");
+  const leaking = answer(`{"errors":[{"message":"Did you mean \\"studies\\"?","extensions":{"code":"RATE_LIMITED"}}]}`, { status: 429 });
+  assert.equal(judge({ what: "x", answer: leaking, refused: false }, SECRETS).verdict, "leaked");
+});

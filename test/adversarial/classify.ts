@@ -45,11 +45,16 @@ export function findLeaks(text: string, secrets: readonly string[]): string[] {
   return reasons;
 }
 
+/** Turned away by the per-caller rate limits or the global budget: a refusal whatever the attack expected. */
+export function rateLimitedAnswer(a: Answer): boolean {
+  return (a.status === 429 || a.status === 503) && /"code":"(RATE_LIMITED|OVERLOADED)"/.test(a.text);
+}
+
 export function judge(o: Observation, secrets: readonly string[]): { verdict: Verdict; reason?: string } {
   if (o.answer.hung) return { verdict: "hung", reason: `${o.what}: no answer within the deadline` };
   const leaks = findLeaks(o.answer.text, secrets);
   if (leaks.length) return { verdict: "leaked", reason: `${o.what}: ${leaks.join(", ")}` };
-  if (o.refused) return { verdict: "refused" };
+  if (o.refused || rateLimitedAnswer(o.answer)) return { verdict: "refused" };
   if (o.absorbed) return { verdict: "absorbed" };
   const got = o.answer.failed ? `connection failed (${o.answer.failed})` : `${o.answer.status} ${o.answer.text.slice(0, 160)}`;
   return { verdict: "unexpected", reason: `${o.what}: ${got}` };

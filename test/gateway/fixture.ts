@@ -110,6 +110,10 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
       OUTBOX_POLL_MS: "100",
       SHUTDOWN_GRACE_MS: "2000",
       LOG_LEVEL: "debug",
+      // tests of other behaviours send bursts from one caller; test/gateway/rate-limits.test.ts sets its own limits
+      GRAPHQL_RATE_BURST: "100000",
+      GRAPHQL_RATE_PER_SECOND: "100000",
+      GRAPHQL_MAX_IN_FLIGHT_PER_CALLER: "1000",
       ...options.env,
     });
     const logger = createLogger(`gateway-${instanceId}`, "debug", (line) => {

@@ -78,8 +78,8 @@ const schema = z.object({
   /** off unless asked for (development): also hides "Did you mean …" suggestions when off */
   GRAPHQL_INTROSPECTION: env.bool(false),
   /** per caller (user, API key, or address when anonymous): burst of tokens, refill per second; 1 token per operation plus 1 per GRAPHQL_RATE_COST_PER_TOKEN of estimated cost */
-  GRAPHQL_RATE_BURST: env.int(600, 1),
-  GRAPHQL_RATE_PER_SECOND: env.number(100),
+  GRAPHQL_RATE_BURST: env.int(300, 1),
+  GRAPHQL_RATE_PER_SECOND: env.number(50),
   GRAPHQL_RATE_COST_PER_TOKEN: env.int(1000, 1),
   /** operations one caller may have executing at once, and the whole gateway; more wait in a bounded queue */
   GRAPHQL_MAX_IN_FLIGHT_PER_CALLER: env.int(16, 1),

@@ -29,6 +29,8 @@ export const floodAttacks: Attack[] = [
           }
         }),
       );
+      // once the platform turned the principal away, what it served before was the principal's allowance
+      if (out.some((o) => o.refused)) for (const o of out) if (o.absorbed) Object.assign(o, { refused: true, absorbed: false });
       return out;
     },
   },
