@@ -5,6 +5,7 @@ import { loadersOf, type GatewayContext } from "../context.ts";
 import type { AnalysisModel, BoxRow, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
+import { studyFhirBundle } from "./fhir.ts";
 import { checksInput, isCalibrated, realFilmMetrics, reliabilityOf, trainingData, validatedOnReal } from "../reliability.ts";
 
 /** Heartbeats older than this mark a worker unhealthy. */
@@ -102,6 +103,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
       const latest = latestSucceeded(await loadersOf(ctx).analysesByStudy.load(s.id), "CLASSIFICATION");
       return latest ? reliabilityOf(latest) : null;
     },
+    fhirBundle: (s, _a, ctx) => studyFhirBundle(s, ctx),
     latestReport: async (s, _a, ctx) => {
       const loaders = loadersOf(ctx);
       const latest = latestSucceeded(await loaders.analysesByStudy.load(s.id), "REPORT");
