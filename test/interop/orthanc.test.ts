@@ -6,6 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createDicomWebClient } from "../../lib/interop/dicomweb/client.ts";
+import { readImageFromDicomWeb } from "../../lib/interop/dicomweb/read-image.ts";
+import { wrapSecondaryCapture } from "../../lib/interop/dicom-sc/wrap.ts";
+import { DEFAULT_IMAGE_LIMITS } from "../../lib/images/limits.ts";
 import { buildGroundedSr } from "../../lib/interop/dicom-sr/index.ts";
 import { freePort } from "../../lib/stack/processes.ts";
 import { findOrthancPids, orthancInstalled, startOrthanc, stopOrthanc } from "../../lib/stack/orthanc.ts";
@@ -54,6 +57,21 @@ test(
     );
     const back = await client.retrieveInstance("2.25.555", built.seriesInstanceUid, built.sopInstanceUid);
     assert.ok(back.equals(built.bytes));
+
+    // an upload stored in the PACS reads back, through the worker's reader, as the uploaded pixels
+    const pixels = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 31) % 256);
+    const sc = wrapSecondaryCapture({
+      width: 40,
+      height: 30,
+      pixels,
+      patient: { id: "MRN-O" },
+      study: { studyInstanceUid: "2.25.555", accession: "ACC-O" },
+      createdAt: new Date(),
+    });
+    await client.store([sc.bytes]);
+    const image = await readImageFromDicomWeb(client, sc, DEFAULT_IMAGE_LIMITS);
+    assert.deepEqual([image.width, image.height], [40, 30]);
+    assert.deepEqual(Buffer.from(image.pixels), Buffer.from(pixels));
     await second.stop();
   },
 );
