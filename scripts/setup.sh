@@ -46,6 +46,9 @@ fi
 # Kafka 3.9 jars from Maven Central (Java 17 and Maven are on the machine).
 bash scripts/install-kafka.sh
 
+# DICOM tools the SR tests validate with (dciodvfy from dicom3tools, dsrdump from dcmtk) and the local PACS.
+apt_install dicom3tools dcmtk orthanc orthanc-dicomweb
+
 if [ "$with_python" -eq 1 ]; then
   bash scripts/setup-python.sh
 fi
