@@ -85,6 +85,11 @@ export function startSubscriber(gatewayUrl: string, apiKey: string, log: (line: 
             reconnect(0);
             return;
           }
+          if (JSON.stringify(error).includes("RESYNC_REQUIRED")) {
+            // the gateway will not replay that far back: what was missed is missed (the suite counts it)
+            log("subscriber: RESYNC_REQUIRED; subscribing live from now");
+            cursor = null;
+          }
           reconnect(500);
         },
         complete: () => {
