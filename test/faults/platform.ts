@@ -95,6 +95,7 @@ export async function startFaultPlatform(config: FaultsConfig, baseEnv: Record<s
     };
   };
   const stopAll = async () => {
+    log("stopping the gateway, the worker, Kafka and PostgreSQL");
     await gateway?.stop().catch(() => undefined);
     await worker?.stop().catch(() => undefined);
     await stack.stop({ all: true }).catch(() => undefined);
