@@ -27,10 +27,10 @@ export interface Subscriber {
   stop(): Promise<void>;
 }
 
-function isSchemaRejection(error: unknown): boolean {
-  // graphql-ws hands validation errors over as an array of GraphQL errors
-  const text = JSON.stringify(error);
-  return /Cannot query field \\"cursor\\"|Unknown argument \\"after\\"/.test(text);
+/** graphql-ws hands the server's refusal of an operation over as an array of GraphQL errors (a dropped
+ *  connection comes as a close event). The gateway masks validation errors, so the text cannot tell why. */
+function isOperationRefusal(error: unknown): boolean {
+  return Array.isArray(error);
 }
 
 export function startSubscriber(gatewayUrl: string, apiKey: string, log: (line: string) => void): Subscriber {
@@ -79,7 +79,8 @@ export function startSubscriber(gatewayUrl: string, apiKey: string, log: (line: 
         },
         error: (error) => {
           if (client !== c) return;
-          if (cursorSupported && isSchemaRejection(error)) {
+          // refused before any update came: this gateway does not know `cursor` / `after`
+          if (cursorSupported && cursor === null && mode === "connecting" && isOperationRefusal(error) && !JSON.stringify(error).includes("RESYNC_REQUIRED")) {
             cursorSupported = false;
             log("subscriber: the gateway has no resumable subscriptions (no AnalysisUpdate.cursor); live updates only");
             reconnect(0);
