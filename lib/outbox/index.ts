@@ -1,7 +1,7 @@
 // Outbox relay: publishes unsent outbox rows to Kafka (keyed as written: by study id) and marks them sent.
 // Woken by LISTEN/NOTIFY on every committed outbox insert, with polling as a fallback, so a request reaches
-// Kafka within milliseconds. Rows are locked FOR UPDATE SKIP LOCKED under an advisory lock (lib/db), so any
-// number of relays may run and exactly one publishes at a time, in insertion order. Delivery is at least once:
+// Kafka within milliseconds. An advisory lock (lib/db) lets any number of relays run while exactly one
+// publishes at a time, in insertion order. Delivery is at least once:
 // a crash between the Kafka ack and the commit republishes a row; consumers dedupe by eventId / analysis state.
 import pg from "pg";
 import type { KafkaProducer } from "../kafka/index.ts";

@@ -7,7 +7,7 @@ import { migrateDatabase, migrationStatus, schemaSqlFromEmpty, REPO_ROOT } from 
 import { dropTestDatabase, getTestStack, uniqueName } from "../helpers/index.ts";
 
 const EXPECTED_TABLES = [
-  "Analysis", "ApiKey", "AuditEvent", "FindingResult", "Image", "LocalizationBox", "LoginThrottle", "ModelVersion", "OutboxEvent", "Patient",
+  "Analysis", "AnalysisTransition", "ApiKey", "AuditEvent", "FindingResult", "Image", "LocalizationBox", "LoginThrottle", "ModelVersion", "OutboxEvent", "Patient",
   "ProcessedMessage", "ReportResult", "ReportSentence", "Review", "Session", "Study", "Tenant", "User", "VqaAnswer", "WorkerHeartbeat",
 ];
 
@@ -39,7 +39,7 @@ test("prisma migrate deploy builds the whole schema on an empty database, and a 
     assert.deepEqual(tables.rows.map((r) => r.table_name).sort(), [...EXPECTED_TABLES].sort());
 
     // every table holding patient data carries tenantId
-    for (const table of ["Patient", "Study", "Image", "Analysis", "FindingResult", "LocalizationBox", "ReportResult", "ReportSentence", "VqaAnswer", "Review", "Session"]) {
+    for (const table of ["Patient", "Study", "Image", "Analysis", "FindingResult", "LocalizationBox", "ReportResult", "ReportSentence", "VqaAnswer", "Review", "Session", "AnalysisTransition"]) {
       const column = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'tenantId' AND is_nullable = 'NO'", [table]);
       assert.equal(column.rowCount, 1, `${table}.tenantId`);
     }

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { startGatewayFixture, createStudy, subscribe, type GatewayFixture, type Auth } from "./fixture.ts";
 import { grayPng } from "./fixture.ts";
 import { encodeEvent } from "../../lib/events/index.ts";
+import { recordTransition } from "../../lib/db/repositories/transitions.ts";
 
 const STUDY_UPDATES = `subscription($s: ID!) { studyAnalysisUpdates(studyId: $s) { status at analysis { id task status study { id } } } }`;
 const TENANT_UPDATES = `subscription { tenantAnalysisUpdates { status analysis { id status } } }`;
@@ -20,9 +21,16 @@ async function studyWithImage(fx: GatewayFixture, auth: Auth) {
   return studyId;
 }
 
-/** What a worker does when it finishes: the row becomes SUCCEEDED, then AnalysisCompleted goes to Kafka. */
+/**
+ * What a worker does when it finishes: the row becomes SUCCEEDED and its transition is logged (one transaction),
+ * then AnalysisCompleted goes to Kafka.
+ */
 async function completeByHand(fx: GatewayFixture, analysisId: string) {
-  const analysis = await fx.ctx.db.prisma.analysis.update({ where: { id: analysisId }, data: { status: "SUCCEEDED", finishedAt: new Date() } });
+  const analysis = await fx.ctx.db.prisma.$transaction(async (tx) => {
+    const done = await tx.analysis.update({ where: { id: analysisId }, data: { status: "SUCCEEDED", finishedAt: new Date() } });
+    await recordTransition(tx, done, "SUCCEEDED", done.finishedAt!);
+    return done;
+  });
   const producer = await fx.ctx.producer();
   await producer.send([
     {

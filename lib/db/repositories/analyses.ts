@@ -8,6 +8,7 @@ import { isUniqueViolation } from "../client.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
 import { encodeEvent, type ReliabilityPayload, type TopicNames } from "../../events/index.ts";
 import { enqueueOutbox } from "./outbox.ts";
+import { recordTransition } from "./transitions.ts";
 import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
 
 export interface AnalysisRequestInput {
@@ -79,11 +80,15 @@ function reliabilityOf(analysis: Analysis): { reliability?: ReliabilityPayload }
   };
 }
 
-/** Enqueue AnalysisCompleted for a terminal analysis (inside the transaction that made it terminal). */
+/**
+ * Enqueue AnalysisCompleted for a terminal analysis (inside the transaction that made it terminal), and record
+ * the transition for subscription replay (lib/db/repositories/transitions.ts).
+ */
 export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: TopicNames, error?: ErrorInfo): Promise<void> {
   const eventId = randomUUID();
   const status = analysis.status;
   if (status !== "SUCCEEDED" && status !== "FAILED" && status !== "CANCELLED") throw new Error(`analysis ${analysis.id} is not terminal`);
+  const finishedAt = analysis.finishedAt ?? new Date();
   const payload = encodeEvent("AnalysisCompleted", {
     type: "AnalysisCompleted",
     version: 1,
@@ -94,17 +99,20 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
     task: analysis.task,
     status,
     ...(error ? { error } : {}),
-    finishedAt: (analysis.finishedAt ?? new Date()).toISOString(),
+    finishedAt: finishedAt.toISOString(),
     ...(analysis.modelName && analysis.modelVersion && analysis.bundleSha256
       ? { modelVersion: { name: analysis.modelName, version: analysis.modelVersion, bundleSha256: analysis.bundleSha256 } }
       : {}),
     ...(status === "SUCCEEDED" ? reliabilityOf(analysis) : {}),
   });
   await enqueueOutbox(tx, { topic: topics.completed, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+  await recordTransition(tx, analysis, status, finishedAt);
 }
 
+/** Enqueue AnalysisRequested (attempt n) and record the QUEUED transition, inside the transaction that queues. */
 async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, attempt: number): Promise<void> {
   const eventId = randomUUID();
+  const requestedAt = new Date();
   const payload = encodeEvent("AnalysisRequested", {
     type: "AnalysisRequested",
     version: 1,
@@ -116,9 +124,10 @@ async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, 
     task: analysis.task,
     ...(analysis.question ? { question: analysis.question } : {}),
     attempt,
-    requestedAt: new Date().toISOString(),
+    requestedAt: requestedAt.toISOString(),
   });
   await enqueueOutbox(tx, { topic: topics.requested, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+  await recordTransition(tx, analysis, "QUEUED", requestedAt);
 }
 
 /**

@@ -47,8 +47,11 @@ export function createOutboxRepository(prisma: PrismaClient) {
   return {
     enqueue: (input: OutboxInput) => enqueueOutbox(prisma, input),
     /**
-     * Lock up to `limit` unsent rows (oldest first, FOR UPDATE SKIP LOCKED), hand them to `publish`, and mark them
-     * sent in the same transaction. If publish throws, nothing is marked and the error is recorded on the rows.
+     * Take up to `limit` unsent rows (oldest first), hand them to `publish`, and mark them sent in the same
+     * transaction. The advisory lock alone keeps relays apart (nothing else changes unsent rows); the rows are not
+     * locked FOR UPDATE, because a row lock gives the transaction an id for the whole Kafka send, and every
+     * analysis transition committed meanwhile would wait for it before subscribers may see it
+     * (lib/db/repositories/transitions.ts). If publish throws, nothing is marked and the error is recorded on the rows.
      * Returns the number of rows published (0 when none, or when another relay holds the lock).
      */
     async publishBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
@@ -61,8 +64,7 @@ export function createOutboxRepository(prisma: PrismaClient) {
             claimed = await tx.$queryRaw<OutboxRow[]>`
               SELECT "id", "eventId", "topic", "key", "payload", "headers", "attempts"
               FROM "OutboxEvent" WHERE "sentAt" IS NULL
-              ORDER BY "id" LIMIT ${limit}
-              FOR UPDATE SKIP LOCKED`;
+              ORDER BY "id" LIMIT ${limit}`;
             if (claimed.length === 0) return 0;
             await publish(claimed);
             const ids = claimed.map((row) => row.id.toString());

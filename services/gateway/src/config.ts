@@ -78,6 +78,14 @@ const schema = z.object({
   STORAGE_DIR: env.string().default(".local/images"),
   CONSOLE_DIR: env.string().default("services/console/dist"),
   OUTBOX_POLL_MS: env.int(200, 10),
+  /** a subscription resuming with `after` is replayed at most this many missed transitions (else RESYNC_REQUIRED) */
+  SUBSCRIPTION_REPLAY_MAX_ROWS: env.int(1000, 1),
+  /** a cursor older than this is refused with RESYNC_REQUIRED */
+  SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS: env.int(24 * 3600, 1),
+  /** transitions are kept this long (at least the replay age), then pruned */
+  TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
+  /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
+  SUBSCRIPTION_POLL_MS: env.int(500, 10),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
   LOG_LEVEL: env.enumOf(["debug", "info", "warn", "error"] as const, "info"),
 });
@@ -110,6 +118,7 @@ export type GatewayConfig = {
   storageDir: string;
   consoleDir: string;
   outboxPollMs: number;
+  subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
   shutdownGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 };
@@ -173,6 +182,12 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     storageDir: c.STORAGE_DIR,
     consoleDir: c.CONSOLE_DIR,
     outboxPollMs: c.OUTBOX_POLL_MS,
+    subscriptions: {
+      pollMs: c.SUBSCRIPTION_POLL_MS,
+      // never shorter than the replay age, or a cursor young enough to replay could point at pruned rows
+      retentionMs: Math.max(c.TRANSITION_RETENTION_SECONDS, c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS) * 1000,
+      replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },
+    },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
   };

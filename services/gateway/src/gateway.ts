@@ -1,6 +1,7 @@
 // The gateway factory: HTTP server (GraphQL, uploads, images, health, console) + graphql-ws, the outbox
-// relay and this replica's completion consumer. createGateway() builds; start() listens; stop() shuts down
-// in order: stop accepting → close WebSockets → drain in-flight requests → stop relay and consumer →
+// relay, this replica's completion consumer and transition tailer. createGateway() builds; start() listens;
+// stop() shuts down in order: stop accepting → close WebSockets → drain in-flight requests → stop relay,
+// consumer and tailer →
 // disconnect the Kafka clients it created. The database handle belongs to the caller (main.ts closes it).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +21,7 @@ import { createServices } from "./graphql/services.ts";
 import type { GatewayContext } from "./graphql/context.ts";
 import { AnalysisUpdates } from "./subscriptions/updates.ts";
 import { createCompletionConsumer } from "./subscriptions/completions.ts";
+import { createTransitionTailer, type TransitionTailer } from "./subscriptions/tailer.ts";
 import { attachGraphQLWs } from "./ws.ts";
 import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
 import { decide } from "./auth/policy.ts";
@@ -43,7 +45,7 @@ export interface GatewayDeps {
 
 export interface ReadyReport {
   ready: boolean;
-  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean };
+  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean; tailer: boolean };
 }
 
 export interface Gateway {
@@ -54,6 +56,8 @@ export interface Gateway {
   readonly url: string;
   /** this replica's subscription fan-out (tests and metrics) */
   readonly updates: AnalysisUpdates;
+  /** this replica's reader of the transition log (tests: `wake()` reads it now) */
+  readonly tailer: TransitionTailer;
   /** publish everything in the outbox now (tests, demo) */
   flushOutbox(): Promise<number>;
 }
@@ -64,7 +68,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const db = countingClient(deps.db.prisma);
   const topics = config.topics;
   const updates = new AnalysisUpdates();
-  const services = createServices(db, { topics, store: imageStore, updates, auth: config.auth });
+  const services = createServices(db, { topics, store: imageStore, updates, auth: config.auth, replay: config.subscriptions.replay });
   const authOptions = { tokenSecret: config.auth.tokenSecret, apiKeyLastUsedIntervalSeconds: config.auth.apiKeyLastUsedIntervalSeconds };
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
@@ -87,7 +91,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
   const tenantSlug = async (tenantId: string) => (await db.tenant.findUnique({ where: { id: tenantId }, select: { slug: true } }))?.slug ?? null;
-  const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, db, updates, logger });
+  const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
+  const tailer = createTransitionTailer({
+    log: services.repos.transitions,
+    db,
+    updates,
+    logger,
+    options: { pollMs: config.subscriptions.pollMs, retentionMs: config.subscriptions.retentionMs, pruneEveryMs: 10 * 60_000 },
+  });
   let producer: KafkaProducer | null = null;
   let relay: OutboxRelay | null = null;
   let url = "";
@@ -224,7 +235,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       .catch(() => false);
     // one probe without retries: waitUntilReady's admin client retries its connect for longer than a probe may take
     const kafkaOk = await kafka.reachable(2000);
-    const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready() };
+    const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready(), tailer: tailer.ready() };
     return { ready: state === "started" && Object.values(checks).every(Boolean), checks };
   }
 
@@ -241,6 +252,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       log: (level, message, extra) => logger[level](`outbox: ${message}`, extra),
     });
     await relay.start();
+    await tailer.start();
     await consumer.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -293,6 +305,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // 4. stop the outbox relay and the completion consumer
     await step("stop outbox relay", async () => relay?.stop());
     await step("stop completion consumer", () => consumer.stop());
+    await step("stop transition tailer", () => tailer.stop());
     // 5. disconnect the Kafka clients this gateway created
     await step("disconnect producer", async () => producer?.disconnect());
     state = "stopped";
@@ -307,6 +320,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return url;
     },
     updates,
+    tailer,
     flushOutbox: async () => (relay ? relay.flush() : 0),
   };
 }

@@ -27,6 +27,9 @@ const CLIENT_CODES = new Set([
   "TOO_MANY_ALIASES",
   "TOO_MANY_ROOT_FIELDS",
   "TOO_MANY_SELECTIONS",
+  // a subscription's `after` (subscriptions/cursor.ts)
+  "INVALID_CURSOR",
+  "RESYNC_REQUIRED",
 ]);
 
 export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE" | "RATE_LIMITED";

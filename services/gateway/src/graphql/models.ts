@@ -223,4 +223,7 @@ export interface AnalysisUpdateModel {
   analysis: AnalysisModel;
   status: DbAnalysisStatus;
   at: Date;
+  /** the transition's place in the log (lib/db/repositories/transitions.ts) and its client form */
+  position: { txid: bigint; id: bigint };
+  cursor: string;
 }

@@ -5,11 +5,13 @@ import { createAnalysisRepository } from "../../../../lib/db/repositories/analys
 import { createImageRepository } from "../../../../lib/db/repositories/images.ts";
 import { createPatientRepository, createStudyRepository } from "../../../../lib/db/repositories/patients.ts";
 import { createUserRepository } from "../../../../lib/db/repositories/tenants.ts";
+import { createTransitionRepository } from "../../../../lib/db/repositories/transitions.ts";
 import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import type { Db } from "../repositories-ext/db.ts";
 import { writeAudit } from "../repositories-ext/audit.ts";
 import type { AnalysisUpdates } from "../subscriptions/updates.ts";
+import type { ReplayLimits } from "../subscriptions/cursor.ts";
 import type { GatewayContext } from "./context.ts";
 import type { GatewayConfig } from "../config.ts";
 import { createLoginThrottle } from "../auth/throttle.ts";
@@ -17,7 +19,7 @@ import { Revocations } from "../auth/sessions.ts";
 
 export function createServices(
   db: Db,
-  deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"] },
+  deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"]; replay: ReplayLimits },
 ) {
   return {
     repos: {
@@ -26,7 +28,9 @@ export function createServices(
       images: createImageRepository(db),
       analyses: createAnalysisRepository(db, deps.topics),
       users: createUserRepository(db),
+      transitions: createTransitionRepository(db),
     },
+    replay: deps.replay,
     store: deps.store,
     updates: deps.updates,
     loginThrottle: createLoginThrottle(db, deps.auth.tokenSecret, deps.auth.login),

@@ -1,40 +1,26 @@
-// Fan-out of analysis transitions to subscribers of this replica. The same transition can arrive twice:
-// published locally by the mutation that made it (instant feedback) and again from Kafka (which is how the
-// other replicas learn of it). A short-lived set of delivered transition keys drops the second copy.
+// Fan-out of analysis transitions to this replica's subscribers. Messages come from the transition tailer only
+// (tailer.ts), in log order and once each; mutations and the Kafka consumer merely wake the tailer up.
 import { PubSub } from "./pubsub.ts";
-import type { AnalysisModel, AnalysisUpdateModel } from "../graphql/models.ts";
+import type { AnalysisUpdateModel } from "../graphql/models.ts";
 
 export const studyChannel = (studyId: string) => `study:${studyId}`;
 export const tenantChannel = (tenantId: string) => `tenant:${tenantId}`;
 
-/** Identifies one transition: QUEUED per request attempt, terminal states per finish time. */
-export function transitionKey(analysisId: string, status: string, discriminator: string): string {
-  return `${analysisId}|${status}|${discriminator}`;
-}
-
 export class AnalysisUpdates {
   readonly pubsub = new PubSub<AnalysisUpdateModel>();
-  private readonly delivered = new Map<string, number>();
+  private waker: () => void = () => undefined;
 
-  constructor(private readonly rememberMs = 10 * 60_000) {}
-
-  /** Publishes unless this transition was already published; returns whether it was. */
-  publish(analysis: AnalysisModel, status: AnalysisModel["status"], key: string, at = new Date()): boolean {
-    const now = Date.now();
-    this.prune(now);
-    if (this.delivered.has(key)) return false;
-    this.delivered.set(key, now);
-    const message: AnalysisUpdateModel = { analysis, status, at };
-    this.pubsub.publish(studyChannel(analysis.studyId), message);
-    this.pubsub.publish(tenantChannel(analysis.tenantId), message);
-    return true;
+  publish(message: AnalysisUpdateModel): void {
+    this.pubsub.publish(studyChannel(message.analysis.studyId), message);
+    this.pubsub.publish(tenantChannel(message.analysis.tenantId), message);
   }
 
-  private prune(now: number): void {
-    // Map iteration is in insertion order: stop at the first key young enough to keep.
-    for (const [key, at] of this.delivered) {
-      if (now - at < this.rememberMs) break;
-      this.delivered.delete(key);
-    }
+  /** A transition was committed (here or, via Kafka, elsewhere): read the log now rather than at the next poll. */
+  changed(): void {
+    this.waker();
+  }
+
+  onChanged(waker: () => void): void {
+    this.waker = waker;
   }
 }

@@ -9,7 +9,6 @@ import { withUserErrors } from "../errors.ts";
 import { verifyUploadId } from "../../auth/upload-tokens.ts";
 import { reviewReport, InvalidStateError } from "../../repositories-ext/reviews.ts";
 import { setModelStatus } from "../../repositories-ext/models.ts";
-import { transitionKey } from "../../subscriptions/updates.ts";
 import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
 import { sessionMutations } from "./sessions.ts";
 
@@ -76,7 +75,8 @@ async function requestForStudy(
       tasks: created.map((a) => a.task),
       idempotencyKey: key,
     });
-    for (const a of created) services.updates.publish(a, "QUEUED", transitionKey(a.id, "QUEUED", "1"), a.requestedAt);
+    // the QUEUED transitions are in the log: read it now rather than at the next poll
+    services.updates.changed();
   }
   return outcomes.map((o) => o.analysis);
 }
@@ -205,7 +205,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
       }
       const analysis = await stateGuard(ctx.services.repos.analyses.retry(who.tenantId, id));
       await ctx.services.audit(ctx, "analysis.retry", "Analysis", id, { from: current.status });
-      ctx.services.updates.publish(analysis, "QUEUED", transitionKey(id, "QUEUED", String(analysis.attempts + 1)));
+      ctx.services.updates.changed();
       return { analysis, errors: [] };
     }),
 
@@ -219,12 +219,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
       }
       const analysis = await stateGuard(ctx.services.repos.analyses.cancel(who.tenantId, id));
       await ctx.services.audit(ctx, "analysis.cancel", "Analysis", id, { from: current.status });
-      ctx.services.updates.publish(
-        analysis,
-        "CANCELLED",
-        transitionKey(id, "CANCELLED", (analysis.finishedAt ?? new Date()).toISOString()),
-        analysis.finishedAt ?? new Date(),
-      );
+      ctx.services.updates.changed();
       return { analysis, errors: [] };
     }),
 

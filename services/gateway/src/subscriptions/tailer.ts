@@ -1,0 +1,114 @@
+// This replica's reader of the transition log: it starts at the log's readable end and hands every row after
+// it, in log order, to the fan-out (updates.ts), each with its cursor. It reads when woken (a local mutation,
+// a Kafka event from another replica or the worker) and every pollMs as a fallback; rows held back behind a
+// running older transaction are read again soon. It also prunes rows past the retention period.
+import type { Position, TransitionRepository, TransitionRow } from "../../../../lib/db/repositories/transitions.ts";
+import type { Db } from "../repositories-ext/db.ts";
+import type { Logger } from "../logger.ts";
+import type { AnalysisUpdateModel } from "../graphql/models.ts";
+import { encodeCursor } from "./cursor.ts";
+import type { AnalysisUpdates } from "./updates.ts";
+
+export interface TailerOptions {
+  pollMs: number;
+  retentionMs: number;
+  pruneEveryMs: number;
+}
+
+const BATCH = 500;
+const PENDING_RETRY_MS = 20;
+
+/** Messages for log rows (rows whose analysis is gone are dropped). */
+export async function toMessages(db: Db, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
+  if (rows.length === 0) return [];
+  const analyses = await db.analysis.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.analysisId))] } } });
+  const byId = new Map(analyses.map((a) => [a.id, a]));
+  const messages: AnalysisUpdateModel[] = [];
+  for (const row of rows) {
+    const analysis = byId.get(row.analysisId);
+    // the tenant check is the row's own: a row names an analysis of its tenant
+    if (!analysis || analysis.tenantId !== row.tenantId) continue;
+    messages.push({ analysis, status: row.status, at: row.at, position: { txid: row.txid, id: row.id }, cursor: encodeCursor(row.tenantId, row) });
+  }
+  return messages;
+}
+
+export function createTransitionTailer(deps: { log: TransitionRepository; db: Db; updates: AnalysisUpdates; logger: Logger; options: TailerOptions }) {
+  const { log, db, updates, logger, options } = deps;
+  let position: Position | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let lastPrune = 0;
+  let healthy = false;
+
+  async function readAll(): Promise<boolean> {
+    for (;;) {
+      const { rows, pending } = await log.readAfter(position!, BATCH);
+      const messages = await toMessages(db, rows);
+      // Publishing and moving the position happen with no await between: a subscriber registering now either
+      // sees these messages live or finds them in its replay (resume.ts relies on it).
+      for (const message of messages) updates.publish(message);
+      if (rows.length > 0) position = rows[rows.length - 1]!;
+      if (rows.length < BATCH || pending) return pending;
+    }
+  }
+
+  async function prune(): Promise<void> {
+    if (Date.now() - lastPrune < options.pruneEveryMs) return;
+    lastPrune = Date.now();
+    const removed = await log.prune(new Date(Date.now() - options.retentionMs));
+    if (removed > 0) logger.info("pruned analysis transitions", { removed });
+  }
+
+  function schedule(ms: number): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void wake(), ms);
+  }
+
+  /** One read at a time; a wake during a read makes it read again. */
+  async function wake(): Promise<void> {
+    if (stopped || position === null) return;
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let pending = false;
+      do {
+        again = false;
+        try {
+          pending = await readAll();
+          await prune();
+          healthy = true;
+        } catch (error) {
+          healthy = false;
+          logger.warn("reading analysis transitions failed", { error });
+        }
+      } while (again && !stopped);
+      schedule(pending ? PENDING_RETRY_MS : options.pollMs);
+    })().finally(() => (running = null));
+    return running;
+  }
+
+  return {
+    async start(): Promise<void> {
+      position = await log.frontier();
+      healthy = true;
+      updates.onChanged(() => void wake());
+      schedule(options.pollMs);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+    ready: () => healthy && !stopped,
+    /** reads now and resolves when read (tests) */
+    wake,
+  };
+}
+
+export type TransitionTailer = ReturnType<typeof createTransitionTailer>;
