@@ -8,9 +8,17 @@ const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPI
 /** Prisma's "can't reach / timed out / pool timeout / transaction closed" codes. */
 const PRISMA_TRANSIENT = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
 
+/** Prisma's driver adapter (@prisma/adapter-pg) throws a DriverAdapterError without a code of its own: the
+ *  PostgreSQL SQLSTATE is on its `cause` (`originalCode`), and socket failures are named by `cause.kind`. */
+const ADAPTER_TRANSIENT_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
 function errorCodeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
+  if (typeof code === "string") return code;
+  const cause = (error as { name?: unknown; cause?: { originalCode?: unknown; kind?: unknown } } | null)?.cause;
+  if ((error as { name?: unknown } | null)?.name !== "DriverAdapterError" || !cause) return undefined;
+  if (typeof cause.originalCode === "string") return cause.originalCode;
+  return typeof cause.kind === "string" && ADAPTER_TRANSIENT_KINDS.has(cause.kind) ? "ECONNRESET" : undefined;
 }
 
 export function classifyError(error: unknown): AppError {
