@@ -154,6 +154,20 @@ function headersToStrings(headers: Record<string, unknown> | undefined): Record<
   return out;
 }
 
+async function waitForTopicLeaders(client: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await client.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new UnavailableError(`Kafka topics ${topics.join(", ")} have no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export function createKafka(config: KafkaClientConfig): KafkaClient {
   const log = config.log ?? ((level, message, extra) => console.error(`[kafka ${level}] ${message}`, extra));
   const kafka = new Kafka({
@@ -182,7 +196,7 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
         const minInsync = { name: "min.insync.replicas", value: String(replicationFactor >= 3 ? 2 : 1) };
         try {
           await client.createTopics({
-            waitForLeaders: true,
+            waitForLeaders: false,
             topics: missing.map((spec) => ({
               topic: spec.topic,
               numPartitions: spec.numPartitions ?? defaults.numPartitions ?? 3,
@@ -195,6 +209,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
           // another process created them meanwhile
           if (!String((error as Error).message).includes("already exists")) throw error;
         }
+        // In a cluster, a broker learns of a new topic a moment after the controller created it; kafkajs's
+        // wait for leaders gives up on the first "does not host this topic-partition" from such a broker.
+        await waitForTopicLeaders(client, missing.map((spec) => spec.topic));
         return missing.map((spec) => spec.topic);
       },
       listTopics: () => client.listTopics(),

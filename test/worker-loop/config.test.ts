@@ -65,6 +65,8 @@ test("a PostgreSQL that is restarting is retried, also when the driver adapter w
   assert.equal(classifyError(startingUp).retriable, true);
   assert.equal(classifyError(driverAdapterError("terminating connection due to administrator command", { kind: "postgres", originalCode: "57P01" })).retriable, true);
   assert.equal(classifyError(driverAdapterError("DatabaseNotReachable", { kind: "DatabaseNotReachable" })).retriable, true);
+  // node-postgres's own error for a pooled connection that died (the adapter passes it on as it is)
+  assert.equal(classifyError(new Error("Client has encountered a connection error and is not queryable")).retriable, true);
   // a real SQL error stays final
   assert.equal(classifyError(driverAdapterError("syntax error", { kind: "postgres", originalCode: "42601" })).retriable, false);
 });

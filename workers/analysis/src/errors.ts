@@ -21,6 +21,9 @@ function errorCodeOf(error: unknown): string | undefined {
   return typeof cause.kind === "string" && ADAPTER_TRANSIENT_KINDS.has(cause.kind) ? "ECONNRESET" : undefined;
 }
 
+/** node-postgres's errors for a pooled connection that died under a query (no code: matched by their text). */
+const PG_DEAD_CONNECTION = /^(Client has encountered a connection error and is not queryable|Connection terminated unexpectedly|Connection terminated|Client was closed and is not queryable)$/;
+
 export function classifyError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof InferenceError) {
@@ -36,7 +39,7 @@ export function classifyError(error: unknown): AppError {
     }
   }
   if (error instanceof BundleError) return new ModelError(error.message, { cause: error, details: { engineCode: error.code } });
-  const code = errorCodeOf(error);
+  const code = errorCodeOf(error) ?? (error instanceof Error && PG_DEAD_CONNECTION.test(error.message) ? "ECONNRESET" : undefined);
   if (code !== undefined && (TRANSIENT_CODES.has(code) || PRISMA_TRANSIENT.has(code))) {
     return new UnavailableError(error instanceof Error ? error.message : String(error), { cause: error, details: { code } });
   }
