@@ -13,8 +13,7 @@ const PG_NAME_OID = 19;
 const PG_TEXT_OID = 25;
 
 type FieldDescription = { dataTypeID: number };
-const resultProto = (pg as unknown as { Result: { prototype: { addFields(fields: FieldDescription[]): void } } }).Result
-  .prototype;
+const resultProto = (pg as unknown as { Result: { prototype: { addFields(fields: FieldDescription[]): void } } }).Result.prototype;
 const originalAddFields = resultProto.addFields;
 if (!(originalAddFields as { __nameAsText?: boolean }).__nameAsText) {
   const patched = function (this: unknown, fields: FieldDescription[]) {

@@ -1,7 +1,7 @@
 // The benchmark's configuration: the only place the bench reads the environment (bench/main.ts passes
 // process.env). Every problem is listed at once (lib/config). Defaults are sized for the shared 2-core machine
 // (the whole `npm run bench` in about 10 minutes).
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { shippedBundle } from "../lib/bundles/index.ts";
@@ -83,10 +83,16 @@ export function loadBenchConfig(source: Env): BenchConfig {
   if (!bundleDir) issues.push(`BENCH_BUNDLE: not set, and ${shipped.issue}`);
   else if (!existsSync(path.join(bundleDir, "manifest.json"))) issues.push(`BENCH_BUNDLE: ${bundleDir} has no manifest.json`);
   const batchSizes = c.BENCH_BATCH_SIZES.split(",").map((s) => Number(s.trim()));
-  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > 64)) issues.push(`BENCH_BATCH_SIZES: integers 1..64, got "${c.BENCH_BATCH_SIZES}"`);
-  const phases = c.BENCH_PHASES.split(",").map((s) => s.trim()).filter(Boolean);
-  for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) issues.push(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(", ")})`);
-  const python = c.BENCH_PYTHON ?? (existsSync(path.join(REPO_ROOT, ".venv", "bin", "python")) ? path.join(REPO_ROOT, ".venv", "bin", "python") : "/usr/bin/python3");
+  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > 64))
+    issues.push(`BENCH_BATCH_SIZES: integers 1..64, got "${c.BENCH_BATCH_SIZES}"`);
+  const phases = c.BENCH_PHASES.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const p of phases)
+    if (!(PHASES as readonly string[]).includes(p)) issues.push(`BENCH_PHASES: unknown phase "${p}" (known: ${PHASES.join(", ")})`);
+  const python =
+    c.BENCH_PYTHON ??
+    (existsSync(path.join(REPO_ROOT, ".venv", "bin", "python")) ? path.join(REPO_ROOT, ".venv", "bin", "python") : "/usr/bin/python3");
   if (c.BENCH_CHECKPOINT && !existsSync(abs(c.BENCH_CHECKPOINT))) issues.push(`BENCH_CHECKPOINT: ${c.BENCH_CHECKPOINT} does not exist`);
   if (issues.length) throw new ConfigError("bench", issues);
   const knobs = Object.entries(source)
@@ -105,7 +111,12 @@ export function loadBenchConfig(source: Env): BenchConfig {
     python,
     studies: c.BENCH_STUDIES,
     workerBatch: c.BENCH_WORKER_BATCH,
-    gateway: { clients: c.BENCH_GATEWAY_CLIENTS, seconds: c.BENCH_GATEWAY_SECONDS, maxRequests: c.BENCH_GATEWAY_MAX_REQUESTS, fillerStudies: c.BENCH_FILLER_STUDIES },
+    gateway: {
+      clients: c.BENCH_GATEWAY_CLIENTS,
+      seconds: c.BENCH_GATEWAY_SECONDS,
+      maxRequests: c.BENCH_GATEWAY_MAX_REQUESTS,
+      fillerStudies: c.BENCH_FILLER_STUDIES,
+    },
     profile: c.BENCH_PROFILE,
     ports: { pg: c.BENCH_PG_PORT, kafka: c.BENCH_KAFKA_PORT, kafkaController: c.BENCH_KAFKA_CONTROLLER_PORT },
     workDir: abs(c.BENCH_WORK_DIR),

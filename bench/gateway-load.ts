@@ -61,7 +61,13 @@ export interface GatewayResults {
 
 type Log = (line: string) => void;
 
-async function seedFiller(cfg: BenchConfig, p: Platform, ctx: InferenceContext, image: BenchImage, log: Log): Promise<{ count: number; ms: number }> {
+async function seedFiller(
+  cfg: BenchConfig,
+  p: Platform,
+  ctx: InferenceContext,
+  image: BenchImage,
+  log: Log,
+): Promise<{ count: number; ms: number }> {
   const existing = await p.db.prisma.study.count({ where: { tenantId: p.tenantId } });
   const need = Math.max(0, cfg.gateway.fillerStudies - existing);
   if (need === 0) return { count: 0, ms: 0 };
@@ -84,7 +90,11 @@ async function seedFiller(cfg: BenchConfig, p: Platform, ctx: InferenceContext, 
       while (i < need) {
         const n = i++;
         const patient = await repos.patients.create({ tenantId: p.tenantId, mrn: `filler-${Date.now().toString(36)}-${n}` });
-        const study = await repos.studies.create({ tenantId: p.tenantId, patientId: patient.id, accession: `F${n}-${Date.now().toString(36)}` });
+        const study = await repos.studies.create({
+          tenantId: p.tenantId,
+          patientId: patient.id,
+          accession: `F${n}-${Date.now().toString(36)}`,
+        });
         const { image: img } = await repos.images.attach({
           tenantId: p.tenantId,
           studyId: study.id,
@@ -122,7 +132,13 @@ async function seedFiller(cfg: BenchConfig, p: Platform, ctx: InferenceContext, 
   return { count: need, ms };
 }
 
-export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: InferenceContext, image: BenchImage, log: Log): Promise<GatewayResults> {
+export async function runGatewayPhase(
+  cfg: BenchConfig,
+  p: Platform,
+  ctx: InferenceContext,
+  image: BenchImage,
+  log: Log,
+): Promise<GatewayResults> {
   await p.stopWorker();
   const filler = await seedFiller(cfg, p, ctx, image, log);
 
@@ -135,14 +151,17 @@ export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: Infere
     await p.client.gql(STUDIES_QUERY, { first }); // first run of this shape: plans, caches
     const r = await p.client.gql(STUDIES_QUERY, { first });
     single[String(first)] = round(r.ms, 1);
-    if (r.status !== 200 || r.errors?.length) throw new Error(`studies(first: ${first}) failed: ${r.status} ${JSON.stringify(r.errors).slice(0, 400)}`);
+    if (r.status !== 200 || r.errors?.length)
+      throw new Error(`studies(first: ${first}) failed: ${r.status} ${JSON.stringify(r.errors).slice(0, 400)}`);
     const edges = r.data.studies.edges as { node: { analyses: unknown[] } }[];
     dbq[String(first)] = r.dbQueries;
     returned[String(first)] = edges.length;
     analyses[String(first)] = edges.reduce((a, e) => a + e.node.analyses.length, 0);
     total = r.data.studies.totalCount;
   }
-  log(`db queries per request: page 10 → ${dbq["10"]}, page 100 → ${dbq["100"]} (studies ${returned["10"]}/${returned["100"]}, analyses ${analyses["10"]}/${analyses["100"]})`);
+  log(
+    `db queries per request: page 10 → ${dbq["10"]}, page 100 → ${dbq["100"]} (studies ${returned["10"]}/${returned["100"]}, analyses ${analyses["10"]}/${analyses["100"]})`,
+  );
 
   // warm-up, then the bounded load
   for (let i = 0; i < 5; i++) await p.client.gql(STUDIES_QUERY, { first: 10 });
@@ -198,6 +217,8 @@ export async function runGatewayPhase(cfg: BenchConfig, p: Platform, ctx: Infere
     filler_studies: filler.count,
     filler_ms: round(filler.ms),
   };
-  log(`gateway: ${res.gateway_rps} req/s, p50 ${res.latency_ms.p50} ms, p95 ${res.latency_ms.p95} ms, ${errors} errors, RSS ${rss.gateway} MiB`);
+  log(
+    `gateway: ${res.gateway_rps} req/s, p50 ${res.latency_ms.p50} ms, p95 ${res.latency_ms.p95} ms, ${errors} errors, RSS ${rss.gateway} MiB`,
+  );
   return res;
 }

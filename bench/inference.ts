@@ -79,7 +79,12 @@ export interface InferenceContext {
 
 /** The worker's engine (as main.ts builds it) and the bare model, sharing nothing but the bundle files. */
 export async function openInference(cfg: BenchConfig): Promise<InferenceContext> {
-  const bundle = await loadBundle(cfg.bundleDir, { executionProviders: ["cpu"], intraOpNumThreads: cfg.threads, interOpNumThreads: 1, runIn: "thread" });
+  const bundle = await loadBundle(cfg.bundleDir, {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: cfg.threads,
+    interOpNumThreads: 1,
+    runIn: "thread",
+  });
   const bare = await createBareModel(cfg.bundleDir, cfg.threads);
   const engines = new Map<number, Engine>();
   // main.ts: batch { maxBatch: WORKER_BATCH_SIZE, maxWaitMs: WORKER_BATCH_WINDOW_MS = 5 }, PREPROCESS_THREADS = 1
@@ -211,7 +216,11 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   log(`equivalence worker vs bare: ${JSON.stringify(equivalence)}`);
 
   // per-call cost of the session thread (structured clone of feeds and outputs + two postMessage hops)
-  const callCost = async (graph: "classification_head" | "report_decoder_step", feeds: Record<string, { type: string; data: any; dims: number[] }>, reps: number) => {
+  const callCost = async (
+    graph: "classification_head" | "report_decoder_step",
+    feeds: Record<string, { type: string; data: any; dims: number[] }>,
+    reps: number,
+  ) => {
     const threaded = ctx.bundle.sessions[graph]!;
     const local = ctx.bare.session(graph);
     const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.type as "float32", v.data, v.dims)]));
@@ -239,7 +248,11 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     const beams = d.beam_size;
     const M = encOut.region_tokens!.dims[1]! + encOut.knowledge_tokens!.dims[1]!;
     const D = encOut.region_tokens!.dims[2]!;
-    const kv = () => ({ type: "float32", data: new Float32Array(d.num_layers * beams * d.num_heads * past * d.head_dim).fill(0.01), dims: [d.num_layers, beams, d.num_heads, past, d.head_dim] });
+    const kv = () => ({
+      type: "float32",
+      data: new Float32Array(d.num_layers * beams * d.num_heads * past * d.head_dim).fill(0.01),
+      dims: [d.num_layers, beams, d.num_heads, past, d.head_dim],
+    });
     decoder_step_us = await callCost(
       "report_decoder_step",
       {
@@ -255,7 +268,9 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   log(`session call cost (µs): classification head ${JSON.stringify(session_call_us)}, decoder step ${JSON.stringify(decoder_step_us)}`);
 
   // latency at batch 1 (per task, encoder included) and time per image (4 tasks), interleaved rounds
-  const lat: Record<TaskName, { worker: number[]; bare: number[] }> = Object.fromEntries(TASKS.map((t) => [t, { worker: [], bare: [] }])) as never;
+  const lat: Record<TaskName, { worker: number[]; bare: number[] }> = Object.fromEntries(
+    TASKS.map((t) => [t, { worker: [], bare: [] }]),
+  ) as never;
   const perImage = { worker: [] as number[], worker_from_png: [] as number[], worker_from_tensor: [] as number[], bare: [] as number[] };
   const ratio: number[] = [];
   const ratioPng: number[] = [];
@@ -311,11 +326,15 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     ratioPng.push(wp / b);
     ratioTensor.push(wt / b);
     measureDecode(r);
-    log(`round ${r + 1}/${cfg.rounds}: per image worker ${round(w / n)} ms (from PNG ${round(wp / n)}, from tensor ${round(wt / n)}), bare ${round(b / n)} ms → ${round(w / b, 3)}`);
+    log(
+      `round ${r + 1}/${cfg.rounds}: per image worker ${round(w / n)} ms (from PNG ${round(wp / n)}, from tensor ${round(wt / n)}), bare ${round(b / n)} ms → ${round(w / b, 3)}`,
+    );
   }
 
   // throughput per task and batch size: b requests in flight (the Kafka worker's concurrency), engine batch b
-  const thr: Record<TaskName, Record<string, { worker: number[]; bare: number[] }>> = Object.fromEntries(TASKS.map((t) => [t, {}])) as never;
+  const thr: Record<TaskName, Record<string, { worker: number[]; bare: number[] }>> = Object.fromEntries(
+    TASKS.map((t) => [t, {}]),
+  ) as never;
   const thrRounds = Math.max(1, Math.min(2, cfg.rounds));
   let offset = cfg.images;
   for (let r = 0; r < thrRounds; r++) {
@@ -347,7 +366,9 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
           await worker();
         }
       }
-      log(`throughput round ${r + 1}/${thrRounds} batch ${bs}: ${TASKS.map((t) => `${t} ${round(thr[t][String(bs)]!.worker.at(-1)!)}/${round(thr[t][String(bs)]!.bare.at(-1)!)}`).join(", ")} img/s (worker/bare)`);
+      log(
+        `throughput round ${r + 1}/${thrRounds} batch ${bs}: ${TASKS.map((t) => `${t} ${round(thr[t][String(bs)]!.worker.at(-1)!)}/${round(thr[t][String(bs)]!.bare.at(-1)!)}`).join(", ")} img/s (worker/bare)`,
+      );
     }
   }
 
@@ -355,7 +376,7 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
   const wb = cfg.workerBatch;
   const studyEngine = ctx.engineFor(wb);
   const studySet = cycle(base, Math.max(8, 2 * wb), offset);
-  const batchesBefore = studyEngine.stats().encoder;
+  const _batchesBefore = studyEngine.stats().encoder;
   const eld = monitorEventLoopDelay({ resolution: 1 });
   eld.enable();
   const t0 = now();
@@ -388,7 +409,12 @@ export async function runInferencePhase(cfg: BenchConfig, base: BenchImage[], ct
     worker_vs_ort: spread(ratio),
     worker_vs_ort_from_png: spread(ratioPng),
     worker_vs_ort_from_tensor: spread(ratioTensor),
-    per_image_ms: { worker: spread(perImage.worker), worker_from_png: spread(perImage.worker_from_png), worker_from_tensor: spread(perImage.worker_from_tensor), bare: spread(perImage.bare) },
+    per_image_ms: {
+      worker: spread(perImage.worker),
+      worker_from_png: spread(perImage.worker_from_png),
+      worker_from_tensor: spread(perImage.worker_from_tensor),
+      bare: spread(perImage.bare),
+    },
     decode_ms: round(median(dec), 2),
     fast_decode: { ms: round(median(fast), 2), speedup: spread(fastRatio), identical, applicable },
     preprocess_ms: round(median(pre), 2),

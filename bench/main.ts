@@ -70,15 +70,23 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // children (gateway, worker, Python) get a small, explicit environment: thread counts pinned
-  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads) };
+  const threadEnv = {
+    OMP_NUM_THREADS: String(cfg.threads),
+    OPENBLAS_NUM_THREADS: String(cfg.threads),
+    MKL_NUM_THREADS: String(cfg.threads),
+  };
   const baseEnv: Record<string, string> = { ...threadEnv };
   for (const k of ["PATH", "HOME", "LANG", "TMPDIR", "TZ"]) if (process.env[k]) baseEnv[k] = process.env[k]!;
 
   mkdirSync(cfg.workDir, { recursive: true });
   rmSync(path.join(cfg.workDir, "pids"), { force: true });
-  const ortVersion = (JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", "onnxruntime-node", "package.json"), "utf8")) as { version: string }).version;
+  const ortVersion = (
+    JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", "onnxruntime-node", "package.json"), "utf8")) as { version: string }
+  ).version;
   const machine = describeMachine(ortVersion);
-  log(`machine: ${machine.cpuModel}, ${machine.availableParallelism} cpus, load ${machine.loadAverage.join(" ")}, bundle ${cfg.bundleDir}, threads ${cfg.threads}`);
+  log(
+    `machine: ${machine.cpuModel}, ${machine.availableParallelism} cpus, load ${machine.loadAverage.join(" ")}, bundle ${cfg.bundleDir}, threads ${cfg.threads}`,
+  );
   const manifest = JSON.parse(readFileSync(path.join(cfg.bundleDir, "manifest.json"), "utf8"));
   const { images, source } = loadImages(cfg.imagesDir, cfg.bundleDir, 50);
   const results: BenchResults = {
@@ -93,7 +101,15 @@ async function main(): Promise<void> {
       sizeBytes: dirBytes(cfg.bundleDir),
     },
     inputs: { source: path.relative(REPO_ROOT, source) || source, count: images.length },
-    settings: { threads: cfg.threads, rounds: cfg.rounds, images: cfg.images, batchSizes: cfg.batchSizes, workerBatch: cfg.workerBatch, studies: cfg.studies, env: threadEnv },
+    settings: {
+      threads: cfg.threads,
+      rounds: cfg.rounds,
+      images: cfg.images,
+      batchSizes: cfg.batchSizes,
+      workerBatch: cfg.workerBatch,
+      studies: cfg.studies,
+      env: threadEnv,
+    },
     command: cfg.command,
     errors: {},
     plots: [],
@@ -117,8 +133,25 @@ async function main(): Promise<void> {
       results.torch = await phase("torch", results, async () => {
         const out = path.join(cfg.workDir, "torch.json");
         rmSync(out, { force: true });
-        const files = images.filter((im) => im.file).slice(0, Math.min(cfg.images, 4)).map((im) => im.file!);
-        const args = ["bench/torch_vs_ort.py", "--bundle", cfg.bundleDir, "--images", ...files, "--threads", String(cfg.threads), "--rounds", String(cfg.rounds), "--budget-s", "100", "--out", out];
+        const files = images
+          .filter((im) => im.file)
+          .slice(0, Math.min(cfg.images, 4))
+          .map((im) => im.file!);
+        const args = [
+          "bench/torch_vs_ort.py",
+          "--bundle",
+          cfg.bundleDir,
+          "--images",
+          ...files,
+          "--threads",
+          String(cfg.threads),
+          "--rounds",
+          String(cfg.rounds),
+          "--budget-s",
+          "100",
+          "--out",
+          out,
+        ];
         if (cfg.checkpoint) args.push("--checkpoint", cfg.checkpoint);
         await runChild(cfg.python, args, { ...baseEnv, PYTHONUNBUFFERED: "1" }, 300_000);
         return JSON.parse(readFileSync(out, "utf8")) as TorchResults;
@@ -128,8 +161,10 @@ async function main(): Promise<void> {
       platform = await phase("platform start", results, () => startPlatform(cfg, baseEnv, log));
       if (platform) {
         results.platformTimings = platform.timings;
-        if (cfg.phases.has("pipeline")) results.pipeline = await phase("pipeline", results, () => runPipelinePhase(cfg, platform!, ctx!, images, log));
-        if (cfg.phases.has("gateway")) results.gateway = await phase("gateway", results, () => runGatewayPhase(cfg, platform!, ctx!, images[0]!, log));
+        if (cfg.phases.has("pipeline"))
+          results.pipeline = await phase("pipeline", results, () => runPipelinePhase(cfg, platform!, ctx!, images, log));
+        if (cfg.phases.has("gateway"))
+          results.gateway = await phase("gateway", results, () => runGatewayPhase(cfg, platform!, ctx!, images[0]!, log));
       }
     }
   } finally {
@@ -138,7 +173,10 @@ async function main(): Promise<void> {
   }
   if (cfg.profile) {
     const dir = path.join(cfg.workDir, "profiles");
-    results.profiles = { gateway: summarizeProfiles(path.join(dir, "gateway")).slice(0, 1), worker: summarizeProfiles(path.join(dir, "worker")).slice(0, 3) };
+    results.profiles = {
+      gateway: summarizeProfiles(path.join(dir, "gateway")).slice(0, 1),
+      worker: summarizeProfiles(path.join(dir, "worker")).slice(0, 3),
+    };
   }
 
   results.loadAverageEnd = loadAverageNow();
@@ -146,12 +184,18 @@ async function main(): Promise<void> {
   const resultsFile = path.join(cfg.workDir, "results.json");
   writeFileSync(resultsFile, JSON.stringify(results, null, 2));
   mkdirSync(cfg.plotsDir, { recursive: true });
-  await phase("plots", results, () => runChild(cfg.python, ["bench/plots.py", resultsFile, cfg.plotsDir], { ...baseEnv, MPLBACKEND: "Agg" }, 120_000));
-  results.plots = readdirSync(cfg.plotsDir).filter((f) => f.endsWith(".png")).sort();
+  await phase("plots", results, () =>
+    runChild(cfg.python, ["bench/plots.py", resultsFile, cfg.plotsDir], { ...baseEnv, MPLBACKEND: "Agg" }, 120_000),
+  );
+  results.plots = readdirSync(cfg.plotsDir)
+    .filter((f) => f.endsWith(".png"))
+    .sort();
   writeFileSync(resultsFile, JSON.stringify(results, null, 2));
   const summary = summarize(cfg, results);
   writeReport(cfg, results, summary);
-  log(`wrote ${path.relative(REPO_ROOT, cfg.docPath)}, ${results.plots.length} plots, raw results ${path.relative(REPO_ROOT, resultsFile)}`);
+  log(
+    `wrote ${path.relative(REPO_ROOT, cfg.docPath)}, ${results.plots.length} plots, raw results ${path.relative(REPO_ROOT, resultsFile)}`,
+  );
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exit(0);
 }

@@ -58,8 +58,12 @@ export async function registerStudies(p: Platform, images: BenchImage[], tag: st
       while (i < images.length) {
         const im = images[i++]!;
         const uploadId = await p.client.upload(im.bytes);
-        const patient = await p.client.must(REGISTER.patient, { i: { externalId: `${tag}-${im.sha256.slice(0, 12)}`, displayName: "Bench Patient" } });
-        const study = await p.client.must(REGISTER.study, { i: { patientId: patient.createPatient.patient.id, accessionNumber: `${tag}-${out.length}-${im.sha256.slice(0, 8)}` } });
+        const patient = await p.client.must(REGISTER.patient, {
+          i: { externalId: `${tag}-${im.sha256.slice(0, 12)}`, displayName: "Bench Patient" },
+        });
+        const study = await p.client.must(REGISTER.study, {
+          i: { patientId: patient.createPatient.patient.id, accessionNumber: `${tag}-${out.length}-${im.sha256.slice(0, 8)}` },
+        });
         const studyId = study.createStudy.study.id as string;
         const attached = await p.client.must(REGISTER.attach, { i: { studyId, uploadId } });
         out.push({ studyId, imageId: attached.attachImage.image.id, image: im, tensor: engine.preprocess(im.image).tensor });
@@ -126,7 +130,15 @@ interface Requested {
 
 async function requestStudy(p: Platform, watch: ReturnType<typeof watchCompletions>, s: Registered, key: string): Promise<Requested> {
   const sent = performance.now();
-  const r = await p.client.must(REGISTER.request, { i: { studyId: s.studyId, imageId: s.imageId, tasks: ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"], question: QUESTION, idempotencyKey: key } });
+  const r = await p.client.must(REGISTER.request, {
+    i: {
+      studyId: s.studyId,
+      imageId: s.imageId,
+      tasks: ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"],
+      question: QUESTION,
+      idempotencyKey: key,
+    },
+  });
   const ids = (r.requestAnalyses.analyses as { id: string }[]).map((a) => a.id);
   return { sent, mutationMs: performance.now() - sent, ids, done: watch.expect(s.studyId, ids) };
 }
@@ -147,7 +159,10 @@ export interface StageBreakdown {
 /** Splits each analysis's time using the database's timestamps and the bench's receive times (same clock). */
 async function stages(p: Platform, watch: ReturnType<typeof watchCompletions>, reqs: Requested[]): Promise<StageBreakdown> {
   const ids = reqs.flatMap((r) => r.ids);
-  const rows = await p.db.prisma.analysis.findMany({ where: { id: { in: ids } }, select: { id: true, studyId: true, requestedAt: true, startedAt: true, finishedAt: true } });
+  const rows = await p.db.prisma.analysis.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, studyId: true, requestedAt: true, startedAt: true, finishedAt: true },
+  });
   const queued: number[] = [];
   const work: number[] = [];
   const notify: number[] = [];
@@ -177,7 +192,13 @@ async function stages(p: Platform, watch: ReturnType<typeof watchCompletions>, r
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: no completion within ${ms} ms`)), ms).unref())]);
 
-export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: InferenceContext, base: BenchImage[], log: Log): Promise<PipelineResults> {
+export async function runPipelinePhase(
+  cfg: BenchConfig,
+  p: Platform,
+  ctx: InferenceContext,
+  base: BenchImage[],
+  log: Log,
+): Promise<PipelineResults> {
   const K = cfg.studies;
   const R = cfg.rounds;
   const unloadedN = 3;
@@ -219,7 +240,12 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
     const loadedReqs: Requested[] = [];
     log(`unloaded e2e: ${unloaded.map((v) => round(v)).join(", ")} ms`);
 
-    const pids: Record<string, number | undefined> = { gateway: p.gateway.pid, worker: p.worker?.pid, postgres: p.stack.postgres?.pid, kafka: p.stack.kafka?.pid };
+    const pids: Record<string, number | undefined> = {
+      gateway: p.gateway.pid,
+      worker: p.worker?.pid,
+      postgres: p.stack.postgres?.pid,
+      kafka: p.stack.kafka?.pid,
+    };
     const cpu: Record<string, number> = {};
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSecondsOfTree(pid) : NaN]));
     let bareCpuMs = 0;
@@ -248,7 +274,11 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
         const own = process.cpuUsage();
         const start = performance.now();
         for (let i = 0; i < batch.length; i += cfg.workerBatch) {
-          await ctx.bare.allTasks(batch.slice(i, i + cfg.workerBatch).map((s) => s.tensor), ctx.question, ctx.decode);
+          await ctx.bare.allTasks(
+            batch.slice(i, i + cfg.workerBatch).map((s) => s.tensor),
+            ctx.question,
+            ctx.decode,
+          );
         }
         const u = process.cpuUsage(own);
         bareCpuMs += (u.user + u.system) / 1000;
@@ -291,7 +321,10 @@ export async function runPipelinePhase(cfg: BenchConfig, p: Platform, ctx: Infer
       register_ms_per_study: round(registerMs),
       cpu_ms_per_study: {
         ...Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / (K * R), 1)])),
-        "platform total (gateway + worker + postgres + kafka)": round((["gateway", "worker", "postgres", "kafka"].reduce((a, k) => a + (cpu[k] ?? 0), 0)) / (K * R), 1),
+        "platform total (gateway + worker + postgres + kafka)": round(
+          ["gateway", "worker", "postgres", "kafka"].reduce((a, k) => a + (cpu[k] ?? 0), 0) / (K * R),
+          1,
+        ),
         "bare model": round(bareCpuMs / (K * R), 1),
       },
     };

@@ -9,7 +9,8 @@ import type { Spread } from "./lib/stats.ts";
 import type { BenchResults, summarize } from "./summary.ts";
 
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(d));
-const sp = (s: Spread | undefined, d = 2) => (s ? `**${f(s.median, d)}** (min ${f(s.min, d)}, max ${f(s.max, d)}, n=${s.n})` : "not measured");
+const sp = (s: Spread | undefined, d = 2) =>
+  s ? `**${f(s.median, d)}** (min ${f(s.min, d)}, max ${f(s.max, d)}, n=${s.n})` : "not measured";
 const yes = (m: boolean | null) => (m === null ? "not measured" : m ? "met" : "**missed**");
 
 export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typeof summarize>): void {
@@ -26,14 +27,30 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
   L.push("## Machine and settings", "");
   L.push(`| | |`, `| --- | --- |`);
   L.push(`| CPU | ${m.cpuModel} (${m.simd.join(", ") || "no AVX flags found"}) |`);
-  L.push(`| cores | ${m.logicalCpus} logical, ${m.availableParallelism} usable by the process${m.cgroupCpuQuota ? `, cgroup cpu.max \`${m.cgroupCpuQuota}\`` : ""} |`);
+  L.push(
+    `| cores | ${m.logicalCpus} logical, ${m.availableParallelism} usable by the process${m.cgroupCpuQuota ? `, cgroup cpu.max \`${m.cgroupCpuQuota}\`` : ""} |`,
+  );
   L.push(`| memory | ${m.memTotalGiB} GiB (${m.memAvailableGiB} GiB available at start) |`);
   L.push(`| load average at start / end | ${m.loadAverage.join(" / ")} → ${r.loadAverageEnd?.join(" / ") ?? "—"} (1/5/15 min) |`);
-  L.push(`| software | Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}${r.torch ? `, torch ${r.torch.torch_version} (BLAS ${r.torch.blas}, CPU dispatch ${r.torch.torch_cpu_capability ?? "?"}), onnxruntime (Python) ${r.torch.onnxruntime_version}` : ""}, ${m.kernel} |`);
-  L.push(`| bundle | \`${r.bundle.dir}\` — ${r.bundle.name} ${r.bundle.version}, trained on **${r.bundle.trainedOn}** data, input ${r.bundle.imageSize}², dim ${r.bundle.dim ?? "?"}, ${f(r.bundle.sizeBytes / 1e6, 1)} MB |`);
-  L.push(`| inputs | ${r.inputs.count} real radiographs from \`${r.inputs.source}\` (distinct images per measurement: every request misses the encoder cache) |`);
-  L.push(`| threads | ONNX Runtime intra-op ${r.settings.threads}, inter-op 1 (worker, bare sessions, Python); torch.set_num_threads(${r.settings.threads}); ${Object.entries(r.settings.env).map(([k, v]) => `${k}=${v}`).join(" ")} |`);
-  L.push(`| rounds | ${r.settings.rounds}; ${r.settings.images} images per inference round; ${r.settings.studies} studies per pipeline round; worker batch ${r.settings.workerBatch} |`);
+  L.push(
+    `| software | Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}${r.torch ? `, torch ${r.torch.torch_version} (BLAS ${r.torch.blas}, CPU dispatch ${r.torch.torch_cpu_capability ?? "?"}), onnxruntime (Python) ${r.torch.onnxruntime_version}` : ""}, ${m.kernel} |`,
+  );
+  L.push(
+    `| bundle | \`${r.bundle.dir}\` — ${r.bundle.name} ${r.bundle.version}, trained on **${r.bundle.trainedOn}** data, input ${r.bundle.imageSize}², dim ${r.bundle.dim ?? "?"}, ${f(r.bundle.sizeBytes / 1e6, 1)} MB |`,
+  );
+  L.push(
+    `| inputs | ${r.inputs.count} real radiographs from \`${r.inputs.source}\` (distinct images per measurement: every request misses the encoder cache) |`,
+  );
+  L.push(
+    `| threads | ONNX Runtime intra-op ${r.settings.threads}, inter-op 1 (worker, bare sessions, Python); torch.set_num_threads(${r.settings.threads}); ${Object.entries(
+      r.settings.env,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")} |`,
+  );
+  L.push(
+    `| rounds | ${r.settings.rounds}; ${r.settings.images} images per inference round; ${r.settings.studies} studies per pipeline round; worker batch ${r.settings.workerBatch} |`,
+  );
   L.push(`| run time | ${r.durationS ?? "?"} s |`, "");
   L.push("Reproduce:", "", "```bash", cfg.command, "```", "");
   L.push(
@@ -47,8 +64,13 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
   const rng = (x: number[] | null) => (x ? ` (${f(x[0], 2)}–${f(x[1], 2)})` : "");
   L.push(`| worker_vs_ort | ≤ 1.10 | ${f(s.worker_vs_ort, 3)}${rng(s.worker_vs_ort_range)} | ${yes(s.targets.worker_vs_ort.met)} |`);
   L.push(`| ort_vs_torch | ≥ 2 | ${f(s.ort_vs_torch, 2)}${rng(s.ort_vs_torch_range)} | ${yes(s.targets.ort_vs_torch.met)} |`);
-  L.push(`| pipeline_efficiency | ≥ 0.85 | ${f(s.pipeline_efficiency, 3)}${rng(s.pipeline_efficiency_range)} | ${yes(s.targets.pipeline_efficiency.met)} |`);
-  L.push(`| db_queries_per_request page 10 vs 100 | equal (no N+1) | ${s.db_queries_per_request ? `${s.db_queries_per_request["10"]} vs ${s.db_queries_per_request["100"]}` : "—"} | ${yes(s.targets.no_n_plus_1.met)} |`, "");
+  L.push(
+    `| pipeline_efficiency | ≥ 0.85 | ${f(s.pipeline_efficiency, 3)}${rng(s.pipeline_efficiency_range)} | ${yes(s.targets.pipeline_efficiency.met)} |`,
+  );
+  L.push(
+    `| db_queries_per_request page 10 vs 100 | equal (no N+1) | ${s.db_queries_per_request ? `${s.db_queries_per_request["10"]} vs ${s.db_queries_per_request["100"]}` : "—"} | ${yes(s.targets.no_n_plus_1.met)} |`,
+    "",
+  );
   if (Object.keys(r.errors).length) {
     L.push("**Phases that failed in this run:**", "");
     for (const [k, v] of Object.entries(r.errors)) L.push(`- ${k}: \`${v.replace(/`/g, "'")}\``);
@@ -70,21 +92,38 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
         `classification probabilities differ by at most ${eq.cls_max_abs_diff.toExponential(1)}.`,
       "",
     );
-    L.push("| task | worker p50 / p95 ms (batch 1) | bare p50 / p95 ms | best batch | worker img/s at best | bare img/s at that batch |", "| --- | --- | --- | --- | --- | --- |");
+    L.push(
+      "| task | worker p50 / p95 ms (batch 1) | bare p50 / p95 ms | best batch | worker img/s at best | bare img/s at that batch |",
+      "| --- | --- | --- | --- | --- | --- |",
+    );
     for (const t of Object.keys(inf.tasks) as TaskName[]) {
       const x = inf.tasks[t];
-      L.push(`| ${t} | ${f(x.latency_ms.p50)} / ${f(x.latency_ms.p95)} | ${f(x.bare_latency_ms.p50)} / ${f(x.bare_latency_ms.p95)} | ${x.best_batch} | ${f(x.throughput_images_per_s, 2)} | ${f(x.throughput[String(x.best_batch)]?.bare, 2)} |`);
+      L.push(
+        `| ${t} | ${f(x.latency_ms.p50)} / ${f(x.latency_ms.p95)} | ${f(x.bare_latency_ms.p50)} / ${f(x.bare_latency_ms.p95)} | ${x.best_batch} | ${f(x.throughput_images_per_s, 2)} | ${f(x.throughput[String(x.best_batch)]?.bare, 2)} |`,
+      );
     }
-    L.push("", "Latency: one task on a new image (encoder included), n = images × rounds. Throughput per batch size b: b requests in flight through the engine (micro-batch size b) vs the bare encoder at batch b with batched heads (reports decoded one image at a time).", "");
-    L.push("| batch | " + (Object.keys(inf.tasks) as TaskName[]).map((t) => `${t} worker / bare img/s`).join(" | ") + " |");
-    L.push("| --- |" + " --- |".repeat(Object.keys(inf.tasks).length));
+    L.push(
+      "",
+      "Latency: one task on a new image (encoder included), n = images × rounds. Throughput per batch size b: b requests in flight through the engine (micro-batch size b) vs the bare encoder at batch b with batched heads (reports decoded one image at a time).",
+      "",
+    );
+    L.push(`| batch | ${(Object.keys(inf.tasks) as TaskName[]).map((t) => `${t} worker / bare img/s`).join(" | ")} |`);
+    L.push(`| --- |${" --- |".repeat(Object.keys(inf.tasks).length)}`);
     for (const b of r.settings.batchSizes) {
-      L.push(`| ${b} | ` + (Object.keys(inf.tasks) as TaskName[]).map((t) => `${f(inf.tasks[t].throughput[String(b)]?.worker, 2)} / ${f(inf.tasks[t].throughput[String(b)]?.bare, 2)}`).join(" | ") + " |");
+      L.push(
+        `| ${b} | ${(Object.keys(inf.tasks) as TaskName[]).map((t) => `${f(inf.tasks[t].throughput[String(b)]?.worker, 2)} / ${f(inf.tasks[t].throughput[String(b)]?.bare, 2)}`).join(" | ")} |`,
+      );
     }
     L.push("");
-    L.push(`- **worker_vs_ort** (one image, all four tasks, sequential, from a decoded image): ${sp(inf.worker_vs_ort, 3)}; per image worker ${sp(inf.per_image_ms.worker, 1)} ms vs bare ${sp(inf.per_image_ms.bare, 1)} ms.`);
-    L.push(`- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`);
-    L.push(`- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`);
+    L.push(
+      `- **worker_vs_ort** (one image, all four tasks, sequential, from a decoded image): ${sp(inf.worker_vs_ort, 3)}; per image worker ${sp(inf.per_image_ms.worker, 1)} ms vs bare ${sp(inf.per_image_ms.bare, 1)} ms.`,
+    );
+    L.push(
+      `- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`,
+    );
+    L.push(
+      `- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`,
+    );
     L.push(
       `- One graph call through the worker's session thread vs in-process: classification head ${f(inf.session_call_us.threaded, 0)} µs vs ${f(inf.session_call_us.in_process, 0)} µs (+${f(inf.session_call_us.overhead, 0)} µs); ` +
         `report decoder step (the bundle's beam size, 30 cached tokens) ${f(inf.decoder_step_us.threaded, 0)} µs vs ${f(inf.decoder_step_us.in_process, 0)} µs (+${f(inf.decoder_step_us.overhead, 0)} µs per step).`,
@@ -111,8 +150,14 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
         : `Weights: ${t.weights.note ?? "random initialisation"}.`,
       "",
     );
-    L.push(`Work per image: ${t.work}. Greedy reports identical on both sides: ${t.greedy_reports_identical ? "yes" : "**no**"}. ${t.rounds} rounds × ${t.images} images, ${t.threads} thread(s) each side.`, "");
-    L.push(`- **ort_vs_torch** (torch ms / ORT ms per image): ${sp(t.ort_vs_torch, 2)}; torch ${sp(t.per_image_ms.torch, 1)} ms, ORT ${sp(t.per_image_ms.ort, 1)} ms.`, "");
+    L.push(
+      `Work per image: ${t.work}. Greedy reports identical on both sides: ${t.greedy_reports_identical ? "yes" : "**no**"}. ${t.rounds} rounds × ${t.images} images, ${t.threads} thread(s) each side.`,
+      "",
+    );
+    L.push(
+      `- **ort_vs_torch** (torch ms / ORT ms per image): ${sp(t.ort_vs_torch, 2)}; torch ${sp(t.per_image_ms.torch, 1)} ms, ORT ${sp(t.per_image_ms.ort, 1)} ms.`,
+      "",
+    );
     L.push("| graph @ batch | torch ms | ORT ms | torch / ORT |", "| --- | --- | --- | --- |");
     for (const [k, v] of Object.entries(t.per_graph_ms)) L.push(`| ${k} | ${f(v.torch, 3)} | ${f(v.ort, 3)} | ${f(v.ratio, 2)} |`);
     L.push("");
@@ -129,20 +174,30 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     );
     L.push(`- platform: ${sp(p.platform_studies_per_s, 3)} studies/s; bare model: ${sp(p.bare_studies_per_s, 3)} studies/s`);
     L.push(`- **pipeline_efficiency**: ${sp(p.pipeline_efficiency, 3)}`);
-    L.push(`- end-to-end latency under the round's load (request sent → 4th completion message): p50 **${f(p.e2e_ms.p50)} ms**, p95 **${f(p.e2e_ms.p95)} ms** (n=${p.e2e_ms.n}); one study alone: p50 ${f(p.e2e_unloaded_ms.p50)} ms (n=${p.e2e_unloaded_ms.n})`);
-    L.push(`- failed analyses: ${p.failed_analyses}; registration (upload + patient + study + image, not timed above): ${f(p.register_ms_per_study)} ms per study`);
+    L.push(
+      `- end-to-end latency under the round's load (request sent → 4th completion message): p50 **${f(p.e2e_ms.p50)} ms**, p95 **${f(p.e2e_ms.p95)} ms** (n=${p.e2e_ms.n}); one study alone: p50 ${f(p.e2e_unloaded_ms.p50)} ms (n=${p.e2e_unloaded_ms.n})`,
+    );
+    L.push(
+      `- failed analyses: ${p.failed_analyses}; registration (upload + patient + study + image, not timed above): ${f(p.register_ms_per_study)} ms per study`,
+    );
     L.push(`- RSS under load: worker **${p.rss_mb.worker} MiB** (high-water ${p.rss_mb.worker_hwm}), gateway ${p.rss_mb.gateway} MiB`, "");
     if (p.cpu_ms_per_study) {
-      L.push("CPU time per study while the platform rounds ran (user + system, every thread and child process), next to the bare model's. With " +
-        `${r.machine.availableParallelism} cores shared by all of these, the platform's CPU per study bounds its throughput whatever the latencies:`, "");
+      L.push(
+        "CPU time per study while the platform rounds ran (user + system, every thread and child process), next to the bare model's. With " +
+          `${r.machine.availableParallelism} cores shared by all of these, the platform's CPU per study bounds its throughput whatever the latencies:`,
+        "",
+      );
       L.push("| process | CPU ms per study |", "| --- | --- |");
       for (const [k, v] of Object.entries(p.cpu_ms_per_study)) L.push(`| ${k} | ${f(v)} |`);
       const plat = p.cpu_ms_per_study["platform total (gateway + worker + postgres + kafka)"];
       const bare = p.cpu_ms_per_study["bare model"];
       if (plat && bare) {
         const bound = Math.min(1, (r.machine.availableParallelism * bare) / plat);
-        L.push("", `CPU bound on the efficiency: even with perfect overlap on all ${r.machine.availableParallelism} cores, ${f(plat, 0)} ms of platform CPU per study against ${f(bare, 0)} ms for the bare model (one core) caps pipeline_efficiency at about **${f(bound, 2)}** on this machine. ` +
-          "Everything outside the model (PNG decoding, preprocessing, Prisma's query compiler, Kafka clients, GraphQL) has to shrink, or the model has to be costlier, for the target to be reachable.");
+        L.push(
+          "",
+          `CPU bound on the efficiency: even with perfect overlap on all ${r.machine.availableParallelism} cores, ${f(plat, 0)} ms of platform CPU per study against ${f(bare, 0)} ms for the bare model (one core) caps pipeline_efficiency at about **${f(bound, 2)}** on this machine. ` +
+            "Everything outside the model (PNG decoding, preprocessing, Prisma's query compiler, Kafka clients, GraphQL) has to shrink, or the model has to be costlier, for the target to be reachable.",
+        );
       }
       L.push("");
     }
@@ -150,24 +205,39 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       const st = p.stages;
       L.push("Where one analysis's time goes (database timestamps and subscription receive times, same clock; p50 / p95 ms):", "");
       L.push("| stage | one study alone | under the rounds' load |", "| --- | --- | --- |");
-      const row = (name: string, a: { p50: number; p95: number }, b: { p50: number; p95: number }) => L.push(`| ${name} | ${f(a.p50)} / ${f(a.p95)} | ${f(b.p50)} / ${f(b.p95)} |`);
+      const row = (name: string, a: { p50: number; p95: number }, b: { p50: number; p95: number }) =>
+        L.push(`| ${name} | ${f(a.p50)} / ${f(a.p95)} | ${f(b.p50)} / ${f(b.p95)} |`);
       row("requestAnalyses mutation (rows + outbox committed)", st.unloaded.mutation_ms, st.loaded.mutation_ms);
       row("requested → worker starts the message (outbox relay, Kafka, queue)", st.unloaded.queued_ms, st.loaded.queued_ms);
       row("worker: start → result committed", st.unloaded.worker_ms, st.loaded.worker_ms);
       row("result committed → subscription message (outbox relay, Kafka, gateway)", st.unloaded.notify_ms, st.loaded.notify_ms);
-      L.push("", `Queue wait by the order in which a study's four tasks started (p50 ms, alone): ${st.unloaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}; under load: ${st.loaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}. ` +
-        "All four messages of a study carry the study id as key, so they share a partition and the worker handles them one after another.", "");
+      L.push(
+        "",
+        `Queue wait by the order in which a study's four tasks started (p50 ms, alone): ${st.unloaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}; under load: ${st.loaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}. ` +
+          "All four messages of a study carry the study id as key, so they share a partition and the worker handles them one after another.",
+        "",
+      );
     }
-    const ws = p.worker_stats as { tasks?: Record<string, Record<string, number | null>>; engine?: { encoder?: { runs: number; images: number; maxBatch: number }; cache?: { hits: number; misses: number } } } | null;
+    const ws = p.worker_stats as {
+      tasks?: Record<string, Record<string, number | null>>;
+      engine?: { encoder?: { runs: number; images: number; maxBatch: number }; cache?: { hits: number; misses: number } };
+    } | null;
     const enc = ws?.engine?.encoder;
     if (enc) {
-      L.push(`The worker process's engine ran its encoder ${enc.runs} times for ${enc.images} images (largest micro-batch ${enc.maxBatch}; cache ${ws?.engine?.cache?.hits ?? "?"} hits, ${ws?.engine?.cache?.misses ?? "?"} misses): ` +
-        "with a study's tasks serialised on one partition and images decoded one at a time, the micro-batcher rarely sees two images at once.", "");
+      L.push(
+        `The worker process's engine ran its encoder ${enc.runs} times for ${enc.images} images (largest micro-batch ${enc.maxBatch}; cache ${ws?.engine?.cache?.hits ?? "?"} hits, ${ws?.engine?.cache?.misses ?? "?"} misses): ` +
+          "with a study's tasks serialised on one partition and images decoded one at a time, the micro-batcher rarely sees two images at once.",
+        "",
+      );
     }
     if (ws?.tasks) {
       L.push("Where the worker's time went (its own /stats, p50 ms per message):", "");
-      L.push("| task | count | total | image load | encode (or wait for the shared encode) | inference | result write |", "| --- | --- | --- | --- | --- | --- | --- |");
-      for (const [k, v] of Object.entries(ws.tasks)) L.push(`| ${k} | ${v.count} | ${f(v.p50Ms)} | ${f(v.loadP50Ms)} | ${f(v.encodeP50Ms)} | ${f(v.inferP50Ms)} | ${f(v.writeP50Ms)} |`);
+      L.push(
+        "| task | count | total | image load | encode (or wait for the shared encode) | inference | result write |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+      );
+      for (const [k, v] of Object.entries(ws.tasks))
+        L.push(`| ${k} | ${v.count} | ${f(v.p50Ms)} | ${f(v.loadP50Ms)} | ${f(v.encodeP50Ms)} | ${f(v.inferP50Ms)} | ${f(v.writeP50Ms)} |`);
       L.push("");
     }
   }
@@ -181,17 +251,32 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
         `(${g.filler_studies} of them read-side fixtures written through lib/db's repositories with results copied from one real engine run).`,
       "",
     );
-    L.push(`- **${f(g.gateway_rps)} requests/s**, latency p50 ${f(g.latency_ms.p50)} ms, **p95 ${f(g.latency_ms.p95)} ms** (${g.requests} requests, ${g.errors} errors, ${f(g.duration_s)} s)`);
-    L.push(`- CPU per request under load: gateway ${f(g.cpu_ms_per_request?.gateway)} ms, PostgreSQL ${f(g.cpu_ms_per_request?.postgres)} ms`);
+    L.push(
+      `- **${f(g.gateway_rps)} requests/s**, latency p50 ${f(g.latency_ms.p50)} ms, **p95 ${f(g.latency_ms.p95)} ms** (${g.requests} requests, ${g.errors} errors, ${f(g.duration_s)} s)`,
+    );
+    L.push(
+      `- CPU per request under load: gateway ${f(g.cpu_ms_per_request?.gateway)} ms, PostgreSQL ${f(g.cpu_ms_per_request?.postgres)} ms`,
+    );
     L.push(`- one request alone: page 10 ${f(g.single_request_ms["10"])} ms, page 100 ${f(g.single_request_ms["100"])} ms`);
-    L.push(`- database queries per request: page 10 → **${g.db_queries_per_request["10"]}**, page 100 → **${g.db_queries_per_request["100"]}** (${g.studies_returned["10"]} and ${g.studies_returned["100"]} studies, ${g.analyses_returned["10"]} and ${g.analyses_returned["100"]} analyses returned)`);
+    L.push(
+      `- database queries per request: page 10 → **${g.db_queries_per_request["10"]}**, page 100 → **${g.db_queries_per_request["100"]}** (${g.studies_returned["10"]} and ${g.studies_returned["100"]} studies, ${g.analyses_returned["10"]} and ${g.analyses_returned["100"]} analyses returned)`,
+    );
     L.push(`- gateway RSS under this load: **${g.rss_mb.gateway} MiB** (high-water ${g.rss_mb.gateway_hwm})`, "");
   }
-  if (r.platformTimings) L.push(`Platform start-up on this machine: ${Object.entries(r.platformTimings).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
+  if (r.platformTimings)
+    L.push(
+      `Platform start-up on this machine: ${Object.entries(r.platformTimings)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}.`,
+      "",
+    );
 
   if (r.profiles) {
     L.push("## CPU profiles (node --cpu-prof, BENCH_PROFILE=1)", "");
-    L.push("Self time over the whole run of each process (start-up, pipeline and gateway phases), by package or project folder. `(program)` is time outside JavaScript (ONNX Runtime kernels, native code).", "");
+    L.push(
+      "Self time over the whole run of each process (start-up, pipeline and gateway phases), by package or project folder. `(program)` is time outside JavaScript (ONNX Runtime kernels, native code).",
+      "",
+    );
     for (const [svc, list] of Object.entries(r.profiles)) {
       for (const prof of list) {
         L.push(`**${svc}** \`${prof.file}\` (${f(prof.totalMs / 1000, 1)} s busy):`, "");

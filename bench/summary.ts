@@ -29,7 +29,15 @@ export interface BenchResults {
   loadAverageEnd?: number[];
   bundle: { dir: string; name: string; version: string; trainedOn: string; imageSize: number; dim: unknown; sizeBytes: number };
   inputs: { source: string; count: number };
-  settings: { threads: number; rounds: number; images: number; batchSizes: number[]; workerBatch: number; studies: number; env: Record<string, string> };
+  settings: {
+    threads: number;
+    rounds: number;
+    images: number;
+    batchSizes: number[];
+    workerBatch: number;
+    studies: number;
+    env: Record<string, string>;
+  };
   command: string;
   durationS?: number;
   inference?: InferenceResults;
@@ -58,7 +66,15 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
     ? Object.fromEntries(
         (Object.keys(inf.tasks) as TaskName[]).map((t) => {
           const f = inf.tasks[t];
-          return [t, { p50_ms: f.latency_ms.p50, p95_ms: f.latency_ms.p95, throughput_images_per_s: f.throughput_images_per_s, best_batch: f.best_batch }];
+          return [
+            t,
+            {
+              p50_ms: f.latency_ms.p50,
+              p95_ms: f.latency_ms.p95,
+              throughput_images_per_s: f.throughput_images_per_s,
+              best_batch: f.best_batch,
+            },
+          ];
         }),
       )
     : null;

@@ -5,21 +5,23 @@
  *
  *   node --import tsx bench/worker-inference.ts <bundle-dir> [images=12] [threads=1]
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { loadBundle } from '../workers/analysis/src/bundle/load.ts';
-import { createEngine, type Engine } from '../workers/analysis/src/inference/engine.ts';
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { loadBundle } from "../workers/analysis/src/bundle/load.ts";
+import { createEngine, type Engine } from "../workers/analysis/src/inference/engine.ts";
 
 const [dir, nArg, thrArg] = process.argv.slice(2);
 if (!dir) {
-  console.error('usage: node --import tsx bench/worker-inference.ts <bundle-dir> [images=12] [threads=1]');
+  console.error("usage: node --import tsx bench/worker-inference.ts <bundle-dir> [images=12] [threads=1]");
   process.exit(2);
 }
 const n = Number(nArg ?? 12);
 const threads = Number(thrArg ?? 1);
-const imgDir = path.join(dir, 'golden', 'images');
-const files = readdirSync(imgDir).filter((f) => /\.(png|jpe?g)$/i.test(f)).map((f) => readFileSync(path.join(imgDir, f)));
+const imgDir = path.join(dir, "golden", "images");
+const files = readdirSync(imgDir)
+  .filter((f) => /\.(png|jpe?g)$/i.test(f))
+  .map((f) => readFileSync(path.join(imgDir, f)));
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,10 +44,10 @@ async function run(engine: Engine, label: string): Promise<void> {
       // distinct cache keys: every request is a "new" image (worst case for the encoder)
       const input = { key: `bench-${label}-${i}`, bytes: files[i % files.length]! };
       return Promise.all([
-        timed('classification', () => engine.classify(input)),
-        timed('localization', () => engine.localize(input)),
-        timed('report', () => engine.report(input)),
-        timed('vqa', () => engine.vqa(input, 'Is there a pleural effusion?')),
+        timed("classification", () => engine.classify(input)),
+        timed("localization", () => engine.localize(input)),
+        timed("report", () => engine.report(input)),
+        timed("vqa", () => engine.vqa(input, "Is there a pleural effusion?")),
       ]);
     }),
   );
@@ -67,9 +69,9 @@ async function run(engine: Engine, label: string): Promise<void> {
 
 const bundle = await loadBundle(dir, { intraOpNumThreads: threads });
 for (const [label, opts] of [
-  ['batch1-inline', { batch: { maxBatch: 1, maxWaitMs: 0 }, preprocessThreads: 0 }],
-  ['batch4-inline', { batch: { maxBatch: 4, maxWaitMs: 5 }, preprocessThreads: 0 }],
-  ['batch4-preprocess-thread', { batch: { maxBatch: 4, maxWaitMs: 5 }, preprocessThreads: 1 }],
+  ["batch1-inline", { batch: { maxBatch: 1, maxWaitMs: 0 }, preprocessThreads: 0 }],
+  ["batch4-inline", { batch: { maxBatch: 4, maxWaitMs: 5 }, preprocessThreads: 0 }],
+  ["batch4-preprocess-thread", { batch: { maxBatch: 4, maxWaitMs: 5 }, preprocessThreads: 1 }],
 ] as const) {
   const engine = createEngine(bundle, opts);
   // warm-up (thread start, first-run allocations) outside the measurement

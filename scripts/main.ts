@@ -72,7 +72,11 @@ async function main(): Promise<void> {
         serviceSpec({
           name: "worker",
           entry: "workers/analysis/src/main.ts",
-          env: { ...shared, WORKER_HTTP_PORT: String(config.workerPort), ...(config.bundleDir ? { MODEL_BUNDLE_DIR: config.bundleDir } : {}) },
+          env: {
+            ...shared,
+            WORKER_HTTP_PORT: String(config.workerPort),
+            ...(config.bundleDir ? { MODEL_BUNDLE_DIR: config.bundleDir } : {}),
+          },
           logDir: config.logDir,
           cwd: root,
         }),
@@ -91,7 +95,10 @@ async function main(): Promise<void> {
       handleSignals: false,
     });
     const [worker, gateway] = group.processes as [SupervisedProcess, SupervisedProcess];
-    const watch = (p: SupervisedProcess) => ({ name: p.name, failed: () => (p.gaveUp() ? "kept crashing (see the supervisor's lines above)" : undefined) });
+    const watch = (p: SupervisedProcess) => ({
+      name: p.name,
+      failed: () => (p.gaveUp() ? "kept crashing (see the supervisor's lines above)" : undefined),
+    });
     const baseUrl = `http://127.0.0.1:${config.port}`;
     await Promise.all([
       waitReady(`${baseUrl}/readyz`, watch(gateway), 120_000),
@@ -102,7 +109,9 @@ async function main(): Promise<void> {
     if (!demo.apiKey) {
       // only without --demo (the config refuses --demo without credentials): serve, without demo studies
       log("demo studies skipped: no demo API key seeded and no MAIN_API_KEY given");
-      process.stdout.write(`\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`);
+      process.stdout.write(
+        `\nConsole:  ${baseUrl}/console/\nGraphQL:  ${baseUrl}/graphql\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`,
+      );
       return;
     }
     const runKey = config.demo ? `demo-${Date.now()}` : "main";
@@ -128,7 +137,7 @@ async function main(): Promise<void> {
         `\nLogs: ${config.logDir}. Ctrl-C stops everything.\n`,
     );
   } catch (error) {
-    log(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     await stopAll();
     process.exit(1);
   }

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   const password = process.env.OPERATOR_PASSWORD;
   if (command !== "create" || !email || !url || !password || password.length < 12) {
-    console.error("usage: OPERATOR_PASSWORD=<12+ characters> DATABASE_URL=<url> node --import tsx scripts/operator.ts create <email> [name]");
+    console.error(
+      "usage: OPERATOR_PASSWORD=<12+ characters> DATABASE_URL=<url> node --import tsx scripts/operator.ts create <email> [name]",
+    );
     process.exit(2);
   }
   const db = createDb(url, { poolMax: 1 });

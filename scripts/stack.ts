@@ -42,7 +42,10 @@ async function main(): Promise<void> {
             topics: stack.topics,
             postgres: stack.postgres ? { pid: stack.postgres.pid, reused: stack.postgres.reused } : "external",
             kafka: stack.kafkaCluster
-              ? { nodes: stack.kafkaCluster.nodes.map((n) => ({ id: n.id, port: n.options.port, dir: n.dataDir })), reused: stack.kafkaCluster.reused }
+              ? {
+                  nodes: stack.kafkaCluster.nodes.map((n) => ({ id: n.id, port: n.options.port, dir: n.dataDir })),
+                  reused: stack.kafkaCluster.reused,
+                }
               : stack.kafka
                 ? { pid: stack.kafka.pid, reused: stack.kafka.reused }
                 : "external",

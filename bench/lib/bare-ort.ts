@@ -21,7 +21,11 @@ export interface BareModel {
   /** beam (or greedy when beamSize = 1) decoding of image `i` of `enc`; returns the token ids and steps run */
   report(enc: EncoderOut, i: number, opts: { beamSize: number; maxSteps: number }): Promise<{ ids: number[]; steps: number }>;
   /** encoder + the four tasks for a batch of images (heads batched), as in one study per image */
-  allTasks(tensors: readonly Float32Array[], question: { ids: BigInt64Array; mask: BigInt64Array; length: number }, decode: { beamSize: number; maxSteps: number }): Promise<void>;
+  allTasks(
+    tensors: readonly Float32Array[],
+    question: { ids: BigInt64Array; mask: BigInt64Array; length: number },
+    decode: { beamSize: number; maxSteps: number },
+  ): Promise<void>;
   /** the in-process session of one graph (for per-call comparisons) */
   session(graph: GraphName): ort.InferenceSession;
   release(): Promise<void>;
@@ -79,15 +83,24 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
     const plane = size * size;
     const px = new Float32Array(n * plane);
     tensors.forEach((t, i) => px.set(t, i * plane));
-    const out = (await sessions.image_encoder.run({ pixel_values: new ort.Tensor("float32", px, [n, 1, size, size]) })) as Record<string, ort.Tensor>;
+    const out = (await sessions.image_encoder.run({ pixel_values: new ort.Tensor("float32", px, [n, 1, size, size]) })) as Record<
+      string,
+      ort.Tensor
+    >;
     return { n, out };
   }
 
-  const run = async (g: GraphName, feeds: Feeds, output: string) => f32(((await sessions[g].run(feeds)) as Record<string, ort.Tensor>)[output]!);
+  const run = async (g: GraphName, feeds: Feeds, output: string) =>
+    f32(((await sessions[g].run(feeds)) as Record<string, ort.Tensor>)[output]!);
 
   const classify = (enc: EncoderOut) =>
-    run("classification_head", { global_embedding: enc.out.global_embedding!, knowledge_tokens: enc.out.knowledge_tokens! }, "probabilities");
-  const localize = (enc: EncoderOut) => run("localization_head", { patch_tokens: enc.out.patch_tokens!, knowledge_tokens: enc.out.knowledge_tokens! }, "heatmaps");
+    run(
+      "classification_head",
+      { global_embedding: enc.out.global_embedding!, knowledge_tokens: enc.out.knowledge_tokens! },
+      "probabilities",
+    );
+  const localize = (enc: EncoderOut) =>
+    run("localization_head", { patch_tokens: enc.out.patch_tokens!, knowledge_tokens: enc.out.knowledge_tokens! }, "heatmaps");
 
   async function vqa(enc: EncoderOut, q: { ids: BigInt64Array; mask: BigInt64Array; length: number }) {
     const n = enc.n;
@@ -137,7 +150,11 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
     for (let t = 0; t < opts.maxSteps; t++) {
       const n = beams.length;
       const out = (await sessions.report_decoder_step.run({
-        token_ids: new ort.Tensor("int64", BigInt64Array.from(beams, (b) => BigInt(b.seq.at(-1) ?? bos)), [n, 1]),
+        token_ids: new ort.Tensor(
+          "int64",
+          BigInt64Array.from(beams, (b) => BigInt(b.seq.at(-1) ?? bos)),
+          [n, 1],
+        ),
         position: new ort.Tensor("int64", new BigInt64Array(n).fill(BigInt(t)), [n]),
         memory: memory(n),
         past_keys: new ort.Tensor("float32", keys, [L, n, H, t, hd]),
@@ -150,7 +167,8 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
       const cand: { seq: number[]; score: number; from: number }[] = [];
       for (let b = 0; b < n; b++) {
         logSoftmaxInto(logits.subarray(b * vocab, (b + 1) * vocab), logp);
-        for (const tok of topK(logp, opts.beamSize)) cand.push({ seq: [...beams[b]!.seq, tok], score: beams[b]!.score + logp[tok]!, from: b });
+        for (const tok of topK(logp, opts.beamSize))
+          cand.push({ seq: [...beams[b]!.seq, tok], score: beams[b]!.score + logp[tok]!, from: b });
       }
       cand.sort((a, b) => b.score - a.score);
       const next: { seq: number[]; score: number }[] = [];

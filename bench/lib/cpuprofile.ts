@@ -69,8 +69,14 @@ export function summarizeProfile(file: string): ProfileSummary {
   return {
     file: path.relative(REPO_ROOT, file),
     totalMs: r1(totalMs),
-    byArea: [...areas].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([a, ms]) => ({ area: a, ms: r1(ms), share: r1((100 * ms) / totalMs) })),
-    topFunctions: [...fns].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10).map(([fn, v]) => ({ fn, area: v.area, ms: r1(v.ms), share: r1((100 * v.ms) / totalMs) })),
+    byArea: [...areas]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([a, ms]) => ({ area: a, ms: r1(ms), share: r1((100 * ms) / totalMs) })),
+    topFunctions: [...fns]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 10)
+      .map(([fn, v]) => ({ fn, area: v.area, ms: r1(v.ms), share: r1((100 * v.ms) / totalMs) })),
   };
 }
 

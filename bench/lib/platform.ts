@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import type { BenchConfig } from "../config.ts";
 import { createDb, createRepositories, seedDemo, type Db } from "../../lib/db/index.ts";
-import { topicNames, type TopicNames } from "../../lib/events/index.ts";
+import type { TopicNames } from "../../lib/events/index.ts";
 import { freePort, loadStackConfig, startStack, stopStack, type StackHandle } from "../../lib/stack/index.ts";
 import { createBenchClient, type BenchClient } from "./client.ts";
 import { startService, waitForHttp, type Service } from "./services.ts";
@@ -68,7 +68,13 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
     const seed = await seedDemo(repos, { apiKey: `gk_bench_${randomBytes(12).toString("hex")}` });
 
     const storageDir = path.join(cfg.workDir, "images");
-    const common = { ...baseEnv, DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.kafkaBrokers.join(","), STORAGE_DIR: storageDir, LOG_LEVEL: "warn" };
+    const common = {
+      ...baseEnv,
+      DATABASE_URL: stack.databaseUrl,
+      KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+      STORAGE_DIR: storageDir,
+      LOG_LEVEL: "warn",
+    };
     const gatewayPort = await freePort();
     t = performance.now();
     const gateway = startService(

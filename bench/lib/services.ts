@@ -25,7 +25,12 @@ export function startService(name: string, script: string, env: Record<string, s
   const logFile = path.join(workDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const prof = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...prof, "--import", "tsx", script], { cwd: REPO_ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", script], {
+    cwd: REPO_ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const pid = child.pid;
   appendFileSync(path.join(workDir, "pids"), `${pid}\n`);
@@ -40,10 +45,11 @@ export function startService(name: string, script: string, env: Record<string, s
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       lines.push(line);
-      for (const w of [...waiters]) if (w.re.test(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
+      for (const w of [...waiters])
+        if (w.re.test(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
     }
   });
   child.stderr!.on("data", (chunk: Buffer) => log.write(chunk));

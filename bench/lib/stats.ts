@@ -25,7 +25,14 @@ export function spread(xs: readonly number[]): Spread {
   const m = median(ok);
   const min = Math.min(...ok);
   const max = Math.max(...ok);
-  return { median: round(m, 4), min: round(min, 4), max: round(max, 4), relSpread: round((max - min) / m, 3), n: ok.length, values: ok.map((v) => round(v, 4)) };
+  return {
+    median: round(m, 4),
+    min: round(min, 4),
+    max: round(max, 4),
+    relSpread: round((max - min) / m, 3),
+    n: ok.length,
+    values: ok.map((v) => round(v, 4)),
+  };
 }
 
 export function round(v: number, digits = 1): number {
@@ -43,7 +50,11 @@ export interface Latency {
   n: number;
 }
 
-export const latency = (xs: readonly number[]): Latency => ({ p50: round(percentile(xs, 50), 2), p95: round(percentile(xs, 95), 2), n: xs.length });
+export const latency = (xs: readonly number[]): Latency => ({
+  p50: round(percentile(xs, 50), 2),
+  p95: round(percentile(xs, 95), 2),
+  n: xs.length,
+});
 
 /** Runs `fn` and returns its wall time in ms with its result. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

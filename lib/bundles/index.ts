@@ -17,12 +17,16 @@ export function shippedBundle(modelsDir = MODELS_DIR): ShippedBundle {
   const marker = path.join(modelsDir, DEFAULT_FILE);
   if (existsSync(marker)) {
     const name = readFileSync(marker, "utf8").trim();
-    if (!name || name.includes("/") || name.includes("\\") || name.startsWith(".")) return { issue: `${marker} must hold one bundle folder name, got "${name}"` };
+    if (!name || name.includes("/") || name.includes("\\") || name.startsWith("."))
+      return { issue: `${marker} must hold one bundle folder name, got "${name}"` };
     const dir = path.join(modelsDir, name);
     return hasManifest(dir) ? { dir } : { issue: `${marker} names "${name}", but ${dir} has no manifest.json` };
   }
   const bundles = existsSync(modelsDir)
-    ? readdirSync(modelsDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(modelsDir, e.name)).filter(hasManifest)
+    ? readdirSync(modelsDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => path.join(modelsDir, e.name))
+        .filter(hasManifest)
     : [];
   if (bundles.length === 1) return { dir: bundles[0]! };
   if (bundles.length === 0) return { issue: `no bundle (a folder with manifest.json) under ${modelsDir}` };

@@ -48,7 +48,12 @@ function authHeaders(credentials: Credentials): Record<string, string> {
   return {};
 }
 
-const CONTENT_TYPES: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".dcm": "application/dicom" };
+const CONTENT_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".dcm": "application/dicom",
+};
 
 export function createPlatformClient(baseUrl: string, credentials: Credentials): PlatformClient {
   const headers = authHeaders(credentials);
@@ -70,7 +75,8 @@ export function createPlatformClient(baseUrl: string, credentials: Credentials):
     form.append("file", new Blob([new Uint8Array(bytes)], { type }), filename);
     const response = await fetch(`${baseUrl}/upload`, { method: "POST", headers, body: form });
     const body = (await response.json()) as UploadResult & { error?: { code: string; message: string } };
-    if (!response.ok) throw new ApiError(`upload of ${filename} refused: ${body.error?.code} ${body.error?.message}`, response.status, body);
+    if (!response.ok)
+      throw new ApiError(`upload of ${filename} refused: ${body.error?.code} ${body.error?.message}`, response.status, body);
     return body;
   }
 

@@ -35,12 +35,14 @@ export const env = {
   list: () =>
     z
       .string()
-      .transform((value) => value.split(",").map((item) => item.trim()).filter((item) => item.length > 0))
+      .transform((value) =>
+        value
+          .split(",")
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      )
       .pipe(z.array(z.string().min(1)).min(1)),
-  postgresUrl: () =>
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
+  postgresUrl: () => z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   enumOf: <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) => z.enum(values).default(fallback),
 };
 

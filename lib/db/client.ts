@@ -64,7 +64,9 @@ function targetOf(databaseUrl: string): string {
 }
 
 const defaultReport = (event: DbErrorEvent) =>
-  process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), level: "warn", name: "db", msg: "database connection error", ...event })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ t: new Date().toISOString(), level: "warn", name: "db", msg: "database connection error", ...event })}\n`,
+  );
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
   const name = options.name ?? "db";

@@ -10,7 +10,18 @@ import { createReviewRepository, createModelVersionRepository } from "./reposito
 import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
 import { createOutboxRepository } from "./repositories/outbox.ts";
 
-export { createDb, isUniqueViolation, Prisma, PrismaClient, type Db, type DbClient, type DbErrorEvent, type DbHealth, type DbOptions, type Tx } from "./client.ts";
+export {
+  createDb,
+  isUniqueViolation,
+  Prisma,
+  PrismaClient,
+  type Db,
+  type DbClient,
+  type DbErrorEvent,
+  type DbHealth,
+  type DbOptions,
+  type Tx,
+} from "./client.ts";
 export { migrateDatabase, migrationStatus, ensureDatabase, schemaSqlFromEmpty, REPO_ROOT } from "./migrate.ts";
 export { hashPassword, verifyPassword, generateApiKey, hashApiKey, DUMMY_PASSWORD_HASH } from "./passwords.ts";
 export { seedDemo, seedDemoOperator, DEMO_API_KEY, DEMO_OPERATOR, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
@@ -18,7 +29,17 @@ export { ensureOperator, PLATFORM_TENANT_SLUG } from "./operators.ts";
 export * from "./repositories/pagination.ts";
 export { deriveIdempotencyKey, ACTIVE_STATUSES } from "./repositories/analyses.ts";
 export type { AnalysisRequestInput, RequestOutcome, Provenance, ErrorInfo, Dedupe } from "./repositories/analyses.ts";
-export type { FindingInput, BoxInput, ReportInput, ReportSentenceInput, VqaInput, GroundedRegion, WriteOptions, WriteOutcome, ReportWithSentences } from "./repositories/results.ts";
+export type {
+  FindingInput,
+  BoxInput,
+  ReportInput,
+  ReportSentenceInput,
+  VqaInput,
+  GroundedRegion,
+  WriteOptions,
+  WriteOutcome,
+  ReportWithSentences,
+} from "./repositories/results.ts";
 export type { PatientInput, StudyInput, StudyFilter } from "./repositories/patients.ts";
 export type { ImageInput } from "./repositories/images.ts";
 export type { ReviewInput, ModelVersionInput } from "./repositories/reviews.ts";
@@ -26,8 +47,24 @@ export type { AuditInput, HeartbeatInput } from "./repositories/operations.ts";
 export type { PublicUser, CredentialCheck } from "./repositories/tenants.ts";
 export { OUTBOX_CHANNEL, enqueueOutbox, type OutboxInput, type OutboxRow } from "./repositories/outbox.ts";
 export type {
-  Tenant, User, ApiKey, Patient, Study, Image, Analysis, FindingResult, LocalizationBox, ReportResult, ReportSentence,
-  VqaAnswer, ModelVersion, Review, AuditEvent, OutboxEvent, ProcessedMessage, WorkerHeartbeat,
+  Tenant,
+  User,
+  ApiKey,
+  Patient,
+  Study,
+  Image,
+  Analysis,
+  FindingResult,
+  LocalizationBox,
+  ReportResult,
+  ReportSentence,
+  VqaAnswer,
+  ModelVersion,
+  Review,
+  AuditEvent,
+  OutboxEvent,
+  ProcessedMessage,
+  WorkerHeartbeat,
 } from "./generated/client.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 

@@ -68,7 +68,12 @@ export async function migrationStatus(databaseUrl: string): Promise<string> {
  *  Used to check that the checked-in migrations match the schema file. Needs a reachable databaseUrl only
  *  because prisma.config.ts builds its adapter for every command. */
 export async function schemaSqlFromEmpty(databaseUrl: string): Promise<string> {
-  const sql = await runPrisma(["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], databaseUrl, 120_000, true);
+  const sql = await runPrisma(
+    ["migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
+    databaseUrl,
+    120_000,
+    true,
+  );
   if (!/CREATE TABLE/.test(sql)) throw new Error(`prisma migrate diff produced no schema SQL:\n${sql}`);
   return sql;
 }

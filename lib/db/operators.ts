@@ -12,7 +12,8 @@ export const PLATFORM_TENANT_SLUG = "platform";
 export async function ensureOperator(repos: Repositories, input: { email: string; name: string; password: string }): Promise<PublicUser> {
   const existing = await repos.users.findByEmail(input.email);
   if (existing) {
-    if (existing.role !== "OPERATOR") throw new ConflictError(`${input.email} is a ${existing.role} of a tenant, not an operator`, { field: "email" });
+    if (existing.role !== "OPERATOR")
+      throw new ConflictError(`${input.email} is a ${existing.role} of a tenant, not an operator`, { field: "email" });
     return existing;
   }
   const tenant = await repos.tenants.upsert({ slug: PLATFORM_TENANT_SLUG, name: "Platform operations" });

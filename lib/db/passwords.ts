@@ -20,7 +20,9 @@ export async function hashPassword(password: string): Promise<string> {
  * random salt and digest that no password produces in practice), so that a login costs one scrypt run whether
  * or not the account exists: the response time does not tell which e-mails have accounts.
  */
-export const DUMMY_PASSWORD_HASH = ["scrypt", N, R, P, "NyvhlMMFzkMliuovBXxvQg==", "RMmcXCvGK8twg41vgruOCOWOPx47uHDiIubLr/FmUeg="].join("$");
+export const DUMMY_PASSWORD_HASH = ["scrypt", N, R, P, "NyvhlMMFzkMliuovBXxvQg==", "RMmcXCvGK8twg41vgruOCOWOPx47uHDiIubLr/FmUeg="].join(
+  "$",
+);
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split("$");

@@ -14,7 +14,12 @@ export const DEMO_USERS: { email: string; name: string; role: Role; password: st
 ];
 
 /** The demo platform operator: seeded only with the demo data of `npm start`'s embedded database (scripts/main/seed.ts). */
-export const DEMO_OPERATOR = { email: "operator@demo.local", name: "Demo Operator", role: "OPERATOR" as Role, password: "operator-demo-pass" };
+export const DEMO_OPERATOR = {
+  email: "operator@demo.local",
+  name: "Demo Operator",
+  role: "OPERATOR" as Role,
+  password: "operator-demo-pass",
+};
 
 export async function seedDemoOperator(repos: Repositories): Promise<DemoSeed["users"][number]> {
   const user = await ensureOperator(repos, DEMO_OPERATOR);
@@ -28,13 +33,18 @@ export interface DemoSeed {
   apiKey: string;
 }
 
-export async function seedDemo(repos: Repositories, options: { tenantSlug?: string; tenantName?: string; apiKey?: string } = {}): Promise<DemoSeed> {
+export async function seedDemo(
+  repos: Repositories,
+  options: { tenantSlug?: string; tenantName?: string; apiKey?: string } = {},
+): Promise<DemoSeed> {
   const tenant = await repos.tenants.upsert({ slug: options.tenantSlug ?? DEMO_TENANT_SLUG, name: options.tenantName ?? "Demo Hospital" });
   const users: DemoSeed["users"] = [];
   for (const demo of DEMO_USERS) {
     // a different tenant slug (tests) gets its own e-mail addresses, since e-mails are globally unique
     const email = options.tenantSlug ? demo.email.replace("@", `+${options.tenantSlug}@`) : demo.email;
-    const user = (await repos.users.findByEmail(email)) ?? (await repos.users.create({ tenantId: tenant.id, email, name: demo.name, role: demo.role, password: demo.password }));
+    const user =
+      (await repos.users.findByEmail(email)) ??
+      (await repos.users.create({ tenantId: tenant.id, email, name: demo.name, role: demo.role, password: demo.password }));
     users.push({ id: user.id, email, role: user.role, password: demo.password });
   }
   const apiKey = options.apiKey ?? DEMO_API_KEY;

@@ -1,5 +1,5 @@
-import { ImageError } from './errors.ts';
-import type { ImageLimits } from './limits.ts';
+import { ImageError } from "./errors.ts";
+import type { ImageLimits } from "./limits.ts";
 
 /**
  * The pixel budget: how much memory a decode will need, estimated from the header before any pixel is
@@ -28,7 +28,10 @@ function estimate(width: number, height: number, perPixel: number, fixed: number
 }
 
 /** Inflated data twice (our capped check, then pngjs), pngjs' unfiltered copy and RGBA output, gray + display. */
-export function pngDecodeEstimate(h: { width: number; height: number; bitDepth: number; colorType: number }, inputBytes: number): BudgetEstimate {
+export function pngDecodeEstimate(
+  h: { width: number; height: number; bitDepth: number; colorType: number },
+  inputBytes: number,
+): BudgetEstimate {
   const raw = ((PNG_CHANNELS[h.colorType] ?? 4) * h.bitDepth) / 8;
   const sample = h.bitDepth === 16 ? 2 : 1;
   return estimate(h.width, h.height, 3 * raw + 8 * sample + 4, 2 * inputBytes + FIXED_OVERHEAD);
@@ -43,7 +46,10 @@ export function jpegDecodeEstimate(h: { width: number; height: number; component
  * Stored values (Int32), the display image, 16-bit samples, the display PNG; a JPEG frame adds jpeg-js' needs.
  * dataSetBytes: the parsed data set (inflated when deflated), copied once more when de-identified.
  */
-export function dicomDecodeEstimate(h: { rows: number; columns: number; samplesPerPixel: number; jpeg: boolean }, dataSetBytes: number): BudgetEstimate {
+export function dicomDecodeEstimate(
+  h: { rows: number; columns: number; samplesPerPixel: number; jpeg: boolean },
+  dataSetBytes: number,
+): BudgetEstimate {
   const native = h.samplesPerPixel === 3 ? 16 : 12;
   const perPixel = h.jpeg ? native + (h.samplesPerPixel === 1 ? 28 : 56) : native;
   return estimate(h.columns, h.rows, perPixel, 2 * dataSetBytes + FIXED_OVERHEAD);
@@ -57,7 +63,7 @@ export function checkDecodeBudget(e: BudgetEstimate, width: number, height: numb
   if (budget === undefined || e.bytes <= budget) return;
   const maxPixels = Math.max(0, Math.floor((budget - e.fixed) / e.perPixel));
   throw new ImageError(
-    'DECODE_BUDGET_EXCEEDED',
+    "DECODE_BUDGET_EXCEEDED",
     `${source} declares ${width}×${height} pixels, which needs about ${mb(e.bytes)} MB of memory to decode; ` +
       `an image decoder may use ${mb(budget)} MB, enough for about ${(maxPixels / 1e6).toFixed(1)} megapixels of this kind of image.`,
     { width, height, estimatedBytes: e.bytes, maxDecodeBytes: budget, maxPixels },

@@ -1,4 +1,4 @@
-import { AppError } from '../errors/index.ts';
+import { AppError } from "../errors/index.ts";
 
 /**
  * Typed errors for image ingest. Every expected failure (bad upload) is an ImageError with a
@@ -42,7 +42,7 @@ export function isImageError(err: unknown): err is ImageError {
 /** Message of an unknown thrown value (dicom-parser throws strings and plain objects). */
 export function describeThrown(err: unknown): string {
   if (err instanceof Error) return err.message;
-  if (typeof err === 'string') return err;
-  if (err && typeof err === 'object' && 'exception' in err) return describeThrown((err as { exception: unknown }).exception);
+  if (typeof err === "string") return err;
+  if (err && typeof err === "object" && "exception" in err) return describeThrown((err as { exception: unknown }).exception);
   return String(err);
 }

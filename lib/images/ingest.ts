@@ -1,14 +1,14 @@
-import { decodeImage } from './decode.ts';
-import { deidentifyDicom, deidentifyMetadata } from './deidentify.ts';
-import { detectFormat } from './detect.ts';
-import { parseDicomBytes } from './dicom/parse.ts';
-import { encodeGrayPng } from './encode.ts';
-import { resolveImageLimits, type ImageLimits } from './limits.ts';
-import { sha256Hex, type ImageStore, type StoredObject } from './store.ts';
-import type { DicomMetadata, ImageFormat } from './types.ts';
+import { decodeImage } from "./decode.ts";
+import { deidentifyDicom, deidentifyMetadata } from "./deidentify.ts";
+import { detectFormat } from "./detect.ts";
+import { parseDicomBytes } from "./dicom/parse.ts";
+import { encodeGrayPng } from "./encode.ts";
+import { resolveImageLimits, type ImageLimits } from "./limits.ts";
+import { sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
+import type { DicomMetadata, ImageFormat } from "./types.ts";
 
-const EXT: Record<ImageFormat, string> = { PNG: 'png', JPEG: 'jpg', DICOM: 'dcm' };
-const MEDIA_TYPE: Record<ImageFormat, string> = { PNG: 'image/png', JPEG: 'image/jpeg', DICOM: 'application/dicom' };
+const EXT: Record<ImageFormat, string> = { PNG: "png", JPEG: "jpg", DICOM: "dcm" };
+const MEDIA_TYPE: Record<ImageFormat, string> = { PNG: "image/png", JPEG: "image/jpeg", DICOM: "application/dicom" };
 
 export interface IngestOptions {
   filenameHint?: string;
@@ -79,13 +79,14 @@ export function prepareImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {
   const resolved = resolveImageLimits(limits);
   const image = decodeImage(bytes, { limits: resolved, ...hints(options) });
   // An 8-bit grayscale PNG without alpha already is its own display image: store it once.
-  const isOwnDisplay = image.format === 'PNG' && image.photometric === 'MONOCHROME2' && image.bitsStored === 8 && image.warnings.length === 0;
+  const isOwnDisplay =
+    image.format === "PNG" && image.photometric === "MONOCHROME2" && image.bitsStored === 8 && image.warnings.length === 0;
   const warnings = [...image.warnings];
 
   let original = bytes;
   let dicom = image.dicom;
   let profile: string | null = null;
-  if (image.format === 'DICOM' && options.deidentify !== false) {
+  if (image.format === "DICOM" && options.deidentify !== false) {
     const out = deidentifyDicom(bytes, { limits: resolved, ...(options.uidKey === undefined ? {} : { uidKey: options.uidKey }) });
     checkRewritten(out.bytes, bytes, resolved);
     original = out.bytes;
@@ -119,10 +120,10 @@ export function prepareImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {
 function checkRewritten(copy: Uint8Array, original: Uint8Array, limits: ImageLimits): void {
   const pixels = (bytes: Uint8Array): number => {
     const detected = detectFormat(bytes);
-    if (detected.format !== 'DICOM') return -1;
-    return parseDicomBytes(bytes, detected.layout, limits).dataSet.elements['x7fe00010']?.length ?? -1;
+    if (detected.format !== "DICOM") return -1;
+    return parseDicomBytes(bytes, detected.layout, limits).dataSet.elements.x7fe00010?.length ?? -1;
   };
-  if (pixels(copy) !== pixels(original)) throw new Error('de-identification changed the pixel data (a bug): upload refused');
+  if (pixels(copy) !== pixels(original)) throw new Error("de-identification changed the pixel data (a bug): upload refused");
 }
 
 /** The I/O half: stores the prepared original and display PNG; nothing is left behind if the second write fails. */
@@ -130,7 +131,7 @@ export async function storePrepared(p: PreparedImage, store: ImageStore): Promis
   const stored: StoredObject = await store.put(p.original, EXT[p.format], { sha256: p.originalSha256 });
   let displayStored: StoredObject;
   try {
-    displayStored = p.display ? await store.put(p.display, 'png', { sha256: p.displaySha256 }) : stored;
+    displayStored = p.display ? await store.put(p.display, "png", { sha256: p.displaySha256 }) : stored;
   } catch (err) {
     if (stored.created) await store.delete(stored.key).catch(() => undefined);
     throw err;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { ImageError } from './errors.ts';
+import { z } from "zod";
+import { ImageError } from "./errors.ts";
 
 /**
  * Upload limits. They are checked from the container header (PNG IHDR, JPEG SOF, DICOM
@@ -8,7 +8,11 @@ import { ImageError } from './errors.ts';
  */
 export const imageLimitsSchema = z.object({
   /** Largest accepted upload, in bytes. */
-  maxBytes: z.number().int().positive().default(32 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
   maxWidth: z.number().int().positive().default(8192),
   maxHeight: z.number().int().positive().default(8192),
   /** Largest width × height. */
@@ -30,27 +34,26 @@ export function resolveImageLimits(input: Partial<ImageLimits> = {}): ImageLimit
 }
 
 export function checkByteSize(bytes: Uint8Array, limits: ImageLimits): void {
-  if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'The uploaded file is empty (0 bytes).');
+  if (bytes.length === 0) throw new ImageError("EMPTY_FILE", "The uploaded file is empty (0 bytes).");
   if (bytes.length > limits.maxBytes) {
-    throw new ImageError(
-      'TOO_LARGE',
-      `The file is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes.`,
-      { bytes: bytes.length, maxBytes: limits.maxBytes },
-    );
+    throw new ImageError("TOO_LARGE", `The file is ${bytes.length} bytes; the limit is ${limits.maxBytes} bytes.`, {
+      bytes: bytes.length,
+      maxBytes: limits.maxBytes,
+    });
   }
 }
 
 /** Call with the dimensions the header declares, before decoding pixels. */
 export function checkDimensions(width: number, height: number, limits: ImageLimits, source: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new ImageError('INVALID_DIMENSIONS', `${source} declares an image of ${width}×${height} pixels; both sides must be at least 1.`, {
+    throw new ImageError("INVALID_DIMENSIONS", `${source} declares an image of ${width}×${height} pixels; both sides must be at least 1.`, {
       width,
       height,
     });
   }
   if (width > limits.maxWidth || height > limits.maxHeight || width * height > limits.maxPixels) {
     throw new ImageError(
-      'DIMENSIONS_TOO_LARGE',
+      "DIMENSIONS_TOO_LARGE",
       `${source} declares ${width}×${height} pixels; the limits are ${limits.maxWidth}×${limits.maxHeight} and ${limits.maxPixels} pixels in total.`,
       { width, height, maxWidth: limits.maxWidth, maxHeight: limits.maxHeight, maxPixels: limits.maxPixels },
     );

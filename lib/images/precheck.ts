@@ -1,9 +1,9 @@
-import { detectFormat } from './detect.ts';
-import { checkByteSize, checkDimensions } from './limits.ts';
-import { checkDecodeBudget, jpegDecodeEstimate, pngDecodeEstimate } from './budget.ts';
-import { readPngHeader } from './png.ts';
-import { readJpegHeader } from './jpeg.ts';
-import type { DecodeOptions, ImageFormat } from './types.ts';
+import { detectFormat } from "./detect.ts";
+import { checkByteSize, checkDimensions } from "./limits.ts";
+import { checkDecodeBudget, jpegDecodeEstimate, pngDecodeEstimate } from "./budget.ts";
+import { readPngHeader } from "./png.ts";
+import { readJpegHeader } from "./jpeg.ts";
+import type { DecodeOptions, ImageFormat } from "./types.ts";
 
 /**
  * The checks that are cheap enough for the event loop, run before a file is handed to a decoder: size, format
@@ -15,17 +15,17 @@ export function precheckImage(bytes: Uint8Array, options: DecodeOptions): { form
   const { limits } = options;
   checkByteSize(bytes, limits);
   const detected = detectFormat(bytes, options);
-  if (detected.format === 'PNG') {
+  if (detected.format === "PNG") {
     const h = readPngHeader(bytes);
-    checkDimensions(h.width, h.height, limits, 'The PNG header');
-    checkDecodeBudget(pngDecodeEstimate(h, bytes.length), h.width, h.height, limits, 'The PNG header');
-    return { format: 'PNG', width: h.width, height: h.height };
+    checkDimensions(h.width, h.height, limits, "The PNG header");
+    checkDecodeBudget(pngDecodeEstimate(h, bytes.length), h.width, h.height, limits, "The PNG header");
+    return { format: "PNG", width: h.width, height: h.height };
   }
-  if (detected.format === 'JPEG') {
+  if (detected.format === "JPEG") {
     const h = readJpegHeader(bytes);
-    checkDimensions(h.width, h.height, limits, 'The JPEG header');
-    checkDecodeBudget(jpegDecodeEstimate(h, bytes.length), h.width, h.height, limits, 'The JPEG header');
-    return { format: 'JPEG', width: h.width, height: h.height };
+    checkDimensions(h.width, h.height, limits, "The JPEG header");
+    checkDecodeBudget(jpegDecodeEstimate(h, bytes.length), h.width, h.height, limits, "The JPEG header");
+    return { format: "JPEG", width: h.width, height: h.height };
   }
-  return { format: 'DICOM' };
+  return { format: "DICOM" };
 }

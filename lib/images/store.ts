@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
 
 /** Content-addressed blob storage: the key is derived from the SHA-256 of the bytes. */
 export interface StoredObject {
@@ -26,10 +26,10 @@ export interface ImageStore {
 
 const KEY_PATTERN = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([a-z0-9]{1,8})$/;
 const EXT_PATTERN = /^[a-z0-9]{1,8}$/;
-const TEMP_DIR = '.tmp';
+const TEMP_DIR = ".tmp";
 
 export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** "ab/cd/abcd…ef.png": two levels of fan-out keep directories small. */
@@ -42,16 +42,17 @@ export function storageKey(sha256: string, ext: string): string {
 /** Validates a key (also against path traversal) and returns its SHA-256 part. */
 export function parseStorageKey(key: string): { sha256: string; ext: string } {
   const m = KEY_PATTERN.exec(key);
-  if (!m || m[3]!.slice(0, 2) !== m[1] || m[3]!.slice(2, 4) !== m[2]) throw new TypeError(`Invalid image storage key: ${JSON.stringify(key)}`);
+  if (!m || m[3]!.slice(0, 2) !== m[1] || m[3]!.slice(2, 4) !== m[2])
+    throw new TypeError(`Invalid image storage key: ${JSON.stringify(key)}`);
   return { sha256: m[3]!, ext: m[4]! };
 }
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
-  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+  return typeof err === "object" && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? "");
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  const handle = await fs.open(dir, "r");
   try {
     await handle.sync();
   } finally {
@@ -76,14 +77,14 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
   const root = path.resolve(options.root);
   const pathOf = (key: string): string => {
     parseStorageKey(key);
-    return path.join(root, ...key.split('/'));
+    return path.join(root, ...key.split("/"));
   };
 
   async function existingSize(file: string): Promise<number | null> {
     try {
       return (await fs.stat(file)).size;
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return null;
+      if (isErrno(err, "ENOENT")) return null;
       throw err;
     }
   }
@@ -98,10 +99,10 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
     const tempDir = path.join(root, TEMP_DIR);
     await fs.mkdir(tempDir, { recursive: true });
     await fs.mkdir(path.dirname(finalPath), { recursive: true });
-    const tempPath = path.join(tempDir, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
+    const tempPath = path.join(tempDir, `${sha256}.${process.pid}.${randomBytes(6).toString("hex")}.part`);
     let created = true;
     try {
-      const handle = await fs.open(tempPath, 'wx', 0o644);
+      const handle = await fs.open(tempPath, "wx", 0o644);
       try {
         await handle.writeFile(bytes);
         await handle.sync();
@@ -113,8 +114,8 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
           // link() never overwrites: of two concurrent writers of the same content exactly one creates it.
           await fs.link(tempPath, finalPath);
         } catch (err) {
-          if (isErrno(err, 'EEXIST')) created = false;
-          else if (isErrno(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK')) await fs.rename(tempPath, finalPath);
+          if (isErrno(err, "EEXIST")) created = false;
+          else if (isErrno(err, "EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK")) await fs.rename(tempPath, finalPath);
           else throw err;
         }
       } else {
@@ -132,7 +133,7 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
     try {
       return await fs.readFile(pathOf(key));
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return null;
+      if (isErrno(err, "ENOENT")) return null;
       throw err;
     }
   }
@@ -146,7 +147,7 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
       await fs.unlink(pathOf(key));
       return true;
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return false;
+      if (isErrno(err, "ENOENT")) return false;
       throw err;
     }
   }
@@ -157,7 +158,7 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
     try {
       names = await fs.readdir(tempDir);
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) return 0;
+      if (isErrno(err, "ENOENT")) return 0;
       throw err;
     }
     let removed = 0;

@@ -1,12 +1,12 @@
-import type { ImageLimits } from './limits.ts';
+import type { ImageLimits } from "./limits.ts";
 
-export type ImageFormat = 'PNG' | 'JPEG' | 'DICOM';
+export type ImageFormat = "PNG" | "JPEG" | "DICOM";
 
 /** DICOM attributes kept from a file. Patient name, birth date and other PHI are never read out. */
 export interface DicomMetadata {
   transferSyntaxUid: string;
   /** How the file was laid out: a Part 10 file, or a legacy stream with no preamble/file meta. */
-  encoding: 'part10' | 'part10-no-preamble' | 'legacy-implicit-le' | 'legacy-explicit-le';
+  encoding: "part10" | "part10-no-preamble" | "legacy-implicit-le" | "legacy-explicit-le";
   sopClassUid?: string;
   sopInstanceUid?: string;
   studyInstanceUid?: string;

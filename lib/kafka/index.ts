@@ -2,7 +2,16 @@
 // so a KafkaJS-compatible client can replace it here. Producer: idempotent, acks=all, murmur2 partitioning
 // (Java-compatible, so a key always lands on the same partition). Consumer: offsets are committed only after
 // `handle` resolves for a message (autoCommit off); a handler that throws gets the message again.
-import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type Consumer, type KafkaMessage, type LogEntry, type Producer, type Admin } from "kafkajs";
+import {
+  Kafka,
+  logLevel as kafkajsLogLevel,
+  Partitioners,
+  type Consumer,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+  type Admin,
+} from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { handleBatchConcurrently } from "./batch.ts";
 
@@ -114,7 +123,9 @@ export interface KafkaAdmin {
   /** brokers the cluster reports as members now */
   brokerCount(): Promise<number>;
   /** per partition: leader, replicas and in-sync replicas (broker ids), and the topic's min.insync.replicas */
-  describeTopic(topic: string): Promise<{ minInsyncReplicas: number; partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[] }>;
+  describeTopic(
+    topic: string,
+  ): Promise<{ minInsyncReplicas: number; partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[] }>;
   listTopics(): Promise<string[]>;
   deleteTopics(topics: string[]): Promise<void>;
   /** high-water marks per partition (for tests and lag metrics) */
@@ -202,7 +213,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
               numPartitions: spec.numPartitions ?? defaults.numPartitions ?? 3,
               replicationFactor,
               // a spec's own min.insync.replicas wins
-              configEntries: spec.configEntries?.some((e) => e.name === minInsync.name) ? spec.configEntries : [...(spec.configEntries ?? []), minInsync],
+              configEntries: spec.configEntries?.some((e) => e.name === minInsync.name)
+                ? spec.configEntries
+                : [...(spec.configEntries ?? []), minInsync],
             })),
           });
         } catch (error) {
@@ -211,18 +224,29 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
         }
         // In a cluster, a broker learns of a new topic a moment after the controller created it; kafkajs's
         // wait for leaders gives up on the first "does not host this topic-partition" from such a broker.
-        await waitForTopicLeaders(client, missing.map((spec) => spec.topic));
+        await waitForTopicLeaders(
+          client,
+          missing.map((spec) => spec.topic),
+        );
         return missing.map((spec) => spec.topic);
       },
       listTopics: () => client.listTopics(),
       brokerCount: async () => (await client.describeCluster()).brokers.length,
       async describeTopic(topic) {
         const [metadata] = (await client.fetchTopicMetadata({ topics: [topic] })).topics;
-        const configs = await client.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["min.insync.replicas"] }] });
+        const configs = await client.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["min.insync.replicas"] }],
+        });
         const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")?.configValue;
         return {
           minInsyncReplicas: Number(minIsr),
-          partitions: (metadata?.partitions ?? []).map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: p.replicas, isr: p.isr })),
+          partitions: (metadata?.partitions ?? []).map((p) => ({
+            partition: p.partitionId,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+          })),
         };
       },
       async deleteTopics(names) {
@@ -335,7 +359,10 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
           await consumer.connect();
           await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
           const joinedPromise = new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)), joinTimeoutMs);
+            const timer = setTimeout(
+              () => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)),
+              joinTimeoutMs,
+            );
             const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
               clearTimeout(timer);
               remove();
@@ -419,7 +446,9 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
         return true;
       })();
       try {
-        return await Promise.race([check, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).catch(() => false);
+        return await Promise.race([check, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).catch(
+          () => false,
+        );
       } finally {
         clearTimeout(timer);
         // also after a timeout: the probe's connection attempt is closed once it settles

@@ -16,9 +16,10 @@ function serialise(fields: LogFields | undefined): LogFields {
   if (!fields) return {};
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error
-      ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack }
-      : value;
+    out[key] =
+      value instanceof Error
+        ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack }
+        : value;
   }
   return out;
 }
@@ -26,7 +27,7 @@ function serialise(fields: LogFields | undefined): LogFields {
 export function createLogger(
   name: string,
   level: LogLevel = "info",
-  write: (line: string) => void = (line) => process.stderr.write(line + "\n"),
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Logger {
   const min = LEVELS[level];
   const log = (lvl: LogLevel) => (message: string, fields?: LogFields) => {

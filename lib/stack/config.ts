@@ -12,7 +12,10 @@ export const stackEnvSchema = z.object({
   /** where the embedded servers keep data, logs and pid files (relative to the repository root) */
   STACK_DIR: z.string().default(".local/stack"),
   /** database created on the embedded server */
-  PG_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]*$/, "lower-case letters, digits and _").default("gkmvlp"),
+  PG_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, "lower-case letters, digits and _")
+    .default("gkmvlp"),
   PG_PORT: env.port(54329),
   KAFKA_PORT: env.port(19092),
   KAFKA_CONTROLLER_PORT: env.port(19093),
@@ -22,7 +25,10 @@ export const stackEnvSchema = z.object({
   /** heap per broker JVM; default 512 for one broker, 256 each in a 3-node cluster */
   KAFKA_HEAP_MB: z.coerce.number().int().min(128).optional(),
   KAFKA_LIBS_DIR: z.string().default(".local/kafka/libs"),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -").default(""),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -")
+    .default(""),
   KAFKA_TOPIC_PARTITIONS: env.int(3, 1),
   /** seconds to wait for each server to become ready */
   STACK_START_TIMEOUT_S: env.int(180, 5),

@@ -14,7 +14,15 @@ import type { StackConfig } from "./config.ts";
 export { loadStackConfig, stackEnvSchema, type StackConfig } from "./config.ts";
 export { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 export { startKafka, stopKafka, kafkaStatus, ensureKafkaInstalled, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
-export { startKafkaCluster, stopKafkaCluster, kafkaClusterStatus, clusterNodeDir, type KafkaClusterHandle, type KafkaClusterOptions, type KafkaNode } from "./kafka-cluster.ts";
+export {
+  startKafkaCluster,
+  stopKafkaCluster,
+  kafkaClusterStatus,
+  clusterNodeDir,
+  type KafkaClusterHandle,
+  type KafkaClusterOptions,
+  type KafkaNode,
+} from "./kafka-cluster.ts";
 export { freePort, portOpen, isRunning, killChildProcesses } from "./processes.ts";
 export { installShutdownHandlers } from "./shutdown.ts";
 
@@ -48,7 +56,10 @@ function dirs(config: StackConfig) {
 
 /** node i of a cluster listens on KAFKA_PORT + 2i and KAFKA_CONTROLLER_PORT + 2i (the defaults interleave) */
 export function clusterPorts(config: StackConfig): { port: number; controllerPort: number }[] {
-  return Array.from({ length: config.kafkaClusterSize }, (_, i) => ({ port: config.kafkaPort + 2 * i, controllerPort: config.kafkaControllerPort + 2 * i }));
+  return Array.from({ length: config.kafkaClusterSize }, (_, i) => ({
+    port: config.kafkaPort + 2 * i,
+    controllerPort: config.kafkaControllerPort + 2 * i,
+  }));
 }
 
 export async function startStack(config: StackConfig, options: StartStackOptions = {}): Promise<StackHandle> {
@@ -67,7 +78,14 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   try {
     const pgPromise = config.externalDatabaseUrl
       ? Promise.resolve(undefined)
-      : startPostgres({ dataDir: d.postgres, port: config.pgPort, fast: options.fast, startTimeoutMs: config.startTimeoutMs, log, signal: options.signal });
+      : startPostgres({
+          dataDir: d.postgres,
+          port: config.pgPort,
+          fast: options.fast,
+          startTimeoutMs: config.startTimeoutMs,
+          log,
+          signal: options.signal,
+        });
     const kafkaOptions = {
       dataDir: d.kafka,
       libsDir: config.kafkaLibsDir,
@@ -117,7 +135,8 @@ export async function startStack(config: StackConfig, options: StartStackOptions
         const wanted = kafkaCluster.nodes.length;
         const deadline = Date.now() + config.startTimeoutMs;
         while ((await admin.brokerCount()) < wanted) {
-          if (Date.now() > deadline) throw new Error(`only some of the ${wanted} Kafka nodes registered within ${config.startTimeoutMs} ms`);
+          if (Date.now() > deadline)
+            throw new Error(`only some of the ${wanted} Kafka nodes registered within ${config.startTimeoutMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       }
@@ -145,7 +164,10 @@ export async function startStack(config: StackConfig, options: StartStackOptions
 /** Stop the embedded servers recorded under config.dir (whoever started them). */
 export async function stopStack(config: StackConfig): Promise<{ postgres: boolean; kafka: boolean }> {
   const d = dirs(config);
-  const [kafka, postgres] = await Promise.all([config.kafkaClusterSize > 1 ? stopKafkaCluster(d.kafka) : stopKafka(d.kafka), stopPostgres(d.postgres)]);
+  const [kafka, postgres] = await Promise.all([
+    config.kafkaClusterSize > 1 ? stopKafkaCluster(d.kafka) : stopKafka(d.kafka),
+    stopPostgres(d.postgres),
+  ]);
   return { postgres, kafka };
 }
 

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { newClusterId, startKafka, stopKafka, kafkaStatus, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
 
-export interface KafkaClusterOptions extends Omit<KafkaBrokerOptions, "port" | "controllerPort" | "nodeId" | "quorumVoters" | "replicationFactor" | "clusterId"> {
+export interface KafkaClusterOptions
+  extends Omit<KafkaBrokerOptions, "port" | "controllerPort" | "nodeId" | "quorumVoters" | "replicationFactor" | "clusterId"> {
   /** one entry per node: its client port and its controller port */
   nodes: { port: number; controllerPort: number }[];
 }

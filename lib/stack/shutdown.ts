@@ -1,5 +1,8 @@
 // Clean stop on Ctrl-C / SIGTERM for entry points: run `stop` once, then exit; a second signal exits at once.
-export function installShutdownHandlers(stop: () => Promise<void>, log: (line: string) => void = (line) => console.error(line)): () => void {
+export function installShutdownHandlers(
+  stop: () => Promise<void>,
+  log: (line: string) => void = (line) => console.error(line),
+): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {

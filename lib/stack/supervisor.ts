@@ -102,7 +102,11 @@ export function superviseProcess(spec: SupervisedSpec): SupervisedProcess {
     timer = undefined;
     if (stopped) return;
     const startedAt = Date.now();
-    const c = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env ?? process.env, stdio: spec.stdio ?? ["ignore", "inherit", "inherit"] });
+    const c = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env ?? process.env,
+      stdio: spec.stdio ?? ["ignore", "inherit", "inherit"],
+    });
     child = c;
     childExited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
     c.once("error", (error) => log(`[supervisor] ${spec.name}: could not start: ${error.message}`));
@@ -121,7 +125,9 @@ export function superviseProcess(spec: SupervisedSpec): SupervisedProcess {
         return;
       }
       history.push(Date.now());
-      log(`[supervisor] ${spec.name} (pid ${c.pid}) exited with ${describeExit(exit)}; restart ${history.length} in ${decision.delayMs} ms`);
+      log(
+        `[supervisor] ${spec.name} (pid ${c.pid}) exited with ${describeExit(exit)}; restart ${history.length} in ${decision.delayMs} ms`,
+      );
       timer = setTimeout(start, decision.delayMs);
     });
   };
@@ -177,7 +183,8 @@ export function superviseGroup(options: GroupOptions): SupervisedGroup {
   const stop = () =>
     (stopping ??= (async () => {
       // last started first (the gateway stops taking requests before the worker drains)
-      for (const p of [...processes].reverse()) await p.stop(options.stopTimeoutMs).catch((e: Error) => log(`[supervisor] stopping ${p.name}: ${e.message}`));
+      for (const p of [...processes].reverse())
+        await p.stop(options.stopTimeoutMs).catch((e: Error) => log(`[supervisor] stopping ${p.name}: ${e.message}`));
       await options.cleanup();
     })());
   const exit = (code: number) => {

@@ -39,12 +39,20 @@ export interface MainConfig {
 export function loadMainConfig(source: Env, argv: string[]): MainConfig {
   const unknown = argv.filter((a) => a !== "--demo");
   if (unknown.length) throw new Error(`unknown arguments: ${unknown.join(" ")} (only --demo is accepted)`);
-  const c = loadConfig("main", schema.superRefine((v, ctx) => {
-    const seeds = v.SEED_DEMO_DATA === "yes" || (v.SEED_DEMO_DATA === "auto" && !v.DATABASE_URL);
-    if (argv.includes("--demo") && !seeds && !v.MAIN_API_KEY) {
-      ctx.addIssue({ code: "custom", path: ["MAIN_API_KEY"], message: "--demo without seeded demo data needs an API key (or SEED_DEMO_DATA=yes for a throw-away database)" });
-    }
-  }), source);
+  const c = loadConfig(
+    "main",
+    schema.superRefine((v, ctx) => {
+      const seeds = v.SEED_DEMO_DATA === "yes" || (v.SEED_DEMO_DATA === "auto" && !v.DATABASE_URL);
+      if (argv.includes("--demo") && !seeds && !v.MAIN_API_KEY) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["MAIN_API_KEY"],
+          message: "--demo without seeded demo data needs an API key (or SEED_DEMO_DATA=yes for a throw-away database)",
+        });
+      }
+    }),
+    source,
+  );
   return {
     demo: argv.includes("--demo"),
     port: c.GATEWAY_PORT,

@@ -85,10 +85,9 @@ async function registerStudy(client: PlatformClient, root: string, study: DemoSt
     );
     let patientId = patients.patients.edges.find((e) => e.node.externalId === study.patient)?.node.id;
     if (!patientId) {
-      const created = await client.query<{ createPatient: { patient: { id: string } | null; errors: { code: string; message: string }[] } }>(
-        CREATE_PATIENT,
-        { input: { externalId: study.patient, displayName: `Demo ${study.patient}` } },
-      );
+      const created = await client.query<{
+        createPatient: { patient: { id: string } | null; errors: { code: string; message: string }[] };
+      }>(CREATE_PATIENT, { input: { externalId: study.patient, displayName: `Demo ${study.patient}` } });
       if (!created.createPatient.patient) fail(`createPatient ${study.patient}`, created.createPatient.errors);
       patientId = created.createPatient.patient.id;
     }
@@ -118,10 +117,17 @@ function summarise(result: Record<string, unknown> | null): string {
     }
     case "LocalizationResult": {
       const boxes = [...(result.boxes as { label: string; score: number }[])].sort((a, b) => b.score - a.score);
-      return boxes.length ? boxes.slice(0, 3).map((b) => `${b.label} ${b.score.toFixed(2)}`).join(", ") : "no boxes";
+      return boxes.length
+        ? boxes
+            .slice(0, 3)
+            .map((b) => `${b.label} ${b.score.toFixed(2)}`)
+            .join(", ")
+        : "no boxes";
     }
     case "Report":
-      return String(result.impression || result.findingsText || "(empty report)").replace(/\s+/g, " ").slice(0, 90);
+      return String(result.impression || result.findingsText || "(empty report)")
+        .replace(/\s+/g, " ")
+        .slice(0, 90);
     case "VqaAnswer":
       return `${String(result.question)} → ${String(result.answer)} (${Number(result.confidence).toFixed(2)})`;
     default:
@@ -205,7 +211,12 @@ export async function runDemoStudies(options: {
   for (const [id, request] of pending) {
     const got = arrived.get(id);
     const data = await client.query<{
-      analysis: { status: string; errorMessage: string | null; reliability: { level: string } | null; result: Record<string, unknown> | null };
+      analysis: {
+        status: string;
+        errorMessage: string | null;
+        reliability: { level: string } | null;
+        result: Record<string, unknown> | null;
+      };
     }>(RESULTS, { id });
     outcomes.push({
       id,
@@ -236,7 +247,15 @@ export async function runDemoStudies(options: {
 export function formatTable(outcomes: AnalysisOutcome[]): string {
   const rows = [["study", "task", "status", "sub", "ms", "trust", "result"]];
   for (const o of outcomes) {
-    rows.push([o.accession, o.task, o.status, o.viaSubscription ? "yes" : "no", o.latencyMs === null ? "-" : String(Math.round(o.latencyMs)), o.trust, o.summary]);
+    rows.push([
+      o.accession,
+      o.task,
+      o.status,
+      o.viaSubscription ? "yes" : "no",
+      o.latencyMs === null ? "-" : String(Math.round(o.latencyMs)),
+      o.trust,
+      o.summary,
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.min(i === 6 ? 100 : 40, Math.max(...rows.map((r) => r[i]!.length))));
   return rows.map((r) => r.map((cell, i) => cell.slice(0, widths[i]).padEnd(widths[i]!)).join("  ")).join("\n");

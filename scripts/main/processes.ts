@@ -28,7 +28,12 @@ export function startService(options: {
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited = false;
-  const exitedPromise = new Promise<void>((resolve) => child.once("exit", () => { exited = true; resolve(); }));
+  const exitedPromise = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
   return {
     name: options.name,
     child,
@@ -47,7 +52,13 @@ export function startService(options: {
  * A long-running service for lib/stack/supervisor: `node --import tsx <entry>`, its output appended to
  * `<logDir>/<name>.log` across restarts (each start is marked in the log).
  */
-export function serviceSpec(options: { name: string; entry: string; env: Record<string, string>; logDir: string; cwd: string }): Omit<SupervisedSpec, "policy" | "log" | "onGiveUp"> {
+export function serviceSpec(options: {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  logDir: string;
+  cwd: string;
+}): Omit<SupervisedSpec, "policy" | "log" | "onGiveUp"> {
   mkdirSync(options.logDir, { recursive: true });
   const file = path.join(options.logDir, `${options.name}.log`);
   return {

@@ -15,7 +15,11 @@ export function decideDemoSeed(mode: SeedMode, externalDatabase: boolean): SeedD
   if (mode === "no") return { seed: false, reason: "SEED_DEMO_DATA=no" };
   if (mode === "yes") return { seed: true, reason: "SEED_DEMO_DATA=yes" };
   return externalDatabase
-    ? { seed: false, reason: "DATABASE_URL names an existing database; demo users and key are only seeded into the embedded one (SEED_DEMO_DATA=yes overrides)" }
+    ? {
+        seed: false,
+        reason:
+          "DATABASE_URL names an existing database; demo users and key are only seeded into the embedded one (SEED_DEMO_DATA=yes overrides)",
+      }
     : { seed: true, reason: "embedded demo database" };
 }
 

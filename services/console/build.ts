@@ -6,10 +6,10 @@
  *
  *   node --import tsx services/console/build.ts [--base /console/] [--dev]
  */
-import { build } from 'esbuild';
-import { mkdir, rm, rename, writeFile, readFile } from 'node:fs/promises';
-import { dirname, join, relative, basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { build } from "esbuild";
+import { mkdir, rm, rename, writeFile, readFile } from "node:fs/promises";
+import { dirname, join, relative, basename } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -27,40 +27,40 @@ export interface ConsoleBuildResult {
 }
 
 export async function buildConsole(options: ConsoleBuildOptions = {}): Promise<ConsoleBuildResult> {
-  const basePath = options.basePath ?? '/console/';
-  if (!basePath.startsWith('/') || !basePath.endsWith('/')) {
+  const basePath = options.basePath ?? "/console/";
+  if (!basePath.startsWith("/") || !basePath.endsWith("/")) {
     throw new Error(`console build: basePath must start and end with "/", got ${JSON.stringify(basePath)}`);
   }
-  const outDir = options.outDir ?? join(here, 'dist');
+  const outDir = options.outDir ?? join(here, "dist");
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   await rm(tmpDir, { recursive: true, force: true });
-  await mkdir(join(tmpDir, 'assets'), { recursive: true });
+  await mkdir(join(tmpDir, "assets"), { recursive: true });
   try {
     const result = await build({
-      entryPoints: { console: join(here, 'src', 'main.ts') },
+      entryPoints: { console: join(here, "src", "main.ts") },
       bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
-      outdir: join(tmpDir, 'assets'),
-      entryNames: '[name]-[hash]',
-      assetNames: '[name]-[hash]',
+      format: "esm",
+      platform: "browser",
+      target: ["es2022", "chrome110", "firefox110", "safari16"],
+      outdir: join(tmpDir, "assets"),
+      entryNames: "[name]-[hash]",
+      assetNames: "[name]-[hash]",
       minify: !options.dev,
-      sourcemap: 'linked',
+      sourcemap: "linked",
       metafile: true,
-      logLevel: 'warning',
-      legalComments: 'linked',
-      define: { 'process.env.NODE_ENV': options.dev ? '"development"' : '"production"' },
+      logLevel: "warning",
+      legalComments: "linked",
+      define: { "process.env.NODE_ENV": options.dev ? '"development"' : '"production"' },
     });
     const outputs = Object.keys(result.metafile.outputs);
-    const js = outputs.find((f) => f.endsWith('.js'));
-    const css = outputs.find((f) => f.endsWith('.css'));
-    if (!js || !css) throw new Error(`console build: expected a .js and a .css output, got ${outputs.join(', ')}`);
+    const js = outputs.find((f) => f.endsWith(".js"));
+    const css = outputs.find((f) => f.endsWith(".css"));
+    if (!js || !css) throw new Error(`console build: expected a .js and a .css output, got ${outputs.join(", ")}`);
     const html = indexHtml(basePath, basename(js), basename(css));
-    await writeFile(join(tmpDir, 'index.html'), html);
+    await writeFile(join(tmpDir, "index.html"), html);
     await rm(outDir, { recursive: true, force: true });
     await rename(tmpDir, outDir);
-    const files = ['index.html', ...outputs.map((f) => relative(tmpDir, f))];
+    const files = ["index.html", ...outputs.map((f) => relative(tmpDir, f))];
     return { outDir, files };
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
@@ -89,14 +89,14 @@ function indexHtml(basePath: string, jsFile: string, cssFile: string): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const baseIdx = args.indexOf('--base');
+  const baseIdx = args.indexOf("--base");
   const basePath = baseIdx >= 0 ? args[baseIdx + 1] : undefined;
   const started = Date.now();
-  const { outDir, files } = await buildConsole({ basePath, dev: args.includes('--dev') });
+  const { outDir, files } = await buildConsole({ basePath, dev: args.includes("--dev") });
   const sizes = await Promise.all(
-    files.filter((f) => !f.endsWith('.map')).map(async (f) => `${f} (${(await readFile(join(outDir, f))).length} B)`),
+    files.filter((f) => !f.endsWith(".map")).map(async (f) => `${f} (${(await readFile(join(outDir, f))).length} B)`),
   );
-  console.log(`console built in ${Date.now() - started} ms → ${relative(process.cwd(), outDir)}\n  ${sizes.join('\n  ')}`);
+  console.log(`console built in ${Date.now() - started} ms → ${relative(process.cwd(), outDir)}\n  ${sizes.join("\n  ")}`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -2,11 +2,18 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL payloads in tests */
 // and page error collected (the console must run without any), and small helpers for the views.
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export interface ConsoleBrowser {
   context: BrowserContext;
@@ -17,9 +24,9 @@ export interface ConsoleBrowser {
 }
 
 export async function launchConsoleBrowser(): Promise<ConsoleBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), 'console-chromium-'));
+  const profile = await mkdtemp(join(tmpdir(), "console-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: "/usr/bin/chromium",
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 800 },
@@ -27,10 +34,10 @@ export async function launchConsoleBrowser(): Promise<ConsoleBrowser> {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console error on ${page.url()}: ${msg.text()}`);
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console error on ${page.url()}: ${msg.text()}`);
   });
-  page.on('pageerror', (err) => errors.push(`page error on ${page.url()}: ${err.message}`));
+  page.on("pageerror", (err) => errors.push(`page error on ${page.url()}: ${err.message}`));
   return {
     context,
     page,
@@ -44,26 +51,28 @@ export async function launchConsoleBrowser(): Promise<ConsoleBrowser> {
 
 export async function signIn(page: Page, baseUrl: string, email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/console/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('header.topbar').waitFor();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("header.topbar").waitFor();
 }
 
 export async function signOut(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
 }
 
 /** Counts canvas pixels by colour class: grey (image), coloured (overlays), yellow (highlight). */
 export async function canvasColours(page: Page): Promise<{ coloured: number; yellow: number; total: number }> {
-  return page.locator('[data-testid=viewer-canvas]').evaluate((el) => {
+  return page.locator("[data-testid=viewer-canvas]").evaluate((el) => {
     const c = el as HTMLCanvasElement;
-    const data = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    const data = (c.getContext("2d") as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
     let coloured = 0;
     let yellow = 0;
     for (let i = 0; i < data.length; i += 4) {
-      const r = data[i] as number, g = data[i + 1] as number, b = data[i + 2] as number;
+      const r = data[i] as number,
+        g = data[i + 1] as number,
+        b = data[i + 2] as number;
       if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
       if (r > 200 && g > 170 && b < 90 && r - b > 120) yellow++;
     }
@@ -91,28 +100,35 @@ export async function expectingErrors<T>(browser: ConsoleBrowser, expected: RegE
 
 /** GraphQL over fetch from inside the page with the signed-in user's token (no named inner functions:
  * tsx's keepNames would inject a __name helper that does not exist in the page). */
-export function gqlInPage<T = any>(page: Page, query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] } }> {
-  return page.evaluate(async ([q, v]) => {
-    const session = JSON.parse(sessionStorage.getItem('gkmvlp.console.session') as string) as { token: string };
-    const res = await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
-      body: JSON.stringify({ query: q, variables: v }),
-    });
-    return { status: res.status, body: await res.json() };
-  }, [query, variables] as const);
+export function gqlInPage<T = any>(
+  page: Page,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+  return page.evaluate(
+    async ([q, v]) => {
+      const session = JSON.parse(sessionStorage.getItem("gkmvlp.console.session") as string) as { token: string };
+      const res = await fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${session.token}` },
+        body: JSON.stringify({ query: q, variables: v }),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    [query, variables] as const,
+  );
 }
 
 /** Form controls and buttons on the page that have no accessible name (label, aria-label or text). */
 export async function unlabelledControls(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const out: string[] = [];
-    for (const el of document.querySelectorAll<HTMLElement>('input, select, textarea, button, [role=button], canvas[tabindex]')) {
+    for (const el of document.querySelectorAll<HTMLElement>("input, select, textarea, button, [role=button], canvas[tabindex]")) {
       const labelled =
         (el as HTMLInputElement).labels?.length ||
-        el.getAttribute('aria-label')?.trim() ||
-        el.getAttribute('aria-labelledby') ||
-        ((el.tagName === 'BUTTON' || el.getAttribute('role') === 'button') && el.textContent?.trim());
+        el.getAttribute("aria-label")?.trim() ||
+        el.getAttribute("aria-labelledby") ||
+        ((el.tagName === "BUTTON" || el.getAttribute("role") === "button") && el.textContent?.trim());
       if (!labelled) out.push(el.outerHTML.slice(0, 120));
     }
     return out;

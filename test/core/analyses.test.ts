@@ -7,7 +7,14 @@ import { createTestContext, seedStudy } from "../helpers/index.ts";
 test("the same request twice with one idempotency key yields one analysis and one outbox row", async (t) => {
   const ctx = await createTestContext(t);
   const s = await seedStudy(ctx.repos);
-  const input = { tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task: "CLASSIFICATION" as const, idempotencyKey: "req-1", requestedBy: "user:u1" };
+  const input = {
+    tenantId: s.tenantId,
+    studyId: s.studyId,
+    imageId: s.imageId,
+    task: "CLASSIFICATION" as const,
+    idempotencyKey: "req-1",
+    requestedBy: "user:u1",
+  };
 
   const first = await ctx.repos.analyses.requestAnalysis(input);
   const second = await ctx.repos.analyses.requestAnalysis(input);
@@ -16,7 +23,9 @@ test("the same request twice with one idempotency key yields one analysis and on
   assert.equal(second.analysis.id, first.analysis.id);
 
   // concurrent duplicates race on the unique index and still end up as one analysis
-  const racing = await Promise.all(Array.from({ length: 5 }, () => ctx.repos.analyses.requestAnalysis({ ...input, idempotencyKey: "req-2" })));
+  const racing = await Promise.all(
+    Array.from({ length: 5 }, () => ctx.repos.analyses.requestAnalysis({ ...input, idempotencyKey: "req-2" })),
+  );
   assert.equal(new Set(racing.map((r) => r.analysis.id)).size, 1);
   assert.equal(racing.filter((r) => r.created).length, 1);
 
@@ -60,7 +69,10 @@ test("a multi-task request is all-or-nothing: one bad item writes no analysis an
     { ...base, task: "CLASSIFICATION", idempotencyKey: "a" },
     { ...base, task: "VQA", question: "Is the heart enlarged?", idempotencyKey: "b" },
   ]);
-  assert.deepEqual(ok.map((o) => o.created), [true, true]);
+  assert.deepEqual(
+    ok.map((o) => o.created),
+    [true, true],
+  );
   assert.equal(await ctx.db.prisma.outboxEvent.count(), 2);
 });
 
@@ -69,14 +81,32 @@ test("another tenant's study and image are not found and its analyses are invisi
   const mine = await seedStudy(ctx.repos, "a");
   const theirs = await seedStudy(ctx.repos, "b");
   await assert.rejects(
-    ctx.repos.analyses.requestAnalysis({ tenantId: mine.tenantId, studyId: theirs.studyId, imageId: theirs.imageId, task: "REPORT", idempotencyKey: "x" }),
+    ctx.repos.analyses.requestAnalysis({
+      tenantId: mine.tenantId,
+      studyId: theirs.studyId,
+      imageId: theirs.imageId,
+      task: "REPORT",
+      idempotencyKey: "x",
+    }),
     NotFoundError,
   );
   await assert.rejects(
-    ctx.repos.analyses.requestAnalysis({ tenantId: mine.tenantId, studyId: mine.studyId, imageId: theirs.imageId, task: "REPORT", idempotencyKey: "y" }),
+    ctx.repos.analyses.requestAnalysis({
+      tenantId: mine.tenantId,
+      studyId: mine.studyId,
+      imageId: theirs.imageId,
+      task: "REPORT",
+      idempotencyKey: "y",
+    }),
     (error: unknown) => error instanceof NotFoundError && error.field === "imageId",
   );
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: theirs.tenantId, studyId: theirs.studyId, imageId: theirs.imageId, task: "REPORT", idempotencyKey: "z" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: theirs.tenantId,
+    studyId: theirs.studyId,
+    imageId: theirs.imageId,
+    task: "REPORT",
+    idempotencyKey: "z",
+  });
   assert.equal(await ctx.repos.analyses.findById(mine.tenantId, analysis.id), null);
   assert.deepEqual(await ctx.repos.analyses.findManyByIds(mine.tenantId, [analysis.id]), [undefined]);
   assert.equal(await ctx.repos.studies.findById(mine.tenantId, theirs.studyId), null);
@@ -87,7 +117,14 @@ test("another tenant's study and image are not found and its analyses are invisi
 test("cancel and retry move through the allowed states only, each announcing itself in the outbox", async (t) => {
   const ctx = await createTestContext(t);
   const s = await seedStudy(ctx.repos);
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task: "LOCALIZATION", question: "Cardiomegaly", idempotencyKey: "c" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: s.tenantId,
+    studyId: s.studyId,
+    imageId: s.imageId,
+    task: "LOCALIZATION",
+    question: "Cardiomegaly",
+    idempotencyKey: "c",
+  });
   await assert.rejects(ctx.repos.analyses.retry(s.tenantId, analysis.id), ConflictError);
   const cancelled = await ctx.repos.analyses.cancel(s.tenantId, analysis.id);
   assert.equal(cancelled.status, "CANCELLED");
@@ -97,7 +134,10 @@ test("cancel and retry move through the allowed states only, each announcing its
   const retried = await ctx.repos.analyses.retry(s.tenantId, analysis.id);
   assert.equal(retried.status, "QUEUED");
   const rows = await ctx.db.prisma.outboxEvent.findMany({ orderBy: { id: "asc" } });
-  assert.deepEqual(rows.map((r) => r.topic), [ctx.topics.requested, ctx.topics.completed, ctx.topics.requested]);
+  assert.deepEqual(
+    rows.map((r) => r.topic),
+    [ctx.topics.requested, ctx.topics.completed, ctx.topics.requested],
+  );
   assert.equal(decodeEvent("AnalysisCompleted", JSON.stringify(rows[1]!.payload)).status, "CANCELLED");
   assert.equal(decodeEvent("AnalysisRequested", JSON.stringify(rows[2]!.payload)).question, "Cardiomegaly");
 });
@@ -109,8 +149,21 @@ test("batch loaders return rows in key order with gaps for unknown ids", async (
   assert.equal(studies[0], undefined);
   assert.equal(studies[1]?.id, a.studyId);
   const images = await ctx.repos.images.listByStudyIds(a.tenantId, [a.studyId, "missing"]);
-  assert.deepEqual(images.map((list) => list.map((i) => i.id)), [[a.imageId], []]);
-  const again = await ctx.repos.images.attach({ tenantId: a.tenantId, studyId: a.studyId, sha256: images[0]![0]!.sha256, format: "PNG", width: 1, height: 1, bytes: 1, bitDepth: 8, storageKey: "x" });
+  assert.deepEqual(
+    images.map((list) => list.map((i) => i.id)),
+    [[a.imageId], []],
+  );
+  const again = await ctx.repos.images.attach({
+    tenantId: a.tenantId,
+    studyId: a.studyId,
+    sha256: images[0]![0]!.sha256,
+    format: "PNG",
+    width: 1,
+    height: 1,
+    bytes: 1,
+    bitDepth: 8,
+    storageKey: "x",
+  });
   assert.equal(again.created, false);
   assert.equal(again.image.id, a.imageId);
   const page1 = await ctx.repos.studies.list(a.tenantId, { first: 1 });

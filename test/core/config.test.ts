@@ -30,8 +30,19 @@ test("config reports every problem at once, naming each variable", () => {
 });
 
 test("config applies defaults, coerces types and treats empty strings as unset", () => {
-  const config = loadConfig("gateway", schema, { DATABASE_URL: "postgresql://u:p@h:5432/db", KAFKA_BROKERS: "a:1, b:2", PORT: "", DEBUG: "true" });
-  assert.deepEqual(config, { PORT: 4000, DATABASE_URL: "postgresql://u:p@h:5432/db", KAFKA_BROKERS: ["a:1", "b:2"], WORKERS: 2, DEBUG: true });
+  const config = loadConfig("gateway", schema, {
+    DATABASE_URL: "postgresql://u:p@h:5432/db",
+    KAFKA_BROKERS: "a:1, b:2",
+    PORT: "",
+    DEBUG: "true",
+  });
+  assert.deepEqual(config, {
+    PORT: 4000,
+    DATABASE_URL: "postgresql://u:p@h:5432/db",
+    KAFKA_BROKERS: ["a:1", "b:2"],
+    WORKERS: 2,
+    DEBUG: true,
+  });
 });
 
 test("stack config lists every bad setting and resolves paths from the repository root", () => {
@@ -54,7 +65,10 @@ test("stack config: one broker by default, three KRaft nodes with small heaps on
   assert.equal(cluster.kafkaClusterSize, 3);
   assert.equal(cluster.kafkaHeapMb, 256);
   assert.equal(loadStackConfig({ KAFKA_CLUSTER_SIZE: "3", KAFKA_HEAP_MB: "384" }).kafkaHeapMb, 384);
-  assert.throws(() => loadStackConfig({ KAFKA_CLUSTER_SIZE: "2" }), (error: unknown) => error instanceof ConfigError && /KAFKA_CLUSTER_SIZE/.test(error.message));
+  assert.throws(
+    () => loadStackConfig({ KAFKA_CLUSTER_SIZE: "2" }),
+    (error: unknown) => error instanceof ConfigError && /KAFKA_CLUSTER_SIZE/.test(error.message),
+  );
 });
 
 test("errors carry codes, HTTP statuses and the retriable flag", () => {

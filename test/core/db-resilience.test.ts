@@ -13,7 +13,9 @@ async function terminateBackends(adminUrl: string, database: string): Promise<nu
   admin.on("error", () => undefined);
   await admin.connect();
   try {
-    const r = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database]);
+    const r = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [
+      database,
+    ]);
     return r.rowCount ?? 0;
   } finally {
     await admin.end();
@@ -38,12 +40,18 @@ test("lib/db survives its connections being terminated, reports them, and reconn
   await Promise.all([1, 2, 3].map(() => db.prisma.$queryRaw`SELECT pg_sleep(0.05)::text`));
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const tx = db.prisma.$transaction(async (client) => {
-    await client.$queryRaw`SELECT 1`;
-    await gate;
-    await client.$queryRaw`SELECT 2`;
-  }, { timeout: 30_000 });
-  const txOutcome = tx.then(() => "committed", (error: Error) => `failed: ${error.message}`);
+  const tx = db.prisma.$transaction(
+    async (client) => {
+      await client.$queryRaw`SELECT 1`;
+      await gate;
+      await client.$queryRaw`SELECT 2`;
+    },
+    { timeout: 30_000 },
+  );
+  const txOutcome = tx.then(
+    () => "committed",
+    (error: Error) => `failed: ${error.message}`,
+  );
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(db.health().ok, true);
 
@@ -61,7 +69,10 @@ test("lib/db survives its connections being terminated, reports them, and reconn
     assert.match(event.target, new RegExp(`127\\.0\\.0\\.1:\\d+/${name}$`));
     assert.doesNotMatch(JSON.stringify(event), /postgres:postgres/, "no credentials in the report");
   }
-  assert.ok(events.some((e) => e.code === "57P01"), "terminated by administrator (57P01)");
+  assert.ok(
+    events.some((e) => e.code === "57P01"),
+    "terminated by administrator (57P01)",
+  );
   assert.equal(db.health().ok, false, "unhealthy until a connection succeeds again");
   assert.equal(db.health().errors, events.length);
 

@@ -7,8 +7,27 @@ import { migrateDatabase, migrationStatus, schemaSqlFromEmpty, REPO_ROOT } from 
 import { dropTestDatabase, getTestStack, uniqueName } from "../helpers/index.ts";
 
 const EXPECTED_TABLES = [
-  "Analysis", "AnalysisTransition", "ApiKey", "AuditEvent", "FindingResult", "Image", "LocalizationBox", "LoginThrottle", "ModelVersion", "OutboxEvent", "Patient",
-  "ProcessedMessage", "ReportResult", "ReportSentence", "Review", "Session", "Study", "Tenant", "User", "VqaAnswer", "WorkerHeartbeat",
+  "Analysis",
+  "AnalysisTransition",
+  "ApiKey",
+  "AuditEvent",
+  "FindingResult",
+  "Image",
+  "LocalizationBox",
+  "LoginThrottle",
+  "ModelVersion",
+  "OutboxEvent",
+  "Patient",
+  "ProcessedMessage",
+  "ReportResult",
+  "ReportSentence",
+  "Review",
+  "Session",
+  "Study",
+  "Tenant",
+  "User",
+  "VqaAnswer",
+  "WorkerHeartbeat",
 ];
 
 test("every checked-in migration has non-empty SQL", () => {
@@ -39,21 +58,44 @@ test("prisma migrate deploy builds the whole schema on an empty database, and a 
     assert.deepEqual(tables.rows.map((r) => r.table_name).sort(), [...EXPECTED_TABLES].sort());
 
     // every table holding patient data carries tenantId
-    for (const table of ["Patient", "Study", "Image", "Analysis", "FindingResult", "LocalizationBox", "ReportResult", "ReportSentence", "VqaAnswer", "Review", "Session", "AnalysisTransition"]) {
-      const column = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'tenantId' AND is_nullable = 'NO'", [table]);
+    for (const table of [
+      "Patient",
+      "Study",
+      "Image",
+      "Analysis",
+      "FindingResult",
+      "LocalizationBox",
+      "ReportResult",
+      "ReportSentence",
+      "VqaAnswer",
+      "Review",
+      "Session",
+      "AnalysisTransition",
+    ]) {
+      const column = await client.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'tenantId' AND is_nullable = 'NO'",
+        [table],
+      );
       assert.equal(column.rowCount, 1, `${table}.tenantId`);
     }
     // audit events too, except platform-scope events (model changes, failed logins of unknown e-mails): tenantId null
-    const audit = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'AuditEvent' AND column_name = 'tenantId' AND is_nullable = 'YES'");
+    const audit = await client.query(
+      "SELECT 1 FROM information_schema.columns WHERE table_name = 'AuditEvent' AND column_name = 'tenantId' AND is_nullable = 'YES'",
+    );
     assert.equal(audit.rowCount, 1, "AuditEvent.tenantId (null = platform scope)");
-    const indexes = await client.query<{ indexname: string; indexdef: string }>("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'");
+    const indexes = await client.query<{ indexname: string; indexdef: string }>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    );
     const byName = new Map(indexes.rows.map((r) => [r.indexname, r.indexdef]));
     assert.match(byName.get("OutboxEvent_unsent_idx") ?? "", /WHERE \("sentAt" IS NULL\)/);
     assert.ok(byName.has("FindingResult_tenantId_label_probability_idx"));
     assert.ok(byName.has("Analysis_tenantId_idempotencyKey_key"));
     assert.ok(byName.has("Study_tenantId_createdAt_idx"));
     const applied = await client.query("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL");
-    assert.equal(applied.rowCount, readdirSync(join(REPO_ROOT, "prisma", "migrations"), { withFileTypes: true }).filter((d) => d.isDirectory()).length);
+    assert.equal(
+      applied.rowCount,
+      readdirSync(join(REPO_ROOT, "prisma", "migrations"), { withFileTypes: true }).filter((d) => d.isDirectory()).length,
+    );
   } finally {
     await client.end();
   }

@@ -19,7 +19,13 @@ test("the outbox relay publishes committed requests to Kafka, keyed by study, wo
   const studyA = await seedStudy(ctx.repos, "a");
   const studyB = await seedStudy(ctx.repos, "b");
   const requests = [studyA, studyB].flatMap((s) =>
-    (["CLASSIFICATION", "LOCALIZATION", "REPORT"] as const).map((task) => ({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task, idempotencyKey: `${s.studyId}-${task}` })),
+    (["CLASSIFICATION", "LOCALIZATION", "REPORT"] as const).map((task) => ({
+      tenantId: s.tenantId,
+      studyId: s.studyId,
+      imageId: s.imageId,
+      task,
+      idempotencyKey: `${s.studyId}-${task}`,
+    })),
   );
   const started = Date.now();
   const outcomes = await ctx.repos.analyses.requestAnalyses(requests);
@@ -38,7 +44,10 @@ test("the outbox relay publishes committed requests to Kafka, keyed by study, wo
   for (const s of [studyA, studyB]) {
     const mine = messages.filter((m) => m.key === s.studyId);
     assert.equal(new Set(mine.map((m) => m.partition)).size, 1);
-    assert.deepEqual(mine.map((m) => decodeEvent("AnalysisRequested", m.value).task), ["CLASSIFICATION", "LOCALIZATION", "REPORT"]);
+    assert.deepEqual(
+      mine.map((m) => decodeEvent("AnalysisRequested", m.value).task),
+      ["CLASSIFICATION", "LOCALIZATION", "REPORT"],
+    );
   }
   assert.equal(await ctx.repos.outbox.countUnsent(), 0);
   assert.equal(relay.published(), 6);
@@ -49,7 +58,14 @@ test("two relays publish every row exactly once", async (t) => {
   const ctx = await createTestContext(t);
   const s = await seedStudy(ctx.repos);
   for (let i = 0; i < 25; i++) {
-    await ctx.repos.analyses.requestAnalysis({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task: "VQA", question: `question ${i}?`, idempotencyKey: `q${i}` });
+    await ctx.repos.analyses.requestAnalysis({
+      tenantId: s.tenantId,
+      studyId: s.studyId,
+      imageId: s.imageId,
+      task: "VQA",
+      question: `question ${i}?`,
+      idempotencyKey: `q${i}`,
+    });
   }
   const sink = collectMessages();
   await ctx.consumer({ groupId: `${ctx.topicPrefix}reader`, topics: [ctx.topics.requested], fromBeginning: true, handle: sink.handle });
@@ -98,7 +114,10 @@ test("a consumer commits an offset only after its handler succeeded, so a failed
     },
   });
   await waitFor("all three handled", () => done.length === 3, 60_000);
-  assert.deepEqual(done.map((m) => JSON.parse(m.value!.toString()).n), [1, 2, 3]);
+  assert.deepEqual(
+    done.map((m) => JSON.parse(m.value!.toString()).n),
+    [1, 2, 3],
+  );
   assert.deepEqual(seen.slice(0, 3), [1, 2, 2], "message 2 was delivered again after the failure");
   const admin = await ctx.kafka.admin();
   ctx.defer(() => admin.disconnect());

@@ -27,7 +27,16 @@ test("a completion with a reliability assessment round-trips, and one without it
   assert.deepEqual(decodeEvent("AnalysisCompleted", encodeEvent("AnalysisCompleted", completed)), completed);
   const { reliability: _dropped, ...older } = completed;
   assert.deepEqual(decodeEvent("AnalysisCompleted", JSON.stringify(older)), older);
-  const v1Bundle = { ...completed, reliability: { level: "CAUTION" as const, score: 0.5, reasons: [{ code: "NO_RELIABILITY_MODEL", message: "no input check" }], frontalProbability: null, oodDistance: null } };
+  const v1Bundle = {
+    ...completed,
+    reliability: {
+      level: "CAUTION" as const,
+      score: 0.5,
+      reasons: [{ code: "NO_RELIABILITY_MODEL", message: "no input check" }],
+      frontalProbability: null,
+      oodDistance: null,
+    },
+  };
   assert.deepEqual(decodeEvent("AnalysisCompleted", JSON.stringify(v1Bundle)), v1Bundle);
 });
 

@@ -8,7 +8,14 @@ const provenance = { modelName: "gk-mvlp-tiny", modelVersion: "0.1.0-synthetic",
 
 async function request(ctx: TestCtx, task: "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA", key: string, question?: string) {
   const s = await seedStudy(ctx.repos, key.toLowerCase());
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task, question, idempotencyKey: key });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: s.tenantId,
+    studyId: s.studyId,
+    imageId: s.imageId,
+    task,
+    question,
+    idempotencyKey: key,
+  });
   return { s, analysis };
 }
 
@@ -16,13 +23,23 @@ test("a redelivered classification result is written once", async (t) => {
   const ctx = await createTestContext(t);
   const { s, analysis } = await request(ctx, "CLASSIFICATION", "C1");
   const findings = [
-    { label: "Pneumothorax", probability: 0.91, threshold: 0.5, regions: [{ region: "right apical zone", score: 0.7 }], knowledgeSentence: "pneumothorax in the right apical zone" },
+    {
+      label: "Pneumothorax",
+      probability: 0.91,
+      threshold: 0.5,
+      regions: [{ region: "right apical zone", score: 0.7 }],
+      knowledgeSentence: "pneumothorax in the right apical zone",
+    },
     { label: "Cardiomegaly", probability: 0.2, threshold: 0.5, regions: [{ region: "cardiac silhouette", score: 0.9 }] },
   ];
   assert.ok(await ctx.repos.analyses.startAttempt(analysis.id));
-  const first = await ctx.repos.results.writeClassification(analysis.id, provenance, findings, { dedupe: { consumerGroup: "w", messageId: "m1" } });
+  const first = await ctx.repos.results.writeClassification(analysis.id, provenance, findings, {
+    dedupe: { consumerGroup: "w", messageId: "m1" },
+  });
   // the same message again (redelivery after a crash before the offset commit), and a second attempt's write
-  const again = await ctx.repos.results.writeClassification(analysis.id, provenance, findings, { dedupe: { consumerGroup: "w", messageId: "m1" } });
+  const again = await ctx.repos.results.writeClassification(analysis.id, provenance, findings, {
+    dedupe: { consumerGroup: "w", messageId: "m1" },
+  });
   const later = await ctx.repos.results.writeClassification(analysis.id, provenance, findings);
   assert.deepEqual([first.applied, again.applied, later.applied], [true, false, false]);
   assert.equal(await ctx.db.prisma.findingResult.count(), 2);
@@ -32,13 +49,23 @@ test("a redelivered classification result is written once", async (t) => {
   assert.equal(stored?.bundleSha256, provenance.bundleSha256);
   assert.equal(stored?.attempts, 1);
   const [rows] = await ctx.repos.results.findingsByAnalysisIds(s.tenantId, [analysis.id]);
-  assert.deepEqual(rows!.map((r) => [r.label, r.positive, r.topRegion]), [["Pneumothorax", true, "right apical zone"], ["Cardiomegaly", false, "cardiac silhouette"]]);
+  assert.deepEqual(
+    rows!.map((r) => [r.label, r.positive, r.topRegion]),
+    [
+      ["Pneumothorax", true, "right apical zone"],
+      ["Cardiomegaly", false, "cardiac silhouette"],
+    ],
+  );
 
   const completed = await ctx.db.prisma.outboxEvent.findMany({ where: { topic: ctx.topics.completed } });
   assert.equal(completed.length, 1, "one completion event, not one per delivery");
   const event = decodeEvent("AnalysisCompleted", JSON.stringify(completed[0]!.payload));
   assert.equal(event.status, "SUCCEEDED");
-  assert.deepEqual(event.modelVersion, { name: provenance.modelName, version: provenance.modelVersion, bundleSha256: provenance.bundleSha256 });
+  assert.deepEqual(event.modelVersion, {
+    name: provenance.modelName,
+    version: provenance.modelVersion,
+    bundleSha256: provenance.bundleSha256,
+  });
   assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYZED");
 });
 
@@ -60,7 +87,10 @@ test("concurrent writes of the same report leave exactly one report", async (t) 
   assert.equal(await ctx.db.prisma.reportResult.count(), 1);
   assert.equal(await ctx.db.prisma.reportSentence.count(), 3);
   const [stored] = await ctx.repos.results.reportsByAnalysisIds(s.tenantId, [analysis.id]);
-  assert.deepEqual(stored?.sentences.map((x) => x.section), ["FINDINGS", "FINDINGS", "IMPRESSION"]);
+  assert.deepEqual(
+    stored?.sentences.map((x) => x.section),
+    ["FINDINGS", "FINDINGS", "IMPRESSION"],
+  );
 });
 
 test("boxes and answers are stored typed; a result for a cancelled analysis is dropped", async (t) => {
@@ -72,17 +102,43 @@ test("boxes and answers are stored typed; a result for a cancelled analysis is d
   ];
   assert.equal((await ctx.repos.results.writeLocalization(loc.analysis.id, provenance, boxes)).applied, true);
   const [stored] = await ctx.repos.results.boxesByAnalysisIds(loc.s.tenantId, [loc.analysis.id]);
-  assert.deepEqual(stored!.map((b) => [b.rank, b.x2, b.heatmapWidth]), [[0, 110, 2], [1, 340, null]]);
+  assert.deepEqual(
+    stored!.map((b) => [b.rank, b.x2, b.heatmapWidth]),
+    [
+      [0, 110, 2],
+      [1, 340, null],
+    ],
+  );
 
   const vqa = await request(ctx, "VQA", "V1", "Is there a pneumothorax?");
   await ctx.repos.analyses.cancel(vqa.s.tenantId, vqa.analysis.id);
-  const late = await ctx.repos.results.writeVqa(vqa.analysis.id, provenance, { question: "Is there a pneumothorax?", answer: "yes", confidence: 0.8, answerType: "CLOSED", regions: [] });
+  const late = await ctx.repos.results.writeVqa(vqa.analysis.id, provenance, {
+    question: "Is there a pneumothorax?",
+    answer: "yes",
+    confidence: 0.8,
+    answerType: "CLOSED",
+    regions: [],
+  });
   assert.deepEqual(late, { applied: false, status: "CANCELLED" });
   assert.equal(await ctx.db.prisma.vqaAnswer.count(), 0);
 
-  await assert.rejects(ctx.repos.results.writeClassification(loc.analysis.id, provenance, [{ label: "X", probability: Number.NaN, threshold: 0.5, regions: [] }]), ValidationError);
+  await assert.rejects(
+    ctx.repos.results.writeClassification(loc.analysis.id, provenance, [
+      { label: "X", probability: Number.NaN, threshold: 0.5, regions: [] },
+    ]),
+    ValidationError,
+  );
   const wrongTask = await request(ctx, "REPORT", "R9");
-  await assert.rejects(ctx.repos.results.writeVqa(wrongTask.analysis.id, provenance, { question: "q", answer: "a", confidence: 1, answerType: "OPEN", regions: [] }), ValidationError);
+  await assert.rejects(
+    ctx.repos.results.writeVqa(wrongTask.analysis.id, provenance, {
+      question: "q",
+      answer: "a",
+      confidence: 1,
+      answerType: "OPEN",
+      regions: [],
+    }),
+    ValidationError,
+  );
   assert.equal((await ctx.repos.analyses.findById(wrongTask.s.tenantId, wrongTask.analysis.id))?.status, "QUEUED");
 });
 
@@ -93,11 +149,16 @@ test("a failure is recorded once with its reason and announced; results after it
   const again = await ctx.repos.analyses.markFailed(analysis.id, { code: "INVALID_IMAGE", message: "image bytes missing" });
   assert.deepEqual([failed.applied, again.applied], [true, false]);
   assert.equal(failed.analysis?.errorMessage, "image bytes missing");
-  const late = await ctx.repos.results.writeClassification(analysis.id, provenance, [{ label: "Edema", probability: 0.3, threshold: 0.5, regions: [] }]);
+  const late = await ctx.repos.results.writeClassification(analysis.id, provenance, [
+    { label: "Edema", probability: 0.3, threshold: 0.5, regions: [] },
+  ]);
   assert.equal(late.applied, false);
   const completions = await ctx.db.prisma.outboxEvent.findMany({ where: { topic: ctx.topics.completed } });
   assert.equal(completions.length, 1);
-  assert.deepEqual(decodeEvent("AnalysisCompleted", JSON.stringify(completions[0]!.payload)).error, { code: "INVALID_IMAGE", message: "image bytes missing" });
+  assert.deepEqual(decodeEvent("AnalysisCompleted", JSON.stringify(completions[0]!.payload)).error, {
+    code: "INVALID_IMAGE",
+    message: "image bytes missing",
+  });
   await ctx.repos.analyses.retry(s.tenantId, analysis.id);
   assert.equal((await ctx.repos.analyses.startAttempt(analysis.id))?.attempts, 1);
 });
@@ -110,7 +171,10 @@ test("studies with a finding above a probability are found with one query, per t
   await ctx.repos.results.writeClassification(high.analysis.id, provenance, finding(0.93));
   await ctx.repos.results.writeClassification(low.analysis.id, provenance, finding(0.42));
   const found = await ctx.repos.studies.listWithFinding(high.s.tenantId, { label: "Pneumothorax", minProbability: 0.8 });
-  assert.deepEqual(found.items.map((x) => x.id), [high.s.studyId]);
+  assert.deepEqual(
+    found.items.map((x) => x.id),
+    [high.s.studyId],
+  );
   assert.equal((await ctx.repos.studies.listWithFinding(low.s.tenantId, { label: "Pneumothorax", minProbability: 0.8 })).items.length, 0);
   assert.equal((await ctx.repos.studies.listWithFinding(low.s.tenantId, { label: "Pneumothorax", minProbability: 0.4 })).items.length, 1);
 });
@@ -118,10 +182,21 @@ test("studies with a finding above a probability are found with one query, per t
 test("reviews accept only succeeded reports and an amendment needs its text", async (t) => {
   const ctx = await createTestContext(t);
   const { s, analysis } = await request(ctx, "REPORT", "RV");
-  const reviewer = await ctx.repos.users.create({ tenantId: s.tenantId, email: `rad-${analysis.id}@x.test`, name: "Rad", role: "RADIOLOGIST", password: "long-enough-pass" });
+  const reviewer = await ctx.repos.users.create({
+    tenantId: s.tenantId,
+    email: `rad-${analysis.id}@x.test`,
+    name: "Rad",
+    role: "RADIOLOGIST",
+    password: "long-enough-pass",
+  });
   const review = { tenantId: s.tenantId, analysisId: analysis.id, reviewerId: reviewer.id };
   await assert.rejects(ctx.repos.reviews.create({ ...review, action: "ACCEPT" }), ConflictError);
-  await ctx.repos.results.writeReport(analysis.id, provenance, { findingsText: "Normal.", impressionText: "Normal.", decoding: "greedy", sentences: [] });
+  await ctx.repos.results.writeReport(analysis.id, provenance, {
+    findingsText: "Normal.",
+    impressionText: "Normal.",
+    decoding: "greedy",
+    sentences: [],
+  });
   await assert.rejects(ctx.repos.reviews.create({ ...review, action: "AMEND" }), ValidationError);
   await ctx.repos.reviews.create({ ...review, action: "AMEND", amendedText: "No acute findings." });
   assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "REVIEWED");
@@ -134,15 +209,40 @@ test("a study whose results commit at the same moment ends analysed, not stuck i
   for (const round of [1, 2, 3]) {
     const s = await seedStudy(ctx.repos, `race-${round}`);
     const ask = (task: "CLASSIFICATION" | "LOCALIZATION" | "REPORT" | "VQA", question?: string) =>
-      ctx.repos.analyses.requestAnalysis({ tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task, question, idempotencyKey: `race-${round}-${task}` });
-    const [c, l, r, v] = await Promise.all([ask("CLASSIFICATION"), ask("LOCALIZATION"), ask("REPORT"), ask("VQA", "Is there a pneumothorax?")]);
+      ctx.repos.analyses.requestAnalysis({
+        tenantId: s.tenantId,
+        studyId: s.studyId,
+        imageId: s.imageId,
+        task,
+        question,
+        idempotencyKey: `race-${round}-${task}`,
+      });
+    const [c, l, r, v] = await Promise.all([
+      ask("CLASSIFICATION"),
+      ask("LOCALIZATION"),
+      ask("REPORT"),
+      ask("VQA", "Is there a pneumothorax?"),
+    ]);
     for (const a of [c, l, r, v]) assert.ok(await ctx.repos.analyses.startAttempt(a.analysis.id));
     assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "PROCESSING");
     await Promise.all([
-      ctx.repos.results.writeClassification(c.analysis.id, provenance, [{ label: "Pneumothorax", probability: 0.9, threshold: 0.5, regions: [] }]),
+      ctx.repos.results.writeClassification(c.analysis.id, provenance, [
+        { label: "Pneumothorax", probability: 0.9, threshold: 0.5, regions: [] },
+      ]),
       ctx.repos.results.writeLocalization(l.analysis.id, provenance, [{ label: "Pneumothorax", x1: 1, y1: 1, x2: 9, y2: 9, score: 0.9 }]),
-      ctx.repos.results.writeReport(r.analysis.id, provenance, { findingsText: "Small right pneumothorax.", impressionText: "", decoding: "greedy", sentences: [] }),
-      ctx.repos.results.writeVqa(v.analysis.id, provenance, { question: "Is there a pneumothorax?", answer: "yes", confidence: 0.9, answerType: "CLOSED", regions: [] }),
+      ctx.repos.results.writeReport(r.analysis.id, provenance, {
+        findingsText: "Small right pneumothorax.",
+        impressionText: "",
+        decoding: "greedy",
+        sentences: [],
+      }),
+      ctx.repos.results.writeVqa(v.analysis.id, provenance, {
+        question: "Is there a pneumothorax?",
+        answer: "yes",
+        confidence: 0.9,
+        answerType: "CLOSED",
+        regions: [],
+      }),
     ]);
     assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYZED", `round ${round}`);
   }

@@ -4,7 +4,19 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { freePort, isRunning, loadStackConfig, startPostgres, startKafka, stopKafka, kafkaStatus, postgresStatus, startStack, stopStack, stackStatus } from "../../lib/stack/index.ts";
+import {
+  freePort,
+  isRunning,
+  loadStackConfig,
+  startPostgres,
+  startKafka,
+  stopKafka,
+  kafkaStatus,
+  postgresStatus,
+  startStack,
+  stopStack,
+  stackStatus,
+} from "../../lib/stack/index.ts";
 import { REPO_ROOT } from "../../lib/db/index.ts";
 import { createKafka } from "../../lib/kafka/index.ts";
 import { getTestStack, waitFor } from "../helpers/index.ts";
@@ -67,9 +79,19 @@ test("a leftover Kafka broker without its pid file is found by its config path a
 test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", async (t) => {
   const test = await getTestStack(); // an existing broker: the CLI then only starts PostgreSQL
   const dir = tempDir(t);
-  const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `cli${process.pid}.` };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STACK_DIR: dir,
+    PG_PORT: String(await freePort()),
+    KAFKA_BROKERS: test.brokers.join(","),
+    KAFKA_TOPIC_PREFIX: `cli${process.pid}.`,
+  };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--foreground", "--no-migrate"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--foreground", "--no-migrate"], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let exitCode: number | null | undefined;
@@ -105,7 +127,12 @@ test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", 
 test("startStack with external servers starts nothing and only prepares database and topics", async (t) => {
   const test = await getTestStack();
   const dir = tempDir(t);
-  const config = loadStackConfig({ STACK_DIR: dir, DATABASE_URL: test.serverUrl(`ext_${process.pid}`), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `ext${process.pid}.` });
+  const config = loadStackConfig({
+    STACK_DIR: dir,
+    DATABASE_URL: test.serverUrl(`ext_${process.pid}`),
+    KAFKA_BROKERS: test.brokers.join(","),
+    KAFKA_TOPIC_PREFIX: `ext${process.pid}.`,
+  });
   const stack = await startStack(config);
   t.after(async () => {
     const client = new pg.Client({ connectionString: test.serverUrl("postgres") });
@@ -129,9 +156,19 @@ test("startStack with external servers starts nothing and only prepares database
 test("Ctrl-C while the stack CLI is still starting leaves no server or initdb behind", async (t) => {
   const test = await getTestStack();
   const dir = tempDir(t);
-  const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: dir, PG_PORT: String(await freePort()), KAFKA_BROKERS: test.brokers.join(","), KAFKA_TOPIC_PREFIX: `int${process.pid}.` };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STACK_DIR: dir,
+    PG_PORT: String(await freePort()),
+    KAFKA_BROKERS: test.brokers.join(","),
+    KAFKA_TOPIC_PREFIX: `int${process.pid}.`,
+  };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--no-migrate"], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--no-migrate"], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

@@ -76,7 +76,11 @@ async function requestAndCheck(
   await done;
   clearTimeout(timeout);
   const terminal = updates.filter((u) => u.status === "SUCCEEDED" || u.status === "FAILED");
-  assert.deepEqual(terminal.map((u) => u.status), ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], JSON.stringify(updates));
+  assert.deepEqual(
+    terminal.map((u) => u.status),
+    ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"],
+    JSON.stringify(updates),
+  );
   assert.deepEqual(new Set(terminal.map((u) => u.id)), new Set(requested.requestAnalyses.analyses.map((a) => a.id)));
 
   // The same request again with the same idempotency key returns the same analyses.

@@ -17,13 +17,29 @@ import { createPlatformClient, login, type PlatformClient } from "../../lib/clie
 import { startConsoleStack } from "../console/stack.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/reliability/", import.meta.url));
-const OOD = ["blank.png", "document.png", "natural-scene.png", "ct-slice.png", "inverted-chest.png", ...readdirSync(fixtures).filter((f) => /^lateral.*\.(png|jpe?g)$/i.test(f))];
+const OOD = [
+  "blank.png",
+  "document.png",
+  "natural-scene.png",
+  "ct-slice.png",
+  "inverted-chest.png",
+  ...readdirSync(fixtures).filter((f) => /^lateral.*\.(png|jpe?g)$/i.test(f)),
+];
 const FRONTAL = fileURLToPath(new URL("../fixtures/images/nih_00000075_000_gray_256.png", import.meta.url));
 const RESULTS_TIMEOUT_MS = 300_000;
 
-interface Reliability { level: string; score: number; reasons: { code: string; message: string }[]; frontalProbability: number | null; oodDistance: number | null }
+interface Reliability {
+  level: string;
+  score: number;
+  reasons: { code: string; message: string }[];
+  frontalProbability: number | null;
+  oodDistance: number | null;
+}
 interface Analysis {
-  id: string; task: string; status: string; errorMessage: string | null;
+  id: string;
+  task: string;
+  status: string;
+  errorMessage: string | null;
   model: { bundleSha256: string } | null;
   reliability: Reliability | null;
   result: {
@@ -42,20 +58,37 @@ const STUDY = `query($s: ID!) { study(id: $s) {
       ... on VqaAnswer { imageBased }
       ... on Report { sentences { text uncertain uncertainReason labels } } } } } }`;
 
-async function analyse(client: PlatformClient, file: string, tasks: string[]): Promise<{ studyId: string; analyses: Analysis[]; latest: string | null }> {
+async function analyse(
+  client: PlatformClient,
+  file: string,
+  tasks: string[],
+): Promise<{ studyId: string; analyses: Analysis[]; latest: string | null }> {
   const upload = await client.uploadFile(file);
   const mrn = `REL-${Math.random().toString(36).slice(2, 10)}`;
-  const p = await client.query<{ createPatient: { patient: { id: string } } }>(`mutation($m: String!) { createPatient(input: { externalId: $m }) { patient { id } } }`, { m: mrn });
-  const s = await client.query<{ createStudy: { study: { id: string } } }>(`mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } } }`, { p: p.createPatient.patient.id });
+  const p = await client.query<{ createPatient: { patient: { id: string } } }>(
+    `mutation($m: String!) { createPatient(input: { externalId: $m }) { patient { id } } }`,
+    { m: mrn },
+  );
+  const s = await client.query<{ createStudy: { study: { id: string } } }>(
+    `mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } } }`,
+    { p: p.createPatient.patient.id },
+  );
   const studyId = s.createStudy.study.id;
-  await client.query(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id } } }`, { s: studyId, u: upload.uploadId });
-  await client.query(`mutation($s: ID!, $t: [AnalysisTask!]!) { requestAnalyses(input: { studyId: $s, tasks: $t, question: "Is there a pleural effusion?" }) { analyses { id } errors { message } } }`, { s: studyId, t: tasks });
+  await client.query(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id } } }`, {
+    s: studyId,
+    u: upload.uploadId,
+  });
+  await client.query(
+    `mutation($s: ID!, $t: [AnalysisTask!]!) { requestAnalyses(input: { studyId: $s, tasks: $t, question: "Is there a pleural effusion?" }) { analyses { id } errors { message } } }`,
+    { s: studyId, t: tasks },
+  );
   const deadline = Date.now() + RESULTS_TIMEOUT_MS;
   for (;;) {
     const r = await client.query<{ study: { latestReliability: { level: string } | null; analyses: Analysis[] } }>(STUDY, { s: studyId });
     const done = r.study.analyses.filter((a) => ["SUCCEEDED", "FAILED", "CANCELLED"].includes(a.status));
     if (done.length === tasks.length) return { studyId, analyses: r.study.analyses, latest: r.study.latestReliability?.level ?? null };
-    if (Date.now() > deadline) throw new Error(`${file}: analyses not finished: ${JSON.stringify(r.study.analyses.map((a) => [a.task, a.status]))}`);
+    if (Date.now() > deadline)
+      throw new Error(`${file}: analyses not finished: ${JSON.stringify(r.study.analyses.map((a) => [a.task, a.status]))}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -68,12 +101,14 @@ test("out-of-distribution images are flagged by the real worker and reported thr
     const control = await analyse(client, FRONTAL, ["CLASSIFICATION", "REPORT", "VQA"]);
     for (const a of control.analyses) assert.equal(a.status, "SUCCEEDED", `${a.task}: ${a.errorMessage}`);
     const sha = control.analyses[0]!.model!.bundleSha256;
-    const { models } = await client.query<{ models: { bundleSha256: string; checksInput: boolean; trainingData: string | null; validatedOnRealData: string[] }[] }>(
-      `{ models { bundleSha256 checksInput trainingData validatedOnRealData } }`,
-    );
+    const { models } = await client.query<{
+      models: { bundleSha256: string; checksInput: boolean; trainingData: string | null; validatedOnRealData: string[] }[];
+    }>(`{ models { bundleSha256 checksInput trainingData validatedOnRealData } }`);
     const model = models.find((m) => m.bundleSha256 === sha);
     assert.ok(model, "the worker registered the bundle it ran");
-    t.diagnostic(`default bundle ${sha.slice(0, 12)}: input check ${model.checksInput ? "present: expecting ABSTAIN" : "absent: expecting NO_RELIABILITY_MODEL caution"}`);
+    t.diagnostic(
+      `default bundle ${sha.slice(0, 12)}: input check ${model.checksInput ? "present: expecting ABSTAIN" : "absent: expecting NO_RELIABILITY_MODEL caution"}`,
+    );
 
     const controlCls = control.analyses.find((a) => a.task === "CLASSIFICATION")!;
     const report = control.analyses.find((a) => a.task === "REPORT")!;
@@ -96,11 +131,17 @@ test("out-of-distribution images are flagged by the real worker and reported thr
         assert.ok(r.score >= 0 && r.score <= 1);
         if (model.checksInput) {
           assert.equal(r.level, "ABSTAIN", `${file} ${a.task}: ${JSON.stringify(r)}`);
-          assert.ok(r.reasons.some((x) => ["NOT_FRONTAL_CXR", "BLANK_IMAGE", "OUT_OF_DISTRIBUTION"].includes(x.code)), `${file}: ${JSON.stringify(r.reasons)}`);
+          assert.ok(
+            r.reasons.some((x) => ["NOT_FRONTAL_CXR", "BLANK_IMAGE", "OUT_OF_DISTRIBUTION"].includes(x.code)),
+            `${file}: ${JSON.stringify(r.reasons)}`,
+          );
         } else {
           assert.equal(r.level, "CAUTION", `${file} ${a.task}`);
           assert.equal(r.reasons[0]!.code, "NO_RELIABILITY_MODEL");
-          assert.equal(r.reasons.some((x) => x.code === "SYNTHETIC_ONLY_MODEL"), model.trainingData === "SYNTHETIC");
+          assert.equal(
+            r.reasons.some((x) => x.code === "SYNTHETIC_ONLY_MODEL"),
+            model.trainingData === "SYNTHETIC",
+          );
           assert.equal(r.frontalProbability, null);
           assert.equal(r.oodDistance, null);
         }
@@ -115,7 +156,9 @@ test("out-of-distribution images are flagged by the real worker and reported thr
         // an abstaining analysis' probabilities are not findings: the "studies with finding X" filter skips the study
         const label = findings[0]!.label;
         const listed = await client.query<{ studies: { edges: { node: { id: string } }[] } }>(
-          `query($l: String!) { studies(first: 100, filter: { finding: { label: $l, minProbability: 0 } }) { edges { node { id } } } }`, { l: label });
+          `query($l: String!) { studies(first: 100, filter: { finding: { label: $l, minProbability: 0 } }) { edges { node { id } } } }`,
+          { l: label },
+        );
         assert.ok(!listed.studies.edges.some((e) => e.node.id === studyId), `${file}: an ABSTAIN study is not listed as having ${label}`);
       }
       t.diagnostic(`${file}: ${analyses[0]!.reliability!.level} ${analyses[0]!.reliability!.reasons.map((x) => x.code).join(",")}`);

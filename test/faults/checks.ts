@@ -42,7 +42,9 @@ export async function terminalCount(databaseUrl: string): Promise<number | undef
   client.on("error", () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Analysis" WHERE status::text = ANY($1)`, [TERMINAL]);
+    const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Analysis" WHERE status::text = ANY($1)`, [
+      TERMINAL,
+    ]);
     return rows[0]!.n;
   } catch {
     return undefined;
@@ -81,14 +83,23 @@ export async function verdict(options: {
   const client = createPlatformClient(options.gatewayUrl, { apiKey: options.apiKey });
   const viaGraphql = new Map<string, string>();
   for (const studyId of options.requested.keys()) {
-    const data = await client.query<{ study: { analyses: { id: string; status: string; result: { __typename: string } | null }[] } | null }>(
-      `query($id: ID!) { study(id: $id) { analyses { id status result { __typename } } } }`,
-      { id: studyId },
-    );
+    const data = await client.query<{
+      study: { analyses: { id: string; status: string; result: { __typename: string } | null }[] } | null;
+    }>(`query($id: ID!) { study(id: $id) { analyses { id status result { __typename } } } }`, { id: studyId });
     for (const a of data.study?.analyses ?? []) viaGraphql.set(a.id, `${a.status}:${a.result ? "result" : "none"}`);
   }
   const ids = [...options.requested.values()].flat();
-  const v: Verdict = { analyses: ids.length, succeeded: 0, failed: 0, lost: 0, duplicated: 0, stuck: 0, missed_events: 0, repeated_events: 0, examples: {} };
+  const v: Verdict = {
+    analyses: ids.length,
+    succeeded: 0,
+    failed: 0,
+    lost: 0,
+    duplicated: 0,
+    stuck: 0,
+    missed_events: 0,
+    repeated_events: 0,
+    examples: {},
+  };
   const note = (kind: string, id: string, why: string) => {
     const list = (v.examples[kind] ??= []);
     if (list.length < 5) list.push(`${id} ${why}`);
@@ -119,7 +130,11 @@ export async function verdict(options: {
     }
     if (row.completions !== 1 || row.findings !== row.distinctLabels || row.reports > 1 || row.answers > 1) {
       v.duplicated += 1;
-      note("duplicated", id, `completions=${row.completions} findings=${row.findings}/${row.distinctLabels} reports=${row.reports} answers=${row.answers}`);
+      note(
+        "duplicated",
+        id,
+        `completions=${row.completions} findings=${row.findings}/${row.distinctLabels} reports=${row.reports} answers=${row.answers}`,
+      );
     }
     const got = options.received.get(id) ?? 0;
     if (got === 0) {

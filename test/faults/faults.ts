@@ -28,7 +28,12 @@ export function faultPlan(platform: FaultPlatform, clusterSize: number): Fault[]
   };
   const plan: Fault[] = [
     { name: "worker_sigkill_1", at: 0.08, inject: killWorker, recovered: "work" },
-    { name: clusterSize > 1 ? "kafka_broker_restart" : "kafka_restart", at: 0.2, inject: restartBroker(clusterSize > 1 ? 2 : 1), recovered: "work" },
+    {
+      name: clusterSize > 1 ? "kafka_broker_restart" : "kafka_restart",
+      at: 0.2,
+      inject: restartBroker(clusterSize > 1 ? 2 : 1),
+      recovered: "work",
+    },
     { name: "worker_sigkill_2", at: 0.32, inject: killWorker, recovered: "work" },
     {
       name: "postgres_restart",
@@ -104,7 +109,9 @@ export async function runFaults(options: {
           }, options.recoveryTimeoutMs);
     await probe;
     recovery[fault.name] = seen === undefined ? null : Math.round((seen - t0) / 100) / 10;
-    log(`${fault.name}: component back after ${((back - t0) / 1000).toFixed(1)} s, processing again after ${recovery[fault.name] ?? "never"} s`);
+    log(
+      `${fault.name}: component back after ${((back - t0) / 1000).toFixed(1)} s, processing again after ${recovery[fault.name] ?? "never"} s`,
+    );
   }
   return recovery;
 }

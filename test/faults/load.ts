@@ -76,7 +76,10 @@ export async function requestStudies(options: {
       return ok("createStudy", created.createStudy).study!.id;
     });
     await retry("upload + attachImage", async () => {
-      const current = await client.query<{ study: { images: { id: string }[] } | null }>(`query($id: ID!) { study(id: $id) { images { id } } }`, { id: study });
+      const current = await client.query<{ study: { images: { id: string }[] } | null }>(
+        `query($id: ID!) { study(id: $id) { images { id } } }`,
+        { id: study },
+      );
       if (current.study?.images.length) return; // an earlier try attached it but its answer was lost
       const upload = await client.upload(new Uint8Array(film.bytes), `film-${n}.png`);
       const attached = await client.query<{ attachImage: Payload }>(

@@ -27,12 +27,27 @@ async function main(): Promise<number> {
     let loadError: Error | undefined;
     const runKey = `f${Date.now().toString(36)}`;
     const request = (key: string, studies: number, concurrency: number) =>
-      requestStudies({ gatewayUrl: platform.gatewayUrl, apiKey: platform.apiKey, studies, concurrency, runKey: key, onRequested: (s) => requested.set(s.studyId, s.analysisIds) });
+      requestStudies({
+        gatewayUrl: platform.gatewayUrl,
+        apiKey: platform.apiKey,
+        studies,
+        concurrency,
+        runKey: key,
+        onRequested: (s) => requested.set(s.studyId, s.analysisIds),
+      });
     const probe = (fault: string) => request(`${runKey}-${fault}`, 1, 1);
     const load = request(runKey, config.studies, config.requestConcurrency).catch((error: Error) => {
       loadError = error;
     });
-    const recovery = await runFaults({ plan: faultPlan(platform, config.clusterSize), platform, subscriber, total, probe, recoveryTimeoutMs: config.recoveryTimeoutMs, log });
+    const recovery = await runFaults({
+      plan: faultPlan(platform, config.clusterSize),
+      platform,
+      subscriber,
+      total,
+      probe,
+      recoveryTimeoutMs: config.recoveryTimeoutMs,
+      log,
+    });
     await load;
     if (loadError) log(`requesting stopped early: ${loadError.message}`);
     const requestedIds = [...requested.values()].flat();
@@ -42,7 +57,13 @@ async function main(): Promise<number> {
     // the last updates are on their way to the subscriber
     const heard = () => requestedIds.every((id) => subscriber.terminal.has(id));
     for (const until = Date.now() + 15_000; Date.now() < until && !heard(); ) await sleep(250);
-    const result = await verdict({ databaseUrl: platform.stack.databaseUrl, gatewayUrl: platform.gatewayUrl, apiKey: platform.apiKey, requested, received: subscriber.terminal });
+    const result = await verdict({
+      databaseUrl: platform.stack.databaseUrl,
+      gatewayUrl: platform.gatewayUrl,
+      apiKey: platform.apiKey,
+      requested,
+      received: subscriber.terminal,
+    });
     const mode = subscriber.mode();
     await subscriber.stop();
     if (Object.keys(result.examples).length) log(`examples: ${JSON.stringify(result.examples)}`);
@@ -56,7 +77,8 @@ async function main(): Promise<number> {
       recovery_s: recovery,
       duration_s: Math.round((Date.now() - started) / 1000),
     };
-    const bad = result.lost + result.duplicated + result.stuck + result.missed_events > 0 || loadError !== undefined || result.analyses < total;
+    const bad =
+      result.lost + result.duplicated + result.stuck + result.missed_events > 0 || loadError !== undefined || result.analyses < total;
     await platform.stop();
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return bad ? 1 : 0;

@@ -5,7 +5,16 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { createDb, createRepositories, seedDemo } from "../../lib/db/index.ts";
-import { loadStackConfig, startKafka, startPostgres, startStack, stopKafka, stopPostgres, stopStack, type StackHandle } from "../../lib/stack/index.ts";
+import {
+  loadStackConfig,
+  startKafka,
+  startPostgres,
+  startStack,
+  stopKafka,
+  stopPostgres,
+  stopStack,
+  type StackHandle,
+} from "../../lib/stack/index.ts";
 import { startService, waitForHttp, type Service } from "../../bench/lib/services.ts";
 import type { FaultsConfig } from "./config.ts";
 
@@ -28,7 +37,11 @@ export interface FaultPlatform {
 }
 
 /** `baseEnv`: the suite's environment, handed to the gateway and the worker under the settings made here */
-export async function startFaultPlatform(config: FaultsConfig, baseEnv: Record<string, string>, log: (line: string) => void): Promise<FaultPlatform> {
+export async function startFaultPlatform(
+  config: FaultsConfig,
+  baseEnv: Record<string, string>,
+  log: (line: string) => void,
+): Promise<FaultPlatform> {
   const stackDir = path.join(config.dir, "stack");
   const topicPrefix = "faults.";
   const stackConfig = loadStackConfig({
@@ -53,11 +66,23 @@ export async function startFaultPlatform(config: FaultsConfig, baseEnv: Record<s
     await db.close();
   }
 
-  const common = { ...baseEnv, DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.kafkaBrokers.join(","), STORAGE_DIR: path.join(config.dir, "images"), LOG_LEVEL: "warn" };
+  const common = {
+    ...baseEnv,
+    DATABASE_URL: stack.databaseUrl,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(","),
+    STORAGE_DIR: path.join(config.dir, "images"),
+    LOG_LEVEL: "warn",
+  };
   const gatewayPort = config.basePort + 1;
   const workerPort = config.basePort + 2;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const gatewayEnv = { ...common, GATEWAY_HOST: "127.0.0.1", GATEWAY_PORT: String(gatewayPort), KAFKA_TOPIC_PREFIX: topicPrefix, AUTH_TOKEN_SECRET: randomBytes(24).toString("hex") };
+  const gatewayEnv = {
+    ...common,
+    GATEWAY_HOST: "127.0.0.1",
+    GATEWAY_PORT: String(gatewayPort),
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    AUTH_TOKEN_SECRET: randomBytes(24).toString("hex"),
+  };
   const workerEnv = {
     ...common,
     WORKER_GROUP_ID: "faults-workers",

@@ -80,7 +80,13 @@ export function startSubscriber(gatewayUrl: string, apiKey: string, log: (line: 
         error: (error) => {
           if (client !== c) return;
           // refused before any update came: this gateway does not know `cursor` / `after`
-          if (cursorSupported && cursor === null && mode === "connecting" && isOperationRefusal(error) && !JSON.stringify(error).includes("RESYNC_REQUIRED")) {
+          if (
+            cursorSupported &&
+            cursor === null &&
+            mode === "connecting" &&
+            isOperationRefusal(error) &&
+            !JSON.stringify(error).includes("RESYNC_REQUIRED")
+          ) {
             cursorSupported = false;
             log("subscriber: the gateway has no resumable subscriptions (no AnalysisUpdate.cursor); live updates only");
             reconnect(0);

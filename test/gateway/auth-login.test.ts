@@ -67,38 +67,57 @@ test("login throttling, equal work for unknown accounts, failed-login audit", { 
     assert.ok(known.id);
   });
 
-  await t.test("an account is locked after 3 failures, known or not; the lock doubles up to the cap; the right password waits too", async () => {
-    await newUser("locked+a@demo.local", "locked-password-1");
-    const results: Record<string, unknown>[] = [];
-    for (const [email, ip] of [["locked+a@demo.local", "198.51.100.1"], ["ghost+a@demo.local", "198.51.100.2"]] as const) {
-      for (let i = 0; i < 3; i++) assert.equal((await attempt(email, wrong(), ip)).errors[0].code, "VALIDATION");
-      const locked = await attempt(email, "locked-password-1", ip, LOGIN_RETRY);
-      assert.equal(locked.token, null);
-      assert.equal(locked.errors[0].code, "RATE_LIMITED");
-      assert.equal(locked.retryAfterSeconds, 1);
-      assert.equal(locked.hashes, 0, "a locked attempt does no password work");
-      // from another address too: the lock is the account's
-      assert.equal((await attempt(email, "locked-password-1", "198.51.100.9", LOGIN_RETRY)).errors[0].code, "RATE_LIMITED");
-      results.push({ errors: locked.errors, retryAfterSeconds: locked.retryAfterSeconds });
-    }
-    assert.deepEqual(results[0], results[1], "a locked unknown account reads like a locked known one");
-    const ip = "198.51.100.1";
-    // each new failure after a lock expires doubles it: 1 s → 2 s → 4 s → 4 s (the cap)
-    for (const [previous, expected] of [[1, 2], [2, 4], [4, 4]] as const) {
-      await sleep(previous * 1000 + 150);
-      assert.equal((await attempt("locked+a@demo.local", wrong(), ip)).errors[0].code, "VALIDATION");
-      const next = await attempt("locked+a@demo.local", wrong(), ip, LOGIN_RETRY);
-      assert.equal(next.errors[0].code, "RATE_LIMITED");
-      assert.ok(next.retryAfterSeconds >= expected - 1 && next.retryAfterSeconds <= expected, `retry after ${next.retryAfterSeconds}, expected ~${expected}`);
-    }
-    await sleep(4100);
-    assert.ok((await attempt("locked+a@demo.local", "locked-password-1", "198.51.100.3")).token, "the lock expires");
-    assert.equal((await attempt("locked+a@demo.local", wrong(), "198.51.100.3")).errors[0].code, "VALIDATION", "success resets the account's count");
-  });
+  await t.test(
+    "an account is locked after 3 failures, known or not; the lock doubles up to the cap; the right password waits too",
+    async () => {
+      await newUser("locked+a@demo.local", "locked-password-1");
+      const results: Record<string, unknown>[] = [];
+      for (const [email, ip] of [
+        ["locked+a@demo.local", "198.51.100.1"],
+        ["ghost+a@demo.local", "198.51.100.2"],
+      ] as const) {
+        for (let i = 0; i < 3; i++) assert.equal((await attempt(email, wrong(), ip)).errors[0].code, "VALIDATION");
+        const locked = await attempt(email, "locked-password-1", ip, LOGIN_RETRY);
+        assert.equal(locked.token, null);
+        assert.equal(locked.errors[0].code, "RATE_LIMITED");
+        assert.equal(locked.retryAfterSeconds, 1);
+        assert.equal(locked.hashes, 0, "a locked attempt does no password work");
+        // from another address too: the lock is the account's
+        assert.equal((await attempt(email, "locked-password-1", "198.51.100.9", LOGIN_RETRY)).errors[0].code, "RATE_LIMITED");
+        results.push({ errors: locked.errors, retryAfterSeconds: locked.retryAfterSeconds });
+      }
+      assert.deepEqual(results[0], results[1], "a locked unknown account reads like a locked known one");
+      const ip = "198.51.100.1";
+      // each new failure after a lock expires doubles it: 1 s → 2 s → 4 s → 4 s (the cap)
+      for (const [previous, expected] of [
+        [1, 2],
+        [2, 4],
+        [4, 4],
+      ] as const) {
+        await sleep(previous * 1000 + 150);
+        assert.equal((await attempt("locked+a@demo.local", wrong(), ip)).errors[0].code, "VALIDATION");
+        const next = await attempt("locked+a@demo.local", wrong(), ip, LOGIN_RETRY);
+        assert.equal(next.errors[0].code, "RATE_LIMITED");
+        assert.ok(
+          next.retryAfterSeconds >= expected - 1 && next.retryAfterSeconds <= expected,
+          `retry after ${next.retryAfterSeconds}, expected ~${expected}`,
+        );
+      }
+      await sleep(4100);
+      assert.ok((await attempt("locked+a@demo.local", "locked-password-1", "198.51.100.3")).token, "the lock expires");
+      assert.equal(
+        (await attempt("locked+a@demo.local", wrong(), "198.51.100.3")).errors[0].code,
+        "VALIDATION",
+        "success resets the account's count",
+      );
+    },
+  );
 
   await t.test("a burst of 20 parallel wrong logins reaches the password check only 3 times", async () => {
     const before = scryptRuns;
-    const answers = await Promise.all(Array.from({ length: 20 }, () => fx.gql(LOGIN, { e: "burst+a@demo.local", p: wrong() }, from("203.0.113.50"))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => fx.gql(LOGIN, { e: "burst+a@demo.local", p: wrong() }, from("203.0.113.50"))),
+    );
     const codes = answers.map((r) => r.body.data.login.errors[0].code);
     assert.equal(codes.filter((c: string) => c === "VALIDATION").length, 3, codes.join(","));
     assert.equal(codes.filter((c: string) => c === "RATE_LIMITED").length, 17);
@@ -128,7 +147,10 @@ test("login throttling, equal work for unknown accounts, failed-login audit", { 
       assert.match(details.emailHash ?? "", /^[0-9a-f]{64}$/);
       assert.equal(details.email, undefined);
     }
-    assert.ok(rows.some((r) => (r.details as { lockedForSeconds?: number }).lockedForSeconds === 1), "the failure that starts a lock says so");
+    assert.ok(
+      rows.some((r) => (r.details as { lockedForSeconds?: number }).lockedForSeconds === 1),
+      "the failure that starts a lock says so",
+    );
     const everything = JSON.stringify(await fx.ctx.db.prisma.auditEvent.findMany()) + JSON.stringify(fx.logs);
     for (const password of attempted) assert.ok(!everything.includes(password), "no attempted password in the audit trail or the logs");
     for (const email of ["nobody+a@demo.local", "ghost+a@demo.local", "spray3+a@demo.local"]) {

@@ -15,12 +15,24 @@ const bearer = (token: string): Auth => ({ authorization: `Bearer ${token}` });
 
 test("logout, session revocation and API key last use", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t, { env: { AUTH_SESSION_RECHECK_SECONDS: "1", API_KEY_LAST_USED_INTERVAL_SECONDS: "2" } });
-  const user = await fx.ctx.repos.users.create({ tenantId: fx.tenantA.tenantId, email: "sessions+a@demo.local", name: "S", role: "RADIOLOGIST", password: "sessions-pass-1" });
+  const user = await fx.ctx.repos.users.create({
+    tenantId: fx.tenantA.tenantId,
+    email: "sessions+a@demo.local",
+    name: "S",
+    role: "RADIOLOGIST",
+    password: "sessions-pass-1",
+  });
   const login = () => fx.login("sessions+a@demo.local", "sessions-pass-1");
 
   /** A connected graphql-ws client on `baseUrl` with a live subscription; resolves the close code when closed. */
   async function openSocket(baseUrl: string, token: string): Promise<{ client: Client; closed: Promise<number> }> {
-    const client = createClient({ url: `${baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0, lazy: true });
+    const client = createClient({
+      url: `${baseUrl.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: true,
+    });
     t.after(() => client.dispose());
     const closed = new Promise<number>((resolve) => client.on("closed", (event) => resolve((event as { code: number }).code)));
     const connected = new Promise<void>((resolve) => client.on("connected", () => resolve()));
@@ -62,7 +74,11 @@ test("logout, session revocation and API key last use", { timeout: 300_000 }, as
     const other = await fx.replica();
     const token = await login();
     const socket = await openSocket(fx.gateway.url, token);
-    const r = await fetch(`${other.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...bearer(token) }, body: JSON.stringify({ query: LOGOUT }) });
+    const r = await fetch(`${other.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...bearer(token) },
+      body: JSON.stringify({ query: LOGOUT }),
+    });
     assert.equal(((await r.json()) as { data: { logout: { revoked: boolean } } }).data.logout.revoked, true);
     assert.equal(await within(4000, socket.closed), 4403);
   });
@@ -70,7 +86,11 @@ test("logout, session revocation and API key last use", { timeout: 300_000 }, as
   await t.test("an ADMIN revokes every session of a user of their tenant; not of another tenant", async () => {
     const tokens = [await login(), await login()];
     const foreign = await fx.gql(REVOKE, { u: user.id }, fx.b.ADMIN);
-    assert.deepEqual(foreign.body.data?.revokeSessions, { revoked: 0, errors: [{ code: "NOT_FOUND", field: "userId" }] }, JSON.stringify(foreign.body));
+    assert.deepEqual(
+      foreign.body.data?.revokeSessions,
+      { revoked: 0, errors: [{ code: "NOT_FOUND", field: "userId" }] },
+      JSON.stringify(foreign.body),
+    );
     for (const token of tokens) assert.equal((await fx.gql(VIEWER, {}, bearer(token))).status, 200);
     const denied = await fx.gql(REVOKE, { u: user.id }, fx.a.RADIOLOGIST);
     assert.equal(denied.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
@@ -79,7 +99,12 @@ test("logout, session revocation and API key last use", { timeout: 300_000 }, as
     assert.ok(r.body.data.revokeSessions.revoked >= 2, JSON.stringify(r.body));
     for (const token of tokens) assert.equal((await fx.gql(VIEWER, {}, bearer(token))).status, 401);
     assert.equal((await fx.gql(VIEWER, {}, bearer(await login()))).status, 200, "the user can log in again");
-    assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "user.sessions.revoke", targetId: user.id, tenantId: fx.tenantA.tenantId } }), 1);
+    assert.equal(
+      await fx.ctx.db.prisma.auditEvent.count({
+        where: { action: "user.sessions.revoke", targetId: user.id, tenantId: fx.tenantA.tenantId },
+      }),
+      1,
+    );
   });
 
   await t.test("API keys cannot log out (admins revoke keys); their last use is recorded at most once per interval", async () => {

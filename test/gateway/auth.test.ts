@@ -75,7 +75,9 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
   });
 
   await t.test("login with a wrong password returns a typed error and no token", async () => {
-    const r = await fx.gql(`mutation { login(email: "${fx.tenantA.users[0]!.email}", password: "wrong-password") { token errors { code message } } }`);
+    const r = await fx.gql(
+      `mutation { login(email: "${fx.tenantA.users[0]!.email}", password: "wrong-password") { token errors { code message } } }`,
+    );
     assert.equal(r.status, 200);
     assert.equal(r.body.data.login.token, null);
     assert.equal(r.body.data.login.errors[0].code, "VALIDATION");
@@ -83,25 +85,50 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
 
   await t.test("a bearer token and an API key identify the caller and the tenant", async () => {
     const r = await fx.gql(`{ viewer { email role tenant { name } } }`, {}, fx.a.RADIOLOGIST);
-    assert.deepEqual(r.body.data.viewer, { email: "radiologist+hospital-a@demo.local", role: "RADIOLOGIST", tenant: { name: "Hospital A" } });
+    assert.deepEqual(r.body.data.viewer, {
+      email: "radiologist+hospital-a@demo.local",
+      role: "RADIOLOGIST",
+      tenant: { name: "Hospital A" },
+    });
     const k = await fx.gql(`{ viewer { role tenant { name } } }`, {}, fx.apiKeyA);
     assert.deepEqual(k.body.data.viewer, { role: "CLINICIAN", tenant: { name: "Hospital A" } });
   });
 
-  await t.test("roles are checked per field: a clinician or tenant admin cannot activate a model, an auditor cannot create patients", async () => {
-    const model = await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp-test", version: "0.0.1", bundleSha256: "ab".repeat(32), manifest: {}, metrics: {} });
-    const c = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: model.id }, fx.a.CLINICIAN);
-    assert.equal(c.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
-    assert.equal((await fx.ctx.db.prisma.modelVersion.findUnique({ where: { id: model.id } }))!.status, "CANDIDATE");
-    const au = await fx.gql(`mutation { createPatient(input: { externalId: "AUD-1" }) { patient { id } } }`, {}, fx.a.AUDITOR);
-    assert.equal(au.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
-    const cl = await fx.gql(`{ auditEvents(first: 1) { edges { node { id } } } }`, {}, fx.a.CLINICIAN);
-    assert.equal(cl.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
-    const admin = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: model.id }, fx.a.ADMIN);
-    assert.deepEqual(admin.body.data.activateModel, { model: null, errors: [{ code: "FORBIDDEN" }] });
-    const operator = await fx.gql(`mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`, { id: model.id }, await fx.operator());
-    assert.equal(operator.body.data.activateModel.model.status, "ACTIVE");
-  });
+  await t.test(
+    "roles are checked per field: a clinician or tenant admin cannot activate a model, an auditor cannot create patients",
+    async () => {
+      const model = await fx.ctx.repos.modelVersions.upsert({
+        name: "gkmvlp-test",
+        version: "0.0.1",
+        bundleSha256: "ab".repeat(32),
+        manifest: {},
+        metrics: {},
+      });
+      const c = await fx.gql(
+        `mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`,
+        { id: model.id },
+        fx.a.CLINICIAN,
+      );
+      assert.equal(c.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+      assert.equal((await fx.ctx.db.prisma.modelVersion.findUnique({ where: { id: model.id } }))!.status, "CANDIDATE");
+      const au = await fx.gql(`mutation { createPatient(input: { externalId: "AUD-1" }) { patient { id } } }`, {}, fx.a.AUDITOR);
+      assert.equal(au.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+      const cl = await fx.gql(`{ auditEvents(first: 1) { edges { node { id } } } }`, {}, fx.a.CLINICIAN);
+      assert.equal(cl.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+      const admin = await fx.gql(
+        `mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`,
+        { id: model.id },
+        fx.a.ADMIN,
+      );
+      assert.deepEqual(admin.body.data.activateModel, { model: null, errors: [{ code: "FORBIDDEN" }] });
+      const operator = await fx.gql(
+        `mutation($id: ID!) { activateModel(id: $id) { model { status } errors { code } } }`,
+        { id: model.id },
+        await fx.operator(),
+      );
+      assert.equal(operator.body.data.activateModel.model.status, "ACTIVE");
+    },
+  );
 
   // Tenant A's objects, to be attacked from tenant B.
   const { patientId, studyId } = await createStudy(fx, fx.a.CLINICIAN);
@@ -139,7 +166,11 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
 
   await t.test("writes against another tenant's objects are NOT_FOUND and change nothing", async () => {
     const before = await fx.ctx.db.prisma.analysis.count();
-    const study = await fx.gql(`mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } errors { code field } } }`, { p: patientId }, fx.b.CLINICIAN);
+    const study = await fx.gql(
+      `mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } errors { code field } } }`,
+      { p: patientId },
+      fx.b.CLINICIAN,
+    );
     assert.deepEqual(study.body.data.createStudy, { study: null, errors: [{ code: "NOT_FOUND", field: "input.patientId" }] });
     const req = await fx.gql(
       `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION] }) { analyses { id } errors { code } } }`,
@@ -147,7 +178,11 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
       fx.b.CLINICIAN,
     );
     assert.equal(req.body.data.requestAnalyses.errors[0].code, "NOT_FOUND");
-    const cancel = await fx.gql(`mutation($a: ID!) { cancelAnalysis(id: $a) { analysis { id } errors { code } } }`, { a: analysisId }, fx.b.CLINICIAN);
+    const cancel = await fx.gql(
+      `mutation($a: ID!) { cancelAnalysis(id: $a) { analysis { id } errors { code } } }`,
+      { a: analysisId },
+      fx.b.CLINICIAN,
+    );
     assert.equal(cancel.body.data.cancelAnalysis.errors[0].code, "NOT_FOUND");
     const review = await fx.gql(
       `mutation($a: ID!) { reviewReport(input: { analysisId: $a, action: ACCEPT }) { review { id } errors { code } } }`,
@@ -177,7 +212,11 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
     });
     await anonymous.dispose();
     assert.equal(closeCode, 4403);
-    const other = subscribe(fx.ws({ authorization: fx.b.ADMIN.authorization }), `subscription($s: ID!) { studyAnalysisUpdates(studyId: $s) { status } }`, { s: studyId });
+    const other = subscribe(
+      fx.ws({ authorization: fx.b.ADMIN.authorization }),
+      `subscription($s: ID!) { studyAnalysisUpdates(studyId: $s) { status } }`,
+      { s: studyId },
+    );
     const deadline = Date.now() + 10_000;
     while (other.errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(JSON.stringify(other.errors), /not found/);
@@ -186,7 +225,16 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
   await t.test("reads of patient data and every change are in the audit trail", async () => {
     const events = await fx.ctx.db.prisma.auditEvent.findMany({ where: { tenantId: fx.tenantA.tenantId }, orderBy: { at: "asc" } });
     const actions = new Set(events.map((e) => e.action));
-    for (const action of ["patient.create", "study.create", "image.attach", "analysis.request", "study.read", "image.read", "model.activate", "user.login"]) {
+    for (const action of [
+      "patient.create",
+      "study.create",
+      "image.attach",
+      "analysis.request",
+      "study.read",
+      "image.read",
+      "model.activate",
+      "user.login",
+    ]) {
       assert.ok(actions.has(action), `missing audit action ${action}: ${[...actions].join(", ")}`);
     }
     // Tenant B's failed attempts did not read anything of tenant A.

@@ -12,8 +12,24 @@ const FLEET = `{ workers { id host status } models { version metrics workers { i
 
 test("fleet details are for operators; other roles and WORKER keys get pseudonyms and no metrics", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
-  await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp", version: "9.9.9", bundleSha256: "0f".repeat(32), manifest: {}, metrics: { auc: 0.81 }, status: "ACTIVE" });
-  await fx.ctx.repos.heartbeats.beat({ workerId: "analysis-ward7-host-4242-abcdef", host: "ward7-host", bundle: "gkmvlp 9.9.9", bundleSha256: "0f".repeat(32), status: "READY", inFlight: 0, processed: 3, failed: 0 });
+  await fx.ctx.repos.modelVersions.upsert({
+    name: "gkmvlp",
+    version: "9.9.9",
+    bundleSha256: "0f".repeat(32),
+    manifest: {},
+    metrics: { auc: 0.81 },
+    status: "ACTIVE",
+  });
+  await fx.ctx.repos.heartbeats.beat({
+    workerId: "analysis-ward7-host-4242-abcdef",
+    host: "ward7-host",
+    bundle: "gkmvlp 9.9.9",
+    bundleSha256: "0f".repeat(32),
+    status: "READY",
+    inFlight: 0,
+    processed: 3,
+    failed: 0,
+  });
   const { key } = await fx.ctx.repos.apiKeys.create({ tenantId: fx.tenantA.tenantId, name: "worker key", role: "WORKER" });
   const callers: Record<string, Auth> = {
     ADMIN: fx.a.ADMIN,
@@ -64,8 +80,22 @@ test("security headers on every response; HSTS only over HTTPS", { timeout: 300_
   const responses: [string, Response][] = [
     ["healthz", await fetch(`${base}/healthz`)],
     ["readyz", await fetch(`${base}/readyz`)],
-    ["graphql ok", await fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...fx.a.CLINICIAN }, body: JSON.stringify({ query: "{ viewer { id } }" }) })],
-    ["graphql refused", await fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ studies { totalCount } }" }) })],
+    [
+      "graphql ok",
+      await fetch(`${base}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...fx.a.CLINICIAN },
+        body: JSON.stringify({ query: "{ viewer { id } }" }),
+      }),
+    ],
+    [
+      "graphql refused",
+      await fetch(`${base}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ studies { totalCount } }" }),
+      }),
+    ],
     ["upload 401", await fetch(`${base}/upload`, { method: "POST", body: "x" })],
     ["image 401", await fetch(`${base}/images/nope`)],
     ["console", await fetch(`${base}/console/`)],

@@ -93,7 +93,7 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
     });
     const logger = createLogger(`gateway-${instanceId}`, "debug", (line) => {
       logs.push(JSON.parse(line) as Record<string, unknown>);
-      if (echo) process.stderr.write(line + "\n");
+      if (echo) process.stderr.write(`${line}\n`);
     });
     return createGateway({ config, db: ctx.db, kafka: ctx.kafka, imageStore: createLocalDiskImageStore({ root: storeDir }), logger });
   };
@@ -162,7 +162,11 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
     gql,
     login,
     async upload(bytes, contentType, auth) {
-      const response = await fetch(`${gateway.url}/upload`, { method: "POST", headers: { "content-type": contentType, ...auth }, body: bytes as unknown as BodyInit });
+      const response = await fetch(`${gateway.url}/upload`, {
+        method: "POST",
+        headers: { "content-type": contentType, ...auth },
+        body: bytes as unknown as BodyInit,
+      });
       return { status: response.status, body: await response.json() };
     },
     storedFiles: () => listFiles(storeDir),
@@ -223,10 +227,18 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
 
 /** Creates a patient and a study through the API; returns their ids. */
 export async function createStudy(fx: GatewayFixture, auth: Auth, mrn = `MRN-${Math.random().toString(36).slice(2, 10)}`) {
-  const p = await fx.gql(`mutation($m: String!) { createPatient(input: { externalId: $m }) { patient { id } errors { code message } } }`, { m: mrn }, auth);
+  const p = await fx.gql(
+    `mutation($m: String!) { createPatient(input: { externalId: $m }) { patient { id } errors { code message } } }`,
+    { m: mrn },
+    auth,
+  );
   const patientId = p.body.data?.createPatient.patient?.id as string;
   if (!patientId) throw new Error(`createPatient failed: ${JSON.stringify(p.body)}`);
-  const s = await fx.gql(`mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } errors { code message } } }`, { p: patientId }, auth);
+  const s = await fx.gql(
+    `mutation($p: ID!) { createStudy(input: { patientId: $p }) { study { id } errors { code message } } }`,
+    { p: patientId },
+    auth,
+  );
   const studyId = s.body.data?.createStudy.study?.id as string;
   if (!studyId) throw new Error(`createStudy failed: ${JSON.stringify(s.body)}`);
   return { patientId, studyId };

@@ -26,14 +26,19 @@ test("GraphQL hardening: limits before execution, page sizes, aliases, introspec
   });
 
   await t.test("the same chain made only of the public `login` is refused by the root-field limit", async () => {
-    const r = await fx.gql(chainedFragments(30, "mutation", "Mutation", `login(email: "x@y.z", password: "p") { token }`), {}, { "x-request-id": "attack-login" });
+    const r = await fx.gql(
+      chainedFragments(30, "mutation", "Mutation", `login(email: "x@y.z", password: "p") { token }`),
+      {},
+      { "x-request-id": "attack-login" },
+    );
     assert.equal(r.status, 400);
     assert.equal(r.body.errors?.[0]?.extensions?.code, "TOO_MANY_ROOT_FIELDS");
     assert.ok(Number(refusedLog(fx.logs, "attack-login")!.visited) < 200);
   });
 
   await t.test("with credentials, chains under one field are refused by the expanded-selection count", async () => {
-    const doc = `query { viewer { ...V30 } }\nfragment V0 on Viewer { id }\n` +
+    const doc =
+      `query { viewer { ...V30 } }\nfragment V0 on Viewer { id }\n` +
       Array.from({ length: 30 }, (_, i) => `fragment V${i + 1} on Viewer { ...V${i} ...V${i} }`).join("\n");
     const r = await fx.gql(doc, {}, { ...auth, "x-request-id": "attack-auth" });
     assert.equal(r.status, 400);
@@ -43,7 +48,9 @@ test("GraphQL hardening: limits before execution, page sizes, aliases, introspec
   });
 
   await t.test("GET requests and batched bodies do not get around the limits", async () => {
-    const get = await fetch(`${fx.gateway.url}/graphql?query=${encodeURIComponent(chainedFragments(30))}`, { headers: { "apollo-require-preflight": "1" } });
+    const get = await fetch(`${fx.gateway.url}/graphql?query=${encodeURIComponent(chainedFragments(30))}`, {
+      headers: { "apollo-require-preflight": "1" },
+    });
     assert.equal(get.status, 401);
     const batch = await fetch(`${fx.gateway.url}/graphql`, {
       method: "POST",
@@ -127,7 +134,8 @@ test("GraphQL hardening: limits before execution, page sizes, aliases, introspec
 
   await t.test("subscriptions over WebSocket pass the same limits", async () => {
     const client = fx.ws({ authorization: auth.authorization });
-    const doc = `subscription { ...S8 }\nfragment S0 on Subscription { tenantAnalysisUpdates { status } }\n` +
+    const doc =
+      `subscription { ...S8 }\nfragment S0 on Subscription { tenantAnalysisUpdates { status } }\n` +
       Array.from({ length: 8 }, (_, i) => `fragment S${i + 1} on Subscription { ...S${i} ...S${i} }`).join("\n");
     const sub = subscribe(client, doc);
     const deadline = Date.now() + 10_000;

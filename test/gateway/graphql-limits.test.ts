@@ -52,37 +52,52 @@ test("GraphQL limits and error handling", { timeout: 300_000 }, async (t) => {
       { s: studyId },
       auth,
     );
-    assert.deepEqual(noQuestion.body.data.requestAnalyses.errors, [{ code: "VALIDATION", message: "A VQA analysis needs a question.", field: "input.question" }]);
+    assert.deepEqual(noQuestion.body.data.requestAnalyses.errors, [
+      { code: "VALIDATION", message: "A VQA analysis needs a question.", field: "input.question" },
+    ]);
     const noImage = await fx.gql(
       `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION] }) { analyses { id } errors { code field } } }`,
       { s: studyId },
       auth,
     );
     assert.deepEqual(noImage.body.data.requestAnalyses.errors, [{ code: "VALIDATION", field: "input.imageId" }]);
-    const emptyMrn = await fx.gql(`mutation { createPatient(input: { externalId: "  " }) { patient { id } errors { code field } } }`, {}, auth);
+    const emptyMrn = await fx.gql(
+      `mutation { createPatient(input: { externalId: "  " }) { patient { id } errors { code field } } }`,
+      {},
+      auth,
+    );
     assert.deepEqual(emptyMrn.body.data.createPatient, { patient: null, errors: [{ code: "VALIDATION", field: "input.externalId" }] });
-    const dup = await fx.gql(`mutation { a: createPatient(input: { externalId: "DUP-1" }) { errors { code } } b: createPatient(input: { externalId: "DUP-1" }) { errors { code field } } }`, {}, auth);
+    const dup = await fx.gql(
+      `mutation { a: createPatient(input: { externalId: "DUP-1" }) { errors { code } } b: createPatient(input: { externalId: "DUP-1" }) { errors { code field } } }`,
+      {},
+      auth,
+    );
     assert.deepEqual(dup.body.data.b.errors, [{ code: "CONFLICT", field: "input.externalId" }]);
   });
 
-  await t.test("an unexpected error is masked as 'Internal server error' with an error id, and logged with that id and its cause", async () => {
-    // Real inconsistent data: a study of tenant A whose patient belongs to tenant B (the foreign key alone allows it).
-    const other = await fx.ctx.repos.patients.create({ tenantId: fx.tenantB.tenantId, mrn: "B-PATIENT" });
-    const broken = await fx.ctx.db.prisma.study.create({ data: { tenantId: fx.tenantA.tenantId, patientId: other.id, accession: "BROKEN-1" } });
-    const r = await fx.gql(`query($s: ID!) { study(id: $s) { id patient { externalId } } }`, { s: broken.id }, auth);
-    assert.equal(r.status, 200);
-    const error = r.body.errors?.[0];
-    assert.equal(error?.message, "Internal server error");
-    assert.equal(error?.extensions?.code, "INTERNAL_SERVER_ERROR");
-    const errorId = error?.extensions?.errorId as string;
-    assert.match(errorId, /^[0-9a-f-]{36}$/);
-    const text = JSON.stringify(r.body);
-    assert.doesNotMatch(text, /B-PATIENT|has no patient|stack/i);
-    assert.deepEqual(r.body.data, { study: null }); // Study.patient is non-null: the null propagates to the nullable study
-    const logged = fx.logs.find((l) => l.errorId === errorId);
-    assert.ok(logged, "the error is logged under the id the client got");
-    assert.equal(logged!.msg, "unexpected GraphQL error");
-    assert.match(JSON.stringify(logged!.error), /has no patient/);
-    assert.ok(String(logged!.actor).startsWith("user:"));
-  });
+  await t.test(
+    "an unexpected error is masked as 'Internal server error' with an error id, and logged with that id and its cause",
+    async () => {
+      // Real inconsistent data: a study of tenant A whose patient belongs to tenant B (the foreign key alone allows it).
+      const other = await fx.ctx.repos.patients.create({ tenantId: fx.tenantB.tenantId, mrn: "B-PATIENT" });
+      const broken = await fx.ctx.db.prisma.study.create({
+        data: { tenantId: fx.tenantA.tenantId, patientId: other.id, accession: "BROKEN-1" },
+      });
+      const r = await fx.gql(`query($s: ID!) { study(id: $s) { id patient { externalId } } }`, { s: broken.id }, auth);
+      assert.equal(r.status, 200);
+      const error = r.body.errors?.[0];
+      assert.equal(error?.message, "Internal server error");
+      assert.equal(error?.extensions?.code, "INTERNAL_SERVER_ERROR");
+      const errorId = error?.extensions?.errorId as string;
+      assert.match(errorId, /^[0-9a-f-]{36}$/);
+      const text = JSON.stringify(r.body);
+      assert.doesNotMatch(text, /B-PATIENT|has no patient|stack/i);
+      assert.deepEqual(r.body.data, { study: null }); // Study.patient is non-null: the null propagates to the nullable study
+      const logged = fx.logs.find((l) => l.errorId === errorId);
+      assert.ok(logged, "the error is logged under the id the client got");
+      assert.equal(logged!.msg, "unexpected GraphQL error");
+      assert.match(JSON.stringify(logged!.error), /has no patient/);
+      assert.ok(String(logged!.actor).startsWith("user:"));
+    },
+  );
 });

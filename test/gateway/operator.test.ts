@@ -13,7 +13,13 @@ const AUDIT = `query($action: String) { auditEvents(first: 20, filter: { action:
 
 test("model activation and retirement are platform-operator capabilities, audited for every tenant", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
-  const model = await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp-op", version: "1.0.0", bundleSha256: "cd".repeat(32), manifest: {}, metrics: {} });
+  const model = await fx.ctx.repos.modelVersions.upsert({
+    name: "gkmvlp-op",
+    version: "1.0.0",
+    bundleSha256: "cd".repeat(32),
+    manifest: {},
+    metrics: {},
+  });
   const status = async () => (await fx.ctx.db.prisma.modelVersion.findUnique({ where: { id: model.id } }))!.status;
 
   await t.test("a tenant ADMIN gets FORBIDDEN as data, and the model is unchanged", async () => {
@@ -88,8 +94,24 @@ test("model activation and retirement are platform-operator capabilities, audite
 
 test("fleet details are for operators; tenant ADMINs get pseudonyms and no metrics", { timeout: 300_000 }, async (t) => {
   const fx = await startGatewayFixture(t);
-  await fx.ctx.repos.modelVersions.upsert({ name: "gkmvlp", version: "9.9.8", bundleSha256: "0e".repeat(32), manifest: {}, metrics: { auc: 0.77 }, status: "ACTIVE" });
-  await fx.ctx.repos.heartbeats.beat({ workerId: "analysis-rack9-host-5151-fedcba", host: "rack9-host", bundle: "gkmvlp 9.9.8", bundleSha256: "0e".repeat(32), status: "READY", inFlight: 0, processed: 1, failed: 0 });
+  await fx.ctx.repos.modelVersions.upsert({
+    name: "gkmvlp",
+    version: "9.9.8",
+    bundleSha256: "0e".repeat(32),
+    manifest: {},
+    metrics: { auc: 0.77 },
+    status: "ACTIVE",
+  });
+  await fx.ctx.repos.heartbeats.beat({
+    workerId: "analysis-rack9-host-5151-fedcba",
+    host: "rack9-host",
+    bundle: "gkmvlp 9.9.8",
+    bundleSha256: "0e".repeat(32),
+    status: "READY",
+    inFlight: 0,
+    processed: 1,
+    failed: 0,
+  });
 
   await t.test("a tenant ADMIN sees neither host, pid nor metrics", async () => {
     for (const auth of [fx.a.ADMIN, fx.b.ADMIN]) {

@@ -9,8 +9,15 @@ import { preflight, type QueryLimits } from "../../services/gateway/src/graphql/
 import { chainedFragments } from "./attacks.ts";
 
 const schema = buildSchema();
-const LIMITS: QueryLimits = { maxDocumentBytes: 16384, maxTokens: 2500, maxDepth: 10, maxCost: 50_000, maxAliases: 30, maxRootFields: 20, maxSelections: 2000 };
-
+const LIMITS: QueryLimits = {
+  maxDocumentBytes: 16384,
+  maxTokens: 2500,
+  maxDepth: 10,
+  maxCost: 50_000,
+  maxAliases: 30,
+  maxRootFields: 20,
+  maxSelections: 2000,
+};
 
 test("chained fragment spreads are analysed in work proportional to the document", () => {
   for (const levels of [10, 20, 30]) {
@@ -25,7 +32,8 @@ test("chained fragment spreads are analysed in work proportional to the document
 });
 
 test("nested chains through object fields stay linear too, and are measured after expansion", () => {
-  const doc = `query { viewer { ...V30 } }\nfragment V0 on Viewer { id tenant { id } }\n` +
+  const doc =
+    `query { viewer { ...V30 } }\nfragment V0 on Viewer { id tenant { id } }\n` +
     Array.from({ length: 30 }, (_, i) => `fragment V${i + 1} on Viewer { a${i}: tenant { id } ...V${i} ...V${i} }`).join("\n");
   const a = analyseDocument(schema, parse(doc));
   const m = a.operations[0]!.metrics;
@@ -38,15 +46,24 @@ test("nested chains through object fields stay linear too, and are measured afte
 });
 
 test("fragment cycles are refused before any expansion", () => {
-  const verdict = preflight(schema, `query { ...A } fragment A on Query { ...B } fragment B on Query { viewer { id } ...A }`, {}, LIMITS, true);
+  const verdict = preflight(
+    schema,
+    `query { ...A } fragment A on Query { ...B } fragment B on Query { viewer { id } ...A }`,
+    {},
+    LIMITS,
+    true,
+  );
   assert.equal(verdict.ok, false);
   assert.equal(!verdict.ok && verdict.error.extensions.code, "FRAGMENT_CYCLE");
   assert.match(!verdict.ok ? verdict.error.message : "", /A → B → A/);
 });
 
 test("depth and cost keep their meaning: fragments add no level, lists multiply by page size", () => {
-  const depth = analyseDocument(schema, parse(`fragment P on Patient { studies { edges { node { patient { studies { edges { node { id } } } } } } } }
-    { studies { edges { node { patient { ...P } } } } }`));
+  const depth = analyseDocument(
+    schema,
+    parse(`fragment P on Patient { studies { edges { node { patient { studies { edges { node { id } } } } } } } }
+    { studies { edges { node { patient { ...P } } } } }`),
+  );
   assert.equal(depth.operations[0]!.metrics.depth, 12);
   const q = `query($n: Int) { patients(first: $n) { edges { node { studies(first: $n) { edges { node { analyses { id } images { id } } } } } } } }`;
   const cost = (n: number) => analyseDocument(schema, parse(q), { n }).operations[0]!.metrics.cost;

@@ -23,7 +23,11 @@ async function admin(sql: string, params: unknown[] = []): Promise<void> {
 async function readyz(url: string): Promise<{ status: number; body: { ready: boolean; checks: Record<string, boolean> }; ms: number }> {
   const started = Date.now();
   const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(15_000) });
-  return { status: response.status, body: (await response.json()) as { ready: boolean; checks: Record<string, boolean> }, ms: Date.now() - started };
+  return {
+    status: response.status,
+    body: (await response.json()) as { ready: boolean; checks: Record<string, boolean> },
+    ms: Date.now() - started,
+  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -45,27 +49,39 @@ test("gateway /readyz is 503 while its database is unreachable and 200 once it i
   process.on("uncaughtException", onUncaught);
   t.after(() => process.off("uncaughtException", onUncaught));
 
-  const before = await until("ready", async () => {
-    const r = await readyz(fx.gateway.url);
-    return r.status === 200 ? r : undefined;
-  }, 60_000);
+  const before = await until(
+    "ready",
+    async () => {
+      const r = await readyz(fx.gateway.url);
+      return r.status === 200 ? r : undefined;
+    },
+    60_000,
+  );
   assert.equal(before.body.checks.kafka, true);
 
   await admin(`ALTER DATABASE "${database}" WITH ALLOW_CONNECTIONS false`);
   await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database]);
-  const down = await until("not ready", async () => {
-    const r = await readyz(fx.gateway.url);
-    return r.status === 503 ? r : undefined;
-  }, 30_000);
+  const down = await until(
+    "not ready",
+    async () => {
+      const r = await readyz(fx.gateway.url);
+      return r.status === 503 ? r : undefined;
+    },
+    30_000,
+  );
   assert.equal(down.body.checks.database, false, JSON.stringify(down.body));
   assert.equal(down.body.checks.kafka, true, "Kafka is still fine");
   assert.ok(down.ms < 5000, `a probe answers within a few seconds (${down.ms} ms)`);
 
   await admin(`ALTER DATABASE "${database}" WITH ALLOW_CONNECTIONS true`);
-  const up = await until("ready again", async () => {
-    const r = await readyz(fx.gateway.url);
-    return r.status === 200 ? r : undefined;
-  }, 60_000);
+  const up = await until(
+    "ready again",
+    async () => {
+      const r = await readyz(fx.gateway.url);
+      return r.status === 200 ? r : undefined;
+    },
+    60_000,
+  );
   assert.equal(up.body.ready, true);
   assert.deepEqual(uncaught, [], "no uncaught exception during the outage");
 });

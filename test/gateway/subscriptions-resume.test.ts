@@ -26,7 +26,11 @@ const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
 async function studyWithImage(fx: GatewayFixture, auth: Auth): Promise<string> {
   const { studyId } = await createStudy(fx, auth);
   const up = await fx.upload(grayPng(32, 32, Math.floor(Math.random() * 1e6)), "image/png", auth);
-  await fx.gql(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { errors { code } } }`, { s: studyId, u: up.body.uploadId }, auth);
+  await fx.gql(
+    `mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { errors { code } } }`,
+    { s: studyId, u: up.body.uploadId },
+    auth,
+  );
   return studyId;
 }
 
@@ -43,7 +47,13 @@ async function requestFour(fx: GatewayFixture, studyId: string, auth: Auth): Pro
 const fail = (fx: GatewayFixture, id: string) => fx.ctx.repos.analyses.markFailed(id, { code: "INJECTED", message: "test failure" });
 
 function clientOn(gateway: Gateway, auth: Record<string, unknown>): Client {
-  return createClient({ url: `${gateway.url.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: auth, retryAttempts: 0, lazy: true });
+  return createClient({
+    url: `${gateway.url.replace("http", "ws")}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: auth,
+    retryAttempts: 0,
+    lazy: true,
+  });
 }
 
 /** Waits until `count` subscriptions listen on the channel (graphql-ws subscribes asynchronously). */
@@ -68,35 +78,43 @@ test("resumable analysis update subscriptions", { timeout: 300_000 }, async (t) 
   const fx = await startGatewayFixture(t, { env: { SUBSCRIPTION_REPLAY_MAX_ROWS: String(MAX_REPLAY_ROWS) } });
   const auth = fx.a.CLINICIAN;
 
-  await t.test("a subscriber that reconnects with its last cursor gets exactly the missed transitions in order, then live ones", async () => {
-    const studyId = await studyWithImage(fx, auth);
-    const first = fx.ws({ authorization: auth.authorization });
-    const before = subscribe<StudyMsg>(first, STUDY_UPDATES, { s: studyId });
-    await subscribedOn(fx.gateway, studyChannel(studyId));
-    const ids = await requestFour(fx, studyId, auth);
-    await before.until((m) => m.length === 4, 20_000, "4 QUEUED");
-    const last = before.messages[3]!.studyAnalysisUpdates.cursor;
-    await first.dispose();
+  await t.test(
+    "a subscriber that reconnects with its last cursor gets exactly the missed transitions in order, then live ones",
+    async () => {
+      const studyId = await studyWithImage(fx, auth);
+      const first = fx.ws({ authorization: auth.authorization });
+      const before = subscribe<StudyMsg>(first, STUDY_UPDATES, { s: studyId });
+      await subscribedOn(fx.gateway, studyChannel(studyId));
+      const ids = await requestFour(fx, studyId, auth);
+      await before.until((m) => m.length === 4, 20_000, "4 QUEUED");
+      const last = before.messages[3]!.studyAnalysisUpdates.cursor;
+      await first.dispose();
 
-    // Missed while disconnected, one after the other (so their order is known): FAILED, CANCELLED, FAILED.
-    await fail(fx, ids[0]!);
-    await fx.gql(`mutation($id: ID!) { cancelAnalysis(id: $id) { errors { code } } }`, { id: ids[1] }, auth);
-    await fail(fx, ids[2]!);
+      // Missed while disconnected, one after the other (so their order is known): FAILED, CANCELLED, FAILED.
+      await fail(fx, ids[0]!);
+      await fx.gql(`mutation($id: ID!) { cancelAnalysis(id: $id) { errors { code } } }`, { id: ids[1] }, auth);
+      await fail(fx, ids[2]!);
 
-    const again = subscribe<StudyMsg>(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId, after: last });
-    await again.until((m) => m.length >= 3, 20_000, "the 3 missed transitions");
-    await fail(fx, ids[3]!);
-    await again.until((m) => m.length >= 4, 20_000, "the live transition");
-    await new Promise((r) => setTimeout(r, 500)); // room for a duplicate to show up
-    assert.deepEqual(
-      again.messages.map((m) => [m.studyAnalysisUpdates.analysis.id, m.studyAnalysisUpdates.status]),
-      [[ids[0], "FAILED"], [ids[1], "CANCELLED"], [ids[2], "FAILED"], [ids[3], "FAILED"]],
-    );
-    const cursors = [...before.messages, ...again.messages].map((m) => m.studyAnalysisUpdates.cursor);
-    assert.equal(new Set(cursors).size, cursors.length, "every transition has its own cursor");
-    assert.deepEqual(again.errors, []);
-    again.unsubscribe();
-  });
+      const again = subscribe<StudyMsg>(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId, after: last });
+      await again.until((m) => m.length >= 3, 20_000, "the 3 missed transitions");
+      await fail(fx, ids[3]!);
+      await again.until((m) => m.length >= 4, 20_000, "the live transition");
+      await new Promise((r) => setTimeout(r, 500)); // room for a duplicate to show up
+      assert.deepEqual(
+        again.messages.map((m) => [m.studyAnalysisUpdates.analysis.id, m.studyAnalysisUpdates.status]),
+        [
+          [ids[0], "FAILED"],
+          [ids[1], "CANCELLED"],
+          [ids[2], "FAILED"],
+          [ids[3], "FAILED"],
+        ],
+      );
+      const cursors = [...before.messages, ...again.messages].map((m) => m.studyAnalysisUpdates.cursor);
+      assert.equal(new Set(cursors).size, cursors.length, "every transition has its own cursor");
+      assert.deepEqual(again.errors, []);
+      again.unsubscribe();
+    },
+  );
 
   await t.test("a client that reconnects to a new gateway after a restart misses nothing and receives nothing twice", async () => {
     const [s1, s2] = [await studyWithImage(fx, auth), await studyWithImage(fx, auth)];
@@ -106,7 +124,8 @@ test("resumable analysis update subscriptions", { timeout: 300_000 }, async (t) 
     await subscribedOn(old, tenantChannel(fx.tenantA.tenantId));
     const ids = [...(await requestFour(fx, s1, auth)), ...(await requestFour(fx, s2, auth))];
     const idSet = new Set(ids);
-    const terminalOf = (messages: TenantMsg[]) => messages.map((m) => m.tenantAnalysisUpdates).filter((u) => idSet.has(u.analysis.id) && TERMINAL.has(u.status));
+    const terminalOf = (messages: TenantMsg[]) =>
+      messages.map((m) => m.tenantAnalysisUpdates).filter((u) => idSet.has(u.analysis.id) && TERMINAL.has(u.status));
     await live.until((m) => m.filter((x) => idSet.has(x.tenantAnalysisUpdates.analysis.id)).length === 8, 20_000, "8 QUEUED");
     // Three complete at once (concurrent commits) while the client is connected.
     await Promise.all(ids.slice(0, 3).map((id) => fail(fx, id)));
@@ -145,14 +164,23 @@ test("resumable analysis update subscriptions", { timeout: 300_000 }, async (t) 
     assert.equal(await refusal(asB("not-a-cursor")), "INVALID_CURSOR");
     assert.equal(await refusal(asB("%%%")), "INVALID_CURSOR");
     const tenantB = fx.tenantB.tenantId;
-    assert.equal(await refusal(asB(encodeCursor(tenantB, { txid: 99_999_999n, id: 99_999_999n }))), "INVALID_CURSOR", "a position never written");
+    assert.equal(
+      await refusal(asB(encodeCursor(tenantB, { txid: 99_999_999n, id: 99_999_999n }))),
+      "INVALID_CURSOR",
+      "a position never written",
+    );
     assert.equal(await refusal(asB(encodeCursor(tenantB, START))), "RESYNC_REQUIRED", "a position below the kept history");
     // a forged cursor naming tenant A's row but tenant B: the row's own tenant is checked too
-    const forged = Buffer.from(Buffer.from(cursorOfA, "base64url").toString("utf8").replace(fx.tenantA.tenantId, tenantB)).toString("base64url");
+    const forged = Buffer.from(Buffer.from(cursorOfA, "base64url").toString("utf8").replace(fx.tenantA.tenantId, tenantB)).toString(
+      "base64url",
+    );
     assert.equal(await refusal(asB(forged)), "INVALID_CURSOR");
     // too old for the configured replay age
     const transitions = createTransitionRepository(fx.ctx.db.prisma);
-    await assert.rejects(checkCursor(cursorOfA, fx.tenantA.tenantId, transitions, { maxRows: 10, maxAgeMs: 0 }), (e: Error & { extensions?: { code?: string } }) => e.extensions?.code === "RESYNC_REQUIRED");
+    await assert.rejects(
+      checkCursor(cursorOfA, fx.tenantA.tenantId, transitions, { maxRows: 10, maxAgeMs: 0 }),
+      (e: Error & { extensions?: { code?: string } }) => e.extensions?.code === "RESYNC_REQUIRED",
+    );
   });
 
   await t.test("more missed transitions than the replay bound: RESYNC_REQUIRED", async () => {
@@ -165,7 +193,10 @@ test("resumable analysis update subscriptions", { timeout: 300_000 }, async (t) 
     sub.unsubscribe();
     for (const id of ids) await fail(fx, id);
     assert.ok(7 > MAX_REPLAY_ROWS);
-    assert.equal(await refusal(subscribe(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId, after: cursor })), "RESYNC_REQUIRED");
+    assert.equal(
+      await refusal(subscribe(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId, after: cursor })),
+      "RESYNC_REQUIRED",
+    );
   });
 
   await t.test("a replay shows only the caller's tenant (and study)", async () => {
@@ -185,10 +216,16 @@ test("resumable analysis update subscriptions", { timeout: 300_000 }, async (t) 
     const resumedB = subscribe<TenantMsg>(fx.ws({ authorization: fx.b.CLINICIAN.authorization }), TENANT_UPDATES, { after: cursorB });
     await resumedB.until((m) => m.length >= 1, 20_000, "tenant B's missed transition");
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(resumedB.messages.map((m) => [m.tenantAnalysisUpdates.analysis.id, m.tenantAnalysisUpdates.status]), [[idsB[0], "FAILED"]]);
+    assert.deepEqual(
+      resumedB.messages.map((m) => [m.tenantAnalysisUpdates.analysis.id, m.tenantAnalysisUpdates.status]),
+      [[idsB[0], "FAILED"]],
+    );
     // A study subscription of tenant B resuming after the same cursor: only that study's rows (none of tenant A's).
     const otherStudyB = await studyWithImage(fx, fx.b.CLINICIAN);
-    const resumedStudy = subscribe<StudyMsg>(fx.ws({ authorization: fx.b.CLINICIAN.authorization }), STUDY_UPDATES, { s: otherStudyB, after: cursorB });
+    const resumedStudy = subscribe<StudyMsg>(fx.ws({ authorization: fx.b.CLINICIAN.authorization }), STUDY_UPDATES, {
+      s: otherStudyB,
+      after: cursorB,
+    });
     await subscribedOn(fx.gateway, studyChannel(otherStudyB));
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(resumedStudy.messages, []);
@@ -208,10 +245,19 @@ test("the transition log never hands out a position that a later commit lands be
 
   // Transaction A takes its id and sequence number first, then B inserts and commits while A is still open.
   await early.query("BEGIN");
-  await early.query(`INSERT INTO "AnalysisTransition" ("tenantId", "studyId", "analysisId", "status", "at") VALUES ($1, 's', 'a', 'FAILED', now())`, [tenantId]);
+  await early.query(
+    `INSERT INTO "AnalysisTransition" ("tenantId", "studyId", "analysisId", "status", "at") VALUES ($1, 's', 'a', 'FAILED', now())`,
+    [tenantId],
+  );
   await prisma.$transaction((tx) => recordTransition(tx, row("b"), "FAILED", new Date()));
-  const ids = await prisma.$queryRaw<{ analysisId: string; id: bigint }[]>`SELECT "analysisId", "id" FROM "AnalysisTransition" WHERE "tenantId" = ${tenantId}`;
-  assert.deepEqual(ids.map((r) => r.analysisId), ["b"], "only B is committed");
+  const ids = await prisma.$queryRaw<
+    { analysisId: string; id: bigint }[]
+  >`SELECT "analysisId", "id" FROM "AnalysisTransition" WHERE "tenantId" = ${tenantId}`;
+  assert.deepEqual(
+    ids.map((r) => r.analysisId),
+    ["b"],
+    "only B is committed",
+  );
 
   const held = await log.readAfter(START, 100, { tenantId });
   assert.deepEqual(held.rows, [], "B waits behind the older, still running A");
@@ -219,11 +265,17 @@ test("the transition log never hands out a position that a later commit lands be
   await early.query("COMMIT");
 
   const read = await log.readAfter(START, 100, { tenantId });
-  assert.deepEqual(read.rows.map((r) => r.analysisId), ["a", "b"]);
+  assert.deepEqual(
+    read.rows.map((r) => r.analysisId),
+    ["a", "b"],
+  );
   assert.ok(read.rows[0]!.id < read.rows[1]!.id);
   // Reading on from any returned position never skips: after A comes B, after B nothing.
   const afterA: Position = read.rows[0]!;
-  assert.deepEqual((await log.readAfter(afterA, 100, { tenantId })).rows.map((r) => r.analysisId), ["b"]);
+  assert.deepEqual(
+    (await log.readAfter(afterA, 100, { tenantId })).rows.map((r) => r.analysisId),
+    ["b"],
+  );
   assert.deepEqual((await log.readAfter(read.rows[1]!, 100, { tenantId })).rows, []);
   await early.end();
 });
@@ -243,6 +295,12 @@ test("transitions past the retention period are pruned, and a cursor to one asks
   assert.deepEqual(await checkCursor(oldCursor, tenantId, log, limits), { txid: old!.txid, id: old!.id }, "kept: still resumable");
 
   assert.equal(await log.prune(new Date(Date.now() - 7 * day)), 1);
-  assert.deepEqual((await log.readAfter(START, 100, { tenantId })).rows.map((r) => r.analysisId), ["new"]);
-  await assert.rejects(checkCursor(oldCursor, tenantId, log, limits), (e: Error & { extensions?: { code?: string } }) => e.extensions?.code === "RESYNC_REQUIRED");
+  assert.deepEqual(
+    (await log.readAfter(START, 100, { tenantId })).rows.map((r) => r.analysisId),
+    ["new"],
+  );
+  await assert.rejects(
+    checkCursor(oldCursor, tenantId, log, limits),
+    (e: Error & { extensions?: { code?: string } }) => e.extensions?.code === "RESYNC_REQUIRED",
+  );
 });

@@ -17,7 +17,11 @@ async function studyWithImage(fx: GatewayFixture, auth: Auth) {
   const { studyId } = await createStudy(fx, auth);
   const png = grayPng(32, 32, Math.floor(Math.random() * 1e6));
   const up = await fx.upload(png, "image/png", auth);
-  await fx.gql(`mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { errors { code } } }`, { s: studyId, u: up.body.uploadId }, auth);
+  await fx.gql(
+    `mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { errors { code } } }`,
+    { s: studyId, u: up.body.uploadId },
+    auth,
+  );
   return studyId;
 }
 
@@ -68,7 +72,11 @@ test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
     const studyId = await studyWithImage(fx, auth);
     const sub = subscribe<{ studyAnalysisUpdates: Update }>(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId });
     await subscribed(fx);
-    const r = await fx.gql(`mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION] }) { analyses { id } } }`, { s: studyId }, auth);
+    const r = await fx.gql(
+      `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [CLASSIFICATION] }) { analyses { id } } }`,
+      { s: studyId },
+      auth,
+    );
     const id = r.body.data.requestAnalyses.analyses[0].id as string;
     await sub.until((m) => m.some((x) => x.studyAnalysisUpdates.status === "QUEUED"), 10_000, "QUEUED");
     await completeByHand(fx, id);
@@ -86,7 +94,11 @@ test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
     const studyId = await studyWithImage(fx, auth);
     const sub = subscribe<{ studyAnalysisUpdates: Update }>(fx.ws({ authorization: auth.authorization }), STUDY_UPDATES, { s: studyId });
     await subscribed(fx);
-    const r = await fx.gql(`mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [REPORT] }) { analyses { id } } }`, { s: studyId }, auth);
+    const r = await fx.gql(
+      `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [REPORT] }) { analyses { id } } }`,
+      { s: studyId },
+      auth,
+    );
     const id = r.body.data.requestAnalyses.analyses[0].id as string;
     await fx.gql(`mutation($id: ID!) { cancelAnalysis(id: $id) { errors { code } } }`, { id }, auth);
     await sub.until((m) => m.some((x) => x.studyAnalysisUpdates.status === "CANCELLED"), 10_000, "CANCELLED");
@@ -100,10 +112,18 @@ test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
     const theirs = subscribe<{ tenantAnalysisUpdates: Update }>(fx.ws({ authorization: fx.b.CLINICIAN.authorization }), TENANT_UPDATES);
     await subscribed(fx, fx.gateway, 2);
     const studyId = await studyWithImage(fx, auth);
-    const r = await fx.gql(`mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [LOCALIZATION] }) { analyses { id } } }`, { s: studyId }, auth);
+    const r = await fx.gql(
+      `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [LOCALIZATION] }) { analyses { id } } }`,
+      { s: studyId },
+      auth,
+    );
     const id = r.body.data.requestAnalyses.analyses[0].id as string;
     await completeByHand(fx, id);
-    await mine.until((m) => m.some((x) => x.tenantAnalysisUpdates.analysis.id === id && x.tenantAnalysisUpdates.status === "SUCCEEDED"), 20_000, "tenant SUCCEEDED");
+    await mine.until(
+      (m) => m.some((x) => x.tenantAnalysisUpdates.analysis.id === id && x.tenantAnalysisUpdates.status === "SUCCEEDED"),
+      20_000,
+      "tenant SUCCEEDED",
+    );
     assert.equal(theirs.messages.length, 0);
     assert.equal(theirs.errors.length, 0);
   });
@@ -116,16 +136,28 @@ test("analysis update subscriptions", { timeout: 300_000 }, async (t) => {
     const { createClient } = await import("graphql-ws");
     const WebSocket = (await import("ws")).default;
     await client.dispose();
-    const onReplica = createClient({ url: `${replica.url.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: auth.authorization }, retryAttempts: 0 });
+    const onReplica = createClient({
+      url: `${replica.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: auth.authorization },
+      retryAttempts: 0,
+    });
     t.after(() => onReplica.dispose());
     const sub = subscribe<{ studyAnalysisUpdates: Update }>(onReplica, STUDY_UPDATES, { s: studyId });
     await subscribed(fx, replica);
-    const r = await fx.gql(`mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [VQA], question: "Is the heart enlarged?" }) { analyses { id } } }`, { s: studyId }, auth);
+    const r = await fx.gql(
+      `mutation($s: ID!) { requestAnalyses(input: { studyId: $s, tasks: [VQA], question: "Is the heart enlarged?" }) { analyses { id } } }`,
+      { s: studyId },
+      auth,
+    );
     const id = r.body.data.requestAnalyses.analyses[0].id as string;
     await sub.until((m) => m.some((x) => x.studyAnalysisUpdates.status === "QUEUED"), 20_000, "QUEUED on the replica");
     await completeByHand(fx, id);
     await sub.until((m) => m.some((x) => x.studyAnalysisUpdates.status === "SUCCEEDED"), 20_000, "SUCCEEDED on the replica");
-    assert.deepEqual(sub.messages.map((m) => m.studyAnalysisUpdates.analysis.id), [id, id]);
+    assert.deepEqual(
+      sub.messages.map((m) => m.studyAnalysisUpdates.analysis.id),
+      [id, id],
+    );
   });
 
   await t.test("operations over the WebSocket get the same depth limit as over HTTP", async () => {

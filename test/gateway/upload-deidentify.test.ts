@@ -15,9 +15,30 @@ const REAL = ["siim_cr_chest_pa_mono2.dcm", "siim_cr_chest_pa_photometric_flippe
 
 /** Table E.1-1 attributes the brief names; none may keep its original value in the stored file. */
 const PROFILE_TAGS = [
-  "x00100010", "x00100020", "x00100030", "x00100040", "x00101010", "x00101000", "x00101001", "x00101040",
-  "x00080080", "x00080081", "x00080090", "x00081050", "x00081070", "x00080050", "x00080020", "x00080021",
-  "x00080022", "x00080023", "x00080030", "x00080031", "x00080032", "x00080033", "x00200010", "x00181000",
+  "x00100010",
+  "x00100020",
+  "x00100030",
+  "x00100040",
+  "x00101010",
+  "x00101000",
+  "x00101001",
+  "x00101040",
+  "x00080080",
+  "x00080081",
+  "x00080090",
+  "x00081050",
+  "x00081070",
+  "x00080050",
+  "x00080020",
+  "x00080021",
+  "x00080022",
+  "x00080023",
+  "x00080030",
+  "x00080031",
+  "x00080032",
+  "x00080033",
+  "x00200010",
+  "x00181000",
 ];
 
 function dataSet(bytes: Uint8Array) {
@@ -44,7 +65,11 @@ async function stored(fx: GatewayFixture, sha256: string): Promise<Buffer> {
 }
 
 async function upload(fx: GatewayFixture, bytes: Uint8Array, auth: Auth, query = "") {
-  const response = await fetch(`${fx.gateway.url}/upload${query}`, { method: "POST", headers: { "content-type": "application/dicom", ...auth }, body: new Uint8Array(bytes) });
+  const response = await fetch(`${fx.gateway.url}/upload${query}`, {
+    method: "POST",
+    headers: { "content-type": "application/dicom", ...auth },
+    body: new Uint8Array(bytes),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -65,7 +90,15 @@ function identifiedDicom(): Buffer {
         { tag: 0x00080050, vr: "SH", value: ACCESSION },
         { tag: 0x00080080, vr: "LO", value: "Hospital Of Saint Quentin" },
       ],
-    }).map((e) => (e.tag === 0x00100010 ? { ...e, value: NAME } : e.tag === 0x00100020 ? { ...e, value: MRN } : e.tag === 0x00100030 ? { ...e, value: BIRTH } : e)),
+    }).map((e) =>
+      e.tag === 0x00100010
+        ? { ...e, value: NAME }
+        : e.tag === 0x00100020
+          ? { ...e, value: MRN }
+          : e.tag === 0x00100030
+            ? { ...e, value: BIRTH }
+            : e,
+    ),
   );
 }
 
@@ -74,23 +107,30 @@ test("DICOM uploads are de-identified by default", { timeout: 300_000 }, async (
   const auth = fx.a.CLINICIAN;
 
   for (const name of REAL) {
-    await t.test(`${name}: the stored file keeps none of the profile attributes' values; pixels unchanged; the response says so`, async () => {
-      const original = readFileSync(`${DICOM_DIR}/${name}`);
-      const r = await upload(fx, original, auth);
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.equal(r.body.deidentified, true);
-      assert.match(r.body.deidentificationProfile, /Basic Application Level Confidentiality Profile/);
-      assert.notEqual(r.body.sha256, sha(original));
-      const bytes = await stored(fx, r.body.sha256);
-      assert.equal(sha(bytes), r.body.sha256);
-      const before = values(original);
-      const after = values(bytes);
-      assert.ok(before.size >= 2, `${name} has identifying attributes to start with`);
-      assert.deepEqual([...after.keys()], [], "no profile attribute left with a value");
-      for (const v of before.values()) if (v.length >= 6) assert.ok(!bytes.includes(Buffer.from(v, "latin1")), `"${v}" is not anywhere in the stored file`);
-      for (const tag of Object.keys(dataSet(bytes).elements)) assert.equal(parseInt(tag.slice(1, 5), 16) % 2, 0, `private ${tag}`);
-      assert.deepEqual(decodeImage(bytes, { limits: DEFAULT_IMAGE_LIMITS }).pixels, decodeImage(original, { limits: DEFAULT_IMAGE_LIMITS }).pixels);
-    });
+    await t.test(
+      `${name}: the stored file keeps none of the profile attributes' values; pixels unchanged; the response says so`,
+      async () => {
+        const original = readFileSync(`${DICOM_DIR}/${name}`);
+        const r = await upload(fx, original, auth);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.deidentified, true);
+        assert.match(r.body.deidentificationProfile, /Basic Application Level Confidentiality Profile/);
+        assert.notEqual(r.body.sha256, sha(original));
+        const bytes = await stored(fx, r.body.sha256);
+        assert.equal(sha(bytes), r.body.sha256);
+        const before = values(original);
+        const after = values(bytes);
+        assert.ok(before.size >= 2, `${name} has identifying attributes to start with`);
+        assert.deepEqual([...after.keys()], [], "no profile attribute left with a value");
+        for (const v of before.values())
+          if (v.length >= 6) assert.ok(!bytes.includes(Buffer.from(v, "latin1")), `"${v}" is not anywhere in the stored file`);
+        for (const tag of Object.keys(dataSet(bytes).elements)) assert.equal(parseInt(tag.slice(1, 5), 16) % 2, 0, `private ${tag}`);
+        assert.deepEqual(
+          decodeImage(bytes, { limits: DEFAULT_IMAGE_LIMITS }).pixels,
+          decodeImage(original, { limits: DEFAULT_IMAGE_LIMITS }).pixels,
+        );
+      },
+    );
   }
 
   await t.test("?deidentify=0 cannot store an identified file; ?deidentify=1 is still accepted", async () => {
@@ -108,13 +148,24 @@ test("DICOM uploads are de-identified by default", { timeout: 300_000 }, async (
     const good = identifiedDicom();
     const truncated = good.subarray(0, good.length - 40); // pixel data cut short → CORRUPT_IMAGE after parsing the header
     const responses: string[] = [];
-    for (const [bytes, query] of [[good, ""], [good, "?deidentify=0"], [truncated, ""]] as const) {
-      const response = await fetch(`${fx.gateway.url}/upload${query}`, { method: "POST", headers: { "content-type": "application/dicom", "x-filename": "chest.dcm", ...auth }, body: new Uint8Array(bytes) });
+    for (const [bytes, query] of [
+      [good, ""],
+      [good, "?deidentify=0"],
+      [truncated, ""],
+    ] as const) {
+      const response = await fetch(`${fx.gateway.url}/upload${query}`, {
+        method: "POST",
+        headers: { "content-type": "application/dicom", "x-filename": "chest.dcm", ...auth },
+        body: new Uint8Array(bytes),
+      });
       responses.push(`${response.status} ${await response.text()}`);
     }
     assert.match(responses[2]!, /^422 /);
     const logText = fx.logs.map((l) => JSON.stringify(l)).join("\n");
-    assert.ok(fx.logs.some((l) => l.msg === "image uploaded"), "uploads were logged");
+    assert.ok(
+      fx.logs.some((l) => l.msg === "image uploaded"),
+      "uploads were logged",
+    );
     for (const phi of [NAME, "Zyxwvut", MRN, BIRTH, ACCESSION]) {
       assert.ok(!logText.includes(phi), `${phi} appears in the logs`);
       for (const r of responses) assert.ok(!r.includes(phi), `${phi} appears in a response`);

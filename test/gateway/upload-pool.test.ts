@@ -17,7 +17,12 @@ function patternPng(width: number, height: number, bitDepth: 8 | 16, seed = 0): 
   const raw = Buffer.alloc(row * height);
   for (let i = 0; i < raw.length; i += 7) raw[i] = (i + seed) & 0xff;
   for (let y = 0; y < height; y++) raw[y * row] = 0;
-  return Buffer.concat([PNG_SIGNATURE, ihdr(width, height, bitDepth, 6), pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    ihdr(width, height, bitDepth, 6),
+    pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** 8 MB of empty private elements: ~240 MB of parser objects, more than a 512 MB decoder's heap share. */
@@ -48,7 +53,13 @@ test("upload decoder settings are validated by the config module", () => {
 
 test("uploads decode off the event loop, within a memory cap, with back-pressure", { timeout: 600_000 }, async (t) => {
   const fx = await startGatewayFixture(t, {
-    env: { UPLOAD_DECODE_WORKERS: "1", UPLOAD_DECODE_QUEUE: "2", UPLOAD_DECODE_MEMORY_MB: "512", UPLOAD_MAX_WIDTH: "8192", UPLOAD_MAX_HEIGHT: "8192" },
+    env: {
+      UPLOAD_DECODE_WORKERS: "1",
+      UPLOAD_DECODE_QUEUE: "2",
+      UPLOAD_DECODE_MEMORY_MB: "512",
+      UPLOAD_MAX_WIDTH: "8192",
+      UPLOAD_MAX_HEIGHT: "8192",
+    },
   });
   const auth = fx.a.CLINICIAN;
   const admitted = () => fx.logs.filter((l) => l.msg === "upload admitted").length;
@@ -98,7 +109,9 @@ test("uploads decode off the event loop, within a memory cap, with back-pressure
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
     const total = performance.now() - started;
     const maxDelayMs = delay.max / 1e6;
-    t.diagnostic(`3 uploads in ${Math.round(total)} ms; event loop delay max ${Math.round(maxDelayMs)} ms; /healthz ${health.map(Math.round).join(", ")} ms`);
+    t.diagnostic(
+      `3 uploads in ${Math.round(total)} ms; event loop delay max ${Math.round(maxDelayMs)} ms; /healthz ${health.map(Math.round).join(", ")} ms`,
+    );
     assert.ok(healthDoneAt < lastUploadDone, "health checks were answered while the decoders were still busy");
     // On the event loop each of these decodes blocked every request for its whole duration (> 1 s here).
     assert.ok(maxDelayMs < 500, `event loop blocked for ${Math.round(maxDelayMs)} ms`);
@@ -117,14 +130,23 @@ test("uploads decode off the event loop, within a memory cap, with back-pressure
           controllers.push(controller);
         },
       });
-      return fetch(`${fx.gateway.url}/upload`, { method: "POST", headers: { "content-type": "image/png", ...auth }, body, duplex: "half" } as RequestInit);
+      return fetch(`${fx.gateway.url}/upload`, {
+        method: "POST",
+        headers: { "content-type": "image/png", ...auth },
+        body,
+        duplex: "half",
+      } as RequestInit);
     });
     await waitForAdmitted(before + 3);
 
     const refused = await fx.upload(patternPng(64, 64, 8), "image/png", auth);
     assert.equal(refused.status, 429, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, "UPLOADS_BUSY");
-    const again = await fetch(`${fx.gateway.url}/upload`, { method: "POST", headers: { "content-type": "image/png", ...auth }, body: new Uint8Array(patternPng(64, 64, 8)) });
+    const again = await fetch(`${fx.gateway.url}/upload`, {
+      method: "POST",
+      headers: { "content-type": "image/png", ...auth },
+      body: new Uint8Array(patternPng(64, 64, 8)),
+    });
     const retryAfter = again.headers.get("retry-after");
     assert.equal(again.status, 429);
     assert.match(retryAfter ?? "", /^[1-9]\d*$/, "Retry-After in whole seconds");
@@ -141,23 +163,32 @@ test("uploads decode off the event loop, within a memory cap, with back-pressure
 });
 
 for (const isolation of ["thread", "process"] as const) {
-  test(`a decoder (${isolation}) that dies from its memory cap: that upload gets a clear error, nothing is stored, the next upload works`, { timeout: 300_000 }, async (t) => {
-    const fx = await startGatewayFixture(t, { env: { UPLOAD_DECODE_WORKERS: "1", UPLOAD_DECODE_MEMORY_MB: "128", UPLOAD_DECODE_ISOLATION: isolation } });
-    const auth = fx.a.CLINICIAN;
-    const files = await fx.storedFiles();
-    // Under the header guard (200,000 elements) yet ~45 MB of parser objects: more than a 32 MB heap share.
-    const r = await fx.upload(manyElementsDicom(190_000), "application/dicom", auth);
-    assert.equal(r.status, 422, JSON.stringify(r.body));
-    assert.equal(r.body.error.code, "DECODER_OUT_OF_MEMORY");
-    assert.match(r.body.error.message, /memory/i);
-    assert.deepEqual(await fx.storedFiles(), files);
-    assert.ok(fx.logs.some((l) => l.msg === "image decoder stopped" && l.reason === "out-of-memory"), "the crash is logged");
-    const next = await fx.upload(readFileSync(`${DICOM_DIR}/siim_cr_chest_pa_mono2.dcm`), "application/dicom", auth);
-    assert.equal(next.status, 200, JSON.stringify(next.body));
-    assert.equal(next.body.width, 1024);
-    // A header far beyond any radiograph is refused before it is parsed at all.
-    const bomb = await fx.upload(manyElementsDicom(1_000_000), "application/dicom", auth);
-    assert.equal(bomb.status, 422, JSON.stringify(bomb.body));
-    assert.equal(bomb.body.error.code, "HEADER_TOO_LARGE");
-  });
+  test(
+    `a decoder (${isolation}) that dies from its memory cap: that upload gets a clear error, nothing is stored, the next upload works`,
+    { timeout: 300_000 },
+    async (t) => {
+      const fx = await startGatewayFixture(t, {
+        env: { UPLOAD_DECODE_WORKERS: "1", UPLOAD_DECODE_MEMORY_MB: "128", UPLOAD_DECODE_ISOLATION: isolation },
+      });
+      const auth = fx.a.CLINICIAN;
+      const files = await fx.storedFiles();
+      // Under the header guard (200,000 elements) yet ~45 MB of parser objects: more than a 32 MB heap share.
+      const r = await fx.upload(manyElementsDicom(190_000), "application/dicom", auth);
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.equal(r.body.error.code, "DECODER_OUT_OF_MEMORY");
+      assert.match(r.body.error.message, /memory/i);
+      assert.deepEqual(await fx.storedFiles(), files);
+      assert.ok(
+        fx.logs.some((l) => l.msg === "image decoder stopped" && l.reason === "out-of-memory"),
+        "the crash is logged",
+      );
+      const next = await fx.upload(readFileSync(`${DICOM_DIR}/siim_cr_chest_pa_mono2.dcm`), "application/dicom", auth);
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+      assert.equal(next.body.width, 1024);
+      // A header far beyond any radiograph is refused before it is parsed at all.
+      const bomb = await fx.upload(manyElementsDicom(1_000_000), "application/dicom", auth);
+      assert.equal(bomb.status, 422, JSON.stringify(bomb.body));
+      assert.equal(bomb.body.error.code, "HEADER_TOO_LARGE");
+    },
+  );
 }

@@ -51,7 +51,9 @@ function validPng(width = 64, height = 48): Buffer {
 }
 
 test("image uploads", { timeout: 300_000 }, async (t) => {
-  const fx = await startGatewayFixture(t, { env: { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_MAX_WIDTH: "4096", UPLOAD_MAX_HEIGHT: "4096" } });
+  const fx = await startGatewayFixture(t, {
+    env: { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_MAX_WIDTH: "4096", UPLOAD_MAX_HEIGHT: "4096" },
+  });
   const auth = fx.a.CLINICIAN;
 
   await t.test("each of the three real DICOM files uploads with 200 and its true dimensions, and attaches to a study", async () => {

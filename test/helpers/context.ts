@@ -85,7 +85,10 @@ export async function createTestContext(t: TestContext, options: { partitions?: 
   };
 
   t.after(async () => {
-    for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch((error) => console.error("test clean-up failed:", error));
+    for (const fn of cleanups.reverse())
+      await Promise.resolve()
+        .then(fn)
+        .catch((error) => console.error("test clean-up failed:", error));
     await db.close();
     await dropTestDatabase(name, stack).catch((error) => console.error(`could not drop ${name}:`, error));
     await admin.deleteTopics([topics.requested, topics.completed, topics.deadLetter]).catch(() => undefined);

@@ -101,7 +101,7 @@ main().catch(async (error) => {
   try {
     writeState({
       status: "error",
-      error: error instanceof Error ? error.stack ?? error.message : String(error),
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
       supervisorPid: process.pid,
       watchPid,
       pgPort: 0,

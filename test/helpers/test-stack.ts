@@ -75,12 +75,16 @@ async function startOrJoin(): Promise<TestStack> {
     await reapStaleRuns();
     const runDir = join(STATE_DIR, `run-${runId}`);
     const log = openSync(join(STATE_DIR, `run-${runId}.log`), "a");
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/helpers/supervisor.ts"), stateFile, runDir, String(runId)], {
-      cwd: REPO_ROOT,
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: { ...process.env, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined },
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(REPO_ROOT, "test/helpers/supervisor.ts"), stateFile, runDir, String(runId)],
+      {
+        cwd: REPO_ROOT,
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, NODE_OPTIONS: undefined },
+      },
+    );
     child.unref();
     closeSync(log);
   }
@@ -116,7 +120,9 @@ async function useExisting(databaseUrl: string, brokers: string[]): Promise<Test
 export function getTestStack(): Promise<TestStack> {
   if (!cached) {
     const dbUrl = process.env.TEST_DATABASE_URL;
-    const brokers = process.env.TEST_KAFKA_BROKERS?.split(",").map((b) => b.trim()).filter(Boolean);
+    const brokers = process.env.TEST_KAFKA_BROKERS?.split(",")
+      .map((b) => b.trim())
+      .filter(Boolean);
     if (dbUrl && brokers?.length) cached = useExisting(dbUrl, brokers);
     else if (dbUrl || brokers?.length) cached = Promise.reject(new Error("set both TEST_DATABASE_URL and TEST_KAFKA_BROKERS, or neither"));
     else cached = startOrJoin();

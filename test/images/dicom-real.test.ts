@@ -1,7 +1,7 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { decodeImage, DEFAULT_IMAGE_LIMITS } from '../../lib/images/index.ts';
-import { fixture, regionMean } from './helpers.ts';
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeImage, DEFAULT_IMAGE_LIMITS } from "../../lib/images/index.ts";
+import { fixture, regionMean } from "./helpers.ts";
 
 const limits = DEFAULT_IMAGE_LIMITS;
 
@@ -22,21 +22,21 @@ function stats(pixels: Uint8Array): { min: number; max: number; mean: number } {
   return { min, max, mean: sum / pixels.length };
 }
 
-test('JPEG Baseline CR chest (MONOCHROME2) decodes to a 1024x1024 chest film with dark lungs and a bright spine', () => {
-  const img = decodeImage(fixture('siim_cr_chest_pa_mono2.dcm'), { limits });
-  assert.equal(img.format, 'DICOM');
+test("JPEG Baseline CR chest (MONOCHROME2) decodes to a 1024x1024 chest film with dark lungs and a bright spine", () => {
+  const img = decodeImage(fixture("siim_cr_chest_pa_mono2.dcm"), { limits });
+  assert.equal(img.format, "DICOM");
   assert.equal(img.width, 1024);
   assert.equal(img.height, 1024);
   assert.equal(img.bitsStored, 8);
-  assert.equal(img.photometric, 'MONOCHROME2');
-  assert.equal(img.pixels16, undefined, '8-bit source has no 16-bit plane');
-  assert.equal(img.dicom?.transferSyntaxUid, '1.2.840.10008.1.2.4.50');
-  assert.equal(img.dicom?.sopInstanceUid, '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819');
-  assert.equal(img.dicom?.studyInstanceUid, '1.2.276.0.7230010.3.1.2.8323329.6904.1517875201.850818');
-  assert.equal(img.dicom?.seriesInstanceUid, '1.2.276.0.7230010.3.1.3.8323329.6904.1517875201.850817');
-  assert.equal(img.dicom?.modality, 'CR');
-  assert.equal(img.dicom?.viewPosition, 'PA');
-  assert.equal(img.dicom?.bodyPartExamined, 'CHEST');
+  assert.equal(img.photometric, "MONOCHROME2");
+  assert.equal(img.pixels16, undefined, "8-bit source has no 16-bit plane");
+  assert.equal(img.dicom?.transferSyntaxUid, "1.2.840.10008.1.2.4.50");
+  assert.equal(img.dicom?.sopInstanceUid, "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819");
+  assert.equal(img.dicom?.studyInstanceUid, "1.2.276.0.7230010.3.1.2.8323329.6904.1517875201.850818");
+  assert.equal(img.dicom?.seriesInstanceUid, "1.2.276.0.7230010.3.1.3.8323329.6904.1517875201.850817");
+  assert.equal(img.dicom?.modality, "CR");
+  assert.equal(img.dicom?.viewPosition, "PA");
+  assert.equal(img.dicom?.bodyPartExamined, "CHEST");
   assert.deepEqual(img.dicom?.pixelSpacing, [0.168, 0.168]);
   const s = stats(img.pixels);
   assert.ok(s.min <= 5 && s.max >= 250, `uses the full range: ${JSON.stringify(s)}`);
@@ -45,28 +45,28 @@ test('JPEG Baseline CR chest (MONOCHROME2) decodes to a 1024x1024 chest film wit
   assert.ok(spine - lungs > 50, `lungs (${lungs.toFixed(1)}) should be much darker than the spine (${spine.toFixed(1)})`);
 });
 
-test('the same CR file marked MONOCHROME1 comes out as the pixelwise inverse (255 - v) of the MONOCHROME2 one', () => {
-  const mono2 = decodeImage(fixture('siim_cr_chest_pa_mono2.dcm'), { limits });
-  const mono1 = decodeImage(fixture('siim_cr_chest_pa_photometric_flipped_mono1.dcm'), { limits });
-  assert.equal(mono1.photometric, 'MONOCHROME1');
-  assert.match(mono1.dicom?.displayMapping ?? '', /MONOCHROME1 inverted/);
+test("the same CR file marked MONOCHROME1 comes out as the pixelwise inverse (255 - v) of the MONOCHROME2 one", () => {
+  const mono2 = decodeImage(fixture("siim_cr_chest_pa_mono2.dcm"), { limits });
+  const mono1 = decodeImage(fixture("siim_cr_chest_pa_photometric_flipped_mono1.dcm"), { limits });
+  assert.equal(mono1.photometric, "MONOCHROME1");
+  assert.match(mono1.dicom?.displayMapping ?? "", /MONOCHROME1 inverted/);
   let maxDiff = 0;
   for (let i = 0; i < mono2.pixels.length; i++) maxDiff = Math.max(maxDiff, Math.abs(mono1.pixels[i]! - (255 - mono2.pixels[i]!)));
   assert.ok(maxDiff <= 1, `max |mono1 - (255 - mono2)| = ${maxDiff}`);
 });
 
-test('legacy 10-bit MONOCHROME1 file without preamble or file meta is read as implicit VR LE, windowed and inverted', () => {
-  const img = decodeImage(fixture('nema_cr_mono1_10bit_chest.dcm'), { limits });
+test("legacy 10-bit MONOCHROME1 file without preamble or file meta is read as implicit VR LE, windowed and inverted", () => {
+  const img = decodeImage(fixture("nema_cr_mono1_10bit_chest.dcm"), { limits });
   assert.equal(img.width, 440);
   assert.equal(img.height, 440);
   assert.equal(img.bitsStored, 10);
-  assert.equal(img.photometric, 'MONOCHROME1');
-  assert.equal(img.dicom?.encoding, 'legacy-implicit-le');
-  assert.equal(img.dicom?.transferSyntaxUid, '1.2.840.10008.1.2');
+  assert.equal(img.photometric, "MONOCHROME1");
+  assert.equal(img.dicom?.encoding, "legacy-implicit-le");
+  assert.equal(img.dicom?.transferSyntaxUid, "1.2.840.10008.1.2");
   assert.equal(img.dicom?.windowCenter, 550);
   assert.equal(img.dicom?.windowWidth, 1024);
-  assert.equal(img.dicom?.modality, 'CR');
-  assert.equal(img.dicom?.viewPosition, 'PA');
+  assert.equal(img.dicom?.modality, "CR");
+  assert.equal(img.dicom?.viewPosition, "PA");
   // Full-range plane: the raw 10-bit values (pydicom reports min 0, max 979 for this file).
   assert.ok(img.pixels16);
   let min = Infinity;
@@ -90,8 +90,8 @@ test('legacy 10-bit MONOCHROME1 file without preamble or file meta is read as im
   assert.equal(img.pixels[i], 255 - Math.round(y));
 });
 
-test('patient name and birth date never appear in the decoded result', () => {
-  for (const name of ['siim_cr_chest_pa_mono2.dcm', 'nema_cr_mono1_10bit_chest.dcm']) {
+test("patient name and birth date never appear in the decoded result", () => {
+  for (const name of ["siim_cr_chest_pa_mono2.dcm", "nema_cr_mono1_10bit_chest.dcm"]) {
     const img = decodeImage(fixture(name), { limits });
     const json = JSON.stringify({ ...img, pixels: undefined, pixels16: undefined });
     assert.doesNotMatch(json, /patientName|birth/i);

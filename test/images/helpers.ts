@@ -1,10 +1,10 @@
 /** Builders for crafted test inputs (PNG chunks, minimal DICOM files) and small assertions. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import zlib from 'node:zlib';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
 
-export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'images');
+export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "fixtures", "images");
 export const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
 
 // ---------- PNG ----------
@@ -12,7 +12,7 @@ export const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTU
 export function pngChunk(type: string, data: Uint8Array): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
+  head.write(type, 4, "latin1");
   const crc = Buffer.alloc(4);
   crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])), 0);
   return Buffer.concat([head, data, crc]);
@@ -25,7 +25,7 @@ export function ihdr(width: number, height: number, bitDepth: number, colorType:
   d[8] = bitDepth;
   d[9] = colorType;
   d[12] = interlace;
-  return pngChunk('IHDR', d);
+  return pngChunk("IHDR", d);
 }
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -34,7 +34,14 @@ export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x
  * A non-interlaced PNG from unfiltered rows. `samples` are per-channel values in row-major order
  * (written big-endian when bitDepth is 16).
  */
-export function makePng(opts: { width: number; height: number; bitDepth: 8 | 16; colorType: 0 | 2 | 3 | 4 | 6; samples: ArrayLike<number>; palette?: number[][] }): Buffer {
+export function makePng(opts: {
+  width: number;
+  height: number;
+  bitDepth: 8 | 16;
+  colorType: 0 | 2 | 3 | 4 | 6;
+  samples: ArrayLike<number>;
+  palette?: number[][];
+}): Buffer {
   const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[opts.colorType];
   const bytesPerSample = opts.bitDepth / 8;
   const rowBytes = opts.width * channels * bytesPerSample;
@@ -49,8 +56,8 @@ export function makePng(opts: { width: number; height: number; bitDepth: 8 | 16;
     }
   }
   const chunks = [PNG_SIGNATURE, ihdr(opts.width, opts.height, opts.bitDepth, opts.colorType)];
-  if (opts.palette) chunks.push(pngChunk('PLTE', Buffer.from(opts.palette.flat())));
-  chunks.push(pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0)));
+  if (opts.palette) chunks.push(pngChunk("PLTE", Buffer.from(opts.palette.flat())));
+  chunks.push(pngChunk("IDAT", zlib.deflateSync(raw)), pngChunk("IEND", Buffer.alloc(0)));
   return Buffer.concat(chunks);
 }
 
@@ -59,7 +66,7 @@ export function findChunk(png: Uint8Array, type: string): number {
   let pos = 8;
   const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   while (pos + 8 <= b.length) {
-    if (b.toString('latin1', pos + 4, pos + 8) === type) return pos;
+    if (b.toString("latin1", pos + 4, pos + 8) === type) return pos;
     pos += 12 + b.readUInt32BE(pos);
   }
   return -1;
@@ -73,22 +80,22 @@ export interface DicomElement {
   value: string | number | number[] | Uint8Array;
 }
 
-const LONG_VRS = new Set(['OB', 'OW', 'OF', 'SQ', 'UT', 'UN']);
+const LONG_VRS = new Set(["OB", "OW", "OF", "SQ", "UT", "UN"]);
 
 function encodeValue(el: DicomElement, bigEndian: boolean): Buffer {
   const { vr, value } = el;
   if (value instanceof Uint8Array) return Buffer.from(value);
-  if (typeof value === 'string') {
-    let s = Buffer.from(value, 'latin1');
-    if (s.length % 2) s = Buffer.concat([s, Buffer.from([vr === 'UI' ? 0 : 0x20])]);
+  if (typeof value === "string") {
+    let s = Buffer.from(value, "latin1");
+    if (s.length % 2) s = Buffer.concat([s, Buffer.from([vr === "UI" ? 0 : 0x20])]);
     return s;
   }
   const values = Array.isArray(value) ? value : [value];
-  const size = vr === 'US' || vr === 'SS' ? 2 : 4;
+  const size = vr === "US" || vr === "SS" ? 2 : 4;
   const out = Buffer.alloc(values.length * size);
   values.forEach((v, i) => {
-    if (vr === 'US') bigEndian ? out.writeUInt16BE(v, i * 2) : out.writeUInt16LE(v, i * 2);
-    else if (vr === 'SS') bigEndian ? out.writeInt16BE(v, i * 2) : out.writeInt16LE(v, i * 2);
+    if (vr === "US") bigEndian ? out.writeUInt16BE(v, i * 2) : out.writeUInt16LE(v, i * 2);
+    else if (vr === "SS") bigEndian ? out.writeInt16BE(v, i * 2) : out.writeInt16LE(v, i * 2);
     else bigEndian ? out.writeUInt32BE(v, i * 4) : out.writeUInt32LE(v, i * 4);
   });
   return out;
@@ -109,14 +116,15 @@ function encodeElement(el: DicomElement, explicit: boolean, bigEndian: boolean):
     return b;
   };
   if (!explicit) return Buffer.concat([u16(group), u16(element), u32(value.length), value]);
-  if (LONG_VRS.has(el.vr)) return Buffer.concat([u16(group), u16(element), Buffer.from(el.vr, 'latin1'), Buffer.alloc(2), u32(value.length), value]);
-  return Buffer.concat([u16(group), u16(element), Buffer.from(el.vr, 'latin1'), u16(value.length), value]);
+  if (LONG_VRS.has(el.vr))
+    return Buffer.concat([u16(group), u16(element), Buffer.from(el.vr, "latin1"), Buffer.alloc(2), u32(value.length), value]);
+  return Buffer.concat([u16(group), u16(element), Buffer.from(el.vr, "latin1"), u16(value.length), value]);
 }
 
-export const TS_IMPLICIT_LE = '1.2.840.10008.1.2';
-export const TS_EXPLICIT_LE = '1.2.840.10008.1.2.1';
-export const TS_EXPLICIT_BE = '1.2.840.10008.1.2.2';
-export const TS_DEFLATED_LE = '1.2.840.10008.1.2.1.99';
+export const TS_IMPLICIT_LE = "1.2.840.10008.1.2";
+export const TS_EXPLICIT_LE = "1.2.840.10008.1.2.1";
+export const TS_EXPLICIT_BE = "1.2.840.10008.1.2.2";
+export const TS_DEFLATED_LE = "1.2.840.10008.1.2.1.99";
 
 /**
  * A DICOM file: Part 10 (preamble + explicit LE file meta) unless `legacy`, then the data set in
@@ -130,14 +138,14 @@ export function makeDicom(elements: DicomElement[], opts: { transferSyntax?: str
   const body = ts === TS_DEFLATED_LE ? zlib.deflateRawSync(plainBody) : plainBody;
   if (opts.legacy) return body;
   const metaElements = [
-    encodeElement({ tag: 0x00020001, vr: 'OB', value: new Uint8Array([0, 1]) }, true, false),
-    encodeElement({ tag: 0x00020002, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' }, true, false),
-    encodeElement({ tag: 0x00020003, vr: 'UI', value: '1.2.3.4.5.6' }, true, false),
-    encodeElement({ tag: 0x00020010, vr: 'UI', value: ts }, true, false),
+    encodeElement({ tag: 0x00020001, vr: "OB", value: new Uint8Array([0, 1]) }, true, false),
+    encodeElement({ tag: 0x00020002, vr: "UI", value: "1.2.840.10008.5.1.4.1.1.1" }, true, false),
+    encodeElement({ tag: 0x00020003, vr: "UI", value: "1.2.3.4.5.6" }, true, false),
+    encodeElement({ tag: 0x00020010, vr: "UI", value: ts }, true, false),
   ];
   const metaBody = Buffer.concat(metaElements);
-  const groupLength = encodeElement({ tag: 0x00020000, vr: 'UL', value: metaBody.length }, true, false);
-  const preamble = opts.preamble === false ? Buffer.alloc(0) : Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1')]);
+  const groupLength = encodeElement({ tag: 0x00020000, vr: "UL", value: metaBody.length }, true, false);
+  const preamble = opts.preamble === false ? Buffer.alloc(0) : Buffer.concat([Buffer.alloc(128), Buffer.from("DICM", "latin1")]);
   return Buffer.concat([preamble, groupLength, metaBody, body]);
 }
 
@@ -154,24 +162,24 @@ export function monoImage(opts: {
   extra?: DicomElement[];
 }): DicomElement[] {
   const els: DicomElement[] = [
-    { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.1' },
-    { tag: 0x00080018, vr: 'UI', value: '1.2.3.4.5.6' },
-    { tag: 0x00080060, vr: 'CS', value: 'CR' },
-    { tag: 0x00100010, vr: 'PN', value: 'Doe^Jane' },
-    { tag: 0x00100020, vr: 'LO', value: 'PID-12345' },
-    { tag: 0x00100030, vr: 'DA', value: '19700101' },
-    { tag: 0x0020000d, vr: 'UI', value: '1.2.3.4' },
-    { tag: 0x0020000e, vr: 'UI', value: '1.2.3.4.5' },
-    { tag: 0x00280002, vr: 'US', value: 1 },
-    { tag: 0x00280004, vr: 'CS', value: opts.photometric ?? 'MONOCHROME2' },
-    { tag: 0x00280010, vr: 'US', value: opts.rows },
-    { tag: 0x00280011, vr: 'US', value: opts.columns },
-    { tag: 0x00280100, vr: 'US', value: opts.bitsAllocated },
-    { tag: 0x00280101, vr: 'US', value: opts.bitsStored },
-    { tag: 0x00280102, vr: 'US', value: opts.highBit ?? opts.bitsStored - 1 },
-    { tag: 0x00280103, vr: 'US', value: opts.signed ? 1 : 0 },
+    { tag: 0x00080016, vr: "UI", value: "1.2.840.10008.5.1.4.1.1.1" },
+    { tag: 0x00080018, vr: "UI", value: "1.2.3.4.5.6" },
+    { tag: 0x00080060, vr: "CS", value: "CR" },
+    { tag: 0x00100010, vr: "PN", value: "Doe^Jane" },
+    { tag: 0x00100020, vr: "LO", value: "PID-12345" },
+    { tag: 0x00100030, vr: "DA", value: "19700101" },
+    { tag: 0x0020000d, vr: "UI", value: "1.2.3.4" },
+    { tag: 0x0020000e, vr: "UI", value: "1.2.3.4.5" },
+    { tag: 0x00280002, vr: "US", value: 1 },
+    { tag: 0x00280004, vr: "CS", value: opts.photometric ?? "MONOCHROME2" },
+    { tag: 0x00280010, vr: "US", value: opts.rows },
+    { tag: 0x00280011, vr: "US", value: opts.columns },
+    { tag: 0x00280100, vr: "US", value: opts.bitsAllocated },
+    { tag: 0x00280101, vr: "US", value: opts.bitsStored },
+    { tag: 0x00280102, vr: "US", value: opts.highBit ?? opts.bitsStored - 1 },
+    { tag: 0x00280103, vr: "US", value: opts.signed ? 1 : 0 },
     ...(opts.extra ?? []),
-    { tag: 0x7fe00010, vr: opts.bitsAllocated === 16 ? 'OW' : 'OB', value: opts.pixelData },
+    { tag: 0x7fe00010, vr: opts.bitsAllocated === 16 ? "OW" : "OB", value: opts.pixelData },
   ];
   return els.sort((a, b) => a.tag - b.tag);
 }
@@ -185,7 +193,7 @@ export function words16(values: number[], bigEndian = false): Uint8Array {
 // ---------- files and statistics ----------
 
 const createdTempDirs: string[] = [];
-process.on('exit', () => {
+process.on("exit", () => {
   for (const dir of createdTempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -26,7 +26,11 @@ after(async () => {
 
 const TASKS: AnalysisTaskName[] = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];
 
-async function startWorker(ctx: TestCtx, storageDir: string, store: Parameters<typeof createAnalysisWorker>[0]["imageStore"]): Promise<AnalysisWorker> {
+async function startWorker(
+  ctx: TestCtx,
+  storageDir: string,
+  store: Parameters<typeof createAnalysisWorker>[0]["imageStore"],
+): Promise<AnalysisWorker> {
   const config = workerConfig({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir });
   const worker = createAnalysisWorker({ config, db: ctx.db, kafka: ctx.kafka, engine, imageStore: store });
   ctx.defer(() => worker.stop());
@@ -36,7 +40,12 @@ async function startWorker(ctx: TestCtx, storageDir: string, store: Parameters<t
 
 /** The gateway's half: its own relay publishing AnalysisRequested rows from the outbox. */
 async function startGatewayRelay(ctx: TestCtx) {
-  const relay = createOutboxRelay({ outbox: ctx.repos.outbox, producer: await ctx.producer(), databaseUrl: ctx.databaseUrl, log: () => undefined });
+  const relay = createOutboxRelay({
+    outbox: ctx.repos.outbox,
+    producer: await ctx.producer(),
+    databaseUrl: ctx.databaseUrl,
+    log: () => undefined,
+  });
   ctx.defer(() => relay.stop());
   await relay.start();
   return relay;
@@ -120,7 +129,10 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
     if (!m.calibration && !m.derived) assert.equal(f.rawProbability, f.probability);
     assert.equal(f.validatedOnRealData, (m.reliability?.validated_on_real ?? []).includes(f.label));
     const regions = f.regions as { region: string; score: number; box: number[] }[];
-    assert.ok(regions.length > 0 && regions.every((r) => m.regions.includes(r.region) && r.box.length === 4), "grounded to anatomical regions");
+    assert.ok(
+      regions.length > 0 && regions.every((r) => m.regions.includes(r.region) && r.box.length === 4),
+      "grounded to anatomical regions",
+    );
     assert.equal(f.topRegion, regions[0]!.region);
   }
 
@@ -129,8 +141,14 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   const image = (await ctx.repos.images.findById(tenant, seeded.imageId))!;
   for (const b of boxes!) {
     // finding boxes, and the region head's anatomical boxes stored beside them as `region:<name>` (commit 1a9b9df)
-    assert.ok(m.labels.includes(b.label) || (b.label.startsWith("region:") && m.regions.includes(b.label.slice("region:".length))), `box label ${b.label}`);
-    assert.ok(b.x1 >= 0 && b.y1 >= 0 && b.x2 <= image.width && b.y2 <= image.height && b.x2 > b.x1 && b.y2 > b.y1, `box in image pixels: ${JSON.stringify(b)}`);
+    assert.ok(
+      m.labels.includes(b.label) || (b.label.startsWith("region:") && m.regions.includes(b.label.slice("region:".length))),
+      `box label ${b.label}`,
+    );
+    assert.ok(
+      b.x1 >= 0 && b.y1 >= 0 && b.x2 <= image.width && b.y2 <= image.height && b.x2 > b.x1 && b.y2 > b.y1,
+      `box in image pixels: ${JSON.stringify(b)}`,
+    );
     if (b.rank === 0 && !b.label.startsWith("region:")) assert.equal((b.heatmap as number[]).length, b.heatmapWidth! * b.heatmapHeight!);
   }
 
@@ -160,7 +178,11 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   const beat = await ctx.repos.heartbeats.list();
   assert.equal(beat.length, 1);
   assert.equal(beat[0]!.bundleSha256, bundle.bundleHash);
-  await waitFor("heartbeat to count the 4 processed messages", async () => ((await ctx.repos.heartbeats.list())[0]?.processed ?? 0) >= 4, 5_000);
+  await waitFor(
+    "heartbeat to count the 4 processed messages",
+    async () => ((await ctx.repos.heartbeats.list())[0]?.processed ?? 0) >= 4,
+    5_000,
+  );
 
   // where the time goes, per task: outbox→Kafka (gateway relay), waiting in the partition behind the study's
   // earlier tasks, the worker's processing, completion outbox→Kafka (worker relay), Kafka→subscriber
@@ -192,14 +214,22 @@ test("the same AnalysisRequested event delivered twice yields one result and one
   await startWorker(ctx, store.root, store);
   await startGatewayRelay(ctx);
 
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: seeded.tenantId, studyId: seeded.studyId, imageId: seeded.imageId, task: "CLASSIFICATION", idempotencyKey: "dup-1" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: seeded.tenantId,
+    studyId: seeded.studyId,
+    imageId: seeded.imageId,
+    task: "CLASSIFICATION",
+    idempotencyKey: "dup-1",
+  });
   await waitFor("SUCCEEDED", async () => (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))?.status === "SUCCEEDED", 60_000);
   const first = (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))!;
   const original = await waitFor("the published request", async () => requested.messages.find((m) => m.json?.analysisId === analysis.id));
 
   // redeliver the very same bytes (what Kafka does after a rebalance before the commit)
   const producer = await ctx.producer();
-  await producer.send([{ topic: ctx.topics.requested, key: original.message.key, value: original.message.value!, headers: original.message.headers }]);
+  await producer.send([
+    { topic: ctx.topics.requested, key: original.message.key, value: original.message.value!, headers: original.message.headers },
+  ]);
   const admin = await ctx.kafka.admin();
   ctx.defer(() => admin.disconnect());
   const high = async () => (await admin.topicOffsets(ctx.topics.requested)).reduce((sum, p) => sum + BigInt(p.high), 0n);
@@ -207,7 +237,11 @@ test("the same AnalysisRequested event delivered twice yields one result and one
   const group = `wl-group-${ctx.topics.requested}`;
   await waitFor(
     "the worker to commit past the duplicate",
-    async () => (await admin.groupOffsets(group, ctx.topics.requested)).reduce((sum, p) => sum + (BigInt(p.offset) < 0n ? 0n : BigInt(p.offset)), 0n) >= target,
+    async () =>
+      (await admin.groupOffsets(group, ctx.topics.requested)).reduce(
+        (sum, p) => sum + (BigInt(p.offset) < 0n ? 0n : BigInt(p.offset)),
+        0n,
+      ) >= target,
     30_000,
   );
 

@@ -3,7 +3,7 @@
  * Kafka topic collectors, polling, and worker child processes that are always killed at the end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,7 +18,6 @@ import type { WorkerConfig } from "../../workers/analysis/src/config.ts";
 import { shippedBundle } from "../../lib/bundles/index.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-
 
 /** GKMVLP_BUNDLE, else the shipped default bundle (models/DEFAULT, lib/bundles); a clear failure if none. */
 export function resolveBundleDir(): string {
@@ -47,7 +46,12 @@ export interface SeededStudy {
 }
 
 /** A tenant, patient and study with one image ingested exactly as the gateway does (original + display PNG). */
-export async function seedStudy(repos: Repositories, store: LocalDiskImageStore, imageBytes: Uint8Array, tag: string): Promise<SeededStudy> {
+export async function seedStudy(
+  repos: Repositories,
+  store: LocalDiskImageStore,
+  imageBytes: Uint8Array,
+  tag: string,
+): Promise<SeededStudy> {
   const tenant = await repos.tenants.upsert({ slug: `wl-${tag}`, name: `worker loop ${tag}` });
   const patient = await repos.patients.upsertByMrn({ tenantId: tenant.id, mrn: `mrn-${tag}` });
   const study = await repos.studies.create({ tenantId: tenant.id, patientId: patient.id, accession: `acc-${tag}-${Date.now()}` });
@@ -79,7 +83,10 @@ export function tempStore(t: TestContext): LocalDiskImageStore {
   return createLocalDiskImageStore({ root });
 }
 
-export function workerConfig(base: { databaseUrl: string; brokers: string[]; topics: TopicNames; bundleDir: string; storageDir: string }, over: Partial<WorkerConfig> = {}): WorkerConfig {
+export function workerConfig(
+  base: { databaseUrl: string; brokers: string[]; topics: TopicNames; bundleDir: string; storageDir: string },
+  over: Partial<WorkerConfig> = {},
+): WorkerConfig {
   return {
     databaseUrl: base.databaseUrl,
     kafka: { brokers: base.brokers, clientId: "wl-test", groupId: `wl-group-${base.topics.requested}`, sessionTimeoutMs: 10_000 },
@@ -98,7 +105,12 @@ export function workerConfig(base: { databaseUrl: string; brokers: string[]; top
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -168,7 +180,10 @@ export function startWorkerProcess(ctx: TestCtx, env: Record<string, string>): W
 }
 
 /** Environment for a worker child process (the variables documented in workers/analysis/README.md). */
-export function workerEnv(base: { databaseUrl: string; brokers: string[]; topics: TopicNames; bundleDir: string; storageDir: string; groupId: string }, extra: Record<string, string> = {}): Record<string, string> {
+export function workerEnv(
+  base: { databaseUrl: string; brokers: string[]; topics: TopicNames; bundleDir: string; storageDir: string; groupId: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     DATABASE_URL: base.databaseUrl,
     KAFKA_BROKERS: base.brokers.join(","),

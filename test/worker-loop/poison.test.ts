@@ -36,7 +36,18 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   const corrupt = await store.put(Buffer.from("this is not a png at all"), "png");
   const missing = await store.put(Buffer.from("soon gone"), "png");
   const attach = (sha256: string, key: string) =>
-    ctx.repos.images.attach({ tenantId: good.tenantId, studyId: good.studyId, sha256, format: "PNG", width: 10, height: 10, bytes: 10, bitDepth: 8, storageKey: key, derivedPngKey: key });
+    ctx.repos.images.attach({
+      tenantId: good.tenantId,
+      studyId: good.studyId,
+      sha256,
+      format: "PNG",
+      width: 10,
+      height: 10,
+      bytes: 10,
+      bitDepth: 8,
+      storageKey: key,
+      derivedPngKey: key,
+    });
   const corruptImage = (await attach(corrupt.sha256, corrupt.key)).image;
   const missingImage = (await attach(missing.sha256, missing.key)).image;
   await store.delete(missing.key);
@@ -66,12 +77,22 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   const fine = (await request(good.imageId, "good", "REPORT")).analysis;
 
   // the worker starts after everything is queued: the good request is behind four poison messages
-  const config = workerConfig({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir: store.root });
+  const config = workerConfig({
+    databaseUrl: ctx.databaseUrl,
+    brokers: ctx.brokers,
+    topics: ctx.topics,
+    bundleDir,
+    storageDir: store.root,
+  });
   const worker = createAnalysisWorker({ config, db: ctx.db, kafka: ctx.kafka, engine, imageStore: store });
   ctx.defer(() => worker.stop());
   await worker.start();
 
-  await waitFor("the good analysis to succeed", async () => (await ctx.repos.analyses.findById(good.tenantId, fine.id))?.status === "SUCCEEDED", 90_000);
+  await waitFor(
+    "the good analysis to succeed",
+    async () => (await ctx.repos.analyses.findById(good.tenantId, fine.id))?.status === "SUCCEEDED",
+    90_000,
+  );
   const letters = await waitFor("four dead letters", async () => deadLetters.messages.length >= 4 && deadLetters.messages, 30_000);
   const byReason = letters.map((l) => decodeEvent("DeadLetter", l.message.value));
 
@@ -92,10 +113,14 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   assert.equal(corruptLetter.attempts, 1, "not retriable: dead-lettered after one try");
   // messages of a partition are handled concurrently (batch mode): the good one may finish before this one's
   // FAILED (written right after its dead letter) is committed, so wait for the state instead of assuming order
-  const failedBad = await waitFor("the corrupt image's analysis FAILED", async () => {
-    const a = (await ctx.repos.analyses.findById(good.tenantId, badImage.id))!;
-    return a.status === "FAILED" && a;
-  }, 15_000);
+  const failedBad = await waitFor(
+    "the corrupt image's analysis FAILED",
+    async () => {
+      const a = (await ctx.repos.analyses.findById(good.tenantId, badImage.id))!;
+      return a.status === "FAILED" && a;
+    },
+    15_000,
+  );
   assert.equal(failedBad.status, "FAILED");
   assert.equal(failedBad.errorCode, "VALIDATION");
   assert.match(failedBad.errorMessage ?? "", /PNG/);
@@ -104,10 +129,14 @@ test("poison messages are dead-lettered, existing analyses end FAILED with the r
   assert.ok(missingLetter);
   assert.equal(missingLetter.error.code, "UNAVAILABLE");
   assert.equal(missingLetter.attempts, 3, "retriable: tried maxAttempts times");
-  const failedMissing = await waitFor("the missing file's analysis FAILED", async () => {
-    const a = (await ctx.repos.analyses.findById(good.tenantId, noFile.id))!;
-    return a.status === "FAILED" && a;
-  }, 15_000);
+  const failedMissing = await waitFor(
+    "the missing file's analysis FAILED",
+    async () => {
+      const a = (await ctx.repos.analyses.findById(good.tenantId, noFile.id))!;
+      return a.status === "FAILED" && a;
+    },
+    15_000,
+  );
   assert.equal(failedMissing.status, "FAILED");
   assert.equal(failedMissing.attempts, 3);
   assert.match(failedMissing.errorMessage ?? "", /missing/);
@@ -136,19 +165,36 @@ test("an analysis left RUNNING by workers that died maxAttempts times is failed 
   const store = tempStore(t);
   const seeded = await seedStudy(ctx.repos, store, goldenImage(bundleDir), `cl${Date.now()}`);
   const deadLetters = await collectTopic(ctx, ctx.topics.deadLetter);
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: seeded.tenantId, studyId: seeded.studyId, imageId: seeded.imageId, task: "VQA", question: "is there a pneumothorax?", idempotencyKey: "cl" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: seeded.tenantId,
+    studyId: seeded.studyId,
+    imageId: seeded.imageId,
+    task: "VQA",
+    question: "is there a pneumothorax?",
+    idempotencyKey: "cl",
+  });
   // three earlier deliveries claimed it and never finished (what SIGKILL/OOM mid-analysis leaves behind)
   for (let i = 0; i < 3; i++) assert.ok(await ctx.repos.analyses.startAttempt(analysis.id));
 
-  const config = workerConfig({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir: store.root });
+  const config = workerConfig({
+    databaseUrl: ctx.databaseUrl,
+    brokers: ctx.brokers,
+    topics: ctx.topics,
+    bundleDir,
+    storageDir: store.root,
+  });
   const worker = createAnalysisWorker({ config, db: ctx.db, kafka: ctx.kafka, engine, imageStore: store });
   ctx.defer(() => worker.stop());
   await worker.start();
 
-  const failed = await waitFor("FAILED", async () => {
-    const a = await ctx.repos.analyses.findById(seeded.tenantId, analysis.id);
-    return a?.status === "FAILED" && a;
-  }, 60_000);
+  const failed = await waitFor(
+    "FAILED",
+    async () => {
+      const a = await ctx.repos.analyses.findById(seeded.tenantId, analysis.id);
+      return a?.status === "FAILED" && a;
+    },
+    60_000,
+  );
   assert.equal(failed.errorCode, "WORKER_CRASHED");
   assert.equal(failed.attempts, 3, "no fourth attempt");
   const letter = await waitFor("a dead letter", async () => deadLetters.messages[0]);

@@ -15,7 +15,9 @@ const bundleDir = resolveBundleDir();
 
 /** Backends of the test database waiting for a heavyweight lock (the worker's result transaction). */
 async function lockWaiters(ctx: TestCtx): Promise<number> {
-  const rows = await ctx.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+  const rows = await ctx.db.prisma.$queryRaw<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
   return rows[0]!.n;
 }
 
@@ -25,7 +27,14 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
   const seeded = await seedStudy(ctx.repos, store, goldenImage(bundleDir), `kill${Date.now()}`);
   const completed = await collectTopic(ctx, ctx.topics.completed);
   const groupId = `wl-kill-${ctx.topicPrefix}`;
-  const env = workerEnv({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir: store.root, groupId });
+  const env = workerEnv({
+    databaseUrl: ctx.databaseUrl,
+    brokers: ctx.brokers,
+    topics: ctx.topics,
+    bundleDir,
+    storageDir: store.root,
+    groupId,
+  });
 
   const blocker = new pg.Client({ connectionString: ctx.databaseUrl });
   await blocker.connect();
@@ -33,10 +42,21 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
   await blocker.query("BEGIN");
   await blocker.query('LOCK TABLE "ReportResult" IN EXCLUSIVE MODE');
 
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: seeded.tenantId, studyId: seeded.studyId, imageId: seeded.imageId, task: "REPORT", idempotencyKey: "kill-1" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: seeded.tenantId,
+    studyId: seeded.studyId,
+    imageId: seeded.imageId,
+    task: "REPORT",
+    idempotencyKey: "kill-1",
+  });
   const first = startWorkerProcess(ctx, { ...env, WORKER_ID: "victim" });
   try {
-    await waitFor("the first worker to claim the analysis", async () => (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))?.status === "RUNNING", 120_000, 20);
+    await waitFor(
+      "the first worker to claim the analysis",
+      async () => (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))?.status === "RUNNING",
+      120_000,
+      20,
+    );
     // and to be inside its result transaction, waiting for the table lock
     await waitFor(
       "the first worker to block in its result write",
@@ -57,11 +77,19 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
   const mid = (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))!;
   assert.equal(mid.status, "RUNNING", "left RUNNING by the killed worker");
   assert.equal(mid.attempts, 1);
-  assert.equal(await ctx.db.prisma.reportResult.count({ where: { analysisId: analysis.id } }), 0, "the killed worker's transaction never committed");
+  assert.equal(
+    await ctx.db.prisma.reportResult.count({ where: { analysisId: analysis.id } }),
+    0,
+    "the killed worker's transaction never committed",
+  );
 
   const second = startWorkerProcess(ctx, { ...env, WORKER_ID: "survivor" });
   try {
-    await waitFor("the second worker to finish the analysis", async () => (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))?.status === "SUCCEEDED", 120_000);
+    await waitFor(
+      "the second worker to finish the analysis",
+      async () => (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))?.status === "SUCCEEDED",
+      120_000,
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}\nsecond worker output:\n${second.output()}`);
   }
@@ -86,14 +114,28 @@ test("SIGTERM in the middle of an analysis drains it: the result is stored, the 
   const store = tempStore(t);
   const seeded = await seedStudy(ctx.repos, store, goldenImage(bundleDir), `term${Date.now()}`);
   const groupId = `wl-term-${ctx.topicPrefix}`;
-  const env = workerEnv({ databaseUrl: ctx.databaseUrl, brokers: ctx.brokers, topics: ctx.topics, bundleDir, storageDir: store.root, groupId });
+  const env = workerEnv({
+    databaseUrl: ctx.databaseUrl,
+    brokers: ctx.brokers,
+    topics: ctx.topics,
+    bundleDir,
+    storageDir: store.root,
+    groupId,
+  });
 
   const blocker = new pg.Client({ connectionString: ctx.databaseUrl });
   await blocker.connect();
   ctx.defer(() => blocker.end());
   await blocker.query("BEGIN");
   await blocker.query('LOCK TABLE "VqaAnswer" IN EXCLUSIVE MODE');
-  const { analysis } = await ctx.repos.analyses.requestAnalysis({ tenantId: seeded.tenantId, studyId: seeded.studyId, imageId: seeded.imageId, task: "VQA", question: "Is there a pleural effusion?", idempotencyKey: "term-1" });
+  const { analysis } = await ctx.repos.analyses.requestAnalysis({
+    tenantId: seeded.tenantId,
+    studyId: seeded.studyId,
+    imageId: seeded.imageId,
+    task: "VQA",
+    question: "Is there a pleural effusion?",
+    idempotencyKey: "term-1",
+  });
   const worker = startWorkerProcess(ctx, { ...env, WORKER_ID: "draining" });
   try {
     await waitFor(
@@ -109,7 +151,11 @@ test("SIGTERM in the middle of an analysis drains it: the result is stored, the 
     throw new Error(`${(error as Error).message}\nworker output:\n${worker.output()}`);
   }
   worker.child.kill("SIGTERM");
-  await waitFor("the heartbeat to say STOPPING", async () => (await ctx.repos.heartbeats.findById("draining"))?.status === "STOPPING", 10_000);
+  await waitFor(
+    "the heartbeat to say STOPPING",
+    async () => (await ctx.repos.heartbeats.findById("draining"))?.status === "STOPPING",
+    10_000,
+  );
   assert.equal(worker.child.exitCode, null, "still draining while its write waits");
   await blocker.query("ROLLBACK");
 

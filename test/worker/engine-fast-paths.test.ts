@@ -1,23 +1,23 @@
 // The engine's performance shortcuts must not change a result: the report search run on the session thread
 // (one message per report) equals the in-process one, and the cached classification probabilities that
 // localization reuses are the classification head's own.
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { loadBundle, type Bundle } from '../../workers/analysis/src/bundle/load.ts';
-import { createEngine, type Engine } from '../../workers/analysis/src/inference/engine.ts';
-import { bundleDir, goldenImage, readGolden } from './golden-bundle.ts';
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
+import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import { bundleDir, goldenImage, readGolden } from "./golden-bundle.ts";
 
 const dir = bundleDir();
 const golden = readGolden(dir);
 
-describe('engine fast paths give the same results', () => {
+describe("engine fast paths give the same results", () => {
   let threadedBundle: Bundle;
   let mainBundle: Bundle;
   let threaded: Engine;
   let inline: Engine;
   before(async () => {
-    threadedBundle = await loadBundle(dir, { runIn: 'thread' });
-    mainBundle = await loadBundle(dir, { runIn: 'main' });
+    threadedBundle = await loadBundle(dir, { runIn: "thread" });
+    mainBundle = await loadBundle(dir, { runIn: "main" });
     threaded = createEngine(threadedBundle);
     inline = createEngine(mainBundle);
   });
@@ -28,12 +28,12 @@ describe('engine fast paths give the same results', () => {
     await mainBundle.release();
   });
 
-  it('the threaded decoder session runs whole searches on its thread', () => {
-    assert.equal(typeof threadedBundle.sessions.report_decoder_step?.decode, 'function');
-    assert.equal(mainBundle.sessions.report_decoder_step?.decode, undefined, 'in-process sessions step from the engine');
+  it("the threaded decoder session runs whole searches on its thread", () => {
+    assert.equal(typeof threadedBundle.sessions.report_decoder_step?.decode, "function");
+    assert.equal(mainBundle.sessions.report_decoder_step?.decode, undefined, "in-process sessions step from the engine");
   });
 
-  for (const method of ['beam', 'greedy'] as const) {
+  for (const method of ["beam", "greedy"] as const) {
     it(`${method} search on the session thread = in-process, token for token`, async () => {
       for (const g of golden.preprocess) {
         const image = goldenImage(dir, g.image);
@@ -47,9 +47,9 @@ describe('engine fast paths give the same results', () => {
     });
   }
 
-  it('localization reuses the classification probabilities of the same image, equal to a fresh engine run', async () => {
+  it("localization reuses the classification probabilities of the same image, equal to a fresh engine run", async () => {
     const image = goldenImage(dir, golden.preprocess[0]!.image);
-    const enc = await threaded.encode({ key: 'fast-path-probabilities', image });
+    const enc = await threaded.encode({ key: "fast-path-probabilities", image });
     const cls = await threaded.classify(enc);
     const loc = await threaded.localize(enc);
     const fresh = await inline.localize({ image }); // another engine: no cache shared

@@ -5,23 +5,23 @@
  * (where the test setup exports a tiny bundle). A missing bundle is a failure with instructions,
  * never a silent skip: parity with the Python side is the point of these tests.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { GrayImage } from '../../workers/analysis/src/inference/preprocess.ts';
-import { decodeImage } from '../../workers/analysis/src/inference/decode.ts';
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { GrayImage } from "../../workers/analysis/src/inference/preprocess.ts";
+import { decodeImage } from "../../workers/analysis/src/inference/decode.ts";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_TEST_BUNDLE = path.join(repoRoot, '.local', 'test-bundle');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DEFAULT_TEST_BUNDLE = path.join(repoRoot, ".local", "test-bundle");
 
 export function bundleDir(): string {
   // eslint-disable-next-line n/no-process-env -- test-only location override
   const dir = process.env.GKMVLP_TEST_BUNDLE ?? DEFAULT_TEST_BUNDLE;
-  if (!existsSync(path.join(dir, 'manifest.json'))) {
+  if (!existsSync(path.join(dir, "manifest.json"))) {
     throw new Error(
       `no GK-MVLP bundle at ${dir} (manifest.json missing). Export one first, e.g. ` +
         `"cd training && python3 -m gkmvlp.cli.export --checkpoint <ckpt> --out ${dir}" (the test setup does this), ` +
-        'or set GKMVLP_TEST_BUNDLE to a bundle folder.',
+        "or set GKMVLP_TEST_BUNDLE to a bundle folder.",
     );
   }
   return dir;
@@ -46,17 +46,20 @@ export interface Golden {
     tensor_sum: number;
     tensor_abs_sum: number;
   }[];
-  graphs: Record<string, { case?: number; question?: string; answer?: string; inputs?: Record<string, FloatArray>; outputs: Record<string, FloatArray> }[]>;
+  graphs: Record<
+    string,
+    { case?: number; question?: string; answer?: string; inputs?: Record<string, FloatArray>; outputs: Record<string, FloatArray> }[]
+  >;
   tokenizer: { text: string; max_length?: number; ids: number[]; attention_mask?: number[]; decoded: string }[];
   report: { case: number; greedy_ids: number[]; greedy_text: string }[];
 }
 
 export function readGolden(dir = bundleDir()): Golden {
-  return JSON.parse(readFileSync(path.join(dir, 'golden', 'golden.json'), 'utf8')) as Golden;
+  return JSON.parse(readFileSync(path.join(dir, "golden", "golden.json"), "utf8")) as Golden;
 }
 
 export function goldenImage(dir: string, rel: string): GrayImage {
-  return decodeImage(readFileSync(path.join(dir, 'golden', rel)));
+  return decodeImage(readFileSync(path.join(dir, "golden", rel)));
 }
 
 /** Largest |a - b| over two equally long arrays (NaN anywhere counts as infinite). */

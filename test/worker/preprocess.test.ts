@@ -1,27 +1,36 @@
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { PNG } from 'pngjs';
-import { InferenceError } from '../../workers/analysis/src/bundle/errors.ts';
-import { parseManifest } from '../../workers/analysis/src/bundle/manifest.ts';
-import { decodeImage } from '../../workers/analysis/src/inference/decode.ts';
-import { areaWeights, computeLetterbox, preprocess, tensorSha256, toImagePixels } from '../../workers/analysis/src/inference/preprocess.ts';
-import { bundleDir, goldenImage, readGolden } from './golden-bundle.ts';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PNG } from "pngjs";
+import { InferenceError } from "../../workers/analysis/src/bundle/errors.ts";
+import { parseManifest } from "../../workers/analysis/src/bundle/manifest.ts";
+import { decodeImage } from "../../workers/analysis/src/inference/decode.ts";
+import { areaWeights, computeLetterbox, preprocess, tensorSha256, toImagePixels } from "../../workers/analysis/src/inference/preprocess.ts";
+import { bundleDir, goldenImage, readGolden } from "./golden-bundle.ts";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 
 const PARITY = 1e-4;
 
-describe('preprocessing parity with the Python reference (golden vectors)', () => {
+describe("preprocessing parity with the Python reference (golden vectors)", () => {
   const dir = bundleDir();
   const golden = readGolden(dir);
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
+  const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8")));
   const cfg = manifest.preprocessing;
 
-  it('the golden set covers a non-square, a 16-bit and an off-size image', () => {
+  it("the golden set covers a non-square, a 16-bit and an off-size image", () => {
     const cases = golden.preprocess.map((p) => ({ p, img: goldenImage(dir, p.image) }));
-    assert.ok(cases.some(({ p }) => p.width !== p.height), 'a non-square case');
-    assert.ok(cases.some(({ img }) => img.maxValue === 65535), 'a 16-bit case');
-    assert.ok(cases.some(({ p }) => Math.max(p.width, p.height) !== cfg.image_size), 'a case not at input size');
+    assert.ok(
+      cases.some(({ p }) => p.width !== p.height),
+      "a non-square case",
+    );
+    assert.ok(
+      cases.some(({ img }) => img.maxValue === 65535),
+      "a 16-bit case",
+    );
+    assert.ok(
+      cases.some(({ p }) => Math.max(p.width, p.height) !== cfg.image_size),
+      "a case not at input size",
+    );
   });
 
   for (const g of golden.preprocess) {
@@ -51,11 +60,16 @@ describe('preprocessing parity with the Python reference (golden vectors)', () =
   }
 });
 
-describe('preprocessing rules', () => {
+describe("preprocessing rules", () => {
   const cfg = { image_size: 4, mean: 0.5, std: 0.25, pad_value: 0 };
 
-  it('area weights of every output pixel sum to 1 and cover [i*s, (i+1)*s)', () => {
-    for (const [side, size] of [[300, 128], [7, 3], [3, 7], [128, 128]] as const) {
+  it("area weights of every output pixel sum to 1 and cover [i*s, (i+1)*s)", () => {
+    for (const [side, size] of [
+      [300, 128],
+      [7, 3],
+      [3, 7],
+      [128, 128],
+    ] as const) {
       for (const tap of areaWeights(side, size)) {
         const total = tap.weights.reduce((a, b) => a + b, 0);
         assert.ok(Math.abs(total - 1) < 1e-12, `${side}->${size}: ${total}`);
@@ -67,38 +81,51 @@ describe('preprocessing rules', () => {
     assert.deepEqual([t1!.first, ...t1!.weights], [1, 0.5 / 1.5, 1 / 1.5]);
   });
 
-  it('letterboxes a wide image with floor(pad/2) black rows on top', () => {
+  it("letterboxes a wide image with floor(pad/2) black rows on top", () => {
     // 4x2 white image: square side 4, pad_y = 1 → rows 0 and 3 are padding.
     const img = { width: 4, height: 2, data: new Uint8Array(8).fill(255), maxValue: 255 };
     const { tensor, letterbox } = preprocess(img, cfg);
     assert.deepEqual(letterbox, { width: 4, height: 2, size: 4, scale: 1, padX: 0, padY: 1 });
     const rows = [0, 1, 2, 3].map((r) => Array.from(tensor.subarray(r * 4, r * 4 + 4)));
-    assert.deepEqual(rows, [[-2, -2, -2, -2], [2, 2, 2, 2], [2, 2, 2, 2], [-2, -2, -2, -2]]);
+    assert.deepEqual(rows, [
+      [-2, -2, -2, -2],
+      [2, 2, 2, 2],
+      [2, 2, 2, 2],
+      [-2, -2, -2, -2],
+    ]);
   });
 
-  it('pads an odd amount with the extra column after the image', () => {
+  it("pads an odd amount with the extra column after the image", () => {
     const lb = computeLetterbox(3, 6, 6);
     assert.equal(lb.padX, 1);
     assert.deepEqual(toImagePixels(lb, 1, 0), [0, 0]);
     assert.deepEqual(toImagePixels(lb, 4, 6), [3, 6]);
   });
 
-  it('averages areas when shrinking (a 2x2 checkerboard becomes its mean)', () => {
-    const img = { width: 8, height: 8, data: new Uint8Array(64).map((_, i) => ((i % 8) + Math.floor(i / 8)) % 2 ? 255 : 0), maxValue: 255 };
+  it("averages areas when shrinking (a 2x2 checkerboard becomes its mean)", () => {
+    const img = {
+      width: 8,
+      height: 8,
+      data: new Uint8Array(64).map((_, i) => (((i % 8) + Math.floor(i / 8)) % 2 ? 255 : 0)),
+      maxValue: 255,
+    };
     const { tensor } = preprocess(img, cfg);
     for (const v of tensor) assert.ok(Math.abs(v - 0) < 1e-6, `expected (0.5-0.5)/0.25 = 0, got ${v}`);
   });
 
-  it('maps 16-bit samples by /65535', () => {
+  it("maps 16-bit samples by /65535", () => {
     const img = { width: 4, height: 4, data: new Uint16Array(16).fill(65535), maxValue: 65535 };
     assert.ok(preprocess(img, cfg).tensor.every((v) => v === 2));
   });
 
-  it('refuses an image whose data does not match its size', () => {
-    assert.throws(() => preprocess({ width: 3, height: 3, data: new Uint8Array(8), maxValue: 255 }, cfg), (e: unknown) => e instanceof InferenceError && e.code === 'IMAGE_INVALID');
+  it("refuses an image whose data does not match its size", () => {
+    assert.throws(
+      () => preprocess({ width: 3, height: 3, data: new Uint8Array(8), maxValue: 255 }, cfg),
+      (e: unknown) => e instanceof InferenceError && e.code === "IMAGE_INVALID",
+    );
   });
 
-  it('decodes RGB PNGs with 0.299 R + 0.587 G + 0.114 B and refuses unknown formats', () => {
+  it("decodes RGB PNGs with 0.299 R + 0.587 G + 0.114 B and refuses unknown formats", () => {
     const png = new PNG({ width: 1, height: 1 });
     png.data.set([200, 100, 50, 255]);
     const img = decodeImage(PNG.sync.write(png));

@@ -1,13 +1,13 @@
-import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { loadBundle, type Bundle } from '../../workers/analysis/src/bundle/load.ts';
-import { logSoftmax, topK } from '../../workers/analysis/src/inference/decoder.ts';
-import { createEngine, type Engine } from '../../workers/analysis/src/inference/engine.ts';
-import { splitReport, splitSentences } from '../../workers/analysis/src/inference/report-text.ts';
-import { MentionFinder } from '../../workers/analysis/src/inference/mentions.ts';
-import { bundleDir, goldenImage, readGolden } from './golden-bundle.ts';
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
+import { logSoftmax, topK } from "../../workers/analysis/src/inference/decoder.ts";
+import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import { splitReport, splitSentences } from "../../workers/analysis/src/inference/report-text.ts";
+import { MentionFinder } from "../../workers/analysis/src/inference/mentions.ts";
+import { bundleDir, goldenImage, readGolden } from "./golden-bundle.ts";
 
-describe('report generation with the KV-cached decoder step graph', () => {
+describe("report generation with the KV-cached decoder step graph", () => {
   const dir = bundleDir();
   const golden = readGolden(dir);
   let bundle: Bundle;
@@ -27,22 +27,22 @@ describe('report generation with the KV-cached decoder step graph', () => {
 
   for (const g of golden.report) {
     it(`greedy decoding of golden case ${g.case} reproduces the Python token ids and text`, async () => {
-      const r = await engine.report(input(g.case), { method: 'greedy' });
+      const r = await engine.report(input(g.case), { method: "greedy" });
       assert.deepEqual(r.tokenIds, g.greedy_ids);
       assert.equal(r.text, g.greedy_text);
-      assert.equal(r.decoding.method, 'greedy');
+      assert.equal(r.decoding.method, "greedy");
       assert.ok(Number.isFinite(r.logProb) && r.logProb <= 0);
       assert.equal(r.model.bundleHash, bundle.bundleHash);
     });
   }
 
-  it('beam search returns valid sentences scoring at least as well as greedy over the golden cases', async (t) => {
+  it("beam search returns valid sentences scoring at least as well as greedy over the golden cases", async (t) => {
     const d = bundle.manifest.decoding;
     let beamTotal = 0;
     let greedyTotal = 0;
     for (const g of golden.report) {
-      const greedy = await engine.report(input(g.case), { method: 'greedy' });
-      const beam = await engine.report(input(g.case), { method: 'beam' });
+      const greedy = await engine.report(input(g.case), { method: "greedy" });
+      const beam = await engine.report(input(g.case), { method: "beam" });
       assert.equal(beam.decoding.beamSize, d.beam_size);
       assert.ok(beam.tokenIds.length > 0 && beam.tokenIds.length <= d.max_new_tokens, `length ${beam.tokenIds.length}`);
       assert.ok(beam.tokenIds.every((id) => Number.isInteger(id) && id >= 0 && id < bundle.vocab.length && id !== d.eos_id));
@@ -54,16 +54,23 @@ describe('report generation with the KV-cached decoder step graph', () => {
       beamTotal += beam.score;
       greedyTotal += greedy.score;
       const python = (g as { beam_ids?: number[] }).beam_ids;
-      if (python) assert.deepEqual(beam.tokenIds, python, 'beam ids equal the Python beam_search ids');
-      t.diagnostic(`case ${g.case}: greedy score ${greedy.score.toFixed(4)} (logp ${greedy.logProb.toFixed(3)}, ${greedy.tokenIds.length} tokens), beam ${beam.score.toFixed(4)} (logp ${beam.logProb.toFixed(3)}, ${beam.tokenIds.length} tokens)`);
+      if (python) assert.deepEqual(beam.tokenIds, python, "beam ids equal the Python beam_search ids");
+      t.diagnostic(
+        `case ${g.case}: greedy score ${greedy.score.toFixed(4)} (logp ${greedy.logProb.toFixed(3)}, ${greedy.tokenIds.length} tokens), beam ${beam.score.toFixed(4)} (logp ${beam.logProb.toFixed(3)}, ${beam.tokenIds.length} tokens)`,
+      );
     }
     assert.ok(beamTotal >= greedyTotal - 1e-9, `beam ${beamTotal} < greedy ${greedyTotal} summed over the golden cases`);
   });
 
-  it('links report sentences to regions and carries the bundle on the result', async () => {
+  it("links report sentences to regions and carries the bundle on the result", async () => {
     const r = await engine.report(input(0));
-    assert.equal(r.task, 'report');
-    assert.deepEqual(r.model, { name: bundle.manifest.name, version: bundle.manifest.version, bundleHash: bundle.bundleHash, trainedOn: bundle.manifest.trained_on });
+    assert.equal(r.task, "report");
+    assert.deepEqual(r.model, {
+      name: bundle.manifest.name,
+      version: bundle.manifest.version,
+      bundleHash: bundle.bundleHash,
+      trainedOn: bundle.manifest.trained_on,
+    });
     for (const s of r.sentences) {
       for (const link of s.regions) {
         assert.ok(bundle.manifest.regions.includes(link.region));
@@ -73,8 +80,8 @@ describe('report generation with the KV-cached decoder step graph', () => {
   });
 });
 
-describe('decoding helpers', () => {
-  it('log-softmax is normalised and topK orders largest first, lower index on ties', () => {
+describe("decoding helpers", () => {
+  it("log-softmax is normalised and topK orders largest first, lower index on ties", () => {
     const lp = logSoftmax([1, 2, 3, 3]);
     assert.ok(Math.abs(lp.reduce((a, v) => a + Math.exp(v), 0) - 1) < 1e-12);
     assert.deepEqual(topK([1, 3, 2, 3, 0], 3), [1, 3, 2]);
@@ -82,44 +89,64 @@ describe('decoding helpers', () => {
   });
 });
 
-describe('report text: sections, sentences and links', () => {
-  it('splits headers into FINDINGS / IMPRESSION and sentences into their sections', () => {
-    const r = splitReport('findings: the heart is enlarged. small left pleural effusion. impression: cardiomegaly.');
-    assert.equal(r.findings, 'the heart is enlarged. small left pleural effusion.');
-    assert.equal(r.impression, 'cardiomegaly.');
-    assert.deepEqual(r.sentences.map((s) => [s.section, s.text]), [
-      ['findings', 'the heart is enlarged.'],
-      ['findings', 'small left pleural effusion.'],
-      ['impression', 'cardiomegaly.'],
-    ]);
+describe("report text: sections, sentences and links", () => {
+  it("splits headers into FINDINGS / IMPRESSION and sentences into their sections", () => {
+    const r = splitReport("findings: the heart is enlarged. small left pleural effusion. impression: cardiomegaly.");
+    assert.equal(r.findings, "the heart is enlarged. small left pleural effusion.");
+    assert.equal(r.impression, "cardiomegaly.");
+    assert.deepEqual(
+      r.sentences.map((s) => [s.section, s.text]),
+      [
+        ["findings", "the heart is enlarged."],
+        ["findings", "small left pleural effusion."],
+        ["impression", "cardiomegaly."],
+      ],
+    );
   });
 
-  it('leaves a report without headers unsectioned', () => {
-    const r = splitReport('no pneumothorax. lungs are clear');
+  it("leaves a report without headers unsectioned", () => {
+    const r = splitReport("no pneumothorax. lungs are clear");
     assert.equal(r.findings, null);
-    assert.deepEqual(r.sentences.map((s) => s.section), [null, null]);
-    assert.deepEqual(splitSentences(' . . '), []);
+    assert.deepEqual(
+      r.sentences.map((s) => s.section),
+      [null, null],
+    );
+    assert.deepEqual(splitSentences(" . . "), []);
   });
 
-  it('finds labels with the Python labeller\'s status rules and the most specific region names', () => {
-    const f = new MentionFinder(['Cardiomegaly', 'Pleural Effusion', 'Pneumothorax', 'Lung Lesion'], ['right lung', 'right lower lung zone', 'left costophrenic angle', 'cardiac silhouette']);
-    const text = 'Small effusion in the right lower lung zone, no pneumothorax.';
+  it("finds labels with the Python labeller's status rules and the most specific region names", () => {
+    const f = new MentionFinder(
+      ["Cardiomegaly", "Pleural Effusion", "Pneumothorax", "Lung Lesion"],
+      ["right lung", "right lower lung zone", "left costophrenic angle", "cardiac silhouette"],
+    );
+    const text = "Small effusion in the right lower lung zone, no pneumothorax.";
     const m = f.find(text);
-    assert.deepEqual(m.map((x) => [x.kind, x.name, x.status]), [
-      ['label', 'Pleural Effusion', 'positive'],
-      ['region', 'right lower lung zone', undefined],
-      ['label', 'Pneumothorax', 'negative'],
-    ]);
+    assert.deepEqual(
+      m.map((x) => [x.kind, x.name, x.status]),
+      [
+        ["label", "Pleural Effusion", "positive"],
+        ["region", "right lower lung zone", undefined],
+        ["label", "Pneumothorax", "negative"],
+      ],
+    );
     const status = (t: string) => Object.fromEntries(MentionFinder.combine(f.find(t)));
-    assert.deepEqual(status('The heart is mildly enlarged.'), { Cardiomegaly: 'positive' });
-    assert.deepEqual(status('The heart is not enlarged.'), { Cardiomegaly: 'negative' });
-    assert.deepEqual(status('Blunting of the left costophrenic angle consistent with a small pleural effusion.'), { 'Pleural Effusion': 'positive' });
-    assert.deepEqual(status('No pleural effusion or pneumothorax.'), { 'Pleural Effusion': 'negative', Pneumothorax: 'negative' });
-    assert.deepEqual(status('Pneumothorax cannot be excluded.'), { Pneumothorax: 'uncertain' });
-    assert.deepEqual(status('A lytic bone lesion.'), {}, 'a bone lesion is not a lung lesion');
+    assert.deepEqual(status("The heart is mildly enlarged."), { Cardiomegaly: "positive" });
+    assert.deepEqual(status("The heart is not enlarged."), { Cardiomegaly: "negative" });
+    assert.deepEqual(status("Blunting of the left costophrenic angle consistent with a small pleural effusion."), {
+      "Pleural Effusion": "positive",
+    });
+    assert.deepEqual(status("No pleural effusion or pneumothorax."), { "Pleural Effusion": "negative", Pneumothorax: "negative" });
+    assert.deepEqual(status("Pneumothorax cannot be excluded."), { Pneumothorax: "uncertain" });
+    assert.deepEqual(status("A lytic bone lesion."), {}, "a bone lesion is not a lung lesion");
     // mention + negation elsewhere in the sentence: positive wins (label_report's rule)
-    assert.deepEqual(status('No effusion on the right, but a small left effusion.'), { 'Pleural Effusion': 'positive' });
+    assert.deepEqual(status("No effusion on the right, but a small left effusion."), { "Pleural Effusion": "positive" });
     // synthetic report wording for lung zones
-    assert.deepEqual(f.find('Nodule at the right base.').filter((x) => x.kind === 'region').map((x) => x.name), ['right lower lung zone']);
+    assert.deepEqual(
+      f
+        .find("Nodule at the right base.")
+        .filter((x) => x.kind === "region")
+        .map((x) => x.name),
+      ["right lower lung zone"],
+    );
   });
 });

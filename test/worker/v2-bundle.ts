@@ -4,13 +4,13 @@
  * manifest with calibration, a derived Cardiomegaly and reliability thresholds. The stub is a fixed
  * formula, so the tests can recompute every number the engine reports.
  */
-import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createHash } from "node:crypto";
+import { copyFile, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const STUB = fileURLToPath(new URL('../fixtures/reliability/input_check_stub.onnx', import.meta.url));
+export const STUB = fileURLToPath(new URL("../fixtures/reliability/input_check_stub.onnx", import.meta.url));
 
 /** What the stub computes (kept beside it so that a change to one shows in the other). */
 export const stubFrontal = (tensor: ArrayLike<number>) => {
@@ -25,16 +25,28 @@ export const stubOod = (embedding: ArrayLike<number>) => {
 };
 
 export const V2_SECTIONS = {
-  calibration: { method: 'platt', fitted_on: 'test: hand-made', labels: { 'Pleural Effusion': { a: 0.8, b: -0.3, n: 10 }, Edema: { a: 0.5, b: -1.0, n: 10 } } },
-  derived: { Cardiomegaly: { kind: 'cardiothoracic_ratio', heart_region: 'cardiac silhouette', thorax_regions: ['right lung', 'left lung'], a: 25, b: -12.5 } },
+  calibration: {
+    method: "platt",
+    fitted_on: "test: hand-made",
+    labels: { "Pleural Effusion": { a: 0.8, b: -0.3, n: 10 }, Edema: { a: 0.5, b: -1.0, n: 10 } },
+  },
+  derived: {
+    Cardiomegaly: {
+      kind: "cardiothoracic_ratio",
+      heart_region: "cardiac silhouette",
+      thorax_regions: ["right lung", "left lung"],
+      a: 25,
+      b: -12.5,
+    },
+  },
   reliability: {
-    graph: 'input_check',
+    graph: "input_check",
     // loose on purpose: any film passes, so the golden cases read OK and a blank image fails only the blank check
     frontal_threshold: 0.05,
     ood_thresholds: { caution: 1000, abstain: 2000 },
     blank_std: 0.02,
-    validated_on_real: ['No Finding', 'Cardiomegaly', 'Pleural Effusion'],
-    fitted_on: 'test: hand-made',
+    validated_on_real: ["No Finding", "Cardiomegaly", "Pleural Effusion"],
+    fitted_on: "test: hand-made",
   },
 };
 
@@ -46,35 +58,47 @@ export interface DerivedBundle {
 
 /** A copy of bundle `src` (its files symlinked, the stub added) with an edited manifest. */
 async function deriveBundle(src: string, edit: (m: Record<string, any>, stubSha: string) => void): Promise<DerivedBundle> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gkmvlp-derived-'));
+  const dir = await mkdtemp(path.join(tmpdir(), "gkmvlp-derived-"));
   // (a file name no bundle uses: a copy onto a symlinked name would write through into the source bundle)
-  for (const entry of await readdir(src)) if (entry !== 'manifest.json' && entry !== STUB_FILE) await symlink(path.join(src, entry), path.join(dir, entry));
+  for (const entry of await readdir(src))
+    if (entry !== "manifest.json" && entry !== STUB_FILE) await symlink(path.join(src, entry), path.join(dir, entry));
   await copyFile(STUB, path.join(dir, STUB_FILE));
-  const m = JSON.parse(await readFile(path.join(src, 'manifest.json'), 'utf8')) as Record<string, any>;
-  edit(m, createHash('sha256').update(await readFile(STUB)).digest('hex'));
-  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+  const m = JSON.parse(await readFile(path.join(src, "manifest.json"), "utf8")) as Record<string, any>;
+  edit(
+    m,
+    createHash("sha256")
+      .update(await readFile(STUB))
+      .digest("hex"),
+  );
+  await writeFile(path.join(dir, "manifest.json"), JSON.stringify(m, null, 2));
   return { dir, manifest: m, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-const STUB_FILE = 'input_check_stub.onnx';
+const STUB_FILE = "input_check_stub.onnx";
 
 /** Version 2 with the stub as input_check and the sections above (whatever version `src` is). */
 export function makeV2Bundle(src: string): Promise<DerivedBundle> {
   return deriveBundle(src, (m, stubSha) => {
     const S = m.preprocessing.image_size as number;
-    const D = m.graphs.image_encoder.outputs.find((o: { name: string }) => o.name === 'global_embedding').shape[1];
-    Object.assign(m, structuredClone(V2_SECTIONS), { format_version: 2, trained_on: 'mixed' });
+    const D = m.graphs.image_encoder.outputs.find((o: { name: string }) => o.name === "global_embedding").shape[1];
+    Object.assign(m, structuredClone(V2_SECTIONS), { format_version: 2, trained_on: "mixed" });
     m.graphs.input_check = {
       file: STUB_FILE,
-      inputs: [{ name: 'pixel_values', dtype: 'float32', shape: ['batch', 1, S, S] }, { name: 'global_embedding', dtype: 'float32', shape: ['batch', D] }],
-      outputs: [{ name: 'frontal_cxr_probability', dtype: 'float32', shape: ['batch'] }, { name: 'ood_distance', dtype: 'float32', shape: ['batch'] }],
+      inputs: [
+        { name: "pixel_values", dtype: "float32", shape: ["batch", 1, S, S] },
+        { name: "global_embedding", dtype: "float32", shape: ["batch", D] },
+      ],
+      outputs: [
+        { name: "frontal_cxr_probability", dtype: "float32", shape: ["batch"] },
+        { name: "ood_distance", dtype: "float32", shape: ["batch"] },
+      ],
     };
     m.files[STUB_FILE] = stubSha;
   });
 }
 
 /** Version 1 of the same graphs (the reference the version-2 numbers are recomputed from). */
-export function makeV1Bundle(src: string, trainedOn = 'synthetic'): Promise<DerivedBundle> {
+export function makeV1Bundle(src: string, trainedOn = "synthetic"): Promise<DerivedBundle> {
   return deriveBundle(src, (m) => {
     m.format_version = 1;
     m.trained_on = trainedOn;

@@ -105,7 +105,13 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
       : {}),
     ...(status === "SUCCEEDED" ? reliabilityOf(analysis) : {}),
   });
-  await enqueueOutbox(tx, { topic: topics.completed, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+  await enqueueOutbox(tx, {
+    topic: topics.completed,
+    key: analysis.studyId,
+    payload: JSON.parse(payload),
+    eventId,
+    tenantId: analysis.tenantId,
+  });
   await recordTransition(tx, analysis, status, finishedAt);
 }
 
@@ -126,7 +132,13 @@ async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, 
     attempt,
     requestedAt: requestedAt.toISOString(),
   });
-  await enqueueOutbox(tx, { topic: topics.requested, key: analysis.studyId, payload: JSON.parse(payload), eventId, tenantId: analysis.tenantId });
+  await enqueueOutbox(tx, {
+    topic: topics.requested,
+    key: analysis.studyId,
+    payload: JSON.parse(payload),
+    eventId,
+    tenantId: analysis.tenantId,
+  });
   await recordTransition(tx, analysis, "QUEUED", requestedAt);
 }
 
@@ -162,11 +174,19 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
       where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey } },
     });
     if (existing) {
-      const same = existing.studyId === input.studyId && existing.imageId === input.imageId && existing.task === input.task && existing.question === question;
-      if (!same) throw new ConflictError(`idempotency key ${input.idempotencyKey} was used for a different request`, { field: "idempotencyKey" });
+      const same =
+        existing.studyId === input.studyId &&
+        existing.imageId === input.imageId &&
+        existing.task === input.task &&
+        existing.question === question;
+      if (!same)
+        throw new ConflictError(`idempotency key ${input.idempotencyKey} was used for a different request`, { field: "idempotencyKey" });
       return { analysis: existing, created: false };
     }
-    const image = await tx.image.findFirst({ where: { id: input.imageId, tenantId: input.tenantId, studyId: input.studyId }, select: { id: true } });
+    const image = await tx.image.findFirst({
+      where: { id: input.imageId, tenantId: input.tenantId, studyId: input.studyId },
+      select: { id: true },
+    });
     if (!image) {
       const study = await tx.study.findFirst({ where: { id: input.studyId, tenantId: input.tenantId }, select: { id: true } });
       if (!study) throw new NotFoundError("Study", input.studyId, { field: "studyId" });
@@ -195,7 +215,8 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         return await prisma.$transaction(async (tx) => {
           const outcomes: RequestOutcome[] = [];
           for (const input of inputs) outcomes.push(await requestInTx(tx, input));
-          for (const studyId of new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))) await refreshStudyStatus(tx, studyId);
+          for (const studyId of new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId)))
+            await refreshStudyStatus(tx, studyId);
           return outcomes;
         });
       } catch (error) {
@@ -221,7 +242,10 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
       });
       return groupByKey(studyIds, rows, (row) => row.studyId);
     },
-    async list(tenantId: string, args: PageArgs & { status?: AnalysisStatus; task?: AnalysisTask; studyId?: string } = {}): Promise<Page<Analysis>> {
+    async list(
+      tenantId: string,
+      args: PageArgs & { status?: AnalysisStatus; task?: AnalysisTask; studyId?: string } = {},
+    ): Promise<Page<Analysis>> {
       const rows = await prisma.analysis.findMany({
         where: {
           tenantId,
@@ -256,7 +280,11 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
     },
 
     /** Worker: mark FAILED (only from QUEUED/RUNNING) and enqueue AnalysisCompleted(FAILED) in one transaction. */
-    async markFailed(analysisId: string, error: ErrorInfo, options: { dedupe?: Dedupe } = {}): Promise<{ applied: boolean; analysis: Analysis | null }> {
+    async markFailed(
+      analysisId: string,
+      error: ErrorInfo,
+      options: { dedupe?: Dedupe } = {},
+    ): Promise<{ applied: boolean; analysis: Analysis | null }> {
       return prisma.$transaction(async (tx) => {
         await recordProcessed(tx, options.dedupe);
         const { count } = await tx.analysis.updateMany({

@@ -18,9 +18,16 @@ export function createAuditRepository(prisma: PrismaClient) {
     record: (input: AuditInput): Promise<AuditEvent> =>
       prisma.auditEvent.create({ data: { ...input, targetId: input.targetId ?? null, details: (input.details ?? {}) as object } }),
     recordMany: async (inputs: AuditInput[]): Promise<number> =>
-      (await prisma.auditEvent.createMany({ data: inputs.map((i) => ({ ...i, targetId: i.targetId ?? null, details: (i.details ?? {}) as object })) })).count,
+      (
+        await prisma.auditEvent.createMany({
+          data: inputs.map((i) => ({ ...i, targetId: i.targetId ?? null, details: (i.details ?? {}) as object })),
+        })
+      ).count,
     /** Newest first; cursor = id of the last event of the previous page. */
-    async list(tenantId: string, args: PageArgs & { targetType?: string; targetId?: string; actor?: string; since?: Date } = {}): Promise<Page<AuditEvent>> {
+    async list(
+      tenantId: string,
+      args: PageArgs & { targetType?: string; targetId?: string; actor?: string; since?: Date } = {},
+    ): Promise<Page<AuditEvent>> {
       const rows = await prisma.auditEvent.findMany({
         where: {
           tenantId,

@@ -77,7 +77,9 @@ export function createOutboxRepository(prisma: PrismaClient) {
         if (claimed.length > 0) {
           const ids = claimed.map((row) => row.id.toString());
           const message = error instanceof Error ? error.message : String(error);
-          await prisma.$executeRaw`UPDATE "OutboxEvent" SET "attempts" = "attempts" + 1, "lastError" = ${message.slice(0, 2000)} WHERE "id" = ANY(${ids}::bigint[])`.catch(() => undefined);
+          await prisma.$executeRaw`UPDATE "OutboxEvent" SET "attempts" = "attempts" + 1, "lastError" = ${message.slice(0, 2000)} WHERE "id" = ANY(${ids}::bigint[])`.catch(
+            () => undefined,
+          );
         }
         throw error;
       }

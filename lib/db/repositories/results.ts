@@ -2,7 +2,16 @@
 // the analysis row, write nothing when it is already SUCCEEDED (a redelivered message), replace any rows for
 // the analysis, mark it SUCCEEDED with its provenance and enqueue AnalysisCompleted. Unique indexes on
 // analysisId (+label/rank/index) make a duplicate impossible even if this logic were bypassed.
-import type { AnalysisTask, FindingResult, LocalizationBox, PrismaClient, ReportResult, ReportSentence, VqaAnswer, Analysis } from "../generated/client.ts";
+import type {
+  AnalysisTask,
+  FindingResult,
+  LocalizationBox,
+  PrismaClient,
+  ReportResult,
+  ReportSentence,
+  VqaAnswer,
+  Analysis,
+} from "../generated/client.ts";
 import type { Tx } from "../client.ts";
 import { NotFoundError, ValidationError } from "../../errors/index.ts";
 import type { TopicNames } from "../../events/index.ts";
@@ -105,7 +114,11 @@ function checkFinite(field: string, value: number): void {
 function reliabilityColumns(r: ReliabilityInput | undefined) {
   if (!r) return {};
   checkFinite("reliability score", r.score);
-  for (const [field, v] of [["frontalProbability", r.frontalProbability], ["oodDistance", r.oodDistance]] as const) if (v !== null) checkFinite(field, v);
+  for (const [field, v] of [
+    ["frontalProbability", r.frontalProbability],
+    ["oodDistance", r.oodDistance],
+  ] as const)
+    if (v !== null) checkFinite(field, v);
   return {
     reliabilityLevel: r.level,
     reliabilityScore: r.score,
@@ -126,7 +139,9 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
     const reliability = reliabilityColumns(options.reliability);
     return prisma.$transaction(
       async (tx) => {
-        const locked = await tx.$queryRaw<{ status: string }[]>`SELECT "status"::text AS status FROM "Analysis" WHERE "id" = ${analysisId} FOR UPDATE`;
+        const locked = await tx.$queryRaw<
+          { status: string }[]
+        >`SELECT "status"::text AS status FROM "Analysis" WHERE "id" = ${analysisId} FOR UPDATE`;
         if (locked.length === 0) throw new NotFoundError("Analysis", analysisId);
         const status = locked[0]!.status as Analysis["status"];
         if (status !== "QUEUED" && status !== "RUNNING") {
@@ -187,7 +202,8 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
     },
 
     async writeLocalization(analysisId: string, provenance: Provenance, boxes: BoxInput[], options: WriteOptions = {}) {
-      for (const box of boxes) for (const key of ["x1", "y1", "x2", "y2", "score"] as const) checkFinite(`${key} of ${box.label}`, box[key]);
+      for (const box of boxes)
+        for (const key of ["x1", "y1", "x2", "y2", "score"] as const) checkFinite(`${key} of ${box.label}`, box[key]);
       return writeResult(analysisId, "LOCALIZATION", provenance, options, async (tx, analysis) => {
         await tx.localizationBox.deleteMany({ where: { analysisId } });
         const ranks = new Map<string, number>();

@@ -45,7 +45,16 @@ export async function recordTransition(
   });
 }
 
-type RawRow = { id: bigint; txid: string; tenantId: string; studyId: string; analysisId: string; status: AnalysisStatus; at: Date; stable: boolean };
+type RawRow = {
+  id: bigint;
+  txid: string;
+  tenantId: string;
+  studyId: string;
+  analysisId: string;
+  status: AnalysisStatus;
+  at: Date;
+  stable: boolean;
+};
 
 const toRow = (r: RawRow): TransitionRow & { stable: boolean } => ({ ...r, txid: BigInt(r.txid), id: BigInt(r.id) });
 

@@ -1,5 +1,5 @@
-import { ImageError } from '../errors.ts';
-import { LONG_VRS } from './rewrite.ts';
+import { ImageError } from "../errors.ts";
+import { LONG_VRS } from "./rewrite.ts";
 
 /**
  * Element, item and fragment headers a DICOM data set may hold. dicom-parser turns every one into JS objects
@@ -27,7 +27,12 @@ interface Frame {
  * refuses above `max`. It never refuses anything else: where the data looks wrong it stops counting and leaves
  * the judgement to the parser.
  */
-export function checkHeaderCount(bytes: Uint8Array, start: number, enc: { explicit: boolean; little: boolean }, max = MAX_DICOM_HEADERS): void {
+export function checkHeaderCount(
+  bytes: Uint8Array,
+  start: number,
+  enc: { explicit: boolean; little: boolean },
+  max = MAX_DICOM_HEADERS,
+): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: Frame[] = [{ end: bytes.length, ...enc }];
   let pos = start;
@@ -41,7 +46,9 @@ export function checkHeaderCount(bytes: Uint8Array, start: number, enc: { explic
       continue;
     }
     if (++count > max) {
-      throw new ImageError('HEADER_TOO_LARGE', `The DICOM header holds more than ${max} elements; a radiograph needs a few hundred.`, { maxElements: max });
+      throw new ImageError("HEADER_TOO_LARGE", `The DICOM header holds more than ${max} elements; a radiograph needs a few hundred.`, {
+        maxElements: max,
+      });
     }
     const tag = tagAt(pos, frame.little);
     if (tag === ITEM_END || tag === SEQUENCE_END) {
@@ -79,16 +86,17 @@ export function checkHeaderCount(bytes: Uint8Array, start: number, enc: { explic
       // Fragments: count each, skip its bytes.
       let at = valueStart;
       while (at + 8 <= frame.end && tagAt(at, frame.little) === ITEM) {
-        if (++count > max) throw new ImageError('HEADER_TOO_LARGE', `The DICOM pixel data holds more than ${max} fragments.`, { maxElements: max });
+        if (++count > max)
+          throw new ImageError("HEADER_TOO_LARGE", `The DICOM pixel data holds more than ${max} fragments.`, { maxElements: max });
         at += 8 + view.getUint32(at + 4, frame.little);
       }
       pos = at + 8; // the sequence delimiter
       continue;
     }
-    const un = vr === 'UN';
+    const un = vr === "UN";
     const itemEnc = un ? { explicit: false, little: true } : { explicit: frame.explicit, little: frame.little };
     const opensItems = valueStart + 8 <= frame.end && tagAt(valueStart, itemEnc.little) === ITEM;
-    if (valueLength === UNDEFINED || vr === 'SQ' || ((vr === undefined || un) && opensItems)) {
+    if (valueLength === UNDEFINED || vr === "SQ" || ((vr === undefined || un) && opensItems)) {
       if (stack.length >= MAX_DEPTH) return;
       stack.push({ ...itemEnc, end: valueLength === UNDEFINED ? bytes.length : Math.min(frame.end, valueStart + valueLength) });
       pos = valueStart;

@@ -1,9 +1,9 @@
-import type { DataSet, Element } from 'dicom-parser';
-import { ImageError } from '../errors.ts';
-import type { ImageLimits } from '../limits.ts';
-import { decodeJpegGray } from '../jpeg.ts';
-import { rgbToGray } from '../gray.ts';
-import { dicomParser } from './parse.ts';
+import type { DataSet, Element } from "dicom-parser";
+import { ImageError } from "../errors.ts";
+import type { ImageLimits } from "../limits.ts";
+import { decodeJpegGray } from "../jpeg.ts";
+import { rgbToGray } from "../gray.ts";
+import { dicomParser } from "./parse.ts";
 
 export interface PixelLayout {
   rows: number;
@@ -18,10 +18,10 @@ export interface PixelLayout {
 }
 
 /** Monochrome stored values (masked, sign-extended), or an already-gray colour image. */
-export type FrameSamples = { kind: 'mono'; stored: Int32Array; min: number; max: number } | { kind: 'color-gray'; gray: Uint8Array };
+export type FrameSamples = { kind: "mono"; stored: Int32Array; min: number; max: number } | { kind: "color-gray"; gray: Uint8Array };
 
 function truncated(message: string): ImageError {
-  return new ImageError('CORRUPT_IMAGE', `Truncated DICOM file: ${message}`);
+  return new ImageError("CORRUPT_IMAGE", `Truncated DICOM file: ${message}`);
 }
 
 /** BitsStored/HighBit masking and two's-complement sign extension of one raw sample word. */
@@ -47,7 +47,7 @@ function summarise(stored: Int32Array): FrameSamples {
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  return { kind: 'mono', stored, min, max };
+  return { kind: "mono", stored, min, max };
 }
 
 /** First frame of native (uncompressed) pixel data. */
@@ -80,38 +80,56 @@ export function readNativeFrame(ds: DataSet, el: Element, layout: PixelLayout, b
     }
   }
   const gray = new Uint8Array(count);
-  if (layout.photometric === 'YBR_FULL') {
+  if (layout.photometric === "YBR_FULL") {
     for (let i = 0; i < count; i++) gray[i] = interleaved[i * 3]!; // Y is the luma
   } else {
     rgbToGray(interleaved, count, 3, gray, false);
   }
-  return { kind: 'color-gray', gray };
+  return { kind: "color-gray", gray };
 }
 
 /** First frame of JPEG Baseline encapsulated pixel data, decoded with jpeg-js. */
-export function readJpegBaselineFrame(ds: DataSet, el: Element, layout: PixelLayout, numberOfFrames: number, limits: ImageLimits): FrameSamples {
+export function readJpegBaselineFrame(
+  ds: DataSet,
+  el: Element,
+  layout: PixelLayout,
+  numberOfFrames: number,
+  limits: ImageLimits,
+): FrameSamples {
   const fragments = el.fragments ?? [];
   if (!el.encapsulatedPixelData || fragments.length === 0) {
-    throw new ImageError('CORRUPT_IMAGE', 'The DICOM file declares JPEG Baseline but its pixel data holds no encapsulated fragments.');
+    throw new ImageError("CORRUPT_IMAGE", "The DICOM file declares JPEG Baseline but its pixel data holds no encapsulated fragments.");
   }
   let frame: Uint8Array;
   try {
     frame =
       numberOfFrames === 1
         ? dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, fragments.length)
-        : dicomParser.readEncapsulatedImageFrame(ds, el, 0, el.basicOffsetTable?.length ? el.basicOffsetTable : dicomParser.createJPEGBasicOffsetTable(ds, el));
+        : dicomParser.readEncapsulatedImageFrame(
+            ds,
+            el,
+            0,
+            el.basicOffsetTable?.length ? el.basicOffsetTable : dicomParser.createJPEGBasicOffsetTable(ds, el),
+          );
   } catch (err) {
     throw truncated(`the encapsulated JPEG frame could not be read (${String((err as Error)?.message ?? err)}).`);
   }
   // Photometric RGB means the JPEG components are R, G, B (no YCbCr transform); YBR_* means YCbCr.
-  const colorTransform = layout.samplesPerPixel === 3 ? layout.photometric !== 'RGB' : undefined;
-  const { header, pixels } = decodeJpegGray(frame, limits, 'DICOM JPEG frame', colorTransform);
+  const colorTransform = layout.samplesPerPixel === 3 ? layout.photometric !== "RGB" : undefined;
+  const { header, pixels } = decodeJpegGray(frame, limits, "DICOM JPEG frame", colorTransform);
   if (header.width !== layout.columns || header.height !== layout.rows) {
-    throw new ImageError('CORRUPT_IMAGE', `The JPEG frame is ${header.width}×${header.height} but the DICOM header says ${layout.columns}×${layout.rows}.`);
+    throw new ImageError(
+      "CORRUPT_IMAGE",
+      `The JPEG frame is ${header.width}×${header.height} but the DICOM header says ${layout.columns}×${layout.rows}.`,
+    );
   }
-  if (layout.samplesPerPixel !== 1) return { kind: 'color-gray', gray: pixels };
+  if (layout.samplesPerPixel !== 1) return { kind: "color-gray", gray: pixels };
   // 8-bit JPEG samples are the stored values; signed 8-bit data is rare but handled the same way.
-  const decodeSample = makeSampleDecoder({ ...layout, bitsStored: Math.min(layout.bitsStored, 8), highBit: Math.min(layout.bitsStored, 8) - 1 });
+  const decodeSample = makeSampleDecoder({
+    ...layout,
+    bitsStored: Math.min(layout.bitsStored, 8),
+    highBit: Math.min(layout.bitsStored, 8) - 1,
+  });
   const stored = new Int32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) stored[i] = decodeSample(pixels[i]!);
   return summarise(stored);

@@ -1,4 +1,4 @@
-import { ImageError } from '../errors.ts';
+import { ImageError } from "../errors.ts";
 
 /**
  * A byte-exact DICOM element walker and writer, for de-identification. dicom-parser (used to decode) does not
@@ -29,7 +29,7 @@ export interface RawElement {
   itemEncoding?: Encoding;
 }
 
-export const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+export const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"]);
 const ITEM = 0xfffee000;
 const ITEM_END = 0xfffee00d;
 const SEQUENCE_END = 0xfffee0dd;
@@ -38,11 +38,11 @@ const TRAILING_PADDING = 0xfffcfffc;
 const UNDEFINED = 0xffffffff;
 
 function corrupt(message: string): ImageError {
-  return new ImageError('CORRUPT_IMAGE', `The DICOM file could not be de-identified: ${message}`);
+  return new ImageError("CORRUPT_IMAGE", `The DICOM file could not be de-identified: ${message}`);
 }
 
 export function hex(tag: number): string {
-  return `${(tag >>> 16).toString(16).padStart(4, '0')},${(tag & 0xffff).toString(16).padStart(4, '0')}`.toUpperCase();
+  return `${(tag >>> 16).toString(16).padStart(4, "0")},${(tag & 0xffff).toString(16).padStart(4, "0")}`.toUpperCase();
 }
 
 export class ElementReader {
@@ -64,7 +64,12 @@ export class ElementReader {
    * Elements from `start` until `limit`, an item delimiter (when inItem), or, at the top level, until
    * `stop(tag)` says the next element belongs to someone else (the end of the file meta group).
    */
-  elements(start: number, limit: number, enc: Encoding, options: { inItem?: boolean; stop?: (tag: number) => boolean } = {}): { elements: RawElement[]; next: number } {
+  elements(
+    start: number,
+    limit: number,
+    enc: Encoding,
+    options: { inItem?: boolean; stop?: (tag: number) => boolean } = {},
+  ): { elements: RawElement[]; next: number } {
     const elements: RawElement[] = [];
     let pos = start;
     while (pos < limit) {
@@ -79,7 +84,7 @@ export class ElementReader {
       elements.push(el);
       pos = el.end;
     }
-    if (options.inItem) throw corrupt('an item of undefined length has no item delimiter.');
+    if (options.inItem) throw corrupt("an item of undefined length has no item delimiter.");
     return { elements, next: pos };
   }
 
@@ -104,14 +109,15 @@ export class ElementReader {
     }
     if (length === UNDEFINED) {
       if (tag === PIXEL_DATA) return { tag, vr, start: pos, valueStart, end: this.encapsulatedEnd(valueStart, limit, enc) };
-      const itemEncoding = vr === 'UN' ? IMPLICIT_LE : enc;
+      const itemEncoding = vr === "UN" ? IMPLICIT_LE : enc;
       const { items, next } = this.items(valueStart, limit, itemEncoding, false);
       return { tag, vr, start: pos, valueStart, end: next, items, itemEncoding };
     }
     const end = valueStart + length;
     if (end > limit) throw corrupt(`the element (${hex(tag)}) at byte ${pos} is longer than the data that holds it.`);
-    const itemEncoding = vr === 'UN' ? IMPLICIT_LE : enc;
-    const sequence = vr === 'SQ' || ((vr === undefined || vr === 'UN') && tag !== PIXEL_DATA && this.startsWithItem(valueStart, end, itemEncoding));
+    const itemEncoding = vr === "UN" ? IMPLICIT_LE : enc;
+    const sequence =
+      vr === "SQ" || ((vr === undefined || vr === "UN") && tag !== PIXEL_DATA && this.startsWithItem(valueStart, end, itemEncoding));
     if (!sequence) return { tag, vr, start: pos, valueStart, end };
     return { tag, vr, start: pos, valueStart, end, items: this.items(valueStart, end, itemEncoding, true).items, itemEncoding };
   }
@@ -159,7 +165,7 @@ export class ElementReader {
 }
 
 /** What happens to one element. Sequences that are kept are always walked, so the decisions apply inside them too. */
-export type Decision = { kind: 'keep' } | { kind: 'drop' } | { kind: 'empty' } | { kind: 'replace'; value: Uint8Array };
+export type Decision = { kind: "keep" } | { kind: "drop" } | { kind: "empty" } | { kind: "replace"; value: Uint8Array };
 
 /** An element to add (e.g. Patient Identity Removed); items are lists of elements. */
 export interface NewElement {
@@ -191,23 +197,36 @@ export class ElementWriter {
   private rewrite(el: RawElement, enc: Encoding): Uint8Array[] {
     const decision = this.decide(el);
     switch (decision.kind) {
-      case 'drop':
+      case "drop":
         return [];
-      case 'empty':
+      case "empty":
         return [header(el.tag, el.vr, 0, enc)];
-      case 'replace':
+      case "replace":
         return [header(el.tag, el.vr, decision.value.length, enc), decision.value];
-      case 'keep': {
+      case "keep": {
         if (!el.items) return [this.src.subarray(el.start, el.end)];
         const itemEnc = el.itemEncoding ?? enc;
-        return this.sequence(el.tag, el.vr, el.items.map((item) => this.write(item, itemEnc)), enc, itemEnc);
+        return this.sequence(
+          el.tag,
+          el.vr,
+          el.items.map((item) => this.write(item, itemEnc)),
+          enc,
+          itemEnc,
+        );
       }
     }
   }
 
   private encodeNew(el: NewElement, enc: Encoding): Uint8Array[] {
     const vr = enc.explicit ? el.vr : undefined;
-    if (el.items) return this.sequence(el.tag, vr, el.items.map((item) => this.write([], enc, item)), enc, enc);
+    if (el.items)
+      return this.sequence(
+        el.tag,
+        vr,
+        el.items.map((item) => this.write([], enc, item)),
+        enc,
+        enc,
+      );
     const value = el.value ?? new Uint8Array(0);
     return [header(el.tag, vr, value.length, enc), value];
   }
@@ -239,7 +258,7 @@ function itemHeader(length: number, enc: Encoding): Uint8Array {
 
 export function header(tag: number, vr: string | undefined, length: number, enc: Encoding): Uint8Array {
   if (enc.explicit && !vr) throw new Error(`header: explicit VR needed for (${hex(tag)})`);
-  const long = !enc.explicit || LONG_VRS.has(vr ?? '');
+  const long = !enc.explicit || LONG_VRS.has(vr ?? "");
   if (!long && length > 0xffff) throw corrupt(`a new value for (${hex(tag)}) is too long for its VR.`);
   const b = new Uint8Array(enc.explicit && long ? 12 : 8);
   const v = new DataView(b.buffer);
@@ -258,10 +277,10 @@ export function header(tag: number, vr: string | undefined, length: number, enc:
 
 /** A text value padded to even length as PS3.5 6.2 wants: NUL for UI, space otherwise. */
 export function textValue(text: string, vr: string): Uint8Array {
-  const raw = Buffer.from(text, 'latin1');
+  const raw = Buffer.from(text, "latin1");
   if (raw.length % 2 === 0) return new Uint8Array(raw);
   const out = new Uint8Array(raw.length + 1);
   out.set(raw);
-  out[raw.length] = vr === 'UI' ? 0 : 0x20;
+  out[raw.length] = vr === "UI" ? 0 : 0x20;
   return out;
 }

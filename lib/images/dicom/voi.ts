@@ -5,7 +5,7 @@
  * "higher = brighter"). Everything is folded into one lookup table indexed by stored value.
  */
 
-export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+export type VoiFunction = "LINEAR" | "LINEAR_EXACT" | "SIGMOID";
 
 export interface Window {
   center: number;
@@ -16,8 +16,8 @@ export interface Window {
 /** VOI LUT functions of PS3.3 C.11.2.1.2, output in [yMin, yMax]. */
 export function applyWindow(x: number, w: Window, yMin = 0, yMax = 255): number {
   const { center: c, width } = w;
-  if (w.fn === 'SIGMOID') return (yMax - yMin) / (1 + Math.exp((-4 * (x - c)) / width)) + yMin;
-  if (w.fn === 'LINEAR_EXACT') {
+  if (w.fn === "SIGMOID") return (yMax - yMin) / (1 + Math.exp((-4 * (x - c)) / width)) + yMin;
+  if (w.fn === "LINEAR_EXACT") {
     if (x <= c - width / 2) return yMin;
     if (x > c + width / 2) return yMax;
     return ((x - c) / width + 0.5) * (yMax - yMin) + yMin;
@@ -82,6 +82,6 @@ export function buildDisplayLut(input: DisplayLutInput): DisplayLut {
     table[i] = invert ? 255 - y : y;
   }
   if (slope !== 1 || intercept !== 0) description = `rescale ${slope}x+${intercept}, ${description}`;
-  if (invert) description += ', MONOCHROME1 inverted';
+  if (invert) description += ", MONOCHROME1 inverted";
   return { table, offset: minStored, description };
 }

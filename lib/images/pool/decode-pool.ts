@@ -1,12 +1,20 @@
-import { Worker } from 'node:worker_threads';
-import { ProcessWorker } from './process-worker.ts';
-import { ImageError, type ImageErrorCode } from '../errors.ts';
-import { storePrepared, type ImageRecord, type IngestOptions, type PreparedImage } from '../ingest.ts';
-import { resolveImageLimits, type ImageLimits } from '../limits.ts';
-import { precheckImage } from '../precheck.ts';
-import type { ImageStore } from '../store.ts';
-import { createWorkerPool, DecoderUnavailableError, type PoolEvent, type PoolWorker, type PoolStats, type SerializedError, type WorkerDeath } from './worker-pool.ts';
-import type { DecodeJob } from './decode-worker.ts';
+import { Worker } from "node:worker_threads";
+import { ProcessWorker } from "./process-worker.ts";
+import { ImageError, type ImageErrorCode } from "../errors.ts";
+import { storePrepared, type ImageRecord, type IngestOptions, type PreparedImage } from "../ingest.ts";
+import { resolveImageLimits, type ImageLimits } from "../limits.ts";
+import { precheckImage } from "../precheck.ts";
+import type { ImageStore } from "../store.ts";
+import {
+  createWorkerPool,
+  DecoderUnavailableError,
+  type PoolEvent,
+  type PoolWorker,
+  type PoolStats,
+  type SerializedError,
+  type WorkerDeath,
+} from "./worker-pool.ts";
+import type { DecodeJob } from "./decode-worker.ts";
 
 export interface DecodePoolOptions {
   /** decoder threads at most */
@@ -20,7 +28,7 @@ export interface DecodePoolOptions {
    * boundary: V8 can abort a whole process when a thread overshoots its heap cap in one allocation (see
    * process-worker.ts); the header guards (element and chunk counts) close the ways known to do that.
    */
-  isolation?: 'thread' | 'process';
+  isolation?: "thread" | "process";
   /** an idle decoder stops after this long, giving its memory back (default 10 s) */
   idleMs?: number;
   /** a decode running longer is stopped (default 60 s) */
@@ -44,16 +52,16 @@ export function decodeMemoryPlan(memoryMb: number): { heapMb: number; bufferByte
  * The project runs TypeScript through tsx, whose loader hook does not reach worker threads: the thread boots
  * from a one-line script that registers tsx and then imports the decoder module.
  */
-function startDecoder(heapMb: number, isolation: 'thread' | 'process'): PoolWorker {
-  if (isolation === 'process') return new ProcessWorker(new URL('./decode-worker.ts', import.meta.url), heapMb);
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./decode-worker.ts', import.meta.url).href;
+function startDecoder(heapMb: number, isolation: "thread" | "process"): PoolWorker {
+  if (isolation === "process") return new ProcessWorker(new URL("./decode-worker.ts", import.meta.url), heapMb);
+  const api = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./decode-worker.ts", import.meta.url).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { eval: true, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
 }
 
 function reviveError(e: SerializedError): Error {
-  if (e.name === 'ImageError' && e.code) return new ImageError(e.code as ImageErrorCode, e.message, e.details ?? {});
+  if (e.name === "ImageError" && e.code) return new ImageError(e.code as ImageErrorCode, e.message, e.details ?? {});
   return Object.assign(new Error(e.message), { name: e.name });
 }
 
@@ -72,15 +80,15 @@ export interface DecodePool {
 export function createDecodePool(options: DecodePoolOptions): DecodePool {
   const plan = { memoryMb: options.memoryMb, ...decodeMemoryPlan(options.memoryMb) };
   const deathError = (d: WorkerDeath): Error =>
-    d.kind === 'out-of-memory'
+    d.kind === "out-of-memory"
       ? new ImageError(
-          'DECODER_OUT_OF_MEMORY',
+          "DECODER_OUT_OF_MEMORY",
           `Decoding this file needed more memory than an image decoder may use (${plan.memoryMb} MB); the decoder was stopped. ` +
-            'The file is refused; other uploads are not affected.',
+            "The file is refused; other uploads are not affected.",
         )
       : new DecoderUnavailableError(d.message);
   const pool = createWorkerPool<DecodeJob, PreparedImage>({
-    spawn: () => startDecoder(plan.heapMb, options.isolation ?? 'thread'),
+    spawn: () => startDecoder(plan.heapMb, options.isolation ?? "thread"),
     size: options.workers,
     maxQueue: options.maxQueue,
     idleMs: options.idleMs ?? 10_000,
@@ -96,7 +104,10 @@ export function createDecodePool(options: DecodePoolOptions): DecodePool {
   function prepare(bytes: Uint8Array, limits: Partial<ImageLimits>, ingestOptions: IngestOptions): Promise<PreparedImage> {
     try {
       const resolved = resolveImageLimits({ ...limits, maxDecodeBytes: Math.min(limits.maxDecodeBytes ?? Infinity, plan.bufferBytes) });
-      const hints = { ...(ingestOptions.filenameHint ? { filenameHint: ingestOptions.filenameHint } : {}), ...(ingestOptions.contentTypeHint ? { contentTypeHint: ingestOptions.contentTypeHint } : {}) };
+      const hints = {
+        ...(ingestOptions.filenameHint ? { filenameHint: ingestOptions.filenameHint } : {}),
+        ...(ingestOptions.contentTypeHint ? { contentTypeHint: ingestOptions.contentTypeHint } : {}),
+      };
       precheckImage(bytes, { limits: resolved, ...hints });
       return pool.run({ bytes, limits: resolved, options: ingestOptions });
     } catch (err) {

@@ -1,6 +1,6 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { fileURLToPath } from "node:url";
 
 /**
  * A decoder in a child process that looks like a worker thread to the pool (postMessage, terminate, unref,
@@ -12,33 +12,35 @@ import { fileURLToPath } from 'node:url';
 export class ProcessWorker extends EventEmitter {
   readonly threadId: number;
   private readonly child: ChildProcess;
-  private stderrTail = '';
+  private stderrTail = "";
   private exited: Promise<number>;
 
   constructor(entry: URL, heapMb: number) {
     super();
     this.child = fork(fileURLToPath(entry), [], {
-      execArgv: [`--max-old-space-size=${heapMb}`, `--import=${import.meta.resolve('tsx')}`],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      execArgv: [`--max-old-space-size=${heapMb}`, `--import=${import.meta.resolve("tsx")}`],
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "pipe", "ipc"],
       // A process that parses hostile files gets none of the gateway's secrets (database URL, token key).
-      env: Object.fromEntries(['PATH', 'TMPDIR', 'HOME', 'NODE_ENV'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]]))),
+      env: Object.fromEntries(
+        ["PATH", "TMPDIR", "HOME", "NODE_ENV"].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])),
+      ),
     });
     this.threadId = this.child.pid ?? -1;
-    this.child.stderr?.on('data', (chunk: Buffer) => {
+    this.child.stderr?.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
-      this.stderrTail = (this.stderrTail + chunk.toString('latin1')).slice(-4096);
+      this.stderrTail = (this.stderrTail + chunk.toString("latin1")).slice(-4096);
     });
-    this.child.on('message', (message) => this.emit('message', message));
-    this.child.on('error', (error) => this.emit('error', error));
+    this.child.on("message", (message) => this.emit("message", message));
+    this.child.on("error", (error) => this.emit("error", error));
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      this.child.on("exit", (code, signal) => {
         // V8's fatal "heap out of memory" ends in abort(): the same outcome as a thread's ERR_WORKER_OUT_OF_MEMORY.
-        if (signal === 'SIGABRT' || /heap out of memory|Allocation failed/.test(this.stderrTail)) {
-          this.emit('error', Object.assign(new Error('JS heap out of memory'), { code: 'ERR_WORKER_OUT_OF_MEMORY' }));
+        if (signal === "SIGABRT" || /heap out of memory|Allocation failed/.test(this.stderrTail)) {
+          this.emit("error", Object.assign(new Error("JS heap out of memory"), { code: "ERR_WORKER_OUT_OF_MEMORY" }));
         }
         const exitCode = code ?? 128;
-        this.emit('exit', exitCode);
+        this.emit("exit", exitCode);
         resolve(exitCode);
       });
     });
@@ -50,7 +52,7 @@ export class ProcessWorker extends EventEmitter {
 
   terminate(): Promise<number> {
     this.ref(); // an unreferenced child's exit would not be waited for
-    this.child.kill('SIGKILL');
+    this.child.kill("SIGKILL");
     return this.exited;
   }
 

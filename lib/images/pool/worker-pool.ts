@@ -1,5 +1,5 @@
-import type { Transferable } from 'node:worker_threads';
-import { AppError } from '../../errors/index.ts';
+import type { Transferable } from "node:worker_threads";
+import { AppError } from "../../errors/index.ts";
 
 /**
  * A bounded pool of worker threads for CPU-heavy, memory-hungry jobs (image decoding) that must not run on the
@@ -20,7 +20,7 @@ export interface PoolWorker {
   ref(): void;
   unref(): void;
   /** 'message' (the worker's reply), 'error' (then 'exit' follows), 'exit' (exit code) */
-  on(event: 'message' | 'error' | 'exit', listener: (...args: any[]) => void): unknown;
+  on(event: "message" | "error" | "exit", listener: (...args: any[]) => void): unknown;
 }
 
 export interface WorkerPoolOptions {
@@ -40,8 +40,11 @@ export interface WorkerPoolOptions {
   onEvent?: (event: PoolEvent) => void;
 }
 
-export type WorkerDeath = { kind: 'out-of-memory' | 'crashed' | 'exited' | 'timeout'; message: string; exitCode?: number };
-export type PoolEvent = { type: 'spawn'; threadId: number } | { type: 'death'; threadId: number; death: WorkerDeath; hadJob: boolean } | { type: 'idle-stop'; threadId: number };
+export type WorkerDeath = { kind: "out-of-memory" | "crashed" | "exited" | "timeout"; message: string; exitCode?: number };
+export type PoolEvent =
+  | { type: "spawn"; threadId: number }
+  | { type: "death"; threadId: number; death: WorkerDeath; hadJob: boolean }
+  | { type: "idle-stop"; threadId: number };
 
 export interface PoolStats {
   workers: number;
@@ -59,7 +62,7 @@ export interface PoolStats {
 /** 429: every decoder is busy and the queue is full. */
 export class DecodeBusyError extends AppError {
   constructor(retryAfterSeconds: number) {
-    super('UPLOADS_BUSY', `Every image decoder is busy and the upload queue is full; retry in ${retryAfterSeconds} s.`, 429, true, {
+    super("UPLOADS_BUSY", `Every image decoder is busy and the upload queue is full; retry in ${retryAfterSeconds} s.`, 429, true, {
       details: { retryAfterSeconds },
     });
   }
@@ -68,7 +71,7 @@ export class DecodeBusyError extends AppError {
 /** 503: the thread decoding this upload stopped (crash or watchdog); the pool has already replaced it. */
 export class DecoderUnavailableError extends AppError {
   constructor(message: string) {
-    super('DECODER_UNAVAILABLE', message, 503, true, { details: { retryAfterSeconds: 1 } });
+    super("DECODER_UNAVAILABLE", message, 503, true, { details: { retryAfterSeconds: 1 } });
   }
 }
 
@@ -113,7 +116,7 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
   const deathError = options.deathError ?? ((d: WorkerDeath) => new DecoderUnavailableError(d.message));
   const revive = (e: SerializedError | undefined): Error =>
     (options.reviveError ?? ((x: SerializedError) => Object.assign(new Error(x.message), { name: x.name })))(
-      e ?? { name: 'Error', message: 'the worker reported a failure without details' },
+      e ?? { name: "Error", message: "the worker reported a failure without details" },
     );
 
   function spawn(): Slot {
@@ -123,18 +126,19 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
     const slot: Slot = { worker, job: null, jobs: 0, started: 0, timer: null, idleTimer: null, death: null, booted: false };
     slots.add(slot);
     counts.spawned++;
-    options.onEvent?.({ type: 'spawn', threadId: worker.threadId });
-    worker.on('message', (message: WorkerMessage) => {
+    options.onEvent?.({ type: "spawn", threadId: worker.threadId });
+    worker.on("message", (message: WorkerMessage) => {
       slot.booted = true;
       if (message.started) watch(slot);
       else finish(slot, message);
     });
-    worker.on('error', (error: Error) => {
-      slot.death ??= (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? { kind: 'out-of-memory', message: error.message }
-        : { kind: 'crashed', message: `The image decoder crashed: ${error.message}` };
+    worker.on("error", (error: Error) => {
+      slot.death ??=
+        (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? { kind: "out-of-memory", message: error.message }
+          : { kind: "crashed", message: `The image decoder crashed: ${error.message}` };
     });
-    worker.on('exit', (exitCode) => died(slot, exitCode));
+    worker.on("exit", (exitCode) => died(slot, exitCode));
     return slot;
   }
 
@@ -142,10 +146,16 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
   function watch(slot: Slot): void {
     clearTimeout(slot.timer ?? undefined);
     if (!slot.job) return;
-    slot.timer = setTimeout(() => {
-      slot.death = { kind: 'timeout', message: `Decoding took longer than ${options.taskTimeoutMs} ms; the decoder was stopped. Try again later.` };
-      void slot.worker.terminate();
-    }, options.taskTimeoutMs + (slot.booted ? 0 : BOOT_ALLOWANCE_MS));
+    slot.timer = setTimeout(
+      () => {
+        slot.death = {
+          kind: "timeout",
+          message: `Decoding took longer than ${options.taskTimeoutMs} ms; the decoder was stopped. Try again later.`,
+        };
+        void slot.worker.terminate();
+      },
+      options.taskTimeoutMs + (slot.booted ? 0 : BOOT_ALLOWANCE_MS),
+    );
   }
 
   function finish(slot: Slot, message: WorkerMessage): void {
@@ -171,9 +181,13 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
     if (!slots.delete(slot)) return;
     clearTimeout(slot.timer ?? undefined);
     clearTimeout(slot.idleTimer ?? undefined);
-    const death = slot.death ?? { kind: 'exited' as const, message: `The image decoder stopped unexpectedly (exit code ${exitCode}); try again.`, exitCode };
+    const death = slot.death ?? {
+      kind: "exited" as const,
+      message: `The image decoder stopped unexpectedly (exit code ${exitCode}); try again.`,
+      exitCode,
+    };
     const job = slot.job;
-    options.onEvent?.({ type: 'death', threadId: slot.worker.threadId, death, hadJob: job !== null });
+    options.onEvent?.({ type: "death", threadId: slot.worker.threadId, death, hadJob: job !== null });
     if (job) {
       counts.crashed++;
       counts.failed++;
@@ -206,7 +220,7 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
       if (slot.job === null && slot.idleTimer === null) {
         slot.idleTimer = setTimeout(() => {
           if (slot.job !== null || !slots.has(slot)) return;
-          options.onEvent?.({ type: 'idle-stop', threadId: slot.worker.threadId });
+          options.onEvent?.({ type: "idle-stop", threadId: slot.worker.threadId });
           retire(slot);
         }, options.idleMs);
         slot.idleTimer.unref();
@@ -221,7 +235,7 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
 
   return {
     run(payload, transfer = []) {
-      if (closed) return Promise.reject(new DecoderUnavailableError('The image decoders are shutting down.'));
+      if (closed) return Promise.reject(new DecoderUnavailableError("The image decoders are shutting down."));
       const idle = [...slots].some((s) => s.job === null) || slots.size < options.size;
       if (!idle && queue.length >= options.maxQueue) return Promise.reject(new DecodeBusyError(retryAfterSeconds()));
       return new Promise<R>((resolve, reject) => {
@@ -233,8 +247,8 @@ export function createWorkerPool<P, R>(options: WorkerPoolOptions): WorkerPool<P
     retryAfterSeconds,
     async close() {
       closed = true;
-      for (const job of queue.splice(0)) job.reject(new DecoderUnavailableError('The image decoders are shutting down.'));
-      for (const s of slots) s.death = { kind: 'exited', message: 'The image decoders are shutting down; try again.' };
+      for (const job of queue.splice(0)) job.reject(new DecoderUnavailableError("The image decoders are shutting down."));
+      for (const s of slots) s.death = { kind: "exited", message: "The image decoders are shutting down; try again." };
       await Promise.all([...slots].map((s) => s.worker.terminate()));
     },
   };

@@ -3,9 +3,9 @@
  * uploads over POST /upload and authenticated image downloads. The bearer token travels in the
  * Authorization header (HTTP) and in the graphql-ws connection_init payload (WebSocket).
  */
-import { createClient, type Client } from 'graphql-ws';
+import { createClient, type Client } from "graphql-ws";
 
-export type ApiErrorKind = 'network' | 'unauthenticated' | 'forbidden' | 'graphql' | 'http';
+export type ApiErrorKind = "network" | "unauthenticated" | "forbidden" | "graphql" | "http";
 
 export class ApiError extends Error {
   constructor(
@@ -14,17 +14,25 @@ export class ApiError extends Error {
     readonly status?: number,
   ) {
     super(message);
-    this.name = 'ApiError';
+    this.name = "ApiError";
   }
 }
 
-export type LiveState = 'connecting' | 'live' | 'offline';
+export type LiveState = "connecting" | "live" | "offline";
 
-export interface UploadResult { uploadId: string; [key: string]: unknown }
+export interface UploadResult {
+  uploadId: string;
+  [key: string]: unknown;
+}
 
 export interface Api {
   query<T>(document: string, variables?: Record<string, unknown>): Promise<T>;
-  subscribe<T>(document: string, variables: Record<string, unknown>, onData: (data: T) => void, onError?: (err: ApiError) => void): () => void;
+  subscribe<T>(
+    document: string,
+    variables: Record<string, unknown>,
+    onData: (data: T) => void,
+    onError?: (err: ApiError) => void,
+  ): () => void;
   upload(file: File): Promise<UploadResult>;
   fetchImage(url: string): Promise<Blob>;
   onLiveState(listener: (state: LiveState) => void): () => void;
@@ -35,12 +43,15 @@ export interface Api {
   dispose(): void;
 }
 
-interface GraphQLErrorShape { message: string; extensions?: { code?: string } }
+interface GraphQLErrorShape {
+  message: string;
+  extensions?: { code?: string };
+}
 
 export function createApi(opts: { getToken: () => string | null; onUnauthenticated: () => void }): Api {
   const origin = window.location.origin;
   let ws: Client | null = null;
-  let liveState: LiveState = 'offline';
+  let liveState: LiveState = "offline";
   let connectedOnce = false;
   const liveListeners = new Set<(s: LiveState) => void>();
   const reconnectListeners = new Set<() => void>();
@@ -57,27 +68,27 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
 
   function toGraphQLError(errors: GraphQLErrorShape[]): ApiError {
     const codes = errors.map((e) => e.extensions?.code);
-    const message = errors.map((e) => e.message).join('; ');
-    if (codes.includes('UNAUTHENTICATED')) {
+    const message = errors.map((e) => e.message).join("; ");
+    if (codes.includes("UNAUTHENTICATED")) {
       opts.onUnauthenticated();
-      return new ApiError(message || 'Your session has ended. Please sign in again.', 'unauthenticated');
+      return new ApiError(message || "Your session has ended. Please sign in again.", "unauthenticated");
     }
-    if (codes.includes('FORBIDDEN')) return new ApiError(message || 'You do not have permission for this.', 'forbidden');
-    return new ApiError(message || 'The server reported an error.', 'graphql');
+    if (codes.includes("FORBIDDEN")) return new ApiError(message || "You do not have permission for this.", "forbidden");
+    return new ApiError(message || "The server reported an error.", "graphql");
   }
 
   async function request(url: string, init: RequestInit): Promise<Response> {
     try {
       return await fetch(url, init);
     } catch {
-      throw new ApiError('Cannot reach the gateway. Check your connection and try again.', 'network');
+      throw new ApiError("Cannot reach the gateway. Check your connection and try again.", "network");
     }
   }
 
   function socket(): Client {
     if (ws) return ws;
-    const url = `${origin.replace(/^http/, 'ws')}/graphql`;
-    setLive('connecting');
+    const url = `${origin.replace(/^http/, "ws")}/graphql`;
+    setLive("connecting");
     ws = createClient({
       url,
       // Stay connected while signed in, so the header's live indicator means something on every page.
@@ -86,13 +97,13 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       retryAttempts: Number.MAX_SAFE_INTEGER,
       shouldRetry: () => opts.getToken() !== null,
       on: {
-        connecting: () => setLive('connecting'),
+        connecting: () => setLive("connecting"),
         connected: () => {
-          setLive('live');
+          setLive("live");
           if (connectedOnce) for (const l of reconnectListeners) l();
           connectedOnce = true;
         },
-        closed: () => setLive('offline'),
+        closed: () => setLive("offline"),
       },
     });
     return ws;
@@ -101,8 +112,8 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
   return {
     async query<T>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
       const res = await request(`${origin}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", ...authHeaders() },
         body: JSON.stringify({ query: document, variables }),
       });
       let body: { data?: T; errors?: GraphQLErrorShape[] } | null = null;
@@ -113,10 +124,10 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       }
       if (res.status === 401) {
         opts.onUnauthenticated();
-        throw new ApiError('Your session has ended. Please sign in again.', 'unauthenticated', 401);
+        throw new ApiError("Your session has ended. Please sign in again.", "unauthenticated", 401);
       }
       if (body?.errors?.length) throw toGraphQLError(body.errors);
-      if (!res.ok || !body?.data) throw new ApiError(`The gateway answered HTTP ${res.status}.`, 'http', res.status);
+      if (!res.ok || !body?.data) throw new ApiError(`The gateway answered HTTP ${res.status}.`, "http", res.status);
       return body.data;
     },
 
@@ -130,9 +141,11 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
           },
           error: (err) => {
             const message = Array.isArray(err)
-              ? err.map((e: GraphQLErrorShape) => e.message).join('; ')
-              : err instanceof Error ? err.message : 'Live updates stopped.';
-            onError?.(new ApiError(message, 'network'));
+              ? err.map((e: GraphQLErrorShape) => e.message).join("; ")
+              : err instanceof Error
+                ? err.message
+                : "Live updates stopped.";
+            onError?.(new ApiError(message, "network"));
           },
           complete: () => undefined,
         },
@@ -141,8 +154,8 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
 
     async upload(file: File): Promise<UploadResult> {
       const form = new FormData();
-      form.append('file', file, file.name);
-      const res = await request(`${origin}/upload`, { method: 'POST', headers: authHeaders(), body: form });
+      form.append("file", file, file.name);
+      const res = await request(`${origin}/upload`, { method: "POST", headers: authHeaders(), body: form });
       type UploadBody = { uploadId?: string; error?: { code?: string; message?: string } };
       let body: UploadBody | null = null;
       try {
@@ -152,18 +165,18 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       }
       if (res.status === 401) {
         opts.onUnauthenticated();
-        throw new ApiError('Your session has ended. Please sign in again.', 'unauthenticated', 401);
+        throw new ApiError("Your session has ended. Please sign in again.", "unauthenticated", 401);
       }
       if (!res.ok || !body?.uploadId) {
         const msg = body?.error?.message ?? `The upload failed (HTTP ${res.status}).`;
-        throw new ApiError(msg, 'http', res.status);
+        throw new ApiError(msg, "http", res.status);
       }
       return body as UploadResult;
     },
 
     async fetchImage(url: string): Promise<Blob> {
       const res = await request(new URL(url, origin).toString(), { headers: authHeaders() });
-      if (!res.ok) throw new ApiError(`The image could not be loaded (HTTP ${res.status}).`, 'http', res.status);
+      if (!res.ok) throw new ApiError(`The image could not be loaded (HTTP ${res.status}).`, "http", res.status);
       return res.blob();
     },
 
@@ -186,7 +199,7 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       void ws?.dispose();
       ws = null;
       connectedOnce = false;
-      setLive('offline');
+      setLive("offline");
     },
   };
 }

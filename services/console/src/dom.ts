@@ -6,23 +6,19 @@ export type Child = Node | string | number | null | undefined | false | Child[];
 type Handler = (ev: any) => void;
 export type Props = Record<string, string | number | boolean | null | undefined | Handler>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props?: Props | null,
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props | null, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (props) {
     for (const [key, value] of Object.entries(props)) {
       if (value === null || value === undefined || value === false) continue;
-      if (typeof value === 'function') {
+      if (typeof value === "function") {
         el.addEventListener(key.slice(2).toLowerCase(), value);
-      } else if (key === 'class') {
+      } else if (key === "class") {
         el.className = String(value);
-      } else if (key === 'value' && 'value' in el) {
+      } else if (key === "value" && "value" in el) {
         (el as HTMLInputElement).value = String(value);
       } else {
-        el.setAttribute(key, value === true ? '' : String(value));
+        el.setAttribute(key, value === true ? "" : String(value));
       }
     }
   }
@@ -34,7 +30,7 @@ export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
-    else parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+    else parent.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
   }
 }
 

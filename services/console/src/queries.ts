@@ -1,5 +1,5 @@
 /** GraphQL documents the console sends; all fields exist in schema.graphql. */
-const VIEWER_FIELDS = 'id email name role tenant { id name }';
+const VIEWER_FIELDS = "id email name role tenant { id name }";
 
 export const LOGIN = `mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) { token viewer { ${VIEWER_FIELDS} } errors { code message field } }
@@ -9,7 +9,7 @@ export const LOGOUT = `mutation Logout { logout { revoked errors { code message 
 
 export const VIEWER = `query Viewer { viewer { ${VIEWER_FIELDS} } }`;
 
-const WORKER_FIELDS = 'id host status bundleSha256 modelVersion inFlight processed lastSeenAt healthy';
+const WORKER_FIELDS = "id host status bundleSha256 modelVersion inFlight processed lastSeenAt healthy";
 
 export const DASHBOARD = `query Dashboard {
   queue { deadLetters throughputPerMinute tasks { task queued running succeededLastHour failedLastHour } }
@@ -20,7 +20,8 @@ export const TENANT_UPDATES = `subscription TenantUpdates {
   tenantAnalysisUpdates { status at analysis { id task status errorMessage study { id accessionNumber patient { externalId } } } }
 }`;
 
-const STUDY_FIELDS = 'id accessionNumber description modality studyDate status createdAt patient { id externalId displayName birthYear sex }';
+const STUDY_FIELDS =
+  "id accessionNumber description modality studyDate status createdAt patient { id externalId displayName birthYear sex }";
 
 export const STUDIES = `query Studies($first: Int, $after: String, $filter: StudyFilter) {
   studies(first: $first, after: $after, filter: $filter) {
@@ -48,7 +49,7 @@ const RESULT_FIELDS = `
   }
   ... on VqaAnswer { analysisId question answer confidence answerType imageBased regions { region weight } }`;
 
-const RELIABILITY_FIELDS = 'level score reasons { code message } frontalProbability oodDistance';
+const RELIABILITY_FIELDS = "level score reasons { code message } frontalProbability oodDistance";
 
 export const STUDY = `query Study($id: ID!) {
   study(id: $id) {

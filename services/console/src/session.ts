@@ -1,9 +1,12 @@
 /** The signed-in user's token and profile, kept per browser tab (sessionStorage). */
-import type { Viewer } from './types.ts';
+import type { Viewer } from "./types.ts";
 
-const KEY = 'gkmvlp.console.session';
+const KEY = "gkmvlp.console.session";
 
-export interface Session { token: string; viewer: Viewer }
+export interface Session {
+  token: string;
+  viewer: Viewer;
+}
 
 export function loadSession(): Session | null {
   try {

@@ -17,7 +17,10 @@ const schema = z.object({
   KAFKA_BROKERS: env.list(),
   KAFKA_CLIENT_ID: env.string().default("gateway"),
   /** Topic names are `<prefix>analysis.requested|completed|dead-letter` (lib/events), as for the worker. */
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -").default(""),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -")
+    .default(""),
   /** HMAC secret for bearer tokens; at least 32 characters. */
   AUTH_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   AUTH_TOKEN_TTL_SECONDS: env.int(8 * 3600, 60),

@@ -73,24 +73,27 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
   /** The query limits for one request (HTTP); refusals are logged with the analysis' work counter. */
-  const checkDocument = (authenticated: boolean, requestId: string): DocumentCheck => (source, variables) => {
-    const verdict = preflight(schema, source, variables, config.graphql.limits, authenticated);
-    if (!verdict.ok) {
-      logger.info("GraphQL document refused", {
-        requestId,
-        code: verdict.error.extensions.code,
-        authenticated,
-        bytes: Buffer.byteLength(source, "utf8"),
-        visited: verdict.analysis?.visited ?? null,
-        nodes: verdict.analysis?.nodes ?? null,
-      });
-    }
-    return verdict;
-  };
+  const checkDocument =
+    (authenticated: boolean, requestId: string): DocumentCheck =>
+    (source, variables) => {
+      const verdict = preflight(schema, source, variables, config.graphql.limits, authenticated);
+      if (!verdict.ok) {
+        logger.info("GraphQL document refused", {
+          requestId,
+          code: verdict.error.extensions.code,
+          authenticated,
+          bytes: Buffer.byteLength(source, "utf8"),
+          visited: verdict.analysis?.visited ?? null,
+          nodes: verdict.analysis?.nodes ?? null,
+        });
+      }
+      return verdict;
+    };
   const serveConsole = createStaticHandler(config.consoleDir, "/console");
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
-  const tenantSlug = async (tenantId: string) => (await db.tenant.findUnique({ where: { id: tenantId }, select: { slug: true } }))?.slug ?? null;
+  const tenantSlug = async (tenantId: string) =>
+    (await db.tenant.findUnique({ where: { id: tenantId }, select: { slug: true } }))?.slug ?? null;
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
@@ -176,7 +179,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
           throw error;
         }
         const address = clientAddress(req, config.http.trustProxy);
-        await handleGraphQL(req, res, url, apollo, async () => makeContext(principal, requestId, counter, address), counter, checkDocument(principal !== null, requestId));
+        await handleGraphQL(
+          req,
+          res,
+          url,
+          apollo,
+          async () => makeContext(principal, requestId, counter, address),
+          counter,
+          checkDocument(principal !== null, requestId),
+        );
       });
     }
     if (path === "/upload") {
@@ -185,7 +196,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return;
       }
       const principal = await admit(req, res, "HTTP.upload");
-      if (principal) await handleUpload(req, res, url, principal, { store: imageStore, config, logger, decoder: uploadDecoder, tenantSlug });
+      if (principal)
+        await handleUpload(req, res, url, principal, { store: imageStore, config, logger, decoder: uploadDecoder, tenantSlug });
       return;
     }
     const image = /^\/images\/([^/]+)$/.exec(path);
@@ -230,9 +242,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   async function ready(): Promise<ReadyReport> {
-    const database = await db
-      .$queryRaw`SELECT 1`.then(() => true)
-      .catch(() => false);
+    const database = await db.$queryRaw`SELECT 1`.then(() => true).catch(() => false);
     // one probe without retries: waitUntilReady's admin client retries its connect for longer than a probe may take
     const kafkaOk = await kafka.reachable(2000);
     const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready(), tailer: tailer.ready() };

@@ -47,7 +47,9 @@ async function main(): Promise<void> {
 
   await gateway.start();
   // One line on stdout that scripts can wait for.
-  process.stdout.write(`${JSON.stringify({ gateway: gateway.url, graphql: `${gateway.url}/graphql`, console: `${gateway.url}/console/` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ gateway: gateway.url, graphql: `${gateway.url}/graphql`, console: `${gateway.url}/console/` })}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,15 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, getOperationAST, type ExecutionArgs, type GraphQLSchema } from "graphql";
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  getOperationAST,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from "graphql";
 import type { IncomingMessage } from "node:http";
 import { authenticate, InvalidCredentials, type AuthOptions, type Principal } from "./auth/principal.ts";
 import type { Revocations } from "./auth/sessions.ts";
@@ -63,7 +71,10 @@ export function attachGraphQLWs(options: WsOptions) {
     {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams;
-        const credentials = { authorization: param(params, "authorization", "Authorization"), apiKey: param(params, "apiKey", "x-api-key") };
+        const credentials = {
+          authorization: param(params, "authorization", "Authorization"),
+          apiKey: param(params, "apiKey", "x-api-key"),
+        };
         try {
           const principal = await authenticate(options.db, credentials, options.auth);
           if (!principal) return false; // 4403: subscriptions need credentials
@@ -86,7 +97,11 @@ export function attachGraphQLWs(options: WsOptions) {
         const verdict = preflight(options.schema, payload.query, variables, options.limits, true);
         if (!verdict.ok) return [verdict.error];
         const { document } = verdict;
-        const errors = validate(options.schema, document, options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule]);
+        const errors = validate(
+          options.schema,
+          document,
+          options.introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule],
+        );
         if (errors.length) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError("Send exactly one operation, or name the one to run.")];

@@ -87,7 +87,12 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
   if (bundle.issue || bundle.dir === undefined) throw new ConfigError("analysis worker", [bundle.issue ?? "MODEL_BUNDLE_DIR: no bundle"]);
   return {
     databaseUrl: c.DATABASE_URL,
-    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID, groupId: c.WORKER_GROUP_ID, sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS },
+    kafka: {
+      brokers: c.KAFKA_BROKERS,
+      clientId: c.KAFKA_CLIENT_ID,
+      groupId: c.WORKER_GROUP_ID,
+      sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
+    },
     topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
     bundleDir: path.resolve(bundle.dir),
     inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS, preprocessThreads: c.PREPROCESS_THREADS },

@@ -4,7 +4,18 @@ import { AppError, ModelError, UnavailableError, ValidationError, toAppError } f
 import { BundleError, InferenceError } from "./bundle/errors.ts";
 
 /** Errors worth retrying because the cause is outside this message: a database or broker hiccup. */
-const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "57P01", "57P03", "53300", "40001", "40P01"]);
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "57P01",
+  "57P03",
+  "53300",
+  "40001",
+  "40P01",
+]);
 /** Prisma's "can't reach / timed out / pool timeout / transaction closed" codes. */
 const PRISMA_TRANSIENT = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
 
@@ -22,7 +33,8 @@ function errorCodeOf(error: unknown): string | undefined {
 }
 
 /** node-postgres's errors for a pooled connection that died under a query (no code: matched by their text). */
-const PG_DEAD_CONNECTION = /^(Client has encountered a connection error and is not queryable|Connection terminated unexpectedly|Connection terminated|Client was closed and is not queryable)$/;
+const PG_DEAD_CONNECTION =
+  /^(Client has encountered a connection error and is not queryable|Connection terminated unexpectedly|Connection terminated|Client was closed and is not queryable)$/;
 
 export function classifyError(error: unknown): AppError {
   if (error instanceof AppError) return error;

@@ -25,7 +25,10 @@ async function main(): Promise<void> {
     executionProviders: config.inference.executionProvider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
     intraOpNumThreads: config.inference.threads,
   });
-  const engine = createEngine(bundle, { batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs }, preprocessThreads: config.inference.preprocessThreads });
+  const engine = createEngine(bundle, {
+    batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs },
+    preprocessThreads: config.inference.preprocessThreads,
+  });
   logger.info("bundle loaded", { dir: config.bundleDir, model: engine.model, ms: Math.round(performance.now() - started) });
 
   // connection errors (PostgreSQL restarting) are logged and survived; /readyz says 503 until a query works again
@@ -37,7 +40,8 @@ async function main(): Promise<void> {
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: config.kafka.clientId,
-    log: (level, message, extra) => logger[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"](message, extra),
+    log: (level, message, extra) =>
+      logger[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"](message, extra),
   });
   const imageStore = createLocalDiskImageStore({ root: config.storageDir });
   const worker = createAnalysisWorker({ config, db, kafka, engine, imageStore, logger });

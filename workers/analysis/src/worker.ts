@@ -59,7 +59,9 @@ class ShuttingDown extends Error {}
 function rawText(value: Buffer | null): { value: string | null; encoding: "utf8" | "base64" } {
   if (value === null) return { value: null, encoding: "utf8" };
   const text = value.toString("utf8");
-  return Buffer.from(text, "utf8").equals(value) ? { value: text, encoding: "utf8" } : { value: value.toString("base64"), encoding: "base64" };
+  return Buffer.from(text, "utf8").equals(value)
+    ? { value: text, encoding: "utf8" }
+    : { value: value.toString("base64"), encoding: "base64" };
 }
 
 export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
@@ -155,7 +157,10 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
 
   async function databaseOk(): Promise<boolean> {
     try {
-      await Promise.race([prisma.$queryRaw`SELECT 1`, new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref())]);
+      await Promise.race([
+        prisma.$queryRaw`SELECT 1`,
+        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref()),
+      ]);
       return true;
     } catch {
       return false;
@@ -165,7 +170,12 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   async function readiness() {
     // the broker itself too: the consumer notices a lost broker only when a heartbeat or fetch fails
     const [database, kafkaOk] = await Promise.all([databaseOk(), kafka.reachable(2000)]);
-    const checks = { bundle: engine.bundle.sessions.image_encoder !== undefined, consumer: consumer?.ready() ?? false, database, kafka: kafkaOk };
+    const checks = {
+      bundle: engine.bundle.sessions.image_encoder !== undefined,
+      consumer: consumer?.ready() ?? false,
+      database,
+      kafka: kafkaOk,
+    };
     return { ready: status !== "STOPPING" && status !== "STOPPED" && Object.values(checks).every(Boolean), checks };
   }
 
@@ -191,7 +201,10 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       });
       await relay.start();
     }
-    health = await startHealthServer(config.http.host, config.http.port, { ready: readiness, stats: () => ({ workerId: config.workerId, status, ...stats.snapshot(), engine: engine.stats() }) });
+    health = await startHealthServer(config.http.host, config.http.port, {
+      ready: readiness,
+      stats: () => ({ workerId: config.workerId, status, ...stats.snapshot(), engine: engine.stats() }),
+    });
 
     consumer = kafka.consumer({
       groupId: config.kafka.groupId,
@@ -213,7 +226,13 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     status = "READY";
     heartbeat.start();
     await heartbeat.beat();
-    logger.info("analysis worker ready", { workerId: config.workerId, model: engine.model, group: config.kafka.groupId, topic: topics.requested, httpPort: health.port });
+    logger.info("analysis worker ready", {
+      workerId: config.workerId,
+      model: engine.model,
+      group: config.kafka.groupId,
+      topic: topics.requested,
+      httpPort: health.port,
+    });
   }
 
   async function stopNow(): Promise<void> {
@@ -229,7 +248,8 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     const deadline = Date.now() + config.shutdownGraceMs;
     await drained;
     while (inFlight > 0 && Date.now() < deadline) await sleep(20);
-    if (inFlight > 0) logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
+    if (inFlight > 0)
+      logger.warn("in-flight work did not finish within the shutdown grace period", { inFlight, graceMs: config.shutdownGraceMs });
     await consumer?.stop().catch((error: Error) => logger.warn("consumer stop failed", { error }));
     heartbeat.stop();
     await relay?.stop().catch((error: Error) => logger.warn("outbox relay stop failed", { error }));

@@ -1,9 +1,21 @@
 /** Pure geometry and colour maths for the image viewer (unit-tested without a browser). */
 
-export interface ViewTransform { scale: number; tx: number; ty: number }
+export interface ViewTransform {
+  scale: number;
+  tx: number;
+  ty: number;
+}
 
 /** Image-to-canvas transform in CSS pixels: fit the image, then apply zoom and pan. */
-export function viewTransform(canvasW: number, canvasH: number, imageW: number, imageH: number, zoom: number, panX: number, panY: number): ViewTransform {
+export function viewTransform(
+  canvasW: number,
+  canvasH: number,
+  imageW: number,
+  imageH: number,
+  zoom: number,
+  panX: number,
+  panY: number,
+): ViewTransform {
   const fit = Math.min(canvasW / imageW, canvasH / imageH);
   const scale = fit * zoom;
   return { scale, tx: (canvasW - imageW * scale) / 2 + panX, ty: (canvasH - imageH * scale) / 2 + panY };
@@ -13,8 +25,16 @@ export function viewTransform(canvasW: number, canvasH: number, imageW: number, 
  * New pan so that the image point under (mx, my) stays under the cursor after zooming to `newZoom`.
  */
 export function zoomAround(
-  canvasW: number, canvasH: number, imageW: number, imageH: number,
-  zoom: number, panX: number, panY: number, newZoom: number, mx: number, my: number,
+  canvasW: number,
+  canvasH: number,
+  imageW: number,
+  imageH: number,
+  zoom: number,
+  panX: number,
+  panY: number,
+  newZoom: number,
+  mx: number,
+  my: number,
 ): { panX: number; panY: number } {
   const t = viewTransform(canvasW, canvasH, imageW, imageH, zoom, panX, panY);
   const ix = (mx - t.tx) / t.scale;
@@ -47,7 +67,13 @@ export function windowLut(center: number, width: number): Uint8ClampedArray {
 /** A perceptually ordered blue→cyan→green→yellow→red ramp for heatmaps, t in [0,1]. */
 export function heatColor(t: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, t));
-  const stops: [number, number, number][] = [[0, 0, 180], [0, 180, 255], [0, 220, 80], [255, 230, 0], [255, 40, 0]];
+  const stops: [number, number, number][] = [
+    [0, 0, 180],
+    [0, 180, 255],
+    [0, 220, 80],
+    [255, 230, 0],
+    [255, 40, 0],
+  ];
   const pos = x * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(pos));
   const f = pos - i;

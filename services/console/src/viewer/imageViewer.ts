@@ -4,13 +4,21 @@
  * Region highlighting (from report sentences or findings) is drawn whatever the region toggle says.
  * The canvas's data-* attributes state what was drawn, for assistive tech captions and tests.
  */
-import { h } from '../dom.ts';
-import type { Box, Heatmap, RegionBox } from '../types.ts';
-import { drawBoxes, drawHighlights, drawRegions } from './draw.ts';
-import { heatmapPixels, heatmapRect, viewTransform, windowLut, zoomAround } from './geometry.ts';
+import { h } from "../dom.ts";
+import type { Box, Heatmap, RegionBox } from "../types.ts";
+import { drawBoxes, drawHighlights, drawRegions } from "./draw.ts";
+import { heatmapPixels, heatmapRect, viewTransform, windowLut, zoomAround } from "./geometry.ts";
 
-export interface Overlays { boxes: Box[]; heatmaps: Heatmap[]; regions: RegionBox[] }
-export interface Toggles { boxes: boolean; heatmap: boolean; regions: boolean }
+export interface Overlays {
+  boxes: Box[];
+  heatmaps: Heatmap[];
+  regions: RegionBox[];
+}
+export interface Toggles {
+  boxes: boolean;
+  heatmap: boolean;
+  regions: boolean;
+}
 
 const MIN_ZOOM = 0.5;
 const MAX_ZOOM = 12;
@@ -37,9 +45,15 @@ export class ImageViewer {
   heatmapLabel: string | null = null;
   onChange: () => void = () => undefined;
 
-  constructor(private readonly describe: string) {
-    this.canvas = h('canvas', { class: 'viewer-canvas', tabindex: '0', role: 'img', 'aria-label': describe, 'data-testid': 'viewer-canvas' });
-    this.caption = h('p', { class: 'viewer-caption muted', 'aria-live': 'polite' });
+  constructor(readonly describe: string) {
+    this.canvas = h("canvas", {
+      class: "viewer-canvas",
+      tabindex: "0",
+      role: "img",
+      "aria-label": describe,
+      "data-testid": "viewer-canvas",
+    });
+    this.caption = h("p", { class: "viewer-caption muted", "aria-live": "polite" });
     this.bindPointer();
     this.bindKeys();
     this.resizeObserver = new ResizeObserver(() => this.requestDraw());
@@ -50,21 +64,25 @@ export class ImageViewer {
     const bitmap = await createImageBitmap(blob);
     this.iw = bitmap.width;
     this.ih = bitmap.height;
-    this.source = document.createElement('canvas');
+    this.source = document.createElement("canvas");
     this.source.width = this.iw;
     this.source.height = this.ih;
-    const sctx = this.source.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+    const sctx = this.source.getContext("2d", { willReadFrequently: true }) as CanvasRenderingContext2D;
     sctx.drawImage(bitmap, 0, 0);
     bitmap.close();
     this.original = sctx.getImageData(0, 0, this.iw, this.ih);
-    this.windowed = document.createElement('canvas');
+    this.windowed = document.createElement("canvas");
     this.windowed.width = this.iw;
     this.windowed.height = this.ih;
     this.applyWindow();
   }
 
-  get imageSize(): { width: number; height: number } { return { width: this.iw, height: this.ih } }
-  get windowLevel(): { center: number; width: number } { return { center: this.center, width: this.width } }
+  get imageSize(): { width: number; height: number } {
+    return { width: this.iw, height: this.ih };
+  }
+  get windowLevel(): { center: number; width: number } {
+    return { center: this.center, width: this.width };
+  }
 
   setOverlays(o: Overlays): void {
     this.overlays = o;
@@ -91,7 +109,18 @@ export class ImageViewer {
     const rect = this.canvas.getBoundingClientRect();
     const newZoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.zoom * factor));
     if (this.iw) {
-      const p = zoomAround(rect.width, rect.height, this.iw, this.ih, this.zoom, this.panX, this.panY, newZoom, mx ?? rect.width / 2, my ?? rect.height / 2);
+      const p = zoomAround(
+        rect.width,
+        rect.height,
+        this.iw,
+        this.ih,
+        this.zoom,
+        this.panX,
+        this.panY,
+        newZoom,
+        mx ?? rect.width / 2,
+        my ?? rect.height / 2,
+      );
       this.panX = p.panX;
       this.panY = p.panY;
     }
@@ -110,7 +139,9 @@ export class ImageViewer {
     this.onChange();
   }
 
-  get zoomLevel(): number { return this.zoom }
+  get zoomLevel(): number {
+    return this.zoom;
+  }
 
   dispose(): void {
     this.resizeObserver.disconnect();
@@ -134,7 +165,7 @@ export class ImageViewer {
       dst[i + 2] = lut[src[i + 2] as number] as number;
       dst[i + 3] = 255;
     }
-    (this.windowed.getContext('2d') as CanvasRenderingContext2D).putImageData(out, 0, 0);
+    (this.windowed.getContext("2d") as CanvasRenderingContext2D).putImageData(out, 0, 0);
     this.requestDraw();
   }
 
@@ -142,10 +173,10 @@ export class ImageViewer {
     const cached = this.heatmapCache.get(map.label);
     if (cached) return cached;
     const { data, max } = heatmapPixels(map.values, map.width, map.height);
-    const c = document.createElement('canvas');
+    const c = document.createElement("canvas");
     c.width = map.width;
     c.height = map.height;
-    (c.getContext('2d') as CanvasRenderingContext2D).putImageData(new ImageData(data, map.width, map.height), 0, 0);
+    (c.getContext("2d") as CanvasRenderingContext2D).putImageData(new ImageData(data, map.width, map.height), 0, 0);
     const entry = { canvas: c, max };
     this.heatmapCache.set(map.label, entry);
     return entry;
@@ -159,9 +190,9 @@ export class ImageViewer {
       this.canvas.width = Math.round(cw * dpr);
       this.canvas.height = Math.round(ch * dpr);
     }
-    const ctx = this.canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+    const ctx = this.canvas.getContext("2d", { willReadFrequently: true }) as CanvasRenderingContext2D;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
+    ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     if (!this.windowed || !cw || !ch) return;
     const t = viewTransform(cw, ch, this.iw, this.ih, this.zoom, this.panX, this.panY);
@@ -190,43 +221,52 @@ export class ImageViewer {
     const lit = this.overlays.regions.filter((r) => this.highlight.includes(r.region));
     if (lit.length) {
       drawHighlights(ctx, lit, t.scale);
-      notes.push(`highlighted: ${lit.map((r) => r.region).join(', ')}`);
+      notes.push(`highlighted: ${lit.map((r) => r.region).join(", ")}`);
     }
     const boxes = this.toggles.boxes ? this.overlays.boxes : [];
     if (boxes.length) {
       drawBoxes(ctx, boxes, t.scale);
-      notes.push(`${boxes.length} finding ${boxes.length === 1 ? 'box' : 'boxes'}`);
+      notes.push(`${boxes.length} finding ${boxes.length === 1 ? "box" : "boxes"}`);
     }
     const missing = this.highlight.filter((r) => !lit.some((l) => l.region === r));
-    if (missing.length) notes.push(`no box for ${missing.join(', ')}`);
+    if (missing.length) notes.push(`no box for ${missing.join(", ")}`);
 
     const d = this.canvas.dataset;
     d.boxes = String(boxes.length);
-    d.boxLabels = [...new Set(boxes.map((b) => b.label))].join('|');
+    d.boxLabels = [...new Set(boxes.map((b) => b.label))].join("|");
     d.regions = String(regions.length);
     d.regionBoxes = String(this.overlays.regions.length); // available for highlighting, drawn or not
-    d.heatmap = map?.label ?? '';
-    d.highlight = lit.map((r) => r.region).join('|');
+    d.heatmap = map?.label ?? "";
+    d.highlight = lit.map((r) => r.region).join("|");
     d.transform = JSON.stringify({ scale: t.scale, tx: t.tx, ty: t.ty, dpr });
     this.caption.textContent = `Zoom ${Math.round(this.zoom * 100)}%, window ${Math.round(this.width)} / level ${Math.round(this.center)}. ${
-      notes.length ? `Showing ${notes.join('; ')}.` : 'No overlays shown.'}`;
+      notes.length ? `Showing ${notes.join("; ")}.` : "No overlays shown."
+    }`;
   }
 
   private bindPointer(): void {
-    let drag: { mode: 'pan' | 'wl'; x: number; y: number; panX: number; panY: number; center: number; width: number } | null = null;
+    let drag: { mode: "pan" | "wl"; x: number; y: number; panX: number; panY: number; center: number; width: number } | null = null;
     const c = this.canvas;
-    c.addEventListener('contextmenu', (e) => e.preventDefault());
-    c.addEventListener('pointerdown', (e) => {
+    c.addEventListener("contextmenu", (e) => e.preventDefault());
+    c.addEventListener("pointerdown", (e) => {
       if (e.button !== 0 && e.button !== 2) return;
       c.setPointerCapture(e.pointerId);
-      drag = { mode: e.button === 2 || e.shiftKey ? 'wl' : 'pan', x: e.clientX, y: e.clientY, panX: this.panX, panY: this.panY, center: this.center, width: this.width };
-      c.classList.add(drag.mode === 'pan' ? 'panning' : 'windowing');
+      drag = {
+        mode: e.button === 2 || e.shiftKey ? "wl" : "pan",
+        x: e.clientX,
+        y: e.clientY,
+        panX: this.panX,
+        panY: this.panY,
+        center: this.center,
+        width: this.width,
+      };
+      c.classList.add(drag.mode === "pan" ? "panning" : "windowing");
     });
-    c.addEventListener('pointermove', (e) => {
+    c.addEventListener("pointermove", (e) => {
       if (!drag) return;
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
-      if (drag.mode === 'pan') {
+      if (drag.mode === "pan") {
         this.panX = drag.panX + dx;
         this.panY = drag.panY + dy;
         this.requestDraw();
@@ -238,26 +278,43 @@ export class ImageViewer {
     const end = (e: PointerEvent) => {
       if (!drag) return;
       c.releasePointerCapture(e.pointerId);
-      c.classList.remove('panning', 'windowing');
+      c.classList.remove("panning", "windowing");
       drag = null;
       this.onChange();
     };
-    c.addEventListener('pointerup', end);
-    c.addEventListener('pointercancel', end);
-    c.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      const rect = c.getBoundingClientRect();
-      this.zoomBy(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - rect.left, e.clientY - rect.top);
-    }, { passive: false });
+    c.addEventListener("pointerup", end);
+    c.addEventListener("pointercancel", end);
+    c.addEventListener(
+      "wheel",
+      (e) => {
+        e.preventDefault();
+        const rect = c.getBoundingClientRect();
+        this.zoomBy(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - rect.left, e.clientY - rect.top);
+      },
+      { passive: false },
+    );
   }
 
   private bindKeys(): void {
-    this.canvas.addEventListener('keydown', (e) => {
+    this.canvas.addEventListener("keydown", (e) => {
       const step = 40;
       const actions: Record<string, () => void> = {
-        '+': () => this.zoomBy(1.25), '=': () => this.zoomBy(1.25), '-': () => this.zoomBy(0.8), '0': () => this.reset(),
-        ArrowLeft: () => { this.panX += step; }, ArrowRight: () => { this.panX -= step; },
-        ArrowUp: () => { this.panY += step; }, ArrowDown: () => { this.panY -= step; },
+        "+": () => this.zoomBy(1.25),
+        "=": () => this.zoomBy(1.25),
+        "-": () => this.zoomBy(0.8),
+        "0": () => this.reset(),
+        ArrowLeft: () => {
+          this.panX += step;
+        },
+        ArrowRight: () => {
+          this.panX -= step;
+        },
+        ArrowUp: () => {
+          this.panY += step;
+        },
+        ArrowDown: () => {
+          this.panY -= step;
+        },
       };
       const act = actions[e.key];
       if (!act) return;

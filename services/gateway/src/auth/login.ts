@@ -17,7 +17,12 @@ export interface LoginResult {
   errors: UserError[];
 }
 
-const WRONG: LoginResult = { token: null, viewer: null, retryAfterSeconds: null, errors: [userError("VALIDATION", "Email or password is wrong.", "password")] };
+const WRONG: LoginResult = {
+  token: null,
+  viewer: null,
+  retryAfterSeconds: null,
+  errors: [userError("VALIDATION", "Email or password is wrong.", "password")],
+};
 
 export async function login(ctx: GatewayContext, email: string, password: string): Promise<LoginResult> {
   if (!email || !password || email.length > 320 || password.length > 1024) return WRONG;
@@ -27,7 +32,12 @@ export async function login(ctx: GatewayContext, email: string, password: string
   if (!verdict.ok) {
     logger.info("login refused: too many failures", { requestId, address: clientAddress, retryAfterSeconds: verdict.retryAfterSeconds });
     const message = `Too many failed logins for this account or from this address: try again in ${verdict.retryAfterSeconds} s.`;
-    return { token: null, viewer: null, retryAfterSeconds: verdict.retryAfterSeconds, errors: [userError("RATE_LIMITED", message, "email")] };
+    return {
+      token: null,
+      viewer: null,
+      retryAfterSeconds: verdict.retryAfterSeconds,
+      errors: [userError("RATE_LIMITED", message, "email")],
+    };
   }
   const check = await services.repos.users.checkCredentials(email, password);
   if (!check.user) {
@@ -43,7 +53,14 @@ export async function login(ctx: GatewayContext, email: string, password: string
       });
     } else {
       await ctx.db.auditEvent.create({
-        data: { tenantId: null, actor: "anonymous", action: "user.login.failed", targetType: "User", targetId: null, details: { ...details, emailHash: emailDigest(secret, email) } },
+        data: {
+          tenantId: null,
+          actor: "anonymous",
+          action: "user.login.failed",
+          targetType: "User",
+          targetId: null,
+          details: { ...details, emailHash: emailDigest(secret, email) },
+        },
       });
     }
     logger.warn("login failed", { requestId, address: clientAddress, reason: check.outcome, userId: check.account?.id ?? null });
@@ -52,6 +69,18 @@ export async function login(ctx: GatewayContext, email: string, password: string
   await services.loginThrottle.succeeded(verdict);
   const user = check.user;
   const token = await openSession(ctx.db, user, config.auth);
-  await writeAudit(ctx.db, { tenantId: user.tenantId, actor: `user:${user.id}`, action: "user.login", targetType: "User", targetId: user.id, details: { requestId, address: clientAddress } });
-  return { token, viewer: { id: user.id, tenantId: user.tenantId, email: user.email, name: user.name, role: user.role }, retryAfterSeconds: null, errors: [] };
+  await writeAudit(ctx.db, {
+    tenantId: user.tenantId,
+    actor: `user:${user.id}`,
+    action: "user.login",
+    targetType: "User",
+    targetId: user.id,
+    details: { requestId, address: clientAddress },
+  });
+  return {
+    token,
+    viewer: { id: user.id, tenantId: user.tenantId, email: user.email, name: user.name, role: user.role },
+    retryAfterSeconds: null,
+    errors: [],
+  };
 }

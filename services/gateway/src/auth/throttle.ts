@@ -68,7 +68,9 @@ export function createLoginThrottle(db: Db, secret: string, limits: LoginLimits)
     if (now.getTime() - lastPrune < PRUNE_EVERY_MS) return;
     lastPrune = now.getTime();
     const cutoff = new Date(now.getTime() - limits.failureMemorySeconds * 1000);
-    await db.loginThrottle.deleteMany({ where: { lastFailureAt: { lt: cutoff }, OR: [{ lockedUntil: null }, { lockedUntil: { lt: now } }] } });
+    await db.loginThrottle.deleteMany({
+      where: { lastFailureAt: { lt: cutoff }, OR: [{ lockedUntil: null }, { lockedUntil: { lt: now } }] },
+    });
   }
 
   return {
@@ -77,7 +79,10 @@ export function createLoginThrottle(db: Db, secret: string, limits: LoginLimits)
       const list = counters(email, address);
       await prune(now);
       return db.$transaction(async (tx) => {
-        await tx.loginThrottle.createMany({ data: list.map((c) => ({ key: c.key, failures: 0, lastFailureAt: now })), skipDuplicates: true });
+        await tx.loginThrottle.createMany({
+          data: list.map((c) => ({ key: c.key, failures: 0, lastFailureAt: now })),
+          skipDuplicates: true,
+        });
         const rows = await tx.$queryRaw<Row[]>`
           SELECT "key", "failures", "lastFailureAt", "lockedUntil" FROM "LoginThrottle"
           WHERE "key" IN (${Prisma.join(list.map((c) => c.key))}) ORDER BY "key" FOR UPDATE`;

@@ -23,12 +23,7 @@ function sign(data: string, secret: string): string {
   return createHmac("sha256", secret).update(data).digest("base64url");
 }
 
-export function issueToken(
-  claims: Omit<TokenClaims, "iat" | "exp">,
-  secret: string,
-  ttlSeconds: number,
-  now = Date.now(),
-): string {
+export function issueToken(claims: Omit<TokenClaims, "iat" | "exp">, secret: string, ttlSeconds: number, now = Date.now()): string {
   const iat = Math.floor(now / 1000);
   const body: TokenClaims = { ...claims, iat, exp: iat + ttlSeconds };
   const payload = Buffer.from(JSON.stringify(body)).toString("base64url");
@@ -46,7 +41,13 @@ export function verifyToken(token: string, secret: string, now = Date.now()): To
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
   try {
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<TokenClaims>;
-    if (typeof claims.sub !== "string" || typeof claims.tid !== "string" || typeof claims.sid !== "string" || typeof claims.exp !== "number") return null;
+    if (
+      typeof claims.sub !== "string" ||
+      typeof claims.tid !== "string" ||
+      typeof claims.sid !== "string" ||
+      typeof claims.exp !== "number"
+    )
+      return null;
     if (claims.exp * 1000 <= now) return null;
     return claims as TokenClaims;
   } catch {

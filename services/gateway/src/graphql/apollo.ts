@@ -27,10 +27,16 @@ export function createApollo(schema: GraphQLSchema, options: ApolloOptions) {
       return {
         async didResolveOperation({ contextValue, operation, document, request }) {
           if (!operation) return;
-          const analysis = analyseDocument(schema, { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation) }, request.variables ?? {});
+          const analysis = analyseDocument(
+            schema,
+            { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation) },
+            request.variables ?? {},
+          );
           const refused = checkAnalysis(analysis, limits, contextValue.principal !== null);
           if (refused && !refused.ok) {
-            throw new GraphQLError(refused.error.message, { extensions: { ...refused.error.extensions, http: { status: refused.status } } });
+            throw new GraphQLError(refused.error.message, {
+              extensions: { ...refused.error.extensions, http: { status: refused.status } },
+            });
           }
         },
         async didEncounterErrors({ errors, contextValue, operationName, request }) {

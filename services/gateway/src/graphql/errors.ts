@@ -102,7 +102,9 @@ export function isClientError(error: unknown): boolean {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof GraphQLError) return hasClientCode(original);
   // An AppError that reached the top (not caught by a mutation) with a client-facing code.
-  return original instanceof AppError && ["VALIDATION", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN", "LIMIT_EXCEEDED"].includes(original.code);
+  return (
+    original instanceof AppError && ["VALIDATION", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN", "LIMIT_EXCEEDED"].includes(original.code)
+  );
 }
 
 /** Assigns (once) and returns the error id of an unexpected error. */

@@ -96,10 +96,12 @@ export function createLoaders(db: Db, tenantId: string) {
           orderBy: [{ index: "asc" }],
         })
       : [];
-    const sentencesBy = groupBy(sentences, reports.map((r) => r.id), (s) => s.reportId);
-    const map = new Map(
-      reports.map((r, i) => [r.analysisId, { __typename: "Report" as const, ...r, sentences: sentencesBy[i] ?? [] }]),
+    const sentencesBy = groupBy(
+      sentences,
+      reports.map((r) => r.id),
+      (s) => s.reportId,
     );
+    const map = new Map(reports.map((r, i) => [r.analysisId, { __typename: "Report" as const, ...r, sentences: sentencesBy[i] ?? [] }]));
     return ids.map((id) => map.get(id) ?? null);
   });
   const vqaByAnalysis = new DataLoader<string, VqaAnswerModel | null>(async (ids) => {

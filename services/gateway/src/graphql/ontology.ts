@@ -18,11 +18,35 @@ export const DEFAULT_LABELS = [
 ] as const;
 
 export const DEFAULT_REGIONS = [
-  "right lung", "right upper lung zone", "right mid lung zone", "right lower lung zone", "right hilar structures",
-  "right apical zone", "right costophrenic angle", "right hemidiaphragm", "left lung", "left upper lung zone",
-  "left mid lung zone", "left lower lung zone", "left hilar structures", "left apical zone", "left costophrenic angle",
-  "left hemidiaphragm", "trachea", "spine", "right clavicle", "left clavicle", "aortic arch", "mediastinum",
-  "upper mediastinum", "svc", "cardiac silhouette", "cavoatrial junction", "right atrium", "carina", "abdomen",
+  "right lung",
+  "right upper lung zone",
+  "right mid lung zone",
+  "right lower lung zone",
+  "right hilar structures",
+  "right apical zone",
+  "right costophrenic angle",
+  "right hemidiaphragm",
+  "left lung",
+  "left upper lung zone",
+  "left mid lung zone",
+  "left lower lung zone",
+  "left hilar structures",
+  "left apical zone",
+  "left costophrenic angle",
+  "left hemidiaphragm",
+  "trachea",
+  "spine",
+  "right clavicle",
+  "left clavicle",
+  "aortic arch",
+  "mediastinum",
+  "upper mediastinum",
+  "svc",
+  "cardiac silhouette",
+  "cavoatrial junction",
+  "right atrium",
+  "carina",
+  "abdomen",
 ] as const;
 
 function stringList(value: unknown): string[] | null {
@@ -46,7 +70,9 @@ export function tasksFromManifest(manifest: unknown): string[] {
     if (names.length) return names;
   }
   if (tasks && typeof tasks === "object") {
-    const names = Object.keys(tasks).map((t) => t.toUpperCase()).filter((t) => all.includes(t));
+    const names = Object.keys(tasks)
+      .map((t) => t.toUpperCase())
+      .filter((t) => all.includes(t));
     if (names.length) return names;
   }
   return all;

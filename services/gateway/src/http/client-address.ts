@@ -15,7 +15,11 @@ function expandIPv6(address: string): string[] | null {
 }
 
 export function normaliseAddress(raw: string | undefined | null): string | null {
-  const address = raw?.trim().replace(/^\[|\]$/g, "").split("%")[0] ?? "";
+  const address =
+    raw
+      ?.trim()
+      .replace(/^\[|\]$/g, "")
+      .split("%")[0] ?? "";
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
   const family = isIP(address);
@@ -28,7 +32,10 @@ export function normaliseAddress(raw: string | undefined | null): string | null 
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string | null {
   if (trustProxy) {
     const header = req.headers["x-forwarded-for"];
-    const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((h) => h.trim()).filter(Boolean);
+    const hops = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean);
     const last = normaliseAddress(hops.at(-1));
     if (last) return last;
   }

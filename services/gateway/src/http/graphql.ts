@@ -50,13 +50,14 @@ export async function handleGraphQL(
   counter: QueryCounter,
   check: DocumentCheck,
 ): Promise<void> {
-  let body: unknown = undefined;
+  let body: unknown;
   if (req.method === "POST") {
     let raw: Buffer;
     try {
       raw = await readBody(req, MAX_GRAPHQL_BODY);
     } catch (error) {
-      if (error instanceof BodyTooLarge) return sendError(res, 413, "TOO_LARGE", `GraphQL requests are limited to ${MAX_GRAPHQL_BODY} bytes.`);
+      if (error instanceof BodyTooLarge)
+        return sendError(res, 413, "TOO_LARGE", `GraphQL requests are limited to ${MAX_GRAPHQL_BODY} bytes.`);
       throw error;
     }
     const type = (req.headers["content-type"] ?? "").toLowerCase();

@@ -87,7 +87,8 @@ export function createStaticHandler(rootDir: string, prefix: string) {
     res.writeHead(200, {
       "content-type": contentTypeFor(file),
       "content-length": info.size,
-      "cache-control": fallback || file.endsWith(".html") ? "no-cache" : hashed ? "public, max-age=31536000, immutable" : "public, max-age=300",
+      "cache-control":
+        fallback || file.endsWith(".html") ? "no-cache" : hashed ? "public, max-age=31536000, immutable" : "public, max-age=300",
       "x-content-type-options": "nosniff",
     });
     if (req.method === "HEAD") {

@@ -21,7 +21,12 @@ export function createUploadDecoder(upload: GatewayConfig["upload"], logger: Log
   const onEvent = (event: PoolEvent) => {
     if (event.type === "death") {
       // Only the kind of failure and the thread: an error message could quote file content.
-      const fields = { threadId: event.threadId, reason: event.death.kind, exitCode: event.death.exitCode ?? null, hadUpload: event.hadJob };
+      const fields = {
+        threadId: event.threadId,
+        reason: event.death.kind,
+        exitCode: event.death.exitCode ?? null,
+        hadUpload: event.hadJob,
+      };
       if (event.hadJob) logger.warn("image decoder stopped", fields);
       else logger.debug("image decoder stopped", fields);
     } else if (event.type === "spawn") logger.debug("image decoder started", { threadId: event.threadId });

@@ -120,7 +120,9 @@ export async function handleUpload(
     res.setHeader("connection", "close");
     res.setHeader("retry-after", String(retryAfter));
     logger.info("upload refused: decoders busy", { actor: principal.actor, retryAfterSeconds: retryAfter });
-    return sendError(res, 429, "UPLOADS_BUSY", `Too many uploads are being processed; retry in ${retryAfter} s.`, { details: { retryAfterSeconds: retryAfter } });
+    return sendError(res, 429, "UPLOADS_BUSY", `Too many uploads are being processed; retry in ${retryAfter} s.`, {
+      details: { retryAfterSeconds: retryAfter },
+    });
   }
   logger.debug("upload admitted", { actor: principal.actor, active: decoder.active() });
   try {
@@ -151,7 +153,8 @@ async function receiveAndIngest(
   try {
     // `?deidentify=1` is accepted (and redundant); nothing a request sends can store an identified file.
     const asked = ["1", "true", "yes"].includes(url.searchParams.get("deidentify") ?? "");
-    const keepIdentified = !asked && (await storesIdentified(config.upload.deidentify, principal.tenantId, () => deps.tenantSlug(principal.tenantId)));
+    const keepIdentified =
+      !asked && (await storesIdentified(config.upload.deidentify, principal.tenantId, () => deps.tenantSlug(principal.tenantId)));
     const record = await decoder.pool.ingest(
       file.bytes,
       deps.store,

@@ -16,7 +16,7 @@ export interface StudyListFilter {
 
 /** Escapes LIKE wildcards so that a search for "10_3" matches literally. */
 function likePrefix(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`) + "%";
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 function studyConditions(tenantId: string, filter: StudyListFilter): Prisma.Sql[] {

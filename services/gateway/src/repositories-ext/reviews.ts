@@ -40,10 +40,16 @@ export async function reviewReport(db: Db, input: ReviewInput): Promise<ReviewMo
     const analysis = await tx.analysis.findFirst({ where: { id: input.analysisId, tenantId: input.tenantId } });
     if (!analysis) throw new NotFoundError("Analysis", input.analysisId, { field: "input.analysisId" });
     if (analysis.task !== "REPORT") {
-      throw new InvalidStateError(`Analysis ${analysis.id} is a ${analysis.task} analysis; only REPORT analyses are reviewed.`, "input.analysisId");
+      throw new InvalidStateError(
+        `Analysis ${analysis.id} is a ${analysis.task} analysis; only REPORT analyses are reviewed.`,
+        "input.analysisId",
+      );
     }
     if (analysis.status !== "SUCCEEDED") {
-      throw new InvalidStateError(`Analysis ${analysis.id} is ${analysis.status}; only a finished report can be reviewed.`, "input.analysisId");
+      throw new InvalidStateError(
+        `Analysis ${analysis.id} is ${analysis.status}; only a finished report can be reviewed.`,
+        "input.analysisId",
+      );
     }
     const review = await tx.review.create({
       data: {

@@ -32,7 +32,8 @@ export function resyncRequired(message: string): GraphQLError {
 
 /** The position of a client's cursor, or a typed GraphQL error (never a position of another tenant). */
 export async function checkCursor(cursor: string, tenantId: string, log: TransitionRepository, limits: ReplayLimits): Promise<Position> {
-  if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor("`after` is not a cursor issued by this API.");
+  if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor))
+    throw invalidCursor("`after` is not a cursor issued by this API.");
   const parts = Buffer.from(cursor, "base64url").toString("utf8").split(":");
   if (parts.length !== 4 || parts[0] !== VERSION || !DIGITS.test(parts[2]!) || !DIGITS.test(parts[3]!)) {
     throw invalidCursor("`after` is not a cursor issued by this API.");

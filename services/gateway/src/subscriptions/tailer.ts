@@ -28,12 +28,24 @@ export async function toMessages(db: Db, rows: TransitionRow[]): Promise<Analysi
     const analysis = byId.get(row.analysisId);
     // the tenant check is the row's own: a row names an analysis of its tenant
     if (!analysis || analysis.tenantId !== row.tenantId) continue;
-    messages.push({ analysis, status: row.status, at: row.at, position: { txid: row.txid, id: row.id }, cursor: encodeCursor(row.tenantId, row) });
+    messages.push({
+      analysis,
+      status: row.status,
+      at: row.at,
+      position: { txid: row.txid, id: row.id },
+      cursor: encodeCursor(row.tenantId, row),
+    });
   }
   return messages;
 }
 
-export function createTransitionTailer(deps: { log: TransitionRepository; db: Db; updates: AnalysisUpdates; logger: Logger; options: TailerOptions }) {
+export function createTransitionTailer(deps: {
+  log: TransitionRepository;
+  db: Db;
+  updates: AnalysisUpdates;
+  logger: Logger;
+  options: TailerOptions;
+}) {
   const { log, db, updates, logger, options } = deps;
   let position: Position | null = null;
   let running: Promise<void> | null = null;

@@ -8,20 +8,15 @@
  */
 
 export type BundleErrorCode =
-  | 'BUNDLE_NOT_FOUND'
-  | 'MANIFEST_INVALID'
-  | 'BUNDLE_INCOMPLETE'
-  | 'BUNDLE_HASH_MISMATCH'
-  | 'VOCAB_INVALID'
-  | 'GRAPH_MISMATCH'
-  | 'EXECUTION_PROVIDER_UNAVAILABLE';
+  | "BUNDLE_NOT_FOUND"
+  | "MANIFEST_INVALID"
+  | "BUNDLE_INCOMPLETE"
+  | "BUNDLE_HASH_MISMATCH"
+  | "VOCAB_INVALID"
+  | "GRAPH_MISMATCH"
+  | "EXECUTION_PROVIDER_UNAVAILABLE";
 
-export type InferenceErrorCode =
-  | 'IMAGE_INVALID'
-  | 'INPUT_INVALID'
-  | 'TASK_NOT_SUPPORTED'
-  | 'INFERENCE_FAILED'
-  | 'ENGINE_CLOSED';
+export type InferenceErrorCode = "IMAGE_INVALID" | "INPUT_INVALID" | "TASK_NOT_SUPPORTED" | "INFERENCE_FAILED" | "ENGINE_CLOSED";
 
 abstract class CodedError<C extends string> extends Error {
   readonly code: C;
@@ -38,10 +33,10 @@ abstract class CodedError<C extends string> extends Error {
 
 /** The bundle on disk cannot be used: missing, malformed, tampered or not matching its graphs. */
 export class BundleError extends CodedError<BundleErrorCode> {
-  override readonly name = 'BundleError';
+  override readonly name = "BundleError";
 }
 
 /** A request could not be answered by the engine. */
 export class InferenceError extends CodedError<InferenceErrorCode> {
-  override readonly name = 'InferenceError';
+  override readonly name = "InferenceError";
 }

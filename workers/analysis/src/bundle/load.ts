@@ -6,22 +6,22 @@
  * the check and the load). Sessions run on a worker thread by default (see sessions.ts: why). The bundle hash recorded on every result is the sha256 of manifest.json,
  * which itself pins every other file's hash.
  */
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { BundleError } from './errors.ts';
-import { GRAPH_IO, parseManifest, requiredGraphs, type GraphName, type Manifest } from './manifest.ts';
-import { checkDeclaredSizes } from './sizes.ts';
-import { parseVocab } from './vocab.ts';
-import { createSessions, type GraphSession, type SessionOptions } from './sessions.ts';
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { BundleError } from "./errors.ts";
+import { GRAPH_IO, parseManifest, requiredGraphs, type GraphName, type Manifest } from "./manifest.ts";
+import { checkDeclaredSizes } from "./sizes.ts";
+import { parseVocab } from "./vocab.ts";
+import { createSessions, type GraphSession, type SessionOptions } from "./sessions.ts";
 
-export type { ExecutionProvider, GraphSession, SessionOptions, TensorData } from './sessions.ts';
+export type { ExecutionProvider, GraphSession, SessionOptions, TensorData } from "./sessions.ts";
 
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
-  executionProviders: ['cpu'],
+  executionProviders: ["cpu"],
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
-  runIn: 'thread',
+  runIn: "thread",
 };
 
 export interface Bundle {
@@ -37,14 +37,14 @@ export interface Bundle {
   release(): Promise<void>;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function readListed(dir: string, rel: string): Promise<Buffer> {
   try {
-    return await readFile(path.join(dir, ...rel.split('/')));
+    return await readFile(path.join(dir, ...rel.split("/")));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BundleError('BUNDLE_INCOMPLETE', `bundle ${dir}: listed file ${rel} cannot be read (${code ?? String(e)})`, { cause: e });
+    throw new BundleError("BUNDLE_INCOMPLETE", `bundle ${dir}: listed file ${rel} cannot be read (${code ?? String(e)})`, { cause: e });
   }
 }
 
@@ -59,7 +59,7 @@ async function readVerifiedFiles(dir: string, manifest: Manifest): Promise<Map<s
     files.set(rel, bytes);
   }
   if (mismatches.length > 0) {
-    throw new BundleError('BUNDLE_HASH_MISMATCH', `bundle ${dir} was modified after export:\n  - ${mismatches.join('\n  - ')}`, {
+    throw new BundleError("BUNDLE_HASH_MISMATCH", `bundle ${dir} was modified after export:\n  - ${mismatches.join("\n  - ")}`, {
       details: mismatches,
     });
   }
@@ -69,17 +69,17 @@ async function readVerifiedFiles(dir: string, manifest: Manifest): Promise<Map<s
 function checkSessionIo(graph: GraphName, session: GraphSession, manifest: Manifest): void {
   const spec = manifest.graphs[graph]!;
   const problems: string[] = [];
-  const compare = (dir: 'inputs' | 'outputs', actual: readonly string[]) => {
+  const compare = (dir: "inputs" | "outputs", actual: readonly string[]) => {
     const declared = spec[dir].map((s) => s.name);
-    const a = [...actual].sort().join(',');
-    const d = [...declared].sort().join(',');
-    if (a !== d) problems.push(`${dir}: graph has [${actual.join(', ')}], manifest declares [${declared.join(', ')}]`);
+    const a = [...actual].sort().join(",");
+    const d = [...declared].sort().join(",");
+    if (a !== d) problems.push(`${dir}: graph has [${actual.join(", ")}], manifest declares [${declared.join(", ")}]`);
     for (const name of GRAPH_IO[graph][dir]) if (!actual.includes(name)) problems.push(`${dir}: engine needs "${name}"`);
   };
-  compare('inputs', session.inputNames);
-  compare('outputs', session.outputNames);
+  compare("inputs", session.inputNames);
+  compare("outputs", session.outputNames);
   if (problems.length) {
-    throw new BundleError('GRAPH_MISMATCH', `graph ${graph} (${spec.file}) does not match the manifest:\n  - ${problems.join('\n  - ')}`, {
+    throw new BundleError("GRAPH_MISMATCH", `graph ${graph} (${spec.file}) does not match the manifest:\n  - ${problems.join("\n  - ")}`, {
       details: problems,
     });
   }
@@ -88,19 +88,19 @@ function checkSessionIo(graph: GraphName, session: GraphSession, manifest: Manif
 /** Loads and verifies a bundle; sessions are created only for the graphs the manifest's tasks (and reliability model) need. */
 export async function loadBundle(dir: string, options: Partial<SessionOptions> = {}): Promise<Bundle> {
   const opts: SessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options };
-  const manifestPath = path.join(dir, 'manifest.json');
+  const manifestPath = path.join(dir, "manifest.json");
   let raw: Buffer;
   try {
-    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+    if (!(await stat(dir)).isDirectory()) throw new Error("not a directory");
     raw = await readFile(manifestPath);
   } catch (e) {
-    throw new BundleError('BUNDLE_NOT_FOUND', `no model bundle at ${dir} (${manifestPath} cannot be read)`, { cause: e });
+    throw new BundleError("BUNDLE_NOT_FOUND", `no model bundle at ${dir} (${manifestPath} cannot be read)`, { cause: e });
   }
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(raw.toString("utf8"));
   } catch (e) {
-    throw new BundleError('MANIFEST_INVALID', `${manifestPath} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new BundleError("MANIFEST_INVALID", `${manifestPath} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   const manifest = parseManifest(json, manifestPath);
   const files = await readVerifiedFiles(dir, manifest);

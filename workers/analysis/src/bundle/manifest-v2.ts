@@ -4,7 +4,7 @@
  * (the input_check graph and its thresholds). Version 1 may carry calibration and derived findings
  * too; version 2 must carry calibration and reliability (checked in manifest.ts, which knows the version).
  */
-import { z } from 'zod';
+import { z } from "zod";
 
 const finite = z.number().finite();
 
@@ -12,7 +12,7 @@ export const plattSchema = z.object({ a: finite, b: finite, n: z.number().int().
 export type PlattParams = z.infer<typeof plattSchema>;
 
 export const calibrationSchema = z.looseObject({
-  method: z.literal('platt'),
+  method: z.literal("platt"),
   fitted_on: z.string().optional(),
   /** a label absent here is left as the head gives it */
   labels: z.record(z.string(), plattSchema),
@@ -20,7 +20,7 @@ export const calibrationSchema = z.looseObject({
 export type Calibration = z.infer<typeof calibrationSchema>;
 
 export const ctrDerivationSchema = z.object({
-  kind: z.literal('cardiothoracic_ratio'),
+  kind: z.literal("cardiothoracic_ratio"),
   heart_region: z.string().min(1),
   thorax_regions: z.array(z.string().min(1)).min(1),
   a: finite,
@@ -43,11 +43,11 @@ const realMetricSchema = z.looseObject({
 
 export const reliabilitySchema = z.looseObject({
   // The engine feeds this graph by the contract's I/O names, so only the contract's name is accepted.
-  graph: z.literal('input_check', { error: 'reliability.graph must be "input_check" (the contract names the graph)' }),
+  graph: z.literal("input_check", { error: 'reliability.graph must be "input_check" (the contract names the graph)' }),
   frontal_threshold: z.number().min(0).max(1),
   ood_thresholds: z
     .object({ caution: z.number().nonnegative(), abstain: z.number().nonnegative() })
-    .refine((t) => t.abstain >= t.caution, 'abstain must not be below caution'),
+    .refine((t) => t.abstain >= t.caution, "abstain must not be below caution"),
   blank_std: z.number().nonnegative(),
   validated_on_real: z.array(z.string().min(1)),
   real_metrics: z.record(z.string(), realMetricSchema).optional(),
@@ -59,24 +59,32 @@ type Issue = (path: (string | number)[], message: string) => void;
 
 /** Cross-field checks of the v2 sections against the manifest's label and region lists. */
 export function checkV2Sections(
-  m: { format_version: number; labels: string[]; regions: string[]; calibration?: Calibration; derived?: Derived; reliability?: ReliabilitySpec },
+  m: {
+    format_version: number;
+    labels: string[];
+    regions: string[];
+    calibration?: Calibration;
+    derived?: Derived;
+    reliability?: ReliabilitySpec;
+  },
   issue: Issue,
 ): void {
   const labels = new Set(m.labels);
   const regions = new Set(m.regions);
   if (m.format_version >= 2) {
-    if (!m.calibration) issue(['calibration'], 'required in format_version 2');
-    if (!m.reliability) issue(['reliability'], 'required in format_version 2');
+    if (!m.calibration) issue(["calibration"], "required in format_version 2");
+    if (!m.reliability) issue(["reliability"], "required in format_version 2");
   }
-  for (const l of Object.keys(m.calibration?.labels ?? {})) if (!labels.has(l)) issue(['calibration', 'labels', l], 'calibration for an unknown label');
+  for (const l of Object.keys(m.calibration?.labels ?? {}))
+    if (!labels.has(l)) issue(["calibration", "labels", l], "calibration for an unknown label");
   for (const [l, d] of Object.entries(m.derived ?? {})) {
-    if (!labels.has(l)) issue(['derived', l], 'derived finding for an unknown label');
-    if (!regions.has(d.heart_region)) issue(['derived', l, 'heart_region'], `unknown region "${d.heart_region}"`);
+    if (!labels.has(l)) issue(["derived", l], "derived finding for an unknown label");
+    if (!regions.has(d.heart_region)) issue(["derived", l, "heart_region"], `unknown region "${d.heart_region}"`);
     d.thorax_regions.forEach((r, i) => {
-      if (!regions.has(r)) issue(['derived', l, 'thorax_regions', i], `unknown region "${r}"`);
+      if (!regions.has(r)) issue(["derived", l, "thorax_regions", i], `unknown region "${r}"`);
     });
   }
   m.reliability?.validated_on_real.forEach((l, i) => {
-    if (!labels.has(l)) issue(['reliability', 'validated_on_real', i], `unknown label "${l}"`);
+    if (!labels.has(l)) issue(["reliability", "validated_on_real", i], `unknown label "${l}"`);
   });
 }

@@ -7,16 +7,16 @@
  * main thread only posts inputs and receives outputs; 'main' keeps them in-process (simplest; fine
  * for tools and benchmarks that do nothing else meanwhile).
  */
-import type { DecodeRequest, Decoded } from '../inference/decoder.ts';
-import * as ort from 'onnxruntime-node';
-import { BundleError, InferenceError } from './errors.ts';
-import type { GraphName } from './manifest.ts';
-import { createThreadedSessions } from './threaded-sessions.ts';
+import type { DecodeRequest, Decoded } from "../inference/decoder.ts";
+import * as ort from "onnxruntime-node";
+import { BundleError, InferenceError } from "./errors.ts";
+import type { GraphName } from "./manifest.ts";
+import { createThreadedSessions } from "./threaded-sessions.ts";
 
 /** A tensor as plain data (ort.Tensor satisfies it, and so does a structured-cloned copy). */
 export interface TensorData {
   type: string;
-  data: ort.Tensor['data'];
+  data: ort.Tensor["data"];
   dims: readonly number[];
 }
 
@@ -31,7 +31,7 @@ export interface GraphSession {
   decode?(request: DecodeRequest): Promise<Decoded>;
 }
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type ExecutionProvider = "cpu" | "cuda";
 
 export interface SessionOptions {
   /** Execution providers in preference order. */
@@ -39,7 +39,7 @@ export interface SessionOptions {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   /** 'thread': sessions on a worker thread (event loop stays free); 'main': in-process */
-  runIn: 'thread' | 'main';
+  runIn: "thread" | "main";
 }
 
 export interface SessionHost {
@@ -54,30 +54,40 @@ export function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOp
     executionProviders: [...opts.executionProviders],
     intraOpNumThreads: opts.intraOpNumThreads,
     interOpNumThreads: opts.interOpNumThreads,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
   };
 }
 
 /** Maps an ONNX Runtime session-creation failure to the bundle error it means. */
 export function sessionCreateError(graph: string, file: string, providers: readonly string[], raw: string, cause?: unknown): BundleError {
   // eslint-disable-next-line no-control-regex -- ORT colours its log lines
-  const msg = raw.replace(/\x1b\[[0-9;]*m/g, '').trim();
-  if (providers.some((p) => p !== 'cpu') && /provider|cuda/i.test(msg)) {
-    return new BundleError('EXECUTION_PROVIDER_UNAVAILABLE', `execution providers [${providers.join(', ')}] unavailable for ${graph}: ${msg}`, { cause });
+  const msg = raw.replace(/\x1b\[[0-9;]*m/g, "").trim();
+  if (providers.some((p) => p !== "cpu") && /provider|cuda/i.test(msg)) {
+    return new BundleError(
+      "EXECUTION_PROVIDER_UNAVAILABLE",
+      `execution providers [${providers.join(", ")}] unavailable for ${graph}: ${msg}`,
+      { cause },
+    );
   }
-  return new BundleError('GRAPH_MISMATCH', `graph ${graph} (${file}) cannot be loaded by ONNX Runtime: ${msg}`, { cause });
+  return new BundleError("GRAPH_MISMATCH", `graph ${graph} (${file}) cannot be loaded by ONNX Runtime: ${msg}`, { cause });
 }
 
-export const toOrtTensor = (t: TensorData) => new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+export const toOrtTensor = (t: TensorData) => new ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
 
 export function runError(graph: string, e: unknown): InferenceError {
-  return new InferenceError('INFERENCE_FAILED', `${graph} failed: ${e instanceof Error ? e.message : String(e)}`, { retriable: true, cause: e });
+  return new InferenceError("INFERENCE_FAILED", `${graph} failed: ${e instanceof Error ? e.message : String(e)}`, {
+    retriable: true,
+    cause: e,
+  });
 }
 
-async function createInProcessSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {
+async function createInProcessSessions(
+  graphs: { graph: GraphName; file: string; bytes: Uint8Array }[],
+  opts: SessionOptions,
+): Promise<SessionHost> {
   const created: ort.InferenceSession[] = [];
-  const sessions: SessionHost['sessions'] = {};
+  const sessions: SessionHost["sessions"] = {};
   let released = false;
   const release = async () => {
     released = true;
@@ -113,6 +123,9 @@ async function createInProcessSessions(graphs: { graph: GraphName; file: string;
   return { sessions, release, alive: () => !released };
 }
 
-export function createSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {
-  return opts.runIn === 'main' ? createInProcessSessions(graphs, opts) : createThreadedSessions(graphs, opts);
+export function createSessions(
+  graphs: { graph: GraphName; file: string; bytes: Uint8Array }[],
+  opts: SessionOptions,
+): Promise<SessionHost> {
+  return opts.runIn === "main" ? createInProcessSessions(graphs, opts) : createThreadedSessions(graphs, opts);
 }

@@ -1,13 +1,16 @@
 /** Main-thread side of the threaded sessions: every run is a message to the session thread. */
-import type { DecodeRequest, Decoded } from '../inference/decoder.ts';
-import { InferenceError } from './errors.ts';
-import type { GraphName } from './manifest.ts';
-import type { HostReply, HostRequest } from './session-thread.ts';
-import { ortOptions, sessionCreateError, type GraphSession, type SessionHost, type SessionOptions, type TensorData } from './sessions.ts';
-import { startTsWorker } from './ts-worker.ts';
+import type { DecodeRequest, Decoded } from "../inference/decoder.ts";
+import { InferenceError } from "./errors.ts";
+import type { GraphName } from "./manifest.ts";
+import type { HostReply, HostRequest } from "./session-thread.ts";
+import { ortOptions, sessionCreateError, type GraphSession, type SessionHost, type SessionOptions, type TensorData } from "./sessions.ts";
+import { startTsWorker } from "./ts-worker.ts";
 
-export async function createThreadedSessions(graphs: { graph: GraphName; file: string; bytes: Uint8Array }[], opts: SessionOptions): Promise<SessionHost> {
-  const worker = startTsWorker(new URL('./session-thread.ts', import.meta.url));
+export async function createThreadedSessions(
+  graphs: { graph: GraphName; file: string; bytes: Uint8Array }[],
+  opts: SessionOptions,
+): Promise<SessionHost> {
+  const worker = startTsWorker(new URL("./session-thread.ts", import.meta.url));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- run resolves outputs, decode a Decoded
   const pending = new Map<number, { resolve: (o: any) => void; reject: (e: unknown) => void; graph: string }>();
   let onLoaded: ((r: HostReply) => void) | null = null;
@@ -17,46 +20,50 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
 
   const failAll = (e: Error) => {
     dead = e;
-    for (const p of pending.values()) p.reject(new InferenceError('INFERENCE_FAILED', `${p.graph}: session thread failed: ${e.message}`, { retriable: true, cause: e }));
+    for (const p of pending.values())
+      p.reject(new InferenceError("INFERENCE_FAILED", `${p.graph}: session thread failed: ${e.message}`, { retriable: true, cause: e }));
     pending.clear();
-    onLoaded?.({ op: 'loaded', ok: false, graph: 'session thread', file: '-', message: e.message });
+    onLoaded?.({ op: "loaded", ok: false, graph: "session thread", file: "-", message: e.message });
   };
-  worker.on('error', failAll);
-  worker.on('exit', (code) => failAll(new Error(`session thread exited (code ${code})`)));
-  worker.on('message', (r: HostReply) => {
-    if (r.op === 'loaded') onLoaded?.(r);
-    else if (r.op === 'released') onReleased?.();
+  worker.on("error", failAll);
+  worker.on("exit", (code) => failAll(new Error(`session thread exited (code ${code})`)));
+  worker.on("message", (r: HostReply) => {
+    if (r.op === "loaded") onLoaded?.(r);
+    else if (r.op === "released") onReleased?.();
     else {
       const p = pending.get(r.id);
       if (!p) return;
       pending.delete(r.id);
       if (pending.size === 0) worker.unref(); // idle: do not keep the process alive
-      if (r.ok) p.resolve(r.op === 'ran' ? r.outputs : r.result);
-      else p.reject(new InferenceError('INFERENCE_FAILED', `${p.graph} failed: ${r.message}`, { retriable: true }));
+      if (r.ok) p.resolve(r.op === "ran" ? r.outputs : r.result);
+      else p.reject(new InferenceError("INFERENCE_FAILED", `${p.graph} failed: ${r.message}`, { retriable: true }));
     }
   });
 
   const post = (m: HostRequest) => worker.postMessage(m);
   const loaded = await new Promise<HostReply>((resolve) => {
     onLoaded = resolve;
-    post({ op: 'load', graphs: graphs.map((g) => ({ graph: g.graph, file: g.file, bytes: g.bytes })), options: ortOptions(opts) });
+    post({ op: "load", graphs: graphs.map((g) => ({ graph: g.graph, file: g.file, bytes: g.bytes })), options: ortOptions(opts) });
   });
   onLoaded = null;
-  if (loaded.op !== 'loaded' || !loaded.ok) {
+  if (loaded.op !== "loaded" || !loaded.ok) {
     await worker.terminate();
-    const r = loaded as Extract<HostReply, { ok: false; op: 'loaded' }>;
+    const r = loaded as Extract<HostReply, { ok: false; op: "loaded" }>;
     throw sessionCreateError(r.graph, r.file, opts.executionProviders, r.message);
   }
   worker.unref();
 
-  const sessions: SessionHost['sessions'] = {};
+  const sessions: SessionHost["sessions"] = {};
   for (const g of graphs) {
     const names = loaded.names[g.graph]!;
     const session: GraphSession = {
       inputNames: names.inputs,
       outputNames: names.outputs,
       run(feeds) {
-        if (dead) return Promise.reject(new InferenceError('INFERENCE_FAILED', `${g.graph}: session thread is gone: ${dead.message}`, { retriable: true }));
+        if (dead)
+          return Promise.reject(
+            new InferenceError("INFERENCE_FAILED", `${g.graph}: session thread is gone: ${dead.message}`, { retriable: true }),
+          );
         const id = nextId++;
         // Plain copies (ort.Tensor exposes its fields through getters, which structured clone skips).
         const plain: Record<string, TensorData> = {};
@@ -64,18 +71,21 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
         return new Promise((resolve, reject) => {
           pending.set(id, { resolve, reject, graph: g.graph });
           worker.ref();
-          post({ op: 'run', id, graph: g.graph, feeds: plain });
+          post({ op: "run", id, graph: g.graph, feeds: plain });
         });
       },
     };
-    if (g.graph === 'report_decoder_step') {
+    if (g.graph === "report_decoder_step") {
       session.decode = (request: DecodeRequest) => {
-        if (dead) return Promise.reject(new InferenceError('INFERENCE_FAILED', `${g.graph}: session thread is gone: ${dead.message}`, { retriable: true }));
+        if (dead)
+          return Promise.reject(
+            new InferenceError("INFERENCE_FAILED", `${g.graph}: session thread is gone: ${dead.message}`, { retriable: true }),
+          );
         const id = nextId++;
         return new Promise<Decoded>((resolve, reject) => {
           pending.set(id, { resolve, reject, graph: g.graph });
           worker.ref();
-          post({ op: 'decode', id, graph: g.graph, request });
+          post({ op: "decode", id, graph: g.graph, request });
         });
       };
     }
@@ -90,11 +100,11 @@ export async function createThreadedSessions(graphs: { graph: GraphName; file: s
       worker.ref();
       await new Promise<void>((resolve) => {
         onReleased = resolve;
-        post({ op: 'release' });
+        post({ op: "release" });
         setTimeout(resolve, 2000).unref();
       });
-      worker.removeAllListeners('exit');
-      dead = new Error('released');
+      worker.removeAllListeners("exit");
+      dead = new Error("released");
       await worker.terminate();
     },
   };

@@ -32,11 +32,11 @@ export class MicroBatcher<I, O> {
     private readonly runBatch: (items: I[]) => Promise<O[]>,
     private readonly opts: BatcherOptions,
   ) {
-    if (!(opts.maxBatch >= 1) || !(opts.maxWaitMs >= 0)) throw new RangeError('maxBatch must be >= 1 and maxWaitMs >= 0');
+    if (!(opts.maxBatch >= 1) || !(opts.maxWaitMs >= 0)) throw new RangeError("maxBatch must be >= 1 and maxWaitMs >= 0");
   }
 
   submit(item: I): Promise<O> {
-    if (this.closed) return Promise.reject(new Error('batcher is closed'));
+    if (this.closed) return Promise.reject(new Error("batcher is closed"));
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (this.running) return; // flushed when the running batch ends
@@ -55,12 +55,10 @@ export class MicroBatcher<I, O> {
     this.stats.items += batch.length;
     this.stats.maxBatchSeen = Math.max(this.stats.maxBatchSeen, batch.length);
     this.runBatch(batch.map((p) => p.item))
-      .then(
-        (outs) => {
-          if (outs.length !== batch.length) throw new Error(`batch returned ${outs.length} results for ${batch.length} items`);
-          batch.forEach((p, i) => p.resolve(outs[i]!));
-        },
-      )
+      .then((outs) => {
+        if (outs.length !== batch.length) throw new Error(`batch returned ${outs.length} results for ${batch.length} items`);
+        batch.forEach((p, i) => p.resolve(outs[i]!));
+      })
       .catch((e) => batch.forEach((p) => p.reject(e)))
       .finally(() => {
         this.running = false;

@@ -5,13 +5,13 @@
  * the head's guess. Thresholds apply to the result. Pure arithmetic, shared by classification,
  * localization and the report's sentence marks so that all three agree on one number per label.
  */
-import type { Manifest } from '../bundle/manifest.ts';
-import type { CtrDerivation } from '../bundle/manifest-v2.ts';
+import type { Manifest } from "../bundle/manifest.ts";
+import type { CtrDerivation } from "../bundle/manifest-v2.ts";
 
 /** The contract clamps p before the logit so that a saturated head (0 or 1) stays finite. */
 export const P_CLAMP = 1e-6;
 
-export type ProbabilitySource = 'head' | 'calibrated' | 'derived';
+export type ProbabilitySource = "head" | "calibrated" | "derived";
 
 export interface FinalProbability {
   label: string;
@@ -39,7 +39,11 @@ export const platt = (p: number, a: number, b: number) => sigmoid(a * logit(p) +
  * (`region_boxes`, 4 values per region in `regions` order). null when the thorax has no width: a
  * ratio of a degenerate box would be a number that means nothing.
  */
-export function cardiothoracicRatio(boxes: ArrayLike<number>, regions: readonly string[], d: Pick<CtrDerivation, 'heart_region' | 'thorax_regions'>): number | null {
+export function cardiothoracicRatio(
+  boxes: ArrayLike<number>,
+  regions: readonly string[],
+  d: Pick<CtrDerivation, "heart_region" | "thorax_regions">,
+): number | null {
   const box = (name: string) => {
     const r = regions.indexOf(name);
     return r < 0 ? null : [boxes[r * 4]!, boxes[r * 4 + 1]!, boxes[r * 4 + 2]!, boxes[r * 4 + 3]!];
@@ -60,7 +64,7 @@ export function cardiothoracicRatio(boxes: ArrayLike<number>, regions: readonly 
  * to the (calibrated) head rather than inventing a value.
  */
 export function finalProbabilities(
-  m: Pick<Manifest, 'labels' | 'regions' | 'calibration' | 'derived'>,
+  m: Pick<Manifest, "labels" | "regions" | "calibration" | "derived">,
   raw: ArrayLike<number>,
   regionBoxes: ArrayLike<number> | null,
 ): FinalProbability[] {
@@ -69,10 +73,10 @@ export function finalProbabilities(
     const derived = m.derived?.[label];
     if (derived && regionBoxes) {
       const ctr = cardiothoracicRatio(regionBoxes, m.regions, derived);
-      if (ctr !== null) return { label, probability: sigmoid(derived.a * ctr + derived.b), raw: p, source: 'derived', ctr };
+      if (ctr !== null) return { label, probability: sigmoid(derived.a * ctr + derived.b), raw: p, source: "derived", ctr };
     }
     const c = m.calibration?.labels[label];
-    if (c) return { label, probability: platt(p, c.a, c.b), raw: p, source: 'calibrated' };
-    return { label, probability: p, raw: p, source: 'head' };
+    if (c) return { label, probability: platt(p, c.a, c.b), raw: p, source: "calibrated" };
+    return { label, probability: p, raw: p, source: "head" };
   });
 }

@@ -5,11 +5,11 @@
  * keep their integer samples (16-bit ones unscaled); colour images become float64 gray values with
  * maxValue 255 (or 65535). DICOM never reaches the worker: the gateway's ingest turns it into PNG.
  */
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
-import { InferenceError } from '../bundle/errors.ts';
-import { decodeGray8Png } from './fast-png.ts';
-import type { GrayImage } from './preprocess.ts';
+import jpeg from "jpeg-js";
+import { PNG } from "pngjs";
+import { InferenceError } from "../bundle/errors.ts";
+import { decodeGray8Png } from "./fast-png.ts";
+import type { GrayImage } from "./preprocess.ts";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -44,10 +44,10 @@ export function decodePngGeneral(bytes: Uint8Array, limits: DecodeLimits = DEFAU
     // skipRescale keeps 16-bit samples as they are (pngjs then returns a Uint16Array of RGBA).
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
   } catch (e) {
-    throw new InferenceError('IMAGE_INVALID', `PNG cannot be decoded: ${(e as Error).message}`, { cause: e });
+    throw new InferenceError("IMAGE_INVALID", `PNG cannot be decoded: ${(e as Error).message}`, { cause: e });
   }
   const { width, height, depth, colorType } = png as PNG & { depth: number; colorType: number };
-  if (width * height > limits.maxPixels) throw new InferenceError('IMAGE_INVALID', `PNG has ${width}x${height} pixels, over the limit`);
+  if (width * height > limits.maxPixels) throw new InferenceError("IMAGE_INVALID", `PNG has ${width}x${height} pixels, over the limit`);
   // colorType: 0 gray, 4 gray+alpha, 2 RGB, 6 RGBA, 3 palette. Sub-8-bit gray keeps raw sample values.
   const color = colorType === 2 || colorType === 6 || colorType === 3;
   const maxValue = depth === 16 ? 65535 : colorType === 3 ? 255 : 2 ** Math.min(depth, 8) - 1;
@@ -59,7 +59,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
   try {
     img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: limits.maxPixels / 1e6 });
   } catch (e) {
-    throw new InferenceError('IMAGE_INVALID', `JPEG cannot be decoded: ${(e as Error).message}`, { cause: e });
+    throw new InferenceError("IMAGE_INVALID", `JPEG cannot be decoded: ${(e as Error).message}`, { cause: e });
   }
   // jpeg-js expands one-component (gray) JPEGs to R=G=B; keep those as integer gray samples.
   let color = false;
@@ -73,5 +73,5 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
 export function decodeImage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): GrayImage {
   if (startsWith(bytes, PNG_MAGIC)) return decodePng(bytes, limits);
   if (startsWith(bytes, JPEG_MAGIC)) return decodeJpeg(bytes, limits);
-  throw new InferenceError('IMAGE_INVALID', 'image is neither PNG nor JPEG (DICOM must be converted by the ingest first)');
+  throw new InferenceError("IMAGE_INVALID", "image is neither PNG nor JPEG (DICOM must be converted by the ingest first)");
 }

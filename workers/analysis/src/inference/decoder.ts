@@ -6,8 +6,8 @@
  * sides pick the same report for the same logits. The decoder sees `[CLS]` first; positions count
  * from 0; the number of steps is capped by the decoder's position table (config.max_length - 1).
  */
-import type { GraphSession, TensorData } from '../bundle/sessions.ts';
-import { InferenceError } from '../bundle/errors.ts';
+import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import { InferenceError } from "../bundle/errors.ts";
 
 export interface DecoderShape {
   numLayers: number;
@@ -80,14 +80,17 @@ export class DecoderStep {
     let out: Record<string, TensorData>;
     try {
       out = await this.session.run({
-        token_ids: { type: 'int64', data: BigInt64Array.from(tokens, (x) => BigInt(x)), dims: [n, 1] },
-        position: { type: 'int64', data: new BigInt64Array(n).fill(BigInt(position)), dims: [n] },
-        memory: { type: 'float32', data: mem, dims: [n, this.memoryTokens, d] },
-        past_keys: { type: 'float32', data: cache.keys, dims: pastDims },
-        past_values: { type: 'float32', data: cache.values, dims: pastDims },
+        token_ids: { type: "int64", data: BigInt64Array.from(tokens, (x) => BigInt(x)), dims: [n, 1] },
+        position: { type: "int64", data: new BigInt64Array(n).fill(BigInt(position)), dims: [n] },
+        memory: { type: "float32", data: mem, dims: [n, this.memoryTokens, d] },
+        past_keys: { type: "float32", data: cache.keys, dims: pastDims },
+        past_values: { type: "float32", data: cache.values, dims: pastDims },
       });
     } catch (e) {
-      throw new InferenceError('INFERENCE_FAILED', `report decoder step ${position} failed: ${(e as Error).message}`, { retriable: true, cause: e });
+      throw new InferenceError("INFERENCE_FAILED", `report decoder step ${position} failed: ${(e as Error).message}`, {
+        retriable: true,
+        cause: e,
+      });
     }
     const logits = out.logits!.data as Float32Array;
     const vocab = logits.length / n;
@@ -111,7 +114,9 @@ export class DecoderStep {
     const pick = (src: Float32Array) => {
       const dst = new Float32Array(L * rows.length * block);
       for (let l = 0; l < L; l++) {
-        rows.forEach((r, j) => dst.set(src.subarray((l * cache.n + r) * block, (l * cache.n + r + 1) * block), (l * rows.length + j) * block));
+        rows.forEach((r, j) =>
+          dst.set(src.subarray((l * cache.n + r) * block, (l * cache.n + r + 1) * block), (l * rows.length + j) * block),
+        );
       }
       return dst;
     };
@@ -146,8 +151,7 @@ export function topK(x: ArrayLike<number>, k: number): number[] {
   return best;
 }
 
-export const lengthNormalised = (logProb: number, len: number, lengthPenalty: number) =>
-  logProb / Math.max(1, len + 1) ** lengthPenalty;
+export const lengthNormalised = (logProb: number, len: number, lengthPenalty: number) => logProb / Math.max(1, len + 1) ** lengthPenalty;
 
 export async function greedyDecode(step: DecoderStep, opts: DecodeOptions & { lengthPenalty: number }): Promise<Decoded> {
   let cache = step.emptyCache(1);
@@ -176,7 +180,11 @@ export async function beamDecode(step: DecoderStep, opts: BeamOptions): Promise<
   const finished: (Beam & { done: boolean })[] = [];
   let steps = 0;
   for (let t = 0; t < opts.maxSteps; t++) {
-    const r = await step.run(beams.map((b) => b.seq.at(-1) ?? opts.bosId), t, cache);
+    const r = await step.run(
+      beams.map((b) => b.seq.at(-1) ?? opts.bosId),
+      t,
+      cache,
+    );
     steps = t + 1;
     const cand: (Beam & { from: number })[] = [];
     beams.forEach((b, i) => {
@@ -217,12 +225,12 @@ export interface DecodeRequest {
   /** [M*D] memory of one image */
   memory: Float32Array;
   memoryTokens: number;
-  method: 'beam' | 'greedy';
+  method: "beam" | "greedy";
   options: BeamOptions;
 }
 
 /** Runs a decode over `session` (in-process, or on the session thread so each step is no thread round trip). */
 export function runDecode(session: GraphSession, req: DecodeRequest): Promise<Decoded> {
   const step = new DecoderStep(session, req.shape, req.memory, req.memoryTokens);
-  return req.method === 'greedy' ? greedyDecode(step, req.options) : beamDecode(step, req.options);
+  return req.method === "greedy" ? greedyDecode(step, req.options) : beamDecode(step, req.options);
 }

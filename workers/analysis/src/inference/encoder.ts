@@ -6,11 +6,11 @@
  * preprocessed pixels, which exist only here (the cached EncodedImage keeps features, not the 0.2 MB
  * input tensor), and input_check batches like the encoder does.
  */
-import type { GraphSession, TensorData } from '../bundle/sessions.ts';
-import { InferenceError } from '../bundle/errors.ts';
-import type { Preprocessed } from './preprocess.ts';
-import { pixelStd, type InputMeasurements } from './reliability.ts';
-import type { EncodedImage, FeatureTensor } from './types.ts';
+import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import { InferenceError } from "../bundle/errors.ts";
+import type { Preprocessed } from "./preprocess.ts";
+import { pixelStd, type InputMeasurements } from "./reliability.ts";
+import type { EncodedImage, FeatureTensor } from "./types.ts";
 
 export interface EncoderBatchOptions {
   /** preprocessing.std: undoes the normalisation for the blank check */
@@ -19,17 +19,28 @@ export interface EncoderBatchOptions {
   inputCheck?: GraphSession;
 }
 
-async function runInputCheck(session: GraphSession, pixels: TensorData, embedding: TensorData, n: number): Promise<{ frontal: Float32Array; ood: Float32Array }> {
+async function runInputCheck(
+  session: GraphSession,
+  pixels: TensorData,
+  embedding: TensorData,
+  n: number,
+): Promise<{ frontal: Float32Array; ood: Float32Array }> {
   let out: Record<string, TensorData>;
   try {
     out = await session.run({ pixel_values: pixels, global_embedding: embedding });
   } catch (e) {
-    throw new InferenceError('INFERENCE_FAILED', `input_check failed on a batch of ${n}: ${(e as Error).message}`, { retriable: true, cause: e });
+    throw new InferenceError("INFERENCE_FAILED", `input_check failed on a batch of ${n}: ${(e as Error).message}`, {
+      retriable: true,
+      cause: e,
+    });
   }
   const frontal = out.frontal_cxr_probability?.data as Float32Array | undefined;
   const ood = out.ood_distance?.data as Float32Array | undefined;
   if (!frontal || !ood || frontal.length !== n || ood.length !== n) {
-    throw new InferenceError('INFERENCE_FAILED', `input_check returned ${frontal?.length ?? 'no'} / ${ood?.length ?? 'no'} values for a batch of ${n}`);
+    throw new InferenceError(
+      "INFERENCE_FAILED",
+      `input_check returned ${frontal?.length ?? "no"} / ${ood?.length ?? "no"} values for a batch of ${n}`,
+    );
   }
   return { frontal, ood };
 }
@@ -45,29 +56,31 @@ export async function runEncoderBatch(
   const pixels = new Float32Array(n * plane);
   items.forEach((it, i) => {
     if (it.pre.tensor.length !== plane) {
-      throw new InferenceError('INPUT_INVALID', `preprocessed tensor has ${it.pre.tensor.length} values, expected ${plane}`);
+      throw new InferenceError("INPUT_INVALID", `preprocessed tensor has ${it.pre.tensor.length} values, expected ${plane}`);
     }
     pixels.set(it.pre.tensor, i * plane);
   });
-  const pixelValues: TensorData = { type: 'float32', data: pixels, dims: [n, 1, imageSize, imageSize] };
+  const pixelValues: TensorData = { type: "float32", data: pixels, dims: [n, 1, imageSize, imageSize] };
   const t0 = performance.now();
   let out: Record<string, TensorData>;
   try {
     out = await session.run({ pixel_values: pixelValues });
-    if (!out.global_embedding) throw new Error('output global_embedding missing');
+    if (!out.global_embedding) throw new Error("output global_embedding missing");
   } catch (e) {
-    throw new InferenceError('INFERENCE_FAILED', `image encoder failed on a batch of ${n}: ${(e as Error).message}`, {
+    throw new InferenceError("INFERENCE_FAILED", `image encoder failed on a batch of ${n}: ${(e as Error).message}`, {
       retriable: true,
       cause: e,
     });
   }
   const check = options.inputCheck ? await runInputCheck(options.inputCheck, pixelValues, out.global_embedding!, n) : null;
   const encodeMs = performance.now() - t0;
-  const input = items.map((it, i): InputMeasurements => ({
-    pixelStd: pixelStd(it.pre.tensor, options.std),
-    frontalProbability: check ? check.frontal[i]! : null,
-    oodDistance: check ? check.ood[i]! : null,
-  }));
+  const input = items.map(
+    (it, i): InputMeasurements => ({
+      pixelStd: pixelStd(it.pre.tensor, options.std),
+      frontalProbability: check ? check.frontal[i]! : null,
+      oodDistance: check ? check.ood[i]! : null,
+    }),
+  );
   const perImage: Record<string, FeatureTensor>[] = items.map(() => ({}));
   for (const name of session.outputNames) {
     const t = out[name]!;
@@ -77,13 +90,20 @@ export async function runEncoderBatch(
       perImage[i]![name] = { data: data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
     }
   }
-  return items.map((it, i) => ({ key: it.key, letterbox: it.pre.letterbox, features: perImage[i]!, input: input[i]!, encodeMs, batchSize: n }));
+  return items.map((it, i) => ({
+    key: it.key,
+    letterbox: it.pre.letterbox,
+    features: perImage[i]!,
+    input: input[i]!,
+    encodeMs,
+    batchSize: n,
+  }));
 }
 
 export function feature(enc: EncodedImage, name: string): FeatureTensor {
   const f = enc.features[name];
-  if (!f) throw new InferenceError('INPUT_INVALID', `encoder output "${name}" is missing`);
+  if (!f) throw new InferenceError("INPUT_INVALID", `encoder output "${name}" is missing`);
   return f;
 }
 
-export const toOrt = (f: FeatureTensor): TensorData => ({ type: 'float32', data: f.data, dims: f.dims });
+export const toOrt = (f: FeatureTensor): TensorData => ({ type: "float32", data: f.data, dims: f.dims });

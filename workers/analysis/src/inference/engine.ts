@@ -10,24 +10,24 @@
  * Every result carries the image's reliability assessment and reports calibrated/derived
  * probabilities (trust.ts); report sentences and VQA answers carry the contract's marks (uncertainty.ts).
  */
-import { createHash } from 'node:crypto';
-import type { Bundle } from '../bundle/load.ts';
-import { InferenceError } from '../bundle/errors.ts';
-import type { GraphName, Task } from '../bundle/manifest.ts';
-import { MicroBatcher, type BatcherOptions } from './batcher.ts';
-import { runDecode, type DecodeRequest } from './decoder.ts';
-import { feature, runEncoderBatch } from './encoder.ts';
-import { Grounding } from './grounding.ts';
-import { answerQuestion, classifyImage, localizeImage } from './heads.ts';
-import { LruCache } from './lru.ts';
-import { decodeImage } from './decode.ts';
-import { createPreprocessPool } from './preprocess-pool.ts';
-import { preprocess, tensorSha256, type GrayImage, type Preprocessed } from './preprocess.ts';
-import { splitReport } from './report-text.ts';
-import { WordPieceTokenizer } from './tokenizer.ts';
-import { blankImage, createTrust } from './trust.ts';
-import type { ClassificationResult, EncodedImage, LocalizationResult, ModelRef, ReportResult, VqaResult } from './types.ts';
-import { isImageBased, markSentence } from './uncertainty.ts';
+import { createHash } from "node:crypto";
+import type { Bundle } from "../bundle/load.ts";
+import { InferenceError } from "../bundle/errors.ts";
+import type { GraphName, Task } from "../bundle/manifest.ts";
+import { MicroBatcher, type BatcherOptions } from "./batcher.ts";
+import { runDecode, type DecodeRequest } from "./decoder.ts";
+import { feature, runEncoderBatch } from "./encoder.ts";
+import { Grounding } from "./grounding.ts";
+import { answerQuestion, classifyImage, localizeImage } from "./heads.ts";
+import { LruCache } from "./lru.ts";
+import { decodeImage } from "./decode.ts";
+import { createPreprocessPool } from "./preprocess-pool.ts";
+import { preprocess, tensorSha256, type GrayImage, type Preprocessed } from "./preprocess.ts";
+import { splitReport } from "./report-text.ts";
+import { WordPieceTokenizer } from "./tokenizer.ts";
+import { blankImage, createTrust } from "./trust.ts";
+import type { ClassificationResult, EncodedImage, LocalizationResult, ModelRef, ReportResult, VqaResult } from "./types.ts";
+import { isImageBased, markSentence } from "./uncertainty.ts";
 
 export interface EngineOptions {
   /** encoder outputs kept (≈ 0.2 MB each for the small model) */
@@ -40,7 +40,13 @@ export interface EngineOptions {
   preprocessThreads: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { cacheSize: 64, batch: { maxBatch: 4, maxWaitMs: 5 }, topRegions: 3, maxBoxesPerFinding: 5, preprocessThreads: 0 };
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  cacheSize: 64,
+  batch: { maxBatch: 4, maxWaitMs: 5 },
+  topRegions: 3,
+  maxBoxesPerFinding: 5,
+  preprocessThreads: 0,
+};
 
 /**
  * An image to analyse, with its content sha256 as `key` when known (the encoder cache key):
@@ -54,7 +60,7 @@ export type ImageInput =
   | EncodedImage;
 
 export interface ReportOptions {
-  method?: 'beam' | 'greedy';
+  method?: "beam" | "greedy";
   beamSize?: number;
   maxNewTokens?: number;
 }
@@ -94,9 +100,10 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   let closed = false;
 
   const session = (task: Task, graph: GraphName) => {
-    if (closed) throw new InferenceError('ENGINE_CLOSED', 'engine is closed');
+    if (closed) throw new InferenceError("ENGINE_CLOSED", "engine is closed");
     const s = bundle.sessions[graph];
-    if (!m.tasks.includes(task) || !s) throw new InferenceError('TASK_NOT_SUPPORTED', `bundle ${m.name} ${m.version} does not support ${task}`);
+    if (!m.tasks.includes(task) || !s)
+      throw new InferenceError("TASK_NOT_SUPPORTED", `bundle ${m.name} ${m.version} does not support ${task}`);
     return s;
   };
 
@@ -109,8 +116,8 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
 
   /** Bytes/pixels → tensor (off-thread when a pool exists) and the key to cache it under. */
   const prepare = async (input: Exclude<ImageInput, EncodedImage>): Promise<{ key: string; pre: Preprocessed }> => {
-    if ('preprocessed' in input) return { key: input.key ?? `tensor:${tensorSha256(input.preprocessed.tensor)}`, pre: input.preprocessed };
-    if ('image' in input) {
+    if ("preprocessed" in input) return { key: input.key ?? `tensor:${tensorSha256(input.preprocessed.tensor)}`, pre: input.preprocessed };
+    if ("image" in input) {
       const p = preprocess(input.image, pre);
       return { key: input.key ?? `tensor:${tensorSha256(p.tensor)}`, pre: p };
     }
@@ -122,8 +129,8 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   };
 
   const encode = async (input: ImageInput): Promise<EncodedImage> => {
-    if ('features' in input) return input;
-    if (closed) throw new InferenceError('ENGINE_CLOSED', 'engine is closed');
+    if ("features" in input) return input;
+    if (closed) throw new InferenceError("ENGINE_CLOSED", "engine is closed");
     const known = input.key ? cache.get(input.key) : undefined;
     if (known) return known;
     const { key, pre: p } = await prepare(input);
@@ -157,8 +164,8 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   };
 
   const memoryOf = (enc: EncodedImage) => {
-    const r = feature(enc, 'region_tokens');
-    const k = feature(enc, 'knowledge_tokens');
+    const r = feature(enc, "region_tokens");
+    const k = feature(enc, "knowledge_tokens");
     const mem = new Float32Array(r.data.length + k.data.length);
     mem.set(r.data, 0);
     mem.set(k.data, r.data.length);
@@ -166,7 +173,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
   };
 
   // The decoder's position table bounds the number of steps (Python: min(max_new, max_length - 1)).
-  const maxPosition = m.decoding.max_position ?? (typeof m.config.max_length === 'number' ? m.config.max_length : m.tokenizer.max_length);
+  const maxPosition = m.decoding.max_position ?? (typeof m.config.max_length === "number" ? m.config.max_length : m.tokenizer.max_length);
 
   return {
     model,
@@ -177,21 +184,21 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     encode,
 
     async classify(input) {
-      const s = session('classification', 'classification_head');
+      const s = session("classification", "classification_head");
       const enc = await encode(input);
       const findings = classifyImage(m, grounding, enc, await trust.finals(s, enc), trust.validated);
-      return { task: 'classification', model, reliability: trust.reliability(enc), findings };
+      return { task: "classification", model, reliability: trust.reliability(enc), findings };
     },
 
     async localize(input, o = {}) {
-      const s = session('localization', 'localization_head');
+      const s = session("localization", "localization_head");
       const enc = await encode(input);
       const cls = bundle.sessions.classification_head;
       // the same reported (calibrated/derived) probabilities as classification, so the two never disagree
       const probs = cls ? (await trust.finals(cls, enc)).map((f) => f.probability) : undefined;
       const findings = await localizeImage(s, m, enc, { findings: o.findings, maxBoxes: opts.maxBoxesPerFinding, probabilities: probs });
       return {
-        task: 'localization',
+        task: "localization",
         model,
         reliability: trust.reliability(enc),
         thresholdMode: m.localization.threshold_mode,
@@ -202,21 +209,32 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     },
 
     async report(input, o = {}) {
-      const s = session('report', 'report_decoder_step');
+      const s = session("report", "report_decoder_step");
       const enc = await encode(input);
       const d = m.decoding;
       const { mem, tokens } = memoryOf(enc);
-      const method = o.method ?? (d.beam_size > 1 ? 'beam' : 'greedy');
-      const beamSize = method === 'greedy' ? 1 : (o.beamSize ?? d.beam_size);
-      const base = { maxSteps: Math.min(o.maxNewTokens ?? d.max_new_tokens, maxPosition - 1), bosId: d.bos_id, eosId: d.eos_id, lengthPenalty: d.length_penalty };
-      const request: DecodeRequest = { shape: { numLayers: d.num_layers, numHeads: d.num_heads, headDim: d.head_dim }, memory: mem, memoryTokens: tokens, method, options: { ...base, beamSize } };
+      const method = o.method ?? (d.beam_size > 1 ? "beam" : "greedy");
+      const beamSize = method === "greedy" ? 1 : (o.beamSize ?? d.beam_size);
+      const base = {
+        maxSteps: Math.min(o.maxNewTokens ?? d.max_new_tokens, maxPosition - 1),
+        bosId: d.bos_id,
+        eosId: d.eos_id,
+        lengthPenalty: d.length_penalty,
+      };
+      const request: DecodeRequest = {
+        shape: { numLayers: d.num_layers, numHeads: d.num_heads, headDim: d.head_dim },
+        memory: mem,
+        memoryTokens: tokens,
+        method,
+        options: { ...base, beamSize },
+      };
       // threaded sessions run the whole search next to the session (one message, not one per step)
       const out = s.decode ? await s.decode(request) : await runDecode(s, request);
       const text = tokenizer.decode(out.ids);
       const split = splitReport(text);
       const marks = await trust.markContext(enc);
       return {
-        task: 'report',
+        task: "report",
         model,
         reliability: trust.reliability(enc),
         text,
@@ -234,12 +252,12 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     },
 
     async vqa(input, question) {
-      const s = session('vqa', 'vqa_head');
+      const s = session("vqa", "vqa_head");
       const enc = await encode(input);
       const answer = await answerQuestion(s, m, tokenizer, grounding, enc, question);
       const blank = await answerQuestion(s, m, tokenizer, grounding, await blankOf(enc), question);
       return {
-        task: 'vqa',
+        task: "vqa",
         model,
         reliability: trust.reliability(enc),
         question,
@@ -251,7 +269,12 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
 
     stats: () => ({
       cache: { entries: cache.size, hits: cache.hits, misses: cache.misses },
-      encoder: { runs: batcher.stats.batches, images: batcher.stats.items, maxBatch: batcher.stats.maxBatchSeen, blankImages: blankEncodes },
+      encoder: {
+        runs: batcher.stats.batches,
+        images: batcher.stats.items,
+        maxBatch: batcher.stats.maxBatchSeen,
+        blankImages: blankEncodes,
+      },
     }),
 
     async close() {
@@ -265,4 +288,4 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
 }
 
 /** sha256 of raw image bytes: the cache key the worker should pass (the gateway's content hash). */
-export const imageKey = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+export const imageKey = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");

@@ -1,6 +1,6 @@
 /** Model-square coordinates → original image pixels (inverse letterbox). */
-import { toImagePixels, type Letterbox } from './preprocess.ts';
-import type { PixelBox } from './types.ts';
+import { toImagePixels, type Letterbox } from "./preprocess.ts";
+import type { PixelBox } from "./types.ts";
 
 /** Two decimals, and never -0 (which would serialise as 0 but compare unequal in tests). */
 const round2 = (v: number) => Math.round(v * 100) / 100 + 0;

@@ -2,16 +2,16 @@
  * The task heads on top of cached encoder features: classification, localization and VQA.
  * Each runs its graph at batch 1 (the heads are cheap next to the encoder, which is batched).
  */
-import type { GraphSession, TensorData } from '../bundle/sessions.ts';
-import { InferenceError } from '../bundle/errors.ts';
-import type { Manifest } from '../bundle/manifest.ts';
-import type { FinalProbability } from './calibration.ts';
-import { feature, toOrt } from './encoder.ts';
-import { squareExtent } from './geometry.ts';
-import type { Grounding } from './grounding.ts';
-import { extentBox, heatmapToBoxes } from './heatmap.ts';
-import type { WordPieceTokenizer } from './tokenizer.ts';
-import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink } from './types.ts';
+import type { GraphSession, TensorData } from "../bundle/sessions.ts";
+import { InferenceError } from "../bundle/errors.ts";
+import type { Manifest } from "../bundle/manifest.ts";
+import type { FinalProbability } from "./calibration.ts";
+import { feature, toOrt } from "./encoder.ts";
+import { squareExtent } from "./geometry.ts";
+import type { Grounding } from "./grounding.ts";
+import { extentBox, heatmapToBoxes } from "./heatmap.ts";
+import type { WordPieceTokenizer } from "./tokenizer.ts";
+import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink } from "./types.ts";
 
 export async function runHead(
   session: GraphSession,
@@ -25,22 +25,28 @@ export async function runHead(
     if (!t) throw new Error(`output ${output} missing`);
     return { data: t.data as Float32Array, dims: t.dims };
   } catch (e) {
-    throw new InferenceError('INFERENCE_FAILED', `${graph} failed: ${(e as Error).message}`, { retriable: true, cause: e });
+    throw new InferenceError("INFERENCE_FAILED", `${graph} failed: ${(e as Error).message}`, { retriable: true, cause: e });
   }
 }
 
 export async function probabilities(session: GraphSession, enc: EncodedImage): Promise<Float32Array> {
   const { data } = await runHead(
     session,
-    'classification_head',
-    { global_embedding: toOrt(feature(enc, 'global_embedding')), knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')) },
-    'probabilities',
+    "classification_head",
+    { global_embedding: toOrt(feature(enc, "global_embedding")), knowledge_tokens: toOrt(feature(enc, "knowledge_tokens")) },
+    "probabilities",
   );
   return data;
 }
 
 /** Findings from the reported probabilities (calibration.ts): thresholds apply to them, the head's value is kept beside. */
-export function classifyImage(m: Manifest, g: Grounding, enc: EncodedImage, finals: readonly FinalProbability[], validated: ReadonlySet<string>): FindingResult[] {
+export function classifyImage(
+  m: Manifest,
+  g: Grounding,
+  enc: EncodedImage,
+  finals: readonly FinalProbability[],
+  validated: ReadonlySet<string>,
+): FindingResult[] {
   const sentences = new Map(m.knowledge.map((k) => [k.label, k.sentence]));
   return m.labels.map((label, k) => {
     const f = finals[k]!;
@@ -63,9 +69,9 @@ export function classifyImage(m: Manifest, g: Grounding, enc: EncodedImage, fina
 export async function heatmaps(session: GraphSession, enc: EncodedImage): Promise<{ data: Float32Array; grid: number }> {
   const { data, dims } = await runHead(
     session,
-    'localization_head',
-    { patch_tokens: toOrt(feature(enc, 'patch_tokens')), knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')) },
-    'heatmaps',
+    "localization_head",
+    { patch_tokens: toOrt(feature(enc, "patch_tokens")), knowledge_tokens: toOrt(feature(enc, "knowledge_tokens")) },
+    "heatmaps",
   );
   return { data, grid: dims[dims.length - 1]! };
 }
@@ -76,8 +82,8 @@ export async function localizeImage(
   enc: EncodedImage,
   opts: { findings?: readonly string[]; maxBoxes: number; probabilities?: ArrayLike<number> },
 ): Promise<LocalizedFinding[]> {
-  const wanted = opts.findings ?? m.labels.filter((l) => l !== 'No Finding');
-  for (const f of wanted) if (!m.labels.includes(f)) throw new InferenceError('INPUT_INVALID', `unknown finding "${f}"`);
+  const wanted = opts.findings ?? m.labels.filter((l) => l !== "No Finding");
+  for (const f of wanted) if (!m.labels.includes(f)) throw new InferenceError("INPUT_INVALID", `unknown finding "${f}"`);
   const { data, grid } = await heatmaps(session, enc);
   const cells = grid * grid;
   const extent = squareExtent(enc.letterbox);
@@ -87,7 +93,7 @@ export async function localizeImage(
     const values = data.subarray(k * cells, (k + 1) * cells);
     let maxScore = 0;
     for (const v of values) maxScore = Math.max(maxScore, v);
-    const threshold = mode === 'relative_to_max' ? t * maxScore : t;
+    const threshold = mode === "relative_to_max" ? t * maxScore : t;
     const boxes = maxScore > 0 ? heatmapToBoxes(values, grid, enc.letterbox, { threshold, minAreaFrac, maxBoxes: opts.maxBoxes }) : [];
     const p = opts.probabilities?.[k];
     return {
@@ -102,15 +108,18 @@ export async function localizeImage(
   });
 }
 
-const CLOSED_STARTS = new Set(['is', 'are', 'does', 'do', 'can', 'was', 'were', 'has', 'have']);
+const CLOSED_STARTS = new Set(["is", "are", "does", "do", "can", "was", "were", "has", "have"]);
 
 export function isClosedQuestion(question: string): boolean {
-  const first = question.trim().toLowerCase().match(/^[a-z]+/)?.[0];
+  const first = question
+    .trim()
+    .toLowerCase()
+    .match(/^[a-z]+/)?.[0];
   return first !== undefined && CLOSED_STARTS.has(first);
 }
 
 export interface VqaAnswer {
-  questionType: 'closed' | 'open';
+  questionType: "closed" | "open";
   answer: string;
   confidence: number;
   alternatives: { answer: string; probability: number }[];
@@ -125,19 +134,19 @@ export async function answerQuestion(
   enc: EncodedImage,
   question: string,
 ): Promise<VqaAnswer> {
-  if (!question.trim()) throw new InferenceError('INPUT_INVALID', 'VQA question is empty');
+  if (!question.trim()) throw new InferenceError("INPUT_INVALID", "VQA question is empty");
   const T = m.tokenizer.question_max_length;
   const q = tok.encode(question, T);
   const { data } = await runHead(
     session,
-    'vqa_head',
+    "vqa_head",
     {
-      question_ids: { type: 'int64', data: BigInt64Array.from(q.ids, BigInt), dims: [1, T] },
-      question_mask: { type: 'int64', data: BigInt64Array.from(q.mask, BigInt), dims: [1, T] },
-      patch_tokens: toOrt(feature(enc, 'patch_tokens')),
-      knowledge_tokens: toOrt(feature(enc, 'knowledge_tokens')),
+      question_ids: { type: "int64", data: BigInt64Array.from(q.ids, BigInt), dims: [1, T] },
+      question_mask: { type: "int64", data: BigInt64Array.from(q.mask, BigInt), dims: [1, T] },
+      patch_tokens: toOrt(feature(enc, "patch_tokens")),
+      knowledge_tokens: toOrt(feature(enc, "knowledge_tokens")),
     },
-    'answer_logits',
+    "answer_logits",
   );
   const closed = isClosedQuestion(question) && m.closed_answers.length > 0;
   const allowed = closed ? m.closed_answers.map((a) => m.answers.indexOf(a)) : m.answers.map((_, i) => i);
@@ -145,9 +154,11 @@ export async function answerQuestion(
   const max = Math.max(...allowed.map((i) => data[i]!));
   const exps = allowed.map((i) => Math.exp(data[i]! - max));
   const z = exps.reduce((a, b) => a + b, 0);
-  const ranked = allowed.map((i, j) => ({ answer: m.answers[i]!, probability: exps[j]! / z })).sort((a, b) => b.probability - a.probability);
+  const ranked = allowed
+    .map((i, j) => ({ answer: m.answers[i]!, probability: exps[j]! / z }))
+    .sort((a, b) => b.probability - a.probability);
   return {
-    questionType: closed ? 'closed' : 'open',
+    questionType: closed ? "closed" : "open",
     answer: ranked[0]!.answer,
     confidence: ranked[0]!.probability,
     alternatives: ranked.slice(0, 5),

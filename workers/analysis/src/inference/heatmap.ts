@@ -3,9 +3,9 @@
  * component's cell bounding box into image pixels through the inverse letterbox, score it, and
  * drop boxes that are too small (or lie entirely in the letterbox padding).
  */
-import type { Letterbox } from './preprocess.ts';
-import { boxArea, modelBoxToImage } from './geometry.ts';
-import type { LocalizedBox, PixelBox } from './types.ts';
+import type { Letterbox } from "./preprocess.ts";
+import { boxArea, modelBoxToImage } from "./geometry.ts";
+import type { LocalizedBox, PixelBox } from "./types.ts";
 
 export interface BoxOptions {
   threshold: number;
@@ -53,12 +53,19 @@ export function heatmapToBoxes(values: ArrayLike<number>, grid: number, lb: Lett
   const imageArea = lb.width * lb.height;
   const boxes: LocalizedBox[] = [];
   for (const cells of connectedComponents(values, grid, opts.threshold)) {
-    let r0 = grid, c0 = grid, r1 = -1, c1 = -1, max = -Infinity, sum = 0;
+    let r0 = grid,
+      c0 = grid,
+      r1 = -1,
+      c1 = -1,
+      max = -Infinity,
+      sum = 0;
     for (const c of cells) {
       const r = Math.floor(c / grid);
       const col = c % grid;
-      r0 = Math.min(r0, r); r1 = Math.max(r1, r);
-      c0 = Math.min(c0, col); c1 = Math.max(c1, col);
+      r0 = Math.min(r0, r);
+      r1 = Math.max(r1, r);
+      c0 = Math.min(c0, col);
+      c1 = Math.max(c1, col);
       max = Math.max(max, values[c]!);
       sum += values[c]!;
     }
@@ -76,13 +83,18 @@ export function heatmapToBoxes(values: ArrayLike<number>, grid: number, lb: Lett
  * heatmap_box, the rule the model's localization metrics were measured with), in image pixels.
  */
 export function extentBox(values: ArrayLike<number>, grid: number, lb: Letterbox, threshold: number): PixelBox | null {
-  let r0 = grid, c0 = grid, r1 = -1, c1 = -1;
+  let r0 = grid,
+    c0 = grid,
+    r1 = -1,
+    c1 = -1;
   for (let c = 0; c < grid * grid; c++) {
     if (!(values[c]! >= threshold)) continue;
     const r = Math.floor(c / grid);
     const col = c % grid;
-    r0 = Math.min(r0, r); r1 = Math.max(r1, r);
-    c0 = Math.min(c0, col); c1 = Math.max(c1, col);
+    r0 = Math.min(r0, r);
+    r1 = Math.max(r1, r);
+    c0 = Math.min(c0, col);
+    c1 = Math.max(c1, col);
   }
   if (r1 < 0) return null;
   const cell = lb.size / grid;

@@ -5,7 +5,7 @@ export class LruCache<K, V> {
   misses = 0;
 
   constructor(readonly maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be an integer >= 1');
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("maxEntries must be an integer >= 1");
   }
 
   get(key: K): V | undefined {

@@ -6,15 +6,15 @@
  * Regions: the manifest's region names plus a few synonyms, matched on whole words, longest phrase
  * first, so "right lower lung zone" wins over "right lung".
  */
-import { EXCLUDE_BEFORE, MENTIONS, POST_NEG, POST_UNC, PRE_NEG, PRE_UNC, SCOPE_BREAK } from './mention-patterns.ts';
+import { EXCLUDE_BEFORE, MENTIONS, POST_NEG, POST_UNC, PRE_NEG, PRE_UNC, SCOPE_BREAK } from "./mention-patterns.ts";
 
 /** Other ways reports name a region (the synthetic report writer uses the lung ones). */
 const REGION_SYNONYMS: Record<string, string[]> = {
-  'cardiac silhouette': ['heart'],
-  svc: ['superior vena cava'],
-  'upper mediastinum': ['superior mediastinum'],
+  "cardiac silhouette": ["heart"],
+  svc: ["superior vena cava"],
+  "upper mediastinum": ["superior mediastinum"],
   ...Object.fromEntries(
-    (['right', 'left'] as const).flatMap((s) => [
+    (["right", "left"] as const).flatMap((s) => [
       [`${s} lower lung zone`, [`${s} lung base`, `${s} base`, `${s} lower lung`, `${s} lower lobe`]],
       [`${s} upper lung zone`, [`${s} upper lung`, `${s} upper lobe`]],
       [`${s} mid lung zone`, [`${s} mid lung`]],
@@ -24,11 +24,11 @@ const REGION_SYNONYMS: Record<string, string[]> = {
   ),
 };
 
-export type MentionStatus = 'positive' | 'negative' | 'uncertain';
+export type MentionStatus = "positive" | "negative" | "uncertain";
 const RANK: Record<MentionStatus, number> = { positive: 3, uncertain: 2, negative: 1 };
 
 export interface Mention {
-  kind: 'label' | 'region';
+  kind: "label" | "region";
   name: string;
   start: number;
   end: number;
@@ -37,14 +37,14 @@ export interface Mention {
 }
 
 interface Phrase {
-  kind: 'region';
+  kind: "region";
   name: string;
   re: RegExp;
   words: number;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const norm = (s: string) => s.toLowerCase().replace(/\s+/g, " ").trim();
 
 export class MentionFinder {
   private readonly regionPhrases: Phrase[];
@@ -53,7 +53,7 @@ export class MentionFinder {
   constructor(labels: readonly string[], regions: readonly string[]) {
     this.labelRx = labels
       .filter((l) => MENTIONS[l])
-      .map((label) => ({ label, rxs: MENTIONS[label]!.map((rx) => new RegExp(`\\b${rx}`, 'g')) }));
+      .map((label) => ({ label, rxs: MENTIONS[label]!.map((rx) => new RegExp(`\\b${rx}`, "g")) }));
     const raw: { name: string; text: string }[] = [];
     for (const r of regions) {
       raw.push({ name: r, text: r });
@@ -63,7 +63,12 @@ export class MentionFinder {
     this.regionPhrases = raw
       .map((p) => ({ ...p, text: norm(p.text) }))
       .filter((p) => p.text && !seen.has(p.text) && seen.add(p.text))
-      .map((p) => ({ kind: 'region' as const, name: p.name, words: p.text.split(' ').length, re: new RegExp(`\\b${escape(p.text).replace(/ /g, '\\s+')}\\b`, 'g') }))
+      .map((p) => ({
+        kind: "region" as const,
+        name: p.name,
+        words: p.text.split(" ").length,
+        re: new RegExp(`\\b${escape(p.text).replace(/ /g, "\\s+")}\\b`, "g"),
+      }))
       .sort((a, b) => b.words - a.words || b.re.source.length - a.re.source.length);
   }
 
@@ -84,11 +89,11 @@ export class MentionFinder {
           const end = start + m[0].length;
           if (spans.some(([s, e]) => start < e && s < end)) continue;
           const ex = EXCLUDE_BEFORE[label];
-          if (ex && ex.test(sent.slice(Math.max(0, start - 25), start))) continue;
+          if (ex?.test(sent.slice(Math.max(0, start - 25), start))) continue;
           spans.push([start, end]);
         }
       }
-      for (const [start, end] of spans) found.push({ kind: 'label', name: label, start, end, status: mentionStatus(sent, start, end) });
+      for (const [start, end] of spans) found.push({ kind: "label", name: label, start, end, status: mentionStatus(sent, start, end) });
     }
     const taken = new Uint8Array(sent.length);
     for (const p of this.regionPhrases) {
@@ -98,7 +103,7 @@ export class MentionFinder {
         const end = start + m[0].length;
         if (taken.subarray(start, end).some((v) => v)) continue;
         taken.fill(1, start, end);
-        found.push({ kind: 'region', name: p.name, start, end });
+        found.push({ kind: "region", name: p.name, start, end });
       }
     }
     return found.sort((a, b) => a.start - b.start || a.end - b.end);
@@ -108,7 +113,7 @@ export class MentionFinder {
   static combine(mentions: readonly Mention[]): Map<string, MentionStatus> {
     const out = new Map<string, MentionStatus>();
     for (const m of mentions) {
-      if (m.kind !== 'label' || !m.status) continue;
+      if (m.kind !== "label" || !m.status) continue;
       const cur = out.get(m.name);
       if (!cur || RANK[m.status] > RANK[cur]) out.set(m.name, m.status);
     }
@@ -131,10 +136,10 @@ function clauseStart(sent: string, pos: number): number {
 /** labeller.py's _status on a lower-cased sentence. */
 export function mentionStatus(sent: string, start: number, end: number): MentionStatus {
   const after = sent.slice(end);
-  if (POST_UNC.test(after)) return 'uncertain';
+  if (POST_UNC.test(after)) return "uncertain";
   const scope = sent.slice(clauseStart(sent, start), end);
-  if (PRE_NEG.test(scope)) return 'negative';
-  if (POST_NEG.test(after)) return 'negative';
-  if (PRE_UNC.test(scope)) return 'uncertain';
-  return 'positive';
+  if (PRE_NEG.test(scope)) return "negative";
+  if (POST_NEG.test(after)) return "negative";
+  if (PRE_UNC.test(scope)) return "uncertain";
+  return "positive";
 }

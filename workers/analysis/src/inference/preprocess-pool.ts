@@ -1,11 +1,11 @@
 /**
  * A small pool of worker threads that decode and preprocess image bytes off the event loop.
  */
-import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../bundle/ts-worker.ts';
-import { InferenceError, type InferenceErrorCode } from '../bundle/errors.ts';
-import type { PreprocessConfig, Preprocessed } from './preprocess.ts';
-import type { PreprocessJob, PreprocessReply } from './preprocess-worker.ts';
+import type { Worker } from "node:worker_threads";
+import { startTsWorker } from "../bundle/ts-worker.ts";
+import { InferenceError, type InferenceErrorCode } from "../bundle/errors.ts";
+import type { PreprocessConfig, Preprocessed } from "./preprocess.ts";
+import type { PreprocessJob, PreprocessReply } from "./preprocess-worker.ts";
 
 export interface PreprocessPool {
   /** Decodes (PNG/JPEG) and preprocesses; also returns the sha256 of the bytes (the cache key). */
@@ -24,9 +24,9 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
   let closed = false;
 
   const slots: Slot[] = Array.from({ length: Math.max(1, opts.threads) }, () => {
-    const slot: Slot = { worker: startTsWorker(new URL('./preprocess-worker.ts', import.meta.url)), busy: 0 };
+    const slot: Slot = { worker: startTsWorker(new URL("./preprocess-worker.ts", import.meta.url)), busy: 0 };
     slot.worker.unref(); // an idle pool must not keep the process alive (ref'd while it has jobs)
-    slot.worker.on('message', (r: PreprocessReply) => {
+    slot.worker.on("message", (r: PreprocessReply) => {
       const p = pending.get(r.id);
       if (!p) return;
       pending.delete(r.id);
@@ -35,11 +35,11 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
       if (r.ok) p.resolve({ tensor: r.tensor, letterbox: r.letterbox, sha256: r.sha256 });
       else p.reject(new InferenceError(r.code as InferenceErrorCode, r.message));
     });
-    slot.worker.on('error', (e) => {
+    slot.worker.on("error", (e) => {
       for (const [id, p] of pending) {
         if (p.slot !== slot) continue;
         pending.delete(id);
-        p.reject(new InferenceError('INFERENCE_FAILED', `preprocessing thread failed: ${e.message}`, { retriable: true, cause: e }));
+        p.reject(new InferenceError("INFERENCE_FAILED", `preprocessing thread failed: ${e.message}`, { retriable: true, cause: e }));
       }
     });
     return slot;
@@ -47,7 +47,7 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
 
   return {
     run(bytes) {
-      if (closed) return Promise.reject(new InferenceError('ENGINE_CLOSED', 'preprocessing pool is closed'));
+      if (closed) return Promise.reject(new InferenceError("ENGINE_CLOSED", "preprocessing pool is closed"));
       const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
       const id = nextId++;
       slot.busy += 1;
@@ -61,7 +61,7 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
     async close() {
       closed = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
-      for (const p of pending.values()) p.reject(new InferenceError('ENGINE_CLOSED', 'preprocessing pool closed'));
+      for (const p of pending.values()) p.reject(new InferenceError("ENGINE_CLOSED", "preprocessing pool closed"));
       pending.clear();
     },
   };

@@ -7,8 +7,8 @@
  * canvas. Source positions outside the image contribute pad_value, term by term in the same order,
  * so the sums are those over the padded square (bit-identical to the numpy reference).
  */
-import { createHash } from 'node:crypto';
-import { InferenceError } from '../bundle/errors.ts';
+import { createHash } from "node:crypto";
+import { InferenceError } from "../bundle/errors.ts";
 
 /** A decoded single-channel image; values are in 0..maxValue (integers for PNG, any for RGB→gray). */
 export interface GrayImage {
@@ -80,12 +80,13 @@ export function computeLetterbox(width: number, height: number, size: number): L
 function validate(img: GrayImage): void {
   const { width, height, data, maxValue } = img;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new InferenceError('IMAGE_INVALID', `image dimensions must be positive integers, got ${width}x${height}`);
+    throw new InferenceError("IMAGE_INVALID", `image dimensions must be positive integers, got ${width}x${height}`);
   }
   if (data.length !== width * height) {
-    throw new InferenceError('IMAGE_INVALID', `image data has ${data.length} values, expected ${width}x${height}=${width * height}`);
+    throw new InferenceError("IMAGE_INVALID", `image data has ${data.length} values, expected ${width}x${height}=${width * height}`);
   }
-  if (!(maxValue > 0) || !Number.isFinite(maxValue)) throw new InferenceError('IMAGE_INVALID', `image maxValue must be > 0, got ${maxValue}`);
+  if (!(maxValue > 0) || !Number.isFinite(maxValue))
+    throw new InferenceError("IMAGE_INVALID", `image maxValue must be > 0, got ${maxValue}`);
 }
 
 export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed {
@@ -142,8 +143,8 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
 /** sha256 of the tensor's float32 little-endian bytes (what golden.json records). */
 export function tensorSha256(t: Float32Array): string {
   const bytes = new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('big-endian hosts are not supported');
-  return createHash('sha256').update(bytes).digest('hex');
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("big-endian hosts are not supported");
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Model-input pixel coordinates → original image pixels, clipped to the image. */

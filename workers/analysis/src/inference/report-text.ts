@@ -6,7 +6,7 @@
 
 export interface SplitSentence {
   text: string;
-  section: 'findings' | 'impression' | null;
+  section: "findings" | "impression" | null;
 }
 
 export interface SplitReport {
@@ -34,7 +34,7 @@ export function splitReport(text: string): SplitReport {
   // Text before the first header (unusual) is kept as unsectioned sentences.
   for (const t of splitSentences(text.slice(0, headers[0]!.index))) out.sentences.push({ text: t, section: null });
   headers.forEach((h, i) => {
-    const section = h[1]!.toLowerCase() as 'findings' | 'impression';
+    const section = h[1]!.toLowerCase() as "findings" | "impression";
     const body = text.slice(h.index! + h[0].length, headers[i + 1]?.index ?? text.length).trim();
     out[section] = out[section] ? `${out[section]} ${body}` : body;
     for (const t of splitSentences(body)) out.sentences.push({ text: t, section });

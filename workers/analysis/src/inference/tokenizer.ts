@@ -14,11 +14,11 @@ export const SEP_ID = 3;
 export const MASK_ID = 4;
 const NUM_SPECIALS = 5;
 const MAX_WORD_CHARS = 100;
-const NO_SPACE_BEFORE = new Set(['.', ',', ';', ':']);
+const NO_SPACE_BEFORE = new Set([".", ",", ";", ":"]);
 
-const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const ISOLATE_RE = new RegExp(`[^a-z0-9${PY_SPACE}]`, 'gu');
-const SPLIT_RE = new RegExp(`[${PY_SPACE}]+`, 'u');
+const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const ISOLATE_RE = new RegExp(`[^a-z0-9${PY_SPACE}]`, "gu");
+const SPLIT_RE = new RegExp(`[${PY_SPACE}]+`, "u");
 
 /** Python's str.lower(): per code point, without JavaScript's context rule for final sigma. */
 function pyLower(text: string): string {
@@ -64,7 +64,7 @@ export class WordPieceTokenizer {
       let end = chars.length;
       let match: number | undefined;
       while (start < end) {
-        const sub = chars.slice(start, end).join('');
+        const sub = chars.slice(start, end).join("");
         match = this.ids.get(start === 0 ? sub : `##${sub}`);
         if (match !== undefined) break;
         end -= 1;
@@ -82,7 +82,7 @@ export class WordPieceTokenizer {
 
   /** `[CLS] tokens [SEP]` truncated to maxLength (keeping [SEP] last) and padded; mask 1/0. */
   encode(text: string, maxLength: number): Encoded {
-    if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError('maxLength must be an integer >= 2 (room for [CLS] and [SEP])');
+    if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError("maxLength must be an integer >= 2 (room for [CLS] and [SEP])");
     const body = this.tokenize(text).slice(0, maxLength - 2);
     const ids = [CLS_ID, ...body, SEP_ID];
     const mask = ids.map(() => 1);
@@ -95,13 +95,13 @@ export class WordPieceTokenizer {
 
   /** Joins pieces ('##' glued), no space before . , ; : and drops special and out-of-range ids. */
   decode(ids: Iterable<number | bigint>): string {
-    let out = '';
+    let out = "";
     for (const raw of ids) {
       const i = Number(raw);
       if (!Number.isInteger(i) || i < NUM_SPECIALS || i >= this.vocab.length) continue;
       const tok = this.vocab[i]!;
-      if (tok.startsWith('##')) out += tok.slice(2);
-      else if (out === '' || NO_SPACE_BEFORE.has(tok)) out += tok;
+      if (tok.startsWith("##")) out += tok.slice(2);
+      else if (out === "" || NO_SPACE_BEFORE.has(tok)) out += tok;
       else out += ` ${tok}`;
     }
     return out;

@@ -4,15 +4,15 @@
  * tasks of an image share one EncodedImage object through the engine's cache, so a WeakMap keyed by
  * it lives exactly as long as the features do).
  */
-import type { Bundle } from '../bundle/load.ts';
-import type { GraphSession } from '../bundle/sessions.ts';
-import { finalProbabilities, type FinalProbability } from './calibration.ts';
-import { feature } from './encoder.ts';
-import { probabilities } from './heads.ts';
-import type { GrayImage } from './preprocess.ts';
-import { assessReliability, type Reliability } from './reliability.ts';
-import type { EncodedImage } from './types.ts';
-import type { MarkContext } from './uncertainty.ts';
+import type { Bundle } from "../bundle/load.ts";
+import type { GraphSession } from "../bundle/sessions.ts";
+import { finalProbabilities, type FinalProbability } from "./calibration.ts";
+import { feature } from "./encoder.ts";
+import { probabilities } from "./heads.ts";
+import type { GrayImage } from "./preprocess.ts";
+import { assessReliability, type Reliability } from "./reliability.ts";
+import type { EncodedImage } from "./types.ts";
+import type { MarkContext } from "./uncertainty.ts";
 
 export interface Trust {
   /** labels validated on real films (none for a bundle without a reliability model) */
@@ -33,7 +33,7 @@ export function createTrust(bundle: Bundle): Trust {
   const finals = (session: GraphSession, enc: EncodedImage) => {
     let known = finalsCache.get(enc);
     if (!known) {
-      const boxes = m.derived ? feature(enc, 'region_boxes').data : null;
+      const boxes = m.derived ? feature(enc, "region_boxes").data : null;
       known = probabilities(session, enc).then((raw) => finalProbabilities(m, raw, boxes));
       finalsCache.set(enc, known);
       // a failed run must not be served again (but never evict a newer entry)

@@ -1,10 +1,10 @@
 /** Result types of the engine's four tasks: what the worker loop stores and publishes. */
-import type { ProbabilitySource } from './calibration.ts';
-import type { Letterbox } from './preprocess.ts';
-import type { InputMeasurements, Reliability } from './reliability.ts';
+import type { ProbabilitySource } from "./calibration.ts";
+import type { Letterbox } from "./preprocess.ts";
+import type { InputMeasurements, Reliability } from "./reliability.ts";
 
-export type { InputMeasurements, Reliability, ReliabilityCode, ReliabilityLevel, ReliabilityReason } from './reliability.ts';
-export type { ProbabilitySource } from './calibration.ts';
+export type { InputMeasurements, Reliability, ReliabilityCode, ReliabilityLevel, ReliabilityReason } from "./reliability.ts";
+export type { ProbabilitySource } from "./calibration.ts";
 
 /** [x1, y1, x2, y2] in original image pixels (x right, y down), clipped to the image. */
 export type PixelBox = [number, number, number, number];
@@ -14,7 +14,7 @@ export interface ModelRef {
   name: string;
   version: string;
   bundleHash: string;
-  trainedOn: 'synthetic' | 'real' | 'mixed';
+  trainedOn: "synthetic" | "real" | "mixed";
 }
 
 /** One output of the image encoder for one image, batch axis kept at 1 so it can be fed back. */
@@ -61,7 +61,7 @@ export interface FindingResult {
 }
 
 export interface ClassificationResult {
-  task: 'classification';
+  task: "classification";
   model: ModelRef;
   /** of the analysed image (the same for every task on it) */
   reliability: Reliability;
@@ -103,10 +103,10 @@ export interface LocalizedFinding {
 }
 
 export interface LocalizationResult {
-  task: 'localization';
+  task: "localization";
   model: ModelRef;
   reliability: Reliability;
-  thresholdMode: 'absolute' | 'relative_to_max';
+  thresholdMode: "absolute" | "relative_to_max";
   heatmapThreshold: number;
   findings: LocalizedFinding[];
   /** the region head's anatomical boxes (all regions, model order), in image pixels */
@@ -116,7 +116,7 @@ export interface LocalizationResult {
 export interface SentenceLink {
   region: string;
   /** 'mention': the sentence names the region; 'finding': a finding it names was grounded there */
-  via: 'mention' | 'finding';
+  via: "mention" | "finding";
   finding?: string;
   box: PixelBox;
 }
@@ -124,14 +124,14 @@ export interface SentenceLink {
 /** A finding a sentence (or question) names, read with the Python labeller's rules. */
 export interface MentionedLabel {
   label: string;
-  status: 'positive' | 'negative' | 'uncertain';
+  status: "positive" | "negative" | "uncertain";
   /** status === 'negative' ("no pneumothorax") */
   negated: boolean;
 }
 
 export interface ReportSentence {
   text: string;
-  section: 'findings' | 'impression' | null;
+  section: "findings" | "impression" | null;
   labels: MentionedLabel[];
   regions: SentenceLink[];
   /** mentions a finding not validated on real films, or states one its probability does not support */
@@ -140,7 +140,7 @@ export interface ReportSentence {
 }
 
 export interface ReportResult {
-  task: 'report';
+  task: "report";
   model: ModelRef;
   reliability: Reliability;
   text: string;
@@ -152,15 +152,15 @@ export interface ReportResult {
   logProb: number;
   /** logProb / (len + 1) ** length_penalty: what beam search maximises */
   score: number;
-  decoding: { method: 'greedy' | 'beam'; beamSize: number; lengthPenalty: number; steps: number; finished: boolean };
+  decoding: { method: "greedy" | "beam"; beamSize: number; lengthPenalty: number; steps: number; finished: boolean };
 }
 
 export interface VqaResult {
-  task: 'vqa';
+  task: "vqa";
   model: ModelRef;
   reliability: Reliability;
   question: string;
-  questionType: 'closed' | 'open';
+  questionType: "closed" | "open";
   answer: string;
   confidence: number;
   alternatives: { answer: string; probability: number }[];

@@ -4,7 +4,7 @@
  * or states a finding that the (calibrated or derived) probability does not support; a VQA answer is
  * not image-based when a blank image of the same size gets the same answer.
  */
-import type { MentionedLabel } from './types.ts';
+import type { MentionedLabel } from "./types.ts";
 
 export interface SentenceMark {
   uncertain: boolean;
@@ -22,7 +22,7 @@ export interface MarkContext {
 const pct = (p: number) => `${(p * 100).toFixed(0)}%`;
 
 function list(items: string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 export function markSentence(labels: readonly MentionedLabel[], ctx: MarkContext): SentenceMark {
@@ -33,15 +33,15 @@ export function markSentence(labels: readonly MentionedLabel[], ctx: MarkContext
   else if (unvalidated.length > 1) reasons.push(`mentions ${list(unvalidated)}, which are not validated on real films`);
   // Only a plain assertion is held against the probability: "possible effusion" already hedges.
   for (const l of labels) {
-    if (l.status !== 'positive') continue;
+    if (l.status !== "positive") continue;
     const f = ctx.finals?.get(l.label);
     if (f && f.probability < f.threshold) {
       reasons.push(`states ${l.label}, but its probability ${pct(f.probability)} is below the threshold ${pct(f.threshold)}`);
     }
   }
   if (reasons.length === 0) return { uncertain: false, uncertainReason: null };
-  const text = reasons.join('; ');
-  return { uncertain: true, uncertainReason: text.charAt(0).toUpperCase() + text.slice(1) + '.' };
+  const text = reasons.join("; ");
+  return { uncertain: true, uncertainReason: `${text.charAt(0).toUpperCase() + text.slice(1)}.` };
 }
 
 /** An answer that a blank image gets too says nothing about this image. */

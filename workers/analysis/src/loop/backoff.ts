@@ -16,7 +16,12 @@ export function backoffDelay(policy: BackoffPolicy, nextTry: number, random: () 
 }
 
 /** Sleep `ms`, calling `heartbeat` at least every `sliceMs`; returns early (false) when `signal` aborts. */
-export async function sleepWithHeartbeat(ms: number, sliceMs: number, heartbeat: () => Promise<void>, signal?: AbortSignal): Promise<boolean> {
+export async function sleepWithHeartbeat(
+  ms: number,
+  sliceMs: number,
+  heartbeat: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<boolean> {
   let left = ms;
   while (left > 0) {
     if (signal?.aborted) return false;

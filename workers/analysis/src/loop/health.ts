@@ -8,7 +8,11 @@ export interface ReadinessCheck {
   stats(): unknown;
 }
 
-export async function startHealthServer(host: string, port: number, check: ReadinessCheck): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHealthServer(
+  host: string,
+  port: number,
+  check: ReadinessCheck,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });

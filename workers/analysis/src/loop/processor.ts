@@ -89,7 +89,10 @@ export function createProcessor(deps: ProcessorDeps) {
     return fields.length ? `event disagrees with analysis ${analysis.id} on ${fields.join(", ")}` : null;
   }
 
-  async function tryOnce(event: AnalysisRequested, analysis: Analysis): Promise<{ write: WriteOutcome; timings: NonNullable<MessageReport["timings"]> }> {
+  async function tryOnce(
+    event: AnalysisRequested,
+    analysis: Analysis,
+  ): Promise<{ write: WriteOutcome; timings: NonNullable<MessageReport["timings"]> }> {
     const started = performance.now();
     const { encoded, loadMs, encodeMs } = await deps.images.get(event.tenantId, event.imageId);
     const inferStart = performance.now();
@@ -120,7 +123,12 @@ export function createProcessor(deps: ProcessorDeps) {
     let used = Math.max(0, current.attempts - (event.attempt - 1));
     const { maxAttempts } = deps.retry;
     if (used >= maxAttempts) {
-      const crashed = new AppError("WORKER_CRASHED", `gave up after ${used} attempts: the analysis was started but never finished (worker killed or stopped)`, 500, false);
+      const crashed = new AppError(
+        "WORKER_CRASHED",
+        `gave up after ${used} attempts: the analysis was started but never finished (worker killed or stopped)`,
+        500,
+        false,
+      );
       return fail(message, event, crashed, 0);
     }
 
@@ -139,8 +147,16 @@ export function createProcessor(deps: ProcessorDeps) {
         const error = classifyError(raw);
         if (!error.retriable || used >= maxAttempts) return fail(message, event, error, tries);
         const delay = backoffDelay(deps.retry, used + 1);
-        logger.warn("analysis attempt failed, retrying", { ...base, try: used, of: maxAttempts, inMs: delay, code: error.code, reason: error.message });
-        if (!(await sleepWithHeartbeat(delay, deps.heartbeatSliceMs, heartbeat, deps.signal))) throw new Interrupted("stopping during a retry backoff");
+        logger.warn("analysis attempt failed, retrying", {
+          ...base,
+          try: used,
+          of: maxAttempts,
+          inMs: delay,
+          code: error.code,
+          reason: error.message,
+        });
+        if (!(await sleepWithHeartbeat(delay, deps.heartbeatSliceMs, heartbeat, deps.signal)))
+          throw new Interrupted("stopping during a retry backoff");
       }
     }
   }

@@ -33,7 +33,13 @@ export function createStats() {
         if (!s) perTask.set(report.task, (s = { count: 0, totalMs: [], inferMs: [], loadMs: [], encodeMs: [], writeMs: [] }));
         s.count += 1;
         const { totalMs, inferMs, loadMs, encodeMs, writeMs } = report.timings;
-        for (const [series, value] of [[s.totalMs, totalMs], [s.inferMs, inferMs], [s.loadMs, loadMs], [s.encodeMs, encodeMs], [s.writeMs, writeMs]] as const) {
+        for (const [series, value] of [
+          [s.totalMs, totalMs],
+          [s.inferMs, inferMs],
+          [s.loadMs, loadMs],
+          [s.encodeMs, encodeMs],
+          [s.writeMs, writeMs],
+        ] as const) {
           series.push(value);
           if (series.length > KEEP) series.shift();
         }
@@ -46,7 +52,18 @@ export function createStats() {
     processed: () => counts.succeeded + counts.skipped + counts.failed,
     failed: () => counts.failed,
     snapshot() {
-      const tasks: Record<string, { count: number; p50Ms: number | null; p95Ms: number | null; loadP50Ms: number | null; encodeP50Ms: number | null; inferP50Ms: number | null; writeP50Ms: number | null }> = {};
+      const tasks: Record<
+        string,
+        {
+          count: number;
+          p50Ms: number | null;
+          p95Ms: number | null;
+          loadP50Ms: number | null;
+          encodeP50Ms: number | null;
+          inferP50Ms: number | null;
+          writeP50Ms: number | null;
+        }
+      > = {};
       for (const [task, s] of perTask) {
         tasks[task] = {
           count: s.count,

@@ -4,7 +4,16 @@
 // the extra fields go into the JSON columns so the console can draw them.
 import type { AnalysisTaskName } from "../../../../lib/events/index.ts";
 import type { Dedupe, Provenance } from "../../../../lib/db/repositories/analyses.ts";
-import type { BoxInput, FindingInput, GroundedRegion, ReliabilityInput, ReportInput, VqaInput, WriteOutcome, createResultRepository } from "../../../../lib/db/repositories/results.ts";
+import type {
+  BoxInput,
+  FindingInput,
+  GroundedRegion,
+  ReliabilityInput,
+  ReportInput,
+  VqaInput,
+  WriteOutcome,
+  createResultRepository,
+} from "../../../../lib/db/repositories/results.ts";
 import { ValidationError } from "../../../../lib/errors/index.ts";
 import type { Engine } from "../inference/engine.ts";
 import type {
@@ -31,7 +40,10 @@ export interface TaskRequest {
 function resolveFinding(engine: Engine, name: string): string {
   const wanted = name.trim().toLowerCase();
   const label = engine.bundle.manifest.labels.find((l) => l.toLowerCase() === wanted);
-  if (!label) throw new ValidationError(`unknown finding "${name}" for localization (the model knows: ${engine.bundle.manifest.labels.join(", ")})`, { field: "question" });
+  if (!label)
+    throw new ValidationError(`unknown finding "${name}" for localization (the model knows: ${engine.bundle.manifest.labels.join(", ")})`, {
+      field: "question",
+    });
   return label;
 }
 
@@ -145,7 +157,13 @@ export function provenanceOf(engine: Engine): Provenance {
   return { modelName: engine.model.name, modelVersion: engine.model.version, bundleSha256: engine.model.bundleHash };
 }
 
-export function storeResult(results: ResultRepository, analysisId: string, provenance: Provenance, result: TaskResult, dedupe: Dedupe): Promise<WriteOutcome> {
+export function storeResult(
+  results: ResultRepository,
+  analysisId: string,
+  provenance: Provenance,
+  result: TaskResult,
+  dedupe: Dedupe,
+): Promise<WriteOutcome> {
   const options = { dedupe, reliability: reliabilityRow(result.reliability) };
   switch (result.task) {
     case "classification":

@@ -1,7 +1,7 @@
 /** Picks the results the study page shows out of all of a study's analyses. */
-import type { Analysis, AnalysisResult, AnalysisTask, Box, Finding, Reliability } from '../../types.ts';
+import type { Analysis, AnalysisResult, AnalysisTask, Box, Finding, Reliability } from "../../types.ts";
 
-type ResultOf<T extends AnalysisResult['__typename']> = Extract<AnalysisResult, { __typename: T }>;
+type ResultOf<T extends AnalysisResult["__typename"]> = Extract<AnalysisResult, { __typename: T }>;
 
 function newestFirst(a: Analysis, b: Analysis): number {
   return new Date(b.requestedAt).getTime() - new Date(a.requestedAt).getTime();
@@ -15,15 +15,15 @@ export function latestByTask(analyses: Analysis[]): Map<AnalysisTask, Analysis> 
 }
 
 /** The newest successful result of a given kind. */
-export function latestResult<T extends AnalysisResult['__typename']>(analyses: Analysis[], typename: T): ResultOf<T> | null {
+export function latestResult<T extends AnalysisResult["__typename"]>(analyses: Analysis[], typename: T): ResultOf<T> | null {
   for (const a of [...analyses].sort(newestFirst)) {
-    if (a.status === 'SUCCEEDED' && a.result?.__typename === typename) return a.result as ResultOf<T>;
+    if (a.status === "SUCCEEDED" && a.result?.__typename === typename) return a.result as ResultOf<T>;
   }
   return null;
 }
 
 export function vqaAnalyses(analyses: Analysis[]): Analysis[] {
-  return analyses.filter((a) => a.task === 'VQA').sort(newestFirst);
+  return analyses.filter((a) => a.task === "VQA").sort(newestFirst);
 }
 
 /**
@@ -42,6 +42,6 @@ export function positiveFindingBoxes(boxes: Box[], findings: Finding[] | null): 
  * newest successful analysis that has one. Every task on an image gets the same assessment.
  */
 export function latestReliability(analyses: Analysis[]): Reliability | null {
-  const done = [...analyses].sort(newestFirst).filter((a) => a.status === 'SUCCEEDED' && a.reliability);
-  return (done.find((a) => a.task === 'CLASSIFICATION') ?? done[0])?.reliability ?? null;
+  const done = [...analyses].sort(newestFirst).filter((a) => a.status === "SUCCEEDED" && a.reliability);
+  return (done.find((a) => a.task === "CLASSIFICATION") ?? done[0])?.reliability ?? null;
 }

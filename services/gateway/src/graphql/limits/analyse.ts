@@ -120,7 +120,11 @@ export function findCycle(fragments: Map<string, FragmentDefinitionNode>, count 
 }
 
 function rootType(schema: GraphQLSchema, op: OperationDefinitionNode) {
-  return op.operation === "query" ? schema.getQueryType() : op.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
+  return op.operation === "query"
+    ? schema.getQueryType()
+    : op.operation === "mutation"
+      ? schema.getMutationType()
+      : schema.getSubscriptionType();
 }
 
 /** Variable values as execution will see them: the ones sent, else the operation's defaults. */
@@ -128,7 +132,7 @@ function variableValues(op: OperationDefinitionNode, sent: Record<string, unknow
   const values: Record<string, unknown> = {};
   for (const def of op.variableDefinitions ?? []) {
     const name = def.variable.name.value;
-    if (Object.prototype.hasOwnProperty.call(sent, name)) values[name] = sent[name];
+    if (Object.hasOwn(sent, name)) values[name] = sent[name];
     else if (def.defaultValue) values[name] = valueFromASTUntyped(def.defaultValue);
   }
   return values;
@@ -138,11 +142,16 @@ export function isValidPageSize(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_PAGE_SIZE;
 }
 
-export function analyseDocument(schema: GraphQLSchema, document: DocumentNode, sentVariables: Record<string, unknown> = {}): DocumentAnalysis {
+export function analyseDocument(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  sentVariables: Record<string, unknown> = {},
+): DocumentAnalysis {
   const fragments = fragmentsOf(document);
   const counter = { n: 0 };
   const cycle = findCycle(fragments, counter);
-  const nodes = counter.n + document.definitions.reduce((n, d) => n + (d.kind === Kind.OPERATION_DEFINITION ? countNodes(d.selectionSet) : 0), 0);
+  const nodes =
+    counter.n + document.definitions.reduce((n, d) => n + (d.kind === Kind.OPERATION_DEFINITION ? countNodes(d.selectionSet) : 0), 0);
   const analysis: DocumentAnalysis = { cycle, operations: [], visited: 0, nodes };
   if (cycle) return analysis;
   for (const def of document.definitions) {
@@ -154,7 +163,14 @@ export function analyseDocument(schema: GraphQLSchema, document: DocumentNode, s
     analysis.visited += walker.visited();
     analysis.operations.push({
       operation: def,
-      metrics: { depth: s.depth, cost: s.cost, aliases: s.aliases, rootFieldCount: s.rootFields, rootFields: [...s.rootNames], selections: s.selections },
+      metrics: {
+        depth: s.depth,
+        cost: s.cost,
+        aliases: s.aliases,
+        rootFieldCount: s.rootFields,
+        rootFields: [...s.rootNames],
+        selections: s.selections,
+      },
       pageSizes: walker.pageSizes(),
     });
   }
@@ -180,7 +196,7 @@ function createWalker(schema: GraphQLSchema, fragments: Map<string, FragmentDefi
   /** The page size a `first` argument asks for (validated; problems are recorded once per field and value). */
   const pageOf = (field: FieldNode, parent: GraphQLCompositeType, def: GraphQLField<unknown, unknown>): number => {
     const node = field.arguments?.find((a) => a.name.value === "first")?.value;
-    let value: unknown = undefined;
+    let value: unknown;
     if (node) value = node.kind === Kind.VARIABLE ? variables[node.name.value] : valueFromASTUntyped(node);
     if (value === undefined || value === null) {
       const fallback = def.args.find((a) => a.name === "first")?.defaultValue;
@@ -192,8 +208,18 @@ function createWalker(schema: GraphQLSchema, fragments: Map<string, FragmentDefi
     return MAX_PAGE_SIZE;
   };
 
-  function walk(set: SelectionSetNode, type: GraphQLCompositeType, level: number, inheritedPage: number | undefined, stack: Set<string>): Summary {
-    let depth = 0, cost = 0, aliases = 0, rootFields = 0, selections = 0;
+  function walk(
+    set: SelectionSetNode,
+    type: GraphQLCompositeType,
+    level: number,
+    inheritedPage: number | undefined,
+    stack: Set<string>,
+  ): Summary {
+    let depth = 0,
+      cost = 0,
+      aliases = 0,
+      rootFields = 0,
+      selections = 0;
     const rootNames = new Set<string>();
     const byType = new Map<string, number>();
     const add = (s: Summary, onType: GraphQLCompositeType) => {

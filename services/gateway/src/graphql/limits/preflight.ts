@@ -31,7 +31,13 @@ export type Preflight =
   | { ok: true; document: DocumentNode; analysis: DocumentAnalysis }
   | { ok: false; status: number; error: GraphQLError; analysis?: DocumentAnalysis };
 
-function refuse(status: number, code: string, message: string, extra: Record<string, unknown> = {}, analysis?: DocumentAnalysis): Preflight {
+function refuse(
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  analysis?: DocumentAnalysis,
+): Preflight {
   return { ok: false, status, analysis, error: new GraphQLError(message, { extensions: { code, ...extra } }) };
 }
 
@@ -52,39 +58,90 @@ export function checkAnalysis(analysis: DocumentAnalysis, limits: QueryLimits, a
     for (const { operation, metrics } of analysis.operations) {
       const closed = nonPublicRootFields(ROOT_TYPE[operation.operation], metrics.rootFields);
       if (closed.length > 0 || metrics.rootFields.length === 0) {
-        return refuse(401, "UNAUTHENTICATED", "Authentication required: send `Authorization: Bearer <token>` or `x-api-key`.", {}, analysis);
+        return refuse(
+          401,
+          "UNAUTHENTICATED",
+          "Authentication required: send `Authorization: Bearer <token>` or `x-api-key`.",
+          {},
+          analysis,
+        );
       }
     }
   }
   for (const { metrics: m, pageSizes } of analysis.operations) {
     const bad = pageSizes[0];
     if (bad) {
-      return refuse(400, "BAD_USER_INPUT", `"first" must be between 1 and ${MAX_PAGE_SIZE} (got ${JSON.stringify(bad.value)}) on ${bad.field}.`, { argumentName: "first", field: bad.field }, analysis);
+      return refuse(
+        400,
+        "BAD_USER_INPUT",
+        `"first" must be between 1 and ${MAX_PAGE_SIZE} (got ${JSON.stringify(bad.value)}) on ${bad.field}.`,
+        { argumentName: "first", field: bad.field },
+        analysis,
+      );
     }
     if (m.aliases > limits.maxAliases) {
-      return refuse(400, "TOO_MANY_ALIASES", `Too many aliases: ${m.aliases} exceeds the limit of ${limits.maxAliases}.`, { aliases: m.aliases, maxAliases: limits.maxAliases }, analysis);
+      return refuse(
+        400,
+        "TOO_MANY_ALIASES",
+        `Too many aliases: ${m.aliases} exceeds the limit of ${limits.maxAliases}.`,
+        { aliases: m.aliases, maxAliases: limits.maxAliases },
+        analysis,
+      );
     }
     if (m.rootFieldCount > limits.maxRootFields) {
-      return refuse(400, "TOO_MANY_ROOT_FIELDS", `Too many root fields: ${m.rootFieldCount} exceeds the limit of ${limits.maxRootFields}.`, { rootFields: m.rootFieldCount, maxRootFields: limits.maxRootFields }, analysis);
+      return refuse(
+        400,
+        "TOO_MANY_ROOT_FIELDS",
+        `Too many root fields: ${m.rootFieldCount} exceeds the limit of ${limits.maxRootFields}.`,
+        { rootFields: m.rootFieldCount, maxRootFields: limits.maxRootFields },
+        analysis,
+      );
     }
     if (m.selections > limits.maxSelections) {
-      return refuse(400, "TOO_MANY_SELECTIONS", `Too many field selections after expanding fragments: ${m.selections} exceeds the limit of ${limits.maxSelections}.`, { selections: m.selections, maxSelections: limits.maxSelections }, analysis);
+      return refuse(
+        400,
+        "TOO_MANY_SELECTIONS",
+        `Too many field selections after expanding fragments: ${m.selections} exceeds the limit of ${limits.maxSelections}.`,
+        { selections: m.selections, maxSelections: limits.maxSelections },
+        analysis,
+      );
     }
     if (m.depth > limits.maxDepth) {
-      return refuse(400, "QUERY_TOO_DEEP", `Query is too deep: depth ${m.depth} exceeds the limit of ${limits.maxDepth}. Ask for fewer nested levels.`, { depth: m.depth, maxDepth: limits.maxDepth }, analysis);
+      return refuse(
+        400,
+        "QUERY_TOO_DEEP",
+        `Query is too deep: depth ${m.depth} exceeds the limit of ${limits.maxDepth}. Ask for fewer nested levels.`,
+        { depth: m.depth, maxDepth: limits.maxDepth },
+        analysis,
+      );
     }
     if (m.cost > limits.maxCost) {
-      return refuse(400, "QUERY_TOO_COSTLY", `Query is too expensive: estimated cost ${m.cost} exceeds the limit of ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`, { cost: m.cost, maxCost: limits.maxCost }, analysis);
+      return refuse(
+        400,
+        "QUERY_TOO_COSTLY",
+        `Query is too expensive: estimated cost ${m.cost} exceeds the limit of ${limits.maxCost}. Ask for smaller pages or fewer nested lists.`,
+        { cost: m.cost, maxCost: limits.maxCost },
+        analysis,
+      );
     }
   }
   return null;
 }
 
 /** Parses and checks a document (see the header). `source` is the `query` string of the request. */
-export function preflight(schema: GraphQLSchema, source: string, variables: Record<string, unknown>, limits: QueryLimits, authenticated: boolean): Preflight {
+export function preflight(
+  schema: GraphQLSchema,
+  source: string,
+  variables: Record<string, unknown>,
+  limits: QueryLimits,
+  authenticated: boolean,
+): Preflight {
   const bytes = Buffer.byteLength(source, "utf8");
   if (bytes > limits.maxDocumentBytes) {
-    return refuse(413, "QUERY_TOO_LARGE", `The GraphQL document is ${bytes} bytes; the limit is ${limits.maxDocumentBytes}.`, { bytes, maxBytes: limits.maxDocumentBytes });
+    return refuse(413, "QUERY_TOO_LARGE", `The GraphQL document is ${bytes} bytes; the limit is ${limits.maxDocumentBytes}.`, {
+      bytes,
+      maxBytes: limits.maxDocumentBytes,
+    });
   }
   let document: DocumentNode;
   try {
@@ -92,7 +149,9 @@ export function preflight(schema: GraphQLSchema, source: string, variables: Reco
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/tokens/i.test(message) && /Parsing aborted/i.test(message)) {
-      return refuse(400, "QUERY_TOO_MANY_TOKENS", `The GraphQL document has more than ${limits.maxTokens} tokens.`, { maxTokens: limits.maxTokens });
+      return refuse(400, "QUERY_TOO_MANY_TOKENS", `The GraphQL document has more than ${limits.maxTokens} tokens.`, {
+        maxTokens: limits.maxTokens,
+      });
     }
     return refuse(400, "GRAPHQL_PARSE_FAILED", message);
   }

@@ -1,6 +1,6 @@
 // Query root fields. Tenant scoping is in every call (loaders and reads filter on the caller's tenant);
 // reads of patient data are audited.
-import { Prisma } from "../../../../../lib/db/generated/client.ts";
+import type { Prisma } from "../../../../../lib/db/generated/client.ts";
 import type { QueryResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { connection, decodeCursor, pageSize, afterWhere } from "../pagination.ts";

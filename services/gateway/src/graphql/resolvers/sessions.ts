@@ -13,7 +13,10 @@ export const sessionMutations: Pick<MutationResolvers<GatewayContext>, "login" |
   logout: async (_p, _a, ctx) => {
     const who = caller(ctx);
     if (who.kind !== "user" || !who.sessionId) {
-      return { revoked: false, errors: [userError("VALIDATION", "API keys do not log out: an admin revokes a key that is no longer wanted.")] };
+      return {
+        revoked: false,
+        errors: [userError("VALIDATION", "API keys do not log out: an admin revokes a key that is no longer wanted.")],
+      };
     }
     const revoked = await revokeSession(ctx.db, who.sessionId, who.id, who.actor);
     if (revoked) {

@@ -16,11 +16,21 @@ function freshLoaders(ctx: GatewayContext) {
   ctx.loaders = createLoaders(ctx.db, caller(ctx).tenantId);
 }
 
-async function updatesOf(ctx: GatewayContext, channel: string, scope: { tenantId: string; studyId?: string }, after: string | null | undefined) {
+async function updatesOf(
+  ctx: GatewayContext,
+  channel: string,
+  scope: { tenantId: string; studyId?: string },
+  after: string | null | undefined,
+) {
   const { services } = ctx;
   if (after == null) return services.updates.pubsub.iterate(channel);
   const position = await checkCursor(after, scope.tenantId, services.repos.transitions, services.replay);
-  return resumeAfter({ log: services.repos.transitions, db: ctx.db, updates: services.updates, limits: services.replay }, channel, scope, position);
+  return resumeAfter(
+    { log: services.repos.transitions, db: ctx.db, updates: services.updates, limits: services.replay },
+    channel,
+    scope,
+    position,
+  );
 }
 
 export const subscriptionResolvers: SubscriptionResolvers<GatewayContext> = {
