@@ -49,7 +49,7 @@ export interface InferenceResults {
   /** ms to decode one PNG (pngjs) and to preprocess it (contract resize), main thread */
   decode_ms: number;
   preprocess_ms: number;
-  /** the worker's fast path (workers/analysis/src/inference/fast-png.ts) on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
+  /** the worker's fast path (workers/analysis/src/image/fast-png.ts) on the same PNGs (interleaved): ms, pngjs/fast ratio, identical pixels */
   fast_decode: { ms: number; speedup: Spread; identical: boolean; applicable: number };
   /** one small graph call (classification head) through the worker's session thread vs in-process, µs per call */
   session_call_us: { threaded: number; in_process: number; overhead: number };

@@ -135,7 +135,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     L.push(`- Decoding one input PNG (pngjs, main thread): ${f(inf.decode_ms)} ms; contract preprocessing: ${f(inf.preprocess_ms)} ms.`);
     const fd = inf.fast_decode;
     L.push(
-      `- The worker's fast path \`workers/analysis/src/inference/fast-png.ts\` (8-bit gray PNGs: native zlib + 1-byte unfilter, no RGBA expansion) on the same files: ${f(fd.ms)} ms, ` +
+      `- The worker's fast path \`workers/analysis/src/image/fast-png.ts\` (8-bit gray PNGs: native zlib + 1-byte unfilter, no RGBA expansion) on the same files: ${f(fd.ms)} ms, ` +
         `pngjs / prototype ${sp(fd.speedup, 2)}, pixels ${fd.identical ? "identical" : "**different**"} (${fd.applicable} decodes).`,
     );
     L.push(

@@ -4,7 +4,8 @@
 //               and Ctrl-C / SIGTERM stops both servers.
 //   stop        stop the servers recorded under STACK_DIR (default .local/stack)
 //   status      show what is running
-// Settings come from the environment (see lib/stack/config.ts): PG_PORT, KAFKA_PORT, DATABASE_URL, ...
+// Settings come from the environment (see lib/stack/config.ts): PG_PORT, KAFKA_PORT, DATABASE_URL, ...;
+// KAFKA_CLUSTER_SIZE=3 starts three KRaft nodes (replication 3, min ISR 2) instead of one broker.
 import { loadStackConfig, startStack, stopStack, stackStatus, installShutdownHandlers, killChildProcesses } from "../lib/stack/index.ts";
 import { ConfigError } from "../lib/errors/index.ts";
 
@@ -40,7 +41,14 @@ async function main(): Promise<void> {
             KAFKA_BROKERS: stack.kafkaBrokers.join(","),
             topics: stack.topics,
             postgres: stack.postgres ? { pid: stack.postgres.pid, reused: stack.postgres.reused } : "external",
-            kafka: stack.kafka ? { pid: stack.kafka.pid, reused: stack.kafka.reused } : "external",
+            kafka: stack.kafkaCluster
+              ? {
+                  nodes: stack.kafkaCluster.nodes.map((n) => ({ id: n.id, port: n.options.port, dir: n.dataDir })),
+                  reused: stack.kafkaCluster.reused,
+                }
+              : stack.kafka
+                ? { pid: stack.kafka.pid, reused: stack.kafka.reused }
+                : "external",
             timings: stack.timings,
           },
           null,

@@ -114,8 +114,18 @@ export interface TopicSpec {
 }
 
 export interface KafkaAdmin {
-  /** create the topics that do not exist yet; returns the names created */
-  ensureTopics(topics: (string | TopicSpec)[], defaults?: { numPartitions?: number }): Promise<string[]>;
+  /**
+   * Create the topics that do not exist yet; returns the names created. Replicas: `replicationFactor`, else as
+   * many as the cluster has brokers, at most 3; from 3 replicas up min.insync.replicas is 2 (with the producer's
+   * acks=all a write then survives the loss of any one broker), else 1.
+   */
+  ensureTopics(topics: (string | TopicSpec)[], defaults?: { numPartitions?: number; replicationFactor?: number }): Promise<string[]>;
+  /** brokers the cluster reports as members now */
+  brokerCount(): Promise<number>;
+  /** per partition: leader, replicas and in-sync replicas (broker ids), and the topic's min.insync.replicas */
+  describeTopic(
+    topic: string,
+  ): Promise<{ minInsyncReplicas: number; partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[] }>;
   listTopics(): Promise<string[]>;
   deleteTopics(topics: string[]): Promise<void>;
   /** high-water marks per partition (for tests and lag metrics) */
@@ -134,6 +144,9 @@ export interface KafkaClient {
   reachable(timeoutMs?: number): Promise<boolean>;
 }
 
+/** kafkajs's ConfigResourceTypes.TOPIC (its CommonJS export is not visible to an ESM named import) */
+const TOPIC_RESOURCE = 2;
+
 const LEVELS: Record<KafkaLogLevel, kafkajsLogLevel> = {
   nothing: kafkajsLogLevel.NOTHING,
   error: kafkajsLogLevel.ERROR,
@@ -150,6 +163,20 @@ function headersToStrings(headers: Record<string, unknown> | undefined): Record<
     out[key] = Array.isArray(value) ? value.map(String).join(",") : Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
   }
   return out;
+}
+
+async function waitForTopicLeaders(client: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: found } = await client.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new UnavailableError(`Kafka topics ${topics.join(", ")} have no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 export function createKafka(config: KafkaClientConfig): KafkaClient {
@@ -176,23 +203,52 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
         const existing = new Set(await client.listTopics());
         const missing = specs.filter((spec) => !existing.has(spec.topic));
         if (missing.length === 0) return [];
+        const replicationFactor = defaults.replicationFactor ?? Math.min(3, (await client.describeCluster()).brokers.length);
+        const minInsync = { name: "min.insync.replicas", value: String(replicationFactor >= 3 ? 2 : 1) };
         try {
           await client.createTopics({
-            waitForLeaders: true,
+            waitForLeaders: false,
             topics: missing.map((spec) => ({
               topic: spec.topic,
               numPartitions: spec.numPartitions ?? defaults.numPartitions ?? 3,
-              replicationFactor: 1,
-              configEntries: spec.configEntries,
+              replicationFactor,
+              // a spec's own min.insync.replicas wins
+              configEntries: spec.configEntries?.some((e) => e.name === minInsync.name)
+                ? spec.configEntries
+                : [...(spec.configEntries ?? []), minInsync],
             })),
           });
         } catch (error) {
           // another process created them meanwhile
           if (!String((error as Error).message).includes("already exists")) throw error;
         }
+        // In a cluster, a broker learns of a new topic a moment after the controller created it; kafkajs's
+        // wait for leaders gives up on the first "does not host this topic-partition" from such a broker.
+        await waitForTopicLeaders(
+          client,
+          missing.map((spec) => spec.topic),
+        );
         return missing.map((spec) => spec.topic);
       },
       listTopics: () => client.listTopics(),
+      brokerCount: async () => (await client.describeCluster()).brokers.length,
+      async describeTopic(topic) {
+        const [metadata] = (await client.fetchTopicMetadata({ topics: [topic] })).topics;
+        const configs = await client.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["min.insync.replicas"] }],
+        });
+        const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")?.configValue;
+        return {
+          minInsyncReplicas: Number(minIsr),
+          partitions: (metadata?.partitions ?? []).map((p) => ({
+            partition: p.partitionId,
+            leader: p.leader,
+            replicas: p.replicas,
+            isr: p.isr,
+          })),
+        };
+      },
       async deleteTopics(names) {
         if (names.length) await client.deleteTopics({ topics: names, timeout: 30_000 });
       },

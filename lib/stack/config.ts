@@ -19,7 +19,11 @@ export const stackEnvSchema = z.object({
   PG_PORT: env.port(54329),
   KAFKA_PORT: env.port(19092),
   KAFKA_CONTROLLER_PORT: env.port(19093),
-  KAFKA_HEAP_MB: env.int(512, 128),
+  /** 1: one broker (development). 3: three KRaft nodes as in production (topics with 3 replicas, min ISR 2); node i
+   *  (0, 1, 2) listens on KAFKA_PORT + 2i and KAFKA_CONTROLLER_PORT + 2i */
+  KAFKA_CLUSTER_SIZE: z.enum(["1", "3"], { message: "1 or 3" }).default("1").transform(Number),
+  /** heap per broker JVM; default 512 for one broker, 256 each in a 3-node cluster */
+  KAFKA_HEAP_MB: z.coerce.number().int().min(128).optional(),
   KAFKA_LIBS_DIR: z.string().default(".local/kafka/libs"),
   KAFKA_TOPIC_PREFIX: z
     .string()
@@ -38,6 +42,7 @@ export interface StackConfig {
   pgPort: number;
   kafkaPort: number;
   kafkaControllerPort: number;
+  kafkaClusterSize: number;
   kafkaHeapMb: number;
   kafkaLibsDir: string;
   topicPrefix: string;
@@ -58,7 +63,8 @@ export function loadStackConfig(source: Env): StackConfig {
     pgPort: c.PG_PORT,
     kafkaPort: c.KAFKA_PORT,
     kafkaControllerPort: c.KAFKA_CONTROLLER_PORT,
-    kafkaHeapMb: c.KAFKA_HEAP_MB,
+    kafkaClusterSize: c.KAFKA_CLUSTER_SIZE,
+    kafkaHeapMb: c.KAFKA_HEAP_MB ?? (c.KAFKA_CLUSTER_SIZE > 1 ? 256 : 512),
     kafkaLibsDir: fromRoot(c.KAFKA_LIBS_DIR),
     topicPrefix: c.KAFKA_TOPIC_PREFIX,
     topicPartitions: c.KAFKA_TOPIC_PARTITIONS,

@@ -1,10 +1,11 @@
-// The local stack: PostgreSQL (embedded unless DATABASE_URL is given) and Kafka (local KRaft broker unless
-// KAFKA_BROKERS is given), started in parallel, waited for, with the database and the topics created.
+// The local stack: PostgreSQL (embedded unless DATABASE_URL is given) and Kafka (a local KRaft broker, or a
+// 3-node cluster with KAFKA_CLUSTER_SIZE=3, unless KAFKA_BROKERS is given), started in parallel, waited for, with the database and the topics created.
 // Servers run detached (own process groups, pid files under STACK_DIR), so `stack start` can return and
 // `stack stop` finds them; a handle's stop() stops only what that call started.
 import { join } from "node:path";
 import { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle } from "./postgres.ts";
 import { startKafka, stopKafka, kafkaStatus, type KafkaBrokerHandle } from "./kafka.ts";
+import { startKafkaCluster, stopKafkaCluster, kafkaClusterStatus, type KafkaClusterHandle } from "./kafka-cluster.ts";
 import { createKafka } from "../kafka/index.ts";
 import { ensureDatabase, migrateDatabase } from "../db/migrate.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
@@ -13,6 +14,15 @@ import type { StackConfig } from "./config.ts";
 export { loadStackConfig, stackEnvSchema, type StackConfig } from "./config.ts";
 export { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle, type PostgresOptions } from "./postgres.ts";
 export { startKafka, stopKafka, kafkaStatus, ensureKafkaInstalled, type KafkaBrokerHandle, type KafkaBrokerOptions } from "./kafka.ts";
+export {
+  startKafkaCluster,
+  stopKafkaCluster,
+  kafkaClusterStatus,
+  clusterNodeDir,
+  type KafkaClusterHandle,
+  type KafkaClusterOptions,
+  type KafkaNode,
+} from "./kafka-cluster.ts";
 export { freePort, portOpen, isRunning, killChildProcesses } from "./processes.ts";
 export { installShutdownHandlers } from "./shutdown.ts";
 
@@ -23,6 +33,8 @@ export interface StackHandle {
   /** undefined when an external server is used */
   postgres?: PostgresHandle;
   kafka?: KafkaBrokerHandle;
+  /** KAFKA_CLUSTER_SIZE > 1: the same brokers as `kafka`, with per-node control */
+  kafkaCluster?: KafkaClusterHandle;
   timings: { postgresMs: number; kafkaPortMs: number; kafkaReadyMs: number; migrateMs?: number; totalMs: number };
   /** stop the servers this call started (reused or external ones are left alone unless all = true) */
   stop(options?: { all?: boolean }): Promise<void>;
@@ -39,7 +51,15 @@ export interface StartStackOptions {
 }
 
 function dirs(config: StackConfig) {
-  return { postgres: join(config.dir, "postgres"), kafka: join(config.dir, "kafka") };
+  return { postgres: join(config.dir, "postgres"), kafka: join(config.dir, config.kafkaClusterSize > 1 ? "kafka-cluster" : "kafka") };
+}
+
+/** node i of a cluster listens on KAFKA_PORT + 2i and KAFKA_CONTROLLER_PORT + 2i (the defaults interleave) */
+export function clusterPorts(config: StackConfig): { port: number; controllerPort: number }[] {
+  return Array.from({ length: config.kafkaClusterSize }, (_, i) => ({
+    port: config.kafkaPort + 2 * i,
+    controllerPort: config.kafkaControllerPort + 2 * i,
+  }));
 }
 
 export async function startStack(config: StackConfig, options: StartStackOptions = {}): Promise<StackHandle> {
@@ -48,6 +68,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   const d = dirs(config);
   let postgres: PostgresHandle | undefined;
   let kafka: KafkaBrokerHandle | undefined;
+  let kafkaCluster: KafkaClusterHandle | undefined;
   const stopStarted = async (all = false) => {
     await Promise.all([
       kafka && (all || !kafka.reused) ? kafka.stop() : undefined,
@@ -65,23 +86,28 @@ export async function startStack(config: StackConfig, options: StartStackOptions
           log,
           signal: options.signal,
         });
-    const kafkaPromise = config.externalBrokers
+    const kafkaOptions = {
+      dataDir: d.kafka,
+      libsDir: config.kafkaLibsDir,
+      repoRoot: config.repoRoot,
+      heapMb: config.kafkaHeapMb,
+      numPartitions: config.topicPartitions,
+      startTimeoutMs: config.startTimeoutMs,
+      log,
+      signal: options.signal,
+    };
+    const kafkaPromise: Promise<KafkaBrokerHandle | KafkaClusterHandle | undefined> = config.externalBrokers
       ? Promise.resolve(undefined)
-      : startKafka({
-          dataDir: d.kafka,
-          port: config.kafkaPort,
-          controllerPort: config.kafkaControllerPort,
-          libsDir: config.kafkaLibsDir,
-          repoRoot: config.repoRoot,
-          heapMb: config.kafkaHeapMb,
-          numPartitions: config.topicPartitions,
-          startTimeoutMs: config.startTimeoutMs,
-          log,
-          signal: options.signal,
-        });
+      : config.kafkaClusterSize > 1
+        ? startKafkaCluster({ ...kafkaOptions, nodes: clusterPorts(config) })
+        : startKafka({ ...kafkaOptions, port: config.kafkaPort, controllerPort: config.kafkaControllerPort });
     const [pgResult, kafkaResult] = await Promise.allSettled([pgPromise, kafkaPromise]);
     if (pgResult.status === "fulfilled") postgres = pgResult.value;
-    if (kafkaResult.status === "fulfilled") kafka = kafkaResult.value;
+    if (kafkaResult.status === "fulfilled") {
+      const value = kafkaResult.value;
+      kafka = value;
+      if (value && "nodes" in value) kafkaCluster = value;
+    }
     if (pgResult.status === "rejected") throw pgResult.reason;
     if (kafkaResult.status === "rejected") throw kafkaResult.reason;
     const postgresMs = postgres?.startupMs ?? 0;
@@ -104,6 +130,16 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     await client.waitUntilReady(config.startTimeoutMs);
     const admin = await client.admin();
     try {
+      if (kafkaCluster) {
+        // topics take their replication from the brokers registered when they are created: wait for all of them
+        const wanted = kafkaCluster.nodes.length;
+        const deadline = Date.now() + config.startTimeoutMs;
+        while ((await admin.brokerCount()) < wanted) {
+          if (Date.now() > deadline)
+            throw new Error(`only some of the ${wanted} Kafka nodes registered within ${config.startTimeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
       await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter], { numPartitions: config.topicPartitions });
     } finally {
       await admin.disconnect();
@@ -115,6 +151,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       topics,
       postgres,
       kafka,
+      kafkaCluster,
       timings: { postgresMs, kafkaPortMs, kafkaReadyMs, migrateMs, totalMs: Date.now() - started },
       stop: (o = {}) => stopStarted(o.all ?? false),
     };
@@ -127,7 +164,10 @@ export async function startStack(config: StackConfig, options: StartStackOptions
 /** Stop the embedded servers recorded under config.dir (whoever started them). */
 export async function stopStack(config: StackConfig): Promise<{ postgres: boolean; kafka: boolean }> {
   const d = dirs(config);
-  const [kafka, postgres] = await Promise.all([stopKafka(d.kafka), stopPostgres(d.postgres)]);
+  const [kafka, postgres] = await Promise.all([
+    config.kafkaClusterSize > 1 ? stopKafkaCluster(d.kafka) : stopKafka(d.kafka),
+    stopPostgres(d.postgres),
+  ]);
   return { postgres, kafka };
 }
 
@@ -135,6 +175,10 @@ export function stackStatus(config: StackConfig) {
   const d = dirs(config);
   return {
     postgres: config.externalDatabaseUrl ? { external: true as const } : { ...postgresStatus(d.postgres), port: config.pgPort },
-    kafka: config.externalBrokers ? { external: true as const } : { ...kafkaStatus(d.kafka), port: config.kafkaPort },
+    kafka: config.externalBrokers
+      ? { external: true as const }
+      : config.kafkaClusterSize > 1
+        ? { ...kafkaClusterStatus(d.kafka), ports: clusterPorts(config).map((p) => p.port) }
+        : { ...kafkaStatus(d.kafka), port: config.kafkaPort },
   };
 }

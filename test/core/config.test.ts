@@ -57,6 +57,20 @@ test("stack config lists every bad setting and resolves paths from the repositor
   assert.ok(config.dir.endsWith("/.local/stack"));
 });
 
+test("stack config: one broker by default, three KRaft nodes with small heaps on request, nothing in between", () => {
+  const single = loadStackConfig({});
+  assert.equal(single.kafkaClusterSize, 1);
+  assert.equal(single.kafkaHeapMb, 512);
+  const cluster = loadStackConfig({ KAFKA_CLUSTER_SIZE: "3" });
+  assert.equal(cluster.kafkaClusterSize, 3);
+  assert.equal(cluster.kafkaHeapMb, 256);
+  assert.equal(loadStackConfig({ KAFKA_CLUSTER_SIZE: "3", KAFKA_HEAP_MB: "384" }).kafkaHeapMb, 384);
+  assert.throws(
+    () => loadStackConfig({ KAFKA_CLUSTER_SIZE: "2" }),
+    (error: unknown) => error instanceof ConfigError && /KAFKA_CLUSTER_SIZE/.test(error.message),
+  );
+});
+
 test("errors carry codes, HTTP statuses and the retriable flag", () => {
   const notFound = new NotFoundError("Study", "s1");
   assert.equal(notFound.code, "NOT_FOUND");

@@ -84,3 +84,29 @@ test("errors are classified: bad input and bad bundles are final, unavailable de
   assert.equal(classifyError(new NotFoundError("Image", "x")).retriable, false);
   assert.equal(classifyError(new TypeError("undefined is not a function")).code, "INTERNAL");
 });
+
+/** What @prisma/adapter-pg throws: the SQLSTATE only on `cause` (seen in npm run test:faults during a restart). */
+function driverAdapterError(message: string, cause: Record<string, unknown>): Error {
+  return Object.assign(new Error(message), { name: "DriverAdapterError", cause });
+}
+
+test("a PostgreSQL that is restarting is retried, also when the driver adapter wraps its error", () => {
+  const startingUp = driverAdapterError("the database system is starting up", {
+    kind: "postgres",
+    code: "57P03",
+    originalCode: "57P03",
+    message: "the database system is starting up",
+  });
+  assert.equal(classifyError(startingUp).code, "UNAVAILABLE");
+  assert.equal(classifyError(startingUp).retriable, true);
+  assert.equal(
+    classifyError(driverAdapterError("terminating connection due to administrator command", { kind: "postgres", originalCode: "57P01" }))
+      .retriable,
+    true,
+  );
+  assert.equal(classifyError(driverAdapterError("DatabaseNotReachable", { kind: "DatabaseNotReachable" })).retriable, true);
+  // node-postgres's own error for a pooled connection that died (the adapter passes it on as it is)
+  assert.equal(classifyError(new Error("Client has encountered a connection error and is not queryable")).retriable, true);
+  // a real SQL error stays final
+  assert.equal(classifyError(driverAdapterError("syntax error", { kind: "postgres", originalCode: "42601" })).retriable, false);
+});

@@ -19,10 +19,22 @@ const TRANSIENT_CODES = new Set([
 /** Prisma's "can't reach / timed out / pool timeout / transaction closed" codes. */
 const PRISMA_TRANSIENT = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2034"]);
 
+/** Prisma's driver adapter (@prisma/adapter-pg) throws a DriverAdapterError without a code of its own: the
+ *  PostgreSQL SQLSTATE is on its `cause` (`originalCode`), and socket failures are named by `cause.kind`. */
+const ADAPTER_TRANSIENT_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
 function errorCodeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
+  if (typeof code === "string") return code;
+  const cause = (error as { name?: unknown; cause?: { originalCode?: unknown; kind?: unknown } } | null)?.cause;
+  if ((error as { name?: unknown } | null)?.name !== "DriverAdapterError" || !cause) return undefined;
+  if (typeof cause.originalCode === "string") return cause.originalCode;
+  return typeof cause.kind === "string" && ADAPTER_TRANSIENT_KINDS.has(cause.kind) ? "ECONNRESET" : undefined;
 }
+
+/** node-postgres's errors for a pooled connection that died under a query (no code: matched by their text). */
+const PG_DEAD_CONNECTION =
+  /^(Client has encountered a connection error and is not queryable|Connection terminated unexpectedly|Connection terminated|Client was closed and is not queryable)$/;
 
 export function classifyError(error: unknown): AppError {
   if (error instanceof AppError) return error;
@@ -39,7 +51,7 @@ export function classifyError(error: unknown): AppError {
     }
   }
   if (error instanceof BundleError) return new ModelError(error.message, { cause: error, details: { engineCode: error.code } });
-  const code = errorCodeOf(error);
+  const code = errorCodeOf(error) ?? (error instanceof Error && PG_DEAD_CONNECTION.test(error.message) ? "ECONNRESET" : undefined);
   if (code !== undefined && (TRANSIENT_CODES.has(code) || PRISMA_TRANSIENT.has(code))) {
     return new UnavailableError(error instanceof Error ? error.message : String(error), { cause: error, details: { code } });
   }
