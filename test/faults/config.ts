@@ -37,9 +37,13 @@ export function loadFaultsConfig(argv: string[], source: Env): FaultsConfig {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
-    if (flag === "--cluster" && value !== undefined) (merged.FAULTS_CLUSTER = value), i++;
-    else if (flag === "--analyses" && value !== undefined) (merged.FAULTS_ANALYSES = value), i++;
-    else merged[`FAULTS_UNKNOWN_OPTION_${i}`] = flag;
+    if (flag === "--cluster" && value !== undefined) {
+      merged.FAULTS_CLUSTER = value;
+      i++;
+    } else if (flag === "--analyses" && value !== undefined) {
+      merged.FAULTS_ANALYSES = value;
+      i++;
+    } else merged[`FAULTS_UNKNOWN_OPTION_${i}`] = flag;
   }
   const unknown = Object.keys(merged).filter((k) => k.startsWith("FAULTS_UNKNOWN_OPTION_"));
   if (unknown.length) throw new Error(`unknown option(s): ${unknown.map((k) => merged[k]).join(" ")} (use --cluster 1|3, --analyses N)`);
