@@ -140,7 +140,11 @@ export async function startStack(config: StackConfig, options: StartStackOptions
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       }
-      await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter], { numPartitions: config.topicPartitions });
+      await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter], {
+        numPartitions: config.topicPartitions,
+        // in cluster mode, name it: metadata may lag a node's registration (the factor would come out short)
+        ...(config.kafkaClusterSize > 1 ? { replicationFactor: Math.min(3, config.kafkaClusterSize) } : {}),
+      });
     } finally {
       await admin.disconnect();
     }

@@ -58,7 +58,8 @@ test("lib/db survives its connections being terminated, reports them, and reconn
   const terminated = await terminateBackends(stack.serverUrl("postgres"), name);
   assert.ok(terminated >= 2, `terminated ${terminated} backends`);
   const deadline = Date.now() + 10_000;
-  while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  // every terminated backend reports (idle ones asynchronously): until then the pool may still hand one out
+  while (events.length < terminated && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   release();
   assert.match(await txOutcome, /^failed/, "the transaction on the lost connection fails (its caller retries)");
 
@@ -76,8 +77,18 @@ test("lib/db survives its connections being terminated, reports them, and reconn
   assert.equal(db.health().ok, false, "unhealthy until a connection succeeds again");
   assert.equal(db.health().errors, events.length);
 
-  const rows = await db.prisma.$queryRaw<{ ok: number }[]>`SELECT 1::int AS ok`;
-  assert.deepEqual(rows, [{ ok: 1 }], "the next query runs on a new connection");
+  // A pooled connection whose termination the server has not yet reported (busy machine) may take one more query:
+  // that query fails with 57P01 (retriable; callers retry) and the connection is dropped; the next runs on a new one.
+  let rows: { ok: number }[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rows = await db.prisma.$queryRaw<{ ok: number }[]>`SELECT 1::int AS ok`;
+      break;
+    } catch (error) {
+      assert.ok(attempt < 3 && /57P01|terminating connection/.test(String(error)), `attempt ${attempt}: ${error}`);
+    }
+  }
+  assert.deepEqual(rows, [{ ok: 1 }], "a query runs on a new connection");
   assert.equal(db.health().ok, true);
   assert.equal((await db.prisma.$transaction(async (client) => client.$queryRaw<{ n: number }[]>`SELECT 2::int AS n`))[0]!.n, 2);
   assert.deepEqual(uncaught, [], "no error escaped as an uncaught exception");

@@ -49,7 +49,8 @@ test(
     const admin = await kafka.admin();
     defer(() => admin.disconnect());
     await waitFor("3 brokers registered", async () => (await admin.brokerCount()) === 3, 120_000);
-    await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter]);
+    // explicit: the admin client's cluster metadata may still list two brokers a moment after the third registered
+    await admin.ensureTopics([topics.requested, topics.completed, topics.deadLetter], { replicationFactor: 3 });
     // a new topic reaches every broker's metadata a moment after it is created
     const settled = async () => {
       const d = await admin.describeTopic(topics.requested).catch(() => undefined);
