@@ -127,7 +127,7 @@ test("read back with dicom-parser: same study, new series, findings, probabiliti
   const sites = (sentences[1]?.elements.x0040a730?.items ?? []).map((i) =>
     i.dataSet?.elements.x0040a168?.items?.[0]?.dataSet?.string("x00080104"),
   );
-  assert.deepEqual(sites, ["Right lung", "Left lung"]);
+  assert.deepEqual(sites, ["Right lung structure", "Left lung structure"]);
 });
 
 test("a superseding SR names its predecessor in the Predecessor Documents Sequence", () => {

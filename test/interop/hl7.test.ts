@@ -20,7 +20,7 @@ function report(overrides: Partial<OruReport> = {}): OruReport {
     accessionNumber: "ACC-7",
     status: "final",
     findings: [
-      { label: "Pleural Effusion", snomedCode: "60046008", probability: 0.81, threshold: 0.5 },
+      { label: "Pleural Effusion", probability: 0.81, threshold: 0.5 },
       { label: "Support Devices", probability: 0.1, threshold: 0.4 },
     ],
     reportLines: ["No pneumothorax.", hostile],

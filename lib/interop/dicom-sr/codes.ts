@@ -1,6 +1,8 @@
 // Coded concepts used in the SR. Findings and regions carry SNOMED CT codes where one exists for the concept as the
 // model means it; the others use this platform's private scheme (99GKMVLP, PS3.16 8.2 private coding scheme),
 // listed in docs/interop.md.
+import { FINDING_SNOMED, REGION_SNOMED, type SnomedConcept } from "../codes.ts";
+
 export interface Code {
   value: string;
   scheme: string;
@@ -13,24 +15,11 @@ const sct = (value: string, meaning: string): Code => ({ value, scheme: "SCT", m
 const dcm = (value: string, meaning: string): Code => ({ value, scheme: "DCM", meaning });
 const priv = (value: string, meaning: string): Code => ({ value, scheme: PRIVATE_SCHEME, meaning });
 
-export const FINDING_CODES: Record<string, Code> = {
-  Cardiomegaly: sct("8186001", "Cardiomegaly"),
-  Edema: sct("19242006", "Pulmonary edema"),
-  Consolidation: sct("95436008", "Lung consolidation"),
-  Pneumonia: sct("233604007", "Pneumonia"),
-  Atelectasis: sct("46621007", "Atelectasis"),
-  Pneumothorax: sct("36118008", "Pneumothorax"),
-  "Pleural Effusion": sct("60046008", "Pleural effusion"),
-  Fracture: sct("125605004", "Fracture of bone"),
-};
+const fromSnomed = (table: Readonly<Record<string, SnomedConcept>>): Record<string, Code> =>
+  Object.fromEntries(Object.entries(table).map(([key, concept]) => [key, sct(concept.code, concept.display)]));
 
-export const REGION_CODES: Record<string, Code> = {
-  "right lung": sct("3341006", "Right lung"),
-  "left lung": sct("44029006", "Left lung"),
-  trachea: sct("44567001", "Trachea"),
-  mediastinum: sct("72410000", "Mediastinum"),
-  spine: sct("421060004", "Vertebral column"),
-};
+export const FINDING_CODES: Record<string, Code> = fromSnomed(FINDING_SNOMED);
+export const REGION_CODES: Record<string, Code> = fromSnomed(REGION_SNOMED);
 
 // Labels without a checked-in standard code fall back to a private code named after the label.
 export function findingCode(label: string): Code {

@@ -1,13 +1,12 @@
 // Builds an HL7 v2.5.1 ORU^R01 carrying one chest X-ray report and its findings, keyed on the accession
 // number. PID carries the tenant's external patient id only: no name, birth date or address.
+import { FINDING_SNOMED } from "../codes.ts";
 import { escapeHl7 } from "./escape.ts";
 
 export type Hl7ResultStatus = "preliminary" | "final" | "amended";
 
 export interface OruFinding {
   label: string;
-  /** SNOMED CT concept id when one is mapped; otherwise the finding is sent with a local code */
-  snomedCode?: string;
   probability: number;
   threshold: number;
 }
@@ -38,10 +37,11 @@ function segment(fields: readonly string[]): string {
   return fields.join("|");
 }
 
-/** A local code for findings without a SNOMED CT mapping: upper snake case of the label, escaped. */
+/** SNOMED CT where the shared table maps the label; otherwise a local code, upper snake case of the label. */
 function findingCode(finding: OruFinding): string {
   const text = escapeHl7(finding.label);
-  if (finding.snomedCode !== undefined) return `${escapeHl7(finding.snomedCode)}^${text}^SCT`;
+  const snomed = FINDING_SNOMED[finding.label];
+  if (snomed) return `${snomed.code}^${text}^SCT`;
   const local = finding.label.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
   return `${local}^${text}^L`;
 }
