@@ -1,7 +1,8 @@
 // Versioned, validated event payloads shared by producers (gateway outbox, worker) and consumers.
 // Every payload carries `type` and `version` so a consumer can tell what it got; decoding validates
 // with zod and throws InvalidEventError naming every bad field (a poison message, never retried).
-// Compatibility rule: additive, optional fields may be added to v1; anything else is a new version.
+// Compatibility rule: additive, optional fields may be added to a version; anything else is a new version,
+// which consumers read beside the old one until no old message can be on a topic.
 import { z } from "zod";
 import { InvalidEventError } from "../errors/index.ts";
 
@@ -29,6 +30,7 @@ const reliability = z.object({
 });
 export type ReliabilityPayload = z.infer<typeof reliability>;
 
+/** Version 1: one analysis per message (still read: messages already on the topic when v2 shipped). */
 export const AnalysisRequestedV1 = z.object({
   type: z.literal("AnalysisRequested"),
   version: z.literal(1),
@@ -43,7 +45,59 @@ export const AnalysisRequestedV1 = z.object({
   attempt: z.number().int().min(1),
   requestedAt: isoTime,
 });
-export type AnalysisRequested = z.infer<typeof AnalysisRequestedV1>;
+
+/** Most analyses one job message may carry (a request names a few tasks and questions per image). */
+export const MAX_JOB_ANALYSES = 64;
+
+/**
+ * Version 2: one message per requested image, ids only. The worker reads task and question from the analysis
+ * rows, loads the image once and writes every result of the job in one transaction.
+ */
+export const AnalysisRequestedV2 = z.object({
+  type: z.literal("AnalysisRequested"),
+  version: z.literal(2),
+  eventId: id,
+  tenantId: id,
+  studyId: id,
+  imageId: id,
+  analysisIds: z
+    .array(id)
+    .min(1)
+    .max(MAX_JOB_ANALYSES)
+    .refine((ids) => new Set(ids).size === ids.length, "analysis ids must be distinct"),
+  /** request generation: 1 for the first request, n+1 after a manual retry */
+  attempt: z.number().int().min(1),
+  requestedAt: isoTime,
+});
+export const AnalysisRequestedAny = z.discriminatedUnion("version", [AnalysisRequestedV1, AnalysisRequestedV2]);
+export type AnalysisRequestedV1Event = z.infer<typeof AnalysisRequestedV1>;
+export type AnalysisRequested = z.infer<typeof AnalysisRequestedAny>;
+
+/** What a worker acts on, whichever version the message was. */
+export interface AnalysisJob {
+  eventId: string;
+  tenantId: string;
+  studyId: string;
+  imageId: string;
+  analysisIds: string[];
+  attempt: number;
+  /** v1 messages name the task and question; the worker checks them against the analysis row */
+  expected?: { task: AnalysisTaskName; question: string | null };
+}
+
+export function jobOf(event: AnalysisRequested): AnalysisJob {
+  const { eventId, tenantId, studyId, imageId, attempt } = event;
+  if (event.version === 2) return { eventId, tenantId, studyId, imageId, attempt, analysisIds: event.analysisIds };
+  return {
+    eventId,
+    tenantId,
+    studyId,
+    imageId,
+    attempt,
+    analysisIds: [event.analysisId],
+    expected: { task: event.task, question: event.question ?? null },
+  };
+}
 
 export const AnalysisCompletedV1 = z.object({
   type: z.literal("AnalysisCompleted"),
@@ -82,7 +136,7 @@ export const DeadLetterV1 = z.object({
 export type DeadLetter = z.infer<typeof DeadLetterV1>;
 
 export const eventSchemas = {
-  AnalysisRequested: AnalysisRequestedV1,
+  AnalysisRequested: AnalysisRequestedAny,
   AnalysisCompleted: AnalysisCompletedV1,
   DeadLetter: DeadLetterV1,
 } as const;
@@ -110,6 +164,8 @@ export function encodeEvent<T extends EventType>(type: T, event: EventOf<T>): st
   return JSON.stringify(validateEvent(type, event));
 }
 
+const READABLE_VERSIONS: Record<EventType, readonly number[]> = { AnalysisRequested: [1, 2], AnalysisCompleted: [1], DeadLetter: [1] };
+
 /** Parse and validate a message value (Buffer or string). Throws InvalidEventError for anything malformed. */
 export function decodeEvent<T extends EventType>(type: T, value: Buffer | string | null | undefined): EventOf<T> {
   if (value === null || value === undefined || value.length === 0) {
@@ -124,8 +180,11 @@ export function decodeEvent<T extends EventType>(type: T, value: Buffer | string
   if (typeof parsed === "object" && parsed !== null) {
     const { type: got, version } = parsed as { type?: unknown; version?: unknown };
     if (got !== undefined && got !== type) throw new InvalidEventError(`expected a ${type} event, got type ${JSON.stringify(got)}`);
-    if (version !== undefined && version !== 1) {
-      throw new InvalidEventError(`unsupported ${type} event version ${JSON.stringify(version)} (this consumer reads version 1)`);
+    const readable = READABLE_VERSIONS[type];
+    if (version !== undefined && !readable.includes(version as number)) {
+      throw new InvalidEventError(
+        `unsupported ${type} event version ${JSON.stringify(version)} (this consumer reads version ${readable.join(" and ")})`,
+      );
     }
   }
   return validateEvent(type, parsed);

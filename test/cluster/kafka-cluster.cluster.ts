@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createDb, createRepositories, REPO_ROOT } from "../../lib/db/index.ts";
-import { decodeEvent, topicNames } from "../../lib/events/index.ts";
+import { decodeEvent, jobOf, topicNames } from "../../lib/events/index.ts";
 import { createKafka, type IncomingMessage } from "../../lib/kafka/index.ts";
 import { createOutboxRelay } from "../../lib/outbox/index.ts";
 import { freePort, startKafkaCluster, stopKafkaCluster, kafkaClusterStatus } from "../../lib/stack/index.ts";
@@ -75,7 +75,7 @@ test(
       handle: async (message: IncomingMessage) => {
         const event = decodeEvent("AnalysisRequested", message.value);
         deliveries.set(event.eventId, (deliveries.get(event.eventId) ?? 0) + 1);
-        analysisIds.add(event.analysisId);
+        for (const id of jobOf(event).analysisIds) analysisIds.add(id);
       },
     });
     await consumer.start({ joinTimeoutMs: 120_000 });

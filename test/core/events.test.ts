@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeEvent, encodeEvent, topicNames, type AnalysisRequested } from "../../lib/events/index.ts";
+import { decodeEvent, encodeEvent, jobOf, MAX_JOB_ANALYSES, topicNames, type AnalysisRequested } from "../../lib/events/index.ts";
 import { InvalidEventError } from "../../lib/errors/index.ts";
 
 const requested: AnalysisRequested = {
@@ -17,6 +17,32 @@ const requested: AnalysisRequested = {
   requestedAt: "2025-01-02T03:04:05.000Z",
 };
 
+const job: AnalysisRequested = {
+  type: "AnalysisRequested",
+  version: 2,
+  eventId: "e2",
+  tenantId: "t1",
+  studyId: "s1",
+  imageId: "i1",
+  analysisIds: ["a1", "a2", "a3"],
+  attempt: 1,
+  requestedAt: "2025-01-02T03:04:05.000Z",
+};
+
+test("a version 2 job and a version 1 message both read as a job of their analyses", () => {
+  assert.deepEqual(decodeEvent("AnalysisRequested", encodeEvent("AnalysisRequested", job)), job);
+  assert.deepEqual(jobOf(job), {
+    eventId: "e2",
+    tenantId: "t1",
+    studyId: "s1",
+    imageId: "i1",
+    analysisIds: ["a1", "a2", "a3"],
+    attempt: 1,
+  });
+  assert.deepEqual(jobOf(requested).analysisIds, ["a1"]);
+  assert.deepEqual(jobOf(requested).expected, { task: "VQA", question: "Is there a pneumothorax?" });
+});
+
 test("an encoded event decodes to the same event", () => {
   const wire = encodeEvent("AnalysisRequested", requested);
   assert.deepEqual(decodeEvent("AnalysisRequested", Buffer.from(wire)), requested);
@@ -32,7 +58,10 @@ test("decoding rejects malformed payloads with an InvalidEventError naming the p
     [JSON.stringify({ ...requested, attempt: 0 }), /attempt/],
     [JSON.stringify({ ...requested, requestedAt: "yesterday" }), /requestedAt/],
     [JSON.stringify({ ...requested, studyId: undefined }), /studyId/],
-    [JSON.stringify({ ...requested, version: 2 }), /unsupported AnalysisRequested event version 2/],
+    [JSON.stringify({ ...requested, version: 3 }), /unsupported AnalysisRequested event version 3 \(this consumer reads version 1 and 2\)/],
+    [JSON.stringify({ ...job, analysisIds: [] }), /analysisIds/],
+    [JSON.stringify({ ...job, analysisIds: ["a1", "a1"] }), /distinct/],
+    [JSON.stringify({ ...job, analysisIds: Array.from({ length: MAX_JOB_ANALYSES + 1 }, (_, i) => `a${i}`) }), /analysisIds/],
     [JSON.stringify({ ...requested, type: "AnalysisCompleted" }), /expected a AnalysisRequested event/],
     ["[1,2,3]", /payload/],
   ];

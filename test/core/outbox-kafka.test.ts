@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createOutboxRelay } from "../../lib/outbox/index.ts";
-import { decodeEvent } from "../../lib/events/index.ts";
+import { jobOf, decodeEvent } from "../../lib/events/index.ts";
 import type { IncomingMessage } from "../../lib/kafka/index.ts";
 import { collectMessages, createTestContext, seedStudy, waitFor } from "../helpers/index.ts";
 
@@ -29,29 +29,24 @@ test("the outbox relay publishes committed requests to Kafka, keyed by study, wo
   );
   const started = Date.now();
   const outcomes = await ctx.repos.analyses.requestAnalyses(requests);
-  const messages = await sink.until(6, 30_000);
+  const messages = await sink.until(2, 30_000);
   const latencyMs = Date.now() - started;
 
-  assert.equal(messages.length, 6);
-  for (const message of messages) {
+  // one job message per requested image (v2, ids only), keyed by study, naming its analyses in request order
+  assert.equal(messages.length, 2);
+  for (const s of [studyA, studyB]) {
+    const message = messages.find((m) => m.key === s.studyId)!;
     const event = decodeEvent("AnalysisRequested", message.value);
-    assert.equal(message.key, event.studyId, "keyed by study");
+    assert.equal(event.version, 2);
     assert.equal(message.headers["event-id"], event.eventId);
     assert.equal(message.headers["event-type"], "AnalysisRequested");
-    assert.ok(outcomes.some((o) => o.analysis.id === event.analysisId));
-  }
-  // same key, same partition, in request order
-  for (const s of [studyA, studyB]) {
-    const mine = messages.filter((m) => m.key === s.studyId);
-    assert.equal(new Set(mine.map((m) => m.partition)).size, 1);
-    assert.deepEqual(
-      mine.map((m) => decodeEvent("AnalysisRequested", m.value).task),
-      ["CLASSIFICATION", "LOCALIZATION", "REPORT"],
-    );
+    const mine = outcomes.filter((o) => o.analysis.studyId === s.studyId).map((o) => o.analysis.id);
+    assert.deepEqual(jobOf(event).analysisIds, mine);
+    assert.equal(jobOf(event).imageId, s.imageId);
   }
   assert.equal(await ctx.repos.outbox.countUnsent(), 0);
-  assert.equal(relay.published(), 6);
-  t.diagnostic(`request commit -> consumer received 6 messages: ${latencyMs} ms`);
+  assert.equal(relay.published(), 2);
+  t.diagnostic(`request commit -> consumer received 2 job messages: ${latencyMs} ms`);
 });
 
 test("two relays publish every row exactly once", async (t) => {
@@ -83,8 +78,14 @@ test("two relays publish every row exactly once", async (t) => {
   assert.equal(ids.length, 25);
   assert.equal(new Set(ids).size, 25);
   assert.equal(relays[0]!.published() + relays[1]!.published(), 25);
+  const order = await ctx.db.prisma.analysis.findMany({
+    where: { studyId: s.studyId },
+    orderBy: { requestedAt: "asc" },
+    select: { id: true, question: true },
+  });
+  const questionOf = new Map(order.map((a) => [a.id, a.question]));
   assert.deepEqual(
-    sink.messages.map((m) => decodeEvent("AnalysisRequested", m.value).question),
+    sink.messages.map((m) => questionOf.get(jobOf(decodeEvent("AnalysisRequested", m.value)).analysisIds[0]!)),
     Array.from({ length: 25 }, (_, i) => `question ${i}?`),
     "one study key keeps insertion order across relays",
   );

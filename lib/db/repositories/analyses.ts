@@ -6,7 +6,9 @@ import type { Analysis, AnalysisStatus, AnalysisTask, PrismaClient } from "../ge
 import type { Tx } from "../client.ts";
 import { isUniqueViolation } from "../client.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
-import { encodeEvent, type ReliabilityPayload, type TopicNames } from "../../events/index.ts";
+import { encodeEvent, MAX_JOB_ANALYSES, type TopicNames } from "../../events/index.ts";
+import { completedEvent } from "./completions.ts";
+import { createJobResultRepository } from "./job-results.ts";
 import { enqueueOutbox } from "./outbox.ts";
 import { recordTransition } from "./transitions.ts";
 import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
@@ -66,80 +68,46 @@ function normaliseQuestion(input: AnalysisRequestInput): string | null {
 }
 
 /** The stored reliability as the event carries it (absent for analyses from before the assessment existed). */
-function reliabilityOf(analysis: Analysis): { reliability?: ReliabilityPayload } {
-  if (!analysis.reliabilityLevel || analysis.reliabilityScore === null) return {};
-  const reasons = Array.isArray(analysis.reliabilityReasons) ? (analysis.reliabilityReasons as { code: string; message: string }[]) : [];
-  return {
-    reliability: {
-      level: analysis.reliabilityLevel,
-      score: analysis.reliabilityScore,
-      reasons: reasons.map((r) => ({ code: String(r.code), message: String(r.message) })),
-      frontalProbability: analysis.frontalProbability,
-      oodDistance: analysis.oodDistance,
-    },
-  };
-}
-
-/**
- * Enqueue AnalysisCompleted for a terminal analysis (inside the transaction that made it terminal), and record
- * the transition for subscription replay (lib/db/repositories/transitions.ts).
- */
 export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: TopicNames, error?: ErrorInfo): Promise<void> {
-  const eventId = randomUUID();
-  const status = analysis.status;
-  if (status !== "SUCCEEDED" && status !== "FAILED" && status !== "CANCELLED") throw new Error(`analysis ${analysis.id} is not terminal`);
-  const finishedAt = analysis.finishedAt ?? new Date();
-  const payload = encodeEvent("AnalysisCompleted", {
-    type: "AnalysisCompleted",
-    version: 1,
-    eventId,
-    tenantId: analysis.tenantId,
-    studyId: analysis.studyId,
-    analysisId: analysis.id,
-    task: analysis.task,
-    status,
-    ...(error ? { error } : {}),
-    finishedAt: finishedAt.toISOString(),
-    ...(analysis.modelName && analysis.modelVersion && analysis.bundleSha256
-      ? { modelVersion: { name: analysis.modelName, version: analysis.modelVersion, bundleSha256: analysis.bundleSha256 } }
-      : {}),
-    ...(status === "SUCCEEDED" ? reliabilityOf(analysis) : {}),
-  });
-  await enqueueOutbox(tx, {
-    topic: topics.completed,
-    key: analysis.studyId,
-    payload: JSON.parse(payload),
-    eventId,
-    tenantId: analysis.tenantId,
-  });
-  await recordTransition(tx, analysis, status, finishedAt);
+  const { eventId, finishedAt, payload } = completedEvent(analysis, error);
+  await enqueueOutbox(tx, { topic: topics.completed, key: analysis.studyId, payload, eventId, tenantId: analysis.tenantId });
+  await recordTransition(tx, analysis, analysis.status, finishedAt);
 }
 
 /** Enqueue AnalysisRequested (attempt n) and record the QUEUED transition, inside the transaction that queues. */
-async function enqueueRequested(tx: Tx, analysis: Analysis, topics: TopicNames, attempt: number): Promise<void> {
-  const eventId = randomUUID();
+/**
+ * One AnalysisRequested (v2, ids only) per requested image, keyed by study: a study's analyses travel and are
+ * processed together, and different studies spread over the partitions. Each analysis gets its QUEUED transition.
+ */
+async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number): Promise<void> {
   const requestedAt = new Date();
-  const payload = encodeEvent("AnalysisRequested", {
-    type: "AnalysisRequested",
-    version: 1,
-    eventId,
-    tenantId: analysis.tenantId,
-    studyId: analysis.studyId,
-    analysisId: analysis.id,
-    imageId: analysis.imageId,
-    task: analysis.task,
-    ...(analysis.question ? { question: analysis.question } : {}),
-    attempt,
-    requestedAt: requestedAt.toISOString(),
-  });
-  await enqueueOutbox(tx, {
-    topic: topics.requested,
-    key: analysis.studyId,
-    payload: JSON.parse(payload),
-    eventId,
-    tenantId: analysis.tenantId,
-  });
-  await recordTransition(tx, analysis, "QUEUED", requestedAt);
+  const byImage = new Map<string, Analysis[]>();
+  for (const analysis of analyses) byImage.set(analysis.imageId, [...(byImage.get(analysis.imageId) ?? []), analysis]);
+  for (const group of byImage.values())
+    for (let start = 0; start < group.length; start += MAX_JOB_ANALYSES) {
+      const chunk = group.slice(start, start + MAX_JOB_ANALYSES);
+      const first = chunk[0]!;
+      const eventId = randomUUID();
+      const payload = encodeEvent("AnalysisRequested", {
+        type: "AnalysisRequested",
+        version: 2,
+        eventId,
+        tenantId: first.tenantId,
+        studyId: first.studyId,
+        imageId: first.imageId,
+        analysisIds: chunk.map((a) => a.id),
+        attempt,
+        requestedAt: requestedAt.toISOString(),
+      });
+      await enqueueOutbox(tx, {
+        topic: topics.requested,
+        key: first.studyId,
+        payload: JSON.parse(payload),
+        eventId,
+        tenantId: first.tenantId,
+      });
+    }
+  for (const analysis of analyses) await recordTransition(tx, analysis, "QUEUED", requestedAt);
 }
 
 /**
@@ -168,6 +136,7 @@ export async function recordProcessed(tx: Tx, dedupe: Dedupe | undefined): Promi
 }
 
 export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames) {
+  const jobs = createJobResultRepository(prisma, topics);
   async function requestInTx(tx: Tx, input: AnalysisRequestInput): Promise<RequestOutcome> {
     const question = normaliseQuestion(input);
     const existing = await tx.analysis.findUnique({
@@ -203,7 +172,6 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         requestedBy: input.requestedBy ?? null,
       },
     });
-    await enqueueRequested(tx, analysis, topics, 1);
     return { analysis, created: true };
   }
 
@@ -215,6 +183,8 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         return await prisma.$transaction(async (tx) => {
           const outcomes: RequestOutcome[] = [];
           for (const input of inputs) outcomes.push(await requestInTx(tx, input));
+          const created = outcomes.filter((o) => o.created).map((o) => o.analysis);
+          if (created.length) await enqueueJobs(tx, created, topics, 1);
           for (const studyId of new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId)))
             await refreshStudyStatus(tx, studyId);
           return outcomes;
@@ -232,6 +202,8 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
     findById: (tenantId: string, id: string) => prisma.analysis.findFirst({ where: { id, tenantId } }),
     /** For workers, which act on any tenant's analysis named by an event. */
     findByIdAnyTenant: (id: string) => prisma.analysis.findUnique({ where: { id } }),
+    /** For workers: the analyses a job names, whichever tenant (the worker checks them against the job). */
+    findManyAnyTenant: (ids: readonly string[]) => prisma.analysis.findMany({ where: { id: { in: [...ids] } } }),
     async findManyByIds(tenantId: string, ids: readonly string[]): Promise<(Analysis | undefined)[]> {
       return orderByIds(ids, await prisma.analysis.findMany({ where: { tenantId, id: { in: [...ids] } } }));
     },
@@ -266,38 +238,20 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
       return counts;
     },
 
-    /**
-     * Worker: claim the analysis for an attempt (QUEUED or RUNNING -> RUNNING, attempts + 1). RUNNING is accepted
-     * because a worker that died mid-analysis leaves it RUNNING and the redelivered message must finish it.
-     * Returns null when the analysis is terminal (already done or cancelled: skip the message) or unknown.
-     */
+    /** Claim one analysis for an attempt (the job writer's claim); null when it is terminal or unknown. */
     async startAttempt(analysisId: string): Promise<Analysis | null> {
-      const { count } = await prisma.analysis.updateMany({
-        where: { id: analysisId, status: { in: ACTIVE_STATUSES } },
-        data: { status: "RUNNING", attempts: { increment: 1 }, startedAt: new Date() },
-      });
-      return count === 1 ? prisma.analysis.findUnique({ where: { id: analysisId } }) : null;
+      const [claimed] = await jobs.claim([analysisId]);
+      return claimed ? prisma.analysis.findUnique({ where: { id: analysisId } }) : null;
     },
 
-    /** Worker: mark FAILED (only from QUEUED/RUNNING) and enqueue AnalysisCompleted(FAILED) in one transaction. */
+    /** Mark FAILED (only from QUEUED/RUNNING) with its AnalysisCompleted, through the one job writer. */
     async markFailed(
       analysisId: string,
       error: ErrorInfo,
       options: { dedupe?: Dedupe } = {},
     ): Promise<{ applied: boolean; analysis: Analysis | null }> {
-      return prisma.$transaction(async (tx) => {
-        await recordProcessed(tx, options.dedupe);
-        const { count } = await tx.analysis.updateMany({
-          where: { id: analysisId, status: { in: ACTIVE_STATUSES } },
-          data: { status: "FAILED", errorCode: error.code, errorMessage: error.message.slice(0, 4000), finishedAt: new Date() },
-        });
-        const analysis = await tx.analysis.findUnique({ where: { id: analysisId } });
-        if (count === 1 && analysis) {
-          await enqueueCompleted(tx, analysis, topics, error);
-          await refreshStudyStatus(tx, analysis.studyId);
-        }
-        return { applied: count === 1, analysis };
-      });
+      const outcome = await jobs.writeJob({ failed: [{ analysisId, error }], ...(options.dedupe ? { dedupe: options.dedupe } : {}) });
+      return { applied: outcome.applied.includes(analysisId), analysis: await prisma.analysis.findUnique({ where: { id: analysisId } }) };
     },
 
     /** Cancel a QUEUED or RUNNING analysis (a worker that finishes later finds it CANCELLED and drops its result). */
@@ -326,7 +280,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         const analysis = await tx.analysis.findFirst({ where: { id, tenantId } });
         if (!analysis) throw new NotFoundError("Analysis", id, { field: "id" });
         if (count === 0) throw new ConflictError(`analysis ${id} is ${analysis.status} and cannot be retried`);
-        await enqueueRequested(tx, analysis, topics, analysis.attempts + 1);
+        await enqueueJobs(tx, [analysis], topics, analysis.attempts + 1);
         await refreshStudyStatus(tx, analysis.studyId);
         return analysis;
       });

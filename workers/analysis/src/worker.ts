@@ -1,9 +1,9 @@
 // createAnalysisWorker: the Kafka consumer loop around the inference engine.
 //
-// analysis.requested (consumer group, partitions in parallel, up to batch.size messages of a partition at once:
-// a study's tasks run together; offsets committed as a contiguous prefix of handled messages) → processor (decode, dedupe, claim, image → encoder once per image → task head → idempotent
-// result write, which also puts AnalysisCompleted in the outbox) → offset commit, by lib/kafka, only after the
-// handler resolved. Completions leave through the transactional outbox: this worker runs a relay as well as the
+// analysis.requested (consumer group, partitions in parallel, up to batch.size job messages of a partition at
+// once; offsets committed as a contiguous prefix of handled messages) → processor (one job = one study image and
+// its analyses: decode, dedupe, claim all, image → encoder once → every task head → one transaction writing every
+// result and AnalysisCompleted outbox row) → offset commit, by lib/kafka, only after the handler resolved. Completions leave through the transactional outbox: this worker runs a relay as well as the
 // gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -12,7 +12,7 @@ import { createAnalysisRepository } from "../../../lib/db/repositories/analyses.
 import { createImageRepository } from "../../../lib/db/repositories/images.ts";
 import { createHeartbeatRepository, createProcessedMessageRepository } from "../../../lib/db/repositories/operations.ts";
 import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
-import { createResultRepository } from "../../../lib/db/repositories/results.ts";
+import { createJobResultRepository } from "../../../lib/db/repositories/job-results.ts";
 import type { AppError } from "../../../lib/errors/index.ts";
 import { encodeEvent } from "../../../lib/events/index.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
@@ -70,7 +70,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   const prisma = db.prisma;
   const topics = config.topics;
   const analyses = createAnalysisRepository(prisma, topics);
-  const results = createResultRepository(prisma, topics);
+  const jobs = createJobResultRepository(prisma, topics);
   const processed = createProcessedMessageRepository(prisma);
   const heartbeats = createHeartbeatRepository(prisma);
   const images = createImageLoader({ images: createImageRepository(prisma), store: imageStore, engine });
@@ -114,7 +114,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   const processor = createProcessor({
     engine,
     analyses,
-    results,
+    jobs,
     processed,
     images,
     deadLetter,
@@ -213,8 +213,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       fromBeginning: true,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.batch.size,
-      // up to batch.size messages of one partition at once: a study's four tasks (one partition key) run
-      // together, share one image load + encoder run, and different studies' images meet in the micro-batcher
+      // up to batch.size jobs of one partition at once: different studies' images meet in the micro-batcher
       messageConcurrency: config.batch.size,
       handle,
       // a crash kafkajs does not restart from (its retries against a lost broker ran out): lib/kafka starts the

@@ -23,14 +23,16 @@ export function createStats() {
   const perTask = new Map<string, Series>();
 
   return {
+    /** one consumed message: analyses are counted one by one, the job's timings go to each succeeded task */
     record(report: MessageReport) {
       counts.messages += 1;
-      if (report.outcome === "succeeded") counts.succeeded += 1;
-      else if (report.outcome === "skipped") counts.skipped += 1;
-      else if (report.outcome === "failed") counts.failed += 1;
-      if (report.outcome === "succeeded" && report.task && report.timings) {
-        let s = perTask.get(report.task);
-        if (!s) perTask.set(report.task, (s = { count: 0, totalMs: [], inferMs: [], loadMs: [], encodeMs: [], writeMs: [] }));
+      for (const analysis of report.analyses) {
+        if (analysis.outcome === "succeeded") counts.succeeded += 1;
+        else if (analysis.outcome === "skipped") counts.skipped += 1;
+        else if (analysis.outcome === "failed") counts.failed += 1;
+        if (analysis.outcome !== "succeeded" || !report.timings) continue;
+        let s = perTask.get(analysis.task);
+        if (!s) perTask.set(analysis.task, (s = { count: 0, totalMs: [], inferMs: [], loadMs: [], encodeMs: [], writeMs: [] }));
         s.count += 1;
         const { totalMs, inferMs, loadMs, encodeMs, writeMs } = report.timings;
         for (const [series, value] of [
@@ -44,6 +46,8 @@ export function createStats() {
           if (series.length > KEEP) series.shift();
         }
       }
+      // a skipped job with no analysis row touched (already processed, all terminal) still counts as skipped
+      if (report.outcome === "skipped" && report.analyses.length === 0) counts.skipped += 1;
     },
     /** every dead letter published (malformed, unknown analysis, or failed analysis) */
     deadLettered() {

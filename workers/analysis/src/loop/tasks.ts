@@ -1,9 +1,9 @@
-// One analysis task on one encoded image: run the engine's head for the task and store its typed result with
-// lib/db's idempotent writer (result rows + SUCCEEDED + provenance + processed message + AnalysisCompleted
-// outbox row, one transaction). Engine results keep more than the tables (e.g. region boxes of a grounding):
-// the extra fields go into the JSON columns so the console can draw them.
+// One analysis task on one encoded image: run the engine's head for the task and map its result to the rows of
+// lib/db's job writer. Engine results keep more than the tables (e.g. region boxes of a grounding): the extra
+// fields go into the JSON columns so the console can draw them.
 import type { AnalysisTaskName } from "../../../../lib/events/index.ts";
-import type { Dedupe, Provenance } from "../../../../lib/db/repositories/analyses.ts";
+import type { Provenance } from "../../../../lib/db/repositories/analyses.ts";
+import type { JobResult } from "../../../../lib/db/repositories/job-results.ts";
 import type {
   BoxInput,
   FindingInput,
@@ -11,9 +11,7 @@ import type {
   ReliabilityInput,
   ReportInput,
   VqaInput,
-  WriteOutcome,
-  createResultRepository,
-} from "../../../../lib/db/repositories/results.ts";
+} from "../../../../lib/db/repositories/result-inputs.ts";
 import { ValidationError } from "../../../../lib/errors/index.ts";
 import type { Engine } from "../inference/engine.ts";
 import type {
@@ -27,7 +25,6 @@ import type {
   VqaResult,
 } from "../inference/types.ts";
 
-export type ResultRepository = ReturnType<typeof createResultRepository>;
 export type TaskResult = ClassificationResult | LocalizationResult | ReportResult | VqaResult;
 
 export interface TaskRequest {
@@ -157,22 +154,17 @@ export function provenanceOf(engine: Engine): Provenance {
   return { modelName: engine.model.name, modelVersion: engine.model.version, bundleSha256: engine.model.bundleHash };
 }
 
-export function storeResult(
-  results: ResultRepository,
-  analysisId: string,
-  provenance: Provenance,
-  result: TaskResult,
-  dedupe: Dedupe,
-): Promise<WriteOutcome> {
-  const options = { dedupe, reliability: reliabilityRow(result.reliability) };
+/** The job writer's input for one analysis's engine result (rows of its task + the image's reliability). */
+export function jobResultOf(analysisId: string, result: TaskResult): JobResult {
+  const reliability = reliabilityRow(result.reliability);
   switch (result.task) {
     case "classification":
-      return results.writeClassification(analysisId, provenance, classificationRows(result), options);
+      return { analysisId, reliability, task: "CLASSIFICATION", findings: classificationRows(result) };
     case "localization":
-      return results.writeLocalization(analysisId, provenance, localizationRows(result), options);
+      return { analysisId, reliability, task: "LOCALIZATION", boxes: localizationRows(result) };
     case "report":
-      return results.writeReport(analysisId, provenance, reportRows(result), options);
+      return { analysisId, reliability, task: "REPORT", report: reportRows(result) };
     case "vqa":
-      return results.writeVqa(analysisId, provenance, vqaRow(result), options);
+      return { analysisId, reliability, task: "VQA", vqa: vqaRow(result) };
   }
 }
