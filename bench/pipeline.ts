@@ -31,6 +31,9 @@ export interface PipelineResults {
   /** CPU ms per study (user + system, all threads and child processes) while the platform rounds ran, and the
    *  bare model's CPU ms per study in its rounds: on a machine with few cores this bounds the efficiency */
   cpu_ms_per_study: Record<string, number>;
+  /** statements PostgreSQL executed per study in the loaded rounds (pg_stat_statements, utility statements
+   *  such as BEGIN/COMMIT included; each is one client round trip), null when the extension is unavailable */
+  db_roundtrips_per_study: number | null;
 }
 
 type Log = (line: string) => void;
@@ -255,6 +258,8 @@ export async function runPipelinePhase(
       kafka: p.stack.kafka?.pid,
     };
     const cpu: Record<string, number> = {};
+    const statements = await statementCounter(p);
+    let roundTrips = 0;
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSecondsOfTree(pid) : NaN]));
     let bareCpuMs = 0;
     const platformSps: number[] = [];
@@ -266,6 +271,7 @@ export async function runPipelinePhase(
       next += K;
       const platformRound = async () => {
         const before = cpuNow();
+        const statementsBefore = await statements.count();
         const own = process.cpuUsage();
         const start = performance.now();
         const reqs = await Promise.all(batch.map((s) => requestStudy(p, watch, s, `r${r}-${s.studyId}`)));
@@ -275,6 +281,7 @@ export async function runPipelinePhase(
         });
         loadedReqs.push(...reqs);
         const after = cpuNow();
+        roundTrips += (await statements.count()) - statementsBefore - statements.ownPerCount;
         for (const k of Object.keys(pids)) cpu[k] = (cpu[k] ?? 0) + (after[k]! - before[k]!) * 1000;
         const u = process.cpuUsage(own);
         cpu["bench client (this process)"] = (cpu["bench client (this process)"] ?? 0) + (u.user + u.system) / 1000;
@@ -337,9 +344,27 @@ export async function runPipelinePhase(
         ),
         "bare model": round(bareCpuMs / (K * R), 1),
       },
+      db_roundtrips_per_study: statements.available ? round(roundTrips / (K * R), 1) : null,
     };
   } finally {
     clearInterval(sampler);
     await watch.close();
   }
+}
+
+/** Statements executed in the platform's database so far (pg_stat_statements, started by bench/lib/platform.ts). */
+async function statementCounter(p: Platform): Promise<{ available: boolean; ownPerCount: number; count(): Promise<number> }> {
+  try {
+    await p.db.prisma.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  } catch {
+    return { available: false, ownPerCount: 0, count: async () => 0 };
+  }
+  const count = async () => {
+    const rows = await p.db.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+    return Number(rows[0]?.n ?? 0);
+  };
+  // the counting query itself is one statement (counted by the next read)
+  return { available: true, ownPerCount: 1, count };
 }

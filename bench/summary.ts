@@ -55,7 +55,15 @@ export const TARGETS = {
   worker_vs_ort: { op: "<=", value: 1.1 },
   ort_vs_torch: { op: ">=", value: 2 },
   pipeline_efficiency: { op: ">=", value: 0.85 },
+  // issue 13 (the analysis path)
+  platform_cpu_ratio: { op: "<=", value: 2 },
+  db_roundtrips_per_study: { op: "<=", value: 6 },
+  max_encoder_batch: { op: ">=", value: 4 },
+  result_write_p50_ms: { op: "<=", value: 20 },
+  e2e_p95_ms: { op: "<=", value: 1000 },
 } as const;
+
+type WorkerStats = { tasks?: Record<string, { writeP50Ms: number | null }>; engine?: { encoder?: { maxBatch?: number } } };
 
 const met = (k: keyof typeof TARGETS, v: number | null | undefined) =>
   v === null || v === undefined || !Number.isFinite(v) ? null : TARGETS[k].op === "<=" ? v <= TARGETS[k].value : v >= TARGETS[k].value;
@@ -83,6 +91,15 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
   const eff = r.pipeline?.pipeline_efficiency.median ?? null;
   const dbq = r.gateway?.db_queries_per_request ?? null;
   const range = (s: Spread | undefined) => (s ? [s.min, s.max] : null);
+  const cpu = r.pipeline?.cpu_ms_per_study;
+  const platformCpu = cpu?.["platform total (gateway + worker + postgres + kafka)"];
+  const cpuRatio = platformCpu && cpu?.["bare model"] ? Math.round((platformCpu / cpu["bare model"]) * 100) / 100 : null;
+  const ws = (r.pipeline?.worker_stats ?? null) as WorkerStats | null;
+  // one job per study image: the worker's write of a job is the write of a study's four results
+  const writeP50 = ws?.tasks?.CLASSIFICATION?.writeP50Ms ?? null;
+  const maxBatch = ws?.engine?.encoder?.maxBatch ?? null;
+  const roundTrips = r.pipeline?.db_roundtrips_per_study ?? null;
+  const e2eP95 = r.pipeline?.e2e_ms.p95 ?? null;
   return {
     tasks,
     worker_vs_ort: wvo,
@@ -96,7 +113,11 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
     platform_studies_per_s: r.pipeline?.platform_studies_per_s.median ?? null,
     bare_studies_per_s: r.pipeline?.bare_studies_per_s.median ?? null,
     e2e_p50_ms: r.pipeline?.e2e_ms.p50 ?? null,
-    e2e_p95_ms: r.pipeline?.e2e_ms.p95 ?? null,
+    e2e_p95_ms: e2eP95,
+    platform_cpu_ratio: cpuRatio,
+    db_roundtrips_per_study: roundTrips,
+    max_encoder_batch: maxBatch,
+    result_write_p50_ms: writeP50,
     gateway_rps: r.gateway?.gateway_rps ?? null,
     gateway_p95_ms: r.gateway?.latency_ms.p95 ?? null,
     db_queries_per_request: dbq,
@@ -108,6 +129,11 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
       ort_vs_torch: { target: ">= 2", met: met("ort_vs_torch", ovt) },
       pipeline_efficiency: { target: ">= 0.85", met: met("pipeline_efficiency", eff) },
       no_n_plus_1: { target: "page 10 == page 100", met: dbq ? dbq["10"] === dbq["100"] : null },
+      platform_cpu_ratio: { target: "<= 2.0", met: met("platform_cpu_ratio", cpuRatio) },
+      db_roundtrips_per_study: { target: "<= 6", met: met("db_roundtrips_per_study", roundTrips) },
+      max_encoder_batch: { target: ">= 4", met: met("max_encoder_batch", maxBatch) },
+      result_write_p50_ms: { target: "<= 20", met: met("result_write_p50_ms", writeP50) },
+      e2e_p95_ms: { target: "<= 1000", met: met("e2e_p95_ms", e2eP95) },
     },
     threads: cfg.threads,
     rounds: cfg.rounds,

@@ -52,7 +52,12 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
   rmSync(path.join(cfg.workDir, "profiles"), { recursive: true, force: true });
   const profileDir = (name: string) => (cfg.profile ? path.join(cfg.workDir, "profiles", name) : undefined);
   let t = performance.now();
-  const stack = await startStack(stackConfig, { migrate: true, log: (l) => log(`stack: ${l}`) });
+  // pg_stat_statements counts every statement the platform sends: the bench's database round trips per study
+  const stack = await startStack(stackConfig, {
+    migrate: true,
+    postgresSettings: { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all" },
+    log: (l) => log(`stack: ${l}`),
+  });
   timings.stack_start_ms = Math.round(performance.now() - t);
   const services: Service[] = [];
   let db: Db | undefined;

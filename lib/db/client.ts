@@ -24,6 +24,25 @@ export type DbClient = PrismaClient | Tx;
  */
 export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
 
+/** Does the database answer a query within `timeoutMs`? (readiness probes) */
+export async function ping(prisma: PrismaClient, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      prisma.$queryRaw`SELECT 1`,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface DbErrorEvent {
   /** the handle's name (DbOptions.name) */
   pool: string;

@@ -6,7 +6,12 @@ import { createPatientRepository, createStudyRepository } from "./repositories/p
 import { createImageRepository } from "./repositories/images.ts";
 import { createAnalysisRepository } from "./repositories/analyses.ts";
 import { createResultRepository } from "./repositories/results.ts";
-import { createReviewRepository, createModelVersionRepository } from "./repositories/reviews.ts";
+import { createListingRepository } from "./repositories/listings.ts";
+import { createReviewRepository } from "./repositories/reviews.ts";
+import { createModelVersionRepository } from "./repositories/model-versions.ts";
+import { createSessionRepository } from "./repositories/sessions.ts";
+import { createLoginThrottleRepository } from "./repositories/login-throttle.ts";
+import { createTransitionRepository } from "./repositories/transitions.ts";
 import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
 import { createOutboxRepository } from "./repositories/outbox.ts";
 
@@ -42,7 +47,8 @@ export type {
 } from "./repositories/results.ts";
 export type { PatientInput, StudyInput, StudyFilter } from "./repositories/patients.ts";
 export type { ImageInput } from "./repositories/images.ts";
-export type { ReviewInput, ModelVersionInput } from "./repositories/reviews.ts";
+export type { ReviewInput } from "./repositories/reviews.ts";
+export type { ModelVersionInput } from "./repositories/model-versions.ts";
 export type { AuditInput, HeartbeatInput } from "./repositories/operations.ts";
 export type { PublicUser, CredentialCheck } from "./repositories/tenants.ts";
 export { OUTBOX_CHANNEL, enqueueOutbox, type OutboxInput, type OutboxRow } from "./repositories/outbox.ts";
@@ -82,6 +88,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     apiKeys: createApiKeyRepository(prisma),
     patients: createPatientRepository(prisma),
     studies: createStudyRepository(prisma),
+    listings: createListingRepository(prisma),
     images: createImageRepository(prisma),
     analyses: createAnalysisRepository(prisma, topics),
     results: createResultRepository(prisma, topics),
@@ -91,6 +98,9 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     heartbeats: createHeartbeatRepository(prisma),
     processedMessages: createProcessedMessageRepository(prisma),
     outbox: createOutboxRepository(prisma),
+    sessions: createSessionRepository(prisma),
+    loginThrottle: createLoginThrottleRepository(prisma),
+    transitions: createTransitionRepository(prisma),
   };
 }
 

@@ -45,6 +45,8 @@ export interface StartStackOptions {
   migrate?: boolean;
   /** test mode: PostgreSQL without fsync */
   fast?: boolean;
+  /** extra PostgreSQL server settings (a server already running keeps its own) */
+  postgresSettings?: Record<string, string>;
   log?: (line: string) => void;
   /** abort start-up (Ctrl-C): nothing new is spawned after it fires, and what had started is stopped */
   signal?: AbortSignal;
@@ -82,6 +84,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
           dataDir: d.postgres,
           port: config.pgPort,
           fast: options.fast,
+          ...(options.postgresSettings ? { settings: options.postgresSettings } : {}),
           startTimeoutMs: config.startTimeoutMs,
           log,
           signal: options.signal,

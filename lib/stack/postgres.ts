@@ -40,6 +40,8 @@ export interface PostgresOptions {
   password?: string;
   /** tests: fsync off etc. (data may be lost on a machine crash, never on a clean stop) */
   fast?: boolean;
+  /** extra server settings (-c key=value), e.g. the bench's shared_preload_libraries=pg_stat_statements */
+  settings?: Record<string, string>;
   startTimeoutMs?: number;
   log?: (line: string) => void;
   /** abort start-up (Ctrl-C): nothing is spawned after it fires */
@@ -214,6 +216,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
     max_connections: "300",
     shared_buffers: "64MB",
     ...(options.fast ? { fsync: "off", synchronous_commit: "off", full_page_writes: "off" } : {}),
+    ...options.settings,
   };
   const args = ["-D", pgdata, "-p", String(options.port)];
   for (const [key, value] of Object.entries(settings)) args.push("-c", `${key}=${value}`);

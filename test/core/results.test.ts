@@ -170,13 +170,15 @@ test("studies with a finding above a probability are found with one query, per t
   const finding = (p: number) => [{ label: "Pneumothorax", probability: p, threshold: 0.5, regions: [] }];
   await ctx.repos.results.writeClassification(high.analysis.id, provenance, finding(0.93));
   await ctx.repos.results.writeClassification(low.analysis.id, provenance, finding(0.42));
-  const found = await ctx.repos.studies.listWithFinding(high.s.tenantId, { label: "Pneumothorax", minProbability: 0.8 });
+  const withFinding = (tenantId: string, minProbability: number) =>
+    ctx.repos.listings.studies(tenantId, { finding: { label: "Pneumothorax", minProbability } }, 100, null);
+  const found = await withFinding(high.s.tenantId, 0.8);
   assert.deepEqual(
-    found.items.map((x) => x.id),
+    found.map((x) => x.id),
     [high.s.studyId],
   );
-  assert.equal((await ctx.repos.studies.listWithFinding(low.s.tenantId, { label: "Pneumothorax", minProbability: 0.8 })).items.length, 0);
-  assert.equal((await ctx.repos.studies.listWithFinding(low.s.tenantId, { label: "Pneumothorax", minProbability: 0.4 })).items.length, 1);
+  assert.equal((await withFinding(low.s.tenantId, 0.8)).length, 0);
+  assert.equal((await withFinding(low.s.tenantId, 0.4)).length, 1);
 });
 
 test("reviews accept only succeeded reports, an amendment needs its text, and each review is audited in its transaction", async (t) => {

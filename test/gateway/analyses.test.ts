@@ -31,7 +31,7 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
   const auth = fx.a.CLINICIAN;
   const { studyId } = await studyWithImage(fx, auth);
 
-  await t.test("the same idempotency key, sent twice and concurrently, yields one analysis per task and one outbox row each", async () => {
+  await t.test("the same idempotency key, sent twice and concurrently, yields one analysis per task and one job message for them", async () => {
     const [first, second, third] = await Promise.all([
       fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
       fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
@@ -44,10 +44,11 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
     assert.deepEqual(ids(third), ids(first));
     assert.equal(await fx.ctx.db.prisma.analysis.count({ where: { studyId } }), 3);
     const outbox = await fx.ctx.db.prisma.outboxEvent.findMany({ where: { key: studyId, topic: fx.ctx.topics.requested } });
-    assert.equal(outbox.length, 3);
+    assert.equal(outbox.length, 1, "one AnalysisRequested job for the image's three analyses");
+    assert.deepEqual([...(outbox[0]!.payload as { analysisIds: string[] }).analysisIds].sort(), ids(first));
     const again = await fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth);
     assert.deepEqual(ids(again), ids(first));
-    assert.equal(await fx.ctx.db.prisma.outboxEvent.count({ where: { key: studyId, topic: fx.ctx.topics.requested } }), 3);
+    assert.equal(await fx.ctx.db.prisma.outboxEvent.count({ where: { key: studyId, topic: fx.ctx.topics.requested } }), 1);
     // A different key is a new request.
     const other = await fx.gql(REQUEST, { s: studyId, k: "order-124" }, auth);
     assert.notDeepEqual(ids(other), ids(first));
@@ -63,7 +64,8 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
       const offsets = await admin.topicOffsets(fx.ctx.topics.requested);
       assert.equal(
         offsets.reduce((n, p) => n + Number(p.high), 0),
-        6,
+        2,
+        "two requests of three analyses each: two job messages",
       );
     } finally {
       await admin.disconnect();

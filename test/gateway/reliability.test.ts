@@ -132,9 +132,9 @@ test("reliability, calibration and uncertainty marks are served as the worker st
   assert.ok(ids.includes(cautious), "a CAUTION study is listed");
   assert.ok(!ids.includes(abstained), "an ABSTAIN study is not");
   assert.equal(listed.body.data.studies.totalCount, ids.length);
-  const page = await repos.studies.listWithFinding(fx.tenantA.tenantId, { label: "Edema", minProbability: 0.5 });
+  const page = await repos.listings.studies(fx.tenantA.tenantId, { finding: { label: "Edema", minProbability: 0.5 } }, 100, null);
   assert.deepEqual(
-    page.items.map((s) => s.id),
+    page.map((s) => s.id),
     [cautious],
     "the repository's filter agrees",
   );

@@ -11,7 +11,7 @@ import { completedEvent } from "./completions.ts";
 import { createJobResultRepository } from "./job-results.ts";
 import { enqueueOutbox } from "./outbox.ts";
 import { recordTransition } from "./transitions.ts";
-import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
+import { groupByKey, orderByIds } from "./pagination.ts";
 
 export interface AnalysisRequestInput {
   tenantId: string;
@@ -210,25 +210,30 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
     async listByStudyIds(tenantId: string, studyIds: readonly string[]): Promise<Analysis[][]> {
       const rows = await prisma.analysis.findMany({
         where: { tenantId, studyId: { in: [...studyIds] } },
-        orderBy: [{ requestedAt: "asc" }, { id: "asc" }],
+        orderBy: [{ requestedAt: "desc" }, { id: "desc" }],
       });
       return groupByKey(studyIds, rows, (row) => row.studyId);
     },
-    async list(
-      tenantId: string,
-      args: PageArgs & { status?: AnalysisStatus; task?: AnalysisTask; studyId?: string } = {},
-    ): Promise<Page<Analysis>> {
-      const rows = await prisma.analysis.findMany({
-        where: {
-          tenantId,
-          ...(args.status ? { status: args.status } : {}),
-          ...(args.task ? { task: args.task } : {}),
-          ...(args.studyId ? { studyId: args.studyId } : {}),
-        },
-        orderBy: [{ requestedAt: "desc" }, { id: "desc" }],
-        ...pageQuery(args),
-      });
-      return toPage(rows, args);
+    /** The tenant's queue: open analyses per task and status, those finished in the last hour, failures, recent throughput. */
+    async queueCounts(tenantId: string, now = Date.now()) {
+      const hourAgo = new Date(now - 3600_000);
+      const tenMinutesAgo = new Date(now - 600_000);
+      const [open, recent, failedTotal, finishedRecently] = await Promise.all([
+        prisma.analysis.groupBy({
+          by: ["task", "status"],
+          where: { tenantId, status: { in: ["QUEUED", "RUNNING"] } },
+          _count: { _all: true },
+        }),
+        prisma.analysis.groupBy({
+          by: ["task", "status"],
+          where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: hourAgo } },
+          _count: { _all: true },
+        }),
+        prisma.analysis.count({ where: { tenantId, status: "FAILED" } }),
+        prisma.analysis.count({ where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: tenMinutesAgo } } }),
+      ]);
+      const flat = (rows: typeof open) => rows.map((r) => ({ task: r.task, status: r.status, count: r._count._all }));
+      return { open: flat(open), recent: flat(recent), failedTotal, finishedRecently };
     },
     /** Counts per status for the console's queue view. */
     async countByStatus(tenantId?: string): Promise<Record<AnalysisStatus, number>> {

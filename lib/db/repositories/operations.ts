@@ -1,7 +1,7 @@
 // Audit trail, worker heartbeats and processed-message records (consumer idempotency).
-import type { AuditEvent, PrismaClient, WorkerHeartbeat } from "../generated/client.ts";
+import type { AuditEvent, Prisma, PrismaClient, WorkerHeartbeat } from "../generated/client.ts";
 import type { DbClient } from "../client.ts";
-import { pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
+import { afterWhere, type CursorKey } from "./pagination.ts";
 
 export interface AuditInput {
   /** null: a platform event no tenant owns (an unknown account's failed login, operator actions) */
@@ -32,23 +32,35 @@ export function createAuditRepository(prisma: PrismaClient) {
           data: inputs.map((i) => ({ ...i, targetId: i.targetId ?? null, details: (i.details ?? {}) as object })),
         })
       ).count,
-    /** Newest first; cursor = id of the last event of the previous page. */
-    async list(
-      tenantId: string,
-      args: PageArgs & { targetType?: string; targetId?: string; actor?: string; since?: Date } = {},
-    ): Promise<Page<AuditEvent>> {
-      const rows = await prisma.auditEvent.findMany({
+    /**
+     * One page of audit events, newest first, limit + 1 rows after the key. `tenantId` null reads the platform
+     * scope too (operators: their tenant's events and the platform-wide ones).
+     */
+    page(
+      scope: { tenantId: string; platform: boolean },
+      filter: { actor?: string | null; action?: string | null; targetType?: string | null; since?: Date | null },
+      limit: number,
+      after: CursorKey | null,
+    ): Promise<AuditEvent[]> {
+      const tenants: Prisma.AuditEventWhereInput = scope.platform
+        ? { OR: [{ tenantId: scope.tenantId }, { tenantId: null }] }
+        : { tenantId: scope.tenantId };
+      return prisma.auditEvent.findMany({
         where: {
-          tenantId,
-          ...(args.targetType ? { targetType: args.targetType } : {}),
-          ...(args.targetId ? { targetId: args.targetId } : {}),
-          ...(args.actor ? { actor: args.actor } : {}),
-          ...(args.since ? { at: { gte: args.since } } : {}),
+          AND: [
+            tenants,
+            {
+              ...(filter.actor ? { actor: filter.actor } : {}),
+              ...(filter.action ? { action: filter.action } : {}),
+              ...(filter.targetType ? { targetType: filter.targetType } : {}),
+              ...(filter.since ? { at: { gte: filter.since } } : {}),
+            },
+            afterWhere(after, "at") as Prisma.AuditEventWhereInput,
+          ],
         },
         orderBy: [{ at: "desc" }, { id: "desc" }],
-        ...pageQuery(args),
+        take: limit + 1,
       });
-      return toPage(rows, args);
     },
   };
 }

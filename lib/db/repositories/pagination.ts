@@ -1,28 +1,17 @@
-// Cursor pagination over (createdAt desc, id desc): `after` is the id of the last row of the previous page.
-// Repositories fetch first+1 rows to know whether another page exists; cursor encoding is the API's business.
-export interface PageArgs {
-  first?: number;
-  after?: string | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  hasNextPage: boolean;
-  endCursor: string | null;
+// The one pagination scheme: keyset over (time desc, id desc). Repositories take the last row's key and fetch
+// limit + 1 rows (the extra one only says whether there is a next page); encoding the key as an opaque cursor,
+// and checking page sizes, is the API's business (services/gateway/src/graphql/pagination.ts).
+export interface CursorKey {
+  at: Date;
+  id: string;
 }
 
 export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
 
-export function pageQuery(args: PageArgs): { take: number; skip?: number; cursor?: { id: string } } {
-  const first = Math.min(Math.max(args.first ?? DEFAULT_PAGE_SIZE, 0), MAX_PAGE_SIZE);
-  return args.after ? { take: first + 1, skip: 1, cursor: { id: args.after } } : { take: first + 1 };
-}
-
-export function toPage<T extends { id: string }>(rows: T[], args: PageArgs): Page<T> {
-  const first = Math.min(Math.max(args.first ?? DEFAULT_PAGE_SIZE, 0), MAX_PAGE_SIZE);
-  const items = rows.slice(0, first);
-  return { items, hasNextPage: rows.length > first, endCursor: items.length ? items[items.length - 1]!.id : null };
+/** Prisma `where` fragment for rows strictly after the key in (field desc, id desc) order. */
+export function afterWhere(cursor: CursorKey | null, field: string): Record<string, unknown> {
+  if (!cursor) return {};
+  return { OR: [{ [field]: { lt: cursor.at } }, { [field]: cursor.at, id: { lt: cursor.id } }] };
 }
 
 /** Order rows to match `ids` (DataLoader needs results in key order), undefined where missing. */

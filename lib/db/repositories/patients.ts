@@ -2,9 +2,7 @@
 import type { Patient, PrismaClient, Study, StudyStatus } from "../generated/client.ts";
 import { ConflictError, NotFoundError } from "../../errors/index.ts";
 import { isUniqueViolation } from "../client.ts";
-import { groupByKey, orderByIds, pageQuery, toPage, type Page, type PageArgs } from "./pagination.ts";
-
-const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+import { orderByIds } from "./pagination.ts";
 
 export interface PatientInput {
   tenantId: string;
@@ -35,14 +33,6 @@ export function createPatientRepository(prisma: PrismaClient) {
     findByMrn: (tenantId: string, mrn: string) => prisma.patient.findUnique({ where: { tenantId_mrn: { tenantId, mrn } } }),
     async findManyByIds(tenantId: string, ids: readonly string[]): Promise<(Patient | undefined)[]> {
       return orderByIds(ids, await prisma.patient.findMany({ where: { tenantId, id: { in: [...ids] } } }));
-    },
-    async list(tenantId: string, args: PageArgs & { mrn?: string } = {}): Promise<Page<Patient>> {
-      const rows = await prisma.patient.findMany({
-        where: { tenantId, ...(args.mrn ? { mrn: args.mrn } : {}) },
-        orderBy: newestFirst,
-        ...pageQuery(args),
-      });
-      return toPage(rows, args);
     },
   };
 }
@@ -81,51 +71,9 @@ export function createStudyRepository(prisma: PrismaClient) {
     async findManyByIds(tenantId: string, ids: readonly string[]): Promise<(Study | undefined)[]> {
       return orderByIds(ids, await prisma.study.findMany({ where: { tenantId, id: { in: [...ids] } } }));
     },
-    /** Studies per patient, newest first, for a DataLoader keyed by patient id. */
-    async listByPatientIds(tenantId: string, patientIds: readonly string[]): Promise<Study[][]> {
-      const rows = await prisma.study.findMany({ where: { tenantId, patientId: { in: [...patientIds] } }, orderBy: newestFirst });
-      return groupByKey(patientIds, rows, (row) => row.patientId);
-    },
-    async list(tenantId: string, args: PageArgs & StudyFilter = {}): Promise<Page<Study>> {
-      const rows = await prisma.study.findMany({
-        where: {
-          tenantId,
-          ...(args.status ? { status: args.status } : {}),
-          ...(args.patientId ? { patientId: args.patientId } : {}),
-          ...(args.accession ? { accession: args.accession } : {}),
-        },
-        orderBy: newestFirst,
-        ...pageQuery(args),
-      });
-      return toPage(rows, args);
-    },
-    /**
-     * "Studies with finding X above p": studies having a finding result for `label` with probability >= minProbability,
-     * newest first. Uses the (tenantId, label, probability) index on FindingResult.
-     */
-    async listWithFinding(
-      tenantId: string,
-      finding: { label: string; minProbability: number },
-      args: PageArgs & StudyFilter = {},
-    ): Promise<Page<Study>> {
-      const rows = await prisma.study.findMany({
-        where: {
-          tenantId,
-          ...(args.status ? { status: args.status } : {}),
-          ...(args.patientId ? { patientId: args.patientId } : {}),
-          analyses: {
-            // an ABSTAIN analysis read no chest radiograph: its probabilities are not findings
-            some: {
-              // (spelled out: SQL's <> drops the NULL level of analyses from before the assessment)
-              OR: [{ reliabilityLevel: null }, { reliabilityLevel: { not: "ABSTAIN" } }],
-              findings: { some: { tenantId, label: finding.label, probability: { gte: finding.minProbability } } },
-            },
-          },
-        },
-        orderBy: newestFirst,
-        ...pageQuery(args),
-      });
-      return toPage(rows, args);
+    /** The first image's DICOM Study Instance UID becomes the study's, unless it has one. */
+    async setInstanceUidIfMissing(tenantId: string, id: string, studyInstanceUid: string): Promise<void> {
+      await prisma.study.updateMany({ where: { id, tenantId, studyInstanceUid: null }, data: { studyInstanceUid } });
     },
     async setStatus(tenantId: string, id: string, status: StudyStatus): Promise<boolean> {
       const { count } = await prisma.study.updateMany({ where: { id, tenantId }, data: { status } });

@@ -74,7 +74,7 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
     async boxesByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<LocalizationBox[][]> {
       const rows = await prisma.localizationBox.findMany({
         where: { tenantId, analysisId: { in: [...analysisIds] } },
-        orderBy: [{ score: "desc" }, { label: "asc" }, { rank: "asc" }],
+        orderBy: [{ label: "asc" }, { rank: "asc" }],
       });
       return groupByKey(analysisIds, rows, (row) => row.analysisId);
     },

@@ -1,5 +1,5 @@
-// Radiologist reviews of AI reports (accept / amend / reject) and model versions.
-import type { ModelStatus, PrismaClient, Review, ReviewAction, ModelVersion } from "../generated/client.ts";
+// Radiologist reviews of AI reports (accept / amend / reject).
+import type { PrismaClient, Review, ReviewAction } from "../generated/client.ts";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../errors/index.ts";
 import { TX_OPTIONS } from "../client.ts";
 import { recordAudit } from "./operations.ts";
@@ -80,48 +80,5 @@ export function createReviewRepository(prisma: PrismaClient) {
       });
       return groupByKey(analysisIds, rows, (row) => row.analysisId);
     },
-  };
-}
-
-export interface ModelVersionInput {
-  name: string;
-  version: string;
-  bundleSha256: string;
-  manifest: unknown;
-  metrics: unknown;
-  status?: ModelStatus;
-  trainedOn?: string | null;
-}
-
-export function createModelVersionRepository(prisma: PrismaClient) {
-  return {
-    /** Register (or update the metadata of) a model version, keyed by name + version. */
-    upsert: (input: ModelVersionInput): Promise<ModelVersion> => {
-      const data = {
-        bundleSha256: input.bundleSha256,
-        manifest: input.manifest as object,
-        metrics: input.metrics as object,
-        trainedOn: input.trainedOn ?? null,
-        ...(input.status ? { status: input.status } : {}),
-      };
-      return prisma.modelVersion.upsert({
-        where: { name_version: { name: input.name, version: input.version } },
-        create: { name: input.name, version: input.version, ...data },
-        update: data,
-      });
-    },
-    list: () => prisma.modelVersion.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
-    findById: (id: string) => prisma.modelVersion.findUnique({ where: { id } }),
-    findActive: (name: string) => prisma.modelVersion.findFirst({ where: { name, status: "ACTIVE" }, orderBy: { createdAt: "desc" } }),
-    /** Make one version ACTIVE and retire the other ACTIVE versions of the same model, atomically. */
-    async activate(id: string): Promise<ModelVersion> {
-      return prisma.$transaction(async (tx) => {
-        const target = await tx.modelVersion.findUnique({ where: { id } });
-        if (!target) throw new NotFoundError("ModelVersion", id);
-        await tx.modelVersion.updateMany({ where: { name: target.name, status: "ACTIVE", id: { not: id } }, data: { status: "RETIRED" } });
-        return tx.modelVersion.update({ where: { id }, data: { status: "ACTIVE" } });
-      });
-    },
-    setStatus: (id: string, status: ModelStatus) => prisma.modelVersion.update({ where: { id }, data: { status } }),
   };
 }

@@ -75,9 +75,14 @@ export function createUserRepository(prisma: PrismaClient) {
       }
     },
     findById: (id: string) => prisma.user.findUnique({ where: { id }, ...publicUser }),
+    /** The tenant's user; another tenant's reads as unknown. */
+    findInTenant: (tenantId: string, id: string) => prisma.user.findFirst({ where: { id, tenantId }, ...publicUser }),
     findByEmail: (email: string) => prisma.user.findUnique({ where: { email: email.toLowerCase() }, ...publicUser }),
     async findManyByIds(ids: readonly string[]): Promise<(PublicUser | undefined)[]> {
       return orderByIds(ids, await prisma.user.findMany({ where: { id: { in: [...ids] } }, ...publicUser }));
+    },
+    async findManyInTenant(tenantId: string, ids: readonly string[]): Promise<(PublicUser | undefined)[]> {
+      return orderByIds(ids, await prisma.user.findMany({ where: { tenantId, id: { in: [...ids] } }, ...publicUser }));
     },
     listByTenant: (tenantId: string) => prisma.user.findMany({ where: { tenantId }, orderBy: { email: "asc" }, ...publicUser }),
     checkCredentials,
@@ -165,8 +170,12 @@ export function createApiKeyRepository(prisma: PrismaClient) {
       const found = await prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) } });
       return found && !found.revokedAt ? found : null;
     },
-    async touch(id: string): Promise<void> {
-      await prisma.apiKey.update({ where: { id }, data: { lastUsedAt: new Date() } });
+    /** Records a use unless one was recorded after `cutoff` (conditional: replicas together write about once). */
+    async recordUse(id: string, cutoff: Date, now: Date): Promise<void> {
+      await prisma.apiKey.updateMany({
+        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: cutoff } }] },
+        data: { lastUsedAt: now },
+      });
     },
     async revoke(tenantId: string, id: string): Promise<boolean> {
       const { count } = await prisma.apiKey.updateMany({ where: { id, tenantId, revokedAt: null }, data: { revokedAt: new Date() } });

@@ -7,14 +7,14 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import type { Db as CoreDb } from "../../../lib/db/client.ts";
+import { ping, type Db as CoreDb } from "../../../lib/db/client.ts";
 import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
 import type { KafkaClient, KafkaProducer } from "../../../lib/kafka/index.ts";
 import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { countingClient, runWithQueryCounter, type QueryCounter } from "./repositories-ext/db.ts";
+import { countingClient, runWithQueryCounter, type QueryCounter } from "../../../lib/db/query-counter.ts";
 import { buildSchema } from "./graphql/schema.ts";
 import { createApollo } from "./graphql/apollo.ts";
 import { createLoaders } from "./graphql/loaders.ts";
@@ -95,12 +95,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const limiter = createOperationLimiter(config.graphql.rate);
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
-  const tenantSlug = async (tenantId: string) =>
-    (await db.tenant.findUnique({ where: { id: tenantId }, select: { slug: true } }))?.slug ?? null;
+  const tenantSlug = async (tenantId: string) => (await services.repos.tenants.findById(tenantId))?.slug ?? null;
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
-    db,
+    analyses: services.repos.analyses,
     updates,
     logger,
     options: { pollMs: config.subscriptions.pollMs, retentionMs: config.subscriptions.retentionMs, pruneEveryMs: 10 * 60_000 },
@@ -113,8 +112,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter, address: string | null): GatewayContext => ({
     principal,
-    loaders: principal ? createLoaders(db, principal.tenantId) : null,
-    db,
+    loaders: principal ? createLoaders(services.repos, principal.tenantId) : null,
     config,
     logger,
     services,
@@ -125,7 +123,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
     return authenticate(
-      db,
+      services.repos,
       { authorization: headerValue(req, "authorization") ?? null, apiKey: headerValue(req, "x-api-key") ?? null },
       authOptions,
     );
@@ -207,7 +205,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const image = /^\/images\/([^/]+)$/.exec(path);
     if (image) {
       const principal = await admit(req, res, "HTTP.image");
-      if (principal) await handleImage(req, res, decodeURIComponent(image[1]!), principal, { db, store: imageStore });
+      if (principal) await handleImage(req, res, decodeURIComponent(image[1]!), principal, { repos: services.repos, store: imageStore });
       return;
     }
     if (path === "/") {
@@ -238,7 +236,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     server,
     path: "/graphql",
     schema,
-    db,
+    authStore: services.repos,
     auth: authOptions,
     recheckSeconds: config.auth.sessionRecheckSeconds,
     revocations: services.revocations,
@@ -251,7 +249,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   async function ready(): Promise<ReadyReport> {
-    const database = await db.$queryRaw`SELECT 1`.then(() => true).catch(() => false);
+    const database = await ping(db);
     // one probe without retries: waitUntilReady's admin client retries its connect for longer than a probe may take
     const kafkaOk = await kafka.reachable(2000);
     const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready(), tailer: tailer.ready() };

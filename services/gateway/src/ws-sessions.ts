@@ -3,10 +3,9 @@
 // revokeSessions), whose user was disabled or whose API key was revoked is closed with 4403. Revocations made on
 // this replica close the sockets at once; those made on another replica are noticed at the next re-check.
 import type { WebSocket } from "ws";
-import { authenticate, InvalidCredentials, type AuthOptions, type Credentials, type Principal } from "./auth/principal.ts";
+import { authenticate, InvalidCredentials, type AuthOptions, type AuthStore, type Credentials, type Principal } from "./auth/principal.ts";
 import type { Revocation, Revocations } from "./auth/sessions.ts";
 import type { Logger } from "./logger.ts";
-import type { Db } from "./repositories-ext/db.ts";
 
 export const REVOKED_CLOSE_CODE = 4403;
 
@@ -16,7 +15,7 @@ interface Entry {
 }
 
 export interface SocketSessionOptions {
-  db: Db;
+  authStore: AuthStore;
   auth: AuthOptions;
   recheckSeconds: number;
   revocations: Revocations;
@@ -24,7 +23,7 @@ export interface SocketSessionOptions {
 }
 
 export function createSocketSessions(options: SocketSessionOptions) {
-  const { db, auth, logger } = options;
+  const { authStore, auth, logger } = options;
   const open = new Map<WebSocket, Entry>();
 
   function close(socket: WebSocket, why: string): void {
@@ -36,7 +35,7 @@ export function createSocketSessions(options: SocketSessionOptions) {
   /** The principal now, or null after closing the socket (credentials revoked); other errors propagate. */
   async function check(socket: WebSocket, entry: Entry, recordUse: boolean): Promise<Principal | null> {
     try {
-      const principal = await authenticate(db, entry.credentials, { ...auth, recordUse });
+      const principal = await authenticate(authStore, entry.credentials, { ...auth, recordUse });
       if (principal) {
         entry.principal = principal;
         return principal;

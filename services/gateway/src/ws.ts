@@ -18,7 +18,7 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import type { IncomingMessage } from "node:http";
-import { authenticate, InvalidCredentials, type AuthOptions, type Principal } from "./auth/principal.ts";
+import { authenticate, InvalidCredentials, type AuthOptions, type AuthStore, type Principal } from "./auth/principal.ts";
 import type { Revocations } from "./auth/sessions.ts";
 import { createSocketSessions } from "./ws-sessions.ts";
 import type { GatewayContext } from "./graphql/context.ts";
@@ -26,13 +26,13 @@ import { preflight, type QueryLimits } from "./graphql/limits/preflight.ts";
 import { limiterKey, type OperationLimiter } from "./http/rate-limit.ts";
 import { errorIdOf, formatError, isClientError, withoutSuggestions } from "./graphql/errors.ts";
 import type { Logger } from "./logger.ts";
-import type { Db } from "./repositories-ext/db.ts";
 
 export interface WsOptions {
   server: Server;
   path: string;
   schema: GraphQLSchema;
-  db: Db;
+  /** sessions and API keys, to authenticate each connection */
+  authStore: AuthStore;
   auth: AuthOptions;
   /** seconds between re-checks of an open socket's credentials */
   recheckSeconds: number;
@@ -79,7 +79,7 @@ export function attachGraphQLWs(options: WsOptions) {
           apiKey: param(params, "apiKey", "x-api-key"),
         };
         try {
-          const principal = await authenticate(options.db, credentials, options.auth);
+          const principal = await authenticate(options.authStore, credentials, options.auth);
           if (!principal) return false; // 4403: subscriptions need credentials
           ctx.extra.principal = principal;
           ctx.extra.address = options.clientAddress(ctx.extra.request);

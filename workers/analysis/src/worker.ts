@@ -7,7 +7,8 @@
 // gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Db } from "../../../lib/db/client.ts";
+import { ping, type Db } from "../../../lib/db/client.ts";
+import { createModelVersionRepository } from "../../../lib/db/repositories/model-versions.ts";
 import { createAnalysisRepository } from "../../../lib/db/repositories/analyses.ts";
 import { createImageRepository } from "../../../lib/db/repositories/images.ts";
 import { createHeartbeatRepository, createProcessedMessageRepository } from "../../../lib/db/repositories/operations.ts";
@@ -155,17 +156,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     }
   }
 
-  async function databaseOk(): Promise<boolean> {
-    try {
-      await Promise.race([
-        prisma.$queryRaw`SELECT 1`,
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref()),
-      ]);
-      return true;
-    } catch {
-      return false;
-    }
-  }
+  const databaseOk = () => ping(prisma, 2000);
 
   async function readiness() {
     // the broker itself too: the consumer notices a lost broker only when a heartbeat or fetch fails
@@ -181,7 +172,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
 
   async function start(): Promise<void> {
     if (!(await databaseOk())) throw new Error(`analysis worker: database at ${new URL(config.databaseUrl).host} is not reachable`);
-    const registered = await registerModelVersion(prisma, engine.bundle);
+    const registered = await registerModelVersion(createModelVersionRepository(prisma), engine.bundle);
     if (registered.conflict) logger.warn("a ModelVersion with this name and version has another bundle hash", { model: engine.model });
     await heartbeat.beat("STARTING");
 

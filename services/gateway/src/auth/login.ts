@@ -6,7 +6,6 @@
 import type { GatewayContext } from "../graphql/context.ts";
 import { userError, type UserError } from "../graphql/errors.ts";
 import type { ViewerModel } from "../graphql/models.ts";
-import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
 import { emailDigest } from "./throttle.ts";
 import { openSession } from "./sessions.ts";
 
@@ -43,7 +42,7 @@ export async function login(ctx: GatewayContext, email: string, password: string
   if (!check.user) {
     const details = { requestId, address: clientAddress, reason: check.outcome, lockedForSeconds: verdict.lockedForSeconds };
     if (check.account) {
-      await recordAudit(ctx.db, {
+      await ctx.services.repos.audit.record({
         tenantId: check.account.tenantId,
         actor: "anonymous",
         action: "user.login.failed",
@@ -52,7 +51,7 @@ export async function login(ctx: GatewayContext, email: string, password: string
         details: { ...details, email: check.account.email },
       });
     } else {
-      await recordAudit(ctx.db, {
+      await ctx.services.repos.audit.record({
         tenantId: null,
         actor: "anonymous",
         action: "user.login.failed",
@@ -66,8 +65,8 @@ export async function login(ctx: GatewayContext, email: string, password: string
   }
   await services.loginThrottle.succeeded(verdict);
   const user = check.user;
-  const token = await openSession(ctx.db, user, config.auth);
-  await recordAudit(ctx.db, {
+  const token = await openSession(ctx.services.repos.sessions, user, config.auth);
+  await ctx.services.repos.audit.record({
     tenantId: user.tenantId,
     actor: `user:${user.id}`,
     action: "user.login",

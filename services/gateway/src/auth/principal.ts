@@ -3,8 +3,7 @@
 // (not disabled) in one query; API keys (apps) against their hash and revocation. So logout, revocation, a
 // disabled user or a revoked key lose access at once. An API key's last use is recorded, at most once per
 // `apiKeyLastUsedIntervalSeconds` (a conditional write, so several replicas together still write about once).
-import { createHash } from "node:crypto";
-import type { Db } from "../repositories-ext/db.ts";
+import type { Repositories } from "../../../../lib/db/index.ts";
 import type { Role } from "../graphql/models.ts";
 import { verifyToken } from "./tokens.ts";
 
@@ -35,9 +34,8 @@ export interface AuthOptions {
   recordUse?: boolean;
 }
 
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
-}
+/** What authentication reads: sessions (bearer tokens) and API keys. */
+export type AuthStore = Pick<Repositories, "sessions" | "apiKeys">;
 
 /** Returns the principal, `null` when no credentials were sent, or throws `InvalidCredentials` for bad ones. */
 export class InvalidCredentials extends Error {
@@ -47,16 +45,13 @@ export class InvalidCredentials extends Error {
   }
 }
 
-async function recordKeyUse(db: Db, key: { id: string; lastUsedAt: Date | null }, intervalSeconds: number, now: Date) {
+async function recordKeyUse(store: AuthStore, key: { id: string; lastUsedAt: Date | null }, intervalSeconds: number, now: Date) {
   const cutoff = new Date(now.getTime() - intervalSeconds * 1000);
   if (key.lastUsedAt && key.lastUsedAt > cutoff) return;
-  await db.apiKey.updateMany({
-    where: { id: key.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: cutoff } }] },
-    data: { lastUsedAt: now },
-  });
+  await store.apiKeys.recordUse(key.id, cutoff, now);
 }
 
-export async function authenticate(db: Db, credentials: Credentials, options: AuthOptions): Promise<Principal | null> {
+export async function authenticate(store: AuthStore, credentials: Credentials, options: AuthOptions): Promise<Principal | null> {
   const header = credentials.authorization?.trim();
   const apiKey = credentials.apiKey?.trim();
   const now = new Date();
@@ -65,14 +60,7 @@ export async function authenticate(db: Db, credentials: Credentials, options: Au
     if (!match) throw new InvalidCredentials("Authorization header must be `Bearer <token>`.");
     const claims = verifyToken(match[1]!, options.tokenSecret, now.getTime());
     if (!claims) throw new InvalidCredentials("The bearer token is invalid or has expired; log in again.");
-    const user = await db.user.findFirst({
-      where: {
-        id: claims.sub,
-        tenantId: claims.tid,
-        disabled: false,
-        sessions: { some: { id: claims.sid, revokedAt: null, expiresAt: { gt: now } } },
-      },
-    });
+    const user = await store.sessions.userOfOpenSession({ userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid }, now);
     if (!user) throw new InvalidCredentials("The bearer token was revoked, or its user no longer exists or is disabled; log in again.");
     return {
       kind: "user",
@@ -86,9 +74,9 @@ export async function authenticate(db: Db, credentials: Credentials, options: Au
     };
   }
   if (apiKey) {
-    const key = await db.apiKey.findUnique({ where: { keyHash: hashApiKey(apiKey) } });
-    if (!key || key.revokedAt) throw new InvalidCredentials("The API key is unknown or revoked.");
-    if (options.recordUse !== false) await recordKeyUse(db, key, options.apiKeyLastUsedIntervalSeconds, now);
+    const key = await store.apiKeys.findActiveByKey(apiKey);
+    if (!key) throw new InvalidCredentials("The API key is unknown or revoked.");
+    if (options.recordUse !== false) await recordKeyUse(store, key, options.apiKeyLastUsedIntervalSeconds, now);
     return {
       kind: "apikey",
       id: key.id,

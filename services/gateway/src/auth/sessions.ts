@@ -3,7 +3,7 @@
 // are announced on this replica at once (open WebSockets of those sessions are closed, see ws-sessions.ts);
 // other replicas notice at their next re-check of open sockets.
 import { EventEmitter } from "node:events";
-import type { Db } from "../repositories-ext/db.ts";
+import type { Repositories } from "../../../../lib/db/index.ts";
 import { issueToken } from "./tokens.ts";
 
 export interface Revocation {
@@ -26,36 +26,15 @@ const KEEP_EXPIRED_MS = 24 * 3600_000;
 let lastPrune = 0;
 
 export async function openSession(
-  db: Db,
+  sessions: Repositories["sessions"],
   user: { id: string; tenantId: string },
   auth: { tokenSecret: string; tokenTtlSeconds: number },
   now = Date.now(),
 ): Promise<string> {
   if (now - lastPrune > PRUNE_EVERY_MS) {
     lastPrune = now;
-    await db.session.deleteMany({ where: { expiresAt: { lt: new Date(now - KEEP_EXPIRED_MS) } } });
+    await sessions.pruneExpiredBefore(new Date(now - KEEP_EXPIRED_MS));
   }
-  const session = await db.session.create({
-    data: { tenantId: user.tenantId, userId: user.id, expiresAt: new Date(now + auth.tokenTtlSeconds * 1000) },
-  });
+  const session = await sessions.open({ tenantId: user.tenantId, userId: user.id, expiresAt: new Date(now + auth.tokenTtlSeconds * 1000) });
   return issueToken({ sub: user.id, tid: user.tenantId, sid: session.id }, auth.tokenSecret, auth.tokenTtlSeconds, now);
-}
-
-/** Revokes one open session of a user; false when it was already revoked (or is not theirs). */
-export async function revokeSession(db: Db, sessionId: string, userId: string, actor: string): Promise<boolean> {
-  const { count } = await db.session.updateMany({
-    where: { id: sessionId, userId, revokedAt: null },
-    data: { revokedAt: new Date(), revokedBy: actor },
-  });
-  return count === 1;
-}
-
-/** Revokes every open session of a user; returns how many were open. */
-export async function revokeUserSessions(db: Db, userId: string, actor: string): Promise<number> {
-  const now = new Date();
-  const { count } = await db.session.updateMany({
-    where: { userId, revokedAt: null, expiresAt: { gt: now } },
-    data: { revokedAt: now, revokedBy: actor },
-  });
-  return count;
 }

@@ -7,9 +7,7 @@
 // expires doubles it (base, 2·base, 4·base …) up to `max`. Failures are forgotten after `memory` seconds
 // without a new one. While a counter is locked, attempts are refused without any password work.
 import { createHmac } from "node:crypto";
-import { Prisma } from "../../../../lib/db/generated/client.ts";
-import type { Db } from "../repositories-ext/db.ts";
-import { TX_OPTIONS } from "../../../../lib/db/client.ts";
+import type { LoginThrottleRepository } from "../../../../lib/db/repositories/login-throttle.ts";
 import { createKeyedLock } from "./keyed-lock.ts";
 
 export interface LoginLimits {
@@ -36,13 +34,6 @@ export interface Reservation {
 
 export type ThrottleVerdict = Reservation | { ok: false; retryAfterSeconds: number };
 
-interface Row {
-  key: string;
-  failures: number;
-  lastFailureAt: Date;
-  lockedUntil: Date | null;
-}
-
 /** A keyed hash of a login e-mail: the throttle key and the audit trail's stand-in for unknown e-mails. */
 export function emailDigest(secret: string, email: string): string {
   return createHmac("sha256", secret).update(`login-email:${email.trim().toLowerCase()}`).digest("hex");
@@ -55,7 +46,7 @@ export function lockSeconds(limits: LoginLimits, failures: number, max: number):
 
 const PRUNE_EVERY_MS = 60_000;
 
-export function createLoginThrottle(db: Db, secret: string, limits: LoginLimits) {
+export function createLoginThrottle(store: LoginThrottleRepository, secret: string, limits: LoginLimits) {
   let lastPrune = 0;
   // Attempts on the same counters queue here, not on the row lock: in PostgreSQL each waiter held a pool
   // connection, so a burst of 30 logins from one address took the whole pool and every other request waited
@@ -72,10 +63,7 @@ export function createLoginThrottle(db: Db, secret: string, limits: LoginLimits)
   async function prune(now: Date): Promise<void> {
     if (now.getTime() - lastPrune < PRUNE_EVERY_MS) return;
     lastPrune = now.getTime();
-    const cutoff = new Date(now.getTime() - limits.failureMemorySeconds * 1000);
-    await db.loginThrottle.deleteMany({
-      where: { lastFailureAt: { lt: cutoff }, OR: [{ lockedUntil: null }, { lockedUntil: { lt: now } }] },
-    });
+    await store.prune(new Date(now.getTime() - limits.failureMemorySeconds * 1000), now);
   }
 
   return {
@@ -86,43 +74,35 @@ export function createLoginThrottle(db: Db, secret: string, limits: LoginLimits)
       return local.run(
         list.map((c) => c.key),
         () =>
-          db.$transaction(async (tx) => {
-            await tx.loginThrottle.createMany({
-              data: list.map((c) => ({ key: c.key, failures: 0, lastFailureAt: now })),
-              skipDuplicates: true,
-            });
-            const rows = await tx.$queryRaw<Row[]>`
-          SELECT "key", "failures", "lastFailureAt", "lockedUntil" FROM "LoginThrottle"
-          WHERE "key" IN (${Prisma.join(list.map((c) => c.key))}) ORDER BY "key" FOR UPDATE`;
-            const locks = rows.filter((r) => r.lockedUntil && r.lockedUntil > now).map((r) => r.lockedUntil!.getTime() - now.getTime());
-            if (locks.length) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...locks) / 1000)) };
-            const reservation: Reservation = { ok: true, counters: [], lockedForSeconds: null };
-            for (const counter of list) {
-              const row = rows.find((r) => r.key === counter.key);
-              const forgotten = !row || now.getTime() - row.lastFailureAt.getTime() > limits.failureMemorySeconds * 1000;
-              const failures = (forgotten ? 0 : row.failures) + 1;
-              const seconds = failures >= counter.max ? lockSeconds(limits, failures, counter.max) : null;
-              const lockedUntil = seconds === null ? null : new Date(now.getTime() + seconds * 1000);
-              await tx.loginThrottle.update({ where: { key: counter.key }, data: { failures, lastFailureAt: now, lockedUntil } });
-              reservation.counters.push({ key: counter.key, kind: counter.kind, lockedUntil });
-              if (seconds !== null) reservation.lockedForSeconds = Math.max(reservation.lockedForSeconds ?? 0, seconds);
-            }
-            return reservation;
-          }, TX_OPTIONS),
+          store.lockCounters(
+            list.map((c) => c.key),
+            now,
+            (rows): { updates: { key: string; failures: number; lockedUntil: Date | null }[]; result: ThrottleVerdict } => {
+              const locks = rows.filter((r) => r.lockedUntil && r.lockedUntil > now).map((r) => r.lockedUntil!.getTime() - now.getTime());
+              if (locks.length)
+                return { updates: [], result: { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...locks) / 1000)) } };
+              const reservation: Reservation = { ok: true, counters: [], lockedForSeconds: null };
+              const updates = list.map((counter) => {
+                const row = rows.find((r) => r.key === counter.key);
+                const forgotten = !row || now.getTime() - row.lastFailureAt.getTime() > limits.failureMemorySeconds * 1000;
+                const failures = (forgotten ? 0 : row.failures) + 1;
+                const seconds = failures >= counter.max ? lockSeconds(limits, failures, counter.max) : null;
+                const lockedUntil = seconds === null ? null : new Date(now.getTime() + seconds * 1000);
+                reservation.counters.push({ key: counter.key, kind: counter.kind, lockedUntil });
+                if (seconds !== null) reservation.lockedForSeconds = Math.max(reservation.lockedForSeconds ?? 0, seconds);
+                return { key: counter.key, failures, lockedUntil };
+              });
+              return { updates, result: reservation };
+            },
+          ),
       );
     },
 
     /** A successful login: the account starts afresh, the address gets this attempt (and the lock it set) back. */
     async succeeded(reservation: Reservation): Promise<void> {
       for (const counter of reservation.counters) {
-        if (counter.kind === "account") {
-          await db.loginThrottle.deleteMany({ where: { key: counter.key } });
-          continue;
-        }
-        await db.loginThrottle.updateMany({ where: { key: counter.key, failures: { gt: 0 } }, data: { failures: { decrement: 1 } } });
-        if (counter.lockedUntil) {
-          await db.loginThrottle.updateMany({ where: { key: counter.key, lockedUntil: counter.lockedUntil }, data: { lockedUntil: null } });
-        }
+        if (counter.kind === "account") await store.forget(counter.key);
+        else await store.giveBack(counter.key, counter.lockedUntil);
       }
     },
   };

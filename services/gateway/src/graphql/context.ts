@@ -1,6 +1,6 @@
 // The per-operation context every resolver receives.
 import type { Principal } from "../auth/principal.ts";
-import type { Db, QueryCounter } from "../repositories-ext/db.ts";
+import type { QueryCounter } from "../../../../lib/db/query-counter.ts";
 import type { Logger } from "../logger.ts";
 import type { GatewayConfig } from "../config.ts";
 import type { Loaders } from "./loaders.ts";
@@ -11,7 +11,6 @@ export interface GatewayContext {
   principal: Principal | null;
   /** Loaders are scoped to the principal's tenant; null when unauthenticated. */
   loaders: Loaders | null;
-  db: Db;
   config: GatewayConfig;
   logger: Logger;
   services: GatewayServices;

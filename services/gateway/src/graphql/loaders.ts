@@ -1,10 +1,9 @@
 // Per-request DataLoaders: every nested field (study→patient, study→images, study→analyses, analysis→result
-// rows, review→reviewer, …) is fetched with one query per field per request, whatever the page size.
-// Every batch query filters on the caller's tenant, so a loader can never return another tenant's row.
+// rows, review→reviewer, …) is fetched with one repository batch call per field per request, whatever the page
+// size. Every batch filters on the caller's tenant, so a loader can never return another tenant's row.
 import DataLoader from "dataloader";
-import type { Db } from "../repositories-ext/db.ts";
-import { studiesForPatients, countStudiesForPatients } from "../repositories-ext/reads.ts";
-import type { CursorKey } from "./pagination.ts";
+import type { Repositories } from "../../../../lib/db/index.ts";
+import type { CursorKey } from "../../../../lib/db/repositories/pagination.ts";
 import type {
   AnalysisModel,
   BoxRow,
@@ -19,10 +18,7 @@ import type {
   WorkerModel,
 } from "./models.ts";
 
-function byId<T extends { id: string }>(rows: T[], ids: readonly string[]): (T | null)[] {
-  const map = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id) => map.get(id) ?? null);
-}
+const orNull = <T>(rows: (T | undefined)[]): (T | null)[] => rows.map((r) => r ?? null);
 
 function groupBy<T>(rows: T[], keys: readonly string[], keyOf: (row: T) => string): T[][] {
   const map = new Map<string, T[]>(keys.map((k) => [k, []]));
@@ -38,98 +34,26 @@ export interface UserRow {
   role: Role;
 }
 
-export function createLoaders(db: Db, tenantId: string) {
-  const patient = new DataLoader<string, PatientModel | null>(async (ids) =>
-    byId(await db.patient.findMany({ where: { tenantId, id: { in: [...ids] } } }), ids),
+export function createLoaders(repos: Repositories, tenantId: string) {
+  const patient = new DataLoader<string, PatientModel | null>(async (ids) => orNull(await repos.patients.findManyByIds(tenantId, ids)));
+  const study = new DataLoader<string, StudyModel | null>(async (ids) => orNull(await repos.studies.findManyByIds(tenantId, ids)));
+  const image = new DataLoader<string, ImageModel | null>(async (ids) => orNull(await repos.images.findManyByIds(tenantId, ids)));
+  const analysis = new DataLoader<string, AnalysisModel | null>(async (ids) => orNull(await repos.analyses.findManyByIds(tenantId, ids)));
+  const imagesByStudy = new DataLoader<string, ImageModel[]>((ids) => repos.images.listByStudyIds(tenantId, ids));
+  const analysesByStudy = new DataLoader<string, AnalysisModel[]>((ids) => repos.analyses.listByStudyIds(tenantId, ids));
+  const findingsByAnalysis = new DataLoader<string, FindingModel[]>((ids) => repos.results.findingsByAnalysisIds(tenantId, ids));
+  const boxesByAnalysis = new DataLoader<string, BoxRow[]>((ids) => repos.results.boxesByAnalysisIds(tenantId, ids));
+  const reportByAnalysis = new DataLoader<string, ReportModel | null>(async (ids) =>
+    (await repos.results.reportsByAnalysisIds(tenantId, ids)).map((r) => (r ? { __typename: "Report" as const, ...r } : null)),
   );
-  const study = new DataLoader<string, StudyModel | null>(async (ids) =>
-    byId(await db.study.findMany({ where: { tenantId, id: { in: [...ids] } } }), ids),
+  const vqaByAnalysis = new DataLoader<string, VqaAnswerModel | null>(async (ids) =>
+    (await repos.results.vqaByAnalysisIds(tenantId, ids)).map((r) => (r ? { __typename: "VqaAnswer" as const, ...r } : null)),
   );
-  const image = new DataLoader<string, ImageModel | null>(async (ids) =>
-    byId(await db.image.findMany({ where: { tenantId, id: { in: [...ids] } } }), ids),
-  );
-  const analysis = new DataLoader<string, AnalysisModel | null>(async (ids) =>
-    byId(await db.analysis.findMany({ where: { tenantId, id: { in: [...ids] } } }), ids),
-  );
-  const imagesByStudy = new DataLoader<string, ImageModel[]>(async (ids) =>
-    groupBy(
-      await db.image.findMany({ where: { tenantId, studyId: { in: [...ids] } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
-      ids,
-      (r) => r.studyId,
-    ),
-  );
-  const analysesByStudy = new DataLoader<string, AnalysisModel[]>(async (ids) =>
-    groupBy(
-      await db.analysis.findMany({
-        where: { tenantId, studyId: { in: [...ids] } },
-        orderBy: [{ requestedAt: "desc" }, { id: "desc" }],
-      }),
-      ids,
-      (r) => r.studyId,
-    ),
-  );
-  const findingsByAnalysis = new DataLoader<string, FindingModel[]>(async (ids) =>
-    groupBy(
-      await db.findingResult.findMany({
-        where: { tenantId, analysisId: { in: [...ids] } },
-        orderBy: [{ probability: "desc" }, { label: "asc" }],
-      }),
-      ids,
-      (r) => r.analysisId,
-    ),
-  );
-  const boxesByAnalysis = new DataLoader<string, BoxRow[]>(async (ids) =>
-    groupBy(
-      await db.localizationBox.findMany({
-        where: { tenantId, analysisId: { in: [...ids] } },
-        orderBy: [{ label: "asc" }, { rank: "asc" }],
-      }),
-      ids,
-      (r) => r.analysisId,
-    ),
-  );
-  const reportByAnalysis = new DataLoader<string, ReportModel | null>(async (ids) => {
-    const reports = await db.reportResult.findMany({ where: { tenantId, analysisId: { in: [...ids] } } });
-    const sentences = reports.length
-      ? await db.reportSentence.findMany({
-          where: { tenantId, reportId: { in: reports.map((r) => r.id) } },
-          orderBy: [{ index: "asc" }],
-        })
-      : [];
-    const sentencesBy = groupBy(
-      sentences,
-      reports.map((r) => r.id),
-      (s) => s.reportId,
-    );
-    const map = new Map(reports.map((r, i) => [r.analysisId, { __typename: "Report" as const, ...r, sentences: sentencesBy[i] ?? [] }]));
-    return ids.map((id) => map.get(id) ?? null);
-  });
-  const vqaByAnalysis = new DataLoader<string, VqaAnswerModel | null>(async (ids) => {
-    const rows = await db.vqaAnswer.findMany({ where: { tenantId, analysisId: { in: [...ids] } } });
-    const map = new Map(rows.map((r) => [r.analysisId, { __typename: "VqaAnswer" as const, ...r }]));
-    return ids.map((id) => map.get(id) ?? null);
-  });
-  const reviewsByAnalysis = new DataLoader<string, ReviewModel[]>(async (ids) =>
-    groupBy(
-      await db.review.findMany({
-        where: { tenantId, analysisId: { in: [...ids] } },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      }),
-      ids,
-      (r) => r.analysisId,
-    ),
-  );
-  const user = new DataLoader<string, UserRow | null>(async (ids) =>
-    byId(
-      await db.user.findMany({
-        where: { tenantId, id: { in: [...ids] } },
-        select: { id: true, tenantId: true, email: true, name: true, role: true },
-      }),
-      ids,
-    ),
-  );
+  const reviewsByAnalysis = new DataLoader<string, ReviewModel[]>((ids) => repos.reviews.listByAnalysisIds(tenantId, ids));
+  const user = new DataLoader<string, UserRow | null>(async (ids) => orNull(await repos.users.findManyInTenant(tenantId, ids)));
   const tenant = new DataLoader<string, { id: string; name: string } | null>(async (ids) =>
-    byId(await db.tenant.findMany({ where: { id: { in: [...ids].filter((id) => id === tenantId) } } }), ids),
+    // only the caller's own tenant is readable
+    orNull(await repos.tenants.findManyByIds(ids.map((id) => (id === tenantId ? id : "")))),
   );
   // Patient.studies(first, after): one loader per distinct (first, after), each batch one window query.
   const studiesPages = new Map<string, DataLoader<string, StudyModel[]>>();
@@ -138,19 +62,19 @@ export function createLoaders(db: Db, tenantId: string) {
     let loader = studiesPages.get(key);
     if (!loader) {
       loader = new DataLoader<string, StudyModel[]>(async (ids) =>
-        groupBy(await studiesForPatients(db, tenantId, ids, limit, after), ids, (r) => r.patientId),
+        groupBy(await repos.listings.studiesForPatients(tenantId, ids, limit, after), ids, (r) => r.patientId),
       );
       studiesPages.set(key, loader);
     }
     return loader;
   };
   const studyCountOfPatient = new DataLoader<string, number>(async (ids) => {
-    const counts = await countStudiesForPatients(db, tenantId, ids);
+    const counts = await repos.listings.countStudiesForPatients(tenantId, ids);
     return ids.map((id) => counts.get(id) ?? 0);
   });
   // Worker heartbeats are few and not tenant data: one query per request, shared by every ModelVersion.workers.
   let workers: Promise<WorkerModel[]> | null = null;
-  const allWorkers = () => (workers ??= db.workerHeartbeat.findMany({ orderBy: [{ lastSeenAt: "desc" }] }));
+  const allWorkers = () => (workers ??= repos.heartbeats.list());
 
   return {
     patient,

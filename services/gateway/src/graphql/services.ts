@@ -1,15 +1,10 @@
-// What resolvers use besides the loaders: repositories (core + gateway extensions), the image store, the
+// What resolvers use besides the loaders: the repositories (lib/db), the image store, the
 // subscription fan-out, the audit writer, the login throttle and this replica's session revocations.
 // Built once per gateway from the counting Prisma client.
-import { createAnalysisRepository } from "../../../../lib/db/repositories/analyses.ts";
-import { createImageRepository } from "../../../../lib/db/repositories/images.ts";
-import { createPatientRepository, createStudyRepository } from "../../../../lib/db/repositories/patients.ts";
-import { createUserRepository } from "../../../../lib/db/repositories/tenants.ts";
-import { createTransitionRepository } from "../../../../lib/db/repositories/transitions.ts";
+import { createRepositories } from "../../../../lib/db/index.ts";
 import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
-import type { Db } from "../repositories-ext/db.ts";
-import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
+import type { PrismaClient } from "../../../../lib/db/generated/client.ts";
 import { createKeyedLock } from "../auth/keyed-lock.ts";
 import type { AnalysisUpdates } from "../subscriptions/updates.ts";
 import type { ReplayLimits } from "../subscriptions/cursor.ts";
@@ -19,22 +14,16 @@ import { createLoginThrottle } from "../auth/throttle.ts";
 import { Revocations } from "../auth/sessions.ts";
 
 export function createServices(
-  db: Db,
+  db: PrismaClient,
   deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"]; replay: ReplayLimits },
 ) {
+  const repos = createRepositories(db, { topics: deps.topics });
   return {
-    repos: {
-      patients: createPatientRepository(db),
-      studies: createStudyRepository(db),
-      images: createImageRepository(db),
-      analyses: createAnalysisRepository(db, deps.topics),
-      users: createUserRepository(db),
-      transitions: createTransitionRepository(db),
-    },
+    repos,
     replay: deps.replay,
     store: deps.store,
     updates: deps.updates,
-    loginThrottle: createLoginThrottle(db, deps.auth.tokenSecret, deps.auth.login),
+    loginThrottle: createLoginThrottle(repos.loginThrottle, deps.auth.tokenSecret, deps.auth.login),
     /**
      * Password checks run one at a time per replica: each is ~50 ms of scrypt on a libuv thread, and a burst of
      * them on all four threads starved the event loop on a 2-core machine (a bystander's query took 0.7–1 s during
@@ -53,7 +42,7 @@ export function createServices(
       details: Record<string, unknown> = {},
     ): Promise<void> {
       if (!ctx.principal) return;
-      await recordAudit(ctx.db, {
+      await repos.audit.record({
         tenantId: ctx.principal.tenantId,
         actor: ctx.principal.actor,
         action,

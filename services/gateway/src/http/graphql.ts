@@ -1,11 +1,11 @@
 // POST/GET /graphql through Apollo's executeHTTPGraphQLRequest (no framework). The DB query counter of
-// the request (AsyncLocalStorage, see repositories-ext/db.ts) is returned in the `x-db-queries` header.
+// the request (AsyncLocalStorage, see lib/db/query-counter.ts) is returned in the `x-db-queries` header.
 // Every document is checked by `check` (the query limits, graphql/limits/preflight.ts) before Apollo sees it.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer } from "@apollo/server";
 import { BodyTooLarge, readBody, sendError, sendJson } from "./body.ts";
 import type { GatewayContext } from "../graphql/context.ts";
-import type { QueryCounter } from "../repositories-ext/db.ts";
+import type { QueryCounter } from "../../../../lib/db/query-counter.ts";
 import type { Preflight } from "../graphql/limits/preflight.ts";
 import type { Admission } from "./rate-limit.ts";
 

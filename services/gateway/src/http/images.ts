@@ -4,26 +4,25 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import { sendError } from "./body.ts";
 import type { Principal } from "../auth/principal.ts";
-import type { Db } from "../repositories-ext/db.ts";
-import { recordAudit } from "../../../../lib/db/repositories/operations.ts";
+import type { Repositories } from "../../../../lib/db/index.ts";
 
 export async function handleImage(
   req: IncomingMessage,
   res: ServerResponse,
   imageId: string,
   principal: Principal,
-  deps: { db: Db; store: ImageStore },
+  deps: { repos: Pick<Repositories, "images" | "audit">; store: ImageStore },
 ): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD" }).end();
     return;
   }
-  const image = await deps.db.image.findFirst({ where: { id: imageId, tenantId: principal.tenantId } });
+  const image = await deps.repos.images.findById(principal.tenantId, imageId);
   if (!image) return sendError(res, 404, "NOT_FOUND", `Image ${imageId} not found.`);
   const key = image.derivedPngKey ?? (image.format === "PNG" ? image.storageKey : null);
   const bytes = key ? await deps.store.get(key) : null;
   if (!bytes) return sendError(res, 404, "NOT_FOUND", `The display image of ${imageId} is not in the store.`);
-  await recordAudit(deps.db, {
+  await deps.repos.audit.record({
     tenantId: principal.tenantId,
     actor: principal.actor,
     action: "image.read",

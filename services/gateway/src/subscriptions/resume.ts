@@ -4,7 +4,7 @@
 // listener was registered (the tailer publishes and advances with no await between), or both: live
 // messages at or before the last replayed position are the "both" and are dropped.
 import { comparePositions, type Position, type TransitionRepository } from "../../../../lib/db/repositories/transitions.ts";
-import type { Db } from "../repositories-ext/db.ts";
+import type { AnalysisReader } from "./tailer.ts";
 import type { AnalysisUpdateModel } from "../graphql/models.ts";
 import { resyncRequired, type ReplayLimits } from "./cursor.ts";
 import { toMessages } from "./tailer.ts";
@@ -13,7 +13,7 @@ import type { AnalysisUpdates } from "./updates.ts";
 const PAGE = 200;
 
 export async function resumeAfter(
-  deps: { log: TransitionRepository; db: Db; updates: AnalysisUpdates; limits: ReplayLimits },
+  deps: { log: TransitionRepository; analyses: AnalysisReader; updates: AnalysisUpdates; limits: ReplayLimits },
   channel: string,
   scope: { tenantId: string; studyId?: string },
   after: Position,
@@ -26,7 +26,7 @@ export async function resumeAfter(
       const { rows } = await deps.log.readAfter(last, PAGE, scope);
       read += rows.length;
       if (read > deps.limits.maxRows) throw resyncRequired(`More than ${deps.limits.maxRows} updates were missed.`);
-      replay.push(...(await toMessages(deps.db, rows)));
+      replay.push(...(await toMessages(deps.analyses, rows)));
       if (rows.length > 0) last = rows[rows.length - 1]!;
       if (rows.length < PAGE) break;
     }

@@ -3,7 +3,10 @@
 // a Kafka event from another replica or the worker) and every pollMs as a fallback; rows held back behind a
 // running older transaction are read again soon. It also prunes rows past the retention period.
 import type { Position, TransitionRepository, TransitionRow } from "../../../../lib/db/repositories/transitions.ts";
-import type { Db } from "../repositories-ext/db.ts";
+import type { Repositories } from "../../../../lib/db/index.ts";
+
+/** Reads the analyses that log rows name (the row carries its tenant; the analysis must agree). */
+export type AnalysisReader = Pick<Repositories["analyses"], "findManyAnyTenant">;
 import type { Logger } from "../logger.ts";
 import type { AnalysisUpdateModel } from "../graphql/models.ts";
 import { encodeCursor } from "./cursor.ts";
@@ -19,9 +22,9 @@ const BATCH = 500;
 const PENDING_RETRY_MS = 20;
 
 /** Messages for log rows (rows whose analysis is gone are dropped). */
-export async function toMessages(db: Db, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
+export async function toMessages(analysesOf: AnalysisReader, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
   if (rows.length === 0) return [];
-  const analyses = await db.analysis.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.analysisId))] } } });
+  const analyses = await analysesOf.findManyAnyTenant([...new Set(rows.map((r) => r.analysisId))]);
   const byId = new Map(analyses.map((a) => [a.id, a]));
   const messages: AnalysisUpdateModel[] = [];
   for (const row of rows) {
@@ -41,12 +44,12 @@ export async function toMessages(db: Db, rows: TransitionRow[]): Promise<Analysi
 
 export function createTransitionTailer(deps: {
   log: TransitionRepository;
-  db: Db;
+  analyses: AnalysisReader;
   updates: AnalysisUpdates;
   logger: Logger;
   options: TailerOptions;
 }) {
-  const { log, db, updates, logger, options } = deps;
+  const { log, analyses, updates, logger, options } = deps;
   let position: Position | null = null;
   let running: Promise<void> | null = null;
   let again = false;
@@ -58,7 +61,7 @@ export function createTransitionTailer(deps: {
   async function readAll(): Promise<boolean> {
     for (;;) {
       const { rows, pending } = await log.readAfter(position!, BATCH);
-      const messages = await toMessages(db, rows);
+      const messages = await toMessages(analyses, rows);
       // Publishing and moving the position happen with no await between: a subscriber registering now either
       // sees these messages live or finds them in its replay (resume.ts relies on it).
       for (const message of messages) updates.publish(message);

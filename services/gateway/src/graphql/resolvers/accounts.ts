@@ -2,7 +2,7 @@
 // sessions; a tenant admin's change of a user's role revokes all of that user's sessions, so nobody keeps acting
 // with a role or a password that is no longer theirs. Revocations are announced here at once (open WebSockets
 // close); the change, the revocations and the audit event commit in one transaction (lib/db accounts).
-import { createAccountRepository, PASSWORD_MAX, PASSWORD_MIN } from "../../../../../lib/db/repositories/tenants.ts";
+import { PASSWORD_MAX, PASSWORD_MIN } from "../../../../../lib/db/repositories/tenants.ts";
 import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, type GatewayContext } from "../context.ts";
 import { userError } from "../errors.ts";
@@ -47,7 +47,7 @@ export const accountMutations: Pick<MutationResolvers<GatewayContext>, "changePa
       return refused("The current password is wrong.", "currentPassword");
     }
     await ctx.services.loginThrottle.succeeded(verdict);
-    const revoked = await createAccountRepository(ctx.db).setPassword({
+    const revoked = await ctx.services.repos.accounts.setPassword({
       userId: who.id,
       tenantId: who.tenantId,
       password: newPassword,
@@ -68,11 +68,11 @@ export const accountMutations: Pick<MutationResolvers<GatewayContext>, "changePa
     });
     if (NOT_BY_TENANT.has(role)) return refused("FORBIDDEN", `A tenant admin cannot grant the ${role} role.`, "role");
     if (who.kind === "user" && userId === who.id) return refused("VALIDATION", "Admins cannot change their own role.", "userId");
-    const target = await ctx.db.user.findFirst({ where: { id: userId, tenantId: who.tenantId }, select: { role: true } });
+    const target = await ctx.services.repos.users.findInTenant(who.tenantId, userId);
     // another tenant's user reads as unknown, like any other object of another tenant
     if (!target) return refused("NOT_FOUND", `User ${userId} not found.`, "userId");
     if (NOT_BY_TENANT.has(target.role)) return refused("FORBIDDEN", `A tenant admin cannot change the role of a ${target.role}.`, "userId");
-    const changed = await createAccountRepository(ctx.db).setRole({ userId, tenantId: who.tenantId, role, actor: who.actor });
+    const changed = await ctx.services.repos.accounts.setRole({ userId, tenantId: who.tenantId, role, actor: who.actor });
     if (!changed) return refused("NOT_FOUND", `User ${userId} not found.`, "userId");
     ctx.services.revocations.announce({ userId });
     return { userId, role, revokedSessions: changed.revoked, errors: [] };

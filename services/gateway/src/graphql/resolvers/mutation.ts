@@ -7,8 +7,6 @@ import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
 import { withUserErrors } from "../errors.ts";
 import { verifyUploadId } from "../../auth/upload-tokens.ts";
-import { createReviewRepository } from "../../../../../lib/db/repositories/reviews.ts";
-import { setModelStatus } from "../../repositories-ext/models.ts";
 import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
 import { sessionMutations } from "./sessions.ts";
 import { accountMutations } from "./accounts.ts";
@@ -89,7 +87,7 @@ function changeModel(ctx: GatewayContext, id: string, target: "ACTIVE" | "RETIRE
     const verb = target === "ACTIVE" ? "activate" : "retire";
     throw new ForbiddenError(`Models are shared by every tenant: only a platform operator can ${verb} them.`, { field: "id" });
   }
-  return setModelStatus(ctx.db, id, target, { ...who, requestId: ctx.requestId });
+  return ctx.services.repos.modelVersions.setStatus(id, target, { ...who, requestId: ctx.requestId });
 }
 
 export const mutationResolvers: MutationResolvers<GatewayContext> = {
@@ -172,10 +170,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
         derivedPngKey: upload.displayKey,
       });
       if (created && upload.studyInstanceUid && !study.studyInstanceUid) {
-        await ctx.db.study.updateMany({
-          where: { id: study.id, tenantId: who.tenantId, studyInstanceUid: null },
-          data: { studyInstanceUid: upload.studyInstanceUid },
-        });
+        await ctx.services.repos.studies.setInstanceUidIfMissing(who.tenantId, study.id, upload.studyInstanceUid);
       }
       if (created) await ctx.services.audit(ctx, "image.attach", "Image", image.id, { studyId: study.id, sha256: image.sha256 });
       return { image, errors: [] };
@@ -237,7 +232,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
           field: "input.analysisId",
         });
       }
-      const review = await createReviewRepository(ctx.db).create({
+      const review = await ctx.services.repos.reviews.create({
         tenantId: who.tenantId,
         analysisId: input.analysisId,
         reviewerId: who.id,

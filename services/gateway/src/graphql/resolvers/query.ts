@@ -1,17 +1,15 @@
 // Query root fields. Tenant scoping is in every call (loaders and reads filter on the caller's tenant);
 // reads of patient data are audited.
-import type { Prisma } from "../../../../../lib/db/generated/client.ts";
 import type { QueryResolvers } from "../../generated/resolvers.ts";
 import { caller, loadersOf, type GatewayContext } from "../context.ts";
-import { connection, decodeCursor, pageSize, afterWhere } from "../pagination.ts";
-import { countPatients, countStudies, listPatients, listStudies } from "../../repositories-ext/reads.ts";
+import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { DEFAULT_LABELS, DEFAULT_REGIONS, labelsFromManifest, regionsFromManifest } from "../ontology.ts";
 import { ANALYSIS_TASKS as TASKS } from "../../../../../lib/events/index.ts";
 import { badInput } from "../errors.ts";
 import type { AuditEventModel } from "../models.ts";
 
 async function activeManifest(ctx: GatewayContext): Promise<unknown> {
-  const model = await ctx.db.modelVersion.findFirst({ where: { status: "ACTIVE" }, orderBy: { createdAt: "desc" } });
+  const model = await ctx.services.repos.modelVersions.findLatestActive();
   return model?.manifest ?? null;
 }
 
@@ -32,8 +30,8 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after);
     const [rows, totalCount] = await Promise.all([
-      listPatients(ctx.db, who.tenantId, args.search, limit, after),
-      countPatients(ctx.db, who.tenantId, args.search),
+      ctx.services.repos.listings.patients(who.tenantId, args.search, limit, after),
+      ctx.services.repos.listings.countPatients(who.tenantId, args.search),
     ]);
     const page = connection(rows, limit, (p) => p.createdAt);
     for (const edge of page.edges) loadersOf(ctx).patient.prime(edge.node.id, edge.node);
@@ -65,8 +63,8 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
       finding: f?.finding ?? null,
     };
     const [rows, totalCount] = await Promise.all([
-      listStudies(ctx.db, who.tenantId, filter, limit, after),
-      countStudies(ctx.db, who.tenantId, filter),
+      ctx.services.repos.listings.studies(who.tenantId, filter, limit, after),
+      ctx.services.repos.listings.countStudies(who.tenantId, filter),
     ]);
     const page = connection(rows, limit, (s) => s.createdAt);
     for (const edge of page.edges) loadersOf(ctx).study.prime(edge.node.id, edge.node);
@@ -86,31 +84,14 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
   labels: async (_p, _a, ctx) => labelsFromManifest(await activeManifest(ctx)) ?? [...DEFAULT_LABELS],
   regions: async (_p, _a, ctx) => regionsFromManifest(await activeManifest(ctx)) ?? [...DEFAULT_REGIONS],
 
-  models: (_p, _a, ctx) => ctx.db.modelVersion.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+  models: (_p, _a, ctx) => ctx.services.repos.modelVersions.list(),
 
   workers: (_p, _a, ctx) => loadersOf(ctx).allWorkers(),
 
   queue: async (_p, _a, ctx) => {
     const { tenantId } = caller(ctx);
-    const hourAgo = new Date(Date.now() - 3600_000);
-    const tenMinutesAgo = new Date(Date.now() - 600_000);
-    const [open, recent, failedTotal, finishedRecently] = await Promise.all([
-      ctx.db.analysis.groupBy({
-        by: ["task", "status"],
-        where: { tenantId, status: { in: ["QUEUED", "RUNNING"] } },
-        _count: { _all: true },
-      }),
-      ctx.db.analysis.groupBy({
-        by: ["task", "status"],
-        where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: hourAgo } },
-        _count: { _all: true },
-      }),
-      // Every FAILED analysis went to the dead-letter topic (bounded retries, then dead letter + FAILED).
-      ctx.db.analysis.count({ where: { tenantId, status: "FAILED" } }),
-      ctx.db.analysis.count({ where: { tenantId, status: { in: ["SUCCEEDED", "FAILED"] }, finishedAt: { gte: tenMinutesAgo } } }),
-    ]);
-    const count = (rows: typeof open, task: string, status: string) =>
-      rows.find((r) => r.task === task && r.status === status)?._count._all ?? 0;
+    const { open, recent, failedTotal, finishedRecently } = await ctx.services.repos.analyses.queueCounts(tenantId);
+    const count = (rows: typeof open, task: string, status: string) => rows.find((r) => r.task === task && r.status === status)?.count ?? 0;
     return {
       tasks: TASKS.map((task) => ({
         task,
@@ -130,24 +111,12 @@ export const queryResolvers: QueryResolvers<GatewayContext> = {
     const after = decodeCursor(args.after);
     const f = args.filter;
     // platform-scope events (tenantId null) are the operators'; everyone reads their own tenant's
-    const scope: Prisma.AuditEventWhereInput = role === "OPERATOR" ? { OR: [{ tenantId }, { tenantId: null }] } : { tenantId };
-    const where: Prisma.AuditEventWhereInput = {
-      AND: [
-        scope,
-        {
-          ...(f?.actor ? { actor: f.actor } : {}),
-          ...(f?.action ? { action: f.action } : {}),
-          ...(f?.targetType ? { targetType: f.targetType } : {}),
-          ...(f?.since ? { at: { gte: new Date(f.since) } } : {}),
-        },
-        afterWhere(after, "at") as Prisma.AuditEventWhereInput,
-      ],
-    };
-    const rows: AuditEventModel[] = await ctx.db.auditEvent.findMany({
-      where,
-      orderBy: [{ at: "desc" }, { id: "desc" }],
-      take: limit + 1,
-    });
+    const rows: AuditEventModel[] = await ctx.services.repos.audit.page(
+      { tenantId, platform: role === "OPERATOR" },
+      { actor: f?.actor, action: f?.action, targetType: f?.targetType, since: f?.since ? new Date(f.since) : null },
+      limit,
+      after,
+    );
     return connection(rows, limit, (e) => e.at);
   },
 };

@@ -5,7 +5,6 @@ import type { MutationResolvers } from "../../generated/resolvers.ts";
 import { caller, type GatewayContext } from "../context.ts";
 import { userError } from "../errors.ts";
 import { login } from "../../auth/login.ts";
-import { revokeSession, revokeUserSessions } from "../../auth/sessions.ts";
 
 export const sessionMutations: Pick<MutationResolvers<GatewayContext>, "login" | "logout" | "revokeSessions"> = {
   login: (_p, { email, password }, ctx) => login(ctx, email, password),
@@ -18,7 +17,7 @@ export const sessionMutations: Pick<MutationResolvers<GatewayContext>, "login" |
         errors: [userError("VALIDATION", "API keys do not log out: an admin revokes a key that is no longer wanted.")],
       };
     }
-    const revoked = await revokeSession(ctx.db, who.sessionId, who.id, who.actor);
+    const revoked = await ctx.services.repos.sessions.revoke(who.sessionId, who.id, who.actor);
     if (revoked) {
       ctx.services.revocations.announce({ sessionIds: [who.sessionId] });
       await ctx.services.audit(ctx, "user.logout", "User", who.id, { sessionId: who.sessionId });
@@ -29,9 +28,9 @@ export const sessionMutations: Pick<MutationResolvers<GatewayContext>, "login" |
   revokeSessions: async (_p, { userId }, ctx) => {
     const who = caller(ctx);
     // another tenant's user reads as unknown, like any other object of another tenant
-    const user = await ctx.db.user.findFirst({ where: { id: userId, tenantId: who.tenantId }, select: { id: true } });
+    const user = await ctx.services.repos.users.findInTenant(who.tenantId, userId);
     if (!user) return { revoked: 0, errors: [userError("NOT_FOUND", `User ${userId} not found.`, "userId")] };
-    const revoked = await revokeUserSessions(ctx.db, user.id, who.actor);
+    const revoked = await ctx.services.repos.sessions.revokeAllOfUser(user.id, who.actor);
     ctx.services.revocations.announce({ userId: user.id });
     await ctx.services.audit(ctx, "user.sessions.revoke", "User", user.id, { revoked });
     return { revoked, errors: [] };

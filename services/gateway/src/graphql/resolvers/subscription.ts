@@ -13,7 +13,7 @@ import { resumeAfter } from "../../subscriptions/resume.ts";
 import type { AnalysisUpdateModel } from "../models.ts";
 
 function freshLoaders(ctx: GatewayContext) {
-  ctx.loaders = createLoaders(ctx.db, caller(ctx).tenantId);
+  ctx.loaders = createLoaders(ctx.services.repos, caller(ctx).tenantId);
 }
 
 async function updatesOf(
@@ -26,7 +26,7 @@ async function updatesOf(
   if (after == null) return services.updates.pubsub.iterate(channel);
   const position = await checkCursor(after, scope.tenantId, services.repos.transitions, services.replay);
   return resumeAfter(
-    { log: services.repos.transitions, db: ctx.db, updates: services.updates, limits: services.replay },
+    { log: services.repos.transitions, analyses: services.repos.analyses, updates: services.updates, limits: services.replay },
     channel,
     scope,
     position,

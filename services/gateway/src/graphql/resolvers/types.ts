@@ -63,7 +63,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
   Viewer: {
     // `login` returns a Viewer before there is a principal (and loaders) for the request.
     tenant: async (v, _a, ctx) =>
-      (ctx.loaders ? await ctx.loaders.tenant.load(v.tenantId) : await ctx.db.tenant.findUnique({ where: { id: v.tenantId } })) ?? {
+      (ctx.loaders ? await ctx.loaders.tenant.load(v.tenantId) : await ctx.services.repos.tenants.findById(v.tenantId)) ?? {
         id: v.tenantId,
         name: v.tenantId,
       },

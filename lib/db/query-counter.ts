@@ -1,13 +1,11 @@
-// The Prisma client type the gateway works with, and the per-request query counter.
+// The per-request query counter: the gateway's `x-db-queries` header and the bench's N+1 check.
 // Counting happens in a client extension ($allOperations), which runs in the caller's async context, so an
 // AsyncLocalStorage store opened per request sees every Prisma operation that request causes (each is one
 // SQL round trip: the loaders never use nested `include`s that would fan out).
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { PrismaClient } from "../../../../lib/db/generated/client.ts";
+import type { PrismaClient } from "./generated/client.ts";
 
-export type Db = PrismaClient;
-/** Alias used where the core `Db` handle (lib/db) is also in scope. */
-export type Client = PrismaClient;
+type Db = PrismaClient;
 
 export interface QueryCounter {
   count: number;
@@ -30,6 +28,6 @@ export function countingClient(db: Db): Db {
       },
     },
   });
-  // The extended client has the same model API; the cast keeps one client type across the gateway.
+  // The extended client has the same model API; the cast lets repositories take it as a PrismaClient.
   return extended as unknown as Db;
 }

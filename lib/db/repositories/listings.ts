@@ -1,16 +1,28 @@
-// Tenant-scoped read queries the GraphQL layer needs beyond the core repositories: pages with cursors,
-// batch fetches for DataLoaders, and the "studies with finding X above p" filter as one SQL query.
-// Every function takes the tenant id first and filters on it: another tenant's rows are never returned.
-import { Prisma } from "../../../../lib/db/generated/client.ts";
-import type { Db } from "./db.ts";
-import type { CursorKey } from "../graphql/pagination.ts";
-import { afterWhere } from "../graphql/pagination.ts";
-import type { StudyModel, PatientModel, DbStudyStatus } from "../graphql/models.ts";
+// Pages of studies and patients, newest first, keyset-paginated over (createdAt, id): the one pagination scheme
+// (lib/db/repositories/pagination.ts; the API encodes the key as an opaque cursor). Also the batch page of
+// studies for many patients (Patient.studies in a patients page) and the "studies with finding X above p"
+// filter, each as one SQL query. Every method takes the tenant id first and filters on it.
+import { Prisma, type PrismaClient, type Patient, type StudyStatus } from "../generated/client.ts";
+import { afterWhere, type CursorKey } from "./pagination.ts";
+
+/** A study row as listed (status as its enum text). */
+export interface StudyListRow {
+  id: string;
+  tenantId: string;
+  patientId: string;
+  accession: string;
+  modality: string;
+  studyDate: Date | null;
+  status: StudyStatus;
+  description: string | null;
+  studyInstanceUid: string | null;
+  createdAt: Date;
+}
 
 export interface StudyListFilter {
   patientId?: string | null;
   search?: string | null;
-  status?: DbStudyStatus | null;
+  status?: StudyStatus | null;
   finding?: { label: string; minProbability: number } | null;
 }
 
@@ -46,16 +58,16 @@ function studyConditions(tenantId: string, filter: StudyListFilter): Prisma.Sql[
   return where;
 }
 
-export async function listStudies(
-  db: Db,
+async function listStudies(
+  db: PrismaClient,
   tenantId: string,
   filter: StudyListFilter,
   limit: number,
   after: CursorKey | null,
-): Promise<StudyModel[]> {
+): Promise<StudyListRow[]> {
   const where = studyConditions(tenantId, filter);
   if (after) where.push(Prisma.sql`(s."createdAt", s."id") < (${after.at}, ${after.id})`);
-  return db.$queryRaw<StudyModel[]>`
+  return db.$queryRaw<StudyListRow[]>`
     SELECT s."id", s."tenantId", s."patientId", s."accession", s."modality", s."studyDate", s."status"::text AS "status",
            s."description", s."studyInstanceUid", s."createdAt"
     FROM "Study" s
@@ -64,7 +76,7 @@ export async function listStudies(
     LIMIT ${limit + 1}`;
 }
 
-export async function countStudies(db: Db, tenantId: string, filter: StudyListFilter): Promise<number> {
+async function countStudies(db: PrismaClient, tenantId: string, filter: StudyListFilter): Promise<number> {
   const rows = await db.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM "Study" s WHERE ${Prisma.join(studyConditions(tenantId, filter), " AND ")}`;
   return Number(rows[0]?.n ?? 0);
@@ -77,13 +89,13 @@ function patientWhere(tenantId: string, search?: string | null): Prisma.PatientW
   };
 }
 
-export async function listPatients(
-  db: Db,
+async function listPatients(
+  db: PrismaClient,
   tenantId: string,
   search: string | null | undefined,
   limit: number,
   after: CursorKey | null,
-): Promise<PatientModel[]> {
+): Promise<Patient[]> {
   return db.patient.findMany({
     where: { AND: [patientWhere(tenantId, search), afterWhere(after, "createdAt") as Prisma.PatientWhereInput] },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
@@ -91,7 +103,7 @@ export async function listPatients(
   });
 }
 
-export function countPatients(db: Db, tenantId: string, search?: string | null): Promise<number> {
+function countPatients(db: PrismaClient, tenantId: string, search?: string | null): Promise<number> {
   return db.patient.count({ where: patientWhere(tenantId, search) });
 }
 
@@ -99,16 +111,16 @@ export function countPatients(db: Db, tenantId: string, search?: string | null):
  * One page of studies for each of several patients (Patient.studies inside a patients page), in one query:
  * rows are numbered per patient with a window function and cut at limit + 1.
  */
-export async function studiesForPatients(
-  db: Db,
+async function studiesForPatients(
+  db: PrismaClient,
   tenantId: string,
   patientIds: readonly string[],
   limit: number,
   after: CursorKey | null,
-): Promise<StudyModel[]> {
+): Promise<StudyListRow[]> {
   if (patientIds.length === 0) return [];
   const afterSql = after ? Prisma.sql`AND (s."createdAt", s."id") < (${after.at}, ${after.id})` : Prisma.empty;
-  return db.$queryRaw<StudyModel[]>`
+  return db.$queryRaw<StudyListRow[]>`
     SELECT "id", "tenantId", "patientId", "accession", "modality", "studyDate", "status", "description",
            "studyInstanceUid", "createdAt"
     FROM (
@@ -122,11 +134,26 @@ export async function studiesForPatients(
     ORDER BY "createdAt" DESC, "id" DESC`;
 }
 
-export async function countStudiesForPatients(db: Db, tenantId: string, patientIds: readonly string[]) {
+async function countStudiesForPatients(db: PrismaClient, tenantId: string, patientIds: readonly string[]) {
   const rows = await db.study.groupBy({
     by: ["patientId"],
     where: { tenantId, patientId: { in: [...patientIds] } },
     _count: { _all: true },
   });
   return new Map(rows.map((r) => [r.patientId, r._count._all]));
+}
+
+export function createListingRepository(prisma: PrismaClient) {
+  return {
+    /** limit + 1 studies after the key (the extra row says whether there is a next page) */
+    studies: (tenantId: string, filter: StudyListFilter, limit: number, after: CursorKey | null) =>
+      listStudies(prisma, tenantId, filter, limit, after),
+    countStudies: (tenantId: string, filter: StudyListFilter) => countStudies(prisma, tenantId, filter),
+    patients: (tenantId: string, search: string | null | undefined, limit: number, after: CursorKey | null) =>
+      listPatients(prisma, tenantId, search, limit, after),
+    countPatients: (tenantId: string, search?: string | null) => countPatients(prisma, tenantId, search),
+    studiesForPatients: (tenantId: string, patientIds: readonly string[], limit: number, after: CursorKey | null) =>
+      studiesForPatients(prisma, tenantId, patientIds, limit, after),
+    countStudiesForPatients: (tenantId: string, patientIds: readonly string[]) => countStudiesForPatients(prisma, tenantId, patientIds),
+  };
 }
