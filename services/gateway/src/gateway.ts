@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { Db as CoreDb } from "../../../lib/db/client.ts";
 import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
+import { createFhirReadRepository } from "../../../lib/db/repositories/fhir.ts";
 import type { KafkaClient, KafkaProducer } from "../../../lib/kafka/index.ts";
 import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
@@ -36,6 +37,7 @@ import { handleImage } from "./http/images.ts";
 import { createStaticHandler } from "./http/static.ts";
 import { headerValue, sendError, sendJson } from "./http/body.ts";
 import { clientAddress } from "./http/client-address.ts";
+import { FHIR_PREFIX, handleFhir } from "./http/fhir.ts";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -110,6 +112,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let url = "";
   let state: "new" | "starting" | "started" | "stopping" | "stopped" = "new";
   let inFlight = 0;
+  const fhirRepo = createFhirReadRepository(db);
+  // fullUrls must be absolute: the configured public base, else this replica's own address
+  const fhirBaseUrl = () => config.fhir.baseUrl ?? `${url}${FHIR_PREFIX}`;
 
   const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter, address: string | null): GatewayContext => ({
     principal,
@@ -121,6 +126,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestId,
     queries,
     clientAddress: address,
+    fhirBaseUrl: fhirBaseUrl(),
   });
 
   async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
@@ -193,6 +199,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
           (cost) => limiter.admit(limiterKey(principal, address), cost),
         );
       });
+    }
+    if (path === FHIR_PREFIX || path.startsWith(`${FHIR_PREFIX}/`)) {
+      const address = clientAddress(req, config.http.trustProxy);
+      const admitFhir = (principal: Principal | null) => limiter.admit(limiterKey(principal, address), 0);
+      return handleFhir(req, res, url, { db, repo: fhirRepo, baseUrl: fhirBaseUrl, principalOf, admit: admitFhir, logger });
     }
     if (path === "/upload") {
       if (req.method !== "POST") {
