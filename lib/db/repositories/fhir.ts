@@ -1,7 +1,17 @@
 // Reads for the FHIR R4 REST endpoint (services/gateway/src/fhir): the rows one study's FHIR resources are built
 // from, for a page of studies at once, and the DiagnosticReport search. Every query filters on the tenant, so
 // another tenant's id reads as "not found". The mapping to FHIR lives beside the builder, not here.
-import type { Analysis, FindingResult, Image, Patient, PrismaClient, ReportResult, ReportSentence, Review, Study } from "../generated/client.ts";
+import type {
+  Analysis,
+  FindingResult,
+  Image,
+  Patient,
+  PrismaClient,
+  ReportResult,
+  ReportSentence,
+  Review,
+  Study,
+} from "../generated/client.ts";
 
 /** What lib/interop/fhir needs about one study; `classification` is the analysis its Observations come from. */
 export interface FhirStudyRows {
@@ -87,7 +97,10 @@ export function createFhirReadRepository(prisma: PrismaClient) {
         : [],
     ]);
     const sentences = reports.length
-      ? await prisma.reportSentence.findMany({ where: { tenantId, reportId: { in: reports.map((r) => r.id) } }, orderBy: [{ index: "asc" }] })
+      ? await prisma.reportSentence.findMany({
+          where: { tenantId, reportId: { in: reports.map((r) => r.id) } },
+          orderBy: [{ index: "asc" }],
+        })
       : [];
     const patientById = new Map(patients.map((p) => [p.id, p]));
     const imageById = new Map(images.map((i) => [i.id, i]));
@@ -132,7 +145,10 @@ export function createFhirReadRepository(prisma: PrismaClient) {
      * One page of the studies that have a DiagnosticReport (a classification result), newest study first, and how
      * many match in all. The status is that of the latest review of the latest report, as the builder derives it.
      */
-    searchReports: async function searchReports(tenantId: string, search: FhirReportSearch): Promise<{ total: number; studyIds: string[] }> {
+    searchReports: async function searchReports(
+      tenantId: string,
+      search: FhirReportSearch,
+    ): Promise<{ total: number; studyIds: string[] }> {
       const reviews = search.statuses?.map((s) => REPORT_STATUS_REVIEW[s] ?? "NONE") ?? null;
       const rows = await prisma.$queryRaw<{ id: string; total: bigint }[]>`
         WITH matched AS (

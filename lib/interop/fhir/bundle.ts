@@ -81,7 +81,10 @@ export function buildFhirBundle(input: FhirStudyInput): FhirBundle {
   const accession =
     input.study.accessionNumber === null
       ? undefined
-      : { type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: "ACSN" }] }, value: input.study.accessionNumber };
+      : {
+          type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: "ACSN" }] },
+          value: input.study.accessionNumber,
+        };
 
   const imagingStudy: FhirResource = {
     resourceType: "ImagingStudy",

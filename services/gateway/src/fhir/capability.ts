@@ -23,7 +23,9 @@ export function capabilityStatement(baseUrl: string) {
         mode: "server",
         documentation:
           "Read-only. Authentication as for GraphQL: `Authorization: Bearer <session token>` or `x-api-key`. Every read is tenant-scoped (another tenant's id is 404) and audited.",
-        security: { description: "Bearer session tokens (people) and API keys (apps); roles ADMIN, RADIOLOGIST, CLINICIAN, AUDITOR may read." },
+        security: {
+          description: "Bearer session tokens (people) and API keys (apps); roles ADMIN, RADIOLOGIST, CLINICIAN, AUDITOR may read.",
+        },
         resource: [
           {
             ...read("DiagnosticReport", "One per analysed study (id = study id); status follows the radiologist's review."),
@@ -41,7 +43,11 @@ export function capabilityStatement(baseUrl: string) {
                 type: "number",
                 documentation: `Page size, default ${FHIR_LIMITS.defaultCount}, at most ${FHIR_LIMITS.maxCount} (larger values are reduced).`,
               },
-              { name: "_offset", type: "number", documentation: `Entries to skip (0 to ${FHIR_LIMITS.maxOffset}); follow the Bundle's next link.` },
+              {
+                name: "_offset",
+                type: "number",
+                documentation: `Entries to skip (0 to ${FHIR_LIMITS.maxOffset}); follow the Bundle's next link.`,
+              },
             ],
           },
           read("Observation", "One per classification finding; id = {study id}-f-{n}."),

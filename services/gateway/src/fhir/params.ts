@@ -6,7 +6,14 @@ import type { FhirReportSearch, FhirReportStatus } from "../../../../lib/db/repo
 import { REPORT_STATUS_REVIEW } from "../../../../lib/db/repositories/fhir.ts";
 import { FhirHttpError } from "./outcome.ts";
 
-export const FHIR_LIMITS = { maxUrlLength: 2048, maxParameters: 10, maxValueLength: 128, defaultCount: 20, maxCount: 50, maxOffset: 10_000 };
+export const FHIR_LIMITS = {
+  maxUrlLength: 2048,
+  maxParameters: 10,
+  maxValueLength: 128,
+  defaultCount: 20,
+  maxCount: 50,
+  maxOffset: 10_000,
+};
 export const READ_TYPES = ["DiagnosticReport", "Observation", "ImagingStudy", "Device"] as const;
 export type ReadType = (typeof READ_TYPES)[number];
 export const SEARCH_PARAMETERS = ["identifier", "subject:identifier", "status", "_count", "_offset", "_format"] as const;
@@ -26,10 +33,12 @@ export function parseRoute(rest: string): FhirRoute {
   if (!(READ_TYPES as readonly string[]).includes(type))
     throw new FhirHttpError(404, "not-supported", `Resource type ${type} is not served here: see GET /fhir/r4/metadata.`);
   if (id === undefined) {
-    if (type !== "DiagnosticReport") throw new FhirHttpError(400, "not-supported", `Search is supported on DiagnosticReport only, not on ${type}.`);
+    if (type !== "DiagnosticReport")
+      throw new FhirHttpError(400, "not-supported", `Search is supported on DiagnosticReport only, not on ${type}.`);
     return { kind: "search", type };
   }
-  if (more.length > 0) throw new FhirHttpError(400, "not-supported", "Only read (/{type}/{id}) is supported: no history, versions or operations.");
+  if (more.length > 0)
+    throw new FhirHttpError(400, "not-supported", "Only read (/{type}/{id}) is supported: no history, versions or operations.");
   let decoded: string;
   try {
     decoded = decodeURIComponent(id);
@@ -53,11 +62,15 @@ export function acceptsFhirJson(accept: string | undefined): boolean {
 /** Checks the parameters common to every route (count, repeats, lengths, _format). */
 function checkedParameters(url: URL, allowed: readonly string[]): Map<string, string> {
   const params = new Map<string, string>();
-  let n = 0;
+  if ([...url.searchParams.keys()].length > FHIR_LIMITS.maxParameters)
+    throw new FhirHttpError(400, "too-costly", `At most ${FHIR_LIMITS.maxParameters} parameters.`);
   for (const [name, value] of url.searchParams) {
-    if (++n > FHIR_LIMITS.maxParameters) throw new FhirHttpError(400, "too-costly", `At most ${FHIR_LIMITS.maxParameters} parameters.`);
     if (!allowed.includes(name))
-      throw new FhirHttpError(400, "not-supported", `Unknown or unsupported parameter: ${name.slice(0, 40)}. Supported: ${allowed.join(", ")}.`);
+      throw new FhirHttpError(
+        400,
+        "not-supported",
+        `Unknown or unsupported parameter: ${name.slice(0, 40)}. Supported: ${allowed.join(", ")}.`,
+      );
     if (params.has(name)) throw new FhirHttpError(400, "not-supported", `Parameter ${name} may be given once.`);
     if (value.length === 0 || value.length > FHIR_LIMITS.maxValueLength)
       throw new FhirHttpError(400, "invalid", `Parameter ${name} must have 1 to ${FHIR_LIMITS.maxValueLength} characters.`);
@@ -121,7 +134,11 @@ export function parseReportSearch(url: URL, patientSystem: string): ParsedSearch
     const codes = status.split(",");
     for (const code of codes)
       if (!(code in REPORT_STATUS_REVIEW))
-        throw new FhirHttpError(400, "invalid", `Unknown status: ${code.slice(0, 20)}. Use ${Object.keys(REPORT_STATUS_REVIEW).join(", ")}.`);
+        throw new FhirHttpError(
+          400,
+          "invalid",
+          `Unknown status: ${code.slice(0, 20)}. Use ${Object.keys(REPORT_STATUS_REVIEW).join(", ")}.`,
+        );
     search.statuses = codes as FhirReportStatus[];
   }
   const count = params.get("_count");

@@ -119,7 +119,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
       // parameter names only: their values (accession, patient id) are identifiers of a patient
       details: { parameters: parsed.given.map(([name]) => name), total: found.total, studyIds: rows.map((r) => r.study.id) },
     });
-    sendFhir(res, 200, { resourceType: "Bundle", type: "searchset", total: found.total, link: links, entry });
+    // FHIR forbids empty arrays: a page without matches has no entry element
+    sendFhir(res, 200, { resourceType: "Bundle", type: "searchset", total: found.total, link: links, ...(entry.length ? { entry } : {}) });
   });
 }
 
@@ -127,7 +128,9 @@ async function withAdmission(deps: FhirDeps, principal: Principal | null, work: 
   const admission = await deps.admit(principal);
   if (!admission.ok) {
     const retry = String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000)));
-    throw new FhirHttpError(admission.status, admission.status === 429 ? "throttled" : "exception", admission.message, { "retry-after": retry });
+    throw new FhirHttpError(admission.status, admission.status === 429 ? "throttled" : "exception", admission.message, {
+      "retry-after": retry,
+    });
   }
   try {
     await work();
