@@ -134,11 +134,11 @@ export function createFhirReadRepository(prisma: PrismaClient) {
       const rows = await prisma.analysis.findMany({
         where: { tenantId, task: "CLASSIFICATION", status: "SUCCEEDED", bundleSha256: { startsWith: bundleHashPrefix } },
         orderBy: [{ finishedAt: { sort: "desc", nulls: "last" } }, { id: "desc" }],
-        distinct: ["studyId"],
         select: { studyId: true },
-        take: limit,
+        // a bounded read (Prisma's `distinct` would fetch every match and dedupe in memory)
+        take: limit * 4,
       });
-      return rows.map((r) => r.studyId);
+      return [...new Set(rows.map((r) => r.studyId))].slice(0, limit);
     },
 
     /**
@@ -153,13 +153,14 @@ export function createFhirReadRepository(prisma: PrismaClient) {
       const rows = await prisma.$queryRaw<{ id: string; total: bigint }[]>`
         WITH matched AS (
           SELECT st."id", st."createdAt",
-            COALESCE((
+            -- the review is looked up only when a status is asked for
+            CASE WHEN ${reviews}::text[] IS NULL THEN NULL ELSE COALESCE((
               SELECT rv."action"::text FROM "Review" rv
               WHERE rv."tenantId" = st."tenantId" AND rv."analysisId" = (
                 SELECT ra."id" FROM "Analysis" ra
                 WHERE ra."tenantId" = st."tenantId" AND ra."studyId" = st."id" AND ra."task" = 'REPORT' AND ra."status" = 'SUCCEEDED'
                 ORDER BY ra."finishedAt" DESC NULLS LAST, ra."requestedAt" DESC, ra."id" DESC LIMIT 1)
-              ORDER BY rv."createdAt" DESC, rv."id" DESC LIMIT 1), 'NONE') AS "review"
+              ORDER BY rv."createdAt" DESC, rv."id" DESC LIMIT 1), 'NONE') END AS "review"
           FROM "Study" st JOIN "Patient" pt ON pt."id" = st."patientId" AND pt."tenantId" = st."tenantId"
           WHERE st."tenantId" = ${tenantId}
             AND (${search.accession ?? null}::text IS NULL OR st."accession" = ${search.accession ?? null})
