@@ -267,8 +267,11 @@ test("the /fhir/r4 endpoint", async (t) => {
   });
 });
 
-test("/fhir/r4 answers 429 with Retry-After as an OperationOutcome once a caller's rate limit is spent", async (t) => {
-  const fx = await startGatewayFixture(t, { env: { GRAPHQL_RATE_BURST: "20", GRAPHQL_RATE_PER_SECOND: "0.01" } });
+test("/fhir/r4 answers 429 with Retry-After once a caller's rate limit is spent; links use FHIR_BASE_URL", async (t) => {
+  const publicBase = "https://ai.hospital.example/fhir/r4";
+  const fx = await startGatewayFixture(t, {
+    env: { GRAPHQL_RATE_BURST: "20", GRAPHQL_RATE_PER_SECOND: "0.01", FHIR_BASE_URL: publicBase },
+  });
   const statuses: number[] = [];
   let refused: FhirAnswer | null = null;
   for (let i = 0; i < 25 && !refused; i++) {
@@ -280,5 +283,8 @@ test("/fhir/r4 answers 429 with Retry-After as an OperationOutcome once a caller
   assertOutcome(refused, 429, "throttled");
   assert.ok(Number(refused.headers.get("retry-after")) >= 1);
   // another caller is not affected
-  assert.equal((await fhir(fx, "/DiagnosticReport?_count=1", fx.b.CLINICIAN)).status, 200);
+  const other = await fhir(fx, "/DiagnosticReport?_count=1", fx.b.CLINICIAN);
+  assert.equal(other.status, 200);
+  assert.equal(other.body.link[0].url, `${publicBase}/DiagnosticReport?_count=1&_offset=0`);
+  assert.equal((await fhir(fx, "/metadata")).body.implementation.url, publicBase);
 });
