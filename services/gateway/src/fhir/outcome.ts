@@ -1,21 +1,22 @@
 // FHIR responses: every answer of /fhir/r4 is application/fhir+json, errors are OperationOutcomes with the HTTP
 // status FHIR's RESTful API gives them (http://hl7.org/fhir/R4/http.html).
 import type { ServerResponse } from "node:http";
+import { AppError } from "../../../../lib/errors/index.ts";
 
 export const FHIR_JSON = "application/fhir+json";
 
 /** OperationOutcome.issue.code values used here (http://hl7.org/fhir/R4/valueset-issue-type.html) */
 export type IssueType = "invalid" | "not-supported" | "not-found" | "forbidden" | "login" | "throttled" | "too-costly" | "exception";
 
-export class FhirHttpError extends Error {
+/** An expected refusal of /fhir/r4: an AppError (code FHIR_<ISSUE>, retriable for 429/503) with its FHIR issue type. */
+export class FhirHttpError extends AppError {
   constructor(
     readonly status: number,
     readonly issue: IssueType,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
-    this.name = "FhirHttpError";
+    super(`FHIR_${issue.replace("-", "_").toUpperCase()}`, message, status, status === 429 || status === 503);
   }
 }
 
