@@ -7,6 +7,7 @@ import { createImageRepository } from "./repositories/images.ts";
 import { createAnalysisRepository } from "./repositories/analyses.ts";
 import { createResultRepository } from "./repositories/results.ts";
 import { createListingRepository } from "./repositories/listings.ts";
+import { createFhirReadRepository } from "./repositories/fhir.ts";
 import { createReviewRepository } from "./repositories/reviews.ts";
 import { createModelVersionRepository } from "./repositories/model-versions.ts";
 import { createSessionRepository } from "./repositories/sessions.ts";
@@ -101,6 +102,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     sessions: createSessionRepository(prisma),
     loginThrottle: createLoginThrottleRepository(prisma),
     transitions: createTransitionRepository(prisma),
+    fhir: createFhirReadRepository(prisma),
   };
 }
 

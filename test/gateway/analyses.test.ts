@@ -31,29 +31,32 @@ test("analysis requests and their state changes", { timeout: 300_000 }, async (t
   const auth = fx.a.CLINICIAN;
   const { studyId } = await studyWithImage(fx, auth);
 
-  await t.test("the same idempotency key, sent twice and concurrently, yields one analysis per task and one job message for them", async () => {
-    const [first, second, third] = await Promise.all([
-      fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
-      fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
-      fx.gql(REQUEST, { s: studyId, k: "order-123" }, fx.apiKeyA),
-    ]);
-    for (const r of [first, second, third]) assert.deepEqual(r.body.data.requestAnalyses.errors, [], JSON.stringify(r.body));
-    const ids = (r: typeof first) => r.body.data.requestAnalyses.analyses.map((a: { id: string }) => a.id).sort();
-    assert.equal(ids(first).length, 3);
-    assert.deepEqual(ids(second), ids(first));
-    assert.deepEqual(ids(third), ids(first));
-    assert.equal(await fx.ctx.db.prisma.analysis.count({ where: { studyId } }), 3);
-    const outbox = await fx.ctx.db.prisma.outboxEvent.findMany({ where: { key: studyId, topic: fx.ctx.topics.requested } });
-    assert.equal(outbox.length, 1, "one AnalysisRequested job for the image's three analyses");
-    assert.deepEqual([...(outbox[0]!.payload as { analysisIds: string[] }).analysisIds].sort(), ids(first));
-    const again = await fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth);
-    assert.deepEqual(ids(again), ids(first));
-    assert.equal(await fx.ctx.db.prisma.outboxEvent.count({ where: { key: studyId, topic: fx.ctx.topics.requested } }), 1);
-    // A different key is a new request.
-    const other = await fx.gql(REQUEST, { s: studyId, k: "order-124" }, auth);
-    assert.notDeepEqual(ids(other), ids(first));
-    assert.equal(await fx.ctx.db.prisma.analysis.count({ where: { studyId } }), 6);
-  });
+  await t.test(
+    "the same idempotency key, sent twice and concurrently, yields one analysis per task and one job message for them",
+    async () => {
+      const [first, second, third] = await Promise.all([
+        fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
+        fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth),
+        fx.gql(REQUEST, { s: studyId, k: "order-123" }, fx.apiKeyA),
+      ]);
+      for (const r of [first, second, third]) assert.deepEqual(r.body.data.requestAnalyses.errors, [], JSON.stringify(r.body));
+      const ids = (r: typeof first) => r.body.data.requestAnalyses.analyses.map((a: { id: string }) => a.id).sort();
+      assert.equal(ids(first).length, 3);
+      assert.deepEqual(ids(second), ids(first));
+      assert.deepEqual(ids(third), ids(first));
+      assert.equal(await fx.ctx.db.prisma.analysis.count({ where: { studyId } }), 3);
+      const outbox = await fx.ctx.db.prisma.outboxEvent.findMany({ where: { key: studyId, topic: fx.ctx.topics.requested } });
+      assert.equal(outbox.length, 1, "one AnalysisRequested job for the image's three analyses");
+      assert.deepEqual([...(outbox[0]!.payload as { analysisIds: string[] }).analysisIds].sort(), ids(first));
+      const again = await fx.gql(REQUEST, { s: studyId, k: "order-123" }, auth);
+      assert.deepEqual(ids(again), ids(first));
+      assert.equal(await fx.ctx.db.prisma.outboxEvent.count({ where: { key: studyId, topic: fx.ctx.topics.requested } }), 1);
+      // A different key is a new request.
+      const other = await fx.gql(REQUEST, { s: studyId, k: "order-124" }, auth);
+      assert.notDeepEqual(ids(other), ids(first));
+      assert.equal(await fx.ctx.db.prisma.analysis.count({ where: { studyId } }), 6);
+    },
+  );
 
   await t.test("the outbox relay publishes the requests to Kafka keyed by study", async () => {
     await fx.gateway.flushOutbox();

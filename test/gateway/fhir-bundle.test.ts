@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startGatewayFixture } from "./fixture.ts";
+import { fhirValidatorMissing, validateFhir, validationErrors } from "../helpers/fhir-validator.ts";
 
 const PROVENANCE = { modelName: "gkmvlp-real", modelVersion: "0.2.0", bundleSha256: "ef".repeat(32) };
 const QUERY = `query($s: ID!) { study(id: $s) { fhirBundle } }`;
@@ -113,4 +114,11 @@ test("Study.fhirBundle maps stored findings and report, follows the review, is t
     .find((r: any) => r.resourceType === "DiagnosticReport");
   assert.equal(amendedReport.status, "amended");
   assert.equal(Buffer.from(amendedReport.presentedForm[0].data, "base64").toString("utf8"), "Small left effusion.");
+
+  // both bundles as served, and each resource on its own, through the HL7 FHIR validator
+  const missing = fhirValidatorMissing();
+  if (missing) return t.skip(missing);
+  const served = [bundle, amended.body.data.study.fhirBundle];
+  const all = [...served, ...served.flatMap((b: any) => b.entry.map((e: any) => e.resource))];
+  assert.deepEqual(validationErrors(all, await validateFhir(all)), []);
 });

@@ -4,6 +4,7 @@ import { buildFhirBundle, reportStatus } from "../../lib/interop/fhir/bundle.ts"
 import { FINDING_SNOMED, FINDINGS_WITHOUT_SNOMED } from "../../lib/interop/fhir/codes.ts";
 import type { FhirResource, FhirStudyInput } from "../../lib/interop/fhir/types.ts";
 import { DEFAULT_LABELS } from "../../services/gateway/src/graphql/ontology.ts";
+import { fhirValidatorMissing, validateFhir, validationErrors } from "../helpers/fhir-validator.ts";
 
 function input(overrides: Partial<FhirStudyInput> = {}): FhirStudyInput {
   return {
@@ -128,4 +129,32 @@ test("every CheXpert label is either mapped to SNOMED CT or listed as knowingly 
     [],
   );
   assert.equal(covered.size, DEFAULT_LABELS.length);
+});
+
+test("bundles in every review state, with and without report, DICOM UIDs or accession, pass the HL7 FHIR validator", async (t) => {
+  const missing = fhirValidatorMissing();
+  if (missing) return t.skip(missing);
+  const every = DEFAULT_LABELS.map((label, i) => ({
+    label,
+    probability: i / DEFAULT_LABELS.length,
+    threshold: 0.5,
+    positive: i / DEFAULT_LABELS.length >= 0.5,
+    calibrated: i % 2 === 0,
+    validatedOnRealData: i % 3 === 0,
+    regions: [{ region: i % 2 ? "right lung" : "heart", weight: 0.5 }],
+  }));
+  const bundles = [
+    buildFhirBundle(input()),
+    ...(["ACCEPT", "AMEND", "REJECT"] as const).map((review) => buildFhirBundle(input({ review, reliability: "ABSTAIN" }))),
+    buildFhirBundle(input({ report: null, reliability: null, findings: every })),
+    buildFhirBundle(
+      input({
+        study: { ...input().study, studyInstanceUid: "1.2.840.113619.2.55.3", accessionNumber: null, modality: "CR" },
+        image: { id: "image1", seriesInstanceUid: "1.2.3.4.5", sopInstanceUid: "1.2.3.4.5.6", sopClassUid: "1.2.840.10008.5.1.4.1.1.1.1" },
+      }),
+    ),
+  ];
+  const resources = [...bundles, ...bundles.flatMap((b) => b.entry.map((e) => e.resource))];
+  const issues = await validateFhir(resources);
+  assert.deepEqual(validationErrors(resources, issues), []);
 });

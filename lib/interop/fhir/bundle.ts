@@ -78,21 +78,18 @@ export function buildFhirBundle(input: FhirStudyInput): FhirBundle {
   const seriesUid = input.image.seriesInstanceUid ?? derivedUid("series", input.image.id);
   const instanceUid = input.image.sopInstanceUid ?? derivedUid("instance", input.image.id);
   const modality = { system: DICOM_DCM, code: input.study.modality };
+  const accession =
+    input.study.accessionNumber === null
+      ? undefined
+      : {
+          type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: "ACSN" }] },
+          value: input.study.accessionNumber,
+        };
 
   const imagingStudy: FhirResource = {
     resourceType: "ImagingStudy",
     id: fhirId(input.study.id),
-    identifier: [
-      { system: "urn:dicom:uid", value: `urn:oid:${studyUid}` },
-      ...(input.study.accessionNumber === null
-        ? []
-        : [
-            {
-              type: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v2-0203", code: "ACSN" }] },
-              value: input.study.accessionNumber,
-            },
-          ]),
-    ],
+    identifier: [{ system: "urn:dicom:uid", value: `urn:oid:${studyUid}` }, ...(accession === undefined ? [] : [accession])],
     status: "available",
     modality: [modality],
     subject,
@@ -166,6 +163,8 @@ export function buildFhirBundle(input: FhirStudyInput): FhirBundle {
   const report: FhirResource = {
     resourceType: "DiagnosticReport",
     id: fhirId(input.study.id),
+    // the accession number identifies the report in the RIS (as OBR-3 does in HL7 v2); /fhir/r4 searches on it
+    ...(accession === undefined ? {} : { identifier: [accession] }),
     status,
     category: [{ coding: [{ system: V2_0074, code: "RAD", display: "Radiology" }] }],
     code: { coding: [{ system: LOINC, code: REPORT_LOINC.code, display: REPORT_LOINC.display }], text: "Chest radiograph AI report" },

@@ -105,6 +105,11 @@ const schema = z.object({
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
+  /** public base of the read-only FHIR endpoint as clients reach it (behind a proxy), e.g. https://ai.hospital.example/fhir/r4; default: the gateway's own address + /fhir/r4 */
+  FHIR_BASE_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s?#]+[^/\s?#]$/, "an absolute http(s) URL without query, fragment or trailing slash")
+    .optional(),
   LOG_LEVEL: env.enumOf(["debug", "info", "warn", "error"] as const, "info"),
 });
 
@@ -137,6 +142,7 @@ export type GatewayConfig = {
   consoleDir: string;
   outboxPollMs: number;
   subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
+  fhir: { baseUrl: string | null };
   shutdownGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 };
@@ -216,6 +222,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       retentionMs: Math.max(c.TRANSITION_RETENTION_SECONDS, c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS) * 1000,
       replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },
     },
+    fhir: { baseUrl: c.FHIR_BASE_URL ?? null },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
   };

@@ -36,6 +36,7 @@ import { handleImage } from "./http/images.ts";
 import { createStaticHandler } from "./http/static.ts";
 import { headerValue, sendError, sendJson } from "./http/body.ts";
 import { clientAddress } from "./http/client-address.ts";
+import { FHIR_PREFIX, handleFhir } from "./http/fhir.ts";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -109,6 +110,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let url = "";
   let state: "new" | "starting" | "started" | "stopping" | "stopped" = "new";
   let inFlight = 0;
+  // fullUrls must be absolute: the configured public base, else this replica's own address
+  const fhirBaseUrl = () => config.fhir.baseUrl ?? `${url}${FHIR_PREFIX}`;
 
   const makeContext = (principal: Principal | null, requestId: string, queries: QueryCounter, address: string | null): GatewayContext => ({
     principal,
@@ -119,6 +122,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     requestId,
     queries,
     clientAddress: address,
+    fhirBaseUrl: fhirBaseUrl(),
   });
 
   async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
@@ -190,6 +194,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
           checkDocument(principal !== null, requestId),
           (cost) => limiter.admit(limiterKey(principal, address), cost),
         );
+      });
+    }
+    if (path === FHIR_PREFIX || path.startsWith(`${FHIR_PREFIX}/`)) {
+      const address = clientAddress(req, config.http.trustProxy);
+      const admitFhir = (principal: Principal | null) => limiter.admit(limiterKey(principal, address), 0);
+      return handleFhir(req, res, url, {
+        audit: services.repos.audit,
+        repo: services.repos.fhir,
+        baseUrl: fhirBaseUrl,
+        principalOf,
+        admit: admitFhir,
+        logger,
       });
     }
     if (path === "/upload") {

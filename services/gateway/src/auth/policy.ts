@@ -45,6 +45,8 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Subscription.tenantAnalysisUpdates": CLINICAL_READ,
   "HTTP.upload": CLINICAL,
   "HTTP.image": CLINICAL_READ,
+  /** the read-only FHIR R4 endpoint (/fhir/r4): who may read studies may read them as FHIR */
+  "HTTP.fhir": CLINICAL_READ,
 };
 
 /** Root fields reachable without credentials; anything else in an unauthenticated operation is refused. */

@@ -18,6 +18,8 @@ export interface GatewayContext {
   queries: QueryCounter;
   /** the caller's address (the socket's, or X-Forwarded-For's last hop when GATEWAY_TRUST_PROXY=true) */
   clientAddress: string | null;
+  /** absolute base of the /fhir/r4 endpoint (FHIR_BASE_URL, or this replica's own address): FHIR fullUrls start with it */
+  fhirBaseUrl: string;
 }
 
 /** The principal of an operation that the policy already admitted (root fields are checked first). */
