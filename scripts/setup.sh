@@ -46,8 +46,9 @@ fi
 # Kafka 3.9 jars from Maven Central (Java 17 and Maven are on the machine).
 bash scripts/install-kafka.sh
 
-# The HL7 FHIR validator (HAPI) the FHIR tests check every resource with.
-bash scripts/install-fhir-validator.sh
+# The HL7 FHIR validator (HAPI) the FHIR tests check every resource with. Not fatal: without it those checks skip,
+# each saying so, and everything else runs.
+bash scripts/install-fhir-validator.sh || echo "setup: WARNING: the FHIR validator could not be installed; FHIR validation checks will be skipped" >&2
 
 # DICOM tools the SR tests validate with (dciodvfy from dicom3tools, dsrdump from dcmtk) and the local PACS.
 apt_install dicom3tools dcmtk orthanc orthanc-dicomweb
