@@ -31,9 +31,11 @@ export interface PipelineResults {
   /** CPU ms per study (user + system, all threads and child processes) while the platform rounds ran, and the
    *  bare model's CPU ms per study in its rounds: on a machine with few cores this bounds the efficiency */
   cpu_ms_per_study: Record<string, number>;
-  /** statements PostgreSQL executed per study in the loaded rounds (pg_stat_statements, utility statements
-   *  such as BEGIN/COMMIT included; each is one client round trip), null when the extension is unavailable */
+  /** statements clients sent per study in the loaded rounds (pg_stat_statements at top level, BEGIN/COMMIT
+   *  included, nested trigger statements not; each is one round trip), null when the extension is unavailable */
   db_roundtrips_per_study: number | null;
+  /** the statements behind that figure, most frequent first: calls per study and the statement's text */
+  db_statements_per_study: { calls: number; query: string }[];
 }
 
 type Log = (line: string) => void;
@@ -260,6 +262,7 @@ export async function runPipelinePhase(
     const cpu: Record<string, number> = {};
     const statements = await statementCounter(p);
     let roundTrips = 0;
+    const byStatement = new Map<string, { calls: number; query: string }>();
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSecondsOfTree(pid) : NaN]));
     let bareCpuMs = 0;
     const platformSps: number[] = [];
@@ -272,6 +275,7 @@ export async function runPipelinePhase(
       const platformRound = async () => {
         const before = cpuNow();
         const statementsBefore = await statements.count();
+        const snapshotBefore = await statements.snapshot();
         const own = process.cpuUsage();
         const start = performance.now();
         const reqs = await Promise.all(batch.map((s) => requestStudy(p, watch, s, `r${r}-${s.studyId}`)));
@@ -282,6 +286,10 @@ export async function runPipelinePhase(
         loadedReqs.push(...reqs);
         const after = cpuNow();
         roundTrips += (await statements.count()) - statementsBefore - statements.ownPerCount;
+        for (const [id, now] of await statements.snapshot()) {
+          const delta = now.calls - (snapshotBefore.get(id)?.calls ?? 0);
+          if (delta > 0) byStatement.set(id, { query: now.query, calls: (byStatement.get(id)?.calls ?? 0) + delta });
+        }
         for (const k of Object.keys(pids)) cpu[k] = (cpu[k] ?? 0) + (after[k]! - before[k]!) * 1000;
         const u = process.cpuUsage(own);
         cpu["bench client (this process)"] = (cpu["bench client (this process)"] ?? 0) + (u.user + u.system) / 1000;
@@ -345,6 +353,10 @@ export async function runPipelinePhase(
         "bare model": round(bareCpuMs / (K * R), 1),
       },
       db_roundtrips_per_study: statements.available ? round(roundTrips / (K * R), 1) : null,
+      db_statements_per_study: [...byStatement.values()]
+        .sort((a, b) => b.calls - a.calls)
+        .slice(0, 25)
+        .map((x) => ({ calls: round(x.calls / (K * R), 2), query: x.query.replace(/\s+/g, " ").slice(0, 160) })),
     };
   } finally {
     clearInterval(sampler);
@@ -353,18 +365,29 @@ export async function runPipelinePhase(
 }
 
 /** Statements executed in the platform's database so far (pg_stat_statements, started by bench/lib/platform.ts). */
-async function statementCounter(p: Platform): Promise<{ available: boolean; ownPerCount: number; count(): Promise<number> }> {
+async function statementCounter(p: Platform): Promise<{
+  available: boolean;
+  ownPerCount: number;
+  count(): Promise<number>;
+  snapshot(): Promise<Map<string, { calls: number; query: string }>>;
+}> {
   try {
     await p.db.prisma.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
   } catch {
-    return { available: false, ownPerCount: 0, count: async () => 0 };
+    return { available: false, ownPerCount: 0, count: async () => 0, snapshot: async () => new Map() };
   }
+  const snapshot = async () => {
+    const rows = await p.db.prisma.$queryRaw<{ id: string; calls: bigint; query: string }[]>`
+      SELECT queryid::text AS id, calls, query FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+    return new Map(rows.map((r) => [r.id, { calls: Number(r.calls), query: r.query }]));
+  };
   const count = async () => {
     const rows = await p.db.prisma.$queryRaw<{ n: bigint }[]>`
       SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements
       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
     return Number(rows[0]?.n ?? 0);
   };
-  // the counting query itself is one statement (counted by the next read)
-  return { available: true, ownPerCount: 1, count };
+  // the counting query and the snapshot are two statements (counted by the next read)
+  return { available: true, ownPerCount: 2, count, snapshot };
 }
