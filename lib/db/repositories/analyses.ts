@@ -8,9 +8,9 @@ import { isUniqueViolation } from "../client.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
 import { encodeEvent, MAX_JOB_ANALYSES, type TopicNames } from "../../events/index.ts";
 import { completedEvent } from "./completions.ts";
-import { createJobResultRepository } from "./job-results.ts";
-import { enqueueOutbox } from "./outbox.ts";
-import { recordTransition } from "./transitions.ts";
+import { createJobResultRepository, refreshStudies } from "./job-results.ts";
+import { enqueueOutbox, enqueueOutboxMany, type OutboxInput } from "./outbox.ts";
+import { recordTransition, recordTransitions } from "./transitions.ts";
 import { groupByKey, orderByIds } from "./pagination.ts";
 
 export interface AnalysisRequestInput {
@@ -83,6 +83,7 @@ async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, att
   const requestedAt = new Date();
   const byImage = new Map<string, Analysis[]>();
   for (const analysis of analyses) byImage.set(analysis.imageId, [...(byImage.get(analysis.imageId) ?? []), analysis]);
+  const jobs: OutboxInput[] = [];
   for (const group of byImage.values())
     for (let start = 0; start < group.length; start += MAX_JOB_ANALYSES) {
       const chunk = group.slice(start, start + MAX_JOB_ANALYSES);
@@ -99,80 +100,84 @@ async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, att
         attempt,
         requestedAt: requestedAt.toISOString(),
       });
-      await enqueueOutbox(tx, {
-        topic: topics.requested,
-        key: first.studyId,
-        payload: JSON.parse(payload),
-        eventId,
-        tenantId: first.tenantId,
-      });
+      jobs.push({ topic: topics.requested, key: first.studyId, payload: JSON.parse(payload), eventId, tenantId: first.tenantId });
     }
-  for (const analysis of analyses) await recordTransition(tx, analysis, "QUEUED", requestedAt);
-}
-
-/**
- * Study status follows its analyses: IN_PROGRESS while any is active, else ANALYSED (REVIEWED is kept).
- *
- * The study row is locked first. Two results of one study committing at once would otherwise each
- * count the other as still active (read committed) and both leave IN_PROGRESS behind for good; the
- * console's browser test caught a study stuck "In progress" with all four results in. NO KEY UPDATE,
- * not UPDATE: inserting an analysis holds KEY SHARE on its study (the foreign key), and two
- * concurrent requests upgrading that to UPDATE deadlock.
- */
-export async function refreshStudyStatus(tx: Tx, studyId: string): Promise<void> {
-  await tx.$queryRaw`SELECT 1 FROM "Study" WHERE "id" = ${studyId} FOR NO KEY UPDATE`;
-  const active = await tx.analysis.count({ where: { studyId, status: { in: ACTIVE_STATUSES } } });
-  await tx.study.updateMany({
-    where: { id: studyId, status: { not: "REVIEWED" } },
-    data: { status: active > 0 ? "IN_PROGRESS" : "ANALYSED" },
-  });
-}
-
-/** Record a processed message in the transaction; false when it had been processed already. */
-export async function recordProcessed(tx: Tx, dedupe: Dedupe | undefined): Promise<boolean> {
-  if (!dedupe) return true;
-  const { count } = await tx.processedMessage.createMany({ data: [dedupe], skipDuplicates: true });
-  return count === 1;
+  await enqueueOutboxMany(tx, jobs);
+  await recordTransitions(tx, analyses, "QUEUED", requestedAt);
 }
 
 export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames) {
   const jobs = createJobResultRepository(prisma, topics);
-  async function requestInTx(tx: Tx, input: AnalysisRequestInput): Promise<RequestOutcome> {
-    const question = normaliseQuestion(input);
-    const existing = await tx.analysis.findUnique({
-      where: { tenantId_idempotencyKey: { tenantId: input.tenantId, idempotencyKey: input.idempotencyKey } },
-    });
-    if (existing) {
-      const same =
-        existing.studyId === input.studyId &&
-        existing.imageId === input.imageId &&
-        existing.task === input.task &&
-        existing.question === question;
-      if (!same)
+  /**
+   * The whole request in a fixed number of statements, however many analyses it names: existing keys in one read,
+   * the images checked in one read, the new analyses in one insert, their jobs and transitions in one each.
+   */
+  async function requestInTx(tx: Tx, inputs: AnalysisRequestInput[]): Promise<RequestOutcome[]> {
+    const questions = inputs.map(normaliseQuestion);
+    const tenantIds = new Set(inputs.map((i) => i.tenantId));
+    if (tenantIds.size !== 1) throw new ValidationError("one request belongs to one tenant");
+    const tenantId = inputs[0]!.tenantId;
+    const existing = new Map(
+      (await tx.analysis.findMany({ where: { tenantId, idempotencyKey: { in: [...new Set(inputs.map((i) => i.idempotencyKey))] } } })).map(
+        (a) => [a.idempotencyKey, a],
+      ),
+    );
+    const sameRequest = (
+      a: Pick<Analysis, "studyId" | "imageId" | "task" | "question">,
+      input: AnalysisRequestInput,
+      question: string | null,
+    ) => a.studyId === input.studyId && a.imageId === input.imageId && a.task === input.task && a.question === question;
+    for (const [i, input] of inputs.entries()) {
+      const found = existing.get(input.idempotencyKey);
+      if (found && !sameRequest(found, input, questions[i]!))
         throw new ConflictError(`idempotency key ${input.idempotencyKey} was used for a different request`, { field: "idempotencyKey" });
-      return { analysis: existing, created: false };
     }
-    const image = await tx.image.findFirst({
-      where: { id: input.imageId, tenantId: input.tenantId, studyId: input.studyId },
-      select: { id: true },
-    });
-    if (!image) {
-      const study = await tx.study.findFirst({ where: { id: input.studyId, tenantId: input.tenantId }, select: { id: true } });
-      if (!study) throw new NotFoundError("Study", input.studyId, { field: "studyId" });
-      throw new NotFoundError("Image", input.imageId, { field: "imageId" });
+    const fresh = inputs.map((input, i) => ({ input, question: questions[i]! })).filter(({ input }) => !existing.has(input.idempotencyKey));
+    const byKey = new Map<string, { input: AnalysisRequestInput; question: string | null }>();
+    for (const item of fresh) {
+      const twin = byKey.get(item.input.idempotencyKey);
+      if (twin && !sameRequest({ ...twin.input, question: twin.question }, item.input, item.question))
+        throw new ConflictError(`idempotency key ${item.input.idempotencyKey} was used for a different request`, {
+          field: "idempotencyKey",
+        });
+      byKey.set(item.input.idempotencyKey, item);
     }
-    const analysis = await tx.analysis.create({
-      data: {
-        tenantId: input.tenantId,
-        studyId: input.studyId,
-        imageId: input.imageId,
-        task: input.task,
-        question,
-        idempotencyKey: input.idempotencyKey,
-        requestedBy: input.requestedBy ?? null,
-      },
+    let created: Analysis[] = [];
+    if (byKey.size) {
+      const wanted = [...byKey.values()];
+      const images = await tx.image.findMany({
+        where: { tenantId, id: { in: [...new Set(wanted.map((w) => w.input.imageId))] } },
+        select: { id: true, studyId: true },
+      });
+      for (const { input } of wanted) {
+        if (images.some((img) => img.id === input.imageId && img.studyId === input.studyId)) continue;
+        const study = await tx.study.findFirst({ where: { id: input.studyId, tenantId }, select: { id: true } });
+        if (!study) throw new NotFoundError("Study", input.studyId, { field: "studyId" });
+        throw new NotFoundError("Image", input.imageId, { field: "imageId" });
+      }
+      created = await tx.analysis.createManyAndReturn({
+        data: wanted.map(({ input, question }) => ({
+          tenantId,
+          studyId: input.studyId,
+          imageId: input.imageId,
+          task: input.task,
+          question,
+          idempotencyKey: input.idempotencyKey,
+          requestedBy: input.requestedBy ?? null,
+        })),
+      });
+      await enqueueJobs(tx, created, topics, 1);
+    }
+    const byIdempotency = new Map([...existing, ...created.map((a) => [a.idempotencyKey, a] as const)]);
+    const createdIds = new Set(created.map((a) => a.id));
+    const reported = new Set<string>();
+    return inputs.map((input) => {
+      const analysis = byIdempotency.get(input.idempotencyKey)!;
+      // a key named twice in one request is created once: the second mention reads as existing
+      const isNew = createdIds.has(analysis.id) && !reported.has(analysis.id);
+      reported.add(analysis.id);
+      return { analysis, created: isNew };
     });
-    return { analysis, created: true };
   }
 
   async function requestAnalyses(inputs: AnalysisRequestInput[]): Promise<RequestOutcome[]> {
@@ -181,12 +186,9 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
     for (let round = 0; ; round++) {
       try {
         return await prisma.$transaction(async (tx) => {
-          const outcomes: RequestOutcome[] = [];
-          for (const input of inputs) outcomes.push(await requestInTx(tx, input));
-          const created = outcomes.filter((o) => o.created).map((o) => o.analysis);
-          if (created.length) await enqueueJobs(tx, created, topics, 1);
-          for (const studyId of new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId)))
-            await refreshStudyStatus(tx, studyId);
+          if (inputs.length === 0) return [];
+          const outcomes = await requestInTx(tx, inputs);
+          await refreshStudies(tx, [...new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))].sort());
           return outcomes;
         });
       } catch (error) {
@@ -270,7 +272,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         if (!analysis) throw new NotFoundError("Analysis", id, { field: "id" });
         if (count === 0) throw new ConflictError(`analysis ${id} is ${analysis.status} and cannot be cancelled`);
         await enqueueCompleted(tx, analysis, topics);
-        await refreshStudyStatus(tx, analysis.studyId);
+        await refreshStudies(tx, [analysis.studyId]);
         return analysis;
       });
     },
@@ -286,7 +288,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         if (!analysis) throw new NotFoundError("Analysis", id, { field: "id" });
         if (count === 0) throw new ConflictError(`analysis ${id} is ${analysis.status} and cannot be retried`);
         await enqueueJobs(tx, [analysis], topics, analysis.attempts + 1);
-        await refreshStudyStatus(tx, analysis.studyId);
+        await refreshStudies(tx, [analysis.studyId]);
         return analysis;
       });
     },

@@ -43,6 +43,22 @@ export async function enqueueOutbox(tx: DbClient, input: OutboxInput): Promise<v
   await tx.$executeRawUnsafe(`NOTIFY ${OUTBOX_CHANNEL}`);
 }
 
+/** Insert several outbox rows in one statement (and one NOTIFY), in the given order. */
+export async function enqueueOutboxMany(tx: DbClient, inputs: OutboxInput[]): Promise<void> {
+  if (inputs.length === 0) return;
+  await tx.outboxEvent.createMany({
+    data: inputs.map((input) => ({
+      eventId: input.eventId ?? randomUUID(),
+      tenantId: input.tenantId ?? null,
+      topic: input.topic,
+      key: input.key,
+      payload: input.payload as object,
+      headers: input.headers ?? undefined,
+    })),
+  });
+  await tx.$executeRawUnsafe(`NOTIFY ${OUTBOX_CHANNEL}`);
+}
+
 export function createOutboxRepository(prisma: PrismaClient) {
   return {
     enqueue: (input: OutboxInput) => enqueueOutbox(prisma, input),
