@@ -7,15 +7,15 @@
 // Idempotent: an analysis that is no longer QUEUED/RUNNING (done, cancelled) is left alone, and a message
 // already recorded as processed writes nothing. Unique indexes on analysisId (+label/rank/index) make a
 // duplicate row impossible even if this logic were bypassed.
-import { randomUUID } from "node:crypto";
-import type { AnalysisStatus, AnalysisTask, Prisma, PrismaClient } from "../generated/client.ts";
-import { TX_OPTIONS, type Tx } from "../client.ts";
+import type { AnalysisStatus, AnalysisTask, PrismaClient } from "../generated/client.ts";
+import { TX_OPTIONS } from "../client.ts";
 import { NotFoundError, ValidationError } from "../../errors/index.ts";
 import type { TopicNames } from "../../events/index.ts";
 import type { Dedupe, ErrorInfo, Provenance } from "./analyses.ts";
-import { completedEvent } from "./completions.ts";
-import { OUTBOX_CHANNEL } from "./outbox.ts";
 import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } from "./result-inputs.ts";
+import { announce, finish, refreshStudies, reliabilityColumns, replaceResults, resultRows } from "./job-sql.ts";
+
+export { refreshStudies };
 
 export type JobResult = { analysisId: string; reliability?: ReliabilityInput } & (
   | { task: "CLASSIFICATION"; findings: FindingInput[] }
@@ -46,7 +46,7 @@ export interface JobOutcome {
   statuses: Map<string, AnalysisStatus>;
 }
 
-interface Locked {
+export interface Locked {
   id: string;
   tenantId: string;
   studyId: string;
@@ -81,194 +81,6 @@ export function validateJobResult(result: JobResult): void {
 }
 
 /** Rows of every result table for the writable results, as JSON arrays for jsonb_to_recordset. */
-function resultRows(results: JobResult[], byId: Map<string, Locked>) {
-  const findings: object[] = [];
-  const boxes: object[] = [];
-  const reports: object[] = [];
-  const sentences: object[] = [];
-  const answers: object[] = [];
-  for (const result of results) {
-    const a = byId.get(result.analysisId)!;
-    const owner = { tenantId: a.tenantId, analysisId: a.id, studyId: a.studyId };
-    if (result.task === "CLASSIFICATION")
-      for (const f of result.findings)
-        findings.push({
-          ...owner,
-          label: f.label,
-          probability: f.probability,
-          rawProbability: f.rawProbability ?? null,
-          threshold: f.threshold,
-          positive: f.positive ?? f.probability >= f.threshold,
-          validatedOnRealData: f.validatedOnRealData ?? false,
-          regions: f.regions,
-          topRegion: f.topRegion ?? f.regions[0]?.region ?? null,
-          knowledgeSentence: f.knowledgeSentence ?? null,
-        });
-    if (result.task === "LOCALIZATION") {
-      const ranks = new Map<string, number>();
-      for (const b of result.boxes) {
-        const rank = b.rank ?? ranks.get(b.label) ?? 0;
-        ranks.set(b.label, rank + 1);
-        boxes.push({
-          ...owner,
-          label: b.label,
-          rank,
-          x1: b.x1,
-          y1: b.y1,
-          x2: b.x2,
-          y2: b.y2,
-          score: b.score,
-          heatmapKey: b.heatmapKey ?? null,
-          heatmap: b.heatmap ?? null,
-          heatmapWidth: b.heatmapWidth ?? null,
-          heatmapHeight: b.heatmapHeight ?? null,
-        });
-      }
-    }
-    if (result.task === "REPORT") {
-      const reportId = randomUUID();
-      const { report } = result;
-      reports.push({
-        id: reportId,
-        tenantId: a.tenantId,
-        analysisId: a.id,
-        findingsText: report.findingsText,
-        impressionText: report.impressionText,
-        decoding: report.decoding,
-      });
-      for (const s of report.sentences)
-        sentences.push({
-          tenantId: a.tenantId,
-          reportId,
-          index: s.index,
-          section: s.section ?? "FINDINGS",
-          text: s.text,
-          regions: s.regions,
-          labels: s.labels,
-          uncertain: s.uncertain ?? false,
-          uncertainReason: s.uncertainReason ?? null,
-        });
-    }
-    if (result.task === "VQA") {
-      const { vqa } = result;
-      answers.push({
-        tenantId: a.tenantId,
-        analysisId: a.id,
-        question: vqa.question,
-        answer: vqa.answer,
-        confidence: vqa.confidence,
-        answerType: vqa.answerType,
-        regions: vqa.regions,
-        imageBased: vqa.imageBased ?? true,
-      });
-    }
-  }
-  return { findings, boxes, reports, sentences, answers };
-}
-
-async function replaceResults(tx: Tx, ids: string[], rows: ReturnType<typeof resultRows>): Promise<void> {
-  const j = (value: object[]) => JSON.stringify(value);
-  // parents before children inside one statement: the sentence rows' foreign key is checked at its end
-  await tx.$executeRaw`
-    WITH
-      d1 AS (DELETE FROM "FindingResult" WHERE "analysisId" = ANY(${ids}::text[])),
-      d2 AS (DELETE FROM "LocalizationBox" WHERE "analysisId" = ANY(${ids}::text[])),
-      d3 AS (DELETE FROM "ReportResult" WHERE "analysisId" = ANY(${ids}::text[])),
-      d4 AS (DELETE FROM "VqaAnswer" WHERE "analysisId" = ANY(${ids}::text[]))
-    SELECT 1`;
-  await tx.$executeRaw`
-    WITH
-      f AS (INSERT INTO "FindingResult" ("id","tenantId","analysisId","studyId","label","probability","rawProbability","threshold","positive","validatedOnRealData","regions","topRegion","knowledgeSentence")
-        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x."studyId", x.label, x.probability, x."rawProbability", x.threshold, x.positive, x."validatedOnRealData", x.regions, x."topRegion", x."knowledgeSentence"
-        FROM jsonb_to_recordset(${j(rows.findings)}::jsonb) AS x("tenantId" text, "analysisId" text, "studyId" text, label text, probability float8, "rawProbability" float8, threshold float8, positive boolean, "validatedOnRealData" boolean, regions jsonb, "topRegion" text, "knowledgeSentence" text)),
-      b AS (INSERT INTO "LocalizationBox" ("id","tenantId","analysisId","studyId","label","rank","x1","y1","x2","y2","score","heatmapKey","heatmap","heatmapWidth","heatmapHeight")
-        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x."studyId", x.label, x.rank, x.x1, x.y1, x.x2, x.y2, x.score, x."heatmapKey", x.heatmap, x."heatmapWidth", x."heatmapHeight"
-        FROM jsonb_to_recordset(${j(rows.boxes)}::jsonb) AS x("tenantId" text, "analysisId" text, "studyId" text, label text, rank int, x1 float8, y1 float8, x2 float8, y2 float8, score float8, "heatmapKey" text, heatmap jsonb, "heatmapWidth" int, "heatmapHeight" int)),
-      r AS (INSERT INTO "ReportResult" ("id","tenantId","analysisId","findingsText","impressionText","decoding")
-        SELECT x.id, x."tenantId", x."analysisId", x."findingsText", x."impressionText", x.decoding
-        FROM jsonb_to_recordset(${j(rows.reports)}::jsonb) AS x(id text, "tenantId" text, "analysisId" text, "findingsText" text, "impressionText" text, decoding text)),
-      s AS (INSERT INTO "ReportSentence" ("id","tenantId","reportId","index","section","text","regions","labels","uncertain","uncertainReason")
-        SELECT gen_random_uuid()::text, x."tenantId", x."reportId", x.index, x.section, x.text, x.regions, x.labels, x.uncertain, x."uncertainReason"
-        FROM jsonb_to_recordset(${j(rows.sentences)}::jsonb) AS x("tenantId" text, "reportId" text, index int, section text, text text, regions jsonb, labels jsonb, uncertain boolean, "uncertainReason" text)),
-      v AS (INSERT INTO "VqaAnswer" ("id","tenantId","analysisId","question","answer","confidence","answerType","regions","imageBased")
-        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x.question, x.answer, x.confidence, x."answerType"::"AnswerType", x.regions, x."imageBased"
-        FROM jsonb_to_recordset(${j(rows.answers)}::jsonb) AS x("tenantId" text, "analysisId" text, question text, answer text, confidence float8, "answerType" text, regions jsonb, "imageBased" boolean))
-    SELECT 1`;
-}
-
-type Finished = {
-  id: string;
-  tenantId: string;
-  studyId: string;
-  task: AnalysisTask;
-  status: AnalysisStatus;
-  finishedAt: Date;
-  modelName: string | null;
-  modelVersion: string | null;
-  bundleSha256: string | null;
-  reliabilityLevel: "OK" | "CAUTION" | "ABSTAIN" | null;
-  reliabilityScore: number | null;
-  reliabilityReasons: Prisma.JsonValue;
-  frontalProbability: number | null;
-  oodDistance: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-};
-
-async function finish(tx: Tx, updates: object[], provenance: Provenance | undefined): Promise<Finished[]> {
-  return tx.$queryRaw<Finished[]>`
-    UPDATE "Analysis" AS a SET
-      "status" = x.status::"AnalysisStatus",
-      "finishedAt" = (now() AT TIME ZONE 'UTC'),
-      "updatedAt" = (now() AT TIME ZONE 'UTC'),
-      "errorCode" = x."errorCode",
-      "errorMessage" = x."errorMessage",
-      "modelName" = CASE WHEN x.status = 'SUCCEEDED' THEN ${provenance?.modelName ?? null}::text ELSE a."modelName" END,
-      "modelVersion" = CASE WHEN x.status = 'SUCCEEDED' THEN ${provenance?.modelVersion ?? null}::text ELSE a."modelVersion" END,
-      "bundleSha256" = CASE WHEN x.status = 'SUCCEEDED' THEN ${provenance?.bundleSha256 ?? null}::text ELSE a."bundleSha256" END,
-      "reliabilityLevel" = CASE WHEN x."hasReliability" THEN x."reliabilityLevel"::"ReliabilityLevel" ELSE a."reliabilityLevel" END,
-      "reliabilityScore" = CASE WHEN x."hasReliability" THEN x."reliabilityScore" ELSE a."reliabilityScore" END,
-      "reliabilityReasons" = CASE WHEN x."hasReliability" THEN x."reliabilityReasons" ELSE a."reliabilityReasons" END,
-      "frontalProbability" = CASE WHEN x."hasReliability" THEN x."frontalProbability" ELSE a."frontalProbability" END,
-      "oodDistance" = CASE WHEN x."hasReliability" THEN x."oodDistance" ELSE a."oodDistance" END
-    FROM jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) AS x(id text, status text, "errorCode" text, "errorMessage" text, "hasReliability" boolean, "reliabilityLevel" text, "reliabilityScore" float8, "reliabilityReasons" jsonb, "frontalProbability" float8, "oodDistance" float8)
-    WHERE a.id = x.id
-    RETURNING a.id, a."tenantId", a."studyId", a.task, a.status, a."finishedAt", a."modelName", a."modelVersion", a."bundleSha256",
-      a."reliabilityLevel", a."reliabilityScore", a."reliabilityReasons", a."frontalProbability", a."oodDistance", a."errorCode", a."errorMessage"`;
-}
-
-async function announce(tx: Tx, finished: Finished[], errors: Map<string, ErrorInfo>, topics: TopicNames): Promise<void> {
-  const outbox: object[] = [];
-  const transitions: object[] = [];
-  for (const a of finished) {
-    const { eventId, payload, finishedAt } = completedEvent(a, errors.get(a.id));
-    outbox.push({ eventId, tenantId: a.tenantId, topic: topics.completed, key: a.studyId, payload });
-    transitions.push({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: a.status, at: finishedAt.toISOString() });
-  }
-  // the NOTIFY is delivered at commit, waking the outbox relay and the subscription tailers
-  await tx.$queryRaw`
-    WITH
-      o AS (INSERT INTO "OutboxEvent" ("eventId","tenantId","topic","key","payload")
-        SELECT x."eventId", x."tenantId", x.topic, x.key, x.payload
-        FROM jsonb_to_recordset(${JSON.stringify(outbox)}::jsonb) AS x("eventId" text, "tenantId" text, topic text, key text, payload jsonb)), -- array order: the relay publishes in id order
-      t AS (INSERT INTO "AnalysisTransition" ("tenantId","studyId","analysisId","status","at")
-        SELECT x."tenantId", x."studyId", x."analysisId", x.status::"AnalysisStatus", (x.at::timestamptz AT TIME ZONE 'UTC')
-        FROM jsonb_to_recordset(${JSON.stringify(transitions)}::jsonb) AS x("tenantId" text, "studyId" text, "analysisId" text, status text, at text))
-    SELECT pg_notify(${OUTBOX_CHANNEL}, '')::text AS notified`;
-}
-
-/** A study with no QUEUED/RUNNING analysis left is ANALYSED (unless reviewed). The lock orders concurrent jobs. */
-export async function refreshStudies(tx: Tx, studyIds: string[]): Promise<void> {
-  if (studyIds.length === 0) return;
-  await tx.$queryRaw`SELECT 1 FROM "Study" WHERE "id" = ANY(${studyIds}::text[]) ORDER BY "id" FOR NO KEY UPDATE`;
-  await tx.$executeRaw`
-    UPDATE "Study" AS s SET
-      "status" = (CASE WHEN EXISTS (SELECT 1 FROM "Analysis" a WHERE a."studyId" = s.id AND a.status IN ('QUEUED','RUNNING'))
-        THEN 'IN_PROGRESS' ELSE 'ANALYSED' END)::"StudyStatus",
-      "updatedAt" = (now() AT TIME ZONE 'UTC')
-    WHERE s.id = ANY(${studyIds}::text[]) AND s.status <> 'REVIEWED'`;
-}
-
 export function createJobResultRepository(prisma: PrismaClient, topics: TopicNames) {
   async function writeJob(job: JobWrite): Promise<JobOutcome> {
     const succeeded = job.succeeded ?? [];
@@ -341,17 +153,6 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         WHERE id = ANY(${ids}::text[]) AND status IN ('QUEUED','RUNNING')
         RETURNING id, "tenantId", "studyId", "imageId", task, status, attempts, question`;
     },
-  };
-}
-
-function reliabilityColumns(r: ReliabilityInput | undefined) {
-  if (!r) return {};
-  return {
-    reliabilityLevel: r.level,
-    reliabilityScore: r.score,
-    reliabilityReasons: r.reasons.map((x) => ({ code: x.code, message: x.message })),
-    frontalProbability: r.frontalProbability,
-    oodDistance: r.oodDistance,
   };
 }
 
