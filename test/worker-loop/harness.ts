@@ -93,7 +93,7 @@ export function workerConfig(
     topics: base.topics,
     bundleDir: base.bundleDir,
     inference: { executionProvider: "cpu", threads: 1, preprocessThreads: 0 },
-    batch: { size: 4, windowMs: 5 },
+    batch: { size: 4, windowMs: 5, holdMs: 50 },
     retry: { maxAttempts: 3, backoffMs: 50, backoffMaxMs: 200 },
     heartbeatMs: 500,
     storageDir: base.storageDir,

@@ -254,4 +254,37 @@ describe("micro-batcher", () => {
     assert.deepEqual(sizes, [1, 3]);
     await assert.rejects(b.submit(-1), /boom/);
   });
+
+  it("waits for items still on their way (up to maxHoldMs) so that they share one batch, and not past the hold", async () => {
+    const sizes: number[] = [];
+    let onTheWay = 3;
+    const b = new MicroBatcher<number, number>(
+      async (xs) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+      { maxBatch: 4, maxWaitMs: 2, maxHoldMs: 500 },
+      () => onTheWay,
+    );
+    // four images whose preparation ends 30 ms apart (a serial decoder): one batch of four, not four of one
+    const done = [b.submit(0)];
+    for (let i = 1; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      onTheWay -= 1;
+      done.push(b.submit(i));
+    }
+    assert.deepEqual(await Promise.all(done), [0, 1, 2, 3]);
+    assert.deepEqual(sizes, [4]);
+
+    // an item that never arrives holds the batch for maxHoldMs at most
+    const held = new MicroBatcher<number, number>(
+      async (xs) => xs,
+      { maxBatch: 4, maxWaitMs: 2, maxHoldMs: 40 },
+      () => 1,
+    );
+    const t0 = performance.now();
+    assert.equal(await held.submit(7), 7);
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 35 && waited < 400, `held ${Math.round(waited)} ms`);
+  });
 });

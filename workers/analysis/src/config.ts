@@ -33,6 +33,8 @@ const schema = z.object({
   WORKER_BATCH_SIZE: env.int(4, 1),
   /** how long the encoder's micro-batcher waits for more images */
   WORKER_BATCH_WINDOW_MS: env.int(5, 0),
+  /** how long it may wait for images of jobs in hand that are still being decoded (0: never) */
+  WORKER_BATCH_HOLD_MS: env.int(150, 0),
   /** tries per message for retriable failures (1 = no retry) before dead-lettering */
   WORKER_MAX_ATTEMPTS: env.int(3, 1),
   WORKER_BACKOFF_MS: env.int(500, 0),
@@ -56,7 +58,7 @@ export interface WorkerConfig {
   topics: { requested: string; completed: string; deadLetter: string };
   bundleDir: string;
   inference: { executionProvider: "cpu" | "cuda"; threads: number; preprocessThreads: number };
-  batch: { size: number; windowMs: number };
+  batch: { size: number; windowMs: number; holdMs: number };
   retry: { maxAttempts: number; backoffMs: number; backoffMaxMs: number };
   heartbeatMs: number;
   storageDir: string;
@@ -96,7 +98,7 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
     topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
     bundleDir: path.resolve(bundle.dir),
     inference: { executionProvider: c.EXECUTION_PROVIDER, threads: c.INFERENCE_THREADS, preprocessThreads: c.PREPROCESS_THREADS },
-    batch: { size: c.WORKER_BATCH_SIZE, windowMs: c.WORKER_BATCH_WINDOW_MS },
+    batch: { size: c.WORKER_BATCH_SIZE, windowMs: c.WORKER_BATCH_WINDOW_MS, holdMs: c.WORKER_BATCH_HOLD_MS },
     retry: { maxAttempts: c.WORKER_MAX_ATTEMPTS, backoffMs: c.WORKER_BACKOFF_MS, backoffMaxMs: c.WORKER_BACKOFF_MAX_MS },
     heartbeatMs: c.WORKER_HEARTBEAT_MS,
     storageDir: path.resolve(c.STORAGE_DIR),

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     intraOpNumThreads: config.inference.threads,
   });
   const engine = createEngine(bundle, {
-    batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs },
+    batch: { maxBatch: config.batch.size, maxWaitMs: config.batch.windowMs, maxHoldMs: config.batch.holdMs },
     preprocessThreads: config.inference.preprocessThreads,
   });
   logger.info("bundle loaded", { dir: config.bundleDir, model: engine.model, ms: Math.round(performance.now() - started) });

@@ -110,7 +110,9 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
 
   const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) =>
     runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size, { std: pre.std, inputCheck: bundle.sessions.input_check });
-  const batcher = new MicroBatcher(encodeImages, opts.batch);
+  // images being decoded and preprocessed right now: the batcher waits for them (up to maxHoldMs)
+  let preparing = 0;
+  const batcher = new MicroBatcher(encodeImages, opts.batch, () => preparing);
   const trust = createTrust(bundle);
 
   const pool = opts.preprocessThreads > 0 ? createPreprocessPool(pre, { threads: opts.preprocessThreads }) : null;
@@ -134,7 +136,14 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     if (closed) throw new InferenceError("ENGINE_CLOSED", "engine is closed");
     const known = input.key ? cache.get(input.key) : undefined;
     if (known) return known;
-    const { key, pre: p } = await prepare(input);
+    preparing += 1;
+    let prepared: { key: string; pre: Preprocessed };
+    try {
+      prepared = await prepare(input);
+    } finally {
+      preparing -= 1;
+    }
+    const { key, pre: p } = prepared;
     const hit = cache.get(key); // a concurrent request for the same image may have started meanwhile
     if (hit) return hit;
     const promise = batcher.submit({ key, pre: p });
