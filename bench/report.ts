@@ -69,8 +69,17 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
   );
   L.push(
     `| db_queries_per_request page 10 vs 100 | equal (no N+1) | ${s.db_queries_per_request ? `${s.db_queries_per_request["10"]} vs ${s.db_queries_per_request["100"]}` : "—"} | ${yes(s.targets.no_n_plus_1.met)} |`,
-    "",
   );
+  // issue 13 (the analysis path): measured in the pipeline phase
+  L.push(
+    `| platform_cpu_ratio (platform CPU ÷ bare model CPU per study) | ≤ 2.0 | ${f(s.platform_cpu_ratio, 2)} | ${yes(s.targets.platform_cpu_ratio.met)} |`,
+  );
+  L.push(
+    `| db_roundtrips_per_study (request to completion) | ≤ 6 | ${f(s.db_roundtrips_per_study, 1)} | ${yes(s.targets.db_roundtrips_per_study.met)} |`,
+  );
+  L.push(`| max_encoder_batch under the pipeline load | ≥ 4 | ${f(s.max_encoder_batch, 0)} | ${yes(s.targets.max_encoder_batch.met)} |`);
+  L.push(`| result_write_p50_ms per study (one job) | ≤ 20 | ${f(s.result_write_p50_ms, 1)} | ${yes(s.targets.result_write_p50_ms.met)} |`);
+  L.push(`| e2e_p95_ms under the pipeline load | ≤ 1000 | ${f(s.e2e_p95_ms, 0)} | ${yes(s.targets.e2e_p95_ms.met)} |`, "");
   if (Object.keys(r.errors).length) {
     L.push("**Phases that failed in this run:**", "");
     for (const [k, v] of Object.entries(r.errors)) L.push(`- ${k}: \`${v.replace(/`/g, "'")}\``);
@@ -203,6 +212,18 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
             "Everything outside the model (PNG decoding, preprocessing, Prisma's query compiler, Kafka clients, GraphQL) has to shrink, or the model has to be costlier, for the target to be reachable.",
         );
       }
+      L.push("");
+    }
+    if (p.db_roundtrips_per_study !== null && p.db_statements_per_study?.length) {
+      L.push(
+        `Database round trips per study, request to completion: **${f(p.db_roundtrips_per_study, 1)}** (statements clients sent in the loaded rounds, counted by ` +
+          "PostgreSQL's pg_stat_statements at top level; BEGIN and COMMIT count, statements run inside others such as foreign-key checks do not; " +
+          "background work of the rounds — relays, the transition-log reader, heartbeats — is included). The most frequent:",
+        "",
+      );
+      L.push("| per study | statement |", "| --- | --- |");
+      for (const x of p.db_statements_per_study.slice(0, 15))
+        L.push(`| ${f(x.calls, 2)} | \`${x.query.replace(/\|/g, "\\|").slice(0, 110)}\` |`);
       L.push("");
     }
     if (p.stages) {
