@@ -35,6 +35,8 @@ const schema = z.object({
   BENCH_STUDIES: env.int(6, 1),
   /** the worker process's micro-batch size / concurrent messages (WORKER_BATCH_SIZE) */
   BENCH_WORKER_BATCH: env.int(4, 1),
+  /** the pipeline phase runs again with this many worker processes (0: once, with one) */
+  BENCH_PIPELINE_SECOND_WORKERS: env.int(2, 0),
   BENCH_GATEWAY_CLIENTS: env.int(8, 1),
   BENCH_GATEWAY_SECONDS: env.number(6),
   BENCH_GATEWAY_MAX_REQUESTS: env.int(400, 10),
@@ -65,6 +67,8 @@ export interface BenchConfig {
   python: string;
   studies: number;
   workerBatch: number;
+  /** worker processes of the pipeline phase's second run (0: no second run) */
+  secondRunWorkers: number;
   gateway: { clients: number; seconds: number; maxRequests: number; fillerStudies: number };
   ports: { pg: number; kafka: number; kafkaController: number };
   profile: boolean;
@@ -113,6 +117,7 @@ export function loadBenchConfig(source: Env): BenchConfig {
     python,
     studies: c.BENCH_STUDIES,
     workerBatch: c.BENCH_WORKER_BATCH,
+    secondRunWorkers: c.BENCH_PIPELINE_SECOND_WORKERS,
     gateway: {
       clients: c.BENCH_GATEWAY_CLIENTS,
       seconds: c.BENCH_GATEWAY_SECONDS,

@@ -161,8 +161,17 @@ async function main(): Promise<void> {
       platform = await phase("platform start", results, () => startPlatform(cfg, baseEnv, log));
       if (platform) {
         results.platformTimings = platform.timings;
-        if (cfg.phases.has("pipeline"))
+        if (cfg.phases.has("pipeline")) {
           results.pipeline = await phase("pipeline", results, () => runPipelinePhase(cfg, platform!, ctx!, images, log));
+          // the same rounds again with more worker processes in the group (the throughput they add on this machine)
+          if (cfg.secondRunWorkers > 1) {
+            const more = cfg.secondRunWorkers;
+            results.pipelineMoreWorkers = await phase(`pipeline, ${more} workers`, results, async () => {
+              while (platform!.workers.length < more) await platform!.addWorker();
+              return runPipelinePhase(cfg, platform!, ctx!, images, log, 1 + 3 + cfg.studies * cfg.rounds);
+            });
+          }
+        }
         if (cfg.phases.has("gateway"))
           results.gateway = await phase("gateway", results, () => runGatewayPhase(cfg, platform!, ctx!, images[0]!, log));
       }

@@ -27,6 +27,9 @@ export interface PipelineResults {
   failed_analyses: number;
   rss_mb: { gateway: number; worker: number; gateway_hwm: number; worker_hwm: number };
   worker_stats: unknown;
+  /** worker processes in the consumer group during the rounds, and each one's /stats */
+  worker_processes: number;
+  all_worker_stats: unknown[];
   register_ms_per_study: number;
   /** CPU ms per study (user + system, all threads and child processes) while the platform rounds ran, and the
    *  bare model's CPU ms per study in its rounds: on a machine with few cores this bounds the efficiency */
@@ -205,12 +208,14 @@ export async function runPipelinePhase(
   ctx: InferenceContext,
   base: BenchImage[],
   log: Log,
+  /** first image variant to use: a second run must not meet the first run's images in the encoder cache */
+  imageOffset = 0,
 ): Promise<PipelineResults> {
   const K = cfg.studies;
   const R = cfg.rounds;
   const unloadedN = 3;
   const t0 = performance.now();
-  const images = uniqueImages(base, 1 + unloadedN + K * R, 0);
+  const images = uniqueImages(base, 1 + unloadedN + K * R, imageOffset);
   const all = await registerStudies(p, images, `bench${Date.now().toString(36)}`, ctx);
   const registerMs = (performance.now() - t0) / all.length;
   log(`registered ${all.length} studies (${round(registerMs)} ms each: upload + patient + study + image)`);
@@ -255,7 +260,7 @@ export async function runPipelinePhase(
 
     const pids: Record<string, number | undefined> = {
       gateway: p.gateway.pid,
-      worker: p.worker?.pid,
+      ...Object.fromEntries(p.workers.map((w, i) => [i === 0 ? "worker" : `worker ${i + 1}`, w.service.pid])),
       postgres: p.stack.postgres?.pid,
       kafka: p.stack.kafka?.pid,
     };
@@ -325,11 +330,15 @@ export async function runPipelinePhase(
     }
     sample();
     let workerStats: unknown = null;
-    try {
-      workerStats = await (await fetch(`${p.workerUrl}/stats`)).json();
-    } catch {
-      /* optional */
+    const allStats: unknown[] = [];
+    for (const w of p.workers) {
+      try {
+        allStats.push(await (await fetch(`${w.url}/stats`)).json());
+      } catch {
+        /* optional */
+      }
     }
+    workerStats = allStats[0] ?? null;
     return {
       studies_per_round: K,
       rounds: R,
@@ -343,11 +352,16 @@ export async function runPipelinePhase(
       failed_analyses: watch.failed(),
       rss_mb: rss,
       worker_stats: workerStats,
+      worker_processes: p.workers.length,
+      all_worker_stats: allStats,
       register_ms_per_study: round(registerMs),
       cpu_ms_per_study: {
         ...Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / (K * R), 1)])),
         "platform total (gateway + worker + postgres + kafka)": round(
-          ["gateway", "worker", "postgres", "kafka"].reduce((a, k) => a + (cpu[k] ?? 0), 0) / (K * R),
+          Object.entries(cpu)
+            .filter(([k]) => k === "gateway" || k.startsWith("worker") || k === "postgres" || k === "kafka")
+            .reduce((a, [, v]) => a + v, 0) /
+            (K * R),
           1,
         ),
         "bare model": round(bareCpuMs / (K * R), 1),

@@ -43,6 +43,8 @@ export interface BenchResults {
   inference?: InferenceResults;
   torch?: TorchResults;
   pipeline?: PipelineResults;
+  /** the pipeline phase again with BENCH_PIPELINE_SECOND_WORKERS worker processes */
+  pipelineMoreWorkers?: PipelineResults;
   gateway?: GatewayResults;
   platformTimings?: Record<string, number>;
   /** node --cpu-prof summaries (BENCH_PROFILE=1): main thread first, then worker threads */
@@ -98,6 +100,7 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
   // one job per study image: the worker's write of a job is the write of a study's four results
   const writeP50 = ws?.tasks?.CLASSIFICATION?.writeP50Ms ?? null;
   const maxBatch = ws?.engine?.encoder?.maxBatch ?? null;
+  const more = r.pipelineMoreWorkers;
   const roundTrips = r.pipeline?.db_roundtrips_per_study ?? null;
   const e2eP95 = r.pipeline?.e2e_ms.p95 ?? null;
   return {
@@ -110,6 +113,10 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
     torch_weights: r.torch?.weights.source ?? null,
     pipeline_efficiency: eff,
     pipeline_efficiency_range: range(r.pipeline?.pipeline_efficiency),
+    pipeline_workers: r.pipeline?.worker_processes ?? null,
+    pipeline_efficiency_more_workers: more?.pipeline_efficiency.median ?? null,
+    pipeline_efficiency_more_workers_range: range(more?.pipeline_efficiency),
+    pipeline_more_workers: more?.worker_processes ?? null,
     platform_studies_per_s: r.pipeline?.platform_studies_per_s.median ?? null,
     bare_studies_per_s: r.pipeline?.bare_studies_per_s.median ?? null,
     e2e_p50_ms: r.pipeline?.e2e_ms.p50 ?? null,

@@ -20,7 +20,11 @@ export interface Platform {
   tenantId: string;
   client: BenchClient;
   gateway: Service;
+  /** the first worker process (null once stopped) */
   worker: Service | null;
+  /** every worker process of the group, with its HTTP address */
+  workers: { service: Service; url: string }[];
+  addWorker(): Promise<void>;
   gatewayUrl: string;
   workerUrl: string;
   storageDir: string;
@@ -102,32 +106,41 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
       profileDir("gateway"),
     );
     services.push(gateway);
-    const workerPort = await freePort();
-    const worker = startService(
-      "worker",
-      "workers/analysis/src/main.ts",
-      {
-        ...common,
-        MODEL_BUNDLE_DIR: cfg.bundleDir,
-        INFERENCE_THREADS: String(cfg.threads),
-        PREPROCESS_THREADS: "1",
-        WORKER_BATCH_SIZE: String(cfg.workerBatch),
-        WORKER_GROUP_ID: `bench-workers-${runId}`,
-        TOPIC_ANALYSIS_REQUESTED: topics.requested,
-        TOPIC_ANALYSIS_COMPLETED: topics.completed,
-        TOPIC_ANALYSIS_DEAD_LETTER: topics.deadLetter,
-        WORKER_HTTP_HOST: "127.0.0.1",
-        WORKER_HTTP_PORT: String(workerPort),
-        WORKER_ID: `bench-worker-${runId}`,
-      },
-      cfg.workDir,
-      profileDir("worker"),
-    );
-    services.push(worker);
+    // worker processes of one consumer group; more join with addWorker()
+    const workers: { service: Service; url: string }[] = [];
+    const startWorker = async () => {
+      const port = await freePort();
+      const n = workers.length + 1;
+      const service = startService(
+        n === 1 ? "worker" : `worker${n}`,
+        "workers/analysis/src/main.ts",
+        {
+          ...common,
+          MODEL_BUNDLE_DIR: cfg.bundleDir,
+          INFERENCE_THREADS: String(cfg.threads),
+          PREPROCESS_THREADS: "1",
+          WORKER_BATCH_SIZE: String(cfg.workerBatch),
+          WORKER_GROUP_ID: `bench-workers-${runId}`,
+          TOPIC_ANALYSIS_REQUESTED: topics.requested,
+          TOPIC_ANALYSIS_COMPLETED: topics.completed,
+          TOPIC_ANALYSIS_DEAD_LETTER: topics.deadLetter,
+          WORKER_HTTP_HOST: "127.0.0.1",
+          WORKER_HTTP_PORT: String(port),
+          WORKER_ID: `bench-worker-${runId}-${n}`,
+        },
+        cfg.workDir,
+        profileDir(n === 1 ? "worker" : `worker${n}`),
+      );
+      services.push(service);
+      workers.push({ service, url: `http://127.0.0.1:${port}` });
+      return workers.at(-1)!;
+    };
+    const first = await startWorker();
+    const worker = first.service;
     const line = await gateway.waitForLine(/"graphql"/, 120_000);
     const gatewayUrl = (JSON.parse(line) as { gateway: string }).gateway;
     timings.gateway_ready_ms = Math.round(performance.now() - t);
-    const workerUrl = `http://127.0.0.1:${workerPort}`;
+    const workerUrl = first.url;
     await waitForHttp(`${workerUrl}/readyz`, 180_000, worker);
     timings.worker_ready_ms = Math.round(performance.now() - t);
     log(`platform up: gateway ${gatewayUrl} (pid ${gateway.pid}), worker ${workerUrl} (pid ${worker.pid}), ${JSON.stringify(timings)}`);
@@ -143,12 +156,20 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
       get worker() {
         return workerRef;
       },
+      get workers() {
+        return workerRef ? workers : [];
+      },
+      async addWorker() {
+        const added = await startWorker();
+        await waitForHttp(`${added.url}/readyz`, 180_000, added.service);
+        log(`worker ${workers.length} up: ${added.url} (pid ${added.service.pid})`);
+      },
       gatewayUrl,
       workerUrl,
       storageDir,
       timings,
       async stopWorker() {
-        await workerRef?.stop();
+        for (const w of workers) await w.service.stop();
         workerRef = null;
       },
       stop: stopAll,

@@ -4,41 +4,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import zlib from "node:zlib";
 import { readFileSync } from "node:fs";
 import { startGatewayFixture, DICOM_DIR } from "./fixture.ts";
 import { loadGatewayConfig } from "../../services/gateway/src/config.ts";
 import { ConfigError } from "../../lib/errors/index.ts";
-import { ihdr, makeDicom, monoImage, pngChunk, PNG_SIGNATURE, type DicomElement } from "../images/helpers.ts";
-
-/** Small on the wire, expensive to decode: a repeating pattern compresses well, pngjs still unfilters every byte. */
-function patternPng(width: number, height: number, bitDepth: 8 | 16, seed = 0): Buffer {
-  const row = 1 + (width * 4 * bitDepth) / 8;
-  const raw = Buffer.alloc(row * height);
-  for (let i = 0; i < raw.length; i += 7) raw[i] = (i + seed) & 0xff;
-  for (let y = 0; y < height; y++) raw[y * row] = 0;
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    ihdr(width, height, bitDepth, 6),
-    pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
-    pngChunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-
-/** 8 MB of empty private elements: ~240 MB of parser objects, more than a 512 MB decoder's heap share. */
-function manyElementsDicom(count = 1_000_000): Buffer {
-  const extra: DicomElement[] = [];
-  let group = 0x0029;
-  let element = 0x1000;
-  for (let i = 0; i < count; i++) {
-    extra.push({ tag: (group << 16) | element, vr: "LO", value: "" });
-    if (++element > 0xffff) {
-      element = 0x1000;
-      group += 2;
-    }
-  }
-  return makeDicom(monoImage({ rows: 2, columns: 2, bitsAllocated: 8, bitsStored: 8, pixelData: new Uint8Array([1, 2, 3, 4]), extra }));
-}
+import { bombPng as patternPng, manyElementsDicom } from "../images/hostile.ts";
 
 test("upload decoder settings are validated by the config module", () => {
   const base = { DATABASE_URL: "postgresql://u@localhost:5432/db", KAFKA_BROKERS: "localhost:9092", AUTH_TOKEN_SECRET: "x".repeat(32) };

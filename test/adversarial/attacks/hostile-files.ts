@@ -1,24 +1,13 @@
 // Hostile files, made in code (no binaries in the repository): small on the wire, costly or broken inside.
 import { createRequire } from "node:module";
 import zlib from "node:zlib";
-import { ihdr, makeDicom, monoImage, pngChunk, PNG_SIGNATURE, type DicomElement } from "../../images/helpers.ts";
+import { bombPng, manyElementsDicom } from "../../images/hostile.ts";
+import { ihdr, makeDicom, monoImage, pngChunk, PNG_SIGNATURE } from "../../images/helpers.ts";
+
+export { bombPng, manyElementsDicom };
 
 // jpeg-js is CommonJS (loaded as lib/images/jpeg.ts loads it)
 const jpeg = createRequire(import.meta.url)("jpeg-js") as typeof import("jpeg-js");
-
-/** a repeating pattern compresses well; pngjs would still unfilter every byte (4000×4000 RGBA16: ~700 MB decoded) */
-export function bombPng(width: number, height: number, bitDepth: 8 | 16, seed = 0): Buffer {
-  const row = 1 + (width * 4 * bitDepth) / 8;
-  const raw = Buffer.alloc(row * height);
-  for (let i = 0; i < raw.length; i += 7) raw[i] = (i + seed) & 0xff;
-  for (let y = 0; y < height; y++) raw[y * row] = 0;
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    ihdr(width, height, bitDepth, 6),
-    pngChunk("IDAT", zlib.deflateSync(raw, { level: 1 })),
-    pngChunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 /** a valid header declaring width × height, with a token IDAT */
 export function pngDeclaring(width: number, height: number): Buffer {
@@ -55,19 +44,4 @@ export function corruptJpeg(): Buffer {
 /** a DICOM whose Rows × Columns promise far more pixels than it carries */
 export function truncatedDicom(): Buffer {
   return makeDicom(monoImage({ rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixelData: new Uint8Array(100) }));
-}
-
-/** 8 MB of empty private elements: hundreds of MB of parser objects if parsed naively */
-export function manyElementsDicom(count = 1_000_000): Buffer {
-  const extra: DicomElement[] = [];
-  let group = 0x0029;
-  let element = 0x1000;
-  for (let i = 0; i < count; i++) {
-    extra.push({ tag: (group << 16) | element, vr: "LO", value: "" });
-    if (++element > 0xffff) {
-      element = 0x1000;
-      group += 2;
-    }
-  }
-  return makeDicom(monoImage({ rows: 2, columns: 2, bitsAllocated: 8, bitsStored: 8, pixelData: new Uint8Array([1, 2, 3, 4]), extra }));
 }
