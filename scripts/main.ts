@@ -21,14 +21,14 @@ const log = (line: string) => process.stderr.write(`[main] ${line}\n`);
 async function main(): Promise<void> {
   const config = loadMainConfig(process.env, process.argv.slice(2));
   const stackConfig = loadStackConfig(process.env);
-  log("starting PostgreSQL and Kafka…");
+  log("starting PostgreSQL, Kafka and the local PACS…");
   // The servers run detached: a Ctrl-C while they start must still stop them.
   const abort = new AbortController();
   const removeEarlyHandlers = installShutdownHandlers(async () => {
     abort.abort();
     await stopStack(stackConfig);
   }, log);
-  const stack = await startStack(stackConfig, { migrate: true, signal: abort.signal });
+  const stack = await startStack(stackConfig, { migrate: true, pacs: true, signal: abort.signal });
   removeEarlyHandlers();
   // The gateway and the worker run under a supervisor (lib/stack/supervisor.ts): a crashed one is started again
   // with back-off; a crash loop stops everything and exits 1. Every way out (Ctrl-C, SIGTERM, giving up, a failed
@@ -87,7 +87,19 @@ async function main(): Promise<void> {
           name: "gateway",
           entry: "services/gateway/src/main.ts",
           // one secret for every restart, so tokens issued before a crash stay valid
-          env: { ...shared, GATEWAY_PORT: String(config.port), AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex") },
+          env: {
+            ...shared,
+            GATEWAY_PORT: String(config.port),
+            AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex"),
+            // the PACS that signed-off reports go to as DICOM SR (the local Orthanc, or ORTHANC_URL's)
+            ...(stack.pacs
+              ? {
+                  ORTHANC_URL: stack.pacs.url,
+                  ...(stack.pacs.username ? { ORTHANC_USERNAME: stack.pacs.username } : {}),
+                  ...(stack.pacs.password ? { ORTHANC_PASSWORD: stack.pacs.password } : {}),
+                }
+              : {}),
+          },
           logDir: config.logDir,
           cwd: root,
           liveness: { url: `${baseUrl}/healthz`, graceMs: 60_000 },

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
         killChildProcesses(); // initdb or the Kafka storage formatter, if still running
         log("start-up interrupted; stopped what had started");
       }, log);
-      const startPromise = startStack(config, { migrate: !flags.includes("--no-migrate"), log, signal: abort.signal });
+      const startPromise = startStack(config, { migrate: !flags.includes("--no-migrate"), pacs: true, log, signal: abort.signal });
       starting = startPromise;
       const stack = await startPromise.catch(async (error) => {
         if (abort.signal.aborted) await new Promise(() => undefined); // the signal handler exits the process
@@ -49,6 +49,14 @@ async function main(): Promise<void> {
               : stack.kafka
                 ? { pid: stack.kafka.pid, reused: stack.kafka.reused }
                 : "external",
+            pacs: stack.pacs
+              ? {
+                  ORTHANC_URL: stack.pacs.url,
+                  aeTitle: stack.pacs.aeTitle,
+                  dicomPort: stack.pacs.dicomPort,
+                  local: Boolean(stack.pacs.local),
+                }
+              : "none (Orthanc not installed)",
             timings: stack.timings,
           },
           null,
@@ -67,7 +75,7 @@ async function main(): Promise<void> {
     }
     case "stop": {
       const stopped = await stopStack(config);
-      log(`stopped: postgres=${stopped.postgres} kafka=${stopped.kafka}`);
+      log(`stopped: postgres=${stopped.postgres} kafka=${stopped.kafka} orthanc=${stopped.orthanc}`);
       return;
     }
     case "status": {

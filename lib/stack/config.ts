@@ -30,6 +30,21 @@ export const stackEnvSchema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, "letters, digits, . _ -")
     .default(""),
   KAFKA_TOPIC_PARTITIONS: env.int(3, 1),
+  /** use this PACS (Orthanc root URL, or any server whose DICOMweb lives at <url>/dicom-web) instead of the local Orthanc */
+  ORTHANC_URL: z
+    .string()
+    .url()
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "must be an http:// or https:// URL")
+    .optional(),
+  ORTHANC_USERNAME: z.string().optional(),
+  ORTHANC_PASSWORD: z.string().optional(),
+  /** the local Orthanc's ports (loopback) and AE title */
+  ORTHANC_HTTP_PORT: env.port(18042),
+  ORTHANC_DICOM_PORT: env.port(14242),
+  ORTHANC_AET: z
+    .string()
+    .regex(/^[A-Z0-9_ -]{1,16}$/, "1-16 upper-case letters, digits, space, _ or -")
+    .default("GKMVLP"),
   /** seconds to wait for each server to become ready */
   STACK_START_TIMEOUT_S: env.int(180, 5),
 });
@@ -49,6 +64,9 @@ export interface StackConfig {
   topicPartitions: number;
   startTimeoutMs: number;
   repoRoot: string;
+  /** an existing PACS given by ORTHANC_URL (then no local Orthanc is started) */
+  externalPacs?: { url: string; username?: string; password?: string };
+  orthanc: { httpPort: number; dicomPort: number; aeTitle: string };
 }
 
 const fromRoot = (path: string) => (isAbsolute(path) ? path : resolve(REPO_ROOT, path));
@@ -70,5 +88,15 @@ export function loadStackConfig(source: Env): StackConfig {
     topicPartitions: c.KAFKA_TOPIC_PARTITIONS,
     startTimeoutMs: c.STACK_START_TIMEOUT_S * 1000,
     repoRoot: REPO_ROOT,
+    ...(c.ORTHANC_URL
+      ? {
+          externalPacs: {
+            url: c.ORTHANC_URL.replace(/\/$/, ""),
+            ...(c.ORTHANC_USERNAME ? { username: c.ORTHANC_USERNAME } : {}),
+            ...(c.ORTHANC_PASSWORD ? { password: c.ORTHANC_PASSWORD } : {}),
+          },
+        }
+      : {}),
+    orthanc: { httpPort: c.ORTHANC_HTTP_PORT, dicomPort: c.ORTHANC_DICOM_PORT, aeTitle: c.ORTHANC_AET },
   };
 }

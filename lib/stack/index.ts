@@ -1,11 +1,13 @@
 // The local stack: PostgreSQL (embedded unless DATABASE_URL is given) and Kafka (a local KRaft broker, or a
-// 3-node cluster with KAFKA_CLUSTER_SIZE=3, unless KAFKA_BROKERS is given), started in parallel, waited for, with the database and the topics created.
+// 3-node cluster with KAFKA_CLUSTER_SIZE=3, unless KAFKA_BROKERS is given), and with `pacs` a local Orthanc PACS
+// (unless ORTHANC_URL names one), started in parallel, waited for, with the database and the topics created.
 // Servers run detached (own process groups, pid files under STACK_DIR), so `stack start` can return and
 // `stack stop` finds them; a handle's stop() stops only what that call started.
 import { join } from "node:path";
 import { startPostgres, stopPostgres, postgresStatus, postgresUrl, type PostgresHandle } from "./postgres.ts";
 import { startKafka, stopKafka, kafkaStatus, type KafkaBrokerHandle } from "./kafka.ts";
 import { startKafkaCluster, stopKafkaCluster, kafkaClusterStatus, type KafkaClusterHandle } from "./kafka-cluster.ts";
+import { orthancInstalled, startOrthanc, stopOrthanc, type OrthancHandle } from "./orthanc.ts";
 import { createKafka } from "../kafka/index.ts";
 import { ensureDatabase, migrateDatabase } from "../db/migrate.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
@@ -26,6 +28,18 @@ export {
 export { freePort, portOpen, isRunning, killChildProcesses } from "./processes.ts";
 export { installShutdownHandlers } from "./shutdown.ts";
 
+/** Where the platform stores and reads DICOM: the local Orthanc, or the PACS that ORTHANC_URL names. */
+export interface PacsHandle {
+  /** Orthanc's root URL (its DICOMweb at `${url}/dicom-web`) */
+  url: string;
+  username?: string;
+  password?: string;
+  /** the local Orthanc's AE title and DICOM port (C-STORE), absent for an external PACS */
+  aeTitle?: string;
+  dicomPort?: number;
+  local?: OrthancHandle;
+}
+
 export interface StackHandle {
   databaseUrl: string;
   kafkaBrokers: string[];
@@ -35,6 +49,8 @@ export interface StackHandle {
   kafka?: KafkaBrokerHandle;
   /** KAFKA_CLUSTER_SIZE > 1: the same brokers as `kafka`, with per-node control */
   kafkaCluster?: KafkaClusterHandle;
+  /** with StartStackOptions.pacs: the PACS (null when Orthanc is not installed and no ORTHANC_URL is given) */
+  pacs?: PacsHandle | null;
   timings: { postgresMs: number; kafkaPortMs: number; kafkaReadyMs: number; migrateMs?: number; totalMs: number };
   /** stop the servers this call started (reused or external ones are left alone unless all = true) */
   stop(options?: { all?: boolean }): Promise<void>;
@@ -47,13 +63,19 @@ export interface StartStackOptions {
   fast?: boolean;
   /** extra PostgreSQL server settings (a server already running keeps its own) */
   postgresSettings?: Record<string, string>;
+  /** also a PACS: the local Orthanc (when installed) unless ORTHANC_URL names one */
+  pacs?: boolean;
   log?: (line: string) => void;
   /** abort start-up (Ctrl-C): nothing new is spawned after it fires, and what had started is stopped */
   signal?: AbortSignal;
 }
 
 function dirs(config: StackConfig) {
-  return { postgres: join(config.dir, "postgres"), kafka: join(config.dir, config.kafkaClusterSize > 1 ? "kafka-cluster" : "kafka") };
+  return {
+    postgres: join(config.dir, "postgres"),
+    kafka: join(config.dir, config.kafkaClusterSize > 1 ? "kafka-cluster" : "kafka"),
+    orthanc: join(config.dir, "orthanc"),
+  };
 }
 
 /** node i of a cluster listens on KAFKA_PORT + 2i and KAFKA_CONTROLLER_PORT + 2i (the defaults interleave) */
@@ -71,10 +93,12 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   let postgres: PostgresHandle | undefined;
   let kafka: KafkaBrokerHandle | undefined;
   let kafkaCluster: KafkaClusterHandle | undefined;
+  let orthanc: OrthancHandle | undefined;
   const stopStarted = async (all = false) => {
     await Promise.all([
       kafka && (all || !kafka.reused) ? kafka.stop() : undefined,
       postgres && (all || !postgres.reused) ? postgres.stop() : undefined,
+      orthanc && (all || !orthanc.reused) ? orthanc.stop() : undefined,
     ]);
   };
   try {
@@ -104,7 +128,21 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       : config.kafkaClusterSize > 1
         ? startKafkaCluster({ ...kafkaOptions, nodes: clusterPorts(config) })
         : startKafka({ ...kafkaOptions, port: config.kafkaPort, controllerPort: config.kafkaControllerPort });
-    const [pgResult, kafkaResult] = await Promise.allSettled([pgPromise, kafkaPromise]);
+    const localPacs = options.pacs && !config.externalPacs;
+    if (localPacs && !orthancInstalled()) log("Orthanc is not installed (npm run setup): no PACS; DICOM SR deliveries stay unsent");
+    const orthancPromise =
+      localPacs && orthancInstalled()
+        ? startOrthanc({
+            dataDir: d.orthanc,
+            httpPort: config.orthanc.httpPort,
+            dicomPort: config.orthanc.dicomPort,
+            aeTitle: config.orthanc.aeTitle,
+            startTimeoutMs: config.startTimeoutMs,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
+        : Promise.resolve(undefined);
+    const [pgResult, kafkaResult, orthancResult] = await Promise.allSettled([pgPromise, kafkaPromise, orthancPromise]);
+    if (orthancResult.status === "fulfilled") orthanc = orthancResult.value;
     if (pgResult.status === "fulfilled") postgres = pgResult.value;
     if (kafkaResult.status === "fulfilled") {
       const value = kafkaResult.value;
@@ -113,6 +151,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     }
     if (pgResult.status === "rejected") throw pgResult.reason;
     if (kafkaResult.status === "rejected") throw kafkaResult.reason;
+    if (orthancResult.status === "rejected") throw orthancResult.reason;
     const postgresMs = postgres?.startupMs ?? 0;
     const kafkaPortMs = kafka?.startupMs ?? 0;
 
@@ -159,6 +198,22 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       postgres,
       kafka,
       kafkaCluster,
+      ...(options.pacs
+        ? {
+            pacs: config.externalPacs
+              ? { ...config.externalPacs }
+              : orthanc
+                ? {
+                    url: orthanc.url,
+                    username: orthanc.credentials.username,
+                    password: orthanc.credentials.password,
+                    aeTitle: orthanc.aeTitle,
+                    dicomPort: orthanc.dicomPort,
+                    local: orthanc,
+                  }
+                : null,
+          }
+        : {}),
       timings: { postgresMs, kafkaPortMs, kafkaReadyMs, migrateMs, totalMs: Date.now() - started },
       stop: (o = {}) => stopStarted(o.all ?? false),
     };
@@ -169,13 +224,14 @@ export async function startStack(config: StackConfig, options: StartStackOptions
 }
 
 /** Stop the embedded servers recorded under config.dir (whoever started them). */
-export async function stopStack(config: StackConfig): Promise<{ postgres: boolean; kafka: boolean }> {
+export async function stopStack(config: StackConfig): Promise<{ postgres: boolean; kafka: boolean; orthanc: boolean }> {
   const d = dirs(config);
-  const [kafka, postgres] = await Promise.all([
+  const [kafka, postgres, orthanc] = await Promise.all([
     config.kafkaClusterSize > 1 ? stopKafkaCluster(d.kafka) : stopKafka(d.kafka),
     stopPostgres(d.postgres),
+    stopOrthanc(d.orthanc),
   ]);
-  return { postgres, kafka };
+  return { postgres, kafka, orthanc };
 }
 
 export function stackStatus(config: StackConfig) {

@@ -17,6 +17,7 @@ import {
   stopStack,
   stackStatus,
 } from "../../lib/stack/index.ts";
+import { orthancInstalled } from "../../lib/stack/orthanc.ts";
 import { REPO_ROOT } from "../../lib/db/index.ts";
 import { createKafka } from "../../lib/kafka/index.ts";
 import { getTestStack, waitFor } from "../helpers/index.ts";
@@ -85,6 +86,9 @@ test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", 
     PG_PORT: String(await freePort()),
     KAFKA_BROKERS: test.brokers.join(","),
     KAFKA_TOPIC_PREFIX: `cli${process.pid}.`,
+    // the CLI starts a local Orthanc too: its own ports, so that parallel tests never meet on the defaults
+    ORTHANC_HTTP_PORT: String(await freePort()),
+    ORTHANC_DICOM_PORT: String(await freePort()),
   };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/stack.ts", "start", "--foreground", "--no-migrate"], {
@@ -123,6 +127,54 @@ test("the stack CLI in the foreground stops its PostgreSQL on SIGINT (Ctrl-C)", 
   assert.equal(await exited, 130);
   await waitFor("PostgreSQL stopped with the CLI", () => processGone(pgPid), 10_000);
 });
+
+test(
+  "with pacs the stack starts a local Orthanc (its DICOMweb answering), hands out its URL and credentials, and stopStack stops it",
+  { skip: !orthancInstalled() && "Orthanc is not installed (npm run setup)" },
+  async (t) => {
+    const test = await getTestStack();
+    const dir = tempDir(t);
+    const env = {
+      STACK_DIR: dir,
+      DATABASE_URL: test.serverUrl(`pacs_${process.pid}`),
+      KAFKA_BROKERS: test.brokers.join(","),
+      KAFKA_TOPIC_PREFIX: `pacs${process.pid}.`,
+      ORTHANC_HTTP_PORT: String(await freePort()),
+      ORTHANC_DICOM_PORT: String(await freePort()),
+    };
+    const config = loadStackConfig(env);
+    const stack = await startStack(config, { pacs: true });
+    t.after(async () => {
+      await stopStack(config);
+      const client = new pg.Client({ connectionString: test.serverUrl("postgres") });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS pacs_${process.pid} WITH (FORCE)`);
+      await client.end();
+    });
+    assert.ok(stack.pacs?.local, "a local Orthanc");
+    assert.equal(stack.pacs.url, `http://127.0.0.1:${env.ORTHANC_HTTP_PORT}`);
+    const auth = `Basic ${Buffer.from(`${stack.pacs.username}:${stack.pacs.password}`).toString("base64")}`;
+    const studies = await fetch(`${stack.pacs.url}/dicom-web/studies`, {
+      headers: { authorization: auth, accept: "application/dicom+json" },
+    });
+    assert.ok(studies.status === 200 || studies.status === 204, `QIDO answered ${studies.status}`);
+    assert.equal((await fetch(`${stack.pacs.url}/system`)).status, 401, "no access without the credentials");
+    const pid = stack.pacs.local.pid;
+    assert.deepEqual(await stopStack(config), { postgres: false, kafka: false, orthanc: true });
+    assert.ok(processGone(pid));
+
+    // ORTHANC_URL names a PACS: nothing is started, and it is handed out as given
+    const external = loadStackConfig({
+      ...env,
+      ORTHANC_URL: "https://pacs.example.org/orthanc/",
+      ORTHANC_USERNAME: "u",
+      ORTHANC_PASSWORD: "p",
+    });
+    const withExternal = await startStack(external, { pacs: true });
+    assert.deepEqual(withExternal.pacs, { url: "https://pacs.example.org/orthanc", username: "u", password: "p" });
+    assert.throws(() => loadStackConfig({ ORTHANC_URL: "file:///etc/passwd" }), /ORTHANC_URL/);
+  },
+);
 
 test("startStack with external servers starts nothing and only prepares database and topics", async (t) => {
   const test = await getTestStack();
