@@ -9,6 +9,8 @@ import { createResultRepository } from "./repositories/results.ts";
 import { createReviewRepository, createModelVersionRepository } from "./repositories/reviews.ts";
 import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
 import { createOutboxRepository } from "./repositories/outbox.ts";
+import { createDeliveryRepository } from "./repositories/deliveries.ts";
+import { createDeliverySourceRepository } from "./repositories/delivery-sources.ts";
 
 export {
   createDb,
@@ -65,7 +67,19 @@ export type {
   OutboxEvent,
   ProcessedMessage,
   WorkerHeartbeat,
+  Delivery,
+  TenantDeliverySettings,
 } from "./generated/client.ts";
+export {
+  DEFAULT_DELIVERY_SETTINGS,
+  PACS_TARGET,
+  enqueueManualSr,
+  enqueueSignOffDeliveries,
+  type ClaimedDelivery,
+  type DeliveryRepository,
+  type DeliverySettingsValues,
+} from "./repositories/deliveries.ts";
+export type { DeliverySource } from "./repositories/delivery-sources.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 
 export interface RepositoryOptions {
@@ -91,6 +105,8 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     heartbeats: createHeartbeatRepository(prisma),
     processedMessages: createProcessedMessageRepository(prisma),
     outbox: createOutboxRepository(prisma),
+    deliveries: createDeliveryRepository(prisma),
+    deliverySources: createDeliverySourceRepository(prisma),
   };
 }
 

@@ -9,6 +9,15 @@ import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 import type { QueryLimits } from "./graphql/limits/preflight.ts";
 import type { RateLimitOptions } from "./http/rate-limit.ts";
 import type { LoginLimits } from "./auth/throttle.ts";
+import type { PacsConfig } from "../../../lib/deliveries/senders.ts";
+import type { DispatcherOptions } from "../../../lib/deliveries/dispatcher.ts";
+
+/** http(s) only: a PACS URL must not point the gateway at file:, data: or other schemes */
+const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .refine((value) => /^https?:$/.test(new URL(value).protocol), "must be an http:// or https:// URL");
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
@@ -104,6 +113,26 @@ const schema = z.object({
   TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
+  /** the PACS that SRs go to: Orthanc's root URL (its DICOMweb plugin at /dicom-web) … */
+  ORTHANC_URL: httpUrl().optional(),
+  ORTHANC_USERNAME: env.string().optional(),
+  ORTHANC_PASSWORD: env.string().optional(),
+  /** … or any DICOMweb server's base URL (wins over ORTHANC_URL) */
+  PACS_DICOMWEB_URL: httpUrl().optional(),
+  /** run the delivery dispatcher in this process (SR, HL7, FHIR out); any number of replicas may */
+  DELIVERY_DISPATCHER: env.bool(true),
+  DELIVERY_POLL_MS: env.int(1000, 10),
+  DELIVERY_BATCH_SIZE: env.int(8, 1),
+  /** a claimed delivery is another replica's to retry after this long without an outcome (crash) */
+  DELIVERY_LEASE_MS: env.int(120_000, 1000),
+  /** attempts before a retriable failure becomes FAILED */
+  DELIVERY_MAX_ATTEMPTS: env.int(8, 1),
+  DELIVERY_BACKOFF_INITIAL_MS: env.int(2000, 1),
+  DELIVERY_BACKOFF_MAX_MS: env.int(300_000, 1),
+  /** one send (STOW-RS, MLLP exchange, FHIR POST) */
+  DELIVERY_TIMEOUT_MS: env.int(30_000, 100),
+  HL7_SENDING_APPLICATION: env.string().default("GKMVLP"),
+  HL7_SENDING_FACILITY: env.string().default("GKMVLP"),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
   LOG_LEVEL: env.enumOf(["debug", "info", "warn", "error"] as const, "info"),
 });
@@ -137,6 +166,13 @@ export type GatewayConfig = {
   consoleDir: string;
   outboxPollMs: number;
   subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
+  deliveries: {
+    dispatcher: boolean;
+    pacs: PacsConfig | null;
+    hl7: { sendingApplication: string; sendingFacility: string };
+    timeoutMs: number;
+    options: DispatcherOptions;
+  };
   shutdownGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 };
@@ -216,9 +252,29 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       retentionMs: Math.max(c.TRANSITION_RETENTION_SECONDS, c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS) * 1000,
       replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },
     },
+    deliveries: {
+      dispatcher: c.DELIVERY_DISPATCHER,
+      pacs: pacsOf(c),
+      hl7: { sendingApplication: c.HL7_SENDING_APPLICATION, sendingFacility: c.HL7_SENDING_FACILITY },
+      timeoutMs: c.DELIVERY_TIMEOUT_MS,
+      options: {
+        pollMs: c.DELIVERY_POLL_MS,
+        batchSize: c.DELIVERY_BATCH_SIZE,
+        leaseMs: Math.max(c.DELIVERY_LEASE_MS, c.DELIVERY_TIMEOUT_MS * 2),
+        maxAttempts: c.DELIVERY_MAX_ATTEMPTS,
+        backoff: { initialMs: c.DELIVERY_BACKOFF_INITIAL_MS, factor: 2, maxMs: Math.max(c.DELIVERY_BACKOFF_MAX_MS, c.DELIVERY_BACKOFF_INITIAL_MS) },
+      },
+    },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
   };
+}
+
+function pacsOf(c: { ORTHANC_URL?: string; ORTHANC_USERNAME?: string; ORTHANC_PASSWORD?: string; PACS_DICOMWEB_URL?: string }): PacsConfig | null {
+  const url = c.PACS_DICOMWEB_URL ?? (c.ORTHANC_URL ? `${c.ORTHANC_URL.replace(/\/+$/, "")}/dicom-web` : null);
+  if (!url) return null;
+  const credentials = c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null;
+  return { dicomWebUrl: url.replace(/\/+$/, ""), credentials };
 }
 
 /** Reads the TLS files at start, so that a wrong path or a half configuration fails there with every problem named. */

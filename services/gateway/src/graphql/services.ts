@@ -6,6 +6,8 @@ import { createImageRepository } from "../../../../lib/db/repositories/images.ts
 import { createPatientRepository, createStudyRepository } from "../../../../lib/db/repositories/patients.ts";
 import { createUserRepository } from "../../../../lib/db/repositories/tenants.ts";
 import { createTransitionRepository } from "../../../../lib/db/repositories/transitions.ts";
+import { createDeliveryRepository } from "../../../../lib/db/repositories/deliveries.ts";
+import { createDeliverySourceRepository } from "../../../../lib/db/repositories/delivery-sources.ts";
 import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import type { Db } from "../repositories-ext/db.ts";
@@ -20,7 +22,15 @@ import { Revocations } from "../auth/sessions.ts";
 
 export function createServices(
   db: Db,
-  deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"]; replay: ReplayLimits },
+  deps: {
+    topics: TopicNames;
+    store: ImageStore;
+    updates: AnalysisUpdates;
+    auth: GatewayConfig["auth"];
+    replay: ReplayLimits;
+    /** new deliveries were committed: the dispatcher looks now instead of at its next poll */
+    wakeDeliveries?: () => void;
+  },
 ) {
   return {
     repos: {
@@ -30,7 +40,10 @@ export function createServices(
       analyses: createAnalysisRepository(db, deps.topics),
       users: createUserRepository(db),
       transitions: createTransitionRepository(db),
+      deliveries: createDeliveryRepository(db),
+      deliverySources: createDeliverySourceRepository(db),
     },
+    wakeDeliveries: deps.wakeDeliveries ?? (() => undefined),
     replay: deps.replay,
     store: deps.store,
     updates: deps.updates,
