@@ -56,6 +56,8 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
   const senders = { ...SENDERS, ...deps.senders };
   const { deliveries, logger } = deps;
   let running = false;
+  // set by stop(): rounds still finishing give their rows back instead of sending (runOnce works without start())
+  let stopping = false;
   let healthy = true;
   let loop: Promise<void> | null = null;
   let wakeUp: (() => void) | null = null;
@@ -69,7 +71,7 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
     const log = { deliveryId: d.id, kind: d.kind, trigger: d.trigger, attempt: d.attempts };
     try {
       // claimed while stop() began: give it back rather than start a send that stop() would not wait for
-      if (!running) throw new Aborted();
+      if (stopping) throw new Aborted();
       const source = await deps.sources.load(d.tenantId, d.studyId);
       if (!source) {
         await deliveries.markFailed(d, { code: "NOT_ANALYSED", message: "The study has no successful classification to send." }, null);
@@ -135,11 +137,13 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
     async start() {
       if (running) return;
       running = true;
+      stopping = false;
       loop = run();
     },
     async stop() {
       if (!running) return;
       running = false;
+      stopping = true;
       for (const abort of inFlight) abort.abort();
       wakeUp?.();
       await loop;
