@@ -5,9 +5,11 @@ import DataLoader from "dataloader";
 import type { Db } from "../repositories-ext/db.ts";
 import { studiesForPatients, countStudiesForPatients } from "../repositories-ext/reads.ts";
 import type { CursorKey } from "./pagination.ts";
+import { createDeliveryRepository } from "../../../../lib/db/repositories/deliveries.ts";
 import type {
   AnalysisModel,
   BoxRow,
+  DeliveryModel,
   FindingModel,
   ImageModel,
   PatientModel,
@@ -119,6 +121,8 @@ export function createLoaders(db: Db, tenantId: string) {
       (r) => r.analysisId,
     ),
   );
+  // through the repository (the one place that reads Delivery rows), tenant-scoped like every other loader
+  const deliveriesByStudy = new DataLoader<string, DeliveryModel[]>((ids) => createDeliveryRepository(db).listByStudyIds(tenantId, ids));
   const user = new DataLoader<string, UserRow | null>(async (ids) =>
     byId(
       await db.user.findMany({
@@ -164,6 +168,7 @@ export function createLoaders(db: Db, tenantId: string) {
     reportByAnalysis,
     vqaByAnalysis,
     reviewsByAnalysis,
+    deliveriesByStudy,
     user,
     tenant,
     studiesOfPatient,
