@@ -19,8 +19,6 @@ export interface AnalysedStudy extends SeededStudy {
 /** A study with a classification, a localization and a report, and a radiologist who can review it. */
 export async function analysedStudy(repos: Repositories, label = "d"): Promise<AnalysedStudy> {
   const seeded = await seedStudy(repos, label);
-  // an HTTP upload without DICOM UIDs: the SR goes into the study UID the FHIR bundle also uses
-  const studyInstanceUid = derivedUid("study", seeded.studyId);
   const user = await repos.users.create({
     tenantId: seeded.tenantId,
     email: `rad-${seeded.studyId}@example.test`,
@@ -28,6 +26,17 @@ export async function analysedStudy(repos: Repositories, label = "d"): Promise<A
     role: "RADIOLOGIST",
     password: "a-long-enough-password",
   });
+  return { ...seeded, ...(await writeResults(repos, seeded, label)), radiologistId: user.id };
+}
+
+/** Analyses and their results for an existing study, written as the worker writes them. */
+export async function writeResults(
+  repos: Repositories,
+  seeded: { tenantId: string; studyId: string; imageId: string },
+  label: string,
+): Promise<{ reportAnalysisId: string; studyInstanceUid: string }> {
+  // an HTTP upload without DICOM UIDs: the SR goes into the study UID the FHIR bundle also uses
+  const studyInstanceUid = derivedUid("study", seeded.studyId);
   const [cls, loc, rep] = (
     await repos.analyses.requestAnalyses(
       (["CLASSIFICATION", "LOCALIZATION", "REPORT"] as const).map((task) => ({
@@ -51,7 +60,7 @@ export async function analysedStudy(repos: Repositories, label = "d"): Promise<A
     decoding: "greedy",
     sentences: [{ index: 0, text: "Left pleural effusion.", regions: [{ region: "left lung", score: 0.7 }], labels: ["Pleural Effusion"] }],
   });
-  return { ...seeded, reportAnalysisId: rep, radiologistId: user.id, studyInstanceUid };
+  return { reportAnalysisId: rep, studyInstanceUid };
 }
 
 export interface MllpPeer {
