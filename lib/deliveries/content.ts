@@ -90,7 +90,13 @@ export function srInputOf(
     // the external id only: the PACS matches on it; no name leaves the platform
     patient: { id: source.patient.mrn },
     source: { sopClassUid: sourceSopClass(source), sopInstanceUid: uids.sopInstanceUid, seriesInstanceUid: uids.seriesInstanceUid },
-    algorithm: { name: m.name, version: m.version, bundleSha256: m.bundleSha256, deviceUid: derivedUid("device", m.bundleSha256), manufacturer: MANUFACTURER },
+    algorithm: {
+      name: m.name,
+      version: m.version,
+      bundleSha256: m.bundleSha256,
+      deviceUid: derivedUid("device", m.bundleSha256),
+      manufacturer: MANUFACTURER,
+    },
     findings: withdrawn
       ? []
       : source.findings.map((f) => {
@@ -159,7 +165,12 @@ export function fhirInputOf(source: DeliverySource, baseUrl: string): FhirStudyI
       startedAt: source.study.studyDate ?? source.study.createdAt,
     },
     patientExternalId: source.patient.mrn,
-    image: { id: source.image.id, seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid, sopClassUid: sourceSopClass(source) },
+    image: {
+      id: source.image.id,
+      seriesInstanceUid: uids.seriesInstanceUid,
+      sopInstanceUid: uids.sopInstanceUid,
+      sopClassUid: sourceSopClass(source),
+    },
     findings: source.findings.map((f) => ({
       label: f.label,
       probability: f.probability,

@@ -98,7 +98,12 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
       const retryAt = final ? null : new Date(Date.now() + backoffMs(d.attempts, options.backoff));
       await deliveries.markFailed(d, { code, message }, retryAt).catch(() => undefined);
       // the message names endpoints and status codes, never patient data (builders keep that inside the payload)
-      logger[final ? "error" : "warn"](final ? "delivery failed" : "delivery attempt failed, will retry", { ...log, code, message, retryAt });
+      logger[final ? "error" : "warn"](final ? "delivery failed" : "delivery attempt failed, will retry", {
+        ...log,
+        code,
+        message,
+        retryAt,
+      });
     } finally {
       inFlight.delete(abort);
     }

@@ -58,7 +58,11 @@ export async function sendSr(ctx: SendContext): Promise<SendOutcome> {
       ? { sopInstanceUid: ctx.predecessor.sentId, seriesInstanceUid: ctx.predecessor.sentSeriesUid }
       : null;
   const built = buildGroundedSr(srInputOf(ctx.source, ctx.delivery, prior, ctx.now));
-  const client = createDicomWebClient({ baseUrl: ctx.config.pacs.dicomWebUrl, credentials: ctx.config.pacs.credentials, timeoutMs: ctx.config.timeoutMs });
+  const client = createDicomWebClient({
+    baseUrl: ctx.config.pacs.dicomWebUrl,
+    credentials: ctx.config.pacs.credentials,
+    timeoutMs: ctx.config.timeoutMs,
+  });
   try {
     await client.store([built.bytes]);
   } catch (error) {
@@ -68,7 +72,11 @@ export async function sendSr(ctx: SendContext): Promise<SendOutcome> {
     }
     transport(error, "PACS unreachable");
   }
-  return { sentId: built.sopInstanceUid, sentSeriesUid: built.seriesInstanceUid, supersedesId: prior ? (ctx.predecessor?.id ?? null) : null };
+  return {
+    sentId: built.sopInstanceUid,
+    sentSeriesUid: built.seriesInstanceUid,
+    supersedesId: prior ? (ctx.predecessor?.id ?? null) : null,
+  };
 }
 
 export async function sendHl7(ctx: SendContext): Promise<SendOutcome> {

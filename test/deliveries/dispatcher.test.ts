@@ -30,8 +30,20 @@ function dispatcher(repos: Repositories, config: Partial<SenderConfig> = {}, opt
   });
 }
 
-const review = (repos: Repositories, s: { tenantId: string; reportAnalysisId: string; radiologistId: string }, action: "ACCEPT" | "AMEND" | "REJECT", amendedText?: string) =>
-  repos.reviews.create({ tenantId: s.tenantId, analysisId: s.reportAnalysisId, reviewerId: s.radiologistId, actor: `user:${s.radiologistId}`, action, amendedText });
+const review = (
+  repos: Repositories,
+  s: { tenantId: string; reportAnalysisId: string; radiologistId: string },
+  action: "ACCEPT" | "AMEND" | "REJECT",
+  amendedText?: string,
+) =>
+  repos.reviews.create({
+    tenantId: s.tenantId,
+    analysisId: s.reportAnalysisId,
+    reviewerId: s.radiologistId,
+    actor: `user:${s.radiologistId}`,
+    action,
+    amendedText,
+  });
 
 /** Runs rounds until every delivery is out of PENDING and not waiting on a backoff. */
 async function drain(d: ReturnType<typeof dispatcher>, repos: Repositories, tenantId: string, studyId: string) {
@@ -105,7 +117,14 @@ test("an ORU^R01 goes to the tenant's MLLP peer on sign-off: AA is SENT, AE is F
   const s = await analysedStudy(ctx.repos, "hl7");
   await ctx.repos.deliveries.saveSettings(
     s.tenantId,
-    { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", hl7Host: peer.target.host, hl7Port: peer.target.port, hl7ReceivingApplication: "RIS", hl7ReceivingFacility: "HOSP" },
+    {
+      ...DEFAULT_DELIVERY_SETTINGS,
+      srMode: "OFF",
+      hl7Host: peer.target.host,
+      hl7Port: peer.target.port,
+      hl7ReceivingApplication: "RIS",
+      hl7ReceivingFacility: "HOSP",
+    },
     "user:admin",
   );
   const d = dispatcher(ctx.repos);
@@ -135,7 +154,11 @@ test("a FHIR transaction of PUTs is posted to the tenant's server: 503 is retrie
   const server = await fhirPeer([503, 200]);
   t.after(() => server.close());
   const s = await analysedStudy(ctx.repos, "fhir");
-  await ctx.repos.deliveries.saveSettings(s.tenantId, { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", fhirBaseUrl: server.baseUrl }, "user:admin");
+  await ctx.repos.deliveries.saveSettings(
+    s.tenantId,
+    { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", fhirBaseUrl: server.baseUrl },
+    "user:admin",
+  );
   const d = dispatcher(ctx.repos);
   await review(ctx.repos, s, "ACCEPT");
   const [sent] = await drain(d, ctx.repos, s.tenantId, s.studyId);
@@ -165,7 +188,11 @@ test("a delivery interrupted by a dispatcher stop is given back and sent once af
   const peer = await mllpPeer(["SILENT"]);
   t.after(() => peer.close());
   const s = await analysedStudy(ctx.repos, "stop");
-  await ctx.repos.deliveries.saveSettings(s.tenantId, { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", hl7Host: "127.0.0.1", hl7Port: peer.target.port }, "user:admin");
+  await ctx.repos.deliveries.saveSettings(
+    s.tenantId,
+    { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", hl7Host: "127.0.0.1", hl7Port: peer.target.port },
+    "user:admin",
+  );
   await review(ctx.repos, s, "ACCEPT");
   // a long send timeout: the first send is still waiting for its ACK when the dispatcher stops
   const first = createDeliveryDispatcher({

@@ -50,8 +50,21 @@ export async function writeResults(
     )
   ).map((o) => o.analysis.id) as [string, string, string];
   await repos.results.writeClassification(cls, PROVENANCE, [
-    { label: "Pleural Effusion", probability: 0.91, rawProbability: 0.95, threshold: 0.5, regions: [{ region: "left lung", score: 0.8 }], validatedOnRealData: true },
-    { label: "Cardiomegaly", probability: 0.12, rawProbability: 0.2, threshold: 0.5, regions: [{ region: "cardiac silhouette", score: 0.6 }] },
+    {
+      label: "Pleural Effusion",
+      probability: 0.91,
+      rawProbability: 0.95,
+      threshold: 0.5,
+      regions: [{ region: "left lung", score: 0.8 }],
+      validatedOnRealData: true,
+    },
+    {
+      label: "Cardiomegaly",
+      probability: 0.12,
+      rawProbability: 0.2,
+      threshold: 0.5,
+      regions: [{ region: "cardiac silhouette", score: 0.6 }],
+    },
   ]);
   await repos.results.writeLocalization(loc, PROVENANCE, [{ label: "Pleural Effusion", x1: 10, y1: 120, x2: 110, y2: 220, score: 0.8 }]);
   await repos.results.writeReport(rep, PROVENANCE, {
@@ -129,7 +142,9 @@ export async function fhirPeer(statuses: number[]): Promise<FhirPeer> {
         body: JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"),
       });
       const status = peer.statuses[Math.min(requests.length - 1, peer.statuses.length - 1)] ?? 200;
-      res.writeHead(status, { "content-type": "application/fhir+json" }).end(JSON.stringify({ resourceType: "Bundle", type: "transaction-response" }));
+      res
+        .writeHead(status, { "content-type": "application/fhir+json" })
+        .end(JSON.stringify({ resourceType: "Bundle", type: "transaction-response" }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -23,7 +23,17 @@ async function studyOf(fx: GatewayFixture, label: string, analysed: boolean) {
   const patient = await repos.patients.create({ tenantId, mrn: `MRN-${label}` });
   const study = await repos.studies.create({ tenantId, patientId: patient.id, accession: `ACC-${label}` });
   const sha = Buffer.from(label.padEnd(32, "x")).toString("hex").slice(0, 64);
-  const { image } = await repos.images.attach({ tenantId, studyId: study.id, sha256: sha, format: "PNG", width: 256, height: 256, bytes: 10, bitDepth: 8, storageKey: `${sha}.png` });
+  const { image } = await repos.images.attach({
+    tenantId,
+    studyId: study.id,
+    sha256: sha,
+    format: "PNG",
+    width: 256,
+    height: 256,
+    bytes: 10,
+    bitDepth: 8,
+    storageKey: `${sha}.png`,
+  });
   const results = analysed ? await writeResults(repos, { tenantId, studyId: study.id, imageId: image.id }, label) : null;
   return { studyId: study.id, studyInstanceUid: results?.studyInstanceUid ?? null };
 }
@@ -55,9 +65,15 @@ test(
       assert.equal(refused.body.errors?.[0]?.extensions?.code, "FORBIDDEN", role);
     }
     const otherTenant = await fx.gql(SEND, { s: analysed.studyId }, fx.b.RADIOLOGIST);
-    assert.deepEqual(otherTenant.body.data.sendToPacs.errors.map((e: any) => e.code), ["NOT_FOUND"]);
+    assert.deepEqual(
+      otherTenant.body.data.sendToPacs.errors.map((e: any) => e.code),
+      ["NOT_FOUND"],
+    );
     const notAnalysed = await fx.gql(SEND, { s: empty.studyId }, fx.a.RADIOLOGIST);
-    assert.deepEqual(notAnalysed.body.data.sendToPacs.errors.map((e: any) => [e.code, e.field]), [["NOT_ANALYSED", "studyId"]]);
+    assert.deepEqual(
+      notAnalysed.body.data.sendToPacs.errors.map((e: any) => [e.code, e.field]),
+      [["NOT_ANALYSED", "studyId"]],
+    );
 
     const sent = await fx.gql(SEND, { s: analysed.studyId }, fx.a.RADIOLOGIST);
     assert.deepEqual(sent.body.data.sendToPacs.errors, []);
@@ -70,7 +86,9 @@ test(
     assert.equal(delivered.kind, "SR");
     assert.equal(delivered.target, "pacs");
     assert.equal(delivered.lastError, null);
-    const found = await createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, credentials: orthanc.credentials }).searchInstances(analysed.studyInstanceUid!);
+    const found = await createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, credentials: orthanc.credentials }).searchInstances(
+      analysed.studyInstanceUid!,
+    );
     assert.deepEqual(
       found.map((i) => i["00080018"]?.Value?.[0]),
       [delivered.sentId],
@@ -88,7 +106,10 @@ test("without a PACS sendToPacs answers NOT_CONFIGURED; delivery settings are th
   const fx = await startGatewayFixture(t);
   const analysed = await studyOf(fx, "nopacs", true);
   const res = await fx.gql(SEND, { s: analysed.studyId }, fx.a.ADMIN);
-  assert.deepEqual(res.body.data.sendToPacs.errors.map((e: any) => e.code), ["NOT_CONFIGURED"]);
+  assert.deepEqual(
+    res.body.data.sendToPacs.errors.map((e: any) => e.code),
+    ["NOT_CONFIGURED"],
+  );
 
   const read = await fx.gql(`{ deliverySettings { srMode hl7Host fhirBaseUrl } }`, {}, fx.a.ADMIN);
   assert.deepEqual(read.body.data.deliverySettings, { srMode: "ON_SIGN_OFF", hl7Host: null, fhirBaseUrl: null });
@@ -117,5 +138,8 @@ test("without a PACS sendToPacs answers NOT_CONFIGURED; delivery settings are th
   });
   const other = await fx.gql(`{ deliverySettings { srMode } }`, {}, fx.b.ADMIN);
   assert.equal(other.body.data.deliverySettings.srMode, "ON_SIGN_OFF", "another tenant keeps its own settings");
-  assert.equal(await fx.ctx.db.prisma.auditEvent.count({ where: { action: "tenant.delivery_settings.update", tenantId: fx.tenantA.tenantId } }), 1);
+  assert.equal(
+    await fx.ctx.db.prisma.auditEvent.count({ where: { action: "tenant.delivery_settings.update", tenantId: fx.tenantA.tenantId } }),
+    1,
+  );
 });

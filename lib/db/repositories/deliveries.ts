@@ -32,7 +32,10 @@ export const mllpTarget = (host: string, port: number) => `mllp://${host}:${port
 
 /** Has this study already got a delivery of `kind` that is sent or still on its way (something to supersede)? */
 async function hasLive(client: DbClient, tenantId: string, studyId: string, kind: DeliveryKind): Promise<boolean> {
-  const row = await client.delivery.findFirst({ where: { tenantId, studyId, kind, status: { in: ["PENDING", "SENT"] } }, select: { id: true } });
+  const row = await client.delivery.findFirst({
+    where: { tenantId, studyId, kind, status: { in: ["PENDING", "SENT"] } },
+    select: { id: true },
+  });
   return row !== null;
 }
 
@@ -83,9 +86,19 @@ export async function enqueueSignOffDeliveries(tx: DbClient, event: SignOffEvent
 }
 
 /** Call inside the sendToPacs transaction: one SR delivery to the platform's PACS, audited with it. */
-export async function enqueueManualSr(tx: DbClient, input: { tenantId: string; studyId: string; actor: string; requestId?: string }): Promise<Delivery> {
+export async function enqueueManualSr(
+  tx: DbClient,
+  input: { tenantId: string; studyId: string; actor: string; requestId?: string },
+): Promise<Delivery> {
   const delivery = await tx.delivery.create({
-    data: { tenantId: input.tenantId, studyId: input.studyId, kind: "SR", trigger: "MANUAL", target: PACS_TARGET, requestedBy: input.actor },
+    data: {
+      tenantId: input.tenantId,
+      studyId: input.studyId,
+      kind: "SR",
+      trigger: "MANUAL",
+      target: PACS_TARGET,
+      requestedBy: input.actor,
+    },
   });
   await recordAudit(tx, {
     tenantId: input.tenantId,
@@ -205,7 +218,14 @@ export function createDeliveryRepository(prisma: PrismaClient) {
     /** The latest SENT delivery of the same study and kind created before `d`: what a new SR supersedes. */
     predecessorOf: (d: Delivery) =>
       prisma.delivery.findFirst({
-        where: { tenantId: d.tenantId, studyId: d.studyId, kind: d.kind, status: "SENT", createdAt: { lte: d.createdAt }, id: { not: d.id } },
+        where: {
+          tenantId: d.tenantId,
+          studyId: d.studyId,
+          kind: d.kind,
+          status: "SENT",
+          createdAt: { lte: d.createdAt },
+          id: { not: d.id },
+        },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       }),
   };

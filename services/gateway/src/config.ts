@@ -262,7 +262,11 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
         batchSize: c.DELIVERY_BATCH_SIZE,
         leaseMs: Math.max(c.DELIVERY_LEASE_MS, c.DELIVERY_TIMEOUT_MS * 2),
         maxAttempts: c.DELIVERY_MAX_ATTEMPTS,
-        backoff: { initialMs: c.DELIVERY_BACKOFF_INITIAL_MS, factor: 2, maxMs: Math.max(c.DELIVERY_BACKOFF_MAX_MS, c.DELIVERY_BACKOFF_INITIAL_MS) },
+        backoff: {
+          initialMs: c.DELIVERY_BACKOFF_INITIAL_MS,
+          factor: 2,
+          maxMs: Math.max(c.DELIVERY_BACKOFF_MAX_MS, c.DELIVERY_BACKOFF_INITIAL_MS),
+        },
       },
     },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
@@ -270,7 +274,12 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
   };
 }
 
-function pacsOf(c: { ORTHANC_URL?: string; ORTHANC_USERNAME?: string; ORTHANC_PASSWORD?: string; PACS_DICOMWEB_URL?: string }): PacsConfig | null {
+function pacsOf(c: {
+  ORTHANC_URL?: string;
+  ORTHANC_USERNAME?: string;
+  ORTHANC_PASSWORD?: string;
+  PACS_DICOMWEB_URL?: string;
+}): PacsConfig | null {
   const url = c.PACS_DICOMWEB_URL ?? (c.ORTHANC_URL ? `${c.ORTHANC_URL.replace(/\/+$/, "")}/dicom-web` : null);
   if (!url) return null;
   const credentials = c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null;

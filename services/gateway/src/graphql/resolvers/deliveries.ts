@@ -28,7 +28,9 @@ export function validateDeliverySettings(input: DeliverySettingsInput): Delivery
     throw new ValidationError("hl7Port must be between 1 and 65535.", { field: "input.hl7Port" });
   }
   if ((hl7Host === null) !== (hl7Port === null)) {
-    throw new ValidationError("hl7Host and hl7Port go together: set both, or clear both.", { field: hl7Host ? "input.hl7Port" : "input.hl7Host" });
+    throw new ValidationError("hl7Host and hl7Port go together: set both, or clear both.", {
+      field: hl7Host ? "input.hl7Port" : "input.hl7Host",
+    });
   }
   const fhirBaseUrl = optional(input.fhirBaseUrl, "input.fhirBaseUrl", 2000);
   if (fhirBaseUrl) {
@@ -75,7 +77,9 @@ export const deliveryMutations: Pick<MutationResolvers<GatewayContext>, "updateD
       const state = await ctx.services.repos.deliverySources.status(who.tenantId, studyId);
       if (state === "NOT_FOUND") throw new NotFoundError("Study", studyId, { field: "studyId" });
       if (state === "NOT_ANALYSED") {
-        throw new AppError("NOT_ANALYSED", "The study has no successful classification yet: nothing to send.", 409, false, { field: "studyId" });
+        throw new AppError("NOT_ANALYSED", "The study has no successful classification yet: nothing to send.", 409, false, {
+          field: "studyId",
+        });
       }
       if (!ctx.config.deliveries.pacs) {
         throw new AppError("NOT_CONFIGURED", "No PACS is configured for this platform.", 409, false, { field: "studyId" });
