@@ -80,6 +80,7 @@ export {
   type DeliverySettingsValues,
 } from "./repositories/deliveries.ts";
 export type { DeliverySource } from "./repositories/delivery-sources.ts";
+export { enqueueCompletionDeliveries } from "./repositories/delivery-completion.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 
 export interface RepositoryOptions {

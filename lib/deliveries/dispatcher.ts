@@ -15,6 +15,9 @@ export interface DispatcherOptions {
   leaseMs: number;
   maxAttempts: number;
   backoff: { initialMs: number; factor: number; maxMs: number };
+  /** how often to look for studies that completed (SR on completion), and how far back */
+  completionSweepMs: number;
+  completionWindowMs: number;
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
@@ -23,6 +26,8 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   leaseMs: 120_000,
   maxAttempts: 8,
   backoff: { initialMs: 2000, factor: 2, maxMs: 300_000 },
+  completionSweepMs: 10_000,
+  completionWindowMs: 3_600_000,
 };
 
 export interface DispatcherDeps {
@@ -109,7 +114,13 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
     }
   }
 
+  let lastSweep = 0;
   async function runOnce(): Promise<number> {
+    if (Date.now() - lastSweep >= options.completionSweepMs) {
+      lastSweep = Date.now();
+      const created = await deliveries.sweepCompletions(options.completionWindowMs);
+      if (created > 0) logger.info("SR deliveries created for completed studies", { created });
+    }
     const claimed = await deliveries.claim(options.batchSize, options.leaseMs);
     await Promise.all(claimed.map((d) => deliver(d)));
     return claimed.length;

@@ -15,9 +15,15 @@ import { silentLogger } from "../../lib/logger/index.ts";
 import { freePort } from "../../lib/stack/processes.ts";
 import { orthancInstalled, startOrthanc, stopOrthanc, type OrthancHandle } from "../../lib/stack/orthanc.ts";
 import { createTestContext, waitFor } from "../helpers/index.ts";
-import { analysedStudy, fhirPeer, mllpPeer } from "./helpers.ts";
+import { analysedStudy, fhirPeer, mllpPeer, PROVENANCE } from "./helpers.ts";
 
-const FAST: Partial<DispatcherOptions> = { pollMs: 50, leaseMs: 5000, maxAttempts: 3, backoff: { initialMs: 30, factor: 2, maxMs: 100 } };
+const FAST: Partial<DispatcherOptions> = {
+  pollMs: 50,
+  leaseMs: 5000,
+  maxAttempts: 3,
+  backoff: { initialMs: 30, factor: 2, maxMs: 100 },
+  completionSweepMs: 0,
+};
 const HL7 = { sendingApplication: "GKMVLP", sendingFacility: "TEST" };
 
 function dispatcher(repos: Repositories, config: Partial<SenderConfig> = {}, options: Partial<DispatcherOptions> = FAST) {
@@ -223,4 +229,38 @@ test("a delivery interrupted by a dispatcher stop is given back and sent once af
   assert.equal((await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0]!.length, 1, "one delivery, SENT once");
   assert.equal(peer.received.length, 2, "the receiver saw the interrupted send and the resend");
   assert.equal(parseHl7(peer.received[0]!)[0]!.fields[10], parseHl7(peer.received[1]!)[0]!.fields[10], "with the same control id");
+});
+
+test("a tenant with SR on completion gets one COMPLETION delivery per round of analyses; without a PACS it fails with PACS_NOT_CONFIGURED", async (t) => {
+  const ctx = await createTestContext(t);
+  const s = await analysedStudy(ctx.repos, "done");
+  const d = dispatcher(ctx.repos);
+  await d.runOnce();
+  assert.deepEqual(
+    (await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0],
+    [],
+    "the default (ON_SIGN_OFF) sends nothing on completion",
+  );
+
+  await ctx.repos.deliveries.saveSettings(s.tenantId, { ...DEFAULT_DELIVERY_SETTINGS, srMode: "ON_COMPLETION" }, "user:admin");
+  const [row] = await drain(d, ctx.repos, s.tenantId, s.studyId);
+  await d.runOnce();
+  const rows = (await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0]!;
+  assert.equal(rows.length, 1, "one delivery for the round, however often the sweep runs");
+  assert.equal(row!.trigger, "COMPLETION");
+  assert.equal(row!.status, "FAILED");
+  assert.equal(row!.lastErrorCode, "PACS_NOT_CONFIGURED");
+  assert.equal(row!.attempts, 1, "a missing PACS is not retried");
+
+  // a new request starts a new round: nothing while it runs, one more delivery when it has ended
+  const [again] = await ctx.repos.analyses.requestAnalyses([
+    { tenantId: s.tenantId, studyId: s.studyId, imageId: s.imageId, task: "CLASSIFICATION", question: null, idempotencyKey: "done-again" },
+  ]);
+  await d.runOnce();
+  assert.equal((await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0]!.length, 1);
+  await ctx.repos.results.writeClassification(again!.analysis.id, PROVENANCE, [
+    { label: "Pleural Effusion", probability: 0.5, rawProbability: 0.5, threshold: 0.5, regions: [] },
+  ]);
+  await d.runOnce();
+  assert.equal((await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0]!.length, 2);
 });

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Delivery, DeliveryKind, PrismaClient, ReviewAction, TenantDeliverySettings } from "../generated/client.ts";
 import type { DbClient } from "../client.ts";
 import { recordAudit } from "./operations.ts";
+import { sweepCompletions } from "./delivery-completion.ts";
 
 /** The target name of the platform's own PACS (its URL and credentials live in the process config). */
 export const PACS_TARGET = "pacs";
@@ -153,6 +154,8 @@ export function createDeliveryRepository(prisma: PrismaClient) {
       return studyIds.map((id) => rows.filter((r) => r.studyId === id));
     },
     findById: (id: string) => prisma.delivery.findUnique({ where: { id } }),
+    /** COMPLETION deliveries for studies whose analyses ended within `withinMs` (lib/db/repositories/delivery-completion.ts) */
+    sweepCompletions: (withinMs: number) => sweepCompletions(prisma, withinMs),
     /**
      * Take up to `limit` due PENDING rows under a lease of `leaseMs`. The row locks (FOR UPDATE SKIP LOCKED: two
      * dispatchers never take the same row, and neither waits for the other) last only this short statement; the

@@ -129,6 +129,9 @@ const schema = z.object({
   DELIVERY_MAX_ATTEMPTS: env.int(8, 1),
   DELIVERY_BACKOFF_INITIAL_MS: env.int(2000, 1),
   DELIVERY_BACKOFF_MAX_MS: env.int(300_000, 1),
+  /** SR on completion: how often to look for studies whose analyses all ended, and how far back (seconds) */
+  DELIVERY_COMPLETION_SWEEP_MS: env.int(10_000, 10),
+  DELIVERY_COMPLETION_WINDOW_SECONDS: env.int(3600, 1),
   /** one send (STOW-RS, MLLP exchange, FHIR POST) */
   DELIVERY_TIMEOUT_MS: env.int(30_000, 100),
   HL7_SENDING_APPLICATION: env.string().default("GKMVLP"),
@@ -267,6 +270,8 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
           factor: 2,
           maxMs: Math.max(c.DELIVERY_BACKOFF_MAX_MS, c.DELIVERY_BACKOFF_INITIAL_MS),
         },
+        completionSweepMs: c.DELIVERY_COMPLETION_SWEEP_MS,
+        completionWindowMs: c.DELIVERY_COMPLETION_WINDOW_SECONDS * 1000,
       },
     },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
