@@ -268,6 +268,8 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
       await page.getByText(/Queued for the PACS/).waitFor();
       await deliveries.locator('tr[data-kind="SR"]').filter({ hasText: "sent by hand" }).and(srSent).waitFor({ timeout: 30_000 });
       assert.equal(await srSent.count(), 2);
+      await deliveries.scrollIntoViewIfNeeded();
+      await shot("study-deliveries");
     } else {
       await deliveries.locator('tr[data-kind="SR"][data-status="FAILED"]').filter({ hasText: "PACS_NOT_CONFIGURED" }).waitFor();
     }
