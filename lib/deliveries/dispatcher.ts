@@ -102,11 +102,12 @@ export function createDeliveryDispatcher(deps: DispatcherDeps): DeliveryDispatch
       const final = !retriable || d.attempts >= options.maxAttempts;
       const retryAt = final ? null : new Date(Date.now() + backoffMs(d.attempts, options.backoff));
       await deliveries.markFailed(d, { code, message }, retryAt).catch(() => undefined);
-      // the message names endpoints and status codes, never patient data (builders keep that inside the payload)
+      // a retriable failure's message is ours (timeouts, status codes, endpoints); a refusal's carries the receiver's
+      // text (an HL7 MSA-3 may echo the message), so that one stays in the row, readable by the tenant, not in the log
       logger[final ? "error" : "warn"](final ? "delivery failed" : "delivery attempt failed, will retry", {
         ...log,
         code,
-        message,
+        ...(retriable ? { message } : {}),
         retryAt,
       });
     } finally {

@@ -68,7 +68,8 @@ export function deliveriesPanel(deps: Deps): { el: HTMLElement; update(deliverie
               h("td", null, dateTime(d.sentAt ?? d.createdAt)),
               h(
                 "td",
-                { class: d.lastError ? "error-text" : "muted small" },
+                // UIDs are long unbroken digit strings: let them wrap inside the panel
+                { class: d.lastError ? "error-text delivery-detail" : "muted small delivery-detail" },
                 d.lastError
                   ? `${d.lastError.code}: ${d.lastError.message}${d.status === "PENDING" && d.nextAttemptAt ? ` (retry ${dateTime(d.nextAttemptAt)})` : ""}`
                   : (d.sentId ?? ""),
