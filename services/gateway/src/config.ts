@@ -17,7 +17,8 @@ const httpUrl = () =>
   z
     .string()
     .url()
-    .refine((value) => /^https?:$/.test(new URL(value).protocol), "must be an http:// or https:// URL");
+    // refinements run even after .url() failed: a string that is no URL must not throw here
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "must be an http:// or https:// URL");
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
