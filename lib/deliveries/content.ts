@@ -85,6 +85,14 @@ export function srInputOf(
   const m = model(source);
   const state = reportState(source);
   const withdrawn = state === "withdrawn";
+  // ABSTAIN: the model did not read the image as a frontal chest film, so its outputs are not findings (as in the API)
+  const abstain = source.classification.reliabilityLevel === "ABSTAIN";
+  const notes =
+    abstain && !withdrawn
+      ? ["Not assessed: the model did not read this image as a frontal chest radiograph; its outputs are not findings."]
+      : source.classification.reliabilityLevel === "CAUTION" && !withdrawn
+        ? ["Read with care: the image is somewhat unlike the model's training films, or the model cannot check its input."]
+        : [];
   return {
     study: { studyInstanceUid: uids.studyInstanceUid, accession: source.study.accession, studyDate: source.study.studyDate },
     // the external id only: the PACS matches on it; no name leaves the platform
@@ -97,20 +105,23 @@ export function srInputOf(
       deviceUid: derivedUid("device", m.bundleSha256),
       manufacturer: MANUFACTURER,
     },
-    findings: withdrawn
-      ? []
-      : source.findings.map((f) => {
-          const box = source.boxes.find((b) => b.label === f.label);
-          return {
-            label: f.label,
-            probability: f.probability,
-            regions: regionsOf(f.regions),
-            box: box ? { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } : null,
-          };
-        }),
-    sentences: withdrawn ? [] : reportSentences(source),
+    findings:
+      withdrawn || abstain
+        ? []
+        : source.findings.map((f) => {
+            const box = source.boxes.find((b) => b.label === f.label);
+            return {
+              label: f.label,
+              probability: f.probability,
+              regions: regionsOf(f.regions),
+              box: box ? { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } : null,
+            };
+          }),
+    // under ABSTAIN the model's sentences are not findings either; a reviewer's amended text still is the report
+    sentences: withdrawn || (abstain && source.review?.action !== "AMEND") ? [] : reportSentences(source),
     predecessor,
     verified: source.review ? { observerName: source.review.reviewerName, organization: MANUFACTURER, at: source.review.createdAt } : null,
+    notes,
     withdrawn: withdrawn ? { reason: "The reviewing radiologist rejected the AI report: the predecessor's content is withdrawn." } : null,
     seriesDescription: `AI findings (${state})`,
     createdAt: now,

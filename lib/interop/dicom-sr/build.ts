@@ -27,6 +27,8 @@ export interface SrInput {
   verified?: { observerName: string; organization: string; at: Date } | null;
   // a rejected report: the SR carries no findings or sentences, only this statement (it supersedes the predecessor)
   withdrawn?: { reason: string } | null;
+  // statements a reader must see with the findings (e.g. the model's reliability caution), one Comment item each
+  notes?: string[];
   // Series Description (0008,103E); names the report state, e.g. "AI findings (amended)"
   seriesDescription?: string;
   createdAt: Date;
@@ -85,6 +87,7 @@ function contentTree(input: SrInput): Element[][] {
       ...input.findings.map((f) => measurementGroup(f, ref)),
     ]),
     ...(input.withdrawn ? [text("CONTAINS", CONCEPTS.comment, input.withdrawn.reason)] : []),
+    ...(input.notes ?? []).map((note) => text("CONTAINS", CONCEPTS.comment, note)),
     ...(input.sentences.length > 0
       ? [
           container(
