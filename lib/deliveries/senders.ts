@@ -138,7 +138,8 @@ export async function sendFhir(ctx: SendContext): Promise<SendOutcome> {
   } catch (error) {
     transport(error, "FHIR server unreachable");
   }
-  await res.arrayBuffer().catch(() => undefined);
+  // only the status matters: the body is dropped unread, so a hostile server cannot make us buffer an endless answer
+  await res.body?.cancel().catch(() => undefined);
   if (res.status >= 500 || res.status === 408 || res.status === 429) {
     throw new DeliveryError("UNAVAILABLE", `FHIR server answered ${res.status}`, true);
   }
