@@ -37,6 +37,7 @@ const config: CodegenConfig = {
           Worker: `${models}#WorkerModel`,
           AuditEvent: `${models}#AuditEventModel`,
           AnalysisUpdate: `${models}#AnalysisUpdateModel`,
+          Delivery: `${models}#DeliveryModel`,
         },
       },
     },

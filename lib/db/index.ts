@@ -15,6 +15,8 @@ import { createLoginThrottleRepository } from "./repositories/login-throttle.ts"
 import { createTransitionRepository } from "./repositories/transitions.ts";
 import { createAuditRepository, createHeartbeatRepository, createProcessedMessageRepository } from "./repositories/operations.ts";
 import { createOutboxRepository } from "./repositories/outbox.ts";
+import { createDeliveryRepository } from "./repositories/deliveries.ts";
+import { createDeliverySourceRepository } from "./repositories/delivery-sources.ts";
 
 export {
   createDb,
@@ -72,7 +74,20 @@ export type {
   OutboxEvent,
   ProcessedMessage,
   WorkerHeartbeat,
+  Delivery,
+  TenantDeliverySettings,
 } from "./generated/client.ts";
+export {
+  DEFAULT_DELIVERY_SETTINGS,
+  PACS_TARGET,
+  enqueueManualSr,
+  enqueueSignOffDeliveries,
+  type ClaimedDelivery,
+  type DeliveryRepository,
+  type DeliverySettingsValues,
+} from "./repositories/deliveries.ts";
+export type { DeliverySource } from "./repositories/delivery-sources.ts";
+export { enqueueCompletionDeliveries } from "./repositories/delivery-completion.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 
 export interface RepositoryOptions {
@@ -103,6 +118,8 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     loginThrottle: createLoginThrottleRepository(prisma),
     transitions: createTransitionRepository(prisma),
     fhir: createFhirReadRepository(prisma),
+    deliveries: createDeliveryRepository(prisma),
+    deliverySources: createDeliverySourceRepository(prisma),
   };
 }
 

@@ -258,6 +258,21 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.getByRole("button", { name: "Accept" }).click();
     await page.getByText(/Report accepted/).waitFor();
     await page.locator(".review-status .badge-accept").waitFor();
+    // the sign-off sent the grounded SR to the PACS (the default tenant setting); "Send to PACS" sends another
+    const deliveries = page.getByTestId("deliveries");
+    const srSent = deliveries.locator('tr[data-kind="SR"][data-status="SENT"]');
+    if (stack.pacs) {
+      await srSent.first().waitFor({ timeout: 30_000 });
+      assert.match(await deliveries.innerText(), /DICOM SR → PACS\s+on sign-off/);
+      await page.getByRole("button", { name: "Send to PACS" }).click();
+      await page.getByText(/Queued for the PACS/).waitFor();
+      await deliveries.locator('tr[data-kind="SR"]').filter({ hasText: "sent by hand" }).and(srSent).waitFor({ timeout: 30_000 });
+      assert.equal(await srSent.count(), 2);
+      await deliveries.scrollIntoViewIfNeeded();
+      await shot("study-deliveries");
+    } else {
+      await deliveries.locator('tr[data-kind="SR"][data-status="FAILED"]').filter({ hasText: "PACS_NOT_CONFIGURED" }).waitFor();
+    }
     await signOut(page);
     await signIn(page, stack.baseUrl, stack.users.admin.email, stack.users.admin.password);
     await page.getByRole("link", { name: "Audit log" }).click();
@@ -397,6 +412,8 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.goto(`${stack.baseUrl}/console/${studyHash}`);
     await page.locator(".sentence").first().waitFor();
     assert.equal(await page.getByRole("button", { name: "Accept" }).count(), 0, "clinicians do not review reports");
+    await page.getByTestId("deliveries").locator("tr[data-delivery]").first().waitFor();
+    assert.equal(await page.getByRole("button", { name: "Send to PACS" }).count(), 0, "clinicians see deliveries but do not send");
     const answer = await expectingErrors(
       browser,
       /status of 403/,

@@ -19,6 +19,8 @@ import { createEngine } from "../../workers/analysis/src/inference/engine.ts";
 import { createAnalysisWorker } from "../../workers/analysis/src/worker.ts";
 import { createLogger as createWorkerLogger } from "../../workers/analysis/src/logger.ts";
 import { bundleDir } from "../worker/golden-bundle.ts";
+import { freePort } from "../../lib/stack/processes.ts";
+import { orthancInstalled, startOrthanc, stopOrthanc } from "../../lib/stack/orthanc.ts";
 
 const consoleDir = fileURLToPath(new URL("../../services/console/dist", import.meta.url));
 const SECRET = "console-test-secret-0123456789-abcdefghij";
@@ -39,6 +41,8 @@ export interface ConsoleStack {
   users: Record<Who, { email: string; password: string }>;
   /** server-side log lines (gateway and worker), for failure messages */
   logs: string[];
+  /** whether a real Orthanc receives the SRs (installed here); without one SR deliveries fail NOT_CONFIGURED */
+  pacs: boolean;
 }
 
 /** Starts everything; clean-up is registered on `t` and runs after the test and its subtests. */
@@ -57,7 +61,24 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
     [...DEMO_USERS, DEMO_OPERATOR].map((u) => [u.role.toLowerCase(), { email: u.email, password: u.password }]),
   ) as ConsoleStack["users"];
 
+  // a real PACS for the study page's deliveries and "Send to PACS", when Orthanc is installed
+  let pacsEnv: Record<string, string> = {};
+  if (orthancInstalled()) {
+    const orthancDir = await mkdtemp(path.join(tmpdir(), "console-orthanc-"));
+    const orthanc = await startOrthanc({ dataDir: orthancDir, httpPort: await freePort(), dicomPort: await freePort() });
+    ctx.defer(async () => {
+      await stopOrthanc(orthancDir);
+      await rm(orthancDir, { recursive: true, force: true });
+    });
+    pacsEnv = {
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USERNAME: orthanc.credentials.username,
+      ORTHANC_PASSWORD: orthanc.credentials.password,
+      DELIVERY_POLL_MS: "200",
+    };
+  }
   const gatewayConfig = loadGatewayConfig({
+    ...pacsEnv,
     DATABASE_URL: ctx.databaseUrl,
     KAFKA_BROKERS: ctx.brokers.join(","),
     AUTH_TOKEN_SECRET: SECRET,
@@ -110,5 +131,5 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
   await worker.start();
   ctx.defer(() => worker.stop());
 
-  return { baseUrl: gateway.url, users, logs };
+  return { baseUrl: gateway.url, users, logs, pacs: Object.keys(pacsEnv).length > 0 };
 }

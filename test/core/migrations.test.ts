@@ -11,6 +11,7 @@ const EXPECTED_TABLES = [
   "AnalysisTransition",
   "ApiKey",
   "AuditEvent",
+  "Delivery",
   "FindingResult",
   "Image",
   "LocalizationBox",
@@ -25,6 +26,7 @@ const EXPECTED_TABLES = [
   "Session",
   "Study",
   "Tenant",
+  "TenantDeliverySettings",
   "User",
   "VqaAnswer",
   "WorkerHeartbeat",
@@ -71,6 +73,7 @@ test("prisma migrate deploy builds the whole schema on an empty database, and a 
       "Review",
       "Session",
       "AnalysisTransition",
+      "Delivery",
     ]) {
       const column = await client.query(
         "SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = 'tenantId' AND is_nullable = 'NO'",

@@ -57,7 +57,14 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
     assert.equal((await fetch(`${fx.gateway.url}/healthz`)).status, 200);
     const ready = await fetch(`${fx.gateway.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual((await ready.json()).checks, { database: true, kafka: true, relay: true, consumer: true, tailer: true });
+    assert.deepEqual((await ready.json()).checks, {
+      database: true,
+      kafka: true,
+      relay: true,
+      consumer: true,
+      tailer: true,
+      deliveries: true,
+    });
   });
 
   await t.test("the console's static files are served with their content types and index.html for client routes", async () => {

@@ -137,3 +137,27 @@ test("a superseding SR names its predecessor in the Predecessor Documents Sequen
   assert.equal(series?.string("x0020000e"), "2.25.77");
   assert.equal(series?.elements.x00081199?.items?.[0]?.dataSet?.string("x00081155"), "2.25.78");
 });
+
+test(
+  "a withdrawing SR (rejected report) passes dciodvfy, carries no findings or sentences, and says why",
+  { skip: !hasTool("dciodvfy") },
+  () => {
+    const first = buildGroundedSr(input());
+    const withdrawn = buildGroundedSr(
+      input({
+        findings: [],
+        sentences: [],
+        predecessor: { seriesInstanceUid: first.seriesInstanceUid, sopInstanceUid: first.sopInstanceUid },
+        verified: { observerName: "Doe^Jane", organization: "Hospital", at: new Date("2026-01-02T05:00:00Z") },
+        withdrawn: { reason: "The reviewing radiologist rejected the AI report." },
+        seriesDescription: "AI findings (withdrawn)",
+      }),
+    );
+    assert.deepEqual(dciodvfyErrors(write("withdrawn.dcm", withdrawn.bytes)), []);
+    const ds = dicomParser.parseDicom(new Uint8Array(withdrawn.bytes));
+    assert.equal(ds.string("x0008103e"), "AI findings (withdrawn)");
+    const items = contentItems(ds);
+    assert.ok(items.some((i) => meaning(i) === "Comment" && i.string("x0040a160")?.includes("rejected")));
+    assert.ok(!items.some((i) => meaning(i) === "Measurement Group" || meaning(i) === "Report sentence"));
+  },
+);

@@ -13,6 +13,7 @@ import { NotFoundError, ValidationError } from "../../errors/index.ts";
 import type { TopicNames } from "../../events/index.ts";
 import type { Dedupe, ErrorInfo, Provenance } from "./analyses.ts";
 import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } from "./result-inputs.ts";
+import { enqueueCompletionDeliveries } from "./delivery-completion.ts";
 import { announce, finish, refreshStudies, reliabilityColumns, replaceResults, resultRows } from "./job-sql.ts";
 
 export { refreshStudies };
@@ -135,6 +136,11 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
       const finished = await finish(tx, updates, job.provenance);
       await announce(tx, finished, new Map(failing.map((f) => [f.analysisId, f.error])), topics);
       await refreshStudies(tx, [...new Set(finished.map((a) => a.studyId))].sort());
+      // SR on completion (tenants that ask for it): its delivery row commits with the results that complete the study
+      for (const key of [...new Set(finished.map((a) => `${a.tenantId} ${a.studyId}`))].sort()) {
+        const [tenantId, studyId] = key.split(" ") as [string, string];
+        await enqueueCompletionDeliveries(tx, tenantId, studyId);
+      }
       for (const a of finished) statuses.set(a.id, a.status);
       return { fresh: true, applied: finished.map((a) => a.id), statuses };
     }, TX_OPTIONS);

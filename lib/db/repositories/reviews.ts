@@ -3,6 +3,7 @@ import type { PrismaClient, Review, ReviewAction } from "../generated/client.ts"
 import { InvalidStateError, NotFoundError, ValidationError } from "../../errors/index.ts";
 import { TX_OPTIONS } from "../client.ts";
 import { recordAudit } from "./operations.ts";
+import { enqueueSignOffDeliveries } from "./deliveries.ts";
 import { groupByKey } from "./pagination.ts";
 
 export interface ReviewInput {
@@ -23,7 +24,7 @@ export function createReviewRepository(prisma: PrismaClient) {
   return {
     /**
      * The one review path (API and tests): review a SUCCEEDED REPORT analysis of the tenant; ACCEPT and AMEND mark
-     * the study REVIEWED; the audit event commits in the same transaction. Field names are the GraphQL input's.
+     * the study REVIEWED; the audit event and the sign-off's deliveries commit in the same transaction. Field names are the GraphQL input's.
      */
     async create(input: ReviewInput): Promise<Review> {
       const amendedText = input.amendedText?.trim() || null;
@@ -69,6 +70,14 @@ export function createReviewRepository(prisma: PrismaClient) {
           targetType: "Analysis",
           targetId: analysis.id,
           details: { reviewId: review.id, studyId: analysis.studyId, comment: input.comment ?? null, amended: amendedText !== null },
+        });
+        // the sign-off's deliveries (SR, HL7, FHIR as the tenant asks) commit with it, or not at all
+        await enqueueSignOffDeliveries(tx, {
+          tenantId: input.tenantId,
+          studyId: analysis.studyId,
+          reviewId: review.id,
+          action: input.action,
+          actor: input.actor,
         });
         return review;
       }, TX_OPTIONS);

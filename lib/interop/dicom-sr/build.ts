@@ -25,6 +25,12 @@ export interface SrInput {
   // the SR this one supersedes (amended or rejected report)
   predecessor?: { seriesInstanceUid: string; sopInstanceUid: string } | null;
   verified?: { observerName: string; organization: string; at: Date } | null;
+  // a rejected report: the SR carries no findings or sentences, only this statement (it supersedes the predecessor)
+  withdrawn?: { reason: string } | null;
+  // statements a reader must see with the findings (e.g. the model's reliability caution), one Comment item each
+  notes?: string[];
+  // Series Description (0008,103E); names the report state, e.g. "AI findings (amended)"
+  seriesDescription?: string;
   createdAt: Date;
   // generated when absent; injected by tests that need stable UIDs
   sopInstanceUid?: string;
@@ -80,6 +86,8 @@ function contentTree(input: SrInput): Element[][] {
       text("HAS OBS CONTEXT", CONCEPTS.algorithmParameters, `bundle_sha256=${alg.bundleSha256}`),
       ...input.findings.map((f) => measurementGroup(f, ref)),
     ]),
+    ...(input.withdrawn ? [text("CONTAINS", CONCEPTS.comment, input.withdrawn.reason)] : []),
+    ...(input.notes ?? []).map((note) => text("CONTAINS", CONCEPTS.comment, note)),
     ...(input.sentences.length > 0
       ? [
           container(
@@ -134,7 +142,7 @@ export function buildGroundedSr(input: SrInput): BuiltSr {
     str([0x0008, 0x0060], "CS", "SR"),
     str([0x0008, 0x0070], "LO", input.algorithm.manufacturer),
     str([0x0008, 0x0090], "PN", ""),
-    str([0x0008, 0x103e], "LO", "AI findings (grounded SR)"),
+    str([0x0008, 0x103e], "LO", (input.seriesDescription ?? "AI findings (grounded SR)").slice(0, 64)),
     { tag: [0x0008, 0x1111], vr: "SQ", items: [] },
     str([0x0010, 0x0010], "PN", input.patient.name ?? ""),
     str([0x0010, 0x0020], "LO", input.patient.id.slice(0, 64)),

@@ -52,6 +52,7 @@ export const CONCEPTS = {
   algorithmName: dcm("111001", "Algorithm Name"),
   algorithmVersion: dcm("111003", "Algorithm Version"),
   algorithmParameters: dcm("111002", "Algorithm Parameters"),
+  comment: dcm("121106", "Comment"),
   probability: priv("PROBABILITY", "Finding probability"),
   reportSentence: priv("SENTENCE", "Report sentence"),
   reportText: priv("REPORT", "Generated report"),

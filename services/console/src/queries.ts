@@ -110,6 +110,7 @@ export const STUDY = doc<Op.StudyQuery, Op.StudyQueryVariables>(
         ...StudyFields
         studyInstanceUid
         images { id format width height bytes url bitsStored photometric viewPosition sha256 }
+        deliveries { id kind trigger status attempts target sentId createdAt sentAt nextAttemptAt lastError { code message } }
         analyses {
           id task status question attempts errorCode errorMessage requestedAt finishedAt durationMs
           image { id }
@@ -143,6 +144,10 @@ export const REVIEW = doc<Op.ReviewMutation, Op.ReviewMutationVariables>(/* Grap
   mutation Review($input: ReviewReportInput!) {
     reviewReport(input: $input) { review { id action } report { analysisId reviewStatus } errors { code message field } }
   }
+`);
+
+export const SEND_TO_PACS = doc<Op.SendToPacsMutation, Op.SendToPacsMutationVariables>(/* GraphQL */ `
+  mutation SendToPacs($studyId: ID!) { sendToPacs(studyId: $studyId) { delivery { id status } errors { code message field } } }
 `);
 
 export const RETRY = doc<Op.RetryMutation, Op.RetryMutationVariables>(/* GraphQL */ `

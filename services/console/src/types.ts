@@ -33,6 +33,7 @@ export type Patient = Study["patient"];
 export type StudyDetail = NonNullable<Op.StudyQuery["study"]>;
 export type ImageInfo = Item<StudyDetail["images"]>;
 export type Analysis = Item<StudyDetail["analyses"]>;
+export type Delivery = Item<StudyDetail["deliveries"]>;
 export type Reliability = Op.ReliabilityFieldsFragment;
 
 export type AnalysisResult = Op.ResultFieldsFragment;

@@ -9,6 +9,16 @@ import { topicNames, type TopicNames } from "../../../lib/events/index.ts";
 import type { QueryLimits } from "./graphql/limits/preflight.ts";
 import type { RateLimitOptions } from "./http/rate-limit.ts";
 import type { LoginLimits } from "./auth/throttle.ts";
+import type { PacsConfig } from "../../../lib/deliveries/senders.ts";
+import type { DispatcherOptions } from "../../../lib/deliveries/dispatcher.ts";
+
+/** http(s) only: a PACS URL must not point the gateway at file:, data: or other schemes */
+const httpUrl = () =>
+  z
+    .string()
+    .url()
+    // refinements run even after .url() failed: a string that is no URL must not throw here
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "must be an http:// or https:// URL");
 
 const schema = z.object({
   GATEWAY_HOST: env.string().default("127.0.0.1"),
@@ -104,6 +114,29 @@ const schema = z.object({
   TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
+  /** the PACS that SRs go to: Orthanc's root URL (its DICOMweb plugin at /dicom-web) … */
+  ORTHANC_URL: httpUrl().optional(),
+  ORTHANC_USERNAME: env.string().optional(),
+  ORTHANC_PASSWORD: env.string().optional(),
+  /** … or any DICOMweb server's base URL (wins over ORTHANC_URL) */
+  PACS_DICOMWEB_URL: httpUrl().optional(),
+  /** run the delivery dispatcher in this process (SR, HL7, FHIR out); any number of replicas may */
+  DELIVERY_DISPATCHER: env.bool(true),
+  DELIVERY_POLL_MS: env.int(1000, 10),
+  DELIVERY_BATCH_SIZE: env.int(8, 1),
+  /** a claimed delivery is another replica's to retry after this long without an outcome (crash) */
+  DELIVERY_LEASE_MS: env.int(120_000, 1000),
+  /** attempts before a retriable failure becomes FAILED */
+  DELIVERY_MAX_ATTEMPTS: env.int(8, 1),
+  DELIVERY_BACKOFF_INITIAL_MS: env.int(2000, 1),
+  DELIVERY_BACKOFF_MAX_MS: env.int(300_000, 1),
+  /** SR on completion: how often to look for studies whose analyses all ended, and how far back (seconds) */
+  DELIVERY_COMPLETION_SWEEP_MS: env.int(10_000, 10),
+  DELIVERY_COMPLETION_WINDOW_SECONDS: env.int(3600, 1),
+  /** one send (STOW-RS, MLLP exchange, FHIR POST) */
+  DELIVERY_TIMEOUT_MS: env.int(30_000, 100),
+  HL7_SENDING_APPLICATION: env.string().default("GKMVLP"),
+  HL7_SENDING_FACILITY: env.string().default("GKMVLP"),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
   /** public base of the read-only FHIR endpoint as clients reach it (behind a proxy), e.g. https://ai.hospital.example/fhir/r4; default: the gateway's own address + /fhir/r4 */
   FHIR_BASE_URL: z
@@ -143,6 +176,13 @@ export type GatewayConfig = {
   outboxPollMs: number;
   subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
   fhir: { baseUrl: string | null };
+  deliveries: {
+    dispatcher: boolean;
+    pacs: PacsConfig | null;
+    hl7: { sendingApplication: string; sendingFacility: string };
+    timeoutMs: number;
+    options: DispatcherOptions;
+  };
   shutdownGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 };
@@ -223,9 +263,40 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },
     },
     fhir: { baseUrl: c.FHIR_BASE_URL ?? null },
+    deliveries: {
+      dispatcher: c.DELIVERY_DISPATCHER,
+      pacs: pacsOf(c),
+      hl7: { sendingApplication: c.HL7_SENDING_APPLICATION, sendingFacility: c.HL7_SENDING_FACILITY },
+      timeoutMs: c.DELIVERY_TIMEOUT_MS,
+      options: {
+        pollMs: c.DELIVERY_POLL_MS,
+        batchSize: c.DELIVERY_BATCH_SIZE,
+        leaseMs: Math.max(c.DELIVERY_LEASE_MS, c.DELIVERY_TIMEOUT_MS * 2),
+        maxAttempts: c.DELIVERY_MAX_ATTEMPTS,
+        backoff: {
+          initialMs: c.DELIVERY_BACKOFF_INITIAL_MS,
+          factor: 2,
+          maxMs: Math.max(c.DELIVERY_BACKOFF_MAX_MS, c.DELIVERY_BACKOFF_INITIAL_MS),
+        },
+        completionSweepMs: c.DELIVERY_COMPLETION_SWEEP_MS,
+        completionWindowMs: c.DELIVERY_COMPLETION_WINDOW_SECONDS * 1000,
+      },
+    },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     logLevel: c.LOG_LEVEL,
   };
+}
+
+function pacsOf(c: {
+  ORTHANC_URL?: string;
+  ORTHANC_USERNAME?: string;
+  ORTHANC_PASSWORD?: string;
+  PACS_DICOMWEB_URL?: string;
+}): PacsConfig | null {
+  const url = c.PACS_DICOMWEB_URL ?? (c.ORTHANC_URL ? `${c.ORTHANC_URL.replace(/\/+$/, "")}/dicom-web` : null);
+  if (!url) return null;
+  const credentials = c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null;
+  return { dicomWebUrl: url.replace(/\/+$/, ""), credentials };
 }
 
 /** Reads the TLS files at start, so that a wrong path or a half configuration fails there with every problem named. */

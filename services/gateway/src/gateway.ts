@@ -11,6 +11,9 @@ import { ping, type Db as CoreDb } from "../../../lib/db/client.ts";
 import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
 import type { KafkaClient, KafkaProducer } from "../../../lib/kafka/index.ts";
 import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.ts";
+import { createDeliveryRepository } from "../../../lib/db/repositories/deliveries.ts";
+import { createDeliverySourceRepository } from "../../../lib/db/repositories/delivery-sources.ts";
+import { createDeliveryDispatcher, type DeliveryDispatcher } from "../../../lib/deliveries/dispatcher.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -48,7 +51,7 @@ export interface GatewayDeps {
 
 export interface ReadyReport {
   ready: boolean;
-  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean; tailer: boolean };
+  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean; tailer: boolean; deliveries: boolean };
 }
 
 export interface Gateway {
@@ -63,6 +66,8 @@ export interface Gateway {
   readonly tailer: TransitionTailer;
   /** publish everything in the outbox now (tests, demo) */
   flushOutbox(): Promise<number>;
+  /** this replica's delivery dispatcher (SR, HL7, FHIR out); null when DELIVERY_DISPATCHER=false */
+  readonly deliveries: DeliveryDispatcher | null;
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -71,7 +76,25 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const db = countingClient(deps.db.prisma);
   const topics = config.topics;
   const updates = new AnalysisUpdates();
-  const services = createServices(db, { topics, store: imageStore, updates, auth: config.auth, replay: config.subscriptions.replay });
+  // In the gateway rather than a service of its own: it needs the same database and config, replicas share the work
+  // through SKIP LOCKED claims, and sendToPacs can wake it at once; DELIVERY_DISPATCHER=false turns it off here.
+  const deliveries = config.deliveries.dispatcher
+    ? createDeliveryDispatcher({
+        deliveries: createDeliveryRepository(deps.db.prisma),
+        sources: createDeliverySourceRepository(deps.db.prisma),
+        config: { pacs: config.deliveries.pacs, hl7: config.deliveries.hl7, timeoutMs: config.deliveries.timeoutMs },
+        logger,
+        options: config.deliveries.options,
+      })
+    : null;
+  const services = createServices(db, {
+    topics,
+    store: imageStore,
+    updates,
+    auth: config.auth,
+    replay: config.subscriptions.replay,
+    wakeDeliveries: () => deliveries?.wake(),
+  });
   const authOptions = { tokenSecret: config.auth.tokenSecret, apiKeyLastUsedIntervalSeconds: config.auth.apiKeyLastUsedIntervalSeconds };
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
@@ -268,7 +291,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const database = await ping(db);
     // one probe without retries: waitUntilReady's admin client retries its connect for longer than a probe may take
     const kafkaOk = await kafka.reachable(2000);
-    const checks = { database, kafka: kafkaOk, relay: relay?.ready() ?? false, consumer: consumer.ready(), tailer: tailer.ready() };
+    const checks = {
+      database,
+      kafka: kafkaOk,
+      relay: relay?.ready() ?? false,
+      consumer: consumer.ready(),
+      tailer: tailer.ready(),
+      deliveries: deliveries?.ready() ?? true,
+    };
     return { ready: state === "started" && Object.values(checks).every(Boolean), checks };
   }
 
@@ -287,6 +317,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     await relay.start();
     await tailer.start();
     await consumer.start();
+    await deliveries?.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -339,6 +370,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     await step("stop outbox relay", async () => relay?.stop());
     await step("stop completion consumer", () => consumer.stop());
     await step("stop transition tailer", () => tailer.stop());
+    // sends in flight are aborted and their rows given back: another replica or the next start sends them
+    await step("stop delivery dispatcher", async () => deliveries?.stop());
     // 5. disconnect the Kafka clients this gateway created
     await step("disconnect producer", async () => producer?.disconnect());
     state = "stopped";
@@ -355,5 +388,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     updates,
     tailer,
     flushOutbox: async () => (relay ? relay.flush() : 0),
+    deliveries,
   };
 }

@@ -17,6 +17,7 @@ import { findingsPanel } from "./study/findingsPanel.ts";
 import { reliabilityBanner } from "./study/reliabilityBanner.ts";
 import { reportPanel } from "./study/reportPanel.ts";
 import { vqaPanel } from "./study/vqaPanel.ts";
+import { deliveriesPanel } from "./study/deliveriesPanel.ts";
 import type { ViewContext, ViewFn } from "./context.ts";
 
 export const renderStudy: ViewFn = (root, ctx) => {
@@ -75,6 +76,9 @@ class StudyPage {
   private findings: ReturnType<typeof findingsPanel>;
   private report: ReturnType<typeof reportPanel>;
   private vqa: ReturnType<typeof vqaPanel>;
+  private deliveries: ReturnType<typeof deliveriesPanel>;
+  // deliveries are not announced by the analysis subscription: look again while one is on its way
+  private deliveryPoll: ReturnType<typeof setTimeout> | null = null;
   private viewerState = h("div", { class: "viewer-state" });
   private provenance = h("p", { class: "muted small provenance" });
   private statusSlot = h("span", { "data-testid": "study-status" });
@@ -95,6 +99,7 @@ class StudyPage {
     this.findings = findingsPanel(highlight);
     this.report = reportPanel({ api: ctx.api, canReview: canReview(role), onHighlight: highlight, onReviewed: refetch });
     this.vqa = vqaPanel({ api: ctx.api, studyId: study.id, canAsk: canAsk(role), onHighlight: highlight, onAsked: refetch });
+    this.deliveries = deliveriesPanel({ api: ctx.api, studyId: study.id, canSend: canReview(role), onSent: refetch });
     const p = study.patient;
     replace(
       root,
@@ -127,7 +132,7 @@ class StudyPage {
             "Drag to pan, wheel to zoom, right-drag (or Shift+drag) for window/level. With the image focused: + − 0 and arrow keys.",
           ),
         ),
-        h("div", { class: "side-col" }, this.findings.el, this.report.el, this.vqa.el),
+        h("div", { class: "side-col" }, this.findings.el, this.report.el, this.vqa.el, this.deliveries.el),
       ),
     );
   }
@@ -180,6 +185,9 @@ class StudyPage {
     this.findings.update(findings, pendingText("CLASSIFICATION", "classification"), reliability?.level ?? null);
     this.report.update(latestResult(study.analyses, "Report"), pendingText("REPORT", "report"));
     this.vqa.update(vqaAnalyses(study.analyses), image?.id ?? null);
+    this.deliveries.update(study.deliveries, latest.get("CLASSIFICATION")?.status === "SUCCEEDED");
+    if (this.deliveryPoll) clearTimeout(this.deliveryPoll);
+    this.deliveryPoll = study.deliveries.some((d) => d.status === "PENDING") ? setTimeout(() => this.refetch(), 1500) : null;
   }
 
   showRefreshError(err: unknown): void {
@@ -187,6 +195,7 @@ class StudyPage {
   }
 
   dispose(): void {
+    if (this.deliveryPoll) clearTimeout(this.deliveryPoll);
     this.viewer.dispose();
   }
 

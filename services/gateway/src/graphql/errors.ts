@@ -34,7 +34,15 @@ const CLIENT_CODES = new Set([
   "RESYNC_REQUIRED",
 ]);
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "CONFLICT" | "INVALID_STATE" | "RATE_LIMITED";
+export type ErrorCode =
+  | "VALIDATION"
+  | "NOT_FOUND"
+  | "FORBIDDEN"
+  | "CONFLICT"
+  | "INVALID_STATE"
+  | "RATE_LIMITED"
+  | "NOT_ANALYSED"
+  | "NOT_CONFIGURED";
 
 export interface UserError {
   code: ErrorCode;
@@ -54,6 +62,8 @@ const APP_TO_USER: Record<string, ErrorCode> = {
   FORBIDDEN: "FORBIDDEN",
   CONFLICT: "CONFLICT",
   INVALID_STATE: "INVALID_STATE",
+  NOT_ANALYSED: "NOT_ANALYSED",
+  NOT_CONFIGURED: "NOT_CONFIGURED",
 };
 
 export function asUserError(error: unknown): UserError | null {

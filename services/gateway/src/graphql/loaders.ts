@@ -7,6 +7,7 @@ import type { CursorKey } from "../../../../lib/db/repositories/pagination.ts";
 import type {
   AnalysisModel,
   BoxRow,
+  DeliveryModel,
   FindingModel,
   ImageModel,
   PatientModel,
@@ -50,6 +51,7 @@ export function createLoaders(repos: Repositories, tenantId: string) {
     (await repos.results.vqaByAnalysisIds(tenantId, ids)).map((r) => (r ? { __typename: "VqaAnswer" as const, ...r } : null)),
   );
   const reviewsByAnalysis = new DataLoader<string, ReviewModel[]>((ids) => repos.reviews.listByAnalysisIds(tenantId, ids));
+  const deliveriesByStudy = new DataLoader<string, DeliveryModel[]>((ids) => repos.deliveries.listByStudyIds(tenantId, ids));
   const user = new DataLoader<string, UserRow | null>(async (ids) => orNull(await repos.users.findManyInTenant(tenantId, ids)));
   const tenant = new DataLoader<string, { id: string; name: string } | null>(async (ids) =>
     // only the caller's own tenant is readable
@@ -88,6 +90,7 @@ export function createLoaders(repos: Repositories, tenantId: string) {
     reportByAnalysis,
     vqaByAnalysis,
     reviewsByAnalysis,
+    deliveriesByStudy,
     user,
     tenant,
     studiesOfPatient,

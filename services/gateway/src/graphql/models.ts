@@ -231,3 +231,6 @@ export interface AnalysisUpdateModel {
   position: { txid: bigint; id: bigint };
   cursor: string;
 }
+
+/** A Delivery row (lib/db/repositories/deliveries.ts); lease and review columns stay inside. */
+export type { Delivery as DeliveryModel } from "../../../../lib/db/index.ts";

@@ -15,11 +15,20 @@ import { Revocations } from "../auth/sessions.ts";
 
 export function createServices(
   db: PrismaClient,
-  deps: { topics: TopicNames; store: ImageStore; updates: AnalysisUpdates; auth: GatewayConfig["auth"]; replay: ReplayLimits },
+  deps: {
+    topics: TopicNames;
+    store: ImageStore;
+    updates: AnalysisUpdates;
+    auth: GatewayConfig["auth"];
+    replay: ReplayLimits;
+    /** new deliveries were committed: the dispatcher looks now instead of at its next poll */
+    wakeDeliveries?: () => void;
+  },
 ) {
   const repos = createRepositories(db, { topics: deps.topics });
   return {
     repos,
+    wakeDeliveries: deps.wakeDeliveries ?? (() => undefined),
     replay: deps.replay,
     store: deps.store,
     updates: deps.updates,

@@ -10,6 +10,7 @@ import { verifyUploadId } from "../../auth/upload-tokens.ts";
 import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models.ts";
 import { sessionMutations } from "./sessions.ts";
 import { accountMutations } from "./accounts.ts";
+import { deliveryMutations } from "./deliveries.ts";
 
 const MAX_TEXT = 200;
 
@@ -93,6 +94,7 @@ function changeModel(ctx: GatewayContext, id: string, target: "ACTIVE" | "RETIRE
 export const mutationResolvers: MutationResolvers<GatewayContext> = {
   ...sessionMutations,
   ...accountMutations,
+  ...deliveryMutations,
 
   createPatient: (_p, { input }, ctx) =>
     withUserErrors({ patient: null }, async () => {

@@ -7,6 +7,7 @@ import { DEFAULT_LABELS, DEFAULT_REGIONS, labelsFromManifest, regionsFromManifes
 import { ANALYSIS_TASKS as TASKS } from "../../../../../lib/events/index.ts";
 import { badInput } from "../errors.ts";
 import type { AuditEventModel } from "../models.ts";
+import { deliveryQueries } from "./deliveries.ts";
 
 async function activeManifest(ctx: GatewayContext): Promise<unknown> {
   const model = await ctx.services.repos.modelVersions.findLatestActive();
@@ -14,6 +15,7 @@ async function activeManifest(ctx: GatewayContext): Promise<unknown> {
 }
 
 export const queryResolvers: QueryResolvers<GatewayContext> = {
+  ...deliveryQueries,
   viewer: (_p, _a, ctx) => {
     const who = caller(ctx);
     return { id: who.id, tenantId: who.tenantId, email: who.email, name: who.name, role: who.role };

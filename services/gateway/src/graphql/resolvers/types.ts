@@ -104,6 +104,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
       return latest ? reliabilityOf(latest) : null;
     },
     fhirBundle: (s, _a, ctx) => studyFhirBundle(s, ctx),
+    deliveries: (s, _a, ctx) => loadersOf(ctx).deliveriesByStudy.load(s.id),
     latestReport: async (s, _a, ctx) => {
       const loaders = loadersOf(ctx);
       const latest = latestSucceeded(await loaders.analysesByStudy.load(s.id), "REPORT");
@@ -225,6 +226,10 @@ export const typeResolvers: Resolvers<GatewayContext> = {
   AuditEvent: {
     scope: (e) => (e.tenantId === null ? "PLATFORM" : "TENANT"),
     details: (e) => e.details,
+  },
+  Delivery: {
+    lastError: (d) => (d.lastErrorCode ? { code: d.lastErrorCode, message: d.lastErrorMessage ?? "" } : null),
+    nextAttemptAt: (d) => (d.status === "PENDING" ? d.nextAttemptAt : null),
   },
   AnalysisUpdate: {
     analysis: (u) => u.analysis,

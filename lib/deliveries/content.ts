@@ -1,0 +1,209 @@
+// Maps a study's stored results (lib/db DeliverySource) to what each builder takes: the grounded SR, the ORU^R01
+// and the FHIR bundle. Pure functions; the ids that make a resend idempotent are derived from the delivery's id.
+import type { Delivery, DeliverySource } from "../db/index.ts";
+import { uuidToUid } from "../interop/dicom-sr/uid.ts";
+import type { SrInput } from "../interop/dicom-sr/index.ts";
+import type { OruReport } from "../interop/hl7/oru.ts";
+import type { FhirStudyInput } from "../interop/fhir/types.ts";
+import { derivedUid } from "../interop/fhir/uids.ts";
+import { SECONDARY_CAPTURE_SOP_CLASS } from "../interop/fhir/codes.ts";
+
+export const MANUFACTURER = "GK-MVLP platform";
+
+type Grounded = { region: string; score: number };
+
+function regionsOf(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .map((r): Grounded | null =>
+      typeof r === "string" ? { region: r, score: 0 } : r && typeof r === "object" && "region" in r ? (r as Grounded) : null,
+    )
+    .filter((r): r is Grounded => r !== null && typeof r.region === "string")
+    .sort((a, b) => (b.score ?? 0) - (a.score ?? 0))
+    .map((r) => r.region);
+}
+
+/** The source image's SOP class: DICOM uploads by modality (CR / DX for presentation), wrapped uploads SC. */
+export function sourceSopClass(source: DeliverySource): string {
+  if (source.image.format === "DICOM" && source.study.modality === "CR") return "1.2.840.10008.5.1.4.1.1.1";
+  if (source.image.format === "DICOM" && source.study.modality === "DX") return "1.2.840.10008.5.1.4.1.1.1.1";
+  return SECONDARY_CAPTURE_SOP_CLASS;
+}
+
+/** The same UIDs the FHIR bundle uses for uploads that came without DICOM UIDs. */
+export function sourceUids(source: DeliverySource) {
+  return {
+    studyInstanceUid: source.study.studyInstanceUid ?? derivedUid("study", source.study.id),
+    seriesInstanceUid: source.image.seriesInstanceUid ?? derivedUid("series", source.image.id),
+    sopInstanceUid: source.image.sopInstanceUid ?? derivedUid("instance", source.image.id),
+  };
+}
+
+export type ReportState = "preliminary" | "final" | "amended" | "withdrawn";
+
+export function reportState(source: DeliverySource): ReportState {
+  const action = source.review?.action;
+  if (action === "ACCEPT") return "final";
+  if (action === "AMEND") return "amended";
+  if (action === "REJECT") return "withdrawn";
+  return "preliminary";
+}
+
+/** The report as the hospital should read it: the reviewer's text after an AMEND, else the model's sentences. */
+function reportSentences(source: DeliverySource): { text: string; regions: string[] }[] {
+  if (source.review?.action === "AMEND" && source.review.amendedText) {
+    // the amendment replaces the model's words; their regions belonged to the model's sentences, so none are kept
+    return source.review.amendedText
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((text) => ({ text, regions: [] }));
+  }
+  return (source.report?.sentences ?? []).map((s) => ({ text: s.text, regions: regionsOf(s.regions) }));
+}
+
+function model(source: DeliverySource) {
+  return {
+    name: source.classification.modelName ?? "unknown",
+    version: source.classification.modelVersion ?? "unknown",
+    bundleSha256: source.classification.bundleSha256 ?? "",
+  };
+}
+
+/** Stable per delivery: a resend after a lost answer stores the same instance again, not a second one. */
+export function srUids(delivery: Delivery) {
+  return { sopInstanceUid: uuidToUid(delivery.id), seriesInstanceUid: derivedUid("sr-series", delivery.id) };
+}
+
+export function srInputOf(
+  source: DeliverySource,
+  delivery: Delivery,
+  predecessor: { seriesInstanceUid: string; sopInstanceUid: string } | null,
+  now: Date,
+): SrInput {
+  const uids = sourceUids(source);
+  const m = model(source);
+  const state = reportState(source);
+  const withdrawn = state === "withdrawn";
+  // ABSTAIN: the model did not read the image as a frontal chest film, so its outputs are not findings (as in the API)
+  const abstain = source.classification.reliabilityLevel === "ABSTAIN";
+  const notes =
+    abstain && !withdrawn
+      ? ["Not assessed: the model did not read this image as a frontal chest radiograph; its outputs are not findings."]
+      : source.classification.reliabilityLevel === "CAUTION" && !withdrawn
+        ? ["Read with care: the image is somewhat unlike the model's training films, or the model cannot check its input."]
+        : [];
+  return {
+    study: { studyInstanceUid: uids.studyInstanceUid, accession: source.study.accession, studyDate: source.study.studyDate },
+    // the external id only: the PACS matches on it; no name leaves the platform
+    patient: { id: source.patient.mrn },
+    source: { sopClassUid: sourceSopClass(source), sopInstanceUid: uids.sopInstanceUid, seriesInstanceUid: uids.seriesInstanceUid },
+    algorithm: {
+      name: m.name,
+      version: m.version,
+      bundleSha256: m.bundleSha256,
+      deviceUid: derivedUid("device", m.bundleSha256),
+      manufacturer: MANUFACTURER,
+    },
+    findings:
+      withdrawn || abstain
+        ? []
+        : source.findings.map((f) => {
+            const box = source.boxes.find((b) => b.label === f.label);
+            return {
+              label: f.label,
+              probability: f.probability,
+              regions: regionsOf(f.regions),
+              box: box ? { x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 } : null,
+            };
+          }),
+    // under ABSTAIN the model's sentences are not findings either; a reviewer's amended text still is the report
+    sentences: withdrawn || (abstain && source.review?.action !== "AMEND") ? [] : reportSentences(source),
+    predecessor,
+    verified: source.review ? { observerName: source.review.reviewerName, organization: MANUFACTURER, at: source.review.createdAt } : null,
+    notes,
+    withdrawn: withdrawn ? { reason: "The reviewing radiologist rejected the AI report: the predecessor's content is withdrawn." } : null,
+    seriesDescription: `AI findings (${state})`,
+    createdAt: now,
+    ...srUids(delivery),
+  };
+}
+
+/** HL7 MSH-10 is at most 20 characters: the delivery id's first 20 hex digits, stable across resends. */
+export function hl7ControlId(delivery: Delivery): string {
+  return delivery.id.replace(/-/g, "").slice(0, 20);
+}
+
+export function oruOf(
+  source: DeliverySource,
+  delivery: Delivery,
+  endpoints: { sendingApplication: string; sendingFacility: string; receivingApplication: string; receivingFacility: string },
+  now: Date,
+): OruReport {
+  const state = reportState(source);
+  const m = model(source);
+  const lines =
+    source.review?.action === "AMEND" && source.review.amendedText
+      ? reportSentences(source).map((s) => s.text)
+      : source.report
+        ? [`Findings: ${source.report.findingsText}`, `Impression: ${source.report.impressionText}`]
+        : [];
+  return {
+    controlId: hl7ControlId(delivery),
+    sentAt: now,
+    ...endpoints,
+    patientExternalId: source.patient.mrn,
+    accessionNumber: source.study.accession,
+    status: state === "final" ? "final" : state === "amended" ? "amended" : "preliminary",
+    findings: source.findings.map((f) => ({ label: f.label, probability: f.probability, threshold: f.threshold })),
+    reportLines: lines,
+    model: { name: m.name, version: m.version, bundleHash: m.bundleSha256 },
+  };
+}
+
+export function fhirInputOf(source: DeliverySource, baseUrl: string): FhirStudyInput {
+  const uids = sourceUids(source);
+  const m = model(source);
+  const level = source.classification.reliabilityLevel;
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ""),
+    tenantId: source.study.tenantId,
+    study: {
+      id: source.study.id,
+      studyInstanceUid: uids.studyInstanceUid,
+      accessionNumber: source.study.accession,
+      modality: source.study.modality,
+      startedAt: source.study.studyDate ?? source.study.createdAt,
+    },
+    patientExternalId: source.patient.mrn,
+    image: {
+      id: source.image.id,
+      seriesInstanceUid: uids.seriesInstanceUid,
+      sopInstanceUid: uids.sopInstanceUid,
+      sopClassUid: sourceSopClass(source),
+    },
+    findings: source.findings.map((f) => ({
+      label: f.label,
+      probability: f.probability,
+      threshold: f.threshold,
+      positive: f.probability >= f.threshold,
+      calibrated: f.rawProbability !== null,
+      validatedOnRealData: f.validatedOnRealData,
+      regions: regionsOf(f.regions).map((region, i) => ({ region, weight: 1 / (i + 1) })),
+    })),
+    reliability: level ?? null,
+    report: source.report
+      ? {
+          impression: source.report.impressionText,
+          text:
+            source.review?.action === "AMEND" && source.review.amendedText
+              ? source.review.amendedText
+              : `Findings: ${source.report.findingsText}\nImpression: ${source.report.impressionText}`,
+          sentences: source.report.sentences.map((s) => ({ text: s.text, regions: regionsOf(s.regions) })),
+        }
+      : null,
+    review: source.review?.action ?? null,
+    model: { name: m.name, version: m.version, bundleHash: m.bundleSha256 },
+    issuedAt: source.classification.finishedAt ?? source.classification.updatedAt,
+  };
+}
