@@ -22,6 +22,8 @@ const schema = z.object({
   TOPIC_ANALYSIS_DEAD_LETTER: env.string().default("analysis.dead-letter"),
   /** kafkajs consumer session timeout; a retry's backoff never sleeps past a third of it without a heartbeat */
   KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000),
+  /** a consumer whose partitions lag without moving this long, with no job in hand, is replaced (lib/kafka stall-watchdog) */
+  KAFKA_STALL_AFTER_MS: env.int(30_000, 1_000),
   /** model bundle folder; default: the one models/DEFAULT names (lib/bundles) */
   MODEL_BUNDLE_DIR: env.string().optional(),
   EXECUTION_PROVIDER: env.enumOf(["cpu", "cuda"] as const, "cpu"),
@@ -54,7 +56,7 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface WorkerConfig {
   databaseUrl: string;
-  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number };
+  kafka: { brokers: string[]; clientId: string; groupId: string; sessionTimeoutMs: number; stallAfterMs: number };
   topics: { requested: string; completed: string; deadLetter: string };
   bundleDir: string;
   inference: { executionProvider: "cpu" | "cuda"; threads: number; preprocessThreads: number };
@@ -94,6 +96,7 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
       clientId: c.KAFKA_CLIENT_ID,
       groupId: c.WORKER_GROUP_ID,
       sessionTimeoutMs: c.KAFKA_SESSION_TIMEOUT_MS,
+      stallAfterMs: c.KAFKA_STALL_AFTER_MS,
     },
     topics: { requested: c.TOPIC_ANALYSIS_REQUESTED, completed: c.TOPIC_ANALYSIS_COMPLETED, deadLetter: c.TOPIC_ANALYSIS_DEAD_LETTER },
     bundleDir: path.resolve(bundle.dir),

@@ -211,6 +211,10 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       // consumer again with back-off; /readyz says not ready until it has re-joined
       onCrash: (error) => logger.error("consumer crashed; restarting it with back-off", { error }),
       onRestart: ({ attempt, delayMs, error }) => logger.warn("consumer restart scheduled", { attempt, delayMs, error: error?.message }),
+      // in its group but not moving (a stale group coordinator, partitions whose leader moved): replaced, and
+      // /readyz says not ready until the new member has joined
+      stallWatchdog: { stallAfterMs: config.kafka.stallAfterMs },
+      onStall: (info) => logger.error("consumer stalled; replacing it", { ...info }),
     });
     await consumer.start();
     status = "READY";

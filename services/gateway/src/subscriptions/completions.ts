@@ -40,6 +40,7 @@ export function createCompletionConsumer(deps: CompletionConsumerDeps): KafkaCon
     partitionsConsumedConcurrently: 3,
     handle,
     onCrash: (error) => logger.error("completion consumer crashed", { error, groupId: deps.groupId }),
+    onStall: (info) => logger.error("completion consumer stalled; replacing it", { ...info, groupId: deps.groupId }),
   });
   return {
     ...consumer,

@@ -1,0 +1,259 @@
+// The consumer: offsets are committed only after `handle` resolves for a message (autoCommit off), so a handler
+// that throws, or a process that dies, gets the message again. It is started again after a crash kafkajs does not
+// restart from, and after a stall kafkajs does not notice (stall-watchdog.ts).
+import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
+import { UnavailableError } from "../errors/index.ts";
+import { handleBatchConcurrently } from "./batch.ts";
+import { createStallWatchdog, type PartitionProgress, type StallWatchdog } from "./stall-watchdog.ts";
+import type { ConsumerOptions, IncomingMessage, KafkaConsumer } from "./types.ts";
+
+function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    out[key] = Array.isArray(value) ? value.map(String).join(",") : Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
+  }
+  return out;
+}
+
+const toIncoming = (topic: string, partition: number, message: KafkaMessage): IncomingMessage => ({
+  topic,
+  partition,
+  offset: message.offset,
+  key: message.key ? message.key.toString("utf8") : null,
+  value: message.value,
+  headers: headersToStrings(message.headers as Record<string, unknown> | undefined),
+  timestamp: message.timestamp,
+});
+
+/** Committed offsets and high-water marks of the partitions assigned to this member, read with an admin client. */
+function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Map<string, number[]>) {
+  let admin: Admin | undefined;
+  return {
+    async sample(): Promise<PartitionProgress[] | undefined> {
+      const assignment = assigned();
+      if (assignment.size === 0) return undefined;
+      if (!admin) {
+        const client = kafka.admin({ retry: { retries: 0 } });
+        await client.connect();
+        admin = client;
+      }
+      const out: PartitionProgress[] = [];
+      const topics = [...assignment.keys()];
+      const committed = await admin.fetchOffsets({ groupId, topics });
+      for (const topic of topics) {
+        const mine = new Set(assignment.get(topic));
+        const marks = await admin.fetchTopicOffsets(topic);
+        const byPartition = new Map(committed.find((c) => c.topic === topic)?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+        for (const mark of marks) {
+          if (!mine.has(mark.partition)) continue;
+          const offset = byPartition.get(mark.partition) ?? -1n;
+          out.push({ topic, partition: mark.partition, committed: offset < 0n ? BigInt(mark.low) : offset, high: BigInt(mark.high) });
+        }
+      }
+      return out;
+    },
+    async close() {
+      const client = admin;
+      admin = undefined;
+      await client?.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaConsumer {
+  let joined = false;
+  let running = false;
+  let stopping = false;
+  let stalled = false;
+  let assignment = new Map<string, number[]>();
+  let commitFailures = 0;
+  // handlers + their commits in progress: drain() waits for them while the consumer still runs
+  let active = 0;
+  const track = async (work: Promise<void>) => {
+    active += 1;
+    try {
+      await work;
+    } finally {
+      active -= 1;
+    }
+  };
+  const commit = async (member: Consumer, topic: string, partition: number, offset: string) => {
+    try {
+      await member.commitOffsets([{ topic, partition, offset }]);
+      commitFailures = 0;
+    } catch (error) {
+      commitFailures += 1;
+      throw error;
+    }
+  };
+  const drain = async (timeoutMs: number) => {
+    stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return active === 0;
+  };
+
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restartAttempt = 0;
+  const baseBackoff = options.restartBackoffMs ?? 1000;
+  const maxBackoff = options.restartMaxBackoffMs ?? 30_000;
+
+  // One kafkajs consumer is one group member. A stalled member is replaced by a new one rather than restarted:
+  // stopping a member whose coordinator no longer answers may itself hang or fail half-way.
+  const newMember = (): Consumer => {
+    const member = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+      // leaders that moved (a broker lost for good) are learnt within this, not kafkajs's 5 minutes
+      metadataMaxAge: options.metadataMaxAgeMs ?? 30_000,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 300, retries: 10 },
+    });
+    member.on(member.events.GROUP_JOIN, (event) => {
+      if (member !== consumer) return;
+      joined = true;
+      stalled = false;
+      restartAttempt = 0;
+      assignment = new Map(Object.entries(event.payload.memberAssignment as Record<string, number[]>));
+      watchdog?.reset();
+    });
+    member.on(member.events.CRASH, (event) => {
+      if (member !== consumer) return;
+      joined = false;
+      if (!event.payload.restart) {
+        options.onCrash?.(event.payload.error);
+        if (options.restartOnCrash ?? true) scheduleRestart(event.payload.error);
+        else running = false;
+      }
+    });
+    return member;
+  };
+  let consumer = newMember();
+
+  const runConfigFor = (member: Consumer): Parameters<Consumer["run"]>[0] => {
+    const concurrency = options.messageConcurrency ?? 1;
+    if (concurrency > 1)
+      return {
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+          const { topic, partition } = batch;
+          await track(
+            handleBatchConcurrently(
+              {
+                messages: batch.messages,
+                resolveOffset,
+                // committed only after the handlers of this offset and every earlier one finished
+                commit: (offset) => commit(member, topic, partition, offset),
+                heartbeat,
+                canContinue: () => isRunning() && !isStale(),
+                stopping: () => stopping,
+                pause: () => void pause(),
+              },
+              concurrency,
+              (message) => options.handle(toIncoming(topic, partition, message), { heartbeat }),
+            ),
+          );
+        },
+      };
+    return {
+      autoCommit: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+      eachMessage: ({ topic, partition, message, heartbeat }) =>
+        track(
+          (async () => {
+            await options.handle(toIncoming(topic, partition, message), { heartbeat });
+            // committed only after the handler finished (its result is stored): at-least-once delivery
+            await commit(member, topic, partition, (BigInt(message.offset) + 1n).toString());
+          })(),
+        ),
+    };
+  };
+
+  const join = async (member: Consumer) => {
+    await member.connect();
+    await member.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+    await member.run(runConfigFor(member));
+  };
+
+  /** the old member leaves (at most 10 s, then it is abandoned), a new one joins */
+  const replaceMember = async () => {
+    const old = consumer;
+    consumer = newMember();
+    joined = false;
+    await Promise.race([old.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref?.())]);
+    if (stopping || !running) return;
+    await join(consumer);
+  };
+
+  function scheduleRestart(error?: Error): void {
+    if (stopping || !running || restartTimer) return;
+    restartAttempt += 1;
+    const delayMs = Math.min(maxBackoff, baseBackoff * 2 ** (restartAttempt - 1));
+    options.onRestart?.({ attempt: restartAttempt, delayMs, error });
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping || !running) return;
+      replaceMember().catch((e: Error) => scheduleRestart(e));
+    }, delayMs);
+    restartTimer.unref?.();
+  }
+
+  const watchdogOptions = options.stallWatchdog === false ? undefined : (options.stallWatchdog ?? {});
+  const sampler = createProgressSampler(kafka, options.groupId, () => (joined && !stopping ? assignment : new Map()));
+  const watchdog: StallWatchdog | undefined = watchdogOptions
+    ? createStallWatchdog({
+        stallAfterMs: watchdogOptions.stallAfterMs ?? 30_000,
+        checkEveryMs: watchdogOptions.checkEveryMs ?? 5000,
+        commitFailuresBeforeRestart: watchdogOptions.commitFailuresBeforeRestart ?? 3,
+        sample: () => sampler.sample(),
+        busy: () => active > 0,
+        commitFailures: () => commitFailures,
+        async onStall(info) {
+          if (stopping || !running || restartTimer) return;
+          stalled = true;
+          commitFailures = 0;
+          options.onStall?.(info);
+          // its connections may be the stale part too
+          await sampler.close();
+          await replaceMember().catch((e: Error) => scheduleRestart(e));
+        },
+      })
+    : undefined;
+
+  return {
+    async start({ joinTimeoutMs = 60_000 } = {}) {
+      const member = consumer;
+      const joinedPromise = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new UnavailableError(`consumer ${options.groupId} did not join its group within ${joinTimeoutMs} ms`)),
+          joinTimeoutMs,
+        );
+        const remove = member.on(member.events.GROUP_JOIN, () => {
+          clearTimeout(timer);
+          remove();
+          resolve();
+        });
+      });
+      running = true;
+      await join(member);
+      await joinedPromise;
+      watchdog?.start();
+    },
+    drain,
+    async stop() {
+      watchdog?.stop();
+      if (running && (options.messageConcurrency ?? 1) > 1) await drain(30_000);
+      running = false;
+      joined = false;
+      if (restartTimer) clearTimeout(restartTimer);
+      restartTimer = undefined;
+      await sampler.close();
+      await consumer.disconnect();
+    },
+    ready: () => running && joined && !stalled,
+  };
+}
