@@ -7,44 +7,48 @@ import { test } from "node:test";
 import type { StallInfo } from "../../lib/kafka/index.ts";
 import { createTestContext, waitFor } from "../helpers/index.ts";
 
-test("a consumer whose lag does not move while its handlers are idle is replaced, reports not ready, and then consumes", { timeout: 120_000 }, async (t) => {
-  const ctx = await createTestContext(t);
-  const producer = await ctx.producer();
-  const stalls: StallInfo[] = [];
-  const handled: string[] = [];
-  let readyDuringStall: boolean | undefined;
-  let failing = true;
-  const consumer = await ctx.consumer({
-    groupId: `${ctx.topicPrefix}stall`,
-    topics: [ctx.topics.requested],
-    fromBeginning: true,
-    messageConcurrency: 2,
-    stallWatchdog: { stallAfterMs: 2000, checkEveryMs: 250 },
-    async handle(message) {
-      if (failing) throw new Error("handler failing: kafkajs retries the batch");
-      handled.push(message.value!.toString());
-    },
-    onStall(info) {
-      stalls.push(info);
-      readyDuringStall = consumer.ready();
-      failing = false;
-    },
-  });
-  assert.equal(consumer.ready(), true);
-  await producer.send([{ topic: ctx.topics.requested, key: "k", value: "m1" }]);
-  await waitFor("a stall", () => stalls.length > 0, 60_000);
-  assert.equal(stalls[0]!.reason, "no-progress");
-  assert.deepEqual(
-    stalls[0]!.partitions.map((p) => p.lag),
-    ["1"],
-    "the partition holding the message, lag 1",
-  );
-  assert.ok(stalls[0]!.stalledForMs >= 2000);
-  assert.equal(readyDuringStall, false, "not ready while it is being replaced");
-  await waitFor("the message handled by the new member", () => handled.length === 1, 60_000);
-  await waitFor("ready again", () => consumer.ready(), 30_000);
-  assert.deepEqual(handled, ["m1"]);
-});
+test(
+  "a consumer whose lag does not move while its handlers are idle is replaced, reports not ready, and then consumes",
+  { timeout: 120_000 },
+  async (t) => {
+    const ctx = await createTestContext(t);
+    const producer = await ctx.producer();
+    const stalls: StallInfo[] = [];
+    const handled: string[] = [];
+    let readyDuringStall: boolean | undefined;
+    let failing = true;
+    const consumer = await ctx.consumer({
+      groupId: `${ctx.topicPrefix}stall`,
+      topics: [ctx.topics.requested],
+      fromBeginning: true,
+      messageConcurrency: 2,
+      stallWatchdog: { stallAfterMs: 2000, checkEveryMs: 250 },
+      async handle(message) {
+        if (failing) throw new Error("handler failing: kafkajs retries the batch");
+        handled.push(message.value!.toString());
+      },
+      onStall(info) {
+        stalls.push(info);
+        readyDuringStall = consumer.ready();
+        failing = false;
+      },
+    });
+    assert.equal(consumer.ready(), true);
+    await producer.send([{ topic: ctx.topics.requested, key: "k", value: "m1" }]);
+    await waitFor("a stall", () => stalls.length > 0, 60_000);
+    assert.equal(stalls[0]!.reason, "no-progress");
+    assert.deepEqual(
+      stalls[0]!.partitions.map((p) => p.lag),
+      ["1"],
+      "the partition holding the message, lag 1",
+    );
+    assert.ok(stalls[0]!.stalledForMs >= 2000);
+    assert.equal(readyDuringStall, false, "not ready while it is being replaced");
+    await waitFor("the message handled by the new member", () => handled.length === 1, 60_000);
+    await waitFor("ready again", () => consumer.ready(), 30_000);
+    assert.deepEqual(handled, ["m1"]);
+  },
+);
 
 test("a handler that works longer than the stall time, and a consumer without lag, are left alone", { timeout: 120_000 }, async (t) => {
   const ctx = await createTestContext(t);

@@ -89,7 +89,13 @@ export function workerConfig(
 ): WorkerConfig {
   return {
     databaseUrl: base.databaseUrl,
-    kafka: { brokers: base.brokers, clientId: "wl-test", groupId: `wl-group-${base.topics.requested}`, sessionTimeoutMs: 10_000, stallAfterMs: 30_000 },
+    kafka: {
+      brokers: base.brokers,
+      clientId: "wl-test",
+      groupId: `wl-group-${base.topics.requested}`,
+      sessionTimeoutMs: 10_000,
+      stallAfterMs: 30_000,
+    },
     topics: base.topics,
     bundleDir: base.bundleDir,
     inference: { executionProvider: "cpu", threads: 1, preprocessThreads: 0 },
