@@ -17,12 +17,17 @@ interface Fault {
   recovered: "work" | "subscriber";
 }
 
-export function faultPlan(platform: FaultPlatform, clusterSize: number): Fault[] {
+export function faultPlan(platform: FaultPlatform, clusterSize: number, log?: (line: string) => void): Fault[] {
   const killWorker = async () => {
     await platform.killWorker();
     await platform.startWorker();
   };
-  const restartBroker = (id: number) => async () => {
+  // In three-node mode the broker hit is the one coordinating the worker's consumer group: the harder case (a
+  // kafkajs consumer kept committing to the old coordinator and stalled for minutes; lib/kafka's stall watchdog)
+  const target = async (single: number) => (clusterSize > 1 ? platform.workerGroupCoordinator() : single);
+  const restartBroker = async () => {
+    const id = await target(1);
+    log?.(`restarting Kafka node ${id}${clusterSize > 1 ? " (the worker group's coordinator)" : ""}`);
     await platform.stopBroker(id);
     await platform.startBroker(id);
   };
@@ -31,7 +36,7 @@ export function faultPlan(platform: FaultPlatform, clusterSize: number): Fault[]
     {
       name: clusterSize > 1 ? "kafka_broker_restart" : "kafka_restart",
       at: 0.2,
-      inject: restartBroker(clusterSize > 1 ? 2 : 1),
+      inject: restartBroker,
       recovered: "work",
     },
     { name: "worker_sigkill_2", at: 0.32, inject: killWorker, recovered: "work" },
@@ -55,7 +60,17 @@ export function faultPlan(platform: FaultPlatform, clusterSize: number): Fault[]
     },
     { name: "worker_sigkill_3", at: 0.7, inject: killWorker, recovered: "work" },
   ];
-  if (clusterSize > 1) plan.push({ name: "kafka_broker_lost", at: 0.8, inject: () => platform.stopBroker(3), recovered: "work" });
+  if (clusterSize > 1)
+    plan.push({
+      name: "kafka_broker_lost",
+      at: 0.8,
+      inject: async () => {
+        const id = await target(3);
+        log?.(`stopping Kafka node ${id} for good (the worker group's coordinator)`);
+        await platform.stopBroker(id);
+      },
+      recovered: "work",
+    });
   return plan;
 }
 

@@ -40,7 +40,7 @@ async function main(): Promise<number> {
       loadError = error;
     });
     const recovery = await runFaults({
-      plan: faultPlan(platform, config.clusterSize),
+      plan: faultPlan(platform, config.clusterSize, log),
       platform,
       subscriber,
       total,

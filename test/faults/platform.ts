@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { createDb, createRepositories, seedDemo } from "../../lib/db/index.ts";
+import { createKafka } from "../../lib/kafka/index.ts";
 import {
   loadStackConfig,
   startKafka,
@@ -33,7 +34,21 @@ export interface FaultPlatform {
   startBroker(id: number): Promise<void>;
   stopPostgres(): Promise<void>;
   startPostgres(): Promise<void>;
+  /** the node that coordinates the worker's consumer group now (the group's offsets partition leader) */
+  workerGroupCoordinator(): Promise<number>;
   stop(): Promise<void>;
+}
+
+const WORKER_GROUP_ID = "faults-workers";
+/** the stack's offsets.topic.num.partitions (lib/stack/kafka.ts) */
+const OFFSETS_PARTITIONS = 4;
+
+/** Kafka's choice of a group's offsets partition: abs(Java String.hashCode(groupId)) mod the partition count */
+export function offsetsPartitionOf(groupId: string, partitions = OFFSETS_PARTITIONS): number {
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+  const abs = hash === -2147483648 ? 0 : Math.abs(hash);
+  return abs % partitions;
 }
 
 /** `baseEnv`: the suite's environment, handed to the gateway and the worker under the settings made here */
@@ -85,7 +100,7 @@ export async function startFaultPlatform(
   };
   const workerEnv = {
     ...common,
-    WORKER_GROUP_ID: "faults-workers",
+    WORKER_GROUP_ID: WORKER_GROUP_ID,
     TOPIC_ANALYSIS_REQUESTED: stack.topics.requested,
     TOPIC_ANALYSIS_COMPLETED: stack.topics.completed,
     TOPIC_ANALYSIS_DEAD_LETTER: stack.topics.deadLetter,
@@ -156,6 +171,18 @@ export async function startFaultPlatform(
     },
     startPostgres: async () => {
       await startPostgres({ dataDir: pgDir, port: stackConfig.pgPort, fast: true });
+    },
+    async workerGroupCoordinator() {
+      const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: "faults-probe", logLevel: "nothing" });
+      const admin = await kafka.admin();
+      try {
+        const { partitions } = await admin.describeTopic("__consumer_offsets");
+        const leader = partitions.find((p) => p.partition === offsetsPartitionOf(WORKER_GROUP_ID))?.leader;
+        if (leader === undefined || leader < 0) throw new Error("the worker group's offsets partition has no leader");
+        return leader;
+      } finally {
+        await admin.disconnect();
+      }
     },
     stop: stopAll,
   };
