@@ -5,7 +5,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { handleBatchConcurrently } from "./batch.ts";
 import { createStallWatchdog, type PartitionProgress, type StallWatchdog } from "./stall-watchdog.ts";
-import type { ConsumerOptions, IncomingMessage, KafkaConsumer } from "./types.ts";
+import type { ConsumerOptions, HandlerContext, IncomingMessage, KafkaConsumer } from "./types.ts";
 
 function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -70,6 +70,19 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
   let commitFailures = 0;
   // handlers + their commits in progress: drain() waits for them while the consumer still runs
   let active = 0;
+  // handlers alone: the stall watchdog leaves a consumer alone while one is at work
+  let handling = 0;
+  // commit id -> when it was sent, by which member (a replaced member's commits no longer count)
+  const pendingCommits = new Map<number, { member: Consumer; at: number }>();
+  let commitIds = 0;
+  const handle = async (message: IncomingMessage, context: HandlerContext) => {
+    handling += 1;
+    try {
+      await options.handle(message, context);
+    } finally {
+      handling -= 1;
+    }
+  };
   const track = async (work: Promise<void>) => {
     active += 1;
     try {
@@ -79,12 +92,16 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
     }
   };
   const commit = async (member: Consumer, topic: string, partition: number, offset: string) => {
+    const id = ++commitIds;
+    pendingCommits.set(id, { member, at: Date.now() });
     try {
       await member.commitOffsets([{ topic, partition, offset }]);
-      commitFailures = 0;
+      if (member === consumer) commitFailures = 0;
     } catch (error) {
-      commitFailures += 1;
+      if (member === consumer) commitFailures += 1;
       throw error;
+    } finally {
+      pendingCommits.delete(id);
     }
   };
   const drain = async (timeoutMs: number) => {
@@ -154,7 +171,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
                 pause: () => void pause(),
               },
               concurrency,
-              (message) => options.handle(toIncoming(topic, partition, message), { heartbeat }),
+              (message) => handle(toIncoming(topic, partition, message), { heartbeat }),
             ),
           );
         },
@@ -165,7 +182,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
       eachMessage: ({ topic, partition, message, heartbeat }) =>
         track(
           (async () => {
-            await options.handle(toIncoming(topic, partition, message), { heartbeat });
+            await handle(toIncoming(topic, partition, message), { heartbeat });
             // committed only after the handler finished (its result is stored): at-least-once delivery
             await commit(member, topic, partition, (BigInt(message.offset) + 1n).toString());
           })(),
@@ -210,8 +227,13 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
         checkEveryMs: watchdogOptions.checkEveryMs ?? 5000,
         commitFailuresBeforeRestart: watchdogOptions.commitFailuresBeforeRestart ?? 3,
         sample: () => sampler.sample(),
-        busy: () => active > 0,
+        busy: () => handling > 0,
         commitFailures: () => commitFailures,
+        commitPendingMs: () => {
+          let oldest = Number.POSITIVE_INFINITY;
+          for (const { member, at } of pendingCommits.values()) if (member === consumer) oldest = Math.min(oldest, at);
+          return Number.isFinite(oldest) ? Date.now() - oldest : 0;
+        },
         async onStall(info) {
           if (stopping || !running || restartTimer) return;
           stalled = true;

@@ -7,7 +7,9 @@
 //
 // Stalled means: on one of the consumer's assigned partitions the group's committed offset stays below the
 // high-water mark and does not move for `stallAfterMs`, while none of its handlers is working (a slow handler is
-// not a stall). Or: its offset commits failed `commitFailuresBeforeRestart` times in a row.
+// not a stall). Or: an offset commit has been on its way for `stallAfterMs` (kafkajs retries a commit refused by
+// a stale coordinator for minutes; a healthy one takes milliseconds). Or: its offset commits failed
+// `commitFailuresBeforeRestart` times in a row.
 
 export interface PartitionProgress {
   topic: string;
@@ -18,7 +20,7 @@ export interface PartitionProgress {
 }
 
 export interface StallInfo {
-  reason: "no-progress" | "commit-failures";
+  reason: "no-progress" | "commit-stuck" | "commit-failures";
   /** partitions with lag whose committed offset has not moved for stalledForMs */
   partitions: { topic: string; partition: number; lag: string }[];
   stalledForMs: number;
@@ -31,10 +33,12 @@ export interface StallWatchdogOptions {
   commitFailuresBeforeRestart: number;
   /** the assigned partitions' progress; undefined when it cannot be read now (not joined, broker unreachable) */
   sample(): Promise<PartitionProgress[] | undefined>;
-  /** a handler (or its commit) is in progress */
+  /** a handler is at work (commits in progress do not count: a stuck commit is what this watches for) */
   busy(): boolean;
   /** offset commits that failed in a row since the last one that succeeded */
   commitFailures(): number;
+  /** how long the oldest offset commit still in progress has been on its way (0: none) */
+  commitPendingMs(): number;
   onStall(info: StallInfo): void | Promise<void>;
   now?: () => number;
 }
@@ -64,6 +68,10 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
     const failures = options.commitFailures();
     if (failures >= options.commitFailuresBeforeRestart) {
       return { reason: "commit-failures", partitions: [], stalledForMs: 0, commitFailures: failures };
+    }
+    const pendingMs = options.commitPendingMs();
+    if (pendingMs >= options.stallAfterMs) {
+      return { reason: "commit-stuck", partitions: [], stalledForMs: pendingMs, commitFailures: failures };
     }
     const sample = await options.sample().catch(() => undefined);
     if (!sample) return undefined;

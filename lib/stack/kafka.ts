@@ -7,18 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import {
-  commandLine,
-  isAlive,
-  portOpen,
-  readPidFile,
-  removeFile,
-  spawnDetached,
-  stopGroup,
-  tailFile,
-  waitUntil,
-  writePidFile,
-} from "./processes.ts";
+import { findServerPids, launchServer, portOpen, stopServer } from "./processes.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -79,17 +68,8 @@ export async function ensureKafkaInstalled(repoRoot: string, libsDir: string, lo
 
 /** Brokers whose command line names this data folder's server.properties (pid file first, then a /proc scan). */
 export function findKafkaPids(dataDir: string): number[] {
-  const { config, pid: pidFile } = files(dataDir);
-  const pids = new Set<number>();
-  const recorded = readPidFile(pidFile);
-  if (recorded !== undefined && isAlive(recorded) && (commandLine(recorded) ?? "").includes(config)) pids.add(recorded);
-  else if (recorded !== undefined) removeFile(pidFile); // stale
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmd = commandLine(Number(entry));
-    if (cmd?.includes("kafka.Kafka") && cmd.includes(config)) pids.add(Number(entry));
-  }
-  return [...pids];
+  const { config, pid } = files(dataDir);
+  return findServerPids(pid, config, (cmd) => cmd.includes("kafka.Kafka"));
 }
 
 /** Topics survive the loss of one broker from 3 replicas up: writes with acks=all then need 2 in sync. */
@@ -200,33 +180,25 @@ export async function startKafka(options: KafkaBrokerOptions): Promise<KafkaBrok
   if (await portOpen(options.port)) {
     throw new Error(`port ${options.port} is in use by another process; set a different Kafka port (KAFKA_PORT)`);
   }
-  options.signal?.throwIfAborted();
-  const pid = spawnDetached("java", javaArgs(options, "kafka.Kafka", [f.config]), { logFile: f.log, cwd: f.dir });
-  writePidFile(f.pid, pid);
-  try {
-    await waitUntil("Kafka broker", async () => ((await portOpen(options.port)) ? true : undefined), {
-      timeoutMs: options.startTimeoutMs ?? 180_000,
-      intervalMs: 250,
-      abortIf: () =>
-        options.signal?.aborted
-          ? "start-up aborted"
-          : isAlive(pid)
-            ? undefined
-            : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`,
-    });
-  } catch (error) {
-    await stopKafka(options.dataDir);
-    throw error;
-  }
+  const pid = await launchServer({
+    name: "Kafka broker",
+    command: "java",
+    args: javaArgs(options, "kafka.Kafka", [f.config]),
+    logFile: f.log,
+    pidFile: f.pid,
+    cwd: f.dir,
+    ready: () => portOpen(options.port),
+    timeoutMs: options.startTimeoutMs ?? 180_000,
+    intervalMs: 250,
+    signal: options.signal,
+    stop,
+  });
   return { brokers, pid, reused: false, startupMs: Date.now() - started, stop };
 }
 
 /** SIGTERM (controlled shutdown), SIGKILL to the group after the grace period; removes the pid file. */
 export async function stopKafka(dataDir: string, graceMs = 20_000): Promise<boolean> {
-  const pids = findKafkaPids(dataDir);
-  await Promise.all(pids.map((pid) => stopGroup(pid, "SIGTERM", graceMs)));
-  removeFile(files(dataDir).pid);
-  return pids.length > 0;
+  return stopServer(findKafkaPids(dataDir), files(dataDir).pid, graceMs);
 }
 
 export function kafkaStatus(dataDir: string): { running: boolean; pids: number[] } {

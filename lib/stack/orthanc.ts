@@ -2,20 +2,9 @@
 // with its own config (storage folder, HTTP and DICOM ports, AE title, DICOMweb plugin), HTTP on loopback only
 // and basic authentication with credentials generated once and kept in credentials.json (mode 600).
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import {
-  commandLine,
-  isAlive,
-  portOpen,
-  readPidFile,
-  removeFile,
-  spawnDetached,
-  stopGroup,
-  tailFile,
-  waitUntil,
-  writePidFile,
-} from "./processes.ts";
+import { findServerPids, launchServer, portOpen, stopServer } from "./processes.ts";
 
 export const ORTHANC_BINARY = "/usr/sbin/Orthanc";
 export const DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
@@ -92,16 +81,7 @@ function config(options: OrthancOptions, storage: string, credentials: OrthancCr
 
 export function findOrthancPids(dataDir: string): number[] {
   const f = files(dataDir);
-  const pids = new Set<number>();
-  const recorded = readPidFile(f.pid);
-  if (recorded !== undefined && isAlive(recorded) && (commandLine(recorded) ?? "").includes(f.config)) pids.add(recorded);
-  else if (recorded !== undefined) removeFile(f.pid);
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmd = commandLine(Number(entry));
-    if (cmd?.startsWith(ORTHANC_BINARY) && cmd.includes(f.config)) pids.add(Number(entry));
-  }
-  return [...pids];
+  return findServerPids(f.pid, f.config, (cmd) => cmd.startsWith(ORTHANC_BINARY));
 }
 
 export function basicAuth(credentials: OrthancCredentials): string {
@@ -144,30 +124,22 @@ export async function startOrthanc(options: OrthancOptions): Promise<OrthancHand
   }
   options.signal?.throwIfAborted();
   writeFileSync(f.config, JSON.stringify(config(options, f.storage, credentials), null, 2), { mode: 0o600 });
-  const pid = spawnDetached(ORTHANC_BINARY, [f.config], { logFile: f.log, cwd: f.dir });
-  writePidFile(f.pid, pid);
-  try {
-    await waitUntil("Orthanc", async () => ((await answers(url, credentials)) ? true : undefined), {
-      timeoutMs: options.startTimeoutMs ?? 60_000,
-      intervalMs: 200,
-      abortIf: () =>
-        options.signal?.aborted
-          ? "start-up aborted"
-          : isAlive(pid)
-            ? undefined
-            : `exited during start-up; log ${f.log}:\n${tailFile(f.log)}`,
-    });
-  } catch (error) {
-    await stopOrthanc(options.dataDir);
-    throw error;
-  }
+  const pid = await launchServer({
+    name: "Orthanc",
+    command: ORTHANC_BINARY,
+    args: [f.config],
+    logFile: f.log,
+    pidFile: f.pid,
+    cwd: f.dir,
+    ready: () => answers(url, credentials),
+    timeoutMs: options.startTimeoutMs ?? 60_000,
+    signal: options.signal,
+    stop: () => stopOrthanc(options.dataDir),
+  });
   return handle(pid, false);
 }
 
 /** SIGTERM (Orthanc closes its index cleanly), SIGKILL after the grace period; removes the pid file. */
 export async function stopOrthanc(dataDir: string, graceMs = 15_000): Promise<boolean> {
-  const pids = findOrthancPids(dataDir);
-  await Promise.all(pids.map((pid) => stopGroup(pid, "SIGTERM", graceMs)));
-  removeFile(files(dataDir).pid);
-  return pids.length > 0;
+  return stopServer(findOrthancPids(dataDir), files(dataDir).pid, graceMs);
 }

@@ -137,6 +137,73 @@ export async function waitUntil<T>(
   throw new Error(`${what} was not ready after ${options.timeoutMs} ms${reason}`);
 }
 
+/**
+ * The pids of a server this stack started, found by its pid file and by scanning /proc for processes that
+ * `isServer` recognises and whose command line names its config file (a pid file can be stale, a crash can
+ * leave a child without one). A stale pid file is removed.
+ */
+export function findServerPids(pidFile: string, configFile: string, isServer: (cmd: string) => boolean): number[] {
+  const pids = new Set<number>();
+  const recorded = readPidFile(pidFile);
+  if (recorded !== undefined && isAlive(recorded) && (commandLine(recorded) ?? "").includes(configFile)) pids.add(recorded);
+  else if (recorded !== undefined) removeFile(pidFile);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = commandLine(Number(entry));
+    if (cmd !== undefined && isServer(cmd) && cmd.includes(configFile)) pids.add(Number(entry));
+  }
+  return [...pids];
+}
+
+/** SIGTERM each server's process group, SIGKILL after the grace period; removes the pid file. */
+export async function stopServer(pids: number[], pidFile: string, graceMs: number): Promise<boolean> {
+  await Promise.all(pids.map((pid) => stopGroup(pid, "SIGTERM", graceMs)));
+  removeFile(pidFile);
+  return pids.length > 0;
+}
+
+export interface LaunchServerOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  pidFile: string;
+  cwd?: string;
+  /** the server answers (port open, HTTP 200, ...) */
+  ready(): Promise<boolean>;
+  timeoutMs: number;
+  intervalMs?: number;
+  signal?: AbortSignal;
+  /** stops what was started when it does not become ready */
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Start a server detached, record its pid, wait until it is ready. It fails fast, with its log's tail, when the
+ * server exits during start-up or the start is aborted; whatever was started is stopped before the error.
+ */
+export async function launchServer(options: LaunchServerOptions): Promise<number> {
+  options.signal?.throwIfAborted();
+  const pid = spawnDetached(options.command, options.args, { logFile: options.logFile, cwd: options.cwd });
+  writePidFile(options.pidFile, pid);
+  try {
+    await waitUntil(options.name, async () => ((await options.ready()) ? true : undefined), {
+      timeoutMs: options.timeoutMs,
+      intervalMs: options.intervalMs ?? 200,
+      abortIf: () =>
+        options.signal?.aborted
+          ? "start-up aborted"
+          : isAlive(pid)
+            ? undefined
+            : `exited during start-up; log ${options.logFile}:\n${tailFile(options.logFile)}`,
+    });
+  } catch (error) {
+    await options.stop();
+    throw error;
+  }
+  return pid;
+}
+
 /** A TCP port that is free right now on 127.0.0.1 (for test stacks that must not collide with a dev stack). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ function harness(options: { stallAfterMs?: number; commitFailuresBeforeRestart?:
   let progress: PartitionProgress[] | undefined = [];
   let busy = false;
   let commitFailures = 0;
+  let commitPendingMs = 0;
   const stalls: StallInfo[] = [];
   const watchdog = createStallWatchdog({
     stallAfterMs: options.stallAfterMs ?? 30_000,
@@ -18,6 +19,7 @@ function harness(options: { stallAfterMs?: number; commitFailuresBeforeRestart?:
     sample: async () => progress,
     busy: () => busy,
     commitFailures: () => commitFailures,
+    commitPendingMs: () => commitPendingMs,
     onStall: (info) => void stalls.push(info),
     now: () => clock,
   });
@@ -38,6 +40,9 @@ function harness(options: { stallAfterMs?: number; commitFailuresBeforeRestart?:
     },
     setCommitFailures(value: number) {
       commitFailures = value;
+    },
+    setCommitPending(ms: number) {
+      commitPendingMs = ms;
     },
   };
 }
@@ -137,4 +142,16 @@ test("a partition taken away by a rebalance is forgotten; one given back starts 
     [1],
     "partition 0 came back at 30 s: its time starts again",
   );
+});
+
+test("an offset commit on its way for the stall time is a stall, even while handlers work (a stale coordinator)", async () => {
+  const h = harness({ stallAfterMs: 30_000 });
+  h.partitions([0, 1, 9]);
+  h.setBusy(true);
+  h.setCommitPending(29_999);
+  assert.equal(await h.watchdog.check(), undefined);
+  h.setCommitPending(30_000);
+  const stall = await h.watchdog.check();
+  assert.equal(stall?.reason, "commit-stuck");
+  assert.equal(stall?.stalledForMs, 30_000);
 });
