@@ -224,6 +224,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
   const watchdog: StallWatchdog | undefined = watchdogOptions
     ? createStallWatchdog({
         stallAfterMs: watchdogOptions.stallAfterMs ?? 30_000,
+        commitStuckAfterMs: watchdogOptions.commitStuckAfterMs ?? 10_000,
         checkEveryMs: watchdogOptions.checkEveryMs ?? 5000,
         commitFailuresBeforeRestart: watchdogOptions.commitFailuresBeforeRestart ?? 3,
         sample: () => sampler.sample(),

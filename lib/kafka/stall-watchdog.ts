@@ -7,8 +7,8 @@
 //
 // Stalled means: on one of the consumer's assigned partitions the group's committed offset stays below the
 // high-water mark and does not move for `stallAfterMs`, while none of its handlers is working (a slow handler is
-// not a stall). Or: an offset commit has been on its way for `stallAfterMs` (kafkajs retries a commit refused by
-// a stale coordinator for minutes; a healthy one takes milliseconds). Or: its offset commits failed
+// not a stall). Or: an offset commit has been on its way for `commitStuckAfterMs` (kafkajs retries a commit
+// refused by a stale coordinator for minutes; a healthy one takes milliseconds, a coordinator fail-over seconds). Or: its offset commits failed
 // `commitFailuresBeforeRestart` times in a row.
 
 export interface PartitionProgress {
@@ -29,6 +29,7 @@ export interface StallInfo {
 
 export interface StallWatchdogOptions {
   stallAfterMs: number;
+  commitStuckAfterMs: number;
   checkEveryMs: number;
   commitFailuresBeforeRestart: number;
   /** the assigned partitions' progress; undefined when it cannot be read now (not joined, broker unreachable) */
@@ -70,7 +71,7 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
       return { reason: "commit-failures", partitions: [], stalledForMs: 0, commitFailures: failures };
     }
     const pendingMs = options.commitPendingMs();
-    if (pendingMs >= options.stallAfterMs) {
+    if (pendingMs >= options.commitStuckAfterMs) {
       return { reason: "commit-stuck", partitions: [], stalledForMs: pendingMs, commitFailures: failures };
     }
     const sample = await options.sample().catch(() => undefined);

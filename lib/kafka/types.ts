@@ -80,10 +80,12 @@ export interface ConsumerOptions {
   onRestart?(info: { attempt: number; delayMs: number; error?: Error }): void;
   /**
    * Restart a consumer that is in its group but makes no progress (see stall-watchdog.ts): lag that does not
-   * move for `stallAfterMs` (default 30000) with no handler working, or `commitFailuresBeforeRestart` (default 3)
-   * failed offset commits in a row. Checked every `stallCheckEveryMs` (default 5000). `false` turns it off.
+   * move for `stallAfterMs` (default 30000) with no handler working, an offset commit on its way for
+   * `commitStuckAfterMs` (default 10000), or `commitFailuresBeforeRestart` (default 3) failed commits in a row. Checked every `stallCheckEveryMs` (default 5000). `false` turns it off.
    */
-  stallWatchdog?: false | { stallAfterMs?: number; checkEveryMs?: number; commitFailuresBeforeRestart?: number };
+  stallWatchdog?:
+    | false
+    | { stallAfterMs?: number; commitStuckAfterMs?: number; checkEveryMs?: number; commitFailuresBeforeRestart?: number };
   /** a stall was found and the consumer is being restarted; ready() is false until it re-joined */
   onStall?(info: StallInfo): void;
   /** how often kafkajs refreshes topic metadata (leaders) on its own (default 30000; kafkajs's own is 5 min) */

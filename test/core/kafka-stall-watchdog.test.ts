@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createStallWatchdog, type PartitionProgress, type StallInfo } from "../../lib/kafka/stall-watchdog.ts";
 
-function harness(options: { stallAfterMs?: number; commitFailuresBeforeRestart?: number } = {}) {
+function harness(options: { stallAfterMs?: number; commitStuckAfterMs?: number; commitFailuresBeforeRestart?: number } = {}) {
   let clock = 0;
   let progress: PartitionProgress[] | undefined = [];
   let busy = false;
@@ -14,6 +14,7 @@ function harness(options: { stallAfterMs?: number; commitFailuresBeforeRestart?:
   const stalls: StallInfo[] = [];
   const watchdog = createStallWatchdog({
     stallAfterMs: options.stallAfterMs ?? 30_000,
+    commitStuckAfterMs: options.commitStuckAfterMs ?? 10_000,
     checkEveryMs: 5000,
     commitFailuresBeforeRestart: options.commitFailuresBeforeRestart ?? 3,
     sample: async () => progress,
@@ -144,14 +145,14 @@ test("a partition taken away by a rebalance is forgotten; one given back starts 
   );
 });
 
-test("an offset commit on its way for the stall time is a stall, even while handlers work (a stale coordinator)", async () => {
-  const h = harness({ stallAfterMs: 30_000 });
+test("an offset commit on its way for the commit stall time is a stall, even while handlers work (a stale coordinator)", async () => {
+  const h = harness({ stallAfterMs: 30_000, commitStuckAfterMs: 10_000 });
   h.partitions([0, 1, 9]);
   h.setBusy(true);
-  h.setCommitPending(29_999);
+  h.setCommitPending(9_999);
   assert.equal(await h.watchdog.check(), undefined);
-  h.setCommitPending(30_000);
+  h.setCommitPending(10_000);
   const stall = await h.watchdog.check();
   assert.equal(stall?.reason, "commit-stuck");
-  assert.equal(stall?.stalledForMs, 30_000);
+  assert.equal(stall?.stalledForMs, 10_000);
 });
