@@ -24,6 +24,9 @@ export type DbClient = PrismaClient | Tx;
  */
 export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
 
+/** how long the holder of a pooled connection that died has to give it back before the pool takes it */
+const DEAD_CONNECTION_GRACE_MS = 1000;
+
 /** Does the database answer a query within `timeoutMs`? (readiness probes) */
 export async function ping(prisma: PrismaClient, timeoutMs = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -117,8 +120,29 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolMax ?? 10 });
   pool.on("error", onError("idle"));
+  // A transaction whose connection dies (a PostgreSQL restart) is not always given back by Prisma's adapter: its
+  // pooled connection stays checked out for good, and once all are, every query waits forever (seen in the fault
+  // suite: readiness `database: false` for minutes with PostgreSQL up). A checked-out connection that has ended
+  // is given back, as broken, after a grace period in which its holder may still do so itself.
+  const checkedOut = new Set<pg.PoolClient>();
+  pool.on("acquire", (client) => checkedOut.add(client));
+  pool.on("release", (_error, client) => checkedOut.delete(client as pg.PoolClient));
+  pool.on("remove", (client) => checkedOut.delete(client as pg.PoolClient));
+  const reclaimWhenDead = (client: pg.PoolClient) => () => {
+    const timer = setTimeout(() => {
+      if (!checkedOut.has(client)) return;
+      checkedOut.delete(client);
+      try {
+        client.release(new Error("connection lost while checked out"));
+      } catch {
+        /* released by its holder meanwhile */
+      }
+    }, DEAD_CONNECTION_GRACE_MS);
+    timer.unref();
+  };
   pool.on("connect", (client) => {
     client.on("error", onError("connection"));
+    client.once("end", reclaimWhenDead(client));
     health.ok = true;
   });
   const adapter = new PrismaPg(pool, { onPoolError: onError("idle"), onConnectionError: onError("transaction") });

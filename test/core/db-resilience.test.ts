@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
+import { ping } from "../../lib/db/client.ts";
 import { createDb, type DbErrorEvent } from "../../lib/db/index.ts";
 import { createTestDatabase, dropTestDatabase } from "../helpers/index.ts";
 import { getTestStack } from "../helpers/test-stack.ts";
@@ -93,3 +94,55 @@ test("lib/db survives its connections being terminated, reports them, and reconn
   assert.equal((await db.prisma.$transaction(async (client) => client.$queryRaw<{ n: number }[]>`SELECT 2::int AS n`))[0]!.n, 2);
   assert.deepEqual(uncaught, [], "no error escaped as an uncaught exception");
 });
+
+// The fault suite (3-broker run, session 10): after a PostgreSQL restart with jobs mid-transaction, the worker's
+// readiness said `database: false` for minutes while PostgreSQL was up: every pooled connection was held by a
+// transaction whose connection had died, and was never given back. Each of these cases must leave a pool that
+// answers again.
+for (const when of ["mid-query", "between queries"] as const) {
+  test(`transactions whose connections die ${when} give their pooled connections back`, { timeout: 120_000 }, async (t) => {
+    const stack = await getTestStack();
+    const { name, url } = await createTestDatabase(stack);
+    const db = createDb(url, { poolMax: 3, name: "leak-test", onError: () => undefined });
+    t.after(async () => {
+      await db.close();
+      await dropTestDatabase(name, stack);
+    });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let inside = 0;
+    const transactions = [1, 2, 3].map((i) =>
+      db.prisma
+        .$transaction(
+          async (client) => {
+            await client.$queryRaw`SELECT ${i}::int`;
+            inside += 1;
+            if (when === "mid-query") await client.$queryRaw`SELECT pg_sleep(5)::text`;
+            else {
+              await gate;
+              await client.$queryRaw`SELECT ${i + 1}::int`;
+            }
+          },
+          { maxWait: 15_000, timeout: 30_000 },
+        )
+        .then(
+          () => "committed",
+          () => "failed",
+        ),
+    );
+    while (inside < 3) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    await terminateBackends(stack.serverUrl("postgres"), name);
+    await new Promise((r) => setTimeout(r, 300));
+    open();
+    // a timer of our own: a transaction that hangs holds no handle, and the test must fail rather than stop
+    const outcome = await Promise.race([
+      Promise.all(transactions),
+      new Promise<string>((resolve) => setTimeout(() => resolve("still pending after 20 s"), 20_000)),
+    ]);
+    assert.deepEqual(outcome, ["failed", "failed", "failed"]);
+    // the pool's three connections are free again (or replaced): three queries at once answer
+    const answered = await Promise.all([1, 2, 3].map(() => ping(db.prisma, 8000)));
+    assert.deepEqual(answered, [true, true, true], "a pool with leaked connections cannot answer");
+  });
+}
