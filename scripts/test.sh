@@ -4,13 +4,14 @@
 # end-to-end (GraphQL + subscriptions + worker + ONNX), browser (console in headless Chromium), adversarial
 # (the attacks of issue 14 replayed against a platform of its own: test/adversarial; trimmed here, set
 # ADVERSARIAL_MODE=full for the whole run), lint (Biome for TypeScript and JSON, ruff for Python: `npm run lint`).
-# Select tiers with TEST_TIERS="lint python node browser adversarial" (default: all).
+# cluster (a 3-broker KRaft cluster of its own loses one broker for good mid-run: test/cluster).
+# Select tiers with TEST_TIERS="lint python node browser adversarial cluster" (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --with-python --with-browser
 
-tiers="${TEST_TIERS:-lint python node browser adversarial}"
+tiers="${TEST_TIERS:-lint python node browser adversarial cluster}"
 
 # Bundles: a fresh tiny export (random init) made by the Python exporter in this run, for the TypeScript
 # parity tests; and the shipped bundle under models/ (the trained one the platform runs), when present.
@@ -50,6 +51,8 @@ for tier in $tiers; do
       run_tier browser node --import tsx --test --test-concurrency=1 $(find test/console -name '*.test.ts' | sort) ;;
     adversarial)
       run_tier adversarial env ADVERSARIAL_MODE="${ADVERSARIAL_MODE:-trimmed}" node --import tsx test/adversarial/main.ts ;;
+    cluster)
+      run_tier cluster node --import tsx --test --test-concurrency=1 $(find test/cluster -name '*.cluster.ts' | sort) ;;
     *) echo "unknown tier $tier" >&2; exit 2 ;;
   esac
 done

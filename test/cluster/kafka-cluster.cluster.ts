@@ -130,25 +130,29 @@ test(
       assert.ok(p.isr.length >= 2, `partition ${p.partition} keeps min ISR 2`);
     }
 
-    // the log itself: a fresh group reads every request exactly once (no lost write, no producer duplicate)
+    // the log itself: a fresh group reads every request exactly once (no lost write, no producer duplicate).
+    // One event per study image carries its four analyses (AnalysisRequested v2).
     const inLog = new Map<string, number>();
+    const inLogAnalyses = new Set<string>();
     const reader = kafka.consumer({
       groupId: "cluster-audit",
       topics: [topics.requested],
       fromBeginning: true,
       handle: async (message) => {
-        const id = message.headers["event-id"]!;
-        inLog.set(id, (inLog.get(id) ?? 0) + 1);
+        const event = decodeEvent("AnalysisRequested", message.value);
+        inLog.set(event.eventId, (inLog.get(event.eventId) ?? 0) + 1);
+        for (const id of jobOf(event).analysisIds) inLogAnalyses.add(id);
       },
     });
     await reader.start({ joinTimeoutMs: 120_000 });
     defer(() => reader.stop());
-    await waitFor("audit read the whole log", () => inLog.size >= requested.length, 120_000);
+    await waitFor("audit read the whole log", () => inLogAnalyses.size >= requested.length, 120_000);
     await new Promise((r) => setTimeout(r, 1000)); // a would-be duplicate has time to arrive
 
     assert.equal(requested.length, 100);
     assert.equal(analysisIds.size, requested.length, "one consumed request per analysis");
-    assert.equal(inLog.size, requested.length);
+    assert.deepEqual([...inLogAnalyses].sort(), [...requested].sort(), "every requested analysis is in the log");
+    assert.equal(inLog.size, 25, "one event per study");
     assert.deepEqual(
       [...inLog.values()].filter((n) => n !== 1),
       [],
