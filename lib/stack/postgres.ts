@@ -240,11 +240,15 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
 }
 
 /** Fast shutdown (SIGINT to the postmaster), then SIGKILL to the process group if it hangs. */
-export async function stopPostgres(dataDir: string, graceMs = 15_000): Promise<boolean> {
+/**
+ * Fast shutdown (SIGINT: sessions ended, a checkpoint written), or with `immediate` PostgreSQL's immediate
+ * shutdown (SIGQUIT: every process quits at once, no checkpoint; the next start replays the WAL, as after a crash).
+ */
+export async function stopPostgres(dataDir: string, graceMs = 15_000, options: { immediate?: boolean } = {}): Promise<boolean> {
   const pid = runningPostgresPid(dataDir);
   if (pid === undefined) return false;
   try {
-    process.kill(pid, "SIGINT");
+    process.kill(pid, options.immediate ? "SIGQUIT" : "SIGINT");
   } catch {
     /* gone */
   }

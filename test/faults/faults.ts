@@ -50,10 +50,30 @@ export function faultPlan(platform: FaultPlatform, clusterSize: number, log?: (l
       recovered: "work",
     },
     {
+      // immediate shutdown: connections cut without notice, crash recovery at the start
+      name: "postgres_crash",
+      at: 0.51,
+      inject: async () => {
+        await platform.crashPostgres();
+        await platform.startPostgres();
+      },
+      recovered: "work",
+    },
+    {
       name: "gateway_restart",
       at: 0.58,
       inject: async () => {
         await platform.stopGateway();
+        await platform.startGateway();
+      },
+      recovered: "subscriber",
+    },
+    {
+      // no graceful close: the subscriber's socket just dies
+      name: "gateway_sigkill",
+      at: 0.64,
+      inject: async () => {
+        await platform.killGateway();
         await platform.startGateway();
       },
       recovered: "subscriber",

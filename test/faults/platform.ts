@@ -28,11 +28,15 @@ export interface FaultPlatform {
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stopGateway(): Promise<void>;
+  /** SIGKILL the gateway's process group; resolves once it is gone */
+  killGateway(): Promise<void>;
   startGateway(): Promise<void>;
   /** stop (controlled shutdown) and start Kafka node `id` (1 in single-broker mode) */
   stopBroker(id: number): Promise<void>;
   startBroker(id: number): Promise<void>;
   stopPostgres(): Promise<void>;
+  /** PostgreSQL's immediate shutdown: no checkpoint, crash recovery at the next start */
+  crashPostgres(): Promise<void>;
   startPostgres(): Promise<void>;
   /** the node that coordinates the worker's consumer group now (the group's offsets partition leader) */
   workerGroupCoordinator(): Promise<number>;
@@ -71,7 +75,10 @@ export async function startFaultPlatform(
   // servers of an earlier run that died are ours (own folder and ports): stop them and start clean
   await stopStack(stackConfig).catch(() => undefined);
   rmSync(config.dir, { recursive: true, force: true });
-  const stack = await startStack(stackConfig, { migrate: true, fast: true, log: (l) => log(`stack: ${l}`) });
+  // durable PostgreSQL (fsync and synchronous commit on, as in production): with the test stacks' fast settings an
+  // immediate shutdown loses commits already acknowledged (seen: a job's results, acknowledged and their Kafka
+  // offset committed, were gone after the crash, leaving its analyses RUNNING for good)
+  const stack = await startStack(stackConfig, { migrate: true, fast: false, log: (l) => log(`stack: ${l}`) });
 
   const db = createDb(stack.databaseUrl, { poolMax: 2 });
   const apiKey = `gk_faults_${randomBytes(12).toString("hex")}`;
@@ -159,6 +166,11 @@ export async function startFaultPlatform(
     },
     startWorker,
     stopGateway: () => gateway!.stop(),
+    async killGateway() {
+      const g = gateway!;
+      process.kill(-g.pid, "SIGKILL");
+      await g.exited;
+    },
     startGateway,
     stopBroker: async (id) => {
       await stopKafka(node(id).dataDir);
@@ -169,8 +181,11 @@ export async function startFaultPlatform(
     stopPostgres: async () => {
       await stopPostgres(pgDir);
     },
+    crashPostgres: async () => {
+      await stopPostgres(pgDir, 15_000, { immediate: true });
+    },
     startPostgres: async () => {
-      await startPostgres({ dataDir: pgDir, port: stackConfig.pgPort, fast: true });
+      await startPostgres({ dataDir: pgDir, port: stackConfig.pgPort, fast: false });
     },
     async workerGroupCoordinator() {
       const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: "faults-probe", logLevel: "nothing" });
