@@ -9,6 +9,7 @@ import { exchangeMllp, readAck } from "../interop/hl7/mllp.ts";
 import { buildOruR01 } from "../interop/hl7/oru.ts";
 import { buildFhirBundle } from "../interop/fhir/bundle.ts";
 import { fhirInputOf, oruOf, srInputOf } from "./content.ts";
+import { endpointOfUrl, type EgressPolicy } from "./egress.ts";
 
 export class DeliveryError extends AppError {
   constructor(code: string, message: string, retriable: boolean, cause?: unknown) {
@@ -26,6 +27,8 @@ export interface SenderConfig {
   pacs: PacsConfig | null;
   hl7: { sendingApplication: string; sendingFacility: string };
   timeoutMs: number;
+  /** where tenant-set endpoints may point; checked again at each send (a name may resolve elsewhere by now) */
+  egress: EgressPolicy;
 }
 
 export interface SendOutcome {
@@ -43,6 +46,11 @@ export interface SendContext {
   config: SenderConfig;
   signal: AbortSignal;
   now: Date;
+}
+
+async function checkEgress(ctx: SendContext, host: string, port: number): Promise<void> {
+  const decision = await ctx.config.egress.check(host, port);
+  if (!decision.allowed) throw new DeliveryError("EGRESS_NOT_ALLOWED", decision.reason ?? "endpoint not allowed", false);
 }
 
 /** fetch failures that say nothing about the content: the server may accept it next time */
@@ -82,6 +90,7 @@ export async function sendSr(ctx: SendContext): Promise<SendOutcome> {
 export async function sendHl7(ctx: SendContext): Promise<SendOutcome> {
   const target = /^mllp:\/\/(.+):(\d+)$/.exec(ctx.delivery.target);
   if (!target) throw new DeliveryError("HL7_NOT_CONFIGURED", "The delivery has no MLLP target.", false);
+  await checkEgress(ctx, target[1]!, Number(target[2]));
   const oru = oruOf(
     ctx.source,
     ctx.delivery,
@@ -116,6 +125,8 @@ export async function sendHl7(ctx: SendContext): Promise<SendOutcome> {
  */
 export async function sendFhir(ctx: SendContext): Promise<SendOutcome> {
   const base = ctx.delivery.target.replace(/\/+$/, "");
+  const endpoint = endpointOfUrl(base);
+  await checkEgress(ctx, endpoint.host, endpoint.port);
   const collection = buildFhirBundle(fhirInputOf(ctx.source, base));
   const transaction = {
     resourceType: "Bundle",

@@ -1,5 +1,6 @@
 // Claims in real PostgreSQL: two dispatchers share the work without sending anything twice (FOR UPDATE SKIP LOCKED),
 // a crashed dispatcher's claim comes back when its lease ends, and its late outcome cannot overwrite the new one.
+import { createEgressPolicy, parseEgressRules } from "../../lib/deliveries/egress.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DEFAULT_DELIVERY_SETTINGS } from "../../lib/db/index.ts";
@@ -43,7 +44,12 @@ test("two dispatchers on one database send every delivery once and record SENT o
     createDeliveryDispatcher({
       deliveries: ctx.repos.deliveries,
       sources: ctx.repos.deliverySources,
-      config: { pacs: null, hl7: { sendingApplication: "GKMVLP", sendingFacility: "T" }, timeoutMs: 2000 },
+      config: {
+        pacs: null,
+        hl7: { sendingApplication: "GKMVLP", sendingFacility: "T" },
+        timeoutMs: 2000,
+        egress: createEgressPolicy(parseEgressRules(["127.0.0.1"]).rules),
+      },
       logger: silentLogger,
       options: OPTIONS,
     });

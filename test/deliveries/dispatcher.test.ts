@@ -1,5 +1,6 @@
 // The delivery dispatcher against real peers: a real Orthanc (STOW-RS, QIDO-RS, WADO-RS), an MLLP listener on a TCP
 // socket and a FHIR server on HTTP, with the deliveries created by the one review path in real PostgreSQL.
+import { createEgressPolicy, parseEgressRules } from "../../lib/deliveries/egress.ts";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,12 +26,14 @@ const FAST: Partial<DispatcherOptions> = {
   completionSweepMs: 0,
 };
 const HL7 = { sendingApplication: "GKMVLP", sendingFacility: "TEST" };
+// the test peers listen on loopback
+const LOOPBACK = createEgressPolicy(parseEgressRules(["127.0.0.1"]).rules);
 
 function dispatcher(repos: Repositories, config: Partial<SenderConfig> = {}, options: Partial<DispatcherOptions> = FAST) {
   return createDeliveryDispatcher({
     deliveries: repos.deliveries,
     sources: repos.deliverySources,
-    config: { pacs: null, hl7: HL7, timeoutMs: 1000, ...config },
+    config: { pacs: null, hl7: HL7, timeoutMs: 1000, egress: LOOPBACK, ...config },
     logger: silentLogger,
     options,
   });
@@ -204,7 +207,7 @@ test("a delivery interrupted by a dispatcher stop is given back and sent once af
   const first = createDeliveryDispatcher({
     deliveries: ctx.repos.deliveries,
     sources: ctx.repos.deliverySources,
-    config: { pacs: null, hl7: HL7, timeoutMs: 60_000 },
+    config: { pacs: null, hl7: HL7, timeoutMs: 60_000, egress: LOOPBACK },
     logger: silentLogger,
     options: FAST,
   });
@@ -263,4 +266,25 @@ test("a tenant with SR on completion gets one COMPLETION delivery per round of a
   ]);
   await d.runOnce();
   assert.equal((await ctx.repos.deliveries.listByStudyIds(s.tenantId, [s.studyId]))[0]!.length, 2);
+});
+
+test("an HL7 or FHIR endpoint outside the platform's egress allow-list is not contacted: the delivery fails with EGRESS_NOT_ALLOWED", async (t) => {
+  const ctx = await createTestContext(t);
+  const peer = await mllpPeer(["AA"]);
+  t.after(() => peer.close());
+  const s = await analysedStudy(ctx.repos, "egress");
+  await ctx.repos.deliveries.saveSettings(
+    s.tenantId,
+    { ...DEFAULT_DELIVERY_SETTINGS, srMode: "OFF", hl7Host: peer.target.host, hl7Port: peer.target.port },
+    "user:admin",
+  );
+  // the settings were saved while allowed; the operator has since narrowed the list to another port
+  const narrowed = createEgressPolicy(parseEgressRules([`127.0.0.1:${peer.target.port + 1}`]).rules);
+  const d = dispatcher(ctx.repos, { egress: narrowed });
+  await review(ctx.repos, s, "ACCEPT");
+  const [refused] = await drain(d, ctx.repos, s.tenantId, s.studyId);
+  assert.equal(refused!.status, "FAILED");
+  assert.equal(refused!.lastErrorCode, "EGRESS_NOT_ALLOWED");
+  assert.equal(refused!.attempts, 1, "not retried");
+  assert.equal(peer.received.length, 0, "the peer was never contacted");
 });

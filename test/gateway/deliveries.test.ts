@@ -103,7 +103,7 @@ test(
 );
 
 test("without a PACS sendToPacs answers NOT_CONFIGURED; delivery settings are the ADMIN's, validated and audited", async (t) => {
-  const fx = await startGatewayFixture(t);
+  const fx = await startGatewayFixture(t, { env: { DELIVERY_EGRESS_ALLOW: "127.0.0.1:2575,*.example" } });
   const analysed = await studyOf(fx, "nopacs", true);
   const res = await fx.gql(SEND, { s: analysed.studyId }, fx.a.ADMIN);
   assert.deepEqual(
@@ -142,4 +142,36 @@ test("without a PACS sendToPacs answers NOT_CONFIGURED; delivery settings are th
     await fx.ctx.db.prisma.auditEvent.count({ where: { action: "tenant.delivery_settings.update", tenantId: fx.tenantA.tenantId } }),
     1,
   );
+});
+
+test("delivery endpoints outside the operator's egress allow-list are refused before anything is stored", async (t) => {
+  const fx = await startGatewayFixture(t, { env: { DELIVERY_EGRESS_ALLOW: "127.0.0.1:2575,ris.hospital.test" } });
+  const refused = [
+    [{ srMode: "OFF", hl7Host: "169.254.169.254", hl7Port: 80 }, "input.hl7Host"],
+    [{ srMode: "OFF", hl7Host: "127.0.0.1", hl7Port: 5432 }, "input.hl7Host"],
+    [{ srMode: "OFF", fhirBaseUrl: "http://127.0.0.1:2575/fhir" }, null],
+    [{ srMode: "OFF", fhirBaseUrl: "http://10.0.0.1/fhir" }, "input.fhirBaseUrl"],
+    [{ srMode: "OFF", hl7Host: "nowhere.invalid", hl7Port: 2575 }, "input.hl7Host"],
+  ] as const;
+  for (const [input, field] of refused) {
+    const res = await fx.gql(SETTINGS, { i: input }, fx.a.ADMIN);
+    if (field === null) {
+      // the same host and port as an allowed MLLP endpoint: the rule is host and port, not the protocol
+      assert.deepEqual(res.body.data.updateDeliverySettings.errors, [], JSON.stringify(input));
+      continue;
+    }
+    assert.deepEqual(res.body.data.updateDeliverySettings.errors, [{ code: "EGRESS_NOT_ALLOWED", field }], JSON.stringify(input));
+  }
+  const allowed = await fx.gql(SETTINGS, { i: { srMode: "OFF", hl7Host: "ris.hospital.test", hl7Port: 2575 } }, fx.a.ADMIN);
+  assert.deepEqual(allowed.body.data.updateDeliverySettings.errors, [], "a named host the operator allowed (no DNS needed)");
+  const stored = await fx.gql(`{ deliverySettings { hl7Host hl7Port } }`, {}, fx.a.ADMIN);
+  assert.deepEqual(stored.body.data.deliverySettings, { hl7Host: "ris.hospital.test", hl7Port: 2575 });
+});
+
+test("with no egress allow-list (the default) no tenant can set an HL7 or FHIR endpoint", async (t) => {
+  const fx = await startGatewayFixture(t);
+  const res = await fx.gql(SETTINGS, { i: { srMode: "OFF", hl7Host: "127.0.0.1", hl7Port: 2575 } }, fx.a.ADMIN);
+  assert.deepEqual(res.body.data.updateDeliverySettings.errors, [{ code: "EGRESS_NOT_ALLOWED", field: "input.hl7Host" }]);
+  const read = await fx.gql(`{ deliverySettings { hl7Host } }`, {}, fx.a.ADMIN);
+  assert.equal(read.body.data.deliverySettings.hl7Host, null, "nothing stored");
 });

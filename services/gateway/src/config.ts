@@ -11,6 +11,7 @@ import type { RateLimitOptions } from "./http/rate-limit.ts";
 import type { LoginLimits } from "./auth/throttle.ts";
 import type { PacsConfig } from "../../../lib/deliveries/senders.ts";
 import type { DispatcherOptions } from "../../../lib/deliveries/dispatcher.ts";
+import { parseEgressRules, type EgressRule } from "../../../lib/deliveries/egress.ts";
 
 /** http(s) only: a PACS URL must not point the gateway at file:, data: or other schemes */
 const httpUrl = () =>
@@ -135,6 +136,18 @@ const schema = z.object({
   DELIVERY_COMPLETION_WINDOW_SECONDS: env.int(3600, 1),
   /** one send (STOW-RS, MLLP exchange, FHIR POST) */
   DELIVERY_TIMEOUT_MS: env.int(30_000, 100),
+  /**
+   * HL7 and FHIR endpoints tenants may set (lib/deliveries/egress.ts): host names, *.suffixes, IPs, CIDR blocks,
+   * each with an optional :port. Unset: none (the PACS is the operator's own and not limited by this).
+   */
+  DELIVERY_EGRESS_ALLOW: env
+    .list()
+    .optional()
+    .transform((list, ctx) => {
+      const { rules, problems } = parseEgressRules(list ?? []);
+      for (const message of problems) ctx.addIssue({ code: "custom", message });
+      return rules;
+    }),
   HL7_SENDING_APPLICATION: env.string().default("GKMVLP"),
   HL7_SENDING_FACILITY: env.string().default("GKMVLP"),
   SHUTDOWN_GRACE_MS: env.int(10_000, 0),
@@ -181,6 +194,7 @@ export type GatewayConfig = {
     pacs: PacsConfig | null;
     hl7: { sendingApplication: string; sendingFacility: string };
     timeoutMs: number;
+    egress: EgressRule[];
     options: DispatcherOptions;
   };
   shutdownGraceMs: number;
@@ -268,6 +282,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       pacs: pacsOf(c),
       hl7: { sendingApplication: c.HL7_SENDING_APPLICATION, sendingFacility: c.HL7_SENDING_FACILITY },
       timeoutMs: c.DELIVERY_TIMEOUT_MS,
+      egress: c.DELIVERY_EGRESS_ALLOW,
       options: {
         pollMs: c.DELIVERY_POLL_MS,
         batchSize: c.DELIVERY_BATCH_SIZE,

@@ -14,6 +14,7 @@ import { createOutboxRelay, type OutboxRelay } from "../../../lib/outbox/index.t
 import { createDeliveryRepository } from "../../../lib/db/repositories/deliveries.ts";
 import { createDeliverySourceRepository } from "../../../lib/db/repositories/delivery-sources.ts";
 import { createDeliveryDispatcher, type DeliveryDispatcher } from "../../../lib/deliveries/dispatcher.ts";
+import { createEgressPolicy } from "../../../lib/deliveries/egress.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -82,7 +83,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ? createDeliveryDispatcher({
         deliveries: createDeliveryRepository(deps.db.prisma),
         sources: createDeliverySourceRepository(deps.db.prisma),
-        config: { pacs: config.deliveries.pacs, hl7: config.deliveries.hl7, timeoutMs: config.deliveries.timeoutMs },
+        config: {
+          pacs: config.deliveries.pacs,
+          hl7: config.deliveries.hl7,
+          timeoutMs: config.deliveries.timeoutMs,
+          egress: createEgressPolicy(config.deliveries.egress),
+        },
         logger,
         options: config.deliveries.options,
       })

@@ -42,7 +42,8 @@ export type ErrorCode =
   | "INVALID_STATE"
   | "RATE_LIMITED"
   | "NOT_ANALYSED"
-  | "NOT_CONFIGURED";
+  | "NOT_CONFIGURED"
+  | "EGRESS_NOT_ALLOWED";
 
 export interface UserError {
   code: ErrorCode;
@@ -64,6 +65,7 @@ const APP_TO_USER: Record<string, ErrorCode> = {
   INVALID_STATE: "INVALID_STATE",
   NOT_ANALYSED: "NOT_ANALYSED",
   NOT_CONFIGURED: "NOT_CONFIGURED",
+  EGRESS_NOT_ALLOWED: "EGRESS_NOT_ALLOWED",
 };
 
 export function asUserError(error: unknown): UserError | null {

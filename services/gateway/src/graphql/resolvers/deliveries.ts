@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { AppError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
 import type { DeliverySettingsValues } from "../../../../../lib/db/index.ts";
+import { createEgressPolicy, endpointOfUrl, type EgressPolicy } from "../../../../../lib/deliveries/egress.ts";
 import type { DeliverySettingsInput, MutationResolvers, QueryResolvers } from "../../generated/resolvers.ts";
 import { caller, type GatewayContext } from "../context.ts";
 import { withUserErrors } from "../errors.ts";
@@ -58,6 +59,17 @@ export function validateDeliverySettings(input: DeliverySettingsInput): Delivery
   };
 }
 
+/** Endpoints outside the operator's allow-list are refused before anything is stored. */
+async function checkEgress(policy: EgressPolicy, values: DeliverySettingsValues): Promise<void> {
+  const endpoints: { field: string; host: string; port: number }[] = [];
+  if (values.hl7Host && values.hl7Port) endpoints.push({ field: "input.hl7Host", host: values.hl7Host, port: values.hl7Port });
+  if (values.fhirBaseUrl) endpoints.push({ field: "input.fhirBaseUrl", ...endpointOfUrl(values.fhirBaseUrl) });
+  for (const e of endpoints) {
+    const decision = await policy.check(e.host, e.port);
+    if (!decision.allowed) throw new AppError("EGRESS_NOT_ALLOWED", `${decision.reason}.`, 422, false, { field: e.field });
+  }
+}
+
 export const deliveryQueries: Pick<QueryResolvers<GatewayContext>, "deliverySettings"> = {
   deliverySettings: (_p, _a, ctx) => ctx.services.repos.deliveries.settings(caller(ctx).tenantId),
 };
@@ -67,6 +79,7 @@ export const deliveryMutations: Pick<MutationResolvers<GatewayContext>, "updateD
     withUserErrors({ settings: null }, async () => {
       const who = caller(ctx);
       const values = validateDeliverySettings(input);
+      await checkEgress(createEgressPolicy(ctx.config.deliveries.egress), values);
       await ctx.services.repos.deliveries.saveSettings(who.tenantId, values, who.actor);
       return { settings: values, errors: [] };
     }),
