@@ -54,10 +54,10 @@ test(
     });
     const kafka = createKafka({ brokers: first.brokers, clientId: "gw-kafka-restart", logLevel: "nothing" });
     await kafka.waitUntilReady(120_000);
-  // as the gateway's main.ts does before it starts the gateway
-  const admin = await kafka.admin();
-  await admin.ensureTopics([ctx.topics.requested, ctx.topics.completed, ctx.topics.deadLetter]);
-  await admin.disconnect();
+    // as the gateway's main.ts does before it starts the gateway
+    const admin = await kafka.admin();
+    await admin.ensureTopics([ctx.topics.requested, ctx.topics.completed, ctx.topics.deadLetter]);
+    await admin.disconnect();
 
     const uncaught: unknown[] = [];
     const onUncaught = (e: unknown) => uncaught.push(e);
