@@ -41,6 +41,9 @@ export function sourceUids(source: DeliverySource) {
 
 export type ReportState = "preliminary" | "final" | "amended" | "withdrawn";
 
+/** what a withdrawn report says in HL7 (its findings' values are posted as wrong, not repeated as results) */
+export const WITHDRAWN_LINE = "Report withdrawn: the reviewing radiologist rejected the AI draft. Disregard the earlier result.";
+
 export function reportState(source: DeliverySource): ReportState {
   const action = source.review?.action;
   if (action === "ACCEPT") return "final";
@@ -143,18 +146,20 @@ export function oruOf(
   const state = reportState(source);
   const m = model(source);
   const lines =
-    source.review?.action === "AMEND" && source.review.amendedText
-      ? reportSentences(source).map((s) => s.text)
-      : source.report
-        ? [`Findings: ${source.report.findingsText}`, `Impression: ${source.report.impressionText}`]
-        : [];
+    state === "withdrawn"
+      ? [WITHDRAWN_LINE]
+      : source.review?.action === "AMEND" && source.review.amendedText
+        ? reportSentences(source).map((s) => s.text)
+        : source.report
+          ? [`Findings: ${source.report.findingsText}`, `Impression: ${source.report.impressionText}`]
+          : [];
   return {
     controlId: hl7ControlId(delivery),
     sentAt: now,
     ...endpoints,
     patientExternalId: source.patient.mrn,
     accessionNumber: source.study.accession,
-    status: state === "final" ? "final" : state === "amended" ? "amended" : "preliminary",
+    status: state,
     findings: source.findings.map((f) => ({ label: f.label, probability: f.probability, threshold: f.threshold })),
     reportLines: lines,
     model: { name: m.name, version: m.version, bundleHash: m.bundleSha256 },

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Delivery, DeliverySource } from "../../lib/db/index.ts";
-import { hl7ControlId, reportState, srInputOf, srUids } from "../../lib/deliveries/content.ts";
+import { hl7ControlId, oruOf, reportState, srInputOf, srUids } from "../../lib/deliveries/content.ts";
+import { buildOruR01, parseHl7 } from "../../lib/interop/hl7/oru.ts";
 
 function source(
   overrides: { reliability?: "OK" | "CAUTION" | "ABSTAIN"; review?: "ACCEPT" | "AMEND" | "REJECT"; amendedText?: string } = {},
@@ -78,4 +79,18 @@ test("a delivery's SR UIDs and HL7 control id are the same on every attempt", ()
   assert.deepEqual(srUids(delivery), srUids({ ...delivery }));
   assert.match(srUids(delivery).sopInstanceUid, /^2\.25\.\d+$/);
   assert.equal(hl7ControlId(delivery), "0f8fad5bd9cb469fa165");
+});
+
+test("a rejected report goes out in HL7 as a correction whose observations are all posted as wrong, without the model's text", () => {
+  const endpoints = { sendingApplication: "GKMVLP", sendingFacility: "T", receivingApplication: "RIS", receivingFacility: "H" };
+  const message = buildOruR01(oruOf(source({ review: "REJECT" }), delivery, endpoints, now));
+  const segments = parseHl7(message);
+  assert.equal(segments.find((s) => s.name === "OBR")?.fields[25], "C", "OBR-25: correction");
+  const observations = segments.filter((s) => s.name === "OBX");
+  assert.ok(observations.length >= 2, "the findings' observations and the note");
+  assert.deepEqual([...new Set(observations.map((o) => o.fields[11]))], ["W"], "OBX-11: every observation posted as wrong");
+  assert.match(message, /Report withdrawn/);
+  const accepted = buildOruR01(oruOf(source({ review: "ACCEPT" }), delivery, endpoints, now));
+  assert.equal(parseHl7(accepted).find((s) => s.name === "OBR")?.fields[25], "F");
+  assert.doesNotMatch(accepted, /Report withdrawn/);
 });

@@ -149,6 +149,16 @@ test("an ORU^R01 goes to the tenant's MLLP peer on sign-off: AA is SENT, AE is F
   const obr = parseHl7(peer.received[1]!).find((seg) => seg.name === "OBR");
   assert.equal(obr?.fields[25], "F", "a signed report is final");
 
+  // the radiologist rejects the signed report: the RIS is told to disregard what it was sent
+  peer.answers.splice(0, peer.answers.length, "AA");
+  await review(ctx.repos, s, "REJECT");
+  const withdrawal = (await drain(d, ctx.repos, s.tenantId, s.studyId))[0]!;
+  assert.equal(withdrawal.kind, "HL7");
+  assert.equal(withdrawal.status, "SENT");
+  const correction = parseHl7(peer.received.at(-1)!);
+  assert.equal(correction.find((seg) => seg.name === "OBR")?.fields[25], "C", "a correction of the order's results");
+  assert.deepEqual([...new Set(correction.filter((seg) => seg.name === "OBX").map((seg) => seg.fields[11]))], ["W"]);
+
   peer.answers.splice(0, peer.answers.length, "AE");
   await review(ctx.repos, s, "AMEND", "Small effusion.");
   const failed = (await drain(d, ctx.repos, s.tenantId, s.studyId))[0]!;

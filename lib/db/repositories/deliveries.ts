@@ -52,7 +52,7 @@ export interface SignOffEvent {
  * Call inside the review's transaction. ACCEPT and AMEND send what the tenant asks for (SR when srMode is
  * ON_SIGN_OFF, or ON_COMPLETION with an SR already out: the signed one supersedes it; HL7 and FHIR when
  * configured). REJECT sends only where something went out before: a superseding SR that withdraws the content,
- * and a FHIR report `cancelled`; HL7 v2 ORU has no withdrawal in this profile, so nothing is sent by MLLP.
+ * a FHIR report `cancelled`, and an ORU^R01 correction whose observations are posted as wrong (OBR-25 C, OBX-11 W).
  */
 export async function enqueueSignOffDeliveries(tx: DbClient, event: SignOffEvent): Promise<Delivery[]> {
   const settings = await deliverySettingsOf(tx, event.tenantId);
@@ -62,7 +62,9 @@ export async function enqueueSignOffDeliveries(tx: DbClient, event: SignOffEvent
   if (reject ? srLive : settings.srMode === "ON_SIGN_OFF" || (settings.srMode === "ON_COMPLETION" && srLive)) {
     wanted.push({ kind: "SR", target: PACS_TARGET });
   }
-  if (!reject && settings.hl7Host && settings.hl7Port) wanted.push({ kind: "HL7", target: mllpTarget(settings.hl7Host, settings.hl7Port) });
+  if (settings.hl7Host && settings.hl7Port && (!reject || (await hasLive(tx, event.tenantId, event.studyId, "HL7")))) {
+    wanted.push({ kind: "HL7", target: mllpTarget(settings.hl7Host, settings.hl7Port) });
+  }
   if (settings.fhirBaseUrl && (!reject || (await hasLive(tx, event.tenantId, event.studyId, "FHIR")))) {
     wanted.push({ kind: "FHIR", target: settings.fhirBaseUrl });
   }

@@ -3,7 +3,7 @@
 import { FINDING_SNOMED } from "../codes.ts";
 import { escapeHl7 } from "./escape.ts";
 
-export type Hl7ResultStatus = "preliminary" | "final" | "amended";
+export type Hl7ResultStatus = "preliminary" | "final" | "amended" | "withdrawn";
 
 export interface OruFinding {
   label: string;
@@ -26,7 +26,10 @@ export interface OruReport {
   model: { name: string; version: string; bundleHash: string };
 }
 
-const statusCode: Record<Hl7ResultStatus, string> = { preliminary: "P", final: "F", amended: "C" };
+// OBR-25 (HL7 table 0123) and OBX-11 (table 0085). A withdrawn report is a correction (C) whose observations are
+// all posted as wrong (W): the receiver marks what it holds from earlier messages of this order as not to be used.
+const orderStatus: Record<Hl7ResultStatus, string> = { preliminary: "P", final: "F", amended: "C", withdrawn: "C" };
+const observationStatus: Record<Hl7ResultStatus, string> = { preliminary: "P", final: "F", amended: "C", withdrawn: "W" };
 
 /** HL7 DTM, UTC, second precision */
 export function hl7Timestamp(date: Date): string {
@@ -75,7 +78,7 @@ function obx(
 }
 
 export function buildOruR01(report: OruReport): string {
-  const status = statusCode[report.status];
+  const status = observationStatus[report.status];
   const timestamp = hl7Timestamp(report.sentAt);
   const accession = escapeHl7(report.accessionNumber);
   const method = `${escapeHl7(report.model.name)} ${escapeHl7(report.model.version)} sha256 ${escapeHl7(report.model.bundleHash)}`;
@@ -98,7 +101,7 @@ export function buildOruR01(report: OruReport): string {
   ];
   const obr = ["OBR", "1", accession, accession, "18748-4^Diagnostic imaging study^LN", "", "", timestamp];
   while (obr.length < 25) obr.push("");
-  obr.push(status);
+  obr.push(orderStatus[report.status]);
   segments.push(segment(obr));
   let setId = 0;
   for (const finding of report.findings) {
