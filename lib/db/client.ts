@@ -9,6 +9,7 @@
 // PostgreSQL code), marks the handle unhealthy, and the pool drops that client; the next query opens a new
 // connection, which marks it healthy again. Queries that were running on the lost connection fail (their
 // callers retry as they already do for any database error).
+import { createSqlClient, type SqlClient } from "./sql.ts";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient, Prisma } from "./generated/client.ts";
@@ -76,6 +77,8 @@ export interface DbOptions {
 
 export interface Db {
   prisma: PrismaClient;
+  /** direct SQL for hot read paths (lib/db/sql.ts), on the same pool as Prisma */
+  sql: SqlClient;
   databaseUrl: string;
   /** connection health as seen by the pool (readiness checks combine it with a query) */
   health(): DbHealth;
@@ -150,6 +153,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
   let closed = false;
   return {
     prisma,
+    sql: createSqlClient(pool),
     databaseUrl,
     health: () => ({ ...health }),
     async close() {

@@ -1,4 +1,5 @@
 // lib/db: Prisma client factory, migrations, and the repositories that business logic receives as arguments.
+import { sqlThroughPrisma, type SqlClient } from "./sql.ts";
 import type { PrismaClient } from "./generated/client.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
 import { createTenantRepository, createUserRepository, createApiKeyRepository, createAccountRepository } from "./repositories/tenants.ts";
@@ -30,6 +31,7 @@ export {
   type DbOptions,
   type Tx,
 } from "./client.ts";
+export { createSqlClient, sqlThroughPrisma, type SqlClient } from "./sql.ts";
 export { migrateDatabase, migrationStatus, ensureDatabase, schemaSqlFromEmpty, REPO_ROOT } from "./migrate.ts";
 export { hashPassword, verifyPassword, generateApiKey, hashApiKey, DUMMY_PASSWORD_HASH } from "./passwords.ts";
 export { seedDemo, seedDemoOperator, DEMO_API_KEY, DEMO_OPERATOR, DEMO_TENANT_SLUG, DEMO_USERS, type DemoSeed } from "./seed.ts";
@@ -93,21 +95,24 @@ export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerTyp
 export interface RepositoryOptions {
   /** Kafka topic names used for outbox rows (AnalysisRequested, AnalysisCompleted). Default: topicNames(""). */
   topics?: TopicNames;
+  /** direct SQL for the batch readers (Db.sql); default: the same statements through Prisma's raw channel */
+  sql?: SqlClient;
 }
 
 export function createRepositories(prisma: PrismaClient, options: RepositoryOptions = {}) {
   const topics = options.topics ?? topicNames("");
+  const sql = options.sql ?? sqlThroughPrisma(prisma);
   return {
     tenants: createTenantRepository(prisma),
     users: createUserRepository(prisma),
     accounts: createAccountRepository(prisma),
     apiKeys: createApiKeyRepository(prisma),
-    patients: createPatientRepository(prisma),
+    patients: createPatientRepository(prisma, sql),
     studies: createStudyRepository(prisma),
     listings: createListingRepository(prisma),
-    images: createImageRepository(prisma),
-    analyses: createAnalysisRepository(prisma, topics),
-    results: createResultRepository(prisma, topics),
+    images: createImageRepository(prisma, sql),
+    analyses: createAnalysisRepository(prisma, topics, sql),
+    results: createResultRepository(prisma, topics, sql),
     reviews: createReviewRepository(prisma),
     modelVersions: createModelVersionRepository(prisma),
     audit: createAuditRepository(prisma),

@@ -13,6 +13,12 @@ export interface QueryCounter {
 
 const counterStore = new AsyncLocalStorage<QueryCounter>();
 
+/** Count one statement sent outside Prisma (lib/db/sql.ts) into the request's counter, if there is one. */
+export function countQuery(): void {
+  const counter = counterStore.getStore();
+  if (counter) counter.count += 1;
+}
+
 export function runWithQueryCounter<T>(counter: QueryCounter, fn: () => T): T {
   return counterStore.run(counter, fn);
 }

@@ -100,7 +100,7 @@ export async function createTestContext(t: TestContext, options: { partitions?: 
     databaseName: name,
     databaseUrl: url,
     db,
-    repos: createRepositories(db.prisma, { topics }),
+    repos: createRepositories(db.prisma, { topics, sql: db.sql }),
     brokers: stack.brokers,
     topicPrefix,
     topics,

@@ -1,6 +1,7 @@
 // Analyses: idempotent requests (analysis row + AnalysisRequested outbox row in ONE transaction), guarded
 // status transitions for workers, retry and cancel. Completion events go through the outbox too, in the
 // transaction that makes the analysis terminal, so "completed" is announced exactly when it is true.
+import { sqlThroughPrisma, type SqlClient } from "../sql.ts";
 import { randomUUID } from "node:crypto";
 import type { Analysis, AnalysisStatus, AnalysisTask, PrismaClient } from "../generated/client.ts";
 import type { Tx } from "../client.ts";
@@ -106,7 +107,7 @@ async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, att
   await recordTransitions(tx, analyses, "QUEUED", requestedAt);
 }
 
-export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames) {
+export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames, sql: SqlClient = sqlThroughPrisma(prisma)) {
   const jobs = createJobResultRepository(prisma, topics);
   /**
    * The whole request in a fixed number of statements, however many analyses it names: existing keys in one read,
@@ -220,10 +221,11 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
       return orderByIds(ids, await prisma.analysis.findMany({ where: { tenantId, id: { in: [...ids] } } }));
     },
     async listByStudyIds(tenantId: string, studyIds: readonly string[]): Promise<Analysis[][]> {
-      const rows = await prisma.analysis.findMany({
-        where: { tenantId, studyId: { in: [...studyIds] } },
-        orderBy: [{ requestedAt: "desc" }, { id: "desc" }],
-      });
+      const rows = await sql.rows<Analysis>(
+        "analyses_by_studies",
+        `SELECT * FROM "Analysis" WHERE "tenantId" = $1 AND "studyId" = ANY($2::text[]) ORDER BY "requestedAt" DESC, id DESC`,
+        [tenantId, studyIds],
+      );
       return groupByKey(studyIds, rows, (row) => row.studyId);
     },
     /** The tenant's queue: open analyses per task and status, those finished in the last hour, failures, recent throughput. */

@@ -1,4 +1,5 @@
 // Images attached to studies. Attaching is idempotent on (study, content hash): the same bytes twice is one image.
+import { sqlThroughPrisma, type SqlClient } from "../sql.ts";
 import type { Image, ImageFormat, PrismaClient } from "../generated/client.ts";
 import { NotFoundError } from "../../errors/index.ts";
 import { isUniqueViolation } from "../client.ts";
@@ -21,7 +22,7 @@ export interface ImageInput {
   derivedPngKey?: string | null;
 }
 
-export function createImageRepository(prisma: PrismaClient) {
+export function createImageRepository(prisma: PrismaClient, sql: SqlClient = sqlThroughPrisma(prisma)) {
   return {
     /** Returns the image and whether it was newly created (false: these bytes were already on the study). */
     async attach(input: ImageInput): Promise<{ image: Image; created: boolean }> {
@@ -42,10 +43,11 @@ export function createImageRepository(prisma: PrismaClient) {
       return orderByIds(ids, await prisma.image.findMany({ where: { tenantId, id: { in: [...ids] } } }));
     },
     async listByStudyIds(tenantId: string, studyIds: readonly string[]): Promise<Image[][]> {
-      const rows = await prisma.image.findMany({
-        where: { tenantId, studyId: { in: [...studyIds] } },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      });
+      const rows = await sql.rows<Image>(
+        "images_by_studies",
+        `SELECT * FROM "Image" WHERE "tenantId" = $1 AND "studyId" = ANY($2::text[]) ORDER BY "createdAt" ASC, id ASC`,
+        [tenantId, studyIds],
+      );
       return groupByKey(studyIds, rows, (row) => row.studyId);
     },
     /** Any image of this tenant with these bytes (content-addressed storage dedupe). */

@@ -1,4 +1,5 @@
 // Patients and studies. Every method takes the tenantId and filters on it: another tenant's row is "not found".
+import { sqlThroughPrisma, type SqlClient } from "../sql.ts";
 import type { Patient, PrismaClient, Study, StudyStatus } from "../generated/client.ts";
 import { ConflictError, NotFoundError } from "../../errors/index.ts";
 import { isUniqueViolation } from "../client.ts";
@@ -12,7 +13,7 @@ export interface PatientInput {
   sex?: string | null;
 }
 
-export function createPatientRepository(prisma: PrismaClient) {
+export function createPatientRepository(prisma: PrismaClient, sql: SqlClient = sqlThroughPrisma(prisma)) {
   return {
     async create(input: PatientInput): Promise<Patient> {
       try {
@@ -32,7 +33,11 @@ export function createPatientRepository(prisma: PrismaClient) {
     findById: (tenantId: string, id: string) => prisma.patient.findFirst({ where: { id, tenantId } }),
     findByMrn: (tenantId: string, mrn: string) => prisma.patient.findUnique({ where: { tenantId_mrn: { tenantId, mrn } } }),
     async findManyByIds(tenantId: string, ids: readonly string[]): Promise<(Patient | undefined)[]> {
-      return orderByIds(ids, await prisma.patient.findMany({ where: { tenantId, id: { in: [...ids] } } }));
+      const rows = await sql.rows<Patient>("patients_by_ids", `SELECT * FROM "Patient" WHERE "tenantId" = $1 AND id = ANY($2::text[])`, [
+        tenantId,
+        ids,
+      ]);
+      return orderByIds(ids, rows);
     },
   };
 }

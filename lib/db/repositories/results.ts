@@ -13,6 +13,7 @@ import type { TopicNames } from "../../events/index.ts";
 import type { Dedupe, Provenance } from "./analyses.ts";
 import { createJobResultRepository, type JobResult } from "./job-results.ts";
 import { groupByKey } from "./pagination.ts";
+import { sqlThroughPrisma, type SqlClient } from "../sql.ts";
 
 export type {
   BoxInput,
@@ -42,7 +43,7 @@ export interface WriteOutcome {
 export type ReportWithSentences = ReportResult & { sentences: ReportSentence[] };
 
 // Single-analysis writers (tests, seeding, tools): a job of one through the one writer, lib/db/repositories/job-results.ts.
-export function createResultRepository(prisma: PrismaClient, topics: TopicNames) {
+export function createResultRepository(prisma: PrismaClient, topics: TopicNames, sql: SqlClient = sqlThroughPrisma(prisma)) {
   const jobs = createJobResultRepository(prisma, topics);
   async function writeOne(result: JobResult, provenance: Provenance, options: WriteOptions): Promise<WriteOutcome> {
     const outcome = await jobs.writeJob({
@@ -65,29 +66,38 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames)
 
     // Batch readers (DataLoader-friendly: one query for many analyses, results in key order).
     async findingsByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<FindingResult[][]> {
-      const rows = await prisma.findingResult.findMany({
-        where: { tenantId, analysisId: { in: [...analysisIds] } },
-        orderBy: [{ probability: "desc" }, { label: "asc" }],
-      });
+      const rows = await sql.rows<FindingResult>(
+        "findings_by_analyses",
+        `SELECT * FROM "FindingResult" WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY probability DESC, label ASC`,
+        [tenantId, analysisIds],
+      );
       return groupByKey(analysisIds, rows, (row) => row.analysisId);
     },
     async boxesByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<LocalizationBox[][]> {
-      const rows = await prisma.localizationBox.findMany({
-        where: { tenantId, analysisId: { in: [...analysisIds] } },
-        orderBy: [{ label: "asc" }, { rank: "asc" }],
-      });
+      const rows = await sql.rows<LocalizationBox>(
+        "boxes_by_analyses",
+        `SELECT * FROM "LocalizationBox" WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY label ASC, rank ASC`,
+        [tenantId, analysisIds],
+      );
       return groupByKey(analysisIds, rows, (row) => row.analysisId);
     },
+    /** reports with their sentences in one statement (sentences in index order) */
     async reportsByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<(ReportWithSentences | undefined)[]> {
-      const rows = await prisma.reportResult.findMany({
-        where: { tenantId, analysisId: { in: [...analysisIds] } },
-        include: { sentences: { orderBy: { index: "asc" } } },
-      });
+      const rows = await sql.rows<ReportWithSentences>(
+        "reports_by_analyses",
+        `SELECT r.*, COALESCE((SELECT json_agg(s ORDER BY s.index) FROM "ReportSentence" s WHERE s."reportId" = r.id), '[]'::json) AS sentences
+         FROM "ReportResult" r WHERE r."tenantId" = $1 AND r."analysisId" = ANY($2::text[])`,
+        [tenantId, analysisIds],
+      );
       const byAnalysis = new Map(rows.map((row) => [row.analysisId, row]));
       return analysisIds.map((id) => byAnalysis.get(id));
     },
     async vqaByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<(VqaAnswer | undefined)[]> {
-      const rows = await prisma.vqaAnswer.findMany({ where: { tenantId, analysisId: { in: [...analysisIds] } } });
+      const rows = await sql.rows<VqaAnswer>(
+        "vqa_by_analyses",
+        `SELECT * FROM "VqaAnswer" WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[])`,
+        [tenantId, analysisIds],
+      );
       const byAnalysis = new Map(rows.map((row) => [row.analysisId, row]));
       return analysisIds.map((id) => byAnalysis.get(id));
     },

@@ -95,6 +95,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     : null;
   const services = createServices(db, {
     topics,
+    sql: deps.db.sql,
     store: imageStore,
     updates,
     auth: config.auth,

@@ -1,7 +1,7 @@
 // What resolvers use besides the loaders: the repositories (lib/db), the image store, the
 // subscription fan-out, the audit writer, the login throttle and this replica's session revocations.
 // Built once per gateway from the counting Prisma client.
-import { createRepositories } from "../../../../lib/db/index.ts";
+import { createRepositories, type SqlClient } from "../../../../lib/db/index.ts";
 import type { TopicNames } from "../../../../lib/events/index.ts";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import type { PrismaClient } from "../../../../lib/db/generated/client.ts";
@@ -23,9 +23,11 @@ export function createServices(
     replay: ReplayLimits;
     /** new deliveries were committed: the dispatcher looks now instead of at its next poll */
     wakeDeliveries?: () => void;
+    /** direct SQL for the page loaders (lib/db/sql.ts) */
+    sql?: SqlClient;
   },
 ) {
-  const repos = createRepositories(db, { topics: deps.topics });
+  const repos = createRepositories(db, { topics: deps.topics, sql: deps.sql });
   return {
     repos,
     wakeDeliveries: deps.wakeDeliveries ?? (() => undefined),
