@@ -99,11 +99,17 @@ export function createRelaySession(client: SessionClient) {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         await client
-          .query(`UPDATE "OutboxEvent" SET "attempts" = "attempts" + 1, "lastError" = $2 WHERE "id" = ANY($1::bigint[])`, [ids, message.slice(0, 2000)])
+          .query(`UPDATE "OutboxEvent" SET "attempts" = "attempts" + 1, "lastError" = $2 WHERE "id" = ANY($1::bigint[])`, [
+            ids,
+            message.slice(0, 2000),
+          ])
           .catch(() => undefined);
         throw error;
       }
-      await client.query(`UPDATE "OutboxEvent" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::bigint[])`, [ids]);
+      await client.query(
+        `UPDATE "OutboxEvent" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::bigint[])`,
+        [ids],
+      );
       return claimed.length;
     },
   };
