@@ -20,6 +20,11 @@ export interface TailerOptions {
 
 const BATCH = 500;
 const PENDING_RETRY_MS = 20;
+/**
+ * A wake-up waits this long before reading, so that the burst one job causes (its completion events arrive one
+ * Kafka message per analysis, mutations add their own) costs one read instead of one per event.
+ */
+const COALESCE_MS = 10;
 
 /** Messages for log rows (rows whose analysis is gone are dropped). */
 export async function toMessages(analysesOf: AnalysisReader, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
@@ -57,6 +62,7 @@ export function createTransitionTailer(deps: {
   let stopped = false;
   let lastPrune = 0;
   let healthy = false;
+  let coalescing: NodeJS.Timeout | null = null;
 
   async function readAll(): Promise<boolean> {
     for (;;) {
@@ -112,12 +118,19 @@ export function createTransitionTailer(deps: {
     async start(): Promise<void> {
       position = await log.frontier();
       healthy = true;
-      updates.onChanged(() => void wake());
+      updates.onChanged(() => {
+        if (coalescing || stopped) return;
+        coalescing = setTimeout(() => {
+          coalescing = null;
+          void wake();
+        }, COALESCE_MS);
+      });
       schedule(options.pollMs);
     },
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (coalescing) clearTimeout(coalescing);
       await running;
     },
     ready: () => healthy && !stopped,
