@@ -170,24 +170,34 @@ export async function finish(tx: Tx, updates: object[], provenance: Provenance |
 
 /** Also locks the studies (refreshStudies' lock, in this statement: the refresh then needs only its UPDATE). */
 export async function announce(tx: Tx, finished: Finished[], errors: Map<string, ErrorInfo>, topics: TopicNames): Promise<void> {
-  const studyIds = [...new Set(finished.map((a) => a.studyId))].sort();
-  const outbox: object[] = [];
-  const transitions: object[] = [];
+  const outbox: EventRow[] = [];
+  const transitions: TransitionInput[] = [];
   for (const a of finished) {
     const { eventId, payload, finishedAt } = completedEvent(a, errors.get(a.id));
     outbox.push({ eventId, tenantId: a.tenantId, topic: topics.completed, key: a.studyId, payload });
     transitions.push({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: a.status, at: finishedAt.toISOString() });
   }
-  // the NOTIFY is delivered at commit, waking the outbox relay and the subscription tailers
+  await insertEvents(tx, outbox, transitions, [...new Set(finished.map((a) => a.studyId))].sort());
+}
+
+export type EventRow = { eventId: string; tenantId: string | null; topic: string; key: string; payload: unknown };
+export type TransitionInput = { tenantId: string; studyId: string; analysisId: string; status: AnalysisStatus; at: string };
+
+/**
+ * Outbox rows (in array order: the relay publishes in id order) and transition rows in one statement, which also
+ * NOTIFYs (delivered at commit, waking the outbox relay and the subscription tailers) and locks `lockStudyIds`
+ * (sorted: refreshStudies' lock, taken here so that the refresh needs only its UPDATE).
+ */
+export async function insertEvents(tx: Tx, outbox: EventRow[], transitions: TransitionInput[], lockStudyIds: string[] = []): Promise<void> {
   await tx.$queryRaw`
     WITH
       o AS (INSERT INTO "OutboxEvent" ("eventId","tenantId","topic","key","payload")
         SELECT x."eventId", x."tenantId", x.topic, x.key, x.payload
-        FROM jsonb_to_recordset(${JSON.stringify(outbox)}::jsonb) AS x("eventId" text, "tenantId" text, topic text, key text, payload jsonb)), -- array order: the relay publishes in id order
+        FROM jsonb_to_recordset(${JSON.stringify(outbox)}::jsonb) AS x("eventId" text, "tenantId" text, topic text, key text, payload jsonb)),
       t AS (INSERT INTO "AnalysisTransition" ("tenantId","studyId","analysisId","status","at")
         SELECT x."tenantId", x."studyId", x."analysisId", x.status::"AnalysisStatus", (x.at::timestamptz AT TIME ZONE 'UTC')
         FROM jsonb_to_recordset(${JSON.stringify(transitions)}::jsonb) AS x("tenantId" text, "studyId" text, "analysisId" text, status text, at text)),
-      l AS (SELECT 1 FROM "Study" WHERE "id" = ANY(${studyIds}::text[]) ORDER BY "id" FOR NO KEY UPDATE)
+      l AS (SELECT 1 FROM "Study" WHERE "id" = ANY(${lockStudyIds}::text[]) ORDER BY "id" FOR NO KEY UPDATE)
     SELECT pg_notify(${OUTBOX_CHANNEL}, '')::text AS notified, (SELECT count(*) FROM l)::int AS locked`;
 }
 
