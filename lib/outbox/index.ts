@@ -3,7 +3,7 @@
 // Kafka within milliseconds. An advisory lock (lib/db) lets any number of relays run while exactly one
 // publishes at a time, in insertion order. A relay with a LISTEN connection holds that lock on it as a session
 // lock (the leader: two statements per batch, no transaction); the others ignore notifications and try to take
-// over at each poll, so a dead leader is replaced within pollIntervalMs. Delivery is at least once:
+// over at each poll (at most once a second), so a dead leader is replaced within about a second. Delivery is at least once:
 // a crash between the Kafka ack and the commit republishes a row; consumers dedupe by eventId / analysis state.
 import pg from "pg";
 import type { KafkaProducer } from "../kafka/index.ts";
@@ -36,6 +36,9 @@ export interface OutboxRelay {
   /** the last publish error while the relay keeps failing (null once a publish succeeds) */
   lastError(): string | null;
 }
+
+/** A follower tries to take the lead at most this often: each try is a statement, and takeover is rare. */
+const FOLLOWER_RETRY_MS = 1000;
 
 /** After this many publish failures in a row the relay reports itself not ready, so /readyz shows a stall. */
 const FAILURES_BEFORE_UNREADY = 3;
@@ -157,7 +160,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoff = Math.min(backoff * 2, 10_000);
         continue;
       }
-      if (!pending) await sleepOrWake(pollIntervalMs);
+      if (!pending) await sleepOrWake(session && !leading ? Math.max(pollIntervalMs, FOLLOWER_RETRY_MS) : pollIntervalMs);
     }
   }
 
