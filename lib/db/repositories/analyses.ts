@@ -80,7 +80,7 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
  * One AnalysisRequested (v2, ids only) per requested image, keyed by study: a study's analyses travel and are
  * processed together, and different studies spread over the partitions. Each analysis gets its QUEUED transition.
  */
-async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number, lockStudies = false): Promise<void> {
+async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number, queueStudies = false): Promise<void> {
   const requestedAt = new Date();
   const byImage = new Map<string, Analysis[]>();
   for (const analysis of analyses) byImage.set(analysis.imageId, [...(byImage.get(analysis.imageId) ?? []), analysis]);
@@ -105,8 +105,8 @@ async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, att
     }
   const at = requestedAt.toISOString();
   const queued = analyses.map((a) => ({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: "QUEUED" as const, at }));
-  // one statement; with lockStudies it also takes refreshStudies' lock (the caller then refreshes with locked=true)
-  await insertEvents(tx, jobs, queued, lockStudies ? [...new Set(analyses.map((a) => a.studyId))].sort() : []);
+  // one statement; with queueStudies it also sets the studies IN_PROGRESS (the caller then skips refreshStudies)
+  await insertEvents(tx, jobs, queued, { queued: queueStudies ? [...new Set(analyses.map((a) => a.studyId))].sort() : [] });
 }
 
 export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames) {
@@ -116,7 +116,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
    * the images checked in one read, the new analyses in one insert, their jobs and transitions in one each.
    */
   /** One tenant's part of a request. */
-  async function requestInTx(tx: Tx, inputs: AnalysisRequestInput[], lockStudies: boolean): Promise<RequestOutcome[]> {
+  async function requestInTx(tx: Tx, inputs: AnalysisRequestInput[], queueStudies: boolean): Promise<RequestOutcome[]> {
     const questions = inputs.map(normaliseQuestion);
     const tenantId = inputs[0]!.tenantId;
     const existing = new Map(
@@ -168,7 +168,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
           requestedBy: input.requestedBy ?? null,
         })),
       });
-      await enqueueJobs(tx, created, topics, 1, lockStudies);
+      await enqueueJobs(tx, created, topics, 1, queueStudies);
     }
     const byIdempotency = new Map([...existing, ...created.map((a) => [a.idempotencyKey, a] as const)]);
     const createdIds = new Set(created.map((a) => a.id));
@@ -191,7 +191,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
           // one set of statements per tenant (the API's requests have one; tools and tests may mix them)
           const outcomes = new Array<RequestOutcome>(inputs.length);
           const tenants = new Set(inputs.map((i) => i.tenantId));
-          // one tenant: its job statement takes the study locks; several lock once below, all studies in id order
+          // one tenant: its job statement marks the studies; several refresh once below, all studies locked in id order
           const single = tenants.size === 1;
           for (const tenantId of tenants) {
             const at = inputs.flatMap((input, i) => (input.tenantId === tenantId ? [i] : []));
@@ -205,7 +205,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
               outcomes[at[k]!] = outcome;
             });
           }
-          await refreshStudies(tx, [...new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))].sort(), single);
+          if (!single) await refreshStudies(tx, [...new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))].sort());
           return outcomes;
         });
       } catch (error) {

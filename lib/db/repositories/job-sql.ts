@@ -177,7 +177,7 @@ export async function announce(tx: Tx, finished: Finished[], errors: Map<string,
     outbox.push({ eventId, tenantId: a.tenantId, topic: topics.completed, key: a.studyId, payload });
     transitions.push({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: a.status, at: finishedAt.toISOString() });
   }
-  await insertEvents(tx, outbox, transitions, [...new Set(finished.map((a) => a.studyId))].sort());
+  await insertEvents(tx, outbox, transitions, { lock: [...new Set(finished.map((a) => a.studyId))].sort() });
 }
 
 export type EventRow = { eventId: string; tenantId: string | null; topic: string; key: string; payload: unknown };
@@ -185,10 +185,17 @@ export type TransitionInput = { tenantId: string; studyId: string; analysisId: s
 
 /**
  * Outbox rows (in array order: the relay publishes in id order) and transition rows in one statement, which also
- * NOTIFYs (delivered at commit, waking the outbox relay and the subscription tailers) and locks `lockStudyIds`
- * (sorted: refreshStudies' lock, taken here so that the refresh needs only its UPDATE).
+ * NOTIFYs (delivered at commit, waking the outbox relay and the subscription tailers) and, for the studies:
+ * `lock` takes refreshStudies' lock (sorted), so that the refresh needs only its UPDATE; `queued` marks studies
+ * that just got a QUEUED analysis IN_PROGRESS, which is what refreshStudies would compute for them (the new
+ * analysis is visible to this transaction), so no fresh snapshot and no earlier lock is needed.
  */
-export async function insertEvents(tx: Tx, outbox: EventRow[], transitions: TransitionInput[], lockStudyIds: string[] = []): Promise<void> {
+export async function insertEvents(
+  tx: Tx,
+  outbox: EventRow[],
+  transitions: TransitionInput[],
+  studies: { lock?: string[]; queued?: string[] } = {},
+): Promise<void> {
   await tx.$queryRaw`
     WITH
       o AS (INSERT INTO "OutboxEvent" ("eventId","tenantId","topic","key","payload")
@@ -197,7 +204,9 @@ export async function insertEvents(tx: Tx, outbox: EventRow[], transitions: Tran
       t AS (INSERT INTO "AnalysisTransition" ("tenantId","studyId","analysisId","status","at")
         SELECT x."tenantId", x."studyId", x."analysisId", x.status::"AnalysisStatus", (x.at::timestamptz AT TIME ZONE 'UTC')
         FROM jsonb_to_recordset(${JSON.stringify(transitions)}::jsonb) AS x("tenantId" text, "studyId" text, "analysisId" text, status text, at text)),
-      l AS (SELECT 1 FROM "Study" WHERE "id" = ANY(${lockStudyIds}::text[]) ORDER BY "id" FOR NO KEY UPDATE)
+      l AS (SELECT 1 FROM "Study" WHERE "id" = ANY(${studies.lock ?? []}::text[]) ORDER BY "id" FOR NO KEY UPDATE),
+      q AS (UPDATE "Study" SET "status" = 'IN_PROGRESS', "updatedAt" = (now() AT TIME ZONE 'UTC')
+        WHERE "id" = ANY(${studies.queued ?? []}::text[]) AND "status" <> 'REVIEWED')
     SELECT pg_notify(${OUTBOX_CHANNEL}, '')::text AS notified, (SELECT count(*) FROM l)::int AS locked`;
 }
 
