@@ -47,22 +47,6 @@ export async function enqueueOutbox(tx: DbClient, input: OutboxInput): Promise<v
   await tx.$executeRawUnsafe(`NOTIFY ${OUTBOX_CHANNEL}`);
 }
 
-/** Insert several outbox rows in one statement (and one NOTIFY), in the given order. */
-export async function enqueueOutboxMany(tx: DbClient, inputs: OutboxInput[]): Promise<void> {
-  if (inputs.length === 0) return;
-  await tx.outboxEvent.createMany({
-    data: inputs.map((input) => ({
-      eventId: input.eventId ?? randomUUID(),
-      tenantId: input.tenantId ?? null,
-      topic: input.topic,
-      key: input.key,
-      payload: input.payload as object,
-      headers: input.headers ?? undefined,
-    })),
-  });
-  await tx.$executeRawUnsafe(`NOTIFY ${OUTBOX_CHANNEL}`);
-}
-
 /** The slice of a node-postgres client the relay session needs (its dedicated LISTEN connection). */
 export interface SessionClient {
   query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;

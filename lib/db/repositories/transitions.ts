@@ -33,19 +33,6 @@ export function comparePositions(a: Position, b: Position): number {
   return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
 }
 
-/** Record the same transition of several analyses on `tx`, in one statement. */
-export async function recordTransitions(
-  tx: DbClient,
-  analyses: { id: string; tenantId: string; studyId: string }[],
-  status: AnalysisStatus,
-  at: Date,
-): Promise<void> {
-  if (analyses.length === 0) return;
-  await tx.analysisTransition.createMany({
-    data: analyses.map((a) => ({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status, at })),
-  });
-}
-
 /** Record a transition on `tx` (call inside the transaction that makes it). */
 export async function recordTransition(
   tx: DbClient,
