@@ -1,11 +1,13 @@
 // Outbox relay: publishes unsent outbox rows to Kafka (keyed as written: by study id) and marks them sent.
 // Woken by LISTEN/NOTIFY on every committed outbox insert, with polling as a fallback, so a request reaches
 // Kafka within milliseconds. An advisory lock (lib/db) lets any number of relays run while exactly one
-// publishes at a time, in insertion order. Delivery is at least once:
+// publishes at a time, in insertion order. A relay with a LISTEN connection holds that lock on it as a session
+// lock (the leader: two statements per batch, no transaction); the others ignore notifications and try to take
+// over at each poll (at most once a second), so a dead leader is replaced within about a second. Delivery is at least once:
 // a crash between the Kafka ack and the commit republishes a row; consumers dedupe by eventId / analysis state.
 import pg from "pg";
 import type { KafkaProducer } from "../kafka/index.ts";
-import { OUTBOX_CHANNEL, type OutboxRow } from "../db/repositories/outbox.ts";
+import { createRelaySession, OUTBOX_CHANNEL, type OutboxRow, type RelaySession } from "../db/repositories/outbox.ts";
 
 export interface OutboxStore {
   publishBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number>;
@@ -35,6 +37,9 @@ export interface OutboxRelay {
   lastError(): string | null;
 }
 
+/** A follower tries to take the lead at most this often: each try is a statement, and takeover is rare. */
+const FOLLOWER_RETRY_MS = 1000;
+
 /** After this many publish failures in a row the relay reports itself not ready, so /readyz shows a stall. */
 const FAILURES_BEFORE_UNREADY = 3;
 
@@ -63,6 +68,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let wakeUp: (() => void) | undefined;
   let pending = false;
   let listener: pg.Client | undefined;
+  /** the LISTEN connection's statements, and whether it holds the relay lock */
+  let session: RelaySession | undefined;
+  let leading = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let consecutiveFailures = 0;
   let lastError: string | null = null;
@@ -72,10 +80,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     wakeUp?.();
   }
 
+  /** Where this relay publishes from now: its session when it leads, nothing while another relay leads. */
+  async function publisher(): Promise<OutboxStore | undefined> {
+    if (!session) return options.outbox; // no own connection: the per-call transaction lock
+    if (!leading) leading = await session.tryLead();
+    return leading ? session : undefined;
+  }
+
   async function drain(): Promise<number> {
+    const store = await publisher();
+    if (!store) return 0;
     let sum = 0;
     for (;;) {
-      const count = await options.outbox.publishBatch(batchSize, async (rows) => {
+      const count = await store.publishBatch(batchSize, async (rows) => {
         await options.producer.send(rows.map(toKafkaMessage));
       });
       sum += count;
@@ -96,9 +113,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function connectListener(): Promise<void> {
     if (!options.databaseUrl || !running) return;
     const client = new pg.Client({ connectionString: options.databaseUrl });
-    client.on("notification", () => wake());
+    // a follower would only find the lock taken: it waits for its poll instead
+    client.on("notification", () => {
+      if (leading) wake();
+    });
     client.on("error", (error) => {
       listening = false;
+      if (session && listener === client) {
+        session = undefined;
+        leading = false;
+      }
       log("warn", `outbox LISTEN connection lost, polling until it is back: ${error.message}`);
       void client.end().catch(() => undefined);
       if (running) reconnectTimer = setTimeout(() => void connectListener().catch(() => undefined), 1000);
@@ -106,6 +130,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      const own = createRelaySession(client);
+      leading = await own.tryLead();
+      session = own;
       listener = client;
       listening = true;
       wake(); // rows committed while we were not listening
@@ -133,7 +160,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoff = Math.min(backoff * 2, 10_000);
         continue;
       }
-      if (!pending) await sleepOrWake(pollIntervalMs);
+      if (!pending) await sleepOrWake(session && !leading ? Math.max(pollIntervalMs, FOLLOWER_RETRY_MS) : pollIntervalMs);
     }
   }
 
@@ -164,7 +191,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await loop;
       loop = undefined;
       listening = false;
-      await listener?.end().catch(() => undefined);
+      session = undefined;
+      leading = false;
+      await listener?.end().catch(() => undefined); // releases the relay lock
       listener = undefined;
     },
     ready: () => running && (listening || !options.databaseUrl) && consecutiveFailures < FAILURES_BEFORE_UNREADY,

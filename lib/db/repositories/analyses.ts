@@ -10,8 +10,9 @@ import { ConflictError, NotFoundError, ValidationError } from "../../errors/inde
 import { encodeEvent, MAX_JOB_ANALYSES, type TopicNames } from "../../events/index.ts";
 import { completedEvent } from "./completions.ts";
 import { createJobResultRepository, refreshStudies } from "./job-results.ts";
-import { enqueueOutbox, enqueueOutboxMany, type OutboxInput } from "./outbox.ts";
-import { recordTransition, recordTransitions } from "./transitions.ts";
+import { insertEvents, type EventRow } from "./job-sql.ts";
+import { enqueueOutbox } from "./outbox.ts";
+import { recordTransition } from "./transitions.ts";
 import { groupByKey, orderByIds } from "./pagination.ts";
 
 export interface AnalysisRequestInput {
@@ -80,11 +81,11 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
  * One AnalysisRequested (v2, ids only) per requested image, keyed by study: a study's analyses travel and are
  * processed together, and different studies spread over the partitions. Each analysis gets its QUEUED transition.
  */
-async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number): Promise<void> {
+async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number, queueStudies = false): Promise<void> {
   const requestedAt = new Date();
   const byImage = new Map<string, Analysis[]>();
   for (const analysis of analyses) byImage.set(analysis.imageId, [...(byImage.get(analysis.imageId) ?? []), analysis]);
-  const jobs: OutboxInput[] = [];
+  const jobs: EventRow[] = [];
   for (const group of byImage.values())
     for (let start = 0; start < group.length; start += MAX_JOB_ANALYSES) {
       const chunk = group.slice(start, start + MAX_JOB_ANALYSES);
@@ -103,8 +104,10 @@ async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, att
       });
       jobs.push({ topic: topics.requested, key: first.studyId, payload: JSON.parse(payload), eventId, tenantId: first.tenantId });
     }
-  await enqueueOutboxMany(tx, jobs);
-  await recordTransitions(tx, analyses, "QUEUED", requestedAt);
+  const at = requestedAt.toISOString();
+  const queued = analyses.map((a) => ({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: "QUEUED" as const, at }));
+  // one statement; with queueStudies it also sets the studies IN_PROGRESS (the caller then skips refreshStudies)
+  await insertEvents(tx, jobs, queued, { queued: queueStudies ? [...new Set(analyses.map((a) => a.studyId))].sort() : [] });
 }
 
 export function createAnalysisRepository(prisma: PrismaClient, topics: TopicNames, sql: SqlClient = sqlThroughPrisma(prisma)) {
@@ -114,7 +117,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
    * the images checked in one read, the new analyses in one insert, their jobs and transitions in one each.
    */
   /** One tenant's part of a request. */
-  async function requestInTx(tx: Tx, inputs: AnalysisRequestInput[]): Promise<RequestOutcome[]> {
+  async function requestInTx(tx: Tx, inputs: AnalysisRequestInput[], queueStudies: boolean): Promise<RequestOutcome[]> {
     const questions = inputs.map(normaliseQuestion);
     const tenantId = inputs[0]!.tenantId;
     const existing = new Map(
@@ -166,7 +169,7 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
           requestedBy: input.requestedBy ?? null,
         })),
       });
-      await enqueueJobs(tx, created, topics, 1);
+      await enqueueJobs(tx, created, topics, 1, queueStudies);
     }
     const byIdempotency = new Map([...existing, ...created.map((a) => [a.idempotencyKey, a] as const)]);
     const createdIds = new Set(created.map((a) => a.id));
@@ -188,18 +191,22 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
         return await prisma.$transaction(async (tx) => {
           // one set of statements per tenant (the API's requests have one; tools and tests may mix them)
           const outcomes = new Array<RequestOutcome>(inputs.length);
-          for (const tenantId of new Set(inputs.map((i) => i.tenantId))) {
+          const tenants = new Set(inputs.map((i) => i.tenantId));
+          // one tenant: its job statement marks the studies; several refresh once below, all studies locked in id order
+          const single = tenants.size === 1;
+          for (const tenantId of tenants) {
             const at = inputs.flatMap((input, i) => (input.tenantId === tenantId ? [i] : []));
             (
               await requestInTx(
                 tx,
                 at.map((i) => inputs[i]!),
+                single,
               )
             ).forEach((outcome, k) => {
               outcomes[at[k]!] = outcome;
             });
           }
-          await refreshStudies(tx, [...new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))].sort());
+          if (!single) await refreshStudies(tx, [...new Set(outcomes.filter((o) => o.created).map((o) => o.analysis.studyId))].sort());
           return outcomes;
         });
       } catch (error) {

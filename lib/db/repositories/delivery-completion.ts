@@ -11,10 +11,10 @@ import type { DbClient } from "../client.ts";
 import { TX_OPTIONS } from "../client.ts";
 import { PACS_TARGET } from "./deliveries.ts";
 
-/** Returns true when it created the delivery. */
-export async function enqueueCompletionDeliveries(tx: DbClient, tenantId: string, studyId: string): Promise<boolean> {
-  const settings = await tx.tenantDeliverySettings.findUnique({ where: { tenantId }, select: { srMode: true } });
-  if (settings?.srMode !== "ON_COMPLETION") return false;
+/** Returns true when it created the delivery. `srMode`: the tenant's setting when the caller read it already. */
+export async function enqueueCompletionDeliveries(tx: DbClient, tenantId: string, studyId: string, srMode?: string): Promise<boolean> {
+  const mode = srMode ?? (await tx.tenantDeliverySettings.findUnique({ where: { tenantId }, select: { srMode: true } }))?.srMode;
+  if (mode !== "ON_COMPLETION") return false;
   // concurrent completions of one study queue here; the second then sees the first's delivery
   await tx.$queryRaw`SELECT 1 FROM "Study" WHERE "id" = ${studyId} AND "tenantId" = ${tenantId} FOR UPDATE`;
   const analyses = await tx.analysis.findMany({ where: { tenantId, studyId }, select: { task: true, status: true, requestedAt: true } });

@@ -14,7 +14,7 @@ import type { TopicNames } from "../../events/index.ts";
 import type { Dedupe, ErrorInfo, Provenance } from "./analyses.ts";
 import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } from "./result-inputs.ts";
 import { enqueueCompletionDeliveries } from "./delivery-completion.ts";
-import { announce, finish, refreshStudies, reliabilityColumns, replaceResults, resultRows } from "./job-sql.ts";
+import { announce, finish, refreshJobStudies, refreshStudies, reliabilityColumns, replaceResults, resultRows } from "./job-sql.ts";
 
 export { refreshStudies };
 
@@ -90,8 +90,16 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
     const ids = [...new Set([...succeeded.map((r) => r.analysisId), ...failed.map((f) => f.analysisId)])];
     if (ids.length !== succeeded.length + failed.length) throw new ValidationError("a job names an analysis twice");
     return prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<Locked[]>`
-        SELECT id, "tenantId", "studyId", task, status FROM "Analysis" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+      // the consumed message is recorded in the locking statement; its row lock orders duplicates of the message
+      const dedupe = job.dedupe;
+      const locked = dedupe
+        ? await tx.$queryRaw<(Locked & { fresh: number })[]>`
+          WITH m AS (INSERT INTO "ProcessedMessage" ("id","consumerGroup","messageId") VALUES (gen_random_uuid()::text, ${dedupe.consumerGroup}, ${dedupe.messageId})
+            ON CONFLICT DO NOTHING RETURNING id)
+          SELECT a.id, a."tenantId", a."studyId", a.task, a.status, (SELECT count(*) FROM m)::int AS fresh
+          FROM "Analysis" a WHERE a.id = ANY(${ids}::text[]) ORDER BY a.id FOR UPDATE OF a`
+        : await tx.$queryRaw<Locked[]>`
+          SELECT id, "tenantId", "studyId", task, status FROM "Analysis" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
       const byId = new Map(locked.map((a) => [a.id, a]));
       const missing = ids.find((id) => !byId.has(id));
       if (missing) throw new NotFoundError("Analysis", missing);
@@ -99,12 +107,7 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         if (byId.get(r.analysisId)!.task !== r.task)
           throw new ValidationError(`analysis ${r.analysisId} is a ${byId.get(r.analysisId)!.task} analysis, not ${r.task}`);
       const statuses = new Map(locked.map((a) => [a.id, a.status]));
-      if (job.dedupe) {
-        const marked = await tx.$queryRaw<{ id: string }[]>`
-          INSERT INTO "ProcessedMessage" ("id","consumerGroup","messageId") VALUES (gen_random_uuid()::text, ${job.dedupe.consumerGroup}, ${job.dedupe.messageId})
-          ON CONFLICT DO NOTHING RETURNING id`;
-        if (marked.length === 0) return { fresh: false, applied: [], statuses };
-      }
+      if (dedupe && locked.some((a) => "fresh" in a && a.fresh === 0)) return { fresh: false, applied: [], statuses };
       const active = (id: string) => ["QUEUED", "RUNNING"].includes(byId.get(id)!.status);
       const writable = succeeded.filter((r) => active(r.analysisId));
       const failing = failed.filter((f) => active(f.analysisId));
@@ -135,11 +138,13 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
       ];
       const finished = await finish(tx, updates, job.provenance);
       await announce(tx, finished, new Map(failing.map((f) => [f.analysisId, f.error])), topics);
-      await refreshStudies(tx, [...new Set(finished.map((a) => a.studyId))].sort());
+      const onCompletion = await refreshJobStudies(tx, [...new Set(finished.map((a) => a.studyId))].sort(), [
+        ...new Set(finished.map((a) => a.tenantId)),
+      ]);
       // SR on completion (tenants that ask for it): its delivery row commits with the results that complete the study
       for (const key of [...new Set(finished.map((a) => `${a.tenantId} ${a.studyId}`))].sort()) {
         const [tenantId, studyId] = key.split(" ") as [string, string];
-        await enqueueCompletionDeliveries(tx, tenantId, studyId);
+        if (onCompletion.has(tenantId)) await enqueueCompletionDeliveries(tx, tenantId, studyId, "ON_COMPLETION");
       }
       for (const a of finished) statuses.set(a.id, a.status);
       return { fresh: true, applied: finished.map((a) => a.id), statuses };

@@ -9,7 +9,7 @@
 // prefix of the final order that only grows. The cost is a lag: a row waits until every older transaction
 // that had an id when it committed has ended (milliseconds here; a long transaction holds it back, never
 // loses it). A commit-order counter would need a lock serialising every status change of every tenant.
-import type { AnalysisStatus, PrismaClient } from "../generated/client.ts";
+import { type Analysis, type AnalysisStatus, Prisma, type PrismaClient } from "../generated/client.ts";
 import type { DbClient } from "../client.ts";
 
 /** A position in the log: (writing transaction, row id); both are 64-bit, kept as bigint. */
@@ -31,19 +31,6 @@ export const START: Position = { txid: 0n, id: 0n };
 export function comparePositions(a: Position, b: Position): number {
   if (a.txid !== b.txid) return a.txid < b.txid ? -1 : 1;
   return a.id === b.id ? 0 : a.id < b.id ? -1 : 1;
-}
-
-/** Record the same transition of several analyses on `tx`, in one statement. */
-export async function recordTransitions(
-  tx: DbClient,
-  analyses: { id: string; tenantId: string; studyId: string }[],
-  status: AnalysisStatus,
-  at: Date,
-): Promise<void> {
-  if (analyses.length === 0) return;
-  await tx.analysisTransition.createMany({
-    data: analyses.map((a) => ({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status, at })),
-  });
 }
 
 /** Record a transition on `tx` (call inside the transaction that makes it). */
@@ -78,30 +65,77 @@ export interface ReadResult {
   pending: boolean;
 }
 
+/** Every column of Analysis, read beside a log row under an "a." prefix (the tailer's one statement per read). */
+const ANALYSIS_COLUMNS = [
+  "id",
+  "tenantId",
+  "studyId",
+  "imageId",
+  "task",
+  "question",
+  "status",
+  "attempts",
+  "errorCode",
+  "errorMessage",
+  "requestedAt",
+  "startedAt",
+  "finishedAt",
+  "updatedAt",
+  "idempotencyKey",
+  "modelName",
+  "modelVersion",
+  "bundleSha256",
+  "requestedBy",
+  "reliabilityLevel",
+  "reliabilityScore",
+  "reliabilityReasons",
+  "frontalProbability",
+  "oodDistance",
+] as const satisfies readonly (keyof Analysis)[];
+const ANALYSIS_SELECT = Prisma.raw(ANALYSIS_COLUMNS.map((c) => `, a."${c}" AS "a.${c}"`).join(""));
+
+export interface ReadWithAnalysesResult {
+  /** readable rows after the position, in order, each with its analysis as of the read (null when gone) */
+  rows: (TransitionRow & { analysis: Analysis | null })[];
+  pending: boolean;
+}
+
 export function createTransitionRepository(prisma: PrismaClient) {
   /** Rows after `after` (optionally of one tenant / study), at most `limit`; see the order note above. */
   async function readAfter(after: Position, limit: number, scope: { tenantId?: string; studyId?: string } = {}): Promise<ReadResult> {
+    return read(after, limit, scope, false);
+  }
+
+  async function read(after: Position, limit: number, scope: { tenantId?: string; studyId?: string }, joined: boolean) {
     const tenantId = scope.tenantId ?? null;
     const studyId = scope.studyId ?? null;
     // One snapshot for the xmin and the rows: the CTE is evaluated once, in the statement's snapshot.
-    const raw = await prisma.$queryRaw<RawRow[]>`
+    const raw = await prisma.$queryRaw<(RawRow & Record<string, unknown>)[]>`
       WITH s AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
       SELECT t."id", t."txid"::text AS txid, t."tenantId", t."studyId", t."analysisId", t."status", t."at", (t."txid" < s.xmin) AS stable
-      FROM "AnalysisTransition" t, s
+        ${joined ? ANALYSIS_SELECT : Prisma.empty}
+      FROM "AnalysisTransition" t CROSS JOIN s ${joined ? Prisma.sql`LEFT JOIN "Analysis" a ON a."id" = t."analysisId"` : Prisma.empty}
       WHERE (t."txid", t."id") > (${after.txid.toString()}::xid8, ${after.id}::bigint)
         AND (${tenantId}::text IS NULL OR t."tenantId" = ${tenantId}::text)
         AND (${studyId}::text IS NULL OR t."studyId" = ${studyId}::text)
       ORDER BY t."txid", t."id"
       LIMIT ${limit}`;
-    const rows = raw.map(toRow);
     // Stable rows come first (lower txid); the first unstable one ends what may be handed out.
-    const cut = rows.findIndex((r) => !r.stable);
-    const readable = (cut < 0 ? rows : rows.slice(0, cut)).map(({ stable: _stable, ...row }) => row);
-    return { rows: readable, pending: cut >= 0 };
+    const cut = raw.findIndex((r) => !r.stable);
+    const readable = cut < 0 ? raw : raw.slice(0, cut);
+    const rows = readable.map((r) => {
+      const { id, txid, tenantId, studyId, analysisId, status, at } = toRow(r);
+      if (!joined) return { id, txid, tenantId, studyId, analysisId, status, at };
+      const analysis = r["a.id"] != null ? (Object.fromEntries(ANALYSIS_COLUMNS.map((c) => [c, r[`a.${c}`]])) as Analysis) : null;
+      return { id, txid, tenantId, studyId, analysisId, status, at, analysis };
+    });
+    return { rows, pending: cut >= 0 };
   }
 
   return {
     readAfter,
+    /** readAfter with each row's analysis, in the same statement (the live tailer: one round trip per read) */
+    readAfterWithAnalyses: (after: Position, limit: number) => read(after, limit, {}, true) as Promise<ReadWithAnalysesResult>,
 
     /** The last readable position now (START when the log is empty): where a live reader begins. */
     async frontier(): Promise<Position> {

@@ -130,7 +130,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
-    analyses: services.repos.analyses,
     updates,
     logger,
     options: { pollMs: config.subscriptions.pollMs, retentionMs: config.subscriptions.retentionMs, pruneEveryMs: 10 * 60_000 },

@@ -3,6 +3,7 @@
 // a Kafka event from another replica or the worker) and every pollMs as a fallback; rows held back behind a
 // running older transaction are read again soon. It also prunes rows past the retention period.
 import type { Position, TransitionRepository, TransitionRow } from "../../../../lib/db/repositories/transitions.ts";
+import type { Analysis } from "../../../../lib/db/generated/client.ts";
 import type { Repositories } from "../../../../lib/db/index.ts";
 
 /** Reads the analyses that log rows name (the row carries its tenant; the analysis must agree). */
@@ -20,12 +21,20 @@ export interface TailerOptions {
 
 const BATCH = 500;
 const PENDING_RETRY_MS = 20;
+/**
+ * A wake-up waits this long before reading, so that the burst one job causes (its completion events arrive one
+ * Kafka message per analysis, mutations add their own) costs one read instead of one per event.
+ */
+const COALESCE_MS = 10;
 
 /** Messages for log rows (rows whose analysis is gone are dropped). */
 export async function toMessages(analysesOf: AnalysisReader, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
   if (rows.length === 0) return [];
   const analyses = await analysesOf.findManyAnyTenant([...new Set(rows.map((r) => r.analysisId))]);
-  const byId = new Map(analyses.map((a) => [a.id, a]));
+  return messagesOf(rows, new Map(analyses.map((a) => [a.id, a])));
+}
+
+function messagesOf(rows: TransitionRow[], byId: Map<string, Analysis>): AnalysisUpdateModel[] {
   const messages: AnalysisUpdateModel[] = [];
   for (const row of rows) {
     const analysis = byId.get(row.analysisId);
@@ -43,13 +52,13 @@ export async function toMessages(analysesOf: AnalysisReader, rows: TransitionRow
 }
 
 export function createTransitionTailer(deps: {
+  /** reads each row with its analysis (readAfterWithAnalyses): one statement per read */
   log: TransitionRepository;
-  analyses: AnalysisReader;
   updates: AnalysisUpdates;
   logger: Logger;
   options: TailerOptions;
 }) {
-  const { log, analyses, updates, logger, options } = deps;
+  const { log, updates, logger, options } = deps;
   let position: Position | null = null;
   let running: Promise<void> | null = null;
   let again = false;
@@ -57,11 +66,13 @@ export function createTransitionTailer(deps: {
   let stopped = false;
   let lastPrune = 0;
   let healthy = false;
+  let coalescing: NodeJS.Timeout | null = null;
 
   async function readAll(): Promise<boolean> {
     for (;;) {
-      const { rows, pending } = await log.readAfter(position!, BATCH);
-      const messages = await toMessages(analyses, rows);
+      // the rows and their analyses in one statement
+      const { rows, pending } = await log.readAfterWithAnalyses(position!, BATCH);
+      const messages = messagesOf(rows, new Map(rows.flatMap((r) => (r.analysis ? [[r.analysisId, r.analysis] as const] : []))));
       // Publishing and moving the position happen with no await between: a subscriber registering now either
       // sees these messages live or finds them in its replay (resume.ts relies on it).
       for (const message of messages) updates.publish(message);
@@ -112,12 +123,19 @@ export function createTransitionTailer(deps: {
     async start(): Promise<void> {
       position = await log.frontier();
       healthy = true;
-      updates.onChanged(() => void wake());
+      updates.onChanged(() => {
+        if (coalescing || stopped) return;
+        coalescing = setTimeout(() => {
+          coalescing = null;
+          void wake();
+        }, COALESCE_MS);
+      });
       schedule(options.pollMs);
     },
     async stop(): Promise<void> {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (coalescing) clearTimeout(coalescing);
       await running;
     },
     ready: () => healthy && !stopped,
