@@ -1,4 +1,5 @@
 // lib/db: Prisma client factory, migrations, and the repositories that business logic receives as arguments.
+import { createPacsIngestRepository } from "./repositories/pacs-ingest.ts";
 import type { PrismaClient } from "./generated/client.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
 import { createTenantRepository, createUserRepository, createApiKeyRepository, createAccountRepository } from "./repositories/tenants.ts";
@@ -87,6 +88,7 @@ export {
   type DeliverySettingsValues,
 } from "./repositories/deliveries.ts";
 export type { DeliverySource } from "./repositories/delivery-sources.ts";
+export { createPacsIngestRepository, type PacsIngestRepository, type IngestLogInput } from "./repositories/pacs-ingest.ts";
 export { enqueueCompletionDeliveries } from "./repositories/delivery-completion.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 
@@ -120,6 +122,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     fhir: createFhirReadRepository(prisma),
     deliveries: createDeliveryRepository(prisma),
     deliverySources: createDeliverySourceRepository(prisma),
+    pacsIngest: createPacsIngestRepository(prisma),
   };
 }
 
