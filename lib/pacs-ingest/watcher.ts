@@ -42,7 +42,8 @@ export interface PacsIngestDeps {
 export interface PacsIngestWatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
-  ready(): Promise<{ ok: boolean; detail: string }>;
+  /** false while passes keep failing (Orthanc or PostgreSQL down) */
+  ready(): boolean;
   /** one pass over the feed (tests); returns how many changes it moved past */
   runOnce(): Promise<number>;
 }
@@ -216,9 +217,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       timer = null;
       await running?.catch(() => undefined);
     },
-    async ready() {
-      return failures === 0 ? { ok: true, detail: "following Orthanc /changes" } : { ok: false, detail: `failing: ${lastError}` };
-    },
+    ready: () => failures === 0,
     runOnce,
   };
 }
