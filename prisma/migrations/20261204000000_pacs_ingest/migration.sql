@@ -1,4 +1,4 @@
--- DICOM in (issue 15): studies remember where they came from; AE-title → tenant mapping; the /changes cursor; the ingest log.
+-- DICOM in (issue 15): study source, calling AE title to tenant mapping, the changes cursor and the ingest log
 CREATE TYPE "StudySource" AS ENUM ('UPLOAD', 'PACS');
 
 ALTER TABLE "Study" ADD COLUMN "source" "StudySource" NOT NULL DEFAULT 'UPLOAD',

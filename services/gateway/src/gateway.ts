@@ -132,7 +132,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
   const tenantSlug = async (tenantId: string) => (await services.repos.tenants.findById(tenantId))?.slug ?? null;
-  const pacsIngest = createGatewayPacsIngest({ config, repos: services.repos, store: imageStore, decoder: uploadDecoder, tenantSlug, logger });
+  const pacsIngest = createGatewayPacsIngest({
+    config,
+    repos: services.repos,
+    store: imageStore,
+    decoder: uploadDecoder,
+    tenantSlug,
+    logger,
+  });
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
