@@ -30,6 +30,17 @@ export function createPacsIngestRepository(prisma: PrismaClient) {
         create: { ...input, question: input.question ?? null },
         update: { tenantId: input.tenantId, tasks: input.tasks, question: input.question ?? null },
       }),
+    /** As upsertSource, for a tenant's own request: null (nothing written) when another tenant holds the title. */
+    claimSource: (input: PacsSourceInput): Promise<PacsSource | null> =>
+      prisma.$transaction(async (tx) => {
+        const existing = await tx.pacsSource.findUnique({ where: { callingAet: input.callingAet } });
+        if (existing && existing.tenantId !== input.tenantId) return null;
+        const data = { tasks: input.tasks, question: input.question ?? null };
+        return existing
+          ? tx.pacsSource.update({ where: { id: existing.id }, data })
+          : tx.pacsSource.create({ data: { ...data, tenantId: input.tenantId, callingAet: input.callingAet } });
+      }),
+    listSources: (tenantId: string) => prisma.pacsSource.findMany({ where: { tenantId }, orderBy: { callingAet: "asc" } }),
     findSource: (callingAet: string) => prisma.pacsSource.findUnique({ where: { callingAet } }),
     async readCursor(id: string): Promise<number> {
       const row = await prisma.pacsIngestCursor.findUnique({ where: { id } });
