@@ -1,8 +1,7 @@
 // DICOM in against a real Orthanc (C-STORE with dcmtk's storescu) and real PostgreSQL: the watcher follows
 // /changes, maps the calling AE title to a tenant, ingests frontal chest radiographs and logs every skip.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -14,8 +13,8 @@ import { createPacsIngestWatcher } from "../../lib/pacs-ingest/watcher.ts";
 import { freePort } from "../../lib/stack/processes.ts";
 import { orthancInstalled, startOrthanc, stopOrthanc, type OrthancHandle } from "../../lib/stack/orthanc.ts";
 import { createTestContext, waitFor } from "../helpers/index.ts";
+import { storescu, variant as variantIn } from "./helpers.ts";
 
-const FIXTURE = join(import.meta.dirname, "../fixtures/images/siim_cr_chest_pa_mono2.dcm");
 const work = mkdtempSync(join(tmpdir(), "gkmvlp-pacs-ingest-"));
 const orthancDir = join(work, "orthanc");
 after(async () => {
@@ -23,18 +22,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A copy of the frontal chest fixture with new UIDs and the given attributes changed (dcmtk's dcmodify). */
-function variant(name: string, modify: string[]): string {
-  const path = join(work, `${name}.dcm`);
-  copyFileSync(FIXTURE, path);
-  execFileSync("dcmodify", ["-nb", "-gst", "-gse", "-gin", ...modify.flatMap((m) => ["-m", m]), path]);
-  return path;
-}
-
-function storescu(orthanc: OrthancHandle, callingAet: string, files: string[]): void {
-  // -xy: propose JPEG baseline (the fixture is JPEG-compressed), which Orthanc accepts as is
-  execFileSync("storescu", ["-xy", "-aet", callingAet, "-aec", orthanc.aeTitle, "127.0.0.1", String(orthanc.dicomPort), ...files]);
-}
+const variant = (name: string, modify: string[]) => variantIn(work, name, modify);
 
 function watcher(repos: Repositories, orthanc: OrthancHandle, store: ReturnType<typeof createLocalDiskImageStore>) {
   return createPacsIngestWatcher({
