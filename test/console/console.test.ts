@@ -80,6 +80,8 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.getByRole("button", { name: "Upload and analyse" }).click();
     await page.waitForURL(/#\/study\//, { timeout: 60_000 });
     studyHash = new URL(page.url()).hash;
+    // where the study came from (DICOM-in studies say "From PACS (AE title)")
+    await page.getByTestId("study-source").filter({ hasText: "Uploaded" }).waitFor();
     // A marker on window survives only as long as the document does: a reload would erase it.
     await page.evaluate(() => {
       (window as unknown as { __sameDocument: boolean }).__sameDocument = true;

@@ -109,6 +109,8 @@ export const STUDY = doc<Op.StudyQuery, Op.StudyQueryVariables>(
       study(id: $id) {
         ...StudyFields
         studyInstanceUid
+        source
+        sourceAeTitle
         images { id format width height bytes url bitsStored photometric viewPosition sha256 }
         deliveries { id kind trigger status attempts target sentId createdAt sentAt nextAttemptAt lastError { code message } }
         analyses {
