@@ -104,3 +104,44 @@ test(
     assert.equal(again.ready(), true);
   },
 );
+
+test(
+  "an unreachable Orthanc fails the pass without moving the cursor and makes the watcher unready; an instance over the size cap is logged TOO_LARGE unread",
+  { skip: !orthancInstalled(), timeout: 180_000 },
+  async (t) => {
+    const ctx = await createTestContext(t);
+    const store = createLocalDiskImageStore({ root: join(work, "store2") });
+    const tenant = await ctx.repos.tenants.create({ slug: `pacs-c-${Date.now()}`, name: "C" });
+    await ctx.repos.pacsIngest.upsertSource({ tenantId: tenant.id, callingAet: "BIG_CR", tasks: [] });
+    // nothing listens on this port: a real refused connection, as when Orthanc is down
+    const down = { url: `http://127.0.0.1:${await freePort()}`, credentials: { username: "u", password: "p" } } as OrthancHandle;
+    const offline = watcher(ctx.repos, down, store);
+    await ctx.repos.pacsIngest.writeCursor("orthanc", 7);
+    await assert.rejects(offline.runOnce(), (error: unknown) => (error as { code?: string }).code === "ORTHANC_UNAVAILABLE");
+    assert.equal(await ctx.repos.pacsIngest.readCursor("orthanc"), 7);
+    await offline.start();
+    await waitFor("unready while Orthanc is down", async () => !offline.ready());
+    await offline.stop();
+    await ctx.repos.pacsIngest.writeCursor("orthanc", 0);
+
+    const dir = join(work, "orthanc2");
+    t.after(() => stopOrthanc(dir));
+    const orthanc = await startOrthanc({ dataDir: dir, httpPort: await freePort(), dicomPort: await freePort() });
+    storescu(orthanc, "BIG_CR", [variant("big", [])]);
+    const capped = createPacsIngestWatcher({
+      orthanc: createOrthancRest({ url: orthanc.url, credentials: orthanc.credentials }),
+      repos: ctx.repos,
+      ingest: () => Promise.reject(new Error("must not be fetched or decoded")),
+      policyFor: async () => ({ deidentify: true, uidKey: "k" }),
+      logger: silentLogger,
+      options: { pollMs: 50, batchSize: 10, maxInstanceBytes: 1024, maxAttempts: 3, backoff: { initialMs: 20, maxMs: 100 } },
+    });
+    await waitFor("the instance logged", async () => {
+      await drain(capped);
+      return (await ctx.repos.pacsIngest.listLog(tenant.id, 5)).length === 1;
+    });
+    const [row] = await ctx.repos.pacsIngest.listLog(tenant.id, 5);
+    assert.equal(row!.reason, "TOO_LARGE");
+    assert.equal(await ctx.db.prisma.study.count({ where: { tenantId: tenant.id } }), 0);
+  },
+);
