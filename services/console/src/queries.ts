@@ -214,3 +214,22 @@ export const AUDIT = doc<Op.AuditQuery, Op.AuditQueryVariables>(/* GraphQL */ `
     }
   }
 `);
+
+export const PACS_SOURCES = doc<Op.PacsSourcesQuery, Op.PacsSourcesQueryVariables>(/* GraphQL */ `
+  query PacsSources { pacsSources { callingAeTitle tasks question } }
+`);
+
+export const PACS_INGEST_LOG = doc<Op.PacsIngestLogQuery, Op.PacsIngestLogQueryVariables>(/* GraphQL */ `
+  query PacsIngestLog($first: Int, $after: String) {
+    pacsIngestLog(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id orthancInstanceId callingAeTitle outcome reason studyId createdAt } }
+    }
+  }
+`);
+
+export const SET_PACS_SOURCE = doc<Op.SetPacsSourceMutation, Op.SetPacsSourceMutationVariables>(/* GraphQL */ `
+  mutation SetPacsSource($input: PacsSourceInput!) {
+    setPacsSource(input: $input) { source { callingAeTitle tasks question } errors { code message field } }
+  }
+`);
