@@ -20,7 +20,7 @@ export const renderPacs: ViewFn = (root, { api }) => {
   const saved = notice();
   const form = h(
     "form",
-    { class: "filters", "aria-label": "Map a calling AE title" },
+    { class: "filters", "aria-label": "Map an AE title to this tenant" },
     field("Calling AE title", aet),
     h(
       "fieldset",
