@@ -157,10 +157,17 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       await handle(orthancId);
       attempts.delete(orthancId);
     } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true || isDatabaseDown(error);
+      // an instance is poison only if it fails while both peers answer: with PostgreSQL or Orthanc down, every
+      // instance would fail, and none of them may be skipped for it
+      const peersUp = await Promise.all([repos.pacsIngest.readCursor(cursorId), orthanc.changes(0, 1)]).then(
+        () => true,
+        () => false,
+      );
+      const retriable = !peersUp || (error as { retriable?: boolean }).retriable === true || isDatabaseDown(error);
+      if (retriable) throw error; // not this instance's fault: not counted against it
       const n = (attempts.get(orthancId) ?? 0) + 1;
       attempts.set(orthancId, n);
-      if (retriable || n < options.maxAttempts) throw error;
+      if (n < options.maxAttempts) throw error;
       attempts.delete(orthancId);
       logger.error("pacs instance failed repeatedly: skipped", { orthancId, error: (error as Error).name });
       const callingAet = await orthanc.remoteAet(orthancId).catch(() => null);

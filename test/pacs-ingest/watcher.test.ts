@@ -106,7 +106,7 @@ test(
 );
 
 test(
-  "an unreachable Orthanc fails the pass without moving the cursor and makes the watcher unready; an instance over the size cap is logged TOO_LARGE unread",
+  "an unreachable Orthanc fails the pass without moving the cursor and makes the watcher unready; an instance over the size cap is logged TOO_LARGE unread; a poison instance is logged FAILED once and passed",
   { skip: !orthancInstalled(), timeout: 180_000 },
   async (t) => {
     const ctx = await createTestContext(t);
@@ -143,5 +143,27 @@ test(
     const [row] = await ctx.repos.pacsIngest.listLog(tenant.id, 5);
     assert.equal(row!.reason, "TOO_LARGE");
     assert.equal(await ctx.db.prisma.study.count({ where: { tenantId: tenant.id } }), 0);
+
+    // a poison instance (fails while Orthanc and PostgreSQL answer) is retried, then logged FAILED once and passed
+    await ctx.repos.pacsIngest.upsertSource({ tenantId: tenant.id, callingAet: "POISON_CR", tasks: [] });
+    storescu(orthanc, "POISON_CR", [variant("poison", [])]);
+    const poisoned = createPacsIngestWatcher({
+      orthanc: createOrthancRest({ url: orthanc.url, credentials: orthanc.credentials }),
+      repos: ctx.repos,
+      ingest: () => Promise.reject(new Error("a decoder bug")),
+      policyFor: async () => ({ deidentify: true, uidKey: "k" }),
+      logger: silentLogger,
+      cursorId: "poison",
+      options: { pollMs: 50, batchSize: 10, maxInstanceBytes: 64 * 1024 * 1024, maxAttempts: 3, backoff: { initialMs: 20, maxMs: 100 } },
+    });
+    let failures = 0;
+    await waitFor("the poison instance logged", async () => {
+      await drain(poisoned).catch(() => failures++);
+      return (await ctx.repos.pacsIngest.listLog(tenant.id, 5)).length === 2;
+    });
+    assert.equal(failures, 2, "two failed passes, the third records it");
+    const failed = (await ctx.repos.pacsIngest.listLog(tenant.id, 5)).find((r) => r.callingAet === "POISON_CR");
+    assert.equal(failed?.reason, "FAILED");
+    assert.ok((await ctx.repos.pacsIngest.readCursor("poison")) > 0, "the cursor moved past it");
   },
 );
