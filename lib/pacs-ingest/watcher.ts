@@ -29,7 +29,7 @@ export interface TenantIngestPolicy {
 
 export interface PacsIngestDeps {
   orthanc: OrthancRest;
-  repos: Pick<Repositories, "pacsIngest" | "patients" | "studies" | "images" | "analyses">;
+  repos: Pick<Repositories, "pacsIngest" | "patients" | "studies" | "images" | "analyses" | "audit">;
   /** decode (with limits), de-identify and store: the upload path's ingest */
   ingest(bytes: Uint8Array, policy: TenantIngestPolicy): Promise<ImageRecord>;
   policyFor(tenantId: string): Promise<TenantIngestPolicy>;
@@ -149,6 +149,15 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       })),
     );
     await repos.pacsIngest.record({ orthancId, tenantId, callingAet, outcome: "INGESTED", studyId: study.id, imageId: image.id });
+    // the tenant's audit trail shows what arrived from outside, as it shows uploads and requests
+    await repos.audit.record({
+      tenantId,
+      actor: "system:pacs-ingest",
+      action: "pacs.ingest",
+      targetType: "Study",
+      targetId: study.id,
+      details: { imageId: image.id, callingAet, tasks },
+    });
     logger.info("pacs instance ingested", { orthancId, callingAet, studyId: study.id, imageId: image.id, tasks });
   }
 

@@ -86,6 +86,11 @@ test(
     const analyses = await ctx.db.prisma.analysis.findMany({ where: { studyId: study.id } });
     assert.deepEqual(analyses.map((x) => x.task).sort(), ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"]);
     assert.ok(analyses.every((x) => x.status === "QUEUED"));
+    const audited = await ctx.db.prisma.auditEvent.findMany({ where: { tenantId: a.id, action: "pacs.ingest" } });
+    assert.deepEqual(
+      audited.map((e) => [e.actor, e.targetId]),
+      [["system:pacs-ingest", study.id]],
+    );
 
     // restart, and a crash that lost the cursor: the same changes replayed are recognised, nothing is ingested twice
     const again = watcher(ctx.repos, orthanc, store);
