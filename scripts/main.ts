@@ -97,6 +97,8 @@ async function main(): Promise<void> {
                   ORTHANC_URL: stack.pacs.url,
                   ...(stack.pacs.username ? { ORTHANC_USERNAME: stack.pacs.username } : {}),
                   ...(stack.pacs.password ? { ORTHANC_PASSWORD: stack.pacs.password } : {}),
+                  // DICOM in: one gateway here, so it follows the PACS's /changes; only mapped AE titles are ingested
+                  PACS_INGEST: "true",
                 }
               : {}),
           },

@@ -1,5 +1,6 @@
 // lib/db: Prisma client factory, migrations, and the repositories that business logic receives as arguments.
 import { sqlThroughPrisma, type SqlClient } from "./sql.ts";
+import { createPacsIngestRepository } from "./repositories/pacs-ingest.ts";
 import type { PrismaClient } from "./generated/client.ts";
 import { topicNames, type TopicNames } from "../events/index.ts";
 import { createTenantRepository, createUserRepository, createApiKeyRepository, createAccountRepository } from "./repositories/tenants.ts";
@@ -89,6 +90,7 @@ export {
   type DeliverySettingsValues,
 } from "./repositories/deliveries.ts";
 export type { DeliverySource } from "./repositories/delivery-sources.ts";
+export { createPacsIngestRepository, type PacsIngestRepository, type IngestLogInput } from "./repositories/pacs-ingest.ts";
 export { enqueueCompletionDeliveries } from "./repositories/delivery-completion.ts";
 export { Role, StudyStatus, ImageFormat, AnalysisTask, AnalysisStatus, AnswerType, ModelStatus, ReviewAction } from "./generated/enums.ts";
 
@@ -125,6 +127,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     fhir: createFhirReadRepository(prisma),
     deliveries: createDeliveryRepository(prisma),
     deliverySources: createDeliverySourceRepository(prisma),
+    pacsIngest: createPacsIngestRepository(prisma),
   };
 }
 

@@ -47,10 +47,25 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await shot("login");
     await signIn(page, stack.baseUrl, stack.users.admin.email, stack.users.admin.password);
     const nav = page.getByRole("navigation", { name: "Main" });
-    assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Dashboard", "Studies", "Upload", "Models", "Audit log"]);
+    assert.deepEqual(await nav.getByRole("link").allTextContents(), ["Dashboard", "Studies", "Upload", "Models", "Audit log", "PACS in"]);
     await page.getByRole("heading", { name: "Dashboard", level: 1 }).waitFor();
     await page.locator('[data-stat="Throughput"]').waitFor();
     await page.locator(".live-live").waitFor({ timeout: 15_000 });
+  });
+
+  await t.test("an admin maps a calling AE title on the PACS in page, which lists it beside the ingest log", async () => {
+    const { page } = browser;
+    await page.getByRole("link", { name: "PACS in" }).click();
+    await page.getByRole("heading", { name: "PACS in", level: 1 }).waitFor();
+    await page.getByText("No AE title is mapped yet.").waitFor();
+    assert.deepEqual(await unlabelledControls(page), []);
+    await page.getByLabel("Calling AE title").fill("CONSOLE_CR");
+    await page.getByLabel("vqa").setChecked(false);
+    await page.getByRole("button", { name: "Save" }).click();
+    const row = page.getByRole("row").filter({ hasText: "CONSOLE_CR" });
+    await row.waitFor();
+    assert.match(await row.innerText(), /CLASSIFICATION, LOCALIZATION, REPORT/);
+    await page.getByText("Nothing received from the PACS yet.").waitFor();
   });
 
   await t.test("a wrong password is refused with a plain message", async () => {
@@ -80,6 +95,8 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.getByRole("button", { name: "Upload and analyse" }).click();
     await page.waitForURL(/#\/study\//, { timeout: 60_000 });
     studyHash = new URL(page.url()).hash;
+    // where the study came from (DICOM-in studies say "From PACS (AE title)")
+    await page.getByTestId("study-source").filter({ hasText: "Uploaded" }).waitFor();
     // A marker on window survives only as long as the document does: a reload would erase it.
     await page.evaluate(() => {
       (window as unknown as { __sameDocument: boolean }).__sameDocument = true;

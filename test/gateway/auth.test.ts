@@ -64,6 +64,7 @@ test("gateway authentication, roles and tenant isolation", { timeout: 300_000 },
       consumer: true,
       tailer: true,
       deliveries: true,
+      pacsIngest: true,
     });
   });
 

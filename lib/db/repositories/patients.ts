@@ -50,6 +50,9 @@ export interface StudyInput {
   studyDate?: Date | null;
   description?: string | null;
   studyInstanceUid?: string | null;
+  /** PACS: created by the DICOM-in watcher from an instance this calling AE title sent */
+  source?: "UPLOAD" | "PACS";
+  sourceAet?: string | null;
 }
 
 export interface StudyFilter {

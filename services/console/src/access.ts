@@ -5,7 +5,7 @@
  */
 import type { Role } from "./types.ts";
 
-export type ViewName = "dashboard" | "studies" | "study" | "upload" | "models" | "audit";
+export type ViewName = "dashboard" | "studies" | "study" | "upload" | "models" | "audit" | "pacs";
 
 export const VIEW_ROLES: Record<ViewName, Role[]> = {
   dashboard: ["ADMIN", "RADIOLOGIST", "AUDITOR"],
@@ -14,6 +14,7 @@ export const VIEW_ROLES: Record<ViewName, Role[]> = {
   upload: ["ADMIN", "RADIOLOGIST", "CLINICIAN"],
   models: ["OPERATOR", "ADMIN", "RADIOLOGIST"],
   audit: ["OPERATOR", "ADMIN", "AUDITOR"],
+  pacs: ["ADMIN"],
 };
 
 export const NAV: { view: ViewName; label: string }[] = [
@@ -22,6 +23,7 @@ export const NAV: { view: ViewName; label: string }[] = [
   { view: "upload", label: "Upload" },
   { view: "models", label: "Models" },
   { view: "audit", label: "Audit log" },
+  { view: "pacs", label: "PACS in" },
 ];
 
 export function canSee(role: Role, view: ViewName): boolean {

@@ -18,6 +18,7 @@ import { renderStudy } from "./views/study.ts";
 import { renderUpload } from "./views/upload.ts";
 import { renderModels } from "./views/models.ts";
 import { renderAudit } from "./views/audit.ts";
+import { renderPacs } from "./views/pacs.ts";
 import type { ViewContext, ViewFn } from "./views/context.ts";
 
 const VIEWS: Record<ViewName, ViewFn> = {
@@ -27,6 +28,7 @@ const VIEWS: Record<ViewName, ViewFn> = {
   upload: renderUpload,
   models: renderModels,
   audit: renderAudit,
+  pacs: renderPacs,
 };
 
 const app = document.getElementById("app") as HTMLElement;

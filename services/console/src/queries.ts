@@ -109,6 +109,8 @@ export const STUDY = doc<Op.StudyQuery, Op.StudyQueryVariables>(
       study(id: $id) {
         ...StudyFields
         studyInstanceUid
+        source
+        sourceAeTitle
         images { id format width height bytes url bitsStored photometric viewPosition sha256 }
         deliveries { id kind trigger status attempts target sentId createdAt sentAt nextAttemptAt lastError { code message } }
         analyses {
@@ -210,5 +212,24 @@ export const AUDIT = doc<Op.AuditQuery, Op.AuditQueryVariables>(/* GraphQL */ `
       pageInfo { hasNextPage endCursor }
       edges { cursor node { id actor action targetType targetId details at } }
     }
+  }
+`);
+
+export const PACS_SOURCES = doc<Op.PacsSourcesQuery, Op.PacsSourcesQueryVariables>(/* GraphQL */ `
+  query PacsSources { pacsSources { callingAeTitle tasks question } }
+`);
+
+export const PACS_INGEST_LOG = doc<Op.PacsIngestLogQuery, Op.PacsIngestLogQueryVariables>(/* GraphQL */ `
+  query PacsIngestLog($first: Int, $after: String) {
+    pacsIngestLog(first: $first, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id orthancInstanceId callingAeTitle outcome reason studyId createdAt } }
+    }
+  }
+`);
+
+export const SET_PACS_SOURCE = doc<Op.SetPacsSourceMutation, Op.SetPacsSourceMutationVariables>(/* GraphQL */ `
+  mutation SetPacsSource($input: PacsSourceInput!) {
+    setPacsSource(input: $input) { source { callingAeTitle tasks question } errors { code message field } }
   }
 `);

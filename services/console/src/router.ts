@@ -28,6 +28,7 @@ export function parseRoute(hash: string): Route {
     case "upload":
     case "models":
     case "audit":
+    case "pacs":
       return { view: head, params: {}, query };
     default:
       return { view: "unknown", params: {}, query };

@@ -12,6 +12,7 @@ import type { LoginLimits } from "./auth/throttle.ts";
 import type { PacsConfig } from "../../../lib/deliveries/senders.ts";
 import type { DispatcherOptions } from "../../../lib/deliveries/dispatcher.ts";
 import { parseEgressRules, type EgressRule } from "../../../lib/deliveries/egress.ts";
+import type { PacsIngestOptions } from "../../../lib/pacs-ingest/watcher.ts";
 
 /** http(s) only: a PACS URL must not point the gateway at file:, data: or other schemes */
 const httpUrl = () =>
@@ -121,6 +122,12 @@ const schema = z.object({
   ORTHANC_PASSWORD: env.string().optional(),
   /** … or any DICOMweb server's base URL (wins over ORTHANC_URL) */
   PACS_DICOMWEB_URL: httpUrl().optional(),
+  /** DICOM in: follow ORTHANC_URL's /changes feed and ingest frontal chest instances (run it on ONE replica) */
+  PACS_INGEST: env.bool(false),
+  PACS_INGEST_POLL_MS: env.int(2000, 10),
+  PACS_INGEST_BATCH_SIZE: env.int(50, 1),
+  /** instances larger than this are skipped (INGEST log TOO_LARGE) before their file is fetched */
+  PACS_INGEST_MAX_INSTANCE_BYTES: env.int(64 * 1024 * 1024, 1024),
   /** run the delivery dispatcher in this process (SR, HL7, FHIR out); any number of replicas may */
   DELIVERY_DISPATCHER: env.bool(true),
   DELIVERY_POLL_MS: env.int(1000, 10),
@@ -189,6 +196,11 @@ export type GatewayConfig = {
   outboxPollMs: number;
   subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
   fhir: { baseUrl: string | null };
+  /** DICOM in; null when PACS_INGEST is off (or no ORTHANC_URL) */
+  pacsIngest: {
+    orthanc: { url: string; credentials: { username: string; password: string } | null };
+    options: PacsIngestOptions;
+  } | null;
   deliveries: {
     dispatcher: boolean;
     pacs: PacsConfig | null;
@@ -277,6 +289,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },
     },
     fhir: { baseUrl: c.FHIR_BASE_URL ?? null },
+    pacsIngest: pacsIngestOf(c),
     deliveries: {
       dispatcher: c.DELIVERY_DISPATCHER,
       pacs: pacsOf(c),
@@ -337,4 +350,31 @@ function loadTls(c: { GATEWAY_TLS_CERT_FILE?: string; GATEWAY_TLS_KEY_FILE?: str
   const key = read("GATEWAY_TLS_KEY_FILE", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key");
   if (issues.length || !cert || !key) throw new ConfigError("gateway", issues);
   return { cert, key };
+}
+
+function pacsIngestOf(c: {
+  PACS_INGEST: boolean;
+  PACS_INGEST_POLL_MS: number;
+  PACS_INGEST_BATCH_SIZE: number;
+  PACS_INGEST_MAX_INSTANCE_BYTES: number;
+  ORTHANC_URL?: string;
+  ORTHANC_USERNAME?: string;
+  ORTHANC_PASSWORD?: string;
+}): GatewayConfig["pacsIngest"] {
+  if (!c.PACS_INGEST) return null;
+  // the watcher reads Orthanc's own REST API (/changes, RemoteAET metadata): a plain DICOMweb server is not enough
+  if (!c.ORTHANC_URL) throw new ConfigError("gateway", ["PACS_INGEST=true needs ORTHANC_URL (the watcher reads Orthanc's REST API)"]);
+  return {
+    orthanc: {
+      url: c.ORTHANC_URL,
+      credentials: c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null,
+    },
+    options: {
+      pollMs: c.PACS_INGEST_POLL_MS,
+      batchSize: c.PACS_INGEST_BATCH_SIZE,
+      maxInstanceBytes: c.PACS_INGEST_MAX_INSTANCE_BYTES,
+      maxAttempts: 5,
+      backoff: { initialMs: Math.min(1000, c.PACS_INGEST_POLL_MS), maxMs: 60_000 },
+    },
+  };
 }

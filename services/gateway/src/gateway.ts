@@ -36,6 +36,8 @@ import { preflight } from "./graphql/limits/preflight.ts";
 import { setSecurityHeaders } from "./http/security-headers.ts";
 import { handleUpload } from "./http/upload.ts";
 import { createUploadDecoder } from "./http/upload-decoder.ts";
+import { createGatewayPacsIngest } from "./pacs-ingest.ts";
+import type { PacsIngestWatcher } from "../../../lib/pacs-ingest/watcher.ts";
 import { handleImage } from "./http/images.ts";
 import { createStaticHandler } from "./http/static.ts";
 import { headerValue, sendError, sendJson } from "./http/body.ts";
@@ -52,7 +54,15 @@ export interface GatewayDeps {
 
 export interface ReadyReport {
   ready: boolean;
-  checks: { database: boolean; kafka: boolean; relay: boolean; consumer: boolean; tailer: boolean; deliveries: boolean };
+  checks: {
+    database: boolean;
+    kafka: boolean;
+    relay: boolean;
+    consumer: boolean;
+    tailer: boolean;
+    deliveries: boolean;
+    pacsIngest: boolean;
+  };
 }
 
 export interface Gateway {
@@ -69,6 +79,8 @@ export interface Gateway {
   flushOutbox(): Promise<number>;
   /** this replica's delivery dispatcher (SR, HL7, FHIR out); null when DELIVERY_DISPATCHER=false */
   readonly deliveries: DeliveryDispatcher | null;
+  /** DICOM in: the Orthanc /changes watcher; null when PACS_INGEST is off */
+  readonly pacsIngest: PacsIngestWatcher | null;
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -127,6 +139,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Image decoding runs on these threads (memory-capped, bounded queue), never on the event loop.
   const uploadDecoder = createUploadDecoder(config.upload, logger);
   const tenantSlug = async (tenantId: string) => (await services.repos.tenants.findById(tenantId))?.slug ?? null;
+  const pacsIngest = createGatewayPacsIngest({
+    config,
+    repos: services.repos,
+    store: imageStore,
+    decoder: uploadDecoder,
+    tenantSlug,
+    logger,
+  });
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
@@ -304,6 +324,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       consumer: consumer.ready(),
       tailer: tailer.ready(),
       deliveries: deliveries?.ready() ?? true,
+      pacsIngest: pacsIngest?.ready() ?? true,
     };
     return { ready: state === "started" && Object.values(checks).every(Boolean), checks };
   }
@@ -324,6 +345,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     await tailer.start();
     await consumer.start();
     await deliveries?.start();
+    await pacsIngest?.start();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(config.port, config.host, () => {
@@ -370,6 +392,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     server.closeAllConnections();
     await step("close http server", () => closed);
+    await step("stop pacs ingest watcher", async () => pacsIngest?.stop());
     await step("stop image decoders", () => uploadDecoder.close());
     await step("stop apollo", () => apollo.stop());
     // 4. stop the outbox relay and the completion consumer
@@ -395,5 +418,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     tailer,
     flushOutbox: async () => (relay ? relay.flush() : 0),
     deliveries,
+    pacsIngest,
   };
 }

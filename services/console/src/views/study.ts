@@ -112,6 +112,12 @@ class StudyPage {
         p.sex ? h("span", null, p.sex) : null,
         h("span", null, `${study.modality} · ${dateOnly(study.studyDate ?? study.createdAt)}`),
         study.description ? h("span", null, study.description) : null,
+        // where the study came from: a PACS-sent study names the modality/PACS that sent it
+        h(
+          "span",
+          { "data-testid": "study-source" },
+          study.source === "PACS" ? `From PACS (${study.sourceAeTitle ?? "unknown AE title"})` : "Uploaded",
+        ),
       ),
       this.strip,
       this.reliability.el,

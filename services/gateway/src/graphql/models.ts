@@ -43,6 +43,8 @@ export interface StudyModel {
   status: DbStudyStatus;
   description: string | null;
   studyInstanceUid: string | null;
+  source?: "UPLOAD" | "PACS";
+  sourceAet?: string | null;
   createdAt: Date;
 }
 

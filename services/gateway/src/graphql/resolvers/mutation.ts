@@ -11,6 +11,7 @@ import type { AnalysisModel, DbAnalysisTask, ModelVersionModel } from "../models
 import { sessionMutations } from "./sessions.ts";
 import { accountMutations } from "./accounts.ts";
 import { deliveryMutations } from "./deliveries.ts";
+import { pacsIngestMutations } from "./pacs-ingest.ts";
 
 const MAX_TEXT = 200;
 
@@ -95,6 +96,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
   ...sessionMutations,
   ...accountMutations,
   ...deliveryMutations,
+  ...pacsIngestMutations,
 
   createPatient: (_p, { input }, ctx) =>
     withUserErrors({ patient: null }, async () => {

@@ -8,6 +8,7 @@ import { ANALYSIS_TASKS as TASKS } from "../../../../../lib/events/index.ts";
 import { badInput } from "../errors.ts";
 import type { AuditEventModel } from "../models.ts";
 import { deliveryQueries } from "./deliveries.ts";
+import { pacsIngestQueries } from "./pacs-ingest.ts";
 
 async function activeManifest(ctx: GatewayContext): Promise<unknown> {
   const model = await ctx.services.repos.modelVersions.findLatestActive();
@@ -16,6 +17,7 @@ async function activeManifest(ctx: GatewayContext): Promise<unknown> {
 
 export const queryResolvers: QueryResolvers<GatewayContext> = {
   ...deliveryQueries,
+  ...pacsIngestQueries,
   viewer: (_p, _a, ctx) => {
     const who = caller(ctx);
     return { id: who.id, tenantId: who.tenantId, email: who.email, name: who.name, role: who.role };

@@ -83,6 +83,9 @@ export const typeResolvers: Resolvers<GatewayContext> = {
     },
   },
   Study: {
+    // listings read studies with their own SQL: a row without the column is an upload
+    source: (s) => s.source ?? "UPLOAD",
+    sourceAeTitle: (s) => s.sourceAet ?? null,
     patient: async (s, _a, ctx) => {
       const patient = await loadersOf(ctx).patient.load(s.patientId);
       if (!patient) throw new Error(`study ${s.id} has no patient ${s.patientId} in its tenant`);

@@ -1,0 +1,86 @@
+// DICOM in (issue 15): the AE-title → tenant mapping, the watcher's /changes cursor and the ingest log.
+import type { AnalysisTask, PacsIngestLog, PacsSource, PrismaClient } from "../generated/client.ts";
+import { isUniqueViolation } from "../client.ts";
+
+export type IngestOutcome = "INGESTED" | "SKIPPED";
+
+export interface IngestLogInput {
+  orthancId: string;
+  tenantId: string | null;
+  callingAet: string | null;
+  outcome: IngestOutcome;
+  reason?: string | null;
+  studyId?: string | null;
+  imageId?: string | null;
+}
+
+export interface PacsSourceInput {
+  tenantId: string;
+  callingAet: string;
+  tasks: AnalysisTask[];
+  question?: string | null;
+}
+
+export function createPacsIngestRepository(prisma: PrismaClient) {
+  return {
+    /** Adds or replaces the mapping of a calling AE title (AE titles are unique across tenants). */
+    upsertSource: (input: PacsSourceInput): Promise<PacsSource> =>
+      prisma.pacsSource.upsert({
+        where: { callingAet: input.callingAet },
+        create: { ...input, question: input.question ?? null },
+        update: { tenantId: input.tenantId, tasks: input.tasks, question: input.question ?? null },
+      }),
+    /** As upsertSource, for a tenant's own request: null (nothing written) when another tenant holds the title. */
+    claimSource: (input: PacsSourceInput): Promise<PacsSource | null> =>
+      prisma.$transaction(async (tx) => {
+        const existing = await tx.pacsSource.findUnique({ where: { callingAet: input.callingAet } });
+        if (existing && existing.tenantId !== input.tenantId) return null;
+        const data = { tasks: input.tasks, question: input.question ?? null };
+        return existing
+          ? tx.pacsSource.update({ where: { id: existing.id }, data })
+          : tx.pacsSource.create({ data: { ...data, tenantId: input.tenantId, callingAet: input.callingAet } });
+      }),
+    listSources: (tenantId: string) => prisma.pacsSource.findMany({ where: { tenantId }, orderBy: { callingAet: "asc" } }),
+    findSource: (callingAet: string) => prisma.pacsSource.findUnique({ where: { callingAet } }),
+    async readCursor(id: string): Promise<number> {
+      const row = await prisma.pacsIngestCursor.findUnique({ where: { id } });
+      return row ? Number(row.lastSeq) : 0;
+    },
+    async writeCursor(id: string, lastSeq: number): Promise<void> {
+      await prisma.pacsIngestCursor.upsert({
+        where: { id },
+        create: { id, lastSeq: BigInt(lastSeq) },
+        update: { lastSeq: BigInt(lastSeq) },
+      });
+    },
+    /** Whether this instance was handled already (a change replayed after a restart). */
+    async handled(orthancId: string): Promise<boolean> {
+      return (await prisma.pacsIngestLog.count({ where: { orthancId } })) > 0;
+    },
+    /** Records the outcome once; a second record of the same instance is ignored (returns false). */
+    async record(input: IngestLogInput): Promise<boolean> {
+      try {
+        await prisma.pacsIngestLog.create({ data: input });
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    /** The tenant's log, newest first, keyset-paged by (createdAt, id). */
+    listLog: (tenantId: string, first: number, after?: { createdAt: Date; id: string } | null): Promise<PacsIngestLog[]> =>
+      prisma.pacsIngestLog.findMany({
+        where: {
+          tenantId,
+          ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: first,
+      }),
+    /** Unknown sources (no tenant): for operators. */
+    listUnmapped: (first: number) =>
+      prisma.pacsIngestLog.findMany({ where: { tenantId: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: first }),
+  };
+}
+
+export type PacsIngestRepository = ReturnType<typeof createPacsIngestRepository>;

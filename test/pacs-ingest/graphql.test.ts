@@ -1,0 +1,76 @@
+// DICOM in through a real gateway (PACS_INGEST=true) and a real Orthanc: an ADMIN maps an AE title, a modality
+// sends, the study appears with source PACS; the ingest log is the tenant ADMIN's alone, and paged.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { freePort } from "../../lib/stack/processes.ts";
+import { orthancInstalled, startOrthanc, stopOrthanc } from "../../lib/stack/orthanc.ts";
+import { waitFor } from "../helpers/index.ts";
+import { startGatewayFixture } from "../gateway/fixture.ts";
+import { storescu, variant } from "./helpers.ts";
+
+const SET = `mutation($i: PacsSourceInput!) { setPacsSource(input: $i) { source { callingAeTitle tasks } errors { code field } } }`;
+const LOG = `query($first: Int, $after: String) { pacsIngestLog(first: $first, after: $after) {
+  edges { node { outcome reason callingAeTitle studyId } } pageInfo { hasNextPage endCursor } } }`;
+const STUDY = `query($id: ID!) { study(id: $id) { source sourceAeTitle analyses { task status } } }`;
+
+const work = mkdtempSync(join(tmpdir(), "gkmvlp-pacs-gql-"));
+after(async () => {
+  await stopOrthanc(join(work, "orthanc"));
+  rmSync(work, { recursive: true, force: true });
+});
+
+test(
+  "an ADMIN maps an AE title, a sent frontal chest becomes a PACS study with its analyses; the ingest log is readable by its tenant's ADMIN only, page by page",
+  { skip: !orthancInstalled(), timeout: 180_000 },
+  async (t) => {
+    const orthanc = await startOrthanc({ dataDir: join(work, "orthanc"), httpPort: await freePort(), dicomPort: await freePort() });
+    const fx = await startGatewayFixture(t, {
+      env: {
+        ORTHANC_URL: orthanc.url,
+        ORTHANC_USERNAME: orthanc.credentials.username,
+        ORTHANC_PASSWORD: orthanc.credentials.password,
+        PACS_INGEST: "true",
+        PACS_INGEST_POLL_MS: "100",
+      },
+    });
+    const mapped = await fx.gql(SET, { i: { callingAeTitle: "WARD_CR", tasks: ["CLASSIFICATION", "REPORT"] } }, fx.a.ADMIN);
+    assert.deepEqual(mapped.body.data.setPacsSource.errors, []);
+    const stolen = await fx.gql(SET, { i: { callingAeTitle: "WARD_CR", tasks: [] } }, fx.b.ADMIN);
+    assert.deepEqual(
+      stolen.body.data.setPacsSource.errors.map((e: any) => e.code),
+      ["CONFLICT"],
+    );
+    const bad = await fx.gql(SET, { i: { callingAeTitle: "A\\B", tasks: [] } }, fx.a.ADMIN);
+    assert.deepEqual(
+      bad.body.data.setPacsSource.errors.map((e: any) => e.field),
+      ["input.callingAeTitle"],
+    );
+
+    storescu(orthanc, "WARD_CR", [variant(work, "frontal", []), variant(work, "lateral", ["(0018,5101)=LATERAL"])]);
+    const edges = await waitFor("both instances in A's log", async () => {
+      const res = await fx.gql(LOG, { first: 10 }, fx.a.ADMIN);
+      const e = res.body.data?.pacsIngestLog.edges ?? [];
+      return e.length === 2 && e;
+    });
+    const ingested = edges.find((e: any) => e.node.outcome === "INGESTED").node;
+    assert.equal(edges.find((e: any) => e.node.outcome === "SKIPPED").node.reason, "LATERAL");
+    const study = await fx.gql(STUDY, { id: ingested.studyId }, fx.a.CLINICIAN);
+    assert.equal(study.body.data.study.source, "PACS");
+    assert.equal(study.body.data.study.sourceAeTitle, "WARD_CR");
+    assert.deepEqual(study.body.data.study.analyses.map((a: any) => a.task).sort(), ["CLASSIFICATION", "REPORT"]);
+
+    const page1 = await fx.gql(LOG, { first: 1 }, fx.a.ADMIN);
+    assert.equal(page1.body.data.pacsIngestLog.pageInfo.hasNextPage, true);
+    const page2 = await fx.gql(LOG, { first: 1, after: page1.body.data.pacsIngestLog.pageInfo.endCursor }, fx.a.ADMIN);
+    assert.equal(page2.body.data.pacsIngestLog.edges.length, 1);
+    assert.equal(page2.body.data.pacsIngestLog.pageInfo.hasNextPage, false);
+
+    const otherAdmin = await fx.gql(LOG, { first: 10 }, fx.b.ADMIN);
+    assert.deepEqual(otherAdmin.body.data.pacsIngestLog.edges, []);
+    const clinician = await fx.gql(LOG, { first: 10 }, fx.a.CLINICIAN);
+    assert.equal(clinician.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+  },
+);
