@@ -29,21 +29,41 @@ const toIncoming = (topic: string, partition: number, message: KafkaMessage): In
 /** Committed offsets and high-water marks of the partitions assigned to this member, read with an admin client. */
 function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Map<string, number[]>) {
   let admin: Admin | undefined;
+  let connecting: Promise<Admin> | undefined;
+  // once the consumer stops, a sample still on its way must not leave a connected admin client behind (it would
+  // keep the process alive)
+  let closed = false;
+  const connect = async (): Promise<Admin | undefined> => {
+    if (admin) return admin;
+    connecting ??= (async () => {
+      const client = kafka.admin({ retry: { retries: 0 } });
+      await client.connect();
+      return client;
+    })();
+    try {
+      const client = await connecting;
+      if (closed) {
+        await client.disconnect().catch(() => undefined);
+        return undefined;
+      }
+      admin = client;
+      return client;
+    } finally {
+      connecting = undefined;
+    }
+  };
   return {
     async sample(): Promise<PartitionProgress[] | undefined> {
       const assignment = assigned();
-      if (assignment.size === 0) return undefined;
-      if (!admin) {
-        const client = kafka.admin({ retry: { retries: 0 } });
-        await client.connect();
-        admin = client;
-      }
+      if (closed || assignment.size === 0) return undefined;
+      const client = await connect();
+      if (!client) return undefined;
       const out: PartitionProgress[] = [];
       const topics = [...assignment.keys()];
-      const committed = await admin.fetchOffsets({ groupId, topics });
+      const committed = await client.fetchOffsets({ groupId, topics });
       for (const topic of topics) {
         const mine = new Set(assignment.get(topic));
-        const marks = await admin.fetchTopicOffsets(topic);
+        const marks = await client.fetchTopicOffsets(topic);
         const byPartition = new Map(committed.find((c) => c.topic === topic)?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
         for (const mark of marks) {
           if (!mine.has(mark.partition)) continue;
@@ -53,10 +73,15 @@ function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Ma
       }
       return out;
     },
-    async close() {
+    /** drop the connection (it may be the stale part); the next sample connects again */
+    async reset() {
       const client = admin;
       admin = undefined;
       await client?.disconnect().catch(() => undefined);
+    },
+    async close() {
+      closed = true;
+      await this.reset();
     },
   };
 }
@@ -196,12 +221,19 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
     await member.run(runConfigFor(member));
   };
 
-  /** the old member leaves (at most 10 s, then it is abandoned), a new one joins */
+  // members being replaced: stop() waits (bounded) for their leaving, so none keeps the process alive
+  const leaving = new Set<Promise<unknown>>();
+  const bounded = (work: Promise<unknown>, ms: number) => Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref?.())]);
+
+  /** the old member leaves (waited for at most 10 s, then left to finish on its own), a new one joins */
   const replaceMember = async () => {
     const old = consumer;
     consumer = newMember();
     joined = false;
-    await Promise.race([old.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref?.())]);
+    const leave: Promise<unknown> = old.disconnect().catch(() => undefined);
+    leaving.add(leave);
+    void leave.finally(() => leaving.delete(leave));
+    await bounded(leave, 10_000);
     if (stopping || !running) return;
     await join(consumer);
   };
@@ -241,7 +273,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
           commitFailures = 0;
           options.onStall?.(info);
           // its connections may be the stale part too
-          await sampler.close();
+          await sampler.reset();
           await replaceMember().catch((e: Error) => scheduleRestart(e));
         },
       })
@@ -268,7 +300,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
     },
     drain,
     async stop() {
-      watchdog?.stop();
+      await watchdog?.stop();
       if (running && (options.messageConcurrency ?? 1) > 1) await drain(30_000);
       running = false;
       joined = false;
@@ -276,6 +308,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
       restartTimer = undefined;
       await sampler.close();
       await consumer.disconnect();
+      await bounded(Promise.allSettled([...leaving]), 30_000);
     },
     ready: () => running && joined && !stalled,
   };

@@ -46,7 +46,8 @@ export interface StallWatchdogOptions {
 
 export interface StallWatchdog {
   start(): void;
-  stop(): void;
+  /** no more checks; resolves once a check in progress has ended */
+  stop(): Promise<void>;
   /** one check now (the timer calls this); resolves with the stall it found, if any */
   check(): Promise<StallInfo | undefined>;
   /** forget what was seen (after a restart or a re-join: offsets are read afresh) */
@@ -125,10 +126,11 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
       timer = setInterval(() => void check().catch(() => undefined), options.checkEveryMs);
       timer.unref?.();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
       seen.clear();
+      await checking?.catch(() => undefined);
     },
     check,
     reset: () => seen.clear(),

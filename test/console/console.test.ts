@@ -387,6 +387,80 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.getByText(/only a platform operator can activate or retire/).waitFor();
   });
 
+  await t.test(
+    "the dashboard's live feed resumes after its socket drops: what finished meanwhile arrives, asked for with `after`",
+    async () => {
+      const { page } = browser;
+      // every console socket from now on goes through this route, which the test can drop and hold down
+      const subscribes: { variables?: { after?: string | null } }[] = [];
+      const sockets: { close(): Promise<void> }[] = [];
+      let holdDown = false;
+      await page.routeWebSocket(/\/graphql$/, (ws) => {
+        if (holdDown) return void ws.close({ code: 1012 }).catch(() => undefined);
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          const frame = JSON.parse(String(message)) as { type: string; payload?: { variables?: { after?: string | null } } };
+          if (frame.type === "subscribe") subscribes.push(frame.payload ?? {});
+          server.send(message);
+        });
+        server.onMessage((message) => ws.send(message));
+        sockets.push({ close: () => ws.close({ code: 1012 }) });
+      });
+      await page.reload();
+      await page.getByRole("link", { name: "Dashboard" }).click();
+      await page.getByRole("heading", { name: "Dashboard", level: 1 }).waitFor();
+      await page.locator(".live-live").waitFor();
+      const studyId = decodeURIComponent(studyHash.split("/").pop() as string);
+      const ask = async (question: string) => {
+        const asked = await gqlInPage<{ askQuestion: { analysis: { id: string } | null } }>(
+          page,
+          "mutation($s: ID!, $q: String!) { askQuestion(studyId: $s, question: $q) { analysis { id } errors { message } } }",
+          { s: studyId, q: question },
+        );
+        const id = asked.body.data?.askQuestion.analysis?.id;
+        assert.ok(id, JSON.stringify(asked.body));
+        return id;
+      };
+      const answered = page.locator(".feed li").filter({ hasText: "VQA" }).filter({ hasText: "Succeeded" });
+      await ask("Is there a pleural effusion?");
+      await answered.first().waitFor({ timeout: RESULTS_TIMEOUT });
+      const seenBefore = await answered.count();
+
+      // the socket drops and stays down while another question is answered
+      holdDown = true;
+      await sockets.at(-1)!.close();
+      await page.locator(".live-offline, .live-connecting").first().waitFor();
+      const missed = await ask("Is the trachea midline?");
+      for (const deadline = Date.now() + RESULTS_TIMEOUT; ; ) {
+        const r = await gqlInPage<{ analysis: { status: string } | null }>(page, "query($id: ID!) { analysis(id: $id) { status } }", {
+          id: missed,
+        });
+        if (r.body.data?.analysis?.status === "SUCCEEDED") break;
+        assert.ok(Date.now() < deadline, "the question was answered while the console was offline");
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const subscribesBefore = subscribes.length;
+      holdDown = false;
+      await page.locator(".live-live").waitFor({ timeout: 60_000 });
+      // replayed from the transition log: the answer given while the socket was down is in the feed
+      await page.waitForFunction(
+        (n) =>
+          document.querySelectorAll(".feed li").length > 0 &&
+          [...document.querySelectorAll(".feed li")].filter(
+            (li) => /VQA/.test(li.textContent ?? "") && /Succeeded/.test(li.textContent ?? ""),
+          ).length > n,
+        seenBefore,
+        { timeout: 30_000 },
+      );
+      const resubscribed = subscribes.slice(subscribesBefore).find((p) => p.variables && "after" in p.variables);
+      assert.ok(
+        resubscribed?.variables?.after,
+        `the feed's subscription was sent again with after: ${JSON.stringify(subscribes.slice(subscribesBefore))}`,
+      );
+      await page.unrouteAll({ behavior: "ignoreErrors" });
+    },
+  );
+
   await t.test("a file dropped on the upload area that is not an image is rejected with the gateway's message", async () => {
     const { page } = browser;
     await page.getByRole("link", { name: "Upload" }).click();

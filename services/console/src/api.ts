@@ -39,6 +39,7 @@ export interface Api {
     variables: VariablesOf<D>,
     onData: (data: ResultOf<D>) => void,
     onError?: (err: ApiError) => void,
+    resume?: Resume<ResultOf<D>>,
   ): () => void;
   upload(file: File): Promise<UploadResult>;
   fetchImage(url: string): Promise<Blob>;
@@ -48,6 +49,17 @@ export interface Api {
   /** Opens the subscription socket now (it also opens on the first subscribe). */
   connect(): void;
   dispose(): void;
+}
+
+/**
+ * A subscription that resumes where it left off: after a reconnect it is sent again with `after` set to the cursor
+ * of the last update received, so the gateway replays what happened meanwhile (issue 14, finding 9). When the
+ * gateway answers RESYNC_REQUIRED (too old, too many missed), it is sent again without `after` and `onResync` lets
+ * the view re-read its state with a query.
+ */
+export interface Resume<T> {
+  cursorOf(data: T): string | null | undefined;
+  onResync(): void;
 }
 
 interface GraphQLErrorShape {
@@ -138,25 +150,49 @@ export function createApi(opts: { getToken: () => string | null; onUnauthenticat
       return body.data;
     },
 
-    subscribe<T>(document: string, variables: Record<string, unknown>, onData: (data: T) => void, onError?: (err: ApiError) => void) {
-      return socket().subscribe(
-        { query: document, variables },
-        {
+    subscribe<T>(
+      document: string,
+      variables: Record<string, unknown>,
+      onData: (data: T) => void,
+      onError?: (err: ApiError) => void,
+      resume?: Resume<T>,
+    ) {
+      // graphql-ws sends this payload again, as it is then, whenever it reconnects: `after` moves with each update
+      const payload = { query: document, variables: { ...variables } as Record<string, unknown> };
+      let dispose: () => void = () => undefined;
+      let stopped = false;
+      const start = () => {
+        dispose = socket().subscribe(payload, {
           next: (msg) => {
-            if (msg.errors?.length) onError?.(toGraphQLError(msg.errors as GraphQLErrorShape[]));
-            else if (msg.data) onData(msg.data as T);
+            if (msg.errors?.length) return onError?.(toGraphQLError(msg.errors as GraphQLErrorShape[]));
+            if (!msg.data) return;
+            const cursor = resume?.cursorOf(msg.data as T);
+            if (cursor) payload.variables.after = cursor;
+            onData(msg.data as T);
           },
           error: (err) => {
-            const message = Array.isArray(err)
-              ? err.map((e: GraphQLErrorShape) => e.message).join("; ")
+            const errors = Array.isArray(err) ? (err as GraphQLErrorShape[]) : [];
+            if (resume && !stopped && errors.some((e) => e.extensions?.code === "RESYNC_REQUIRED")) {
+              delete payload.variables.after;
+              resume.onResync();
+              start();
+              return;
+            }
+            const message = errors.length
+              ? errors.map((e) => e.message).join("; ")
               : err instanceof Error
                 ? err.message
                 : "Live updates stopped.";
             onError?.(new ApiError(message, "network"));
           },
           complete: () => undefined,
-        },
-      );
+        });
+      };
+      start();
+      return () => {
+        stopped = true;
+        dispose();
+      };
     },
 
     async upload(file: File): Promise<UploadResult> {

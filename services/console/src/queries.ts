@@ -75,8 +75,10 @@ export const DASHBOARD = doc<Op.DashboardQuery, Op.DashboardQueryVariables>(
 );
 
 export const TENANT_UPDATES = doc<Op.TenantUpdatesSubscription, Op.TenantUpdatesSubscriptionVariables>(/* GraphQL */ `
-  subscription TenantUpdates {
-    tenantAnalysisUpdates { status at analysis { id task status errorMessage study { id accessionNumber patient { externalId } } } }
+  subscription TenantUpdates($after: String) {
+    tenantAnalysisUpdates(after: $after) {
+      cursor status at analysis { id task status errorMessage study { id accessionNumber patient { externalId } } }
+    }
   }
 `);
 

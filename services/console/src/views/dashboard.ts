@@ -54,31 +54,41 @@ export const renderDashboard: ViewFn = (root, { api }) => {
 
   const refreshSoon = debounce(() => void load(), 400);
   const timer = setInterval(() => void load(), REFRESH_MS);
-  const unsubscribe = api.subscribe(TENANT_UPDATES, {}, (data) => {
-    const u = data.tenantAnalysisUpdates;
-    feedEmpty.remove();
-    const study = u.analysis.study;
-    feedList.prepend(
-      h(
-        "li",
-        null,
-        h("time", { datetime: u.at }, new Date(u.at).toLocaleTimeString()),
-        " ",
-        h("span", { class: "task" }, taskName(u.analysis.task)),
-        " ",
-        statusBadge(u.status),
-        " ",
+  const unsubscribe = api.subscribe(
+    TENANT_UPDATES,
+    {},
+    (data) => {
+      const u = data.tenantAnalysisUpdates;
+      feedEmpty.remove();
+      const study = u.analysis.study;
+      feedList.prepend(
         h(
-          "a",
-          { href: href("study", study.id) },
-          `${study.patient.externalId}${study.accessionNumber ? ` / ${study.accessionNumber}` : ""}`,
+          "li",
+          null,
+          h("time", { datetime: u.at }, new Date(u.at).toLocaleTimeString()),
+          " ",
+          h("span", { class: "task" }, taskName(u.analysis.task)),
+          " ",
+          statusBadge(u.status),
+          " ",
+          h(
+            "a",
+            { href: href("study", study.id) },
+            `${study.patient.externalId}${study.accessionNumber ? ` / ${study.accessionNumber}` : ""}`,
+          ),
+          u.status === "FAILED" && u.analysis.errorMessage ? h("span", { class: "error-text" }, ` — ${u.analysis.errorMessage}`) : null,
         ),
-        u.status === "FAILED" && u.analysis.errorMessage ? h("span", { class: "error-text" }, ` — ${u.analysis.errorMessage}`) : null,
-      ),
-    );
-    while (feedList.children.length > 20) feedList.lastElementChild?.remove();
-    refreshSoon();
-  });
+      );
+      while (feedList.children.length > 20) feedList.lastElementChild?.remove();
+      refreshSoon();
+    },
+    undefined,
+    {
+      // after a reconnect the feed gets what happened while the socket was down, not only what comes next
+      cursorOf: (data) => data.tenantAnalysisUpdates.cursor,
+      onResync: () => refreshSoon(),
+    },
+  );
   void load();
 
   return () => {
