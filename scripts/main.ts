@@ -11,6 +11,7 @@ import { topicNames } from "../lib/events/index.ts";
 import { installShutdownHandlers, loadStackConfig, startStack, stopStack } from "../lib/stack/index.ts";
 import { superviseGroup, type SupervisedGroup, type SupervisedProcess } from "../lib/stack/supervisor.ts";
 import { loadMainConfig } from "./main/config.ts";
+import { runDicomDemo } from "./main/demo-dicom.ts";
 import { formatTable, runDemoStudies } from "./main/demo-studies.ts";
 import { serviceSpec, startService, waitReady } from "./main/processes.ts";
 import { prepareDemoAccess } from "./main/seed.ts";
@@ -141,11 +142,26 @@ async function main(): Promise<void> {
       log,
     });
     process.stdout.write(`${formatTable(outcomes)}\n`);
+    const admin = demo.seeded?.users.find((u) => u.role === "ADMIN") ?? null;
+    const dicom = await runDicomDemo({
+      baseUrl,
+      admin: admin ? { email: admin.email, password: admin.password } : null,
+      pacs: stack.pacs,
+      file: path.join(root, "demo/studies/real/siim_cr_chest_pa_mono2.dcm"),
+      workDir: path.join(root, ".local/demo-dicom"),
+      timeoutMs: config.timeoutMs,
+      log,
+    }).catch((error: unknown) => {
+      log(`DICOM round trip failed: ${error instanceof Error ? error.message : String(error)}`);
+      return { via_dicom: 0, sr_stored: 0, dicom_failed: true };
+    });
 
     if (config.demo) {
       await stopAll();
-      process.stdout.write(`${JSON.stringify(summary)}\n`);
-      process.exit(summary.failed === 0 && summary.succeeded === summary.analyses ? 0 : 1);
+      process.stdout.write(`${JSON.stringify({ ...summary, ...dicom })}\n`);
+      // a skipped round trip (no local PACS or dcmtk) is said in the line; one that ran must have stored its SR
+      const dicomOk = "dicom_skipped" in dicom || (dicom.via_dicom >= 1 && dicom.sr_stored >= 1);
+      process.exit(summary.failed === 0 && summary.succeeded === summary.analyses && dicomOk ? 0 : 1);
     }
     const users = demo.seeded ? demo.seeded.users.map((u) => `${u.email} / ${u.password} (${u.role})`).join("\n    ") : null;
     process.stdout.write(

@@ -78,13 +78,30 @@ export function srUids(delivery: Delivery) {
   return { sopInstanceUid: uuidToUid(delivery.id), seriesInstanceUid: derivedUid("sr-series", delivery.id) };
 }
 
+/**
+ * A source instance's own identity, read back from the PACS it arrived from (DICOM in). The platform stores the
+ * study under pseudonymous UIDs when the tenant de-identifies; the SR that goes back to that PACS must join the
+ * original study, so it takes these instead. Read at send time and never stored.
+ */
+export interface SourceIdentity {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  sopClassUid: string | null;
+  patientId: string | null;
+  patientName: string | null;
+  accession: string | null;
+  studyDate: Date | null;
+}
+
 export function srInputOf(
   source: DeliverySource,
   delivery: Delivery,
   predecessor: { seriesInstanceUid: string; sopInstanceUid: string } | null,
   now: Date,
+  original: SourceIdentity | null = null,
 ): SrInput {
-  const uids = sourceUids(source);
+  const uids = original ?? sourceUids(source);
   const m = model(source);
   const state = reportState(source);
   const withdrawn = state === "withdrawn";
@@ -97,10 +114,19 @@ export function srInputOf(
         ? ["Read with care: the image is somewhat unlike the model's training films, or the model cannot check its input."]
         : [];
   return {
-    study: { studyInstanceUid: uids.studyInstanceUid, accession: source.study.accession, studyDate: source.study.studyDate },
-    // the external id only: the PACS matches on it; no name leaves the platform
-    patient: { id: source.patient.mrn },
-    source: { sopClassUid: sourceSopClass(source), sopInstanceUid: uids.sopInstanceUid, seriesInstanceUid: uids.seriesInstanceUid },
+    study: {
+      studyInstanceUid: uids.studyInstanceUid,
+      accession: original ? (original.accession ?? "") : source.study.accession,
+      studyDate: original ? original.studyDate : source.study.studyDate,
+    },
+    // the external id only: the PACS matches on it; no name the platform holds leaves it (a name read back from
+    // the source PACS goes back to that PACS only, so the SR's patient module matches its study's)
+    patient: original ? { id: original.patientId ?? "", name: original.patientName } : { id: source.patient.mrn },
+    source: {
+      sopClassUid: original?.sopClassUid ?? sourceSopClass(source),
+      sopInstanceUid: uids.sopInstanceUid,
+      seriesInstanceUid: uids.seriesInstanceUid,
+    },
     algorithm: {
       name: m.name,
       version: m.version,

@@ -8,7 +8,7 @@ import { createDicomWebClient, DicomWebError } from "../interop/dicomweb/client.
 import { exchangeMllp, readAck } from "../interop/hl7/mllp.ts";
 import { buildOruR01 } from "../interop/hl7/oru.ts";
 import { buildFhirBundle } from "../interop/fhir/bundle.ts";
-import { fhirInputOf, oruOf, srInputOf } from "./content.ts";
+import { fhirInputOf, oruOf, srInputOf, type SourceIdentity } from "./content.ts";
 import { endpointOfUrl, type EgressPolicy } from "./egress.ts";
 
 export class DeliveryError extends AppError {
@@ -29,6 +29,11 @@ export interface SenderConfig {
   timeoutMs: number;
   /** where tenant-set endpoints may point; checked again at each send (a name may resolve elsewhere by now) */
   egress: EgressPolicy;
+  /**
+   * DICOM in: reads an ingested instance's original UIDs back from the PACS it came from, so that its SR joins the
+   * original study (absent: the SR uses the platform's UIDs)
+   */
+  sourceIdentity?: ((orthancInstanceId: string) => Promise<SourceIdentity | null>) | null;
 }
 
 export interface SendOutcome {
@@ -59,13 +64,33 @@ function transport(error: unknown, what: string): never {
   throw new DeliveryError("UNAVAILABLE", `${what}: ${error instanceof Error ? error.message : String(error)}`, true, error);
 }
 
+/** A study that came from the PACS: its source instance's own identity, read back from that PACS now. */
+async function originalIdentity(ctx: SendContext): Promise<SourceIdentity | null> {
+  const id = ctx.source.pacsInstanceId;
+  if (!id || !ctx.config.sourceIdentity) return null;
+  let identity: SourceIdentity | null;
+  try {
+    identity = await ctx.config.sourceIdentity(id);
+  } catch (error) {
+    throw new DeliveryError("UNAVAILABLE", `source PACS unreachable: ${(error as Error).message}`, true, error);
+  }
+  if (!identity) {
+    throw new DeliveryError(
+      "SOURCE_INSTANCE_GONE",
+      "The instance this study was received as is no longer in the PACS (or has no UIDs): the SR could not join its study.",
+      false,
+    );
+  }
+  return identity;
+}
+
 export async function sendSr(ctx: SendContext): Promise<SendOutcome> {
   if (!ctx.config.pacs) throw new DeliveryError("PACS_NOT_CONFIGURED", "No PACS is configured (ORTHANC_URL or PACS_DICOMWEB_URL).", false);
   const prior =
     ctx.predecessor?.sentId && ctx.predecessor.sentSeriesUid
       ? { sopInstanceUid: ctx.predecessor.sentId, seriesInstanceUid: ctx.predecessor.sentSeriesUid }
       : null;
-  const built = buildGroundedSr(srInputOf(ctx.source, ctx.delivery, prior, ctx.now));
+  const built = buildGroundedSr(srInputOf(ctx.source, ctx.delivery, prior, ctx.now, await originalIdentity(ctx)));
   const client = createDicomWebClient({
     baseUrl: ctx.config.pacs.dicomWebUrl,
     credentials: ctx.config.pacs.credentials,

@@ -20,7 +20,7 @@ import { createAnalysisWorker } from "../../workers/analysis/src/worker.ts";
 import { createLogger as createWorkerLogger } from "../../workers/analysis/src/logger.ts";
 import { bundleDir } from "../worker/golden-bundle.ts";
 import { freePort } from "../../lib/stack/processes.ts";
-import { orthancInstalled, startOrthanc, stopOrthanc } from "../../lib/stack/orthanc.ts";
+import { orthancInstalled, startOrthanc, stopOrthanc, type OrthancHandle } from "../../lib/stack/orthanc.ts";
 
 const consoleDir = fileURLToPath(new URL("../../services/console/dist", import.meta.url));
 const SECRET = "console-test-secret-0123456789-abcdefghij";
@@ -43,10 +43,17 @@ export interface ConsoleStack {
   logs: string[];
   /** whether a real Orthanc receives the SRs (installed here); without one SR deliveries fail NOT_CONFIGURED */
   pacs: boolean;
+  /** that Orthanc (C-STORE port, credentials), when installed */
+  orthanc: OrthancHandle | null;
+}
+
+export interface ConsoleStackOptions {
+  /** the gateway follows the Orthanc's /changes feed (DICOM in), polling every 100 ms */
+  pacsIngest?: boolean;
 }
 
 /** Starts everything; clean-up is registered on `t` and runs after the test and its subtests. */
-export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
+export async function startConsoleStack(t: TestContext, options: ConsoleStackOptions = {}): Promise<ConsoleStack> {
   const ctx = await createTestContext(t);
   const storeDir = await mkdtemp(path.join(tmpdir(), "console-store-"));
   ctx.defer(() => rm(storeDir, { recursive: true, force: true }));
@@ -63,9 +70,10 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
 
   // a real PACS for the study page's deliveries and "Send to PACS", when Orthanc is installed
   let pacsEnv: Record<string, string> = {};
+  let orthanc: OrthancHandle | null = null;
   if (orthancInstalled()) {
     const orthancDir = await mkdtemp(path.join(tmpdir(), "console-orthanc-"));
-    const orthanc = await startOrthanc({ dataDir: orthancDir, httpPort: await freePort(), dicomPort: await freePort() });
+    orthanc = await startOrthanc({ dataDir: orthancDir, httpPort: await freePort(), dicomPort: await freePort() });
     ctx.defer(async () => {
       await stopOrthanc(orthancDir);
       await rm(orthancDir, { recursive: true, force: true });
@@ -75,6 +83,7 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
       ORTHANC_USERNAME: orthanc.credentials.username,
       ORTHANC_PASSWORD: orthanc.credentials.password,
       DELIVERY_POLL_MS: "200",
+      ...(options.pacsIngest ? { PACS_INGEST: "true", PACS_INGEST_POLL_MS: "100" } : {}),
     };
   }
   const gatewayConfig = loadGatewayConfig({
@@ -131,5 +140,5 @@ export async function startConsoleStack(t: TestContext): Promise<ConsoleStack> {
   await worker.start();
   ctx.defer(() => worker.stop());
 
-  return { baseUrl: gateway.url, users, logs, pacs: Object.keys(pacsEnv).length > 0 };
+  return { baseUrl: gateway.url, users, logs, pacs: Object.keys(pacsEnv).length > 0, orthanc };
 }

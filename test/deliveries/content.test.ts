@@ -94,3 +94,24 @@ test("a rejected report goes out in HL7 as a correction whose observations are a
   assert.equal(parseHl7(accepted).find((s) => s.name === "OBR")?.fields[25], "F");
   assert.doesNotMatch(accepted, /Report withdrawn/);
 });
+
+test("a study received by DICOM in: its SR takes the original study, series, instance and patient from the source PACS", () => {
+  const original = {
+    studyInstanceUid: "1.2.3.1",
+    seriesInstanceUid: "1.2.3.2",
+    sopInstanceUid: "1.2.3.3",
+    sopClassUid: "1.2.840.10008.5.1.4.1.1.1",
+    patientId: "HOSP-42",
+    patientName: "Doe^Jane",
+    accession: "A-77",
+    studyDate: new Date("2026-11-30T00:00:00Z"),
+  };
+  const input = srInputOf(source(), delivery, null, now, original);
+  assert.deepEqual(input.study, { studyInstanceUid: "1.2.3.1", accession: "A-77", studyDate: original.studyDate });
+  assert.deepEqual(input.patient, { id: "HOSP-42", name: "Doe^Jane" });
+  assert.deepEqual(input.source, { sopClassUid: "1.2.840.10008.5.1.4.1.1.1", sopInstanceUid: "1.2.3.3", seriesInstanceUid: "1.2.3.2" });
+  // without it, the platform's own (pseudonymous) UIDs and no name, as for uploads
+  const own = srInputOf(source(), delivery, null, now);
+  assert.equal(own.study.studyInstanceUid, "2.25.1");
+  assert.deepEqual(own.patient, { id: "MRN-1" });
+});

@@ -24,6 +24,8 @@ export interface DeliverySource {
   report: (ReportResult & { sentences: ReportSentence[]; analysis: Analysis }) | null;
   /** the latest review of that report, with the reviewer's display name */
   review: (Review & { reviewerName: string }) | null;
+  /** the PACS instance the image was ingested from (DICOM in), so that an SR can join the original study */
+  pacsInstanceId: string | null;
 }
 
 async function latest(prisma: PrismaClient, tenantId: string, studyId: string, task: Analysis["task"]): Promise<Analysis | null> {
@@ -64,6 +66,13 @@ export function createDeliverySourceRepository(prisma: PrismaClient) {
             include: { reviewer: { select: { name: true } } },
           })
         : null;
+      const ingested =
+        study.source === "PACS"
+          ? await prisma.pacsIngestLog.findFirst({
+              where: { tenantId, imageId: image.id, outcome: "INGESTED" },
+              select: { orthancId: true },
+            })
+          : null;
       const { patient, ...studyRow } = study;
       return {
         study: studyRow,
@@ -74,6 +83,7 @@ export function createDeliverySourceRepository(prisma: PrismaClient) {
         boxes,
         report: report && reportAnalysis ? { ...report, analysis: reportAnalysis } : null,
         review: review ? { ...review, reviewerName: review.reviewer.name } : null,
+        pacsInstanceId: ingested?.orthancId ?? null,
       };
     },
     /** Whether the study is the tenant's and has a successful classification (sendToPacs' precondition). */

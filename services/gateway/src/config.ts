@@ -204,6 +204,8 @@ export type GatewayConfig = {
   deliveries: {
     dispatcher: boolean;
     pacs: PacsConfig | null;
+    /** Orthanc's REST API (ORTHANC_URL), where an SR of a study received by DICOM in reads its original UIDs */
+    sourcePacs: { url: string; credentials: { username: string; password: string } | null } | null;
     hl7: { sendingApplication: string; sendingFacility: string };
     timeoutMs: number;
     egress: EgressRule[];
@@ -293,6 +295,12 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     deliveries: {
       dispatcher: c.DELIVERY_DISPATCHER,
       pacs: pacsOf(c),
+      sourcePacs: c.ORTHANC_URL
+        ? {
+            url: c.ORTHANC_URL,
+            credentials: c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null,
+          }
+        : null,
       hl7: { sendingApplication: c.HL7_SENDING_APPLICATION, sendingFacility: c.HL7_SENDING_FACILITY },
       timeoutMs: c.DELIVERY_TIMEOUT_MS,
       egress: c.DELIVERY_EGRESS_ALLOW,

@@ -15,6 +15,8 @@ import { createDeliveryRepository } from "../../../lib/db/repositories/deliverie
 import { createDeliverySourceRepository } from "../../../lib/db/repositories/delivery-sources.ts";
 import { createDeliveryDispatcher, type DeliveryDispatcher } from "../../../lib/deliveries/dispatcher.ts";
 import { createEgressPolicy } from "../../../lib/deliveries/egress.ts";
+import { createOrthancRest } from "../../../lib/pacs-ingest/orthanc-rest.ts";
+import { createSourceIdentityLookup } from "../../../lib/pacs-ingest/source-identity.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
 import type { GatewayConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -100,6 +102,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           hl7: config.deliveries.hl7,
           timeoutMs: config.deliveries.timeoutMs,
           egress: createEgressPolicy(config.deliveries.egress),
+          sourceIdentity: config.deliveries.sourcePacs ? createSourceIdentityLookup(createOrthancRest(config.deliveries.sourcePacs)) : null,
         },
         logger,
         options: config.deliveries.options,
