@@ -3,7 +3,7 @@
 // lives in PostgreSQL and moves only past changes that were handled (ingested or recorded as skipped); a transient
 // failure (PostgreSQL or Orthanc down) backs off and retries the same change. An instance that keeps failing for
 // another reason is recorded once as FAILED and skipped, so one poison file cannot stop the feed.
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { AnalysisTask, Repositories } from "../db/index.ts";
 import { isImageError } from "../images/index.ts";
 import type { ImageRecord } from "../images/ingest.ts";
@@ -19,6 +19,8 @@ export interface PacsIngestOptions {
   /** attempts at one instance before it is recorded as FAILED and skipped */
   maxAttempts: number;
   backoff: { initialMs: number; maxMs: number };
+  /** how long a pass's lease on the feed lasts (renewed before every change); a standby takes over after it */
+  leaseMs?: number;
 }
 
 export interface TenantIngestPolicy {
@@ -37,13 +39,17 @@ export interface PacsIngestDeps {
   options: PacsIngestOptions;
   /** one cursor per watched Orthanc */
   cursorId?: string;
+  /** this replica's name in the lease (default: a random id per watcher) */
+  holder?: string;
 }
 
 export interface PacsIngestWatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** false while passes keep failing (Orthanc or PostgreSQL down) */
+  /** false while passes keep failing (Orthanc or PostgreSQL down); a standby replica is ready */
   ready(): boolean;
+  /** whether this replica holds the feed's lease (it follows the feed; the others stand by) */
+  leading(): boolean;
   /** one pass over the feed (tests); returns how many changes it moved past */
   runOnce(): Promise<number>;
 }
@@ -57,6 +63,10 @@ const pseudonym = (key: string, kind: string, value: string) =>
 export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher {
   const { orthanc, repos, logger, options } = deps;
   const cursorId = deps.cursorId ?? "orthanc";
+  const holder = deps.holder ?? randomUUID();
+  // long enough that a slow instance (fetch + decode) does not lose it between renewals
+  const leaseMs = options.leaseMs ?? Math.max(30_000, options.pollMs * 10);
+  let leader = false;
   const attempts = new Map<string, number>();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
@@ -185,11 +195,22 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     }
   }
 
+  // Several gateways may run the watcher: the one holding the lease follows the feed, renewing it before each change
+  // (so a replica that stalls past it cannot handle a change its successor handles too); the others stand by.
+  const holdLease = async (): Promise<boolean> => {
+    const had = leader;
+    leader = await repos.pacsIngest.acquireLease(cursorId, holder, leaseMs);
+    if (leader !== had) logger.info(leader ? "pacs ingest: following the feed" : "pacs ingest: standing by", { holder });
+    return leader;
+  };
+
   async function runOnce(): Promise<number> {
+    if (!(await holdLease())) return 0;
     let since = await repos.pacsIngest.readCursor(cursorId);
     const { changes, last } = await orthanc.changes(since, options.batchSize);
     let moved = 0;
     for (const change of changes) {
+      if (moved > 0 && !(await holdLease())) return moved;
       if (change.changeType === "NewInstance" && change.resourceType === "Instance") await handleOrPoison(change.id);
       since = change.seq;
       await repos.pacsIngest.writeCursor(cursorId, since);
@@ -232,8 +253,12 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       if (timer) clearTimeout(timer);
       timer = null;
       await running?.catch(() => undefined);
+      // a standby takes over at its next poll instead of after the lease runs out
+      if (leader) await repos.pacsIngest.releaseLease(cursorId, holder).catch(() => undefined);
+      leader = false;
     },
     ready: () => failures === 0,
+    leading: () => leader,
     runOnce,
   };
 }

@@ -72,5 +72,24 @@ test(
     assert.deepEqual(otherAdmin.body.data.pacsIngestLog.edges, []);
     const clinician = await fx.gql(LOG, { first: 10 }, fx.a.CLINICIAN);
     assert.equal(clinician.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+
+    // removing the mapping: only its tenant's ADMIN can; later instances from that title are not this tenant's
+    const REMOVE = `mutation($a: String!) { removePacsSource(callingAeTitle: $a) { removed errors { code } } }`;
+    const notTheirs = await fx.gql(REMOVE, { a: "WARD_CR" }, fx.b.ADMIN);
+    assert.deepEqual(notTheirs.body.data.removePacsSource, { removed: false, errors: [{ code: "NOT_FOUND" }] });
+    const byClinician = await fx.gql(REMOVE, { a: "WARD_CR" }, fx.a.CLINICIAN);
+    assert.equal(byClinician.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
+    const removed = await fx.gql(REMOVE, { a: "WARD_CR" }, fx.a.ADMIN);
+    assert.deepEqual(removed.body.data.removePacsSource, { removed: true, errors: [] });
+    const sources = await fx.gql(`query { pacsSources { callingAeTitle } }`, {}, fx.a.ADMIN);
+    assert.deepEqual(sources.body.data.pacsSources, []);
+    const again = await fx.gql(REMOVE, { a: "WARD_CR" }, fx.a.ADMIN);
+    assert.deepEqual(again.body.data.removePacsSource.errors, [{ code: "NOT_FOUND" }]);
+    storescu(orthanc, "WARD_CR", [variant(work, "after-removal", [])]);
+    await waitFor("the instance after the removal logged as an unknown source", async () => {
+      const rows = await fx.ctx.db.prisma.pacsIngestLog.findMany({ where: { tenantId: null, callingAet: "WARD_CR" } });
+      return rows.length === 1 && rows[0]!.reason === "UNKNOWN_SOURCE";
+    });
+    assert.equal((await fx.gql(LOG, { first: 10 }, fx.a.ADMIN)).body.data.pacsIngestLog.edges.length, 2, "not in A's log");
   },
 );

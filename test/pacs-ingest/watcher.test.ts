@@ -93,6 +93,7 @@ test(
     );
 
     // restart, and a crash that lost the cursor: the same changes replayed are recognised, nothing is ingested twice
+    await w.stop(); // gives the feed's lease up, as a stopping gateway does
     const again = watcher(ctx.repos, orthanc, store);
     await drain(again);
     await ctx.repos.pacsIngest.writeCursor("orthanc", 0);
@@ -100,6 +101,7 @@ test(
     assert.equal(await ctx.db.prisma.image.count({ where: { tenantId: a.id } }), 1);
     assert.equal(await ctx.db.prisma.analysis.count({ where: { tenantId: a.id } }), 4);
     assert.equal(await ctx.db.prisma.pacsIngestLog.count(), 5);
+    assert.equal(again.leading(), true, "the restarted watcher follows the feed");
     // and the started loop follows new instances by itself
     await again.start();
     t.after(() => again.stop());
@@ -170,5 +172,49 @@ test(
     const failed = (await ctx.repos.pacsIngest.listLog(tenant.id, 5)).find((r) => r.callingAet === "POISON_CR");
     assert.equal(failed?.reason, "FAILED");
     assert.ok((await ctx.repos.pacsIngest.readCursor("poison")) > 0, "the cursor moved past it");
+  },
+);
+
+test(
+  "two gateways running the watcher: one holds the feed's lease and ingests each instance once; when it stops, the other takes over; an expired lease passes on",
+  { skip: !orthancInstalled(), timeout: 180_000 },
+  async (t) => {
+    const ctx = await createTestContext(t);
+    const orthanc = await startOrthanc({ dataDir: join(work, "orthanc-lease"), httpPort: await freePort(), dicomPort: await freePort() });
+    t.after(() => stopOrthanc(join(work, "orthanc-lease")));
+    const store = createLocalDiskImageStore({ root: join(work, "store-lease") });
+    const tenant = await ctx.repos.tenants.create({ slug: `pacs-lease-${Date.now()}`, name: "L" });
+    await ctx.repos.pacsIngest.upsertSource({ tenantId: tenant.id, callingAet: "LEASE_CR", tasks: ["CLASSIFICATION"] });
+    storescu(orthanc, "LEASE_CR", [variant("lease-1", []), variant("lease-2", []), variant("lease-3", [])]);
+
+    const first = watcher(ctx.repos, orthanc, store);
+    const second = watcher(ctx.repos, orthanc, store);
+    await waitFor("three instances handled", async () => {
+      await Promise.all([first.runOnce(), second.runOnce()]);
+      return (await ctx.repos.pacsIngest.listLog(tenant.id, 10)).length === 3;
+    });
+    assert.equal([first.leading(), second.leading()].filter(Boolean).length, 1, "exactly one follows the feed");
+    assert.equal(await ctx.db.prisma.image.count({ where: { tenantId: tenant.id } }), 3);
+    assert.equal(await ctx.db.prisma.analysis.count({ where: { tenantId: tenant.id } }), 3);
+
+    const [leader, standby] = first.leading() ? [first, second] : [second, first];
+    await leader.stop();
+    storescu(orthanc, "LEASE_CR", [variant("lease-4", [])]);
+    await waitFor("the standby ingests the next instance", async () => {
+      await standby.runOnce();
+      return (await ctx.repos.pacsIngest.listLog(tenant.id, 10)).length === 4;
+    });
+    assert.equal(standby.leading(), true);
+    await standby.stop();
+
+    // the lease itself: held until it expires, then anyone's; one statement, so one winner
+    const lease = ctx.repos.pacsIngest;
+    assert.equal(await lease.acquireLease("feed-x", "a", 300), true);
+    assert.equal(await lease.acquireLease("feed-x", "b", 300), false);
+    assert.equal(await lease.acquireLease("feed-x", "a", 300), true, "the holder renews");
+    await new Promise((r) => setTimeout(r, 400));
+    const race = await Promise.all(["b", "c", "d"].map((h) => lease.acquireLease("feed-x", h, 10_000)));
+    assert.equal(race.filter(Boolean).length, 1, "one of three takes an expired lease");
+    assert.equal(await lease.acquireLease("feed-x", "a", 300), false);
   },
 );

@@ -53,6 +53,26 @@ export function createPacsIngestRepository(prisma: PrismaClient) {
         update: { lastSeq: BigInt(lastSeq) },
       });
     },
+    /**
+     * Takes or renews the lease on a feed for ttlMs: true when `holder` has it now (it held it, or the last holder's
+     * expired). One statement, so two replicas cannot both win.
+     */
+    async acquireLease(id: string, holder: string, ttlMs: number): Promise<boolean> {
+      const rows = await prisma.$executeRaw`
+        INSERT INTO "PacsIngestLease" ("id", "holder", "expiresAt")
+        VALUES (${id}, ${holder}, now() + ${ttlMs} * interval '1 millisecond')
+        ON CONFLICT ("id") DO UPDATE SET "holder" = EXCLUDED."holder", "expiresAt" = EXCLUDED."expiresAt"
+        WHERE "PacsIngestLease"."holder" = EXCLUDED."holder" OR "PacsIngestLease"."expiresAt" < now()`;
+      return rows === 1;
+    },
+    /** Gives the lease up (a stopping gateway), so a standby takes over at its next poll. */
+    async releaseLease(id: string, holder: string): Promise<void> {
+      await prisma.pacsIngestLease.deleteMany({ where: { id, holder } });
+    },
+    /** Removes a tenant's mapping of a calling AE title; false when the tenant has no such mapping. */
+    async removeSource(tenantId: string, callingAet: string): Promise<boolean> {
+      return (await prisma.pacsSource.deleteMany({ where: { tenantId, callingAet } })).count === 1;
+    },
     /** Whether this instance was handled already (a change replayed after a restart). */
     async handled(orthancId: string): Promise<boolean> {
       return (await prisma.pacsIngestLog.count({ where: { orthancId } })) > 0;

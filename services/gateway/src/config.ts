@@ -122,7 +122,7 @@ const schema = z.object({
   ORTHANC_PASSWORD: env.string().optional(),
   /** … or any DICOMweb server's base URL (wins over ORTHANC_URL) */
   PACS_DICOMWEB_URL: httpUrl().optional(),
-  /** DICOM in: follow ORTHANC_URL's /changes feed and ingest frontal chest instances (run it on ONE replica) */
+  /** DICOM in: follow ORTHANC_URL's /changes feed and ingest frontal chest instances (any number of replicas: one leads, by lease) */
   PACS_INGEST: env.bool(false),
   PACS_INGEST_POLL_MS: env.int(2000, 10),
   PACS_INGEST_BATCH_SIZE: env.int(50, 1),

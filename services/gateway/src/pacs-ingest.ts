@@ -1,8 +1,7 @@
 // DICOM in, wired into the gateway. In the gateway rather than a service of its own because it needs exactly what
 // the upload path has here: the decoder threads (limits, memory cap), the image store, the tenant de-identification
-// setting and the analyses request path with its outbox. Run it on one replica (PACS_INGEST=true): the cursor is
-// one row, and two watchers would race for the same changes (the ingest log's unique instance keeps the loser from
-// recording twice, not from decoding twice).
+// setting and the analyses request path with its outbox. Any number of replicas may run it: the one holding the
+// feed's lease follows the feed, the others stand by (lib/pacs-ingest/watcher.ts).
 import type { Repositories } from "../../../lib/db/index.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
 import { createOrthancRest } from "../../../lib/pacs-ingest/orthanc-rest.ts";

@@ -43,6 +43,7 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Query.pacsIngestLog": ["ADMIN"],
   "Query.pacsSources": ["ADMIN"],
   "Mutation.setPacsSource": ["ADMIN"],
+  "Mutation.removePacsSource": ["ADMIN"],
   "Mutation.updateDeliverySettings": ["ADMIN"],
   "Mutation.sendToPacs": ["ADMIN", "RADIOLOGIST"],
   "Mutation.activateModel": ["OPERATOR", "ADMIN"],

@@ -77,7 +77,7 @@ export function asUserError(error: unknown): UserError | null {
 /** Runs a mutation body; expected failures become `{ errors: [UserError] }` merged into `empty`. */
 export async function withUserErrors<P extends { errors: UserError[] }>(
   /** the payload's other fields when it fails, e.g. `{ patient: null }` */
-  empty: Record<string, null | never[]>,
+  empty: Record<string, null | never[] | boolean>,
   body: () => Promise<P>,
 ): Promise<P> {
   try {

@@ -1,7 +1,7 @@
 // DICOM in at the API: the tenant's ingest log and AE-title mappings (ADMIN, by the policy table). Every read and
 // write is scoped to the caller's tenant; an AE title is unique across tenants, so one held by another tenant is a
 // CONFLICT rather than a silent move of that tenant's modality to this one.
-import { ConflictError, ValidationError } from "../../../../../lib/errors/index.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../../../../../lib/errors/index.ts";
 import type { MutationResolvers, QueryResolvers } from "../../generated/resolvers.ts";
 import { caller, type GatewayContext } from "../context.ts";
 import { withUserErrors } from "../errors.ts";
@@ -41,7 +41,7 @@ export const pacsIngestQueries: Pick<QueryResolvers<GatewayContext>, "pacsIngest
     })),
 };
 
-export const pacsIngestMutations: Pick<MutationResolvers<GatewayContext>, "setPacsSource"> = {
+export const pacsIngestMutations: Pick<MutationResolvers<GatewayContext>, "setPacsSource" | "removePacsSource"> = {
   setPacsSource: (_p, { input }, ctx) =>
     withUserErrors({ source: null }, async () => {
       const who = caller(ctx);
@@ -59,5 +59,16 @@ export const pacsIngestMutations: Pick<MutationResolvers<GatewayContext>, "setPa
       if (!saved) throw new ConflictError("Another tenant receives from this AE title.", { field: "input.callingAeTitle" });
       await ctx.services.audit(ctx, "pacs.source.set", "PacsSource", saved.id, { callingAet: aet, tasks });
       return { source: { callingAeTitle: saved.callingAet, tasks: saved.tasks, question: saved.question }, errors: [] };
+    }),
+  removePacsSource: (_p, { callingAeTitle }, ctx) =>
+    withUserErrors({ removed: false }, async () => {
+      const who = caller(ctx);
+      const aet = callingAeTitle.trim();
+      // another tenant's mapping is NOT_FOUND too: which titles other tenants hold is not this tenant's to learn
+      if (!AE_TITLE.test(aet) || !(await ctx.services.repos.pacsIngest.removeSource(who.tenantId, aet))) {
+        throw new NotFoundError("PacsSource", undefined, { field: "callingAeTitle" });
+      }
+      await ctx.services.audit(ctx, "pacs.source.remove", "PacsSource", aet, { callingAet: aet });
+      return { removed: true, errors: [] };
     }),
 };
