@@ -19,6 +19,7 @@ const EXPECTED_TABLES = [
   "ModelVersion",
   "OutboxEvent",
   "PacsIngestCursor",
+  "PacsIngestLease",
   "PacsIngestLog",
   "PacsSource",
   "Patient",
