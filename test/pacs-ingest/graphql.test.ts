@@ -91,5 +91,14 @@ test(
       return rows.length === 1 && rows[0]!.reason === "UNKNOWN_SOURCE";
     });
     assert.equal((await fx.gql(LOG, { first: 10 }, fx.a.ADMIN)).body.data.pacsIngestLog.edges.length, 2, "not in A's log");
+    // the platform operator sees which titles send without a mapping; a tenant's ADMIN does not
+    const UNMAPPED = `query { unmappedPacsInstances(first: 10) { edges { node { callingAeTitle outcome reason studyId } } } }`;
+    const seen = await fx.gql(UNMAPPED, {}, await fx.operator());
+    assert.deepEqual(
+      seen.body.data.unmappedPacsInstances.edges.map((e: any) => e.node),
+      [{ callingAeTitle: "WARD_CR", outcome: "SKIPPED", reason: "UNKNOWN_SOURCE", studyId: null }],
+    );
+    const byAdmin = await fx.gql(UNMAPPED, {}, fx.a.ADMIN);
+    assert.equal(byAdmin.body.errors?.[0]?.extensions?.code, "FORBIDDEN");
   },
 );

@@ -88,7 +88,8 @@ export function createPacsIngestRepository(prisma: PrismaClient) {
       }
     },
     /** The tenant's log, newest first, keyset-paged by (createdAt, id). */
-    listLog: (tenantId: string, first: number, after?: { createdAt: Date; id: string } | null): Promise<PacsIngestLog[]> =>
+    /** A tenant's log, newest first; tenantId null: instances from unmapped AE titles (no tenant), for operators. */
+    listLog: (tenantId: string | null, first: number, after?: { createdAt: Date; id: string } | null): Promise<PacsIngestLog[]> =>
       prisma.pacsIngestLog.findMany({
         where: {
           tenantId,

@@ -44,6 +44,7 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Query.pacsSources": ["ADMIN"],
   "Mutation.setPacsSource": ["ADMIN"],
   "Mutation.removePacsSource": ["ADMIN"],
+  "Query.unmappedPacsInstances": ["OPERATOR"],
   "Mutation.updateDeliverySettings": ["ADMIN"],
   "Mutation.sendToPacs": ["ADMIN", "RADIOLOGIST"],
   "Mutation.activateModel": ["OPERATOR", "ADMIN"],

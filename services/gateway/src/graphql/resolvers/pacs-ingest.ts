@@ -10,29 +10,33 @@ import { connection, decodeCursor, pageSize } from "../pagination.ts";
 // PS3.5: an AE title is up to 16 characters of the default repertoire, no backslash or control characters
 const AE_TITLE = /^[\x20-\x5b\x5d-\x7e]{1,16}$/;
 
-export const pacsIngestQueries: Pick<QueryResolvers<GatewayContext>, "pacsIngestLog" | "pacsSources"> = {
-  pacsIngestLog: async (_p, args, ctx) => {
-    const { tenantId } = caller(ctx);
-    const limit = pageSize(args.first, 20);
-    const after = decodeCursor(args.after);
-    const rows = await ctx.services.repos.pacsIngest.listLog(tenantId, limit + 1, after ? { createdAt: after.at, id: after.id } : null);
-    const page = connection(rows, limit, (r) => r.createdAt);
-    return {
-      pageInfo: page.pageInfo,
-      edges: page.edges.map((e) => ({
-        cursor: e.cursor,
-        node: {
-          id: e.node.id,
-          orthancInstanceId: e.node.orthancId,
-          callingAeTitle: e.node.callingAet,
-          outcome: e.node.outcome === "INGESTED" ? "INGESTED" : "SKIPPED",
-          reason: e.node.reason,
-          studyId: e.node.studyId,
-          createdAt: e.node.createdAt,
-        },
-      })),
-    };
-  },
+async function logPage(tenantId: string | null, args: { first?: number | null; after?: string | null }, ctx: GatewayContext) {
+  const limit = pageSize(args.first, 20);
+  const after = decodeCursor(args.after);
+  const rows = await ctx.services.repos.pacsIngest.listLog(tenantId, limit + 1, after ? { createdAt: after.at, id: after.id } : null);
+  const page = connection(rows, limit, (r) => r.createdAt);
+  return {
+    pageInfo: page.pageInfo,
+    edges: page.edges.map((e) => ({
+      cursor: e.cursor,
+      node: {
+        id: e.node.id,
+        orthancInstanceId: e.node.orthancId,
+        callingAeTitle: e.node.callingAet,
+        outcome: e.node.outcome === "INGESTED" ? ("INGESTED" as const) : ("SKIPPED" as const),
+        reason: e.node.reason,
+        studyId: e.node.studyId,
+        createdAt: e.node.createdAt,
+      },
+    })),
+  };
+}
+
+export const pacsIngestQueries: Pick<QueryResolvers<GatewayContext>, "pacsIngestLog" | "pacsSources" | "unmappedPacsInstances"> = {
+  pacsIngestLog: (_p, args, ctx) => logPage(caller(ctx).tenantId, args, ctx),
+  // instances from AE titles no tenant maps: no tenant to show them to, so the platform operator sees them (AE
+  // title, Orthanc id and reason only: nothing of the instance was read)
+  unmappedPacsInstances: (_p, args, ctx) => logPage(null, args, ctx),
   pacsSources: async (_p, _a, ctx) =>
     (await ctx.services.repos.pacsIngest.listSources(caller(ctx).tenantId)).map((s) => ({
       callingAeTitle: s.callingAet,
