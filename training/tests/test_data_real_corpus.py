@@ -156,6 +156,20 @@ def corpus(tmp_path_factory):
         "501,normal,normal,x,,,,\n"
     )  # neither findings nor impression
     (r / "indiana_projections.csv").write_text("uid,filename,projection\n500,a.png,Frontal\n500,b.png,Lateral\n")
+    # 5. kcr2019d1-like NIH thumbnails (plain folder), and 6. NIH's label file (capstone-like), which relabels NIH
+    # films of both sources; its last line is cut off, as a truncated copy's may be
+    k = clones / "kcr2019d1"
+    put(k, "NIH1000/train/0_normal/90000040_000.png", png(film(500, (64, 64))))
+    put(k, "NIH1000/test/1_abnormal/90000041_000.png", png(film(501, (64, 64))))
+    put(k, "NIH1000/valid/1_abnormal/90000042_000.png", png(film(502, (64, 64))))
+    e = clones / "capstone"
+    e.mkdir(parents=True)
+    (e / "Data_Entry_2017.csv").write_text(
+        "Image Index,Finding Labels,Follow-up #,Patient ID\n"
+        "90000041_000.png,Cardiomegaly|Effusion,0,90000041\n"
+        "90000010_000.png,Pneumonia|Edema,0,90000010\n"
+        "90000042_000.png,"
+    )
     out = tmp / "corpus"
     summary = assemble(clones, out, tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
     rows = {row["id"]: row for row in load_manifest(out)}
@@ -209,6 +223,20 @@ def test_rows_labels_and_unknowns(corpus):
     for r in rows.values():
         im = Image.open(corpus["out"] / r["image"])
         assert im.mode == "L" and im.size == (r["width"], r["height"]) and max(im.size) <= MAX_SIDE
+
+
+def test_nih_label_file_relabels_nih_films_of_every_source(corpus):
+    rows, s = corpus["rows"], corpus["summary"]
+    thumb = rows["nih64:90000041_000"]["labels"]
+    assert thumb["Cardiomegaly"] == 1 and thumb["Pleural Effusion"] == 1 and thumb["No Finding"] == 0
+    assert thumb["Pneumothorax"] == 0 and "Support Devices" not in thumb  # graded by NIH: 0; not graded: unknown
+    assert rows["nih64:90000040_000"]["labels"]["No Finding"] == 1  # normal folder, not in the file
+    assert rows["nih64:90000042_000"]["labels"] == {"No Finding": 0}  # its row is cut off: the folder's label
+    full = rows["nih:90000010_000"]["labels"]
+    assert full["Edema"] == 1 and full["Pneumonia"] == 1 and full["Cardiomegaly"] == 0
+    assert s["sources"]["qqto2008/capstone"]["films_relabelled"] == 2
+    # the thumbnails share the NIH patient namespace: a patient's films are on one side of the split
+    assert rows["nih64:90000041_000"]["split"] == split_of("nih", "90000041")
 
 
 def test_masks_present_sized_and_sided(corpus):

@@ -29,7 +29,7 @@ from .trees import GitTree, Tree, find_tree, open_tree
 
 # Duplicates keep the first film in this order: official label sets first, then sources with patient
 # ids and masks, the COVID copies of ieee8023's collection (no patients) last.
-KEY_ORDER = ("nih14", "nih", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
+KEY_ORDER = ("nih14", "nih", "nih64", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
 MAX_LISTED = 200    # missing files named in corpus.json per source (all are in excluded.jsonl)
 
 
@@ -221,6 +221,17 @@ class Assembler:
                 found = self._reports(src, tree)
                 info["reports"] = len(found)
                 reports += found
+        # label files of other sources' films (NIH's Data_Entry): full labels replace folder labels where listed
+        for src in self.used:
+            if not src.labels:
+                continue
+            table = src.labels(trees[src.repo])
+            hits = 0
+            for _, it in items:
+                if it.key in src.labels_for and it.name in table:
+                    it.labels = dict(table[it.name])
+                    hits += 1
+            self.sources[src.repo].update(label_rows=len(table), films_relabelled=hits)
         return trees, items, reports
 
     def run(self) -> dict:

@@ -73,6 +73,9 @@ class Source:
     metadata: tuple[str, ...] = ()                  # metadata files it needs (reported when absent)
     items: Callable[[Tree], list] | None = None     # image sources
     reports: Callable[[Tree], list] | None = None   # report sources
+    # labels for other sources' films, by item name within the keys listed (e.g. NIH's label file)
+    labels_for: tuple[str, ...] = ()
+    labels: Callable[[Tree], dict] | None = None
 
 
 def safe_name(stem: str) -> str:
@@ -129,6 +132,49 @@ def talo_items(tree: Tree) -> list[Item]:
         view = "PA" if re.search(r"(^|[-_.])pa([-_.]|$)", stem.lower()) else "unknown"
         out.append(Item("talo-covid", safe_name(stem), p, patient=covid_group(stem), patient_known=False,
                         view=view, labels=dict(COVID), diagnosis="COVID-19"))
+    return out
+
+
+# --- NIH ChestX-ray14 labels (qqto2008/capstone: the official Data_Entry_2017.csv, first 40,000 rows) ---------
+# The NIH films of the other sources carry only their folder's label; where NIH's own label file lists a film, its
+# full finding list (mapped to CheXpert by data/readers/nih14.py) replaces that: known positives and negatives for
+# every label NIH grades, unknown for the three it does not (Enlarged Cardiomediastinum, Fracture, Support Devices).
+NIH_ENTRY = "Data_Entry_2017.csv"
+
+
+def nih_entry_labels(tree: Tree) -> dict[str, dict]:
+    from ..readers.common import ReaderError
+    from ..readers.nih14 import _parse_finding_labels, to_chexpert
+
+    out = {}
+    for r in _csv(tree, NIH_ENTRY):
+        name = (r.get("Image Index") or "").strip()
+        if not NIH_NAME.match(name.rsplit(".", 1)[0]):
+            continue
+        try:
+            labels = to_chexpert(_parse_finding_labels(r.get("Finding Labels") or "", name))
+        except ReaderError:
+            continue  # a malformed row (e.g. the file's last, cut-off line): its film keeps its folder label
+        out[name.rsplit(".", 1)[0]] = {k: v for k, v in labels.items() if v is not None}
+    return out
+
+
+# --- dinbe0527/kcr2019d1: 1,000 NIH films at 64 x 64 (NIH1000/{train,valid,test}/{0_normal,1_abnormal}) ------
+KCR = "NIH1000"
+
+
+def kcr_items(tree: Tree) -> list[Item]:
+    out = []
+    for split in ("train", "valid", "test"):
+        for folder, labels in (("0_normal", NORMAL), ("1_abnormal", {"No Finding": 0})):
+            for p in _images_under(tree, f"{KCR}/{split}/{folder}"):
+                stem = _stem(p)
+                m = NIH_NAME.match(stem)
+                if not m:
+                    continue
+                # the same patients as the other NIH films: one split namespace, so a patient is never on both sides
+                out.append(Item("nih64", stem, p, patient=m.group(1), patient_known=True, labels=dict(labels),
+                                split_key="nih", note="64 x 64 thumbnail"))
     return out
 
 
@@ -247,6 +293,14 @@ SOURCES: tuple[Source, ...] = (
            "per image (many from publications): research use only, do not redistribute",
            "Ozturk et al., Comput Biol Med 2020 (doi:10.1016/j.compbiomed.2020.103792); Cohen et al., "
            "COVID-19 image data collection (arXiv:2003.11597)", False, items=talo_items),
+    Source("dinbe0527/kcr2019d1", ("nih64",),
+           "1,000 NIH ChestX-ray14 films as 64 x 64 thumbnails (500 normal, 500 abnormal), NIH file names",
+           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); thumbnails by dinbe0527/kcr2019d1",
+           False, items=kcr_items),
+    Source("qqto2008/capstone", (),
+           "NIH's Data_Entry_2017.csv (the first 40,000 rows): the full finding labels of NIH films",
+           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center)", False, (NIH_ENTRY,),
+           labels_for=("nih", "nih64"), labels=nih_entry_labels),
     Source("AnishHota/JSRT-Segmentation", ("jsrt",),
            "247 JSRT films (154 with a lung nodule, 93 without) with SCR masks",
            "JSRT database: research use (Japanese Society of Radiological Technology); SCR masks: research use",
