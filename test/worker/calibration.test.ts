@@ -72,6 +72,16 @@ describe("final probabilities per label", () => {
     );
   });
 
+  it("adds head_weight * logit(head) to the ratio's term when the manifest fitted one on real films", () => {
+    const base = validManifestV2();
+    const derived = (base.derived as Record<string, Record<string, unknown>>).Cardiomegaly!;
+    const m = parseManifest({ ...base, derived: { Cardiomegaly: { ...derived, head_weight: 0.7 } } });
+    const out = finalProbabilities(m, raw, boxes([0.3, 0.7], [0.1, 0.45], [0.55, 0.9]));
+    close(out[1]!.probability, sigmoid(25 * out[1]!.ctr! - 12.5 + 0.7 * logit(raw[1]!)), 1e-12);
+    assert.ok(out[1]!.probability < 0.5, "a head that says 0.2 pulls the ratio's 0.5 down");
+    assert.throws(() => parseManifest({ ...base, derived: { Cardiomegaly: { ...derived, head_weight: "x" } } }));
+  });
+
   it("falls back to the head when the anatomy cannot be measured", () => {
     const m = parseManifest(validManifestV2());
     const out = finalProbabilities(m, raw, boxes([0.3, 0.7], [0.5, 0.5], [0.5, 0.5]));

@@ -154,3 +154,26 @@ def test_cardiomegaly_keeps_the_head_value_when_the_thorax_has_no_width():
     assert final_probabilities(raw, rb, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(0.3)
     ok = boxes_with([0.6, 0.5, 0.4, 0.8], [0.1, 0.2, 0.45, 0.9], [0.55, 0.2, 0.9, 0.9])  # inverted heart box
     assert final_probabilities(raw, ok, man)[0, LABELS.index("Cardiomegaly")] == pytest.approx(sigmoid(-12.5))
+
+
+def test_ctr_with_head_is_kept_only_when_it_ranks_better_out_of_fold():
+    from gkmvlp.reliability.calibration import fit_ctr_with_head, final_probabilities
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(30), np.zeros(90)]
+    ctr = 0.47 + 0.03 * y + rng.normal(0, 0.04, y.size)  # the ratio: weakly informative
+    informative = 1 / (1 + np.exp(-(3 * y - 1.5 + rng.normal(0, 0.7, y.size))))  # the head: strongly
+    fit = fit_ctr_with_head(ctr, informative, y)
+    assert fit["kept"] and fit["cv_auc"] > fit["rule_auc"] and fit["head_weight"] > 0
+    noise = rng.uniform(0.05, 0.95, y.size)
+    strong_ctr = 0.45 + 0.1 * y + rng.normal(0, 0.02, y.size)
+    assert not fit_ctr_with_head(strong_ctr, noise, y)["kept"]  # a ratio that already separates: the rule stays
+    assert fit_ctr_with_head(ctr[:8], informative[:8], y[:8]) is None  # fewer than 5 of a class: nothing fitted
+    # the manifest arithmetic: head_weight adds its term to the ratio's
+    m = {"labels": ["Cardiomegaly"], "regions": ["right lung", "left lung", "cardiac silhouette"],
+         "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
+                                      "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5,
+                                      "head_weight": 0.7}}}
+    boxes = np.array([[[0.1, 0.1, 0.45, 0.9], [0.55, 0.1, 0.9, 0.9], [0.3, 0.4, 0.7, 0.8]]])
+    got = final_probabilities(np.array([[0.2]]), boxes, m)[0, 0]
+    assert abs(got - 1 / (1 + np.exp(-(25 * 0.5 - 12.5 + 0.7 * np.log(0.2 / 0.8))))) < 1e-6

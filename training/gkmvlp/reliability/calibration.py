@@ -70,8 +70,41 @@ def final_probabilities(raw: np.ndarray, region_boxes: np.ndarray, manifest: dic
             raise ValueError(f"unknown derived kind {d['kind']!r}")
         ctr = cardiothoracic_ratio(region_boxes, regions, d["heart_region"], d["thorax_regions"])
         k = labels.index(lab)
-        out[:, k] = np.where(np.isnan(ctr), out[:, k], sigmoid(d["a"] * np.nan_to_num(ctr) + d["b"]))
+        # head_weight: the measured ratio together with the head's own (uncalibrated) evidence, when fitted on real
+        # films that know the label; 0 (absent) is the ratio alone
+        z = d["a"] * np.nan_to_num(ctr) + d["b"] + float(d.get("head_weight", 0.0)) * logit(np.asarray(raw)[:, k])
+        out[:, k] = np.where(np.isnan(ctr), out[:, k], sigmoid(z))
     return out
+
+
+def fit_ctr_with_head(ctr: np.ndarray, raw: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, Any] | None:
+    """Fits p = sigmoid(a * CTR + head_weight * logit(raw) + b) on real films that know the label, and keeps it only if
+    its out-of-fold AUC (5-fold, stratified) beats the fixed clinical rule's AUC on the same films; else None."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    ok = ~np.isnan(ctr)
+    x = np.stack([ctr[ok], logit(raw[ok])], axis=1)
+    y = np.asarray(y, np.int64)[ok]
+    if min(int(y.sum()), int((1 - y).sum())) < 5:
+        return None
+    oof = np.zeros(len(y))
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(x, y):
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(x[tr], y[tr])
+        oof[te] = lr.decision_function(x[te])
+    rule_auc, oof_auc = float(roc_auc_score(y, ctr[ok])), float(roc_auc_score(y, oof))
+    lr = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    return {
+        "a": float(lr.coef_[0, 0]),
+        "head_weight": float(lr.coef_[0, 1]),
+        "b": float(lr.intercept_[0]),
+        "rule_auc": rule_auc,
+        "cv_auc": oof_auc,
+        "n_pos": int(y.sum()),
+        "n_neg": int((1 - y).sum()),
+        "kept": oof_auc > rule_auc,
+    }
 
 
 def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:

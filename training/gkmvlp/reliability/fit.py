@@ -25,7 +25,7 @@ from ..metrics.classification import f1_thresholds
 from ..model.gkmvlp import GKMVLP
 from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
-from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_platt, sigmoid
+from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, sigmoid
 from .input_check import InputCheck, features_for_fit
 from .negatives import KINDS, make, transformed_film
 
@@ -163,12 +163,28 @@ def fit_reliability(
     ctr_val = cardiothoracic_ratio(
         enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"]
     )
+    # Cardiomegaly: the measured ratio (the clinical rule) unless real validation films that know the label show the
+    # ratio together with the head's evidence ranks better out of fold
+    derived, ctr_threshold = dict(CTR_RULE), 0.5
+    kc = LABELS.index("Cardiomegaly")
+    mc = k_val[:, kc] > 0
+    ctr_fit = fit_ctr_with_head(ctr_val[mc], p_val[mc, kc], y_val[mc, kc], seed=seed) if mc.any() else None
+    if ctr_fit and ctr_fit["kept"]:
+        derived.update(a=ctr_fit["a"], b=ctr_fit["b"], head_weight=ctr_fit["head_weight"])
+        ok = mc & ~np.isnan(ctr_val)
+        z = ctr_fit["a"] * ctr_val[ok] + ctr_fit["b"] + ctr_fit["head_weight"] * np.log(
+            np.clip(p_val[ok, kc], 1e-6, 1 - 1e-6) / np.clip(1 - p_val[ok, kc], 1e-6, 1)
+        )
+        ctr_threshold = float(f1_thresholds(sigmoid(z)[:, None], y_val[ok, kc][:, None], ["Cardiomegaly"])["Cardiomegaly"])
+        if "Cardiomegaly" not in validated:
+            validated.append("Cardiomegaly")
     report = {
         "frontal_val_accept": float((f_val >= 0.5).mean()),
         "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),
         "ood_val_quantiles": {q: float(np.quantile(d_val, q)) for q in (0.5, 0.9, 0.975, 0.995)},
         "ctr_val_quantiles": {q: float(np.nanquantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
         "calibration_val": val_metrics,
+        "cardiomegaly_ctr_with_head": ctr_fit,
         "n": {
             "train": len(rows["train"]),
             "val": len(rows["val"]),
@@ -183,8 +199,8 @@ def fit_reliability(
             "labels": calibration,
             "fitted_on": f"{len(rows['val'])} real validation films of the assembled corpus (patient split)",
         },
-        "derived": {"Cardiomegaly": dict(CTR_RULE)},
-        "thresholds": {**thresholds, "Cardiomegaly": 0.5},
+        "derived": {"Cardiomegaly": derived},
+        "thresholds": {**thresholds, "Cardiomegaly": ctr_threshold},
         "reliability": {
             "graph": "input_check",
             "frontal_threshold": 0.5,

@@ -25,6 +25,8 @@ export const ctrDerivationSchema = z.object({
   thorax_regions: z.array(z.string().min(1)).min(1),
   a: finite,
   b: finite,
+  /** weight of logit(head probability) beside the ratio; absent = 0, the ratio alone */
+  head_weight: finite.optional(),
 });
 export type CtrDerivation = z.infer<typeof ctrDerivationSchema>;
 

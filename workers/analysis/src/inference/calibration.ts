@@ -73,7 +73,11 @@ export function finalProbabilities(
     const derived = m.derived?.[label];
     if (derived && regionBoxes) {
       const ctr = cardiothoracicRatio(regionBoxes, m.regions, derived);
-      if (ctr !== null) return { label, probability: sigmoid(derived.a * ctr + derived.b), raw: p, source: "derived", ctr };
+      if (ctr !== null) {
+        // head_weight (when fitted on real films that know the label): the ratio together with the head's own evidence
+        const z = derived.a * ctr + derived.b + (derived.head_weight ?? 0) * logit(p);
+        return { label, probability: sigmoid(z), raw: p, source: "derived", ctr };
+      }
     }
     const c = m.calibration?.labels[label];
     if (c) return { label, probability: platt(p, c.a, c.b), raw: p, source: "calibrated" };
