@@ -157,7 +157,7 @@ def test_cardiomegaly_keeps_the_head_value_when_the_thorax_has_no_width():
 
 
 def test_ctr_with_head_is_kept_only_when_it_ranks_better_out_of_fold():
-    from gkmvlp.reliability.calibration import fit_ctr_with_head, final_probabilities
+    from gkmvlp.reliability.calibration import final_probabilities, fit_ctr_with_head
 
     rng = np.random.default_rng(0)
     y = np.r_[np.ones(30), np.zeros(90)]
@@ -170,10 +170,20 @@ def test_ctr_with_head_is_kept_only_when_it_ranks_better_out_of_fold():
     assert not fit_ctr_with_head(strong_ctr, noise, y)["kept"]  # a ratio that already separates: the rule stays
     assert fit_ctr_with_head(ctr[:8], informative[:8], y[:8]) is None  # fewer than 5 of a class: nothing fitted
     # the manifest arithmetic: head_weight adds its term to the ratio's
-    m = {"labels": ["Cardiomegaly"], "regions": ["right lung", "left lung", "cardiac silhouette"],
-         "derived": {"Cardiomegaly": {"kind": "cardiothoracic_ratio", "heart_region": "cardiac silhouette",
-                                      "thorax_regions": ["right lung", "left lung"], "a": 25.0, "b": -12.5,
-                                      "head_weight": 0.7}}}
+    m = {
+        "labels": ["Cardiomegaly"],
+        "regions": ["right lung", "left lung", "cardiac silhouette"],
+        "derived": {
+            "Cardiomegaly": {
+                "kind": "cardiothoracic_ratio",
+                "heart_region": "cardiac silhouette",
+                "thorax_regions": ["right lung", "left lung"],
+                "a": 25.0,
+                "b": -12.5,
+                "head_weight": 0.7,
+            }
+        },
+    }
     boxes = np.array([[[0.1, 0.1, 0.45, 0.9], [0.55, 0.1, 0.9, 0.9], [0.3, 0.4, 0.7, 0.8]]])
     got = final_probabilities(np.array([[0.2]]), boxes, m)[0, 0]
     assert abs(got - 1 / (1 + np.exp(-(25 * 0.5 - 12.5 + 0.7 * np.log(0.2 / 0.8))))) < 1e-6

@@ -172,10 +172,15 @@ def fit_reliability(
     if ctr_fit and ctr_fit["kept"]:
         derived.update(a=ctr_fit["a"], b=ctr_fit["b"], head_weight=ctr_fit["head_weight"])
         ok = mc & ~np.isnan(ctr_val)
-        z = ctr_fit["a"] * ctr_val[ok] + ctr_fit["b"] + ctr_fit["head_weight"] * np.log(
-            np.clip(p_val[ok, kc], 1e-6, 1 - 1e-6) / np.clip(1 - p_val[ok, kc], 1e-6, 1)
+        z = (
+            ctr_fit["a"] * ctr_val[ok]
+            + ctr_fit["b"]
+            + ctr_fit["head_weight"]
+            * np.log(np.clip(p_val[ok, kc], 1e-6, 1 - 1e-6) / np.clip(1 - p_val[ok, kc], 1e-6, 1))
         )
-        ctr_threshold = float(f1_thresholds(sigmoid(z)[:, None], y_val[ok, kc][:, None], ["Cardiomegaly"])["Cardiomegaly"])
+        ctr_threshold = float(
+            f1_thresholds(sigmoid(z)[:, None], y_val[ok, kc][:, None], ["Cardiomegaly"])["Cardiomegaly"]
+        )
         if "Cardiomegaly" not in validated:
             validated.append("Cardiomegaly")
     report = {
