@@ -53,7 +53,7 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await page.locator(".live-live").waitFor({ timeout: 15_000 });
   });
 
-  await t.test("an admin maps a calling AE title on the PACS in page, which lists it beside the ingest log", async () => {
+  await t.test("an admin maps a calling AE title on the PACS in page, which lists it beside the ingest log, and removes it", async () => {
     const { page } = browser;
     await page.getByRole("link", { name: "PACS in" }).click();
     await page.getByRole("heading", { name: "PACS in", level: 1 }).waitFor();
@@ -66,6 +66,10 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     await row.waitFor();
     assert.match(await row.innerText(), /CLASSIFICATION, LOCALIZATION, REPORT/);
     await page.getByText("Nothing received from the PACS yet.").waitFor();
+    // and removes it again
+    await page.getByRole("button", { name: "Remove CONSOLE_CR" }).click();
+    await page.getByText("CONSOLE_CR no longer sends to this tenant.").waitFor();
+    await page.getByText("No AE title is mapped yet.").waitFor();
   });
 
   await t.test("a wrong password is refused with a plain message", async () => {

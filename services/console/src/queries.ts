@@ -230,6 +230,12 @@ export const PACS_INGEST_LOG = doc<Op.PacsIngestLogQuery, Op.PacsIngestLogQueryV
   }
 `);
 
+export const REMOVE_PACS_SOURCE = doc<Op.RemovePacsSourceMutation, Op.RemovePacsSourceMutationVariables>(/* GraphQL */ `
+  mutation RemovePacsSource($callingAeTitle: String!) {
+    removePacsSource(callingAeTitle: $callingAeTitle) { removed errors { code message } }
+  }
+`);
+
 export const SET_PACS_SOURCE = doc<Op.SetPacsSourceMutation, Op.SetPacsSourceMutationVariables>(/* GraphQL */ `
   mutation SetPacsSource($input: PacsSourceInput!) {
     setPacsSource(input: $input) { source { callingAeTitle tasks question } errors { code message field } }

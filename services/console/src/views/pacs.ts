@@ -3,7 +3,7 @@
  * (every instance the watcher handled: ingested into a study, or skipped with its reason), newest first.
  */
 import { h, replace } from "../dom.ts";
-import { PACS_INGEST_LOG, PACS_SOURCES, SET_PACS_SOURCE } from "../queries.ts";
+import { PACS_INGEST_LOG, PACS_SOURCES, REMOVE_PACS_SOURCE, SET_PACS_SOURCE } from "../queries.ts";
 import { dateTime } from "../format.ts";
 import { href } from "../router.ts";
 import { emptyState, errorMessage, errorState, field, loading, notice, pageHeader, table } from "../ui.ts";
@@ -48,14 +48,37 @@ export const renderPacs: ViewFn = (root, { api }) => {
     })();
   });
 
+  // later instances from a removed title are logged as from an unknown source; studies already received stay
+  async function removeSource(callingAeTitle: string): Promise<void> {
+    try {
+      const r = (await api.query(REMOVE_PACS_SOURCE, { callingAeTitle })).removePacsSource;
+      if (r.errors.length) saved.show("error", r.errors.map((x) => x.message).join(" "));
+      else saved.show("ok", `${callingAeTitle} no longer sends to this tenant.`);
+      await loadSources();
+    } catch (err) {
+      saved.show("error", errorMessage(err));
+    }
+  }
+
   async function loadSources(): Promise<void> {
     try {
       const data = await api.query(PACS_SOURCES);
       if (stopped) return;
-      const rows = data.pacsSources.map((s) =>
-        h("tr", null, h("td", null, s.callingAeTitle), h("td", null, s.tasks.length ? s.tasks.join(", ") : "all four")),
+      const rows = data.pacsSources.map((s) => {
+        const remove = h("button", { type: "button", class: "btn", "aria-label": `Remove ${s.callingAeTitle}` }, "Remove");
+        remove.addEventListener("click", () => void removeSource(s.callingAeTitle));
+        return h(
+          "tr",
+          null,
+          h("td", null, s.callingAeTitle),
+          h("td", null, s.tasks.length ? s.tasks.join(", ") : "all four"),
+          h("td", null, remove),
+        );
+      });
+      replace(
+        sources,
+        rows.length ? table("Calling AE titles", ["AE title", "Analyses", ""], rows) : emptyState("No AE title is mapped yet."),
       );
-      replace(sources, rows.length ? table("Calling AE titles", ["AE title", "Analyses"], rows) : emptyState("No AE title is mapped yet."));
     } catch (err) {
       if (!stopped)
         replace(
