@@ -9,9 +9,10 @@
 import { createHash } from "node:crypto";
 import { UnavailableError } from "../errors/index.ts";
 import { createDicomWebClient, DicomWebError, type DicomWebClient } from "../interop/dicomweb/client.ts";
-import { readImageFromDicomWeb } from "../interop/dicomweb/read-image.ts";
 import { wrapSecondaryCapture } from "../interop/dicom-sc/wrap.ts";
 import { decodeImage } from "./decode.ts";
+import { detectFormat } from "./detect.ts";
+import { parseDicomBytes, us } from "./dicom/parse.ts";
 import { encodeGrayPng } from "./encode.ts";
 import { resolveImageLimits, type ImageLimits } from "./limits.ts";
 import { createLocalDiskImageStore, sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
@@ -58,6 +59,25 @@ export interface PacsImageStoreOptions {
   fallback: ImageStore;
   limits?: Partial<ImageLimits>;
   now?: () => Date;
+}
+
+/**
+ * The 8-bit pixels of an instance this store wrote, as stored: the general DICOM decoder would window an 8-bit image
+ * without a VOI window to its min..max range, and the engine must see the very pixels that were stored. Anything
+ * else under a PACS key (another writer's instance) is refused rather than guessed at.
+ */
+function storedPixels(bytes: Buffer, limits: ImageLimits): { width: number; height: number; pixels: Uint8Array } {
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const detected = detectFormat(view, { filenameHint: "instance.dcm" });
+  if (detected.format !== "DICOM") throw new UnavailableError("The PACS answered something other than a DICOM instance.");
+  const { dataSet } = parseDicomBytes(view, detected.layout, limits);
+  const height = us(dataSet, "x00280010") ?? 0;
+  const width = us(dataSet, "x00280011") ?? 0;
+  const pixelData = dataSet.elements.x7fe00010;
+  const eightBitGray = us(dataSet, "x00280100") === 8 && us(dataSet, "x00280002") === 1;
+  if (!pixelData || !eightBitGray || width * height === 0 || width * height > limits.maxPixels || pixelData.length < width * height)
+    throw new TypeError("the PACS instance is not an 8-bit grayscale image of this store");
+  return { width, height, pixels: view.slice(pixelData.dataOffset, pixelData.dataOffset + width * height) };
 }
 
 /** Network failures and 5xx answers are the PACS being away: retriable, with no detail of the request. */
@@ -116,16 +136,15 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
   async function get(key: string): Promise<Buffer | null> {
     const uids = parsePacsKey(key);
     if (!uids) return fallback.get(key);
-    let decoded: Awaited<ReturnType<typeof readImageFromDicomWeb>>;
+    let instance: Buffer;
     try {
-      decoded = await readImageFromDicomWeb(client, uids, limits);
+      instance = await client.retrieveInstance(uids.studyInstanceUid, uids.seriesInstanceUid, uids.sopInstanceUid);
     } catch (error) {
       if (error instanceof DicomWebError && error.status === 404) return null;
-      if (error instanceof DicomWebError || error instanceof TypeError || (error as Error).name === "TimeoutError")
-        throw unavailable(error, "retrieve");
-      throw error;
+      throw unavailable(error, "retrieve");
     }
-    return encodeGrayPng(decoded.pixels, decoded.width, decoded.height);
+    const image = storedPixels(instance, limits);
+    return encodeGrayPng(image.pixels, image.width, image.height);
   }
 
   async function has(key: string): Promise<boolean> {

@@ -12,6 +12,9 @@ export interface SecondaryCaptureInput {
   pixels: Uint8Array;
   patient: { id: string; name?: string | null };
   study: { studyInstanceUid?: string | null; accession: string };
+  /** given by a caller that needs the same UIDs for the same content (the PACS image store); generated otherwise */
+  seriesInstanceUid?: string;
+  sopInstanceUid?: string;
   createdAt: Date;
   /** fixed series and instance UIDs (a content-addressed store derives them from the pixels' hash); new ones if absent */
   uids?: { seriesInstanceUid: string; sopInstanceUid: string };
