@@ -97,16 +97,23 @@ test(
     assert.deepEqual(await fx.storedFiles(), [], "nothing on the gateway's disk: a gray PNG lives in the PACS only");
 
     const firstAnalysis = await requestClassification(fx, auth, first.studyId);
-    await waitFor("the first analysis to succeed", async () => {
-      const a = await prisma.analysis.findUnique({ where: { id: firstAnalysis } });
-      return a?.status === "SUCCEEDED" || a?.status === "FAILED" ? a : false;
-    }, 120_000).then((a) => assert.equal(a.status, "SUCCEEDED", `${a.errorCode}: ${a.errorMessage}`));
+    await waitFor(
+      "the first analysis to succeed",
+      async () => {
+        const a = await prisma.analysis.findUnique({ where: { id: firstAnalysis } });
+        return a?.status === "SUCCEEDED" || a?.status === "FAILED" ? a : false;
+      },
+      120_000,
+    ).then((a) => assert.equal(a.status, "SUCCEEDED", `${a.errorCode}: ${a.errorMessage}`));
 
     const served = await fetch(`${fx.gateway.url}/images/${first.imageId}`, { headers: auth });
     assert.equal(served.status, 200);
     const shown = decodeImage(new Uint8Array(await served.arrayBuffer()), { limits: resolveImageLimits({}) });
     const uploaded = decodeImage(bytes, { limits: resolveImageLimits({}) });
-    assert.ok(Buffer.from(shown.pixels).equals(Buffer.from(uploaded.pixels)), "the image endpoint serves the uploaded pixels from the PACS");
+    assert.ok(
+      Buffer.from(shown.pixels).equals(Buffer.from(uploaded.pixels)),
+      "the image endpoint serves the uploaded pixels from the PACS",
+    );
 
     // 2. the same bytes again: the same instance, no second one
     const instancesBefore = (await (await fetch(`${orthanc.url}/instances`, { headers: basic(orthanc) })).json()) as string[];
@@ -121,10 +128,14 @@ test(
     const second = await attach(fx, auth, rgba.body.uploadId);
     await orthanc.stop();
     const secondAnalysis = await requestClassification(fx, auth, second.studyId);
-    await waitFor("the worker to retry while the PACS is away", async () => {
-      const a = await prisma.analysis.findUnique({ where: { id: secondAnalysis } });
-      return (a?.attempts ?? 0) >= 2 || a?.status === "FAILED";
-    }, 60_000);
+    await waitFor(
+      "the worker to retry while the PACS is away",
+      async () => {
+        const a = await prisma.analysis.findUnique({ where: { id: secondAnalysis } });
+        return (a?.attempts ?? 0) >= 2 || a?.status === "FAILED";
+      },
+      60_000,
+    );
 
     // 4. an upload while the PACS is away: 503 UNAVAILABLE with Retry-After, and no row and no file written
     const imagesBefore = await prisma.image.count();
@@ -143,10 +154,14 @@ test(
 
     // the PACS is back: the delayed analysis completes, nothing lost
     orthanc = await startOrthanc({ dataDir: orthancDir, ...ports });
-    const done = await waitFor("the delayed analysis to finish", async () => {
-      const a = await prisma.analysis.findUnique({ where: { id: secondAnalysis } });
-      return a?.status === "SUCCEEDED" || a?.status === "FAILED" ? a : false;
-    }, 120_000);
+    const done = await waitFor(
+      "the delayed analysis to finish",
+      async () => {
+        const a = await prisma.analysis.findUnique({ where: { id: secondAnalysis } });
+        return a?.status === "SUCCEEDED" || a?.status === "FAILED" ? a : false;
+      },
+      120_000,
+    );
     assert.equal(done.status, "SUCCEEDED", `${done.errorCode}: ${done.errorMessage}`);
     assert.ok(done.attempts >= 2, "it succeeded on a retry");
   },

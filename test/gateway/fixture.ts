@@ -122,7 +122,13 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
       logs.push(JSON.parse(line) as Record<string, unknown>);
       if (echo) process.stderr.write(`${line}\n`);
     });
-    return createGateway({ config, db: ctx.db, kafka: ctx.kafka, imageStore: options.imageStore?.(storeDir) ?? createLocalDiskImageStore({ root: storeDir }), logger });
+    return createGateway({
+      config,
+      db: ctx.db,
+      kafka: ctx.kafka,
+      imageStore: options.imageStore?.(storeDir) ?? createLocalDiskImageStore({ root: storeDir }),
+      logger,
+    });
   };
   const [tenantA, tenantB] = await Promise.all([
     seedDemo(ctx.repos, { tenantSlug: "hospital-a", tenantName: "Hospital A", apiKey: "gk_tenantA_key_0123456789abcdefghijkl" }),

@@ -219,7 +219,8 @@ export type GatewayConfig = {
 
 export function loadGatewayConfig(source: Env): GatewayConfig {
   const c = loadConfig("gateway", schema, source);
-  if (c.IMAGE_STORE === "pacs" && !pacsOf(c)) throw new ConfigError("gateway", ["IMAGE_STORE: pacs needs ORTHANC_URL or PACS_DICOMWEB_URL"]);
+  if (c.IMAGE_STORE === "pacs" && !pacsOf(c))
+    throw new ConfigError("gateway", ["IMAGE_STORE: pacs needs ORTHANC_URL or PACS_DICOMWEB_URL"]);
   return {
     host: c.GATEWAY_HOST,
     port: c.GATEWAY_PORT,

@@ -26,7 +26,13 @@ async function main(): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  const gateway = createGateway({ config, db, kafka, imageStore: createConfiguredImageStore({ kind: config.imageStore, storageDir: config.storageDir, pacs: config.deliveries.pacs }), logger });
+  const gateway = createGateway({
+    config,
+    db,
+    kafka,
+    imageStore: createConfiguredImageStore({ kind: config.imageStore, storageDir: config.storageDir, pacs: config.deliveries.pacs }),
+    logger,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -11,6 +11,13 @@ import { ConfigError } from "../../../lib/errors/index.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
+/** http(s) only: a PACS URL must not point the worker at file:, data: or other schemes */
+const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, "an http(s) URL");
+
 const schema = z.object({
   DATABASE_URL: env.postgresUrl(),
   KAFKA_BROKERS: env.list(),
@@ -47,10 +54,10 @@ const schema = z.object({
   /** where display images are read: the local disk (STORAGE_DIR), or the PACS the gateway stores them in */
   IMAGE_STORE: env.enumOf(["disk", "pacs"] as const, "disk"),
   /** the PACS: Orthanc's root URL (DICOMweb at /dicom-web) or any DICOMweb base URL (wins) */
-  ORTHANC_URL: z.string().url().regex(/^https?:\/\//, "an http(s) URL").optional(),
+  ORTHANC_URL: httpUrl().optional(),
   ORTHANC_USERNAME: env.string().optional(),
   ORTHANC_PASSWORD: env.string().optional(),
-  PACS_DICOMWEB_URL: z.string().url().regex(/^https?:\/\//, "an http(s) URL").optional(),
+  PACS_DICOMWEB_URL: httpUrl().optional(),
   WORKER_ID: env.string().optional(),
   WORKER_HTTP_HOST: env.string().default("127.0.0.1"),
   /** /healthz and /readyz; 0 picks a free port */
