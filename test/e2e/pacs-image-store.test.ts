@@ -152,6 +152,10 @@ test(
     assert.equal(await prisma.image.count(), imagesBefore, "no Image row");
     assert.deepEqual(await fx.storedFiles(), filesBefore, "no file left on the gateway's disk");
 
+    const away = await fetch(`${fx.gateway.url}/images/${first.imageId}`, { headers: auth });
+    assert.equal(away.status, 503, "the image endpoint says the store is away, retriable");
+    assert.equal(((await away.json()) as { error: { code: string } }).error.code, "UNAVAILABLE");
+
     // the PACS is back: the delayed analysis completes, nothing lost
     orthanc = await startOrthanc({ dataDir: orthancDir, ...ports });
     const done = await waitFor(
