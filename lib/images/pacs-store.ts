@@ -170,10 +170,12 @@ export function createConfiguredImageStore(options: {
   kind: ImageStoreKind;
   storageDir: string;
   pacs: { dicomWebUrl: string; credentials: { username: string; password: string } | null } | null;
+  /** the limits uploads were decoded under (the gateway's UPLOAD_MAX_*), so that a put never refuses what they let in */
+  limits?: Partial<ImageLimits>;
 }): ImageStore {
   const disk = createLocalDiskImageStore({ root: options.storageDir });
   if (options.kind === "disk") return disk;
   if (!options.pacs) throw new TypeError("IMAGE_STORE=pacs needs a PACS URL");
   const client = createDicomWebClient({ baseUrl: options.pacs.dicomWebUrl, credentials: options.pacs.credentials, timeoutMs: 15_000 });
-  return createPacsImageStore({ client, fallback: disk });
+  return createPacsImageStore({ client, fallback: disk, ...(options.limits ? { limits: options.limits } : {}) });
 }

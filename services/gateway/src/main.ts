@@ -30,7 +30,17 @@ async function main(): Promise<void> {
     config,
     db,
     kafka,
-    imageStore: createConfiguredImageStore({ kind: config.imageStore, storageDir: config.storageDir, pacs: config.deliveries.pacs }),
+    imageStore: createConfiguredImageStore({
+      kind: config.imageStore,
+      storageDir: config.storageDir,
+      pacs: config.deliveries.pacs,
+      limits: {
+        maxBytes: config.upload.maxBytes,
+        maxWidth: config.upload.maxWidth,
+        maxHeight: config.upload.maxHeight,
+        maxPixels: config.upload.maxPixels,
+      },
+    }),
     logger,
   });
 
