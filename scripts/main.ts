@@ -67,7 +67,18 @@ async function main(): Promise<void> {
       KAFKA_BROKERS: stack.kafkaBrokers.join(","),
       STORAGE_DIR: config.storageDir,
       LOG_LEVEL: config.logLevel,
+      // the PACS: where signed-off reports go as DICOM SR (the local Orthanc, or ORTHANC_URL's), and, when it is the
+      // local Orthanc, where gateway and worker keep display images (IMAGE_STORE=pacs, shared through DICOMweb)
+      ...(stack.pacs
+        ? {
+            ORTHANC_URL: stack.pacs.url,
+            ...(stack.pacs.username ? { ORTHANC_USERNAME: stack.pacs.username } : {}),
+            ...(stack.pacs.password ? { ORTHANC_PASSWORD: stack.pacs.password } : {}),
+            ...(stack.pacs.local ? { IMAGE_STORE: "pacs" } : {}),
+          }
+        : {}),
     };
+    if (stack.pacs?.local) log("images are stored in the local Orthanc (IMAGE_STORE=pacs)");
     const baseUrl = `http://127.0.0.1:${config.port}`;
     group = superviseGroup({
       services: [
@@ -92,16 +103,8 @@ async function main(): Promise<void> {
             ...shared,
             GATEWAY_PORT: String(config.port),
             AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex"),
-            // the PACS that signed-off reports go to as DICOM SR (the local Orthanc, or ORTHANC_URL's)
-            ...(stack.pacs
-              ? {
-                  ORTHANC_URL: stack.pacs.url,
-                  ...(stack.pacs.username ? { ORTHANC_USERNAME: stack.pacs.username } : {}),
-                  ...(stack.pacs.password ? { ORTHANC_PASSWORD: stack.pacs.password } : {}),
-                  // DICOM in: one gateway here, so it follows the PACS's /changes; only mapped AE titles are ingested
-                  PACS_INGEST: "true",
-                }
-              : {}),
+            // DICOM in: one gateway here, so it follows the PACS's /changes; only mapped AE titles are ingested
+            ...(stack.pacs ? { PACS_INGEST: "true" } : {}),
           },
           logDir: config.logDir,
           cwd: root,

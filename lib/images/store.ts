@@ -11,17 +11,31 @@ export interface StoredObject {
   created: boolean;
 }
 
-export interface ImageStore {
+/** What a caller may already know about the bytes it puts. */
+export interface KnownContent {
   /**
-   * known.sha256: the digest when the caller already computed it (a decoder thread does, so that a 30 MB
-   * upload is not hashed again on the event loop). It must be the SHA-256 of these bytes.
+   * the digest when the caller already computed it (a decoder thread does, so that a 30 MB upload is not hashed
+   * again on the event loop). It must be the SHA-256 of these bytes.
    */
-  put(bytes: Uint8Array, ext: string, known?: { sha256?: string }): Promise<StoredObject>;
+  sha256?: string;
+  /** a DICOM file's own UIDs (after de-identification): a PACS store files it under them */
+  instance?: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string };
+  /** the study a derived display image belongs to (a DICOM upload's): a PACS store files it in that study */
+  studyInstanceUid?: string;
+}
+
+export interface ImageStore {
+  put(bytes: Uint8Array, ext: string, known?: KnownContent): Promise<StoredObject>;
   /** The stored bytes, or null when there is no such key. */
   get(key: string): Promise<Buffer | null>;
   has(key: string): Promise<boolean>;
   /** true if something was removed */
   delete(key: string): Promise<boolean>;
+  /**
+   * true: a PNG or JPEG upload is kept as its 8-bit display image only (a PACS store holds it as a Secondary
+   * Capture instance, which cannot carry a colour or 16-bit original as is). Absent: originals are kept as sent.
+   */
+  readonly displayOnlyRaster?: boolean;
 }
 
 const KEY_PATTERN = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([a-z0-9]{1,8})$/;
@@ -89,7 +103,7 @@ export function createLocalDiskImageStore(options: { root: string }): LocalDiskI
     }
   }
 
-  async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
+  async function put(bytes: Uint8Array, ext: string, known: KnownContent = {}): Promise<StoredObject> {
     const sha256 = known.sha256 ?? sha256Hex(bytes);
     const key = storageKey(sha256, ext);
     const finalPath = pathOf(key);

@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import { PNG } from "pngjs";
 import { createTestContext, type TestCtx } from "../helpers/index.ts";
 import { ensureOperator, seedDemo, type DemoSeed } from "../../lib/db/index.ts";
-import { createLocalDiskImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
+import { createLocalDiskImageStore, type ImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
 import { request as httpsRequest } from "node:https";
 import { loadGatewayConfig } from "../../services/gateway/src/config.ts";
 import { createGateway, type Gateway } from "../../services/gateway/src/gateway.ts";
@@ -57,6 +57,8 @@ export interface FixtureOptions {
   env?: Record<string, string>;
   /** the CA of a TLS gateway (GATEWAY_TLS_* in env): the fixture's GraphQL client trusts it */
   tlsCa?: Buffer;
+  /** the gateway's image store, given the fixture's disk root (default: the local disk store there) */
+  imageStore?: (storeDir: string) => ImageStore;
 }
 
 /** POST over HTTPS with a private CA (the global fetch cannot be given one). */
@@ -120,7 +122,13 @@ export async function startGatewayFixture(t: TestContext, options: FixtureOption
       logs.push(JSON.parse(line) as Record<string, unknown>);
       if (echo) process.stderr.write(`${line}\n`);
     });
-    return createGateway({ config, db: ctx.db, kafka: ctx.kafka, imageStore: createLocalDiskImageStore({ root: storeDir }), logger });
+    return createGateway({
+      config,
+      db: ctx.db,
+      kafka: ctx.kafka,
+      imageStore: options.imageStore?.(storeDir) ?? createLocalDiskImageStore({ root: storeDir }),
+      logger,
+    });
   };
   const [tenantA, tenantB] = await Promise.all([
     seedDemo(ctx.repos, { tenantSlug: "hospital-a", tenantName: "Hospital A", apiKey: "gk_tenantA_key_0123456789abcdefghijkl" }),

@@ -103,6 +103,8 @@ export function workerConfig(
     retry: { maxAttempts: 3, backoffMs: 50, backoffMaxMs: 200 },
     heartbeatMs: 500,
     storageDir: base.storageDir,
+    imageStore: "disk",
+    pacs: null,
     workerId: `wl-worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     http: { host: "127.0.0.1", port: 0 },
     shutdownGraceMs: 15_000,

@@ -12,7 +12,12 @@ export interface SecondaryCaptureInput {
   pixels: Uint8Array;
   patient: { id: string; name?: string | null };
   study: { studyInstanceUid?: string | null; accession: string };
+  /** given by a caller that needs the same UIDs for the same content (the PACS image store); generated otherwise */
+  seriesInstanceUid?: string;
+  sopInstanceUid?: string;
   createdAt: Date;
+  /** fixed series and instance UIDs (a content-addressed store derives them from the pixels' hash); new ones if absent */
+  uids?: { seriesInstanceUid: string; sopInstanceUid: string };
 }
 
 export interface WrappedImage {
@@ -25,8 +30,8 @@ export interface WrappedImage {
 export function wrapSecondaryCapture(input: SecondaryCaptureInput): WrappedImage {
   if (input.pixels.length !== input.width * input.height) throw new RangeError("pixel count does not match width × height");
   const studyInstanceUid = input.study.studyInstanceUid ?? newUid();
-  const seriesInstanceUid = newUid();
-  const sopInstanceUid = newUid();
+  const seriesInstanceUid = input.uids?.seriesInstanceUid ?? newUid();
+  const sopInstanceUid = input.uids?.sopInstanceUid ?? newUid();
   const day = input.createdAt.toISOString().slice(0, 10).replace(/-/g, "");
   const s = (tag: readonly [number, number], vr: "CS" | "DA" | "LO" | "PN" | "SH" | "TM" | "UI" | "IS", value: string): Element => ({
     tag,

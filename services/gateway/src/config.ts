@@ -104,8 +104,10 @@ const schema = z.object({
   /** PEM certificate chain and private key: both set → HTTPS and WSS on GATEWAY_PORT (plain HTTP is not served) */
   GATEWAY_TLS_CERT_FILE: env.string().optional(),
   GATEWAY_TLS_KEY_FILE: env.string().optional(),
-  /** Root of the content-addressed image store. */
+  /** Root of the content-addressed image store (with IMAGE_STORE=pacs: the uploads' originals only). */
   STORAGE_DIR: env.string().default(".local/images"),
+  /** where display images live: the local disk, or the PACS (ORTHANC_URL / PACS_DICOMWEB_URL) shared by every gateway and worker */
+  IMAGE_STORE: env.enumOf(["disk", "pacs"] as const, "disk"),
   CONSOLE_DIR: env.string().default("services/console/dist"),
   OUTBOX_POLL_MS: env.int(200, 10),
   /** a subscription resuming with `after` is replayed at most this many missed transitions (else RESYNC_REQUIRED) */
@@ -192,6 +194,8 @@ export type GatewayConfig = {
   graphql: { limits: QueryLimits; introspection: boolean; rate: RateLimitOptions };
   http: { trustProxy: boolean; hstsMaxAgeSeconds: number; tls: { cert: Buffer; key: Buffer } | null };
   storageDir: string;
+  /** "pacs": display images through DICOMweb at deliveries.pacs (never null then) */
+  imageStore: "disk" | "pacs";
   consoleDir: string;
   outboxPollMs: number;
   subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
@@ -217,6 +221,8 @@ export type GatewayConfig = {
 
 export function loadGatewayConfig(source: Env): GatewayConfig {
   const c = loadConfig("gateway", schema, source);
+  if (c.IMAGE_STORE === "pacs" && !pacsOf(c))
+    throw new ConfigError("gateway", ["IMAGE_STORE: pacs needs ORTHANC_URL or PACS_DICOMWEB_URL"]);
   return {
     host: c.GATEWAY_HOST,
     port: c.GATEWAY_PORT,
@@ -282,6 +288,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     },
     http: { trustProxy: c.GATEWAY_TRUST_PROXY, hstsMaxAgeSeconds: c.GATEWAY_HSTS_MAX_AGE_SECONDS, tls: loadTls(c) },
     storageDir: c.STORAGE_DIR,
+    imageStore: c.IMAGE_STORE,
     consoleDir: c.CONSOLE_DIR,
     outboxPollMs: c.OUTBOX_POLL_MS,
     subscriptions: {

@@ -3,7 +3,7 @@
 // applied by the stack script; this process only serves. Ctrl-C / SIGTERM shut down in order.
 import { createDb } from "../../../lib/db/client.ts";
 import { createKafka } from "../../../lib/kafka/index.ts";
-import { createLocalDiskImageStore } from "../../../lib/images/index.ts";
+import { createConfiguredImageStore } from "../../../lib/images/pacs-store.ts";
 import { ConfigError } from "../../../lib/errors/index.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { createGateway } from "./gateway.ts";
@@ -26,7 +26,23 @@ async function main(): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  const gateway = createGateway({ config, db, kafka, imageStore: createLocalDiskImageStore({ root: config.storageDir }), logger });
+  const gateway = createGateway({
+    config,
+    db,
+    kafka,
+    imageStore: createConfiguredImageStore({
+      kind: config.imageStore,
+      storageDir: config.storageDir,
+      pacs: config.deliveries.pacs,
+      limits: {
+        maxBytes: config.upload.maxBytes,
+        maxWidth: config.upload.maxWidth,
+        maxHeight: config.upload.maxHeight,
+        maxPixels: config.upload.maxPixels,
+      },
+    }),
+    logger,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

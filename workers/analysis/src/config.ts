@@ -11,6 +11,13 @@ import { ConfigError } from "../../../lib/errors/index.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
+/** http(s) only: a PACS URL must not point the worker at file:, data: or other schemes */
+const httpUrl = () =>
+  z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, "an http(s) URL");
+
 const schema = z.object({
   DATABASE_URL: env.postgresUrl(),
   KAFKA_BROKERS: env.list(),
@@ -44,6 +51,13 @@ const schema = z.object({
   WORKER_HEARTBEAT_MS: env.int(3_000, 100),
   /** root of the content-addressed image store (shared with the gateway) */
   STORAGE_DIR: env.string().default(".local/images"),
+  /** where display images are read: the local disk (STORAGE_DIR), or the PACS the gateway stores them in */
+  IMAGE_STORE: env.enumOf(["disk", "pacs"] as const, "disk"),
+  /** the PACS: Orthanc's root URL (DICOMweb at /dicom-web) or any DICOMweb base URL (wins) */
+  ORTHANC_URL: httpUrl().optional(),
+  ORTHANC_USERNAME: env.string().optional(),
+  ORTHANC_PASSWORD: env.string().optional(),
+  PACS_DICOMWEB_URL: httpUrl().optional(),
   WORKER_ID: env.string().optional(),
   WORKER_HTTP_HOST: env.string().default("127.0.0.1"),
   /** /healthz and /readyz; 0 picks a free port */
@@ -64,6 +78,9 @@ export interface WorkerConfig {
   retry: { maxAttempts: number; backoffMs: number; backoffMaxMs: number };
   heartbeatMs: number;
   storageDir: string;
+  imageStore: "disk" | "pacs";
+  /** DICOMweb of the PACS; null when none is configured (IMAGE_STORE=pacs refuses that) */
+  pacs: { dicomWebUrl: string; credentials: { username: string; password: string } | null } | null;
   workerId: string;
   http: { host: string; port: number };
   shutdownGraceMs: number;
@@ -89,6 +106,10 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
     throw error;
   }
   if (bundle.issue || bundle.dir === undefined) throw new ConfigError("analysis worker", [bundle.issue ?? "MODEL_BUNDLE_DIR: no bundle"]);
+  const pacsUrl = c.PACS_DICOMWEB_URL ?? (c.ORTHANC_URL ? `${c.ORTHANC_URL.replace(/\/+$/, "")}/dicom-web` : null);
+  if (c.IMAGE_STORE === "pacs" && !pacsUrl)
+    throw new ConfigError("analysis worker", ["IMAGE_STORE: pacs needs ORTHANC_URL or PACS_DICOMWEB_URL"]);
+  const credentials = c.ORTHANC_USERNAME && c.ORTHANC_PASSWORD ? { username: c.ORTHANC_USERNAME, password: c.ORTHANC_PASSWORD } : null;
   return {
     databaseUrl: c.DATABASE_URL,
     kafka: {
@@ -105,6 +126,8 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
     retry: { maxAttempts: c.WORKER_MAX_ATTEMPTS, backoffMs: c.WORKER_BACKOFF_MS, backoffMaxMs: c.WORKER_BACKOFF_MAX_MS },
     heartbeatMs: c.WORKER_HEARTBEAT_MS,
     storageDir: path.resolve(c.STORAGE_DIR),
+    imageStore: c.IMAGE_STORE,
+    pacs: pacsUrl ? { dicomWebUrl: pacsUrl.replace(/\/+$/, ""), credentials } : null,
     workerId: c.WORKER_ID ?? `analysis-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
     http: { host: c.WORKER_HTTP_HOST, port: c.WORKER_HTTP_PORT },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

@@ -3,7 +3,7 @@
 //   node --import tsx workers/analysis/src/main.ts
 import { createDb } from "../../../lib/db/client.ts";
 import { isAppError } from "../../../lib/errors/index.ts";
-import { createLocalDiskImageStore } from "../../../lib/images/index.ts";
+import { createConfiguredImageStore } from "../../../lib/images/pacs-store.ts";
 import { createKafka } from "../../../lib/kafka/index.ts";
 import { loadBundle } from "./bundle/load.ts";
 import { loadWorkerConfig } from "./config.ts";
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     log: (level, message, extra) =>
       logger[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"](message, extra),
   });
-  const imageStore = createLocalDiskImageStore({ root: config.storageDir });
+  const imageStore = createConfiguredImageStore({ kind: config.imageStore, storageDir: config.storageDir, pacs: config.pacs });
   const worker = createAnalysisWorker({ config, db, kafka, engine, imageStore, logger });
 
   let shuttingDown = false;

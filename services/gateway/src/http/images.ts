@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ImageStore } from "../../../../lib/images/index.ts";
 import { sendError } from "./body.ts";
+import { UnavailableError } from "../../../../lib/errors/index.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Repositories } from "../../../../lib/db/index.ts";
 
@@ -20,7 +21,15 @@ export async function handleImage(
   const image = await deps.repos.images.findById(principal.tenantId, imageId);
   if (!image) return sendError(res, 404, "NOT_FOUND", `Image ${imageId} not found.`);
   const key = image.derivedPngKey ?? (image.format === "PNG" ? image.storageKey : null);
-  const bytes = key ? await deps.store.get(key) : null;
+  let bytes: Buffer | null;
+  try {
+    bytes = key ? await deps.store.get(key) : null;
+  } catch (error) {
+    // the store being away (the PACS with IMAGE_STORE=pacs) is worth a retry, not an internal error
+    if (!(error instanceof UnavailableError)) throw error;
+    res.setHeader("retry-after", String(error.details.retryAfterSeconds ?? 5));
+    return sendError(res, 503, error.code, "The image store is unavailable; retry later.");
+  }
   if (!bytes) return sendError(res, 404, "NOT_FOUND", `The display image of ${imageId} is not in the store.`);
   await deps.repos.audit.record({
     tenantId: principal.tenantId,

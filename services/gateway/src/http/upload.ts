@@ -219,11 +219,12 @@ async function receiveAndIngest(
     if (isImageError(error)) {
       return sendError(res, error.httpStatus, error.code, error.message, { details: error.details });
     }
-    // The decoders' own refusals: busy (429) or a decoder that stopped mid-way (503); both worth a retry.
+    // The decoders' own refusals: busy (429) or a decoder that stopped mid-way (503), or the image store being away
+    // (the PACS with IMAGE_STORE=pacs: 503 UNAVAILABLE); all worth a retry.
     if (error instanceof AppError && (error.httpStatus === 429 || error.httpStatus === 503)) {
       const retryAfter = Number(error.details.retryAfterSeconds ?? 1);
       res.setHeader("retry-after", String(retryAfter));
-      logger.warn("upload not decoded", { actor: principal.actor, code: error.code });
+      logger.warn("upload not decoded or not stored", { actor: principal.actor, code: error.code });
       return sendError(res, error.httpStatus, error.code, error.message, { details: error.details });
     }
     throw error;

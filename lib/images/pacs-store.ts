@@ -1,0 +1,181 @@
+// An ImageStore whose display images live in a PACS, reached through DICOMweb: every gateway and worker on any
+// machine that is given the same PACS shares one store. A display PNG (8-bit grayscale) is wrapped as a Secondary
+// Capture instance and sent with STOW-RS; its Study/Series/SOP Instance UIDs are derived from the PNG's SHA-256, so
+// a second put of the same content names the same instance (idempotent, no second instance) and the key alone says
+// where the pixels are: "dicomweb:<study>/<series>/<sop>.png". A read fetches the instance with WADO-RS, decodes
+// it with the upload decoder and re-encodes the same 8-bit pixels as PNG, so the engine and the console see exactly
+// the pixels the disk store would give them. Other objects (the original JPEG or DICOM of an upload) go to the
+// fallback store (the local disk): the worker and the console only ever read display images.
+import { createHash } from "node:crypto";
+import { UnavailableError } from "../errors/index.ts";
+import { createDicomWebClient, DicomWebError, type DicomWebClient } from "../interop/dicomweb/client.ts";
+import { wrapSecondaryCapture } from "../interop/dicom-sc/wrap.ts";
+import { decodeImage } from "./decode.ts";
+import { detectFormat } from "./detect.ts";
+import { parseDicomBytes, us } from "./dicom/parse.ts";
+import { encodeGrayPng } from "./encode.ts";
+import { resolveImageLimits, type ImageLimits } from "./limits.ts";
+import { createLocalDiskImageStore, sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
+
+export const PACS_KEY_PREFIX = "dicomweb:";
+const PACS_KEY = /^dicomweb:(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\.png$/;
+
+export interface PacsInstanceUids {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+/** "2.25.<decimal of the first 128 bits of sha256(role:content hash)>": one UID per role, fixed by the content. */
+export function contentUids(sha256: string): PacsInstanceUids {
+  const uid = (role: string): string => {
+    const digest = createHash("sha256").update(`${role}:${sha256}`).digest("hex").slice(0, 32);
+    return `2.25.${BigInt(`0x${digest}`).toString(10)}`;
+  };
+  return { studyInstanceUid: uid("study"), seriesInstanceUid: uid("series"), sopInstanceUid: uid("sop") };
+}
+
+export function pacsKey(uids: PacsInstanceUids): string {
+  return `${PACS_KEY_PREFIX}${uids.studyInstanceUid}/${uids.seriesInstanceUid}/${uids.sopInstanceUid}.png`;
+}
+
+/** The instance a PACS key names, or null when the key is not one (a disk key). Malformed PACS keys throw. */
+export function parsePacsKey(key: string): PacsInstanceUids | null {
+  if (!key.startsWith(PACS_KEY_PREFIX)) return null;
+  const m = PACS_KEY.exec(key);
+  if (!m) throw new TypeError(`Invalid PACS image key: ${JSON.stringify(key)}`);
+  return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]! };
+}
+
+export interface PacsImageStore extends ImageStore {
+  readonly kind: "pacs";
+  /** where a stored display image lives, for the record */
+  instanceOf(key: string): PacsInstanceUids | null;
+}
+
+export interface PacsImageStoreOptions {
+  client: DicomWebClient;
+  /** where objects other than display PNGs go (the original JPEG or DICOM of an upload) */
+  fallback: ImageStore;
+  limits?: Partial<ImageLimits>;
+  now?: () => Date;
+}
+
+/**
+ * The 8-bit pixels of an instance this store wrote, as stored: the general DICOM decoder would window an 8-bit image
+ * without a VOI window to its min..max range, and the engine must see the very pixels that were stored. Anything
+ * else under a PACS key (another writer's instance) is refused rather than guessed at.
+ */
+function storedPixels(bytes: Buffer, limits: ImageLimits): { width: number; height: number; pixels: Uint8Array } {
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const detected = detectFormat(view, { filenameHint: "instance.dcm" });
+  if (detected.format !== "DICOM") throw new UnavailableError("The PACS answered something other than a DICOM instance.");
+  const { dataSet } = parseDicomBytes(view, detected.layout, limits);
+  const height = us(dataSet, "x00280010") ?? 0;
+  const width = us(dataSet, "x00280011") ?? 0;
+  const pixelData = dataSet.elements.x7fe00010;
+  const eightBitGray = us(dataSet, "x00280100") === 8 && us(dataSet, "x00280002") === 1;
+  if (!pixelData || !eightBitGray || width * height === 0 || width * height > limits.maxPixels || pixelData.length < width * height)
+    throw new TypeError("the PACS instance is not an 8-bit grayscale image of this store");
+  return { width, height, pixels: view.slice(pixelData.dataOffset, pixelData.dataOffset + width * height) };
+}
+
+/** Network failures and 5xx answers are the PACS being away: retriable, with no detail of the request. */
+function unavailable(error: unknown, what: string): UnavailableError {
+  const status = error instanceof DicomWebError ? error.status : undefined;
+  return new UnavailableError(`The PACS image store is unavailable (${what}); retry later.`, {
+    details: { retryAfterSeconds: 5, ...(status === undefined ? {} : { status }) },
+    cause: error,
+  });
+}
+
+export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageStore {
+  const { client, fallback } = options;
+  const limits = resolveImageLimits(options.limits ?? {});
+
+  async function exists(uids: PacsInstanceUids): Promise<boolean> {
+    try {
+      const found = await client.searchInstances(uids.studyInstanceUid);
+      return found.some((i) => i["00080018"]?.Value?.[0] === uids.sopInstanceUid);
+    } catch (error) {
+      // an unknown study is "not there" on servers that answer 404 instead of an empty list
+      if (error instanceof DicomWebError && error.status === 404) return false;
+      throw unavailable(error, "search");
+    }
+  }
+
+  async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
+    if (ext !== "png") return fallback.put(bytes, ext, known);
+    const sha256 = known.sha256 ?? sha256Hex(bytes);
+    const uids = contentUids(sha256);
+    const key = pacsKey(uids);
+    if (await exists(uids)) return { key, sha256, bytes: bytes.length, created: false };
+    // the display PNG was decoded (and limited) before; decoding it again here is what makes the SC hold the
+    // exact 8-bit pixels, whatever PNG encoding the upload used
+    const image = decodeImage(bytes, { limits, filenameHint: "display.png" });
+    if (image.bitsStored !== 8 || image.pixels.length !== image.width * image.height)
+      throw new TypeError("the PACS store keeps 8-bit grayscale display images only");
+    const wrapped = wrapSecondaryCapture({
+      width: image.width,
+      height: image.height,
+      pixels: image.pixels,
+      // no patient data in the PACS copy: the platform's records link it to the patient
+      patient: { id: "GKMVLP-ANON" },
+      study: { studyInstanceUid: uids.studyInstanceUid, accession: "" },
+      createdAt: (options.now ?? (() => new Date()))(),
+      uids: { seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid },
+    });
+    try {
+      await client.store([wrapped.bytes]);
+    } catch (error) {
+      throw unavailable(error, "store");
+    }
+    return { key, sha256, bytes: bytes.length, created: true };
+  }
+
+  async function get(key: string): Promise<Buffer | null> {
+    const uids = parsePacsKey(key);
+    if (!uids) return fallback.get(key);
+    let instance: Buffer;
+    try {
+      instance = await client.retrieveInstance(uids.studyInstanceUid, uids.seriesInstanceUid, uids.sopInstanceUid);
+    } catch (error) {
+      if (error instanceof DicomWebError && error.status === 404) return null;
+      throw unavailable(error, "retrieve");
+    }
+    const image = storedPixels(instance, limits);
+    return encodeGrayPng(image.pixels, image.width, image.height);
+  }
+
+  async function has(key: string): Promise<boolean> {
+    const uids = parsePacsKey(key);
+    return uids ? exists(uids) : fallback.has(key);
+  }
+
+  async function remove(key: string): Promise<boolean> {
+    // DICOMweb has no delete; instances are content-addressed and shared, so the platform never removes them
+    return parsePacsKey(key) ? false : fallback.delete(key);
+  }
+
+  return { kind: "pacs", put, get, has, delete: remove, instanceOf: parsePacsKey };
+}
+
+export type ImageStoreKind = "disk" | "pacs";
+
+/**
+ * The store an entry point runs with (IMAGE_STORE): the local disk under storageDir, or the PACS at dicomWebUrl with
+ * the disk for originals. The configs refuse "pacs" without a PACS URL, so pacs is non-null then.
+ */
+export function createConfiguredImageStore(options: {
+  kind: ImageStoreKind;
+  storageDir: string;
+  pacs: { dicomWebUrl: string; credentials: { username: string; password: string } | null } | null;
+  /** the limits uploads were decoded under (the gateway's UPLOAD_MAX_*), so that a put never refuses what they let in */
+  limits?: Partial<ImageLimits>;
+}): ImageStore {
+  const disk = createLocalDiskImageStore({ root: options.storageDir });
+  if (options.kind === "disk") return disk;
+  if (!options.pacs) throw new TypeError("IMAGE_STORE=pacs needs a PACS URL");
+  const client = createDicomWebClient({ baseUrl: options.pacs.dicomWebUrl, credentials: options.pacs.credentials, timeoutMs: 15_000 });
+  return createPacsImageStore({ client, fallback: disk, ...(options.limits ? { limits: options.limits } : {}) });
+}
