@@ -1,5 +1,6 @@
 // Maps a study's stored results (lib/db DeliverySource) to what each builder takes: the grounded SR, the ORU^R01
 // and the FHIR bundle. Pure functions; the ids that make a resend idempotent are derived from the delivery's id.
+import { PLATFORM_MANUFACTURER } from "../interop/platform.ts";
 import type { Delivery, DeliverySource } from "../db/index.ts";
 import { uuidToUid } from "../interop/dicom-sr/uid.ts";
 import type { SrInput } from "../interop/dicom-sr/index.ts";
@@ -8,7 +9,7 @@ import type { FhirStudyInput } from "../interop/fhir/types.ts";
 import { derivedUid } from "../interop/fhir/uids.ts";
 import { SECONDARY_CAPTURE_SOP_CLASS } from "../interop/fhir/codes.ts";
 
-export const MANUFACTURER = "GK-MVLP platform";
+export const MANUFACTURER = PLATFORM_MANUFACTURER;
 
 type Grounded = { region: string; score: number };
 

@@ -128,22 +128,10 @@ function checkRewritten(copy: Uint8Array, original: Uint8Array, limits: ImageLim
 
 /** The I/O half: stores the prepared original and display PNG; nothing is left behind if the second write fails. */
 export async function storePrepared(p: PreparedImage, store: ImageStore): Promise<ImageRecord> {
-  const uids = p.dicom;
-  const instance =
-    p.format === "DICOM" && uids?.studyInstanceUid && uids.seriesInstanceUid && uids.sopInstanceUid
-      ? { studyInstanceUid: uids.studyInstanceUid, seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid }
-      : undefined;
-  const displayKnown = { sha256: p.displaySha256, ...(instance ? { studyInstanceUid: instance.studyInstanceUid } : {}) };
-  if (store.displayOnlyRaster && p.format !== "DICOM" && p.display) {
-    // The store keeps the display image only: it stands for the original too (the record's sha256 stays the
-    // original's, so a second upload of the same file is still recognised).
-    const shown = await store.put(p.display, "png", displayKnown);
-    return record(p, { ...shown, sha256: p.originalSha256 }, shown);
-  }
-  const stored: StoredObject = await store.put(p.original, EXT[p.format], { sha256: p.originalSha256, ...(instance ? { instance } : {}) });
+  const stored: StoredObject = await store.put(p.original, EXT[p.format], { sha256: p.originalSha256 });
   let displayStored: StoredObject;
   try {
-    displayStored = p.display ? await store.put(p.display, "png", displayKnown) : stored;
+    displayStored = p.display ? await store.put(p.display, "png", { sha256: p.displaySha256 }) : stored;
   } catch (err) {
     if (stored.created) await store.delete(stored.key).catch(() => undefined);
     throw err;

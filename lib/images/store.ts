@@ -18,10 +18,6 @@ export interface KnownContent {
    * again on the event loop). It must be the SHA-256 of these bytes.
    */
   sha256?: string;
-  /** a DICOM file's own UIDs (after de-identification): a PACS store files it under them */
-  instance?: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string };
-  /** the study a derived display image belongs to (a DICOM upload's): a PACS store files it in that study */
-  studyInstanceUid?: string;
 }
 
 export interface ImageStore {
@@ -31,11 +27,6 @@ export interface ImageStore {
   has(key: string): Promise<boolean>;
   /** true if something was removed */
   delete(key: string): Promise<boolean>;
-  /**
-   * true: a PNG or JPEG upload is kept as its 8-bit display image only (a PACS store holds it as a Secondary
-   * Capture instance, which cannot carry a colour or 16-bit original as is). Absent: originals are kept as sent.
-   */
-  readonly displayOnlyRaster?: boolean;
 }
 
 const KEY_PATTERN = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([a-z0-9]{1,8})$/;

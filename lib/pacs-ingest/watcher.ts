@@ -8,6 +8,7 @@ import type { AnalysisTask, Repositories } from "../db/index.ts";
 import { isImageError } from "../images/index.ts";
 import type { ImageRecord } from "../images/ingest.ts";
 import type { Logger } from "../logger/index.ts";
+import { PLATFORM_MANUFACTURER } from "../interop/platform.ts";
 import { classifyInstance, type SkipReason } from "./classify.ts";
 import type { OrthancRest } from "./orthanc-rest.ts";
 
@@ -79,9 +80,17 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     logger.info("pacs instance skipped", { orthancId, callingAet, reason });
   };
 
+  // The platform writes to the same PACS (its SRs, and its stored images when IMAGE_STORE=pacs) over DICOMweb, with no
+  // calling AE title: those are recognised by their Manufacturer and passed without a log row.
+  const isPlatformOwn = async (orthancId: string) => {
+    const tags = await orthanc.tags(orthancId);
+    return typeof tags?.Manufacturer === "string" && tags.Manufacturer.trim() === PLATFORM_MANUFACTURER;
+  };
+
   async function handle(orthancId: string): Promise<void> {
     if (await repos.pacsIngest.handled(orthancId)) return; // replayed after a restart: once only
     const callingAet = await orthanc.remoteAet(orthancId);
+    if (!callingAet && (await isPlatformOwn(orthancId))) return; // our own SR or stored image, not input
     const source = callingAet ? await repos.pacsIngest.findSource(callingAet) : null;
     if (!source) return skip(orthancId, null, callingAet, "UNKNOWN_SOURCE");
     const tenantId = source.tenantId;

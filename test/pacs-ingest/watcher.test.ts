@@ -8,6 +8,8 @@ import { after, test } from "node:test";
 import type { Repositories } from "../../lib/db/index.ts";
 import { createLocalDiskImageStore, ingestImage } from "../../lib/images/index.ts";
 import { silentLogger } from "../../lib/logger/index.ts";
+import { wrapSecondaryCapture } from "../../lib/interop/dicom-sc/wrap.ts";
+import { createDicomWebClient } from "../../lib/interop/dicomweb/client.ts";
 import { createOrthancRest } from "../../lib/pacs-ingest/orthanc-rest.ts";
 import { createPacsIngestWatcher } from "../../lib/pacs-ingest/watcher.ts";
 import { freePort } from "../../lib/stack/processes.ts";
@@ -205,6 +207,22 @@ test(
       return (await ctx.repos.pacsIngest.listLog(tenant.id, 10)).length === 4;
     });
     assert.equal(standby.leading(), true);
+
+    // the platform's own objects in the same PACS (a stored image, an SR), sent over DICOMweb with no calling AE
+    // title, are not input: passed without a log row, not reported as an unknown source
+    const own = wrapSecondaryCapture({
+      width: 4,
+      height: 4,
+      pixels: new Uint8Array(16).fill(90),
+      patient: { id: "P" },
+      study: { accession: "A" },
+      createdAt: new Date(),
+    });
+    await createDicomWebClient({ baseUrl: `${orthanc.url}/dicom-web`, credentials: orthanc.credentials }).store([own.bytes]);
+    const before = await ctx.db.prisma.pacsIngestLog.count();
+    while ((await standby.runOnce()) > 0);
+    assert.equal(await ctx.db.prisma.pacsIngestLog.count(), before);
+    assert.deepEqual(await ctx.repos.pacsIngest.listUnmapped(5), []);
     await standby.stop();
 
     // the lease itself: held until it expires, then anyone's; one statement, so one winner

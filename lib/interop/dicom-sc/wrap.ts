@@ -1,5 +1,6 @@
 // Wraps an 8-bit grayscale image (a decoded PNG or JPEG upload) as a Secondary Capture DICOM instance, so that a
 // PACS can hold uploads next to modality images. UIDs are generated under 2.25 unless given.
+import { PLATFORM_MANUFACTURER } from "../platform.ts";
 import { type Element, encodePart10 } from "../dicom-sr/encode.ts";
 import { IMPLEMENTATION_CLASS_UID, newUid } from "../dicom-sr/uid.ts";
 
@@ -12,9 +13,6 @@ export interface SecondaryCaptureInput {
   pixels: Uint8Array;
   patient: { id: string; name?: string | null };
   study: { studyInstanceUid?: string | null; accession: string };
-  /** given by a caller that needs the same UIDs for the same content (the PACS image store); generated otherwise */
-  seriesInstanceUid?: string;
-  sopInstanceUid?: string;
   createdAt: Date;
   /** fixed series and instance UIDs (a content-addressed store derives them from the pixels' hash); new ones if absent */
   uids?: { seriesInstanceUid: string; sopInstanceUid: string };
@@ -46,6 +44,7 @@ export function wrapSecondaryCapture(input: SecondaryCaptureInput): WrappedImage
     s([0x0008, 0x0050], "SH", input.study.accession.slice(0, 16)),
     s([0x0008, 0x0060], "CS", "OT"),
     s([0x0008, 0x0064], "CS", "WSD"),
+    s([0x0008, 0x0070], "LO", PLATFORM_MANUFACTURER),
     s([0x0008, 0x0090], "PN", ""),
     s([0x0010, 0x0010], "PN", input.patient.name ?? ""),
     s([0x0010, 0x0020], "LO", input.patient.id.slice(0, 64)),
