@@ -1,5 +1,6 @@
 // Maps a study's stored results (lib/db DeliverySource) to what each builder takes: the grounded SR, the ORU^R01
 // and the FHIR bundle. Pure functions; the ids that make a resend idempotent are derived from the delivery's id.
+import { parsePacsKey } from "../images/pacs-store.ts";
 import { PLATFORM_MANUFACTURER } from "../interop/platform.ts";
 import type { Delivery, DeliverySource } from "../db/index.ts";
 import { uuidToUid } from "../interop/dicom-sr/uid.ts";
@@ -31,8 +32,17 @@ export function sourceSopClass(source: DeliverySource): string {
   return SECONDARY_CAPTURE_SOP_CLASS;
 }
 
-/** The same UIDs the FHIR bundle uses for uploads that came without DICOM UIDs. */
+/**
+ * The source image's UIDs: its own (a DICOM upload's); else, when its pixels live in the PACS (IMAGE_STORE=pacs), the
+ * Secondary Capture instance that holds them, so the SR joins that study and names an instance the PACS has; else
+ * the ones derived from the platform's ids (the FHIR bundle uses the same).
+ */
 export function sourceUids(source: DeliverySource) {
+  if (!source.image.sopInstanceUid) {
+    const key = source.image.derivedPngKey ?? source.image.storageKey;
+    const stored = key ? parsePacsKey(key) : null;
+    if (stored) return stored;
+  }
   return {
     studyInstanceUid: source.study.studyInstanceUid ?? derivedUid("study", source.study.id),
     seriesInstanceUid: source.image.seriesInstanceUid ?? derivedUid("series", source.image.id),

@@ -115,3 +115,18 @@ test("a study received by DICOM in: its SR takes the original study, series, ins
   assert.equal(own.study.studyInstanceUid, "2.25.1");
   assert.deepEqual(own.patient, { id: "MRN-1" });
 });
+
+test("an upload whose pixels live in the PACS: the SR joins the stored instance's study and names that instance", () => {
+  const stored = source() as unknown as { image: Record<string, unknown>; study: Record<string, unknown> };
+  stored.image.derivedPngKey = "dicomweb:2.25.11/2.25.12/2.25.13.png";
+  stored.study.studyInstanceUid = null;
+  const input = srInputOf(stored as unknown as DeliverySource, delivery, null, now);
+  assert.equal(input.study.studyInstanceUid, "2.25.11");
+  assert.deepEqual([input.source.seriesInstanceUid, input.source.sopInstanceUid], ["2.25.12", "2.25.13"]);
+  // a DICOM upload keeps its own UIDs, whatever holds its display image
+  stored.image.seriesInstanceUid = "1.2.9.2";
+  stored.image.sopInstanceUid = "1.2.9.3";
+  stored.study.studyInstanceUid = "1.2.9.1";
+  const own = srInputOf(stored as unknown as DeliverySource, delivery, null, now);
+  assert.deepEqual([own.study.studyInstanceUid, own.source.sopInstanceUid], ["1.2.9.1", "1.2.9.3"]);
+});
