@@ -179,6 +179,7 @@ export function oruOf(
   delivery: Delivery,
   endpoints: { sendingApplication: string; sendingFacility: string; receivingApplication: string; receivingFacility: string },
   now: Date,
+  original: SourceIdentity | null = null,
 ): OruReport {
   const state = reportState(source);
   const m = model(source);
@@ -194,8 +195,9 @@ export function oruOf(
     controlId: hl7ControlId(delivery),
     sentAt: now,
     ...endpoints,
-    patientExternalId: source.patient.mrn,
-    accessionNumber: source.study.accession,
+    // a study received by DICOM in: the RIS knows the original accession and patient id, not the platform's pseudonyms
+    patientExternalId: original?.patientId ?? source.patient.mrn,
+    accessionNumber: original?.accession ?? source.study.accession,
     status: state,
     findings: source.findings.map((f) => ({ label: f.label, probability: f.probability, threshold: f.threshold })),
     reportLines: lines,

@@ -125,6 +125,7 @@ export async function sendHl7(ctx: SendContext): Promise<SendOutcome> {
       receivingFacility: ctx.settings.hl7ReceivingFacility ?? "",
     },
     ctx.now,
+    await originalIdentity(ctx),
   );
   let reply: string;
   try {

@@ -110,6 +110,15 @@ test("a study received by DICOM in: its SR takes the original study, series, ins
   assert.deepEqual(input.study, { studyInstanceUid: "1.2.3.1", accession: "A-77", studyDate: original.studyDate });
   assert.deepEqual(input.patient, { id: "HOSP-42", name: "Doe^Jane" });
   assert.deepEqual(input.source, { sopClassUid: "1.2.840.10008.5.1.4.1.1.1", sopInstanceUid: "1.2.3.3", seriesInstanceUid: "1.2.3.2" });
+  // the ORU to the RIS: the original accession and patient id, which the RIS knows
+  const oru = oruOf(
+    source(),
+    delivery,
+    { sendingApplication: "A", sendingFacility: "F", receivingApplication: "R", receivingFacility: "RF" },
+    now,
+    original,
+  );
+  assert.deepEqual([oru.accessionNumber, oru.patientExternalId], ["A-77", "HOSP-42"]);
   // without it, the platform's own (pseudonymous) UIDs and no name, as for uploads
   const own = srInputOf(source(), delivery, null, now);
   assert.equal(own.study.studyInstanceUid, "2.25.1");
