@@ -55,6 +55,25 @@ export interface Locked {
   status: AnalysisStatus;
 }
 
+/** An analysis as a consumed job first sees it. */
+export interface OpenedAnalysis {
+  id: string;
+  tenantId: string;
+  studyId: string;
+  imageId: string;
+  task: AnalysisTask;
+  status: AnalysisStatus;
+  attempts: number;
+  question: string | null;
+}
+
+export interface OpenedImage {
+  id: string;
+  sha256: string;
+  storageKey: string;
+  derivedPngKey: string | null;
+}
+
 function checkFinite(field: string, value: number | null | undefined): void {
   if (value !== null && value !== undefined && !Number.isFinite(value))
     throw new ValidationError(`${field} must be a finite number`, { field });
@@ -153,6 +172,22 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
 
   return {
     writeJob,
+    /**
+     * What a consumed job needs before any work, in one read: whether this consumer group processed the message
+     * already, the analyses it names (as stored, before any claim), and the image row (tenant-scoped). It replaced
+     * three reads per job.
+     */
+    async open(job: { consumerGroup: string; messageId: string; analysisIds: string[]; tenantId: string; imageId: string }) {
+      const [row] = await prisma.$queryRaw<{ processed: boolean; analyses: OpenedAnalysis[]; image: OpenedImage | null }[]>`
+        SELECT
+          EXISTS (SELECT 1 FROM "ProcessedMessage" WHERE "consumerGroup" = ${job.consumerGroup} AND "messageId" = ${job.messageId}) AS processed,
+          COALESCE((SELECT json_agg(json_build_object('id', a.id, 'tenantId', a."tenantId", 'studyId', a."studyId", 'imageId', a."imageId",
+              'task', a.task, 'status', a.status, 'attempts', a.attempts, 'question', a.question) ORDER BY a.id)
+            FROM "Analysis" a WHERE a.id = ANY(${job.analysisIds}::text[])), '[]'::json) AS analyses,
+          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey")
+            FROM "Image" i WHERE i.id = ${job.imageId} AND i."tenantId" = ${job.tenantId}) AS image`;
+      return row!;
+    },
     /**
      * Claim a job's analyses for an attempt (QUEUED or RUNNING -> RUNNING, attempts + 1) in one statement. RUNNING
      * is accepted because a worker that died mid-job leaves it RUNNING and the redelivered message must finish it.
