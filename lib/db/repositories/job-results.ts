@@ -177,19 +177,48 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
   return {
     writeJob,
     /**
-     * What a consumed job needs before any work, in one read: whether this consumer group processed the message
-     * already, the analyses it names (as stored, before any claim), and the image row (tenant-scoped). It replaced
-     * three reads per job.
+     * A consumed job's first statement: whether this consumer group processed the message already, the analyses it
+     * names as stored before the claim, the image row (tenant-scoped), and the claim of its first try. The claim
+     * (QUEUED or RUNNING -> RUNNING, attempts + 1, as claim() below) is made only when the message is new, every
+     * analysis exists and agrees with the job (tenant, study, image, and the v1 event's task), and only for
+     * analyses with tries left in this request generation (attempts - (attempt - 1) < maxAttempts): the same rules
+     * the worker applies to the rows, so a message it dead-letters or skips has claimed nothing. It replaced four
+     * statements per job.
      */
-    async open(job: { consumerGroup: string; messageId: string; analysisIds: string[]; tenantId: string; imageId: string }) {
-      const [row] = await prisma.$queryRaw<{ processed: boolean; analyses: OpenedAnalysis[]; image: OpenedImage | null }[]>`
-        SELECT
-          EXISTS (SELECT 1 FROM "ProcessedMessage" WHERE "consumerGroup" = ${job.consumerGroup} AND "messageId" = ${job.messageId}) AS processed,
-          COALESCE((SELECT json_agg(json_build_object('id', a.id, 'tenantId', a."tenantId", 'studyId', a."studyId", 'imageId', a."imageId",
-              'task', a.task, 'status', a.status, 'attempts', a.attempts, 'question', a.question) ORDER BY a.id)
-            FROM "Analysis" a WHERE a.id = ANY(${job.analysisIds}::text[])), '[]'::json) AS analyses,
+    async open(job: {
+      consumerGroup: string;
+      messageId: string;
+      analysisIds: string[];
+      tenantId: string;
+      studyId: string;
+      imageId: string;
+      expectedTask: AnalysisTask | null;
+      attempt: number;
+      maxAttempts: number;
+    }) {
+      const ids = job.analysisIds;
+      const [row] = await prisma.$queryRaw<
+        { processed: boolean; analyses: OpenedAnalysis[]; claimed: OpenedAnalysis[]; image: OpenedImage | null }[]
+      >`
+        WITH
+          p AS (SELECT EXISTS (SELECT 1 FROM "ProcessedMessage" WHERE "consumerGroup" = ${job.consumerGroup}::text AND "messageId" = ${job.messageId}::text) AS done),
+          a AS MATERIALIZED (SELECT a.id, a."tenantId", a."studyId", a."imageId", a.task, a.status, a.attempts, a.question
+            FROM "Analysis" a WHERE a.id = ANY(${ids}::text[])),
+          go AS (SELECT NOT p.done
+              AND (SELECT count(*) FROM a) = (SELECT count(DISTINCT x) FROM unnest(${ids}::text[]) x)
+              AND NOT EXISTS (SELECT 1 FROM a WHERE a."tenantId" <> ${job.tenantId}::text OR a."studyId" <> ${job.studyId}::text
+                OR a."imageId" <> ${job.imageId}::text OR (${job.expectedTask}::text IS NOT NULL AND a.task::text <> ${job.expectedTask}::text)) AS ok
+            FROM p),
+          c AS (UPDATE "Analysis" u SET "status" = 'RUNNING', "attempts" = u."attempts" + 1,
+              "startedAt" = (now() AT TIME ZONE 'UTC'), "updatedAt" = (now() AT TIME ZONE 'UTC')
+            FROM go WHERE go.ok AND u.id = ANY(${ids}::text[]) AND u.status IN ('QUEUED','RUNNING')
+              AND GREATEST(0, u."attempts" - (${job.attempt}::int - 1)) < ${job.maxAttempts}::int
+            RETURNING u.id, u."tenantId", u."studyId", u."imageId", u.task, u.status, u.attempts, u.question)
+        SELECT (SELECT done FROM p) AS processed,
+          COALESCE((SELECT json_agg(a ORDER BY a.id) FROM a), '[]'::json) AS analyses,
+          COALESCE((SELECT json_agg(c ORDER BY c.id) FROM c), '[]'::json) AS claimed,
           (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey")
-            FROM "Image" i WHERE i.id = ${job.imageId} AND i."tenantId" = ${job.tenantId}) AS image`;
+            FROM "Image" i WHERE i.id = ${job.imageId}::text AND i."tenantId" = ${job.tenantId}::text) AS image`;
       return row!;
     },
     /**

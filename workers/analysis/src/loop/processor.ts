@@ -164,13 +164,19 @@ export function createProcessor(deps: ProcessorDeps) {
       return deadLetterOnly(message, isAppError(error) ? error : new InvalidEventError(String(error)), 0);
     }
     const skippedAll = (tries: number): MessageReport => ({ outcome: "skipped", analyses: [], tries });
-    // one read: processed already?, the analyses as stored, the image row (handed to the image loader)
+    const { maxAttempts } = deps.retry;
+    // One statement: processed already?, the analyses as stored, the image row (for the image loader), and the
+    // first try's claim, made by the same rules as below (so a message skipped or dead-lettered claimed nothing).
     const opened = await deps.jobs.open({
       consumerGroup: deps.groupId,
       messageId: job.eventId,
       analysisIds: job.analysisIds,
       tenantId: job.tenantId,
+      studyId: job.studyId,
       imageId: job.imageId,
+      expectedTask: job.expected?.task ?? null,
+      attempt: job.attempt,
+      maxAttempts,
     });
     if (opened.processed) return skippedAll(0);
 
@@ -182,7 +188,6 @@ export function createProcessor(deps: ProcessorDeps) {
     const dedupe: Dedupe = { consumerGroup: deps.groupId, messageId: job.eventId };
     // Tries of this request generation so far: the gateway's retry sends attempt = attempts + 1.
     const usedOf = (attempts: number) => Math.max(0, attempts - (job.attempt - 1));
-    const { maxAttempts } = deps.retry;
 
     const active = rows.filter((r) => ACTIVE.has(r.status));
     if (active.length === 0) return skippedAll(0);
@@ -196,8 +201,10 @@ export function createProcessor(deps: ProcessorDeps) {
     let remaining = active.filter((r) => !exhausted.includes(r)).map((r) => r.id);
 
     let tries = 0;
+    let firstClaim: typeof opened.claimed | undefined = opened.claimed;
     for (;;) {
-      const claimed = remaining.length ? await deps.jobs.claim(remaining) : [];
+      const claimed = firstClaim ?? (remaining.length ? await deps.jobs.claim(remaining) : []);
+      firstClaim = undefined;
       if (claimed.length === 0) return finish(message, dedupe, [], gaveUp, tries);
       tries += 1;
       const used = Math.max(...claimed.map((c) => usedOf(c.attempts)));
