@@ -1,7 +1,8 @@
 // Issue 14, finding 7 (d)-(e): `logout` revokes the token it is called with, an ADMIN revokes every session of
 // a user of their tenant, and a revoked token is refused on HTTP and WebSocket (an open socket is closed: at
 // once on the replica that revoked it, within AUTH_SESSION_RECHECK_SECONDS on the others). API keys' last use
-// is recorded, at most once per API_KEY_LAST_USED_INTERVAL_SECONDS.
+// is recorded, at most once per API_KEY_LAST_USED_INTERVAL_SECONDS; a revoked API key is refused once
+// API_KEY_CACHE_SECONDS have passed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient, type Client } from "graphql-ws";
@@ -14,7 +15,9 @@ const REVOKE = `mutation($u: ID!) { revokeSessions(userId: $u) { revoked errors 
 const bearer = (token: string): Auth => ({ authorization: `Bearer ${token}` });
 
 test("logout, session revocation and API key last use", { timeout: 300_000 }, async (t) => {
-  const fx = await startGatewayFixture(t, { env: { AUTH_SESSION_RECHECK_SECONDS: "1", API_KEY_LAST_USED_INTERVAL_SECONDS: "2" } });
+  const fx = await startGatewayFixture(t, {
+    env: { AUTH_SESSION_RECHECK_SECONDS: "1", API_KEY_LAST_USED_INTERVAL_SECONDS: "2", API_KEY_CACHE_SECONDS: "2" },
+  });
   const user = await fx.ctx.repos.users.create({
     tenantId: fx.tenantA.tenantId,
     email: "sessions+a@demo.local",
@@ -121,5 +124,22 @@ test("logout, session revocation and API key last use", { timeout: 300_000 }, as
     await new Promise((r) => setTimeout(r, 2100));
     await fx.gql(VIEWER, {}, { "x-api-key": key });
     assert.ok((await lastUsed())!.getTime() > first.getTime(), "rewritten after the interval");
+  });
+
+  await t.test("a revoked API key is refused once the key cache's seconds have passed, on HTTP and WebSocket", async () => {
+    const { apiKey, key } = await fx.ctx.repos.apiKeys.create({ tenantId: fx.tenantA.tenantId, name: "revoked app", role: "CLINICIAN" });
+    assert.equal((await fx.gql(VIEWER, {}, { "x-api-key": key })).status, 200);
+    assert.equal(await fx.ctx.repos.apiKeys.revoke(fx.tenantA.tenantId, apiKey.id), true);
+    // API_KEY_CACHE_SECONDS is 2 here: the replica may still trust the key that long, not longer
+    await new Promise((r) => setTimeout(r, 2100));
+    const after = await fx.gql(VIEWER, {}, { "x-api-key": key });
+    assert.equal(after.status, 401);
+    assert.equal(after.body.errors?.[0]?.extensions?.code, "UNAUTHENTICATED");
+    const socket = fx.ws({ apiKey: key });
+    const code = await new Promise<number>((resolve) => {
+      socket.on("closed", (event) => resolve((event as { code: number }).code));
+      socket.subscribe({ query: `subscription { tenantAnalysisUpdates { status } }` }, { next() {}, error() {}, complete() {} });
+    });
+    assert.equal(code, 4403);
   });
 });

@@ -2,15 +2,15 @@
 // status transitions for workers, retry and cancel. Completion events go through the outbox too, in the
 // transaction that makes the analysis terminal, so "completed" is announced exactly when it is true.
 import { sqlThroughPrisma, type SqlClient } from "../sql.ts";
-import { randomUUID } from "node:crypto";
 import type { Analysis, AnalysisStatus, AnalysisTask, PrismaClient } from "../generated/client.ts";
 import type { Tx } from "../client.ts";
 import { isUniqueViolation } from "../client.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors/index.ts";
-import { encodeEvent, MAX_JOB_ANALYSES, type TopicNames } from "../../events/index.ts";
+import type { TopicNames } from "../../events/index.ts";
 import { completedEvent } from "./completions.ts";
 import { createJobResultRepository, refreshStudies } from "./job-results.ts";
-import { insertEvents, type EventRow } from "./job-sql.ts";
+import { insertEvents } from "./job-sql.ts";
+import { jobEvents, requestInOneStatement, type StudyRequest } from "./request-sql.ts";
 import { enqueueOutbox } from "./outbox.ts";
 import { recordTransition } from "./transitions.ts";
 import { groupByKey, orderByIds } from "./pagination.ts";
@@ -52,6 +52,9 @@ export interface Dedupe {
   messageId: string;
 }
 
+/** requestAtOnce takes up to this many analyses (the API asks for at most the four tasks) */
+const MAX_REQUEST_ITEMS = 64;
+
 export const ACTIVE_STATUSES: AnalysisStatus[] = ["QUEUED", "RUNNING"];
 
 /** Derive one idempotency key per task/image/question from a client's request key. */
@@ -76,36 +79,9 @@ export async function enqueueCompleted(tx: Tx, analysis: Analysis, topics: Topic
   await recordTransition(tx, analysis, analysis.status, finishedAt);
 }
 
-/** Enqueue AnalysisRequested (attempt n) and record the QUEUED transition, inside the transaction that queues. */
-/**
- * One AnalysisRequested (v2, ids only) per requested image, keyed by study: a study's analyses travel and are
- * processed together, and different studies spread over the partitions. Each analysis gets its QUEUED transition.
- */
+/** Enqueue AnalysisRequested (attempt n) and record the QUEUED transitions, inside the transaction that queues. */
 async function enqueueJobs(tx: Tx, analyses: Analysis[], topics: TopicNames, attempt: number, queueStudies = false): Promise<void> {
-  const requestedAt = new Date();
-  const byImage = new Map<string, Analysis[]>();
-  for (const analysis of analyses) byImage.set(analysis.imageId, [...(byImage.get(analysis.imageId) ?? []), analysis]);
-  const jobs: EventRow[] = [];
-  for (const group of byImage.values())
-    for (let start = 0; start < group.length; start += MAX_JOB_ANALYSES) {
-      const chunk = group.slice(start, start + MAX_JOB_ANALYSES);
-      const first = chunk[0]!;
-      const eventId = randomUUID();
-      const payload = encodeEvent("AnalysisRequested", {
-        type: "AnalysisRequested",
-        version: 2,
-        eventId,
-        tenantId: first.tenantId,
-        studyId: first.studyId,
-        imageId: first.imageId,
-        analysisIds: chunk.map((a) => a.id),
-        attempt,
-        requestedAt: requestedAt.toISOString(),
-      });
-      jobs.push({ topic: topics.requested, key: first.studyId, payload: JSON.parse(payload), eventId, tenantId: first.tenantId });
-    }
-  const at = requestedAt.toISOString();
-  const queued = analyses.map((a) => ({ tenantId: a.tenantId, studyId: a.studyId, analysisId: a.id, status: "QUEUED" as const, at }));
+  const { jobs, queued } = jobEvents(analyses, topics, attempt, new Date());
   // one statement; with queueStudies it also sets the studies IN_PROGRESS (the caller then skips refreshStudies)
   await insertEvents(tx, jobs, queued, { queued: queueStudies ? [...new Set(analyses.map((a) => a.studyId))].sort() : [] });
 }
@@ -218,6 +194,17 @@ export function createAnalysisRepository(prisma: PrismaClient, topics: TopicName
 
   return {
     requestAnalyses,
+    /**
+     * One study image's request with its audit event as one statement (request-sql.ts); null when a key is taken,
+     * the image is not the tenant's on that study, or a concurrent request won: then use requestAnalyses.
+     */
+    async requestAtOnce(request: StudyRequest): Promise<RequestOutcome[] | null> {
+      const keys = new Set(request.items.map((i) => i.idempotencyKey));
+      if (keys.size !== request.items.length || request.items.length > MAX_REQUEST_ITEMS) return null;
+      for (const item of request.items) normaliseQuestion({ ...request, ...item });
+      const created = await requestInOneStatement(sql, topics, request);
+      return created?.map((analysis) => ({ analysis, created: true })) ?? null;
+    },
     requestAnalysis: async (input: AnalysisRequestInput) => (await requestAnalyses([input]))[0]!,
     findById: (tenantId: string, id: string) => prisma.analysis.findFirst({ where: { id, tenantId } }),
     /** For workers, which act on any tenant's analysis named by an event. */

@@ -1,8 +1,9 @@
-// The one writer of analysis outcomes. A job (one study image, several analyses) ends in one transaction of
-// set-based SQL: lock the analyses, mark the consumed message processed, replace the result rows of every
-// succeeded analysis, mark each SUCCEEDED or FAILED with provenance and reliability, enqueue one
-// AnalysisCompleted and one transition per analysis, refresh the studies. About ten round trips per job, however
-// many analyses and rows it holds (the per-row ORM path took about twelve per analysis).
+// The one writer of analysis outcomes. A job (one study image, several analyses) ends in one transaction of two
+// statements, however many analyses and rows it holds: (1) mark the consumed message processed and lock the
+// analyses and their studies; (2) replace the result rows of every succeeded analysis, mark each SUCCEEDED or
+// FAILED with provenance and reliability, enqueue one AnalysisCompleted and one transition per analysis, refresh
+// the studies (job-write-sql.ts). With BEGIN and COMMIT, four round trips (it was seven; the per-row ORM path
+// took about twelve per analysis).
 //
 // Idempotent: an analysis that is no longer QUEUED/RUNNING (done, cancelled) is left alone, and a message
 // already recorded as processed writes nothing. Unique indexes on analysisId (+label/rank/index) make a
@@ -14,7 +15,8 @@ import type { TopicNames } from "../../events/index.ts";
 import type { Dedupe, ErrorInfo, Provenance } from "./analyses.ts";
 import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } from "./result-inputs.ts";
 import { enqueueCompletionDeliveries } from "./delivery-completion.ts";
-import { announce, finish, refreshJobStudies, refreshStudies, reliabilityColumns, replaceResults, resultRows } from "./job-sql.ts";
+import { refreshStudies, reliabilityColumns, resultRows } from "./job-sql.ts";
+import { writeOutcomes, type OutcomeUpdate, type Previous } from "./job-write-sql.ts";
 
 export { refreshStudies };
 
@@ -55,6 +57,25 @@ export interface Locked {
   status: AnalysisStatus;
 }
 
+/** An analysis as a consumed job first sees it. */
+export interface OpenedAnalysis {
+  id: string;
+  tenantId: string;
+  studyId: string;
+  imageId: string;
+  task: AnalysisTask;
+  status: AnalysisStatus;
+  attempts: number;
+  question: string | null;
+}
+
+export interface OpenedImage {
+  id: string;
+  sha256: string;
+  storageKey: string;
+  derivedPngKey: string | null;
+}
+
 function checkFinite(field: string, value: number | null | undefined): void {
   if (value !== null && value !== undefined && !Number.isFinite(value))
     throw new ValidationError(`${field} must be a finite number`, { field });
@@ -92,14 +113,18 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
     return prisma.$transaction(async (tx) => {
       // the consumed message is recorded in the locking statement; its row lock orders duplicates of the message
       const dedupe = job.dedupe;
-      const locked = dedupe
-        ? await tx.$queryRaw<(Locked & { fresh: number })[]>`
-          WITH m AS (INSERT INTO "ProcessedMessage" ("id","consumerGroup","messageId") VALUES (gen_random_uuid()::text, ${dedupe.consumerGroup}, ${dedupe.messageId})
-            ON CONFLICT DO NOTHING RETURNING id)
-          SELECT a.id, a."tenantId", a."studyId", a.task, a.status, (SELECT count(*) FROM m)::int AS fresh
-          FROM "Analysis" a WHERE a.id = ANY(${ids}::text[]) ORDER BY a.id FOR UPDATE OF a`
-        : await tx.$queryRaw<Locked[]>`
-          SELECT id, "tenantId", "studyId", task, status FROM "Analysis" WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+      // The studies are locked here too, in id order after the analyses: the write statement's snapshot then
+      // starts after the lock, which its study refresh needs (job-write-sql.ts).
+      const locked = await tx.$queryRaw<(Locked & Previous & { fresh: number; studies: number })[]>`
+        WITH
+          m AS (INSERT INTO "ProcessedMessage" ("id","consumerGroup","messageId")
+            SELECT gen_random_uuid()::text, ${dedupe?.consumerGroup ?? ""}::text, ${dedupe?.messageId ?? ""}::text WHERE ${dedupe !== undefined}::boolean
+            ON CONFLICT DO NOTHING RETURNING id),
+          a AS MATERIALIZED (SELECT a.id, a."tenantId", a."studyId", a.task, a.status, a."modelName", a."modelVersion", a."bundleSha256",
+              a."reliabilityLevel", a."reliabilityScore", a."reliabilityReasons", a."frontalProbability", a."oodDistance"
+            FROM "Analysis" a WHERE a.id = ANY(${ids}::text[]) ORDER BY a.id FOR UPDATE OF a),
+          st AS MATERIALIZED (SELECT s.id FROM "Study" s WHERE s.id IN (SELECT "studyId" FROM a) ORDER BY s.id FOR NO KEY UPDATE)
+        SELECT a.*, (SELECT count(*) FROM m)::int AS fresh, (SELECT count(*) FROM st)::int AS studies FROM a ORDER BY a.id`;
       const byId = new Map(locked.map((a) => [a.id, a]));
       const missing = ids.find((id) => !byId.has(id));
       if (missing) throw new NotFoundError("Analysis", missing);
@@ -107,22 +132,16 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         if (byId.get(r.analysisId)!.task !== r.task)
           throw new ValidationError(`analysis ${r.analysisId} is a ${byId.get(r.analysisId)!.task} analysis, not ${r.task}`);
       const statuses = new Map(locked.map((a) => [a.id, a.status]));
-      if (dedupe && locked.some((a) => "fresh" in a && a.fresh === 0)) return { fresh: false, applied: [], statuses };
+      if (dedupe && locked.some((a) => a.fresh === 0)) return { fresh: false, applied: [], statuses };
       const active = (id: string) => ["QUEUED", "RUNNING"].includes(byId.get(id)!.status);
       const writable = succeeded.filter((r) => active(r.analysisId));
       const failing = failed.filter((f) => active(f.analysisId));
       if (writable.length + failing.length === 0) return { fresh: true, applied: [], statuses };
 
-      if (writable.length)
-        await replaceResults(
-          tx,
-          writable.map((r) => r.analysisId),
-          resultRows(writable, byId),
-        );
-      const updates = [
+      const updates: OutcomeUpdate[] = [
         ...writable.map((r) => ({
           id: r.analysisId,
-          status: "SUCCEEDED",
+          status: "SUCCEEDED" as const,
           errorCode: null,
           errorMessage: null,
           hasReliability: r.reliability !== undefined,
@@ -130,17 +149,21 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         })),
         ...failing.map((f) => ({
           id: f.analysisId,
-          status: "FAILED",
+          status: "FAILED" as const,
           errorCode: f.error.code,
           errorMessage: f.error.message.slice(0, 4000),
           hasReliability: false,
         })),
       ];
-      const finished = await finish(tx, updates, job.provenance);
-      await announce(tx, finished, new Map(failing.map((f) => [f.analysisId, f.error])), topics);
-      const onCompletion = await refreshJobStudies(tx, [...new Set(finished.map((a) => a.studyId))].sort(), [
-        ...new Set(finished.map((a) => a.tenantId)),
-      ]);
+      const { finished, onCompletion } = await writeOutcomes(tx, {
+        byId,
+        resultIds: writable.map((r) => r.analysisId),
+        rows: resultRows(writable, byId),
+        updates,
+        provenance: job.provenance,
+        errors: new Map(failing.map((f) => [f.analysisId, f.error])),
+        topics,
+      });
       // SR on completion (tenants that ask for it): its delivery row commits with the results that complete the study
       for (const key of [...new Set(finished.map((a) => `${a.tenantId} ${a.studyId}`))].sort()) {
         const [tenantId, studyId] = key.split(" ") as [string, string];
@@ -153,6 +176,51 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
 
   return {
     writeJob,
+    /**
+     * A consumed job's first statement: whether this consumer group processed the message already, the analyses it
+     * names as stored before the claim, the image row (tenant-scoped), and the claim of its first try. The claim
+     * (QUEUED or RUNNING -> RUNNING, attempts + 1, as claim() below) is made only when the message is new, every
+     * analysis exists and agrees with the job (tenant, study, image, and the v1 event's task), and only for
+     * analyses with tries left in this request generation (attempts - (attempt - 1) < maxAttempts): the same rules
+     * the worker applies to the rows, so a message it dead-letters or skips has claimed nothing. It replaced four
+     * statements per job.
+     */
+    async open(job: {
+      consumerGroup: string;
+      messageId: string;
+      analysisIds: string[];
+      tenantId: string;
+      studyId: string;
+      imageId: string;
+      expectedTask: AnalysisTask | null;
+      attempt: number;
+      maxAttempts: number;
+    }) {
+      const ids = job.analysisIds;
+      const [row] = await prisma.$queryRaw<
+        { processed: boolean; analyses: OpenedAnalysis[]; claimed: OpenedAnalysis[]; image: OpenedImage | null }[]
+      >`
+        WITH
+          p AS (SELECT EXISTS (SELECT 1 FROM "ProcessedMessage" WHERE "consumerGroup" = ${job.consumerGroup}::text AND "messageId" = ${job.messageId}::text) AS done),
+          a AS MATERIALIZED (SELECT a.id, a."tenantId", a."studyId", a."imageId", a.task, a.status, a.attempts, a.question
+            FROM "Analysis" a WHERE a.id = ANY(${ids}::text[])),
+          go AS (SELECT NOT p.done
+              AND (SELECT count(*) FROM a) = (SELECT count(DISTINCT x) FROM unnest(${ids}::text[]) x)
+              AND NOT EXISTS (SELECT 1 FROM a WHERE a."tenantId" <> ${job.tenantId}::text OR a."studyId" <> ${job.studyId}::text
+                OR a."imageId" <> ${job.imageId}::text OR (${job.expectedTask}::text IS NOT NULL AND a.task::text <> ${job.expectedTask}::text)) AS ok
+            FROM p),
+          c AS (UPDATE "Analysis" u SET "status" = 'RUNNING', "attempts" = u."attempts" + 1,
+              "startedAt" = (now() AT TIME ZONE 'UTC'), "updatedAt" = (now() AT TIME ZONE 'UTC')
+            FROM go WHERE go.ok AND u.id = ANY(${ids}::text[]) AND u.status IN ('QUEUED','RUNNING')
+              AND GREATEST(0, u."attempts" - (${job.attempt}::int - 1)) < ${job.maxAttempts}::int
+            RETURNING u.id, u."tenantId", u."studyId", u."imageId", u.task, u.status, u.attempts, u.question)
+        SELECT (SELECT done FROM p) AS processed,
+          COALESCE((SELECT json_agg(a ORDER BY a.id) FROM a), '[]'::json) AS analyses,
+          COALESCE((SELECT json_agg(c ORDER BY c.id) FROM c), '[]'::json) AS claimed,
+          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey")
+            FROM "Image" i WHERE i.id = ${job.imageId}::text AND i."tenantId" = ${job.tenantId}::text) AS image`;
+      return row!;
+    },
     /**
      * Claim a job's analyses for an attempt (QUEUED or RUNNING -> RUNNING, attempts + 1) in one statement. RUNNING
      * is accepted because a worker that died mid-job leaves it RUNNING and the redelivered message must finish it.

@@ -43,6 +43,8 @@ const schema = z.object({
   AUTH_SESSION_RECHECK_SECONDS: env.int(30, 1),
   /** an API key's lastUsedAt is written at most once per this many seconds */
   API_KEY_LAST_USED_INTERVAL_SECONDS: env.int(60, 0),
+  /** an API key found active is trusted this long without a lookup; a revocation takes effect within it (0: off) */
+  API_KEY_CACHE_SECONDS: env.int(5, 0),
   /** failed logins of one account (e-mail, known or not) before it is locked */
   LOGIN_ACCOUNT_MAX_FAILURES: env.int(5, 1),
   /** failed logins from one client address before it is locked */
@@ -180,6 +182,7 @@ export type GatewayConfig = {
     tokenTtlSeconds: number;
     sessionRecheckSeconds: number;
     apiKeyLastUsedIntervalSeconds: number;
+    apiKeyCacheSeconds: number;
     login: LoginLimits;
   };
   upload: {
@@ -235,6 +238,7 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
       tokenTtlSeconds: c.AUTH_TOKEN_TTL_SECONDS,
       sessionRecheckSeconds: c.AUTH_SESSION_RECHECK_SECONDS,
       apiKeyLastUsedIntervalSeconds: c.API_KEY_LAST_USED_INTERVAL_SECONDS,
+      apiKeyCacheSeconds: c.API_KEY_CACHE_SECONDS,
       login: {
         accountMaxFailures: c.LOGIN_ACCOUNT_MAX_FAILURES,
         addressMaxFailures: c.LOGIN_ADDRESS_MAX_FAILURES,

@@ -30,6 +30,7 @@ import { AnalysisUpdates } from "./subscriptions/updates.ts";
 import { createCompletionConsumer } from "./subscriptions/completions.ts";
 import { createTransitionTailer, type TransitionTailer } from "./subscriptions/tailer.ts";
 import { attachGraphQLWs } from "./ws.ts";
+import { cachedAuthStore } from "./auth/api-key-cache.ts";
 import { authenticate, InvalidCredentials, type Principal } from "./auth/principal.ts";
 import { decide } from "./auth/policy.ts";
 import { handleGraphQL, type DocumentCheck } from "./http/graphql.ts";
@@ -117,6 +118,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     replay: config.subscriptions.replay,
     wakeDeliveries: () => deliveries?.wake(),
   });
+  // HTTP and WebSocket share it: one lookup per key per API_KEY_CACHE_SECONDS on this replica
+  const authStore = cachedAuthStore(services.repos, { ttlMs: config.auth.apiKeyCacheSeconds * 1000 });
   const authOptions = { tokenSecret: config.auth.tokenSecret, apiKeyLastUsedIntervalSeconds: config.auth.apiKeyLastUsedIntervalSeconds };
   const schema = buildSchema();
   const apollo = createApollo(schema, { ...config.graphql, logger });
@@ -179,7 +182,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function principalOf(req: http.IncomingMessage): Promise<Principal | null> {
     return authenticate(
-      services.repos,
+      authStore,
       { authorization: headerValue(req, "authorization") ?? null, apiKey: headerValue(req, "x-api-key") ?? null },
       authOptions,
     );
@@ -304,7 +307,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     server,
     path: "/graphql",
     schema,
-    authStore: services.repos,
+    authStore,
     auth: authOptions,
     recheckSeconds: config.auth.sessionRecheckSeconds,
     revocations: services.revocations,

@@ -9,9 +9,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ping, type Db } from "../../../lib/db/client.ts";
 import { createModelVersionRepository } from "../../../lib/db/repositories/model-versions.ts";
-import { createAnalysisRepository } from "../../../lib/db/repositories/analyses.ts";
 import { createImageRepository } from "../../../lib/db/repositories/images.ts";
-import { createHeartbeatRepository, createProcessedMessageRepository } from "../../../lib/db/repositories/operations.ts";
+import { createHeartbeatRepository } from "../../../lib/db/repositories/operations.ts";
 import { createOutboxRepository } from "../../../lib/db/repositories/outbox.ts";
 import { createJobResultRepository } from "../../../lib/db/repositories/job-results.ts";
 import type { AppError } from "../../../lib/errors/index.ts";
@@ -70,9 +69,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   const logger = deps.logger ?? silentLogger;
   const prisma = db.prisma;
   const topics = config.topics;
-  const analyses = createAnalysisRepository(prisma, topics);
   const jobs = createJobResultRepository(prisma, topics);
-  const processed = createProcessedMessageRepository(prisma);
   const heartbeats = createHeartbeatRepository(prisma);
   const images = createImageLoader({ images: createImageRepository(prisma), store: imageStore, engine });
   const stats = createStats();
@@ -114,9 +111,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
 
   const processor = createProcessor({
     engine,
-    analyses,
     jobs,
-    processed,
     images,
     deadLetter,
     logger,

@@ -1,7 +1,7 @@
 // Who is calling: resolved once per HTTP request / WebSocket operation from the credentials, in one place.
 // Bearer tokens (people) are re-checked against their session (not revoked, not expired) and the user row
-// (not disabled) in one query; API keys (apps) against their hash and revocation. So logout, revocation, a
-// disabled user or a revoked key lose access at once. An API key's last use is recorded, at most once per
+// (not disabled) in one query; API keys (apps) against their hash and revocation. So logout, revocation or a
+// disabled user lose access at once; a revoked key within API_KEY_CACHE_SECONDS (auth/api-key-cache.ts). An API key's last use is recorded, at most once per
 // `apiKeyLastUsedIntervalSeconds` (a conditional write, so several replicas together still write about once).
 import type { Repositories } from "../../../../lib/db/index.ts";
 import type { Role } from "../graphql/models.ts";

@@ -31,8 +31,8 @@ export interface LoadedImage {
 export function createImageLoader(deps: { images: ImageLookup; store: ImageStore; engine: Engine; cacheSize?: number }) {
   const pending = new LruCache<string, Promise<LoadedImage>>(deps.cacheSize ?? 32);
 
-  async function load(tenantId: string, imageId: string): Promise<LoadedImage> {
-    const row = await deps.images.findById(tenantId, imageId);
+  async function load(tenantId: string, imageId: string, known?: ImageRow | null): Promise<LoadedImage> {
+    const row = known === undefined ? await deps.images.findById(tenantId, imageId) : known;
     if (!row) throw new NotFoundError("Image", imageId);
     const key = row.derivedPngKey ?? row.storageKey;
     let sha = row.sha256;
@@ -51,11 +51,12 @@ export function createImageLoader(deps: { images: ImageLookup; store: ImageStore
   }
 
   return {
-    get(tenantId: string, imageId: string): Promise<LoadedImage> {
+    /** `row`: the image row when the caller read it already (null: it does not exist), else it is looked up. */
+    get(tenantId: string, imageId: string, row?: ImageRow | null): Promise<LoadedImage> {
       const id = `${tenantId}/${imageId}`;
       const cached = pending.get(id);
       if (cached) return cached.then((loaded) => ({ ...loaded, loadMs: 0, encodeMs: 0 }));
-      const promise = load(tenantId, imageId);
+      const promise = load(tenantId, imageId, row);
       pending.set(id, promise);
       promise.catch(() => {
         if (pending.peek(id) === promise) pending.delete(id);

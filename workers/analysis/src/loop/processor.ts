@@ -10,7 +10,13 @@
 // deliveries instead of crash-looping the partition.
 import type { Analysis } from "../../../../lib/db/generated/client.ts";
 import type { Dedupe, ErrorInfo } from "../../../../lib/db/repositories/analyses.ts";
-import type { JobFailure, JobResult, JobResultRepository } from "../../../../lib/db/repositories/job-results.ts";
+import type {
+  JobFailure,
+  JobResult,
+  JobResultRepository,
+  OpenedAnalysis,
+  OpenedImage,
+} from "../../../../lib/db/repositories/job-results.ts";
 import { AppError, InvalidEventError, NotFoundError, isAppError } from "../../../../lib/errors/index.ts";
 import { decodeEvent, jobOf, type AnalysisJob } from "../../../../lib/events/index.ts";
 import type { Engine } from "../inference/engine.ts";
@@ -20,19 +26,9 @@ import type { ImageLoader } from "./images.ts";
 import { jobResultOf, provenanceOf, runTask } from "./tasks.ts";
 import type { ConsumedMessage, DeadLetterSink, Logger, Outcome } from "./types.ts";
 
-export interface AnalysisStore {
-  findManyAnyTenant(ids: readonly string[]): Promise<Analysis[]>;
-}
-
-export interface ProcessedStore {
-  isProcessed(consumerGroup: string, messageId: string): Promise<boolean>;
-}
-
 export interface ProcessorDeps {
   engine: Engine;
-  analyses: AnalysisStore;
-  jobs: Pick<JobResultRepository, "claim" | "writeJob">;
-  processed: ProcessedStore;
+  jobs: Pick<JobResultRepository, "open" | "claim" | "writeJob">;
   images: ImageLoader;
   deadLetter: DeadLetterSink;
   logger: Logger;
@@ -85,7 +81,7 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   /** Does every analysis row agree with the job? A disagreeing message is not allowed to touch any of them. */
-  function mismatch(job: AnalysisJob, rows: Analysis[]): string | null {
+  function mismatch(job: AnalysisJob, rows: OpenedAnalysis[]): string | null {
     for (const a of rows) {
       const fields: string[] = [];
       if (a.tenantId !== job.tenantId) fields.push("tenantId");
@@ -137,9 +133,13 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   /** One try: the image once, then every claimed task on it. A retriable failure of any part throws (all retry). */
-  async function runJob(job: AnalysisJob, claimed: { id: string; task: Analysis["task"]; question: string | null }[]) {
+  async function runJob(
+    job: AnalysisJob,
+    claimed: { id: string; task: Analysis["task"]; question: string | null }[],
+    image: OpenedImage | null,
+  ) {
     const started = performance.now();
-    const { encoded, loadMs, encodeMs } = await deps.images.get(job.tenantId, job.imageId);
+    const { encoded, loadMs, encodeMs } = await deps.images.get(job.tenantId, job.imageId, image);
     const inferStart = performance.now();
     const succeeded: JobResult[] = [];
     const failed: (JobFailure & { task: string; appError: AppError })[] = [];
@@ -164,9 +164,23 @@ export function createProcessor(deps: ProcessorDeps) {
       return deadLetterOnly(message, isAppError(error) ? error : new InvalidEventError(String(error)), 0);
     }
     const skippedAll = (tries: number): MessageReport => ({ outcome: "skipped", analyses: [], tries });
-    if (await deps.processed.isProcessed(deps.groupId, job.eventId)) return skippedAll(0);
+    const { maxAttempts } = deps.retry;
+    // One statement: processed already?, the analyses as stored, the image row (for the image loader), and the
+    // first try's claim, made by the same rules as below (so a message skipped or dead-lettered claimed nothing).
+    const opened = await deps.jobs.open({
+      consumerGroup: deps.groupId,
+      messageId: job.eventId,
+      analysisIds: job.analysisIds,
+      tenantId: job.tenantId,
+      studyId: job.studyId,
+      imageId: job.imageId,
+      expectedTask: job.expected?.task ?? null,
+      attempt: job.attempt,
+      maxAttempts,
+    });
+    if (opened.processed) return skippedAll(0);
 
-    const rows = await deps.analyses.findManyAnyTenant(job.analysisIds);
+    const rows = opened.analyses;
     const missing = job.analysisIds.find((id) => !rows.some((r) => r.id === id));
     if (missing) return deadLetterOnly(message, new NotFoundError("Analysis", missing), 0);
     const disagreement = mismatch(job, rows);
@@ -174,7 +188,6 @@ export function createProcessor(deps: ProcessorDeps) {
     const dedupe: Dedupe = { consumerGroup: deps.groupId, messageId: job.eventId };
     // Tries of this request generation so far: the gateway's retry sends attempt = attempts + 1.
     const usedOf = (attempts: number) => Math.max(0, attempts - (job.attempt - 1));
-    const { maxAttempts } = deps.retry;
 
     const active = rows.filter((r) => ACTIVE.has(r.status));
     if (active.length === 0) return skippedAll(0);
@@ -188,13 +201,15 @@ export function createProcessor(deps: ProcessorDeps) {
     let remaining = active.filter((r) => !exhausted.includes(r)).map((r) => r.id);
 
     let tries = 0;
+    let firstClaim: typeof opened.claimed | undefined = opened.claimed;
     for (;;) {
-      const claimed = remaining.length ? await deps.jobs.claim(remaining) : [];
+      const claimed = firstClaim ?? (remaining.length ? await deps.jobs.claim(remaining) : []);
+      firstClaim = undefined;
       if (claimed.length === 0) return finish(message, dedupe, [], gaveUp, tries);
       tries += 1;
       const used = Math.max(...claimed.map((c) => usedOf(c.attempts)));
       try {
-        const run = await runJob(job, claimed);
+        const run = await runJob(job, claimed, opened.image);
         const writeStart = performance.now();
         const report = await finish(message, dedupe, run.succeeded, [...gaveUp, ...run.failed], tries);
         const end = performance.now();

@@ -46,6 +46,31 @@ async function requestForStudy(
   const question = text(input.question, "input.question", 2000);
   if (tasks.includes("VQA") && !question) throw new ValidationError("A VQA analysis needs a question.", { field: "input.question" });
   const key = text(input.idempotencyKey, "input.idempotencyKey");
+  const requestKey = key ?? randomUUID();
+  const itemsFor = (imageId: string) =>
+    tasks.map((task) => ({
+      task,
+      // Only VQA takes the question (the core repository also allows a label for LOCALIZATION).
+      question: task === "VQA" ? question : null,
+      idempotencyKey: deriveIdempotencyKey(requestKey, task, imageId, task === "VQA" ? question : null),
+    }));
+  if (input.imageId) {
+    // The usual request (a new key, the tenant's image on that study) is one statement with its audit event; a
+    // repeated key, a wrong id or a lost race writes nothing there and takes the path below, which answers it.
+    const done = await services.repos.analyses.requestAtOnce({
+      tenantId: who.tenantId,
+      studyId: input.studyId,
+      imageId: input.imageId,
+      requestedBy: who.actor,
+      items: itemsFor(input.imageId),
+      audit: { action: "analysis.request", details: { requestId: ctx.requestId, idempotencyKey: key } },
+    });
+    if (done) {
+      // the QUEUED transitions are in the log: read it now rather than at the next poll
+      services.updates.changed();
+      return done.map((o) => o.analysis);
+    }
+  }
   const study = await loadersOf(ctx).study.load(input.studyId);
   if (!study) throw new NotFoundError("Study", input.studyId, { field: "input.studyId" });
   let imageId = input.imageId ?? null;
@@ -56,18 +81,8 @@ async function requestForStudy(
     }
     imageId = images[0]!.id;
   }
-  const requestKey = key ?? randomUUID();
   const outcomes = await services.repos.analyses.requestAnalyses(
-    tasks.map((task) => ({
-      tenantId: who.tenantId,
-      studyId: study.id,
-      imageId: imageId!,
-      task,
-      // Only VQA takes the question (the core repository also allows a label for LOCALIZATION).
-      question: task === "VQA" ? question : null,
-      idempotencyKey: deriveIdempotencyKey(requestKey, task, imageId!, task === "VQA" ? question : null),
-      requestedBy: who.actor,
-    })),
+    itemsFor(imageId).map((item) => ({ ...item, tenantId: who.tenantId, studyId: study.id, imageId: imageId!, requestedBy: who.actor })),
   );
   const created = outcomes.filter((o) => o.created).map((o) => o.analysis);
   if (created.length) {
