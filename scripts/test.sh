@@ -5,13 +5,16 @@
 # (the attacks of issue 14 replayed against a platform of its own: test/adversarial; trimmed here, set
 # ADVERSARIAL_MODE=full for the whole run), lint (Biome for TypeScript and JSON, ruff for Python: `npm run lint`).
 # cluster (a 3-broker KRaft cluster of its own loses one broker for good mid-run: test/cluster).
-# Select tiers with TEST_TIERS="lint python node browser adversarial cluster" (default: all).
+# Select tiers with TEST_TIERS="lint python cluster node browser adversarial" (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh --with-python --with-browser
 
-tiers="${TEST_TIERS:-lint python node browser adversarial cluster}"
+# The cluster tier runs before the tiers that start the shared test stack: right after the browser tier it timed out
+# waiting for its consumer (TEST_TIERS="browser cluster" reproduces it; alone or after adversarial it passes in ~40 s;
+# cause not found yet, see the session 11 note on issue 14).
+tiers="${TEST_TIERS:-lint python cluster node browser adversarial}"
 
 # Bundles: a fresh tiny export (random init) made by the Python exporter in this run, for the TypeScript
 # parity tests; and the shipped bundle under models/ (the trained one the platform runs), when present.
