@@ -25,7 +25,7 @@ from ..metrics.classification import f1_thresholds
 from ..model.gkmvlp import GKMVLP
 from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
-from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, sigmoid
+from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, logit, sigmoid
 from .input_check import InputCheck, features_for_fit
 from .negatives import KINDS, make, transformed_film
 
@@ -172,12 +172,7 @@ def fit_reliability(
     if ctr_fit and ctr_fit["kept"]:
         derived.update(a=ctr_fit["a"], b=ctr_fit["b"], head_weight=ctr_fit["head_weight"])
         ok = mc & ~np.isnan(ctr_val)
-        z = (
-            ctr_fit["a"] * ctr_val[ok]
-            + ctr_fit["b"]
-            + ctr_fit["head_weight"]
-            * np.log(np.clip(p_val[ok, kc], 1e-6, 1 - 1e-6) / np.clip(1 - p_val[ok, kc], 1e-6, 1))
-        )
+        z = ctr_fit["a"] * ctr_val[ok] + ctr_fit["b"] + ctr_fit["head_weight"] * logit(p_val[ok, kc])
         ctr_threshold = float(
             f1_thresholds(sigmoid(z)[:, None], y_val[ok, kc][:, None], ["Cardiomegaly"])["Cardiomegaly"]
         )
