@@ -5,7 +5,9 @@ git and ../shared (tools + evaluation data), else skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -170,8 +172,42 @@ def corpus(tmp_path_factory):
         "90000010_000.png,Pneumonia|Edema,0,90000010\n"
         "90000042_000.png,"
     )
+    # 7. Cancer-Detection-like: NIH films at 128 px in one folder per finding, deleted by a later commit (bare clone):
+    # the pinned commit is read, not HEAD. 90000050_000 lies in two finding folders of two of the repo's splits; the
+    # third is a 128-px copy of talo's nih:90000001_000 (film 0), which that source holds at full size.
+    cd = tmp / "cancer-detection"
+    put(cd, "dataset/train/Effusion/90000050_000.png", png(film(600, (128, 128))))
+    put(cd, "dataset/validate/Cardiomegaly/90000050_000.png", png(film(600, (128, 128))))
+    put(cd, "dataset/test/No Finding/90000051_000.png", png(film(601, (128, 128))))
+    put(cd, "dataset/train/No Finding/90000001_005.png", png(film(0).resize((128, 128), Image.LANCZOS)))
+    commit_all(cd)
+    pinned = git(cd, "rev-parse", "HEAD")
+    git(cd, "rm", "-q", "-r", "dataset")
+    put(cd, "README.md", b"cleaned up")
+    git(cd, "add", "-A")
+    git(cd, "commit", "-q", "-m", "cleaning up")
+    git(tmp, "clone", "-q", "--bare", str(cd), str(clones / "pelagecha+Cancer-Detection" / "repo"))
+    # 8. CheXpert-small's validation set in a bare clone: a patient's frontal and lateral films, read through git
+    cx = tmp / "chexpert-small"
+    put(cx, "CheXpert-v1.0-small/valid/patient64542/study1/view1_frontal.jpg", png(film(700, (80, 96))))
+    put(cx, "CheXpert-v1.0-small/valid/patient64542/study1/view2_lateral.jpg", png(film(701, (80, 96))))
+    head = "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,"
+    head += "Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,"
+    head += "Fracture,Support Devices\n"
+    row = ",0.0,0.0,1.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0,1.0\n"
+    pre = "CheXpert-v1.0-small/valid/patient64542/study1/"
+    put(
+        cx,
+        "CheXpert-v1.0-small/valid.csv",
+        (
+            head + pre + "view1_frontal.jpg,Male,70,Frontal,PA" + row + pre + "view2_lateral.jpg,Male,70,Lateral," + row
+        ).encode(),
+    )
+    commit_all(cx)
+    git(tmp, "clone", "-q", "--bare", str(cx), str(clones / "rishabhbhardwaj+ChestXRay-Classification" / "repo"))
     out = tmp / "corpus"
-    summary = assemble(clones, out, tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
+    with cancer_detection_at(pinned):
+        summary = assemble(clones, out, tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
     rows = {row["id"]: row for row in load_manifest(out)}
     excluded = [json.loads(l) for l in (out / "excluded.jsonl").read_text().splitlines()]
     return {
@@ -181,7 +217,23 @@ def corpus(tmp_path_factory):
         "rows": rows,
         "excluded": excluded,
         "copies": copies is not None,
+        "pinned": pinned,
     }
+
+
+@contextlib.contextmanager
+def cancer_detection_at(commit: str):
+    """The fixture's films live in its own commit, not the real snapshot's pinned one."""
+    from gkmvlp.data.real import assemble as asm
+
+    orig = asm.SOURCES
+    asm.SOURCES = tuple(
+        dataclasses.replace(s, commit=commit) if s.repo == "pelagecha/Cancer-Detection" else s for s in orig
+    )
+    try:
+        yield
+    finally:
+        asm.SOURCES = orig
 
 
 def test_dhash_matches_the_tool_on_every_mode(tmp_path):
@@ -237,6 +289,39 @@ def test_nih_label_file_relabels_nih_films_of_every_source(corpus):
     assert s["sources"]["qqto2008/capstone"]["films_relabelled"] == 2
     # the thumbnails share the NIH patient namespace: a patient's films are on one side of the split
     assert rows["nih64:90000041_000"]["split"] == split_of("nih", "90000041")
+
+
+def test_nih_films_of_a_deleted_folder_tree_are_read_at_the_pinned_commit(corpus):
+    rows, s = corpus["rows"], corpus["summary"]
+    both = rows["nih128:90000050_000"]
+    assert both["source_commit"] == corpus["pinned"]
+    labels = both["labels"]  # the union of its two finding folders; the repo's own split folders ignored
+    assert labels["Pleural Effusion"] == 1 and labels["Cardiomegaly"] == 1 and labels["No Finding"] == 0
+    assert labels["Pneumothorax"] == 0 and "Support Devices" not in labels
+    assert both["split"] == split_of("nih", "90000050") and both["patient"] == "90000050"
+    assert rows["nih128:90000051_000"]["labels"]["No Finding"] == 1
+    # the 128-px copy of a film another NIH source holds at full size is dropped, the full-size one kept
+    copy = [e for e in corpus["excluded"] if e["id"] == "nih128:90000001_005"]
+    assert copy and copy[0]["reason"].endswith("duplicate within the corpus") and copy[0]["match"] == "nih:90000001_000"
+    assert s["sources"]["pelagecha/Cancer-Detection"]["candidates"] == 3
+
+
+def test_chexpert_validation_films_from_a_snapshot_keep_their_view_and_radiologist_labels(corpus):
+    rows = corpus["rows"]
+    front, lat = rows["chexpert:patient64542_study1_view1_frontal"], rows["chexpert:patient64542_study1_view2_lateral"]
+    assert front["frontal"] is True and front["view"] == "PA"
+    assert lat["frontal"] is False and lat["view"] == "lateral"
+    assert front["labels"]["Cardiomegaly"] == 1 and front["labels"]["Pleural Effusion"] == 1
+    assert front["labels"]["No Finding"] == 0 and front["labels"]["Pneumothorax"] == 0
+    assert front["split"] == lat["split"] == split_of("chexpert", "patient64542")
+    assert corpus["summary"]["laterals"]["chexpert"] == 1
+
+
+def test_a_snapshot_without_the_pinned_commit_is_reported_missing(corpus, tmp_path):
+    with cancer_detection_at("0" * 40):
+        s = assemble(corpus["clones"], tmp_path / "c", tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
+    info = s["sources"]["pelagecha/Cancer-Detection"]
+    assert info["found"] is False and "with commit 0000" in info["problem"]
 
 
 def test_masks_present_sized_and_sided(corpus):
@@ -295,7 +380,8 @@ def test_evaluation_copies_excluded(corpus):
 def test_rerun_is_byte_identical(corpus, tmp_path):
     before = {f: (corpus["out"] / f).read_bytes() for f in ("manifest.jsonl", "reports.jsonl", "excluded.jsonl")}
     img = (corpus["out"] / "images/jsrt/JPCLN001.png").read_bytes()
-    assemble(corpus["clones"], corpus["out"], tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
+    with cancer_detection_at(corpus["pinned"]):
+        assemble(corpus["clones"], corpus["out"], tools_dir=TOOLS, max_side=MAX_SIDE, progress=False)
     for f, data in before.items():
         assert (corpus["out"] / f).read_bytes() == data, f
     assert (corpus["out"] / "images/jsrt/JPCLN001.png").read_bytes() == img

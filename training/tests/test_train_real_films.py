@@ -3,12 +3,14 @@ become region boxes, closed questions come from the known labels, and the report
 learns from films that have no report."""
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from gkmvlp.data.synthetic.vqa import NOUN
 from gkmvlp.ontology import LABEL_INDEX, REGION_INDEX
 from gkmvlp.train.real_batches import build_real_tensors, closed_questions, concat, read_corpus
 
@@ -99,6 +101,20 @@ def test_real_tensors_mask_unknown_labels_and_box_the_anatomy(corpus):
 def test_closed_questions_follow_known_labels_only():
     qs = closed_questions({"Pneumonia": 1, "No Finding": 0}, np.random.default_rng(0))
     assert {(a, k) for _, a, k in qs} == {("yes", LABEL_INDEX["Pneumonia"]), ("no", LABEL_INDEX["No Finding"])}
+
+
+def test_closed_questions_draw_absent_findings_at_random_not_in_a_fixed_order():
+    normal = {"No Finding": 1, **{lab: 0 for lab in NOUN}}
+    asked = Counter()
+    for seed in range(200):
+        qs = closed_questions(normal, np.random.default_rng(seed))
+        assert len(qs) == 3 and [a for _, a, _ in qs] == ["no", "no", "yes"]
+        asked.update(k for _, _, k in qs[:2])
+    assert len(asked) == len(NOUN)  # every finding gets asked about, none dominates
+    assert max(asked.values()) < 3 * min(asked.values())
+    sick = {"No Finding": 0, "Edema": 1, "Cardiomegaly": 1, "Pneumothorax": 1, "Fracture": 0, "Atelectasis": 0}
+    qs = closed_questions(sick, np.random.default_rng(0))
+    assert [a for _, a, _ in qs] == ["yes", "yes", "no", "no", "no"]
 
 
 def test_finetune_on_synthetic_and_real_films_runs_and_skips_reportless_films_in_the_decoder(corpus, tmp_path):

@@ -49,11 +49,16 @@ def mask_box(mask: np.ndarray) -> list[float] | None:
 
 
 def closed_questions(labels: dict[str, int], rng: np.random.Generator, n: int = 2) -> list[tuple[str, str, int]]:
-    """(question, answer, label index) for up to n known labels; positives asked first."""
+    """(question, answer, label index): up to n known positives and up to n known negatives, each drawn at
+    random, plus "is it normal?" where that is known. Drawing the negatives (not taking them in a fixed
+    order) matters on fully labelled films: otherwise every normal film is asked about the same two
+    findings and the head learns the question, not the image."""
     known = [lab for lab in labels if lab in NOUN]
-    known.sort(key=lambda lab: (-labels[lab], lab))
+    pos = [lab for lab in known if labels[lab] == 1]
+    neg = [lab for lab in known if labels[lab] != 1]
+    picked = [pos[i] for i in rng.permutation(len(pos))[:n]] + [neg[i] for i in rng.permutation(len(neg))[:n]]
     out = []
-    for lab in known[:n]:
+    for lab in picked:
         q = PRESENCE[int(rng.integers(len(PRESENCE)))].format(n=NOUN[lab])
         out.append((q, "yes" if labels[lab] == 1 else "no", LABEL_INDEX[lab]))
     if labels.get("No Finding") is not None:

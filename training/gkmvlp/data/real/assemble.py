@@ -29,7 +29,7 @@ from .trees import GitTree, Tree, find_tree, open_tree
 
 # Duplicates keep the first film in this order: official label sets first, then sources with patient
 # ids and masks, the COVID copies of ieee8023's collection (no patients) last.
-KEY_ORDER = ("nih14", "nih", "nih64", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
+KEY_ORDER = ("nih14", "nih", "nih128", "nih64", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
 MAX_LISTED = 200    # missing files named in corpus.json per source (all are in excluded.jsonl)
 
 
@@ -191,8 +191,9 @@ class Assembler:
         """(source, tree or None, how it was looked for): every clone source, then the datasets given."""
         out = []
         for src in SOURCES if self.clones else ():
-            out.append((src, find_tree(self.clones, src.repo),
-                        f"not found under {self.clones} (<owner>+<name>/repo, <owner>/<name> or <name>)"))
+            at = f" with commit {src.commit}" if src.commit else ""
+            out.append((src, find_tree(self.clones, src.repo, src.commit),
+                        f"not found{at} under {self.clones} (<owner>+<name>/repo, <owner>/<name> or <name>)"))
         for key, folder in sorted(self.datasets.items()):
             out.append((DATASETS[key], open_tree(folder), f"{folder} is not a folder with files"))
         return out

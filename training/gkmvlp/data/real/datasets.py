@@ -49,15 +49,23 @@ def nih14_items(tree: Tree) -> list[Item]:
     return out
 
 
-def chexpert_items(tree: Tree) -> list[Item]:
+def chexpert_items(tree: Tree, prefix: str = "") -> list[Item]:
+    """CheXpert's train.csv / valid.csv under `prefix` (a folder of the tree), read through the tree so that a
+    git snapshot works as well as an unpacked download."""
+    import tempfile
+
     out, have = [], set(tree.paths)
     for name in ("train.csv", "valid.csv"):
-        if name not in have:
+        data = tree.read(prefix + name) if prefix + name in have else None
+        if data is None:
             continue
-        for r in read_chexpert_csv(Path(tree.location) / name):
+        with tempfile.TemporaryDirectory() as tmp:    # the reader checks a file's columns and rows by path
+            (Path(tmp) / name).write_bytes(data)
+            recs = read_chexpert_csv(Path(tmp) / name)
+        for r in recs:
             rel = r["path"]
             if rel not in have and "/" in rel:
-                rel = rel.split("/", 1)[1]          # Path starts with the folder name (CheXpert-v1.0-small/)
+                rel = prefix + rel.split("/", 1)[1]   # Path starts with the folder name (CheXpert-v1.0-small/)
             m = re.search(r"(patient\d+)/(study\d+)/(view\d+_\w+)", rel)
             lateral = (r.get("frontal_lateral") or "").strip().lower() == "lateral"
             view = "lateral" if lateral else VIEW.get((r.get("view") or "").upper(), "unknown")

@@ -76,6 +76,9 @@ class Source:
     # labels for other sources' films, by item name within the keys listed (e.g. NIH's label file)
     labels_for: tuple[str, ...] = ()
     labels: Callable[[Tree], dict] | None = None
+    # the commit to read in a git snapshot, when the films are not at the default branch's head (a repository
+    # that later deleted its data); a checkout with a work tree is read as the user checked it out
+    commit: str | None = None
 
 
 def safe_name(stem: str) -> str:
@@ -176,6 +179,53 @@ def kcr_items(tree: Tree) -> list[Item]:
                 out.append(Item("nih64", stem, p, patient=m.group(1), patient_known=True, labels=dict(labels),
                                 split_key="nih", note="64 x 64 thumbnail"))
     return out
+
+
+# --- pelagecha/Cancer-Detection @ec0b2b9e: 10,000 NIH films at 128 x 128 (dataset/<split>/<NIH finding>/<file>) ------
+# The films were deleted from the repository later; the commit is pinned. A film with several findings lies in each
+# of their folders: its labels are the union (this matches Data_Entry_2017.csv for the films both list). The
+# repository's own train/validate/test folders split by image, not patient: they are ignored, and the films join
+# the NIH patient namespace of the other NIH sources.
+CANCER_DETECTION = "dataset"
+CANCER_DETECTION_COMMIT = "ec0b2b9e2c176f51098156e79f2de2ffbe0fa643"
+
+
+def cancer_detection_items(tree: Tree) -> list[Item]:
+    from ..readers.common import ReaderError
+    from ..readers.nih14 import _parse_finding_labels, to_chexpert
+
+    found: dict[str, tuple[str, set[str]]] = {}
+    for p in tree.paths:
+        parts = p.split("/")
+        if len(parts) != 4 or parts[0] != CANCER_DETECTION or not p.lower().endswith(".png"):
+            continue
+        stem = _stem(p)
+        if not NIH_NAME.match(stem):
+            continue
+        path, folders = found.setdefault(stem, (p, set()))
+        folders.add(parts[2])
+    out = []
+    for stem, (path, folders) in sorted(found.items()):
+        try:
+            labels = to_chexpert(_parse_finding_labels("|".join(sorted(folders)), stem))
+        except ReaderError:
+            continue   # e.g. "No Finding" and a finding folder for one film: contradictory, left out
+        out.append(Item("nih128", stem, path, patient=NIH_NAME.match(stem).group(1), patient_known=True,
+                        labels={k: v for k, v in labels.items() if v is not None}, split_key="nih",
+                        note="128 x 128 copy"))
+    return out
+
+
+# --- rishabhbhardwaj/ChestXRay-Classification: CheXpert-v1.0-small's validation set (valid.csv + 234 films) -------
+# 200 patients, frontal and lateral views, labels by a consensus of three radiologists (not text-mined). Its real
+# lateral films are what the input check learns to refuse; read with the CheXpert reader of datasets.py.
+CHEXPERT_SMALL = "CheXpert-v1.0-small/"
+
+
+def chexpert_valid_items(tree: Tree) -> list[Item]:
+    from .datasets import chexpert_items
+
+    return chexpert_items(tree, CHEXPERT_SMALL)
 
 
 # --- AnishHota/JSRT-Segmentation -------------------------------------------------------------------
@@ -300,7 +350,16 @@ SOURCES: tuple[Source, ...] = (
     Source("qqto2008/capstone", (),
            "NIH's Data_Entry_2017.csv (the first 40,000 rows): the full finding labels of NIH films",
            NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center)", False, (NIH_ENTRY,),
-           labels_for=("nih", "nih64"), labels=nih_entry_labels),
+           labels_for=("nih", "nih128", "nih64"), labels=nih_entry_labels),
+    Source("pelagecha/Cancer-Detection", ("nih128",),
+           "10,000 NIH ChestX-ray14 films at 128 x 128 with their full finding lists (folder per finding), "
+           "in commit ec0b2b9e only (deleted later)",
+           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); copies by pelagecha/Cancer-Detection",
+           False, items=cancer_detection_items, commit=CANCER_DETECTION_COMMIT),
+    Source("rishabhbhardwaj/ChestXRay-Classification", ("chexpert",),
+           "CheXpert-v1.0-small's validation set: 234 films (202 frontal, 32 lateral) of 200 patients, radiologist labels",
+           "Stanford CheXpert Dataset Research Use Agreement (non-commercial research; do not redistribute)",
+           "Irvin et al., CheXpert, AAAI 2019", False, (CHEXPERT_SMALL + "valid.csv",), items=chexpert_valid_items),
     Source("AnishHota/JSRT-Segmentation", ("jsrt",),
            "247 JSRT films (154 with a lung nodule, 93 without) with SCR masks",
            "JSRT database: research use (Japanese Society of Radiological Technology); SCR masks: research use",

@@ -47,9 +47,9 @@ class Tree:
 
 
 class GitTree(Tree):
-    def __init__(self, git_dir: Path, kind: str):
+    def __init__(self, git_dir: Path, kind: str, rev: str | None = None):
         self.location, self.kind = git_dir, kind
-        self.commit = _git(git_dir, "rev-parse", "HEAD").strip()
+        self.commit = _git(git_dir, "rev-parse", "--verify", f"{rev or 'HEAD'}^{{commit}}").strip()
         self._blobs: dict[str, str] = {}
         out = _git(git_dir, "ls-tree", "-r", "-z", "--full-tree", self.commit)
         for entry in out.split("\0"):
@@ -140,33 +140,34 @@ class FolderTree(Tree):
                 yield p, None
 
 
-def open_tree(folder: Path) -> Tree | None:
-    """The Tree for one candidate folder, or None when it holds no repository."""
+def open_tree(folder: Path, rev: str | None = None) -> Tree | None:
+    """The Tree for one candidate folder, or None when it holds no repository. `rev` picks the commit of a
+    git directory (an OSError when it lacks it); a work tree is read as checked out."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
     if _is_git_dir(folder):
-        return GitTree(folder, "bare git directory")
+        return GitTree(folder, "bare git directory", rev)
     dot = folder / ".git"
     if dot.is_dir() and _is_git_dir(dot):
         others = [e for e in folder.iterdir() if e.name != ".git"]
         if others:
             return FolderTree(folder)
-        return GitTree(dot, "git directory without work tree")
+        return GitTree(dot, "git directory without work tree", rev)
     if any(folder.iterdir()):
         return FolderTree(folder)
     return None
 
 
-def find_tree(clones: Path, repo: str) -> Tree | None:
+def find_tree(clones: Path, repo: str, rev: str | None = None) -> Tree | None:
     """A source under --clones: `<owner>+<name>/repo`, `<owner>+<name>/`, `<owner>/<name>/` or `<name>/`."""
     owner, name = repo.split("/")
     for cand in (clones / f"{owner}+{name}" / "repo", clones / f"{owner}+{name}", clones / owner / name,
                  clones / name):
         try:
-            t = open_tree(cand)
+            t = open_tree(cand, rev)
         except OSError:
-            continue
+            return None   # a snapshot without the commit asked for: not its enclosing folder read as plain files
         if t is not None:
             return t
     return None
