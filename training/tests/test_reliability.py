@@ -16,7 +16,7 @@ from gkmvlp.reliability.calibration import (
     sigmoid,
 )
 from gkmvlp.reliability.input_check import InputCheck, image_features
-from gkmvlp.reliability.negatives import KINDS, make
+from gkmvlp.reliability.negatives import KINDS, lateral_variants, make
 
 
 def test_platt_fit_recovers_a_known_miscalibration():
@@ -75,6 +75,20 @@ def test_negatives_are_deterministic_and_in_range():
     for k in KINDS:
         a, b = make(k, 7, 64), make(k, 7, 64)
         assert np.array_equal(a, b) and a.min() >= 0 and a.max() <= 1
+
+
+def test_each_real_lateral_enters_the_fit_with_variants_that_stay_in_range_and_keep_its_content():
+    from gkmvlp.reliability.fit import negatives
+
+    lat = np.linspace(0, 1, 60 * 40).reshape(60, 40) ** 2  # not mirror-symmetric, like a lateral view
+    v = lateral_variants(lat, np.random.default_rng(0), 8)
+    assert len(v) == 8 and v[0] is lat
+    for g in v[1:]:
+        assert g.min() >= 0 and g.max() <= 1 and 51 <= g.shape[0] <= 60 and 34 <= g.shape[1] <= 40
+        assert abs(np.corrcoef(g.mean(0), g.mean(0)[::-1])[0, 1]) > 0.5  # still a ramp, either way round
+    plain = negatives([], [], seed=1, per_kind=2)
+    with_lat = negatives([], [lat, lat.T], seed=1, per_kind=2, per_lateral=5)
+    assert len(with_lat) - len(plain) == 10
 
 
 def test_input_check_graph_matches_onnxruntime_and_flags_far_embeddings(tmp_path):

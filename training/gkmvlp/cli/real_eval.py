@@ -38,6 +38,7 @@ def main(argv=None) -> None:
     def body():
         from ..eval import real_films as rf
         from ..eval.plots_real import reliability_diagram
+        from ..eval.real_splits import corpus_extra
 
         bundle = (
             Path(args.bundle) if args.bundle else REPO / "models" / (REPO / "models" / "DEFAULT").read_text().strip()
@@ -59,6 +60,7 @@ def main(argv=None) -> None:
             m["covid_lung_boxes"] = rf.covid_lung_boxes(run, shared / "localization_covid_lungs", corpus)
             m["vqa_nih_derived"] = rf.vqa(run, shared / "vqa_derived_from_nih_labels")
         m["ood_fixtures"] = rf.ood_fixtures(run, Path(args.fixtures))
+        m["corpus_heldout"] = corpus_extra(run, corpus)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(m, indent=1, default=float))
         reliability_diagram(*curve, out / "reliability-diagram.png", title=f"{run.m['name']} {run.m['version']}")
@@ -96,6 +98,17 @@ def main(argv=None) -> None:
             "report_fixed_majority_agreement": m["report_agreement"]["fixed_majority_report_agreement"],
             "bundle": f"{run.m['name']}-{run.m['version']}",
         }
+        ch = m["corpus_heldout"]
+        for name in ("nih_test", "chexpert_heldout"):
+            if ch[name].get("n"):
+                head[f"{name}_macro_auc"] = ch[name]["macro_auc"]
+                head[f"{name}_macro_auc_ci"] = [ch[name]["macro_ci_low"], ch[name]["macro_ci_high"]]
+                head[f"{name}_n"] = ch[name]["n"]
+        lat = ch["real_laterals"]
+        if lat.get("flagged"):
+            head["real_laterals_flagged"] = lat["flagged"][0]
+            head["real_laterals_flagged_ci"] = list(lat["flagged"][1:])
+            head["real_laterals_n"] = lat["n"]
         if args.stamp:
             from ..eval.real_metrics import stamp_manifest
 

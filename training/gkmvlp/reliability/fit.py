@@ -27,7 +27,7 @@ from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
 from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, logit, sigmoid
 from .input_check import InputCheck, features_for_fit
-from .negatives import KINDS, make, transformed_film
+from .negatives import KINDS, lateral_variants, make, transformed_film
 
 CTR_RULE = {
     "kind": "cardiothoracic_ratio",
@@ -70,13 +70,17 @@ def label_matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return y, known
 
 
-def negatives(real_grays: list[np.ndarray], laterals: list[np.ndarray], seed: int, per_kind: int) -> list[np.ndarray]:
+def negatives(
+    real_grays: list[np.ndarray], laterals: list[np.ndarray], seed: int, per_kind: int, per_lateral: int = 8
+) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     out = [make(k, seed * 100_000 + i * 17 + j) for j, k in enumerate(KINDS) for i in range(per_kind)]
     pick = rng.choice(len(real_grays), min(len(real_grays), per_kind * 2), replace=False) if real_grays else []
     for n, i in enumerate(pick):
         out.append(transformed_film(real_grays[int(i)], "inverted" if n % 2 == 0 else "rotated"))
-    return out + list(laterals)
+    for g in laterals:
+        out += lateral_variants(g, rng, per_lateral)
+    return out
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

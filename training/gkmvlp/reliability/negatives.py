@@ -92,4 +92,20 @@ def transformed_film(gray: np.ndarray, how: str) -> np.ndarray:
     raise KeyError(how)
 
 
-__all__ = ["KINDS", "make", "transformed_film"]
+def lateral_variants(gray: np.ndarray, rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """A real lateral film and n - 1 variants of it as other sites would send it: facing the other way, cropped
+    a little differently, with another contrast. A few dozen real laterals would otherwise be outweighed by the
+    hundreds of generated negatives in the input check's fit."""
+    out = [gray]
+    h, w = gray.shape
+    for _ in range(n - 1):
+        g = gray[:, ::-1] if rng.random() < 0.5 else gray
+        f = rng.uniform(0.85, 1.0)
+        ch, cw = max(8, int(h * f)), max(8, int(w * f))
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        g = np.clip(g[y0 : y0 + ch, x0 : x0 + cw], 0, 1) ** rng.uniform(0.8, 1.25)
+        out.append(np.ascontiguousarray(g, dtype=gray.dtype))
+    return out
+
+
+__all__ = ["KINDS", "lateral_variants", "make", "transformed_film"]
