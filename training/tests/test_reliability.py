@@ -201,3 +201,27 @@ def test_ctr_with_head_is_kept_only_when_it_ranks_better_out_of_fold():
     boxes = np.array([[[0.1, 0.1, 0.45, 0.9], [0.55, 0.1, 0.9, 0.9], [0.3, 0.4, 0.7, 0.8]]])
     got = final_probabilities(np.array([[0.2]]), boxes, m)[0, 0]
     assert abs(got - 1 / (1 + np.exp(-(25 * 0.5 - 12.5 + 0.7 * np.log(0.2 / 0.8))))) < 1e-6
+
+
+def test_real_laterals_are_measured_by_fits_that_never_saw_them_or_their_variants():
+    from gkmvlp.reliability.fit import fit_logistic, laterals_out_of_fold
+
+    rng = np.random.default_rng(0)
+    pos = rng.normal(0, 1, (300, 5)) + [2, 0, 0, 0, 0]
+    base = rng.normal(0, 1, (100, 5)) + [-2, 0, 0, 0, 0]
+    rows = [{"patient": f"p{i}"} for i in range(12)]
+    lat_x = [rng.normal(0, 0.3, (8, 5)) + [0, 3, 0, 0, 0] for _ in rows]  # laterals: a direction of their own
+    seen = []
+
+    def fit_without(held):
+        seen.append(set(held))
+        neg = np.concatenate([base, *[v for i, v in enumerate(lat_x) if i not in held]])
+        return fit_logistic(np.concatenate([pos, neg]), np.r_[np.ones(len(pos)), np.zeros(len(neg))])
+
+    out = laterals_out_of_fold(rows, lat_x, fit_without)
+    assert out["n"] == 12 and out["refused_as_not_frontal"] == 1.0
+    assert set().union(*seen) == set(range(12)) and sum(len(h) for h in seen) == 12  # each lateral held out once
+    # without any lateral among the negatives, the same films pass as frontal: the measurement can fail
+    blind = laterals_out_of_fold(rows, lat_x, lambda held: fit_without(set(range(12))))
+    assert blind["refused_as_not_frontal"] < 0.5
+    assert laterals_out_of_fold(rows[:2], lat_x[:2], fit_without)["note"].startswith("fewer than")

@@ -13,6 +13,7 @@ Everything is written to one folder (reliability.json + input_check.pt) that the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,31 @@ def fit_mahalanobis(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lw.location_, w
 
 
+def laterals_out_of_fold(lat_rows: list[dict], lat_x: list[np.ndarray], fit_without, folds: int = 4) -> dict:
+    """How often a check fitted without a patient's laterals calls them frontal: the real laterals are split into
+    folds by patient, each fold measured by a fit on the other folds (its variants left out too). Only the
+    frontal classifier is refitted; the distance part does not depend on the laterals."""
+    if len(lat_rows) < folds:
+        return {"n": len(lat_rows), "note": f"fewer than {folds} real laterals"}
+    fold = [int(hashlib.sha256(r["patient"].encode()).hexdigest()[:8], 16) % folds for r in lat_rows]
+    frontal = np.zeros(len(lat_rows))
+    for k in range(folds):
+        held = {i for i, f in enumerate(fold) if f == k}
+        if not held:
+            continue
+        mu, sd, w, b = fit_without(held)
+        for i in held:
+            z = ((lat_x[i][:1] - mu) / sd) @ w + b  # the first row is the film itself, not a variant
+            frontal[i] = float(sigmoid(z)[0])
+    refused = frontal < 0.5
+    return {
+        "n": len(lat_rows),
+        "folds": folds,
+        "refused_as_not_frontal": float(refused.mean()),
+        "frontal_probability": [round(float(p), 4) for p in frontal],
+    }
+
+
 def fit_reliability(
     model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarray], seed: int = 0, per_kind: int = 120
 ) -> tuple[InputCheck, dict[str, Any], dict[str, Any]]:
@@ -113,7 +139,7 @@ def fit_reliability(
     grays = {s: load_grays(corpus, rows[s]) for s in rows}
     enc = {s: encode_arrays(model, grays[s]) for s in rows}
     syn = encode_arrays(model, synthetic_grays)
-    neg_tr = encode_arrays(model, negatives(grays["train"], load_grays(corpus, lat_train), seed, per_kind))
+    neg_base = encode_arrays(model, negatives(grays["train"], [], seed, per_kind))
     neg_va = encode_arrays(model, negatives(grays["val"], [], seed + 1, per_kind // 3))
 
     c = model.cfg
@@ -122,9 +148,19 @@ def fit_reliability(
     def feats(e):
         return features_for_fit(torch.from_numpy(e["pixels"]), torch.from_numpy(e["emb"]), c.mean, c.std).numpy()
 
-    x = np.concatenate([feats(enc["train"]), feats(syn), feats(neg_tr)])
-    y = np.concatenate([np.ones(len(enc["train"]["emb"]) + len(syn["emb"])), np.zeros(len(neg_tr["emb"]))])
-    mu, sd, w, b = fit_logistic(x, y)
+    pos_x = np.concatenate([feats(enc["train"]), feats(syn)])
+    base_x = feats(neg_base)
+    lat_rng = np.random.default_rng(seed + 7)
+    lat_x = [feats(encode_arrays(model, lateral_variants(g, lat_rng, 8))) for g in load_grays(corpus, lat_rows)]
+
+    def fit_without(held: set[int]):
+        neg = np.concatenate([base_x, *[v for i, v in enumerate(lat_x) if i not in held]])
+        return fit_logistic(np.concatenate([pos_x, neg]), np.r_[np.ones(len(pos_x)), np.zeros(len(neg))])
+
+    # the shipped check learns from the training split's laterals only (the others measure it in real_eval)
+    not_train = {i for i, r in enumerate(lat_rows) if r["split"] != "train"}
+    mu, sd, w, b = fit_without(not_train)
+    lateral_oof = laterals_out_of_fold(lat_rows, lat_x, fit_without)
     e_mu, e_w = fit_mahalanobis(enc["train"]["emb"].astype(np.float64))
     for name, v in (
         ("feat_mu", mu),
@@ -193,9 +229,10 @@ def fit_reliability(
             "train": len(rows["train"]),
             "val": len(rows["val"]),
             "synthetic": len(synthetic_grays),
-            "negatives_train": len(neg_tr["emb"]),
+            "negatives_train": len(base_x) + 8 * len(lat_train),
             "laterals_train": len(lat_train),
         },
+        "real_laterals_out_of_fold": lateral_oof,
     }
     rel = {
         "calibration": {
@@ -213,8 +250,8 @@ def fit_reliability(
             "validated_on_real": validated,
             "fitted_on": (
                 f"frontal check: {len(rows['train'])} real frontal training films and {len(synthetic_grays)} "
-                f"synthetic films against {len(neg_tr['emb'])} generated non-CXR inputs, inverted/rotated "
-                f"films and {len(lat_train)} lateral views; distance thresholds: 97.5th percentile and 1.5 x "
+                f"synthetic films against {len(base_x)} generated non-CXR inputs, inverted/rotated "
+                f"films and {len(lat_train)} real lateral views (8 variants each); distance thresholds: 97.5th percentile and 1.5 x "
                 f"the 99.5th percentile of {len(rows['val'])} real validation films"
             ),
         },
