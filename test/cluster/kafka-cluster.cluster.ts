@@ -66,6 +66,7 @@ test(
     defer(() => db.close());
     const repos = createRepositories(db.prisma, { topics });
 
+    const relayLog: string[] = [];
     const deliveries = new Map<string, number>(); // event id -> times handled
     const analysisIds = new Set<string>();
     const consumer = kafka.consumer({
@@ -87,7 +88,8 @@ test(
       producer,
       databaseUrl: database.url,
       pollIntervalMs: 200,
-      log: () => undefined,
+      // kept for the failure message: this test has timed out in CI without saying why
+      log: (level, message) => relayLog.push(`${new Date().toISOString()} ${level} ${message}`),
     });
     await relay.start();
     defer(() => relay.stop());
@@ -121,7 +123,15 @@ test(
     assert.equal(kafkaClusterStatus(dir).pids.length, pidsBefore - 1);
     await second;
     await requestWave(5);
-    await waitFor("every request consumed", () => requested.every((id) => analysisIds.has(id)), 180_000);
+    await waitFor("every request consumed", () => requested.every((id) => analysisIds.has(id)), 180_000).catch(async (error: Error) => {
+      const topic = await admin.describeTopic(topics.requested).catch((e: Error) => e.message);
+      const missing = requested.filter((id) => !analysisIds.has(id)).length;
+      throw new Error(
+        `${error.message}: ${missing} of ${requested.length} analyses not consumed; ` +
+          `outbox unsent ${await repos.outbox.countUnsent().catch(() => "?")}; topic ${JSON.stringify(topic)}; ` +
+          `relay log (last 15):\n${relayLog.slice(-15).join("\n")}`,
+      );
+    });
     await waitFor("outbox drained", async () => (await repos.outbox.countUnsent()) === 0, 60_000);
 
     const after = await admin.describeTopic(topics.requested);
