@@ -25,12 +25,12 @@ export interface OutboxRelayOptions {
   /** fallback poll interval (default 1000 ms) */
   pollIntervalMs?: number;
   /**
-   * A notification waits this long before the pass it wakes (default 5 ms), so that the commits of a burst share
+   * A notification waits this long before the pass it wakes (default 10 ms), so that the commits of a burst share
    * one pass (one statement) instead of one pass each.
    */
   gatherMs?: number;
   /**
-   * The leader marks a published batch sent with its next pass; when none comes within this time (default 100 ms)
+   * The leader marks a published batch sent with its next pass; when none comes within this time (default 250 ms)
    * it marks it with a statement of its own. This is also the longest a crash can leave a sent row to be sent again.
    */
   markDelayMs?: number;
@@ -72,8 +72,8 @@ export function toKafkaMessage(row: OutboxRow) {
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
-  const gatherMs = options.gatherMs ?? 5;
-  const markDelayMs = options.markDelayMs ?? 100;
+  const gatherMs = options.gatherMs ?? 10;
+  const markDelayMs = options.markDelayMs ?? 250;
   const log = options.log ?? ((level, message, extra) => console.error(`[outbox ${level}] ${message}`, extra ?? ""));
   let running = false;
   let listening = false;
