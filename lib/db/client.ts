@@ -28,6 +28,9 @@ export const TX_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
 /** how long the holder of a pooled connection that died has to give it back before the pool takes it */
 const DEAD_CONNECTION_GRACE_MS = 1000;
 
+/** how often PostgreSQL checks, during a statement, that its client is still connected */
+const CLIENT_CHECK_MS = 1000;
+
 /** Does the database answer a query within `timeoutMs`? (readiness probes) */
 export async function ping(prisma: PrismaClient, timeoutMs = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -121,7 +124,15 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
     }
   };
 
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolMax ?? 10 });
+  // A statement outside a transaction commits when it ends, even if its client died meanwhile (a worker killed
+  // while its one-statement result write waited for a lock). PostgreSQL checks every second whether the client is
+  // still there and cancels the statement of one that is gone, so a dead process's write is abandoned as its
+  // transaction would be.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolMax ?? 10,
+    options: `-c client_connection_check_interval=${CLIENT_CHECK_MS}`,
+  });
   pool.on("error", onError("idle"));
   // A transaction whose connection dies (a PostgreSQL restart) is not always given back by Prisma's adapter: its
   // pooled connection stays checked out for good, and once all are, every query waits forever (seen in the fault

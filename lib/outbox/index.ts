@@ -2,9 +2,11 @@
 // Woken by LISTEN/NOTIFY on every committed outbox insert, with polling as a fallback, so a request reaches
 // Kafka within milliseconds. An advisory lock (lib/db) lets any number of relays run while exactly one
 // publishes at a time, in insertion order. A relay with a LISTEN connection holds that lock on it as a session
-// lock (the leader: two statements per batch, no transaction); the others ignore notifications and try to take
-// over at each poll (at most once a second), so a dead leader is replaced within about a second. Delivery is at least once:
-// a crash between the Kafka ack and the commit republishes a row; consumers dedupe by eventId / analysis state.
+// lock (the leader: one statement per pass, which marks the previous batch sent and reads the next; no transaction);
+// the others ignore notifications and try to take over at each poll (at most once a second), so a dead leader is
+// replaced within about a second. A notification waits gatherMs so a burst of commits shares one pass. Delivery is
+// at least once: a crash between the Kafka ack and the mark (at most markDelayMs later) republishes a row;
+// consumers dedupe by eventId / analysis state.
 import pg from "pg";
 import type { KafkaProducer } from "../kafka/index.ts";
 import { createRelaySession, OUTBOX_CHANNEL, type OutboxRow, type RelaySession } from "../db/repositories/outbox.ts";
@@ -22,6 +24,16 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** fallback poll interval (default 1000 ms) */
   pollIntervalMs?: number;
+  /**
+   * A notification waits this long before the pass it wakes (default 10 ms), so that the commits of a burst share
+   * one pass (one statement) instead of one pass each.
+   */
+  gatherMs?: number;
+  /**
+   * The leader marks a published batch sent with its next pass; when none comes within this time (default 250 ms)
+   * it marks it with a statement of its own. This is also the longest a crash can leave a sent row to be sent again.
+   */
+  markDelayMs?: number;
   log?: (level: "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -60,6 +72,8 @@ export function toKafkaMessage(row: OutboxRow) {
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const gatherMs = options.gatherMs ?? 10;
+  const markDelayMs = options.markDelayMs ?? 250;
   const log = options.log ?? ((level, message, extra) => console.error(`[outbox ${level}] ${message}`, extra ?? ""));
   let running = false;
   let listening = false;
@@ -110,6 +124,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return next;
   }
 
+  /** The leader's pending mark on its own (no pass came to carry it), in turn with the drains. */
+  function markSerially(): Promise<void> {
+    const next = lastDrain.catch(() => undefined).then(() => (leading ? session?.markSent() : undefined));
+    lastDrain = next;
+    return next;
+  }
+
   async function connectListener(): Promise<void> {
     if (!options.databaseUrl || !running) return;
     const client = new pg.Client({ connectionString: options.databaseUrl });
@@ -145,7 +166,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function run(): Promise<void> {
     let backoff = 200;
+    let woken = false;
     while (running) {
+      if (woken && gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, gatherMs));
       pending = false;
       try {
         await drainSerially();
@@ -160,7 +183,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoff = Math.min(backoff * 2, 10_000);
         continue;
       }
+      if (!pending && leading && session?.hasUnmarked()) {
+        await sleepOrWake(markDelayMs);
+        if (!pending && running) await markSerially().catch((error) => log("warn", `outbox mark failed: ${(error as Error).message}`));
+      }
       if (!pending) await sleepOrWake(session && !leading ? Math.max(pollIntervalMs, FOLLOWER_RETRY_MS) : pollIntervalMs);
+      woken = pending;
     }
   }
 
@@ -190,6 +218,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wakeUp?.();
       await loop;
       loop = undefined;
+      await markSerially().catch(() => undefined); // a batch sent and not yet marked
+
       listening = false;
       session = undefined;
       leading = false;
@@ -197,7 +227,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       listener = undefined;
     },
     ready: () => running && (listening || !options.databaseUrl) && consecutiveFailures < FAILURES_BEFORE_UNREADY,
-    flush: () => drainSerially(),
+    flush: async () => {
+      const count = await drainSerially();
+      await markSerially();
+      return count;
+    },
     published: () => total,
     lastError: () => lastError,
   };

@@ -72,6 +72,9 @@ test("a worker killed with SIGKILL mid-analysis: another worker completes it wit
   }
   const code = await first.kill("SIGKILL");
   assert.equal(first.child.signalCode, "SIGKILL", `killed, not exited (${code})`);
+  // The result write is one statement, which would commit once the lock is free even with its client gone;
+  // PostgreSQL cancels it when its client check (every second, lib/db/client.ts) finds the client dead.
+  await waitFor("the dead worker's statement to be cancelled", async () => (await lockWaiters(ctx)) === 0, 10_000, 50);
   await blocker.query("ROLLBACK");
 
   const mid = (await ctx.repos.analyses.findById(seeded.tenantId, analysis.id))!;

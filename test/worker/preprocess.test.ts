@@ -118,6 +118,31 @@ describe("preprocessing rules", () => {
     assert.ok(preprocess(img, cfg).tensor.every((v) => v === 2));
   });
 
+  it("large 8- and 16-bit images (preprocessed through per-value tables) give the same bits as per-pixel division", () => {
+    const cfgPad = { ...cfg, pad_value: 0.25 };
+    for (const [width, height, maxValue, Ctor] of [
+      [1100, 700, 255, Uint8Array],
+      [640, 520, 65535, Uint16Array],
+      [700, 1000, 4095, Uint16Array],
+    ] as const) {
+      let seed = width * 31 + height;
+      const data = new Ctor(width * height).map(() => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % (maxValue + 1);
+      });
+      // Float64 samples of the same values take the per-pixel division path
+      const reference = { width, height, data: Float64Array.from(data), maxValue };
+      for (const c of [cfg, cfgPad]) {
+        const fast = preprocess({ width, height, data, maxValue }, c).tensor;
+        assert.equal(
+          tensorSha256(fast),
+          tensorSha256(preprocess(reference, c).tensor),
+          `${width}x${height} /${maxValue} pad ${c.pad_value}`,
+        );
+      }
+    }
+  });
+
   it("refuses an image whose data does not match its size", () => {
     assert.throws(
       () => preprocess({ width: 3, height: 3, data: new Uint8Array(8), maxValue: 255 }, cfg),

@@ -17,6 +17,7 @@ import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } 
 import { enqueueCompletionDeliveries } from "./delivery-completion.ts";
 import { refreshStudies, reliabilityColumns, resultRows } from "./job-sql.ts";
 import { writeOutcomes, type OutcomeUpdate, type Previous } from "./job-write-sql.ts";
+import { writeSucceededAtOnce } from "./job-once-sql.ts";
 
 export { refreshStudies };
 
@@ -174,8 +175,52 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
     }, TX_OPTIONS);
   }
 
+  /**
+   * The worker's end of a job. When every analysis succeeded (the common case) it is one statement with no
+   * transaction around it (job-once-sql.ts); a job with failures takes writeJob, whose FAILED events carry columns
+   * only its lock reads. `opened`: the analyses as the job's first statement read them (tenant, study, task).
+   */
+  async function finishJob(job: JobWrite & { dedupe: Dedupe; opened: OpenedAnalysis[] }): Promise<Pick<JobOutcome, "fresh" | "applied">> {
+    const succeeded = job.succeeded ?? [];
+    const byId = new Map<string, Locked>(job.opened.map((a) => [a.id, a]));
+    const atOnce =
+      (job.failed ?? []).length === 0 &&
+      succeeded.length > 0 &&
+      new Set(succeeded.map((r) => r.analysisId)).size === succeeded.length &&
+      succeeded.every((r) => byId.get(r.analysisId)?.task === r.task && r.reliability !== undefined);
+    if (!atOnce) return writeJob(job);
+    for (const result of succeeded) validateJobResult(result);
+    const out = await writeSucceededAtOnce(prisma, {
+      consumerGroup: job.dedupe.consumerGroup,
+      messageId: job.dedupe.messageId,
+      byId,
+      results: succeeded,
+      updates: succeeded.map((r) => ({
+        id: r.analysisId,
+        status: "SUCCEEDED" as const,
+        errorCode: null,
+        errorMessage: null,
+        hasReliability: true,
+        ...reliabilityColumns(r.reliability),
+      })),
+      provenance: job.provenance,
+      topics,
+    });
+    // Both rare and both safe after the commit: a raced study is refreshed from committed state, and an SR due on
+    // completion is found from committed state too (the dispatcher's sweep would also find it after a crash here).
+    if (out.raced.length > 0) await prisma.$transaction((tx) => refreshStudies(tx, [...out.raced].sort()), TX_OPTIONS);
+    const applied = new Set(out.applied);
+    for (const key of [...new Set(job.opened.filter((a) => applied.has(a.id)).map((a) => `${a.tenantId} ${a.studyId}`))].sort()) {
+      const [tenantId, studyId] = key.split(" ") as [string, string];
+      if (out.completionTenants.includes(tenantId))
+        await prisma.$transaction((tx) => enqueueCompletionDeliveries(tx, tenantId, studyId, "ON_COMPLETION"), TX_OPTIONS);
+    }
+    return { fresh: out.fresh, applied: out.applied };
+  }
+
   return {
     writeJob,
+    finishJob,
     /**
      * A consumed job's first statement: whether this consumer group processed the message already, the analyses it
      * names as stored before the claim, the image row (tenant-scoped), and the claim of its first try. The claim

@@ -56,25 +56,44 @@ type SessionRow = Omit<OutboxRow, "id"> & { id: string };
 
 /**
  * The leading relay's statements, on its own connection. Holding the lock for the connection's life saves the
- * BEGIN, lock and COMMIT of every call (five statements became two per batch), and nothing holds a transaction
- * open across the Kafka send. If the connection dies the lock goes with it and another relay takes over; a batch
- * sent but not yet marked is then sent again (at least once, as before: consumers dedupe by eventId).
+ * BEGIN, lock and COMMIT of every call, and nothing holds a transaction open across the Kafka send. A batch is
+ * marked sent by the next pass's read (one statement per pass: mark the last batch, read the next), or by
+ * markSent() when no pass follows soon (the relay calls it after a short delay, on flush and on stop). If the
+ * connection dies the lock goes with it and another relay takes over; a batch sent but not yet marked is then
+ * sent again (at least once, as before: consumers dedupe by eventId).
  */
 export function createRelaySession(client: SessionClient) {
+  /** ids published and not yet marked sent */
+  let unmarked: string[] = [];
+  const MARK = `UPDATE "OutboxEvent" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::bigint[])`;
   return {
     /** true when this connection holds (or now took) the relay lock */
     async tryLead(): Promise<boolean> {
       const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [RELAY_LOCK_KEY]);
       return rows[0]?.locked === true;
     },
+    /** whether a published batch still waits for its mark */
+    hasUnmarked: () => unmarked.length > 0,
+    /** mark the published batch sent now (no-op when none) */
+    async markSent(): Promise<void> {
+      if (unmarked.length === 0) return;
+      const ids = unmarked;
+      await client.query(MARK, [ids]);
+      if (unmarked === ids) unmarked = [];
+    },
     /** publishBatch's contract, for the lock holder only: marked sent after `publish` returns, errors recorded */
     async publishBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
+      const marking = unmarked;
+      // The previous batch's mark rides on this read. The read's snapshot predates the mark, so the marked ids are
+      // excluded by id; data-modifying CTEs run to completion whether or not the query reads them.
       const { rows } = await client.query<SessionRow>(
         // ordered by the column, not the text alias of the same name ("10" < "9")
-        `SELECT o."id"::text AS id, o."eventId", o."topic", o."key", o."payload", o."headers", o."attempts"
-         FROM "OutboxEvent" o WHERE o."sentAt" IS NULL ORDER BY o."id" LIMIT $1`,
-        [limit],
+        `WITH m AS (${MARK})
+         SELECT o."id"::text AS id, o."eventId", o."topic", o."key", o."payload", o."headers", o."attempts"
+         FROM "OutboxEvent" o WHERE o."sentAt" IS NULL AND o."id" <> ALL($1::bigint[]) ORDER BY o."id" LIMIT $2`,
+        [marking, limit],
       );
+      if (unmarked === marking) unmarked = [];
       if (rows.length === 0) return 0;
       const claimed = rows.map((row) => ({ ...row, id: BigInt(row.id) }));
       const ids = rows.map((row) => row.id);
@@ -90,10 +109,7 @@ export function createRelaySession(client: SessionClient) {
           .catch(() => undefined);
         throw error;
       }
-      await client.query(
-        `UPDATE "OutboxEvent" SET "sentAt" = now(), "attempts" = "attempts" + 1, "lastError" = NULL WHERE "id" = ANY($1::bigint[])`,
-        [ids],
-      );
+      unmarked = ids;
       return claimed.length;
     },
   };

@@ -112,6 +112,8 @@ const schema = z.object({
   IMAGE_STORE: env.enumOf(["disk", "pacs"] as const, "disk"),
   CONSOLE_DIR: env.string().default("services/console/dist"),
   OUTBOX_POLL_MS: env.int(200, 10),
+  /** a NOTIFY waits this long before the relay's pass, so a burst of commits shares one statement */
+  OUTBOX_GATHER_MS: env.int(10, 0),
   /** a subscription resuming with `after` is replayed at most this many missed transitions (else RESYNC_REQUIRED) */
   SUBSCRIPTION_REPLAY_MAX_ROWS: env.int(1000, 1),
   /** a cursor older than this is refused with RESYNC_REQUIRED */
@@ -120,6 +122,8 @@ const schema = z.object({
   TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
+  /** a wake-up of the transition reader waits this long, so the events of a burst share one read */
+  SUBSCRIPTION_COALESCE_MS: env.int(25, 0),
   /** the PACS that SRs go to: Orthanc's root URL (its DICOMweb plugin at /dicom-web) … */
   ORTHANC_URL: httpUrl().optional(),
   ORTHANC_USERNAME: env.string().optional(),
@@ -201,7 +205,8 @@ export type GatewayConfig = {
   imageStore: "disk" | "pacs";
   consoleDir: string;
   outboxPollMs: number;
-  subscriptions: { pollMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
+  outboxGatherMs: number;
+  subscriptions: { pollMs: number; coalesceMs: number; retentionMs: number; replay: { maxRows: number; maxAgeMs: number } };
   fhir: { baseUrl: string | null };
   /** DICOM in; null when PACS_INGEST is off (or no ORTHANC_URL) */
   pacsIngest: {
@@ -295,8 +300,10 @@ export function loadGatewayConfig(source: Env): GatewayConfig {
     imageStore: c.IMAGE_STORE,
     consoleDir: c.CONSOLE_DIR,
     outboxPollMs: c.OUTBOX_POLL_MS,
+    outboxGatherMs: c.OUTBOX_GATHER_MS,
     subscriptions: {
       pollMs: c.SUBSCRIPTION_POLL_MS,
+      coalesceMs: c.SUBSCRIPTION_COALESCE_MS,
       // never shorter than the replay age, or a cursor young enough to replay could point at pruned rows
       retentionMs: Math.max(c.TRANSITION_RETENTION_SECONDS, c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS) * 1000,
       replay: { maxRows: c.SUBSCRIPTION_REPLAY_MAX_ROWS, maxAgeMs: c.SUBSCRIPTION_REPLAY_MAX_AGE_SECONDS * 1000 },

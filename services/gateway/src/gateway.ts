@@ -158,7 +158,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log: services.repos.transitions,
     updates,
     logger,
-    options: { pollMs: config.subscriptions.pollMs, retentionMs: config.subscriptions.retentionMs, pruneEveryMs: 10 * 60_000 },
+    options: {
+      pollMs: config.subscriptions.pollMs,
+      coalesceMs: config.subscriptions.coalesceMs,
+      retentionMs: config.subscriptions.retentionMs,
+      pruneEveryMs: 10 * 60_000,
+    },
   });
   let producer: KafkaProducer | null = null;
   let relay: OutboxRelay | null = null;
@@ -345,6 +350,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       producer,
       databaseUrl: deps.db.databaseUrl,
       pollIntervalMs: config.outboxPollMs,
+      gatherMs: config.outboxGatherMs,
       log: (level, message, extra) => logger[level](`outbox: ${message}`, extra),
     });
     await relay.start();

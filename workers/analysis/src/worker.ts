@@ -131,7 +131,27 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
     source: { status: () => status, inFlight: () => inFlight, processed: () => stats.processed(), failed: () => stats.failed() },
   });
 
+  /**
+   * Copies of one event in hand at once (the outbox relay publishes at least once: a relay that died between the
+   * Kafka send and its mark sends the batch again, and both copies can reach this worker's batch). A copy waits
+   * for the copy before it, then finds the message processed and skips it: a republish costs no try of the
+   * crash-loop guard.
+   */
+  const byEventId = new Map<string, Promise<unknown>>();
+
   async function handle(message: IncomingMessage, context: { heartbeat(): Promise<void> }): Promise<void> {
+    const eventId = message.headers["event-id"];
+    const before = eventId ? byEventId.get(eventId) : undefined;
+    const mine = (before ?? Promise.resolve()).catch(() => undefined).then(() => handleOne(message, context));
+    if (eventId) byEventId.set(eventId, mine);
+    try {
+      await mine;
+    } finally {
+      if (eventId && byEventId.get(eventId) === mine) byEventId.delete(eventId);
+    }
+  }
+
+  async function handleOne(message: IncomingMessage, context: { heartbeat(): Promise<void> }): Promise<void> {
     // Intake is stopped: refuse without committing, so the message goes to the next worker of the group.
     if (draining) throw new ShuttingDown(`worker ${config.workerId} is stopping`);
     inFlight += 1;

@@ -15,17 +15,17 @@ import type { AnalysisUpdates } from "./updates.ts";
 
 export interface TailerOptions {
   pollMs: number;
+  /**
+   * A wake-up waits this long before reading, so that the burst one job causes (its completion events arrive one
+   * Kafka message per analysis, a round of requests adds its mutations) costs one read instead of one per event.
+   */
+  coalesceMs: number;
   retentionMs: number;
   pruneEveryMs: number;
 }
 
 const BATCH = 500;
 const PENDING_RETRY_MS = 20;
-/**
- * A wake-up waits this long before reading, so that the burst one job causes (its completion events arrive one
- * Kafka message per analysis, mutations add their own) costs one read instead of one per event.
- */
-const COALESCE_MS = 10;
 
 /** Messages for log rows (rows whose analysis is gone are dropped). */
 export async function toMessages(analysesOf: AnalysisReader, rows: TransitionRow[]): Promise<AnalysisUpdateModel[]> {
@@ -128,7 +128,7 @@ export function createTransitionTailer(deps: {
         coalescing = setTimeout(() => {
           coalescing = null;
           void wake();
-        }, COALESCE_MS);
+        }, options.coalesceMs);
       });
       schedule(options.pollMs);
     },

@@ -89,6 +89,19 @@ function validate(img: GrayImage): void {
     throw new InferenceError("IMAGE_INVALID", `image maxValue must be > 0, got ${maxValue}`);
 }
 
+/**
+ * v / maxValue for every value an integer image can hold, when the image has many more pixels than values: the
+ * same division once per value instead of once per pixel (the values, and so the tensor, stay bit-identical).
+ */
+function grayTable(img: GrayImage): Float64Array | null {
+  const { data, maxValue } = img;
+  const values = data instanceof Uint8Array ? 256 : data instanceof Uint16Array ? 65536 : 0;
+  if (values === 0 || img.width * img.height < 4 * values) return null;
+  const table = new Float64Array(values);
+  for (let v = 0; v < values; v++) table[v] = v / maxValue;
+  return table;
+}
+
 export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed {
   validate(img);
   const { width, height, data, maxValue } = img;
@@ -104,6 +117,19 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
   const tmp = new Float64Array(size * side);
   const gray = new Float64Array(width);
   let grayRow = -1;
+  const table = grayTable(img);
+  // 8-bit samples: w * (v / maxValue) for all 256 values of each distinct weight, the same products the loop
+  // below would compute pixel by pixel (one table when the side is a multiple of the model size)
+  const weighted = table && data instanceof Uint8Array ? new Map<number, Float64Array>() : null;
+  const weightedOf = (w: number) => {
+    let t = weighted!.get(w);
+    if (!t) {
+      t = new Float64Array(256);
+      for (let v = 0; v < 256; v++) t[v] = w * table![v]!;
+      weighted!.set(w, t);
+    }
+    return t;
+  };
   for (let i = 0; i < size; i++) {
     const { first, weights } = taps[i]!;
     const row = tmp.subarray(i * side, (i + 1) * side);
@@ -114,15 +140,23 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
         if (pad !== 0) for (let x = 0; x < side; x++) row[x] = row[x]! + w * pad;
         continue;
       }
-      if (y !== grayRow) {
-        for (let x = 0; x < width; x++) gray[x] = data[y * width + x]! / maxValue;
-        grayRow = y;
-      }
       if (pad !== 0) {
         for (let x = 0; x < lb.padX; x++) row[x] = row[x]! + w * pad;
         for (let x = lb.padX + width; x < side; x++) row[x] = row[x]! + w * pad;
       }
       const off = lb.padX;
+      const base = y * width;
+      if (weighted) {
+        const wt = weightedOf(w);
+        const px = data as Uint8Array;
+        for (let x = 0; x < width; x++) row[off + x] = row[off + x]! + wt[px[base + x]!]!;
+        continue;
+      }
+      if (y !== grayRow) {
+        if (table) for (let x = 0; x < width; x++) gray[x] = table[data[base + x]!]!;
+        else for (let x = 0; x < width; x++) gray[x] = data[base + x]! / maxValue;
+        grayRow = y;
+      }
       for (let x = 0; x < width; x++) row[off + x] = row[off + x]! + w * gray[x]!;
     }
   }

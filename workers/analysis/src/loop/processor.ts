@@ -28,7 +28,7 @@ import type { ConsumedMessage, DeadLetterSink, Logger, Outcome } from "./types.t
 
 export interface ProcessorDeps {
   engine: Engine;
-  jobs: Pick<JobResultRepository, "open" | "claim" | "writeJob">;
+  jobs: Pick<JobResultRepository, "open" | "claim" | "finishJob">;
   images: ImageLoader;
   deadLetter: DeadLetterSink;
   logger: Logger;
@@ -97,16 +97,18 @@ export function createProcessor(deps: ProcessorDeps) {
   async function finish(
     message: ConsumedMessage,
     dedupe: Dedupe,
+    opened: OpenedAnalysis[],
     succeeded: JobResult[],
     failed: (JobFailure & { task: string; appError: AppError })[],
     tries: number,
   ) {
     if (failed.length) await deps.deadLetter.publish(message, failed[0]!.appError, tries);
-    const written = await deps.jobs.writeJob({
+    const written = await deps.jobs.finishJob({
       provenance,
       succeeded,
       failed: failed.map(({ analysisId, error }) => ({ analysisId, error })),
       dedupe,
+      opened,
     });
     const analyses: AnalysisReport[] = [
       ...succeeded.map((r) => ({
@@ -205,13 +207,13 @@ export function createProcessor(deps: ProcessorDeps) {
     for (;;) {
       const claimed = firstClaim ?? (remaining.length ? await deps.jobs.claim(remaining) : []);
       firstClaim = undefined;
-      if (claimed.length === 0) return finish(message, dedupe, [], gaveUp, tries);
+      if (claimed.length === 0) return finish(message, dedupe, rows, [], gaveUp, tries);
       tries += 1;
       const used = Math.max(...claimed.map((c) => usedOf(c.attempts)));
       try {
         const run = await runJob(job, claimed, opened.image);
         const writeStart = performance.now();
-        const report = await finish(message, dedupe, run.succeeded, [...gaveUp, ...run.failed], tries);
+        const report = await finish(message, dedupe, rows, run.succeeded, [...gaveUp, ...run.failed], tries);
         const end = performance.now();
         const timings = {
           loadMs: run.loadMs,
@@ -233,7 +235,7 @@ export function createProcessor(deps: ProcessorDeps) {
         const error = classifyError(raw);
         if (!error.retriable || used >= maxAttempts) {
           const failed = claimed.map((c) => ({ analysisId: c.id, task: c.task, error: errorInfo(error), appError: error }));
-          return finish(message, dedupe, [], [...gaveUp, ...failed], tries);
+          return finish(message, dedupe, rows, [], [...gaveUp, ...failed], tries);
         }
         const delay = backoffDelay(deps.retry, used + 1);
         logger.warn("job attempt failed, retrying", {
