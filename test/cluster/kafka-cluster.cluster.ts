@@ -3,7 +3,7 @@
 // platform consumer committing after its handler) while one broker is stopped for good mid-run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createDb, createRepositories, REPO_ROOT } from "../../lib/db/index.ts";
 import { decodeEvent, jobOf, topicNames } from "../../lib/events/index.ts";
@@ -30,7 +30,18 @@ test(
     const dir = mkdtempSync(join(REPO_ROOT, ".local", "kafka-cluster-test-"));
     chmodSync(dir, 0o755);
     defer(() => rmSync(dir, { recursive: true, force: true }));
-    const nodes = [];
+    // on failure, each broker's last log lines go to the output before the folder is removed (a CI timeout is
+    // otherwise all there is to go on)
+    let passed = false;
+    defer(() => {
+      if (passed) return;
+      for (let id = 1; existsSync(join(dir, `node-${id}`)); id++) {
+        const log = join(dir, `node-${id}`, "kafka.log");
+        const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-25).join("\n") : "(no log)";
+        console.error(`--- broker ${id} (ports ${JSON.stringify(nodes[id - 1])}), last lines of kafka.log:\n${tail}`);
+      }
+    });
+    const nodes: { port: number; controllerPort: number }[] = [];
     for (let i = 0; i < 3; i++) nodes.push({ port: await freePort(), controllerPort: await freePort() });
     const cluster = await startKafkaCluster({
       dataDir: dir,
@@ -170,6 +181,7 @@ test(
     );
     // at-least-once: a redelivery after the group moved is allowed and deduplicated by event id
     const redelivered = [...deliveries.values()].filter((n) => n > 1).length;
+    passed = true;
     t.diagnostic(`broker ${victim} stopped for good; ${requested.length} requests, ${redelivered} redelivered (deduplicated by event id)`);
   },
 );
