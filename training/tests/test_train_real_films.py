@@ -196,3 +196,25 @@ def test_anatomy_head_learns_from_real_masks_only(corpus):
     with_mask = compute_losses(model, ts.batch([0, 1]), w)["anatomy"]
     without = compute_losses(model, ts.batch([1, 2]), w)["anatomy"]
     assert float(with_mask) > 0 and float(without) == 0
+
+
+def test_rare_real_positives_weigh_more_within_the_cap_and_unknown_entries_count_for_nothing():
+    from gkmvlp.model.losses import masked_bce
+    from gkmvlp.train.loop import real_pos_weight
+
+    labels = np.zeros((100, 3), np.float32)
+    known = np.ones((100, 3), np.float32)
+    labels[:4, 0] = 1  # 4 of 100: sqrt(96 / 4) = 4.9
+    labels[:50, 1] = 1  # balanced: 1
+    known[:, 2] = 0  # never known: 1
+    labels[:99, 2] = 1
+    w = real_pos_weight(labels, known, cap=10.0)
+    assert np.allclose(w, [np.sqrt(96 / 4), 1.0, 1.0])
+    assert real_pos_weight(labels, known, cap=3.0)[0] == 3.0
+    logits = torch.zeros(2, 3)
+    y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    k = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    plain = masked_bce(logits, y, k)
+    weighted = masked_bce(logits, y, k, torch.tensor([3.0, 1.0, 100.0]))
+    # the one positive of label 0 counts 3 times; label 2's weight touches nothing because it is unknown
+    assert torch.isclose(weighted, plain * (3 + 1 + 1 + 1) / 4)

@@ -8,7 +8,8 @@
 #   nohup nice -n 19 training/gkmvlp/configs/run-real.sh > training/runs/real.log 2>&1 &
 # Knobs (env): REAL_DIR, REAL_CLONES (folder of the source clones; default /work/.mirror),
 #   REAL_CORPUS, REAL_TRAIN, REAL_SIZE, REAL_PRE_STEPS, REAL_FT_STEPS, REAL_DEC_STEPS, REAL_THREADS,
-#   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder).
+#   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder), REAL_FT_CONFIG (fine-tune config file in
+#   configs/, default real-finetune.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 DIR="${REAL_DIR:-$ROOT/training/runs/real}"
@@ -38,7 +39,7 @@ log "pre-training ($SIZE)"
 quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain.json" --size "$SIZE" --data "$DIR/synth" \
   --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
 log "fine-tuning on synthetic + real films"
-quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune.json" --size "$SIZE" --data "$DIR/synth" \
+quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
   --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.5}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
   --steps "${REAL_FT_STEPS:-2000}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
 log "evaluating on the synthetic test split"

@@ -72,11 +72,11 @@ def mask_loss(heat_logits: Tensor, masks: Tensor, labels: Tensor) -> Tensor:
     return bce + dice.mean()
 
 
-def masked_bce(logits: Tensor, labels: Tensor, known: Tensor | None) -> Tensor:
-    """BCE over the known entries only (all of them when `known` is None)."""
+def masked_bce(logits: Tensor, labels: Tensor, known: Tensor | None, pos_weight: Tensor | None = None) -> Tensor:
+    """BCE over the known entries only (all of them when `known` is None); `pos_weight` [L] weighs positives."""
     if known is None:
-        return F.binary_cross_entropy_with_logits(logits, labels)
-    per = F.binary_cross_entropy_with_logits(logits, labels, reduction="none") * known
+        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight)
+    per = F.binary_cross_entropy_with_logits(logits, labels, reduction="none", pos_weight=pos_weight) * known
     return per.sum() / known.sum().clamp(min=1.0)
 
 
@@ -168,7 +168,11 @@ def compute_losses(
 
     losses["box"] = box_loss(out["region_boxes"], batch["region_boxes"], batch["region_visible"]) if w.box else zero
     known = batch.get("label_known")
-    losses["ecls"] = masked_bce(model.classify_logits(g, know), batch["labels"], known) if w.ecls else zero
+    losses["ecls"] = (
+        masked_bce(model.classify_logits(g, know), batch["labels"], known, batch.get("label_pos_weight"))
+        if w.ecls
+        else zero
+    )
     losses["mask"] = (
         mask_loss(model.heatmap_logits(patches, know), batch["finding_masks"], batch["labels"]) if w.mask else zero
     )

@@ -83,6 +83,7 @@ class TensorSet:
     qa_record: torch.Tensor
     qa_text: list[tuple[str, str, str]]
     qa_label: torch.Tensor | None = None  # the finding a question names (LABELS index), -1 if none
+    pos_weight: torch.Tensor | None = None  # [L] weight of positives in the classification loss (None: 1)
 
     def __len__(self) -> int:
         return len(self.ids)

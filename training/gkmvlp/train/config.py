@@ -33,6 +33,9 @@ class TrainConfig:
     decoder_told: float = 0.5  # share of reports the decoder sees with the true finding presence
     real_corpus: str = ""  # assembled real films (gkmvlp.cli.assemble_real); "" = synthetic only
     real_share: float = 0.5  # finetune: share of training draws that are real films
+    # finetune: positives of a label weigh sqrt(negatives / positives) among the real training films, capped here
+    # (1 = unweighted); NIH's rarer findings have a few dozen positives among thousands of films
+    real_pos_weight_max: float = 1.0
     max_train: int = 0  # 0 = all training records
     max_eval: int = 0  # 0 = all val/test records
     vocab_size: int = 1000
@@ -59,6 +62,8 @@ class TrainConfig:
             errs.append(f"decoder_steps must be >= 0, got {self.decoder_steps}")
         if not 0.0 <= self.decoder_told <= 1.0:
             errs.append(f"decoder_told must be in [0, 1], got {self.decoder_told}")
+        if self.real_pos_weight_max < 1.0:
+            errs.append(f"real_pos_weight_max must be >= 1, got {self.real_pos_weight_max}")
         if not 0.0 <= self.real_share < 1.0:
             errs.append(f"real_share must be in [0, 1), got {self.real_share}")
         if self.decoder_lr <= 0:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..model.gkmvlp import GKMVLP
 from ..model.losses import compute_losses, weights_with
+from ..ontology import LABELS
 from ..tokenizer import WordPieceTokenizer
 from . import checkpoint as ck
 from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
@@ -92,6 +93,13 @@ def train_subset(cfg: TrainConfig, n: int) -> np.ndarray:
     return np.sort(idx[:keep])
 
 
+def real_pos_weight(labels: np.ndarray, known: np.ndarray, cap: float) -> np.ndarray:
+    """Per label: sqrt(negatives / positives) over the films that know it, within [1, cap]; 1 without positives."""
+    pos, neg = (labels * known).sum(0), ((1 - labels) * known).sum(0)
+    w = np.sqrt(np.divide(neg, pos, out=np.ones_like(neg, dtype=np.float64), where=pos > 0))
+    return np.clip(w, 1.0, cap).astype(np.float32)
+
+
 def add_real_films(
     cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str], train_set: TensorSet, subset: np.ndarray
 ) -> tuple[TensorSet, np.ndarray]:
@@ -110,6 +118,10 @@ def add_real_films(
     reps = max(1, int(math.ceil(want / len(real_idx))))
     draws = np.concatenate([subset, np.tile(real_idx, reps)[: max(want, len(real_idx))]])
     print(f"[train] real films: {len(real)} ({len(draws) - len(subset)} draws of {len(draws)})")
+    if cfg.real_pos_weight_max > 1.0:
+        pw = real_pos_weight(real.arrays["labels"].numpy(), real.arrays["label_known"].numpy(), cfg.real_pos_weight_max)
+        merged.pos_weight = torch.from_numpy(pw)
+        print(f"[train] positive weights (real films): {dict(zip(LABELS, pw.round(2).tolist()))}")
     return merged, np.sort(draws)
 
 
@@ -192,6 +204,8 @@ def run(
         idx = order[: cfg.batch_size]
         del order[: cfg.batch_size]  # in place: save() checkpoints the rest of this epoch's order
         batch = train_set.batch(idx, np_rng)
+        if train_set.pos_weight is not None:
+            batch["label_pos_weight"] = train_set.pos_weight
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(step, cfg)
         weights = image_only if step < cfg.image_only_steps else cfg.loss
