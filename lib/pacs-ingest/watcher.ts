@@ -55,6 +55,15 @@ export interface PacsIngestWatcher {
   runOnce(): Promise<number>;
 }
 
+interface IngestSource {
+  tenantId: string;
+  /** empty: all four */
+  tasks: AnalysisTask[];
+  question: string | null;
+  /** recorded on the analyses: `pacs:<AE title>` or `stow:apikey:<id>` */
+  requestedBy: string;
+}
+
 const DEFAULT_TASKS: AnalysisTask[] = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];
 const DEFAULT_QUESTION = "Is there any abnormality in this chest radiograph?";
 
@@ -87,11 +96,23 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     return typeof tags?.Manufacturer === "string" && tags.Manufacturer.trim() === PLATFORM_MANUFACTURER;
   };
 
+  // Who sent it: a C-STORE names its calling AE title (mapped by PacsSource, with the title's rule); a STOW-RS through
+  // the gateway has none, and its tenant is the one whose API key claimed it (PacsStowReceipt; all four tasks).
+  const sourceOf = async (orthancId: string, callingAet: string | null): Promise<IngestSource | "own" | null> => {
+    if (callingAet) {
+      const mapped = await repos.pacsIngest.findSource(callingAet);
+      return mapped && { ...mapped, requestedBy: `pacs:${callingAet}` };
+    }
+    const receipt = await repos.pacsIngest.findStowReceipt(orthancId);
+    if (receipt) return { tenantId: receipt.tenantId, tasks: [], question: null, requestedBy: `stow:apikey:${receipt.apiKeyId}` };
+    return (await isPlatformOwn(orthancId)) ? "own" : null;
+  };
+
   async function handle(orthancId: string): Promise<void> {
     if (await repos.pacsIngest.handled(orthancId)) return; // replayed after a restart: once only
     const callingAet = await orthanc.remoteAet(orthancId);
-    if (!callingAet && (await isPlatformOwn(orthancId))) return; // our own SR or stored image, not input
-    const source = callingAet ? await repos.pacsIngest.findSource(callingAet) : null;
+    const source = await sourceOf(orthancId, callingAet);
+    if (source === "own") return; // our own SR or stored image, not input
     if (!source) return skip(orthancId, null, callingAet, "UNKNOWN_SOURCE");
     const tenantId = source.tenantId;
     // limits before work: the size and the tags decide before a byte of the file is read
@@ -164,7 +185,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
         task,
         question: task === "VQA" ? question : null,
         idempotencyKey: `pacs:${orthancId}:${task}`,
-        requestedBy: `pacs:${callingAet}`,
+        requestedBy: source.requestedBy,
       })),
     );
     await repos.pacsIngest.record({ orthancId, tenantId, callingAet, outcome: "INGESTED", studyId: study.id, imageId: image.id });
@@ -175,7 +196,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       action: "pacs.ingest",
       targetType: "Study",
       targetId: study.id,
-      details: { imageId: image.id, callingAet, tasks },
+      details: { imageId: image.id, callingAet, via: callingAet ? "C-STORE" : "STOW-RS", tasks },
     });
     logger.info("pacs instance ingested", { orthancId, callingAet, studyId: study.id, imageId: image.id, tasks });
   }
@@ -199,8 +220,8 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       attempts.delete(orthancId);
       logger.error("pacs instance failed repeatedly: skipped", { orthancId, error: (error as Error).name });
       const callingAet = await orthanc.remoteAet(orthancId).catch(() => null);
-      const source = callingAet ? await repos.pacsIngest.findSource(callingAet) : null;
-      await skip(orthancId, source?.tenantId ?? null, callingAet, "FAILED");
+      const source = await sourceOf(orthancId, callingAet).catch(() => null);
+      await skip(orthancId, source && source !== "own" ? source.tenantId : null, callingAet, "FAILED");
     }
   }
 
