@@ -46,12 +46,26 @@ export function splitRelated(body: Buffer, boundary: string, maxParts: number): 
     const lineEnd = body.indexOf("\r\n", at);
     if (lineEnd < 0) throw new MultipartError("BAD_REQUEST", "A multipart delimiter line is not terminated.");
     const start = lineEnd + 2;
-    const end = body.indexOf(next, start);
+    const end = delimiterAt(body, next, start);
     if (end < 0) throw new MultipartError("BAD_REQUEST", "The multipart body has no close delimiter.");
     if (parts.length === maxParts) throw new MultipartError("TOO_MANY_PARTS", `A request may carry at most ${maxParts} parts.`);
     parts.push(part(body.subarray(start, end)));
     at = end + next.length;
   }
+}
+
+/**
+ * The next delimiter line: CRLF "--" boundary, then "--" (the close) or optional white space and CRLF. The same text
+ * followed by anything else is part of the content (RFC 2046 5.1.1); the search goes on after it, so stays linear.
+ */
+function delimiterAt(body: Buffer, next: Buffer, from: number): number {
+  for (let at = body.indexOf(next, from); at >= 0; at = body.indexOf(next, at + 1)) {
+    let i = at + next.length;
+    if (body[i] === 0x2d && body[i + 1] === 0x2d) return at;
+    while (body[i] === 0x20 || body[i] === 0x09) i++;
+    if (body[i] === 0x0d && body[i + 1] === 0x0a) return at;
+  }
+  return -1;
 }
 
 function part(raw: Buffer): RelatedPart {
