@@ -76,20 +76,18 @@ export function createStowHandler(deps: StowDeps) {
     if (!identity) return { identity: null, failure: FAILURE.CANNOT_UNDERSTAND };
     const claim = await repos.pacsIngest.claimStow(identity.orthancId, principal.tenantId, principal.id);
     if (claim === "other") return { identity, failure: FAILURE.DUPLICATE_SOP_INSTANCE };
+    const release = () => (claim === "claimed" ? repos.pacsIngest.releaseStow(identity.orthancId, principal.tenantId) : Promise.resolve());
     // claimed now, yet already in the PACS: it came by C-STORE or another path, and belongs to whoever sent it then
     if (claim === "claimed" && (await orthanc.fileSize(identity.orthancId)) !== null) {
-      await repos.pacsIngest.releaseStow(identity.orthancId, principal.tenantId);
+      await release();
       return { identity, failure: FAILURE.DUPLICATE_SOP_INSTANCE };
     }
-    let stored: Awaited<ReturnType<OrthancRest["store"]>>;
-    try {
-      stored = await orthanc.store(part.body);
-    } catch (error) {
-      if (claim === "claimed") await repos.pacsIngest.releaseStow(identity.orthancId, principal.tenantId);
-      throw error;
-    }
+    // A PACS that does not answer throws (503 for the request). The claim stays: the PACS may hold the instance all
+    // the same (a timeout after the write), and then the watcher still ingests it into this tenant; a resend by this
+    // tenant is answered as usual.
+    const stored = await orthanc.store(part.body);
     if (stored === "refused") {
-      if (claim === "claimed") await repos.pacsIngest.releaseStow(identity.orthancId, principal.tenantId);
+      await release();
       return { identity, failure: FAILURE.CANNOT_UNDERSTAND };
     }
     if (stored.id !== identity.orthancId) {
