@@ -90,7 +90,12 @@ test("a FHIR push of a DICOM-in study carries the original UIDs, accession and p
   const server = await fhirServer();
   t.after(() => server.close());
   const asked: string[] = [];
-  await sendFhir(context(server.url, source("0a1b2c3d-00000000-11111111-22222222-33333333"), async (id) => (asked.push(id), original)));
+  await sendFhir(
+    context(server.url, source("0a1b2c3d-00000000-11111111-22222222-33333333"), async (id) => {
+      asked.push(id);
+      return original;
+    }),
+  );
   assert.deepEqual(asked, ["0a1b2c3d-00000000-11111111-22222222-33333333"], "read from the PACS by the ingested instance");
   const bundle = server.received[0];
   const study = resource(bundle, "ImagingStudy");
