@@ -6,6 +6,10 @@
 // it with the upload decoder and re-encodes the same 8-bit pixels as PNG, so the engine and the console see exactly
 // the pixels the disk store would give them. Other objects (the original JPEG or DICOM of an upload) go to the
 // fallback store (the local disk): the worker and the console only ever read display images.
+// A film that came INTO the PACS (DICOM in) is not stored a second time: its display key names the original instance
+// by its Orthanc id, "orthanc:<id>.png" (originalInstanceKey), and a read decodes that instance as the ingest did, so
+// the pixels are the ones a stored display image would have held. The Orthanc id, not the UIDs: a de-identifying
+// tenant's records must not hold the original UIDs (the ingest log already keeps the id).
 import { createHash } from "node:crypto";
 import { UnavailableError } from "../errors/index.ts";
 import { createDicomWebClient, DicomWebError, type DicomWebClient } from "../interop/dicomweb/client.ts";
@@ -16,9 +20,44 @@ import { parseDicomBytes, us } from "./dicom/parse.ts";
 import { encodeGrayPng } from "./encode.ts";
 import { resolveImageLimits, type ImageLimits } from "./limits.ts";
 import { createLocalDiskImageStore, sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
+import { createOrthancRest, type OrthancRest } from "../pacs-ingest/orthanc-rest.ts";
 
 export const PACS_KEY_PREFIX = "dicomweb:";
 const PACS_KEY = /^dicomweb:(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\.png$/;
+
+export const ORIGINAL_KEY_PREFIX = "orthanc:";
+const ORIGINAL_KEY = /^orthanc:([0-9a-f]{8}(?:-[0-9a-f]{8}){4})\.png$/;
+
+/** The display key of a film ingested from the PACS: its original instance there, by Orthanc id. */
+export function originalInstanceKey(orthancId: string): string {
+  const key = `${ORIGINAL_KEY_PREFIX}${orthancId}.png`;
+  if (!ORIGINAL_KEY.test(key)) throw new TypeError("not an Orthanc instance id");
+  return key;
+}
+
+function parseOriginalKey(key: string): string | null {
+  if (!key.startsWith(ORIGINAL_KEY_PREFIX)) return null;
+  const m = ORIGINAL_KEY.exec(key);
+  if (!m) throw new TypeError(`Invalid PACS original key: ${JSON.stringify(key)}`);
+  return m[1]!;
+}
+
+/**
+ * The DICOM-in watcher's store for one instance: the original and everything else as `store` keeps them, but the
+ * display image is not written; its key names the original instance in the PACS (no second copy there).
+ */
+export function displayFromOriginal(store: ImageStore, orthancId: string): ImageStore {
+  const key = originalInstanceKey(orthancId);
+  return {
+    put: (bytes, ext, known) =>
+      ext === "png"
+        ? Promise.resolve({ key, sha256: known?.sha256 ?? sha256Hex(bytes), bytes: bytes.length, created: false })
+        : store.put(bytes, ext, known),
+    get: (k) => store.get(k),
+    has: (k) => store.has(k),
+    delete: (k) => (k === key ? Promise.resolve(false) : store.delete(k)),
+  };
+}
 
 export interface PacsInstanceUids {
   studyInstanceUid: string;
@@ -59,6 +98,8 @@ export interface PacsImageStoreOptions {
   fallback: ImageStore;
   limits?: Partial<ImageLimits>;
   now?: () => Date;
+  /** Orthanc's REST API, where films ingested from the PACS are read by their Orthanc id (null: none here) */
+  originals?: Pick<OrthancRest, "file" | "fileSize"> | null;
 }
 
 /**
@@ -133,7 +174,32 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     return { key, sha256, bytes: bytes.length, created: true };
   }
 
+  const originals = () => {
+    if (!options.originals) throw new TypeError("an image ingested from the PACS is read through Orthanc: set ORTHANC_URL");
+    return options.originals;
+  };
+
+  /** The ingest's display pixels of an original instance: the same decoder, so the same bytes as a stored PNG. */
+  async function getOriginal(orthancId: string): Promise<Buffer | null> {
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await originals().file(orthancId);
+    } catch (error) {
+      if (error instanceof TypeError) throw error;
+      throw unavailable(error, "retrieve");
+    }
+    if (!bytes) return null;
+    // its size was checked when it was ingested (PACS_INGEST_MAX_INSTANCE_BYTES); dimensions and pixels are again
+    const image = decodeImage(bytes, {
+      limits: { ...limits, maxBytes: Math.max(limits.maxBytes, bytes.length) },
+      filenameHint: "instance.dcm",
+    });
+    return encodeGrayPng(image.pixels, image.width, image.height);
+  }
+
   async function get(key: string): Promise<Buffer | null> {
+    const original = parseOriginalKey(key);
+    if (original) return getOriginal(original);
     const uids = parsePacsKey(key);
     if (!uids) return fallback.get(key);
     let instance: Buffer;
@@ -148,13 +214,22 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
   }
 
   async function has(key: string): Promise<boolean> {
+    const original = parseOriginalKey(key);
+    if (original) {
+      try {
+        return (await originals().fileSize(original)) !== null;
+      } catch (error) {
+        if (error instanceof TypeError) throw error;
+        throw unavailable(error, "search");
+      }
+    }
     const uids = parsePacsKey(key);
     return uids ? exists(uids) : fallback.has(key);
   }
 
   async function remove(key: string): Promise<boolean> {
     // DICOMweb has no delete; instances are content-addressed and shared, so the platform never removes them
-    return parsePacsKey(key) ? false : fallback.delete(key);
+    return parsePacsKey(key) || parseOriginalKey(key) ? false : fallback.delete(key);
   }
 
   return { kind: "pacs", put, get, has, delete: remove, instanceOf: parsePacsKey };
@@ -170,6 +245,8 @@ export function createConfiguredImageStore(options: {
   kind: ImageStoreKind;
   storageDir: string;
   pacs: { dicomWebUrl: string; credentials: { username: string; password: string } | null } | null;
+  /** Orthanc's REST API (ORTHANC_URL), for films ingested from the PACS */
+  orthanc?: { url: string; credentials: { username: string; password: string } | null } | null;
   /** the limits uploads were decoded under (the gateway's UPLOAD_MAX_*), so that a put never refuses what they let in */
   limits?: Partial<ImageLimits>;
 }): ImageStore {
@@ -177,5 +254,8 @@ export function createConfiguredImageStore(options: {
   if (options.kind === "disk") return disk;
   if (!options.pacs) throw new TypeError("IMAGE_STORE=pacs needs a PACS URL");
   const client = createDicomWebClient({ baseUrl: options.pacs.dicomWebUrl, credentials: options.pacs.credentials, timeoutMs: 15_000 });
-  return createPacsImageStore({ client, fallback: disk, ...(options.limits ? { limits: options.limits } : {}) });
+  const originals = options.orthanc
+    ? createOrthancRest({ url: options.orthanc.url, credentials: options.orthanc.credentials, timeoutMs: 15_000 })
+    : null;
+  return createPacsImageStore({ client, fallback: disk, originals, ...(options.limits ? { limits: options.limits } : {}) });
 }

@@ -33,8 +33,8 @@ export interface TenantIngestPolicy {
 export interface PacsIngestDeps {
   orthanc: OrthancRest;
   repos: Pick<Repositories, "pacsIngest" | "patients" | "studies" | "images" | "analyses" | "audit">;
-  /** decode (with limits), de-identify and store: the upload path's ingest */
-  ingest(bytes: Uint8Array, policy: TenantIngestPolicy): Promise<ImageRecord>;
+  /** decode (with limits), de-identify and store: the upload path's ingest (orthancId: the instance in the PACS) */
+  ingest(bytes: Uint8Array, policy: TenantIngestPolicy, orthancId: string): Promise<ImageRecord>;
   policyFor(tenantId: string): Promise<TenantIngestPolicy>;
   logger: Logger;
   options: PacsIngestOptions;
@@ -128,7 +128,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     const policy = await deps.policyFor(tenantId);
     let record: ImageRecord;
     try {
-      record = await deps.ingest(bytes, policy);
+      record = await deps.ingest(bytes, policy, orthancId);
     } catch (error) {
       if (isImageError(error)) return skip(orthancId, tenantId, callingAet, "UNDECODABLE");
       throw error;
