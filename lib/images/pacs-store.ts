@@ -5,7 +5,9 @@
 // where the pixels are: "dicomweb:<study>/<series>/<sop>.png". A read fetches the instance with WADO-RS, decodes
 // it with the upload decoder and re-encodes the same 8-bit pixels as PNG, so the engine and the console see exactly
 // the pixels the disk store would give them. Other objects (the original JPEG or DICOM of an upload) go to the
-// fallback store (the local disk): the worker and the console only ever read display images.
+// fallback store (the local disk): the worker and the console only ever read display images. The original of a DICOM
+// upload goes into the PACS as the instance it is (de-identified where the tenant asks), under its own UIDs,
+// "dicomweb:<study>/<series>/<sop>.dcm", so any gateway can finish the upload (attachImage checks it is there).
 // A film that came INTO the PACS (DICOM in) is not stored a second time: its display key names the original instance
 // by its Orthanc id, "orthanc:<id>.png" (originalInstanceKey), and a read decodes that instance as the ingest did, so
 // the pixels are the ones a stored display image would have held. The Orthanc id, not the UIDs: a de-identifying
@@ -21,41 +23,78 @@ import { encodeGrayPng } from "./encode.ts";
 import { resolveImageLimits, type ImageLimits } from "./limits.ts";
 import { createLocalDiskImageStore, sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
 import { createOrthancRest, type OrthancRest } from "../pacs-ingest/orthanc-rest.ts";
+import { readStowIdentity } from "../pacs-ingest/stow-identity.ts";
 
 export const PACS_KEY_PREFIX = "dicomweb:";
 const PACS_KEY = /^dicomweb:(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\/(2\.25\.[0-9]{1,39})\.png$/;
 
 export const ORIGINAL_KEY_PREFIX = "orthanc:";
-const ORIGINAL_KEY = /^orthanc:([0-9a-f]{8}(?:-[0-9a-f]{8}){4})\.png$/;
+const ORIGINAL_KEY = /^orthanc:([0-9a-f]{8}(?:-[0-9a-f]{8}){4})\.(png|dcm)$/;
 
-/** The display key of a film ingested from the PACS: its original instance there, by Orthanc id. */
-export function originalInstanceKey(orthancId: string): string {
-  const key = `${ORIGINAL_KEY_PREFIX}${orthancId}.png`;
+/**
+ * The keys of a film ingested from the PACS: its original instance there, by Orthanc id; ".png" reads as its display
+ * image (decoded as at ingest), ".dcm" as the file itself.
+ */
+export function originalInstanceKey(orthancId: string, ext: "png" | "dcm" = "png"): string {
+  const key = `${ORIGINAL_KEY_PREFIX}${orthancId}.${ext}`;
   if (!ORIGINAL_KEY.test(key)) throw new TypeError("not an Orthanc instance id");
   return key;
 }
 
-function parseOriginalKey(key: string): string | null {
+function parseOriginalKey(key: string): { id: string; ext: string } | null {
   if (!key.startsWith(ORIGINAL_KEY_PREFIX)) return null;
   const m = ORIGINAL_KEY.exec(key);
   if (!m) throw new TypeError(`Invalid PACS original key: ${JSON.stringify(key)}`);
-  return m[1]!;
+  return { id: m[1]!, ext: m[2]! };
 }
 
 /**
- * The DICOM-in watcher's store for one instance: the original and everything else as `store` keeps them, but the
- * display image is not written; its key names the original instance in the PACS (no second copy there).
+ * The DICOM-in watcher's store for one instance already in the PACS: nothing is written, neither the display image nor
+ * the (de-identified) original; both keys name the instance that was sent (no second copy there). The record's hashes
+ * stay those of what the ingest derived, as fingerprints.
  */
 export function displayFromOriginal(store: ImageStore, orthancId: string): ImageStore {
-  const key = originalInstanceKey(orthancId);
+  const keys = new Set([originalInstanceKey(orthancId, "png"), originalInstanceKey(orthancId, "dcm")]);
   return {
     put: (bytes, ext, known) =>
-      ext === "png"
-        ? Promise.resolve({ key, sha256: known?.sha256 ?? sha256Hex(bytes), bytes: bytes.length, created: false })
+      ext === "png" || ext === "dcm"
+        ? Promise.resolve({
+            key: originalInstanceKey(orthancId, ext),
+            sha256: known?.sha256 ?? sha256Hex(bytes),
+            bytes: bytes.length,
+            created: false,
+          })
         : store.put(bytes, ext, known),
     get: (k) => store.get(k),
     has: (k) => store.has(k),
-    delete: (k) => (k === key ? Promise.resolve(false) : store.delete(k)),
+    delete: (k) => (keys.has(k) ? Promise.resolve(false) : store.delete(k)),
+  };
+}
+
+const ORIGINAL_DICOM_KEY = /^dicomweb:([0-9.]{1,64})\/([0-9.]{1,64})\/([0-9.]{1,64})\.dcm$/;
+
+function parseDicomOriginalKey(key: string): PacsInstanceUids | null {
+  if (!key.startsWith(PACS_KEY_PREFIX) || !key.endsWith(".dcm")) return null;
+  const m = ORIGINAL_DICOM_KEY.exec(key);
+  if (!m) throw new TypeError(`Invalid PACS original key: ${JSON.stringify(key)}`);
+  return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]! };
+}
+
+/**
+ * The upload path's store for one caller: a DICOM original is claimed for the caller's tenant (by the Orthanc id it
+ * will get) before it goes into the PACS, so the DICOM-in watcher knows it as the platform's own and does not report
+ * it as an instance from an unknown sender.
+ */
+export function claimingOriginals(store: ImageStore, claim: (orthancId: string) => Promise<unknown>): ImageStore {
+  return {
+    async put(bytes, ext, known) {
+      const identity = ext === "dcm" ? readStowIdentity(bytes) : null;
+      if (identity) await claim(identity.orthancId);
+      return store.put(bytes, ext, known);
+    },
+    get: (k) => store.get(k),
+    has: (k) => store.has(k),
+    delete: (k) => store.delete(k),
   };
 }
 
@@ -80,7 +119,8 @@ export function pacsKey(uids: PacsInstanceUids): string {
 
 /** The instance a PACS key names, or null when the key is not one (a disk key). Malformed PACS keys throw. */
 export function parsePacsKey(key: string): PacsInstanceUids | null {
-  if (!key.startsWith(PACS_KEY_PREFIX)) return null;
+  // a DICOM original's key (".dcm") names an instance too, but not a display image of this store
+  if (!key.startsWith(PACS_KEY_PREFIX) || key.endsWith(".dcm")) return null;
   const m = PACS_KEY.exec(key);
   if (!m) throw new TypeError(`Invalid PACS image key: ${JSON.stringify(key)}`);
   return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]! };
@@ -145,7 +185,29 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     }
   }
 
+  /** A DICOM original as it is, under its own UIDs; one that is there already (same UIDs) is not sent again. */
+  async function putDicom(bytes: Uint8Array, known: { sha256?: string }): Promise<StoredObject> {
+    const identity = readStowIdentity(bytes);
+    // the upload decoder read it before; a file without its UIDs could not be found again in the PACS
+    if (!identity) throw new TypeError("a DICOM original without its UIDs cannot be stored in the PACS");
+    const uids = {
+      studyInstanceUid: identity.studyInstanceUid,
+      seriesInstanceUid: identity.seriesInstanceUid,
+      sopInstanceUid: identity.sopInstanceUid,
+    };
+    const key = `${PACS_KEY_PREFIX}${uids.studyInstanceUid}/${uids.seriesInstanceUid}/${uids.sopInstanceUid}.dcm`;
+    const sha256 = known.sha256 ?? sha256Hex(bytes);
+    if (await exists(uids)) return { key, sha256, bytes: bytes.length, created: false };
+    try {
+      await client.store([bytes]);
+    } catch (error) {
+      throw unavailable(error, "store");
+    }
+    return { key, sha256, bytes: bytes.length, created: true };
+  }
+
   async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
+    if (ext === "dcm") return putDicom(bytes, known);
     if (ext !== "png") return fallback.put(bytes, ext, known);
     const sha256 = known.sha256 ?? sha256Hex(bytes);
     const uids = contentUids(sha256);
@@ -180,7 +242,7 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
   };
 
   /** The ingest's display pixels of an original instance: the same decoder, so the same bytes as a stored PNG. */
-  async function getOriginal(orthancId: string): Promise<Buffer | null> {
+  async function getOriginal(orthancId: string, ext: string): Promise<Buffer | null> {
     let bytes: Uint8Array | null;
     try {
       bytes = await originals().file(orthancId);
@@ -189,6 +251,7 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
       throw unavailable(error, "retrieve");
     }
     if (!bytes) return null;
+    if (ext === "dcm") return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // its size was checked when it was ingested (PACS_INGEST_MAX_INSTANCE_BYTES); dimensions and pixels are again
     const image = decodeImage(bytes, {
       limits: { ...limits, maxBytes: Math.max(limits.maxBytes, bytes.length) },
@@ -199,7 +262,16 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
 
   async function get(key: string): Promise<Buffer | null> {
     const original = parseOriginalKey(key);
-    if (original) return getOriginal(original);
+    if (original) return getOriginal(original.id, original.ext);
+    const dicom = parseDicomOriginalKey(key);
+    if (dicom) {
+      try {
+        return await client.retrieveInstance(dicom.studyInstanceUid, dicom.seriesInstanceUid, dicom.sopInstanceUid);
+      } catch (error) {
+        if (error instanceof DicomWebError && error.status === 404) return null;
+        throw unavailable(error, "retrieve");
+      }
+    }
     const uids = parsePacsKey(key);
     if (!uids) return fallback.get(key);
     let instance: Buffer;
@@ -217,19 +289,19 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     const original = parseOriginalKey(key);
     if (original) {
       try {
-        return (await originals().fileSize(original)) !== null;
+        return (await originals().fileSize(original.id)) !== null;
       } catch (error) {
         if (error instanceof TypeError) throw error;
         throw unavailable(error, "search");
       }
     }
-    const uids = parsePacsKey(key);
+    const uids = parseDicomOriginalKey(key) ?? parsePacsKey(key);
     return uids ? exists(uids) : fallback.has(key);
   }
 
   async function remove(key: string): Promise<boolean> {
     // DICOMweb has no delete; instances are content-addressed and shared, so the platform never removes them
-    return parsePacsKey(key) || parseOriginalKey(key) ? false : fallback.delete(key);
+    return key.startsWith(PACS_KEY_PREFIX) || parseOriginalKey(key) ? false : fallback.delete(key);
   }
 
   return { kind: "pacs", put, get, has, delete: remove, instanceOf: parsePacsKey };

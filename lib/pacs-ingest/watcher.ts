@@ -104,7 +104,9 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       return mapped && { ...mapped, requestedBy: `pacs:${callingAet}` };
     }
     const receipt = await repos.pacsIngest.findStowReceipt(orthancId);
-    if (receipt) return { tenantId: receipt.tenantId, tasks: [], question: null, requestedBy: `stow:apikey:${receipt.apiKeyId}` };
+    // an upload's original, stored by the platform itself (IMAGE_STORE=pacs): its upload is its way in
+    if (receipt?.purpose === "UPLOAD") return "own";
+    if (receipt) return { tenantId: receipt.tenantId, tasks: [], question: null, requestedBy: `stow:${receipt.actor}` };
     return (await isPlatformOwn(orthancId)) ? "own" : null;
   };
 

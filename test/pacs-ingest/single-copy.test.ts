@@ -1,6 +1,6 @@
 // IMAGE_STORE=pacs and DICOM in: a film that arrived in the PACS is not stored there a second time. Real Orthanc
 // (C-STORE with storescu) and PostgreSQL: after the watcher ingests it, Orthanc holds the one instance that was sent;
-// the image's display key names that instance by its Orthanc id; reading it gives byte for byte the display PNG that
+// the image's keys (original and display) name that instance by its Orthanc id; reading it gives byte for byte the display PNG that
 // today's path (a stored display image) would have given, hence the same encoder features and the same analysis.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -61,6 +61,8 @@ test(
     const image = await ctx.db.prisma.image.findUniqueOrThrow({ where: { id: log!.imageId! } });
     assert.equal(image.derivedPngKey, originalInstanceKey(log!.orthancId));
     assert.equal(await pacs.has(image.derivedPngKey!), true);
+    assert.equal(image.storageKey, originalInstanceKey(log!.orthancId, "dcm"), "the original too is the sent instance");
+    assert.ok((await pacs.get(image.storageKey))!.equals(readFileSync(file)), "read back as the file that was sent");
 
     // today's path: the same film ingested with its display image stored
     const disk = createLocalDiskImageStore({ root: join(work, "disk") });

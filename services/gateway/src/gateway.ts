@@ -47,6 +47,7 @@ import { headerValue, sendError, sendJson } from "./http/body.ts";
 import { clientAddress } from "./http/client-address.ts";
 import { FHIR_PREFIX, handleFhir } from "./http/fhir.ts";
 import { createStowHandler, STOW_PATH } from "./http/stow.ts";
+import { claimingOriginals } from "../../../lib/images/pacs-store.ts";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -280,7 +281,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       const principal = await admit(req, res, "HTTP.upload");
       if (principal)
-        await handleUpload(req, res, url, principal, { store: imageStore, config, logger, decoder: uploadDecoder, tenantSlug });
+        await handleUpload(req, res, url, principal, {
+          // a DICOM original going into the PACS is claimed for the uploader's tenant first (the watcher passes it)
+          store:
+            config.imageStore === "pacs"
+              ? claimingOriginals(imageStore, (orthancId) =>
+                  services.repos.pacsIngest.claimStow(orthancId, principal.tenantId, principal.actor, "UPLOAD"),
+                )
+              : imageStore,
+          config,
+          logger,
+          decoder: uploadDecoder,
+          tenantSlug,
+        });
       return;
     }
     if (path === STOW_PATH) {

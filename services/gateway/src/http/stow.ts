@@ -74,7 +74,7 @@ export function createStowHandler(deps: StowDeps) {
     if (part.body.length > limits.maxPartBytes) return { identity: null, failure: FAILURE.OUT_OF_RESOURCES };
     const identity = readStowIdentity(part.body);
     if (!identity) return { identity: null, failure: FAILURE.CANNOT_UNDERSTAND };
-    const claim = await repos.pacsIngest.claimStow(identity.orthancId, principal.tenantId, principal.id);
+    const claim = await repos.pacsIngest.claimStow(identity.orthancId, principal.tenantId, principal.actor);
     if (claim === "other") return { identity, failure: FAILURE.DUPLICATE_SOP_INSTANCE };
     const release = () => (claim === "claimed" ? repos.pacsIngest.releaseStow(identity.orthancId, principal.tenantId) : Promise.resolve());
     // claimed now, yet already in the PACS: it came by C-STORE or another path, and belongs to whoever sent it then
@@ -94,7 +94,7 @@ export function createStowHandler(deps: StowDeps) {
       // Orthanc hashed other values than the header read here (it should not): claim the id it gave as well, so the
       // watcher still finds the tenant (it may have passed the instance already; it is then logged UNKNOWN_SOURCE)
       logger.warn("stow: Orthanc id differs from the computed one", { orthancId: stored.id });
-      await repos.pacsIngest.claimStow(stored.id, principal.tenantId, principal.id);
+      await repos.pacsIngest.claimStow(stored.id, principal.tenantId, principal.actor);
     }
     return { identity, failure: null };
   }
