@@ -4,10 +4,10 @@
 // a second put of the same content names the same instance (idempotent, no second instance) and the key alone says
 // where the pixels are: "dicomweb:<study>/<series>/<sop>.png". A read fetches the instance with WADO-RS, decodes
 // it with the upload decoder and re-encodes the same 8-bit pixels as PNG, so the engine and the console see exactly
-// the pixels the disk store would give them. Other objects (the original JPEG or DICOM of an upload) go to the
-// fallback store (the local disk): the worker and the console only ever read display images. The original of a DICOM
+// the pixels the disk store would give them. Other objects go to the fallback store (the local disk). The original of a DICOM
 // upload goes into the PACS as the instance it is (de-identified where the tenant asks), under its own UIDs,
-// "dicomweb:<study>/<series>/<sop>.dcm", so any gateway can finish the upload (attachImage checks it is there).
+// "dicomweb:<study>/<series>/<sop>.dcm", and a JPEG original inside a Secondary Capture, byte for byte, under UIDs
+// from its hash, ".jpg", so any gateway can finish the upload (attachImage checks it is there).
 // A film that came INTO the PACS (DICOM in) is not stored a second time: its display key names the original instance
 // by its Orthanc id, "orthanc:<id>.png" (originalInstanceKey), and a read decodes that instance as the ingest did, so
 // the pixels are the ones a stored display image would have held. The Orthanc id, not the UIDs: a de-identifying
@@ -15,7 +15,8 @@
 import { createHash } from "node:crypto";
 import { UnavailableError } from "../errors/index.ts";
 import { createDicomWebClient, DicomWebError, type DicomWebClient } from "../interop/dicomweb/client.ts";
-import { wrapSecondaryCapture } from "../interop/dicom-sc/wrap.ts";
+import { wrapJpegSecondaryCapture, wrapSecondaryCapture } from "../interop/dicom-sc/wrap.ts";
+import { readJpegHeader, type JpegHeader } from "./jpeg.ts";
 import { decodeImage } from "./decode.ts";
 import { detectFormat } from "./detect.ts";
 import { parseDicomBytes, us } from "./dicom/parse.ts";
@@ -71,13 +72,15 @@ export function displayFromOriginal(store: ImageStore, orthancId: string): Image
   };
 }
 
-const ORIGINAL_DICOM_KEY = /^dicomweb:([0-9.]{1,64})\/([0-9.]{1,64})\/([0-9.]{1,64})\.dcm$/;
+const UPLOAD_ORIGINAL_KEY = /^dicomweb:([0-9.]{1,64})\/([0-9.]{1,64})\/([0-9.]{1,64})\.(dcm|jpg)$/;
+const isUploadOriginalKey = (key: string) => key.startsWith(PACS_KEY_PREFIX) && (key.endsWith(".dcm") || key.endsWith(".jpg"));
 
-function parseDicomOriginalKey(key: string): PacsInstanceUids | null {
-  if (!key.startsWith(PACS_KEY_PREFIX) || !key.endsWith(".dcm")) return null;
-  const m = ORIGINAL_DICOM_KEY.exec(key);
+/** An upload's original in the PACS: a DICOM as the instance it is (".dcm"), a JPEG inside a Secondary Capture (".jpg"). */
+function parseUploadOriginalKey(key: string): (PacsInstanceUids & { ext: string }) | null {
+  if (!isUploadOriginalKey(key)) return null;
+  const m = UPLOAD_ORIGINAL_KEY.exec(key);
   if (!m) throw new TypeError(`Invalid PACS original key: ${JSON.stringify(key)}`);
-  return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]! };
+  return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]!, ext: m[4]! };
 }
 
 /**
@@ -119,8 +122,8 @@ export function pacsKey(uids: PacsInstanceUids): string {
 
 /** The instance a PACS key names, or null when the key is not one (a disk key). Malformed PACS keys throw. */
 export function parsePacsKey(key: string): PacsInstanceUids | null {
-  // a DICOM original's key (".dcm") names an instance too, but not a display image of this store
-  if (!key.startsWith(PACS_KEY_PREFIX) || key.endsWith(".dcm")) return null;
+  // an upload original's key (".dcm", ".jpg") names an instance too, but not a display image of this store
+  if (!key.startsWith(PACS_KEY_PREFIX) || isUploadOriginalKey(key)) return null;
   const m = PACS_KEY.exec(key);
   if (!m) throw new TypeError(`Invalid PACS image key: ${JSON.stringify(key)}`);
   return { studyInstanceUid: m[1]!, seriesInstanceUid: m[2]!, sopInstanceUid: m[3]! };
@@ -159,6 +162,19 @@ function storedPixels(bytes: Buffer, limits: ImageLimits): { width: number; heig
   if (!pixelData || !eightBitGray || width * height === 0 || width * height > limits.maxPixels || pixelData.length < width * height)
     throw new TypeError("the PACS instance is not an 8-bit grayscale image of this store");
   return { width, height, pixels: view.slice(pixelData.dataOffset, pixelData.dataOffset + width * height) };
+}
+
+/** The JPEG file inside a Secondary Capture this store wrote: its fragments, without the even-length pad byte. */
+function storedJpeg(bytes: Buffer, limits: ImageLimits): Buffer {
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const detected = detectFormat(view, { filenameHint: "instance.dcm" });
+  if (detected.format !== "DICOM") throw new UnavailableError("The PACS answered something other than a DICOM instance.");
+  const fragments = parseDicomBytes(view, detected.layout, limits).dataSet.elements.x7fe00010?.fragments ?? [];
+  if (fragments.length === 0) throw new TypeError("the PACS instance holds no encapsulated JPEG of this store");
+  const jpeg = Buffer.concat(fragments.map((f) => view.subarray(f.position, f.position + f.length)));
+  const n = jpeg.length;
+  // a JPEG ends with FFD9; a 00 after it is the pad DICOM adds to an odd length
+  return n >= 3 && jpeg[n - 1] === 0 && jpeg[n - 3] === 0xff && jpeg[n - 2] === 0xd9 ? jpeg.subarray(0, n - 1) : jpeg;
 }
 
 /** Network failures and 5xx answers are the PACS being away: retriable, with no detail of the request. */
@@ -206,8 +222,46 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     return { key, sha256, bytes: bytes.length, created: true };
   }
 
+  /**
+   * A JPEG original inside a Secondary Capture, byte for byte (encapsulated), under UIDs from its hash. A JPEG that no
+   * DICOM transfer syntax carries (progressive, 12-bit, other component counts) stays on the fallback disk.
+   */
+  async function putJpeg(bytes: Uint8Array, known: { sha256?: string }): Promise<StoredObject> {
+    let header: JpegHeader;
+    try {
+      header = readJpegHeader(bytes);
+    } catch {
+      return fallback.put(bytes, "jpg", known);
+    }
+    const { sof, precision, components } = header;
+    if ((sof !== 0 && sof !== 1) || precision !== 8 || (components !== 1 && components !== 3)) return fallback.put(bytes, "jpg", known);
+    const sha256 = known.sha256 ?? sha256Hex(bytes);
+    // not the display image's UIDs: those derive from the PNG's hash under the plain roles
+    const uids = contentUids(`jpeg-original:${sha256}`);
+    const key = `${PACS_KEY_PREFIX}${uids.studyInstanceUid}/${uids.seriesInstanceUid}/${uids.sopInstanceUid}.jpg`;
+    if (await exists(uids)) return { key, sha256, bytes: bytes.length, created: false };
+    const wrapped = wrapJpegSecondaryCapture({
+      jpeg: bytes,
+      width: header.width,
+      height: header.height,
+      components,
+      extended: sof === 1,
+      patient: { id: "GKMVLP-ANON" },
+      study: { studyInstanceUid: uids.studyInstanceUid, accession: "" },
+      createdAt: (options.now ?? (() => new Date()))(),
+      uids: { seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid },
+    });
+    try {
+      await client.store([wrapped.bytes]);
+    } catch (error) {
+      throw unavailable(error, "store");
+    }
+    return { key, sha256, bytes: bytes.length, created: true };
+  }
+
   async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
     if (ext === "dcm") return putDicom(bytes, known);
+    if (ext === "jpg") return putJpeg(bytes, known);
     if (ext !== "png") return fallback.put(bytes, ext, known);
     const sha256 = known.sha256 ?? sha256Hex(bytes);
     const uids = contentUids(sha256);
@@ -263,14 +317,16 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
   async function get(key: string): Promise<Buffer | null> {
     const original = parseOriginalKey(key);
     if (original) return getOriginal(original.id, original.ext);
-    const dicom = parseDicomOriginalKey(key);
-    if (dicom) {
+    const upload = parseUploadOriginalKey(key);
+    if (upload) {
+      let instance: Buffer;
       try {
-        return await client.retrieveInstance(dicom.studyInstanceUid, dicom.seriesInstanceUid, dicom.sopInstanceUid);
+        instance = await client.retrieveInstance(upload.studyInstanceUid, upload.seriesInstanceUid, upload.sopInstanceUid);
       } catch (error) {
         if (error instanceof DicomWebError && error.status === 404) return null;
         throw unavailable(error, "retrieve");
       }
+      return upload.ext === "jpg" ? storedJpeg(instance, limits) : instance;
     }
     const uids = parsePacsKey(key);
     if (!uids) return fallback.get(key);
@@ -295,7 +351,7 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
         throw unavailable(error, "search");
       }
     }
-    const uids = parseDicomOriginalKey(key) ?? parsePacsKey(key);
+    const uids = parseUploadOriginalKey(key) ?? parsePacsKey(key);
     return uids ? exists(uids) : fallback.has(key);
   }
 

@@ -1,8 +1,10 @@
 // IMAGE_STORE=pacs: the original of a DICOM upload goes into the PACS as its own instance (de-identified, as the stored
-// original is), so a second gateway with a different disk root can finish the upload. Real Orthanc, PostgreSQL, Kafka
+// original is), a JPEG original inside a Secondary Capture byte for byte, so a second gateway with a different disk
+// root can finish either upload. Real Orthanc, PostgreSQL, Kafka
 // and two gateways; the DICOM-in watcher runs too and must pass the platform's own original without a log row.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +18,7 @@ import { orthancInstalled, startOrthanc, stopOrthanc, type OrthancHandle } from 
 import { createStudy, startGatewayFixture } from "../gateway/fixture.ts";
 import { waitFor } from "../worker-loop/harness.ts";
 
+const jpegJs = createRequire(import.meta.url)("jpeg-js") as typeof import("jpeg-js");
 const FILM = join(import.meta.dirname, "../fixtures/images/siim_cr_chest_pa_mono2.dcm");
 const work = mkdtempSync(join(tmpdir(), "gkmvlp-pacs-originals-"));
 after(async () => {
@@ -34,7 +37,7 @@ const files = (dir: string): string[] => {
 };
 
 test(
-  "a DICOM upload on gateway 1 is attached through gateway 2 with another disk root: its original is an instance in the PACS, de-identified, not on any disk, and the watcher passes it",
+  "DICOM and JPEG uploads on gateway 1 are attached through gateway 2 with another disk root: their originals are in the PACS (the DICOM de-identified, the JPEG byte for byte), on no disk, and the watcher passes them",
   { skip: !orthancInstalled(), timeout: 240_000 },
   async (t) => {
     const orthanc: OrthancHandle = await startOrthanc({
@@ -66,25 +69,41 @@ test(
     const second = await fx.replica();
     assert.equal(roots.length, 2);
     const auth = fx.a.RADIOLOGIST;
+    /** uploads on gateway 1, attaches through gateway 2: the Image row */
+    const uploadThenAttachElsewhere = async (bytes: Uint8Array, type: string) => {
+      const up = await fx.upload(bytes, type, auth);
+      assert.equal(up.status, 200, JSON.stringify(up.body));
+      const { studyId } = await createStudy(fx, auth);
+      const res = await fetch(`${second.url}/graphql`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({
+          query: `mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id } errors { code message } } }`,
+          variables: { s: studyId, u: up.body.uploadId },
+        }),
+      });
+      const body = (await res.json()) as any;
+      assert.deepEqual(body.data.attachImage.errors, [], `gateway 2 finishes gateway 1's ${type} upload`);
+      return fx.ctx.db.prisma.image.findUniqueOrThrow({ where: { id: body.data.attachImage.image.id } });
+    };
 
     const bytes = readFileSync(FILM);
-    const up = await fx.upload(bytes, "application/dicom", auth);
-    assert.equal(up.status, 200, JSON.stringify(up.body));
-    const { studyId } = await createStudy(fx, auth);
-    const res = await fetch(`${second.url}/graphql`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({
-        query: `mutation($s: ID!, $u: ID!) { attachImage(input: { studyId: $s, uploadId: $u }) { image { id } errors { code message } } }`,
-        variables: { s: studyId, u: up.body.uploadId },
-      }),
-    });
-    const body = (await res.json()) as any;
-    assert.deepEqual(body.data.attachImage.errors, [], "gateway 2 finishes gateway 1's upload");
-    const image = await fx.ctx.db.prisma.image.findUniqueOrThrow({ where: { id: body.data.attachImage.image.id } });
+    const image = await uploadThenAttachElsewhere(bytes, "application/dicom");
     const m = /^dicomweb:([0-9.]+)\/([0-9.]+)\/([0-9.]+)\.dcm$/.exec(image.storageKey);
     assert.ok(m, `the original is a PACS instance: ${image.storageKey}`);
     assert.equal(m[3], image.sopInstanceUid, "under its own (pseudonymised) SOP Instance UID");
+    // a colour JPEG: its original is a Secondary Capture holding the JPEG file as it is
+    const rgba = Buffer.alloc(96 * 80 * 4);
+    for (let i = 0; i < 96 * 80; i++) rgba.fill((i * 5) % 256, i * 4, i * 4 + 3).writeUInt8(255, i * 4 + 3);
+    const jpeg = new Uint8Array(jpegJs.encode({ width: 96, height: 80, data: rgba }, 90).data);
+    const jpegImage = await uploadThenAttachElsewhere(jpeg, "image/jpeg");
+    assert.match(jpegImage.storageKey, /^dicomweb:2\.25\.\d+\/2\.25\.\d+\/2\.25\.\d+\.jpg$/);
+    const reader = createPacsImageStore({
+      client: createDicomWebClient({ baseUrl: orthanc.dicomWebUrl, credentials: orthanc.credentials }),
+      fallback: createLocalDiskImageStore({ root: join(work, "reader") }),
+    });
+    assert.ok((await reader.get(jpegImage.storageKey))!.equals(Buffer.from(jpeg)), "the JPEG read back byte for byte");
+
     assert.deepEqual(
       roots.flatMap((r) => files(r)),
       [],
