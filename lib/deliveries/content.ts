@@ -205,8 +205,13 @@ export function oruOf(
   };
 }
 
-export function fhirInputOf(source: DeliverySource, baseUrl: string): FhirStudyInput {
-  const uids = sourceUids(source);
+/**
+ * `original`: a study received by DICOM in, pushed to the hospital's FHIR server, carries the identifiers the hospital
+ * knows (its Study/Series/SOP Instance UIDs, accession, patient id), read from the PACS at send time as for the SR and
+ * the ORU. Without it (uploads, and the read-only endpoint and GraphQL field) the platform's own, pseudonymous ones.
+ */
+export function fhirInputOf(source: DeliverySource, baseUrl: string, original: SourceIdentity | null = null): FhirStudyInput {
+  const uids = original ?? sourceUids(source);
   const m = model(source);
   const level = source.classification.reliabilityLevel;
   return {
@@ -215,16 +220,16 @@ export function fhirInputOf(source: DeliverySource, baseUrl: string): FhirStudyI
     study: {
       id: source.study.id,
       studyInstanceUid: uids.studyInstanceUid,
-      accessionNumber: source.study.accession,
+      accessionNumber: original?.accession ?? source.study.accession,
       modality: source.study.modality,
-      startedAt: source.study.studyDate ?? source.study.createdAt,
+      startedAt: original?.studyDate ?? source.study.studyDate ?? source.study.createdAt,
     },
-    patientExternalId: source.patient.mrn,
+    patientExternalId: original?.patientId ?? source.patient.mrn,
     image: {
       id: source.image.id,
       seriesInstanceUid: uids.seriesInstanceUid,
       sopInstanceUid: uids.sopInstanceUid,
-      sopClassUid: sourceSopClass(source),
+      sopClassUid: original?.sopClassUid ?? sourceSopClass(source),
     },
     findings: source.findings.map((f) => ({
       label: f.label,

@@ -153,7 +153,8 @@ export async function sendFhir(ctx: SendContext): Promise<SendOutcome> {
   const base = ctx.delivery.target.replace(/\/+$/, "");
   const endpoint = endpointOfUrl(base);
   await checkEgress(ctx, endpoint.host, endpoint.port);
-  const collection = buildFhirBundle(fhirInputOf(ctx.source, base));
+  // a DICOM-in study: the hospital's own identifiers, read from the PACS now (never stored), as the SR and ORU do
+  const collection = buildFhirBundle(fhirInputOf(ctx.source, base, await originalIdentity(ctx)));
   const transaction = {
     resourceType: "Bundle",
     type: "transaction",

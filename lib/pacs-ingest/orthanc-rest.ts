@@ -1,5 +1,5 @@
 // The few Orthanc REST calls the ingest watcher needs: the /changes feed, an instance's size, tags and calling AE
-// title, and its file. Any network failure or 5xx is transient (OrthancUnavailable: retry later, cursor kept).
+// title, and its file; and storing a file (the STOW-RS endpoint). Any network failure or 5xx is transient (OrthancUnavailable: retry later, cursor kept).
 import { AppError } from "../errors/index.ts";
 
 export interface OrthancRestOptions {
@@ -82,6 +82,34 @@ export function createOrthancRest(options: OrthancRestOptions) {
       const res = await get(`${instancePath(id)}/metadata/RemoteAET`);
       const text = res ? (await res.text()).trim() : "";
       return text || null;
+    },
+    /**
+     * Stores a DICOM file through the REST API (the STOW-RS endpoint's forward): Orthanc's id and whether it held the
+     * instance already, or "refused" when Orthanc cannot read the file (4xx). Unreachable or 5xx: OrthancUnavailable.
+     */
+    async store(bytes: Uint8Array): Promise<{ id: string; alreadyStored: boolean } | "refused"> {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/instances`, {
+          method: "POST",
+          headers: { "content-type": "application/dicom", ...(auth ? { authorization: auth } : {}) },
+          body: bytes as Uint8Array<ArrayBuffer>,
+          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        throw new OrthancUnavailable(`Orthanc unreachable: ${(error as Error).message}`);
+      }
+      if (res.status >= 400 && res.status < 500) {
+        await res.arrayBuffer();
+        return "refused";
+      }
+      if (!res.ok) {
+        await res.arrayBuffer();
+        throw new OrthancUnavailable(`Orthanc POST /instances answered ${res.status}`);
+      }
+      const body = (await res.json()) as { ID?: string; Status?: string };
+      if (typeof body.ID !== "string") throw new OrthancUnavailable("Orthanc stored the instance without an id");
+      return { id: body.ID, alreadyStored: body.Status === "AlreadyStored" };
     },
     async file(id: string): Promise<Uint8Array | null> {
       const res = await get(`${instancePath(id)}/file`);

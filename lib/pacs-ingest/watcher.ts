@@ -33,8 +33,8 @@ export interface TenantIngestPolicy {
 export interface PacsIngestDeps {
   orthanc: OrthancRest;
   repos: Pick<Repositories, "pacsIngest" | "patients" | "studies" | "images" | "analyses" | "audit">;
-  /** decode (with limits), de-identify and store: the upload path's ingest */
-  ingest(bytes: Uint8Array, policy: TenantIngestPolicy): Promise<ImageRecord>;
+  /** decode (with limits), de-identify and store: the upload path's ingest (orthancId: the instance in the PACS) */
+  ingest(bytes: Uint8Array, policy: TenantIngestPolicy, orthancId: string): Promise<ImageRecord>;
   policyFor(tenantId: string): Promise<TenantIngestPolicy>;
   logger: Logger;
   options: PacsIngestOptions;
@@ -53,6 +53,15 @@ export interface PacsIngestWatcher {
   leading(): boolean;
   /** one pass over the feed (tests); returns how many changes it moved past */
   runOnce(): Promise<number>;
+}
+
+interface IngestSource {
+  tenantId: string;
+  /** empty: all four */
+  tasks: AnalysisTask[];
+  question: string | null;
+  /** recorded on the analyses: `pacs:<AE title>` or `stow:apikey:<id>` */
+  requestedBy: string;
 }
 
 const DEFAULT_TASKS: AnalysisTask[] = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];
@@ -87,11 +96,25 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     return typeof tags?.Manufacturer === "string" && tags.Manufacturer.trim() === PLATFORM_MANUFACTURER;
   };
 
+  // Who sent it: a C-STORE names its calling AE title (mapped by PacsSource, with the title's rule); a STOW-RS through
+  // the gateway has none, and its tenant is the one whose API key claimed it (PacsStowReceipt; all four tasks).
+  const sourceOf = async (orthancId: string, callingAet: string | null): Promise<IngestSource | "own" | null> => {
+    if (callingAet) {
+      const mapped = await repos.pacsIngest.findSource(callingAet);
+      return mapped && { ...mapped, requestedBy: `pacs:${callingAet}` };
+    }
+    const receipt = await repos.pacsIngest.findStowReceipt(orthancId);
+    // an upload's original, stored by the platform itself (IMAGE_STORE=pacs): its upload is its way in
+    if (receipt?.purpose === "UPLOAD") return "own";
+    if (receipt) return { tenantId: receipt.tenantId, tasks: [], question: null, requestedBy: `stow:${receipt.actor}` };
+    return (await isPlatformOwn(orthancId)) ? "own" : null;
+  };
+
   async function handle(orthancId: string): Promise<void> {
     if (await repos.pacsIngest.handled(orthancId)) return; // replayed after a restart: once only
     const callingAet = await orthanc.remoteAet(orthancId);
-    if (!callingAet && (await isPlatformOwn(orthancId))) return; // our own SR or stored image, not input
-    const source = callingAet ? await repos.pacsIngest.findSource(callingAet) : null;
+    const source = await sourceOf(orthancId, callingAet);
+    if (source === "own") return; // our own SR or stored image, not input
     if (!source) return skip(orthancId, null, callingAet, "UNKNOWN_SOURCE");
     const tenantId = source.tenantId;
     // limits before work: the size and the tags decide before a byte of the file is read
@@ -107,7 +130,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
     const policy = await deps.policyFor(tenantId);
     let record: ImageRecord;
     try {
-      record = await deps.ingest(bytes, policy);
+      record = await deps.ingest(bytes, policy, orthancId);
     } catch (error) {
       if (isImageError(error)) return skip(orthancId, tenantId, callingAet, "UNDECODABLE");
       throw error;
@@ -164,7 +187,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
         task,
         question: task === "VQA" ? question : null,
         idempotencyKey: `pacs:${orthancId}:${task}`,
-        requestedBy: `pacs:${callingAet}`,
+        requestedBy: source.requestedBy,
       })),
     );
     await repos.pacsIngest.record({ orthancId, tenantId, callingAet, outcome: "INGESTED", studyId: study.id, imageId: image.id });
@@ -175,7 +198,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       action: "pacs.ingest",
       targetType: "Study",
       targetId: study.id,
-      details: { imageId: image.id, callingAet, tasks },
+      details: { imageId: image.id, callingAet, via: callingAet ? "C-STORE" : "STOW-RS", tasks },
     });
     logger.info("pacs instance ingested", { orthancId, callingAet, studyId: study.id, imageId: image.id, tasks });
   }
@@ -199,8 +222,8 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       attempts.delete(orthancId);
       logger.error("pacs instance failed repeatedly: skipped", { orthancId, error: (error as Error).name });
       const callingAet = await orthanc.remoteAet(orthancId).catch(() => null);
-      const source = callingAet ? await repos.pacsIngest.findSource(callingAet) : null;
-      await skip(orthancId, source?.tenantId ?? null, callingAet, "FAILED");
+      const source = await sourceOf(orthancId, callingAet).catch(() => null);
+      await skip(orthancId, source && source !== "own" ? source.tenantId : null, callingAet, "FAILED");
     }
   }
 

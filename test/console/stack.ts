@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
 import { createTestContext } from "../helpers/index.ts";
+import type { Repositories } from "../../lib/db/index.ts";
 import { seedDemo, seedDemoOperator, DEMO_OPERATOR, DEMO_USERS } from "../../lib/db/index.ts";
 import { createLocalDiskImageStore } from "../../lib/images/index.ts";
 import { loadGatewayConfig } from "../../services/gateway/src/config.ts";
@@ -45,11 +46,16 @@ export interface ConsoleStack {
   pacs: boolean;
   /** that Orthanc (C-STORE port, credentials), when installed */
   orthanc: OrthancHandle | null;
+  /** the test database's repositories and the demo tenant (tests that set up keys or read rows directly) */
+  repos: Repositories;
+  tenantId: string;
 }
 
 export interface ConsoleStackOptions {
   /** the gateway follows the Orthanc's /changes feed (DICOM in), polling every 100 ms */
   pacsIngest?: boolean;
+  /** more gateway settings (limits a test wants small) */
+  gatewayEnv?: Record<string, string>;
 }
 
 /** Starts everything; clean-up is registered on `t` and runs after the test and its subtests. */
@@ -62,7 +68,7 @@ export async function startConsoleStack(t: TestContext, options: ConsoleStackOpt
     logs.push(line);
     if (logs.length > 400) logs.shift();
   };
-  await seedDemo(ctx.repos);
+  const demo = await seedDemo(ctx.repos);
   await seedDemoOperator(ctx.repos);
   const users = Object.fromEntries(
     [...DEMO_USERS, DEMO_OPERATOR].map((u) => [u.role.toLowerCase(), { email: u.email, password: u.password }]),
@@ -99,6 +105,7 @@ export async function startConsoleStack(t: TestContext, options: ConsoleStackOpt
     OUTBOX_POLL_MS: "100",
     SHUTDOWN_GRACE_MS: "2000",
     LOG_LEVEL: "info",
+    ...options.gatewayEnv,
   });
   const imageStore = createLocalDiskImageStore({ root: storeDir });
   const gateway = createGateway({
@@ -140,5 +147,5 @@ export async function startConsoleStack(t: TestContext, options: ConsoleStackOpt
   await worker.start();
   ctx.defer(() => worker.stop());
 
-  return { baseUrl: gateway.url, users, logs, pacs: Object.keys(pacsEnv).length > 0, orthanc };
+  return { baseUrl: gateway.url, users, logs, pacs: Object.keys(pacsEnv).length > 0, orthanc, repos: ctx.repos, tenantId: demo.tenantId };
 }

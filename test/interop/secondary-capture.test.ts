@@ -2,11 +2,12 @@
 // with) reads back exactly the uploaded pixels.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { wrapSecondaryCapture } from "../../lib/interop/dicom-sc/wrap.ts";
+import { wrapJpegSecondaryCapture, wrapSecondaryCapture } from "../../lib/interop/dicom-sc/wrap.ts";
 import { decodeImage } from "../../lib/images/index.ts";
 import { DEFAULT_IMAGE_LIMITS } from "../../lib/images/limits.ts";
 
@@ -48,3 +49,27 @@ test("the image decoder reads back exactly the uploaded pixels from the wrapped 
 test("a pixel buffer of the wrong size is refused", () => {
   assert.throws(() => wrapSecondaryCapture(input(new Uint8Array(10))), RangeError);
 });
+
+const jpegJs = createRequire(import.meta.url)("jpeg-js") as typeof import("jpeg-js");
+
+test(
+  "a JPEG wrapped as it is (encapsulated, JPEG Baseline) passes dciodvfy without errors and decodes to the JPEG's pixels",
+  { skip: spawnSync("which", ["dciodvfy"]).status !== 0 },
+  () => {
+    const rgba = Buffer.alloc(65 * 48 * 4);
+    for (let i = 0; i < 65 * 48; i++) rgba.fill((i * 7) % 256, i * 4, i * 4 + 3).writeUInt8(255, i * 4 + 3);
+    const jpeg = new Uint8Array(jpegJs.encode({ width: 65, height: 48, data: rgba }, 90).data);
+    const wrapped = wrapJpegSecondaryCapture({ ...input(new Uint8Array(0)), jpeg, components: 3, extended: false });
+    const path = join(mkdtempSync(join(tmpdir(), "gkmvlp-sc-")), "jpeg-sc.dcm");
+    writeFileSync(path, wrapped.bytes);
+    const run = spawnSync("dciodvfy", [path], { encoding: "utf8" });
+    assert.deepEqual(
+      `${run.stdout}${run.stderr}`.split("\n").filter((l) => l.startsWith("Error")),
+      [],
+    );
+    const fromSc = decodeImage(new Uint8Array(wrapped.bytes), { limits: DEFAULT_IMAGE_LIMITS, filenameHint: "x.dcm" });
+    const fromJpeg = decodeImage(jpeg, { limits: DEFAULT_IMAGE_LIMITS, filenameHint: "x.jpg" });
+    assert.deepEqual([fromSc.width, fromSc.height], [65, 48]);
+    assert.ok(Buffer.from(fromSc.pixels).equals(Buffer.from(fromJpeg.pixels)), "the same pixels as the JPEG itself");
+  },
+);

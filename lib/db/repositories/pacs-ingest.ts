@@ -73,6 +73,29 @@ export function createPacsIngestRepository(prisma: PrismaClient) {
     async removeSource(tenantId: string, callingAet: string): Promise<boolean> {
       return (await prisma.pacsSource.deleteMany({ where: { tenantId, callingAet } })).count === 1;
     },
+    /**
+     * Claims an Orthanc instance for the tenant whose API key stores it by STOW-RS, before it is forwarded: "claimed"
+     * (new), "mine" (this tenant claimed it before: a resend), "other" (another tenant holds it; nothing written).
+     */
+    async claimStow(
+      orthancId: string,
+      tenantId: string,
+      actor: string,
+      purpose: "STOW" | "UPLOAD" = "STOW",
+    ): Promise<"claimed" | "mine" | "other"> {
+      const inserted = await prisma.$executeRaw`
+        INSERT INTO "PacsStowReceipt" ("orthancId", "tenantId", "actor", "purpose") VALUES (${orthancId}, ${tenantId}, ${actor}, ${purpose})
+        ON CONFLICT ("orthancId") DO NOTHING`;
+      if (inserted === 1) return "claimed";
+      const row = await prisma.pacsStowReceipt.findUnique({ where: { orthancId } });
+      return row?.tenantId === tenantId && row.purpose === purpose ? "mine" : "other";
+    },
+    /** Gives a fresh claim up when its instance never reached the PACS, so the UIDs are not held for nothing. */
+    async releaseStow(orthancId: string, tenantId: string): Promise<void> {
+      await prisma.pacsStowReceipt.deleteMany({ where: { orthancId, tenantId } });
+    },
+    /** The tenant (and who) that stored an instance over HTTP, and why; null for any other instance. */
+    findStowReceipt: (orthancId: string) => prisma.pacsStowReceipt.findUnique({ where: { orthancId } }),
     /** Whether this instance was handled already (a change replayed after a restart). */
     async handled(orthancId: string): Promise<boolean> {
       return (await prisma.pacsIngestLog.count({ where: { orthancId } })) > 0;

@@ -72,7 +72,10 @@ export function parseDicomBytes(bytes: Uint8Array, layout: DicomLayout, limits: 
  * Where the data set starts and how it is encoded, from the layout or the file meta (always explicit VR LE);
  * null for a deflated data set (counted once inflated) or file meta that cannot be walked (the parser decides).
  */
-function dataSetStart(input: Uint8Array, layout: DicomLayout): { offset: number; encoding: { explicit: boolean; little: boolean } } | null {
+export function dataSetStart(
+  input: Uint8Array,
+  layout: DicomLayout,
+): { offset: number; encoding: { explicit: boolean; little: boolean } } | null {
   if (layout === "legacy-implicit-le") return { offset: 0, encoding: { explicit: false, little: true } };
   if (layout === "legacy-explicit-le") return { offset: 0, encoding: { explicit: true, little: true } };
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);

@@ -7,6 +7,8 @@ export type Element =
   | { tag: Tag; vr: "FL"; floats: number[] }
   | { tag: Tag; vr: "US"; shorts: number[] }
   | { tag: Tag; vr: "OB"; bytes: Uint8Array }
+  /** encapsulated pixel data (PS3.5 A.4): an empty Basic Offset Table, then one item per fragment */
+  | { tag: Tag; vr: "OB"; fragments: Uint8Array[] }
   | { tag: Tag; vr: StringVr; value: string };
 
 export type StringVr = "AE" | "CS" | "DA" | "DS" | "DT" | "IS" | "LO" | "PN" | "SH" | "TM" | "UI" | "UT" | "LT";
@@ -71,6 +73,13 @@ export function encodeElements(elements: Element[], out: Buffer[] = []): Buffer[
         b.writeUInt16LE(s, i * 2);
       });
       out.push(header(el.tag, "US", b.length), b);
+    } else if (el.vr === "OB" && "fragments" in el) {
+      out.push(header(el.tag, "OB", UNDEFINED), item([0xfffe, 0xe000], 0));
+      for (const f of el.fragments) {
+        const b = f.length % 2 === 0 ? Buffer.from(f) : Buffer.concat([f, Buffer.from([0])]);
+        out.push(item([0xfffe, 0xe000], b.length), b);
+      }
+      out.push(item([0xfffe, 0xe0dd], 0));
     } else if (el.vr === "OB") {
       const b = el.bytes.length % 2 === 0 ? Buffer.from(el.bytes) : Buffer.concat([el.bytes, Buffer.from([0])]);
       out.push(header(el.tag, "OB", b.length), b);
@@ -85,13 +94,16 @@ export function encodeElements(elements: Element[], out: Buffer[] = []): Buffer[
 const EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1";
 
 // Part 10 file: 128-byte preamble, "DICM", group 2 with its group length, then the data set.
-export function encodePart10(dataset: Element[], meta: { sopClassUid: string; sopInstanceUid: string; implementationUid: string }): Buffer {
+export function encodePart10(
+  dataset: Element[],
+  meta: { sopClassUid: string; sopInstanceUid: string; implementationUid: string; transferSyntaxUid?: string },
+): Buffer {
   const group2 = Buffer.concat(
     encodeElements([
       { tag: [0x0002, 0x0001], vr: "OB", bytes: Uint8Array.from([0, 1]) },
       { tag: [0x0002, 0x0002], vr: "UI", value: meta.sopClassUid },
       { tag: [0x0002, 0x0003], vr: "UI", value: meta.sopInstanceUid },
-      { tag: [0x0002, 0x0010], vr: "UI", value: EXPLICIT_VR_LITTLE_ENDIAN },
+      { tag: [0x0002, 0x0010], vr: "UI", value: meta.transferSyntaxUid ?? EXPLICIT_VR_LITTLE_ENDIAN },
       { tag: [0x0002, 0x0012], vr: "UI", value: meta.implementationUid },
     ]),
   );

@@ -136,6 +136,10 @@ const schema = z.object({
   PACS_INGEST_BATCH_SIZE: env.int(50, 1),
   /** instances larger than this are skipped (INGEST log TOO_LARGE) before their file is fetched */
   PACS_INGEST_MAX_INSTANCE_BYTES: env.int(64 * 1024 * 1024, 1024),
+  /** DICOM in by STOW-RS (POST /dicomweb/studies, with PACS_INGEST): a request's body, its parts, requests at once */
+  STOW_MAX_BODY_BYTES: env.int(128 * 1024 * 1024, 1024),
+  STOW_MAX_PARTS: env.int(64, 1),
+  STOW_MAX_CONCURRENT: env.int(4, 1),
   /** run the delivery dispatcher in this process (SR, HL7, FHIR out); any number of replicas may */
   DELIVERY_DISPATCHER: env.bool(true),
   DELIVERY_POLL_MS: env.int(1000, 10),
@@ -212,6 +216,8 @@ export type GatewayConfig = {
   pacsIngest: {
     orthanc: { url: string; credentials: { username: string; password: string } | null };
     options: PacsIngestOptions;
+    /** the STOW-RS endpoint's limits (a part may be at most options.maxInstanceBytes) */
+    stow: { maxBodyBytes: number; maxParts: number; maxConcurrent: number };
   } | null;
   deliveries: {
     dispatcher: boolean;
@@ -383,6 +389,9 @@ function pacsIngestOf(c: {
   PACS_INGEST_POLL_MS: number;
   PACS_INGEST_BATCH_SIZE: number;
   PACS_INGEST_MAX_INSTANCE_BYTES: number;
+  STOW_MAX_BODY_BYTES: number;
+  STOW_MAX_PARTS: number;
+  STOW_MAX_CONCURRENT: number;
   ORTHANC_URL?: string;
   ORTHANC_USERNAME?: string;
   ORTHANC_PASSWORD?: string;
@@ -402,5 +411,6 @@ function pacsIngestOf(c: {
       maxAttempts: 5,
       backoff: { initialMs: Math.min(1000, c.PACS_INGEST_POLL_MS), maxMs: 60_000 },
     },
+    stow: { maxBodyBytes: c.STOW_MAX_BODY_BYTES, maxParts: c.STOW_MAX_PARTS, maxConcurrent: c.STOW_MAX_CONCURRENT },
   };
 }

@@ -46,6 +46,8 @@ import { createStaticHandler } from "./http/static.ts";
 import { headerValue, sendError, sendJson } from "./http/body.ts";
 import { clientAddress } from "./http/client-address.ts";
 import { FHIR_PREFIX, handleFhir } from "./http/fhir.ts";
+import { createStowHandler, STOW_PATH } from "./http/stow.ts";
+import { claimingOriginals } from "../../../lib/images/pacs-store.ts";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -153,6 +155,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     tenantSlug,
     logger,
   });
+  // STOW-RS in goes where DICOM in is on: the watcher ingests what it stores, by the tenant that claimed it
+  const stow = config.pacsIngest
+    ? createStowHandler({
+        orthanc: createOrthancRest({ url: config.pacsIngest.orthanc.url, credentials: config.pacsIngest.orthanc.credentials }),
+        repos: services.repos,
+        limits: { ...config.pacsIngest.stow, maxPartBytes: config.pacsIngest.options.maxInstanceBytes },
+        logger,
+      })
+    : null;
   const consumer = createCompletionConsumer({ kafka, groupId: `gateway-${config.instanceId}`, topics, updates, logger });
   const tailer = createTransitionTailer({
     log: services.repos.transitions,
@@ -275,7 +286,29 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       const principal = await admit(req, res, "HTTP.upload");
       if (principal)
-        await handleUpload(req, res, url, principal, { store: imageStore, config, logger, decoder: uploadDecoder, tenantSlug });
+        await handleUpload(req, res, url, principal, {
+          // a DICOM original going into the PACS is claimed for the uploader's tenant first (the watcher passes it)
+          store:
+            config.imageStore === "pacs"
+              ? claimingOriginals(imageStore, (orthancId) =>
+                  services.repos.pacsIngest.claimStow(orthancId, principal.tenantId, principal.actor, "UPLOAD"),
+                )
+              : imageStore,
+          config,
+          logger,
+          decoder: uploadDecoder,
+          tenantSlug,
+        });
+      return;
+    }
+    if (path === STOW_PATH) {
+      if (req.method !== "POST") {
+        res.writeHead(405, { allow: "POST" }).end();
+        return;
+      }
+      if (!stow) return sendError(res, 404, "NOT_CONFIGURED", "STOW-RS needs DICOM in (PACS_INGEST with ORTHANC_URL).");
+      const principal = await admit(req, res, "HTTP.stow");
+      if (principal) await stow(req, res, principal);
       return;
     }
     const image = /^\/images\/([^/]+)$/.exec(path);

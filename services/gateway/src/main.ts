@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       kind: config.imageStore,
       storageDir: config.storageDir,
       pacs: config.deliveries.pacs,
+      orthanc: config.deliveries.sourcePacs,
       limits: {
         maxBytes: config.upload.maxBytes,
         maxWidth: config.upload.maxWidth,

@@ -4,6 +4,7 @@
 // feed's lease follows the feed, the others stand by (lib/pacs-ingest/watcher.ts).
 import type { Repositories } from "../../../lib/db/index.ts";
 import type { ImageStore } from "../../../lib/images/index.ts";
+import { displayFromOriginal } from "../../../lib/images/pacs-store.ts";
 import { createOrthancRest } from "../../../lib/pacs-ingest/orthanc-rest.ts";
 import { createPacsIngestWatcher, type PacsIngestWatcher } from "../../../lib/pacs-ingest/watcher.ts";
 import type { GatewayConfig } from "./config.ts";
@@ -31,8 +32,9 @@ export function createGatewayPacsIngest(deps: GatewayPacsIngestDeps): PacsIngest
   return createPacsIngestWatcher({
     orthanc: createOrthancRest({ url: config.pacsIngest.orthanc.url, credentials: config.pacsIngest.orthanc.credentials }),
     repos: deps.repos,
-    ingest: (bytes, policy) =>
-      deps.decoder.pool.ingest(bytes, deps.store, limits, {
+    // with the PACS as the image store the film is there already: its display key names it, no second instance
+    ingest: (bytes, policy, orthancId) =>
+      deps.decoder.pool.ingest(bytes, config.imageStore === "pacs" ? displayFromOriginal(deps.store, orthancId) : deps.store, limits, {
         deidentify: policy.deidentify,
         uidKey: policy.uidKey,
         filenameHint: "instance.dcm",

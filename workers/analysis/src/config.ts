@@ -81,6 +81,8 @@ export interface WorkerConfig {
   imageStore: "disk" | "pacs";
   /** DICOMweb of the PACS; null when none is configured (IMAGE_STORE=pacs refuses that) */
   pacs: { dicomWebUrl: string; credentials: { username: string; password: string } | null } | null;
+  /** Orthanc's REST API (ORTHANC_URL): films ingested from the PACS are read there by their Orthanc id */
+  orthanc?: { url: string; credentials: { username: string; password: string } | null } | null;
   workerId: string;
   http: { host: string; port: number };
   shutdownGraceMs: number;
@@ -128,6 +130,7 @@ export function loadWorkerConfig(source: Env): WorkerConfig {
     storageDir: path.resolve(c.STORAGE_DIR),
     imageStore: c.IMAGE_STORE,
     pacs: pacsUrl ? { dicomWebUrl: pacsUrl.replace(/\/+$/, ""), credentials } : null,
+    orthanc: c.ORTHANC_URL ? { url: c.ORTHANC_URL, credentials } : null,
     workerId: c.WORKER_ID ?? `analysis-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`,
     http: { host: c.WORKER_HTTP_HOST, port: c.WORKER_HTTP_PORT },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

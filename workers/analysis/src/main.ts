@@ -43,7 +43,12 @@ async function main(): Promise<void> {
     log: (level, message, extra) =>
       logger[level === "debug" ? "debug" : level === "info" ? "info" : level === "warn" ? "warn" : "error"](message, extra),
   });
-  const imageStore = createConfiguredImageStore({ kind: config.imageStore, storageDir: config.storageDir, pacs: config.pacs });
+  const imageStore = createConfiguredImageStore({
+    kind: config.imageStore,
+    storageDir: config.storageDir,
+    pacs: config.pacs,
+    orthanc: config.orthanc ?? null,
+  });
   const worker = createAnalysisWorker({ config, db, kafka, engine, imageStore, logger });
 
   let shuttingDown = false;

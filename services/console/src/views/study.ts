@@ -116,7 +116,7 @@ class StudyPage {
         h(
           "span",
           { "data-testid": "study-source" },
-          study.source === "PACS" ? `From PACS (${study.sourceAeTitle ?? "unknown AE title"})` : "Uploaded",
+          study.source === "PACS" ? (study.sourceAeTitle ? `From PACS (${study.sourceAeTitle})` : "From PACS (STOW-RS)") : "Uploaded",
         ),
       ),
       this.strip,

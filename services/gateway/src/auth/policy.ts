@@ -53,6 +53,8 @@ export const POLICY: Record<string, readonly Role[] | null> = {
   "Subscription.tenantAnalysisUpdates": CLINICAL_READ,
   "HTTP.upload": CLINICAL,
   "HTTP.image": CLINICAL_READ,
+  /** DICOM in by STOW-RS (/dicomweb/studies): who may upload may store; the handler also requires an API key */
+  "HTTP.stow": CLINICAL,
   /** the read-only FHIR R4 endpoint (/fhir/r4): who may read studies may read them as FHIR */
   "HTTP.fhir": CLINICAL_READ,
 };
