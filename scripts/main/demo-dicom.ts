@@ -46,6 +46,10 @@ type Study = {
 const hasTool = (name: string) => spawnSync(name, ["--version"], { stdio: "ignore" }).status === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Payload = { errors: { code: string; message: string }[] };
+/** the fields of PacsIngestLog the demo reads (see LOG) */
+type IngestEntry = { callingAeTitle: string; createdAt: string; outcome: string; reason: string | null; studyId: string | null };
+
 function check<T extends { errors: { code: string; message: string }[] }>(what: string, payload: T): T {
   if (payload.errors.length) throw new Error(`${what}: ${payload.errors.map((e) => `${e.code} ${e.message}`).join("; ")}`);
   return payload;
@@ -83,9 +87,12 @@ export async function runDicomDemo(options: DicomDemoOptions): Promise<DicomDemo
   try {
     check(
       "mapping the demo modality",
-      (await client.query<any>(MAP, { i: { callingAeTitle: DEMO_CALLING_AET, tasks: [] } })).setPacsSource,
+      (await client.query<{ setPacsSource: Payload }>(MAP, { i: { callingAeTitle: DEMO_CALLING_AET, tasks: [] } })).setPacsSource,
     );
-    check("SR on completion", (await client.query<any>(SETTINGS, { i: { srMode: "ON_COMPLETION" } })).updateDeliverySettings);
+    check(
+      "SR on completion",
+      (await client.query<{ updateDeliverySettings: Payload }>(SETTINGS, { i: { srMode: "ON_COMPLETION" } })).updateDeliverySettings,
+    );
 
     // a copy with new study, series and instance UIDs: every run is a new study in the PACS
     mkdirSync(options.workDir, { recursive: true });
@@ -100,7 +107,7 @@ export async function runDicomDemo(options: DicomDemoOptions): Promise<DicomDemo
     options.log(`sent ${path.basename(options.file)} (new UIDs) to the PACS by C-STORE as ${DEMO_CALLING_AET}`);
 
     const entry = await poll("the PACS ingest of the sent film", deadline, async () => {
-      const res = await client.query<{ pacsIngestLog: { edges: { node: any }[] } }>(LOG);
+      const res = await client.query<{ pacsIngestLog: { edges: { node: IngestEntry }[] } }>(LOG);
       const mine = res.pacsIngestLog.edges
         .map((e) => e.node)
         .filter((n) => n.callingAeTitle === DEMO_CALLING_AET && Date.parse(n.createdAt) >= sentAt);
