@@ -225,3 +225,12 @@ def test_real_laterals_are_measured_by_fits_that_never_saw_them_or_their_variant
     blind = laterals_out_of_fold(rows, lat_x, lambda held: fit_without(set(range(12))))
     assert blind["refused_as_not_frontal"] < 0.5
     assert laterals_out_of_fold(rows[:2], lat_x[:2], fit_without)["note"].startswith("fewer than")
+
+
+def test_a_label_counts_as_learned_from_real_films_only_with_enough_known_positives_and_negatives():
+    from gkmvlp.reliability.fit import learned_labels
+
+    rows = [{"labels": {"Edema": int(i < 5), "Fracture": int(i < 4), "Pneumonia": 1}} for i in range(12)]
+    rows += [{"labels": {}} for _ in range(50)]  # films that know nothing teach nothing
+    assert learned_labels(rows) == ["Edema"]  # Fracture: 4 positives; Pneumonia: no negatives
+    assert learned_labels(rows, min_each=4) == ["Edema", "Fracture"]

@@ -17,7 +17,7 @@ CLONES="${REAL_CLONES:-/work/.mirror}"
 CORPUS="${REAL_CORPUS:-$ROOT/.local/real-corpus}"
 THREADS="${REAL_THREADS:-2}"
 SIZE="${REAL_SIZE:-tiny}"
-VERSION="${REAL_VERSION:-0.2.0}"
+VERSION="${REAL_VERSION:-0.4.0}"
 SEED="${REAL_SEED:-0}"
 BUNDLE="${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}"
 LOG_TAG=real
@@ -40,8 +40,8 @@ quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain.json" --size "$S
   --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
 log "fine-tuning on synthetic + real films"
 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
-  --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.5}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
-  --steps "${REAL_FT_STEPS:-2000}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
+  --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.6}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
+  --steps "${REAL_FT_STEPS:-3500}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
 log "evaluating on the synthetic test split"
 quiet "$PY" -m gkmvlp.cli.evaluate --checkpoint "$DIR/finetune" --data "$DIR/synth" --out "$DIR/eval" --threads "$THREADS"
 log "fitting calibration and the input check on real validation films"

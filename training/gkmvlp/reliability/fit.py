@@ -128,12 +128,33 @@ def laterals_out_of_fold(lat_rows: list[dict], lat_x: list[np.ndarray], fit_with
     }
 
 
+def learned_labels(rows: list[dict], min_each: int = 5) -> list[str]:
+    """Labels the model learned from real films: at least min_each known positives and negatives among them."""
+    pos, neg = dict.fromkeys(LABELS, 0), dict.fromkeys(LABELS, 0)
+    for r in rows:
+        for lab, v in r["labels"].items():
+            if v == 1:
+                pos[lab] += 1
+            else:
+                neg[lab] += 1
+    return [lab for lab in LABELS if pos[lab] >= min_each and neg[lab] >= min_each]
+
+
 def fit_reliability(
-    model: GKMVLP, corpus: Path, synthetic_grays: list[np.ndarray], seed: int = 0, per_kind: int = 120
+    model: GKMVLP,
+    corpus: Path,
+    synthetic_grays: list[np.ndarray],
+    seed: int = 0,
+    per_kind: int = 120,
+    learned_rows: list[dict] | None = None,
 ) -> tuple[InputCheck, dict[str, Any], dict[str, Any]]:
+    """`learned_rows`: the real training films the checkpoint learned from (default: this corpus's training split).
+    A label is validated on real data only when the model learned it from real films AND real validation films
+    calibrate it: a label the validation films happen to know (e.g. CheXpert's) but training never saw stays out."""
     from ..train.real_batches import read_corpus
 
     rows = {s: read_corpus(corpus, s) for s in ("train", "val")}
+    learned = set(learned_labels(rows["train"] if learned_rows is None else learned_rows))
     lat_rows = [r for r in read_corpus(corpus, None, frontal_only=False) if r.get("frontal") is False]
     lat_train = [r for r in lat_rows if r["split"] == "train"]
     grays = {s: load_grays(corpus, rows[s]) for s in rows}
@@ -193,7 +214,8 @@ def fit_reliability(
         cal = apply_platt(p_val[m, k], a, bb)
         calibration[lab] = {"a": a, "b": bb, "n": int(m.sum())}
         thresholds[lab] = float(f1_thresholds(cal[:, None], y_val[m, k][:, None], [lab])[lab])
-        validated.append(lab)
+        if lab in learned:
+            validated.append(lab)
         val_metrics[lab] = {
             "n_pos": pos,
             "n_neg": neg,
@@ -225,6 +247,7 @@ def fit_reliability(
         "ctr_val_quantiles": {q: float(np.nanquantile(ctr_val, q)) for q in (0.05, 0.5, 0.95)},
         "calibration_val": val_metrics,
         "cardiomegaly_ctr_with_head": ctr_fit,
+        "learned_from_real": sorted(learned, key=LABELS.index),
         "n": {
             "train": len(rows["train"]),
             "val": len(rows["val"]),
