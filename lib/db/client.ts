@@ -9,6 +9,7 @@
 // PostgreSQL code), marks the handle unhealthy, and the pool drops that client; the next query opens a new
 // connection, which marks it healthy again. Queries that were running on the lost connection fail (their
 // callers retry as they already do for any database error).
+import { ConfigError } from "../errors/index.ts";
 import { createSqlClient, type SqlClient } from "./sql.ts";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -30,6 +31,20 @@ const DEAD_CONNECTION_GRACE_MS = 1000;
 
 /** how often PostgreSQL checks, during a statement, that its client is still connected */
 const CLIENT_CHECK_MS = 1000;
+
+/** PostgreSQL 18: the worker's one-statement job end reads a row's previous xmin with RETURNING old.* */
+export const MIN_SERVER_VERSION_NUM = 180000;
+
+/** Fails with a ConfigError naming both versions when the server is older than `minimum` (server_version_num). */
+export async function assertServerVersion(prisma: PrismaClient, minimum = MIN_SERVER_VERSION_NUM): Promise<number> {
+  const rows = await prisma.$queryRaw<{ v: string }[]>`SELECT current_setting('server_version_num') AS v`;
+  const version = Number(rows[0]?.v);
+  if (!(version >= minimum))
+    throw new ConfigError("database", [
+      `PostgreSQL ${Math.floor(minimum / 10000)} or later is needed (this server reports server_version_num ${rows[0]?.v})`,
+    ]);
+  return version;
+}
 
 /** Does the database answer a query within `timeoutMs`? (readiness probes) */
 export async function ping(prisma: PrismaClient, timeoutMs = 2000): Promise<boolean> {

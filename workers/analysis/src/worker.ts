@@ -7,7 +7,7 @@
 // gateway (they take turns under an advisory lock), so a completion is published even with no gateway up.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ping, type Db } from "../../../lib/db/client.ts";
+import { assertServerVersion, ping, type Db } from "../../../lib/db/client.ts";
 import { createModelVersionRepository } from "../../../lib/db/repositories/model-versions.ts";
 import { createImageRepository } from "../../../lib/db/repositories/images.ts";
 import { createHeartbeatRepository } from "../../../lib/db/repositories/operations.ts";
@@ -187,6 +187,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
 
   async function start(): Promise<void> {
     if (!(await databaseOk())) throw new Error(`analysis worker: database at ${new URL(config.databaseUrl).host} is not reachable`);
+    await assertServerVersion(prisma);
     const registered = await registerModelVersion(createModelVersionRepository(prisma), engine.bundle);
     if (registered.conflict) logger.warn("a ModelVersion with this name and version has another bundle hash", { model: engine.model });
     await heartbeat.beat("STARTING");
