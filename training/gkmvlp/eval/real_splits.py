@@ -16,7 +16,7 @@ import numpy as np
 
 from ..train.real_batches import read_corpus
 from .real_films import MIN_POSITIVES, FilmRunner, auc_figure
-from .stats import macro_auc_ci, mean_ci
+from .stats import auc, mean_ci
 
 NIH_KEYS = ("nih", "nih128", "nih64", "nih14")
 
@@ -25,26 +25,55 @@ def _key(row: dict) -> str:
     return row["id"].split(":", 1)[0]
 
 
+def macro_auc_known_ci(
+    y: np.ndarray, known: np.ndarray, s: np.ndarray, n_boot: int = 300, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Macro AUC over labels [L] where each label is scored on the films that know it ([N, L] masks), with a
+    bootstrap over films (a film's labels are resampled together); resamples leaving a label one class are redrawn."""
+    y, known = np.asarray(y, bool), np.asarray(known, bool)
+
+    def macro(idx):
+        vals = []
+        for k in range(y.shape[1]):
+            sel = idx[known[idx, k]]
+            yy = y[sel, k]
+            if yy.all() or not yy.any():
+                return None
+            vals.append(auc(yy, s[sel, k]))
+        return float(np.mean(vals))
+
+    point = macro(np.arange(len(y)))
+    rng, boots, tries = np.random.default_rng(seed), [], 0
+    while len(boots) < n_boot and tries < 20 * n_boot:
+        tries += 1
+        v = macro(rng.integers(0, len(y), len(y)))
+        if v is not None:
+            boots.append(v)
+    a = (1 - level) / 2
+    return point, float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+
+
 def labelled_films(run: FilmRunner, corpus: Path, keys: tuple[str, ...], splits: tuple[str, ...]) -> dict[str, Any]:
-    """Per-label AUC on the frontal films of these sources and splits; the macro over the labels known on every
-    one of them with at least MIN_POSITIVES positives and negatives."""
+    """Per-label AUC on the frontal films of these sources and splits, for labels with at least MIN_POSITIVES
+    positives and negatives among the films that know them; the macro over those labels, each on its own films
+    (NIH's Pneumonia-folder films, for one, know only three labels)."""
     rows = [r for s in splits for r in read_corpus(corpus, s) if _key(r) in keys]
     if not rows:
         return {"n": 0, "note": f"no films of {list(keys)} in the {'/'.join(splits)} split"}
     labels = run.m["labels"]
-    probs = {r["id"]: run.image(corpus / r["image"])["probs"] for r in rows}
-    per, ys, ss = {}, [], []
+    probs = np.stack([run.image(corpus / r["image"])["probs"] for r in rows])
+    y = np.array([[r["labels"].get(lab) == 1 for lab in labels] for r in rows])
+    known = np.array([[lab in r["labels"] for lab in labels] for r in rows])
+    per, scored = {}, []
     for k, lab in enumerate(labels):
-        sel = [r for r in rows if lab in r["labels"]]
-        y = np.array([r["labels"][lab] for r in sel])
-        if len(y) == 0 or not MIN_POSITIVES <= y.sum() <= len(y) - MIN_POSITIVES:
+        yk = y[known[:, k], k]
+        if len(yk) == 0 or not MIN_POSITIVES <= yk.sum() <= len(yk) - MIN_POSITIVES:
             continue
-        s = np.array([probs[r["id"]][k] for r in sel])
-        per[lab] = auc_figure(y, s)
-        if len(sel) == len(rows):
-            ys.append(y)
-            ss.append(s)
-    macro, lo, hi = macro_auc_ci(ys, ss, n_boot=300) if ys else (float("nan"),) * 3
+        per[lab] = auc_figure(yk, probs[known[:, k], k])
+        scored.append(k)
+    macro, lo, hi = (
+        macro_auc_known_ci(y[:, scored], known[:, scored], probs[:, scored]) if scored else (float("nan"),) * 3
+    )
     return {
         "n": len(rows),
         "splits": list(splits),
@@ -52,7 +81,7 @@ def labelled_films(run: FilmRunner, corpus: Path, keys: tuple[str, ...], splits:
         "macro_auc": macro,
         "macro_ci_low": lo,
         "macro_ci_high": hi,
-        "macro_labels": sorted(lab for lab in per if all(lab in r["labels"] for r in rows)),
+        "macro_labels": sorted(per),
         "prevalence_baseline_auc": 0.5,
     }
 
