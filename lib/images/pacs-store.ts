@@ -130,11 +130,7 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     const key = `${PACS_KEY_PREFIX}${uids.studyInstanceUid}/${uids.seriesInstanceUid}/${uids.sopInstanceUid}.dcm`;
     const sha256 = known.sha256 ?? sha256Hex(bytes);
     if (await exists(uids)) return { key, sha256, bytes: bytes.length, created: false };
-    try {
-      await client.store([bytes]);
-    } catch (error) {
-      throw unavailable(error, "store");
-    }
+    await storeWrapped(bytes);
     return { key, sha256, bytes: bytes.length, created: true };
   }
 
@@ -162,17 +158,29 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
       height: header.height,
       components,
       extended: sof === 1,
+      ...scIdentity(uids),
+    });
+    await storeWrapped(wrapped.bytes);
+    return { key, sha256, bytes: bytes.length, created: true };
+  }
+
+  /** What every SC the store writes says about itself: no patient data (the platform's records link it to the
+   * patient), the content-derived UIDs, the time of writing. */
+  function scIdentity(uids: ReturnType<typeof contentUids>) {
+    return {
       patient: { id: "GKMVLP-ANON" },
       study: { studyInstanceUid: uids.studyInstanceUid, accession: "" },
       createdAt: (options.now ?? (() => new Date()))(),
       uids: { seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid },
-    });
+    };
+  }
+
+  async function storeWrapped(bytes: Uint8Array): Promise<void> {
     try {
-      await client.store([wrapped.bytes]);
+      await client.store([bytes]);
     } catch (error) {
       throw unavailable(error, "store");
     }
-    return { key, sha256, bytes: bytes.length, created: true };
   }
 
   async function put(bytes: Uint8Array, ext: string, known: { sha256?: string } = {}): Promise<StoredObject> {
@@ -188,21 +196,8 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     const image = decodeImage(bytes, { limits, filenameHint: "display.png" });
     if (image.bitsStored !== 8 || image.pixels.length !== image.width * image.height)
       throw new TypeError("the PACS store keeps 8-bit grayscale display images only");
-    const wrapped = wrapSecondaryCapture({
-      width: image.width,
-      height: image.height,
-      pixels: image.pixels,
-      // no patient data in the PACS copy: the platform's records link it to the patient
-      patient: { id: "GKMVLP-ANON" },
-      study: { studyInstanceUid: uids.studyInstanceUid, accession: "" },
-      createdAt: (options.now ?? (() => new Date()))(),
-      uids: { seriesInstanceUid: uids.seriesInstanceUid, sopInstanceUid: uids.sopInstanceUid },
-    });
-    try {
-      await client.store([wrapped.bytes]);
-    } catch (error) {
-      throw unavailable(error, "store");
-    }
+    const wrapped = wrapSecondaryCapture({ width: image.width, height: image.height, pixels: image.pixels, ...scIdentity(uids) });
+    await storeWrapped(wrapped.bytes);
     return { key, sha256, bytes: bytes.length, created: true };
   }
 

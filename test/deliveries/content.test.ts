@@ -5,6 +5,7 @@ import { test } from "node:test";
 import type { Delivery, DeliverySource } from "../../lib/db/index.ts";
 import { hl7ControlId, oruOf, reportState, srInputOf, srUids } from "../../lib/deliveries/content.ts";
 import { buildOruR01, parseHl7 } from "../../lib/interop/hl7/oru.ts";
+import { ORIGINAL } from "./source-fixture.ts";
 
 function source(
   overrides: { reliability?: "OK" | "CAUTION" | "ABSTAIN"; review?: "ACCEPT" | "AMEND" | "REJECT"; amendedText?: string } = {},
@@ -96,16 +97,7 @@ test("a rejected report goes out in HL7 as a correction whose observations are a
 });
 
 test("a study received by DICOM in: its SR takes the original study, series, instance and patient from the source PACS", () => {
-  const original = {
-    studyInstanceUid: "1.2.3.1",
-    seriesInstanceUid: "1.2.3.2",
-    sopInstanceUid: "1.2.3.3",
-    sopClassUid: "1.2.840.10008.5.1.4.1.1.1",
-    patientId: "HOSP-42",
-    patientName: "Doe^Jane",
-    accession: "A-77",
-    studyDate: new Date("2026-11-30T00:00:00Z"),
-  };
+  const original = ORIGINAL;
   const input = srInputOf(source(), delivery, null, now, original);
   assert.deepEqual(input.study, { studyInstanceUid: "1.2.3.1", accession: "A-77", studyDate: original.studyDate });
   assert.deepEqual(input.patient, { id: "HOSP-42", name: "Doe^Jane" });

@@ -9,6 +9,7 @@ import type { Delivery, DeliverySource } from "../../lib/db/index.ts";
 import type { SourceIdentity } from "../../lib/deliveries/content.ts";
 import { createEgressPolicy, parseEgressRules } from "../../lib/deliveries/egress.ts";
 import { sendFhir, type SendContext } from "../../lib/deliveries/senders.ts";
+import { ORIGINAL } from "./source-fixture.ts";
 
 const at = new Date("2026-12-03T10:00:00Z");
 const source = (pacsInstanceId: string | null) =>
@@ -41,16 +42,7 @@ const source = (pacsInstanceId: string | null) =>
     review: null,
   }) as unknown as DeliverySource;
 
-const original: SourceIdentity = {
-  studyInstanceUid: "1.2.3.1",
-  seriesInstanceUid: "1.2.3.2",
-  sopInstanceUid: "1.2.3.3",
-  sopClassUid: "1.2.840.10008.5.1.4.1.1.1",
-  patientId: "HOSP-42",
-  patientName: "Doe^Jane",
-  accession: "A-77",
-  studyDate: new Date("2026-11-30T00:00:00Z"),
-};
+const original = ORIGINAL;
 
 async function fhirServer() {
   const received: any[] = [];

@@ -6,6 +6,7 @@ import type { Delivery, DeliverySource } from "../../lib/db/index.ts";
 import { DeliveryError, sendSr, type SendContext } from "../../lib/deliveries/senders.ts";
 import { createSourceIdentityLookup } from "../../lib/pacs-ingest/source-identity.ts";
 import { OrthancUnavailable } from "../../lib/pacs-ingest/orthanc-rest.ts";
+import { ORIGINAL } from "./source-fixture.ts";
 
 const tags = {
   StudyInstanceUID: "1.2.3.1",
@@ -20,16 +21,7 @@ const tags = {
 
 test("the original UIDs, patient and accession come from the instance's tags; a gone instance or missing UID gives null", async () => {
   const lookup = (t: Record<string, unknown> | null) => createSourceIdentityLookup({ tags: async () => t })("abc");
-  assert.deepEqual(await lookup(tags), {
-    studyInstanceUid: "1.2.3.1",
-    seriesInstanceUid: "1.2.3.2",
-    sopInstanceUid: "1.2.3.3",
-    sopClassUid: "1.2.840.10008.5.1.4.1.1.1",
-    patientId: "HOSP-42",
-    patientName: "Doe^Jane",
-    accession: "A-77",
-    studyDate: new Date("2026-11-30T00:00:00Z"),
-  });
+  assert.deepEqual(await lookup(tags), ORIGINAL);
   assert.equal(await lookup(null), null);
   assert.equal(await lookup({ ...tags, SeriesInstanceUID: "" }), null);
   assert.equal(await lookup({ ...tags, StudyInstanceUID: "1.2.x" }), null, "a malformed UID is not used");

@@ -2,26 +2,22 @@
 // gateway writes them (analysis row + outbox row in one transaction), published by the outbox relay, consumed
 // by createAnalysisWorker, stored as typed rows, announced as AnalysisCompleted.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { decodeEvent, type AnalysisTaskName } from "../../lib/events/index.ts";
 import { createOutboxRelay } from "../../lib/outbox/index.ts";
 import { createTestContext, type TestCtx } from "../helpers/index.ts";
-import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
-import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import type { Bundle } from "../../workers/analysis/src/bundle/load.ts";
+import type { Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { createAnalysisWorker, type AnalysisWorker } from "../../workers/analysis/src/worker.ts";
-import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig } from "./harness.ts";
+import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig, loadBundleForFile } from "./harness.ts";
 
 const bundleDir = resolveBundleDir();
 let bundle: Bundle;
 let engine: Engine;
 
-before(async () => {
-  bundle = await loadBundle(bundleDir);
-  engine = createEngine(bundle);
-});
-after(async () => {
-  await engine?.close();
-  await bundle?.release();
+loadBundleForFile(bundleDir, (b, e) => {
+  bundle = b;
+  engine = e;
 });
 
 const TASKS: AnalysisTaskName[] = ["CLASSIFICATION", "LOCALIZATION", "REPORT", "VQA"];

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { TestContext } from "node:test";
+import { after, before, type TestContext } from "node:test";
 import type { Repositories } from "../../lib/db/index.ts";
 import { ingestImage, createLocalDiskImageStore, type LocalDiskImageStore } from "../../lib/images/index.ts";
 import type { IncomingMessage, KafkaConsumer } from "../../lib/kafka/index.ts";
@@ -16,6 +16,8 @@ import type { TestCtx } from "../helpers/index.ts";
 import type { TopicNames } from "../../lib/events/index.ts";
 import type { WorkerConfig } from "../../workers/analysis/src/config.ts";
 import { shippedBundle } from "../../lib/bundles/index.ts";
+import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
+import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -35,6 +37,20 @@ export function resolveBundleDir(): string {
     );
   }
   return found;
+}
+
+/** One bundle and engine for the tests of a file: loaded before the first, released after the last. */
+export function loadBundleForFile(bundleDir: string, set: (bundle: Bundle, engine: Engine) => void): void {
+  let loaded: { bundle: Bundle; engine: Engine } | undefined;
+  before(async () => {
+    const bundle = await loadBundle(bundleDir);
+    loaded = { bundle, engine: createEngine(bundle) };
+    set(loaded.bundle, loaded.engine);
+  });
+  after(async () => {
+    await loaded?.engine.close();
+    await loaded?.bundle.release();
+  });
 }
 
 export interface SeededStudy {

@@ -2,25 +2,18 @@
 // and each study's analyses are claimed together and written by one transaction. Real PostgreSQL, Kafka and
 // ONNX Runtime.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { createOutboxRelay } from "../../lib/outbox/index.ts";
 import { createTestContext } from "../helpers/index.ts";
-import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
-import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import type { Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { createAnalysisWorker } from "../../workers/analysis/src/worker.ts";
-import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig } from "./harness.ts";
+import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig, loadBundleForFile } from "./harness.ts";
 
 const bundleDir = resolveBundleDir();
-let bundle: Bundle;
 let engine: Engine;
 
-before(async () => {
-  bundle = await loadBundle(bundleDir);
-  engine = createEngine(bundle);
-});
-after(async () => {
-  await engine?.close();
-  await bundle?.release();
+loadBundleForFile(bundleDir, (_, e) => {
+  engine = e;
 });
 
 const STUDIES = 16;

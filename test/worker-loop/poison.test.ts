@@ -4,25 +4,18 @@
 // reason and a FAILED completion; a good request on the same partition afterwards still succeeds.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { decodeEvent, encodeEvent } from "../../lib/events/index.ts";
 import { createTestContext } from "../helpers/index.ts";
-import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
-import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import type { Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { createAnalysisWorker } from "../../workers/analysis/src/worker.ts";
-import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig } from "./harness.ts";
+import { collectTopic, goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig, loadBundleForFile } from "./harness.ts";
 
 const bundleDir = resolveBundleDir();
-let bundle: Bundle;
 let engine: Engine;
 
-before(async () => {
-  bundle = await loadBundle(bundleDir);
-  engine = createEngine(bundle);
-});
-after(async () => {
-  await engine?.close();
-  await bundle?.release();
+loadBundleForFile(bundleDir, (_, e) => {
+  engine = e;
 });
 
 test("poison messages are dead-lettered, existing analyses end FAILED with the reason, and the worker keeps consuming", async (t) => {

@@ -2,26 +2,19 @@
 // leader to send the batch again. Both copies of the job can then reach one worker's batch; the second waits for
 // the first, finds the message processed, and is skipped, so the republish costs no try of the crash-loop guard.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { toKafkaMessage } from "../../lib/outbox/index.ts";
 import type { OutboxRow } from "../../lib/db/repositories/outbox.ts";
 import { createTestContext } from "../helpers/index.ts";
-import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
-import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
+import type { Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { createAnalysisWorker } from "../../workers/analysis/src/worker.ts";
-import { goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig } from "./harness.ts";
+import { goldenImage, resolveBundleDir, seedStudy, tempStore, waitFor, workerConfig, loadBundleForFile } from "./harness.ts";
 
 const bundleDir = resolveBundleDir();
-let bundle: Bundle;
 let engine: Engine;
 
-before(async () => {
-  bundle = await loadBundle(bundleDir);
-  engine = createEngine(bundle);
-});
-after(async () => {
-  await engine?.close();
-  await bundle?.release();
+loadBundleForFile(bundleDir, (_, e) => {
+  engine = e;
 });
 
 test("a job message published twice reaches the worker: one try, one result, one completion", async (t) => {
