@@ -133,6 +133,10 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
   for (let i = 0; i < size; i++) {
     const { first, weights } = taps[i]!;
     const row = tmp.subarray(i * side, (i + 1) * side);
+    if (weighted && pad === 0) {
+      addRowsFused(row, lb.padX, data as Uint8Array, width, height, first - lb.padY, weights, weightedOf);
+      continue;
+    }
     for (let t = 0; t < weights.length; t++) {
       const w = weights[t]!;
       const y = first + t - lb.padY;
@@ -172,6 +176,51 @@ export function preprocess(img: GrayImage, cfg: PreprocessConfig): Preprocessed 
     }
   }
   return { tensor: out, letterbox: lb };
+}
+
+const ZERO_TABLE = new Float64Array(256);
+
+/**
+ * Pass 1 for 8-bit images with the contract's pad value 0: the source rows `y0 + t` of one output row, added
+ * four at a time per sweep instead of one, so that each running sum is loaded and stored once per four terms.
+ * The additions keep the reference order ((row + a) + b) + ..., and rows outside the image (exact zero terms)
+ * are skipped as in the general loop; a short last group is filled with exact zeros (x + 0 = x for the
+ * non-negative sums here), so the sums stay bit-identical.
+ */
+function addRowsFused(
+  row: Float64Array,
+  off: number,
+  px: Uint8Array,
+  width: number,
+  height: number,
+  y0: number,
+  weights: Float64Array,
+  weightedOf: (w: number) => Float64Array,
+): void {
+  const bases: number[] = [];
+  const tables: Float64Array[] = [];
+  for (let t = 0; t < weights.length; t++) {
+    const y = y0 + t;
+    if (y < 0 || y >= height) continue;
+    bases.push(y * width);
+    tables.push(weightedOf(weights[t]!));
+  }
+  while (bases.length % 4 !== 0) {
+    bases.push(bases[0] ?? 0);
+    tables.push(ZERO_TABLE);
+  }
+  for (let g = 0; g < bases.length; g += 4) {
+    const [b0, b1, b2, b3] = [bases[g]!, bases[g + 1]!, bases[g + 2]!, bases[g + 3]!];
+    const [t0, t1, t2, t3] = [tables[g]!, tables[g + 1]!, tables[g + 2]!, tables[g + 3]!];
+    for (let x = 0; x < width; x++) {
+      let acc = row[off + x]!;
+      acc += t0[px[b0 + x]!]!;
+      acc += t1[px[b1 + x]!]!;
+      acc += t2[px[b2 + x]!]!;
+      acc += t3[px[b3 + x]!]!;
+      row[off + x] = acc;
+    }
+  }
 }
 
 /** sha256 of the tensor's float32 little-endian bytes (what golden.json records). */
