@@ -131,6 +131,16 @@ describe("report text: sections, sentences and links", () => {
         ["label", "Pneumothorax", "negative"],
       ],
     );
+    // a repeated text is served from the finder's cache: the same mentions, and callers own their copy
+    m[0]!.status = "negative";
+    assert.deepEqual(
+      f.find(text).map((x) => [x.kind, x.name, x.status, x.start, x.end]),
+      [
+        ["label", "Pleural Effusion", "positive", 6, 14],
+        ["region", "right lower lung zone", undefined, 22, 43],
+        ["label", "Pneumothorax", "negative", 48, 60],
+      ],
+    );
     const status = (t: string) => Object.fromEntries(MentionFinder.combine(f.find(t)));
     assert.deepEqual(status("The heart is mildly enlarged."), { Cardiomegaly: "positive" });
     assert.deepEqual(status("The heart is not enlarged."), { Cardiomegaly: "negative" });
