@@ -93,7 +93,11 @@ export class MentionFinder {
     // copies: callers own what they get
     if (known) return known.map((m) => ({ ...m }));
     const found = this.scan(text);
-    if (cacheable) this.seen.set(text, found.map((m) => ({ ...m })));
+    if (cacheable)
+      this.seen.set(
+        text,
+        found.map((m) => ({ ...m })),
+      );
     return found;
   }
 
