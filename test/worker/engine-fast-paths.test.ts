@@ -1,6 +1,6 @@
 // The engine's performance shortcuts must not change a result: the report search run on the session thread
 // (one message per report) equals the in-process one, and the cached classification probabilities that
-// localization reuses are the classification head's own.
+// localization reuses are the classification head's own, and the VQA blank check answers as a fresh engine does.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
@@ -59,6 +59,34 @@ describe("engine fast paths give the same results", () => {
       const other = fresh.findings.find((x) => x.label === f.label)!;
       assert.ok(Math.abs(f.probability! - other.probability!) < 1e-6, `${f.label}: same as without the cache`);
       assert.equal(f.positive, other.positive);
+    }
+  });
+
+  it("the blank image's VQA answer is computed once per image size and question, equal to a fresh engine's", async () => {
+    const vqa = threadedBundle.sessions.vqa_head!;
+    const run = vqa.run.bind(vqa);
+    let runs = 0;
+    // counts the head's graph runs (the real session still runs them)
+    vqa.run = (feeds) => {
+      runs += 1;
+      return run(feeds);
+    };
+    try {
+      const image = goldenImage(dir, golden.preprocess[0]!.image);
+      const q = "Is there a pleural effusion?";
+      const first = await threaded.vqa({ key: "blank-cache-1", image }, q);
+      const before = runs;
+      const again = await threaded.vqa({ key: "blank-cache-2", image }, q);
+      assert.equal(runs - before, 1, "the second image of the same size runs the head for itself only");
+      assert.equal(again.blankAnswer, first.blankAnswer);
+      const other = await threaded.vqa({ key: "blank-cache-3", image }, "Is there cardiomegaly?");
+      assert.equal(runs - before, 3, "a new question asks the blank image again");
+      const fresh = await inline.vqa({ image }, q); // another engine: no cache shared
+      assert.equal(first.blankAnswer, fresh.blankAnswer);
+      assert.equal(first.imageBased, fresh.imageBased);
+      assert.equal(other.blankAnswer, (await inline.vqa({ image }, "Is there cardiomegaly?")).blankAnswer);
+    } finally {
+      vqa.run = run;
     }
   });
 });

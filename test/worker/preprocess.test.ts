@@ -118,10 +118,13 @@ describe("preprocessing rules", () => {
     assert.ok(preprocess(img, cfg).tensor.every((v) => v === 2));
   });
 
-  it("large 8- and 16-bit images (preprocessed through per-value tables) give the same bits as per-pixel division", () => {
+  it("large 8- and 16-bit images (per-value tables, fused row sweeps) give the same bits as per-pixel division", () => {
     const cfgPad = { ...cfg, pad_value: 0.25 };
     for (const [width, height, maxValue, Ctor] of [
       [1100, 700, 255, Uint8Array],
+      // tall (padding columns) and an exact multiple of the model size: the fused four-rows-per-sweep pass
+      [803, 1030, 255, Uint8Array],
+      [1024, 1024, 255, Uint8Array],
       [640, 520, 65535, Uint16Array],
       [700, 1000, 4095, Uint16Array],
     ] as const) {

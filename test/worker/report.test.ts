@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
-import { logSoftmax, topK } from "../../workers/analysis/src/inference/decoder.ts";
+import { logSoftmax, StepScores, topK } from "../../workers/analysis/src/inference/decoder.ts";
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { splitReport, splitSentences } from "../../workers/analysis/src/inference/report-text.ts";
 import { MentionFinder } from "../../workers/analysis/src/inference/mentions.ts";
@@ -88,6 +88,19 @@ describe("decoding helpers", () => {
     assert.deepEqual(topK([1, 3, 2, 3, 0], 3), [1, 3, 2]);
     assert.deepEqual(topK([5], 3), [0]);
   });
+
+  it("step scores read lazily are logSoftmax's values bit for bit, and their top k is topK's (ties included)", () => {
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const vocab of [1, 5, 500, 4000]) {
+      // coarse values make ties common
+      const logits = Float32Array.from({ length: vocab }, () => Math.round(rand() * 40 - 20) / 4);
+      const ref = logSoftmax(logits);
+      const s = new StepScores(logits);
+      for (let i = 0; i < vocab; i++) assert.ok(Object.is(s.at(i), ref[i]), `vocab ${vocab}, token ${i}`);
+      for (const k of [1, 3, 8]) assert.deepEqual(s.top(k), topK(ref, k), `vocab ${vocab}, k ${k}`);
+    }
+  });
 });
 
 describe("report text: sections, sentences and links", () => {
@@ -129,6 +142,16 @@ describe("report text: sections, sentences and links", () => {
         ["label", "Pleural Effusion", "positive"],
         ["region", "right lower lung zone", undefined],
         ["label", "Pneumothorax", "negative"],
+      ],
+    );
+    // a repeated text is served from the finder's cache: the same mentions, and callers own their copy
+    m[0]!.status = "negative";
+    assert.deepEqual(
+      f.find(text).map((x) => [x.kind, x.name, x.status, x.start, x.end]),
+      [
+        ["label", "Pleural Effusion", "positive", 6, 14],
+        ["region", "right lower lung zone", undefined, 22, 43],
+        ["label", "Pneumothorax", "negative", 48, 60],
       ],
     );
     const status = (t: string) => Object.fromEntries(MentionFinder.combine(f.find(t)));

@@ -47,8 +47,8 @@ export class DecoderStep {
     return { keys: new Float32Array(0), values: new Float32Array(0), t: 0, n };
   }
 
-  /** One step for n sequences sharing the image memory; returns log-probabilities [n][vocab]. */
-  async run(tokens: readonly number[], position: number, cache: Cache): Promise<{ logp: Float64Array[]; cache: Cache }> {
+  /** One step for n sequences sharing the image memory; returns each sequence's next-token scores. */
+  async run(tokens: readonly number[], position: number, cache: Cache): Promise<{ logp: StepScores[]; cache: Cache }> {
     const n = tokens.length;
     const { numLayers: L, numHeads: H, headDim: hd } = this.shape;
     const d = this.memory.length / this.memoryTokens;
@@ -71,8 +71,8 @@ export class DecoderStep {
     }
     const logits = out.logits!.data as Float32Array;
     const vocab = logits.length / n;
-    const logp: Float64Array[] = [];
-    for (let i = 0; i < n; i++) logp.push(logSoftmax(logits.subarray(i * vocab, (i + 1) * vocab)));
+    const logp: StepScores[] = [];
+    for (let i = 0; i < n; i++) logp.push(new StepScores(logits.subarray(i * vocab, (i + 1) * vocab)));
     return {
       logp,
       cache: {
@@ -86,6 +86,8 @@ export class DecoderStep {
 
   /** Re-orders the cache's batch axis: row j of the result is row rows[j] of `cache`. */
   gather(cache: Cache, rows: readonly number[]): Cache {
+    // the graph's outputs are fresh buffers that nothing writes to: the same rows in the same order need no copy
+    if (rows.length === cache.n && rows.every((r, j) => r === j)) return cache;
     const { numLayers: L } = this.shape;
     const block = this.shape.numHeads * cache.t * this.shape.headDim;
     const pick = (src: Float32Array) => {
@@ -110,6 +112,49 @@ export function logSoftmax(x: ArrayLike<number>): Float64Array {
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i]! - lse;
   return out;
+}
+
+/**
+ * One sequence's next-token log-probabilities, logits[i] - lse, computed when read: a search reads k of them
+ * (top k, then the chosen ones), so the full [vocab] array logSoftmax builds is never written. The values are
+ * logSoftmax's own, bit for bit (the same lse, the same subtraction).
+ */
+export class StepScores {
+  readonly lse: number;
+  constructor(readonly logits: Float32Array) {
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+    this.lse = max + Math.log(sum);
+  }
+
+  at(i: number): number {
+    return this.logits[i]! - this.lse;
+  }
+
+  /** topK over the log-probabilities (same order and ties as topK(logSoftmax(logits), k)). */
+  top(k: number): number[] {
+    const x = this.logits;
+    const lse = this.lse;
+    const best: number[] = [];
+    const bestV: number[] = [];
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]! - lse;
+      if (best.length === k && v <= bestV[k - 1]!) continue;
+      let j = best.length < k ? best.length : k - 1;
+      best[j] = i;
+      bestV[j] = v;
+      while (j > 0 && bestV[j - 1]! < v) {
+        best[j] = best[j - 1]!;
+        bestV[j] = bestV[j - 1]!;
+        best[j - 1] = i;
+        bestV[j - 1] = v;
+        j--;
+      }
+    }
+    return best;
+  }
 }
 
 /** Indices of the k largest values, largest first (ties: lower index first). */
@@ -139,8 +184,8 @@ export async function greedyDecode(step: DecoderStep, opts: DecodeOptions & { le
   for (; t < opts.maxSteps; t++) {
     const r = await step.run([tok], t, cache);
     cache = r.cache;
-    const [next] = topK(r.logp[0]!, 1);
-    logProb += r.logp[0]![next!]!;
+    const [next] = r.logp[0]!.top(1);
+    logProb += r.logp[0]!.at(next!);
     if (next === opts.eosId) {
       return { ids, logProb, score: lengthNormalised(logProb, ids.length, opts.lengthPenalty), steps: t + 1, finished: true };
     }
@@ -163,18 +208,20 @@ export async function beamDecode(step: DecoderStep, opts: BeamOptions): Promise<
       cache,
     );
     steps = t + 1;
-    const cand: (Beam & { from: number })[] = [];
-    beams.forEach((b, i) => {
+    // candidates in the reference order (beam by beam, top k each); sequences are built only for those kept
+    const cand: { tok: number; score: number; from: number }[] = [];
+    for (let i = 0; i < beams.length; i++) {
       const lp = r.logp[i]!;
-      for (const tok of topK(lp, opts.beamSize)) cand.push({ seq: [...b.seq, tok], score: b.score + lp[tok]!, from: i });
-    });
+      for (const tok of lp.top(opts.beamSize)) cand.push({ tok, score: beams[i]!.score + lp.at(tok), from: i });
+    }
     cand.sort((a, b) => b.score - a.score); // stable, like Python's sort
     const next: Beam[] = [];
     const rows: number[] = [];
     for (const c of cand) {
-      if (c.seq.at(-1) === opts.eosId) finished.push({ seq: c.seq.slice(0, -1), score: c.score, done: true });
+      const seq = beams[c.from]!.seq;
+      if (c.tok === opts.eosId) finished.push({ seq: seq.slice(), score: c.score, done: true });
       else {
-        next.push({ seq: c.seq, score: c.score });
+        next.push({ seq: [...seq, c.tok], score: c.score });
         rows.push(c.from);
       }
       if (next.length === opts.beamSize) break;

@@ -18,6 +18,7 @@ import { compileMentionRules } from "../bundle/mention-rules.ts";
 import { MicroBatcher, type BatcherOptions } from "./batcher.ts";
 import { runDecode, type DecodeRequest } from "./decoder.ts";
 import { feature, runEncoderBatch } from "./encoder.ts";
+import { createBlankCheck } from "./blank-check.ts";
 import { Grounding } from "./grounding.ts";
 import { answerQuestion, classifyImage, localizeImage } from "./heads.ts";
 import { LruCache } from "./lru.ts";
@@ -155,23 +156,10 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return promise;
   };
 
-  // The VQA check's blank image, encoded once per image size (kept apart so blanks never evict real images).
-  const blanks = new LruCache<string, Promise<EncodedImage>>(8);
-  let blankEncodes = 0;
-  const blankOf = (enc: EncodedImage) => {
-    const { width, height } = enc.letterbox;
-    const key = `blank:${width}x${height}`;
-    let known = blanks.get(key);
-    if (!known) {
-      known = batcher.submit({ key, pre: preprocess(blankImage(width, height), pre) });
-      blankEncodes += 1;
-      blanks.set(key, known);
-      known.catch(() => {
-        if (blanks.peek(key) === known) blanks.delete(key);
-      });
-    }
-    return known;
-  };
+  const blank = createBlankCheck(
+    (key, width, height) => batcher.submit({ key, pre: preprocess(blankImage(width, height), pre) }),
+    async (image, question) => (await answerQuestion(bundle.sessions.vqa_head!, m, tokenizer, grounding, image, question)).answer,
+  );
 
   const memoryOf = (enc: EncodedImage) => {
     const r = feature(enc, "region_tokens");
@@ -265,15 +253,15 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       const s = session("vqa", "vqa_head");
       const enc = await encode(input);
       const answer = await answerQuestion(s, m, tokenizer, grounding, enc, question);
-      const blank = await answerQuestion(s, m, tokenizer, grounding, await blankOf(enc), question);
+      const blankAnswer = await blank.answer(enc, question);
       return {
         task: "vqa",
         model,
         reliability: trust.reliability(enc),
         question,
         ...answer,
-        imageBased: isImageBased(answer.answer, blank.answer),
-        blankAnswer: blank.answer,
+        imageBased: isImageBased(answer.answer, blankAnswer),
+        blankAnswer,
       };
     },
 
@@ -283,7 +271,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
         runs: batcher.stats.batches,
         images: batcher.stats.items,
         maxBatch: batcher.stats.maxBatchSeen,
-        blankImages: blankEncodes,
+        blankImages: blank.encodes,
       },
     }),
 
@@ -292,7 +280,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       await batcher.close();
       await pool?.close();
       cache.clear();
-      blanks.clear();
+      blank.clear();
     },
   };
 }

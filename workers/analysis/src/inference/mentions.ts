@@ -8,6 +8,15 @@
  * first, so "right lower lung zone" wins over "right lung".
  */
 import type { MentionRules } from "../bundle/mention-rules.ts";
+import { LruCache } from "./lru.ts";
+
+/**
+ * Mentions found per text: a report model writes the same sentences again and again ("no pleural effusion."),
+ * and each find() runs every label's regular expressions over the text. Bounded in entries and in text length,
+ * so hostile questions cannot grow it.
+ */
+const CACHED_TEXTS = 2048;
+const MAX_CACHED_TEXT = 1000;
 
 /** Other ways reports name a region (the synthetic report writer uses the lung ones). */
 const REGION_SYNONYMS: Record<string, string[]> = {
@@ -75,8 +84,24 @@ export class MentionFinder {
       .sort((a, b) => b.words - a.words || b.re.source.length - a.re.source.length);
   }
 
+  private readonly seen = new LruCache<string, readonly Mention[]>(CACHED_TEXTS);
+
   /** Label mentions (labeller.py's extract_mentions on one sentence) and region mentions, in text order. */
   find(text: string): Mention[] {
+    const cacheable = text.length <= MAX_CACHED_TEXT;
+    const known = cacheable ? this.seen.get(text) : undefined;
+    // copies: callers own what they get
+    if (known) return known.map((m) => ({ ...m }));
+    const found = this.scan(text);
+    if (cacheable)
+      this.seen.set(
+        text,
+        found.map((m) => ({ ...m })),
+      );
+    return found;
+  }
+
+  private scan(text: string): Mention[] {
     const sent = text.toLowerCase();
     const found: Mention[] = [];
     for (const { label, rxs } of this.labelRx) {
