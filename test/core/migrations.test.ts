@@ -22,6 +22,7 @@ const EXPECTED_TABLES = [
   "PacsIngestLease",
   "PacsIngestLog",
   "PacsSource",
+  "PacsStowReceipt",
   "Patient",
   "ProcessedMessage",
   "ReportResult",
