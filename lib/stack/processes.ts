@@ -205,7 +205,13 @@ export async function launchServer(options: LaunchServerOptions): Promise<number
 }
 
 /** A TCP port that is free right now on 127.0.0.1 (for test stacks that must not collide with a dev stack). */
-export async function freePort(): Promise<number> {
+// Ports this process has handed out. The OS may give the port it just released to the next bind(0), so two
+// freePort() calls in a row could name the same port: a Kafka node with its client and controller listeners on one
+// port fails to format, and a cluster node whose port another node took never registers (both seen in CI).
+const handedOut = new Set<number>();
+const HANDED_OUT_MAX = 4096;
+
+async function bindAnyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -216,6 +222,18 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A TCP port free on 127.0.0.1 now and never handed out before by this process. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await bindAnyPort();
+    if (port === 0 || handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > HANDED_OUT_MAX) handedOut.delete(handedOut.values().next().value as number);
+    return port;
+  }
+  throw new Error("no free TCP port that this process has not handed out already (50 tries)");
 }
 
 /** Whether something accepts TCP connections on host:port. */
