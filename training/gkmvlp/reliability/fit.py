@@ -71,16 +71,18 @@ def label_matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return y, known
 
 
-def negatives(
-    real_grays: list[np.ndarray], laterals: list[np.ndarray], seed: int, per_kind: int, per_lateral: int = 8
-) -> list[np.ndarray]:
+# each real lateral enters the input check's fit with this many views of it (itself and variants)
+LATERAL_VIEWS = 8
+
+
+def negatives(real_grays: list[np.ndarray], seed: int, per_kind: int) -> list[np.ndarray]:
+    """Generated non-CXR inputs and inverted / rotated real films (real laterals are added by fit_reliability,
+    per lateral, so that a fold can leave one out)."""
     rng = np.random.default_rng(seed)
     out = [make(k, seed * 100_000 + i * 17 + j) for j, k in enumerate(KINDS) for i in range(per_kind)]
     pick = rng.choice(len(real_grays), min(len(real_grays), per_kind * 2), replace=False) if real_grays else []
     for n, i in enumerate(pick):
         out.append(transformed_film(real_grays[int(i)], "inverted" if n % 2 == 0 else "rotated"))
-    for g in laterals:
-        out += lateral_variants(g, rng, per_lateral)
     return out
 
 
@@ -160,8 +162,8 @@ def fit_reliability(
     grays = {s: load_grays(corpus, rows[s]) for s in rows}
     enc = {s: encode_arrays(model, grays[s]) for s in rows}
     syn = encode_arrays(model, synthetic_grays)
-    neg_base = encode_arrays(model, negatives(grays["train"], [], seed, per_kind))
-    neg_va = encode_arrays(model, negatives(grays["val"], [], seed + 1, per_kind // 3))
+    neg_base = encode_arrays(model, negatives(grays["train"], seed, per_kind))
+    neg_va = encode_arrays(model, negatives(grays["val"], seed + 1, per_kind // 3))
 
     c = model.cfg
     ic = InputCheck(c.dim, c.mean, c.std)
@@ -172,7 +174,9 @@ def fit_reliability(
     pos_x = np.concatenate([feats(enc["train"]), feats(syn)])
     base_x = feats(neg_base)
     lat_rng = np.random.default_rng(seed + 7)
-    lat_x = [feats(encode_arrays(model, lateral_variants(g, lat_rng, 8))) for g in load_grays(corpus, lat_rows)]
+    lat_x = [
+        feats(encode_arrays(model, lateral_variants(g, lat_rng, LATERAL_VIEWS))) for g in load_grays(corpus, lat_rows)
+    ]
 
     def fit_without(held: set[int]):
         neg = np.concatenate([base_x, *[v for i, v in enumerate(lat_x) if i not in held]])
@@ -252,7 +256,7 @@ def fit_reliability(
             "train": len(rows["train"]),
             "val": len(rows["val"]),
             "synthetic": len(synthetic_grays),
-            "negatives_train": len(base_x) + 8 * len(lat_train),
+            "negatives_train": len(base_x) + LATERAL_VIEWS * len(lat_train),
             "laterals_train": len(lat_train),
         },
         "real_laterals_out_of_fold": lateral_oof,
@@ -274,7 +278,7 @@ def fit_reliability(
             "fitted_on": (
                 f"frontal check: {len(rows['train'])} real frontal training films and {len(synthetic_grays)} "
                 f"synthetic films against {len(base_x)} generated non-CXR inputs, inverted/rotated "
-                f"films and {len(lat_train)} real lateral views (8 variants each); distance thresholds: 97.5th percentile and 1.5 x "
+                f"films and {len(lat_train)} real lateral views ({LATERAL_VIEWS} views each); distance thresholds: 97.5th percentile and 1.5 x "
                 f"the 99.5th percentile of {len(rows['val'])} real validation films"
             ),
         },
