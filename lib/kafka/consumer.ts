@@ -26,8 +26,11 @@ const toIncoming = (topic: string, partition: number, message: KafkaMessage): In
   timestamp: message.timestamp,
 });
 
-/** Committed offsets and high-water marks of the partitions assigned to this member, read with an admin client. */
-function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Map<string, number[]>) {
+/**
+ * Committed offsets and high-water marks of the partitions assigned to this member, read with an admin client.
+ * `assigned` is undefined while the member is not in its group (nothing can be sampled then).
+ */
+function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Map<string, number[]> | undefined) {
   let admin: Admin | undefined;
   let connecting: Promise<Admin> | undefined;
   // once the consumer stops, a sample still on its way must not leave a connected admin client behind (it would
@@ -55,15 +58,23 @@ function createProgressSampler(kafka: Kafka, groupId: string, assigned: () => Ma
   return {
     async sample(): Promise<PartitionProgress[] | undefined> {
       const assignment = assigned();
-      if (closed || assignment.size === 0) return undefined;
+      if (closed || !assignment) return undefined;
+      // in the group with no partitions (more members than partitions): nothing to watch, and nothing wrong
+      if (assignment.size === 0) return [];
       const client = await connect();
       if (!client) return undefined;
       const out: PartitionProgress[] = [];
       const topics = [...assignment.keys()];
-      const committed = await client.fetchOffsets({ groupId, topics });
+      // a failed read drops the connection: the admin client's metadata may name a broker that is gone for good
+      const read = <T>(work: Promise<T>) =>
+        work.catch(async (error: unknown) => {
+          await this.reset();
+          throw error;
+        });
+      const committed = await read(client.fetchOffsets({ groupId, topics }));
       for (const topic of topics) {
         const mine = new Set(assignment.get(topic));
-        const marks = await client.fetchTopicOffsets(topic);
+        const marks = await read(client.fetchTopicOffsets(topic));
         const byPartition = new Map(committed.find((c) => c.topic === topic)?.partitions.map((p) => [p.partition, BigInt(p.offset)]));
         for (const mark of marks) {
           if (!mine.has(mark.partition)) continue;
@@ -252,13 +263,14 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
   }
 
   const watchdogOptions = options.stallWatchdog === false ? undefined : (options.stallWatchdog ?? {});
-  const sampler = createProgressSampler(kafka, options.groupId, () => (joined && !stopping ? assignment : new Map()));
+  const sampler = createProgressSampler(kafka, options.groupId, () => (joined && !stopping ? assignment : undefined));
   const watchdog: StallWatchdog | undefined = watchdogOptions
     ? createStallWatchdog({
         stallAfterMs: watchdogOptions.stallAfterMs ?? 30_000,
         commitStuckAfterMs: watchdogOptions.commitStuckAfterMs ?? 10_000,
         checkEveryMs: watchdogOptions.checkEveryMs ?? 5000,
         commitFailuresBeforeRestart: watchdogOptions.commitFailuresBeforeRestart ?? 3,
+        unobservableAfterMs: watchdogOptions.unobservableAfterMs ?? 60_000,
         sample: () => sampler.sample(),
         busy: () => handling > 0,
         commitFailures: () => commitFailures,

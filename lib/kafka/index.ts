@@ -1,13 +1,14 @@
 // lib/kafka is the only folder that imports kafkajs (no release since 2023): everything else uses this small
-// interface (types.ts), so a KafkaJS-compatible client can replace it here. Producer: idempotent, acks=all, murmur2 partitioning
-// (Java-compatible, so a key always lands on the same partition). Consumer: offsets are committed only after
+// interface (types.ts), so a KafkaJS-compatible client can replace it here. Producer: producer.ts. Consumer: offsets are committed only after
 // `handle` resolves for a message (autoCommit off); a handler that throws gets the message again.
-import { Kafka, logLevel as kafkajsLogLevel, Partitioners, type LogEntry, type Producer, type Admin } from "kafkajs";
+import { Kafka, logLevel as kafkajsLogLevel, type LogEntry, type Admin } from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { createConsumer } from "./consumer.ts";
-import type { KafkaAdmin, KafkaClient, KafkaClientConfig, KafkaLogLevel, OutgoingMessage } from "./types.ts";
+import { createProducer } from "./producer.ts";
+import type { KafkaAdmin, KafkaClient, KafkaClientConfig, KafkaLogLevel } from "./types.ts";
 
 export type * from "./types.ts";
+export { producerStateLost, sendUntilAcknowledged, type PartitionAck, type RoutedMessage } from "./producer.ts";
 
 /** kafkajs's ConfigResourceTypes.TOPIC (its CommonJS export is not visible to an ESM named import) */
 const TOPIC_RESOURCE = 2;
@@ -120,45 +121,7 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
   }
 
   return {
-    async producer() {
-      const open = async (): Promise<Producer> => {
-        const p = kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          createPartitioner: Partitioners.DefaultPartitioner,
-          allowAutoTopicCreation: false,
-        });
-        await p.connect();
-        return p;
-      };
-      let producer = await open();
-      return {
-        async send(messages) {
-          const byTopic = new Map<string, OutgoingMessage[]>();
-          for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
-          const current = producer;
-          try {
-            await current.sendBatch({
-              acks: -1,
-              topicMessages: [...byTopic].map(([topic, list]) => ({
-                topic,
-                messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-              })),
-            });
-          } catch (error) {
-            // After a partition changes leader mid-send, KafkaJS's idempotent producer can stay out of step with the
-            // brokers' sequence numbers and fail every later send (tulios/kafkajs#598). A new producer gets a new
-            // producer id; the caller's retry then goes through it (a duplicate is possible, a loss is not).
-            if (producer === current && producerStateLost(error)) {
-              producer = await open();
-              void current.disconnect().catch(() => undefined);
-            }
-            throw error;
-          }
-        },
-        disconnect: () => producer.disconnect(),
-      };
-    },
+    producer: () => createProducer(kafka, log),
 
     consumer: (options) => createConsumer(kafka, options),
 
@@ -203,20 +166,4 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
       throw new UnavailableError(`Kafka at ${config.brokers.join(",")} not ready after ${timeoutMs} ms: ${(lastError as Error)?.message}`);
     },
   };
-}
-
-const LOST_PRODUCER_STATE = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_PRODUCER_ID", "INVALID_PRODUCER_EPOCH"]);
-
-/** Whether a send failed because the brokers no longer accept this producer's id/epoch/sequence. */
-export function producerStateLost(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let e: unknown = error;
-  while (e && typeof e === "object" && !seen.has(e)) {
-    seen.add(e);
-    const { type, message } = e as { type?: unknown; message?: unknown };
-    if (typeof type === "string" && LOST_PRODUCER_STATE.has(type)) return true;
-    if (typeof message === "string" && /out of order sequence number/i.test(message)) return true;
-    e = (e as { cause?: unknown; originalError?: unknown }).cause ?? (e as { originalError?: unknown }).originalError;
-  }
-  return false;
 }

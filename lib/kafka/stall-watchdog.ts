@@ -9,7 +9,10 @@
 // high-water mark and does not move for `stallAfterMs`, while none of its handlers is working (a slow handler is
 // not a stall). Or: an offset commit has been on its way for `commitStuckAfterMs` (kafkajs retries a commit
 // refused by a stale coordinator for minutes; a healthy one takes milliseconds, a coordinator fail-over seconds). Or: its offset commits failed
-// `commitFailuresBeforeRestart` times in a row.
+// `commitFailuresBeforeRestart` times in a row. Or: its progress could not be read at all for `unobservableAfterMs`
+// (a CI run of the 3-broker test: after the broker was lost, 3 studies' requests stayed unconsumed for 180 s while
+// the watchdog saw nothing, because a member that is not joined, or an admin client whose metadata still names the
+// lost broker, gives no sample; waiting for a sample there means waiting forever).
 
 export interface PartitionProgress {
   topic: string;
@@ -20,8 +23,8 @@ export interface PartitionProgress {
 }
 
 export interface StallInfo {
-  reason: "no-progress" | "commit-stuck" | "commit-failures";
-  /** partitions with lag whose committed offset has not moved for stalledForMs */
+  reason: "no-progress" | "commit-stuck" | "commit-failures" | "unobservable";
+  /** partitions with lag whose committed offset has not moved for stalledForMs (none when unobservable) */
   partitions: { topic: string; partition: number; lag: string }[];
   stalledForMs: number;
   commitFailures: number;
@@ -32,6 +35,8 @@ export interface StallWatchdogOptions {
   commitStuckAfterMs: number;
   checkEveryMs: number;
   commitFailuresBeforeRestart: number;
+  /** progress unreadable for this long (not joined, or no broker answers the sampler) is a stall too */
+  unobservableAfterMs: number;
   /** the assigned partitions' progress; undefined when it cannot be read now (not joined, broker unreachable) */
   sample(): Promise<PartitionProgress[] | undefined>;
   /** a handler is at work (commits in progress do not count: a stuck commit is what this watches for) */
@@ -63,6 +68,8 @@ interface Seen {
 export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdog {
   const now = options.now ?? Date.now;
   const seen = new Map<string, Seen>();
+  // when the current run of unreadable samples began (undefined: the last sample was read)
+  let blindSince: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let checking: Promise<StallInfo | undefined> | undefined;
 
@@ -76,8 +83,14 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
       return { reason: "commit-stuck", partitions: [], stalledForMs: pendingMs, commitFailures: failures };
     }
     const sample = await options.sample().catch(() => undefined);
-    if (!sample) return undefined;
     const t = now();
+    if (!sample) {
+      blindSince ??= t;
+      const blindForMs = t - blindSince;
+      if (blindForMs < options.unobservableAfterMs) return undefined;
+      return { reason: "unobservable", partitions: [], stalledForMs: blindForMs, commitFailures: failures };
+    }
+    blindSince = undefined;
     const busy = options.busy();
     const current = new Set<string>();
     const stuck: StallInfo["partitions"] = [];
@@ -110,6 +123,7 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
         const stall = await evaluate();
         if (stall) {
           seen.clear();
+          blindSince = undefined;
           await options.onStall(stall);
         }
         return stall;
@@ -130,9 +144,13 @@ export function createStallWatchdog(options: StallWatchdogOptions): StallWatchdo
       if (timer) clearInterval(timer);
       timer = undefined;
       seen.clear();
+      blindSince = undefined;
       await checking?.catch(() => undefined);
     },
     check,
-    reset: () => seen.clear(),
+    reset: () => {
+      seen.clear();
+      blindSince = undefined;
+    },
   };
 }

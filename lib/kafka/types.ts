@@ -81,11 +81,19 @@ export interface ConsumerOptions {
   /**
    * Restart a consumer that is in its group but makes no progress (see stall-watchdog.ts): lag that does not
    * move for `stallAfterMs` (default 30000) with no handler working, an offset commit on its way for
-   * `commitStuckAfterMs` (default 10000), or `commitFailuresBeforeRestart` (default 3) failed commits in a row. Checked every `stallCheckEveryMs` (default 5000). `false` turns it off.
+   * `commitStuckAfterMs` (default 10000), `commitFailuresBeforeRestart` (default 3) failed commits in a row, or
+   * progress that cannot be read at all (not joined, no broker answers) for `unobservableAfterMs` (default 60000).
+   * Checked every `checkEveryMs` (default 5000). `false` turns it off.
    */
   stallWatchdog?:
     | false
-    | { stallAfterMs?: number; commitStuckAfterMs?: number; checkEveryMs?: number; commitFailuresBeforeRestart?: number };
+    | {
+        stallAfterMs?: number;
+        commitStuckAfterMs?: number;
+        checkEveryMs?: number;
+        commitFailuresBeforeRestart?: number;
+        unobservableAfterMs?: number;
+      };
   /** a stall was found and the consumer is being restarted; ready() is false until it re-joined */
   onStall?(info: StallInfo): void;
   /** how often kafkajs refreshes topic metadata (leaders) on its own (default 30000; kafkajs's own is 5 min) */

@@ -54,7 +54,16 @@ test(
     t.diagnostic(`3-node cluster up in ${cluster.startupMs} ms`);
     assert.equal(cluster.brokers.length, 3);
 
-    const kafka = createKafka({ brokers: cluster.brokers, clientId: "cluster-test", logLevel: "nothing" });
+    // sends that kafkajs acknowledged without some partitions and lib/kafka sent again (tulios/kafkajs#1303)
+    const partialSends: string[] = [];
+    const kafka = createKafka({
+      brokers: cluster.brokers,
+      clientId: "cluster-test",
+      logLevel: "nothing",
+      log: (_level, message, extra) => {
+        if (message.includes("without some of its partitions")) partialSends.push(JSON.stringify(extra));
+      },
+    });
     await kafka.waitUntilReady(120_000);
     const topics = topicNames("cluster.");
     const admin = await kafka.admin();
@@ -80,6 +89,9 @@ test(
     const relayLog: string[] = [];
     const deliveries = new Map<string, number>(); // event id -> times handled
     const analysisIds = new Set<string>();
+    // the consumer's own recoveries, kept for the failure message with the relay's log
+    const consumerLog: string[] = [];
+    const note = (line: string) => consumerLog.push(`${new Date().toISOString()} ${line}`);
     const consumer = kafka.consumer({
       groupId: "cluster-readers",
       topics: [topics.requested],
@@ -89,6 +101,9 @@ test(
         deliveries.set(event.eventId, (deliveries.get(event.eventId) ?? 0) + 1);
         for (const id of jobOf(event).analysisIds) analysisIds.add(id);
       },
+      onCrash: (error) => note(`crash: ${error.message}`),
+      onRestart: ({ attempt, delayMs, error }) => note(`restart ${attempt} in ${delayMs} ms: ${error?.message ?? ""}`),
+      onStall: (info) => note(`stall: ${JSON.stringify(info)}`),
     });
     await consumer.start({ joinTimeoutMs: 120_000 });
     defer(() => consumer.stop());
@@ -140,7 +155,9 @@ test(
       throw new Error(
         `${error.message}: ${missing} of ${requested.length} analyses not consumed; ` +
           `outbox unsent ${await repos.outbox.countUnsent().catch(() => "?")}; topic ${JSON.stringify(topic)}; ` +
-          `relay log (last 15):\n${relayLog.slice(-15).join("\n")}`,
+          `relay log (last 15):\n${relayLog.slice(-15).join("\n")}\nconsumer log (last 15):\n${consumerLog.slice(-15).join("\n")}\n` +
+          `consumer ready ${consumer.ready()}; committed ${JSON.stringify(await admin.groupOffsets("cluster-readers", topics.requested).catch((e: Error) => e.message))}; ` +
+          `high ${JSON.stringify(await admin.topicOffsets(topics.requested).catch((e: Error) => e.message))}`,
       );
     });
     await waitFor("outbox drained", async () => (await repos.outbox.countUnsent()) === 0, 60_000);
@@ -182,6 +199,9 @@ test(
     // at-least-once: a redelivery after the group moved is allowed and deduplicated by event id
     const redelivered = [...deliveries.values()].filter((n) => n > 1).length;
     passed = true;
-    t.diagnostic(`broker ${victim} stopped for good; ${requested.length} requests, ${redelivered} redelivered (deduplicated by event id)`);
+    t.diagnostic(
+      `broker ${victim} stopped for good; ${requested.length} requests, ${redelivered} redelivered (deduplicated by event id); ` +
+        `${partialSends.length} sends acknowledged without a partition and sent again ${partialSends.join(" ")}`,
+    );
   },
 );

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createStallWatchdog, type PartitionProgress, type StallInfo } from "../../lib/kafka/stall-watchdog.ts";
 
-function harness(options: { stallAfterMs?: number; commitStuckAfterMs?: number; commitFailuresBeforeRestart?: number } = {}) {
+function harness(
+  options: { stallAfterMs?: number; commitStuckAfterMs?: number; commitFailuresBeforeRestart?: number; unobservableAfterMs?: number } = {},
+) {
   let clock = 0;
   let progress: PartitionProgress[] | undefined = [];
   let busy = false;
@@ -17,6 +19,7 @@ function harness(options: { stallAfterMs?: number; commitStuckAfterMs?: number; 
     commitStuckAfterMs: options.commitStuckAfterMs ?? 10_000,
     checkEveryMs: 5000,
     commitFailuresBeforeRestart: options.commitFailuresBeforeRestart ?? 3,
+    unobservableAfterMs: options.unobservableAfterMs ?? 60_000,
     sample: async () => progress,
     busy: () => busy,
     commitFailures: () => commitFailures,
@@ -98,6 +101,40 @@ test("unreadable progress (broker down, not joined) neither counts as a stall no
   h.partitions([0, 1, 9]);
   h.at(40_001);
   assert.equal((await h.watchdog.check())?.reason, "no-progress");
+});
+
+test("progress unreadable for the unobservable time is a stall (a member that never re-joins, a sampler stuck on a lost broker)", async () => {
+  const h = harness({ unobservableAfterMs: 60_000 });
+  h.partitions([0, 1, 9]);
+  await h.watchdog.check();
+  h.unreadable();
+  h.at(10_000);
+  assert.equal(await h.watchdog.check(), undefined, "the blind run starts here");
+  h.at(69_999);
+  assert.equal(await h.watchdog.check(), undefined);
+  h.at(70_000);
+  const stall = await h.watchdog.check();
+  assert.equal(stall?.reason, "unobservable");
+  assert.equal(stall?.stalledForMs, 60_000);
+  assert.equal(h.stalls.length, 1);
+  h.at(75_000);
+  assert.equal(await h.watchdog.check(), undefined, "after a stall the blind time starts again");
+});
+
+test("one readable sample ends a blind run; an empty assignment is readable", async () => {
+  const h = harness({ unobservableAfterMs: 60_000 });
+  h.unreadable();
+  await h.watchdog.check();
+  h.at(50_000);
+  h.partitions();
+  assert.equal(await h.watchdog.check(), undefined, "in the group with no partitions: nothing wrong");
+  h.unreadable();
+  h.at(100_000);
+  assert.equal(await h.watchdog.check(), undefined, "blind for 0 ms, not 100 s");
+  h.at(159_999);
+  assert.equal(await h.watchdog.check(), undefined);
+  h.at(160_000);
+  assert.equal((await h.watchdog.check())?.reason, "unobservable");
 });
 
 test("failed offset commits in a row are a stall at once", async () => {
