@@ -32,6 +32,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   log "npm ci"
   npm ci --no-audit --no-fund >/dev/null
 fi
+# patches/ (fixes to dependencies that have no release with them, e.g. kafkajs): npm ci applies them (postinstall);
+# this applies a patch added since, and does nothing when all are applied
+npx patch-package >/dev/null
 
 # Prisma client and GraphQL resolver types are generated, not committed.
 if [ ! -f lib/db/generated/client.ts ] || [ prisma/schema.prisma -nt lib/db/generated/client.ts ]; then
