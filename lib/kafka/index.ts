@@ -36,6 +36,24 @@ async function waitForTopicLeaders(client: Admin, topics: string[], timeoutMs = 
   }
 }
 
+/**
+ * kafkajs sends describeConfigs to the broker its fresh metadata names as controller and gives up at once when that
+ * broker refuses the connection (its metadata requests likewise, when they go to a broker that stopped). In KRaft that is any live broker, and for a moment after a broker stops the others
+ * may still name it (the cluster tier failed on this after its broker stop). A few tries, 0.5 s apart.
+ */
+export async function retryWhileBrokerGone<T>(work: () => Promise<T>, tries = 6, delayMs = 500): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const { name, code } = error as { name?: string; code?: string };
+      const refused = name === "KafkaJSConnectionError" || code === "ECONNREFUSED";
+      if (!refused || attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 export function createKafka(config: KafkaClientConfig): KafkaClient {
   const log = config.log ?? ((level, message, extra) => console.error(`[kafka ${level}] ${message}`, extra));
   const kafka = new Kafka({
@@ -90,11 +108,13 @@ export function createKafka(config: KafkaClientConfig): KafkaClient {
       listTopics: () => client.listTopics(),
       brokerCount: async () => (await client.describeCluster()).brokers.length,
       async describeTopic(topic) {
-        const [metadata] = (await client.fetchTopicMetadata({ topics: [topic] })).topics;
-        const configs = await client.describeConfigs({
-          includeSynonyms: false,
-          resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["min.insync.replicas"] }],
-        });
+        const [metadata] = (await retryWhileBrokerGone(() => client.fetchTopicMetadata({ topics: [topic] }))).topics;
+        const configs = await retryWhileBrokerGone(() =>
+          client.describeConfigs({
+            includeSynonyms: false,
+            resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ["min.insync.replicas"] }],
+          }),
+        );
         const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")?.configValue;
         return {
           minInsyncReplicas: Number(minIsr),
