@@ -75,6 +75,7 @@ export interface OpenedImage {
   sha256: string;
   storageKey: string;
   derivedPngKey: string | null;
+  analysisKey: string | null;
 }
 
 function checkFinite(field: string, value: number | null | undefined): void {
@@ -262,7 +263,8 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         SELECT (SELECT done FROM p) AS processed,
           COALESCE((SELECT json_agg(a ORDER BY a.id) FROM a), '[]'::json) AS analyses,
           COALESCE((SELECT json_agg(c ORDER BY c.id) FROM c), '[]'::json) AS claimed,
-          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey")
+          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey",
+              'analysisKey', i."analysisKey")
             FROM "Image" i WHERE i.id = ${job.imageId}::text AND i."tenantId" = ${job.tenantId}::text) AS image`;
       return row!;
     },
