@@ -137,7 +137,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       `- **worker_vs_ort** (one image, all four tasks, sequential, from a decoded image): ${sp(inf.worker_vs_ort, 3)}; per image worker ${sp(inf.per_image_ms.worker, 1)} ms vs bare ${sp(inf.per_image_ms.bare, 1)} ms.`,
     );
     L.push(
-      `- From the stored PNG bytes instead (what the Kafka worker gets; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`,
+      `- From the stored display PNG bytes instead (what the Kafka worker decodes for an image without an analysis copy; with one, it reads binary PGM, nothing to inflate; adds decoding on the preprocessing thread): ${sp(inf.worker_vs_ort_from_png, 3)}; per image ${sp(inf.per_image_ms.worker_from_png, 1)} ms.`,
     );
     L.push(
       `- From the preprocessed tensor (the engine's own overhead only: session thread hops, copies, result building): ${sp(inf.worker_vs_ort_from_tensor, 3)}; per image ${sp(inf.per_image_ms.worker_from_tensor, 1)} ms.`,

@@ -15,7 +15,7 @@ export {
   type WorkerPool,
   type WorkerPoolOptions,
 } from "./pool/worker-pool.ts";
-export { encodeGrayPng } from "./encode.ts";
+export { encodeGrayPgm, encodeGrayPng } from "./encode.ts";
 export { ImageError, isImageError, IMAGE_ERROR_STATUS, type ImageErrorCode } from "./errors.ts";
 export { imageLimitsSchema, DEFAULT_IMAGE_LIMITS, resolveImageLimits, type ImageLimits } from "./limits.ts";
 export {

@@ -2,7 +2,7 @@ import { decodeImage } from "./decode.ts";
 import { deidentifyDicom, deidentifyMetadata } from "./deidentify.ts";
 import { detectFormat } from "./detect.ts";
 import { parseDicomBytes } from "./dicom/parse.ts";
-import { encodeGrayPng } from "./encode.ts";
+import { encodeGrayPgm, encodeGrayPng } from "./encode.ts";
 import { resolveImageLimits, type ImageLimits } from "./limits.ts";
 import { sha256Hex, type ImageStore, type StoredObject } from "./store.ts";
 import type { DicomMetadata, ImageFormat } from "./types.ts";
@@ -43,6 +43,11 @@ export interface ImageRecord {
   displayKey: string;
   displaySha256: string;
   displayBytes: number;
+  /**
+   * The analysis copy: the display image's 8-bit pixels as binary PGM (encodeGrayPgm), which the worker reads
+   * without decoding a PNG. null when the store keeps none (the PACS store).
+   */
+  analysisKey: string | null;
   /** false when these exact bytes had been ingested before */
   created: boolean;
   /** true when the stored original is a de-identified copy (DICOM only) */
@@ -69,6 +74,9 @@ export interface PreparedImage {
   /** null when the upload is its own display image (an 8-bit gray PNG without alpha) */
   display: Uint8Array | null;
   displaySha256: string;
+  /** the display pixels as binary PGM (the analysis copy) */
+  analysis: Uint8Array;
+  analysisSha256: string;
   deidentified: boolean;
   deidentificationProfile: string | null;
   dicom?: DicomMetadata;
@@ -95,6 +103,7 @@ export function prepareImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {
     if (dicom) dicom = deidentifyMetadata(dicom, options.uidKey === undefined ? {} : { remapUids: { key: options.uidKey } });
   }
   const display = isOwnDisplay ? null : encodeGrayPng(image.pixels, image.width, image.height);
+  const analysis = encodeGrayPgm(image.pixels, image.width, image.height);
   const originalSha256 = sha256Hex(original);
   return {
     format: image.format,
@@ -106,6 +115,8 @@ export function prepareImage(bytes: Uint8Array, limits: Partial<ImageLimits> = {
     originalSha256,
     display,
     displaySha256: display ? sha256Hex(display) : originalSha256,
+    analysis,
+    analysisSha256: sha256Hex(analysis),
     deidentified: profile !== null,
     deidentificationProfile: profile,
     ...(dicom ? { dicom } : {}),
@@ -126,20 +137,26 @@ function checkRewritten(copy: Uint8Array, original: Uint8Array, limits: ImageLim
   if (pixels(copy) !== pixels(original)) throw new Error("de-identification changed the pixel data (a bug): upload refused");
 }
 
-/** The I/O half: stores the prepared original and display PNG; nothing is left behind if the second write fails. */
+/**
+ * The I/O half: stores the prepared original, display PNG and analysis copy; nothing is left behind if a later
+ * write fails.
+ */
 export async function storePrepared(p: PreparedImage, store: ImageStore): Promise<ImageRecord> {
   const stored: StoredObject = await store.put(p.original, EXT[p.format], { sha256: p.originalSha256 });
-  let displayStored: StoredObject;
+  let displayStored: StoredObject | undefined;
+  let analysisStored: StoredObject | null = null;
   try {
     displayStored = p.display ? await store.put(p.display, "png", { sha256: p.displaySha256 }) : stored;
+    if (store.analysisCopies !== false) analysisStored = await store.put(p.analysis, "pgm", { sha256: p.analysisSha256 });
   } catch (err) {
+    if (displayStored?.created && displayStored !== stored) await store.delete(displayStored.key).catch(() => undefined);
     if (stored.created) await store.delete(stored.key).catch(() => undefined);
     throw err;
   }
-  return record(p, stored, displayStored);
+  return record(p, stored, displayStored, analysisStored);
 }
 
-function record(p: PreparedImage, stored: StoredObject, displayStored: StoredObject): ImageRecord {
+function record(p: PreparedImage, stored: StoredObject, displayStored: StoredObject, analysisStored: StoredObject | null): ImageRecord {
   return {
     sha256: stored.sha256,
     format: p.format,
@@ -153,6 +170,7 @@ function record(p: PreparedImage, stored: StoredObject, displayStored: StoredObj
     displayKey: displayStored.key,
     displaySha256: displayStored.sha256,
     displayBytes: displayStored.bytes,
+    analysisKey: analysisStored?.key ?? null,
     created: stored.created,
     deidentified: p.deidentified,
     deidentificationProfile: p.deidentificationProfile,

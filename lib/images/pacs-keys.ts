@@ -38,6 +38,7 @@ export function parseOriginalKey(key: string): { id: string; ext: string } | nul
 export function displayFromOriginal(store: ImageStore, orthancId: string): ImageStore {
   const keys = new Set([originalInstanceKey(orthancId, "png"), originalInstanceKey(orthancId, "dcm")]);
   return {
+    analysisCopies: false, // the instance is the only copy
     put: (bytes, ext, known) =>
       ext === "png" || ext === "dcm"
         ? Promise.resolve({
@@ -71,6 +72,7 @@ export function parseUploadOriginalKey(key: string): (PacsInstanceUids & { ext: 
  */
 export function claimingOriginals(store: ImageStore, claim: (orthancId: string) => Promise<unknown>): ImageStore {
   return {
+    ...(store.analysisCopies === undefined ? {} : { analysisCopies: store.analysisCopies }),
     async put(bytes, ext, known) {
       const identity = ext === "dcm" ? readStowIdentity(bytes) : null;
       if (identity) await claim(identity.orthancId);

@@ -271,7 +271,7 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     return key.startsWith(PACS_KEY_PREFIX) || parseOriginalKey(key) ? false : fallback.delete(key);
   }
 
-  return { kind: "pacs", put, get, has, delete: remove, instanceOf: parsePacsKey };
+  return { kind: "pacs", analysisCopies: false, put, get, has, delete: remove, instanceOf: parsePacsKey };
 }
 
 export type ImageStoreKind = "disk" | "pacs";

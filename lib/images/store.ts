@@ -21,6 +21,11 @@ export interface KnownContent {
 }
 
 export interface ImageStore {
+  /**
+   * false: the ingest stores no analysis copy (ingest.ts) in this store. The PACS store keeps an image's pixels in
+   * the PACS only; the worker then decodes the display PNG, as it does for images ingested before analysis copies.
+   */
+  analysisCopies?: boolean;
   put(bytes: Uint8Array, ext: string, known?: KnownContent): Promise<StoredObject>;
   /** The stored bytes, or null when there is no such key. */
   get(key: string): Promise<Buffer | null>;

@@ -1,7 +1,10 @@
 // Batch mode of the consumer: the messages of one fetched partition batch are handled up to `concurrency` at a
 // time, and offsets are committed as a contiguous prefix only (offset n+1 once messages ..n are all handled), so
 // a crash at any point redelivers every message whose offset was not committed and loses none. Commits are
-// coalesced: while one is on its way, later completions wait and go out as a single commit of the newest prefix.
+// coalesced: completions of one event-loop turn share a commit (it goes out on the next turn, setImmediate), and
+// while one is on its way, later completions wait and go out as a single commit of the newest prefix. Each commit
+// is an OffsetCommit request and a write to __consumer_offsets on the broker: handlers that finish together (the
+// gateway's subscription wake-ups, all of a batch at once) cost one, not one each.
 
 export interface BatchMessage {
   offset: string;
@@ -35,6 +38,7 @@ export async function handleBatchConcurrently<M extends BatchMessage>(
   let failure: { error: unknown } | undefined;
   let commitError: { error: unknown } | undefined;
   let flushing: Promise<void> | undefined;
+  let flushScheduled = false;
   const inFlight = new Set<Promise<void>>();
 
   const flush = (): Promise<void> =>
@@ -58,7 +62,13 @@ export async function handleBatchConcurrently<M extends BatchMessage>(
     if (p === prefix) return;
     prefix = p;
     run.resolveOffset(messages[p - 1]!.offset);
-    void flush();
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      // the end of the batch may have committed this prefix already (or given up after a failed commit)
+      if (sent < prefix && !commitError) void flush();
+    });
   };
 
   const canLaunch = () => !failure && !commitError && !run.stopping() && run.canContinue();

@@ -159,6 +159,8 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+      ...(options.fetch?.minBytes === undefined ? {} : { minBytes: options.fetch.minBytes }),
+      ...(options.fetch?.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: options.fetch.maxWaitTimeInMs }),
       // leaders that moved (a broker lost for good) are learnt within this, not kafkajs's 5 minutes
       metadataMaxAge: options.metadataMaxAgeMs ?? 30_000,
       allowAutoTopicCreation: false,

@@ -51,6 +51,13 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * How long a fetch may wait on the broker for `minBytes` to arrive (kafkajs defaults: 5000 ms, 1 byte, so a
+   * fetch returns as soon as any message is there). A consumer that needs no low latency can gather: with a large
+   * minBytes every fetch waits up to maxWaitTimeInMs and brings everything produced meanwhile, one fetch (and one
+   * commit per partition batch) instead of one per produce.
+   */
+  fetch?: { minBytes?: number; maxWaitTimeInMs?: number };
   /** partitions processed in parallel (order is kept within a partition) */
   partitionsConsumedConcurrently?: number;
   /**

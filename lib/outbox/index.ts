@@ -35,6 +35,12 @@ export interface OutboxRelayOptions {
    */
   markDelayMs?: number;
   log?: (level: "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
+  /**
+   * Called on every notification of the LISTEN connection, leading or not: outbox rows were committed (a request,
+   * a job's results). The gateway wakes its transition tailer with it: the transitions committed with those rows
+   * reach subscribers without waiting for the events' trip through this relay, Kafka and the completion consumer.
+   */
+  onNotify?: () => void;
 }
 
 export interface OutboxRelay {
@@ -136,6 +142,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const client = new pg.Client({ connectionString: options.databaseUrl });
     // a follower would only find the lock taken: it waits for its poll instead
     client.on("notification", () => {
+      options.onNotify?.();
       if (leading) wake();
     });
     client.on("error", (error) => {

@@ -175,6 +175,7 @@ export function createPacsIngestWatcher(deps: PacsIngestDeps): PacsIngestWatcher
       sopInstanceUid: record.dicom?.sopInstanceUid ?? null,
       storageKey: record.originalKey,
       derivedPngKey: record.displayKey,
+      analysisKey: record.analysisKey,
     });
     const tasks = source.tasks.length ? source.tasks : DEFAULT_TASKS;
     const question = source.question ?? DEFAULT_QUESTION;

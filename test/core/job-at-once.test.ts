@@ -42,44 +42,65 @@ const vqaResult = (analysisId: string): JobResult => ({
   vqa: { question: "Is there an effusion?", answer: "yes", confidence: 0.8, answerType: "CLOSED", regions: [] },
 });
 
-test("a job of succeeded analyses ends in one statement; the same message again, or a duplicate job, writes nothing more", async (t) => {
-  const ctx = await createTestContext(t);
-  const jobs = createJobResultRepository(ctx.db.prisma, ctx.topics);
-  const { s, cls, vqa, opened } = await twoAnalyses(ctx, "once");
-  const outboxBefore = await ctx.db.prisma.outboxEvent.count({ where: { topic: ctx.topics.completed } });
-  const job = { provenance, succeeded: [clsResult(cls.id), vqaResult(vqa.id)], opened };
+// The worker runs the job's statements through pg directly (ctx.db.sql); scripts and tests without a pool, through
+// Prisma's raw channel. Both must write and read the same.
+for (const channel of ["Prisma", "pg"] as const)
+  test(`through ${channel}: a job of succeeded analyses ends in one statement; the same message again, or a duplicate job, writes nothing more`, async (t) => {
+    const ctx = await createTestContext(t);
+    const jobs = createJobResultRepository(ctx.db.prisma, ctx.topics, channel === "pg" ? ctx.db.sql : undefined);
+    const { s, cls, vqa, opened } = await twoAnalyses(ctx, "once");
+    const outboxBefore = await ctx.db.prisma.outboxEvent.count({ where: { topic: ctx.topics.completed } });
+    const job = { provenance, succeeded: [clsResult(cls.id), vqaResult(vqa.id)], opened };
 
-  const first = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m1" } });
-  assert.equal(first.fresh, true);
-  assert.deepEqual([...first.applied].sort(), [cls.id, vqa.id].sort());
+    const first = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m1" } });
+    assert.equal(first.fresh, true);
+    assert.deepEqual([...first.applied].sort(), [cls.id, vqa.id].sort());
 
-  const counts = async () => ({
-    findings: await ctx.db.prisma.findingResult.count({ where: { analysisId: cls.id } }),
-    answers: await ctx.db.prisma.vqaAnswer.count({ where: { analysisId: vqa.id } }),
-    completed: (await ctx.db.prisma.outboxEvent.count({ where: { topic: ctx.topics.completed } })) - outboxBefore,
-    succeeded: await ctx.db.prisma.analysisTransition.count({ where: { studyId: s.studyId, status: "SUCCEEDED" } }),
-    processed: await ctx.db.prisma.processedMessage.count(),
+    const counts = async () => ({
+      findings: await ctx.db.prisma.findingResult.count({ where: { analysisId: cls.id } }),
+      answers: await ctx.db.prisma.vqaAnswer.count({ where: { analysisId: vqa.id } }),
+      completed: (await ctx.db.prisma.outboxEvent.count({ where: { topic: ctx.topics.completed } })) - outboxBefore,
+      succeeded: await ctx.db.prisma.analysisTransition.count({ where: { studyId: s.studyId, status: "SUCCEEDED" } }),
+      processed: await ctx.db.prisma.processedMessage.count(),
+    });
+    assert.deepEqual(await counts(), { findings: 1, answers: 1, completed: 2, succeeded: 2, processed: 1 });
+    const stored = await ctx.db.prisma.analysis.findMany({ where: { studyId: s.studyId } });
+    for (const a of stored) {
+      assert.equal(a.status, "SUCCEEDED");
+      assert.equal(a.modelName, provenance.modelName);
+      assert.equal(a.reliabilityLevel, "OK");
+    }
+    assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYSED");
+    const events = await ctx.db.prisma.outboxEvent.findMany({ where: { topic: ctx.topics.completed }, orderBy: { id: "asc" } });
+    const payload = events.at(-1)!.payload as { status: string; modelVersion?: { name: string }; reliability?: { level: string } };
+    assert.equal(payload.status, "SUCCEEDED");
+    assert.equal(payload.modelVersion?.name, provenance.modelName);
+    assert.equal(payload.reliability?.level, "OK");
+
+    const again = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m1" } });
+    assert.deepEqual(again, { fresh: false, applied: [] });
+    const duplicate = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m2" } });
+    assert.deepEqual(duplicate, { fresh: true, applied: [] }, "both analyses are finished already");
+    assert.deepEqual(await counts(), { findings: 1, answers: 1, completed: 2, succeeded: 2, processed: 2 });
+
+    // the job's first statement on the processed message: no claim, and the same rows through either channel
+    const openArgs = {
+      consumerGroup: "g",
+      messageId: "m1",
+      analysisIds: [cls.id, vqa.id],
+      tenantId: s.tenantId,
+      studyId: s.studyId,
+      imageId: s.imageId,
+      expectedTask: null,
+      attempt: 1,
+      maxAttempts: 3,
+    };
+    const viaChannel = await jobs.open(openArgs);
+    assert.equal(viaChannel.processed, true);
+    assert.deepEqual(viaChannel.claimed, []);
+    assert.equal(viaChannel.image?.id, s.imageId);
+    assert.deepEqual(viaChannel, await createJobResultRepository(ctx.db.prisma, ctx.topics).open(openArgs), "pg and Prisma read alike");
   });
-  assert.deepEqual(await counts(), { findings: 1, answers: 1, completed: 2, succeeded: 2, processed: 1 });
-  const stored = await ctx.db.prisma.analysis.findMany({ where: { studyId: s.studyId } });
-  for (const a of stored) {
-    assert.equal(a.status, "SUCCEEDED");
-    assert.equal(a.modelName, provenance.modelName);
-    assert.equal(a.reliabilityLevel, "OK");
-  }
-  assert.equal((await ctx.repos.studies.findById(s.tenantId, s.studyId))?.status, "ANALYSED");
-  const events = await ctx.db.prisma.outboxEvent.findMany({ where: { topic: ctx.topics.completed }, orderBy: { id: "asc" } });
-  const payload = events.at(-1)!.payload as { status: string; modelVersion?: { name: string }; reliability?: { level: string } };
-  assert.equal(payload.status, "SUCCEEDED");
-  assert.equal(payload.modelVersion?.name, provenance.modelName);
-  assert.equal(payload.reliability?.level, "OK");
-
-  const again = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m1" } });
-  assert.deepEqual(again, { fresh: false, applied: [] });
-  const duplicate = await jobs.finishJob({ ...job, dedupe: { consumerGroup: "g", messageId: "m2" } });
-  assert.deepEqual(duplicate, { fresh: true, applied: [] }, "both analyses are finished already");
-  assert.deepEqual(await counts(), { findings: 1, answers: 1, completed: 2, succeeded: 2, processed: 2 });
-});
 
 test("a job whose study another writer changed while this one waited for the study's lock still leaves the study ANALYSED", async (t) => {
   const ctx = await createTestContext(t);

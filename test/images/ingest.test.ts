@@ -63,7 +63,8 @@ test("with de-identification switched off, the three real DICOM files ingest byt
   }
   // MONOCHROME1 copy of the SIIM file displays differently (inverted): three distinct display images.
   assert.equal(displayKeys.size, 3);
-  assert.equal(listFiles(root).filter((f) => !f.startsWith(".tmp")).length, 6);
+  // an original, a display PNG and an analysis copy (PGM) each
+  assert.equal(listFiles(root).filter((f) => !f.startsWith(".tmp")).length, 9);
 });
 
 test("ingesting the same upload twice stores nothing new and returns the same keys", async () => {
@@ -165,4 +166,23 @@ test("by default the stored DICOM is de-identified (name, ID, birth date gone), 
   const png = await ingestImage(fixture("nih_00000075_000_gray_256.png"), store);
   assert.equal(png.deidentified, false);
   assert.equal(png.deidentificationProfile, null);
+});
+
+test("every ingest stores an analysis copy: the display pixels as binary PGM, header padded to 8 bytes; a store that keeps none gets none", async () => {
+  const store = createLocalDiskImageStore({ root: tempDir("ingest") });
+  for (const name of ["nih_00000075_000_gray_256.png", "nih_00005224_000_rgba_256.png"]) {
+    const rec = await ingestImage(fixture(name), store);
+    assert.ok(rec.analysisKey?.endsWith(".pgm"), `${name}: analysis copy stored`);
+    const copy = (await store.get(rec.analysisKey!))!;
+    const display = decodeImage((await store.get(rec.displayKey))!, { limits: DEFAULT_IMAGE_LIMITS });
+    const header = `P5\n${" ".repeat(copy.length - display.pixels.length - `P5\n${display.width} ${display.height}\n255\n`.length)}${display.width} ${display.height}\n255\n`;
+    assert.equal(copy.subarray(0, copy.length - display.pixels.length).toString("ascii"), header, `${name}: PGM header`);
+    assert.equal((copy.length - display.pixels.length) % 8, 0, `${name}: samples start on an 8-byte boundary`);
+    assert.ok(copy.subarray(copy.length - display.pixels.length).equals(Buffer.from(display.pixels)), `${name}: the display pixels`);
+    assert.equal(rec.analysisKey, `${sha(copy).slice(0, 2)}/${sha(copy).slice(2, 4)}/${sha(copy)}.pgm`, "content-addressed");
+  }
+  const pacsLike = createLocalDiskImageStore({ root: tempDir("ingest") });
+  const rec = await ingestImage(fixture("nih_00000075_000_gray_256.png"), { ...pacsLike, analysisCopies: false });
+  assert.equal(rec.analysisKey, null);
+  assert.equal(listFiles(pacsLike.root).filter((f) => f.endsWith(".pgm")).length, 0);
 });

@@ -84,6 +84,7 @@ export async function seedStudy(
     photometric: record.photometric,
     storageKey: record.originalKey,
     derivedPngKey: record.displayKey,
+    analysisKey: record.analysisKey,
   });
   return { tenantId: tenant.id, studyId: study.id, imageId: image.id, displaySha256: record.displaySha256 };
 }

@@ -159,6 +159,6 @@ describe("preprocessing rules", () => {
     const img = decodeImage(PNG.sync.write(png));
     assert.ok(Math.abs(img.data[0]! - (0.299 * 200 + 0.587 * 100 + 0.114 * 50)) < 1e-9);
     assert.equal(img.maxValue, 255);
-    assert.throws(() => decodeImage(new Uint8Array([1, 2, 3, 4])), /neither PNG nor JPEG/);
+    assert.throws(() => decodeImage(new Uint8Array([1, 2, 3, 4])), /neither PGM, PNG nor JPEG/);
   });
 });

@@ -20,6 +20,7 @@ export interface ImageInput {
   sopInstanceUid?: string | null;
   storageKey: string;
   derivedPngKey?: string | null;
+  analysisKey?: string | null;
 }
 
 export function createImageRepository(prisma: PrismaClient, sql: SqlClient = sqlThroughPrisma(prisma)) {

@@ -17,7 +17,7 @@
 // states also updates the study row, so such a race shows as a study row version newer than the snapshot's (xmin
 // differs). The refresh then keeps the row's status and reports the study, and the caller refreshes it again in a
 // statement of its own (after this commit; rare).
-import type { PrismaClient } from "../generated/client.ts";
+import { Prisma } from "../generated/client.ts";
 import type { TopicNames } from "../../events/index.ts";
 import type { Provenance } from "./analyses.ts";
 import { completedEvent } from "./completions.ts";
@@ -46,7 +46,10 @@ export interface AtOnceOutcome {
   completionTenants: string[];
 }
 
-export async function writeSucceededAtOnce(prisma: PrismaClient, input: AtOnceInput): Promise<AtOnceOutcome> {
+/** Runs a statement and returns its rows: Prisma's raw channel, or pg directly (job-results.ts, rawRunner). */
+export type RawRunner = <T>(name: string, statement: Prisma.Sql) => Promise<T[]>;
+
+export async function writeSucceededAtOnce(raw: RawRunner, input: AtOnceInput): Promise<AtOnceOutcome> {
   const finishedAt = new Date();
   const at = finishedAt.toISOString();
   const { provenance } = input;
@@ -82,7 +85,9 @@ export async function writeSucceededAtOnce(prisma: PrismaClient, input: AtOnceIn
   const j = (value: unknown) => JSON.stringify(value);
   // Deletes before inserts (the inserts join "gone"), as in job-write-sql.ts; everything after the status UPDATE
   // reads "fin", which makes it run first and limits the rows to the analyses it finished.
-  const [out] = await prisma.$queryRaw<{ fresh: number; applied: string[]; raced: string[]; completionTenants: string[] }[]>`
+  const [out] = await raw<{ fresh: number; applied: string[]; raced: string[]; completionTenants: string[] }>(
+    "job_succeeded_at_once",
+    Prisma.sql`
     WITH
       m AS (INSERT INTO "ProcessedMessage" ("id","consumerGroup","messageId")
         VALUES (gen_random_uuid()::text, ${input.consumerGroup}::text, ${input.messageId}::text) ON CONFLICT DO NOTHING RETURNING id),
@@ -151,6 +156,7 @@ export async function writeSucceededAtOnce(prisma: PrismaClient, input: AtOnceIn
       ARRAY(SELECT id FROM u WHERE raced) AS raced,
       ARRAY(SELECT d."tenantId" FROM "TenantDeliverySettings" d
         WHERE d."tenantId" = ANY(${tenantIds}::text[]) AND d."srMode" = 'ON_COMPLETION' AND EXISTS (SELECT 1 FROM fin)) AS "completionTenants",
-      CASE WHEN EXISTS (SELECT 1 FROM fin) THEN pg_notify(${OUTBOX_CHANNEL}, '')::text END AS notified`;
+      CASE WHEN EXISTS (SELECT 1 FROM fin) THEN pg_notify(${OUTBOX_CHANNEL}, '')::text END AS notified`,
+  );
   return { fresh: out!.fresh > 0, applied: out!.applied, raced: out!.raced, completionTenants: out!.completionTenants };
 }

@@ -8,7 +8,8 @@
 // Idempotent: an analysis that is no longer QUEUED/RUNNING (done, cancelled) is left alone, and a message
 // already recorded as processed writes nothing. Unique indexes on analysisId (+label/rank/index) make a
 // duplicate row impossible even if this logic were bypassed.
-import type { AnalysisStatus, AnalysisTask, PrismaClient } from "../generated/client.ts";
+import { Prisma, type AnalysisStatus, type AnalysisTask, type PrismaClient } from "../generated/client.ts";
+import type { SqlClient } from "../sql.ts";
 import { TX_OPTIONS } from "../client.ts";
 import { NotFoundError, ValidationError } from "../../errors/index.ts";
 import type { TopicNames } from "../../events/index.ts";
@@ -17,7 +18,7 @@ import type { BoxInput, FindingInput, ReliabilityInput, ReportInput, VqaInput } 
 import { enqueueCompletionDeliveries } from "./delivery-completion.ts";
 import { refreshStudies, reliabilityColumns, resultRows } from "./job-sql.ts";
 import { writeOutcomes, type OutcomeUpdate, type Previous } from "./job-write-sql.ts";
-import { writeSucceededAtOnce } from "./job-once-sql.ts";
+import { writeSucceededAtOnce, type RawRunner } from "./job-once-sql.ts";
 
 export { refreshStudies };
 
@@ -75,6 +76,7 @@ export interface OpenedImage {
   sha256: string;
   storageKey: string;
   derivedPngKey: string | null;
+  analysisKey: string | null;
 }
 
 function checkFinite(field: string, value: number | null | undefined): void {
@@ -104,7 +106,20 @@ export function validateJobResult(result: JobResult): void {
 }
 
 /** Rows of every result table for the writable results, as JSON arrays for jsonb_to_recordset. */
-export function createJobResultRepository(prisma: PrismaClient, topics: TopicNames) {
+/**
+ * The job's two hot statements (open, and the one-statement write) through pg directly when `sql` is given (the
+ * worker passes its pool's channel, lib/db/sql.ts): Prisma's raw channel spent about as much CPU on a job's
+ * parameters and rows (the results as JSON, through its Wasm engine) as PostgreSQL did running them. Same text,
+ * same parameters: every value is cast in the SQL, and the rows are json, int, boolean and text[] columns, which
+ * both channels return alike.
+ */
+function rawRunner(prisma: PrismaClient, sql: SqlClient | undefined): RawRunner {
+  if (!sql) return <T>(_name: string, statement: Prisma.Sql) => prisma.$queryRaw<T[]>(statement);
+  return <T>(name: string, statement: Prisma.Sql) => sql.rows<T>(name, statement.text, statement.values);
+}
+
+export function createJobResultRepository(prisma: PrismaClient, topics: TopicNames, sql?: SqlClient) {
+  const raw = rawRunner(prisma, sql);
   async function writeJob(job: JobWrite): Promise<JobOutcome> {
     const succeeded = job.succeeded ?? [];
     const failed = job.failed ?? [];
@@ -190,7 +205,7 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
       succeeded.every((r) => byId.get(r.analysisId)?.task === r.task && r.reliability !== undefined);
     if (!atOnce) return writeJob(job);
     for (const result of succeeded) validateJobResult(result);
-    const out = await writeSucceededAtOnce(prisma, {
+    const out = await writeSucceededAtOnce(raw, {
       consumerGroup: job.dedupe.consumerGroup,
       messageId: job.dedupe.messageId,
       byId,
@@ -242,9 +257,9 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
       maxAttempts: number;
     }) {
       const ids = job.analysisIds;
-      const [row] = await prisma.$queryRaw<
-        { processed: boolean; analyses: OpenedAnalysis[]; claimed: OpenedAnalysis[]; image: OpenedImage | null }[]
-      >`
+      const [row] = await raw<{ processed: boolean; analyses: OpenedAnalysis[]; claimed: OpenedAnalysis[]; image: OpenedImage | null }>(
+        "job_open",
+        Prisma.sql`
         WITH
           p AS (SELECT EXISTS (SELECT 1 FROM "ProcessedMessage" WHERE "consumerGroup" = ${job.consumerGroup}::text AND "messageId" = ${job.messageId}::text) AS done),
           a AS MATERIALIZED (SELECT a.id, a."tenantId", a."studyId", a."imageId", a.task, a.status, a.attempts, a.question
@@ -262,8 +277,10 @@ export function createJobResultRepository(prisma: PrismaClient, topics: TopicNam
         SELECT (SELECT done FROM p) AS processed,
           COALESCE((SELECT json_agg(a ORDER BY a.id) FROM a), '[]'::json) AS analyses,
           COALESCE((SELECT json_agg(c ORDER BY c.id) FROM c), '[]'::json) AS claimed,
-          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey")
-            FROM "Image" i WHERE i.id = ${job.imageId}::text AND i."tenantId" = ${job.tenantId}::text) AS image`;
+          (SELECT json_build_object('id', i.id, 'sha256', i.sha256, 'storageKey', i."storageKey", 'derivedPngKey', i."derivedPngKey",
+              'analysisKey', i."analysisKey")
+            FROM "Image" i WHERE i.id = ${job.imageId}::text AND i."tenantId" = ${job.tenantId}::text) AS image`,
+      );
       return row!;
     },
     /**

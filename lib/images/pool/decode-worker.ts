@@ -50,5 +50,7 @@ port.on((message) => {
     port.send({ id, ok: false, error: serialize(err) });
     return;
   }
-  port.send({ id, ok: true, result }, [...new Set([...ownBuffer(result.original), ...ownBuffer(result.display)])]);
+  port.send({ id, ok: true, result }, [
+    ...new Set([...ownBuffer(result.original), ...ownBuffer(result.display), ...ownBuffer(result.analysis)]),
+  ]);
 });

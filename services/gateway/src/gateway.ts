@@ -384,6 +384,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       databaseUrl: deps.db.databaseUrl,
       pollIntervalMs: config.outboxPollMs,
       gatherMs: config.outboxGatherMs,
+      // a committed outbox row (a worker's results, another replica's request) comes with its transitions: read
+      // them now, not when its event is back from Kafka (the completion consumer stays the wake-up across hosts)
+      onNotify: () => updates.changed(),
       log: (level, message, extra) => logger[level](`outbox: ${message}`, extra),
     });
     await relay.start();

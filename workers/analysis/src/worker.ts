@@ -69,7 +69,7 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
   const logger = deps.logger ?? silentLogger;
   const prisma = db.prisma;
   const topics = config.topics;
-  const jobs = createJobResultRepository(prisma, topics);
+  const jobs = createJobResultRepository(prisma, topics, db.sql);
   const heartbeats = createHeartbeatRepository(prisma);
   const images = createImageLoader({ images: createImageRepository(prisma), store: imageStore, engine });
   const stats = createStats();

@@ -15,6 +15,8 @@ export interface UploadClaims {
   photometric: string | null;
   originalKey: string;
   displayKey: string;
+  /** the analysis copy's key; absent in ids issued before analysis copies, null when the store keeps none */
+  analysisKey?: string | null;
   viewPosition: string | null;
   studyInstanceUid: string | null;
   seriesInstanceUid: string | null;

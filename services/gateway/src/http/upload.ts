@@ -183,6 +183,7 @@ async function receiveAndIngest(
         photometric: record.photometric ?? null,
         originalKey: record.originalKey,
         displayKey: record.displayKey,
+        analysisKey: record.analysisKey,
         viewPosition: record.dicom?.viewPosition ?? null,
         studyInstanceUid: record.dicom?.studyInstanceUid ?? null,
         seriesInstanceUid: record.dicom?.seriesInstanceUid ?? null,

@@ -1,5 +1,5 @@
 /**
- * Stored image bytes (PNG or JPEG) → GrayImage for preprocess().
+ * Stored image bytes (PGM analysis copy, PNG or JPEG) → GrayImage for preprocess().
  *
  * Contract step 1: 8-bit / 255, 16-bit PNG / 65535, RGB → 0.299 R + 0.587 G + 0.114 B. Gray PNGs
  * keep their integer samples (16-bit ones unscaled); colour images become float64 gray values with
@@ -9,6 +9,7 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { InferenceError } from "../bundle/errors.ts";
 import { decodeGray8Png } from "./fast-png.ts";
+import { decodePgm, isPgm } from "./pgm.ts";
 import type { GrayImage } from "./preprocess.ts";
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
@@ -73,5 +74,6 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIM
 export function decodeImage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): GrayImage {
   if (startsWith(bytes, PNG_MAGIC)) return decodePng(bytes, limits);
   if (startsWith(bytes, JPEG_MAGIC)) return decodeJpeg(bytes, limits);
-  throw new InferenceError("IMAGE_INVALID", "image is neither PNG nor JPEG (DICOM must be converted by the ingest first)");
+  if (isPgm(bytes)) return decodePgm(bytes, limits.maxPixels);
+  throw new InferenceError("IMAGE_INVALID", "image is neither PGM, PNG nor JPEG (DICOM must be converted by the ingest first)");
 }

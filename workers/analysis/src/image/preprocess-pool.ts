@@ -8,8 +8,11 @@ import type { PreprocessConfig, Preprocessed } from "./preprocess.ts";
 import type { PreprocessJob, PreprocessReply } from "./preprocess-worker.ts";
 
 export interface PreprocessPool {
-  /** Decodes (PNG/JPEG) and preprocesses; also returns the sha256 of the bytes (the cache key). */
-  run(bytes: Uint8Array): Promise<Preprocessed & { sha256: string }>;
+  /**
+   * Decodes (PGM/PNG/JPEG) and preprocesses; also returns the sha256 of the bytes (the cache key), unless `hash` is
+   * false (the caller has a key: hashing a 1 MB analysis copy costs about a millisecond), then "".
+   */
+  run(bytes: Uint8Array, options?: { hash?: boolean }): Promise<Preprocessed & { sha256: string }>;
   close(): Promise<void>;
 }
 
@@ -46,7 +49,7 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
   });
 
   return {
-    run(bytes) {
+    run(bytes, options) {
       if (closed) return Promise.reject(new InferenceError("ENGINE_CLOSED", "preprocessing pool is closed"));
       const slot = slots.reduce((a, b) => (b.busy < a.busy ? b : a));
       const id = nextId++;
@@ -54,7 +57,7 @@ export function createPreprocessPool(cfg: PreprocessConfig, opts: { threads: num
       slot.worker.ref();
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject, slot });
-        const job: PreprocessJob = { id, bytes, cfg, maxPixels: opts.maxPixels ?? 50_000_000 };
+        const job: PreprocessJob = { id, bytes, cfg, maxPixels: opts.maxPixels ?? 50_000_000, hash: options?.hash ?? true };
         slot.worker.postMessage(job); // bytes are copied: the caller keeps its buffer
       });
     },

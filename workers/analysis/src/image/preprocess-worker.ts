@@ -12,6 +12,8 @@ export interface PreprocessJob {
   bytes: Uint8Array;
   cfg: PreprocessConfig;
   maxPixels: number;
+  /** false: the caller knows the key, skip hashing the bytes (sha256 "") */
+  hash: boolean;
 }
 
 export type PreprocessReply =
@@ -20,7 +22,7 @@ export type PreprocessReply =
 
 parentPort?.on("message", (job: PreprocessJob) => {
   try {
-    const sha256 = createHash("sha256").update(job.bytes).digest("hex");
+    const sha256 = job.hash ? createHash("sha256").update(job.bytes).digest("hex") : "";
     const { tensor, letterbox } = preprocess(decodeImage(job.bytes, { maxPixels: job.maxPixels }), job.cfg);
     const reply: PreprocessReply = { id: job.id, ok: true, tensor, letterbox, sha256 };
     parentPort!.postMessage(reply, [tensor.buffer as ArrayBuffer]);

@@ -52,7 +52,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 
 /**
  * An image to analyse, with its content sha256 as `key` when known (the encoder cache key):
- * stored bytes (PNG/JPEG; key defaults to their sha256), decoded pixels, a preprocessed tensor, or
+ * stored bytes (PGM/PNG/JPEG; key defaults to their sha256), decoded pixels, a preprocessed tensor, or
  * features from encode().
  */
 export type ImageInput =
@@ -126,7 +126,7 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
       return { key: input.key ?? `tensor:${tensorSha256(p.tensor)}`, pre: p };
     }
     if (pool) {
-      const r = await pool.run(input.bytes);
+      const r = await pool.run(input.bytes, { hash: input.key === undefined });
       return { key: input.key ?? r.sha256, pre: r };
     }
     return { key: input.key ?? imageKey(input.bytes), pre: preprocess(decodeImage(input.bytes), pre) };

@@ -1,6 +1,8 @@
-// Loads the image an analysis names and encodes it once: the stored 8-bit display PNG (written by the gateway's
-// ingest) → engine.encode({ key, bytes }) (decode + preprocess on the engine's thread pool), keyed by the PNG's content sha256 so the engine's cache and micro-batcher
-// share one encoder run among the tasks of an image. Loads are memoised in a small LRU (the four tasks of a
+// Loads the image an analysis names and encodes it once: the analysis copy (the display pixels as binary PGM, written
+// by the gateway's ingest), or the stored 8-bit display PNG for images without one (ingested before analysis copies,
+// or kept in the PACS) or whose copy is missing → engine.encode({ key, bytes }) (decode + preprocess on the engine's
+// thread pool). Both hold the same pixels, so the tensor is the same either way; the key is the display PNG's content
+// sha256 on both paths, so the engine's cache and micro-batcher share one encoder run among the tasks of an image. Loads are memoised in a small LRU (the four tasks of a
 // study may arrive in different batches: no second read + decode); a failed load is forgotten so that a retry
 // reads the store again.
 import { NotFoundError, UnavailableError } from "../../../../lib/errors/index.ts";
@@ -14,6 +16,8 @@ export interface ImageRow {
   sha256: string;
   storageKey: string;
   derivedPngKey: string | null;
+  /** absent or null: no analysis copy, the display PNG is decoded */
+  analysisKey?: string | null;
 }
 
 export interface ImageLookup {
@@ -42,7 +46,8 @@ export function createImageLoader(deps: { images: ImageLookup; store: ImageStore
       // a store with other key shapes: fall back to the original's hash (still a content address)
     }
     const started = performance.now();
-    const bytes = await deps.store.get(key);
+    // A missing analysis copy is no reason to fail or retry: the display PNG holds the same pixels.
+    const bytes = (row.analysisKey ? await deps.store.get(row.analysisKey) : null) ?? (await deps.store.get(key));
     // The row exists, so the file should: a missing file is a storage problem (e.g. a mount), worth retrying.
     if (!bytes) throw new UnavailableError(`image ${imageId}: stored file ${key} is missing`, { details: { imageId, key } });
     const loadMs = performance.now() - started;

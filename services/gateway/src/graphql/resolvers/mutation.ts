@@ -187,6 +187,7 @@ export const mutationResolvers: MutationResolvers<GatewayContext> = {
         sopInstanceUid: upload.sopInstanceUid,
         storageKey: upload.originalKey,
         derivedPngKey: upload.displayKey,
+        analysisKey: upload.analysisKey ?? null,
       });
       if (created && upload.studyInstanceUid && !study.studyInstanceUid) {
         await ctx.services.repos.studies.setInstanceUidIfMissing(who.tenantId, study.id, upload.studyInstanceUid);
