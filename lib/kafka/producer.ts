@@ -90,7 +90,14 @@ export async function createProducer(
   const partitioner = Partitioners.DefaultPartitioner();
 
   // partition metadata per topic, for routing messages here (the producer's own metadata is not public)
-  let admin: Admin | undefined;
+  // one connection however many sends start at once (each first send would otherwise open its own, and all but one
+  // would stay open)
+  let admin: Promise<Admin> | undefined;
+  const connectAdmin = async () => {
+    const client = kafka.admin();
+    await client.connect();
+    return client;
+  };
   const partitionsOf = new Map<string, { at: number; partitions: PartitionMetadata[] }>();
   async function route(messages: OutgoingMessage[]): Promise<RoutedMessage[]> {
     const stale = [...new Set(messages.map((m) => m.topic))].filter((topic) => {
@@ -98,12 +105,13 @@ export async function createProducer(
       return !known || Date.now() - known.at > METADATA_MAX_AGE_MS;
     });
     if (stale.length > 0) {
-      if (!admin) {
-        const client = kafka.admin();
-        await client.connect();
-        admin = client;
-      }
-      const { topics } = await admin.fetchTopicMetadata({ topics: stale });
+      admin ??= connectAdmin();
+      const connecting = admin;
+      // a failed connect is tried again by the next send
+      connecting.catch(() => {
+        if (admin === connecting) admin = undefined;
+      });
+      const { topics } = await (await connecting).fetchTopicMetadata({ topics: stale });
       for (const topic of topics) partitionsOf.set(topic.name, { at: Date.now(), partitions: topic.partitions });
     }
     return messages.map((message) => {
@@ -122,7 +130,11 @@ export async function createProducer(
         await sendUntilAcknowledged(
           async (batch) => {
             const byTopic = new Map<string, RoutedMessage[]>();
-            for (const message of batch) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+            for (const message of batch) {
+              const list = byTopic.get(message.topic);
+              if (list) list.push(message);
+              else byTopic.set(message.topic, [message]);
+            }
             return current.sendBatch({
               acks: -1,
               topicMessages: [...byTopic].map(([topic, list]) => ({
@@ -149,8 +161,9 @@ export async function createProducer(
       }
     },
     async disconnect() {
-      await admin?.disconnect().catch(() => undefined);
+      const connecting = admin;
       admin = undefined;
+      await connecting?.then((client) => client.disconnect()).catch(() => undefined);
       await producer.disconnect();
     },
   };
