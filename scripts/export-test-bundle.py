@@ -30,7 +30,7 @@ def main(out: str) -> None:
     tok = WordPieceTokenizer.train(reports)
     answers = ["yes", "no", "left", "right", "bilateral", "mild", "moderate", "severe"]
     cfg = preset("tiny", image_size=64, dim=48, heads=2, vit_depth=1, text_layers=1, decoder_layers=2,
-                 vocab_size=tok.vocab_size, num_answers=len(answers), max_length=32)
+                 vocab_size=tok.vocab_size, num_answers=len(answers), max_length=32, anatomy_head=True)
     torch.manual_seed(0)
     model = GKMVLP.build(cfg, tok).eval()
     goldens = sorted((ROOT / "demo" / "studies" / "synthetic").glob("*.png"))[:1]

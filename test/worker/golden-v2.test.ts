@@ -13,7 +13,12 @@ import { createEngine, type Engine } from "../../workers/analysis/src/inference/
 import { bundleDir, goldenImage, maxAbsDiff, readGolden, type FloatArray } from "./golden-bundle.ts";
 
 const dir = bundleDir();
-const golden = readGolden(dir) as ReturnType<typeof readGolden> & { calibrated?: Record<string, unknown>[] };
+const golden = readGolden(dir) as ReturnType<typeof readGolden> & {
+  calibrated?: Record<string, unknown>[];
+  /** region_boxes after the manifest's anatomy_boxes regions took the extents of their masks */
+  anatomy_boxes?: { case: number; region_boxes: FloatArray }[];
+};
+const anatomyBoxes = golden.anatomy_boxes ?? [];
 const inputCheck = golden.graphs.input_check ?? [];
 const calibrated = golden.calibrated ?? [];
 
@@ -113,12 +118,32 @@ describe(
         for (const entry of calibrated) {
           const c = Number(entry.case);
           const { raw, expected } = rawAndExpected(entry);
-          const boxes = golden.graphs.image_encoder?.find((g) => g.case === c)?.outputs.region_boxes?.values ?? null;
+          const boxes =
+            anatomyBoxes.find((g) => g.case === c)?.region_boxes.values ??
+            golden.graphs.image_encoder?.find((g) => g.case === c)?.outputs.region_boxes?.values ??
+            null;
           const finals = finalProbabilities(bundle.manifest, raw, boxes).map((f) => f.probability);
           assert.ok(maxAbsDiff(finals, expected) <= golden.tolerance, `case ${c}: arithmetic max |diff| ${maxAbsDiff(finals, expected)}`);
           const cls = await engine.classify({ key: `golden-v2-${c}`, image: goldenImage(dir, golden.preprocess[c]!.image) });
           const got = cls.findings.map((f) => f.probability);
           assert.ok(maxAbsDiff(got, expected) <= golden.tolerance, `case ${c}: engine max |diff| ${maxAbsDiff(got, expected)}`);
+        }
+      },
+    );
+
+    it(
+      "the engine's region boxes are the golden ones after the anatomy masks replaced the listed regions",
+      { skip: anatomyBoxes.length === 0 && "no anatomy_boxes entries" },
+      async () => {
+        assert.ok(bundle.manifest.anatomy_boxes, "golden anatomy_boxes entries need the manifest section");
+        for (const entry of anatomyBoxes) {
+          const enc = await engine.encode({
+            key: `golden-v2-${entry.case}`,
+            image: goldenImage(dir, golden.preprocess[entry.case]!.image),
+          });
+          const got = enc.features.region_boxes!.data;
+          const diff = maxAbsDiff(got, entry.region_boxes.values);
+          assert.ok(diff <= golden.tolerance, `case ${entry.case}: region_boxes max |diff| ${diff}`);
         }
       },
     );

@@ -76,9 +76,28 @@ async function deriveBundle(src: string, edit: (m: Record<string, any>, stubSha:
 
 const STUB_FILE = "input_check_stub.onnx";
 
-/** Version 2 with the stub as input_check and the sections above (whatever version `src` is). */
-export function makeV2Bundle(src: string): Promise<DerivedBundle> {
+/** anatomy_boxes as the Python fit writes it: lungs and heart from the anatomy masks */
+export const ANATOMY_BOXES = {
+  regions: ["right lung", "left lung", "cardiac silhouette"],
+  threshold: 0.5,
+  method: "largest_component_4",
+};
+
+/**
+ * Version 2 with the stub as input_check and the sections above (whatever version `src` is); with
+ * `anatomyBoxes` also the anatomy_boxes section (`src` must have the anatomy graph), with `vqaPresence`
+ * a vqa_presence section of those phrases.
+ */
+export function makeV2Bundle(
+  src: string,
+  opts: { anatomyBoxes?: boolean; vqaPresence?: Record<string, string> } = {},
+): Promise<DerivedBundle> {
   return deriveBundle(src, (m, stubSha) => {
+    if (opts.vqaPresence) m.vqa_presence = { method: "finding_threshold", phrases: opts.vqaPresence };
+    if (opts.anatomyBoxes) {
+      if (!m.anatomy) throw new Error(`${src} has no anatomy graph (export-test-bundle.py builds one)`);
+      m.anatomy_boxes = structuredClone(ANATOMY_BOXES);
+    }
     const S = m.preprocessing.image_size as number;
     const D = m.graphs.image_encoder.outputs.find((o: { name: string }) => o.name === "global_embedding").shape[1];
     Object.assign(m, structuredClone(V2_SECTIONS), { format_version: 2, trained_on: "mixed" });
@@ -105,6 +124,8 @@ export function makeV1Bundle(src: string, trainedOn = "synthetic"): Promise<Deri
     delete m.calibration;
     delete m.derived;
     delete m.reliability;
+    delete m.anatomy_boxes;
+    delete m.vqa_presence;
     delete m.graphs.input_check;
   });
 }

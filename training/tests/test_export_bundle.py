@@ -222,3 +222,99 @@ def test_anatomy_head_is_exported_with_parity_when_the_model_has_one(tmp_path):
     assert man["anatomy"]["grid"] == 16 and man["anatomy"]["regions"][0] == "right lung"
     assert man["graphs"]["anatomy_head"]["outputs"][0]["shape"] == ["batch", 5, 16, 16]
     assert man["parity"]["per_graph"]["anatomy_head"] <= 1e-3
+
+
+def test_anatomy_boxes_travel_in_the_manifest_and_golden_vectors_hold_the_measured_boxes(tmp_path):
+    from gkmvlp.model.anatomy_boxes import refine_region_boxes, spec
+    from gkmvlp.reliability.calibration import final_probabilities
+    from gkmvlp.reliability.fit import CTR_RULE
+    from gkmvlp.reliability.input_check import InputCheck
+
+    tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
+    cfg = preset(
+        "tiny",
+        image_size=64,
+        dim=32,
+        heads=2,
+        vit_depth=1,
+        text_layers=1,
+        decoder_layers=1,
+        vocab_size=tok.vocab_size,
+        num_answers=4,
+        max_length=16,
+        anatomy_head=True,
+        anatomy_subcells=4,
+    )
+    torch.manual_seed(0)
+    m = GKMVLP.build(cfg, tok).eval()
+    rel = {
+        "anatomy_boxes": spec(),
+        "calibration": {"method": "platt", "labels": {}, "fitted_on": "test"},
+        "derived": {"Cardiomegaly": dict(CTR_RULE)},
+        "thresholds": {},
+        "reliability": {
+            "graph": "input_check",
+            "frontal_threshold": 0.5,
+            "ood_thresholds": {"caution": 1, "abstain": 2},
+            "blank_std": 0.02,
+            "validated_on_real": [],
+            "fitted_on": "test",
+        },
+    }
+    args = dict(name="t", version="0.0.1", config={"size": "tiny"}, max_new_tokens=3)
+    path, _ = write_bundle(
+        m,
+        tok,
+        ["yes", "no", "left", "right"],
+        tmp_path / "b",
+        **args,
+        reliability=(InputCheck(cfg.dim, cfg.mean, cfg.std), rel),
+    )
+    man = json.loads((path / "manifest.json").read_text())
+    assert man["anatomy_boxes"]["regions"] == ["right lung", "left lung", "cardiac silhouette"]
+    assert manifest_errors(man) == []
+    golden = json.loads((path / "golden" / "golden.json").read_text())
+    assert len(golden["anatomy_boxes"]) == len(golden["preprocess"])
+
+    def arr(t):
+        return np.array(t["values"], np.float32).reshape(t["shape"])
+
+    for e, enc, an, cal in zip(
+        golden["anatomy_boxes"],
+        golden["graphs"]["image_encoder"],
+        golden["graphs"]["anatomy_head"],
+        golden["calibrated"],
+    ):
+        want = refine_region_boxes(arr(enc["outputs"]["region_boxes"]), arr(an["outputs"]["anatomy_masks"]), man)
+        np.testing.assert_allclose(arr(e["region_boxes"]), want, atol=1e-7)
+        # the derived Cardiomegaly is measured on those boxes
+        np.testing.assert_allclose(
+            arr(cal["probabilities"]).reshape(1, -1),
+            final_probabilities(arr(cal["raw"]).reshape(1, -1), want, man),
+            atol=1e-6,
+        )
+
+    plain = GKMVLP.build(
+        preset(
+            "tiny",
+            image_size=64,
+            dim=32,
+            heads=2,
+            vit_depth=1,
+            text_layers=1,
+            decoder_layers=1,
+            vocab_size=tok.vocab_size,
+            num_answers=4,
+            max_length=16,
+        ),
+        tok,
+    ).eval()
+    with pytest.raises(ValueError, match="no anatomy head"):
+        write_bundle(
+            plain,
+            tok,
+            ["yes", "no", "left", "right"],
+            tmp_path / "c",
+            **args,
+            reliability=(InputCheck(cfg.dim, cfg.mean, cfg.std), rel),
+        )

@@ -218,3 +218,21 @@ def test_rare_real_positives_weigh_more_within_the_cap_and_unknown_entries_count
     weighted = masked_bce(logits, y, k, torch.tensor([3.0, 1.0, 100.0]))
     # the one positive of label 0 counts 3 times; label 2's weight touches nothing because it is unknown
     assert torch.isclose(weighted, plain * (3 + 1 + 1 + 1) / 4)
+
+
+def test_source_weights_share_the_real_draws_in_proportion_and_every_film_is_drawn():
+    from gkmvlp.train.config import TrainConfig
+    from gkmvlp.train.loop import real_draws
+
+    ids = [f"nih:{i}" for i in range(10)] + [f"nih128:{i}" for i in range(90)]
+    idx = np.arange(500, 600)
+    cfg = TrainConfig(stage="finetune", data="d", out="o", init_from="p", real_source_weights={"nih": 9.0})
+    draws = real_draws(idx, ids, 1000, cfg)
+    src = Counter(ids[i - 500].split(":")[0] for i in draws)
+    # 10 films of weight 9 against 90 of weight 1: half of the draws each
+    assert abs(src["nih"] - 500) <= 10 and abs(src["nih128"] - 500) <= 10
+    assert set(draws.tolist()) == set(idx.tolist())
+    assert np.array_equal(draws, real_draws(idx, ids, 1000, cfg))  # the same list on resume
+    plain = real_draws(idx, ids, 1000, TrainConfig(stage="finetune", data="d", out="o", init_from="p"))
+    assert Counter(ids[i - 500].split(":")[0] for i in plain) == {"nih": 100, "nih128": 900}
+    assert TrainConfig(stage="finetune", data="d", out="o", init_from="p", real_source_weights={"x": 0}).validate()

@@ -21,9 +21,11 @@ from PIL import Image
 
 from ..data.readers.nih14 import read_nih_labels
 from ..metrics.localization import box_iou
+from ..model.anatomy_boxes import refine_region_boxes
 from ..model.preprocess import decode_gray, preprocess_array
 from ..reliability.calibration import ece, final_probabilities
 from ..text.labeller import label_report
+from ..text.presence import presence_answer, presence_label
 from ..tokenizer import WordPieceTokenizer
 from ..train.real_batches import mask_box, read_corpus
 from .real import _run, load_bundle, parse_xywh
@@ -58,13 +60,13 @@ class FilmRunner:
         x, lb = preprocess_array(gray, int(pre["image_size"]), float(pre["mean"]), float(pre["std"]))
         enc = _run(self.b, "image_encoder", {"pixel_values": x})
         raw = _run(self.b, "classification_head", enc)["probabilities"]
-        out = {
-            "x": x,
-            "lb": lb,
-            "enc": enc,
-            "raw": raw[0],
-            "probs": final_probabilities(raw, enc["region_boxes"], self.m)[0],
-        }
+        out = {"x": x, "lb": lb, "enc": enc, "raw": raw[0]}
+        if "anatomy_head" in self.b.sessions:
+            out["anatomy"] = _run(self.b, "anatomy_head", {"patch_tokens": enc["patch_tokens"]})["anatomy_masks"][0]
+        # the boxes the worker reports: the anatomy masks' extents where the manifest says so (anatomy_boxes)
+        boxes = refine_region_boxes(enc["region_boxes"], out["anatomy"][None] if "anatomy" in out else None, self.m)
+        out["boxes"] = boxes[0]
+        out["probs"] = final_probabilities(raw, boxes, self.m)[0]
         if "input_check" in self.b.sessions:
             ic = _run(self.b, "input_check", {"pixel_values": x, "global_embedding": enc["global_embedding"]})
             out["frontal"] = float(ic["frontal_cxr_probability"][0])
@@ -90,6 +92,11 @@ class FilmRunner:
         return out
 
     def answer(self, r: dict, question: str) -> str:
+        """As the worker answers: a presence question the bundle's vqa_presence covers from the reported
+        finding, anything else from the VQA head."""
+        found = presence_answer(question, r["probs"], self.m)
+        if found is not None:
+            return found[0]
         t = int(self.m["tokenizer"]["question_max_length"])
         ids, mask = self.tok.encode(question, t)
         logits = _run(
@@ -225,7 +232,7 @@ def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
         for r, g, lb, m in test:
             if not all(reg in m for reg in regs):
                 continue
-            pred = run.gray(g, str(corpus / r["image"]))["enc"]["region_boxes"][0]
+            pred = run.gray(g, str(corpus / r["image"]))["boxes"]  # as reported (anatomy_boxes applied)
             truth = np.zeros(g.shape, bool)
             for reg in regs:
                 truth |= m[reg]
@@ -292,15 +299,17 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
                 ]
             )
         train_tmpl = np.mean(boxes, 0) if boxes else None
-    model_iou, tmpl_iou, oracle_iou, gts = [], [], [], []
+    model_iou, head_iou, tmpl_iou, oracle_iou, gts = [], [], [], [], []
     for r in rows:
         res = run.image(folder / r["image_path"])
         gt = [
             res["lb"].box_to_model(parse_xywh(r[c], "covid")) for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh")
         ]
         gts.append(gt)
-        pred = [res["enc"]["region_boxes"][0][regions.index(reg)] for reg in ("right lung", "left lung")]
+        pred = [res["boxes"][regions.index(reg)] for reg in ("right lung", "left lung")]
         model_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(pred, gt)]))
+        head = [res["enc"]["region_boxes"][0][regions.index(reg)] for reg in ("right lung", "left lung")]
+        head_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(head, gt)]))
         if train_tmpl is not None:
             tmpl_iou.append(np.mean([box_iou(list(t), g) for t, g in zip(train_tmpl, gt)]))
     dice = []
@@ -321,6 +330,8 @@ def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict
         "n": len(rows),
         "model_iou": m,
         "model_iou_ci": [lo, hi],
+        "box_source": "anatomy masks" if run.m.get("anatomy_boxes") else "region head",
+        "region_head_iou": float(np.mean(head_iou)) if head_iou else None,
         "template_train_iou": mean_ci(tmpl_iou)[0],
         "template_oracle_iou": float(np.mean(oracle_iou)),
     }
@@ -353,6 +364,8 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
         same.append(a == b)
     answers = [q["answer"] for q in qa]
     majority = max(set(answers), key=answers.count) if answers else None
+    sec = run.m.get("vqa_presence")
+    from_findings = sum(1 for q in qa if sec and presence_label(q["question"], sec["phrases"]) is not None)
     maj = [a == majority for a in answers]
     acc = mean_ci(right)
     return {
@@ -362,6 +375,7 @@ def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
         "majority_accuracy": float(np.mean(maj)),
         "blank_image_accuracy": float(np.mean(blank_right)),
         "same_as_blank_share": float(np.mean(same)),
+        "answered_from_findings": from_findings,
         "minus_majority": mean_ci(np.array(right, float) - np.array(maj, float)),
     }
 

@@ -18,10 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..model.anatomy_boxes import refine_region_boxes
 from ..model.gkmvlp import GKMVLP
+from ..model.heads import ANATOMY
 from ..model.knowledge import knowledge_manifest
 from ..ontology import LABELS, REGIONS
 from ..reliability.calibration import final_probabilities
+from ..text.presence import spec as presence_spec
 from ..text.rules import mention_rules
 from ..tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer
 from . import graphs as G
@@ -127,6 +130,8 @@ def write_bundle(
         }
         if reliability is not None:
             golden["calibrated"] = []
+            if "anatomy_boxes" in reliability[1]:
+                golden["anatomy_boxes"] = []  # region_boxes after the anatomy masks replaced the listed regions
         q_ids, q_mask = tok.encode_batch(GOLDEN_QUESTIONS, cfg.question_max_length)
         for ci, p in enumerate(img_paths):
             x, rec = preprocess_record(p, f"images/{p.name}", cfg.image_size, cfg.mean, cfg.std)
@@ -145,15 +150,18 @@ def write_bundle(
                 golden["graphs"]["input_check"].append(
                     {"case": ci, "outputs": {"frontal_cxr_probability": floats(ic[0]), "ood_distance": floats(ic[1])}}
                 )
-                final_p = final_probabilities(
-                    cls_[0],
-                    enc[names.index("region_boxes")],
-                    {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]},
-                )
-                golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final_p)})
-            if "anatomy_head" in specs:
-                an = both("anatomy_head", [e["patch_tokens"]])
+            an = both("anatomy_head", [e["patch_tokens"]]) if "anatomy_head" in specs else None
+            if an is not None:
                 golden["graphs"]["anatomy_head"].append({"case": ci, "outputs": {"anatomy_masks": floats(an[0])}})
+            if reliability is not None:
+                ctx = {"labels": list(LABELS), "regions": list(REGIONS), **reliability[1]}
+                if an is not None:
+                    ctx["anatomy"] = {"regions": list(ANATOMY)}
+                boxes = refine_region_boxes(enc[names.index("region_boxes")], an[0] if an is not None else None, ctx)
+                if "anatomy_boxes" in reliability[1] and an is not None:
+                    golden["anatomy_boxes"].append({"case": ci, "region_boxes": floats(boxes)})
+                final_p = final_probabilities(cls_[0], boxes, ctx)
+                golden["calibrated"].append({"case": ci, "raw": floats(cls_[0]), "probabilities": floats(final_p)})
             loc = both("localization_head", [e["patch_tokens"], e["knowledge_tokens"]])
             golden["graphs"]["localization_head"].append({"case": ci, "outputs": {"heatmaps": floats(loc[0])}})
             for qi, q in enumerate(GOLDEN_QUESTIONS):
@@ -295,8 +303,6 @@ def write_bundle(
             },
         }
         if model.anatomy is not None:
-            from ..model.heads import ANATOMY
-
             manifest["anatomy"] = {
                 "graph": "anatomy_head",
                 "regions": list(ANATOMY),
@@ -306,6 +312,12 @@ def write_bundle(
         if reliability is not None:
             for key in ("calibration", "derived", "reliability"):
                 manifest[key] = reliability[1][key]
+            # presence questions are answered from the calibrated findings (text/presence.py)
+            manifest["vqa_presence"] = presence_spec()
+            if "anatomy_boxes" in reliability[1]:
+                if model.anatomy is None:
+                    raise ValueError("the reliability fit measured anatomy boxes, but the model has no anatomy head")
+                manifest["anatomy_boxes"] = reliability[1]["anatomy_boxes"]
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest["files"] = {p.relative_to(tmp).as_posix(): sha256(p) for p in files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))

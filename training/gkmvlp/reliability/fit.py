@@ -23,6 +23,8 @@ import torch
 from tqdm import tqdm
 
 from ..metrics.classification import f1_thresholds
+from ..model.anatomy_boxes import refine_region_boxes
+from ..model.anatomy_boxes import spec as anatomy_boxes_spec
 from ..model.gkmvlp import GKMVLP
 from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
@@ -53,8 +55,19 @@ def encode_arrays(model: GKMVLP, grays: list[np.ndarray], batch: int = 32) -> di
         out["pixels"].append(x)
         out["emb"].append(o["global_embedding"])
         out["probs"].append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])))
-        out["boxes"].append(o["region_boxes"])
+        boxes = o["region_boxes"]
+        if model.anatomy is not None:  # the boxes the bundle reports (anatomy_boxes), not the region head's own
+            masks = torch.sigmoid(model.anatomy(o["patch_tokens"])).numpy()
+            boxes = torch.from_numpy(refine_region_boxes(boxes.numpy(), masks, anatomy_boxes_context()))
+        out["boxes"].append(boxes)
     return {k: torch.cat(v).numpy() if v else np.zeros((0,)) for k, v in out.items()}
+
+
+def anatomy_boxes_context() -> dict:
+    """What refine_region_boxes needs of a manifest, for a model with the anatomy head."""
+    from ..model.heads import ANATOMY
+
+    return {"anatomy_boxes": anatomy_boxes_spec(), "anatomy": {"regions": list(ANATOMY)}, "regions": list(REGIONS)}
 
 
 def load_grays(root: Path, rows: list[dict]) -> list[np.ndarray]:
@@ -262,6 +275,7 @@ def fit_reliability(
         "real_laterals_out_of_fold": lateral_oof,
     }
     rel = {
+        **({"anatomy_boxes": anatomy_boxes_spec()} if model.anatomy is not None else {}),
         "calibration": {
             "method": "platt",
             "labels": calibration,

@@ -36,6 +36,9 @@ class TrainConfig:
     # finetune: positives of a label weigh sqrt(negatives / positives) among the real training films, capped here
     # (1 = unweighted); NIH's rarer findings have a few dozen positives among thousands of films
     real_pos_weight_max: float = 1.0
+    # finetune: a real film of a source (its id prefix, e.g. "nih") is drawn this many times as often as the
+    # others (default 1); the NIH originals at full resolution are outnumbered 9:1 by 128 px NIH thumbnails
+    real_source_weights: dict = field(default_factory=dict)
     max_train: int = 0  # 0 = all training records
     max_eval: int = 0  # 0 = all val/test records
     vocab_size: int = 1000
@@ -64,6 +67,9 @@ class TrainConfig:
             errs.append(f"decoder_told must be in [0, 1], got {self.decoder_told}")
         if self.real_pos_weight_max < 1.0:
             errs.append(f"real_pos_weight_max must be >= 1, got {self.real_pos_weight_max}")
+        for k, v in self.real_source_weights.items():
+            if not isinstance(v, (int, float)) or v <= 0:
+                errs.append(f"real_source_weights[{k!r}] must be a number > 0, got {v!r}")
         if not 0.0 <= self.real_share < 1.0:
             errs.append(f"real_share must be in [0, 1), got {self.real_share}")
         if self.decoder_lr <= 0:

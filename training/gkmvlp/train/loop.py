@@ -100,6 +100,23 @@ def real_pos_weight(labels: np.ndarray, known: np.ndarray, cap: float) -> np.nda
     return np.clip(w, 1.0, cap).astype(np.float32)
 
 
+def real_draws(real_idx: np.ndarray, ids: list[str], want: int, cfg: TrainConfig) -> np.ndarray:
+    """Each real film's entries in the draw list: `want` in all (at least one per film), shared in proportion
+    to its source's weight (cfg.real_source_weights by id prefix, default 1); fractional shares are
+    rounded at random with the run's seed, so the list is the same on every resume."""
+    if len(ids) != len(real_idx):
+        raise ValueError(f"{len(ids)} real ids for {len(real_idx)} real films")
+    total = max(want, len(real_idx))
+    if not cfg.real_source_weights:
+        reps = max(1, int(math.ceil(total / len(real_idx))))
+        return np.tile(real_idx, reps)[:total]
+    w = np.array([float(cfg.real_source_weights.get(i.split(":", 1)[0], 1.0)) for i in ids])
+    quota = total * w / w.sum()
+    reps = np.floor(quota).astype(np.int64)
+    reps += np.random.default_rng(cfg.seed + 2).random(len(quota)) < (quota - reps)
+    return np.repeat(real_idx, np.maximum(reps, 1))
+
+
 def add_real_films(
     cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str], train_set: TensorSet, subset: np.ndarray
 ) -> tuple[TensorSet, np.ndarray]:
@@ -115,9 +132,14 @@ def add_real_films(
     merged = concat(train_set, real)
     real_idx = np.arange(n_syn, n_syn + len(real))
     want = int(round(len(subset) * cfg.real_share / max(1e-9, 1 - cfg.real_share)))
-    reps = max(1, int(math.ceil(want / len(real_idx))))
-    draws = np.concatenate([subset, np.tile(real_idx, reps)[: max(want, len(real_idx))]])
+    draws = np.concatenate([subset, real_draws(real_idx, [r["id"] for r in rows], want, cfg)])
     print(f"[train] real films: {len(real)} ({len(draws) - len(subset)} draws of {len(draws)})")
+    if cfg.real_source_weights:
+        ids = [r["id"].split(":", 1)[0] for r in rows]
+        per = {
+            k: int(v) for k, v in zip(*np.unique([ids[i - n_syn] for i in draws[len(subset) :]], return_counts=True))
+        }
+        print(f"[train] real draws per source (weights {cfg.real_source_weights}): {per}")
     if cfg.real_pos_weight_max > 1.0:
         pw = real_pos_weight(real.arrays["labels"].numpy(), real.arrays["label_known"].numpy(), cfg.real_pos_weight_max)
         merged.pos_weight = torch.from_numpy(pw)

@@ -34,6 +34,29 @@ export type CtrDerivation = z.infer<typeof ctrDerivationSchema>;
 export const derivedSchema = z.record(z.string(), ctrDerivationSchema);
 export type Derived = z.infer<typeof derivedSchema>;
 
+/** Regions whose reported box is measured from the anatomy head's masks (inference/anatomy-boxes.ts). */
+export const anatomyBoxesSchema = z.looseObject({
+  regions: z.array(z.string().min(1)).min(1),
+  threshold: z.number().gt(0).lt(1),
+  method: z.literal("largest_component_4", { error: 'anatomy_boxes.method must be "largest_component_4"' }),
+});
+export type AnatomyBoxes = z.infer<typeof anatomyBoxesSchema>;
+
+/** Phrases of closed presence questions → the label whose reported call answers them (inference/presence.ts). */
+export const vqaPresenceSchema = z.looseObject({
+  method: z.literal("finding_threshold", { error: 'vqa_presence.method must be "finding_threshold"' }),
+  phrases: z.record(z.string().regex(/^[a-z][a-z ]*$/, "phrases are lower-case words separated by single spaces"), z.string().min(1)),
+});
+export type VqaPresence = z.infer<typeof vqaPresenceSchema>;
+
+/** The anatomy head's masks: regions in channel order, on a grid × grid square over the model input. */
+export const anatomySchema = z.looseObject({
+  graph: z.literal("anatomy_head", { error: 'anatomy.graph must be "anatomy_head" (the contract names the graph)' }),
+  regions: z.array(z.string().min(1)).min(1),
+  grid: z.number().int().positive(),
+});
+export type Anatomy = z.infer<typeof anatomySchema>;
+
 const realMetricSchema = z.looseObject({
   auc: z.number().min(0).max(1).optional(),
   ci_low: z.number().min(0).max(1).optional(),
@@ -68,6 +91,9 @@ export function checkV2Sections(
     calibration?: Calibration;
     derived?: Derived;
     reliability?: ReliabilitySpec;
+    anatomy?: Anatomy;
+    anatomy_boxes?: AnatomyBoxes;
+    vqa_presence?: VqaPresence;
   },
   issue: Issue,
 ): void {
@@ -86,6 +112,16 @@ export function checkV2Sections(
       if (!regions.has(r)) issue(["derived", l, "thorax_regions", i], `unknown region "${r}"`);
     });
   }
+  if (m.anatomy_boxes) {
+    if (!m.anatomy) issue(["anatomy_boxes"], "needs the anatomy section (the masks it measures)");
+    m.anatomy_boxes.regions.forEach((r, i) => {
+      if (!regions.has(r)) issue(["anatomy_boxes", "regions", i], `unknown region "${r}"`);
+      else if (m.anatomy && !m.anatomy.regions.includes(r)) issue(["anatomy_boxes", "regions", i], `"${r}" has no anatomy mask`);
+    });
+  }
+  for (const [phrase, l] of Object.entries(m.vqa_presence?.phrases ?? {}))
+    if (!labels.has(l)) issue(["vqa_presence", "phrases", phrase], `unknown label "${l}"`);
+  if (m.vqa_presence && !labels.has("No Finding")) issue(["vqa_presence"], 'needs the label "No Finding" (normal questions)');
   m.reliability?.validated_on_real.forEach((l, i) => {
     if (!labels.has(l)) issue(["reliability", "validated_on_real", i], `unknown label "${l}"`);
   });

@@ -7,7 +7,15 @@
  */
 import { z } from "zod";
 import { BundleError } from "./errors.ts";
-import { calibrationSchema, checkV2Sections, derivedSchema, reliabilitySchema } from "./manifest-v2.ts";
+import {
+  anatomyBoxesSchema,
+  anatomySchema,
+  calibrationSchema,
+  checkV2Sections,
+  derivedSchema,
+  reliabilitySchema,
+  vqaPresenceSchema,
+} from "./manifest-v2.ts";
 import { mentionRuleProblems, mentionRulesSchema } from "./mention-rules.ts";
 
 export const TASKS = ["classification", "localization", "report", "vqa"] as const;
@@ -28,6 +36,8 @@ export const GRAPH_IO = {
   vqa_head: { inputs: ["question_ids", "question_mask", "patch_tokens", "knowledge_tokens"], outputs: ["answer_logits"] },
   /** format version 2: is this a frontal chest radiograph, and how far from the training films (reliability) */
   input_check: { inputs: ["pixel_values", "global_embedding"], outputs: ["frontal_cxr_probability", "ood_distance"] },
+  /** masks of the anatomy (anatomy.regions), run when anatomy_boxes measures region boxes from them */
+  anatomy_head: { inputs: ["patch_tokens"], outputs: ["anatomy_masks"] },
 } as const;
 export type GraphName = keyof typeof GRAPH_IO;
 
@@ -144,6 +154,9 @@ export const manifestSchema = z
     calibration: calibrationSchema.optional(),
     derived: derivedSchema.optional(),
     reliability: reliabilitySchema.optional(),
+    anatomy: anatomySchema.optional(),
+    anatomy_boxes: anatomyBoxesSchema.optional(),
+    vqa_presence: vqaPresenceSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
@@ -166,7 +179,11 @@ export const manifestSchema = z
       if (!spec) {
         issue(
           ["graphs", g],
-          g === "input_check" ? "missing graph (required by reliability.graph)" : "missing graph (required by the listed tasks)",
+          g === "input_check"
+            ? "missing graph (required by reliability.graph)"
+            : g === "anatomy_head"
+              ? "missing graph (required by anatomy_boxes)"
+              : "missing graph (required by the listed tasks)",
         );
         continue;
       }
@@ -198,9 +215,10 @@ export const manifestSchema = z
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /** The graphs a manifest needs sessions for: the encoder, its tasks' heads, and the reliability model if it has one. */
-export function requiredGraphs(m: Pick<Manifest, "tasks" | "reliability">): GraphName[] {
+export function requiredGraphs(m: Pick<Manifest, "tasks" | "reliability" | "anatomy_boxes">): GraphName[] {
   const graphs = new Set<GraphName>(["image_encoder", ...m.tasks.flatMap((t) => TASK_GRAPHS[t])]);
   if (m.reliability) graphs.add(m.reliability.graph);
+  if (m.anatomy_boxes) graphs.add("anatomy_head");
   return [...graphs];
 }
 

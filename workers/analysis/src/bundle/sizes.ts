@@ -41,6 +41,11 @@ export function checkDeclaredSizes(m: Manifest, vocabSize: number): void {
   const embedding = m.graphs.image_encoder?.outputs.find((s) => s.name === "global_embedding")?.shape[1];
   if (typeof embedding === "number")
     dim("input_check", "inputs", "global_embedding", 1, embedding, "the image encoder's global_embedding width");
+  if (m.anatomy) {
+    dim("anatomy_head", "outputs", "anatomy_masks", 1, m.anatomy.regions.length, "the number of anatomy.regions");
+    dim("anatomy_head", "outputs", "anatomy_masks", 2, m.anatomy.grid, "anatomy.grid");
+    dim("anatomy_head", "outputs", "anatomy_masks", 3, m.anatomy.grid, "anatomy.grid");
+  }
   if (m.tokenizer.vocab_size !== undefined && m.tokenizer.vocab_size !== vocabSize) {
     problems.push(`tokenizer.vocab_size is ${m.tokenizer.vocab_size}, but ${m.tokenizer.vocab_file} has ${vocabSize} tokens`);
   }

@@ -11,12 +11,42 @@ import { InferenceError } from "../bundle/errors.ts";
 import type { Preprocessed } from "../image/preprocess.ts";
 import { pixelStd, type InputMeasurements } from "./reliability.ts";
 import type { EncodedImage, FeatureTensor } from "./types.ts";
+import { refineRegionBoxes, type AnatomyBoxPlan } from "./anatomy-boxes.ts";
 
 export interface EncoderBatchOptions {
   /** preprocessing.std: undoes the normalisation for the blank check */
   std: number;
   /** the bundle's input_check graph (format version 2) */
   inputCheck?: GraphSession;
+  /** anatomy_boxes: the anatomy graph and which region boxes its masks replace */
+  anatomy?: { session: GraphSession; plan: AnatomyBoxPlan };
+}
+
+/** Replaces the listed regions' boxes in the batch's region_boxes with the extents of their anatomy masks. */
+async function applyAnatomyBoxes(
+  anatomy: NonNullable<EncoderBatchOptions["anatomy"]>,
+  out: Record<string, TensorData>,
+  n: number,
+): Promise<void> {
+  let masks: TensorData | undefined;
+  try {
+    masks = (await anatomy.session.run({ patch_tokens: out.patch_tokens! })).anatomy_masks;
+  } catch (e) {
+    throw new InferenceError("INFERENCE_FAILED", `anatomy_head failed on a batch of ${n}: ${(e as Error).message}`, {
+      retriable: true,
+      cause: e,
+    });
+  }
+  const { plan } = anatomy;
+  const perMasks = plan.channels * plan.grid * plan.grid;
+  const boxes = out.region_boxes?.data as Float32Array | undefined;
+  if (!masks || masks.data.length !== n * perMasks || !boxes || boxes.length % n !== 0) {
+    throw new InferenceError("INFERENCE_FAILED", `anatomy_head returned ${masks?.data.length ?? "no"} values for a batch of ${n}`);
+  }
+  const perBoxes = boxes.length / n;
+  for (let i = 0; i < n; i++) {
+    refineRegionBoxes(boxes.subarray(i * perBoxes, (i + 1) * perBoxes), masks.data as Float32Array, i * perMasks, plan);
+  }
 }
 
 async function runInputCheck(
@@ -73,6 +103,7 @@ export async function runEncoderBatch(
     });
   }
   const check = options.inputCheck ? await runInputCheck(options.inputCheck, pixelValues, out.global_embedding!, n) : null;
+  if (options.anatomy) await applyAnatomyBoxes(options.anatomy, out, n);
   const encodeMs = performance.now() - t0;
   const input = items.map(
     (it, i): InputMeasurements => ({

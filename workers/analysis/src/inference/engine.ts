@@ -20,7 +20,10 @@ import { runDecode, type DecodeRequest } from "./decoder.ts";
 import { feature, runEncoderBatch } from "./encoder.ts";
 import { createBlankCheck } from "./blank-check.ts";
 import { Grounding } from "./grounding.ts";
-import { answerQuestion, classifyImage, localizeImage } from "./heads.ts";
+import { answerQuestion, classifyImage, localizeImage, type VqaAnswer } from "./heads.ts";
+import type { GraphSession } from "../runtime/sessions.ts";
+import { anatomyBoxPlan } from "./anatomy-boxes.ts";
+import { presenceAnswer, presenceLabel } from "./presence.ts";
 import { LruCache } from "./lru.ts";
 import { decodeImage } from "../image/decode.ts";
 import { createPreprocessPool } from "../image/preprocess-pool.ts";
@@ -109,8 +112,16 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return s;
   };
 
+  const anatomy =
+    m.anatomy_boxes && m.anatomy && bundle.sessions.anatomy_head
+      ? { session: bundle.sessions.anatomy_head, plan: anatomyBoxPlan(m.anatomy_boxes, m.anatomy.regions, m.regions, m.anatomy.grid) }
+      : undefined;
   const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) =>
-    runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size, { std: pre.std, inputCheck: bundle.sessions.input_check });
+    runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size, {
+      std: pre.std,
+      inputCheck: bundle.sessions.input_check,
+      anatomy,
+    });
   // images being decoded and preprocessed right now: the batcher waits for them (up to maxHoldMs)
   let preparing = 0;
   const batcher = new MicroBatcher(encodeImages, opts.batch, () => preparing);
@@ -156,9 +167,28 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     return promise;
   };
 
+  /** A presence question the bundle's vqa_presence covers is answered from the reported finding, the rest by the head. */
+  const answer = async (s: GraphSession, enc: EncodedImage, question: string): Promise<VqaAnswer> => {
+    const cls = bundle.sessions.classification_head;
+    const label = m.vqa_presence && cls ? presenceLabel(question, m.vqa_presence.phrases) : null;
+    if (label === null || !cls) return answerQuestion(s, m, tokenizer, grounding, enc, question);
+    const a = presenceAnswer(label, await trust.finals(cls, enc), m.thresholds[label]!);
+    return {
+      questionType: "closed",
+      answer: a.answer,
+      confidence: a.confidence,
+      alternatives: [
+        { answer: a.answer, probability: a.confidence },
+        { answer: a.answer === "yes" ? "no" : "yes", probability: 1 - a.confidence },
+      ],
+      regions: grounding.link(enc, question).regions,
+      basis: { kind: "finding", label, probability: a.probability, threshold: a.threshold },
+    };
+  };
+
   const blank = createBlankCheck(
     (key, width, height) => batcher.submit({ key, pre: preprocess(blankImage(width, height), pre) }),
-    async (image, question) => (await answerQuestion(bundle.sessions.vqa_head!, m, tokenizer, grounding, image, question)).answer,
+    async (image, question) => (await answer(bundle.sessions.vqa_head!, image, question)).answer,
   );
 
   const memoryOf = (enc: EncodedImage) => {
@@ -252,15 +282,15 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     async vqa(input, question) {
       const s = session("vqa", "vqa_head");
       const enc = await encode(input);
-      const answer = await answerQuestion(s, m, tokenizer, grounding, enc, question);
+      const given = await answer(s, enc, question);
       const blankAnswer = await blank.answer(enc, question);
       return {
         task: "vqa",
         model,
         reliability: trust.reliability(enc),
         question,
-        ...answer,
-        imageBased: isImageBased(answer.answer, blankAnswer),
+        ...given,
+        imageBased: isImageBased(given.answer, blankAnswer),
         blankAnswer,
       };
     },

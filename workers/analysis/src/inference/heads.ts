@@ -124,6 +124,8 @@ export interface VqaAnswer {
   confidence: number;
   alternatives: { answer: string; probability: number }[];
   regions: SentenceLink[];
+  /** where the answer came from: the VQA head, or a reported finding (vqa_presence) */
+  basis: { kind: "vqa_head" } | { kind: "finding"; label: string; probability: number; threshold: number };
 }
 
 export async function answerQuestion(
@@ -163,5 +165,6 @@ export async function answerQuestion(
     confidence: ranked[0]!.probability,
     alternatives: ranked.slice(0, 5),
     regions: g.link(enc, question).regions,
+    basis: { kind: "vqa_head" },
   };
 }

@@ -166,6 +166,8 @@ export interface VqaResult {
   alternatives: { answer: string; probability: number }[];
   /** regions of the findings the question names (grounding) */
   regions: SentenceLink[];
+  /** the VQA head, or the reported finding a presence question asks about (vqa_presence) */
+  basis: { kind: "vqa_head" } | { kind: "finding"; label: string; probability: number; threshold: number };
   /** false: a blank image of the same size gets the same answer */
   imageBased: boolean;
   blankAnswer: string;
