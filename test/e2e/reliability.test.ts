@@ -45,6 +45,9 @@ interface Analysis {
   result: {
     findings?: { label: string; positive: boolean; validatedOnRealData: boolean; probability: number; rawProbability: number | null }[];
     imageBased?: boolean;
+    answer?: string;
+    answeredFrom?: "VQA_HEAD" | "FINDING";
+    answeredFromFinding?: string | null;
     sentences?: { text: string; uncertain: boolean; uncertainReason: string | null; labels: string[] }[];
   } | null;
 }
@@ -55,7 +58,7 @@ const STUDY = `query($s: ID!) { study(id: $s) {
     reliability { level score reasons { code message } frontalProbability oodDistance }
     result { __typename
       ... on ClassificationResult { findings { label positive validatedOnRealData probability rawProbability } }
-      ... on VqaAnswer { imageBased }
+      ... on VqaAnswer { imageBased answer answeredFrom answeredFromFinding }
       ... on Report { sentences { text uncertain uncertainReason labels } } } } } }`;
 
 async function analyse(
@@ -116,7 +119,17 @@ test("out-of-distribution images are flagged by the real worker and reported thr
       if (s.uncertain) assert.ok(s.uncertainReason && s.uncertainReason.length > 10, `an uncertain sentence says why: ${s.text}`);
       else assert.equal(s.uncertainReason, null);
     }
-    assert.equal(typeof control.analyses.find((a) => a.task === "VQA")!.result!.imageBased, "boolean");
+    const vqa = control.analyses.find((a) => a.task === "VQA")!.result!;
+    assert.equal(typeof vqa.imageBased, "boolean");
+    if (vqa.answeredFrom === "FINDING") {
+      // a bundle with vqa_presence: "Is there a pleural effusion?" is the classification's own call
+      const effusion = controlCls.result!.findings!.find((f) => f.label === "Pleural Effusion")!;
+      assert.equal(vqa.answeredFromFinding, "Pleural Effusion");
+      assert.equal(vqa.answer, effusion.positive ? "yes" : "no");
+    } else {
+      assert.deepEqual([vqa.answeredFrom, vqa.answeredFromFinding], ["VQA_HEAD", null]);
+    }
+    t.diagnostic(`VQA answered from ${vqa.answeredFrom}${vqa.answeredFromFinding ? ` (${vqa.answeredFromFinding})` : ""}`);
     if (model.checksInput) {
       assert.notEqual(controlCls.reliability!.level, "ABSTAIN", `a real frontal film is read: ${JSON.stringify(controlCls.reliability)}`);
     }

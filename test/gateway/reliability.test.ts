@@ -85,7 +85,16 @@ async function analysedStudy(repos: Repositories, tenantId: string, i: number, r
   await repos.results.writeVqa(
     vqa,
     PROVENANCE,
-    { question: "Is there an effusion?", answer: "no", confidence: 0.7, answerType: "CLOSED", regions: [], imageBased: false },
+    {
+      question: "Is there an effusion?",
+      answer: "no",
+      confidence: 0.7,
+      answerType: "CLOSED",
+      regions: [],
+      imageBased: false,
+      answeredFrom: "FINDING",
+      answeredFromFinding: "Pleural Effusion",
+    },
     options,
   );
   return study.id;
@@ -102,7 +111,7 @@ test("reliability, calibration and uncertainty marks are served as the worker st
       latestReliability { level score reasons { code message } frontalProbability oodDistance }
       latestFindings { label probability rawProbability positive validatedOnRealData }
       latestReport { sentences { text uncertain uncertainReason } }
-      analyses { task reliability { level } result { ... on VqaAnswer { answer imageBased } } } } }`,
+      analyses { task reliability { level } result { ... on VqaAnswer { answer imageBased answeredFrom answeredFromFinding } } } } }`,
     { s: abstained },
     fx.a.RADIOLOGIST,
   );
@@ -120,7 +129,12 @@ test("reliability, calibration and uncertainty marks are served as the worker st
     { text: "Pulmonary edema.", uncertain: true, uncertainReason: "Mentions Edema, which is not validated on real films." },
     { text: "No pneumonia.", uncertain: false, uncertainReason: null },
   ]);
-  assert.deepEqual(study.analyses.find((a: any) => a.task === "VQA").result, { answer: "no", imageBased: false });
+  assert.deepEqual(study.analyses.find((a: any) => a.task === "VQA").result, {
+    answer: "no",
+    imageBased: false,
+    answeredFrom: "FINDING",
+    answeredFromFinding: "Pleural Effusion",
+  });
 
   // "studies whose latest classification gives Edema ≥ 0.5": the abstaining study's numbers are not findings
   const listed = await fx.gql(

@@ -163,6 +163,13 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
   assert.ok(m.answers.includes(vqa.answer));
   assert.ok(vqa.confidence > 0 && vqa.confidence <= 1);
   assert.equal(typeof vqa.imageBased, "boolean");
+  if (m.vqa_presence) {
+    // a presence question the bundle covers is answered from the stored classification's own call
+    const cardio = findings!.find((f) => f.label === "Cardiomegaly")!;
+    assert.deepEqual([vqa.answeredFrom, vqa.answeredFromFinding, vqa.answer], ["FINDING", "Cardiomegaly", cardio.positive ? "yes" : "no"]);
+  } else {
+    assert.deepEqual([vqa.answeredFrom, vqa.answeredFromFinding], ["VQA_HEAD", null]);
+  }
 
   // the encoder ran once for the image, shared by the four tasks (besides the VQA check's blank image of its size)
   const blanks = engine.stats().encoder.blankImages - blankImagesBefore;

@@ -130,9 +130,9 @@ export async function writeSucceededAtOnce(raw: RawRunner, input: AtOnceInput): 
         SELECT gen_random_uuid()::text, x."tenantId", x."reportId", x.index, x.section, x.text, x.regions, x.labels, x.uncertain, x."uncertainReason"
         FROM jsonb_to_recordset(${j(rows.sentences)}::jsonb) AS x("tenantId" text, "reportId" text, index int, section text, text text, regions jsonb, labels jsonb, uncertain boolean, "uncertainReason" text)
         WHERE x."reportId" IN (SELECT id FROM r)),
-      v AS (INSERT INTO "VqaAnswer" ("id","tenantId","analysisId","question","answer","confidence","answerType","regions","imageBased")
-        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x.question, x.answer, x.confidence, x."answerType"::"AnswerType", x.regions, x."imageBased"
-        FROM gone, jsonb_to_recordset(${j(rows.answers)}::jsonb) AS x("tenantId" text, "analysisId" text, question text, answer text, confidence float8, "answerType" text, regions jsonb, "imageBased" boolean)
+      v AS (INSERT INTO "VqaAnswer" ("id","tenantId","analysisId","question","answer","confidence","answerType","regions","imageBased","answeredFrom","answeredFromFinding")
+        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x.question, x.answer, x.confidence, x."answerType"::"AnswerType", x.regions, x."imageBased", x."answeredFrom", x."answeredFromFinding"
+        FROM gone, jsonb_to_recordset(${j(rows.answers)}::jsonb) AS x("tenantId" text, "analysisId" text, question text, answer text, confidence float8, "answerType" text, regions jsonb, "imageBased" boolean, "answeredFrom" text, "answeredFromFinding" text)
         WHERE gone.n >= 0 AND x."analysisId" IN (SELECT id FROM fin)),
       o AS (INSERT INTO "OutboxEvent" ("eventId","tenantId","topic","key","payload")
         SELECT x."eventId", x."tenantId", x.topic, x.key, x.payload

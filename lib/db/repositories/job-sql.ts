@@ -87,6 +87,8 @@ export function resultRows(results: JobResult[], byId: Map<string, Locked>) {
         answerType: vqa.answerType,
         regions: vqa.regions,
         imageBased: vqa.imageBased ?? true,
+        answeredFrom: vqa.answeredFrom ?? "VQA_HEAD",
+        answeredFromFinding: vqa.answeredFromFinding ?? null,
       });
     }
   }

@@ -117,9 +117,9 @@ export async function writeOutcomes(
       s AS (INSERT INTO "ReportSentence" ("id","tenantId","reportId","index","section","text","regions","labels","uncertain","uncertainReason")
         SELECT gen_random_uuid()::text, x."tenantId", x."reportId", x.index, x.section, x.text, x.regions, x.labels, x.uncertain, x."uncertainReason"
         FROM gone, jsonb_to_recordset(${j(rows.sentences)}::jsonb) AS x("tenantId" text, "reportId" text, index int, section text, text text, regions jsonb, labels jsonb, uncertain boolean, "uncertainReason" text) WHERE gone.n >= 0),
-      v AS (INSERT INTO "VqaAnswer" ("id","tenantId","analysisId","question","answer","confidence","answerType","regions","imageBased")
-        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x.question, x.answer, x.confidence, x."answerType"::"AnswerType", x.regions, x."imageBased"
-        FROM gone, jsonb_to_recordset(${j(rows.answers)}::jsonb) AS x("tenantId" text, "analysisId" text, question text, answer text, confidence float8, "answerType" text, regions jsonb, "imageBased" boolean) WHERE gone.n >= 0),
+      v AS (INSERT INTO "VqaAnswer" ("id","tenantId","analysisId","question","answer","confidence","answerType","regions","imageBased","answeredFrom","answeredFromFinding")
+        SELECT gen_random_uuid()::text, x."tenantId", x."analysisId", x.question, x.answer, x.confidence, x."answerType"::"AnswerType", x.regions, x."imageBased", x."answeredFrom", x."answeredFromFinding"
+        FROM gone, jsonb_to_recordset(${j(rows.answers)}::jsonb) AS x("tenantId" text, "analysisId" text, question text, answer text, confidence float8, "answerType" text, regions jsonb, "imageBased" boolean, "answeredFrom" text, "answeredFromFinding" text) WHERE gone.n >= 0),
       fin AS (UPDATE "Analysis" AS a SET
           "status" = x.status::"AnalysisStatus",
           "finishedAt" = (${at}::timestamptz AT TIME ZONE 'UTC'),

@@ -60,6 +60,9 @@ export interface VqaInput {
   regions: GroundedRegion[];
   /** false when a blank image of the same size gets the same answer (default true) */
   imageBased?: boolean;
+  /** "FINDING": a presence question answered from the reported finding `answeredFromFinding` (default "VQA_HEAD") */
+  answeredFrom?: "VQA_HEAD" | "FINDING";
+  answeredFromFinding?: string | null;
 }
 
 export type ReliabilityLevel = "OK" | "CAUTION" | "ABSTAIN";

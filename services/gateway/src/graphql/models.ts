@@ -176,6 +176,8 @@ export interface VqaAnswerModel {
   answerType: string;
   regions: unknown;
   imageBased?: boolean;
+  answeredFrom?: string;
+  answeredFromFinding?: string | null;
 }
 
 export interface ReviewModel {

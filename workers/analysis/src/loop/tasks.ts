@@ -136,6 +136,8 @@ export function vqaRow(result: VqaResult): VqaInput {
     answerType: result.questionType === "closed" ? "CLOSED" : "OPEN",
     regions: result.regions.map(linkedRegion),
     imageBased: result.imageBased,
+    answeredFrom: result.basis.kind === "finding" ? "FINDING" : "VQA_HEAD",
+    answeredFromFinding: result.basis.kind === "finding" ? result.basis.label : null,
   };
 }
 

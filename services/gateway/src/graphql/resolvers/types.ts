@@ -204,6 +204,8 @@ export const typeResolvers: Resolvers<GatewayContext> = {
   VqaAnswer: {
     regions: (v) => groundedRegions(v.regions),
     imageBased: (v) => v.imageBased ?? true,
+    answeredFrom: (v) => (v.answeredFrom === "FINDING" ? "FINDING" : "VQA_HEAD"),
+    answeredFromFinding: (v) => (v.answeredFrom === "FINDING" ? (v.answeredFromFinding ?? null) : null),
   },
   Review: {
     reviewer: async (rv, _a, ctx) => {
