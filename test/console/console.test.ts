@@ -209,6 +209,14 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     const newest = page.locator(".qa").filter({ hasText: "Is there a pneumothorax in the left lung?" }).first();
     await newest.locator("[data-answer]").waitFor({ timeout: RESULTS_TIMEOUT });
     assert.ok((await newest.locator("[data-answer]").innerText()).trim().length > 0);
+    // a presence question: with a bundle that answers these from the findings, the answer names the finding it read
+    await page.getByLabel("Ask a question about this image", { exact: true }).fill("Is there cardiomegaly?");
+    await page.getByRole("button", { name: "Ask" }).click();
+    const presence = page.locator(".qa").filter({ hasText: "Is there cardiomegaly?" }).first();
+    await presence.locator("[data-answer]").waitFor({ timeout: RESULTS_TIMEOUT });
+    const source = await presence.locator(".qa-a").getAttribute("data-answered-from");
+    assert.ok(source === "FINDING" || source === "VQA_HEAD", `answered from ${source}`);
+    if (source === "FINDING") assert.match(await presence.getByTestId("answered-from-finding").innerText(), /From the Cardiomegaly result/);
   });
 
   await t.test("hovering a report sentence highlights its regions on the image", async (st) => {

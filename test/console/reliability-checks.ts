@@ -49,6 +49,15 @@ export async function checkServedReliability(page: Page, studyId: string): Promi
   const answers = await page.locator(".qa-a[data-image-based]").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.imageBased));
   assert.ok(answers.length > 0 && answers.every((v) => v === "true" || v === "false"));
   assert.equal(await page.getByTestId("not-image-based").count(), answers.filter((v) => v === "false").length);
+  // answers read from a finding say which one
+  const sources = await page
+    .locator(".qa-a[data-answered-from]")
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.answeredFrom));
+  assert.ok(
+    sources.every((v) => v === "VQA_HEAD" || v === "FINDING"),
+    JSON.stringify(sources),
+  );
+  assert.equal(await page.getByTestId("answered-from-finding").count(), sources.filter((v) => v === "FINDING").length);
 }
 
 const ABSTAIN = {

@@ -42,7 +42,7 @@ const RESULT_FIELDS = /* GraphQL */ `
       sentences { index section text regions labels uncertain uncertainReason }
       reviews { id action amendedText comment createdAt reviewer { id name email } }
     }
-    ... on VqaAnswer { analysisId question answer confidence answerType imageBased regions { region weight } }
+    ... on VqaAnswer { analysisId question answer confidence answerType imageBased answeredFrom answeredFromFinding regions { region weight } }
   }
 `;
 

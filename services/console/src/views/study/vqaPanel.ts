@@ -102,7 +102,7 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
             r
               ? h(
                   "p",
-                  { class: "qa-a", "data-image-based": String(r.imageBased) },
+                  { class: "qa-a", "data-image-based": String(r.imageBased), "data-answered-from": r.answeredFrom },
                   h("span", { class: "muted" }, "A: "),
                   h("strong", { "data-answer": true }, r.answer),
                   h(
@@ -110,6 +110,14 @@ export function vqaPanel(deps: Deps): { el: HTMLElement; update(vqa: Analysis[],
                     { class: "muted" },
                     ` · ${pct(r.confidence, 0)} confidence · ${r.answerType}${regions.length ? ` · ${regions.slice(0, 3).join(", ")}` : ""}`,
                   ),
+                  // a presence question answered from the classification: it cannot disagree with the finding shown
+                  r.answeredFrom === "FINDING"
+                    ? h(
+                        "span",
+                        { class: "badge", "data-testid": "answered-from-finding" },
+                        `From the ${r.answeredFromFinding ?? "finding"} result`,
+                      )
+                    : null,
                   // the model gives a blank image the same answer: it did not come from this film
                   r.imageBased
                     ? null
