@@ -167,9 +167,9 @@ def corpus(tmp_path_factory):
     e = clones / "capstone"
     e.mkdir(parents=True)
     (e / "Data_Entry_2017.csv").write_text(
-        "Image Index,Finding Labels,Follow-up #,Patient ID\n"
-        "90000041_000.png,Cardiomegaly|Effusion,0,90000041\n"
-        "90000010_000.png,Pneumonia|Edema,0,90000010\n"
+        "Image Index,Finding Labels,Follow-up #,Patient ID,View Position\n"
+        "90000041_000.png,Cardiomegaly|Effusion,0,90000041,PA\n"
+        "90000010_000.png,Pneumonia|Edema,0,90000010,AP\n"
         "90000042_000.png,"
     )
     # 7. Cancer-Detection-like: NIH films at 128 px in one folder per finding, deleted by a later commit (bare clone):
@@ -287,6 +287,10 @@ def test_nih_label_file_relabels_nih_films_of_every_source(corpus):
     full = rows["nih:90000010_000"]["labels"]
     assert full["Edema"] == 1 and full["Pneumonia"] == 1 and full["Cardiomegaly"] == 0
     assert s["sources"]["qqto2008/capstone"]["films_relabelled"] == 2
+    # and the file's view positions (the cut-off row has none)
+    assert rows["nih:90000010_000"]["view"] == "AP" and rows["nih64:90000041_000"]["view"] == "PA"
+    assert rows["nih64:90000042_000"]["view"] == "unknown"
+    assert s["sources"]["qqto2008/capstone"]["films_with_view"] == 2
     # the thumbnails share the NIH patient namespace: a patient's films are on one side of the split
     assert rows["nih64:90000041_000"]["split"] == split_of("nih", "90000041")
 

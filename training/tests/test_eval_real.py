@@ -234,3 +234,22 @@ def test_cli_end_to_end_on_real_data(tmp_path):
 
     with Image.open(tmp_path / "real_examples.png") as im:
         assert im.size[0] > 400 and im.size[1] > 300
+
+
+def test_view_confound_scores_the_view_alone_and_the_model_within_each_view():
+    from gkmvlp.eval.real_films import view_confound
+
+    rows, res = [], {}
+    # pneumonia films mostly PA, normals mostly AP; the score ranks perfectly within PA and inversely within AP
+    for i in range(40):
+        pos, view = i % 2, ("PA" if (i % 2 == 1) == (i % 8 != 1 and i % 8 != 2) else "AP")
+        rows.append({"id": f"nih:{i}", "labels": {"Pneumonia": pos}, "view": view})
+        score = (0.6 + 0.01 * i if pos else 0.2) if view == "PA" else (0.1 if pos else 0.5)
+        res[f"nih:{i}"] = {"probs": [score]}
+    rows.append({"id": "nih:x", "labels": {"Pneumonia": 1}, "view": "unknown"})
+    out = view_confound(rows, res, 0)
+    assert out["n_view_known"] == 40
+    assert out["pa_share"]["pneumonia"] > 0.5 > out["pa_share"]["normal"]
+    assert out["view_pa_auc"] > 0.5
+    assert out["model_auc_within_PA"]["auc"] == 1.0 and out["model_auc_within_AP"]["auc"] == 0.0
+    assert view_confound([r for r in rows if r["labels"]["Pneumonia"] == 1], res, 0) is None

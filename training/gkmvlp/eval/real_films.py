@@ -176,6 +176,9 @@ def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
         return auc_figure(y, s) if len(set(y.tolist())) == 2 else {"n": len(sel), "note": "one class only"}
 
     out["pneumonia_vs_normal_nih"] = task(lambda r: r["id"].startswith("nih:"), "Pneumonia")
+    out["pneumonia_vs_normal_nih"]["view_confound"] = view_confound(
+        [r for r in rows if r["id"].startswith("nih:") and "Pneumonia" in r["labels"]], res, labels.index("Pneumonia")
+    )
     out["nodule_jsrt"] = task(lambda r: r["id"].startswith("jsrt:"), "Lung Lesion")
     out["pneumonia_all_sources"] = task(lambda r: True, "Pneumonia")
     # calibration on every known (label, film) pair of the calibrated labels
@@ -200,6 +203,29 @@ def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
         if "reliability" in run.m
         else None
     )
+    return out
+
+
+def view_confound(rows: list[dict], res: dict, k: int) -> dict[str, Any] | None:
+    """How much of a pneumonia-vs-normal AUC the view position alone gives (in muhammedtalo's NIH selection the
+    normal films are mostly AP, the pneumonia films mostly PA), and the model's AUC within each view."""
+    known = [r for r in rows if r.get("view") in ("PA", "AP")]
+    y = np.array([r["labels"]["Pneumonia"] for r in known])
+    if len(set(y.tolist())) < 2:
+        return None
+    s = np.array([res[r["id"]]["probs"][k] for r in known])
+    pa = np.array([r["view"] == "PA" for r in known], float)
+    out: dict[str, Any] = {
+        "n_view_known": len(known),
+        "view_pa_auc": auc(y, pa),  # the trivial baseline: "PA film" as the score
+        "model_auc_same_films": auc(y, s),
+        "pa_share": {"pneumonia": float(pa[y == 1].mean()), "normal": float(pa[y == 0].mean())},
+    }
+    for view, sel in (("PA", pa == 1), ("AP", pa == 0)):
+        n_pos, n_neg = int(y[sel].sum()), int((1 - y[sel]).sum())
+        out[f"model_auc_within_{view}"] = (
+            {"auc": auc(y[sel], s[sel]), "n_pos": n_pos, "n_neg": n_neg} if min(n_pos, n_neg) >= 5 else None
+        )
     return out
 
 

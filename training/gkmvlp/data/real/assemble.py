@@ -233,6 +233,13 @@ class Assembler:
                     it.labels = dict(table[it.name])
                     hits += 1
             self.sources[src.repo].update(label_rows=len(table), films_relabelled=hits)
+            if src.views:
+                views, seen = src.views(trees[src.repo]), 0
+                for _, it in items:
+                    if it.key in src.labels_for and it.view == "unknown" and it.name in views:
+                        it.view = views[it.name]
+                        seen += 1
+                self.sources[src.repo].update(films_with_view=seen)
         return trees, items, reports
 
     def run(self) -> dict:

@@ -76,6 +76,8 @@ class Source:
     # labels for other sources' films, by item name within the keys listed (e.g. NIH's label file)
     labels_for: tuple[str, ...] = ()
     labels: Callable[[Tree], dict] | None = None
+    # views of those films where the label file records them (NIH's View Position: PA / AP)
+    views: Callable[[Tree], dict] | None = None
     # the commit to read in a git snapshot, when the films are not at the default branch's head (a repository
     # that later deleted its data); a checkout with a work tree is read as the user checked it out
     commit: str | None = None
@@ -159,6 +161,18 @@ def nih_entry_labels(tree: Tree) -> dict[str, dict]:
         except ReaderError:
             continue  # a malformed row (e.g. the file's last, cut-off line): its film keeps its folder label
         out[name.rsplit(".", 1)[0]] = {k: v for k, v in labels.items() if v is not None}
+    return out
+
+
+def nih_entry_views(tree: Tree) -> dict[str, str]:
+    """NIH's View Position of every film its Data_Entry file lists (the selection in muhammedtalo/COVID-19 has
+    no view of its own, and view is a known confounder of NIH findings: portable AP films of sicker patients)."""
+    out = {}
+    for r in _csv(tree, NIH_ENTRY):
+        name = (r.get("Image Index") or "").strip().rsplit(".", 1)[0]
+        view = {"PA": "PA", "AP": "AP"}.get((r.get("View Position") or "").strip().upper())
+        if NIH_NAME.match(name) and view:
+            out[name] = view
     return out
 
 
@@ -350,7 +364,7 @@ SOURCES: tuple[Source, ...] = (
     Source("qqto2008/capstone", (),
            "NIH's Data_Entry_2017.csv (the first 40,000 rows): the full finding labels of NIH films",
            NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center)", False, (NIH_ENTRY,),
-           labels_for=("nih", "nih128", "nih64"), labels=nih_entry_labels),
+           labels_for=("nih", "nih128", "nih64"), labels=nih_entry_labels, views=nih_entry_views),
     Source("pelagecha/Cancer-Detection", ("nih128",),
            "10,000 NIH ChestX-ray14 films at 128 x 128 with their full finding lists (folder per finding), "
            "in commit ec0b2b9e only (deleted later)",
