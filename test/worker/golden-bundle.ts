@@ -52,6 +52,8 @@ export interface Golden {
   >;
   tokenizer: { text: string; max_length?: number; ids: number[]; attention_mask?: number[]; decoded: string }[];
   report: { case: number; greedy_ids: number[]; greedy_text: string }[];
+  /** region_boxes after the manifest's anatomy_boxes regions took the extents of their masks (format 2) */
+  anatomy_boxes?: { case: number; region_boxes: FloatArray }[];
 }
 
 export function readGolden(dir = bundleDir()): Golden {

@@ -13,11 +13,7 @@ import { createEngine, type Engine } from "../../workers/analysis/src/inference/
 import { bundleDir, goldenImage, maxAbsDiff, readGolden, type FloatArray } from "./golden-bundle.ts";
 
 const dir = bundleDir();
-const golden = readGolden(dir) as ReturnType<typeof readGolden> & {
-  calibrated?: Record<string, unknown>[];
-  /** region_boxes after the manifest's anatomy_boxes regions took the extents of their masks */
-  anatomy_boxes?: { case: number; region_boxes: FloatArray }[];
-};
+const golden = readGolden(dir) as ReturnType<typeof readGolden> & { calibrated?: Record<string, unknown>[] };
 const anatomyBoxes = golden.anatomy_boxes ?? [];
 const inputCheck = golden.graphs.input_check ?? [];
 const calibrated = golden.calibrated ?? [];

@@ -93,6 +93,9 @@ export function makeV2Bundle(
   opts: { anatomyBoxes?: boolean; vqaPresence?: Record<string, string> } = {},
 ): Promise<DerivedBundle> {
   return deriveBundle(src, (m, stubSha) => {
+    // only the sections asked for (a shipped source bundle may carry its own)
+    delete m.anatomy_boxes;
+    delete m.vqa_presence;
     if (opts.vqaPresence) m.vqa_presence = { method: "finding_threshold", phrases: opts.vqaPresence };
     if (opts.anatomyBoxes) {
       if (!m.anatomy) throw new Error(`${src} has no anatomy graph (export-test-bundle.py builds one)`);
