@@ -1,0 +1,99 @@
+"""Give an exported format-2 bundle the anatomy boxes and presence answers without retraining.
+
+`anatomy_boxes` changes the lung and heart boxes the worker reports, and with them the cardiothoracic ratio the
+derived Cardiomegaly probability is computed from, so its coefficients and threshold are fitted again, on the
+real validation films, from the bundle's own ONNX graphs (the same rule as fit.py: the ratio together with the
+head's evidence when that ranks better out of fold, else the fixed clinical rule). The graphs are copied as they
+are; the golden file gains the measured boxes and its calibrated entries are recomputed on them, so both
+languages' golden tests hold the new arithmetic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..metrics.classification import f1_thresholds
+from ..model.anatomy_boxes import refine_region_boxes
+from ..model.anatomy_boxes import spec as anatomy_boxes_spec
+from ..text.presence import spec as presence_spec
+from .calibration import cardiothoracic_ratio, final_probabilities, fit_ctr_with_head, logit, sigmoid
+from .fit import CTR_RULE
+
+
+def _arr(t: dict) -> np.ndarray:
+    return np.array(t["values"], np.float32).reshape(t["shape"])
+
+
+def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, seed: int = 0) -> dict[str, Any]:
+    from ..eval.real_films import FilmRunner
+    from ..train.real_batches import read_corpus
+
+    if out.exists():
+        raise FileExistsError(f"{out} exists")
+    man = json.loads((src / "manifest.json").read_text())
+    if man.get("format_version") != 2 or "anatomy" not in man or "derived" not in man:
+        raise ValueError(f"{src}: needs a format-2 bundle with the anatomy graph and a derived Cardiomegaly")
+    new = {**man, "version": version, "anatomy_boxes": anatomy_boxes_spec(), "vqa_presence": presence_spec()}
+    run = FilmRunner(src, threads)
+    run.m = new  # reported boxes measured from the masks (FilmRunner.gray applies anatomy_boxes)
+    d = man["derived"]["Cardiomegaly"]
+    rows = [r for r in read_corpus(corpus, "val") if "Cardiomegaly" in r["labels"]]
+    res = [run.image(corpus / r["image"]) for r in rows]
+    k = man["labels"].index("Cardiomegaly")
+    y = np.array([r["labels"]["Cardiomegaly"] for r in rows])
+    raw = np.array([x["raw"][k] for x in res])
+    ctr = cardiothoracic_ratio(
+        np.stack([x["boxes"] for x in res]), man["regions"], d["heart_region"], d["thorax_regions"]
+    )
+    fit = fit_ctr_with_head(ctr, raw, y, seed=seed)
+    derived, threshold = dict(CTR_RULE), 0.5
+    if fit and fit["kept"]:
+        derived.update(a=fit["a"], b=fit["b"], head_weight=fit["head_weight"])
+        ok = ~np.isnan(ctr)
+        z = fit["a"] * ctr[ok] + fit["b"] + fit["head_weight"] * logit(raw[ok])
+        threshold = float(f1_thresholds(sigmoid(z)[:, None], y[ok][:, None], ["Cardiomegaly"])["Cardiomegaly"])
+    new["derived"] = {**man["derived"], "Cardiomegaly": derived}
+    new["thresholds"] = {**man["thresholds"], "Cardiomegaly": threshold}
+    new["refit"] = {
+        "from": f"{man['name']} {man['version']} (graphs unchanged)",
+        "what": "anatomy_boxes, the derived Cardiomegaly and its threshold refitted on the measured boxes, vqa_presence",
+        "fitted_on": f"{len(rows)} real validation films that know Cardiomegaly ({int(y.sum())} positive)",
+        "cardiomegaly_ctr_with_head": fit,
+    }
+    new.get("reliability", {}).pop(
+        "real_metrics", None
+    )  # measured on the old boxes: real_eval --stamp writes them again
+
+    tmp = out.with_name(out.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    golden = json.loads((tmp / "golden" / "golden.json").read_text())
+    enc = {e["case"]: e["outputs"] for e in golden["graphs"]["image_encoder"]}
+    masks = {e["case"]: e["outputs"]["anatomy_masks"] for e in golden["graphs"]["anatomy_head"]}
+    golden["anatomy_boxes"] = []
+    for e in golden["calibrated"]:
+        c = e["case"]
+        boxes = refine_region_boxes(_arr(enc[c]["region_boxes"]), _arr(masks[c]), new)
+        golden["anatomy_boxes"].append({"case": c, "region_boxes": _floats(boxes)})
+        e["probabilities"] = _floats(final_probabilities(_arr(e["raw"]).reshape(1, -1), boxes, new))
+    (tmp / "golden" / "golden.json").write_text(json.dumps(golden))
+    new["files"] = {
+        p.relative_to(tmp).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(tmp.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+    (tmp / "manifest.json").write_text(json.dumps(new, indent=1))
+    tmp.rename(out)
+    return {"bundle": str(out), "cardiomegaly_fit": fit, "threshold": threshold, "val_films": len(rows)}
+
+
+def _floats(a: np.ndarray) -> dict:
+    from ..export.golden import floats
+
+    return floats(np.asarray(a, np.float32))
