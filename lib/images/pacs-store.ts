@@ -117,11 +117,13 @@ export function createPacsImageStore(options: PacsImageStoreOptions): PacsImageS
     }
   }
 
-  /** A DICOM original as it is, under its own UIDs; one that is there already (same UIDs) is not sent again. */
+  /** A DICOM original as it is, under its own UIDs; one that is there already (same UIDs) is not sent again. A bare
+   * data set or one without UIDs stays on the fallback disk. */
   async function putDicom(bytes: Uint8Array, known: { sha256?: string }): Promise<StoredObject> {
     const identity = readStowIdentity(bytes);
-    // the upload decoder read it before; a file without its UIDs could not be found again in the PACS
-    if (!identity) throw new TypeError("a DICOM original without its UIDs cannot be stored in the PACS");
+    // A bare data set (no Part 10 header) or one without its UIDs is a DICOM the upload decoder reads but STOW-RS
+    // cannot take as it is; like a JPEG no transfer syntax carries, its original stays on the fallback disk.
+    if (!identity) return fallback.put(bytes, "dcm", known);
     const uids = {
       studyInstanceUid: identity.studyInstanceUid,
       seriesInstanceUid: identity.seriesInstanceUid,

@@ -120,3 +120,20 @@ test(
     await assert.rejects(pacs.get(key), UnavailableError);
   },
 );
+
+test(
+  "a DICOM data set without the Part 10 header (no DICM, so no UIDs STOW could use) keeps its original on the fallback disk, and its display image still goes to the PACS",
+  { skip, timeout: 120_000 },
+  async () => {
+    const { pacs } = stores("raw-dataset");
+    const bytes = readFileSync(join(FIXTURES, "nema_cr_mono1_10bit_chest.dcm"));
+    assert.notEqual(Buffer.from(bytes.subarray(128, 132)).toString("latin1"), "DICM", "the fixture is a bare data set");
+    const record = await ingestImage(bytes, pacs);
+    assert.equal(parsePacsKey(record.originalKey), null, `original on the fallback disk: ${record.originalKey}`);
+    // kept as the upload path keeps DICOM originals (de-identified), and still the same film
+    const kept = decodeImage(await pacs.get(record.originalKey), { limits: resolveImageLimits({}) });
+    const sent = decodeImage(bytes, { limits: resolveImageLimits({}) });
+    assert.deepEqual([kept.width, kept.height, kept.pixels.length], [sent.width, sent.height, sent.pixels.length]);
+    assert.ok(parsePacsKey(record.displayKey), `display image in the PACS: ${record.displayKey}`);
+  },
+);
