@@ -131,7 +131,9 @@ test(
     const record = await ingestImage(bytes, pacs);
     assert.equal(parsePacsKey(record.originalKey), null, `original on the fallback disk: ${record.originalKey}`);
     // kept as the upload path keeps DICOM originals (de-identified), and still the same film
-    const kept = decodeImage(await pacs.get(record.originalKey), { limits: resolveImageLimits({}) });
+    const stored = await pacs.get(record.originalKey);
+    assert.ok(stored, "the original is readable");
+    const kept = decodeImage(stored, { limits: resolveImageLimits({}) });
     const sent = decodeImage(bytes, { limits: resolveImageLimits({}) });
     assert.deepEqual([kept.width, kept.height, kept.pixels.length], [sent.width, sent.height, sent.pixels.length]);
     assert.ok(parsePacsKey(record.displayKey), `display image in the PACS: ${record.displayKey}`);

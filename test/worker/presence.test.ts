@@ -25,6 +25,7 @@ const PHRASES: Record<string, string> = {
   infiltration: "Lung Opacity",
   "pleural thickening": "Pleural Other",
   pneumothorax: "Pneumothorax",
+  "pulmonary edema": "Edema",
 };
 
 describe("presence questions", () => {

@@ -49,10 +49,11 @@ PHRASES: dict[str, str] = {
 NORMAL = "No Finding"
 
 _PRESENCE = re.compile(
-    r"^(?:is|are) there (?:an? |any )?(?P<finding>[a-z][a-z ]*?)"
+    r"^(?:is|are) there (?:any )?(?:(?:evidence|signs?) of )?(?:an? |any )?(?P<finding>[a-z][a-z ]*?)"
     r"(?: (?:in|on) (?:this|the) (?:chest )?(?:x-ray|xray|film|radiograph|image|study))?$"
 )
 _NORMAL = re.compile(r"^is (?:this|the) (?:chest )?(?:x-ray|xray|film|radiograph|image|study) normal$")
+_HEART = re.compile(r"^is the heart (?:size )?enlarged$")
 
 
 def normalise(question: str) -> str:
@@ -65,6 +66,8 @@ def presence_label(question: str, phrases: dict[str, str]) -> str | None:
     q = normalise(question)
     if _NORMAL.match(q):
         return NORMAL
+    if _HEART.match(q):
+        return "Cardiomegaly"
     m = _PRESENCE.match(q)
     if not m:
         return None
@@ -77,9 +80,10 @@ def spec() -> dict:
     return {
         "method": METHOD,
         "phrases": dict(PHRASES),
-        "note": "a closed question 'is/are there [a|an|any] <phrase> [in this chest x-ray]?' or 'is this chest x-ray "
-        "normal?' is answered yes exactly when the phrase's label is reported positive (calibrated probability >= "
-        "its threshold; 'normal' is No Finding); other questions go to the VQA head",
+        "note": "a closed question 'is/are there [any] [evidence of|signs of] [a|an|any] <phrase> [in this chest x-ray]?', "
+        "'is this chest x-ray normal?' or 'is the heart enlarged?' is answered yes exactly when the phrase's label is "
+        "reported positive (calibrated probability >= its threshold; 'normal' is No Finding); other questions go to "
+        "the VQA head",
     }
 
 

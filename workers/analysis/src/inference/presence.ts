@@ -10,9 +10,10 @@
 import type { FinalProbability } from "./calibration.ts";
 
 const PRESENCE =
-  /^(?:is|are) there (?:an? |any )?(?<finding>[a-z][a-z ]*?)(?: (?:in|on) (?:this|the) (?:chest )?(?:x-ray|xray|film|radiograph|image|study))?$/;
+  /^(?:is|are) there (?:any )?(?:(?:evidence|signs?) of )?(?:an? |any )?(?<finding>[a-z][a-z ]*?)(?: (?:in|on) (?:this|the) (?:chest )?(?:x-ray|xray|film|radiograph|image|study))?$/;
 const NORMAL = /^is (?:this|the) (?:chest )?(?:x-ray|xray|film|radiograph|image|study) normal$/;
 const NORMAL_LABEL = "No Finding";
+const HEART = /^is the heart (?:size )?enlarged$/;
 /** longer questions are never presence questions of this form; the regexes stay linear anyway */
 const MAX_LENGTH = 200;
 
@@ -25,6 +26,7 @@ export function presenceLabel(question: string, phrases: Readonly<Record<string,
   if (question.length > MAX_LENGTH) return null;
   const q = normaliseQuestion(question);
   if (NORMAL.test(q)) return NORMAL_LABEL;
+  if (HEART.test(q)) return "Cardiomegaly";
   const finding = PRESENCE.exec(q)?.groups?.finding;
   return finding !== undefined && Object.hasOwn(phrases, finding) ? phrases[finding]! : null;
 }
