@@ -63,6 +63,20 @@ def encode_arrays(model: GKMVLP, grays: list[np.ndarray], batch: int = 32) -> di
     return {k: torch.cat(v).numpy() if v else np.zeros((0,)) for k, v in out.items()}
 
 
+def fit_cardiomegaly(ctr: np.ndarray, raw: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[dict, float, dict | None]:
+    """(derived section, threshold, fit report) of Cardiomegaly from real films that know it: the measured ratio (the
+    clinical rule, threshold 0.5) unless the ratio together with the head's evidence ranks better out of fold, then
+    that fit with its F1 threshold on the same films."""
+    derived, threshold = dict(CTR_RULE), 0.5
+    fit = fit_ctr_with_head(ctr, raw, y, seed=seed) if len(y) else None
+    if fit and fit["kept"]:
+        derived.update(a=fit["a"], b=fit["b"], head_weight=fit["head_weight"])
+        ok = ~np.isnan(ctr)
+        z = fit["a"] * ctr[ok] + fit["b"] + fit["head_weight"] * logit(raw[ok])
+        threshold = float(f1_thresholds(sigmoid(z)[:, None], y[ok][:, None], ["Cardiomegaly"])["Cardiomegaly"])
+    return derived, threshold, fit
+
+
 def anatomy_boxes_context() -> dict:
     """What refine_region_boxes needs of a manifest, for a model with the anatomy head."""
     from ..model.heads import ANATOMY
@@ -242,21 +256,12 @@ def fit_reliability(
     ctr_val = cardiothoracic_ratio(
         enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"]
     )
-    # Cardiomegaly: the measured ratio (the clinical rule) unless real validation films that know the label show the
-    # ratio together with the head's evidence ranks better out of fold
-    derived, ctr_threshold = dict(CTR_RULE), 0.5
+    # Cardiomegaly, on the real validation films that know the label
     kc = LABELS.index("Cardiomegaly")
     mc = k_val[:, kc] > 0
-    ctr_fit = fit_ctr_with_head(ctr_val[mc], p_val[mc, kc], y_val[mc, kc], seed=seed) if mc.any() else None
-    if ctr_fit and ctr_fit["kept"]:
-        derived.update(a=ctr_fit["a"], b=ctr_fit["b"], head_weight=ctr_fit["head_weight"])
-        ok = mc & ~np.isnan(ctr_val)
-        z = ctr_fit["a"] * ctr_val[ok] + ctr_fit["b"] + ctr_fit["head_weight"] * logit(p_val[ok, kc])
-        ctr_threshold = float(
-            f1_thresholds(sigmoid(z)[:, None], y_val[ok, kc][:, None], ["Cardiomegaly"])["Cardiomegaly"]
-        )
-        if "Cardiomegaly" not in validated:
-            validated.append("Cardiomegaly")
+    derived, ctr_threshold, ctr_fit = fit_cardiomegaly(ctr_val[mc], p_val[mc, kc], y_val[mc, kc], seed=seed)
+    if ctr_fit and ctr_fit["kept"] and "Cardiomegaly" not in validated:
+        validated.append("Cardiomegaly")
     report = {
         "frontal_val_accept": float((f_val >= 0.5).mean()),
         "frontal_negatives_val_reject": float((f_neg < 0.5).mean()),

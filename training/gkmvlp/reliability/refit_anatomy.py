@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics.classification import f1_thresholds
+from ..export.golden import floats
 from ..model.anatomy_boxes import refine_region_boxes
 from ..model.anatomy_boxes import spec as anatomy_boxes_spec
 from ..text.presence import spec as presence_spec
-from .calibration import cardiothoracic_ratio, final_probabilities, fit_ctr_with_head, logit, sigmoid
-from .fit import CTR_RULE
+from .calibration import cardiothoracic_ratio, final_probabilities
+from .fit import fit_cardiomegaly
 
 
 def _arr(t: dict) -> np.ndarray:
@@ -51,13 +51,7 @@ def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, se
     ctr = cardiothoracic_ratio(
         np.stack([x["boxes"] for x in res]), man["regions"], d["heart_region"], d["thorax_regions"]
     )
-    fit = fit_ctr_with_head(ctr, raw, y, seed=seed)
-    derived, threshold = dict(CTR_RULE), 0.5
-    if fit and fit["kept"]:
-        derived.update(a=fit["a"], b=fit["b"], head_weight=fit["head_weight"])
-        ok = ~np.isnan(ctr)
-        z = fit["a"] * ctr[ok] + fit["b"] + fit["head_weight"] * logit(raw[ok])
-        threshold = float(f1_thresholds(sigmoid(z)[:, None], y[ok][:, None], ["Cardiomegaly"])["Cardiomegaly"])
+    derived, threshold, fit = fit_cardiomegaly(ctr, raw, y, seed=seed)
     new["derived"] = {**man["derived"], "Cardiomegaly": derived}
     new["thresholds"] = {**man["thresholds"], "Cardiomegaly": threshold}
     new["refit"] = {
@@ -80,8 +74,8 @@ def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, se
     for e in golden["calibrated"]:
         c = e["case"]
         boxes = refine_region_boxes(_arr(enc[c]["region_boxes"]), _arr(masks[c]), new)
-        golden["anatomy_boxes"].append({"case": c, "region_boxes": _floats(boxes)})
-        e["probabilities"] = _floats(final_probabilities(_arr(e["raw"]).reshape(1, -1), boxes, new))
+        golden["anatomy_boxes"].append({"case": c, "region_boxes": floats(boxes)})
+        e["probabilities"] = floats(final_probabilities(_arr(e["raw"]).reshape(1, -1), boxes, new))
     (tmp / "golden" / "golden.json").write_text(json.dumps(golden))
     new["files"] = {
         p.relative_to(tmp).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -91,9 +85,3 @@ def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, se
     (tmp / "manifest.json").write_text(json.dumps(new, indent=1))
     tmp.rename(out)
     return {"bundle": str(out), "cardiomegaly_fit": fit, "threshold": threshold, "val_films": len(rows)}
-
-
-def _floats(a: np.ndarray) -> dict:
-    from ..export.golden import floats
-
-    return floats(np.asarray(a, np.float32))

@@ -11,7 +11,7 @@ import { squareExtent } from "./geometry.ts";
 import type { Grounding } from "./grounding.ts";
 import { extentBox, heatmapToBoxes } from "./heatmap.ts";
 import type { WordPieceTokenizer } from "./tokenizer.ts";
-import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink } from "./types.ts";
+import type { EncodedImage, FindingResult, LocalizedFinding, SentenceLink, VqaBasis } from "./types.ts";
 
 export async function runHead(
   session: GraphSession,
@@ -124,8 +124,7 @@ export interface VqaAnswer {
   confidence: number;
   alternatives: { answer: string; probability: number }[];
   regions: SentenceLink[];
-  /** where the answer came from: the VQA head, or a reported finding (vqa_presence) */
-  basis: { kind: "vqa_head" } | { kind: "finding"; label: string; probability: number; threshold: number };
+  basis: VqaBasis;
 }
 
 export async function answerQuestion(

@@ -155,6 +155,9 @@ export interface ReportResult {
   decoding: { method: "greedy" | "beam"; beamSize: number; lengthPenalty: number; steps: number; finished: boolean };
 }
 
+/** Where a VQA answer came from: the VQA head, or the reported finding a presence question asks about (vqa_presence). */
+export type VqaBasis = { kind: "vqa_head" } | { kind: "finding"; label: string; probability: number; threshold: number };
+
 export interface VqaResult {
   task: "vqa";
   model: ModelRef;
@@ -166,8 +169,7 @@ export interface VqaResult {
   alternatives: { answer: string; probability: number }[];
   /** regions of the findings the question names (grounding) */
   regions: SentenceLink[];
-  /** the VQA head, or the reported finding a presence question asks about (vqa_presence) */
-  basis: { kind: "vqa_head" } | { kind: "finding"; label: string; probability: number; threshold: number };
+  basis: VqaBasis;
   /** false: a blank image of the same size gets the same answer */
   imageBased: boolean;
   blankAnswer: string;
