@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import torch
 from manifest_schema import SCHEMA_PATH, manifest_errors
+from micro_model import micro_model
 
 from gkmvlp.export import graphs as G
 from gkmvlp.export.bundle import ParityError, write_bundle
 from gkmvlp.export.onnx_io import ort_session, run_ort
-from gkmvlp.model import GKMVLP, preset
 from gkmvlp.model.preprocess import preprocess_file
-from gkmvlp.tokenizer import WordPieceTokenizer
 
 torch.set_num_threads(2)
 try:  # under /usr/bin/python3, use onnxruntime from the project venv (same interpreter, scripts/setup-python.sh)
@@ -31,21 +30,8 @@ ort = pytest.importorskip("onnxruntime", reason="run scripts/setup-python.sh (ve
 
 @pytest.fixture(scope="module")
 def model_tok():
-    tok = WordPieceTokenizer.train(["mild cardiomegaly. no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset(
-        "tiny",
-        image_size=64,
-        dim=48,
-        heads=2,
-        vit_depth=1,
-        text_layers=1,
-        decoder_layers=2,
-        vocab_size=tok.vocab_size,
-        num_answers=4,
-        max_length=24,
-    )
-    torch.manual_seed(0)
-    return GKMVLP.build(cfg, tok).eval(), tok
+    reports = ["mild cardiomegaly. no pneumothorax.", "is there a pleural effusion? left"]
+    return micro_model(anatomy=False, reports=reports, dim=48, decoder_layers=2, max_length=24)
 
 
 @pytest.fixture(scope="module")
@@ -191,23 +177,7 @@ def test_format_2_bundle_carries_input_check_calibration_and_golden_arithmetic(m
 
 
 def test_anatomy_head_is_exported_with_parity_when_the_model_has_one(tmp_path):
-    tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset(
-        "tiny",
-        image_size=64,
-        dim=32,
-        heads=2,
-        vit_depth=1,
-        text_layers=1,
-        decoder_layers=1,
-        vocab_size=tok.vocab_size,
-        num_answers=4,
-        max_length=16,
-        anatomy_head=True,
-        anatomy_subcells=4,
-    )
-    torch.manual_seed(0)
-    m = GKMVLP.build(cfg, tok).eval()
+    m, tok = micro_model(anatomy=True)
     path, parity = write_bundle(
         m,
         tok,
@@ -230,23 +200,7 @@ def test_anatomy_boxes_travel_in_the_manifest_and_golden_vectors_hold_the_measur
     from gkmvlp.reliability.fit import CTR_RULE
     from gkmvlp.reliability.input_check import InputCheck
 
-    tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset(
-        "tiny",
-        image_size=64,
-        dim=32,
-        heads=2,
-        vit_depth=1,
-        text_layers=1,
-        decoder_layers=1,
-        vocab_size=tok.vocab_size,
-        num_answers=4,
-        max_length=16,
-        anatomy_head=True,
-        anatomy_subcells=4,
-    )
-    torch.manual_seed(0)
-    m = GKMVLP.build(cfg, tok).eval()
+    m, tok = micro_model(anatomy=True)
     rel = {
         "anatomy_boxes": spec(),
         "calibration": {"method": "platt", "labels": {}, "fitted_on": "test"},
@@ -268,7 +222,7 @@ def test_anatomy_boxes_travel_in_the_manifest_and_golden_vectors_hold_the_measur
         ["yes", "no", "left", "right"],
         tmp_path / "b",
         **args,
-        reliability=(InputCheck(cfg.dim, cfg.mean, cfg.std), rel),
+        reliability=(InputCheck(m.cfg.dim, m.cfg.mean, m.cfg.std), rel),
     )
     man = json.loads((path / "manifest.json").read_text())
     assert man["anatomy_boxes"]["regions"] == ["right lung", "left lung", "cardiac silhouette"]
@@ -294,21 +248,7 @@ def test_anatomy_boxes_travel_in_the_manifest_and_golden_vectors_hold_the_measur
             atol=1e-6,
         )
 
-    plain = GKMVLP.build(
-        preset(
-            "tiny",
-            image_size=64,
-            dim=32,
-            heads=2,
-            vit_depth=1,
-            text_layers=1,
-            decoder_layers=1,
-            vocab_size=tok.vocab_size,
-            num_answers=4,
-            max_length=16,
-        ),
-        tok,
-    ).eval()
+    plain, _ = micro_model(anatomy=False)
     with pytest.raises(ValueError, match="no anatomy head"):
         write_bundle(
             plain,
@@ -316,5 +256,5 @@ def test_anatomy_boxes_travel_in_the_manifest_and_golden_vectors_hold_the_measur
             ["yes", "no", "left", "right"],
             tmp_path / "c",
             **args,
-            reliability=(InputCheck(cfg.dim, cfg.mean, cfg.std), rel),
+            reliability=(InputCheck(m.cfg.dim, m.cfg.mean, m.cfg.std), rel),
         )

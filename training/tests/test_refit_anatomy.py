@@ -6,17 +6,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
+from micro_model import ANSWERS, micro_model
 from PIL import Image
 
 from gkmvlp.export.bundle import write_bundle
-from gkmvlp.model import GKMVLP, preset
 from gkmvlp.model.anatomy_boxes import refine_region_boxes
 from gkmvlp.reliability.calibration import final_probabilities
 from gkmvlp.reliability.fit import CTR_RULE
 from gkmvlp.reliability.input_check import InputCheck
 from gkmvlp.reliability.refit_anatomy import refit
-from gkmvlp.tokenizer import WordPieceTokenizer
 
 REL = {
     "calibration": {"method": "platt", "labels": {}, "fitted_on": "test"},
@@ -34,32 +32,17 @@ REL = {
 
 
 def _bundle(tmp_path, anatomy: bool):
-    tok = WordPieceTokenizer.train(["no pneumothorax.", "is there a pleural effusion? left"])
-    cfg = preset(
-        "tiny",
-        image_size=64,
-        dim=32,
-        heads=2,
-        vit_depth=1,
-        text_layers=1,
-        decoder_layers=1,
-        vocab_size=tok.vocab_size,
-        num_answers=4,
-        max_length=16,
-        anatomy_head=anatomy,
-    )
-    torch.manual_seed(0)
-    m = GKMVLP.build(cfg, tok).eval()
+    m, tok = micro_model(anatomy)
     path, _ = write_bundle(
         m,
         tok,
-        ["yes", "no", "left", "right"],
+        ANSWERS,
         tmp_path / f"b{int(anatomy)}",
         name="t",
         version="0.0.1",
         config={"size": "tiny"},
         max_new_tokens=3,
-        reliability=(InputCheck(cfg.dim, cfg.mean, cfg.std), REL),
+        reliability=(InputCheck(m.cfg.dim, m.cfg.mean, m.cfg.std), REL),
     )
     return path
 
