@@ -24,12 +24,17 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default 1)")
     p.add_argument("--max-train", type=int, help="use only the first N training records")
     p.add_argument("--teacher-forcing-steps", type=int)
+    p.add_argument("--image-only-steps", type=int, help="first N steps train the image-side objectives only")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-gk-module", action="store_true", help="ablation: GK module off, all else equal")
     p.add_argument(
         "--no-evidence-head",
         action="store_true",
         help="ablation: no dense evidence head (presence then comes from the knowledge tokens alone)",
+    )
+    p.add_argument("--device", help="cpu (default) or cuda[:N]")
+    p.add_argument(
+        "--time-budget-s", type=float, help="fit the joint phase into this many seconds (steps shrink; 0 = off)"
     )
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in --out")
     p.add_argument(
@@ -58,9 +63,12 @@ def train_dict(args: argparse.Namespace, stage: str) -> dict[str, Any]:
         "max_train": args.max_train,
         "seed": args.seed,
         "teacher_forcing_steps": args.teacher_forcing_steps,
+        "image_only_steps": args.image_only_steps,
         "decoder_steps": args.decoder_steps,
         "real_corpus": args.real_corpus,
         "real_share": args.real_share,
+        "device": args.device,
+        "time_budget_s": args.time_budget_s,
     }
     d.update({k: v for k, v in flags.items() if v is not None})
     model = dict(d.get("model") or {})

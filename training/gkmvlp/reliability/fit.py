@@ -314,7 +314,7 @@ def save(out: Path, ic: InputCheck, rel: dict, report: dict) -> None:
 
 def load(out: Path, dim: int, mean: float, std: float) -> tuple[InputCheck, dict]:
     ic = InputCheck(dim, mean, std)
-    ic.load_state_dict(torch.load(out / "input_check.pt"))
+    ic.load_state_dict(torch.load(out / "input_check.pt", weights_only=True))
     return ic.eval(), json.loads((out / "reliability.json").read_text())
 
 

@@ -76,12 +76,25 @@ def load_blob(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        blob = torch.load(path, map_location="cpu")
+        # our own files (rng states, configs beside the tensors): newer torch loads weights only by default
+        blob = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         raise ValueError(f"cannot read checkpoint {path}: {e}") from e
     if not isinstance(blob, dict) or blob.get("format") != "gkmvlp-checkpoint-1":
         raise ValueError(f"{path} is not a GK-MVLP checkpoint")
     return blob
+
+
+def save_for_inference(src: str | Path, dst: str | Path) -> Path:
+    """A copy of a checkpoint without what only resuming needs (optimizer, RNG, epoch order): about a third of
+    the size, for bringing a run back from a machine lent for minutes. It loads (load_model) and exports as before
+    but cannot resume."""
+    blob = load_blob(src)
+    blob.update(optimizer=None, rng=None, extra={})
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(blob, dst)
+    return dst
 
 
 def load_model(path: str | Path) -> tuple[GKMVLP, WordPieceTokenizer, list[str], dict[str, Any]]:

@@ -43,6 +43,11 @@ class TrainConfig:
     max_eval: int = 0  # 0 = all val/test records
     vocab_size: int = 1000
     threads: int = 1  # torch threads; >1 thrashes on a shared 2-core machine
+    device: str = "cpu"  # "cpu" or "cuda[:N]"; tensor sets stay on the CPU, each batch moves
+    # > 0: after the first steps, shrink `steps` (and image_only_steps in proportion) so that the joint phase ends
+    # within this many seconds; for a machine lent for minutes. The chosen steps are saved in the checkpoint's config.
+    time_budget_s: float = 0.0
+    intensity_aug: float = 0.0  # strength of per-film gamma / contrast / brightness jitter (augment.py); 0 = off
     seed: int = 0
     log_every: int = 10
     ckpt_every: int = 100
@@ -79,6 +84,12 @@ class TrainConfig:
                 errs.append(f"{name} must be > 0")
         if self.lr <= 0:
             errs.append("lr must be > 0")
+        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
+            errs.append(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        if not 0.0 <= self.intensity_aug <= 2.0:
+            errs.append(f"intensity_aug must be in [0, 2], got {self.intensity_aug}")
+        if self.time_budget_s < 0:
+            errs.append(f"time_budget_s must be >= 0, got {self.time_budget_s}")
         return errs
 
 

@@ -36,12 +36,13 @@ def cache_memory(model: GKMVLP, ts: TensorSet, idx: np.ndarray, batch_size: int 
     model.eval()
     parts: dict[str, list[Tensor]] = {"region_tokens": [], "knowledge": [], "evidence": []}
     pixels = ts.arrays["pixel_values"]
+    dev = next(model.parameters()).device
     for s in range(0, len(idx), batch_size):
-        o = model.encode_image(pixels[torch.from_numpy(idx[s : s + batch_size])])
+        o = model.encode_image(pixels[torch.from_numpy(idx[s : s + batch_size])].to(dev))
         parts["region_tokens"].append(o["region_tokens"])
         parts["knowledge"].append(o.get("knowledge_base", o["knowledge_tokens"]))
         ev = o.get("evidence_logits")
-        parts["evidence"].append(ev if ev is not None else torch.zeros(o["knowledge_tokens"].shape[:2]))
+        parts["evidence"].append(ev if ev is not None else torch.zeros(o["knowledge_tokens"].shape[:2], device=dev))
     model.train(was_training)
     return {k: torch.cat(v) for k, v in parts.items()}
 
@@ -57,9 +58,11 @@ def decoder_lm_loss(
         "knowledge_base": know,
         "evidence_logits": cache["evidence"][images],
     }
+    dev = know.device  # the cache lives beside the model; the tensor set stays on the CPU
     ids, mask = ts.arrays["report_ids"][rows], ts.arrays["report_mask"][rows]
     keep = int(mask.sum(1).max())
-    return report_lm_loss(model, out, ts.arrays["labels"][rows], ids[:, :keep], mask[:, :keep], told_share)
+    labels = ts.arrays["labels"][rows].to(dev)
+    return report_lm_loss(model, out, labels, ids[:, :keep].to(dev), mask[:, :keep].to(dev), told_share)
 
 
 def phase_lr(step: int, cfg: TrainConfig) -> float:

@@ -24,6 +24,7 @@ from ..model.losses import compute_losses, weights_with
 from ..ontology import LABELS
 from ..tokenizer import WordPieceTokenizer
 from . import checkpoint as ck
+from .augment import intensity_augment
 from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
 from .config import TrainConfig, to_dict, warmup_cosine
 from .decoder_phase import make_decoder_optimizer, run_decoder_phase
@@ -40,6 +41,33 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
     if cfg.image_only_steps:
         start, end = (0, cfg.image_only_steps) if step < cfg.image_only_steps else (cfg.image_only_steps, cfg.steps)
     return warmup_cosine(step - start, cfg.warmup_steps, end - start, cfg.min_lr_frac)
+
+
+BUDGET_WARMUP_STEPS = 10  # the first steps (allocator, kernel choice, caches) do not show the pace
+BUDGET_PROBE_STEPS = 40
+FULL_STEP_COST = 2.0
+
+
+def fit_to_budget(cfg: TrainConfig, step: int, elapsed: float, per: float, bar=None) -> TrainConfig:
+    """`cfg` with `steps` (never more than asked) that fit the joint phase into cfg.time_budget_s, `elapsed` seconds
+    of it gone at `step`, at `per` seconds a step (measured over the last BUDGET_PROBE_STEPS); image-only steps keep
+    their share. A pace measured on image-only steps counts a full step as FULL_STEP_COST of them (352 against
+    612 ms on 2 CPU cores; taken high). A resumed run keeps the steps chosen when it began."""
+    share = cfg.image_only_steps / cfg.steps
+    per_step = per * (share + (1 - share) * FULL_STEP_COST) if step <= cfg.image_only_steps else per
+    fit = step + int(max(0.0, cfg.time_budget_s - elapsed) / max(per_step, 1e-9))
+    steps = max(step + 1, min(cfg.steps, fit))
+    if steps == cfg.steps:
+        return cfg
+    image_only = min(steps - 1, int(round(cfg.image_only_steps * steps / cfg.steps)))
+    msg = (
+        f"[train] time budget {cfg.time_budget_s:.0f} s at {per * 1000:.1f} ms a step: {steps} steps "
+        f"instead of {cfg.steps} (image-only {image_only})"
+    )
+    (bar.write if bar is not None else print)(msg)  # on a line of its own, not inside the progress bar's
+    if bar is not None:
+        bar.total = steps + cfg.decoder_steps
+    return replace(cfg, steps=steps, image_only_steps=image_only)
 
 
 def make_optimizer(model: GKMVLP, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -172,12 +200,16 @@ def run(
     if cfg.real_corpus and cfg.stage == "finetune":
         train_set, subset = add_real_films(cfg, tok, answers, train_set, subset)
 
+    dev = torch.device(cfg.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {cfg.device!r} asked for, but torch sees no CUDA device")
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
         missing, unexpected = model.load_state_dict(init_blob["model"], strict=False)
         new = [k for k in missing if not k.startswith("anatomy.")]
         if new or unexpected:  # only a head the fine-tune adds may start fresh
             raise ValueError(f"init_from does not fit this model: missing {new}, unexpected {unexpected}")
+    model.to(dev)  # before the optimizer (its state follows the parameters) and before a resume loads into it
     opt = make_optimizer(model, cfg)
     np_rng = np.random.default_rng(cfg.seed)
     step, history, order, resumed_extra = 0, [], [], {}
@@ -186,6 +218,10 @@ def run(
         model.load_state_dict(blob["model"])
         opt.load_state_dict(blob["optimizer"])
         step, history = int(blob["step"]), list(blob["history"])
+        if cfg.time_budget_s:  # the steps the budget chose when the run began, not the command line's
+            cfg = replace(
+                cfg, steps=int(blob["config"]["steps"]), image_only_steps=int(blob["config"]["image_only_steps"])
+            )
         ck.set_rng_state(blob["rng"], np_rng)
         resumed_extra = blob["extra"]
         order = list(resumed_extra.get("order", []))
@@ -220,6 +256,8 @@ def run(
     model.train()
     bar = tqdm(total=cfg.steps + cfg.decoder_steps, initial=step, desc=f"{cfg.stage} {cfg.model.size}", mininterval=5)
     t0, acc = time.time(), {}
+    probe = cfg.time_budget_s > 0 and step == 0  # pace: steps WARMUP .. WARMUP + PROBE of a fresh run
+    t_probe = t0
     while step < cfg.steps:
         if len(order) < cfg.batch_size:
             order += np_rng.permutation(subset).tolist()
@@ -228,6 +266,10 @@ def run(
         batch = train_set.batch(idx, np_rng)
         if train_set.pos_weight is not None:
             batch["label_pos_weight"] = train_set.pos_weight
+        batch = {k: v.to(dev, non_blocking=True) for k, v in batch.items()}
+        if cfg.intensity_aug:
+            m = cfg.model
+            batch["pixel_values"] = intensity_augment(batch["pixel_values"], m.mean, m.std, cfg.intensity_aug)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(step, cfg)
         weights = image_only if step < cfg.image_only_steps else cfg.loss
@@ -237,6 +279,12 @@ def run(
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         step += 1
+        if probe and step == BUDGET_WARMUP_STEPS:
+            t_probe = time.time()
+        if probe and step == BUDGET_WARMUP_STEPS + BUDGET_PROBE_STEPS:
+            now = time.time()
+            cfg = fit_to_budget(cfg, step, now - t0, (now - t_probe) / BUDGET_PROBE_STEPS, bar)
+            config = to_dict(cfg)
         for k, v in losses.items():
             acc[k] = acc.get(k, 0.0) + float(v)
         acc["_n"] = acc.get("_n", 0) + 1

@@ -15,16 +15,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from ..data.synthetic.vqa import NOUN, PRESENCE
 from ..model.config import ModelConfig
 from ..model.heads import ANATOMY
-from ..model.preprocess import decode_gray, mask_to_grid, preprocess_array
-from ..ontology import LABEL_INDEX, LABELS, REGION_INDEX, REGIONS
+from ..ontology import LABEL_INDEX, LABELS, REGIONS
 from ..tokenizer import WordPieceTokenizer
 from .batches import DataError, TensorSet
+from .real_pack import RealPack, film_arrays, is_packed, mask_box
 
 
 def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool = True) -> list[dict[str, Any]]:
@@ -38,14 +37,6 @@ def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool =
         )
     rows = load_manifest(root, split, check_files=False)
     return [r for r in rows if r["frontal"] or not frontal_only]
-
-
-def mask_box(mask: np.ndarray) -> list[float] | None:
-    """Pixel xyxy of a binary mask's extent (None when empty)."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return None
-    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
 
 
 def closed_questions(labels: dict[str, int], rng: np.random.Generator, n: int = 2) -> list[tuple[str, str, int]]:
@@ -91,26 +82,13 @@ def build_real_tensors(
     rng = np.random.default_rng(seed)
     ans_index = {a: i for i, a in enumerate(answers)}
     qa_rows: list[tuple[int, str, int, str, int]] = []
+    pack = RealPack(root, cfg) if is_packed(root) else None
     for i, r in enumerate(tqdm(rows, desc=f"load {desc}", leave=False, mininterval=2)):
-        try:
-            gray = decode_gray(root / r["image"])
-        except (FileNotFoundError, ValueError, OSError) as e:
-            raise DataError(f"real film {r['id']}: {e}") from e
-        x, lb = preprocess_array(gray, s, cfg.mean, cfg.std)
-        pix[i] = x[0]
-        for region, rel in (r.get("masks") or {}).items():
-            k = REGION_INDEX.get(region)
-            if k is None:
-                continue
-            m = np.asarray(Image.open(root / rel).convert("L")) > 127
-            b = mask_box(m)
-            if b is not None:
-                boxes[i, k] = np.clip(lb.box_to_model(b), 0, 1)
-                vis[i, k] = 1
-            if cfg.anatomy_head and region in ANATOMY:
-                j = ANATOMY.index(region)
-                anat[i, j] = mask_to_grid(m, a_grid)
-                anat_known[i, j] = 1
+        f = pack.film(r["id"]) if pack is not None else film_arrays(root, r, cfg)
+        pix[i, 0] = ((f["gray"] - cfg.mean) / cfg.std).astype(np.float32)
+        boxes[i], vis[i] = f["boxes"], f["vis"]
+        if cfg.anatomy_head:
+            anat[i], anat_known[i] = f["anat"], f["anat_known"]
         for lab, v in r["labels"].items():
             labels[i, LABEL_INDEX[lab]] = float(v == 1)
             known[i, LABEL_INDEX[lab]] = 1
