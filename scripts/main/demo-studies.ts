@@ -120,7 +120,8 @@ function summarise(result: Record<string, unknown> | null): string {
       return boxes.length
         ? boxes
             .slice(0, 3)
-            .map((b) => `${b.label} ${b.score.toFixed(2)}`)
+            // the heatmap's peak (where), not the finding's probability (the CLASSIFICATION row has that)
+            .map((b) => `${b.label} peak ${b.score.toFixed(2)}`)
             .join(", ")
         : "no boxes";
     }

@@ -25,13 +25,29 @@ test("boxes of negative findings are not drawn, every box of a positive finding 
   );
 });
 
+test("a drawn box is captioned with its finding's calibrated probability, not the heatmap peak", () => {
+  const boxes = [box("Pleural Effusion", 1.0), box("Edema", 0.97)];
+  const findings = [{ ...finding("Pleural Effusion", true), probability: 0.62 }, finding("Edema", false)];
+  assert.deepEqual(
+    positiveFindingBoxes(boxes, findings).map((b) => b.caption),
+    ["Pleural Effusion 62%"],
+  );
+  assert.deepEqual(
+    positiveFindingBoxes([box("Edema", 0.97)], null).map((b) => b.caption),
+    ["Edema (heatmap peak 0.97)"],
+  );
+});
+
 test("a normal film draws no finding box", () => {
   assert.deepEqual(positiveFindingBoxes([box("Edema", 0.03)], [finding("Edema", false), finding("No Finding", true)]), []);
 });
 
 test("without a classification result every box is drawn (there is nothing to filter by)", () => {
   const boxes = [box("Edema", 0.03), box("Cardiomegaly", 0.7)];
-  assert.deepEqual(positiveFindingBoxes(boxes, null), boxes);
+  assert.deepEqual(
+    positiveFindingBoxes(boxes, null).map(({ caption: _, ...b }) => b),
+    boxes,
+  );
 });
 
 const reliability = (level: Reliability["level"]): Reliability => ({

@@ -29,14 +29,14 @@ export function drawHighlights(ctx: CanvasRenderingContext2D, regions: RegionBox
   ctx.restore();
 }
 
-export function drawBoxes(ctx: CanvasRenderingContext2D, boxes: Box[], scale: number): void {
+export function drawBoxes(ctx: CanvasRenderingContext2D, boxes: (Box & { caption?: string })[], scale: number): void {
   ctx.save();
   ctx.lineWidth = 2.5 / scale;
   ctx.strokeStyle = "rgb(255, 70, 70)";
   ctx.font = `bold ${12 / scale}px system-ui, sans-serif`;
   for (const b of boxes) {
     ctx.strokeRect(b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1);
-    label(ctx, `${b.label} ${(b.score * 100).toFixed(0)}%`, b.x1, b.y1 - 16 / scale, scale, "rgb(255, 70, 70)", "#fff");
+    label(ctx, b.caption ?? `${b.label} (heatmap peak ${b.score.toFixed(2)})`, b.x1, b.y1 - 16 / scale, scale, "rgb(255, 70, 70)", "#fff");
   }
   ctx.restore();
 }

@@ -10,7 +10,7 @@ import { drawBoxes, drawHighlights, drawRegions } from "./draw.ts";
 import { heatmapPixels, heatmapRect, viewTransform, windowLut, zoomAround } from "./geometry.ts";
 
 export interface Overlays {
-  boxes: Box[];
+  boxes: (Box & { caption?: string })[];
   heatmaps: Heatmap[];
   regions: RegionBox[];
 }

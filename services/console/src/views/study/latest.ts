@@ -26,15 +26,24 @@ export function vqaAnalyses(analyses: Analysis[]): Analysis[] {
   return analyses.filter((a) => a.task === "VQA").sort(newestFirst);
 }
 
+/** A box with the words drawn beside it. */
+export type CaptionedBox = Box & { caption: string };
+
 /**
  * The finding boxes worth drawing: those of findings the classification calls positive. The localization
  * head outlines every finding's hottest area, so unfiltered a normal film showed 13 boxes at a few percent.
  * Without a classification result there is nothing to filter by, and every box is shown.
+ *
+ * The caption gives the finding's calibrated probability, not the box's score: the score is the peak of the
+ * finding's heatmap, near 1 on most films whatever the finding's probability, and drawn as "Edema 100%" it
+ * read as certainty. Without a classification the caption names the score for what it is.
  */
-export function positiveFindingBoxes(boxes: Box[], findings: Finding[] | null): Box[] {
-  if (!findings) return boxes;
-  const positive = new Set(findings.filter((f) => f.positive).map((f) => f.label));
-  return boxes.filter((b) => positive.has(b.label));
+export function positiveFindingBoxes(boxes: Box[], findings: Finding[] | null): CaptionedBox[] {
+  if (!findings) return boxes.map((b) => ({ ...b, caption: `${b.label} (heatmap peak ${b.score.toFixed(2)})` }));
+  const positive = new Map(findings.filter((f) => f.positive).map((f) => [f.label, f.probability]));
+  return boxes
+    .filter((b) => positive.has(b.label))
+    .map((b) => ({ ...b, caption: `${b.label} ${(positive.get(b.label)! * 100).toFixed(0)}%` }));
 }
 
 /**
