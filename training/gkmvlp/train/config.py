@@ -47,6 +47,11 @@ class TrainConfig:
     # > 0: after the first steps, shrink `steps` (and image_only_steps in proportion) so that the joint phase ends
     # within this many seconds; for a machine lent for minutes. The chosen steps are saved in the checkpoint's config.
     time_budget_s: float = 0.0
+    # pretrain: weight of a self-supervised term on the real corpus's training films (ssl.py; two views of each film,
+    # InfoNCE on the global embedding), ssl_batch_size films a step; 0 = off
+    real_ssl: float = 0.0
+    ssl_batch_size: int = 16
+    ssl_temperature: float = 0.2
     intensity_aug: float = 0.0  # strength of per-film gamma / contrast / brightness jitter (augment.py); 0 = off
     seed: int = 0
     log_every: int = 10
@@ -86,6 +91,12 @@ class TrainConfig:
             errs.append("lr must be > 0")
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
             errs.append(f"device must be 'cpu' or 'cuda[:N]', got {self.device!r}")
+        if self.real_ssl < 0:
+            errs.append(f"real_ssl must be >= 0, got {self.real_ssl}")
+        if self.real_ssl and (self.stage != "pretrain" or not self.real_corpus):
+            errs.append("real_ssl needs stage 'pretrain' and a real_corpus")
+        if self.ssl_batch_size < 2 or self.ssl_temperature <= 0:
+            errs.append("ssl_batch_size must be >= 2 and ssl_temperature > 0")
         if not 0.0 <= self.intensity_aug <= 2.0:
             errs.append(f"intensity_aug must be in [0, 2], got {self.intensity_aug}")
         if self.time_budget_s < 0:

@@ -29,6 +29,7 @@ from .batches import TensorSet, answer_vocab, build_tensors, corpus, read_split
 from .config import TrainConfig, to_dict, warmup_cosine
 from .decoder_phase import make_decoder_optimizer, run_decoder_phase
 from .plots import plot_history
+from .ssl import ssl_loss
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -175,6 +176,20 @@ def add_real_films(
     return merged, np.sort(draws)
 
 
+def ssl_films(cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str]) -> torch.Tensor | None:
+    """The real training films' pixels for the self-supervised term (None when cfg.real_ssl is off)."""
+    if not cfg.real_ssl:
+        return None
+    from .real_batches import build_real_tensors, read_corpus
+
+    rows = read_corpus(cfg.real_corpus, "train")
+    if not rows:
+        raise ValueError(f"real corpus {cfg.real_corpus} has no frontal training films")
+    pixels = build_real_tensors(cfg.real_corpus, rows, cfg.model, tok, answers, seed=cfg.seed).arrays["pixel_values"]
+    print(f"[train] self-supervised term on {len(pixels)} real films (weight {cfg.real_ssl})")
+    return pixels
+
+
 def run(
     cfg: TrainConfig,
     resume: bool = True,
@@ -203,6 +218,7 @@ def run(
     dev = torch.device(cfg.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {cfg.device!r} asked for, but torch sees no CUDA device")
+    ssl_pixels = ssl_films(cfg, tok, answers)
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
         missing, unexpected = model.load_state_dict(init_blob["model"], strict=False)
@@ -274,6 +290,10 @@ def run(
             g["lr"] = cfg.lr * lr_factor(step, cfg)
         weights = image_only if step < cfg.image_only_steps else cfg.loss
         losses = compute_losses(model, batch, weights, teacher_forcing=step < cfg.teacher_forcing_steps)
+        if ssl_pixels is not None:
+            films = ssl_pixels[torch.from_numpy(np_rng.integers(0, len(ssl_pixels), cfg.ssl_batch_size))]
+            losses["ssl"] = ssl_loss(model, films.to(dev), cfg.ssl_temperature)
+            losses["total"] = losses["total"] + cfg.real_ssl * losses["ssl"]
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
