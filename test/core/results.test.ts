@@ -103,11 +103,17 @@ test("boxes and answers are stored typed; a result for a cancelled analysis is d
   assert.equal((await ctx.repos.results.writeLocalization(loc.analysis.id, provenance, boxes)).applied, true);
   const [stored] = await ctx.repos.results.boxesByAnalysisIds(loc.s.tenantId, [loc.analysis.id]);
   assert.deepEqual(
-    stored!.map((b) => [b.rank, b.x2, b.heatmapWidth]),
+    stored!.map((b) => [b.rank, b.x2]),
     [
-      [0, 110, 2],
-      [1, 340, null],
+      [0, 110],
+      [1, 340],
     ],
+  );
+  assert.equal("heatmap" in stored![0]!, false, "boxes come without their heatmaps");
+  const [heatmaps] = await ctx.repos.results.heatmapsByAnalysisIds(loc.s.tenantId, [loc.analysis.id]);
+  assert.deepEqual(
+    heatmaps!.map((h) => [h.label, h.heatmap, h.heatmapWidth, h.heatmapHeight]),
+    [["Nodule", [0, 0.5, 1, 0.25], 2, 2]],
   );
 
   const vqa = await request(ctx, "VQA", "V1", "Is there a pneumothorax?");

@@ -63,6 +63,11 @@ test("the direct SQL page readers return exactly what the Prisma channel returns
       () => viaPrisma.results.findingsByAnalysisIds(s.tenantId, ids),
     ],
     ["boxes", () => direct.results.boxesByAnalysisIds(s.tenantId, ids), () => viaPrisma.results.boxesByAnalysisIds(s.tenantId, ids)],
+    [
+      "heatmaps",
+      () => direct.results.heatmapsByAnalysisIds(s.tenantId, ids),
+      () => viaPrisma.results.heatmapsByAnalysisIds(s.tenantId, ids),
+    ],
     ["reports", () => direct.results.reportsByAnalysisIds(s.tenantId, ids), () => viaPrisma.results.reportsByAnalysisIds(s.tenantId, ids)],
     ["vqa", () => direct.results.vqaByAnalysisIds(s.tenantId, ids), () => viaPrisma.results.vqaByAnalysisIds(s.tenantId, ids)],
     [

@@ -145,8 +145,11 @@ test("each of the four tasks goes from an AnalysisRequested event to its typed r
       b.x1 >= 0 && b.y1 >= 0 && b.x2 <= image.width && b.y2 <= image.height && b.x2 > b.x1 && b.y2 > b.y1,
       `box in image pixels: ${JSON.stringify(b)}`,
     );
-    if (b.rank === 0 && !b.label.startsWith("region:")) assert.equal((b.heatmap as number[]).length, b.heatmapWidth! * b.heatmapHeight!);
   }
+  const [heatmaps] = await ctx.repos.results.heatmapsByAnalysisIds(tenant, [ids.get("LOCALIZATION")!]);
+  const findingBoxLabels = new Set(boxes!.filter((b) => !b.label.startsWith("region:")).map((b) => b.label));
+  assert.deepEqual(new Set(heatmaps!.map((h) => h.label)), findingBoxLabels, "one heatmap per localized finding");
+  for (const h of heatmaps!) assert.equal((h.heatmap as number[]).length, h.heatmapWidth! * h.heatmapHeight!);
 
   const [report] = await ctx.repos.results.reportsByAnalysisIds(tenant, [ids.get("REPORT")!]);
   assert.ok(report, "a report row");

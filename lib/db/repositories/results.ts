@@ -41,6 +41,8 @@ export interface WriteOutcome {
 }
 
 export type ReportWithSentences = ReportResult & { sentences: ReportSentence[] };
+export type BoxGeometry = Pick<LocalizationBox, "analysisId" | "label" | "rank" | "x1" | "y1" | "x2" | "y2" | "score">;
+export type HeatmapRow = Pick<LocalizationBox, "analysisId" | "label" | "heatmap" | "heatmapWidth" | "heatmapHeight">;
 
 // Single-analysis writers (tests, seeding, tools): a job of one through the one writer, lib/db/repositories/job-results.ts.
 export function createResultRepository(prisma: PrismaClient, topics: TopicNames, sql: SqlClient = sqlThroughPrisma(prisma)) {
@@ -73,10 +75,24 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames,
       );
       return groupByKey(analysisIds, rows, (row) => row.analysisId);
     },
-    async boxesByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<LocalizationBox[][]> {
-      const rows = await sql.rows<LocalizationBox>(
+    /** boxes without their heatmaps: a page of studies would otherwise parse every finding's heatmap (13 × 256 numbers
+     * an analysis with the tiny model) to draw none of them */
+    async boxesByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<BoxGeometry[][]> {
+      const rows = await sql.rows<BoxGeometry>(
         "boxes_by_analyses",
-        `SELECT * FROM "LocalizationBox" WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY label ASC, rank ASC`,
+        `SELECT "analysisId", label, rank, x1, y1, x2, y2, score FROM "LocalizationBox"
+         WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY label ASC, rank ASC`,
+        [tenantId, analysisIds],
+      );
+      return groupByKey(analysisIds, rows, (row) => row.analysisId);
+    },
+    /** each finding's heatmap (it rides on the finding's rank-0 box), in label order */
+    async heatmapsByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<HeatmapRow[][]> {
+      const rows = await sql.rows<HeatmapRow>(
+        "heatmaps_by_analyses",
+        `SELECT DISTINCT ON ("analysisId", label) "analysisId", label, heatmap, "heatmapWidth", "heatmapHeight" FROM "LocalizationBox"
+         WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) AND heatmap IS NOT NULL AND label NOT LIKE 'region:%'
+         ORDER BY "analysisId", label ASC, rank ASC`,
         [tenantId, analysisIds],
       );
       return groupByKey(analysisIds, rows, (row) => row.analysisId);

@@ -9,6 +9,7 @@ import type {
   BoxRow,
   DeliveryModel,
   FindingModel,
+  HeatmapModel,
   ImageModel,
   PatientModel,
   ReportModel,
@@ -44,6 +45,7 @@ export function createLoaders(repos: Repositories, tenantId: string) {
   const analysesByStudy = new DataLoader<string, AnalysisModel[]>((ids) => repos.analyses.listByStudyIds(tenantId, ids));
   const findingsByAnalysis = new DataLoader<string, FindingModel[]>((ids) => repos.results.findingsByAnalysisIds(tenantId, ids));
   const boxesByAnalysis = new DataLoader<string, BoxRow[]>((ids) => repos.results.boxesByAnalysisIds(tenantId, ids));
+  const heatmapsByAnalysis = new DataLoader<string, HeatmapModel[]>((ids) => repos.results.heatmapsByAnalysisIds(tenantId, ids));
   const reportByAnalysis = new DataLoader<string, ReportModel | null>(async (ids) =>
     (await repos.results.reportsByAnalysisIds(tenantId, ids)).map((r) => (r ? { __typename: "Report" as const, ...r } : null)),
   );
@@ -87,6 +89,7 @@ export function createLoaders(repos: Repositories, tenantId: string) {
     analysesByStudy,
     findingsByAnalysis,
     boxesByAnalysis,
+    heatmapsByAnalysis,
     reportByAnalysis,
     vqaByAnalysis,
     reviewsByAnalysis,

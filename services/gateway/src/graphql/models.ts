@@ -131,6 +131,11 @@ export interface BoxRow {
   x2: number;
   y2: number;
   score: number;
+}
+
+export interface HeatmapModel {
+  analysisId: string;
+  label: string;
   heatmap: unknown;
   heatmapWidth: number | null;
   heatmapHeight: number | null;

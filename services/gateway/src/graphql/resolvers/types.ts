@@ -169,16 +169,13 @@ export const typeResolvers: Resolvers<GatewayContext> = {
       (await loadersOf(ctx).boxesByAnalysis.load(r.analysis.id))
         .filter((b) => !isRegionBox(b))
         .map((b) => ({ label: b.label, x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })),
-    heatmaps: async (r, _a, ctx) => {
-      const seen = new Set<string>();
-      const out = [];
-      for (const b of await loadersOf(ctx).boxesByAnalysis.load(r.analysis.id)) {
-        if (isRegionBox(b) || seen.has(b.label) || b.heatmap === null || b.heatmap === undefined) continue;
-        seen.add(b.label);
-        out.push({ label: b.label, width: b.heatmapWidth ?? 0, height: b.heatmapHeight ?? 0, values: heatmapValues(b.heatmap) });
-      }
-      return out;
-    },
+    heatmaps: async (r, _a, ctx) =>
+      (await loadersOf(ctx).heatmapsByAnalysis.load(r.analysis.id)).map((h) => ({
+        label: h.label,
+        width: h.heatmapWidth ?? 0,
+        height: h.heatmapHeight ?? 0,
+        values: heatmapValues(h.heatmap),
+      })),
     // Region-head boxes are stored as LocalizationBox rows labelled "region:<name>" (see README).
     regions: async (r, _a, ctx) =>
       (await loadersOf(ctx).boxesByAnalysis.load(r.analysis.id))
