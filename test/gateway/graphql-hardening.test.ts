@@ -132,6 +132,13 @@ test("GraphQL hardening: limits before execution, page sizes, aliases, introspec
     assert.doesNotMatch(JSON.stringify(enumTypo.body), /Did you mean|REVIEWED/);
   });
 
+  await t.test("with introspection off a browser gets no sandbox landing page (it would load a third-party CDN)", async () => {
+    const r = await fetch(`${fx.gateway.url}/graphql`, { headers: { accept: "text/html" } });
+    assert.notEqual(r.status, 200);
+    assert.doesNotMatch(r.headers.get("content-type") ?? "", /text\/html/);
+    assert.doesNotMatch(await r.text(), /apollographql|<html/i);
+  });
+
   await t.test("subscriptions over WebSocket pass the same limits", async () => {
     const client = fx.ws({ authorization: auth.authorization });
     const doc =

@@ -12,6 +12,7 @@ import { createLogger } from "./logger.ts";
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger("gateway", config.logLevel);
+  if (!config.graphql.productionMode) logger.info("graphql-js runs its development checks (NODE_ENV is not production)");
   // connection errors (PostgreSQL restarting) are logged and survived; /readyz says 503 until a query works again
   const db = createDb(config.databaseUrl, { name: "gateway", onError: (event) => logger.warn("database connection error", { ...event }) });
   const kafka = createKafka({

@@ -7,6 +7,8 @@
 // - hides schema details when introspection is off: no introspection, no "Did you mean …" suggestions;
 // - logs unexpected errors with their error id and the operation's context (formatError masks them).
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { GraphQLError, Kind, type GraphQLSchema } from "graphql";
 import type { GatewayContext } from "./context.ts";
 import { analyseDocument } from "./limits/analyse.ts";
@@ -66,7 +68,10 @@ export function createApollo(schema: GraphQLSchema, options: ApolloOptions) {
     persistedQueries: false,
     formatError: hide ? (formatted, error) => withoutSuggestions(formatError(formatted, error)) : formatError,
     includeStacktraceInErrorResponses: false,
-    plugins: [gate],
+    // Explicit, so that NODE_ENV (which graphql-js needs as "production" to skip its development checks) changes
+    // nothing else: with introspection on, the local sandbox page (it loads Apollo's sandbox from their CDN); off,
+    // no page at all, since a sandbox that cannot introspect is of no use.
+    plugins: [gate, options.introspection ? ApolloServerPluginLandingPageLocalDefault() : ApolloServerPluginLandingPageDisabled()],
     // Apollo's default CSRF prevention stays on: browsers can only reach us with JSON POSTs or preflighted GETs.
   });
 }
