@@ -7,7 +7,7 @@
 // - hides schema details when introspection is off: no introspection, no "Did you mean …" suggestions;
 // - logs unexpected errors with their error id and the operation's context (formatError masks them).
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { GraphQLError, Kind, type GraphQLSchema } from "graphql";
 import type { GatewayContext } from "./context.ts";
@@ -71,7 +71,13 @@ export function createApollo(schema: GraphQLSchema, options: ApolloOptions) {
     // Explicit, so that NODE_ENV (which graphql-js needs as "production" to skip its development checks) changes
     // nothing else: with introspection on, the local sandbox page (it loads Apollo's sandbox from their CDN); off,
     // no page at all, since a sandbox that cannot introspect is of no use.
-    plugins: [gate, options.introspection ? ApolloServerPluginLandingPageLocalDefault() : ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      gate,
+      options.introspection ? ApolloServerPluginLandingPageLocalDefault() : ApolloServerPluginLandingPageDisabled(),
+      // Apollo installs cache-control hints by default, which wraps every field's resolver to compute a header the
+      // HTTP layer replaces with no-store anyway (http/graphql.ts): thousands of wrapped calls on a page of studies.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
     // Apollo's default CSRF prevention stays on: browsers can only reach us with JSON POSTs or preflighted GETs.
   });
 }
