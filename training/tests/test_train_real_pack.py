@@ -9,8 +9,8 @@ from test_train_real_films import MICRO, corpus  # noqa: F401 (the corpus fixtur
 from gkmvlp.model.config import preset
 from gkmvlp.tokenizer import WordPieceTokenizer
 from gkmvlp.train.batches import DataError
+from gkmvlp.train.budget import BUDGET_PROBE_STEPS, BUDGET_WARMUP_STEPS, FULL_STEP_COST, fit_to_budget
 from gkmvlp.train.config import TrainConfig, resolve
-from gkmvlp.train.loop import BUDGET_PROBE_STEPS, BUDGET_WARMUP_STEPS, FULL_STEP_COST, fit_to_budget
 from gkmvlp.train.real_batches import build_real_tensors, read_corpus
 from gkmvlp.train.real_pack import pack_corpus
 
