@@ -6,7 +6,12 @@
 //   Apollo some other way is still gated: credentials, page sizes, aliases, root fields, depth, cost);
 // - hides schema details when introspection is off: no introspection, no "Did you mean …" suggestions;
 // - logs unexpected errors with their error id and the operation's context (formatError masks them).
+// Apollo's default cache-control plugin is off: it hooks every resolved field (Apollo then wraps every resolver
+// of the schema) to compute cache hints that nothing uses (the schema has no @cacheControl, and every GraphQL
+// response is sent with `cache-control: no-store`, http/graphql.ts); on a page of studies that was ~15 % of
+// the gateway's CPU.
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { GraphQLError, Kind, type GraphQLSchema } from "graphql";
 import type { GatewayContext } from "./context.ts";
 import { analyseDocument } from "./limits/analyse.ts";
@@ -66,7 +71,7 @@ export function createApollo(schema: GraphQLSchema, options: ApolloOptions) {
     persistedQueries: false,
     formatError: hide ? (formatted, error) => withoutSuggestions(formatError(formatted, error)) : formatError,
     includeStacktraceInErrorResponses: false,
-    plugins: [gate],
+    plugins: [gate, ApolloServerPluginCacheControlDisabled()],
     // Apollo's default CSRF prevention stays on: browsers can only reach us with JSON POSTs or preflighted GETs.
   });
 }
