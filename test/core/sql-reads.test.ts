@@ -95,6 +95,16 @@ test("the direct SQL page readers return exactly what the Prisma channel returns
     [0, 1],
     "sentences in index order",
   );
+  // box geometry (LocalizationResult.boxes/regions) is the full rows' drawing fields, without the heatmap
+  const geometry = await direct.results.boxGeometryByAnalysisIds(s.tenantId, ids);
+  assert.deepEqual(geometry, await viaPrisma.results.boxGeometryByAnalysisIds(s.tenantId, ids), "box geometry");
+  assert.deepEqual(
+    geometry,
+    (await direct.results.boxesByAnalysisIds(s.tenantId, ids)).map((rows) =>
+      rows.map(({ analysisId, label, rank, x1, y1, x2, y2, score }) => ({ analysisId, label, rank, x1, y1, x2, y2, score })),
+    ),
+    "box geometry is the boxes' drawing fields, in the same order",
+  );
   // another tenant's ids return nothing
   const other = await seedStudy(ctx.repos, "sqlreads-other");
   assert.deepEqual(await direct.results.findingsByAnalysisIds(other.tenantId, ids), [[], [], [], []]);

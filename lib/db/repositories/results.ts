@@ -42,6 +42,9 @@ export interface WriteOutcome {
 
 export type ReportWithSentences = ReportResult & { sentences: ReportSentence[] };
 
+/** A box as drawn: no id, timestamps or heatmap (boxGeometryByAnalysisIds). */
+export type BoxGeometry = Pick<LocalizationBox, "analysisId" | "label" | "rank" | "x1" | "y1" | "x2" | "y2" | "score">;
+
 // Single-analysis writers (tests, seeding, tools): a job of one through the one writer, lib/db/repositories/job-results.ts.
 export function createResultRepository(prisma: PrismaClient, topics: TopicNames, sql: SqlClient = sqlThroughPrisma(prisma)) {
   const jobs = createJobResultRepository(prisma, topics);
@@ -77,6 +80,20 @@ export function createResultRepository(prisma: PrismaClient, topics: TopicNames,
       const rows = await sql.rows<LocalizationBox>(
         "boxes_by_analyses",
         `SELECT * FROM "LocalizationBox" WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY label ASC, rank ASC`,
+        [tenantId, analysisIds],
+      );
+      return groupByKey(analysisIds, rows, (row) => row.analysisId);
+    },
+    /**
+     * The boxes without their heatmaps, for the fields that draw boxes and regions: a finding's heatmap (a
+     * grid² JSON array on its rank-0 row) is most of a box row's bytes, and parsing it for a page of studies
+     * that does not ask for heatmaps was a large share of the gateway's CPU.
+     */
+    async boxGeometryByAnalysisIds(tenantId: string, analysisIds: readonly string[]): Promise<BoxGeometry[][]> {
+      const rows = await sql.rows<BoxGeometry>(
+        "box_geometry_by_analyses",
+        `SELECT "analysisId", label, rank, x1, y1, x2, y2, score FROM "LocalizationBox"
+         WHERE "tenantId" = $1 AND "analysisId" = ANY($2::text[]) ORDER BY label ASC, rank ASC`,
         [tenantId, analysisIds],
       );
       return groupByKey(analysisIds, rows, (row) => row.analysisId);

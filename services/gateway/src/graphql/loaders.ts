@@ -4,6 +4,7 @@
 import DataLoader from "dataloader";
 import type { Repositories } from "../../../../lib/db/index.ts";
 import type { CursorKey } from "../../../../lib/db/repositories/pagination.ts";
+import type { BoxGeometry } from "../../../../lib/db/repositories/results.ts";
 import type {
   AnalysisModel,
   BoxRow,
@@ -44,6 +45,8 @@ export function createLoaders(repos: Repositories, tenantId: string) {
   const analysesByStudy = new DataLoader<string, AnalysisModel[]>((ids) => repos.analyses.listByStudyIds(tenantId, ids));
   const findingsByAnalysis = new DataLoader<string, FindingModel[]>((ids) => repos.results.findingsByAnalysisIds(tenantId, ids));
   const boxesByAnalysis = new DataLoader<string, BoxRow[]>((ids) => repos.results.boxesByAnalysisIds(tenantId, ids));
+  // boxes and regions without the heatmaps (LocalizationResult.heatmaps reads the whole rows through boxesByAnalysis)
+  const boxGeometryByAnalysis = new DataLoader<string, BoxGeometry[]>((ids) => repos.results.boxGeometryByAnalysisIds(tenantId, ids));
   const reportByAnalysis = new DataLoader<string, ReportModel | null>(async (ids) =>
     (await repos.results.reportsByAnalysisIds(tenantId, ids)).map((r) => (r ? { __typename: "Report" as const, ...r } : null)),
   );
@@ -87,6 +90,7 @@ export function createLoaders(repos: Repositories, tenantId: string) {
     analysesByStudy,
     findingsByAnalysis,
     boxesByAnalysis,
+    boxGeometryByAnalysis,
     reportByAnalysis,
     vqaByAnalysis,
     reviewsByAnalysis,

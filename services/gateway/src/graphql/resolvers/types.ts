@@ -2,7 +2,7 @@
 // nested fields through the request's DataLoaders (never a query per parent row).
 import type { Resolvers } from "../../generated/resolvers.ts";
 import { loadersOf, type GatewayContext } from "../context.ts";
-import type { AnalysisModel, BoxRow, FindingModel } from "../models.ts";
+import type { AnalysisModel, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
 import { studyFhirBundle } from "./fhir.ts";
@@ -44,7 +44,7 @@ function latestSucceeded(analyses: AnalysisModel[], task: AnalysisModel["task"])
     .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0];
 }
 
-function isRegionBox(row: BoxRow): boolean {
+function isRegionBox(row: { label: string }): boolean {
   return row.label.startsWith("region:");
 }
 
@@ -166,7 +166,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
   LocalizationResult: {
     analysisId: (r) => r.analysis.id,
     boxes: async (r, _a, ctx) =>
-      (await loadersOf(ctx).boxesByAnalysis.load(r.analysis.id))
+      (await loadersOf(ctx).boxGeometryByAnalysis.load(r.analysis.id))
         .filter((b) => !isRegionBox(b))
         .map((b) => ({ label: b.label, x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2, score: b.score })),
     heatmaps: async (r, _a, ctx) => {
@@ -181,7 +181,7 @@ export const typeResolvers: Resolvers<GatewayContext> = {
     },
     // Region-head boxes are stored as LocalizationBox rows labelled "region:<name>" (see README).
     regions: async (r, _a, ctx) =>
-      (await loadersOf(ctx).boxesByAnalysis.load(r.analysis.id))
+      (await loadersOf(ctx).boxGeometryByAnalysis.load(r.analysis.id))
         .filter(isRegionBox)
         .map((b) => ({ region: b.label.slice("region:".length), x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2 })),
   },
