@@ -101,7 +101,6 @@ async function main(): Promise<void> {
           // one secret for every restart, so tokens issued before a crash stay valid
           env: {
             ...shared,
-            NODE_ENV: "production",
             GATEWAY_PORT: String(config.port),
             AUTH_TOKEN_SECRET: config.tokenSecret ?? randomBytes(32).toString("hex"),
             // DICOM in: one gateway here, so it follows the PACS's /changes; only mapped AE titles are ingested

@@ -92,7 +92,6 @@ export async function startPlatform(cfg: BenchConfig, baseEnv: Record<string, st
       "services/gateway/src/main.ts",
       {
         ...common,
-        NODE_ENV: "production", // as deployed (scripts/main.ts): graphql-js without its development checks
         GATEWAY_HOST: "127.0.0.1",
         GATEWAY_PORT: String(gatewayPort),
         GATEWAY_INSTANCE_ID: `bench-${runId}`,

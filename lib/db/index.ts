@@ -111,7 +111,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     apiKeys: createApiKeyRepository(prisma),
     patients: createPatientRepository(prisma, sql),
     studies: createStudyRepository(prisma),
-    listings: createListingRepository(prisma),
+    listings: createListingRepository(prisma, sql),
     images: createImageRepository(prisma, sql),
     analyses: createAnalysisRepository(prisma, topics, sql),
     results: createResultRepository(prisma, topics, sql),

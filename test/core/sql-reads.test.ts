@@ -100,6 +100,18 @@ test("the direct SQL page readers return exactly what the Prisma channel returns
     [0, 1],
     "sentences in index order",
   );
+  // the boxes (LocalizationResult.boxes/regions) are the stored rows' drawing fields without the heatmap, in label/rank order
+  const geometry = await direct.results.boxesByAnalysisIds(s.tenantId, ids);
+  const stored = await ctx.db.prisma.localizationBox.findMany({
+    where: { analysisId: { in: ids } },
+    orderBy: [{ label: "asc" }, { rank: "asc" }],
+    select: { analysisId: true, label: true, rank: true, x1: true, y1: true, x2: true, y2: true, score: true },
+  });
+  assert.deepEqual(
+    geometry,
+    ids.map((id) => stored.filter((b) => b.analysisId === id)),
+    "boxes are the stored rows' drawing fields, in the same order",
+  );
   // another tenant's ids return nothing
   const other = await seedStudy(ctx.repos, "sqlreads-other");
   assert.deepEqual(await direct.results.findingsByAnalysisIds(other.tenantId, ids), [[], [], [], []]);

@@ -6,13 +6,15 @@ import { createKafka } from "../../../lib/kafka/index.ts";
 import { createConfiguredImageStore } from "../../../lib/images/pacs-store.ts";
 import { ConfigError } from "../../../lib/errors/index.ts";
 import { loadGatewayConfig } from "./config.ts";
-import { createGateway } from "./gateway.ts";
+import { loadGraphql } from "./graphql/mode.ts";
 import { createLogger } from "./logger.ts";
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
+  // graphql's mode is fixed by its first import: before gateway.ts (Apollo, our resolvers) is loaded
+  loadGraphql(config.graphql.developmentChecks, process.env);
+  const { createGateway } = await import("./gateway.ts");
   const logger = createLogger("gateway", config.logLevel);
-  if (!config.graphql.productionMode) logger.info("graphql-js runs its development checks (NODE_ENV is not production)");
   // connection errors (PostgreSQL restarting) are logged and survived; /readyz says 503 until a query works again
   const db = createDb(config.databaseUrl, { name: "gateway", onError: (event) => logger.warn("database connection error", { ...event }) });
   const kafka = createKafka({

@@ -2,7 +2,7 @@
 // nested fields through the request's DataLoaders (never a query per parent row).
 import type { Resolvers } from "../../generated/resolvers.ts";
 import { loadersOf, type GatewayContext } from "../context.ts";
-import type { AnalysisModel, BoxRow, FindingModel } from "../models.ts";
+import type { AnalysisModel, FindingModel } from "../models.ts";
 import { connection, decodeCursor, pageSize } from "../pagination.ts";
 import { tasksFromManifest } from "../ontology.ts";
 import { studyFhirBundle } from "./fhir.ts";
@@ -44,7 +44,7 @@ function latestSucceeded(analyses: AnalysisModel[], task: AnalysisModel["task"])
     .sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0))[0];
 }
 
-function isRegionBox(row: BoxRow): boolean {
+function isRegionBox(row: { label: string }): boolean {
   return row.label.startsWith("region:");
 }
 
