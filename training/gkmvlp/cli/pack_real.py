@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..train.real_pack import CODECS
 from ._common import main_wrapper, print_json
 
 
@@ -18,7 +19,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--splits", default="train,val", help="comma-separated splits to pack (default train,val)")
     p.add_argument("--size", default="tiny", choices=["tiny", "small", "base"], help="model preset (input size)")
-    p.add_argument("--codec", default="WEBP", choices=["WEBP", "JPEG"])
+    p.add_argument("--codec", default="WEBP", choices=CODECS)
     p.add_argument("--quality", type=int, default=85, help="1..95 (WebP 85: about 2 kB a 128 px film)")
     args = p.parse_args(argv)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..ontology import LABELS
 from ..train.checkpoint import load_model
 from ..train.real_batches import read_corpus
 from ..train.real_pack import RealPack, film_arrays, is_packed
@@ -34,8 +35,6 @@ def head_probs(checkpoint: str | Path, corpus: str | Path, rows: list[dict], dev
         x = torch.from_numpy(((np.stack(grays)[:, None] - cfg.mean) / cfg.std).astype(np.float32)).to(device)
         o = model.encode_image(x)
         out.append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])).cpu().numpy())
-    from ..ontology import LABELS
-
     return np.concatenate(out) if out else np.zeros((0, len(LABELS))), list(LABELS)
 
 

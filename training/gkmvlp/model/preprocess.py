@@ -94,11 +94,15 @@ def area_resize(sq: np.ndarray, size: int) -> np.ndarray:
     return (w @ sq) @ w.T
 
 
-def preprocess_array(gray: np.ndarray, size: int, mean: float, std: float) -> tuple[np.ndarray, Letterbox]:
+def letterbox_resize(gray: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """The model square before normalization: [size, size] float64 in the input's range, and its letterbox."""
     sq, lb = letterbox(gray)
-    v = area_resize(sq, size)
-    x = ((v - mean) / std).astype(np.float32)[None, None]
-    return x, Letterbox(lb.width, lb.height, size / lb.side, lb.pad_x, lb.pad_y, lb.side)
+    return area_resize(sq, size), Letterbox(lb.width, lb.height, size / lb.side, lb.pad_x, lb.pad_y, lb.side)
+
+
+def preprocess_array(gray: np.ndarray, size: int, mean: float, std: float) -> tuple[np.ndarray, Letterbox]:
+    v, lb = letterbox_resize(gray, size)
+    return ((v - mean) / std).astype(np.float32)[None, None], lb
 
 
 def preprocess_file(path: str | Path, size: int, mean: float, std: float) -> tuple[np.ndarray, Letterbox]:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..model.config import ModelConfig
 from ..model.heads import ANATOMY
-from ..model.preprocess import Letterbox, area_resize, decode_gray, letterbox, mask_to_grid
+from ..model.preprocess import decode_gray, letterbox_resize, mask_to_grid
 from ..ontology import REGION_INDEX, REGIONS
 from .batches import DataError
 
@@ -49,10 +49,9 @@ def film_arrays(root: Path, row: dict[str, Any], cfg: ModelConfig) -> dict[str, 
         gray = decode_gray(root / row["image"])
     except (FileNotFoundError, ValueError, OSError) as e:
         raise DataError(f"real film {row['id']}: {e}") from e
-    sq, lb = letterbox(gray)  # as preprocess_array, kept in float64 so the unpacked path's pixels do not change
-    lb = Letterbox(lb.width, lb.height, cfg.image_size / lb.side, lb.pad_x, lb.pad_y, lb.side)
+    gray, lb = letterbox_resize(gray, cfg.image_size)  # preprocess_array's square, before normalization
     out = {
-        "gray": area_resize(sq, cfg.image_size),
+        "gray": gray,
         "boxes": np.zeros((R, 4), np.float32),
         "vis": np.zeros(R, np.float32),
         "anat": np.zeros((len(ANATOMY), a_grid, a_grid), np.float32),
