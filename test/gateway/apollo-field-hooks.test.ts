@@ -8,16 +8,7 @@ import { buildSchema } from "../../services/gateway/src/graphql/schema.ts";
 import { createApollo } from "../../services/gateway/src/graphql/apollo.ts";
 import type { GatewayContext } from "../../services/gateway/src/graphql/context.ts";
 import { createLogger } from "../../services/gateway/src/logger.ts";
-
-const LIMITS = {
-  maxDocumentBytes: 16 * 1024,
-  maxTokens: 2500,
-  maxDepth: 10,
-  maxCost: 50_000,
-  maxAliases: 30,
-  maxRootFields: 20,
-  maxSelections: 2000,
-};
+import { TEST_QUERY_LIMITS as LIMITS } from "./query-limits.ts";
 
 test("Apollo leaves the schema's resolvers unwrapped after executing an operation", async () => {
   const schema = buildSchema();

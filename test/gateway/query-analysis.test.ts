@@ -5,19 +5,11 @@ import assert from "node:assert/strict";
 import { parse } from "graphql";
 import { buildSchema } from "../../services/gateway/src/graphql/schema.ts";
 import { analyseDocument } from "../../services/gateway/src/graphql/limits/analyse.ts";
-import { preflight, type QueryLimits } from "../../services/gateway/src/graphql/limits/preflight.ts";
+import { preflight } from "../../services/gateway/src/graphql/limits/preflight.ts";
 import { chainedFragments } from "./attacks.ts";
+import { TEST_QUERY_LIMITS as LIMITS } from "./query-limits.ts";
 
 const schema = buildSchema();
-const LIMITS: QueryLimits = {
-  maxDocumentBytes: 16384,
-  maxTokens: 2500,
-  maxDepth: 10,
-  maxCost: 50_000,
-  maxAliases: 30,
-  maxRootFields: 20,
-  maxSelections: 2000,
-};
 
 test("chained fragment spreads are analysed in work proportional to the document", () => {
   for (const levels of [10, 20, 30]) {

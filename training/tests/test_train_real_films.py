@@ -118,45 +118,11 @@ def test_closed_questions_draw_absent_findings_at_random_not_in_a_fixed_order():
 
 
 def test_finetune_on_synthetic_and_real_films_runs_and_skips_reportless_films_in_the_decoder(corpus, tmp_path):
-    from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
-    from gkmvlp.train.config import resolve
-    from gkmvlp.train.loop import run
+    from micro_runs import micro_base, micro_synth, pretrain_then_finetune
 
-    data = generate_dataset(
-        GeneratorConfig(image_size=64),
-        tmp_path / "synth",
-        {"train": 8, "val": 4, "test": 4},
-        seed=3,
-        dicom_subset=0,
-        progress=False,
-    )
-    base = {
-        "data": str(data),
-        "model": dict(MICRO),
-        "batch_size": 4,
-        "warmup_steps": 1,
-        "log_every": 1,
-        "ckpt_every": 100,
-        "vocab_size": 300,
-        "teacher_forcing_steps": 0,
-    }
-    pre = run(
-        resolve({**base, "stage": "pretrain", "out": str(tmp_path / "pre"), "steps": 2, "real_corpus": str(corpus)})
-    )
-    ft = run(
-        resolve(
-            {
-                **base,
-                "stage": "finetune",
-                "out": str(tmp_path / "ft"),
-                "steps": 3,
-                "decoder_steps": 2,
-                "init_from": str(pre),
-                "real_corpus": str(corpus),
-                "real_share": 0.5,
-                "loss": {"lm": 0.0},
-            }
-        )
+    base = micro_base(micro_synth(tmp_path), dict(MICRO))
+    ft = pretrain_then_finetune(
+        tmp_path, base, corpus, {"steps": 3, "decoder_steps": 2, "real_share": 0.5, "loss": {"lm": 0.0}}
     )
     blob = torch.load(ft, map_location="cpu")
     assert blob["step"] == 5 and blob["config"]["real_corpus"] == str(corpus)

@@ -10,7 +10,7 @@ from gkmvlp.model.config import preset
 from gkmvlp.tokenizer import WordPieceTokenizer
 from gkmvlp.train.batches import DataError
 from gkmvlp.train.budget import BUDGET_PROBE_STEPS, BUDGET_WARMUP_STEPS, FULL_STEP_COST, fit_to_budget
-from gkmvlp.train.config import TrainConfig, resolve
+from gkmvlp.train.config import TrainConfig
 from gkmvlp.train.real_batches import build_real_tensors, read_corpus
 from gkmvlp.train.real_pack import pack_corpus
 
@@ -66,33 +66,13 @@ def test_bad_device_and_budget_are_listed_as_config_problems():
 
 
 def test_a_time_budgeted_finetune_on_a_packed_corpus_stops_early_and_records_its_steps(corpus, tmp_path):  # noqa: F811
-    from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
-    from gkmvlp.train.loop import run
+    from micro_runs import micro_base, micro_synth, pretrain_then_finetune
 
-    data = generate_dataset(
-        GeneratorConfig(image_size=64), tmp_path / "synth", {"train": 8, "val": 4, "test": 4}, seed=3,
-        dicom_subset=0, progress=False,
-    )  # fmt: skip
-    base = {"data": str(data), "model": {**MICRO, "anatomy_head": True, "anatomy_subcells": 2}, "batch_size": 4}
-    base |= {"warmup_steps": 1, "log_every": 10, "ckpt_every": 1000, "vocab_size": 300, "teacher_forcing_steps": 0}
+    model = {**MICRO, "anatomy_head": True, "anatomy_subcells": 2}
+    base = micro_base(micro_synth(tmp_path), model, log_every=10, ckpt_every=1000)
     pack = tmp_path / "pack"
     pack_corpus(corpus, pack, micro_cfg(), ("train",))
-    pre = run(
-        resolve({**base, "stage": "pretrain", "out": str(tmp_path / "pre"), "steps": 2, "real_corpus": str(pack)})
-    )
-    ft = run(
-        resolve(
-            {
-                **base,
-                "stage": "finetune",
-                "out": str(tmp_path / "ft"),
-                "steps": 100_000,
-                "init_from": str(pre),
-                "real_corpus": str(pack),
-                "time_budget_s": 3.0,
-            }
-        )
-    )
+    ft = pretrain_then_finetune(tmp_path, base, pack, {"steps": 100_000, "time_budget_s": 3.0})
     blob = torch.load(ft, map_location="cpu")
     assert BUDGET_WARMUP_STEPS + BUDGET_PROBE_STEPS < blob["step"] < 100_000
     assert blob["config"]["steps"] == blob["step"]

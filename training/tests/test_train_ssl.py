@@ -42,15 +42,11 @@ def test_the_ssl_term_is_refused_outside_pretraining_or_without_real_films():
 
 
 def test_pretraining_with_the_ssl_term_logs_it_and_moves_the_vision_encoder(corpus, tmp_path):  # noqa: F811
-    from gkmvlp.data.synthetic import GeneratorConfig, generate_dataset
+    from micro_runs import micro_base, micro_synth
+
     from gkmvlp.train.loop import run
 
-    data = generate_dataset(
-        GeneratorConfig(image_size=64), tmp_path / "synth", {"train": 8, "val": 4, "test": 4}, seed=3,
-        dicom_subset=0, progress=False,
-    )  # fmt: skip
-    base = {"data": str(data), "model": dict(MICRO), "batch_size": 4, "warmup_steps": 1, "log_every": 1}
-    base |= {"vocab_size": 300, "teacher_forcing_steps": 0, "stage": "pretrain", "steps": 3, "real_corpus": str(corpus)}
+    base = micro_base(micro_synth(tmp_path), dict(MICRO), stage="pretrain", steps=3, real_corpus=str(corpus))
     blob = torch.load(run(resolve({**base, "out": str(tmp_path / "ssl"), "real_ssl": 1.0, "ssl_batch_size": 4})))
     assert all("ssl" in row and row["ssl"] > 0 for row in blob["history"])
     plain = torch.load(run(resolve({**base, "out": str(tmp_path / "plain")})))
