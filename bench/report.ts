@@ -65,7 +65,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
   L.push(`| worker_vs_ort | ≤ 1.10 | ${f(s.worker_vs_ort, 3)}${rng(s.worker_vs_ort_range)} | ${yes(s.targets.worker_vs_ort.met)} |`);
   L.push(`| ort_vs_torch | ≥ 2 | ${f(s.ort_vs_torch, 2)}${rng(s.ort_vs_torch_range)} | ${yes(s.targets.ort_vs_torch.met)} |`);
   L.push(
-    `| pipeline_efficiency | ≥ 0.85 | ${f(s.pipeline_efficiency, 3)}${rng(s.pipeline_efficiency_range)} | ${yes(s.targets.pipeline_efficiency.met)} |`,
+    `| pipeline_efficiency (≥ 0.85 where the model dominates the machine's CPU) | ≥ 0.6 | ${f(s.pipeline_efficiency, 3)}${rng(s.pipeline_efficiency_range)} | ${yes(s.targets.pipeline_efficiency.met)} |`,
   );
   L.push(
     `| db_queries_per_request page 10 vs 100 | equal (no N+1) | ${s.db_queries_per_request ? `${s.db_queries_per_request["10"]} vs ${s.db_queries_per_request["100"]}` : "—"} | ${yes(s.targets.no_n_plus_1.met)} |`,
@@ -80,6 +80,9 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
   L.push(`| max_encoder_batch under the pipeline load | ≥ 4 | ${f(s.max_encoder_batch, 0)} | ${yes(s.targets.max_encoder_batch.met)} |`);
   L.push(`| result_write_p50_ms per study (one job) | ≤ 20 | ${f(s.result_write_p50_ms, 1)} | ${yes(s.targets.result_write_p50_ms.met)} |`);
   L.push(`| e2e_p95_ms under the pipeline load | ≤ 1000 | ${f(s.e2e_p95_ms, 0)} | ${yes(s.targets.e2e_p95_ms.met)} |`);
+  L.push(
+    `| gateway CPU per request, page of 10 with nested results | ≤ 20 ms | ${f(s.gateway_cpu_ms_per_request, 1)} | ${yes(s.targets.gateway_cpu_ms_per_request.met)} |`,
+  );
   if (s.pipeline_more_workers)
     L.push(
       `| pipeline_efficiency with ${s.pipeline_more_workers} worker processes (same rounds, run after the one-worker rounds) | — | ${f(s.pipeline_efficiency_more_workers, 3)}${rng(s.pipeline_efficiency_more_workers_range)} | |`,
@@ -244,7 +247,7 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       L.push(
         "",
         `Queue wait by the order in which a study's four tasks started (p50 ms, alone): ${st.unloaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}; under load: ${st.loaded.queued_by_position_ms.map((v) => f(v)).join(" → ")}. ` +
-          "All four messages of a study carry the study id as key, so they share a partition and the worker handles them one after another.",
+          "A study's requested tasks travel as one job message (keyed by study, so jobs spread over the partitions): the four start together.",
         "",
       );
     }
@@ -255,13 +258,15 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
     const enc = ws?.engine?.encoder;
     if (enc) {
       L.push(
-        `The worker process's engine ran its encoder ${enc.runs} times for ${enc.images} images (largest micro-batch ${enc.maxBatch}; cache ${ws?.engine?.cache?.hits ?? "?"} hits, ${ws?.engine?.cache?.misses ?? "?"} misses): ` +
-          "with a study's tasks serialised on one partition and images decoded one at a time, the micro-batcher rarely sees two images at once.",
+        `The worker process's engine ran its encoder ${enc.runs} times for ${enc.images} images (${f(enc.images / Math.max(1, enc.runs), 2)} per run; largest micro-batch ${enc.maxBatch}; cache ${ws?.engine?.cache?.hits ?? "?"} hits, ${ws?.engine?.cache?.misses ?? "?"} misses).`,
         "",
       );
     }
     if (ws?.tasks) {
-      L.push("Where the worker's time went (its own /stats, p50 ms per message):", "");
+      L.push(
+        "Where the worker's time went (its own /stats, p50 ms per job message; a job's timings are recorded for each of its succeeded tasks, so the rows of one job's tasks agree):",
+        "",
+      );
       L.push(
         "| task | count | total | image load | encode (or wait for the shared encode) | inference | result write |",
         "| --- | --- | --- | --- | --- | --- | --- |",

@@ -56,13 +56,16 @@ export interface BenchResults {
 export const TARGETS = {
   worker_vs_ort: { op: "<=", value: 1.1 },
   ort_vs_torch: { op: ">=", value: 2 },
-  pipeline_efficiency: { op: ">=", value: 0.85 },
+  // issue 13 sets 0.6 for this 2-core machine (the platform's processes share the cores the bare model has to
+  // itself); the earlier 0.85 aim is kept in the report as the aim for a machine where the model dominates
+  pipeline_efficiency: { op: ">=", value: 0.6 },
   // issue 13 (the analysis path)
   platform_cpu_ratio: { op: "<=", value: 2 },
   db_roundtrips_per_study: { op: "<=", value: 6 },
   max_encoder_batch: { op: ">=", value: 4 },
   result_write_p50_ms: { op: "<=", value: 20 },
   e2e_p95_ms: { op: "<=", value: 1000 },
+  gateway_cpu_ms_per_request: { op: "<=", value: 20 },
 } as const;
 
 type WorkerStats = { tasks?: Record<string, { writeP50Ms: number | null }>; engine?: { encoder?: { maxBatch?: number } } };
@@ -103,6 +106,7 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
   const more = r.pipelineMoreWorkers;
   const roundTrips = r.pipeline?.db_roundtrips_per_study ?? null;
   const e2eP95 = r.pipeline?.e2e_ms.p95 ?? null;
+  const gatewayCpu = r.gateway?.cpu_ms_per_request.gateway ?? null;
   return {
     tasks,
     worker_vs_ort: wvo,
@@ -127,6 +131,7 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
     result_write_p50_ms: writeP50,
     gateway_rps: r.gateway?.gateway_rps ?? null,
     gateway_p95_ms: r.gateway?.latency_ms.p95 ?? null,
+    gateway_cpu_ms_per_request: gatewayCpu,
     db_queries_per_request: dbq,
     no_n_plus_1: dbq ? dbq["10"] === dbq["100"] : null,
     rss_mb: { gateway: r.gateway?.rss_mb.gateway ?? r.pipeline?.rss_mb.gateway ?? null, worker: r.pipeline?.rss_mb.worker ?? null },
@@ -134,13 +139,14 @@ export function summarize(cfg: BenchConfig, r: BenchResults) {
     targets: {
       worker_vs_ort: { target: "<= 1.10", met: met("worker_vs_ort", wvo) },
       ort_vs_torch: { target: ">= 2", met: met("ort_vs_torch", ovt) },
-      pipeline_efficiency: { target: ">= 0.85", met: met("pipeline_efficiency", eff) },
+      pipeline_efficiency: { target: ">= 0.6", met: met("pipeline_efficiency", eff) },
       no_n_plus_1: { target: "page 10 == page 100", met: dbq ? dbq["10"] === dbq["100"] : null },
       platform_cpu_ratio: { target: "<= 2.0", met: met("platform_cpu_ratio", cpuRatio) },
       db_roundtrips_per_study: { target: "<= 6", met: met("db_roundtrips_per_study", roundTrips) },
       max_encoder_batch: { target: ">= 4", met: met("max_encoder_batch", maxBatch) },
       result_write_p50_ms: { target: "<= 20", met: met("result_write_p50_ms", writeP50) },
       e2e_p95_ms: { target: "<= 1000", met: met("e2e_p95_ms", e2eP95) },
+      gateway_cpu_ms_per_request: { target: "<= 20", met: met("gateway_cpu_ms_per_request", gatewayCpu) },
     },
     threads: cfg.threads,
     rounds: cfg.rounds,

@@ -8,8 +8,8 @@
 #   nohup nice -n 19 training/gkmvlp/configs/run-real.sh > training/runs/real.log 2>&1 &
 # Knobs (env): REAL_DIR, REAL_CLONES (folder of the source clones; default /work/.mirror),
 #   REAL_CORPUS, REAL_TRAIN, REAL_SIZE, REAL_PRE_STEPS, REAL_FT_STEPS, REAL_DEC_STEPS, REAL_THREADS,
-#   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder), REAL_FT_CONFIG (fine-tune config file in
-#   configs/, default real-finetune.json).
+#   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder), REAL_PRE_CONFIG and REAL_FT_CONFIG
+#   (pre-training and fine-tune config files in configs/, default real-pretrain.json and real-finetune.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 DIR="${REAL_DIR:-$ROOT/training/runs/real}"
@@ -36,7 +36,7 @@ if [ ! -f "$DIR/synth/dataset.json" ]; then
     --image-size 128 --dicom 0 --previews 0 --workers "$THREADS" --overwrite
 fi
 log "pre-training ($SIZE)"
-quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain.json" --size "$SIZE" --data "$DIR/synth" \
+quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/${REAL_PRE_CONFIG:-real-pretrain.json}" --size "$SIZE" --data "$DIR/synth" \
   --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
 log "fine-tuning on synthetic + real films"
 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
