@@ -34,6 +34,11 @@ from .stats import auc, auc_ci, auc_permutation_p, macro_auc_ci, mean_ci
 MIN_POSITIVES = 5
 
 
+def scorable(y: np.ndarray) -> bool:
+    """Whether a label's AUC is reported on these films: at least MIN_POSITIVES positives and as many negatives."""
+    return len(y) > 0 and MIN_POSITIVES <= int(y.sum()) <= len(y) - MIN_POSITIVES
+
+
 class FilmRunner:
     """One bundle, every graph the evaluation needs; results cached per image path."""
 
@@ -146,7 +151,7 @@ def nih_dev(run: FilmRunner, folder: Path) -> dict[str, Any]:
     for k, lab in enumerate(labels):
         y = np.array([r["labels"][lab] for r in recs if r["labels"].get(lab) is not None])
         s = np.array([p[k] for p, r in zip(probs, recs) if r["labels"].get(lab) is not None])
-        if len(y) and MIN_POSITIVES <= y.sum() <= len(y) - MIN_POSITIVES:
+        if scorable(y):
             per[lab] = auc_figure(y, s)
             if len(y) == len(recs):
                 ys.append(y)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..train.real_batches import read_corpus
-from .real_films import MIN_POSITIVES, FilmRunner, auc_figure
+from .real_films import FilmRunner, auc_figure, scorable
 from .stats import auc, mean_ci
 
 NIH_KEYS = ("nih", "nih128", "nih64", "nih14")
@@ -67,7 +67,7 @@ def labelled_films(run: FilmRunner, corpus: Path, keys: tuple[str, ...], splits:
     per, scored = {}, []
     for k, lab in enumerate(labels):
         yk = y[known[:, k], k]
-        if len(yk) == 0 or not MIN_POSITIVES <= yk.sum() <= len(yk) - MIN_POSITIVES:
+        if not scorable(yk):
             continue
         per[lab] = auc_figure(yk, probs[known[:, k], k])
         scored.append(k)

@@ -17,7 +17,7 @@ from ..ontology import LABELS
 from ..train.checkpoint import load_model
 from ..train.real_batches import read_corpus
 from ..train.real_pack import RealPack, film_arrays, is_packed
-from .real_films import MIN_POSITIVES
+from .real_films import scorable
 from .real_splits import NIH_KEYS, _key
 from .stats import auc
 
@@ -45,7 +45,7 @@ def val_scores(checkpoint: str | Path, corpus: str | Path, device: str = "cpu", 
     for k, lab in enumerate(labels):
         sel = [i for i, r in enumerate(rows) if lab in r["labels"]]
         y = np.array([rows[i]["labels"][lab] == 1 for i in sel], bool)
-        if len(y) and MIN_POSITIVES <= y.sum() <= len(y) - MIN_POSITIVES:
+        if scorable(y):
             per[lab] = round(auc(y, probs[sel, k]), 4)
     pn = [i for i, r in enumerate(rows) if _key(r) == "nih" and "Pneumonia" in r["labels"]]
     y = np.array([rows[i]["labels"]["Pneumonia"] == 1 for i in pn], bool)
