@@ -117,7 +117,7 @@ export function createRepositories(prisma: PrismaClient, options: RepositoryOpti
     results: createResultRepository(prisma, topics, sql),
     reviews: createReviewRepository(prisma),
     modelVersions: createModelVersionRepository(prisma),
-    audit: createAuditRepository(prisma),
+    audit: createAuditRepository(prisma, sql),
     heartbeats: createHeartbeatRepository(prisma),
     processedMessages: createProcessedMessageRepository(prisma),
     outbox: createOutboxRepository(prisma),
