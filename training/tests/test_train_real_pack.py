@@ -11,7 +11,7 @@ from gkmvlp.tokenizer import WordPieceTokenizer
 from gkmvlp.train.batches import DataError
 from gkmvlp.train.budget import BUDGET_PROBE_STEPS, BUDGET_WARMUP_STEPS, FULL_STEP_COST, fit_to_budget
 from gkmvlp.train.config import TrainConfig
-from gkmvlp.train.real_batches import build_real_tensors, read_corpus
+from gkmvlp.train.real_batches import build_real_tensors, read_corpus, real_pixels
 from gkmvlp.train.real_pack import pack_corpus
 
 
@@ -34,6 +34,19 @@ def test_a_packed_corpus_gives_the_same_films_labels_boxes_and_anatomy(corpus, t
     # pixels differ by the lossy coding only (noise films are its worst case; real films code far closer)
     diff = (a.arrays["pixel_values"] - b.arrays["pixel_values"]).abs() * cfg.std
     assert float(diff.mean()) < 0.03 and float(diff.max()) < 0.5
+
+
+def test_the_pixels_alone_are_the_pixels_of_the_full_tensors_packed_or_not(corpus, tmp_path):  # noqa: F811
+    cfg = micro_cfg()
+    pack_corpus(corpus, tmp_path / "pack", cfg, ("train",))
+    tok = WordPieceTokenizer.train(["is there pneumonia"], vocab_size=200)
+    for root in (corpus, tmp_path / "pack"):
+        rows = read_corpus(root, "train")
+        full = build_real_tensors(root, rows, cfg, tok, ["yes", "no"]).arrays["pixel_values"]
+        alone = real_pixels(root, rows, cfg)
+        assert alone.dtype == torch.float32 and torch.equal(alone, full), root
+    with pytest.raises(DataError, match="not in the packed corpus"):
+        real_pixels(tmp_path / "pack", [{"id": "no-such-film"}], cfg)
 
 
 def test_a_pack_made_for_another_input_size_is_refused_with_the_reason(corpus, tmp_path):  # noqa: F811

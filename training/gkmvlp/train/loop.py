@@ -150,16 +150,16 @@ def add_real_films(
     return merged, np.sort(draws)
 
 
-def ssl_films(cfg: TrainConfig, tok: WordPieceTokenizer, answers: list[str]) -> torch.Tensor | None:
+def ssl_films(cfg: TrainConfig) -> torch.Tensor | None:
     """The real training films' pixels for the self-supervised term (None when cfg.real_ssl is off)."""
     if not cfg.real_ssl:
         return None
-    from .real_batches import build_real_tensors, read_corpus
+    from .real_batches import read_corpus, real_pixels
 
     rows = read_corpus(cfg.real_corpus, "train")
     if not rows:
         raise ValueError(f"real corpus {cfg.real_corpus} has no frontal training films")
-    pixels = build_real_tensors(cfg.real_corpus, rows, cfg.model, tok, answers, seed=cfg.seed).arrays["pixel_values"]
+    pixels = real_pixels(cfg.real_corpus, rows, cfg.model)
     print(f"[train] self-supervised term on {len(pixels)} real films (weight {cfg.real_ssl})")
     return pixels
 
@@ -192,7 +192,7 @@ def run(
     dev = torch.device(cfg.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {cfg.device!r} asked for, but torch sees no CUDA device")
-    ssl_pixels = ssl_films(cfg, tok, answers)
+    ssl_pixels = ssl_films(cfg)
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
         missing, unexpected = model.load_state_dict(init_blob["model"], strict=False)

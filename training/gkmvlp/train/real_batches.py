@@ -23,7 +23,7 @@ from ..model.heads import ANATOMY
 from ..ontology import LABEL_INDEX, LABELS, REGIONS
 from ..tokenizer import WordPieceTokenizer
 from .batches import DataError, TensorSet
-from .real_pack import RealPack, film_arrays, is_packed, mask_box
+from .real_pack import RealPack, film_arrays, film_gray, is_packed, mask_box
 
 
 def read_corpus(root: str | Path, split: str | None = None, frontal_only: bool = True) -> list[dict[str, Any]]:
@@ -57,6 +57,19 @@ def closed_questions(labels: dict[str, int], rng: np.random.Generator, n: int = 
             ("Is this chest X-ray normal?", "yes" if labels["No Finding"] == 1 else "no", LABEL_INDEX["No Finding"])
         )
     return out
+
+
+def real_pixels(
+    root: str | Path, rows: list[dict[str, Any]], cfg: ModelConfig, desc: str = "real pixels"
+) -> torch.Tensor:
+    """The films' normalized pixels [n, 1, S, S] alone (no masks, labels or questions): for the self-supervised term."""
+    root = Path(root)
+    pix = np.zeros((len(rows), 1, cfg.image_size, cfg.image_size), np.float32)
+    pack = RealPack(root, cfg) if is_packed(root) else None
+    for i, r in enumerate(tqdm(rows, desc=f"load {desc}", leave=False, mininterval=2)):
+        gray = pack.gray(r["id"]) if pack is not None else film_gray(root, r, cfg)[0]
+        pix[i, 0] = (gray - cfg.mean) / cfg.std
+    return torch.from_numpy(pix)
 
 
 def build_real_tensors(

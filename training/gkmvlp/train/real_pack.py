@@ -41,15 +41,20 @@ def mask_box(mask: np.ndarray) -> list[float] | None:
     return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
 
 
-def film_arrays(root: Path, row: dict[str, Any], cfg: ModelConfig) -> dict[str, np.ndarray]:
-    """One corpus film as the model sees it: `gray` (the letterboxed, resized image in [0, 1]), region boxes
-    in model coordinates with their visibility, and anatomy coverage grids with what is known."""
-    R, a_grid = len(REGIONS), cfg.grid * cfg.anatomy_subcells
+def film_gray(root: Path, row: dict[str, Any], cfg: ModelConfig):
+    """One corpus film's pixels as the model sees them (letterboxed and resized, in [0, 1]) and its letterbox."""
     try:
         gray = decode_gray(root / row["image"])
     except (FileNotFoundError, ValueError, OSError) as e:
         raise DataError(f"real film {row['id']}: {e}") from e
-    gray, lb = letterbox_resize(gray, cfg.image_size)  # preprocess_array's square, before normalization
+    return letterbox_resize(gray, cfg.image_size)  # preprocess_array's square, before normalization
+
+
+def film_arrays(root: Path, row: dict[str, Any], cfg: ModelConfig) -> dict[str, np.ndarray]:
+    """One corpus film as the model sees it: `gray` (the letterboxed, resized image in [0, 1]), region boxes
+    in model coordinates with their visibility, and anatomy coverage grids with what is known."""
+    R, a_grid = len(REGIONS), cfg.grid * cfg.anatomy_subcells
+    gray, lb = film_gray(root, row, cfg)
     out = {
         "gray": gray,
         "boxes": np.zeros((R, 4), np.float32),
@@ -160,13 +165,17 @@ class RealPack:
         self.coded, self.offsets = z["coded"], z["offsets"]
         self.boxes, self.vis, self.anat, self.anat_known = z["boxes"], z["vis"], z["anat"], z["anat_known"]
 
-    def film(self, film_id: str) -> dict[str, np.ndarray]:
+    def gray(self, film_id: str) -> np.ndarray:
         j = self.index.get(film_id)
         if j is None:
             raise DataError(f"film {film_id} is not in the packed corpus")
-        blob = self.coded[self.offsets[j] : self.offsets[j + 1]].tobytes()
+        return decode_image(self.coded[self.offsets[j] : self.offsets[j + 1]].tobytes())
+
+    def film(self, film_id: str) -> dict[str, np.ndarray]:
+        gray = self.gray(film_id)  # a DataError for a film the pack does not hold
+        j = self.index[film_id]
         return {
-            "gray": decode_image(blob),
+            "gray": gray,
             "boxes": self.boxes[j].astype(np.float32),
             "vis": self.vis[j].astype(np.float32),
             "anat": self.anat[j].astype(np.float32) / 255.0,
