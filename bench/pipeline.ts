@@ -38,7 +38,8 @@ export interface PipelineResults {
    *  included, nested trigger statements not; each is one round trip), null when the extension is unavailable */
   db_roundtrips_per_study: number | null;
   /** the statements behind that figure, most frequent first: calls per study and the statement's text */
-  db_statements_per_study: { calls: number; query: string }[];
+  /** calls per study and PostgreSQL execution time per study (pg_stat_statements total_exec_time) */
+  db_statements_per_study: { calls: number; exec_ms: number; query: string }[];
 }
 
 type Log = (line: string) => void;
@@ -267,7 +268,7 @@ export async function runPipelinePhase(
     const cpu: Record<string, number> = {};
     const statements = await statementCounter(p);
     let roundTrips = 0;
-    const byStatement = new Map<string, { calls: number; query: string }>();
+    const byStatement = new Map<string, { calls: number; execMs: number; query: string }>();
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? cpuSecondsOfTree(pid) : NaN]));
     let bareCpuMs = 0;
     const platformSps: number[] = [];
@@ -292,8 +293,14 @@ export async function runPipelinePhase(
         const after = cpuNow();
         roundTrips += (await statements.count()) - statementsBefore - statements.ownPerCount;
         for (const [id, now] of await statements.snapshot()) {
-          const delta = now.calls - (snapshotBefore.get(id)?.calls ?? 0);
-          if (delta > 0) byStatement.set(id, { query: now.query, calls: (byStatement.get(id)?.calls ?? 0) + delta });
+          const was = snapshotBefore.get(id);
+          const delta = now.calls - (was?.calls ?? 0);
+          if (delta > 0)
+            byStatement.set(id, {
+              query: now.query,
+              calls: (byStatement.get(id)?.calls ?? 0) + delta,
+              execMs: (byStatement.get(id)?.execMs ?? 0) + now.execMs - (was?.execMs ?? 0),
+            });
         }
         for (const k of Object.keys(pids)) cpu[k] = (cpu[k] ?? 0) + (after[k]! - before[k]!) * 1000;
         const u = process.cpuUsage(own);
@@ -370,7 +377,11 @@ export async function runPipelinePhase(
       db_statements_per_study: [...byStatement.values()]
         .sort((a, b) => b.calls - a.calls)
         .slice(0, 25)
-        .map((x) => ({ calls: round(x.calls / (K * R), 2), query: x.query.replace(/\s+/g, " ").slice(0, 160) })),
+        .map((x) => ({
+          calls: round(x.calls / (K * R), 2),
+          exec_ms: round(x.execMs / (K * R), 2),
+          query: x.query.replace(/\s+/g, " ").slice(0, 160),
+        })),
     };
   } finally {
     clearInterval(sampler);
@@ -383,7 +394,7 @@ async function statementCounter(p: Platform): Promise<{
   available: boolean;
   ownPerCount: number;
   count(): Promise<number>;
-  snapshot(): Promise<Map<string, { calls: number; query: string }>>;
+  snapshot(): Promise<Map<string, { calls: number; execMs: number; query: string }>>;
 }> {
   try {
     await p.db.prisma.$executeRawUnsafe("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
@@ -391,10 +402,10 @@ async function statementCounter(p: Platform): Promise<{
     return { available: false, ownPerCount: 0, count: async () => 0, snapshot: async () => new Map() };
   }
   const snapshot = async () => {
-    const rows = await p.db.prisma.$queryRaw<{ id: string; calls: bigint; query: string }[]>`
-      SELECT queryid::text AS id, calls, query FROM pg_stat_statements
+    const rows = await p.db.prisma.$queryRaw<{ id: string; calls: bigint; exec_ms: number; query: string }[]>`
+      SELECT queryid::text AS id, calls, total_exec_time::float8 AS exec_ms, query FROM pg_stat_statements
       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-    return new Map(rows.map((r) => [r.id, { calls: Number(r.calls), query: r.query }]));
+    return new Map(rows.map((r) => [r.id, { calls: Number(r.calls), execMs: Number(r.exec_ms), query: r.query }]));
   };
   const count = async () => {
     const rows = await p.db.prisma.$queryRaw<{ n: bigint }[]>`

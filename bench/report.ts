@@ -229,9 +229,11 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
           "background work of the rounds — relays, the transition-log reader, heartbeats — is included). The most frequent:",
         "",
       );
-      L.push("| per study | statement |", "| --- | --- |");
+      L.push("| per study | execution ms per study (pg_stat_statements) | statement |", "| --- | --- | --- |");
       for (const x of p.db_statements_per_study.slice(0, 15))
-        L.push(`| ${f(x.calls, 2)} | \`${x.query.replace(/\|/g, "\\|").slice(0, 110)}\` |`);
+        L.push(
+          `| ${f(x.calls, 2)} | ${x.exec_ms === undefined ? "–" : f(x.exec_ms, 2)} | \`${x.query.replace(/\|/g, "\\|").slice(0, 110)}\` |`,
+        );
       L.push("");
     }
     if (p.stages) {
