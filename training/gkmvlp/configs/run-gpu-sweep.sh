@@ -16,9 +16,9 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 PACK_TGZ="$(realpath "$1")"
-OUT="$2"
+OUT="$(realpath -m "$2")"  # absolute: the script changes directory below
 PY="${PY:-python3}"
-W="${SWEEP_WORK:-/tmp/sweep}"
+W="$(realpath -m "${SWEEP_WORK:-/tmp/sweep}")"
 PRE_S="${SWEEP_PRE_S:-120}"
 FT_S="${SWEEP_FT_S:-220}"
 DEV="${SWEEP_DEVICE:-cuda}"

@@ -12,14 +12,15 @@
 #   (pre-training and fine-tune config files in configs/, default real-pretrain.json and real-finetune.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-DIR="${REAL_DIR:-$ROOT/training/runs/real}"
-CLONES="${REAL_CLONES:-/work/.mirror}"
-CORPUS="${REAL_CORPUS:-$ROOT/.local/real-corpus}"
+# paths as the caller gave them, made absolute before the script changes directory
+DIR="$(realpath -m "${REAL_DIR:-$ROOT/training/runs/real}")"
+CLONES="$(realpath -m "${REAL_CLONES:-/work/.mirror}")"
+CORPUS="$(realpath -m "${REAL_CORPUS:-$ROOT/.local/real-corpus}")"
 THREADS="${REAL_THREADS:-2}"
 SIZE="${REAL_SIZE:-tiny}"
 VERSION="${REAL_VERSION:-0.5.1}"
 SEED="${REAL_SEED:-0}"
-BUNDLE="${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}"
+BUNDLE="$(realpath -m "${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}")"
 LOG_TAG=real
 source "$ROOT/training/gkmvlp/configs/lib.sh"
 
