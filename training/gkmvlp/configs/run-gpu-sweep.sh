@@ -6,11 +6,13 @@
 #                     tar czf .local/device/pack.tgz -C .local real-pack
 #   on the GPU:       training/gkmvlp/configs/run-gpu-sweep.sh .local/device/pack.tgz "$OUT"
 # Then, here, for the chosen candidate: fit_reliability, export, real_eval as in run-real.sh (--checkpoint OUT/X.pt).
-# Candidates (fixed before any figure; the choice among them is made on validation films only):
-#   recipe     tiny, 0.4.0's recipe (pretrain 1450 x 16, fine-tune 3500 x 16), the CPU run's GPU replica
-#   tiny-aug   tiny, longer (pretrain 4000 x 32, fine-tune up to 12000 x 32), intensity augmentation
-#   small-aug  small (wider, deeper ViT), as tiny-aug
-#   small-aug75  as small-aug with 75 % of the draws real films instead of 60 %
+# Candidates (fixed before any figure; the choice among them is made on validation films only). Every pre-training
+# has the self-supervised term on the real films (real-pretrain-ssl.json), which raised pneumonia vs normal on the
+# CPU runs 0.5.3-0.5.5 (docs/model-card.md):
+#   ssl-recipe  tiny, 0.5.4's recipe (pretrain 1450 x 16, fine-tune real-finetune-0.5.json 3500 x 16), its GPU replica
+#   tiny-aug    tiny, longer (pretrain 4000 x 32, fine-tune up to 12000 x 32), intensity augmentation
+#   small-aug   small (wider, deeper ViT), as tiny-aug
+#   small-aug75 as small-aug with 75 % of the draws real films instead of 60 %
 # Knobs (env): PY (python3), SWEEP_WORK (/tmp/sweep), SWEEP_PRE_S (120), SWEEP_FT_S (220), SWEEP_ONLY (smoke only),
 #   SWEEP_DEVICE (cuda; cpu checks the script here), SWEEP_SYNTH (5000 synthetic training films), SWEEP_WORKERS (16), SWEEP_DEC (600 decoder steps).
 set -uo pipefail
@@ -44,7 +46,7 @@ quiet "$PY" -m gkmvlp.cli.generate --out "$W/synth" --seed 0 --train "${SWEEP_SY
   --dicom 0 --previews 0 --workers "${SWEEP_WORKERS:-16}" --overwrite > "$W/generate.log" || finish 4
 
 pre() {  # name size steps batch
-  quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain.json" --size "$2" --data "$W/synth" \
+  quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain-ssl.json" --size "$2" --data "$W/synth" \
     --real-corpus "$W/real-pack" --out "$W/$1" --steps "$3" --batch-size "$4" --threads 2 --seed 0 --device "$DEV" \
     --time-budget-s "$PRE_S" --no-resume > "$W/$1.log"
 }
@@ -57,8 +59,8 @@ ft() {  # name pretrain config steps batch share
 }
 
 # a few steps of each path first: a mistake costs seconds, not the lease
-log "smoke (pretrain 3 steps, fine-tune 3 + decoder 2 on the GPU)"
-quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/smoke-pretrain.json" --size tiny --data "$W/synth" --steps 3 \
+log "smoke (pretrain 3 steps with the self-supervised term, fine-tune 3 + decoder 2 on the GPU)"
+quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/real-pretrain-ssl.json" --size tiny --data "$W/synth" --steps 3 \
   --image-only-steps 1 --max-train 64 --real-corpus "$W/real-pack" --out "$W/smoke-pre" --device "$DEV" --no-resume > "$W/smoke.log" 2>&1 ||
   { tail -30 "$W/smoke.log" | tee -a "$OUT/sweep.log"; finish 5; }
 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/gpu-finetune-aug.json" --init-from "$W/smoke-pre" --data "$W/synth" \
@@ -75,11 +77,11 @@ pre pre-s32 small 4000 32 &
 wait
 for p in pre-t16 pre-t32 pre-s32; do grep -h "time budget\|Error\|error" "$W/$p.log" | tail -3 | sed "s/^/[$p] /" | tee -a "$OUT/sweep.log"; done
 log "fine-tuning 4 candidates side by side (budget ${FT_S} s each)"
-ft recipe pre-t16 real-finetune.json 3500 16 0.6 &
+ft ssl-recipe pre-t16 real-finetune-0.5.json 3500 16 0.6 &
 ft tiny-aug pre-t32 gpu-finetune-aug.json 12000 32 0.6 &
 ft small-aug pre-s32 gpu-finetune-aug.json 12000 32 0.6 &
 ft small-aug75 pre-s32 gpu-finetune-aug.json 12000 32 0.75 &
 wait
-for f in recipe tiny-aug small-aug small-aug75; do grep -h "time budget\|Error\|error\|checkpoint:" "$W/$f.log" | tail -3 | sed "s/^/[$f] /" | tee -a "$OUT/sweep.log"; done
+for f in ssl-recipe tiny-aug small-aug small-aug75; do grep -h "time budget\|Error\|error\|checkpoint:" "$W/$f.log" | tail -3 | sed "s/^/[$f] /" | tee -a "$OUT/sweep.log"; done
 nvidia-smi --query-gpu=memory.used --format=csv,noheader | tee -a "$OUT/sweep.log"
 finish 0
