@@ -3,20 +3,12 @@
 // must be what the ORM writes and reads back: same columns, UTC time, JSON details, platform events without a tenant.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRepositories, type SqlClient } from "../../lib/db/index.ts";
-import { createTestContext, seedStudy } from "../helpers/index.ts";
+import { createTestContext, reposWithSqlSpy, seedStudy } from "../helpers/index.ts";
 
 test("audit events recorded through the direct SQL channel read back as the ORM's rows, in UTC", async (t) => {
   const ctx = await createTestContext(t);
   const s = await seedStudy(ctx.repos, "auditsql");
-  const names: string[] = [];
-  const spy: SqlClient = {
-    rows: (name, text, values) => {
-      names.push(name);
-      return ctx.db.sql.rows(name, text, values);
-    },
-  };
-  const repos = createRepositories(ctx.db.prisma, { topics: ctx.topics, sql: spy });
+  const { repos, names } = reposWithSqlSpy(ctx);
 
   const before = Date.now();
   const written = await repos.audit.record({

@@ -3,8 +3,7 @@
 // What they list must be what the ORM lists: same rows, order, types (UTC Dates), cursor and filters.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRepositories, type SqlClient } from "../../lib/db/index.ts";
-import { createTestContext, seedStudy } from "../helpers/index.ts";
+import { createTestContext, reposWithSqlSpy, seedStudy } from "../helpers/index.ts";
 
 test("studies pages and counts go through named statements and list what the ORM lists", async (t) => {
   const ctx = await createTestContext(t);
@@ -15,14 +14,7 @@ test("studies pages and counts go through named statements and list what the ORM
   }
   await seedStudy(ctx.repos, "listsql-other"); // another tenant's study is never listed
 
-  const names: string[] = [];
-  const spy: SqlClient = {
-    rows: (name, text, values) => {
-      names.push(name);
-      return ctx.db.sql.rows(name, text, values);
-    },
-  };
-  const repos = createRepositories(ctx.db.prisma, { topics: ctx.topics, sql: spy });
+  const { repos, names } = reposWithSqlSpy(ctx);
   const columns = {
     id: true,
     tenantId: true,

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { TestContext } from "node:test";
 import pg from "pg";
-import { createDb, createRepositories, type Db, type Repositories } from "../../lib/db/index.ts";
+import { createDb, createRepositories, type Db, type Repositories, type SqlClient } from "../../lib/db/index.ts";
 import { createKafka, type ConsumerOptions, type KafkaClient, type KafkaConsumer, type KafkaProducer } from "../../lib/kafka/index.ts";
 import { topicNames, type TopicNames } from "../../lib/events/index.ts";
 import { getTestStack, type TestStack } from "./test-stack.ts";
@@ -118,4 +118,19 @@ export async function createTestContext(t: TestContext, options: { partitions?: 
     },
     defer,
   };
+}
+
+/**
+ * Repositories whose direct SQL channel records each statement's name before running it on the context's pool:
+ * for tests that a path runs named statements (not ORM queries).
+ */
+export function reposWithSqlSpy(ctx: TestCtx): { repos: Repositories; names: string[] } {
+  const names: string[] = [];
+  const sql: SqlClient = {
+    rows: (name, text, values) => {
+      names.push(name);
+      return ctx.db.sql.rows(name, text, values);
+    },
+  };
+  return { repos: createRepositories(ctx.db.prisma, { topics: ctx.topics, sql }), names };
 }
