@@ -15,8 +15,7 @@ import torch
 
 from ..ontology import LABELS
 from ..train.checkpoint import load_model
-from ..train.real_batches import read_corpus
-from ..train.real_pack import RealPack, film_arrays, is_packed
+from ..train.real_batches import read_corpus, real_pixels
 from .real_films import scorable
 from .real_splits import NIH_KEYS, _key
 from .stats import auc
@@ -28,12 +27,10 @@ def head_probs(checkpoint: str | Path, corpus: str | Path, rows: list[dict], dev
     model, _tok, _answers, _blob = load_model(checkpoint)
     cfg, corpus = model.cfg, Path(corpus)
     model.to(device).eval()
-    pack = RealPack(corpus, cfg) if is_packed(corpus) else None
+    pixels = real_pixels(corpus, rows, cfg, desc="val films")
     out = []
     for s in range(0, len(rows), batch):
-        grays = [(pack.film(r["id"]) if pack else film_arrays(corpus, r, cfg))["gray"] for r in rows[s : s + batch]]
-        x = torch.from_numpy(((np.stack(grays)[:, None] - cfg.mean) / cfg.std).astype(np.float32)).to(device)
-        o = model.encode_image(x)
+        o = model.encode_image(pixels[s : s + batch].to(device))
         out.append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(LABELS))), list(LABELS)
 
