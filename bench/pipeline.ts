@@ -38,8 +38,9 @@ export interface PipelineResults {
    *  included, nested trigger statements not; each is one round trip), null when the extension is unavailable */
   db_roundtrips_per_study: number | null;
   /** the statements behind that figure, most frequent first: calls per study and the statement's text */
-  /** calls per study and PostgreSQL execution time per study (pg_stat_statements total_exec_time) */
-  db_statements_per_study: { calls: number; exec_ms: number; query: string }[];
+  /** calls per study and PostgreSQL execution time per study (pg_stat_statements total_exec_time; absent in
+   *  results written before it was measured, which bench/render.ts may re-render) */
+  db_statements_per_study: { calls: number; exec_ms?: number; query: string }[];
 }
 
 type Log = (line: string) => void;

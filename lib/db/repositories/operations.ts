@@ -31,11 +31,10 @@ const INSERT_AUDIT = `INSERT INTO "AuditEvent" ("id","tenantId","actor","action"
   VALUES (gen_random_uuid()::text, $1::text, $2::text, $3::text, $4::text, $5::text, (now() AT TIME ZONE 'UTC'), $6::jsonb)
   RETURNING "id","tenantId","actor","action","targetType","targetId","at","details"`;
 
-export function createAuditRepository(prisma: PrismaClient, sql?: SqlClient) {
+export function createAuditRepository(prisma: PrismaClient, sql: SqlClient) {
   return {
     /** Outside a transaction (a change's audit row goes in the change's transaction: recordAudit). */
     record: async (input: AuditInput): Promise<AuditEvent> => {
-      if (!sql) return recordAudit(prisma, input);
       const values = [
         input.tenantId,
         input.actor,
