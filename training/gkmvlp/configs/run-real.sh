@@ -9,7 +9,9 @@
 # Knobs (env): REAL_DIR, REAL_CLONES (folder of the source clones; default /work/.mirror),
 #   REAL_CORPUS, REAL_TRAIN, REAL_SIZE, REAL_PRE_STEPS, REAL_FT_STEPS, REAL_DEC_STEPS, REAL_THREADS,
 #   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder), REAL_PRE_CONFIG and REAL_FT_CONFIG
-#   (pre-training and fine-tune config files in configs/, default real-pretrain.json and real-finetune.json).
+#   (pre-training and fine-tune config files in configs/, default real-pretrain.json and real-finetune.json),
+#   REAL_SOUP (space-separated fine-tune folders from one pre-training: their weight average replaces the
+#   pre-training and fine-tune stages; gkmvlp/train/soup.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 # paths as the caller gave them, made absolute before the script changes directory
@@ -21,6 +23,8 @@ SIZE="${REAL_SIZE:-tiny}"
 VERSION="${REAL_VERSION:-0.5.1}"
 SEED="${REAL_SEED:-0}"
 BUNDLE="$(realpath -m "${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}")"
+SOUP=()
+for f in ${REAL_SOUP:-}; do SOUP+=("$(realpath -m "$f")"); done
 LOG_TAG=real
 source "$ROOT/training/gkmvlp/configs/lib.sh"
 
@@ -36,13 +40,18 @@ if [ ! -f "$DIR/synth/dataset.json" ]; then
   run "$PY" -m gkmvlp.cli.generate --out "$DIR/synth" --seed "$SEED" --train "${REAL_TRAIN:-5000}" --val 150 --test 250 \
     --image-size 128 --dicom 0 --previews 0 --workers "$THREADS" --overwrite
 fi
-log "pre-training ($SIZE)"
-quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/${REAL_PRE_CONFIG:-real-pretrain.json}" --size "$SIZE" --data "$DIR/synth" \
-  --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
-log "fine-tuning on synthetic + real films"
-quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
-  --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.6}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
-  --steps "${REAL_FT_STEPS:-3500}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
+if [ "${#SOUP[@]}" -gt 0 ]; then
+  log "averaging the fine-tunes ${SOUP[*]}"
+  run "$PY" -m gkmvlp.cli.soup --out "$DIR/finetune" "${SOUP[@]}"
+else
+  log "pre-training ($SIZE)"
+  quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/${REAL_PRE_CONFIG:-real-pretrain.json}" --size "$SIZE" --data "$DIR/synth" \
+    --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
+  log "fine-tuning on synthetic + real films"
+  quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
+    --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.6}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
+    --steps "${REAL_FT_STEPS:-3500}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
+fi
 log "evaluating on the synthetic test split"
 quiet "$PY" -m gkmvlp.cli.evaluate --checkpoint "$DIR/finetune" --data "$DIR/synth" --out "$DIR/eval" --threads "$THREADS"
 log "fitting calibration and the input check on real validation films"
