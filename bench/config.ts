@@ -31,6 +31,8 @@ const schema = z.object({
   /** checkpoint the bundle was exported from (ort_vs_torch); default: found through manifest.config.training.out */
   BENCH_CHECKPOINT: env.string().optional(),
   BENCH_PYTHON: env.string().optional(),
+  /** pipeline rounds: each is short (a few hundred ms) and noisy on a shared machine, so its median takes more */
+  BENCH_PIPELINE_ROUNDS: env.int(15, 1),
   /** studies requested together per pipeline round (4 tasks each) */
   BENCH_STUDIES: env.int(6, 1),
   /** the worker process's micro-batch size / concurrent messages (WORKER_BATCH_SIZE) */
@@ -59,6 +61,7 @@ export interface BenchConfig {
   bundleDir: string;
   threads: number;
   rounds: number;
+  pipelineRounds: number;
   images: number;
   batchSizes: number[];
   phases: Set<Phase>;
@@ -109,6 +112,7 @@ export function loadBenchConfig(source: Env): BenchConfig {
     bundleDir: bundleDir!,
     threads: c.BENCH_THREADS,
     rounds: c.BENCH_ROUNDS,
+    pipelineRounds: c.BENCH_PIPELINE_ROUNDS,
     images: c.BENCH_IMAGES,
     batchSizes,
     phases: new Set(phases as Phase[]),

@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     settings: {
       threads: cfg.threads,
       rounds: cfg.rounds,
+      pipelineRounds: cfg.pipelineRounds,
       images: cfg.images,
       batchSizes: cfg.batchSizes,
       workerBatch: cfg.workerBatch,
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
             const more = cfg.secondRunWorkers;
             results.pipelineMoreWorkers = await phase(`pipeline, ${more} workers`, results, async () => {
               while (platform!.workers.length < more) await platform!.addWorker();
-              return runPipelinePhase(cfg, platform!, ctx!, images, log, 1 + 3 + cfg.studies * cfg.rounds);
+              return runPipelinePhase(cfg, platform!, ctx!, images, log, 1 + 3 + cfg.studies * cfg.pipelineRounds);
             });
           }
         }

@@ -214,7 +214,7 @@ export async function runPipelinePhase(
   imageOffset = 0,
 ): Promise<PipelineResults> {
   const K = cfg.studies;
-  const R = cfg.rounds;
+  const R = cfg.pipelineRounds;
   const unloadedN = 3;
   const t0 = performance.now();
   const images = uniqueImages(base, 1 + unloadedN + K * R, imageOffset);

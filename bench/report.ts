@@ -49,12 +49,12 @@ export function writeReport(cfg: BenchConfig, r: BenchResults, s: ReturnType<typ
       .join(" ")} |`,
   );
   L.push(
-    `| rounds | ${r.settings.rounds}; ${r.settings.images} images per inference round; ${r.settings.studies} studies per pipeline round; worker batch ${r.settings.workerBatch} |`,
+    `| rounds | ${r.settings.rounds} per inference ratio, ${r.settings.pipelineRounds ?? r.settings.rounds} pipeline rounds; ${r.settings.images} images per inference round; ${r.settings.studies} studies per pipeline round; worker batch ${r.settings.workerBatch} |`,
   );
   L.push(`| run time | ${r.durationS ?? "?"} s |`, "");
   L.push("Reproduce:", "", "```bash", cfg.command, "```", "");
   L.push(
-    "Knobs (environment): `BENCH_BUNDLE`, `BENCH_THREADS`, `BENCH_ROUNDS`, `BENCH_IMAGES`, `BENCH_BATCH_SIZES`, `BENCH_PHASES` (inference,torch,pipeline,gateway), " +
+    "Knobs (environment): `BENCH_BUNDLE`, `BENCH_THREADS`, `BENCH_ROUNDS`, `BENCH_PIPELINE_ROUNDS`, `BENCH_IMAGES`, `BENCH_BATCH_SIZES`, `BENCH_PHASES` (inference,torch,pipeline,gateway), " +
       "`BENCH_STUDIES`, `BENCH_WORKER_BATCH`, `BENCH_GATEWAY_CLIENTS`, `BENCH_GATEWAY_SECONDS`, `BENCH_GATEWAY_MAX_REQUESTS`, `BENCH_CHECKPOINT`. Raw figures: `.local/bench/results.json`.",
     "",
   );

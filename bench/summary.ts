@@ -32,6 +32,8 @@ export interface BenchResults {
   settings: {
     threads: number;
     rounds: number;
+    /** absent in results written before the pipeline had its own count (bench/render.ts may re-render them) */
+    pipelineRounds?: number;
     images: number;
     batchSizes: number[];
     workerBatch: number;

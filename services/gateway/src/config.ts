@@ -124,7 +124,7 @@ const schema = z.object({
   TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
-  /** a wake-up of the transition reader waits this long, so the events of a burst share one read */
+  /** shortest time between reads of the transition log that wake-ups start: a lone event is read at once, a burst shares one read */
   SUBSCRIPTION_COALESCE_MS: env.int(25, 0),
   /** the PACS that SRs go to: Orthanc's root URL (its DICOMweb plugin at /dicom-web) … */
   ORTHANC_URL: httpUrl().optional(),

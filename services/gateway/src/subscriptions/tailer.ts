@@ -16,8 +16,9 @@ import type { AnalysisUpdates } from "./updates.ts";
 export interface TailerOptions {
   pollMs: number;
   /**
-   * A wake-up waits this long before reading, so that the burst one job causes (its completion events arrive one
-   * Kafka message per analysis, a round of requests adds its mutations) costs one read instead of one per event.
+   * Shortest time between two reads that wake-ups start: a wake-up after a quiet spell reads at once, and the
+   * wake-ups of a burst behind it (a round of requests, jobs finishing together, their NOTIFYs and Kafka events)
+   * share the next read instead of costing one each.
    */
   coalesceMs: number;
   retentionMs: number;
@@ -67,6 +68,7 @@ export function createTransitionTailer(deps: {
   let lastPrune = 0;
   let healthy = false;
   let coalescing: NodeJS.Timeout | null = null;
+  let lastReadAt = Number.NEGATIVE_INFINITY;
 
   async function readAll(): Promise<boolean> {
     for (;;) {
@@ -105,6 +107,7 @@ export function createTransitionTailer(deps: {
       let pending = false;
       do {
         again = false;
+        lastReadAt = performance.now();
         try {
           pending = await readAll();
           await prune();
@@ -125,10 +128,18 @@ export function createTransitionTailer(deps: {
       healthy = true;
       updates.onChanged(() => {
         if (coalescing || stopped) return;
-        coalescing = setTimeout(() => {
-          coalescing = null;
+        const wait = lastReadAt + options.coalesceMs - performance.now();
+        if (wait <= 0 && !running) {
           void wake();
-        }, options.coalesceMs);
+          return;
+        }
+        coalescing = setTimeout(
+          () => {
+            coalescing = null;
+            void wake();
+          },
+          Math.max(0, wait),
+        );
       });
       schedule(options.pollMs);
     },
