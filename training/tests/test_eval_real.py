@@ -253,3 +253,20 @@ def test_view_confound_scores_the_view_alone_and_the_model_within_each_view():
     assert out["view_pa_auc"] > 0.5
     assert out["model_auc_within_PA"]["auc"] == 1.0 and out["model_auc_within_AP"]["auc"] == 0.0
     assert view_confound([r for r in rows if r["labels"]["Pneumonia"] == 1], res, 0) is None
+
+
+def test_a_label_auc_over_pooled_splits_keeps_one_source_and_only_known_labels():
+    from gkmvlp.eval.real_films import source_label_auc
+
+    rows = [
+        {"id": "jsrt:a", "labels": {"Lung Lesion": 1}, "s": 0.9},
+        {"id": "jsrt:b", "labels": {"Lung Lesion": 0}, "s": 0.2},
+        {"id": "jsrt:c", "labels": {"Lung Lesion": 1}, "s": 0.1},
+        {"id": "jsrt:d", "labels": {"Lung Lesion": None}, "s": 0.99},  # unknown: masked, not a negative
+        {"id": "jsrt:e", "labels": {}, "s": 0.98},
+        {"id": "nih:f", "labels": {"Lung Lesion": 0}, "s": 0.95},  # another source
+    ]
+    out = source_label_auc(rows, lambda r: r["s"], "jsrt", "Lung Lesion")
+    assert (out["n_pos"], out["n_neg"]) == (2, 1)
+    assert out["auc"] == 0.5  # 0.9 > 0.2 > 0.1: one pair of two ranked right
+    assert source_label_auc(rows[:1], lambda r: r["s"], "jsrt", "Lung Lesion") == {"n": 1, "note": "one class only"}
