@@ -256,7 +256,10 @@ def test_view_confound_scores_the_view_alone_and_the_model_within_each_view():
 
 
 def test_a_label_auc_over_pooled_splits_keeps_one_source_and_only_known_labels():
-    from gkmvlp.eval.real_films import source_label_auc
+    from gkmvlp.eval.real_films import label_auc
+
+    def jsrt(r):
+        return r["id"].startswith("jsrt:")
 
     rows = [
         {"id": "jsrt:a", "labels": {"Lung Lesion": 1}, "s": 0.9},
@@ -266,7 +269,7 @@ def test_a_label_auc_over_pooled_splits_keeps_one_source_and_only_known_labels()
         {"id": "jsrt:e", "labels": {}, "s": 0.98},
         {"id": "nih:f", "labels": {"Lung Lesion": 0}, "s": 0.95},  # another source
     ]
-    out = source_label_auc(rows, lambda r: r["s"], "jsrt", "Lung Lesion")
+    out = label_auc(rows, lambda r: r["s"], "Lung Lesion", jsrt)
     assert (out["n_pos"], out["n_neg"]) == (2, 1)
     assert out["auc"] == 0.5  # 0.9 > 0.2 > 0.1: one pair of two ranked right
-    assert source_label_auc(rows[:1], lambda r: r["s"], "jsrt", "Lung Lesion") == {"n": 1, "note": "one class only"}
+    assert label_auc(rows[:1], lambda r: r["s"], "Lung Lesion", jsrt) == {"n": 1, "note": "one class only"}

@@ -144,6 +144,18 @@ def auc_figure(y, s, seed: int = 0) -> dict[str, Any]:
     }
 
 
+def label_auc(
+    rows: list[dict], score: Callable[[dict], float], label: str, keep: Callable[[dict], bool]
+) -> dict[str, Any]:
+    """AUC of one label over the films `keep` selects whose label is known (unknown labels are masked, never
+    negative); a note instead when only one class is left."""
+    sel = [r for r in rows if keep(r) and r["labels"].get(label) is not None]
+    y = np.array([int(r["labels"][label]) for r in sel])
+    if len(set(y.tolist())) < 2:
+        return {"n": len(sel), "note": "one class only"}
+    return auc_figure(y, np.array([score(r) for r in sel]))
+
+
 def nih_dev(run: FilmRunner, folder: Path) -> dict[str, Any]:
     recs = read_nih_labels(folder / "manifest.csv", image_root=folder)
     labels = run.m["labels"]
@@ -176,10 +188,8 @@ def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"n_test_films": len(rows)}
 
     def task(filter_fn, lab):
-        sel = [r for r in rows if filter_fn(r) and lab in r["labels"]]
-        y = np.array([r["labels"][lab] for r in sel])
-        s = np.array([res[r["id"]]["probs"][labels.index(lab)] for r in sel])
-        return auc_figure(y, s) if len(set(y.tolist())) == 2 else {"n": len(sel), "note": "one class only"}
+        k = labels.index(lab)
+        return label_auc(rows, lambda r: res[r["id"]]["probs"][k], lab, filter_fn)
 
     out["pneumonia_vs_normal_nih"] = task(lambda r: r["id"].startswith("nih:"), "Pneumonia")
     out["pneumonia_vs_normal_nih"]["view_confound"] = view_confound(
@@ -448,30 +458,26 @@ def ood_fixtures(run: FilmRunner, folder: Path) -> dict[str, Any]:
     return {"n": len(items), "flagged": float(np.mean([i["flagged"] for i in items])), "items": items}
 
 
+def pooled_label_auc(run: FilmRunner, corpus: Path, splits: list[str], source: str, label: str) -> dict[str, Any]:
+    """One label on one source's films (ids `source:...`) over several splits, e.g. JSRT nodules on validation and
+    test together: the 37 test films alone give an interval about 0.4 wide."""
+    rows = [r for sp in splits for r in read_corpus(corpus, sp)]
+    k = run.m["labels"].index(label)
+    out = label_auc(
+        rows, lambda r: run.image(corpus / r["image"])["probs"][k], label, lambda r: r["id"].startswith(f"{source}:")
+    )
+    return {"splits": splits, "source": source, "label": label, **out}
+
+
 __all__ = [
     "FilmRunner",
     "nih_dev",
     "corpus_tasks",
+    "label_auc",
+    "pooled_label_auc",
     "anatomy",
     "covid_lung_boxes",
     "vqa",
     "report_agreement",
     "ood_fixtures",
 ]
-
-
-def source_label_auc(rows: list[dict], score: Callable[[dict], float], source: str, label: str) -> dict[str, Any]:
-    """AUC of one label on one source's films (ids `source:...`) whose label is known, e.g. JSRT nodules over the
-    validation and test splits together: the 37 test films alone give an interval about 0.4 wide."""
-    sel = [r for r in rows if r["id"].startswith(f"{source}:") and r["labels"].get(label) is not None]
-    y = np.array([int(r["labels"][label]) for r in sel])
-    if len(set(y.tolist())) < 2:
-        return {"n": len(sel), "note": "one class only"}
-    return auc_figure(y, np.array([score(r) for r in sel]))
-
-
-def pooled_label_auc(run: FilmRunner, corpus: Path, splits: list[str], source: str, label: str) -> dict[str, Any]:
-    rows = [r for sp in splits for r in read_corpus(corpus, sp)]
-    k = run.m["labels"].index(label)
-    out = source_label_auc(rows, lambda r: run.image(corpus / r["image"])["probs"][k], source, label)
-    return {"splits": splits, "source": source, "label": label, **out}

@@ -60,11 +60,16 @@ def save(
         "history": history,
         "extra": extra or {},
     }
+    return write_blob(path, blob)
+
+
+def write_blob(path: Path, blob: dict[str, Any]) -> Path:
+    """The checkpoint file, then its config.json beside it, each written to a temporary name and renamed."""
     tmp = path.with_suffix(".tmp")
     torch.save(blob, tmp)
     os.replace(tmp, path)
     cfg_tmp = path.parent / "config.json.tmp"
-    cfg_tmp.write_text(json.dumps(config, indent=2))
+    cfg_tmp.write_text(json.dumps(blob["config"], indent=2))
     os.replace(cfg_tmp, path.parent / "config.json")
     return path
 

@@ -12,7 +12,6 @@ classification figures of its ingredients while its lung Dice fell from 0.93 to 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -77,11 +76,7 @@ def make_soup(checkpoints: list[str | Path], out: str | Path) -> Path:
         rng=None,
         extra={"soup_of": [str(Path(n).resolve()) for n in names]},
     )
-    dst = out / ck.CKPT
-    tmp = dst.with_suffix(".tmp")
-    torch.save(blob, tmp)
-    os.replace(tmp, dst)
-    (out / "config.json").write_text(json.dumps(blob["config"], indent=2))
+    dst = ck.write_blob(out / ck.CKPT, blob)
     (out / "soup.json").write_text(json.dumps({"ingredients": blob["extra"]["soup_of"]}, indent=2))
     src_dir = Path(checkpoints[0]) if Path(checkpoints[0]).is_dir() else Path(checkpoints[0]).parent
     for side in SIDE_FILES:
