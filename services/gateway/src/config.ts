@@ -124,8 +124,12 @@ const schema = z.object({
   TRANSITION_RETENTION_SECONDS: env.int(7 * 24 * 3600, 60),
   /** the transition log is read at least this often (mutations and Kafka events also trigger a read) */
   SUBSCRIPTION_POLL_MS: env.int(500, 10),
-  /** shortest time between reads of the transition log that wake-ups start: a lone event is read at once, a burst shares one read */
-  SUBSCRIPTION_COALESCE_MS: env.int(25, 0),
+  /**
+   * shortest time between reads of the transition log that wake-ups start: a lone event is read at once, a burst
+   * shares one read. The jobs of one worker batch commit a few ms apart, so the last of them waits up to this long
+   * for its read: 10 ms instead of 25 cut the bench's notify p50 from 24–27 to 20 ms for 0.3 more reads per study.
+   */
+  SUBSCRIPTION_COALESCE_MS: env.int(10, 0),
   /** the PACS that SRs go to: Orthanc's root URL (its DICOMweb plugin at /dicom-web) … */
   ORTHANC_URL: httpUrl().optional(),
   ORTHANC_USERNAME: env.string().optional(),
