@@ -19,7 +19,7 @@ const schema = z.object({
   /** ONNX Runtime intra-op threads (worker and bare sessions) = torch threads = OMP/OpenBLAS threads */
   BENCH_THREADS: env.int(1, 1),
   /** interleaved rounds per ratio (medians and spread are reported over rounds) */
-  BENCH_ROUNDS: env.int(5, 1),
+  BENCH_ROUNDS: env.int(11, 1),
   /** images per round in the inference phase */
   BENCH_IMAGES: env.int(4, 1),
   /** batch sizes tried for throughput */
