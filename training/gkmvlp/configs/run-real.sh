@@ -11,7 +11,8 @@
 #   REAL_VERSION, REAL_SEED, REAL_SHARE, REAL_BUNDLE (output folder), REAL_PRE_CONFIG and REAL_FT_CONFIG
 #   (pre-training and fine-tune config files in configs/, default real-pretrain.json and real-finetune.json),
 #   REAL_SOUP (space-separated fine-tune folders from one pre-training: their weight average replaces the
-#   pre-training and fine-tune stages; gkmvlp/train/soup.py).
+#   pre-training and fine-tune stages; gkmvlp/train/soup.py), REAL_CONTINUE (a fine-tuned folder: its weights,
+#   anatomy head included, start the fine-tune in place of a pre-training, which is skipped).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 # paths as the caller gave them, made absolute before the script changes directory
@@ -25,6 +26,7 @@ SEED="${REAL_SEED:-0}"
 BUNDLE="$(realpath -m "${REAL_BUNDLE:-$ROOT/models/gkmvlp-$SIZE-mixed-$VERSION}")"
 SOUP=()
 for f in ${REAL_SOUP:-}; do SOUP+=("$(realpath -m "$f")"); done
+CONTINUE="${REAL_CONTINUE:+$(realpath -m "$REAL_CONTINUE")}"
 LOG_TAG=real
 source "$ROOT/training/gkmvlp/configs/lib.sh"
 
@@ -44,12 +46,18 @@ if [ "${#SOUP[@]}" -gt 0 ]; then
   log "averaging the fine-tunes ${SOUP[*]}"
   run "$PY" -m gkmvlp.cli.soup --out "$DIR/finetune" "${SOUP[@]}"
 else
-  log "pre-training ($SIZE)"
-  quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/${REAL_PRE_CONFIG:-real-pretrain.json}" --size "$SIZE" --data "$DIR/synth" \
-    --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
+  INIT="$DIR/pretrain"
+  if [ -n "$CONTINUE" ]; then
+    INIT="$CONTINUE"
+    log "continuing the fine-tune of $CONTINUE (no pre-training)"
+  else
+    log "pre-training ($SIZE)"
+    quiet "$PY" -m gkmvlp.cli.pretrain --config "$CFG/${REAL_PRE_CONFIG:-real-pretrain.json}" --size "$SIZE" --data "$DIR/synth" \
+      --real-corpus "$CORPUS" --out "$DIR/pretrain" --steps "${REAL_PRE_STEPS:-1450}" --threads "$THREADS" --seed "$SEED"
+  fi
   log "fine-tuning on synthetic + real films"
   quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${REAL_FT_CONFIG:-real-finetune.json}" --size "$SIZE" --data "$DIR/synth" \
-    --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.6}" --init-from "$DIR/pretrain" --out "$DIR/finetune" \
+    --real-corpus "$CORPUS" --real-share "${REAL_SHARE:-0.6}" --init-from "$INIT" --out "$DIR/finetune" \
     --steps "${REAL_FT_STEPS:-3500}" --decoder-steps "${REAL_DEC_STEPS:-600}" --threads "$THREADS" --seed "$SEED"
 fi
 log "evaluating on the synthetic test split"
