@@ -4,6 +4,7 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { handleBatchConcurrently } from "./batch.ts";
+import { createPipeline, type Pipeline } from "./pipeline.ts";
 import { createStallWatchdog, type PartitionProgress, type StallWatchdog } from "./stall-watchdog.ts";
 import type { ConsumerOptions, HandlerContext, IncomingMessage, KafkaConsumer } from "./types.ts";
 
@@ -140,11 +141,14 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
       pendingCommits.delete(id);
     }
   };
+  // pipelined mode: the current member's pipeline (its handlers run on after their batch returned)
+  let pipeline: Pipeline | undefined;
+  const settled = () => active === 0 && (pipeline?.idle() ?? true);
   const drain = async (timeoutMs: number) => {
     stopping = true;
     const deadline = Date.now() + timeoutMs;
-    while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    return active === 0;
+    while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return settled();
   };
 
   let restartTimer: NodeJS.Timeout | undefined;
@@ -188,6 +192,41 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
   let consumer = newMember();
 
   const runConfigFor = (member: Consumer): Parameters<Consumer["run"]>[0] => {
+    if (options.pipeline) {
+      const own = createPipeline({
+        maxInFlight: options.pipeline.maxInFlight,
+        // a handler that outlived its member's ownership (replaced member, partition moved by a rebalance) commits
+        // nothing: the new owner starts from the committed prefix and handles the rest again
+        commit: (topic, partition, offset) =>
+          member === consumer && assignment.get(topic)?.includes(partition) ? commit(member, topic, partition, offset) : Promise.resolve(),
+        // a failed handler: the member is replaced and starts again from the committed prefix
+        onFailure: (error) => {
+          if (member === consumer) scheduleRestart(error instanceof Error ? error : new Error(String(error)));
+        },
+      });
+      pipeline = own;
+      return {
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+          const { topic, partition } = batch;
+          await own.push(
+            {
+              topic,
+              partition,
+              messages: batch.messages,
+              resolveOffset,
+              heartbeat,
+              canContinue: () => isRunning() && !isStale() && member === consumer,
+              stopping: () => stopping,
+              pause: () => void pause(),
+            },
+            (message) => track(handle(toIncoming(topic, partition, message), { heartbeat })),
+          );
+        },
+      };
+    }
     const concurrency = options.messageConcurrency ?? 1;
     if (concurrency > 1)
       return {
@@ -315,7 +354,7 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
     drain,
     async stop() {
       await watchdog?.stop();
-      if (running && (options.messageConcurrency ?? 1) > 1) await drain(30_000);
+      if (running && (options.pipeline || (options.messageConcurrency ?? 1) > 1)) await drain(30_000);
       running = false;
       joined = false;
       if (restartTimer) clearTimeout(restartTimer);

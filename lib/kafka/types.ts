@@ -69,6 +69,14 @@ export interface ConsumerOptions {
    * Default 1: one message at a time per partition (eachMessage).
    */
   messageConcurrency?: number;
+  /**
+   * Pipelined mode (lib/kafka/pipeline.ts; takes precedence over messageConcurrency): up to maxInFlight messages
+   * across all partitions are handled at once, and a fetched batch only launches its messages, so the next fetch
+   * comes while they run (in batch mode kafkajs fetches again only after the whole batch finished). Commits are
+   * the same contiguous prefix of handled messages; a handler that throws makes the consumer replace its group
+   * member with back-off, which starts again from that prefix (the failed message and those after it come again).
+   */
+  pipeline?: { maxInFlight: number };
   handle(message: IncomingMessage, context: HandlerContext): Promise<void>;
   /**
    * The consumer crashed with an error kafkajs does not restart from (e.g. its retries against an unreachable

@@ -38,7 +38,7 @@ const schema = z.object({
   INFERENCE_THREADS: env.int(1, 1),
   /** threads that decode + preprocess images off the event loop (0: on the main thread) */
   PREPROCESS_THREADS: env.int(1, 0),
-  /** messages processed concurrently (and the encoder's micro-batch size) */
+  /** the encoder's micro-batch size; twice as many jobs are in flight (lib/kafka pipelined mode) */
   WORKER_BATCH_SIZE: env.int(4, 1),
   /** how long the encoder's micro-batcher waits for more images */
   WORKER_BATCH_WINDOW_MS: env.int(5, 0),

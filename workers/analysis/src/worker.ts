@@ -220,8 +220,10 @@ export function createAnalysisWorker(deps: AnalysisWorkerDeps): AnalysisWorker {
       fromBeginning: true,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       partitionsConsumedConcurrently: config.batch.size,
-      // up to batch.size jobs of one partition at once: different studies' images meet in the micro-batcher
-      messageConcurrency: config.batch.size,
+      // twice the encoder's batch in flight, from any partitions: while one batch runs, the next is fetched,
+      // decoded and waiting in the micro-batcher (lib/kafka/pipeline.ts), instead of being fetched only after
+      // the running jobs' writes finished
+      pipeline: { maxInFlight: 2 * config.batch.size },
       handle,
       // a crash kafkajs does not restart from (its retries against a lost broker ran out): lib/kafka starts the
       // consumer again with back-off; /readyz says not ready until it has re-joined
