@@ -1,7 +1,7 @@
 // The consumer: offsets are committed only after `handle` resolves for a message (autoCommit off), so a handler
 // that throws, or a process that dies, gets the message again. It is started again after a crash kafkajs does not
 // restart from, and after a stall kafkajs does not notice (stall-watchdog.ts).
-import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import { UnavailableError } from "../errors/index.ts";
 import { handleBatchConcurrently } from "./batch.ts";
 import { createPipeline, type Pipeline } from "./pipeline.ts";
@@ -191,6 +191,21 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
   };
   let consumer = newMember();
 
+  /** both batch modes: offsets resolved and committed by us; what they need of kafkajs' eachBatch payload */
+  const batchRun = (eachBatch: (payload: EachBatchPayload, controls: ReturnType<typeof controlsOf>) => Promise<void>) => ({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+    eachBatch: (payload: EachBatchPayload) => eachBatch(payload, controlsOf(payload)),
+  });
+  const controlsOf = ({ resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) => ({
+    resolveOffset,
+    heartbeat,
+    canContinue: () => isRunning() && !isStale(),
+    stopping: () => stopping,
+    pause: () => void pause(),
+  });
+
   const runConfigFor = (member: Consumer): Parameters<Consumer["run"]>[0] => {
     if (options.pipeline) {
       const own = createPipeline({
@@ -205,54 +220,38 @@ export function createConsumer(kafka: Kafka, options: ConsumerOptions): KafkaCon
         },
       });
       pipeline = own;
-      return {
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
-          const { topic, partition } = batch;
-          await own.push(
-            {
-              topic,
-              partition,
-              messages: batch.messages,
-              resolveOffset,
-              heartbeat,
-              canContinue: () => isRunning() && !isStale() && member === consumer,
-              stopping: () => stopping,
-              pause: () => void pause(),
-            },
-            (message) => track(handle(toIncoming(topic, partition, message), { heartbeat })),
-          );
-        },
-      };
+      return batchRun(async ({ batch, heartbeat }, controls) => {
+        const { topic, partition } = batch;
+        await own.push(
+          {
+            ...controls,
+            topic,
+            partition,
+            messages: batch.messages,
+            // a replaced member's batch waiting for a slot launches nothing more
+            canContinue: () => controls.canContinue() && member === consumer,
+          },
+          (message) => track(handle(toIncoming(topic, partition, message), { heartbeat })),
+        );
+      });
     }
     const concurrency = options.messageConcurrency ?? 1;
     if (concurrency > 1)
-      return {
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
-          const { topic, partition } = batch;
-          await track(
-            handleBatchConcurrently(
-              {
-                messages: batch.messages,
-                resolveOffset,
-                // committed only after the handlers of this offset and every earlier one finished
-                commit: (offset) => commit(member, topic, partition, offset),
-                heartbeat,
-                canContinue: () => isRunning() && !isStale(),
-                stopping: () => stopping,
-                pause: () => void pause(),
-              },
-              concurrency,
-              (message) => handle(toIncoming(topic, partition, message), { heartbeat }),
-            ),
-          );
-        },
-      };
+      return batchRun(async ({ batch, heartbeat }, controls) => {
+        const { topic, partition } = batch;
+        await track(
+          handleBatchConcurrently(
+            {
+              ...controls,
+              messages: batch.messages,
+              // committed only after the handlers of this offset and every earlier one finished
+              commit: (offset) => commit(member, topic, partition, offset),
+            },
+            concurrency,
+            (message) => handle(toIncoming(topic, partition, message), { heartbeat }),
+          ),
+        );
+      });
     return {
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,

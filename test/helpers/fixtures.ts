@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { Repositories } from "../../lib/db/index.ts";
 import type { IncomingMessage } from "../../lib/kafka/index.ts";
+import type { TestCtx } from "./context.ts";
 
 export interface SeededStudy {
   tenantId: string;
@@ -56,4 +57,15 @@ export function collectMessages() {
     },
     until: (count: number, timeoutMs = 20_000) => waitFor(`${count} Kafka messages`, () => messages.length >= count && messages, timeoutMs),
   };
+}
+
+/** The committed offset of a consumer group on one partition of the requested topic (-1 when none). */
+export async function committedOffset(ctx: TestCtx, groupId: string, partition: number): Promise<bigint> {
+  const admin = await ctx.kafka.admin();
+  try {
+    const offsets = await admin.groupOffsets(groupId, ctx.topics.requested);
+    return BigInt(offsets.find((o) => o.partition === partition)?.offset ?? "-1");
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -3,17 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "../../lib/kafka/index.ts";
-import { createTestContext, waitFor } from "../helpers/index.ts";
-
-const committedOffset = async (ctx: Awaited<ReturnType<typeof createTestContext>>, groupId: string, partition: number) => {
-  const admin = await ctx.kafka.admin();
-  try {
-    const offsets = await admin.groupOffsets(groupId, ctx.topics.requested);
-    return BigInt(offsets.find((o) => o.partition === partition)?.offset ?? "-1");
-  } finally {
-    await admin.disconnect();
-  }
-};
+import { committedOffset, createTestContext, waitFor } from "../helpers/index.ts";
 
 test("batch mode handles the messages of one partition key concurrently and commits them all", async (t) => {
   const ctx = await createTestContext(t);

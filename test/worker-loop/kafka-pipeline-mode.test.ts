@@ -5,19 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "../../lib/kafka/index.ts";
-import { createTestContext, waitFor } from "../helpers/index.ts";
-
-type Ctx = Awaited<ReturnType<typeof createTestContext>>;
-
-const committedOffset = async (ctx: Ctx, groupId: string, partition: number) => {
-  const admin = await ctx.kafka.admin();
-  try {
-    const offsets = await admin.groupOffsets(groupId, ctx.topics.requested);
-    return BigInt(offsets.find((o) => o.partition === partition)?.offset ?? "-1");
-  } finally {
-    await admin.disconnect();
-  }
-};
+import { committedOffset, createTestContext, waitFor } from "../helpers/index.ts";
 
 test("pipelined mode starts a message produced while an earlier one of its partition still runs", async (t) => {
   const ctx = await createTestContext(t);
