@@ -51,6 +51,9 @@ def main(argv=None) -> None:
             )
         run = rf.FilmRunner(bundle, args.threads)
         m: dict = {"bundle": {"name": run.m["name"], "version": run.m["version"], "trained_on": run.m["trained_on"]}}
+        # which corpus the figures come from: the assembler's manifest checksum names it exactly
+        info = json.loads((corpus / "corpus.json").read_text()) if (corpus / "corpus.json").is_file() else {}
+        m["corpus"] = {"films": info.get("films"), "manifest_sha256": info.get("sha256", {}).get("manifest.jsonl")}
         m["corpus_test"] = rf.corpus_tasks(run, corpus)
         curve = m["corpus_test"].pop("_curve")
         # the 37 JSRT test films give a nodule interval about 0.4 wide; the validation films double them (AUC is
@@ -107,6 +110,7 @@ def main(argv=None) -> None:
             "report_pneumonia_agreement": m["report_agreement"]["pneumonia_agreement"][0],
             "report_fixed_majority_agreement": m["report_agreement"]["fixed_majority_report_agreement"],
             "bundle": f"{run.m['name']}-{run.m['version']}",
+            "corpus_manifest_sha256": m["corpus"]["manifest_sha256"],
         }
         ch = m["corpus_heldout"]
         for name in ("nih_test", "chexpert_heldout"):
