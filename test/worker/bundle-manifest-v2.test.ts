@@ -1,5 +1,6 @@
-// Format version 2 of manifest.json (docs/contracts/model-bundle.md, last section), on hand-made manifests:
-// what is required in version 2, what version 1 may carry, and the cross-checks against labels and regions.
+// Format version 2 of manifest.json (docs/contracts/model-bundle.md, "Format version 2" and its optional
+// sections), on hand-made manifests: what is required in version 2, what version 1 may carry, and the
+// cross-checks against labels, regions and tasks.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BundleError } from "../../workers/analysis/src/bundle/errors.ts";
@@ -22,6 +23,17 @@ const has = (details: string[], prefix: string, text: string) =>
     details.some((d) => d.startsWith(prefix) && d.includes(text)),
     `${prefix} … ${text}\n${details.join("\n")}`,
   );
+
+/** checkDeclaredSizes' problems with the members graph (the hand-made encoder outputs are not to scale) */
+function memberSizeProblems(m: unknown): string[] {
+  try {
+    checkDeclaredSizes(parseManifest(m), 64);
+    return [];
+  } catch (e) {
+    assert.ok(e instanceof BundleError && e.code === "GRAPH_MISMATCH", String(e));
+    return e.details.filter((d) => d.includes("classification_members"));
+  }
+}
 
 describe("manifest format version 2", () => {
   it("accepts a complete version-2 manifest and loads the input_check graph with the task graphs", () => {
@@ -81,6 +93,55 @@ describe("manifest format version 2", () => {
     has(d, "derived.Wings.heart_region", "tail");
     has(d, "reliability.validated_on_real[2]", "Unicorns");
     has(d, "reliability.ood_thresholds", "abstain must not be below caution");
+  });
+
+  it("reads an ensemble section: its graph with the contract I/O, at least two members, the classification task", () => {
+    const m = validManifestV2();
+    m.ensemble = { graph: "classification_members", members: 3, combine: "mean_logit", from: ["a", "b", "c"], fitted_on: "hand-made" };
+    m.graphs.classification_members = {
+      file: "members.onnx",
+      inputs: [{ name: "pixel_values", dtype: "float32", shape: ["batch", 1, 64, 64] }],
+      outputs: [{ name: "member_logits", dtype: "float32", shape: ["batch", 2, 3] }],
+    };
+    m.files["members.onnx"] = "a".repeat(64);
+    const parsed = parseManifest(m);
+    assert.equal(parsed.ensemble?.members, 3);
+    assert.ok(requiredGraphs(parsed).includes("classification_members"));
+    assert.ok(!requiredGraphs(parseManifest(validManifestV2())).includes("classification_members"));
+    assert.deepEqual(memberSizeProblems(m), []);
+
+    const wrong = structuredClone(m);
+    wrong.ensemble = { graph: "members", members: 1, combine: "mean_prob" };
+    const d = problems(wrong);
+    has(d, "ensemble.graph", "classification_members");
+    has(d, "ensemble.members", ">=2");
+    has(d, "ensemble.combine", "mean_logit");
+    const noTask = structuredClone(m);
+    noTask.tasks = ["report"];
+    has(problems(noTask), "ensemble", 'needs the "classification" task');
+    const missing = structuredClone(m);
+    delete missing.graphs.classification_members;
+    has(problems(missing), "graphs.classification_members", "required by ensemble");
+    const renamed = structuredClone(m);
+    renamed.graphs.classification_members.outputs[0].name = "logits";
+    has(problems(renamed), "graphs.classification_members.outputs", "member_logits");
+  });
+
+  it("checks the members graph's declared member_logits against ensemble.members and the labels", () => {
+    const m = validManifestV2();
+    m.ensemble = { graph: "classification_members", members: 4, combine: "mean_logit" };
+    m.graphs.classification_members = {
+      file: "members.onnx",
+      inputs: [{ name: "pixel_values", dtype: "float32", shape: ["batch", 1, "S", "S"] }],
+      outputs: [{ name: "member_logits", dtype: "float32", shape: ["batch", 2, 5] }],
+    };
+    m.files["members.onnx"] = "a".repeat(64);
+    assert.deepEqual(memberSizeProblems(m), [
+      "graphs.classification_members.outputs.member_logits.shape[1] is 2, but ensemble.members - 1 is 3",
+      "graphs.classification_members.outputs.member_logits.shape[2] is 5, but the number of labels is 3",
+    ]);
+    m.graphs.classification_members.outputs[0].shape = ["batch", "members", "labels"];
+    assert.deepEqual(memberSizeProblems(m), [], "symbolic dims are checked when the graph runs");
   });
 
   it("checks the input_check graph against the image size and the encoder embedding width", () => {

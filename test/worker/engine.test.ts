@@ -9,6 +9,7 @@ import { InferenceError } from "../../workers/analysis/src/bundle/errors.ts";
 import { MicroBatcher } from "../../workers/analysis/src/inference/batcher.ts";
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { isClosedQuestion } from "../../workers/analysis/src/inference/heads.ts";
+import { combined } from "./ensemble-bundle.ts";
 import { bundleDir, goldenImage, maxAbsDiff, readGolden } from "./golden-bundle.ts";
 
 const dir = bundleDir();
@@ -46,8 +47,12 @@ describe("engine tasks", () => {
 
   it("classification: one probability per label with threshold, grounded regions and knowledge sentence", async () => {
     const r = await engine.classify({ key: "sha256:case1", image: img(1) });
-    const golden1 = golden.graphs.classification_head!.find((c) => c.case === 1)!.outputs.probabilities!.values;
-    // the head's own output; a version-2 bundle reports calibrated/derived ones on top (golden-v2.test.ts)
+    const head1 = golden.graphs.classification_head!.find((c) => c.case === 1)!.outputs.probabilities!.values;
+    // an ensemble bundle combines the head with its other members' golden logits of the same image
+    const members1 = golden.graphs.classification_members?.find((c) => c.case === 1)?.outputs.member_logits?.values;
+    assert.ok(!bundle.manifest.ensemble || members1, "an ensemble bundle has golden member_logits of case 1");
+    const golden1 = members1 ? combined(head1, members1) : head1;
+    // the classifier's own output; a version-2 bundle reports calibrated/derived ones on top (golden-v2.test.ts)
     assert.ok(
       maxAbsDiff(
         r.findings.map((f) => f.rawProbability),

@@ -121,6 +121,9 @@ describe(
           const finals = finalProbabilities(bundle.manifest, raw, boxes).map((f) => f.probability);
           assert.ok(maxAbsDiff(finals, expected) <= golden.tolerance, `case ${c}: arithmetic max |diff| ${maxAbsDiff(finals, expected)}`);
           const cls = await engine.classify({ key: `golden-v2-${c}`, image: goldenImage(dir, golden.preprocess[c]!.image) });
+          // raw is the head's probability, or an ensemble bundle's combined one (its members graph included)
+          const gotRaw = cls.findings.map((f) => f.rawProbability);
+          assert.ok(maxAbsDiff(gotRaw, raw) <= golden.tolerance, `case ${c}: engine raw max |diff| ${maxAbsDiff(gotRaw, raw)}`);
           const got = cls.findings.map((f) => f.probability);
           assert.ok(maxAbsDiff(got, expected) <= golden.tolerance, `case ${c}: engine max |diff| ${maxAbsDiff(got, expected)}`);
         }

@@ -56,6 +56,25 @@ describe("ONNX graphs match the golden outputs", () => {
     }
   });
 
+  const members = golden.graphs.classification_members ?? [];
+  it(
+    "classification_members (an ensemble's other members) on the TypeScript-preprocessed golden images",
+    { skip: members.length === 0 && "no classification_members entries (a bundle without an ensemble)" },
+    async () => {
+      const session = bundle.sessions.classification_members;
+      assert.ok(session, "golden classification_members entries need the ensemble section that loads the graph");
+      const S = bundle.manifest.preprocessing.image_size;
+      for (const c of members) {
+        const { tensor } = preprocess(goldenImage(dir, golden.preprocess[c.case!]!.image), bundle.manifest.preprocessing);
+        check(
+          "classification_members",
+          await session.run({ pixel_values: { type: "float32", data: tensor, dims: [1, 1, S, S] } }),
+          c.outputs,
+        );
+      }
+    },
+  );
+
   for (const [graph, inputsFromEncoder] of [
     ["classification_head", ["global_embedding", "knowledge_tokens"]],
     ["localization_head", ["patch_tokens", "knowledge_tokens"]],

@@ -56,18 +56,26 @@ export interface DerivedBundle {
   cleanup(): Promise<void>;
 }
 
-/** A copy of bundle `src` (its files symlinked, the stub added) with an edited manifest. */
-async function deriveBundle(src: string, edit: (m: Record<string, any>, stubSha: string) => void): Promise<DerivedBundle> {
+/**
+ * A copy of bundle `src` (its files symlinked, the stub added under `stubFile`) with an edited manifest;
+ * `edit` gets the stub's sha256 for the manifest's `files`.
+ */
+export async function deriveBundle(
+  src: string,
+  edit: (m: Record<string, any>, stubSha: string) => void,
+  stub = STUB,
+  stubFile = STUB_FILE,
+): Promise<DerivedBundle> {
   const dir = await mkdtemp(path.join(tmpdir(), "gkmvlp-derived-"));
   // (a file name no bundle uses: a copy onto a symlinked name would write through into the source bundle)
   for (const entry of await readdir(src))
-    if (entry !== "manifest.json" && entry !== STUB_FILE) await symlink(path.join(src, entry), path.join(dir, entry));
-  await copyFile(STUB, path.join(dir, STUB_FILE));
+    if (entry !== "manifest.json" && entry !== stubFile) await symlink(path.join(src, entry), path.join(dir, entry));
+  await copyFile(stub, path.join(dir, stubFile));
   const m = JSON.parse(await readFile(path.join(src, "manifest.json"), "utf8")) as Record<string, any>;
   edit(
     m,
     createHash("sha256")
-      .update(await readFile(STUB))
+      .update(await readFile(stub))
       .digest("hex"),
   );
   await writeFile(path.join(dir, "manifest.json"), JSON.stringify(m, null, 2));

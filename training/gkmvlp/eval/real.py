@@ -31,6 +31,7 @@ from ..data.readers.nih14 import read_nih_boxes, read_nih_labels
 from ..metrics.localization import box_iou, heatmap_box, pointing_hit
 from ..metrics.text_metrics import tokenize as words_of
 from ..model.preprocess import Letterbox, decode_gray, preprocess_array
+from ..reliability.calibration import logit, sigmoid
 from ..text.labeller import label_report
 from ..tokenizer import WordPieceTokenizer, basic_split
 
@@ -53,7 +54,7 @@ class Bundle:
 
 @dataclass
 class ImageResult:
-    probs: np.ndarray  # [labels] classification_head probabilities
+    probs: np.ndarray  # [labels] raw classifier probabilities (the ensemble's combined value when the bundle has one)
     heatmaps: np.ndarray  # [labels, G, G] localization_head, over the model square
     region_boxes: np.ndarray  # [regions, 4] normalized xyxy of the model square, manifest order
     lb: Letterbox
@@ -81,7 +82,9 @@ def load_bundle(path: str | Path, threads: int = 1) -> Bundle:
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = max(1, threads), 1
     sessions = {}
-    for name in ("image_encoder", "classification_head", "localization_head"):
+    for name in ("image_encoder", "classification_head", "localization_head") + (
+        (man["ensemble"]["graph"],) if man.get("ensemble") else ()
+    ):
         f = path / man["graphs"][name]["file"]
         if not f.is_file():
             raise FileNotFoundError(f"bundle graph not found: {f}")
@@ -98,13 +101,37 @@ def _run(bundle: Bundle, name: str, feed: dict[str, np.ndarray]) -> dict[str, np
     return dict(zip((o["name"] for o in spec["outputs"]), outs))
 
 
+def classifier_probabilities(bundle: Bundle, enc: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """[batch, labels] raw probabilities as the worker computes them: the classification head's, or with an
+    `ensemble` the mean of the members' logits (docs/contracts/model-bundle.md, "an ensemble of classifiers")."""
+    p0, members = classifier_parts(bundle, enc, x)
+    if members is None:
+        return p0
+    return sigmoid((logit(p0) + members.astype(np.float64).sum(axis=1)) / (members.shape[1] + 1))
+
+
+def classifier_parts(bundle: Bundle, enc: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The classification head's probabilities [batch, labels] and, with an `ensemble`, the other members' logits
+    [batch, members - 1, labels] (else None)."""
+    p0 = _run(bundle, "classification_head", enc)["probabilities"]
+    ens = bundle.manifest.get("ensemble")
+    if not ens:
+        return p0, None
+    members = _run(bundle, ens["graph"], {"pixel_values": x})["member_logits"]
+    if members.shape[1] != int(ens["members"]) - 1:
+        raise ValueError(
+            f"{bundle.path}: member_logits has {members.shape[1]} members, manifest says {ens['members']} - 1"
+        )
+    return p0, members
+
+
 def run_image(bundle: Bundle, path: str | Path) -> ImageResult:
     """One image through encoder, classification and localization heads (decode errors name the file)."""
     pre = bundle.manifest["preprocessing"]
     gray = decode_gray(path)
     x, lb = preprocess_array(gray, int(pre["image_size"]), float(pre["mean"]), float(pre["std"]))
     enc = _run(bundle, "image_encoder", {"pixel_values": x})
-    probs = _run(bundle, "classification_head", enc)["probabilities"][0]
+    probs = classifier_probabilities(bundle, enc, x)[0]
     heat = _run(bundle, "localization_head", enc)["heatmaps"][0]
     grid = int(bundle.manifest["localization"]["grid"])
     if heat.shape[-2:] != (grid, grid):

@@ -169,6 +169,29 @@ def learned_labels(rows: list[dict], min_each: int = 5) -> list[str]:
     return [lab for lab in LABELS if pos[lab] >= min_each and neg[lab] >= min_each]
 
 
+def calibrate_labels(p: np.ndarray, y: np.ndarray, known: np.ndarray) -> tuple[dict, dict, dict]:
+    """Platt calibration and the F1 threshold on the calibrated scale, per label (LABELS order in the columns),
+    for every label with at least 5 known positives and 5 known negatives among these films; unknown labels
+    (known == 0) are left out, never counted as negative. Returns (calibration, thresholds, per-label report)."""
+    calibration, thresholds, report = {}, {}, {}
+    for k, lab in enumerate(LABELS):
+        m = known[:, k] > 0
+        pos, neg = int(y[m, k].sum()), int((1 - y[m, k]).sum())
+        if pos < 5 or neg < 5:
+            continue
+        a, bb = fit_platt(p[m, k], y[m, k])
+        cal = apply_platt(p[m, k], a, bb)
+        calibration[lab] = {"a": a, "b": bb, "n": int(m.sum())}
+        thresholds[lab] = float(f1_thresholds(cal[:, None], y[m, k][:, None], [lab])[lab])
+        report[lab] = {
+            "n_pos": pos,
+            "n_neg": neg,
+            "ece_before": ece(p[m, k], y[m, k]),
+            "ece_after": ece(cal, y[m, k]),
+        }
+    return calibration, thresholds, report
+
+
 def fit_reliability(
     model: GKMVLP,
     corpus: Path,
@@ -235,24 +258,8 @@ def fit_reliability(
     # calibration and thresholds on the real validation films
     y_val, k_val = label_matrix(rows["val"])
     p_val = enc["val"]["probs"].astype(np.float64)
-    calibration, thresholds, validated, val_metrics = {}, {}, [], {}
-    for k, lab in enumerate(LABELS):
-        m = k_val[:, k] > 0
-        pos, neg = int(y_val[m, k].sum()), int((1 - y_val[m, k]).sum())
-        if pos < 5 or neg < 5:
-            continue
-        a, bb = fit_platt(p_val[m, k], y_val[m, k])
-        cal = apply_platt(p_val[m, k], a, bb)
-        calibration[lab] = {"a": a, "b": bb, "n": int(m.sum())}
-        thresholds[lab] = float(f1_thresholds(cal[:, None], y_val[m, k][:, None], [lab])[lab])
-        if lab in learned:
-            validated.append(lab)
-        val_metrics[lab] = {
-            "n_pos": pos,
-            "n_neg": neg,
-            "ece_before": ece(p_val[m, k], y_val[m, k]),
-            "ece_after": ece(cal, y_val[m, k]),
-        }
+    calibration, thresholds, val_metrics = calibrate_labels(p_val, y_val, k_val)
+    validated = [lab for lab in calibration if lab in learned]
     ctr_val = cardiothoracic_ratio(
         enc["val"]["boxes"], list(REGIONS), CTR_RULE["heart_region"], CTR_RULE["thorax_regions"]
     )
@@ -318,4 +325,4 @@ def load(out: Path, dim: int, mean: float, std: float) -> tuple[InputCheck, dict
     return ic.eval(), json.loads((out / "reliability.json").read_text())
 
 
-__all__ = ["fit_reliability", "save", "load", "encode_arrays", "CTR_RULE", "sigmoid"]
+__all__ = ["fit_reliability", "calibrate_labels", "save", "load", "encode_arrays", "CTR_RULE", "sigmoid"]

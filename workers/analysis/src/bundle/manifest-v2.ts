@@ -57,6 +57,23 @@ export const anatomySchema = z.looseObject({
 });
 export type Anatomy = z.infer<typeof anatomySchema>;
 
+/**
+ * Other classifiers averaged with the bundle's own on the logit scale (inference/heads.ts). Only their
+ * logits travel, as one graph on the pixels, so the primary's encoder features serve every other task.
+ */
+export const ensembleSchema = z.looseObject({
+  graph: z.literal("classification_members", {
+    error: 'ensemble.graph must be "classification_members" (the contract names the graph)',
+  }),
+  /** M, the primary included: one member would be the head alone under another name */
+  members: z.number().int().min(2),
+  combine: z.literal("mean_logit", { error: 'ensemble.combine must be "mean_logit"' }),
+  /** informational: what each member was */
+  from: z.array(z.string()).optional(),
+  fitted_on: z.string().optional(),
+});
+export type Ensemble = z.infer<typeof ensembleSchema>;
+
 const realMetricSchema = z.looseObject({
   auc: z.number().min(0).max(1).optional(),
   ci_low: z.number().min(0).max(1).optional(),
@@ -82,7 +99,7 @@ export type ReliabilitySpec = z.infer<typeof reliabilitySchema>;
 
 type Issue = (path: (string | number)[], message: string) => void;
 
-/** Cross-field checks of the v2 sections against the manifest's label and region lists. */
+/** Cross-field checks of the v2 sections against the manifest's label, region and task lists. */
 export function checkV2Sections(
   m: {
     format_version: number;
@@ -94,6 +111,8 @@ export function checkV2Sections(
     anatomy?: Anatomy;
     anatomy_boxes?: AnatomyBoxes;
     vqa_presence?: VqaPresence;
+    tasks: readonly string[];
+    ensemble?: Ensemble;
   },
   issue: Issue,
 ): void {
@@ -122,6 +141,8 @@ export function checkV2Sections(
   for (const [phrase, l] of Object.entries(m.vqa_presence?.phrases ?? {}))
     if (!labels.has(l)) issue(["vqa_presence", "phrases", phrase], `unknown label "${l}"`);
   if (m.vqa_presence && !labels.has("No Finding")) issue(["vqa_presence"], 'needs the label "No Finding" (normal questions)');
+  // the members only replace the classifier's probabilities: without the task there is nothing to replace
+  if (m.ensemble && !m.tasks.includes("classification")) issue(["ensemble"], 'needs the "classification" task');
   m.reliability?.validated_on_real.forEach((l, i) => {
     if (!labels.has(l)) issue(["reliability", "validated_on_real", i], `unknown label "${l}"`);
   });

@@ -13,6 +13,7 @@ import {
   calibrationSchema,
   checkV2Sections,
   derivedSchema,
+  ensembleSchema,
   reliabilitySchema,
   vqaPresenceSchema,
 } from "./manifest-v2.ts";
@@ -38,6 +39,8 @@ export const GRAPH_IO = {
   input_check: { inputs: ["pixel_values", "global_embedding"], outputs: ["frontal_cxr_probability", "ood_distance"] },
   /** masks of the anatomy (anatomy.regions), run when anatomy_boxes measures region boxes from them */
   anatomy_head: { inputs: ["patch_tokens"], outputs: ["anatomy_masks"] },
+  /** the ensemble's other classifiers (ensemble.members - 1), on the pixels: their logits per label */
+  classification_members: { inputs: ["pixel_values"], outputs: ["member_logits"] },
 } as const;
 export type GraphName = keyof typeof GRAPH_IO;
 
@@ -157,6 +160,7 @@ export const manifestSchema = z
     anatomy: anatomySchema.optional(),
     anatomy_boxes: anatomyBoxesSchema.optional(),
     vqa_presence: vqaPresenceSchema.optional(),
+    ensemble: ensembleSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
@@ -183,7 +187,9 @@ export const manifestSchema = z
             ? "missing graph (required by reliability.graph)"
             : g === "anatomy_head"
               ? "missing graph (required by anatomy_boxes)"
-              : "missing graph (required by the listed tasks)",
+              : g === "classification_members"
+                ? "missing graph (required by ensemble)"
+                : "missing graph (required by the listed tasks)",
         );
         continue;
       }
@@ -214,11 +220,12 @@ export const manifestSchema = z
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** The graphs a manifest needs sessions for: the encoder, its tasks' heads, and the reliability model if it has one. */
-export function requiredGraphs(m: Pick<Manifest, "tasks" | "reliability" | "anatomy_boxes">): GraphName[] {
+/** The graphs a manifest needs sessions for: the encoder, its tasks' heads, and the optional sections' graphs. */
+export function requiredGraphs(m: Pick<Manifest, "tasks" | "reliability" | "anatomy_boxes" | "ensemble">): GraphName[] {
   const graphs = new Set<GraphName>(["image_encoder", ...m.tasks.flatMap((t) => TASK_GRAPHS[t])]);
   if (m.reliability) graphs.add(m.reliability.graph);
   if (m.anatomy_boxes) graphs.add("anatomy_head");
+  if (m.ensemble) graphs.add(m.ensemble.graph);
   return [...graphs];
 }
 

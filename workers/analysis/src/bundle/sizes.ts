@@ -46,6 +46,12 @@ export function checkDeclaredSizes(m: Manifest, vocabSize: number): void {
     dim("anatomy_head", "outputs", "anatomy_masks", 2, m.anatomy.grid, "anatomy.grid");
     dim("anatomy_head", "outputs", "anatomy_masks", 3, m.anatomy.grid, "anatomy.grid");
   }
+  if (m.ensemble) {
+    dim("classification_members", "inputs", "pixel_values", 2, S, "preprocessing.image_size");
+    dim("classification_members", "inputs", "pixel_values", 3, S, "preprocessing.image_size");
+    dim("classification_members", "outputs", "member_logits", 1, m.ensemble.members - 1, "ensemble.members - 1");
+    dim("classification_members", "outputs", "member_logits", 2, m.labels.length, "the number of labels");
+  }
   if (m.tokenizer.vocab_size !== undefined && m.tokenizer.vocab_size !== vocabSize) {
     problems.push(`tokenizer.vocab_size is ${m.tokenizer.vocab_size}, but ${m.tokenizer.vocab_file} has ${vocabSize} tokens`);
   }

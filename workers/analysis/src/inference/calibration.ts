@@ -1,9 +1,9 @@
 /**
- * From the classification head's probabilities to the probabilities the platform reports
- * (docs/contracts/model-bundle.md, "Format version 2"): Platt scaling per label, and findings
- * derived from measured anatomy (the cardiothoracic ratio of the region head's boxes) replacing
- * the head's guess. Thresholds apply to the result. Pure arithmetic, shared by classification,
- * localization and the report's sentence marks so that all three agree on one number per label.
+ * From the classifier's probabilities (the head's, or an ensemble's combined ones: heads.ts) to the
+ * probabilities the platform reports (docs/contracts/model-bundle.md, "Format version 2"): Platt scaling
+ * per label, and findings derived from measured anatomy (the cardiothoracic ratio of the region head's
+ * boxes) replacing the head's guess. Thresholds apply to the result. Pure arithmetic, shared by
+ * classification, localization and the report's sentence marks so that all three agree on one number per label.
  */
 import type { Manifest } from "../bundle/manifest.ts";
 import type { CtrDerivation } from "../bundle/manifest-v2.ts";
@@ -17,7 +17,7 @@ export interface FinalProbability {
   label: string;
   /** what the platform reports and thresholds */
   probability: number;
-  /** the classification head's own output, kept for audit */
+  /** the classifier's output, kept for audit: the classification head's, or the ensemble's combined value */
   raw: number;
   source: ProbabilitySource;
   /** derived findings: the measured cardiothoracic ratio */

@@ -4,7 +4,8 @@
  *
  * The reliability measurements ride along: the blank check and the input_check graph both need the
  * preprocessed pixels, which exist only here (the cached EncodedImage keeps features, not the 0.2 MB
- * input tensor), and input_check batches like the encoder does.
+ * input tensor), and input_check batches like the encoder does. So do an ensemble's other members
+ * (classification_members): they read the pixels too, and their logits join the image's features.
  */
 import type { GraphSession, TensorData } from "../runtime/sessions.ts";
 import { InferenceError } from "../bundle/errors.ts";
@@ -20,6 +21,8 @@ export interface EncoderBatchOptions {
   inputCheck?: GraphSession;
   /** anatomy_boxes: the anatomy graph and which region boxes its masks replace */
   anatomy?: { session: GraphSession; plan: AnatomyBoxPlan };
+  /** ensemble: the other members' graph, with the member_logits shape per image the manifest declares */
+  members?: { session: GraphSession; others: number; labels: number };
 }
 
 /** Replaces the listed regions' boxes in the batch's region_boxes with the extents of their anatomy masks. */
@@ -75,6 +78,27 @@ async function runInputCheck(
   return { frontal, ood };
 }
 
+/** member_logits [n, others, labels] of the ensemble's other members on the batch's pixels. */
+async function runMembers(members: NonNullable<EncoderBatchOptions["members"]>, pixels: TensorData, n: number): Promise<Float32Array> {
+  let logits: TensorData | undefined;
+  try {
+    logits = (await members.session.run({ pixel_values: pixels })).member_logits;
+  } catch (e) {
+    throw new InferenceError("INFERENCE_FAILED", `classification_members failed on a batch of ${n}: ${(e as Error).message}`, {
+      retriable: true,
+      cause: e,
+    });
+  }
+  // a graph with another member count or label order would shift every label's combination silently
+  if (!logits || logits.data.length !== n * members.others * members.labels) {
+    throw new InferenceError(
+      "INFERENCE_FAILED",
+      `classification_members returned ${logits?.data.length ?? "no"} values for a batch of ${n} (${members.others} members x ${members.labels} labels each)`,
+    );
+  }
+  return logits.data as Float32Array;
+}
+
 export async function runEncoderBatch(
   session: GraphSession,
   items: readonly { key: string; pre: Preprocessed }[],
@@ -104,6 +128,7 @@ export async function runEncoderBatch(
   }
   const check = options.inputCheck ? await runInputCheck(options.inputCheck, pixelValues, out.global_embedding!, n) : null;
   if (options.anatomy) await applyAnatomyBoxes(options.anatomy, out, n);
+  const memberLogits = options.members ? await runMembers(options.members, pixelValues, n) : null;
   const encodeMs = performance.now() - t0;
   const input = items.map(
     (it, i): InputMeasurements => ({
@@ -119,6 +144,13 @@ export async function runEncoderBatch(
     const per = data.length / n;
     for (let i = 0; i < n; i++) {
       perImage[i]![name] = { data: data.slice(i * per, (i + 1) * per), dims: [1, ...t.dims.slice(1)] };
+    }
+  }
+  if (memberLogits && options.members) {
+    const { others, labels } = options.members;
+    const per = others * labels;
+    for (let i = 0; i < n; i++) {
+      perImage[i]!.member_logits = { data: memberLogits.slice(i * per, (i + 1) * per), dims: [1, others, labels] };
     }
   }
   return items.map((it, i) => ({

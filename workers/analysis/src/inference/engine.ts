@@ -116,11 +116,16 @@ export function createEngine(bundle: Bundle, options: Partial<EngineOptions> = {
     m.anatomy_boxes && m.anatomy && bundle.sessions.anatomy_head
       ? { session: bundle.sessions.anatomy_head, plan: anatomyBoxPlan(m.anatomy_boxes, m.anatomy.regions, m.regions, m.anatomy.grid) }
       : undefined;
+  const members =
+    m.ensemble && bundle.sessions.classification_members
+      ? { session: bundle.sessions.classification_members, others: m.ensemble.members - 1, labels: m.labels.length }
+      : undefined;
   const encodeImages = (batch: readonly { key: string; pre: Preprocessed }[]) =>
     runEncoderBatch(bundle.sessions.image_encoder!, batch, pre.image_size, {
       std: pre.std,
       inputCheck: bundle.sessions.input_check,
       anatomy,
+      members,
     });
   // images being decoded and preprocessed right now: the batcher waits for them (up to maxHoldMs)
   let preparing = 0;

@@ -5,7 +5,7 @@
 import type { GraphSession, TensorData } from "../runtime/sessions.ts";
 import { InferenceError } from "../bundle/errors.ts";
 import type { Manifest } from "../bundle/manifest.ts";
-import type { FinalProbability } from "./calibration.ts";
+import { logit, sigmoid, type FinalProbability } from "./calibration.ts";
 import { feature, toOrt } from "./encoder.ts";
 import { squareExtent } from "./geometry.ts";
 import type { Grounding } from "./grounding.ts";
@@ -29,6 +29,11 @@ export async function runHead(
   }
 }
 
+/**
+ * The classifier's raw probability per label: the classification head's, or with an ensemble (the
+ * encoder then adds the other members' member_logits to the features) the mean of all M members' logits,
+ * p_k = sigmoid((logit(p0_k) + sum_j member_logits[j, k]) / M). Every reported number starts here.
+ */
 export async function probabilities(session: GraphSession, enc: EncodedImage): Promise<Float32Array> {
   const { data } = await runHead(
     session,
@@ -36,10 +41,22 @@ export async function probabilities(session: GraphSession, enc: EncodedImage): P
     { global_embedding: toOrt(feature(enc, "global_embedding")), knowledge_tokens: toOrt(feature(enc, "knowledge_tokens")) },
     "probabilities",
   );
-  return data;
+  const members = enc.features.member_logits;
+  if (!members) return data;
+  const others = members.dims[1]!;
+  const labels = data.length;
+  if (members.data.length !== others * labels)
+    throw new InferenceError("INFERENCE_FAILED", `member_logits has ${members.data.length} values for ${labels} labels`);
+  const combined = new Float32Array(labels);
+  for (let k = 0; k < labels; k++) {
+    let z = logit(data[k]!);
+    for (let j = 0; j < others; j++) z += members.data[j * labels + k]!;
+    combined[k] = sigmoid(z / (others + 1));
+  }
+  return combined;
 }
 
-/** Findings from the reported probabilities (calibration.ts): thresholds apply to them, the head's value is kept beside. */
+/** Findings from the reported probabilities (calibration.ts): thresholds apply to them, the raw value is kept beside. */
 export function classifyImage(
   m: Manifest,
   g: Grounding,

@@ -48,7 +48,7 @@ export interface FindingResult {
   label: string;
   /** calibrated or derived when the bundle says so (what `threshold` applies to) */
   probability: number;
-  /** the classification head's own output */
+  /** the classifier's output before calibration: the classification head's, or the ensemble's combined value */
   rawProbability: number;
   probabilitySource: ProbabilitySource;
   threshold: number;
