@@ -119,6 +119,11 @@ describe("manifest format version 2", () => {
     const noTask = structuredClone(m);
     noTask.tasks = ["report"];
     has(problems(noTask), "ensemble", 'needs the "classification" task');
+    // format 1 has no calibration or thresholds fitted on the combined value: its head-fitted thresholds would be
+    // applied to another number
+    const v1 = structuredClone(m);
+    v1.format_version = 1;
+    has(problems(v1), "ensemble", "format_version 2");
     const missing = structuredClone(m);
     delete missing.graphs.classification_members;
     has(problems(missing), "graphs.classification_members", "required by ensemble");

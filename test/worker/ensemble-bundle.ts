@@ -4,9 +4,11 @@
  * members, so M = 3) and a manifest with the ensemble section. The stub is a fixed formula of the pixels'
  * mean, so the tests can recompute every member logit, and from them the combined probability.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { logit, sigmoid } from "../../workers/analysis/src/inference/calibration.ts";
-import { deriveBundle, type DerivedBundle } from "./v2-bundle.ts";
+import { deriveBundle, makeV2Bundle, type DerivedBundle } from "./v2-bundle.ts";
 
 export const MEMBERS_STUB = fileURLToPath(new URL("../fixtures/ensemble/classification_members_stub.onnx", import.meta.url));
 const MEMBERS_FILE = "classification_members_stub.onnx";
@@ -54,11 +56,16 @@ export function makePrimaryBundle(src: string): Promise<DerivedBundle> {
 
 /**
  * `src` with the stub as classification_members and `ensemble: {members: 3, combine: "mean_logit"}`
- * (whatever else `src` carries stays); `edit` then breaks or extends the manifest for a test.
+ * (whatever else `src` carries stays; a format-1 `src` gets makeV2Bundle's sections first); `edit` then breaks or
+ * extends the manifest for a test.
  */
-export function makeEnsembleBundle(src: string, edit: (m: Record<string, any>) => void = () => {}): Promise<DerivedBundle> {
-  return deriveBundle(
-    src,
+export async function makeEnsembleBundle(src: string, edit: (m: Record<string, any>) => void = () => {}): Promise<DerivedBundle> {
+  // the contract allows an ensemble in format 2 only (its thresholds must be fitted on the combined value): a
+  // format-1 source first becomes version 2 with the input_check stub
+  const v1 = JSON.parse(readFileSync(path.join(src, "manifest.json"), "utf8")).format_version < 2;
+  const base = v1 ? await makeV2Bundle(src) : null;
+  const made = await deriveBundle(
+    base?.dir ?? src,
     (m, stubSha) => {
       if (m.labels.length !== STUB_LABELS) throw new Error(`${src} has ${m.labels.length} labels, the members stub ${STUB_LABELS}`);
       const S = m.preprocessing.image_size as number;
@@ -80,4 +87,12 @@ export function makeEnsembleBundle(src: string, edit: (m: Record<string, any>) =
     MEMBERS_STUB,
     MEMBERS_FILE,
   );
+  if (!base) return made;
+  return {
+    ...made,
+    cleanup: async () => {
+      await made.cleanup();
+      await base.cleanup();
+    },
+  };
 }

@@ -143,6 +143,9 @@ export function checkV2Sections(
   if (m.vqa_presence && !labels.has("No Finding")) issue(["vqa_presence"], 'needs the label "No Finding" (normal questions)');
   // the members only replace the classifier's probabilities: without the task there is nothing to replace
   if (m.ensemble && !m.tasks.includes("classification")) issue(["ensemble"], 'needs the "classification" task');
+  // a format-1 bundle's thresholds were fitted on the head alone, not on the combined value they would then judge
+  if (m.ensemble && m.format_version < 2)
+    issue(["ensemble"], "needs format_version 2 (calibration and thresholds fitted on the combined value)");
   m.reliability?.validated_on_real.forEach((l, i) => {
     if (!labels.has(l)) issue(["reliability", "validated_on_real", i], `unknown label "${l}"`);
   });
