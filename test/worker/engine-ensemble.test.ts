@@ -9,10 +9,9 @@ import { BundleError, InferenceError } from "../../workers/analysis/src/bundle/e
 import { loadBundle, type Bundle } from "../../workers/analysis/src/bundle/load.ts";
 import { cardiothoracicRatio, finalProbabilities, logit, platt, sigmoid } from "../../workers/analysis/src/inference/calibration.ts";
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
-import { markSentence } from "../../workers/analysis/src/inference/uncertainty.ts";
 import { combined, MEMBERS, makeEnsembleBundle, makePrimaryBundle, stubMemberLogits } from "./ensemble-bundle.ts";
 import { bundleDir, goldenImage, maxAbsDiff, readGolden } from "./golden-bundle.ts";
-import { makeV2Bundle, V2_SECTIONS } from "./v2-bundle.ts";
+import { assertReportMarks, makeV2Bundle, V2_SECTIONS } from "./v2-bundle.ts";
 
 const src = bundleDir();
 const golden = readGolden(src);
@@ -131,15 +130,7 @@ describe("engine on an ensemble bundle", () => {
     if (vqa.basis.kind === "finding") near(vqa.basis.probability, effusion.probability, "presence answer's probability", 1e-12);
     assert.equal(vqa.answer, effusion.positive ? "yes" : "no");
     const rep = await full.report(input, { method: "greedy", maxNewTokens: 40 });
-    const finals = new Map(cls.findings.map((f) => [f.label, { probability: f.probability, threshold: f.threshold }]));
-    const validated = new Set(V2_SECTIONS.reliability.validated_on_real);
-    for (const s of rep.sentences) {
-      assert.deepEqual(
-        { uncertain: s.uncertain, uncertainReason: s.uncertainReason },
-        markSentence(s.labels, { validated, finals }),
-        s.text,
-      );
-    }
+    assertReportMarks(rep, cls);
   });
 
   it("fails an image whose members graph returns another member count than the manifest says", async () => {

@@ -8,9 +8,8 @@ import { cardiothoracicRatio, platt, sigmoid } from "../../workers/analysis/src/
 import { createEngine, type Engine } from "../../workers/analysis/src/inference/engine.ts";
 import { assessReliability } from "../../workers/analysis/src/inference/reliability.ts";
 import { blankImage } from "../../workers/analysis/src/inference/trust.ts";
-import { markSentence } from "../../workers/analysis/src/inference/uncertainty.ts";
 import { bundleDir, goldenImage, readGolden } from "./golden-bundle.ts";
-import { makeV1Bundle, makeV2Bundle, stubFrontal, stubOod, V2_SECTIONS } from "./v2-bundle.ts";
+import { assertReportMarks, makeV1Bundle, makeV2Bundle, stubFrontal, stubOod, V2_SECTIONS } from "./v2-bundle.ts";
 
 const src = bundleDir();
 const golden = readGolden(src);
@@ -108,15 +107,7 @@ describe("engine on a version-2 bundle", () => {
   it("marks report sentences against the reported probabilities and VQA answers against a blank image", async () => {
     const input = { key: "v2-case0", image: img(0) };
     const [rep, cls] = await Promise.all([engine.report(input, { method: "greedy", maxNewTokens: 40 }), engine.classify(input)]);
-    const finals = new Map(cls.findings.map((f) => [f.label, { probability: f.probability, threshold: f.threshold }]));
-    const validated = new Set(V2_SECTIONS.reliability.validated_on_real);
-    for (const s of rep.sentences) {
-      assert.deepEqual(
-        { uncertain: s.uncertain, uncertainReason: s.uncertainReason },
-        markSentence(s.labels, { validated, finals }),
-        s.text,
-      );
-    }
+    assertReportMarks(rep, cls);
     const q = "Is there a pleural effusion?";
     const vqa = await engine.vqa(input, q);
     const { width, height } = (await engine.encode(input)).letterbox;

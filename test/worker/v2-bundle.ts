@@ -4,11 +4,14 @@
  * manifest with calibration, a derived Cardiomegaly and reliability thresholds. The stub is a fixed
  * formula, so the tests can recompute every number the engine reports.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ClassificationResult, ReportResult } from "../../workers/analysis/src/inference/types.ts";
+import { markSentence } from "../../workers/analysis/src/inference/uncertainty.ts";
 
 export const STUB = fileURLToPath(new URL("../fixtures/reliability/input_check_stub.onnx", import.meta.url));
 
@@ -139,4 +142,13 @@ export function makeV1Bundle(src: string, trainedOn = "synthetic"): Promise<Deri
     delete m.vqa_presence;
     delete m.graphs.input_check;
   });
+}
+
+/** Every report sentence carries the marks its labels earn against the classification's reported findings. */
+export function assertReportMarks(rep: ReportResult, cls: ClassificationResult): void {
+  const finals = new Map(cls.findings.map((f) => [f.label, { probability: f.probability, threshold: f.threshold }]));
+  const validated = new Set(V2_SECTIONS.reliability.validated_on_real);
+  for (const s of rep.sentences) {
+    assert.deepEqual({ uncertain: s.uncertain, uncertainReason: s.uncertainReason }, markSentence(s.labels, { validated, finals }), s.text);
+  }
 }

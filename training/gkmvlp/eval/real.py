@@ -104,10 +104,15 @@ def _run(bundle: Bundle, name: str, feed: dict[str, np.ndarray]) -> dict[str, np
 def classifier_probabilities(bundle: Bundle, enc: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """[batch, labels] raw probabilities as the worker computes them: the classification head's, or with an
     `ensemble` the mean of the members' logits (docs/contracts/model-bundle.md, "an ensemble of classifiers")."""
-    p0, members = classifier_parts(bundle, enc, x)
-    if members is None:
+    return combine_members(*classifier_parts(bundle, enc, x))
+
+
+def combine_members(p0: np.ndarray, member_logits: np.ndarray | None) -> np.ndarray:
+    """The contract's combination: sigmoid((logit(p0) + sum of the other members' logits) / M); p0 itself without
+    members."""
+    if member_logits is None:
         return p0
-    return sigmoid((logit(p0) + members.astype(np.float64).sum(axis=1)) / (members.shape[1] + 1))
+    return sigmoid((logit(p0) + member_logits.astype(np.float64).sum(axis=1)) / (member_logits.shape[1] + 1))
 
 
 def classifier_parts(bundle: Bundle, enc: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

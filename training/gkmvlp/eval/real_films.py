@@ -29,7 +29,7 @@ from ..text.labeller import label_report
 from ..text.presence import presence_answer, presence_label
 from ..tokenizer import WordPieceTokenizer
 from ..train.real_batches import mask_box, read_corpus
-from .real import _run, classifier_probabilities, load_bundle, parse_xywh
+from .real import _run, classifier_parts, combine_members, load_bundle, parse_xywh
 from .stats import auc, auc_ci, auc_permutation_p, macro_auc_ci, mean_ci
 
 MIN_POSITIVES = 5
@@ -65,8 +65,17 @@ class FilmRunner:
         pre = self.m["preprocessing"]
         x, lb = preprocess_array(gray, int(pre["image_size"]), float(pre["mean"]), float(pre["std"]))
         enc = _run(self.b, "image_encoder", {"pixel_values": x})
-        raw = classifier_probabilities(self.b, enc, x)
-        out = {"x": x, "lb": lb, "enc": enc, "raw": raw[0]}
+        head, members = classifier_parts(self.b, enc, x)
+        raw = combine_members(head, members)
+        # the parts too: the ensemble builder reports each member's own validation AUC beside the combined one
+        out = {
+            "x": x,
+            "lb": lb,
+            "enc": enc,
+            "raw": raw[0],
+            "head": head[0],
+            "member_logits": None if members is None else members[0],
+        }
         if "anatomy_head" in self.b.sessions:
             out["anatomy"] = _run(self.b, "anatomy_head", {"patch_tokens": enc["patch_tokens"]})["anatomy_masks"][0]
         # the boxes the worker reports: the anatomy masks' extents where the manifest says so (anatomy_boxes)

@@ -7,7 +7,6 @@ temporary folder is removed, so a folder with a manifest.json is always complete
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from ..text.presence import spec as presence_spec
 from ..text.rules import mention_rules
 from ..tokenizer import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID, WordPieceTokenizer
 from . import graphs as G
+from .files import file_hashes
 from .golden import TOKENIZER_CASES, floats, make_images, preprocess_record
 from .onnx_io import OPSET, export_graph, max_abs_diff, ort_session, run_ort, run_torch
 
@@ -38,14 +38,6 @@ GOLDEN_QUESTIONS = ["Is there a pleural effusion?", "Which side is the pleural e
 
 class ParityError(RuntimeError):
     """onnxruntime and PyTorch disagree beyond the tolerance; no bundle was written."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _greedy_ort(sess, spec, memory: np.ndarray, cfg, max_new: int) -> list[int]:
@@ -318,8 +310,7 @@ def write_bundle(
                 if model.anatomy is None:
                     raise ValueError("the reliability fit measured anatomy boxes, but the model has no anatomy head")
                 manifest["anatomy_boxes"] = reliability[1]["anatomy_boxes"]
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        manifest["files"] = {p.relative_to(tmp).as_posix(): sha256(p) for p in files}
+        manifest["files"] = file_hashes(tmp)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         if final.exists():
             old = final.parent / f".{final.name}.old-{os.getpid()}"

@@ -88,4 +88,9 @@ def floats(a: np.ndarray) -> dict:
     return {"shape": list(a.shape), "values": [float(f"{v:.7g}") for v in a.ravel()]}
 
 
-__all__ = ["TOKENIZER_CASES", "make_images", "preprocess_record", "floats", "Letterbox"]
+def array_of(t: dict, dtype=np.float32) -> np.ndarray:
+    """{"shape", "values"} (as floats() writes it) -> array."""
+    return np.array(t["values"], dtype).reshape(t["shape"])
+
+
+__all__ = ["TOKENIZER_CASES", "make_images", "preprocess_record", "floats", "array_of", "Letterbox"]

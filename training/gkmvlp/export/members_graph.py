@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-EPS = 1e-6  # the contract's clamp (reliability/calibration.py)
+from ..reliability.calibration import EPS  # the contract's clamp
 
 
 def _prefixed(graph, prefix: str, rename: dict[str, str]):
@@ -126,4 +126,4 @@ def io_spec(members: int, image_size: int, labels: int) -> dict:
     }
 
 
-__all__ = ["members_graph", "io_spec", "EPS"]
+__all__ = ["members_graph", "io_spec"]

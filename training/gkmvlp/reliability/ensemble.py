@@ -11,7 +11,6 @@ are recomputed on the combined value, so both languages' golden tests hold the n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -20,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..export.golden import floats
+from ..export.files import seal
+from ..export.golden import array_of, floats
 from ..export.members_graph import io_spec, members_graph
 from ..model.preprocess import decode_gray, preprocess_array
-from .calibration import cardiothoracic_ratio, final_probabilities, logit, sigmoid
+from .calibration import cardiothoracic_ratio, final_probabilities, sigmoid
 from .fit import calibrate_labels, fit_cardiomegaly, label_matrix
 
 GRAPH, FILE = "classification_members", "classification_members.onnx"
@@ -37,11 +37,6 @@ def _check_compatible(primary: dict, other: dict, where: Path) -> None:
         raise ValueError(f"{where}: is itself an ensemble; give its members instead")
 
 
-def _combined(p0: np.ndarray, member_logits: np.ndarray) -> np.ndarray:
-    """The contract's combination: sigmoid((logit(p0) + sum of the members' logits) / M)."""
-    return sigmoid((logit(p0) + member_logits.astype(np.float64).sum(axis=1)) / (member_logits.shape[1] + 1))
-
-
 def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
     from sklearn.metrics import roc_auc_score
 
@@ -51,7 +46,7 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
 def build(
     primary: Path, others: Sequence[Path], corpus: Path, out: Path, version: str, threads: int = 1, seed: int = 0
 ) -> dict[str, Any]:
-    from ..eval.real import classifier_parts
+    from ..eval.real import combine_members
     from ..eval.real_films import FilmRunner
     from ..train.real_batches import read_corpus
 
@@ -60,8 +55,9 @@ def build(
     man = json.loads((primary / "manifest.json").read_text())
     if man.get("format_version") != 2 or "classification" not in man["tasks"] or man.get("ensemble"):
         raise ValueError(f"{primary}: needs a format-2 bundle with the classification task that is not an ensemble")
-    for o in others:
-        _check_compatible(man, json.loads((o / "manifest.json").read_text()), o)
+    member_mans = [json.loads((o / "manifest.json").read_text()) for o in others]
+    for o, m in zip(others, member_mans):
+        _check_compatible(man, m, o)
     size, labels = int(man["preprocessing"]["image_size"]), man["labels"]
 
     tmp = out.with_name(out.name + ".part")
@@ -80,7 +76,7 @@ def build(
             "members": members,
             "combine": "mean_logit",
             "from": [f"{man['name']} {man['version']} (primary)"]
-            + [f"{m['name']} {m['version']}" for m in (json.loads((o / "manifest.json").read_text()) for o in others)],
+            + [f"{m['name']} {m['version']}" for m in member_mans],
         },
     }
     (tmp / "manifest.json").write_text(json.dumps(new, indent=1))  # files are hashed at the end
@@ -90,8 +86,7 @@ def build(
     rows = read_corpus(corpus, "val")
     res = [run.image(corpus / r["image"]) for r in rows]
     raw = np.stack([x["raw"] for x in res]).astype(np.float64)
-    parts = [classifier_parts(run.b, x["enc"], x["x"]) for x in res]
-    member_raw = np.stack([np.concatenate([p0[0][None], sigmoid(ml[0])]) for p0, ml in parts])
+    member_raw = np.stack([np.concatenate([x["head"][None], sigmoid(x["member_logits"])]) for x in res])
     y, known = label_matrix(rows)
     calibration, thresholds, cal_report = calibrate_labels(raw, y, known)
     k = labels.index("Cardiomegaly")
@@ -134,21 +129,15 @@ def build(
         x, _ = preprocess_array(decode_gray(tmp / "golden" / rec["image"]), size, float(pre["mean"]), float(pre["std"]))
         ml = sess.run(["member_logits"], {"pixel_values": x})[0]
         golden["graphs"][GRAPH].append({"case": c, "outputs": {"member_logits": floats(ml)}})
-        combined[c] = _combined(np.array(head_of[c]["probabilities"]["values"]).reshape(1, -1), ml)
+        combined[c] = combine_members(array_of(head_of[c]["probabilities"], np.float64).reshape(1, -1), ml)
     for e in golden.get("calibrated", []):
         c = e["case"]
         b = boxes_of.get(c) or enc_of[c]["region_boxes"]
-        boxes = np.array(b["values"], np.float32).reshape(b["shape"])
+        boxes = array_of(b)
         e["raw"] = floats(combined[c])
         e["probabilities"] = floats(final_probabilities(combined[c], boxes, new))
     (tmp / "golden" / "golden.json").write_text(json.dumps(golden))
-    new["files"] = {
-        p.relative_to(tmp).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(tmp.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
-    }
-    (tmp / "manifest.json").write_text(json.dumps(new, indent=1))
-    tmp.rename(out)
+    seal(tmp, out, new)
     return {
         "bundle": str(out),
         "members": new["ensemble"]["from"],

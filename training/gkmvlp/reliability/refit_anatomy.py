@@ -10,7 +10,6 @@ languages' golden tests hold the new arithmetic.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,16 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from ..export.golden import floats
+from ..export.files import seal
+from ..export.golden import array_of, floats
 from ..model.anatomy_boxes import refine_region_boxes
 from ..model.anatomy_boxes import spec as anatomy_boxes_spec
 from ..text.presence import spec as presence_spec
 from .calibration import cardiothoracic_ratio, final_probabilities
 from .fit import fit_cardiomegaly
-
-
-def _arr(t: dict) -> np.ndarray:
-    return np.array(t["values"], np.float32).reshape(t["shape"])
 
 
 def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, seed: int = 0) -> dict[str, Any]:
@@ -73,15 +69,9 @@ def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, se
     golden["anatomy_boxes"] = []
     for e in golden["calibrated"]:
         c = e["case"]
-        boxes = refine_region_boxes(_arr(enc[c]["region_boxes"]), _arr(masks[c]), new)
+        boxes = refine_region_boxes(array_of(enc[c]["region_boxes"]), array_of(masks[c]), new)
         golden["anatomy_boxes"].append({"case": c, "region_boxes": floats(boxes)})
-        e["probabilities"] = floats(final_probabilities(_arr(e["raw"]).reshape(1, -1), boxes, new))
+        e["probabilities"] = floats(final_probabilities(array_of(e["raw"]).reshape(1, -1), boxes, new))
     (tmp / "golden" / "golden.json").write_text(json.dumps(golden))
-    new["files"] = {
-        p.relative_to(tmp).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(tmp.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
-    }
-    (tmp / "manifest.json").write_text(json.dumps(new, indent=1))
-    tmp.rename(out)
+    seal(tmp, out, new)
     return {"bundle": str(out), "cardiomegaly_fit": fit, "threshold": threshold, "val_films": len(rows)}
