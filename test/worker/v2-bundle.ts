@@ -107,6 +107,7 @@ export function makeV2Bundle(
     // only the sections asked for (a shipped source bundle may carry its own)
     delete m.anatomy_boxes;
     delete m.vqa_presence;
+    dropEnsemble(m);
     if (opts.vqaPresence) m.vqa_presence = { method: "finding_threshold", phrases: opts.vqaPresence };
     if (opts.anatomyBoxes) {
       if (!m.anatomy) throw new Error(`${src} has no anatomy graph (export-test-bundle.py builds one)`);
@@ -130,6 +131,15 @@ export function makeV2Bundle(
   });
 }
 
+/**
+ * The primary's classifier alone: these bundles recompute their numbers from the head (engine-v2.test.ts), and
+ * format 1 cannot carry an ensemble; engine-ensemble.test.ts adds its own members on top.
+ */
+function dropEnsemble(m: Record<string, any>): void {
+  delete m.ensemble;
+  delete m.graphs.classification_members;
+}
+
 /** Version 1 of the same graphs (the reference the version-2 numbers are recomputed from). */
 export function makeV1Bundle(src: string, trainedOn = "synthetic"): Promise<DerivedBundle> {
   return deriveBundle(src, (m) => {
@@ -141,6 +151,7 @@ export function makeV1Bundle(src: string, trainedOn = "synthetic"): Promise<Deri
     delete m.anatomy_boxes;
     delete m.vqa_presence;
     delete m.graphs.input_check;
+    dropEnsemble(m);
   });
 }
 
