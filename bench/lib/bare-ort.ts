@@ -3,6 +3,8 @@
 // already-prepared inputs (preprocessed tensors, tokenized questions). No cache, no threads, no result
 // building: only what any caller of these graphs must do, including a minimal beam search over the KV-cached
 // decoder step (the same algorithm as the worker, so both run the same number of steps; checked by the bench).
+// Graphs a bundle adds to every encode (input_check, anatomy_head, an ensemble's classification_members) run
+// with the encoder here too: a caller wanting the same outputs must run them, so the ratio compares like with like.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -11,6 +13,8 @@ import type { Manifest } from "../../workers/analysis/src/bundle/manifest.ts";
 
 type Feeds = Record<string, ort.Tensor>;
 export type GraphName = "image_encoder" | "classification_head" | "localization_head" | "report_decoder_step" | "vqa_head";
+const perEncodeGraphs = ["input_check", "anatomy_head", "classification_members"] as const;
+type PerEncodeGraph = (typeof perEncodeGraphs)[number];
 
 export interface BareModel {
   manifest: Manifest;
@@ -75,6 +79,11 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
     const spec = manifest.graphs[g];
     if (spec) sessions[g] = await ort.InferenceSession.create(path.join(bundleDir, spec.file), options);
   }
+  const extra: Partial<Record<PerEncodeGraph, ort.InferenceSession>> = {};
+  for (const g of perEncodeGraphs) {
+    const spec = (manifest.graphs as Record<string, { file: string } | undefined>)[g];
+    if (spec) extra[g] = await ort.InferenceSession.create(path.join(bundleDir, spec.file), options);
+  }
   const size = manifest.preprocessing.image_size;
   const d = manifest.decoding;
 
@@ -85,10 +94,11 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
     tensors.forEach((t, i) => {
       px.set(t, i * plane);
     });
-    const out = (await sessions.image_encoder.run({ pixel_values: new ort.Tensor("float32", px, [n, 1, size, size]) })) as Record<
-      string,
-      ort.Tensor
-    >;
+    const pixels = new ort.Tensor("float32", px, [n, 1, size, size]);
+    const out = (await sessions.image_encoder.run({ pixel_values: pixels })) as Record<string, ort.Tensor>;
+    if (extra.input_check) await extra.input_check.run({ pixel_values: pixels, global_embedding: out.global_embedding! });
+    if (extra.anatomy_head) await extra.anatomy_head.run({ patch_tokens: out.patch_tokens! });
+    if (extra.classification_members) await extra.classification_members.run({ pixel_values: pixels });
     return { n, out };
   }
 
@@ -227,7 +237,7 @@ export async function createBareModel(bundleDir: string, threads: number): Promi
     },
     session: (g) => sessions[g],
     async release() {
-      await Promise.all(Object.values(sessions).map((s) => s.release()));
+      await Promise.all([...Object.values(sessions), ...Object.values(extra)].map((s) => s.release()));
     },
   };
 }

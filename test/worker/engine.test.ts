@@ -188,7 +188,13 @@ describe("engine tasks", () => {
       `encoder batch of ${size}: session thread ${threaded.runMs.toFixed(0)} ms run, longest timer gap ${threaded.maxGap.toFixed(1)} ms; ` +
         `in-process ${inProcess.runMs.toFixed(0)} ms run, longest timer gap ${inProcess.maxGap.toFixed(1)} ms`,
     );
-    assert.ok(inProcess.maxGap >= 0.8 * inProcess.runMs, "in-process onnxruntime-node blocks the loop for the whole run");
+    // An ensemble's encode is two awaited runs (encoder, then the other members' graph): the loop gets a turn between
+    // them, so in-process the longest stall is the longer run, at least half of the whole.
+    const runsPerEncode = bundle.manifest.ensemble ? 2 : 1;
+    assert.ok(
+      inProcess.maxGap >= (0.8 * inProcess.runMs) / runsPerEncode,
+      "in-process onnxruntime-node blocks the loop for the whole of each run",
+    );
     assert.ok(
       threaded.maxGap < 0.5 * inProcess.maxGap,
       `threaded: gap ${threaded.maxGap.toFixed(1)} ms during a ${threaded.runMs.toFixed(0)} ms run`,
