@@ -121,3 +121,31 @@ def test_members_that_read_or_say_something_else_or_an_existing_folder_are_refus
         build(a, [other], corpus, tmp_path / "x", "0.1")
     with pytest.raises(ValueError, match="not an ensemble"):
         build(out, [b], corpus, tmp_path / "y", "0.1")
+
+
+def test_three_members_keep_their_order_and_each_counts_once(made, tmp_path):
+    a, b, corpus, _, _ = made
+    c = _bundle(tmp_path, "c", 11)
+    out = tmp_path / "ens3"
+    build(a, [b, c], corpus, out, "0.0.10")
+    man = json.loads((out / "manifest.json").read_text())
+    assert manifest_errors(man) == []
+    assert man["ensemble"]["members"] == 3
+    assert man["graphs"]["classification_members"]["outputs"][0]["shape"] == ["batch", 2, len(man["labels"])]
+    golden = json.loads((out / "golden" / "golden.json").read_text())
+
+    def heads(bundle):
+        g = json.loads((bundle / "golden" / "golden.json").read_text())
+        return {
+            e["case"]: np.array(e["outputs"]["probabilities"]["values"]) for e in g["graphs"]["classification_head"]
+        }
+
+    hb, hc = heads(b), heads(c)
+    for e in golden["graphs"]["classification_members"]:
+        ml = np.array(e["outputs"]["member_logits"]["values"]).reshape(e["outputs"]["member_logits"]["shape"])
+        np.testing.assert_allclose(ml[:, 0], logit(hb[e["case"]]).reshape(ml[:, 0].shape), atol=1e-4)
+        np.testing.assert_allclose(ml[:, 1], logit(hc[e["case"]]).reshape(ml[:, 1].shape), atol=1e-4)
+    ra, rb, rc, re = FilmRunner(a), FilmRunner(b), FilmRunner(c), FilmRunner(out)
+    for r in read_corpus(corpus, "val")[:3]:
+        pa, pb, pc, pe = (x.image(corpus / r["image"])["raw"] for x in (ra, rb, rc, re))
+        np.testing.assert_allclose(pe, sigmoid((logit(pa) + logit(pb) + logit(pc)) / 3), atol=2e-5)
