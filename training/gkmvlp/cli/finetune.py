@@ -1,6 +1,7 @@
 """Fine-tune a pre-trained GK-MVLP on a fraction of the labels: python -m gkmvlp.cli.finetune
 
 --label-fraction 0.01 / 0.1 / 1.0 trains on that seeded share of the labelled training images.
+--image-size N fine-tunes at N px from a pre-training at another size (the learned positions are resized).
 Zero-shot classification (knowledge prompts, no fine-tuning) is reported by gkmvlp.cli.evaluate.
 """
 
@@ -27,6 +28,8 @@ def main(argv=None) -> None:
         d = train_dict(args, "finetune")
         if args.init_from:
             d["init_from"] = args.init_from
+        if args.image_size:  # the pre-training's size otherwise (its model config is inherited)
+            d["finetune_image_size"] = args.image_size
         if args.label_fraction is not None:
             d["label_fraction"] = args.label_fraction
         cfg = resolve(d)

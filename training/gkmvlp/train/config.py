@@ -27,6 +27,9 @@ class TrainConfig:
     teacher_forcing_steps: int = 100  # RoIAlign on ground-truth region boxes for the first N steps
     image_only_steps: int = 0  # first N steps train only the image-side objectives (cheaper, see loop.py)
     label_fraction: float = 1.0  # finetune: fraction of labelled training images used
+    # finetune: train at this input size instead of the pre-training's (0 = keep it); the learned positions are
+    # resized to the new patch grid (model/positions.py), every other weight is size-free
+    finetune_image_size: int = 0
     decoder_steps: int = 0  # then N report-decoder-only steps on cached image memory (decoder_phase.py)
     decoder_batch_size: int = 32
     decoder_lr: float = 1e-3
@@ -71,6 +74,8 @@ class TrainConfig:
             errs.append(f"label_fraction must be in (0, 1], got {self.label_fraction}")
         if not 0 <= self.image_only_steps < self.steps:
             errs.append(f"image_only_steps must be in [0, steps), got {self.image_only_steps}")
+        if self.finetune_image_size and (self.stage != "finetune" or self.finetune_image_size < 0):
+            errs.append(f"finetune_image_size is for stage 'finetune', > 0; got {self.finetune_image_size}")
         if self.decoder_steps < 0:
             errs.append(f"decoder_steps must be >= 0, got {self.decoder_steps}")
         if not 0.0 <= self.decoder_told <= 1.0:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ..model.gkmvlp import GKMVLP
 from ..model.losses import compute_losses, weights_with
+from ..model.positions import resize_positions
 from ..ontology import LABELS
 from ..tokenizer import WordPieceTokenizer
 from . import checkpoint as ck
@@ -71,6 +72,11 @@ def prepare(cfg: TrainConfig) -> tuple[TrainConfig, WordPieceTokenizer, list[str
                 if k not in ("dropout", "anatomy_head", "anatomy_subcells")
             },
         )
+        if cfg.finetune_image_size:
+            model_cfg = replace(model_cfg, image_size=cfg.finetune_image_size)
+            errs = model_cfg.validate()
+            if errs:
+                raise ValueError(f"finetune_image_size {cfg.finetune_image_size}: {'; '.join(errs)}")
         return replace(cfg, model=model_cfg), tok, answers, init_blob
     recs = read_split(cfg.data, "train")
     if cfg.max_train:
@@ -195,7 +201,8 @@ def run(
     ssl_pixels = ssl_films(cfg)
     model = GKMVLP.build(cfg.model, tok)
     if init_blob is not None:
-        missing, unexpected = model.load_state_dict(init_blob["model"], strict=False)
+        state = resize_positions(init_blob["model"], cfg.model.grid)
+        missing, unexpected = model.load_state_dict(state, strict=False)
         new = [k for k in missing if not k.startswith("anatomy.")]
         if new or unexpected:  # only a head the fine-tune adds may start fresh
             raise ValueError(f"init_from does not fit this model: missing {new}, unexpected {unexpected}")
