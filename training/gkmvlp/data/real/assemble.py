@@ -29,7 +29,7 @@ from .trees import GitTree, Tree, find_tree, open_tree
 
 # Duplicates keep the first film in this order: official label sets first, then sources with patient
 # ids and masks, the COVID copies of ieee8023's collection (no patients) last.
-KEY_ORDER = ("nih14", "nih", "nih128", "nih64", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
+KEY_ORDER = ("nih14", "nih", "nih128", "nih64", "nih256", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
 MAX_LISTED = 200    # missing files named in corpus.json per source (all are in excluded.jsonl)
 
 
@@ -43,8 +43,15 @@ def _scale(msize, orig) -> str:
 
 class Assembler:
     def __init__(self, clones, out, datasets=None, tools_dir=None, eval_hashes=None, shared_data=None,
-                 max_side=512, dup_bits=None, progress=True):
+                 max_side=512, dup_bits=None, progress=True, sources=None, exclude_patients=None, fixed_split=None,
+                 extra_params=None):
         self.clones, self.out = (Path(clones) if clones else None), Path(out)
+        # a held-out set (holdout.py): other sources, patients of another corpus's training films left out, and
+        # every film in one split
+        self.source_list = tuple(SOURCES if sources is None else sources)
+        self.exclude_patients = exclude_patients or {}
+        self.fixed_split = fixed_split
+        self.extra_params = dict(extra_params or {})
         self.datasets = {k: Path(v) for k, v in (datasets or {}).items() if v}
         unknown = set(self.datasets) - set(DATASETS)
         if unknown:
@@ -145,6 +152,9 @@ class Assembler:
         if hit:
             self._exclude(it, src, **hit)
             return
+        if it.patient_known and it.patient in self.exclude_patients.get(split_key, ()):
+            self._exclude(it, src, "patient among the training or validation films of the corpus held out from")
+            return
         h = hashes[0]
         j, d = px.nearest(h, self._kept[: len(self.kept_ids)])
         if sha in self.kept_sha or d <= self.dup_bits:
@@ -159,7 +169,8 @@ class Assembler:
         row = {"id": it.id, "source": src.repo, "source_commit": tree.commit, "source_path": it.path,
                "source_sha256": sha, "image": rel, "width": size[0], "height": size[1],
                "orig_width": im.size[0], "orig_height": im.size[1], "patient": it.patient,
-               "patient_known": it.patient_known, "split": split_of(split_key, it.patient), "view": it.view,
+               "patient_known": it.patient_known, "split": self.fixed_split or split_of(split_key, it.patient),
+               "view": it.view,
                "frontal": it.frontal, "labels": {k: it.labels[k] for k in LABELS if k in it.labels},
                "masks": masks, "licence": src.licence, "dhash": f"{h:064x}"}
         if it.diagnosis:
@@ -190,7 +201,7 @@ class Assembler:
     def _candidates(self) -> list[tuple[Source, Tree | None, str]]:
         """(source, tree or None, how it was looked for): every clone source, then the datasets given."""
         out = []
-        for src in SOURCES if self.clones else ():
+        for src in self.source_list if self.clones else ():
             at = f" with commit {src.commit}" if src.commit else ""
             out.append((src, find_tree(self.clones, src.repo, src.commit),
                         f"not found{at} under {self.clones} (<owner>+<name>/repo, <owner>/<name> or <name>)"))
@@ -276,9 +287,12 @@ class Assembler:
         params = {"clones": str(self.clones) if self.clones else None,
                   "datasets": {k: str(v) for k, v in sorted(self.datasets.items())},
                   "max_side": self.max_side, "dup_bits": self.dup_bits, **self.guard.params(),
-                  "split_rule": "sha256('<source key>:<patient>')[:8] / 2**64: < 0.70 train, < 0.85 val, else test"}
+                  "split_rule": f"every film: {self.fixed_split}" if self.fixed_split else
+                  "sha256('<source key>:<patient>')[:8] / 2**64: < 0.70 train, < 0.85 val, else test",
+                  **self.extra_params}
         summary = write_outputs(self.part, self.rows, reports, self.excluded, self.sources, self.used, params,
-                                {k: dict(v) for k, v in self.mask_checks.items()}, self.mask_problems)
+                                {k: dict(v) for k, v in self.mask_checks.items()}, self.mask_problems,
+                                self.source_list)
         if self.out.exists():               # swap in the new corpus, then drop the old one
             old = self.out.with_name(self.out.name + ".old")
             if old.exists():

@@ -43,13 +43,13 @@ def counts(rows: list[dict]) -> dict:
     return dict(sorted(out.items()))
 
 
-def licences_md(sources: dict, used) -> str:
+def licences_md(sources: dict, used, catalogue=SOURCES) -> str:
     lines = ["# Licences of the real-film corpus", "",
              "Assembled by `python -m gkmvlp.cli.assemble_real` from local clones of public repositories. Each",
              "row of manifest.jsonl names its source, commit, path and licence. Evaluation films of the project",
              "(shared/data, and the independent set behind evaluation-dhash.txt) were left out (excluded.jsonl).",
              "Do not commit this folder: several sources allow research use only.", ""]
-    for src in list(used) + [s for s in SOURCES if s not in used]:
+    for src in list(used) + [s for s in catalogue if s not in used]:
         info = sources.get(src.repo, {})
         state = f"commit {info.get('commit') or 'unknown (plain folder)'}" if info.get("found") else "NOT FOUND"
         lines += [f"## {src.repo} ({', '.join(src.keys)}; {state})", "",
@@ -59,7 +59,7 @@ def licences_md(sources: dict, used) -> str:
 
 
 def write_outputs(part: Path, rows, reports, excluded, sources: dict, used, params: dict, mask_checks: dict,
-                  mask_problems: list[str]) -> dict:
+                  mask_problems: list[str], catalogue=SOURCES) -> dict:
     rows = sorted(rows, key=lambda r: r["id"])
     reports = sorted(reports, key=lambda r: r["uid"])
     sha = {"manifest.jsonl": _jsonl(part / "manifest.jsonl", rows),
@@ -92,5 +92,5 @@ def write_outputs(part: Path, rows, reports, excluded, sources: dict, used, para
         "sha256": sha,
     }
     (part / "corpus.json").write_text(json.dumps(summary, indent=1, sort_keys=False) + "\n")
-    (part / "LICENCES.md").write_text(licences_md(sources, used))
+    (part / "LICENCES.md").write_text(licences_md(sources, used, catalogue))
     return summary

@@ -1,0 +1,58 @@
+"""Pneumonia vs normal of a bundle on the held-out NIH set (gkmvlp.cli.assemble_holdout):
+
+  python -m gkmvlp.cli.holdout_eval --bundle ../models/NAME --holdout ../.local/nih-holdout
+
+Prints one JSON object (AUC, bootstrap 95 % interval, permutation p, the view baseline). Score each bundle once:
+the set is only worth something while it has not been used to choose among candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ._common import main_wrapper, print_json
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(
+        prog="gkmvlp.cli.holdout_eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--bundle", required=True, help="bundle folder")
+    p.add_argument("--holdout", default=str(REPO / ".local" / "nih-holdout"))
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+
+    def body():
+        from ..eval.holdout import holdout_pneumonia
+        from ..eval.real_films import FilmRunner
+
+        holdout = Path(args.holdout)
+        info_path = holdout / "corpus.json"
+        if not info_path.is_file():
+            raise FileNotFoundError(f"no held-out set at {holdout} (gkmvlp.cli.assemble_holdout builds it)")
+        info = json.loads(info_path.read_text())
+        held = info.get("parameters", {}).get("held_out_of") or {}
+        seen = None
+        corpus = Path(held["corpus"]) if held.get("corpus") else None
+        if corpus is not None and (corpus / "manifest.jsonl").is_file():
+            from ..train.real_batches import read_corpus
+
+            seen = {r["patient"] for r in read_corpus(corpus, "test") if r["id"].split(":", 1)[0].startswith("nih")}
+        run = FilmRunner(Path(args.bundle), args.threads)
+        print_json(
+            {
+                "bundle": f"{run.m['name']} {run.m['version']}",
+                "holdout_manifest_sha256": info.get("sha256", {}).get("manifest.jsonl"),
+                **holdout_pneumonia(run, holdout, seen),
+            }
+        )
+
+    main_wrapper(body)
+
+
+if __name__ == "__main__":
+    main()

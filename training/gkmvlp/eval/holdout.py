@@ -1,0 +1,32 @@
+"""Pneumonia vs normal on the held-out NIH set (gkmvlp/data/real/holdout.py): the AUC with its bootstrap interval
+and permutation p, how many films come from patients the training corpus never saw, and the view baseline on the
+films whose view NIH records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..train.real_batches import read_corpus
+from .real_films import FilmRunner, auc_figure, view_confound
+
+
+def holdout_pneumonia(run: FilmRunner, holdout: Path, seen_test_patients: set[str] | None = None) -> dict[str, Any]:
+    """`seen_test_patients`: NIH patients of the training corpus's test split, to report the films that are new."""
+    rows = [r for r in read_corpus(holdout, "test") if r["labels"].get("Pneumonia") is not None]
+    k = run.m["labels"].index("Pneumonia")
+    res = {r["id"]: run.image(holdout / r["image"]) for r in rows}
+    y = np.array([int(r["labels"]["Pneumonia"]) for r in rows])
+    s = np.array([res[r["id"]]["probs"][k] for r in rows])
+    if len(set(y.tolist())) < 2:
+        return {"n": len(rows), "note": "one class only"}
+    out: dict[str, Any] = {"all": auc_figure(y, s), "n_patients": len({r["patient"] for r in rows})}
+    if seen_test_patients is not None:
+        new = np.array([r["patient"] not in seen_test_patients for r in rows])
+        out["films_of_new_patients"] = {"pneumonia": int((new & (y == 1)).sum()), "normal": int((new & (y == 0)).sum())}
+        if len(set(y[new].tolist())) == 2:
+            out["new_patients_only"] = auc_figure(y[new], s[new])
+    out["view_confound"] = view_confound(rows, res, k)
+    return out
