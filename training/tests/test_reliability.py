@@ -232,3 +232,23 @@ def test_a_label_counts_as_learned_from_real_films_only_with_enough_known_positi
     rows += [{"labels": {}} for _ in range(50)]  # films that know nothing teach nothing
     assert learned_labels(rows) == ["Edema"]  # Fracture: 4 positives; Pneumonia: no negatives
     assert learned_labels(rows, min_each=4) == ["Edema", "Fracture"]
+
+
+def test_fit_keeps_image_features_not_pixels_and_scores_them_as_the_graph_does():
+    from gkmvlp.model.preprocess import preprocess_array
+    from gkmvlp.reliability.fit import encode_arrays
+    from tests.micro_model import micro_model
+
+    model, _ = micro_model()
+    c = model.cfg
+    rng = np.random.default_rng(0)
+    grays = [rng.random((80, 70)).astype(np.float32) for _ in range(5)]
+    enc = encode_arrays(model, grays, batch=2)
+    assert "pixels" not in enc and enc["img_feats"].shape[0] == 5
+    x = torch.from_numpy(np.concatenate([preprocess_array(g, c.image_size, c.mean, c.std)[0] for g in grays]))
+    assert np.allclose(enc["img_feats"], image_features(x, c.mean, c.std).numpy(), atol=1e-6)
+    ic = InputCheck(c.dim, c.mean, c.std)
+    ic.w.copy_(torch.linspace(-1, 1, ic.w.numel()))
+    emb = torch.from_numpy(enc["emb"])
+    for a, b in zip(ic(x, emb), ic.score(torch.from_numpy(enc["img_feats"]), emb)):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -29,7 +29,7 @@ from ..model.gkmvlp import GKMVLP
 from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
 from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, logit, sigmoid
-from .input_check import InputCheck, features_for_fit
+from .input_check import InputCheck, image_features
 from .negatives import KINDS, lateral_variants, make, transformed_film
 
 CTR_RULE = {
@@ -43,16 +43,17 @@ CTR_RULE = {
 
 @torch.no_grad()
 def encode_arrays(model: GKMVLP, grays: list[np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
-    """Pixels, embeddings, raw probabilities and region boxes of grey images (in [0, 1])."""
+    """Input-check image features, embeddings, raw probabilities and region boxes of grey images (in [0, 1]).
+    Not the pixels themselves: at 256 px those of every real film exhausted the memory of a 24 GB machine."""
     c = model.cfg
     model.eval()
-    out: dict[str, list] = {"pixels": [], "emb": [], "probs": [], "boxes": []}
+    out: dict[str, list] = {"img_feats": [], "emb": [], "probs": [], "boxes": []}
     for s in tqdm(range(0, len(grays), batch), desc="encode", leave=False, mininterval=5):
         x = torch.from_numpy(
             np.concatenate([preprocess_array(g, c.image_size, c.mean, c.std)[0] for g in grays[s : s + batch]])
         )
         o = model.encode_image(x)
-        out["pixels"].append(x)
+        out["img_feats"].append(image_features(x, c.mean, c.std))
         out["emb"].append(o["global_embedding"])
         out["probs"].append(torch.sigmoid(model.classify_logits(o["global_embedding"], o["knowledge_tokens"])))
         boxes = o["region_boxes"]
@@ -219,7 +220,7 @@ def fit_reliability(
     ic = InputCheck(c.dim, c.mean, c.std)
 
     def feats(e):
-        return features_for_fit(torch.from_numpy(e["pixels"]), torch.from_numpy(e["emb"]), c.mean, c.std).numpy()
+        return np.concatenate([e["emb"], e["img_feats"]], axis=1)  # the order InputCheck.score uses
 
     pos_x = np.concatenate([feats(enc["train"]), feats(syn)])
     base_x = feats(neg_base)
@@ -249,9 +250,9 @@ def fit_reliability(
 
     with torch.no_grad():
         f_val, d_val = (
-            t.numpy() for t in ic(torch.from_numpy(enc["val"]["pixels"]), torch.from_numpy(enc["val"]["emb"]))
+            t.numpy() for t in ic.score(torch.from_numpy(enc["val"]["img_feats"]), torch.from_numpy(enc["val"]["emb"]))
         )
-        f_neg, _ = (t.numpy() for t in ic(torch.from_numpy(neg_va["pixels"]), torch.from_numpy(neg_va["emb"])))
+        f_neg, _ = (t.numpy() for t in ic.score(torch.from_numpy(neg_va["img_feats"]), torch.from_numpy(neg_va["emb"])))
     caution = float(np.quantile(d_val, 0.975))
     abstain = float(np.quantile(d_val, 0.995) * 1.5)
 

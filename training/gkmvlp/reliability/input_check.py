@@ -56,7 +56,11 @@ class InputCheck(nn.Module):
         self.register_buffer("b", torch.zeros(()))
 
     def forward(self, pixel_values: Tensor, global_embedding: Tensor) -> tuple[Tensor, Tensor]:
-        feats = torch.cat([global_embedding, image_features(pixel_values, self.mean, self.std)], dim=-1)
+        return self.score(image_features(pixel_values, self.mean, self.std), global_embedding)
+
+    def score(self, img_features: Tensor, global_embedding: Tensor) -> tuple[Tensor, Tensor]:
+        """forward() from image_features() already computed (the fit keeps those, not every film's pixels)."""
+        feats = torch.cat([global_embedding, img_features], dim=-1)
         z = (feats - self.feat_mu) / self.feat_sd
         frontal = torch.sigmoid(z @ self.w + self.b)
         centred = global_embedding - self.emb_mu
@@ -65,8 +69,4 @@ class InputCheck(nn.Module):
         return frontal, ood
 
 
-def features_for_fit(pixel_values: Tensor, global_embedding: Tensor, mean: float, std: float) -> Tensor:
-    return torch.cat([global_embedding, image_features(pixel_values, mean, std)], dim=-1)
-
-
-__all__ = ["InputCheck", "image_features", "features_for_fit", "THUMB", "N_STATS"]
+__all__ = ["InputCheck", "image_features", "THUMB", "N_STATS"]
