@@ -106,3 +106,4 @@ def test_holdout_figure_counts_new_patients_and_scores_them_alone(holdout):
     assert res["films_of_new_patients"] == {"pneumonia": 2, "normal": 1}
     assert res["new_patients_only"]["auc"] == pytest.approx(0.5)  # without the corpus-test normal: 1 of 2
     assert res["n_patients"] == 4 and res["view_confound"] is None
+    assert res["pixel_baselines"]["n"] == 4  # the trivial baselines beside the model figure

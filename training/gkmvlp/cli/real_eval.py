@@ -86,6 +86,11 @@ def main(argv=None) -> None:
                 ct["pneumonia_vs_normal_nih"].get("ci_low"),
                 ct["pneumonia_vs_normal_nih"].get("ci_high"),
             ],
+            # a film's pixel-to-pixel grain alone, as the pneumonia score: a trivial baseline that reads the
+            # selection, not the finding (gkmvlp/eval/pixel_baselines.py)
+            "pneumonia_vs_normal_grain_baseline": (ct["pneumonia_vs_normal_nih"].get("pixel_baselines") or {}).get(
+                "more_grain_auc"
+            ),
             "nodule_auc": ct["nodule_jsrt"].get("auc"),
             "nodule_auc_ci": [ct["nodule_jsrt"].get("ci_low"), ct["nodule_jsrt"].get("ci_high")],
             "nodule_auc_val_test_pooled": m["corpus_val_test_pooled"]["nodule_jsrt"].get("auc"),

@@ -1,6 +1,6 @@
 """Pneumonia vs normal on the held-out NIH set (gkmvlp/data/real/holdout.py): the AUC with its bootstrap interval
 and permutation p, how many films come from patients the training corpus never saw, and the view baseline on the
-films whose view NIH records."""
+films whose view NIH records, and the pixel-statistic baselines (pixel_baselines.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..train.real_batches import read_corpus
+from .pixel_baselines import pixel_baselines
 from .real_films import FilmRunner, auc_figure, view_confound
 
 
@@ -29,4 +30,5 @@ def holdout_pneumonia(run: FilmRunner, holdout: Path, seen_test_patients: set[st
         if len(set(y[new].tolist())) == 2:
             out["new_patients_only"] = auc_figure(y[new], s[new])
     out["view_confound"] = view_confound(rows, res, k)
+    out["pixel_baselines"] = pixel_baselines([holdout / r["image"] for r in rows], y == 1)
     return out

@@ -29,6 +29,7 @@ from ..text.labeller import label_report
 from ..text.presence import presence_answer, presence_label
 from ..tokenizer import WordPieceTokenizer
 from ..train.real_batches import mask_box, read_corpus
+from .pixel_baselines import pixel_baselines
 from .real import _run, classifier_parts, combine_members, load_bundle, parse_xywh
 from .stats import auc, auc_ci, auc_permutation_p, macro_auc_ci, mean_ci
 
@@ -201,8 +202,10 @@ def corpus_tasks(run: FilmRunner, corpus: Path) -> dict[str, Any]:
         return label_auc(rows, lambda r: res[r["id"]]["probs"][k], lab, filter_fn)
 
     out["pneumonia_vs_normal_nih"] = task(lambda r: r["id"].startswith("nih:"), "Pneumonia")
-    out["pneumonia_vs_normal_nih"]["view_confound"] = view_confound(
-        [r for r in rows if r["id"].startswith("nih:") and "Pneumonia" in r["labels"]], res, labels.index("Pneumonia")
+    pn_rows = [r for r in rows if r["id"].startswith("nih:") and "Pneumonia" in r["labels"]]
+    out["pneumonia_vs_normal_nih"]["view_confound"] = view_confound(pn_rows, res, labels.index("Pneumonia"))
+    out["pneumonia_vs_normal_nih"]["pixel_baselines"] = pixel_baselines(
+        [corpus / r["image"] for r in pn_rows], np.array([r["labels"]["Pneumonia"] == 1 for r in pn_rows])
     )
     out["nodule_jsrt"] = task(lambda r: r["id"].startswith("jsrt:"), "Lung Lesion")
     out["pneumonia_all_sources"] = task(lambda r: True, "Pneumonia")
