@@ -58,6 +58,7 @@ def holdout(tmp_path_factory):
 def test_patients_of_training_and_validation_films_are_left_out_per_namespace(holdout):
     corpus, out, summary, _ = holdout
     assert seen_patients(corpus) == {"nih": {"80000001", "80000002"}, "jsrt": {"80000004"}}
+    assert seen_patients(corpus, ("test",)) == {"nih": {"80000003"}}  # holdout_eval's new-patient count
     rows = load_manifest(out)
     assert {r["id"] for r in rows} == {"nih256:80000004_000", "nih256:80000005_000", "nih256:80000003_001",
                                        "nih256:80000006_000"}  # fmt: skip

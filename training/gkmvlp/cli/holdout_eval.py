@@ -39,9 +39,9 @@ def main(argv=None) -> None:
         seen = None
         corpus = Path(held["corpus"]) if held.get("corpus") else None
         if corpus is not None and (corpus / "manifest.jsonl").is_file():
-            from ..train.real_batches import read_corpus
+            from ..data.real.holdout import seen_patients
 
-            seen = {r["patient"] for r in read_corpus(corpus, "test") if r["id"].split(":", 1)[0].startswith("nih")}
+            seen = seen_patients(corpus, ("test",)).get("nih", set())
         run = FilmRunner(Path(args.bundle), args.threads)
         print_json(
             {

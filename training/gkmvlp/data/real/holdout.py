@@ -47,13 +47,13 @@ HOLDOUT_SOURCES = (SIMHADRI, replace(NIH_LABELS, labels_for=(HOLDOUT_KEY,)))
 NIH_KEYS = ("nih", "nih14", "nih128", "nih64", HOLDOUT_KEY)   # one patient namespace ("nih")
 
 
-def seen_patients(corpus: Path | str) -> dict[str, set[str]]:
-    """{split key: patients} of the corpus's training and validation films (NIH copies share the key "nih")."""
+def seen_patients(corpus: Path | str, splits: tuple[str, ...] = ("train", "val")) -> dict[str, set[str]]:
+    """{split key: patients} of the corpus's films in `splits` (NIH copies share the key "nih")."""
     out: dict[str, set[str]] = {}
     with open(Path(corpus) / "manifest.jsonl", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            if r["split"] in ("train", "val") and r["patient_known"]:
+            if r["split"] in splits and r["patient_known"]:
                 key = r["id"].split(":", 1)[0]
                 out.setdefault("nih" if key in NIH_KEYS else key, set()).add(r["patient"])
     return out
