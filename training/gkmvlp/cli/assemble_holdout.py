@@ -14,6 +14,8 @@ import argparse
 import json
 import sys
 
+from ._guard_args import add_eval_guard_args, eval_guard_kwargs
+
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(
@@ -22,9 +24,7 @@ def main(argv=None) -> None:
     p.add_argument("--clones", required=True, help="folder with the source clones")
     p.add_argument("--corpus", required=True, help="the training corpus the set is held out from")
     p.add_argument("--out", required=True, help="held-out set folder (replaced atomically)")
-    p.add_argument("--tools", help="folder of near_duplicates.py (default: <repo>/../shared/tools)")
-    p.add_argument("--eval-hashes", help="evaluation dHash list (default: the tool's)")
-    p.add_argument("--shared-data", help="the evaluation samples (default: <tools>/../data)")
+    add_eval_guard_args(p)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
 
@@ -35,9 +35,7 @@ def main(argv=None) -> None:
             args.clones,
             args.corpus,
             args.out,
-            tools_dir=args.tools,
-            eval_hashes=args.eval_hashes,
-            shared_data=args.shared_data,
+            **eval_guard_kwargs(args),
             progress=not args.no_progress,
         )
     except (FileNotFoundError, ValueError, OSError) as e:

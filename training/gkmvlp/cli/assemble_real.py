@@ -17,6 +17,8 @@ import argparse
 import json
 import sys
 
+from ._guard_args import add_eval_guard_args, eval_guard_kwargs
+
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(
@@ -31,13 +33,7 @@ def main(argv=None) -> None:
         "-chexpert.csv, files/; the MIMIC-CXR report .txt files there are used too)",
     )
     p.add_argument("--out", required=True, help="corpus folder (replaced atomically)")
-    p.add_argument("--tools", help="folder of near_duplicates.py (default: <repo>/../shared/tools)")
-    p.add_argument("--eval-hashes", help="evaluation dHash list (default: the tool's ../data/evaluation-dhash.txt)")
-    p.add_argument(
-        "--shared-data",
-        help="the evaluation samples (default: <tools>/../data): NIH patients and IU "
-        "report ids found there are kept out too",
-    )
+    add_eval_guard_args(p)
     p.add_argument("--max-side", type=int, default=512, help="long side of stored films (default 512)")
     p.add_argument(
         "--dup-bits",
@@ -58,9 +54,7 @@ def main(argv=None) -> None:
             args.clones,
             args.out,
             datasets=datasets,
-            tools_dir=args.tools,
-            eval_hashes=args.eval_hashes,
-            shared_data=args.shared_data,
+            **eval_guard_kwargs(args),
             max_side=args.max_side,
             dup_bits=args.dup_bits,
             progress=not args.no_progress,

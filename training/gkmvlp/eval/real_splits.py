@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.real.sources import NIH_COPY_KEYS as NIH_KEYS
 from ..train.real_batches import read_corpus
 from .real_films import FilmRunner, auc_figure, scorable
 from .stats import auc, mean_ci
-
-NIH_KEYS = ("nih", "nih128", "nih64", "nih14")
 
 
 def _key(row: dict) -> str:

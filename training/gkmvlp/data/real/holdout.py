@@ -16,7 +16,18 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from .sources import NIH_LICENCE, NIH_NAME, NIH_PNEUMONIA, NORMAL, SOURCES, Item, Source, _images_under, _stem
+from .sources import (
+    NIH_COPY_KEYS,
+    NIH_LICENCE,
+    NIH_NAME,
+    NIH_PNEUMONIA,
+    NORMAL,
+    SOURCES,
+    Item,
+    Source,
+    _images_under,
+    _stem,
+)
 from .trees import Tree
 
 HOLDOUT_KEY = "nih256"
@@ -44,7 +55,7 @@ SIMHADRI = Source("SIMHADRI29/Chest-Disease-Detection", (HOLDOUT_KEY,),
                   items=simhadri_items)
 NIH_LABELS = next(s for s in SOURCES if s.labels is not None)
 HOLDOUT_SOURCES = (SIMHADRI, replace(NIH_LABELS, labels_for=(HOLDOUT_KEY,)))
-NIH_KEYS = ("nih", "nih14", "nih128", "nih64", HOLDOUT_KEY)   # one patient namespace ("nih")
+NIH_KEYS = (*NIH_COPY_KEYS, HOLDOUT_KEY)  # one patient namespace ("nih")
 
 
 def seen_patients(corpus: Path | str, splits: tuple[str, ...] = ("train", "val")) -> dict[str, set[str]]:
@@ -61,9 +72,9 @@ def seen_patients(corpus: Path | str, splits: tuple[str, ...] = ("train", "val")
 
 def assemble_holdout(clones, corpus, out, **kw) -> dict:
     """Build the held-out set in `out` against the training corpus `corpus`; corpus.json's content + `seconds`."""
-    from .assemble import Assembler
-
     import hashlib
+
+    from .assemble import Assembler
 
     exclude = seen_patients(corpus)
     sha = hashlib.sha256((Path(corpus) / "manifest.jsonl").read_bytes()).hexdigest()

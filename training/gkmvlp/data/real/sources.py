@@ -347,6 +347,9 @@ def iu_reports(tree: Tree) -> list[dict]:
     return sorted(out, key=lambda x: x["uid"])
 
 
+# Every corpus key whose films are NIH ChestX-ray14 copies: they share NIH's patient numbers (split_key "nih"), so
+# split assignment, patient exclusion and the NIH evaluations treat them as one source.
+NIH_COPY_KEYS = ("nih", "nih14", "nih128", "nih64")
 NIH_LICENCE = ("NIH ChestX-ray14 (NIH Clinical Center): unrestricted use; cite Wang et al., ChestX-ray8, "
                "CVPR 2017 and credit the NIH Clinical Center")
 SOURCES: tuple[Source, ...] = (
