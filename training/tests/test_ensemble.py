@@ -11,7 +11,7 @@ from manifest_schema import manifest_errors
 from micro_model import ANSWERS, micro_model
 from test_refit_anatomy import REL, _corpus
 
-from gkmvlp.eval.real_films import FilmRunner
+from gkmvlp.eval.film_runner import FilmRunner
 from gkmvlp.export.bundle import write_bundle
 from gkmvlp.reliability.calibration import final_probabilities, logit, sigmoid
 from gkmvlp.reliability.ensemble import build

@@ -256,7 +256,7 @@ def test_view_confound_scores_the_view_alone_and_the_model_within_each_view():
 
 
 def test_a_label_auc_over_pooled_splits_keeps_one_source_and_only_known_labels():
-    from gkmvlp.eval.real_films import label_auc
+    from gkmvlp.eval.film_runner import label_auc
 
     def jsrt(r):
         return r["id"].startswith("jsrt:")

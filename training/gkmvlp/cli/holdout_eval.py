@@ -27,8 +27,8 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
 
     def body():
+        from ..eval.film_runner import FilmRunner
         from ..eval.holdout import holdout_pneumonia
-        from ..eval.real_films import FilmRunner
 
         holdout = Path(args.holdout)
         info_path = holdout / "corpus.json"

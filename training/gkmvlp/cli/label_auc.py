@@ -22,7 +22,8 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
 
     def body():
-        from ..eval.real_films import FilmRunner, pooled_label_auc
+        from ..eval.film_runner import FilmRunner
+        from ..eval.real_films import pooled_label_auc
 
         run = FilmRunner(args.bundle, threads=args.threads)
         if args.label not in run.m["labels"]:

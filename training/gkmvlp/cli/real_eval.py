@@ -37,7 +37,9 @@ def main(argv=None) -> None:
 
     def body():
         from ..eval import real_films as rf
+        from ..eval.film_runner import FilmRunner
         from ..eval.plots_real import reliability_diagram
+        from ..eval.real_anatomy import anatomy, covid_lung_boxes
         from ..eval.real_splits import corpus_extra
 
         bundle = (
@@ -49,7 +51,7 @@ def main(argv=None) -> None:
                 f"real corpus not found at {corpus}: assemble it first "
                 "(cd training && python -m gkmvlp.cli.assemble_real --clones DIR --out ../.local/real-corpus)"
             )
-        run = rf.FilmRunner(bundle, args.threads)
+        run = FilmRunner(bundle, args.threads)
         m: dict = {"bundle": {"name": run.m["name"], "version": run.m["version"], "trained_on": run.m["trained_on"]}}
         # which corpus the figures come from: the assembler's manifest checksum names it exactly
         info = json.loads((corpus / "corpus.json").read_text()) if (corpus / "corpus.json").is_file() else {}
@@ -61,11 +63,11 @@ def main(argv=None) -> None:
         m["corpus_val_test_pooled"] = {
             "nodule_jsrt": rf.pooled_label_auc(run, corpus, ["val", "test"], "jsrt", "Lung Lesion")
         }
-        m["anatomy"] = rf.anatomy(run, corpus)
+        m["anatomy"] = anatomy(run, corpus)
         m["report_agreement"] = rf.report_agreement(run, corpus)
         if (shared / "classification_nih14").is_dir():
             m["nih_dev"] = rf.nih_dev(run, shared / "classification_nih14")
-            m["covid_lung_boxes"] = rf.covid_lung_boxes(run, shared / "localization_covid_lungs", corpus)
+            m["covid_lung_boxes"] = covid_lung_boxes(run, shared / "localization_covid_lungs", corpus)
             m["vqa_nih_derived"] = rf.vqa(run, shared / "vqa_derived_from_nih_labels")
         m["ood_fixtures"] = rf.ood_fixtures(run, Path(args.fixtures))
         m["corpus_heldout"] = corpus_extra(run, corpus)

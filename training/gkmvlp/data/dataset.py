@@ -102,8 +102,12 @@ def validate_record(rec: dict) -> None:
         if labels.get(f["label"]) != 1:
             raise ValueError(f"findings[{i}]: label {f['label']!r} drawn but labelled 0")
     rep = rec["report"]
-    if not (isinstance(rep, dict) and isinstance(rep.get("findings"), str) and isinstance(rep.get("impression"), str)
-            and isinstance(rep.get("sentences"), list)):
+    if not (
+        isinstance(rep, dict)
+        and isinstance(rep.get("findings"), str)
+        and isinstance(rep.get("impression"), str)
+        and isinstance(rep.get("sentences"), list)
+    ):
         raise ValueError("report needs findings, impression (strings) and sentences (list)")
     for i, s in enumerate(rep["sentences"]):
         if not isinstance(s, dict) or not isinstance(s.get("text"), str):
@@ -113,12 +117,21 @@ def validate_record(rec: dict) -> None:
         if bad_l or bad_r:
             raise ValueError(f"report.sentences[{i}]: unknown labels {bad_l} / regions {bad_r}")
     for i, q in enumerate(rec["vqa"]):
-        if not (isinstance(q, dict) and isinstance(q.get("question"), str) and isinstance(q.get("answer"), str)
-                and q.get("type") in ("closed", "open")):
+        if not (
+            isinstance(q, dict)
+            and isinstance(q.get("question"), str)
+            and isinstance(q.get("answer"), str)
+            and q.get("type") in ("closed", "open")
+        ):
             raise ValueError(f"vqa[{i}] needs question, answer (strings) and type closed/open")
     for i, t in enumerate(rec["triplets"]):
-        if not (isinstance(t, list) and len(t) == 3 and t[0] in LABEL_INDEX and t[1] in REGION_INDEX
-                and t[2] in ("present", "absent")):
+        if not (
+            isinstance(t, list)
+            and len(t) == 3
+            and t[0] in LABEL_INDEX
+            and t[1] in REGION_INDEX
+            and t[2] in ("present", "absent")
+        ):
             raise ValueError(f"triplets[{i}]: expected [label, region, present|absent], got {t!r}")
 
 
@@ -180,7 +193,7 @@ def load_image(root, record: dict) -> np.ndarray:
                 im = im.convert("RGB")
                 a = np.asarray(im, dtype=np.float64)
                 return ((0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]) / 255.0).astype(np.float32)
-            return (np.asarray(im, dtype=np.float32) / 255.0)
+            return np.asarray(im, dtype=np.float32) / 255.0
     except OSError as e:
         raise DatasetFormatError(f"{path}: unreadable image ({e})") from None
 

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..train.real_batches import read_corpus
+from .film_runner import FilmRunner, auc_figure
 from .pixel_baselines import pixel_baselines
-from .real_films import FilmRunner, auc_figure, view_confound
+from .real_films import view_confound
 
 
 def holdout_pneumonia(run: FilmRunner, holdout: Path, seen_test_patients: set[str] | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The honest real-film evaluation of a shipped bundle (npm run model:real-eval).
+"""The honest real-film evaluation of a shipped bundle (npm run model:real-eval): classification, VQA, report and
+input-check figures here, the anatomy figures in real_anatomy.py, the graph runner in film_runner.py.
 
 Runs the bundle's ONNX graphs as the worker does (reference preprocessing, calibration and derived
 findings from the manifest, the input_check graph) on:
@@ -13,157 +14,19 @@ image for VQA, a fixed normal report for report-label agreement. Small sets get 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ..data.readers.nih14 import read_nih_labels
-from ..metrics.localization import box_iou
-from ..model.anatomy_boxes import refine_region_boxes
-from ..model.preprocess import decode_gray, preprocess_array
-from ..reliability.calibration import ece, final_probabilities
+from ..reliability.calibration import ece
 from ..text.labeller import label_report
-from ..text.presence import presence_answer, presence_label
-from ..tokenizer import WordPieceTokenizer
-from ..train.real_batches import mask_box, read_corpus
+from ..text.presence import presence_label
+from ..train.real_batches import read_corpus
+from .film_runner import FilmRunner, auc_figure, label_auc, scorable
 from .pixel_baselines import pixel_baselines
-from .real import _run, classifier_parts, combine_members, load_bundle, parse_xywh
-from .stats import auc, auc_ci, auc_permutation_p, macro_auc_ci, mean_ci
-
-MIN_POSITIVES = 5
-
-
-def scorable(y: np.ndarray) -> bool:
-    """Whether a label's AUC is reported on these films: at least MIN_POSITIVES positives and as many negatives."""
-    return len(y) > 0 and MIN_POSITIVES <= int(y.sum()) <= len(y) - MIN_POSITIVES
-
-
-class FilmRunner:
-    """One bundle, every graph the evaluation needs; results cached per image path."""
-
-    def __init__(self, bundle_dir: Path, threads: int = 1):
-        self.b = load_bundle(bundle_dir, threads)
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = max(1, threads), 1
-        for name in ("vqa_head", "report_decoder_step", "input_check", "anatomy_head"):
-            spec = self.b.manifest["graphs"].get(name)
-            if spec:
-                self.b.sessions[name] = ort.InferenceSession(
-                    str(bundle_dir / spec["file"]), sess_options=so, providers=["CPUExecutionProvider"]
-                )
-        self.m = self.b.manifest
-        self.tok = WordPieceTokenizer.load(bundle_dir / self.m["tokenizer"]["vocab_file"])
-        self.cache: dict[str, dict] = {}
-
-    def gray(self, gray: np.ndarray, key: str) -> dict[str, Any]:
-        if key in self.cache:
-            return self.cache[key]
-        pre = self.m["preprocessing"]
-        x, lb = preprocess_array(gray, int(pre["image_size"]), float(pre["mean"]), float(pre["std"]))
-        enc = _run(self.b, "image_encoder", {"pixel_values": x})
-        head, members = classifier_parts(self.b, enc, x)
-        raw = combine_members(head, members)
-        # the parts too: the ensemble builder reports each member's own validation AUC beside the combined one
-        out = {
-            "x": x,
-            "lb": lb,
-            "enc": enc,
-            "raw": raw[0],
-            "head": head[0],
-            "member_logits": None if members is None else members[0],
-        }
-        if "anatomy_head" in self.b.sessions:
-            out["anatomy"] = _run(self.b, "anatomy_head", {"patch_tokens": enc["patch_tokens"]})["anatomy_masks"][0]
-        # the boxes the worker reports: the anatomy masks' extents where the manifest says so (anatomy_boxes)
-        boxes = refine_region_boxes(enc["region_boxes"], out["anatomy"][None] if "anatomy" in out else None, self.m)
-        out["boxes"] = boxes[0]
-        out["probs"] = final_probabilities(raw, boxes, self.m)[0]
-        if "input_check" in self.b.sessions:
-            ic = _run(self.b, "input_check", {"pixel_values": x, "global_embedding": enc["global_embedding"]})
-            out["frontal"] = float(ic["frontal_cxr_probability"][0])
-            out["ood"] = float(ic["ood_distance"][0])
-        self.cache[key] = out
-        return out
-
-    def image(self, path: Path) -> dict[str, Any]:
-        return self.gray(decode_gray(path), str(path))
-
-    def anatomy_masks(self, r: dict, shape: tuple[int, int]) -> dict[str, np.ndarray] | None:
-        """The anatomy graph's masks at the film's stored size (bilinear over the letterboxed square,
-        padding cropped, threshold 0.5); None when the bundle has no anatomy graph."""
-        if "anatomy_head" not in self.b.sessions:
-            return None
-        if "anatomy" not in r:
-            r["anatomy"] = _run(self.b, "anatomy_head", {"patch_tokens": r["enc"]["patch_tokens"]})["anatomy_masks"][0]
-        lb, out = r["lb"], {}
-        for j, reg in enumerate(self.m["anatomy"]["regions"]):
-            sq = Image.fromarray(r["anatomy"][j].astype(np.float32)).resize((lb.side, lb.side), Image.BILINEAR)
-            a = np.asarray(sq)[lb.pad_y : lb.pad_y + shape[0], lb.pad_x : lb.pad_x + shape[1]]
-            out[reg] = a >= 0.5
-        return out
-
-    def answer(self, r: dict, question: str) -> str:
-        """As the worker answers: a presence question the bundle's vqa_presence covers from the reported
-        finding, anything else from the VQA head."""
-        found = presence_answer(question, r["probs"], self.m)
-        if found is not None:
-            return found[0]
-        t = int(self.m["tokenizer"]["question_max_length"])
-        ids, mask = self.tok.encode(question, t)
-        logits = _run(
-            self.b,
-            "vqa_head",
-            {"question_ids": np.array([ids], np.int64), "question_mask": np.array([mask], np.int64), **r["enc"]},
-        )["answer_logits"][0]
-        closed = [self.m["answers"].index(a) for a in self.m["closed_answers"]]
-        return self.m["answers"][max(closed, key=lambda i: logits[i])]
-
-    def report(self, r: dict, max_new: int = 60) -> str:
-        from ..export.bundle import _greedy_ort
-        from ..model.config import ModelConfig
-
-        c = self.m["config"]
-        cfg = ModelConfig(
-            decoder_layers=c["decoder_layers"], heads=c["heads"], dim=c["dim"], max_length=c["max_length"]
-        )
-        memory = np.concatenate([r["enc"]["region_tokens"], r["enc"]["knowledge_tokens"]], axis=1)
-        spec = {
-            "inputs": self.m["graphs"]["report_decoder_step"]["inputs"],
-            "outputs": self.m["graphs"]["report_decoder_step"]["outputs"],
-        }
-        return self.tok.decode(_greedy_ort(self.b.sessions["report_decoder_step"], spec, memory, cfg, max_new))
-
-
-def auc_figure(y, s, seed: int = 0) -> dict[str, Any]:
-    y, s = np.asarray(y, bool), np.asarray(s, float)
-    lo, hi = auc_ci(y, s, seed=seed)
-    p, null = auc_permutation_p(y, s, seed=seed)
-    return {
-        "auc": auc(y, s),
-        "ci_low": lo,
-        "ci_high": hi,
-        "perm_p": p,
-        "shuffled_labels_auc": null,
-        "n_pos": int(y.sum()),
-        "n_neg": int((~y).sum()),
-    }
-
-
-def label_auc(
-    rows: list[dict], score: Callable[[dict], float], label: str, keep: Callable[[dict], bool]
-) -> dict[str, Any]:
-    """AUC of one label over the films `keep` selects whose label is known (unknown labels are masked, never
-    negative); a note instead when only one class is left."""
-    sel = [r for r in rows if keep(r) and r["labels"].get(label) is not None]
-    y = np.array([int(r["labels"][label]) for r in sel])
-    if len(set(y.tolist())) < 2:
-        return {"n": len(sel), "note": "one class only"}
-    return auc_figure(y, np.array([score(r) for r in sel]))
+from .stats import auc, macro_auc_ci, mean_ci
 
 
 def nih_dev(run: FilmRunner, folder: Path) -> dict[str, Any]:
@@ -257,145 +120,6 @@ def view_confound(rows: list[dict], res: dict, k: int) -> dict[str, Any] | None:
     return out
 
 
-def anatomy(run: FilmRunner, corpus: Path) -> dict[str, Any]:
-    """Lung and heart extents of the test masks: the predicted region box as a mask (Dice) and box
-    IoU, beside a template box (mean box of the TRAINING masks in model coordinates)."""
-    regions = run.m["regions"]
-    groups = {"lung": ("right lung", "left lung"), "heart": ("cardiac silhouette",)}
-    size = int(run.m["preprocessing"]["image_size"])
-
-    def boxes_of(rows):
-        out = []
-        for r in rows:
-            g = decode_gray(corpus / r["image"])
-            _, lb = preprocess_array(
-                g, size, float(run.m["preprocessing"]["mean"]), float(run.m["preprocessing"]["std"])
-            )
-            masks = {reg: np.asarray(Image.open(corpus / p).convert("L")) > 127 for reg, p in r["masks"].items()}
-            out.append((r, g, lb, masks))
-        return out
-
-    train = boxes_of([r for r in read_corpus(corpus, "train") if r.get("masks")][:200])
-    test = boxes_of([r for r in read_corpus(corpus, "test") if r.get("masks")])
-    res: dict[str, Any] = {"n_test": len(test)}
-    for name, regs in groups.items():
-        tmpl = {
-            reg: np.mean([lb.box_to_model(mask_box(m[reg])) for _, _, lb, m in train if reg in m], 0) for reg in regs
-        }
-        dice, dice_t, iou, iou_t = [], [], [], []
-        for r, g, lb, m in test:
-            if not all(reg in m for reg in regs):
-                continue
-            pred = run.gray(g, str(corpus / r["image"]))["boxes"]  # as reported (anatomy_boxes applied)
-            truth = np.zeros(g.shape, bool)
-            for reg in regs:
-                truth |= m[reg]
-            for store_d, store_i, boxes in (
-                (dice, iou, {reg: pred[regions.index(reg)] for reg in regs}),
-                (dice_t, iou_t, tmpl),
-            ):
-                pm = np.zeros(g.shape, bool)
-                for reg in regs:
-                    x1, y1, x2, y2 = (
-                        (np.asarray(boxes[reg]) * lb.side - [lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y])
-                        .round()
-                        .astype(int)
-                    )
-                    pm[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = True
-                store_d.append(2 * (pm & truth).sum() / max(1, pm.sum() + truth.sum()))
-                store_i.append(np.mean([box_iou(list(boxes[reg]), lb.box_to_model(mask_box(m[reg]))) for reg in regs]))
-        res[name] = {
-            "dice_box_as_mask": mean_ci(dice),
-            "dice_template": mean_ci(dice_t),
-            "box_iou": mean_ci(iou),
-            "box_iou_template": mean_ci(iou_t),
-            "n": len(dice),
-        }
-        seg = []
-        for r, g, _lb, m in test:
-            if not all(reg in m for reg in regs):
-                continue
-            pm = run.anatomy_masks(run.gray(g, str(corpus / r["image"])), g.shape)
-            if pm is None:
-                break
-            truth = np.zeros(g.shape, bool)
-            pred = np.zeros(g.shape, bool)
-            for reg in regs:
-                truth |= m[reg]
-                pred |= pm[reg]
-            seg.append(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
-        if seg:
-            res[name]["dice_mask"] = mean_ci(seg)
-    return res
-
-
-def covid_lung_boxes(run: FilmRunner, folder: Path, corpus: Path | None) -> dict[str, Any]:
-    import csv
-
-    regions = run.m["regions"]
-    rows = [
-        r
-        for r in csv.DictReader(open(folder / "manifest.csv"))
-        if r["lung_bbox_size_ok"].strip() == "1"
-        and all(parse_xywh(r[c], "covid") for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh"))
-    ]
-    train_tmpl = None
-    if corpus is not None:
-        an = [r for r in read_corpus(corpus, "train") if {"right lung", "left lung"} <= set(r.get("masks", {}))][:200]
-        boxes = []
-        for r in an:
-            g = decode_gray(corpus / r["image"])
-            _, lb = preprocess_array(g, 16, 0.5, 0.25)
-            boxes.append(
-                [
-                    lb.box_to_model(mask_box(np.asarray(Image.open(corpus / r["masks"][reg]).convert("L")) > 127))
-                    for reg in ("right lung", "left lung")
-                ]
-            )
-        train_tmpl = np.mean(boxes, 0) if boxes else None
-    model_iou, head_iou, tmpl_iou, oracle_iou, gts = [], [], [], [], []
-    for r in rows:
-        res = run.image(folder / r["image_path"])
-        gt = [
-            res["lb"].box_to_model(parse_xywh(r[c], "covid")) for c in ("right_lung_bbox_xywh", "left_lung_bbox_xywh")
-        ]
-        gts.append(gt)
-        pred = [res["boxes"][regions.index(reg)] for reg in ("right lung", "left lung")]
-        model_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(pred, gt)]))
-        head = [res["enc"]["region_boxes"][0][regions.index(reg)] for reg in ("right lung", "left lung")]
-        head_iou.append(np.mean([box_iou(list(p), g) for p, g in zip(head, gt)]))
-        if train_tmpl is not None:
-            tmpl_iou.append(np.mean([box_iou(list(t), g) for t, g in zip(train_tmpl, gt)]))
-    dice = []
-    for r in rows:
-        if r["mask_size_matches_image"].strip() != "1":
-            continue
-        res = run.image(folder / r["image_path"])
-        truth = np.asarray(Image.open(folder / r["lung_mask_path"]).convert("L")) > 127
-        pm = run.anatomy_masks(res, truth.shape)
-        if pm is None:
-            break
-        pred = pm["right lung"] | pm["left lung"]
-        dice.append(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
-    oracle = np.mean(gts, 0)  # the mean of the evaluation boxes themselves: the issue's template
-    oracle_iou = [np.mean([box_iou(list(t), g) for t, g in zip(oracle, gt)]) for gt in gts]
-    m, lo, hi = mean_ci(model_iou)
-    out = {
-        "n": len(rows),
-        "model_iou": m,
-        "model_iou_ci": [lo, hi],
-        "box_source": "anatomy masks" if run.m.get("anatomy_boxes") else "region head",
-        "region_head_iou": float(np.mean(head_iou)) if head_iou else None,
-        "template_train_iou": mean_ci(tmpl_iou)[0],
-        "template_oracle_iou": float(np.mean(oracle_iou)),
-    }
-    diffs = np.array(model_iou) - np.array(oracle_iou)
-    out["minus_oracle_template"] = mean_ci(diffs)
-    if dice:
-        out["lung_mask_dice"] = mean_ci(dice)
-    return out
-
-
 def vqa(run: FilmRunner, folder: Path) -> dict[str, Any]:
     import json
 
@@ -481,15 +205,4 @@ def pooled_label_auc(run: FilmRunner, corpus: Path, splits: list[str], source: s
     return {"splits": splits, "source": source, "label": label, **out}
 
 
-__all__ = [
-    "FilmRunner",
-    "nih_dev",
-    "corpus_tasks",
-    "label_auc",
-    "pooled_label_auc",
-    "anatomy",
-    "covid_lung_boxes",
-    "vqa",
-    "report_agreement",
-    "ood_fixtures",
-]
+__all__ = ["nih_dev", "corpus_tasks", "view_confound", "pooled_label_auc", "vqa", "report_agreement", "ood_fixtures"]

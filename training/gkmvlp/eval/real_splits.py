@@ -16,7 +16,7 @@ import numpy as np
 
 from ..data.real.sources import NIH_COPY_KEYS as NIH_KEYS
 from ..train.real_batches import read_corpus
-from .real_films import FilmRunner, auc_figure, scorable
+from .film_runner import FilmRunner, auc_figure, scorable
 from .stats import auc, mean_ci
 
 

@@ -16,7 +16,7 @@ import torch
 from ..ontology import LABELS
 from ..train.checkpoint import load_model
 from ..train.real_batches import read_corpus, real_pixels
-from .real_films import scorable
+from .film_runner import scorable
 from .real_splits import NIH_KEYS, _key
 from .stats import auc
 

@@ -46,8 +46,8 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
 def build(
     primary: Path, others: Sequence[Path], corpus: Path, out: Path, version: str, threads: int = 1, seed: int = 0
 ) -> dict[str, Any]:
+    from ..eval.film_runner import FilmRunner
     from ..eval.real import combine_members
-    from ..eval.real_films import FilmRunner
     from ..train.real_batches import read_corpus
 
     if out.exists():

@@ -27,7 +27,7 @@ from .fit import fit_cardiomegaly
 
 
 def refit(src: Path, corpus: Path, out: Path, version: str, threads: int = 1, seed: int = 0) -> dict[str, Any]:
-    from ..eval.real_films import FilmRunner
+    from ..eval.film_runner import FilmRunner
     from ..train.real_batches import read_corpus
 
     if out.exists():

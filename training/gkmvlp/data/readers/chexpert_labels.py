@@ -34,9 +34,16 @@ def read_chexpert_csv(path) -> list[dict]:
         if not row["Path"].strip():
             raise ReaderError(f"{where}: empty Path")
         age = row.get("Age", "").strip()
-        out.append({"path": row["Path"].strip(), "sex": row.get("Sex"), "age": int(float(age)) if age else None,
-                    "frontal_lateral": row.get("Frontal/Lateral"), "view": row.get("AP/PA") or None,
-                    "labels": parse_labels(row, where)})
+        out.append(
+            {
+                "path": row["Path"].strip(),
+                "sex": row.get("Sex"),
+                "age": int(float(age)) if age else None,
+                "frontal_lateral": row.get("Frontal/Lateral"),
+                "view": row.get("AP/PA") or None,
+                "labels": parse_labels(row, where),
+            }
+        )
     return out
 
 

@@ -13,10 +13,19 @@ from .common import ReaderError, read_json, require
 
 _REGIONS = set(REGIONS)
 _FINDING_TO_LABEL = {lab.lower(): lab for lab in LABELS}
-_FINDING_TO_LABEL.update({"pleural effusion": "Pleural Effusion", "lung lesion": "Lung Lesion",
-                          "enlarged cardiac silhouette": "Cardiomegaly", "mass/nodule (not otherwise specified)": "Lung Lesion",
-                          "enlarged hilum": None, "fracture": "Fracture", "rib fracture": "Fracture",
-                          "pulmonary edema/hazy opacity": "Edema", "costophrenic angle blunting": "Pleural Effusion"})
+_FINDING_TO_LABEL.update(
+    {
+        "pleural effusion": "Pleural Effusion",
+        "lung lesion": "Lung Lesion",
+        "enlarged cardiac silhouette": "Cardiomegaly",
+        "mass/nodule (not otherwise specified)": "Lung Lesion",
+        "enlarged hilum": None,
+        "fracture": "Fracture",
+        "rib fracture": "Fracture",
+        "pulmonary edema/hazy opacity": "Edema",
+        "costophrenic angle blunting": "Pleural Effusion",
+    }
+)
 
 
 def read_scene_graph(path, original: bool = True) -> dict:

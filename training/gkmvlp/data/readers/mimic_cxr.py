@@ -19,7 +19,7 @@ def parse_report_sections(text: str) -> dict:
     for k, m in enumerate(heads):
         end = heads[k + 1].start() if k + 1 < len(heads) else len(text)
         name = m.group(1).strip().lower()
-        body = " ".join(text[m.end():end].split())
+        body = " ".join(text[m.end() : end].split())
         sections[name] = (sections.get(name, "") + " " + body).strip()
     sections.setdefault("findings", "")
     sections.setdefault("impression", "")
@@ -47,8 +47,14 @@ def read_metadata_csv(path) -> list[dict]:
     out = []
     for i, row in read_csv_rows(path, ("dicom_id", "subject_id", "study_id", "ViewPosition")):
         try:
-            out.append({"dicom_id": row["dicom_id"], "subject_id": int(row["subject_id"]),
-                        "study_id": int(row["study_id"]), "view": row["ViewPosition"] or None})
+            out.append(
+                {
+                    "dicom_id": row["dicom_id"],
+                    "subject_id": int(row["subject_id"]),
+                    "study_id": int(row["study_id"]),
+                    "view": row["ViewPosition"] or None,
+                }
+            )
         except ValueError:
             raise ReaderError(f"{path}:{i}: subject_id/study_id must be integers") from None
     return out

@@ -21,12 +21,36 @@ from pathlib import Path
 from ...ontology import LABELS
 from .common import ReaderError, check_file, read_csv_rows
 
-NIH_LABELS = ("Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule", "Pneumonia",
-              "Pneumothorax", "Consolidation", "Edema", "Emphysema", "Fibrosis", "Pleural_Thickening", "Hernia")
-NIH_TO_CHEXPERT = {"Atelectasis": "Atelectasis", "Cardiomegaly": "Cardiomegaly", "Effusion": "Pleural Effusion",
-                   "Infiltration": "Lung Opacity", "Mass": "Lung Lesion", "Nodule": "Lung Lesion",
-                   "Pneumonia": "Pneumonia", "Pneumothorax": "Pneumothorax", "Consolidation": "Consolidation",
-                   "Edema": "Edema", "Pleural_Thickening": "Pleural Other", "No Finding": "No Finding"}
+NIH_LABELS = (
+    "Atelectasis",
+    "Cardiomegaly",
+    "Effusion",
+    "Infiltration",
+    "Mass",
+    "Nodule",
+    "Pneumonia",
+    "Pneumothorax",
+    "Consolidation",
+    "Edema",
+    "Emphysema",
+    "Fibrosis",
+    "Pleural_Thickening",
+    "Hernia",
+)
+NIH_TO_CHEXPERT = {
+    "Atelectasis": "Atelectasis",
+    "Cardiomegaly": "Cardiomegaly",
+    "Effusion": "Pleural Effusion",
+    "Infiltration": "Lung Opacity",
+    "Mass": "Lung Lesion",
+    "Nodule": "Lung Lesion",
+    "Pneumonia": "Pneumonia",
+    "Pneumothorax": "Pneumothorax",
+    "Consolidation": "Consolidation",
+    "Edema": "Edema",
+    "Pleural_Thickening": "Pleural Other",
+    "No Finding": "No Finding",
+}
 _ALIASES = {"Infiltrate": "Infiltration", "Pleural Thickening": "Pleural_Thickening", "No_Finding": "No Finding"}
 UNKNOWN_IN_NIH = ("Enlarged Cardiomediastinum", "Fracture", "Support Devices")
 _CHILDREN = ("Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis")
@@ -72,7 +96,7 @@ def read_nih_labels(path, image_root=None) -> list[dict]:
     for i, row in read_csv_rows(path, req):
         where = f"{path}:{i}"
         nih = _parse_finding_labels(row["Finding Labels" if official else "finding_labels"], where)
-        if not official:   # the manifest also has one 0/1 column per label: they must agree
+        if not official:  # the manifest also has one 0/1 column per label: they must agree
             for lab in NIH_LABELS:
                 if lab in row and row[lab].strip() not in ("0", "1"):
                     raise ReaderError(f"{where}: column {lab!r} must be 0/1, got {row[lab]!r}")
@@ -80,9 +104,13 @@ def read_nih_labels(path, image_root=None) -> list[dict]:
                     raise ReaderError(f"{where}: column {lab!r} disagrees with finding_labels")
         image_id = row["Image Index" if official else "image_id"]
         rel = row.get("image_path") or image_id
-        rec = {"image_id": image_id, "nih_labels": sorted(nih), "labels": to_chexpert(nih),
-               "view": row.get("View Position") or row.get("view_position") or None,
-               "patient_id": row.get("Patient ID") or row.get("patient_id")}
+        rec = {
+            "image_id": image_id,
+            "nih_labels": sorted(nih),
+            "labels": to_chexpert(nih),
+            "view": row.get("View Position") or row.get("view_position") or None,
+            "patient_id": row.get("Patient ID") or row.get("patient_id"),
+        }
         if image_root is not None:
             rec["image"] = str(check_file(Path(image_root) / rel, where))
         out.append(rec)

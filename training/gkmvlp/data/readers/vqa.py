@@ -38,9 +38,15 @@ def read_vqa_rad(path, image_root=None) -> list[dict]:
         if not isinstance(q, dict):
             raise ReaderError(f"{where}: expected an object")
         require(q, ("image_name", "question", "answer", "answer_type"), where)
-        rec = {"qid": q.get("qid", i), "image_name": q["image_name"], "question": str(q["question"]).strip(),
-               "answer": str(q["answer"]).strip(), "answer_type": _answer_type(q["answer_type"], where),
-               "question_type": q.get("question_type"), "organ": q.get("image_organ")}
+        rec = {
+            "qid": q.get("qid", i),
+            "image_name": q["image_name"],
+            "question": str(q["question"]).strip(),
+            "answer": str(q["answer"]).strip(),
+            "answer_type": _answer_type(q["answer_type"], where),
+            "question_type": q.get("question_type"),
+            "organ": q.get("image_organ"),
+        }
         if image_root is not None:
             rec["image"] = str(check_file(Path(image_root) / q["image_name"], where))
         out.append(rec)
@@ -56,10 +62,17 @@ def read_slake(path, image_root=None, lang: str | None = "en") -> list[dict]:
         require(q, ("img_name", "question", "answer", "answer_type", "q_lang"), where)
         if lang is not None and q["q_lang"] != lang:
             continue
-        rec = {"qid": q.get("qid", i), "image_name": q["img_name"], "question": str(q["question"]).strip(),
-               "answer": str(q["answer"]).strip(), "answer_type": _answer_type(q["answer_type"], where),
-               "question_type": q.get("content_type"), "location": q.get("location"),
-               "modality": q.get("modality"), "lang": q["q_lang"]}
+        rec = {
+            "qid": q.get("qid", i),
+            "image_name": q["img_name"],
+            "question": str(q["question"]).strip(),
+            "answer": str(q["answer"]).strip(),
+            "answer_type": _answer_type(q["answer_type"], where),
+            "question_type": q.get("content_type"),
+            "location": q.get("location"),
+            "modality": q.get("modality"),
+            "lang": q["q_lang"],
+        }
         if image_root is not None:
             rec["image"] = str(check_file(Path(image_root) / q["img_name"], where))
         out.append(rec)
@@ -76,8 +89,14 @@ def read_nih_derived_qa(path, check_images: bool = True, missing: str = "error")
     for line, q in read_jsonl(path):
         where = f"{path}:{line}"
         require(q, ("qid", "image_path", "question", "answer", "answer_type", "question_type"), where)
-        rec = {"qid": q["qid"], "image_name": q.get("image_id"), "question": q["question"], "answer": str(q["answer"]),
-               "answer_type": _answer_type(q["answer_type"], where), "question_type": q["question_type"]}
+        rec = {
+            "qid": q["qid"],
+            "image_name": q.get("image_id"),
+            "question": q["question"],
+            "answer": str(q["answer"]),
+            "answer_type": _answer_type(q["answer_type"], where),
+            "question_type": q["question_type"],
+        }
         img = (path.parent / q["image_path"]).resolve()
         if check_images:
             if missing == "skip" and not img.is_file():

@@ -29,8 +29,21 @@ from .trees import GitTree, Tree, find_tree, open_tree
 
 # Duplicates keep the first film in this order: official label sets first, then sources with patient
 # ids and masks, the COVID copies of ieee8023's collection (no patients) last.
-KEY_ORDER = ("nih14", "nih", "nih128", "nih64", "nih256", "mimic", "chexpert", "jsrt", "openist", "hannover", "cxnet", "talo-covid")
-MAX_LISTED = 200    # missing files named in corpus.json per source (all are in excluded.jsonl)
+KEY_ORDER = (
+    "nih14",
+    "nih",
+    "nih128",
+    "nih64",
+    "nih256",
+    "mimic",
+    "chexpert",
+    "jsrt",
+    "openist",
+    "hannover",
+    "cxnet",
+    "talo-covid",
+)
+MAX_LISTED = 200  # missing files named in corpus.json per source (all are in excluded.jsonl)
 
 
 def _scale(msize, orig) -> str:
@@ -42,9 +55,22 @@ def _scale(msize, orig) -> str:
 
 
 class Assembler:
-    def __init__(self, clones, out, datasets=None, tools_dir=None, eval_hashes=None, shared_data=None,
-                 max_side=512, dup_bits=None, progress=True, sources=None, exclude_patients=None, fixed_split=None,
-                 extra_params=None):
+    def __init__(
+        self,
+        clones,
+        out,
+        datasets=None,
+        tools_dir=None,
+        eval_hashes=None,
+        shared_data=None,
+        max_side=512,
+        dup_bits=None,
+        progress=True,
+        sources=None,
+        exclude_patients=None,
+        fixed_split=None,
+        extra_params=None,
+    ):
         self.clones, self.out = (Path(clones) if clones else None), Path(out)
         # a held-out set (holdout.py): other sources, patients of another corpus's training films left out, and
         # every film in one split
@@ -64,7 +90,7 @@ class Assembler:
         self.max_side, self.progress = max_side, progress
         self.rows: list[dict] = []
         self.excluded: list[dict] = []
-        self._kept = np.zeros((1024, 32), np.uint8)   # hashes of the kept films, first len(kept_ids) rows
+        self._kept = np.zeros((1024, 32), np.uint8)  # hashes of the kept films, first len(kept_ids) rows
         self.kept_ids: list[str] = []
         self.kept_sha: dict[str, str] = {}
         self.mask_checks: dict[str, Counter] = {}
@@ -105,7 +131,7 @@ class Assembler:
                 self.mask_problems.append(f"{it.id}: {problem}")
                 if "not two lungs" in problem or "empty" in problem:
                     return out
-            parts = [("right lung", left), ("left lung", right)]   # image left = patient's right
+            parts = [("right lung", left), ("left lung", right)]  # image left = patient's right
         for region, path in sorted(it.masks.items()):
             data = tree.read(path)
             if data is None:
@@ -117,7 +143,7 @@ class Assembler:
             parts.append((region, px.binary_mask(m)))
         for region, mask in parts:
             mh, mw = mask.shape
-            if abs(mw * orig[1] - mh * orig[0]) > max(orig):   # more than a pixel off the film's aspect
+            if abs(mw * orig[1] - mh * orig[0]) > max(orig):  # more than a pixel off the film's aspect
                 self.mask_problems.append(f"{it.id}: {region} mask {mw}x{mh} has another aspect than the film {orig}")
                 continue
             ys, xs = np.nonzero(mask)
@@ -159,26 +185,45 @@ class Assembler:
         j, d = px.nearest(h, self._kept[: len(self.kept_ids)])
         if sha in self.kept_sha or d <= self.dup_bits:
             d = 0 if sha in self.kept_sha else d
-            self._exclude(it, src, "duplicate within the corpus" if d == 0 else "near-duplicate within the corpus",
-                          distance=d, match=self.kept_sha.get(sha) or self.kept_ids[j])
+            self._exclude(
+                it,
+                src,
+                "duplicate within the corpus" if d == 0 else "near-duplicate within the corpus",
+                distance=d,
+                match=self.kept_sha.get(sha) or self.kept_ids[j],
+            )
             return
         size = px.stored_size(*im.size, self.max_side)
         rel = f"images/{it.key}/{it.name}.png"
         self._write(rel, px.shrink(px.to_grey8(im), size))
         masks = self._masks(it, src, tree, size, im.size) if (it.masks or it.both_lungs_mask) else {}
-        row = {"id": it.id, "source": src.repo, "source_commit": tree.commit, "source_path": it.path,
-               "source_sha256": sha, "image": rel, "width": size[0], "height": size[1],
-               "orig_width": im.size[0], "orig_height": im.size[1], "patient": it.patient,
-               "patient_known": it.patient_known, "split": self.fixed_split or split_of(split_key, it.patient),
-               "view": it.view,
-               "frontal": it.frontal, "labels": {k: it.labels[k] for k in LABELS if k in it.labels},
-               "masks": masks, "licence": src.licence, "dhash": f"{h:064x}"}
+        row = {
+            "id": it.id,
+            "source": src.repo,
+            "source_commit": tree.commit,
+            "source_path": it.path,
+            "source_sha256": sha,
+            "image": rel,
+            "width": size[0],
+            "height": size[1],
+            "orig_width": im.size[0],
+            "orig_height": im.size[1],
+            "patient": it.patient,
+            "patient_known": it.patient_known,
+            "split": self.fixed_split or split_of(split_key, it.patient),
+            "view": it.view,
+            "frontal": it.frontal,
+            "labels": {k: it.labels[k] for k in LABELS if k in it.labels},
+            "masks": masks,
+            "licence": src.licence,
+            "dhash": f"{h:064x}",
+        }
         if it.diagnosis:
             row["diagnosis"] = it.diagnosis
         if it.note:
             row["note"] = it.note
         self.rows.append(row)
-        if len(self.kept_ids) == len(self._kept):   # grow by doubling: one copy per doubling, not per film
+        if len(self.kept_ids) == len(self._kept):  # grow by doubling: one copy per doubling, not per film
             self._kept = np.concatenate([self._kept, np.zeros_like(self._kept)])
         self._kept[len(self.kept_ids)] = px.hashes_array([h])[0]
         self.kept_ids.append(it.id)
@@ -193,9 +238,15 @@ class Assembler:
             if hit:
                 self.excluded.append({"id": r["id"], "source": src.repo, "source_path": src.metadata[0], **hit})
                 continue
-            patient = r.pop("patient", None)     # MIMIC: split by subject, as its films are
-            out.append({"id": r["id"], "uid": r["uid"], "split": split_of(key, patient or str(r["uid"])),
-                        **{k: v for k, v in r.items() if k not in ("id", "uid")}})
+            patient = r.pop("patient", None)  # MIMIC: split by subject, as its films are
+            out.append(
+                {
+                    "id": r["id"],
+                    "uid": r["uid"],
+                    "split": split_of(key, patient or str(r["uid"])),
+                    **{k: v for k, v in r.items() if k not in ("id", "uid")},
+                }
+            )
         return out
 
     def _candidates(self) -> list[tuple[Source, Tree | None, str]]:
@@ -203,8 +254,13 @@ class Assembler:
         out = []
         for src in self.source_list if self.clones else ():
             at = f" with commit {src.commit}" if src.commit else ""
-            out.append((src, find_tree(self.clones, src.repo, src.commit),
-                        f"not found{at} under {self.clones} (<owner>+<name>/repo, <owner>/<name> or <name>)"))
+            out.append(
+                (
+                    src,
+                    find_tree(self.clones, src.repo, src.commit),
+                    f"not found{at} under {self.clones} (<owner>+<name>/repo, <owner>/<name> or <name>)",
+                )
+            )
         for key, folder in sorted(self.datasets.items()):
             out.append((DATASETS[key], open_tree(folder), f"{folder} is not a folder with files"))
         return out
@@ -261,7 +317,7 @@ class Assembler:
         trees, items, reports = self._open_sources()
         items.sort(key=lambda t: (KEY_ORDER.index(t[1].key), t[1].name, t[1].path))
         seen: set[str] = set()
-        for _, it in items:                 # same stem, other extension: keep both, told apart by extension
+        for _, it in items:  # same stem, other extension: keep both, told apart by extension
             if it.id in seen:
                 it.name = f"{it.name}_{it.path.rsplit('.', 1)[-1].lower()}"
             seen.add(it.id)
@@ -281,19 +337,36 @@ class Assembler:
         if not any(info.get("kept") or info.get("reports") for info in self.sources.values()):
             shutil.rmtree(self.part)
             where = ", ".join(str(p) for p in [self.clones, *self.datasets.values()] if p)
-            raise FileNotFoundError(f"no usable source in {where}: " + "; ".join(
-                f"{k}: {v.get('problem', 'nothing kept')}" for k, v in self.sources.items()))
+            raise FileNotFoundError(
+                f"no usable source in {where}: "
+                + "; ".join(f"{k}: {v.get('problem', 'nothing kept')}" for k, v in self.sources.items())
+            )
         from .outputs import write_outputs
-        params = {"clones": str(self.clones) if self.clones else None,
-                  "datasets": {k: str(v) for k, v in sorted(self.datasets.items())},
-                  "max_side": self.max_side, "dup_bits": self.dup_bits, **self.guard.params(),
-                  "split_rule": f"every film: {self.fixed_split}" if self.fixed_split else
-                  "sha256('<source key>:<patient>')[:8] / 2**64: < 0.70 train, < 0.85 val, else test",
-                  **self.extra_params}
-        summary = write_outputs(self.part, self.rows, reports, self.excluded, self.sources, self.used, params,
-                                {k: dict(v) for k, v in self.mask_checks.items()}, self.mask_problems,
-                                self.source_list)
-        if self.out.exists():               # swap in the new corpus, then drop the old one
+
+        params = {
+            "clones": str(self.clones) if self.clones else None,
+            "datasets": {k: str(v) for k, v in sorted(self.datasets.items())},
+            "max_side": self.max_side,
+            "dup_bits": self.dup_bits,
+            **self.guard.params(),
+            "split_rule": f"every film: {self.fixed_split}"
+            if self.fixed_split
+            else "sha256('<source key>:<patient>')[:8] / 2**64: < 0.70 train, < 0.85 val, else test",
+            **self.extra_params,
+        }
+        summary = write_outputs(
+            self.part,
+            self.rows,
+            reports,
+            self.excluded,
+            self.sources,
+            self.used,
+            params,
+            {k: dict(v) for k, v in self.mask_checks.items()},
+            self.mask_problems,
+            self.source_list,
+        )
+        if self.out.exists():  # swap in the new corpus, then drop the old one
             old = self.out.with_name(self.out.name + ".old")
             if old.exists():
                 shutil.rmtree(old)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import images as px
 
-PROJECT = Path(__file__).resolve().parents[4]          # the repository root
+PROJECT = Path(__file__).resolve().parents[4]  # the repository root
 DEFAULT_TOOLS = PROJECT.parent / "shared" / "tools"
 
 
@@ -76,7 +76,11 @@ class EvalGuard:
         return None
 
     def params(self) -> dict:
-        return {"near_duplicate_max_bits": self.max_bits, "evaluation_hashes": str(self.path),
-                "evaluation_hash_count": len(self.hex),
-                "evaluation_hashes_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest(),
-                "evaluation_nih_patients": len(self.nih_patients), "evaluation_report_max_uid": self.report_max_uid}
+        return {
+            "near_duplicate_max_bits": self.max_bits,
+            "evaluation_hashes": str(self.path),
+            "evaluation_hash_count": len(self.hex),
+            "evaluation_hashes_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest(),
+            "evaluation_nih_patients": len(self.nih_patients),
+            "evaluation_report_max_uid": self.report_max_uid,
+        }

@@ -43,16 +43,30 @@ def simhadri_items(tree: Tree) -> list[Item]:
             stem = _stem(p)
             m = NIH_NAME.match(stem)
             if m:
-                out.append(Item(HOLDOUT_KEY, stem, p, patient=m.group(1), patient_known=True, labels=dict(labels),
-                                split_key="nih", note="256 x 256 copy"))
+                out.append(
+                    Item(
+                        HOLDOUT_KEY,
+                        stem,
+                        p,
+                        patient=m.group(1),
+                        patient_known=True,
+                        labels=dict(labels),
+                        split_key="nih",
+                        note="256 x 256 copy",
+                    )
+                )
     return out
 
 
-SIMHADRI = Source("SIMHADRI29/Chest-Disease-Detection", (HOLDOUT_KEY,),
-                  "NIH ChestX-ray14 films as 256 x 256 copies: 202 'Pneumonia', 500 'Normal' (folders)",
-                  NIH_LICENCE + ". The repository states no licence of its own",
-                  "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); copies by SIMHADRI29", False,
-                  items=simhadri_items)
+SIMHADRI = Source(
+    "SIMHADRI29/Chest-Disease-Detection",
+    (HOLDOUT_KEY,),
+    "NIH ChestX-ray14 films as 256 x 256 copies: 202 'Pneumonia', 500 'Normal' (folders)",
+    NIH_LICENCE + ". The repository states no licence of its own",
+    "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); copies by SIMHADRI29",
+    False,
+    items=simhadri_items,
+)
 NIH_LABELS = next(s for s in SOURCES if s.labels is not None)
 HOLDOUT_SOURCES = (SIMHADRI, replace(NIH_LABELS, labels_for=(HOLDOUT_KEY,)))
 NIH_KEYS = (*NIH_COPY_KEYS, HOLDOUT_KEY)  # one patient namespace ("nih")
@@ -78,7 +92,13 @@ def assemble_holdout(clones, corpus, out, **kw) -> dict:
 
     exclude = seen_patients(corpus)
     sha = hashlib.sha256((Path(corpus) / "manifest.jsonl").read_bytes()).hexdigest()
-    held = {"held_out_of": {"corpus": str(Path(corpus).resolve()), "manifest_sha256": sha,
-                            "patients_left_out": {k: len(v) for k, v in sorted(exclude.items())}}}
-    return Assembler(clones, out, sources=HOLDOUT_SOURCES, exclude_patients=exclude, fixed_split="test",
-                     extra_params=held, **kw).run()
+    held = {
+        "held_out_of": {
+            "corpus": str(Path(corpus).resolve()),
+            "manifest_sha256": sha,
+            "patients_left_out": {k: len(v) for k, v in sorted(exclude.items())},
+        }
+    }
+    return Assembler(
+        clones, out, sources=HOLDOUT_SOURCES, exclude_patients=exclude, fixed_split="test", extra_params=held, **kw
+    ).run()

@@ -81,7 +81,7 @@ def to_grey8(im: Image.Image) -> Image.Image:
         lo = min(0.0, float(a.min()))
         top = float(a.max())
         depth = max(8, int(np.ceil(np.log2(top + 1)))) if top > 0 else 8
-        scale = (2 ** depth - 1) - lo
+        scale = (2**depth - 1) - lo
         return Image.fromarray(np.clip(np.round((a - lo) * 255.0 / scale), 0, 255).astype(np.uint8), "L")
     # RGB(A), palette, LA: convert("L") (alpha dropped), the same call the hash uses
     return im.convert("L")

@@ -27,17 +27,32 @@ class CorpusError(ValueError):
 def split_of(source_key: str, patient: str) -> str:
     """train / val / test from sha256("<source>:<patient>"): every film of a patient lands in one split,
     and the answer never depends on which other films are in the corpus (adding a source moves nothing)."""
-    u = int.from_bytes(hashlib.sha256(f"{source_key}:{patient}".encode()).digest()[:8], "big") / 2.0 ** 64
+    u = int.from_bytes(hashlib.sha256(f"{source_key}:{patient}".encode()).digest()[:8], "big") / 2.0**64
     return "train" if u < SPLIT_FRACTIONS[0] else "val" if u < SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1] else "test"
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _STR = (str,)
 _TYPES: dict[str, tuple] = {
-    "id": _STR, "source": _STR, "source_commit": (str, type(None)), "source_path": _STR, "source_sha256": _STR,
-    "image": _STR, "width": (int,), "height": (int,), "orig_width": (int,), "orig_height": (int,),
-    "patient": _STR, "patient_known": (bool,), "split": _STR, "view": _STR, "frontal": (bool,),
-    "labels": (dict,), "masks": (dict,), "licence": _STR, "dhash": _STR,
+    "id": _STR,
+    "source": _STR,
+    "source_commit": (str, type(None)),
+    "source_path": _STR,
+    "source_sha256": _STR,
+    "image": _STR,
+    "width": (int,),
+    "height": (int,),
+    "orig_width": (int,),
+    "orig_height": (int,),
+    "patient": _STR,
+    "patient_known": (bool,),
+    "split": _STR,
+    "view": _STR,
+    "frontal": (bool,),
+    "labels": (dict,),
+    "masks": (dict,),
+    "licence": _STR,
+    "dhash": _STR,
 }
 _OPTIONAL = {"diagnosis": _STR, "note": _STR}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ...ontology import LABELS
@@ -44,27 +44,49 @@ def counts(rows: list[dict]) -> dict:
 
 
 def licences_md(sources: dict, used, catalogue=SOURCES) -> str:
-    lines = ["# Licences of the real-film corpus", "",
-             "Assembled by `python -m gkmvlp.cli.assemble_real` from local clones of public repositories. Each",
-             "row of manifest.jsonl names its source, commit, path and licence. Evaluation films of the project",
-             "(shared/data, and the independent set behind evaluation-dhash.txt) were left out (excluded.jsonl).",
-             "Do not commit this folder: several sources allow research use only.", ""]
+    lines = [
+        "# Licences of the real-film corpus",
+        "",
+        "Assembled by `python -m gkmvlp.cli.assemble_real` from local clones of public repositories. Each",
+        "row of manifest.jsonl names its source, commit, path and licence. Evaluation films of the project",
+        "(shared/data, and the independent set behind evaluation-dhash.txt) were left out (excluded.jsonl).",
+        "Do not commit this folder: several sources allow research use only.",
+        "",
+    ]
     for src in list(used) + [s for s in catalogue if s not in used]:
         info = sources.get(src.repo, {})
         state = f"commit {info.get('commit') or 'unknown (plain folder)'}" if info.get("found") else "NOT FOUND"
-        lines += [f"## {src.repo} ({', '.join(src.keys)}; {state})", "",
-                  f"- holds: {src.holds}", f"- licence: {src.licence}", f"- attribution: {src.attribution}",
-                  f"- images may be redistributed with attribution: {'yes' if src.redistributable else 'no'}", ""]
+        lines += [
+            f"## {src.repo} ({', '.join(src.keys)}; {state})",
+            "",
+            f"- holds: {src.holds}",
+            f"- licence: {src.licence}",
+            f"- attribution: {src.attribution}",
+            f"- images may be redistributed with attribution: {'yes' if src.redistributable else 'no'}",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def write_outputs(part: Path, rows, reports, excluded, sources: dict, used, params: dict, mask_checks: dict,
-                  mask_problems: list[str], catalogue=SOURCES) -> dict:
+def write_outputs(
+    part: Path,
+    rows,
+    reports,
+    excluded,
+    sources: dict,
+    used,
+    params: dict,
+    mask_checks: dict,
+    mask_problems: list[str],
+    catalogue=SOURCES,
+) -> dict:
     rows = sorted(rows, key=lambda r: r["id"])
     reports = sorted(reports, key=lambda r: r["uid"])
-    sha = {"manifest.jsonl": _jsonl(part / "manifest.jsonl", rows),
-           "reports.jsonl": _jsonl(part / "reports.jsonl", reports),
-           "excluded.jsonl": _jsonl(part / "excluded.jsonl", excluded)}
+    sha = {
+        "manifest.jsonl": _jsonl(part / "manifest.jsonl", rows),
+        "reports.jsonl": _jsonl(part / "reports.jsonl", reports),
+        "excluded.jsonl": _jsonl(part / "excluded.jsonl", excluded),
+    }
     by_source: dict = {}
     for e in excluded:
         by_source.setdefault(_key(e["id"]), Counter())[e["reason"]] += 1
@@ -72,8 +94,9 @@ def write_outputs(part: Path, rows, reports, excluded, sources: dict, used, para
     for r in rows:
         views.setdefault(_key(r["id"]), Counter())[r["view"]] += 1
     summary = {
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "films": len(rows), "reports": len(reports),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "films": len(rows),
+        "reports": len(reports),
         "sources": sources,
         "found": [k for k, v in sources.items() if v.get("found")],
         "missing": [k for k, v in sources.items() if not v.get("found")],
@@ -82,12 +105,20 @@ def write_outputs(part: Path, rows, reports, excluded, sources: dict, used, para
         "views": {k: dict(sorted(v.items())) for k, v in sorted(views.items())},
         "laterals": {k: v.get("lateral", 0) for k, v in sorted(views.items())},
         "patient_known": {k: sum(1 for r in rows if _key(r["id"]) == k and r["patient_known"]) for k in views},
-        "masks": {"checks": mask_checks, "problems": mask_problems,
-                  "films_with_masks": dict(Counter(_key(r["id"]) for r in rows if r["masks"]))},
-        "exclusions": {"total": len(excluded), "by_reason": dict(Counter(e["reason"] for e in excluded)),
-                       "by_source": {k: dict(v) for k, v in sorted(by_source.items())}},
-        "licences": {s.repo: {"licence": s.licence, "attribution": s.attribution,
-                              "redistributable": s.redistributable} for s in used},
+        "masks": {
+            "checks": mask_checks,
+            "problems": mask_problems,
+            "films_with_masks": dict(Counter(_key(r["id"]) for r in rows if r["masks"])),
+        },
+        "exclusions": {
+            "total": len(excluded),
+            "by_reason": dict(Counter(e["reason"] for e in excluded)),
+            "by_source": {k: dict(v) for k, v in sorted(by_source.items())},
+        },
+        "licences": {
+            s.repo: {"licence": s.licence, "attribution": s.attribution, "redistributable": s.redistributable}
+            for s in used
+        },
         "parameters": params,
         "sha256": sha,
     }

@@ -10,16 +10,26 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .trees import Tree
 
 # The pathologies NIH ChestX-ray14's 14 labels cover once mapped to CheXpert (see data/readers/nih14.py):
 # a film NIH calls "No Finding" is negative for these. NIH has no Enlarged Cardiomediastinum, Fracture or
 # Support Devices label, so those stay unknown even on a normal film.
-NIH_COVERED = ("Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation", "Pneumonia",
-               "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other")
+NIH_COVERED = (
+    "Cardiomegaly",
+    "Lung Opacity",
+    "Lung Lesion",
+    "Edema",
+    "Consolidation",
+    "Pneumonia",
+    "Atelectasis",
+    "Pneumothorax",
+    "Pleural Effusion",
+    "Pleural Other",
+)
 NORMAL = {"No Finding": 1, **{k: 0 for k in NIH_COVERED}}
 # NIH "Pneumonia" folder: pneumonia is an airspace opacity (CheXpert puts Pneumonia under Lung Opacity);
 # the folder says nothing else about the film (other NIH labels may co-occur), so the rest is unknown.
@@ -43,19 +53,20 @@ IMAGE_EXT = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".tif", ".tiff", ".webp",
 @dataclass
 class Item:
     """One candidate film, before decoding."""
-    key: str                    # short source name, the id prefix ("nih", "jsrt", ...)
-    name: str                   # id within the source (file stem, made path-safe)
-    path: str                   # path of the image in the repository
+
+    key: str  # short source name, the id prefix ("nih", "jsrt", ...)
+    name: str  # id within the source (file stem, made path-safe)
+    path: str  # path of the image in the repository
     patient: str
     patient_known: bool
     view: str = "unknown"
     frontal: bool = True
     labels: dict = field(default_factory=dict)
     diagnosis: str | None = None
-    masks: dict = field(default_factory=dict)   # ontology region -> repository path of its mask
-    both_lungs_mask: str | None = None          # one mask holding both lungs (split by side later)
+    masks: dict = field(default_factory=dict)  # ontology region -> repository path of its mask
+    both_lungs_mask: str | None = None  # one mask holding both lungs (split by side later)
     note: str | None = None
-    split_key: str | None = None                # patient namespace of the split rule (default: key)
+    split_key: str | None = None  # patient namespace of the split rule (default: key)
 
     @property
     def id(self) -> str:
@@ -64,15 +75,15 @@ class Item:
 
 @dataclass(frozen=True)
 class Source:
-    repo: str                   # owner/name on GitHub
-    keys: tuple[str, ...]       # id prefixes it yields
+    repo: str  # owner/name on GitHub
+    keys: tuple[str, ...]  # id prefixes it yields
     holds: str
     licence: str
     attribution: str
-    redistributable: bool       # licence allows copying images elsewhere with attribution
-    metadata: tuple[str, ...] = ()                  # metadata files it needs (reported when absent)
-    items: Callable[[Tree], list] | None = None     # image sources
-    reports: Callable[[Tree], list] | None = None   # report sources
+    redistributable: bool  # licence allows copying images elsewhere with attribution
+    metadata: tuple[str, ...] = ()  # metadata files it needs (reported when absent)
+    items: Callable[[Tree], list] | None = None  # image sources
+    reports: Callable[[Tree], list] | None = None  # report sources
     # labels for other sources' films, by item name within the keys listed (e.g. NIH's label file)
     labels_for: tuple[str, ...] = ()
     labels: Callable[[Tree], dict] | None = None
@@ -92,8 +103,11 @@ def _stem(path: str) -> str:
 
 
 def _images_under(tree: Tree, folder: str) -> list[str]:
-    return [p for p in tree.paths if p.startswith(folder + "/") and "/" not in p[len(folder) + 1:]
-            and p.lower().endswith(IMAGE_EXT)]
+    return [
+        p
+        for p in tree.paths
+        if p.startswith(folder + "/") and "/" not in p[len(folder) + 1 :] and p.lower().endswith(IMAGE_EXT)
+    ]
 
 
 def _csv(tree: Tree, path: str) -> list[dict]:
@@ -115,7 +129,7 @@ def covid_group(stem: str) -> str:
     m = re.match(r"^(.{5,}?)[._-](?:f|fig|gr|g)[-_]?\d+", s)
     if m:
         return m.group(1)
-    s = re.sub(r"(?<=[-_.])[a-h]\d?(?=[-_.])", "", s)   # a panel letter inside: auntminnie-a-2020_01_28...
+    s = re.sub(r"(?<=[-_.])[a-h]\d?(?=[-_.])", "", s)  # a panel letter inside: auntminnie-a-2020_01_28...
     prev = None
     while prev != s:
         prev = s
@@ -130,13 +144,24 @@ def talo_items(tree: Tree) -> list[Item]:
             stem = _stem(p)
             m = NIH_NAME.match(stem)
             # NIH file names carry the patient; the README says these are frontal films, views not given
-            out.append(Item("nih", stem, p, patient=m.group(1) if m else stem, patient_known=bool(m),
-                            labels=dict(labels)))
+            out.append(
+                Item("nih", stem, p, patient=m.group(1) if m else stem, patient_known=bool(m), labels=dict(labels))
+            )
     for p in _images_under(tree, f"{TALO}/Covid-19"):
         stem = _stem(p)
         view = "PA" if re.search(r"(^|[-_.])pa([-_.]|$)", stem.lower()) else "unknown"
-        out.append(Item("talo-covid", safe_name(stem), p, patient=covid_group(stem), patient_known=False,
-                        view=view, labels=dict(COVID), diagnosis="COVID-19"))
+        out.append(
+            Item(
+                "talo-covid",
+                safe_name(stem),
+                p,
+                patient=covid_group(stem),
+                patient_known=False,
+                view=view,
+                labels=dict(COVID),
+                diagnosis="COVID-19",
+            )
+        )
     return out
 
 
@@ -190,8 +215,18 @@ def kcr_items(tree: Tree) -> list[Item]:
                 if not m:
                     continue
                 # the same patients as the other NIH films: one split namespace, so a patient is never on both sides
-                out.append(Item("nih64", stem, p, patient=m.group(1), patient_known=True, labels=dict(labels),
-                                split_key="nih", note="64 x 64 thumbnail"))
+                out.append(
+                    Item(
+                        "nih64",
+                        stem,
+                        p,
+                        patient=m.group(1),
+                        patient_known=True,
+                        labels=dict(labels),
+                        split_key="nih",
+                        note="64 x 64 thumbnail",
+                    )
+                )
     return out
 
 
@@ -223,10 +258,19 @@ def cancer_detection_items(tree: Tree) -> list[Item]:
         try:
             labels = to_chexpert(_parse_finding_labels("|".join(sorted(folders)), stem))
         except ReaderError:
-            continue   # e.g. "No Finding" and a finding folder for one film: contradictory, left out
-        out.append(Item("nih128", stem, path, patient=NIH_NAME.match(stem).group(1), patient_known=True,
-                        labels={k: v for k, v in labels.items() if v is not None}, split_key="nih",
-                        note="128 x 128 copy"))
+            continue  # e.g. "No Finding" and a finding folder for one film: contradictory, left out
+        out.append(
+            Item(
+                "nih128",
+                stem,
+                path,
+                patient=NIH_NAME.match(stem).group(1),
+                patient_known=True,
+                labels={k: v for k, v in labels.items() if v is not None},
+                split_key="nih",
+                note="128 x 128 copy",
+            )
+        )
     return out
 
 
@@ -246,22 +290,29 @@ def chexpert_valid_items(tree: Tree) -> list[Item]:
 JSRT_IMAGES = "JSRT/jsrt_images/images"
 # SCR mask folders -> ontology regions. SCR's "right lung" is the patient's right (image left on a PA
 # film); assemble.py checks that side on every film.
-JSRT_MASKS = {"right_lung_png": "right lung", "left_lung_png": "left lung", "heart_png": "cardiac silhouette",
-              "right_clavicle_png": "right clavicle", "left_clavicle_png": "left clavicle"}
+JSRT_MASKS = {
+    "right_lung_png": "right lung",
+    "left_lung_png": "left lung",
+    "heart_png": "cardiac silhouette",
+    "right_clavicle_png": "right clavicle",
+    "left_clavicle_png": "left clavicle",
+}
 
 
 def jsrt_items(tree: Tree) -> list[Item]:
     out, have = [], set(tree.paths)
     for p in _images_under(tree, JSRT_IMAGES):
-        stem = _stem(p).split(".")[0]          # JPCLN001.IMG.png -> JPCLN001
+        stem = _stem(p).split(".")[0]  # JPCLN001.IMG.png -> JPCLN001
         if not stem.startswith(("JPCLN", "JPCNN")):
             continue
-        masks = {region: f"JSRT/masks/masks/{folder}/{stem}.png" for folder, region in JSRT_MASKS.items()
-                 if f"JSRT/masks/masks/{folder}/{stem}.png" in have}
+        masks = {
+            region: f"JSRT/masks/masks/{folder}/{stem}.png"
+            for folder, region in JSRT_MASKS.items()
+            if f"JSRT/masks/masks/{folder}/{stem}.png" in have
+        }
         labels = JSRT_NODULE if stem.startswith("JPCLN") else JSRT_NON_NODULE
         # one film per patient in JSRT; all are PA
-        out.append(Item("jsrt", stem, p, patient=stem, patient_known=True, view="PA", labels=dict(labels),
-                        masks=masks))
+        out.append(Item("jsrt", stem, p, patient=stem, patient_known=True, view="PA", labels=dict(labels), masks=masks))
     return out
 
 
@@ -278,15 +329,32 @@ def openist_items(tree: Tree) -> list[Item]:
         mask = f"{OPENIST}/{stem}@.png"
         # Datasets/README.md: "x-ray images of normal human chest" from a normal-CXR teaching module;
         # no patient ids, so each film is its own patient. The @ mask holds both lungs (0/255).
-        out.append(Item("openist", safe_name(stem), p, patient=safe_name(stem), patient_known=False,
-                        labels=dict(NORMAL), both_lungs_mask=mask if mask in have else None))
+        out.append(
+            Item(
+                "openist",
+                safe_name(stem),
+                p,
+                patient=safe_name(stem),
+                patient_known=False,
+                labels=dict(NORMAL),
+                both_lungs_mask=mask if mask in have else None,
+            )
+        )
     return out
 
 
 # --- armiro/COVID-CXNet ----------------------------------------------------------------------------
 CXNET = "chest_xray_images/covid19"
-META_VIEW = {"pa": "PA", "ap": "AP", "ap supine": "AP supine", "ap_supine": "AP supine", "l": "lateral",
-             "ll": "lateral", "lateral": "lateral", "lat": "lateral"}
+META_VIEW = {
+    "pa": "PA",
+    "ap": "AP",
+    "ap supine": "AP supine",
+    "ap_supine": "AP supine",
+    "l": "lateral",
+    "ll": "lateral",
+    "lateral": "lateral",
+    "lat": "lateral",
+}
 
 
 def cxnet_items(tree: Tree) -> list[Item]:
@@ -307,9 +375,20 @@ def cxnet_items(tree: Tree) -> list[Item]:
             note = "COVID-19 patient, film without visible abnormality (name ends in '-')"
         if re.search(r"p-?$", stem):
             note = ((note + "; ") if note else "") + "paediatric patient"
-        out.append(Item("cxnet", safe_name(stem), p, patient=pid or safe_name(stem), patient_known=bool(pid),
-                        view=view, frontal=view != "lateral", labels=labels,
-                        diagnosis="COVID-19" if covid else None, note=note))
+        out.append(
+            Item(
+                "cxnet",
+                safe_name(stem),
+                p,
+                patient=pid or safe_name(stem),
+                patient_known=bool(pid),
+                view=view,
+                frontal=view != "lateral",
+                labels=labels,
+                diagnosis="COVID-19" if covid else None,
+                note=note,
+            )
+        )
     return out
 
 
@@ -321,8 +400,19 @@ def hannover_items(tree: Tree) -> list[Item]:
         if not iid:
             continue
         view = META_VIEW.get(r.get("projection", "").strip().lower(), "unknown")
-        out.append(Item("hannover", safe_name(iid), f"png/{iid}.png", patient=pid or iid, patient_known=bool(pid),
-                        view=view, frontal=view != "lateral", labels=dict(COVID), diagnosis="COVID-19"))
+        out.append(
+            Item(
+                "hannover",
+                safe_name(iid),
+                f"png/{iid}.png",
+                patient=pid or iid,
+                patient_known=bool(pid),
+                view=view,
+                frontal=view != "lateral",
+                labels=dict(COVID),
+                diagnosis="COVID-19",
+            )
+        )
     return sorted(out, key=lambda it: it.name)
 
 
@@ -341,66 +431,130 @@ def iu_reports(tree: Tree) -> list[dict]:
         findings, impression = (r.get("findings") or "").strip(), (r.get("impression") or "").strip()
         if not uid.isdigit() or not (findings or impression):
             continue
-        out.append({"id": f"iu:{uid}", "uid": int(uid), "findings": findings, "impression": impression,
-                    "indication": (r.get("indication") or "").strip(), "mesh": _split_list(r.get("MeSH")),
-                    "problems": _split_list(r.get("Problems")), "projections": sorted(proj.get(uid, []))})
+        out.append(
+            {
+                "id": f"iu:{uid}",
+                "uid": int(uid),
+                "findings": findings,
+                "impression": impression,
+                "indication": (r.get("indication") or "").strip(),
+                "mesh": _split_list(r.get("MeSH")),
+                "problems": _split_list(r.get("Problems")),
+                "projections": sorted(proj.get(uid, [])),
+            }
+        )
     return sorted(out, key=lambda x: x["uid"])
 
 
 # Every corpus key whose films are NIH ChestX-ray14 copies: they share NIH's patient numbers (split_key "nih"), so
 # split assignment, patient exclusion and the NIH evaluations treat them as one source.
 NIH_COPY_KEYS = ("nih", "nih14", "nih128", "nih64")
-NIH_LICENCE = ("NIH ChestX-ray14 (NIH Clinical Center): unrestricted use; cite Wang et al., ChestX-ray8, "
-               "CVPR 2017 and credit the NIH Clinical Center")
+NIH_LICENCE = (
+    "NIH ChestX-ray14 (NIH Clinical Center): unrestricted use; cite Wang et al., ChestX-ray8, "
+    "CVPR 2017 and credit the NIH Clinical Center"
+)
 SOURCES: tuple[Source, ...] = (
-    Source("muhammedtalo/COVID-19", ("nih", "talo-covid"),
-           "500 NIH ChestX-ray14 'No Finding' and 500 'Pneumonia' films; 125 COVID-19 films copied from "
-           "ieee8023/covid-chestxray-dataset",
-           NIH_LICENCE + ". The Covid-19 folder: images from ieee8023/covid-chestxray-dataset, licences vary "
-           "per image (many from publications): research use only, do not redistribute",
-           "Ozturk et al., Comput Biol Med 2020 (doi:10.1016/j.compbiomed.2020.103792); Cohen et al., "
-           "COVID-19 image data collection (arXiv:2003.11597)", False, items=talo_items),
-    Source("dinbe0527/kcr2019d1", ("nih64",),
-           "1,000 NIH ChestX-ray14 films as 64 x 64 thumbnails (500 normal, 500 abnormal), NIH file names",
-           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); thumbnails by dinbe0527/kcr2019d1",
-           False, items=kcr_items),
-    Source("qqto2008/capstone", (),
-           "NIH's Data_Entry_2017.csv (the first 40,000 rows): the full finding labels of NIH films",
-           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center)", False, (NIH_ENTRY,),
-           labels_for=("nih", "nih128", "nih64"), labels=nih_entry_labels, views=nih_entry_views),
-    Source("pelagecha/Cancer-Detection", ("nih128",),
-           "10,000 NIH ChestX-ray14 films at 128 x 128 with their full finding lists (folder per finding), "
-           "in commit ec0b2b9e only (deleted later)",
-           NIH_LICENCE, "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); copies by pelagecha/Cancer-Detection",
-           False, items=cancer_detection_items, commit=CANCER_DETECTION_COMMIT),
-    Source("rishabhbhardwaj/ChestXRay-Classification", ("chexpert",),
-           "CheXpert-v1.0-small's validation set: 234 films (202 frontal, 32 lateral) of 200 patients, radiologist labels",
-           "Stanford CheXpert Dataset Research Use Agreement (non-commercial research; do not redistribute)",
-           "Irvin et al., CheXpert, AAAI 2019", False, (CHEXPERT_SMALL + "valid.csv",), items=chexpert_valid_items),
-    Source("AnishHota/JSRT-Segmentation", ("jsrt",),
-           "247 JSRT films (154 with a lung nodule, 93 without) with SCR masks",
-           "JSRT database: research use (Japanese Society of Radiological Technology); SCR masks: research use",
-           "Shiraishi et al., AJR 2000 (JSRT); van Ginneken et al., Med Image Anal 2006 (SCR masks)", False,
-           items=jsrt_items),
-    Source("pi-null-mezon/OpenIST", ("openist",),
-           "normal frontal films with both-lung masks",
-           "no licence file in the repository (none for the code or Datasets/); images from the chestx-ray.com "
-           "normal-CXR teaching module, licence unstated: research use only, do not redistribute",
-           "OpenIST, Alex A. Taranov (github.com/pi-null-mezon/OpenIST); images: chestx-ray.com", False,
-           items=openist_items),
-    Source("ml-workgroup/covid-19-image-repository", ("hannover",),
-           "COVID-19 films of Hannover Medical School patients (data.csv: patient, projection)",
-           "CC BY 3.0 (images and metadata)",
-           "Winther et al., COVID-19 Image Repository, Hannover Medical School (doi:10.6084/m9.figshare.12275009)",
-           True, ("data.csv",), items=hannover_items),
-    Source("armiro/COVID-CXNet", ("cxnet",),
-           "900 COVID-19 films from public sources (metadata.csv for about half)",
-           "CC BY 4.0 (dataset; repository code MIT)",
-           "Haghanifar et al., COVID-CXNet (doi:10.6084/m9.figshare.12580328)", True, ("metadata.csv",),
-           items=cxnet_items),
-    Source("SaadSubhaniTheProgrammerVersion/Textual-Report-Generation-from-Chest-X-rays-Indiana-Dataset",
-           ("iu",), "3,851 IU X-ray reports (findings, impression, MeSH), no images",
-           "IU chest X-ray collection (Open-i): CC BY-NC-ND 4.0, non-commercial, no derivatives",
-           "Demner-Fushman et al., JAMIA 2016", False, ("indiana_reports.csv", "indiana_projections.csv"),
-           reports=iu_reports),
+    Source(
+        "muhammedtalo/COVID-19",
+        ("nih", "talo-covid"),
+        "500 NIH ChestX-ray14 'No Finding' and 500 'Pneumonia' films; 125 COVID-19 films copied from "
+        "ieee8023/covid-chestxray-dataset",
+        NIH_LICENCE + ". The Covid-19 folder: images from ieee8023/covid-chestxray-dataset, licences vary "
+        "per image (many from publications): research use only, do not redistribute",
+        "Ozturk et al., Comput Biol Med 2020 (doi:10.1016/j.compbiomed.2020.103792); Cohen et al., "
+        "COVID-19 image data collection (arXiv:2003.11597)",
+        False,
+        items=talo_items,
+    ),
+    Source(
+        "dinbe0527/kcr2019d1",
+        ("nih64",),
+        "1,000 NIH ChestX-ray14 films as 64 x 64 thumbnails (500 normal, 500 abnormal), NIH file names",
+        NIH_LICENCE,
+        "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); thumbnails by dinbe0527/kcr2019d1",
+        False,
+        items=kcr_items,
+    ),
+    Source(
+        "qqto2008/capstone",
+        (),
+        "NIH's Data_Entry_2017.csv (the first 40,000 rows): the full finding labels of NIH films",
+        NIH_LICENCE,
+        "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center)",
+        False,
+        (NIH_ENTRY,),
+        labels_for=("nih", "nih128", "nih64"),
+        labels=nih_entry_labels,
+        views=nih_entry_views,
+    ),
+    Source(
+        "pelagecha/Cancer-Detection",
+        ("nih128",),
+        "10,000 NIH ChestX-ray14 films at 128 x 128 with their full finding lists (folder per finding), "
+        "in commit ec0b2b9e only (deleted later)",
+        NIH_LICENCE,
+        "Wang et al., ChestX-ray8, CVPR 2017 (NIH Clinical Center); copies by pelagecha/Cancer-Detection",
+        False,
+        items=cancer_detection_items,
+        commit=CANCER_DETECTION_COMMIT,
+    ),
+    Source(
+        "rishabhbhardwaj/ChestXRay-Classification",
+        ("chexpert",),
+        "CheXpert-v1.0-small's validation set: 234 films (202 frontal, 32 lateral) of 200 patients, radiologist labels",
+        "Stanford CheXpert Dataset Research Use Agreement (non-commercial research; do not redistribute)",
+        "Irvin et al., CheXpert, AAAI 2019",
+        False,
+        (CHEXPERT_SMALL + "valid.csv",),
+        items=chexpert_valid_items,
+    ),
+    Source(
+        "AnishHota/JSRT-Segmentation",
+        ("jsrt",),
+        "247 JSRT films (154 with a lung nodule, 93 without) with SCR masks",
+        "JSRT database: research use (Japanese Society of Radiological Technology); SCR masks: research use",
+        "Shiraishi et al., AJR 2000 (JSRT); van Ginneken et al., Med Image Anal 2006 (SCR masks)",
+        False,
+        items=jsrt_items,
+    ),
+    Source(
+        "pi-null-mezon/OpenIST",
+        ("openist",),
+        "normal frontal films with both-lung masks",
+        "no licence file in the repository (none for the code or Datasets/); images from the chestx-ray.com "
+        "normal-CXR teaching module, licence unstated: research use only, do not redistribute",
+        "OpenIST, Alex A. Taranov (github.com/pi-null-mezon/OpenIST); images: chestx-ray.com",
+        False,
+        items=openist_items,
+    ),
+    Source(
+        "ml-workgroup/covid-19-image-repository",
+        ("hannover",),
+        "COVID-19 films of Hannover Medical School patients (data.csv: patient, projection)",
+        "CC BY 3.0 (images and metadata)",
+        "Winther et al., COVID-19 Image Repository, Hannover Medical School (doi:10.6084/m9.figshare.12275009)",
+        True,
+        ("data.csv",),
+        items=hannover_items,
+    ),
+    Source(
+        "armiro/COVID-CXNet",
+        ("cxnet",),
+        "900 COVID-19 films from public sources (metadata.csv for about half)",
+        "CC BY 4.0 (dataset; repository code MIT)",
+        "Haghanifar et al., COVID-CXNet (doi:10.6084/m9.figshare.12580328)",
+        True,
+        ("metadata.csv",),
+        items=cxnet_items,
+    ),
+    Source(
+        "SaadSubhaniTheProgrammerVersion/Textual-Report-Generation-from-Chest-X-rays-Indiana-Dataset",
+        ("iu",),
+        "3,851 IU X-ray reports (findings, impression, MeSH), no images",
+        "IU chest X-ray collection (Open-i): CC BY-NC-ND 4.0, non-commercial, no derivatives",
+        "Demner-Fushman et al., JAMIA 2016",
+        False,
+        ("indiana_reports.csv", "indiana_projections.csv"),
+        reports=iu_reports,
+    ),
 )

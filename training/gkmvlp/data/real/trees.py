@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 
 def _is_git_dir(p: Path) -> bool:
@@ -71,14 +71,21 @@ class GitTree(Tree):
     def absent_count(self) -> int:
         """How many blobs of the commit the snapshot lacks (needed or not)."""
         shas = "".join(f"{s}\n" for s in self._blobs.values()).encode()
-        r = subprocess.run(["git", f"--git-dir={self.location}", "cat-file", "--batch-check"], input=shas,
-                           capture_output=True, check=False)
+        r = subprocess.run(
+            ["git", f"--git-dir={self.location}", "cat-file", "--batch-check"],
+            input=shas,
+            capture_output=True,
+            check=False,
+        )
         return r.stdout.count(b" missing\n")
 
     def _batch(self) -> subprocess.Popen:
         if self._proc is None:
-            self._proc = subprocess.Popen(["git", f"--git-dir={self.location}", "cat-file", "--batch"],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self._proc = subprocess.Popen(
+                ["git", f"--git-dir={self.location}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
         return self._proc
 
     def read_many(self, paths):
@@ -162,12 +169,11 @@ def open_tree(folder: Path, rev: str | None = None) -> Tree | None:
 def find_tree(clones: Path, repo: str, rev: str | None = None) -> Tree | None:
     """A source under --clones: `<owner>+<name>/repo`, `<owner>+<name>/`, `<owner>/<name>/` or `<name>/`."""
     owner, name = repo.split("/")
-    for cand in (clones / f"{owner}+{name}" / "repo", clones / f"{owner}+{name}", clones / owner / name,
-                 clones / name):
+    for cand in (clones / f"{owner}+{name}" / "repo", clones / f"{owner}+{name}", clones / owner / name, clones / name):
         try:
             t = open_tree(cand, rev)
         except OSError:
-            return None   # a snapshot without the commit asked for: not its enclosing folder read as plain files
+            return None  # a snapshot without the commit asked for: not its enclosing folder read as plain files
         if t is not None:
             return t
     return None

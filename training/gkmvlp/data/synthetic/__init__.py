@@ -12,4 +12,5 @@ __all__ = ["GeneratorConfig", "SyntheticSample", "generate_sample", "generate_da
 
 def generate_dataset(*args, **kwargs):
     from .writer import generate_dataset as _gd
+
     return _gd(*args, **kwargs)

@@ -50,8 +50,7 @@ def rib_field(g: Geometry, side: str, U, V, fracture: dict | None = None):
     inside = (bt / 2 - np.abs(phi - bt / 2)) * sp
     post = smoothstep(inside, 0.0025) * (0.7 + 0.3 * np.exp(-((inside / 0.004) ** 2)))
     post *= (k >= 0) & (k <= 11)
-    reach = (smoothstep(d - 0.04, 0.004) * smoothstep(g.W + 0.03 - d, 0.006)
-             * smoothstep(g.cpa_v(side) + 0.04 - V, 0.02))
+    reach = smoothstep(d - 0.04, 0.004) * smoothstep(g.W + 0.03 - d, 0.006) * smoothstep(g.cpa_v(side) + 0.04 - V, 0.02)
     post *= reach
     if fracture is not None:
         gap = np.exp(-(((d - fracture["d"]) / fracture["gap"]) ** 2)) * win
@@ -78,8 +77,11 @@ def clavicle_field(g: Geometry, side: str, U, V):
 
 def body_profile(g: Geometry, U, V):
     """Soft tissue thickness: neck, shoulders, chest wall; falls off toward the body edge."""
-    bw = np.interp(V, [0.0, 0.04, 0.10, 0.16, 0.26, 1.0],
-                   [0.09, 0.10, g.body_w - 0.03, g.body_w + 0.05, g.body_w + 0.01, g.body_w + 0.03]).astype(np.float32)
+    bw = np.interp(
+        V,
+        [0.0, 0.04, 0.10, 0.16, 0.26, 1.0],
+        [0.09, 0.10, g.body_w - 0.03, g.body_w + 0.05, g.body_w + 0.01, g.body_w + 0.03],
+    ).astype(np.float32)
     d = np.abs(U - g.cx)
     inside = smoothstep(bw - d, 0.006)
     thick = np.sqrt(np.clip(1.0 - (d / bw) ** 2, 0.0, 1.0))
@@ -105,21 +107,25 @@ def render_layers(g: Geometry, tex_rng: np.random.Generator) -> dict:
     dm = np.abs(U - g.cx - g.med_off)
     top_heart = g.heart_extent()[1]
     L["mediastinum"] = np.maximum(
-        smoothstep(g.mw + g.ecm_extra + 0.004 - dm, EPS) * smoothstep(top_heart + 0.03 - V, EPS)
-        * smoothstep(V - g.apex + 0.02, EPS), heart)
+        smoothstep(g.mw + g.ecm_extra + 0.004 - dm, EPS)
+        * smoothstep(top_heart + 0.03 - V, EPS)
+        * smoothstep(V - g.apex + 0.02, EPS),
+        heart,
+    )
     spine_in = 0.034 - np.abs(U - g.cx)
     vert = 0.9 + 0.1 * np.cos(2 * np.pi * (V - g.apex) / 0.047)
     L["spine"] = smoothstep(spine_in, 0.003) * vert * (0.8 + 0.4 * np.exp(-((spine_in / 0.006) ** 2)))
     fr = g.frame
     tx = g.trachea_x()
     car = (tx, g.carina_v)
-    trach = polyline_field((S, S), fr.to_pixels([(tx - 0.003, -0.1), (tx, g.carina_v - 0.01)]),
-                           fr.length_px(g.tw))
+    trach = polyline_field((S, S), fr.to_pixels([(tx - 0.003, -0.1), (tx, g.carina_v - 0.01)]), fr.length_px(g.tw))
     for sg, ang_deg, length in ((-1, 28, 0.07), (1, 40, 0.085)):
         a = np.radians(ang_deg)
         end = (car[0] + sg * length * np.sin(a), car[1] + length * np.cos(a))
-        trach = np.maximum(trach, polyline_field((S, S), fr.to_pixels([car, end]),
-                                                 [fr.length_px(g.tw * 0.85), fr.length_px(g.tw * 0.55)]))
+        trach = np.maximum(
+            trach,
+            polyline_field((S, S), fr.to_pixels([car, end]), [fr.length_px(g.tw * 0.85), fr.length_px(g.tw * 0.55)]),
+        )
     L["trachea"] = trach
     # lung markings: vessel trees from each hilum + fine texture, stronger centrally
     texture = gaussian_filter(tex_rng.standard_normal((S, S)).astype(np.float32), 1.1 * S / 224)
@@ -142,7 +148,7 @@ def render_layers(g: Geometry, tex_rng: np.random.Generator) -> dict:
     L["breast"] = g.breast * bre
     gl = g.dome_peak("left")
     L["gastric"] = g.gastric * smoothstep(ellipse_sdf(U, V, g.cx + 0.55 * g.W, gl + 0.055, 0.05, 0.028), 0.006)
-    L["extra"] = np.zeros((S, S), np.float32)   # findings add their densities here
+    L["extra"] = np.zeros((S, S), np.float32)  # findings add their densities here
     L["devices"] = np.zeros((S, S), np.float32)
     return L
 
@@ -153,8 +159,7 @@ def compose(g: Geometry, L: dict) -> np.ndarray:
     lungs = L["lung_right"] + L["lung_left"]
     A = g.body_d * body - g.air * lungs * (0.8 + 0.2 * body)
     A += L["markings_right"] * L["lung_right"] + L["markings_left"] * L["lung_left"]
-    A += 0.06 * (L["ribs_right"] * (0.4 + 0.6 * L["lung_right"])
-                  + L["ribs_left"] * (0.4 + 0.6 * L["lung_left"])) * body
+    A += 0.06 * (L["ribs_right"] * (0.4 + 0.6 * L["lung_right"]) + L["ribs_left"] * (0.4 + 0.6 * L["lung_left"])) * body
     A += 0.11 * (L["clav_right"] + L["clav_left"]) * body
     A += 0.09 * L["spine"] * body
     A += 0.02 * L["mediastinum"] * body
@@ -177,31 +182,44 @@ def region_boxes(g: Geometry, L: dict) -> dict:
         span = g.cpa_v(side) - g.apex
         cuts = [g.apex + span * f for f in (1 / 3, 2 / 3)]
         lm = lung > 0.5
-        for name, sel in (("upper", V < cuts[0]), ("mid", (V >= cuts[0]) & (V < cuts[1])),
-                          ("lower", V >= cuts[1]), ("apical", V < g.apex + 0.2 * span)):
+        for name, sel in (
+            ("upper", V < cuts[0]),
+            ("mid", (V >= cuts[0]) & (V < cuts[1])),
+            ("lower", V >= cuts[1]),
+            ("apical", V < g.apex + 0.2 * span),
+        ):
             key = f"{side} {name} lung zone" if name != "apical" else f"{side} apical zone"
             boxes[key] = bbox_of(lm & sel)
         hx, hy = g.hilum(side)
         boxes[f"{side} hilar structures"] = box_of_points(fr, [(hx - 0.045, hy - 0.06), (hx + 0.045, hy + 0.05)])
         cu, cv = g.cx + sg * g.W, g.cpa_v(side)
-        boxes[f"{side} costophrenic angle"] = box_of_points(fr, [(cu - sg * 0.085, cv - 0.085), (cu + sg * 0.012, cv + 0.012)])
+        boxes[f"{side} costophrenic angle"] = box_of_points(
+            fr, [(cu - sg * 0.085, cv - 0.085), (cu + sg * 0.012, cv + 0.012)]
+        )
         pk = g.dome_peak(side)
         boxes[f"{side} hemidiaphragm"] = box_of_points(
-            fr, [(g.cx + sg * 0.07, pk - 0.012), (g.cx + sg * (g.W + 0.01), g.cpa_v(side) + 0.01)])
+            fr, [(g.cx + sg * 0.07, pk - 0.012), (g.cx + sg * (g.W + 0.01), g.cpa_v(side) + 0.01)]
+        )
         boxes[f"{side} clavicle"] = bbox_of(L["clav_" + side])
     tx = g.trachea_x()
     boxes["trachea"] = box_of_points(fr, [(tx - g.tw - 0.004, max(g.apex - 0.1, 0.0)), (tx + g.tw + 0.004, g.carina_v)])
     boxes["carina"] = box_of_points(fr, [(tx - 0.03, g.carina_v - 0.025), (tx + 0.03, g.carina_v + 0.03)])
-    boxes["spine"] = box_of_points(fr, [(g.cx - 0.036, max(g.apex - 0.1, 0.0)), (g.cx + 0.036, min(g.cpa_v("left") + 0.1, 1.05))])
+    boxes["spine"] = box_of_points(
+        fr, [(g.cx - 0.036, max(g.apex - 0.1, 0.0)), (g.cx + 0.036, min(g.cpa_v("left") + 0.1, 1.05))]
+    )
     kx = g.cx + g.med_off + g.mw + 0.008
-    boxes["aortic arch"] = box_of_points(fr, [(kx - g.knob_r - 0.025, g.knob_v - g.knob_r), (kx + g.knob_r, g.knob_v + g.knob_r)])
+    boxes["aortic arch"] = box_of_points(
+        fr, [(kx - g.knob_r - 0.025, g.knob_v - g.knob_r), (kx + g.knob_r, g.knob_v + g.knob_r)]
+    )
     boxes["mediastinum"] = bbox_of(L["mediastinum"] * (V > g.apex - 0.02))
     x1, y1, x2, y2 = g.heart_extent()
     boxes["upper mediastinum"] = bbox_of(L["mediastinum"] * (V > g.apex - 0.02) * (V < y1 + 0.02))
     ml = g.cx + g.med_off - g.mw - g.ecm_extra
     boxes["svc"] = box_of_points(fr, [(ml, g.clav_v[0] + 0.01), (ml + 0.035, y1 + 0.04)])
     boxes["cardiac silhouette"] = bbox_of(L["heart"] * (V < g.dome_peak("left") + 0.02))
-    boxes["right atrium"] = bbox_of(L["heart"] * (U < g.cx + g.med_off) * (V > y1 + 0.03) * (V < g.dome_peak("left") + 0.02))
+    boxes["right atrium"] = bbox_of(
+        L["heart"] * (U < g.cx + g.med_off) * (V > y1 + 0.03) * (V < g.dome_peak("left") + 0.02)
+    )
     ra = boxes["right atrium"]
     if ra is not None:
         xr, yr = ra[0], ra[1]

@@ -27,15 +27,15 @@ SEVERITIES: tuple[str, ...] = ("mild", "moderate", "severe")
 @dataclass
 class GeneratorConfig:
     image_size: int = 224
-    p_normal: float = 0.30          # probability that a study has no pathology (devices allowed)
-    p_ap: float = 0.30              # probability of an AP (portable) film instead of PA
-    p_devices_pa: float = 0.08      # support devices on PA films
-    p_devices_ap: float = 0.40      # support devices on AP films (ICU patients)
+    p_normal: float = 0.30  # probability that a study has no pathology (devices allowed)
+    p_ap: float = 0.30  # probability of an AP (portable) film instead of PA
+    p_devices_pa: float = 0.08  # support devices on PA films
+    p_devices_ap: float = 0.40  # support devices on AP films (ICU patients)
     finding_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FINDING_WEIGHTS))
     severity_weights: tuple[float, float, float] = (0.40, 0.35, 0.25)
     max_pathologies: int = 4
-    noise_scale: float = 1.0        # multiplies the detector noise level
-    closed_questions_per_image: int = 4   # closed (yes/no) presence questions, half yes when possible
+    noise_scale: float = 1.0  # multiplies the detector noise level
+    closed_questions_per_image: int = 4  # closed (yes/no) presence questions, half yes when possible
 
     def __post_init__(self) -> None:
         problems = []
@@ -63,6 +63,6 @@ class GeneratorConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "GeneratorConfig":
+    def from_dict(cls, d: dict) -> GeneratorConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -123,8 +123,9 @@ def _airspace(spec, g, L, rng, zones, patchy: bool):
             ou, ov = -np.sin(a0) * off, np.cos(a0) * off
             p0 = (cu + ou - 0.6 * rx * np.cos(a), cv + ov - 0.6 * ry * np.sin(a))
             p1 = (cu + ou + 0.6 * rx * np.cos(a), cv + ov + 0.6 * ry * np.sin(a))
-            bron = np.maximum(bron, polyline_field(U.shape, fr.to_pixels([p0, p1]),
-                                                   [fr.length_px(0.004), fr.length_px(0.0015)]))
+            bron = np.maximum(
+                bron, polyline_field(U.shape, fr.to_pixels([p0, p1]), [fr.length_px(0.004), fr.length_px(0.0015)])
+            )
         L["extra"] -= 0.6 * dens * bron * blob
     m = blob > 0.35
     return m, lung_regions(m, [side], zones)
@@ -276,10 +277,10 @@ def draw_pleural_other(spec, g, L, rng, zones):
     th = {"mild": 0.006, "moderate": 0.011, "severe": 0.018}[spec.severity]
     sdf = lung_sdf(g, side, U, V)
     span = g.cpa_v(side) - g.apex
-    if rng.random() < 0.3:   # apical cap
+    if rng.random() < 0.3:  # apical cap
         sel = smoothstep(g.apex + 0.25 * span - V, 0.01)
         spec.extra["where"] = "apical"
-    else:                    # lateral chest wall
+    else:  # lateral chest wall
         v0 = g.apex + span * rng.uniform(0.3, 0.55)
         v1 = v0 + span * rng.uniform(0.2, 0.4)
         sel = smoothstep(V - v0, 0.01) * smoothstep(v1 - V, 0.01)
@@ -300,16 +301,22 @@ def draw_device(spec, g, L, rng, zones):
         tip = g.carina_v - rng.uniform(0.03, 0.065)
         f = np.zeros(sh, np.float32)
         for off in (-0.006, 0.006):
-            f = np.maximum(f, polyline_field(sh, fr.to_pixels([(tx + off, -0.1), (tx + off * 0.9, tip)]),
-                                             fr.length_px(0.0018)))
-        f = np.maximum(f, 0.8 * polyline_field(sh, fr.to_pixels([(tx - 0.002, -0.1), (tx - 0.002, tip)]),
-                                               fr.length_px(0.0012)))
+            f = np.maximum(
+                f, polyline_field(sh, fr.to_pixels([(tx + off, -0.1), (tx + off * 0.9, tip)]), fr.length_px(0.0018))
+            )
+        f = np.maximum(
+            f, 0.8 * polyline_field(sh, fr.to_pixels([(tx - 0.002, -0.1), (tx - 0.002, tip)]), fr.length_px(0.0012))
+        )
         amp, regs = 0.22, ["trachea", "carina"]
     elif spec.kind == "central venous catheter":
         top = g.heart_extent()[1]
         x_svc = g.cx + g.med_off - g.mw + 0.015
-        pts = [(g.cx - 0.24, g.clav_v[1] + 0.03), (g.cx - 0.12, g.clav_v[0] + 0.01),
-               (x_svc, g.clav_v[0] + 0.045), (x_svc, top + rng.uniform(0.02, 0.05))]
+        pts = [
+            (g.cx - 0.24, g.clav_v[1] + 0.03),
+            (g.cx - 0.12, g.clav_v[0] + 0.01),
+            (x_svc, g.clav_v[0] + 0.045),
+            (x_svc, top + rng.uniform(0.02, 0.05)),
+        ]
         f = polyline_field(sh, fr.to_pixels(pts), fr.length_px(0.0028))
         amp, regs = 0.2, ["svc", "cavoatrial junction"]
     else:  # pacemaker: generator in the left upper chest, leads into the right atrium and ventricle
@@ -321,8 +328,10 @@ def draw_device(spec, g, L, rng, zones):
         common = [(gx - 0.02, gy), (g.cx + 0.06, g.clav_v[0]), (x_svc, g.clav_v[0] + 0.05), (x_svc, top + 0.03)]
         ra = common + [(hcx - 0.55 * rx, hcy - 0.2 * ry)]
         rv = common + [(hcx - 0.2 * rx, hcy + 0.2 * ry), (hcx + 0.35 * rx, hcy + 0.55 * ry)]
-        leads = np.maximum(polyline_field(sh, fr.to_pixels(ra), fr.length_px(0.0022)),
-                           polyline_field(sh, fr.to_pixels(rv), fr.length_px(0.0022)))
+        leads = np.maximum(
+            polyline_field(sh, fr.to_pixels(ra), fr.length_px(0.0022)),
+            polyline_field(sh, fr.to_pixels(rv), fr.length_px(0.0022)),
+        )
         f = np.maximum(1.8 * gen, leads)
         amp, regs = 0.3, ["left upper lung zone", "cardiac silhouette", "right atrium"]
     L["devices"] += amp * f

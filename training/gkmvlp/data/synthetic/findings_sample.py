@@ -10,8 +10,16 @@ import numpy as np
 from .config import SEVERITIES, GeneratorConfig
 from .geometry import Geometry
 
-SIDED = {"Lung Lesion", "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax",
-         "Pleural Effusion", "Pleural Other", "Fracture"}
+SIDED = {
+    "Lung Lesion",
+    "Consolidation",
+    "Pneumonia",
+    "Atelectasis",
+    "Pneumothorax",
+    "Pleural Effusion",
+    "Pleural Other",
+    "Fracture",
+}
 # Opacities that imply CheXpert's parent label "Lung Opacity".
 OPACITY_CHILDREN = ("Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis")
 DEVICE_KINDS = ("endotracheal tube", "central venous catheter", "pacemaker")
@@ -20,11 +28,11 @@ DEVICE_KINDS = ("endotracheal tube", "central venous catheter", "pacemaker")
 @dataclass
 class FindingSpec:
     label: str
-    side: str          # "left" | "right" | "bilateral" | "none"  (patient's side)
-    severity: str      # "mild" | "moderate" | "severe"
-    kind: str = ""     # finer type used by the drawing and the report ("nodule", "mass", device names...)
-    seed: int = 0      # seed of this instance's own shape randomness
-    amp: float = 1.0   # contrast multiplier (severity-dependent, jittered)
+    side: str  # "left" | "right" | "bilateral" | "none"  (patient's side)
+    severity: str  # "mild" | "moderate" | "severe"
+    kind: str = ""  # finer type used by the drawing and the report ("nodule", "mass", device names...)
+    seed: int = 0  # seed of this instance's own shape randomness
+    amp: float = 1.0  # contrast multiplier (severity-dependent, jittered)
     extra: dict = field(default_factory=dict)
 
 

@@ -18,30 +18,30 @@ class Geometry:
     view: str
     frame: Frame
     cx: float
-    W: float            # half width of the bony thorax (midline to lateral lung edge)
-    apex: float         # v of the lung apices
-    dome: dict          # {"right": v of dome peak, "left": ...}
-    dome_h: float       # dome height (peak to costophrenic angle)
-    d_apex: float       # lateral distance of the apex centre from the midline
-    mw: float           # half width of the upper mediastinum
-    med_off: float      # mediastinal centre offset toward the patient's left (image right)
-    ctr: float          # cardiothoracic ratio
+    W: float  # half width of the bony thorax (midline to lateral lung edge)
+    apex: float  # v of the lung apices
+    dome: dict  # {"right": v of dome peak, "left": ...}
+    dome_h: float  # dome height (peak to costophrenic angle)
+    d_apex: float  # lateral distance of the apex centre from the midline
+    mw: float  # half width of the upper mediastinum
+    med_off: float  # mediastinal centre offset toward the patient's left (image right)
+    ctr: float  # cardiothoracic ratio
     heart_ry: float
     heart_angle: float
     knob_r: float
     knob_v: float
     carina_v: float
     trachea_dx: float
-    tw: float           # trachea half width
-    clav_v: tuple       # (medial v, lateral v)
+    tw: float  # trachea half width
+    clav_v: tuple  # (medial v, lateral v)
     rib_r0: float
     rib_sp: float
     body_w: float
-    body_d: float       # soft tissue density
-    air: float          # lung air contrast
-    breast: float       # breast shadow density (0 = none)
-    gastric: float      # gastric bubble contrast (0 = none)
-    vessels: dict       # side -> list of (points (n,2) patient coords relative to hilum, half widths)
+    body_d: float  # soft tissue density
+    air: float  # lung air contrast
+    breast: float  # breast shadow density (0 = none)
+    gastric: float  # gastric bubble contrast (0 = none)
+    vessels: dict  # side -> list of (points (n,2) patient coords relative to hilum, half widths)
     exposure: dict
     # set by findings
     ecm_extra: float = 0.0
@@ -106,8 +106,12 @@ def _vessel_tree(rng: np.random.Generator, sg: float) -> list:
 def sample_geometry(rng: np.random.Generator, size: int, p_ap: float) -> Geometry:
     view = "AP" if rng.random() < p_ap else "PA"
     ap = view == "AP"
-    frame = Frame(size=size, shift=(float(rng.normal(0, 0.015)), float(rng.normal(0.01, 0.015))),
-                  scale=float(rng.uniform(0.92, 1.06)), angle=float(math.radians(rng.normal(0, 2.0))))
+    frame = Frame(
+        size=size,
+        shift=(float(rng.normal(0, 0.015)), float(rng.normal(0.01, 0.015))),
+        scale=float(rng.uniform(0.92, 1.06)),
+        angle=float(math.radians(rng.normal(0, 2.0))),
+    )
     W = float(rng.uniform(0.31, 0.355))
     apex = float(rng.uniform(0.13, 0.17))
     dome_r = float(rng.uniform(0.58, 0.66) if ap else rng.uniform(0.62, 0.71))
@@ -115,20 +119,39 @@ def sample_geometry(rng: np.random.Generator, size: int, p_ap: float) -> Geometr
     mw = float(rng.uniform(0.05, 0.065)) * (1.08 if ap else 1.0)
     carina_v = float(rng.uniform(0.33, 0.37))
     return Geometry(
-        view=view, frame=frame, cx=0.5, W=W, apex=apex, dome=dome,
-        dome_h=float(rng.uniform(0.045, 0.075)), d_apex=float(rng.uniform(0.14, 0.17)),
-        mw=mw, med_off=float(rng.uniform(0.0, 0.012)), ctr=float(rng.uniform(0.39, 0.48)),
-        heart_ry=float(rng.uniform(0.095, 0.12)), heart_angle=float(rng.uniform(0.30, 0.55)),
-        knob_r=float(rng.uniform(0.024, 0.032)), knob_v=float(carina_v - rng.uniform(0.03, 0.05)),
-        carina_v=carina_v, trachea_dx=float(rng.normal(0, 0.004)), tw=float(rng.uniform(0.014, 0.019)),
+        view=view,
+        frame=frame,
+        cx=0.5,
+        W=W,
+        apex=apex,
+        dome=dome,
+        dome_h=float(rng.uniform(0.045, 0.075)),
+        d_apex=float(rng.uniform(0.14, 0.17)),
+        mw=mw,
+        med_off=float(rng.uniform(0.0, 0.012)),
+        ctr=float(rng.uniform(0.39, 0.48)),
+        heart_ry=float(rng.uniform(0.095, 0.12)),
+        heart_angle=float(rng.uniform(0.30, 0.55)),
+        knob_r=float(rng.uniform(0.024, 0.032)),
+        knob_v=float(carina_v - rng.uniform(0.03, 0.05)),
+        carina_v=carina_v,
+        trachea_dx=float(rng.normal(0, 0.004)),
+        tw=float(rng.uniform(0.014, 0.019)),
         clav_v=((0.235, 0.165) if not ap else (0.20, 0.13)),
-        rib_r0=float(apex - rng.uniform(0.0, 0.02)), rib_sp=float(rng.uniform(0.05, 0.058)),
-        body_w=float(W + rng.uniform(0.035, 0.10)), body_d=float(rng.uniform(0.46, 0.56)),
+        rib_r0=float(apex - rng.uniform(0.0, 0.02)),
+        rib_sp=float(rng.uniform(0.05, 0.058)),
+        body_w=float(W + rng.uniform(0.035, 0.10)),
+        body_d=float(rng.uniform(0.46, 0.56)),
         air=float(rng.uniform(0.26, 0.31)),
         breast=float(rng.uniform(0.03, 0.07)) if rng.random() < 0.45 else 0.0,
         gastric=float(rng.uniform(0.06, 0.16)) if rng.random() < 0.7 else 0.0,
         vessels={"right": _vessel_tree(rng, -1.0), "left": _vessel_tree(rng, 1.0)},
-        exposure={"gain": float(rng.uniform(1.2, 1.5)), "bias": float(rng.uniform(-0.02, 0.05)),
-                  "gamma": float(rng.uniform(0.85, 1.2)), "noise": float(rng.uniform(0.008, 0.024)),
-                  "mottle": float(rng.uniform(0.005, 0.02)), "blur": float(rng.uniform(0.4, 0.9))},
+        exposure={
+            "gain": float(rng.uniform(1.2, 1.5)),
+            "bias": float(rng.uniform(-0.02, 0.05)),
+            "gamma": float(rng.uniform(0.85, 1.2)),
+            "noise": float(rng.uniform(0.008, 0.024)),
+            "mottle": float(rng.uniform(0.005, 0.02)),
+            "blur": float(rng.uniform(0.4, 0.9)),
+        },
     )

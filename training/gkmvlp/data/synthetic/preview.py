@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 COLORS = [(255, 80, 80), (80, 200, 255), (255, 220, 60), (120, 255, 120), (255, 120, 255), (255, 160, 60)]
-SHOWN_REGIONS = ("right lung", "left lung", "cardiac silhouette", "mediastinum", "trachea",
-                 "right costophrenic angle", "left costophrenic angle", "right clavicle", "left clavicle",
-                 "right hilar structures", "left hilar structures", "abdomen")
+SHOWN_REGIONS = (
+    "right lung",
+    "left lung",
+    "cardiac silhouette",
+    "mediastinum",
+    "trachea",
+    "right costophrenic angle",
+    "left costophrenic angle",
+    "right clavicle",
+    "left clavicle",
+    "right hilar structures",
+    "left hilar structures",
+    "abdomen",
+)
 
 
 def _tile(root: Path, rec: dict, mode: str, scale: int) -> Image.Image:
@@ -46,9 +56,12 @@ def write_previews(root, records: list[dict], out_dir, n: int = 16, cols: int = 
     scale = 2 if recs[0]["width"] <= 256 else 1
     paths = []
     for mode in ("raw", "regions", "findings"):
-        tiles = [_tile(root, r, mode, scale) if mode != "raw" else
-                 Image.open(root / r["image"]).convert("RGB").resize((r["width"] * scale, r["height"] * scale))
-                 for r in recs]
+        tiles = [
+            _tile(root, r, mode, scale)
+            if mode != "raw"
+            else Image.open(root / r["image"]).convert("RGB").resize((r["width"] * scale, r["height"] * scale))
+            for r in recs
+        ]
         w, h = tiles[0].size
         rows = (len(tiles) + cols - 1) // cols
         grid = Image.new("RGB", (w * cols, h * rows))

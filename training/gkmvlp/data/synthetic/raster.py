@@ -50,8 +50,9 @@ class Frame:
         return float(length * self.scale * self.size)
 
 
-def polyline_field(shape: tuple[int, int], pts_px: np.ndarray, widths_px, soft: float = 0.7,
-                   profile: str = "tube") -> np.ndarray:
+def polyline_field(
+    shape: tuple[int, int], pts_px: np.ndarray, widths_px, soft: float = 0.7, profile: str = "tube"
+) -> np.ndarray:
     """Max-composited field of a polyline: 1 inside the stroke, soft edges.
 
     widths_px: one half-width per vertex (linearly interpolated along each segment) or a scalar.

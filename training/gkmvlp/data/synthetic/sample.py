@@ -28,12 +28,12 @@ def sample_id(seed: int, index: int) -> str:
 
 @dataclass
 class SyntheticSample:
-    record: dict             # contract record (image/mask paths relative to the dataset root)
-    image: np.ndarray        # uint8 HxW
-    masks: list              # bool HxW per record["findings"] entry
+    record: dict  # contract record (image/mask paths relative to the dataset root)
+    image: np.ndarray  # uint8 HxW
+    masks: list  # bool HxW per record["findings"] entry
     image_float: np.ndarray  # float32 HxW in [0, 1] before 8-bit quantisation (for 16-bit DICOM)
 
-    def __iter__(self):      # allows: record, image, masks = generate_sample(...)
+    def __iter__(self):  # allows: record, image, masks = generate_sample(...)
         return iter((self.record, self.image, self.masks))
 
 
@@ -67,12 +67,17 @@ def generate_sample(cfg: GeneratorConfig, seed: int, index: int, draw_findings: 
     for spec, mask, regs in drawn:
         box = bbox_of(mask)
         box = clip_box(box, S, 1.0) if box is not None else None
-        if box is None:    # nothing of it is visible on this film: not a finding of this study
+        if box is None:  # nothing of it is visible on this film: not a finding of this study
             continue
         k = len(findings)
-        f = {"label": spec.label, "side": spec.side, "severity": spec.severity,
-             "regions": [r for r in regs if r in regions] or regs, "box": box,
-             "mask": f"masks/{sid}_{k}.png"}
+        f = {
+            "label": spec.label,
+            "side": spec.side,
+            "severity": spec.severity,
+            "regions": [r for r in regs if r in regions] or regs,
+            "box": box,
+            "mask": f"masks/{sid}_{k}.png",
+        }
         if spec.kind:
             f["kind"] = spec.kind
         findings.append(f)
@@ -93,8 +98,15 @@ def generate_sample(cfg: GeneratorConfig, seed: int, index: int, draw_findings: 
     labels["No Finding"] = int(not any(v for k, v in labels.items() if k not in ("No Finding", "Support Devices")))
     report = write_report(_rng(seed, index, STREAM_TEXT), details, labels)
     record = {
-        "id": sid, "image": f"images/{sid}.png", "width": S, "height": S, "view": g.view,
-        "labels": labels, "regions": regions, "findings": findings, "report": report,
+        "id": sid,
+        "image": f"images/{sid}.png",
+        "width": S,
+        "height": S,
+        "view": g.view,
+        "labels": labels,
+        "regions": regions,
+        "findings": findings,
+        "report": report,
         "vqa": make_vqa(_rng(seed, index, STREAM_VQA), labels, findings, g.view, cfg.closed_questions_per_image),
         "triplets": make_triplets(labels, findings),
     }

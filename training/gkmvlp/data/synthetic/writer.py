@@ -35,7 +35,9 @@ def _plan(counts: dict, dicom_subset: int):
             raise ValueError(f"count of {split} must be >= 0")
         plan += [[split, start + i, False] for i in range(n)]
         start += n
-    order = [p for p in plan if p[0] == "test"] + [p for p in plan if p[0] == "val"] + [p for p in plan if p[0] == "train"]
+    order = (
+        [p for p in plan if p[0] == "test"] + [p for p in plan if p[0] == "val"] + [p for p in plan if p[0] == "train"]
+    )
     for p in order[: max(0, int(dicom_subset))]:
         p[2] = True
     return plan
@@ -56,8 +58,16 @@ def _work(args):
     return json.dumps(rec, separators=(",", ":"))
 
 
-def generate_dataset(cfg: GeneratorConfig, out_dir, counts: dict, seed: int = 0, dicom_subset: int = 0,
-                     workers: int = 1, progress: bool = True, overwrite: bool = False) -> Path:
+def generate_dataset(
+    cfg: GeneratorConfig,
+    out_dir,
+    counts: dict,
+    seed: int = 0,
+    dicom_subset: int = 0,
+    workers: int = 1,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> Path:
     """Generate train/val/test into out_dir; returns the final path.
 
     Raises FileExistsError if out_dir exists and overwrite is False. A stale <out>.tmp from an
@@ -76,6 +86,7 @@ def generate_dataset(cfg: GeneratorConfig, out_dir, counts: dict, seed: int = 0,
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=len(jobs), desc="synthetic CXR", unit="img")
     files = {s: open(tmp / f"{s}.jsonl", "w") for s in SPLITS}
     n_dicom = 0
@@ -100,12 +111,18 @@ def generate_dataset(cfg: GeneratorConfig, out_dir, counts: dict, seed: int = 0,
         if bar:
             bar.close()
     meta = {
-        "format_version": FORMAT_VERSION, "generator": "gkmvlp-synthetic", "seed": int(seed),
-        "image_size": cfg.image_size, "counts": {s: int(counts.get(s, 0)) for s in SPLITS},
-        "labels": list(LABELS), "regions": list(REGIONS),
-        "splits": {s: f"{s}.jsonl" for s in SPLITS}, "license": "synthetic, CC0",
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "dicom_count": n_dicom, "generator_config": cfg.to_dict(),
+        "format_version": FORMAT_VERSION,
+        "generator": "gkmvlp-synthetic",
+        "seed": int(seed),
+        "image_size": cfg.image_size,
+        "counts": {s: int(counts.get(s, 0)) for s in SPLITS},
+        "labels": list(LABELS),
+        "regions": list(REGIONS),
+        "splits": {s: f"{s}.jsonl" for s in SPLITS},
+        "license": "synthetic, CC0",
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "dicom_count": n_dicom,
+        "generator_config": cfg.to_dict(),
     }
     with open(tmp / "dataset.json.part", "w") as fh:
         json.dump(meta, fh, indent=2)
