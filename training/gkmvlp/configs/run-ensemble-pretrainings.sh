@@ -38,30 +38,10 @@ member() {  # seed: the member's whole pipeline on one thread
       --real-corpus "$C" --out "$d/pretrain" --steps 2900 --threads 1 --seed "$s"
     touch "$d/pretrain/DONE"
   fi
-  if [ ! -f "$d/ft/DONE" ]; then
-    log "seed $s: fine-tune"
-    quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-0.5.json" --size tiny --data "$d/synth" \
-      --real-corpus "$C" --real-share 0.6 --init-from "$d/pretrain" --out "$d/ft" --steps 3500 --decoder-steps 600 \
-      --threads 1 --seed "$s"
-    touch "$d/ft/DONE"
-  fi
-  if [ ! -f "$d/cont/DONE" ]; then
-    log "seed $s: JSRT continuation"
-    quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-jsrt-continue.json" --size tiny \
-      --data "$d/synth" --real-corpus "$C" --real-share 0.6 --init-from "$d/ft" --out "$d/cont" --steps 600 \
-      --decoder-steps 150 --threads 1 --seed "$s"
-    touch "$d/cont/DONE"
-  fi
+  member_finetunes "$C" "$d/synth" "$s" "$d/pretrain" "$d/ft" "$d/cont"
   log "seed $s: done"
 }
-# at most two at a time: two cores
-running=0
-for s in "${SEEDS[@]}"; do
-  member "$s" > "$DIR/member$s.log" 2>&1 &
-  running=$((running + 1))
-  if [ "$running" -ge 2 ]; then wait -n; running=$((running - 1)); fi
-done
-wait
+two_at_a_time member "$DIR/member" "${SEEDS[@]}"
 
 export OMP_NUM_THREADS=2
 P="${SEEDS[0]}"

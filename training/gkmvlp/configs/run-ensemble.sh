@@ -30,25 +30,11 @@ if [ ! -f "$DIR/pretrain/DONE" ]; then
     --real-corpus "$C" --out "$DIR/pretrain" --steps 2900 --threads 2 --seed "$S"
   touch "$DIR/pretrain/DONE"
 fi
-member() {  # seed: fine-tune, then the JSRT continuation, one thread (two members share the two cores)
-  local s=$1
-  if [ ! -f "$DIR/ft$s/DONE" ]; then
-    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-0.5.json" --size tiny \
-      --data "$DIR/synth" --real-corpus "$C" --real-share 0.6 --init-from "$DIR/pretrain" --out "$DIR/ft$s" \
-      --steps 3500 --decoder-steps 600 --threads 1 --seed "$s"
-    touch "$DIR/ft$s/DONE"
-  fi
-  if [ ! -f "$DIR/cont$s/DONE" ]; then
-    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-jsrt-continue.json" --size tiny \
-      --data "$DIR/synth" --real-corpus "$C" --real-share 0.6 --init-from "$DIR/ft$s" --out "$DIR/cont$s" \
-      --steps 600 --decoder-steps 150 --threads 1 --seed "$s"
-    touch "$DIR/cont$s/DONE"
-  fi
+member() {  # seed: the member recipe's fine-tunes, one thread (two members share the two cores)
+  member_finetunes "$C" "$DIR/synth" "$1" "$DIR/pretrain" "$DIR/ft$1" "$DIR/cont$1"
 }
 log "fine-tuning members with seeds $S and $((S + 1)) side by side"
-member "$S" > "$DIR/member$S.log" 2>&1 &
-member "$((S + 1))" > "$DIR/member$((S + 1)).log" 2>&1 &
-wait
+two_at_a_time member "$DIR/member" "$S" "$((S + 1))"
 A="$OUT/gkmvlp-tiny-mixed-$V-a" B="$OUT/gkmvlp-tiny-mixed-$V-b" E="$OUT/gkmvlp-tiny-mixed-$V"
 log "exporting member A (format 2: calibration and input check) and member B (its classifier is all that is used)"
 quiet "$PY" -m gkmvlp.cli.evaluate --checkpoint "$DIR/cont$S" --data "$DIR/synth" --out "$DIR/eval-a" --threads 2

@@ -29,32 +29,12 @@ cd "$ROOT/training"
 [ -f "$SYN/dataset.json" ] || { echo "no synthetic set at $SYN" >&2; exit 2; }
 mkdir -p "$DIR" "$OUT"
 
-arm() {  # size: fine-tune + JSRT continuation at that input size, one thread
-  local px=$1 d="$DIR/px$1"
-  mkdir -p "$d"
-  if [ ! -f "$d/ft/DONE" ]; then
-    log "$px px: fine-tune"
-    quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-0.5.json" --size tiny --data "$SYN" \
-      --real-corpus "$C" --real-share 0.6 --init-from "$PRE" --image-size "$px" --out "$d/ft" --steps 3500 \
-      --decoder-steps 600 --threads 1 --seed "$SEED"
-    touch "$d/ft/DONE"
-  fi
-  if [ ! -f "$d/cont/DONE" ]; then
-    log "$px px: JSRT continuation"
-    quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-jsrt-continue.json" --size tiny --data "$SYN" \
-      --real-corpus "$C" --real-share 0.6 --init-from "$d/ft" --out "$d/cont" --steps 600 --decoder-steps 150 \
-      --threads 1 --seed "$SEED"
-    touch "$d/cont/DONE"
-  fi
-  log "$px px: done"
+arm() {  # size: the member recipe's fine-tunes at that input size, one thread
+  mkdir -p "$DIR/px$1"
+  member_finetunes "$C" "$SYN" "$SEED" "$PRE" "$DIR/px$1/ft" "$DIR/px$1/cont" --image-size "$1"
+  log "$1 px: done"
 }
-running=0
-for px in "${SIZES[@]}"; do
-  arm "$px" > "$DIR/arm$px.log" 2>&1 &
-  running=$((running + 1))
-  if [ "$running" -ge 2 ]; then wait -n; running=$((running - 1)); fi
-done
-wait
+two_at_a_time arm "$DIR/arm" "${SIZES[@]}"
 
 export OMP_NUM_THREADS=2
 if [ ! -f "$DIR/val.jsonl" ]; then
