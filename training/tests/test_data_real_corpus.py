@@ -501,7 +501,7 @@ def test_local_nih14_chexpert_mimic(tmp_path):
 
 
 def test_covid_case_groups():
-    from gkmvlp.data.real.sources import covid_group
+    from gkmvlp.data.real.source_readers import covid_group
 
     assert covid_group("covid-19-pneumonia-24-day6") == covid_group("covid-19-pneumonia-24-day12")
     assert covid_group("nejmoa2001191_f1-PA") == covid_group("nejmoa2001191_f4")

@@ -3,7 +3,8 @@
     from gkmvlp.data.real import load_manifest, split_of
     rows = load_manifest("../.local/real-corpus", split="train")   # validated manifest rows
 
-sources.py describes each source (licence, label mapping as data), assemble.py builds the corpus,
+sources.py lists each source and its licence, source_readers.py maps its folders to labels (as data),
+source_types.py holds what they share, assemble.py builds the corpus,
 manifest.py holds the row format, the split rule and the validating reader. numpy/Pillow/tqdm only.
 """
 

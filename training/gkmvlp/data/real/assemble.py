@@ -24,7 +24,8 @@ from . import images as px
 from .datasets import DATASETS
 from .evaluation import EvalGuard
 from .manifest import split_of
-from .sources import SOURCES, Item, Source
+from .source_types import Item, Source
+from .sources import SOURCES
 from .trees import GitTree, Tree, find_tree, open_tree
 
 # Duplicates keep the first film in this order: official label sets first, then sources with patient

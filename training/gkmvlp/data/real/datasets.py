@@ -17,7 +17,7 @@ from ..readers.chexpert_labels import read_chexpert_csv, read_mimic_chexpert_csv
 from ..readers.common import ReaderError
 from ..readers.mimic_cxr import parse_report_sections, read_metadata_csv
 from ..readers.nih14 import read_nih_labels
-from .sources import Item, Source, safe_name
+from .source_types import Item, Source, safe_name
 from .trees import Tree
 
 VIEW = {

@@ -16,18 +16,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from .sources import (
-    NIH_COPY_KEYS,
-    NIH_LICENCE,
-    NIH_NAME,
-    NIH_PNEUMONIA,
-    NORMAL,
-    SOURCES,
-    Item,
-    Source,
-    _images_under,
-    _stem,
-)
+from .source_readers import NIH_NAME
+from .source_types import NIH_PNEUMONIA, NORMAL, Item, Source, _images_under, _stem
+from .sources import NIH_COPY_KEYS, NIH_LICENCE, SOURCES
 from .trees import Tree
 
 HOLDOUT_KEY = "nih256"
