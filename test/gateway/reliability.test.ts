@@ -245,3 +245,41 @@ test("every role reads each finding's real-film AUC with its interval, baseline 
     ]);
   }
 });
+
+test("a finding measured on another selection of films lists that figure right after its main one; malformed extra figures are left out", async (t) => {
+  const fx = await startGatewayFixture(t);
+  await fx.ctx.db.prisma.modelVersion.create({
+    data: {
+      name: "m",
+      version: "4",
+      bundleSha256: "d".repeat(64),
+      manifest: {
+        tasks: ["classification"],
+        labels: ["Pneumonia", "Cardiomegaly"],
+        trained_on: "mixed",
+        reliability: {
+          validated_on_real: ["Pneumonia", "Cardiomegaly"],
+          real_metrics: {
+            Pneumonia: {
+              auc: 0.63,
+              n_pos: 69,
+              n_neg: 63,
+              set: "one selection",
+              other_sets: [{ auc: 0.62, ci_low: 0.53, ci_high: 0.7, n_pos: 118, n_neg: 74, set: "another selection" }, { auc: "x" }, null],
+            },
+            Cardiomegaly: { auc: 0.77, set: "sample", other_sets: "not a list" },
+          },
+        },
+      },
+      metrics: {},
+      trainedOn: "synthetic and real chest X-rays",
+    },
+  });
+  const r = await fx.gql(`{ models { version realFilmMetrics { label auc ciLow ciHigh positives negatives set } } }`, {}, fx.a.CLINICIAN);
+  assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+  assert.deepEqual(r.body.data.models.find((m: any) => m.version === "4").realFilmMetrics, [
+    { label: "Cardiomegaly", auc: 0.77, ciLow: null, ciHigh: null, positives: null, negatives: null, set: "sample" },
+    { label: "Pneumonia", auc: 0.63, ciLow: null, ciHigh: null, positives: 69, negatives: 63, set: "one selection" },
+    { label: "Pneumonia", auc: 0.62, ciLow: 0.53, ciHigh: 0.7, positives: 118, negatives: 74, set: "another selection" },
+  ]);
+});

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from gkmvlp.eval.real_metrics import NIH_DEV_SET, manifest_real_metrics, stamp_manifest
+from gkmvlp.eval.real_metrics import HOLDOUT_SET, NIH_DEV_SET, manifest_real_metrics, stamp_manifest, stamp_other_set
 
 METRICS = {
     "corpus_test": {
@@ -58,3 +58,55 @@ def test_a_bundle_without_a_reliability_section_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"format_version": 1}))
     with pytest.raises(ValueError, match="no reliability section"):
         stamp_manifest(tmp_path, METRICS)
+
+
+HELD_OUT = {
+    "auc": 0.62,
+    "ci_low": 0.53,
+    "ci_high": 0.70,
+    "perm_p": 0.003,
+    "shuffled_labels_auc": 0.5,
+    "n_pos": 118,
+    "n_neg": 74,
+}
+
+
+def _bundle(tmp_path):
+    manifest = {"format_version": 2, "reliability": {"graph": "input_check"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    stamp_manifest(tmp_path, METRICS)
+    return tmp_path
+
+
+def test_a_second_set_is_stamped_beside_the_main_figure_and_replaces_an_older_figure_of_the_same_set(tmp_path):
+    b = _bundle(tmp_path)
+    stamp_other_set(b, "Pneumonia", {**HELD_OUT, "auc": 0.7}, HOLDOUT_SET)
+    entry = stamp_other_set(b, "Pneumonia", HELD_OUT, HOLDOUT_SET)
+    stored = json.loads((b / "manifest.json").read_text())["reliability"]["real_metrics"]["Pneumonia"]
+    assert stored == entry and stored["auc"] == 0.88  # the main figure is untouched
+    assert stored["other_sets"] == [
+        {
+            "auc": 0.62,
+            "ci_low": 0.53,
+            "ci_high": 0.70,
+            "perm_p": 0.003,
+            "n_pos": 118,
+            "n_neg": 74,
+            "baseline_auc": 0.5,
+            "set": HOLDOUT_SET,
+        }
+    ]
+
+
+def test_restamping_the_corpus_figures_keeps_the_other_sets(tmp_path):
+    b = _bundle(tmp_path)
+    stamp_other_set(b, "Pneumonia", HELD_OUT, HOLDOUT_SET)
+    stamp_manifest(b, {**METRICS, "corpus_test": {**METRICS["corpus_test"], "pneumonia_vs_normal_nih": {"auc": 0.9}}})
+    stored = json.loads((b / "manifest.json").read_text())["reliability"]["real_metrics"]["Pneumonia"]
+    assert stored["auc"] == 0.9 and [e["set"] for e in stored["other_sets"]] == [HOLDOUT_SET]
+
+
+def test_a_second_set_needs_the_labels_main_figure_first(tmp_path):
+    b = _bundle(tmp_path)
+    with pytest.raises(ValueError, match="no real_metrics entry for Edema"):
+        stamp_other_set(b, "Edema", HELD_OUT, HOLDOUT_SET)

@@ -3,7 +3,8 @@
   python -m gkmvlp.cli.holdout_eval --bundle ../models/NAME --holdout ../.local/nih-holdout
 
 Prints one JSON object (AUC, bootstrap 95 % interval, permutation p, the view baseline). Score each bundle once:
-the set is only worth something while it has not been used to choose among candidates.
+the set is only worth something while it has not been used to choose among candidates. --stamp writes the figure
+into the bundle's manifest beside the corpus-test figure (reliability.real_metrics.Pneumonia.other_sets).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def main(argv=None) -> None:
     p.add_argument("--bundle", required=True, help="bundle folder")
     p.add_argument("--holdout", default=str(REPO / ".local" / "nih-holdout"))
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--stamp",
+        action="store_true",
+        help="write the figure into the bundle manifest's reliability.real_metrics (Pneumonia's other_sets), where "
+        "the API and the console show it beside the corpus-test figure (changes the bundle's hash)",
+    )
     args = p.parse_args(argv)
 
     def body():
@@ -43,11 +50,18 @@ def main(argv=None) -> None:
 
             seen = seen_patients(corpus, ("test",)).get("nih", set())
         run = FilmRunner(Path(args.bundle), args.threads)
+        res = holdout_pneumonia(run, holdout, seen)
+        if args.stamp:
+            from ..eval.real_metrics import HOLDOUT_SET, stamp_other_set
+
+            if "all" not in res:
+                raise ValueError(f"nothing to stamp: {res.get('note')}")
+            stamp_other_set(Path(args.bundle), "Pneumonia", res["all"], HOLDOUT_SET)
         print_json(
             {
                 "bundle": f"{run.m['name']} {run.m['version']}",
                 "holdout_manifest_sha256": info.get("sha256", {}).get("manifest.jsonl"),
-                **holdout_pneumonia(run, holdout, seen),
+                **res,
             }
         )
 

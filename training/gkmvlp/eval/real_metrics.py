@@ -2,7 +2,9 @@
 
 The platform shows these to every reader of the model card, beside the label-shuffled baseline, so that
 "validated on real films" always comes with how well, on which films and how many. One entry per label:
-the patient-split corpus test where it has the label (more films), else the NIH evaluation sample.
+the patient-split corpus test where it has the label (more films), else the NIH evaluation sample. A label may list
+further measurements on other sets in `other_sets` (same fields): the held-out NIH pneumonia set, whose films come
+from another selection than the corpus test's (holdout_eval --stamp), is one. Restamping keeps them.
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ import json
 from pathlib import Path
 
 CORPUS_SETS = {
-    "pneumonia_vs_normal_nih": ("Pneumonia", "NIH ChestX-ray14 patient-split test films: pneumonia vs no finding"),
+    "pneumonia_vs_normal_nih": (
+        "Pneumonia",
+        "NIH ChestX-ray14 patient-split test films: pneumonia vs no finding, from one selection "
+        "(muhammedtalo/COVID-19, the source of nearly all training pneumonia labels)",
+    ),
     "nodule_jsrt": ("Lung Lesion", "JSRT patient-split test films: nodule vs none"),
 }
 NIH_DEV_SET = "NIH ChestX-ray14 evaluation sample (project evaluation data, never trained on)"
+HOLDOUT_SET = (
+    "NIH ChestX-ray14 films of another selection (256 px copies, both classes stored alike; patients of the "
+    "training films left out): pneumonia vs no finding"
+)
 
 
 def _entry(fig: dict, set_name: str) -> dict | None:
@@ -46,16 +56,46 @@ def manifest_real_metrics(metrics: dict) -> dict:
     return dict(sorted(out.items()))
 
 
-def stamp_manifest(bundle: Path, metrics: dict) -> dict:
-    """Writes the figures into bundle/manifest.json's reliability section; returns them."""
-    path = bundle / "manifest.json"
+def _write_manifest(path: Path, text: str, manifest: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + ("\n" if text.endswith("\n") else ""))
+    tmp.replace(path)
+
+
+def _reliability(path: Path) -> tuple[str, dict]:
     text = path.read_text()
     manifest = json.loads(text)
     if "reliability" not in manifest:
         raise ValueError(f"{path} has no reliability section (format version 2): nothing to stamp")
+    return text, manifest
+
+
+def stamp_manifest(bundle: Path, metrics: dict) -> dict:
+    """Writes the figures into bundle/manifest.json's reliability section, keeping each label's `other_sets`;
+    returns them."""
+    path = bundle / "manifest.json"
+    text, manifest = _reliability(path)
+    old = manifest["reliability"].get("real_metrics") or {}
     figures = manifest_real_metrics(metrics)
+    for label, entry in figures.items():
+        if (old.get(label) or {}).get("other_sets"):
+            entry["other_sets"] = old[label]["other_sets"]
     manifest["reliability"]["real_metrics"] = figures
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + ("\n" if text.endswith("\n") else ""))
-    tmp.replace(path)
+    _write_manifest(path, text, manifest)
     return figures
+
+
+def stamp_other_set(bundle: Path, label: str, fig: dict, set_name: str) -> dict:
+    """Adds (or replaces, by set name) one measurement of `label` on another set to its real_metrics entry; the
+    label's main entry must be there already (real_eval --stamp). Returns the label's entry."""
+    path = bundle / "manifest.json"
+    text, manifest = _reliability(path)
+    entry = (manifest["reliability"].get("real_metrics") or {}).get(label)
+    if not entry:
+        raise ValueError(f"{path}: no real_metrics entry for {label} (stamp real_eval's figures first)")
+    new = _entry(fig, set_name)
+    if new is None:
+        raise ValueError(f"no AUC to stamp for {label} on {set_name}")
+    entry["other_sets"] = [e for e in entry.get("other_sets", []) if e.get("set") != set_name] + [new]
+    _write_manifest(path, text, manifest)
+    return entry

@@ -58,27 +58,45 @@ export interface RealFilmMetricModel {
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const int = (v: unknown) => (Number.isInteger(v) ? (v as number) : null);
 
-/** ModelVersion.realFilmMetrics: the manifest's per-label real-film figures, weakest evidence included, by label. */
+function realFilmFigure(label: string, raw: unknown): RealFilmMetricModel | null {
+  if (!raw || typeof raw !== "object") return null;
+  const f = raw as Record<string, unknown>;
+  const auc = num(f.auc);
+  if (auc === null) return null;
+  return {
+    label,
+    auc,
+    ciLow: num(f.ci_low),
+    ciHigh: num(f.ci_high),
+    baselineAuc: num(f.baseline_auc),
+    permutationP: num(f.perm_p),
+    positives: int(f.n_pos),
+    negatives: int(f.n_neg),
+    set: typeof f.set === "string" ? f.set : "unspecified",
+  };
+}
+
+/**
+ * ModelVersion.realFilmMetrics: the manifest's per-label real-film figures, weakest evidence included, by label;
+ * a label's measurements on other sets (`other_sets`) follow its main figure, so a figure from one selection of
+ * films never stands alone where another selection disagrees with it.
+ */
 export function realFilmMetrics(manifest: unknown): RealFilmMetricModel[] {
   const figures = asManifest(manifest).reliability?.real_metrics;
   if (!figures || typeof figures !== "object") return [];
   const out: RealFilmMetricModel[] = [];
-  for (const [label, raw] of Object.entries(figures as Record<string, unknown>)) {
-    if (!raw || typeof raw !== "object") continue;
-    const f = raw as Record<string, unknown>;
-    const auc = num(f.auc);
-    if (auc === null) continue;
-    out.push({
-      label,
-      auc,
-      ciLow: num(f.ci_low),
-      ciHigh: num(f.ci_high),
-      baselineAuc: num(f.baseline_auc),
-      permutationP: num(f.perm_p),
-      positives: int(f.n_pos),
-      negatives: int(f.n_neg),
-      set: typeof f.set === "string" ? f.set : "unspecified",
-    });
+  const labels = Object.keys(figures).sort((a, b) => a.localeCompare(b));
+  for (const label of labels) {
+    const raw = (figures as Record<string, unknown>)[label];
+    const main = realFilmFigure(label, raw);
+    if (!main) continue;
+    out.push(main);
+    const others = (raw as { other_sets?: unknown }).other_sets;
+    if (!Array.isArray(others)) continue;
+    for (const other of others) {
+      const figure = realFilmFigure(label, other);
+      if (figure) out.push(figure);
+    }
   }
-  return out.sort((a, b) => a.label.localeCompare(b.label));
+  return out;
 }
