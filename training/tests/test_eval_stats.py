@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gkmvlp.eval.stats import auc, auc_ci, auc_permutation_p, macro_auc_ci, mean_ci
+from gkmvlp.eval.stats import auc, auc_ci, auc_difference_ci, auc_permutation_p, macro_auc_ci, mean_ci
 
 
 def test_rank_auc_matches_sklearn_with_ties():
@@ -40,3 +40,16 @@ def test_macro_ci_and_mean_ci():
     assert lo < point < hi
     m, lo, hi = mean_ci([0.0, 1.0] * 20)
     assert m == 0.5 and lo < 0.5 < hi
+
+
+def test_paired_auc_difference_is_zero_for_the_same_scores_and_its_interval_excludes_zero_for_a_clear_gain():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(80), np.zeros(80)].astype(bool)
+    noise = rng.normal(size=160)
+    weak, strong = y * 0.3 + noise, y * 1.5 + noise
+    assert auc_difference_ci(y, weak, weak) == (0.0, 0.0, 0.0)
+    d, lo, hi = auc_difference_ci(y, strong, weak)
+    assert d == pytest.approx(auc(y, strong) - auc(y, weak)) and 0 < lo < d < hi
+    # the same gain on unrelated noise is not claimed: the interval spans zero
+    d2, lo2, hi2 = auc_difference_ci(y, weak + rng.normal(size=160) * 0.01, weak)
+    assert lo2 <= 0 <= hi2

@@ -41,6 +41,12 @@ def main(argv=None) -> None:
         help="films this close (dHash bits) to an already kept film are duplicates (default: the "
         "tool's 12, as for evaluation copies; 0 drops exact copies only)",
     )
+    p.add_argument(
+        "--second-copies",
+        action="store_true",
+        help="also add SIMHADRI29/Chest-Disease-Detection's 256 px copies of the corpus's own NIH training and "
+        "validation films (the same films through another pipeline; gkmvlp/data/real/holdout.py says why)",
+    )
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     datasets = {"nih14": args.nih14, "chexpert": args.chexpert, "mimic": args.mimic_jpg}
@@ -48,11 +54,14 @@ def main(argv=None) -> None:
         p.error("give --clones and/or a dataset folder (--nih14, --chexpert, --mimic-jpg)")
 
     from ..data.real.assemble import assemble
+    from ..data.real.holdout import HOLDOUT_KEY, SECOND_COPY_SOURCES
 
+    copies = {"sources": SECOND_COPY_SOURCES, "second_copies": (HOLDOUT_KEY,)} if args.second_copies else {}
     try:
         s = assemble(
             args.clones,
             args.out,
+            **copies,
             datasets=datasets,
             **eval_guard_kwargs(args),
             max_side=args.max_side,

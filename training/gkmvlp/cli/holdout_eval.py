@@ -26,6 +26,11 @@ def main(argv=None) -> None:
     p.add_argument("--holdout", default=str(REPO / ".local" / "nih-holdout"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
+        "--against",
+        help="a control bundle (same recipe and seed, one lever changed): prints the AUC difference on the same "
+        "films with a paired bootstrap CI",
+    )
+    p.add_argument(
         "--stamp",
         action="store_true",
         help="write the figure into the bundle manifest's reliability.real_metrics (Pneumonia's other_sets), where "
@@ -51,6 +56,10 @@ def main(argv=None) -> None:
             seen = seen_patients(corpus, ("test",)).get("nih", set())
         run = FilmRunner(Path(args.bundle), args.threads)
         res = holdout_pneumonia(run, holdout, seen)
+        if args.against:
+            from ..eval.holdout import paired_difference
+
+            res["against"] = paired_difference(run, FilmRunner(Path(args.against), args.threads), holdout)
         if args.stamp:
             from ..eval.real_metrics import HOLDOUT_SET, stamp_other_set
 

@@ -33,7 +33,8 @@ two_at_a_time() {
 }
 
 # The member recipe's two fine-tune stages on one thread: real-finetune-0.5.json (3500 + 600 decoder steps) from
-# INIT into FT, then the JSRT continuation (600 + 150) from FT into CONT. A stage with a DONE file is skipped, so a
+# INIT into FT, then the JSRT continuation (600 + 150) from FT into CONT; FT_CONFIG / CONT_CONFIG name other
+# configs in this folder. A stage with a DONE file is skipped, so a
 # rerun resumes. EXTRA flags go to the first stage only (e.g. --image-size 256); the continuation takes its model
 # from FT's checkpoint.
 #   member_finetunes CORPUS SYNTH SEED INIT FT CONT [EXTRA...]
@@ -42,14 +43,14 @@ member_finetunes() {
   shift 6
   if [ ! -f "$ft/DONE" ]; then
     log "seed $seed: fine-tune into $ft"
-    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-0.5.json" --size tiny \
+    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${FT_CONFIG:-real-finetune-0.5.json}" --size tiny \
       --data "$synth" --real-corpus "$corpus" --real-share 0.6 --init-from "$init" --out "$ft" --steps 3500 \
       --decoder-steps 600 --threads 1 --seed "$seed" "$@"
     touch "$ft/DONE"
   fi
   if [ ! -f "$cont/DONE" ]; then
     log "seed $seed: JSRT continuation into $cont"
-    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/real-finetune-jsrt-continue.json" \
+    OMP_NUM_THREADS=1 quiet "$PY" -m gkmvlp.cli.finetune --config "$CFG/${CONT_CONFIG:-real-finetune-jsrt-continue.json}" \
       --size tiny --data "$synth" --real-corpus "$corpus" --real-share 0.6 --init-from "$ft" --out "$cont" \
       --steps 600 --decoder-steps 150 --threads 1 --seed "$seed"
     touch "$cont/DONE"

@@ -42,6 +42,24 @@ def auc_ci(y, s, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tupl
     return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
 
 
+def auc_difference_ci(
+    y, s_a, s_b, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """AUC(s_a) - AUC(s_b) on the same films, with a paired percentile bootstrap CI (the same resampled films score
+    both, positives and negatives resampled separately): two models compared on one small set."""
+    y, s_a, s_b = np.asarray(y, bool), np.asarray(s_a, np.float64), np.asarray(s_b, np.float64)
+    pos, neg = np.nonzero(y)[0], np.nonzero(~y)[0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n_boot):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        vals.append(auc(y[idx], s_a[idx]) - auc(y[idx], s_b[idx]))
+    a = (1 - level) / 2
+    return auc(y, s_a) - auc(y, s_b), float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
+
+
 def auc_permutation_p(y, s, n_perm: int = 1000, seed: int = 0) -> tuple[float, float]:
     """(one-sided p that shuffled labels reach the observed AUC, mean AUC under shuffled labels)."""
     y, s = np.asarray(y, bool), np.asarray(s, np.float64)

@@ -71,6 +71,7 @@ class Assembler:
         exclude_patients=None,
         fixed_split=None,
         extra_params=None,
+        second_copies=(),
     ):
         self.clones, self.out = (Path(clones) if clones else None), Path(out)
         # a held-out set (holdout.py): other sources, patients of another corpus's training films left out, and
@@ -78,6 +79,11 @@ class Assembler:
         self.source_list = tuple(SOURCES if sources is None else sources)
         self.exclude_patients = exclude_patients or {}
         self.fixed_split = fixed_split
+        # keys whose films are second copies (another pipeline's) of films the corpus keeps from other sources: kept
+        # only for patients already among the kept training or validation films, and then even when a (near-)
+        # duplicate of that patient's film, which by the split rule lands in the same split
+        self.second_copies = frozenset(second_copies)
+        self._patient_split: dict[tuple[str, str], str] = {}
         self.extra_params = dict(extra_params or {})
         self.datasets = {k: Path(v) for k, v in (datasets or {}).items() if v}
         unknown = set(self.datasets) - set(DATASETS)
@@ -94,6 +100,7 @@ class Assembler:
         self._kept = np.zeros((1024, 32), np.uint8)  # hashes of the kept films, first len(kept_ids) rows
         self.kept_ids: list[str] = []
         self.kept_sha: dict[str, str] = {}
+        self._kept_patient: dict[str, tuple[str, str]] = {}
         self.mask_checks: dict[str, Counter] = {}
         self.mask_problems: list[str] = []
         self.sources: dict[str, dict] = {}
@@ -184,7 +191,15 @@ class Assembler:
             return
         h = hashes[0]
         j, d = px.nearest(h, self._kept[: len(self.kept_ids)])
-        if sha in self.kept_sha or d <= self.dup_bits:
+        copy_of = None
+        if it.key in self.second_copies:
+            if not it.patient_known or self._patient_split.get((split_key, it.patient)) not in ("train", "val"):
+                self._exclude(it, src, "second copy whose patient has no training or validation film in the corpus")
+                return
+            match = self.kept_sha.get(sha) or (self.kept_ids[j] if d <= self.dup_bits else None)
+            if match is not None and self._kept_patient[match] == (split_key, it.patient):
+                copy_of, d = match, self.dup_bits + 1  # kept: the same patient's film through another pipeline
+        if copy_of is None and (sha in self.kept_sha or d <= self.dup_bits):
             d = 0 if sha in self.kept_sha else d
             self._exclude(
                 it,
@@ -223,7 +238,12 @@ class Assembler:
             row["diagnosis"] = it.diagnosis
         if it.note:
             row["note"] = it.note
+        if copy_of:
+            row["copy_of"] = copy_of
         self.rows.append(row)
+        if it.patient_known:
+            self._patient_split[(split_key, it.patient)] = row["split"]
+        self._kept_patient[it.id] = (split_key, it.patient)
         if len(self.kept_ids) == len(self._kept):  # grow by doubling: one copy per doubling, not per film
             self._kept = np.concatenate([self._kept, np.zeros_like(self._kept)])
         self._kept[len(self.kept_ids)] = px.hashes_array([h])[0]
@@ -353,6 +373,7 @@ class Assembler:
             "split_rule": f"every film: {self.fixed_split}"
             if self.fixed_split
             else "sha256('<source key>:<patient>')[:8] / 2**64: < 0.70 train, < 0.85 val, else test",
+            **({"second_copies": sorted(self.second_copies)} if self.second_copies else {}),
             **self.extra_params,
         }
         summary = write_outputs(

@@ -61,6 +61,14 @@ SIMHADRI = Source(
 NIH_LABELS = next(s for s in SOURCES if s.labels is not None)
 HOLDOUT_SOURCES = (SIMHADRI, replace(NIH_LABELS, labels_for=(HOLDOUT_KEY,)))
 NIH_KEYS = (*NIH_COPY_KEYS, HOLDOUT_KEY)  # one patient namespace ("nih")
+# The training corpus plus SIMHADRI29's copies of its own NIH training and validation films (assemble_real
+# --second-copies): the same films through a second pipeline, pneumonia and normal films alike, so that the one
+# selection's processing (muhammedtalo's pneumonia films are darker and grainier than its normals) is not all the
+# pneumonia label is learned from. Films of other patients stay out: they are the held-out set's.
+SECOND_COPY_SOURCES = (
+    *(replace(s, labels_for=(*s.labels_for, HOLDOUT_KEY)) if s is NIH_LABELS else s for s in SOURCES),
+    SIMHADRI,
+)
 
 
 def seen_patients(corpus: Path | str, splits: tuple[str, ...] = ("train", "val")) -> dict[str, set[str]]:

@@ -54,7 +54,7 @@ _TYPES: dict[str, tuple] = {
     "licence": _STR,
     "dhash": _STR,
 }
-_OPTIONAL = {"diagnosis": _STR, "note": _STR}
+_OPTIONAL = {"diagnosis": _STR, "note": _STR, "copy_of": _STR}  # copy_of: the id of the film this is a second copy of
 
 
 def check_row(r: Any, where: str, root: Path | None = None) -> dict:
