@@ -391,11 +391,14 @@ test("admin console in a real browser against the real stack", { timeout: 900_00
     // the shipped bundle's real-film figures: each with its interval and chance on the same films
     const realRows = page.getByTestId("real-film-metrics").first().locator("tbody tr");
     assert.ok((await realRows.count()) >= 2, "real-film rows for the shipped bundle");
-    // pneumonia: the corpus-test figure (one selection of NIH films), then the held-out set of another selection
+    // pneumonia: the corpus-test figure (one selection of NIH films) first, its other sets after it, among them the
+    // held-out set of another selection
     const pneumonia = realRows.filter({ has: page.locator('th:text-is("Pneumonia")') });
-    assert.equal(await pneumonia.count(), 2, "pneumonia's figure on each selection of films");
+    assert.ok((await pneumonia.count()) >= 2, "pneumonia's figure on each set of films");
     assert.match(await pneumonia.first().innerText(), /0\.\d\d\s+0\.\d\d–0\.\d\d\s+0\.\d\d\s+\d+ \/ \d+\s+.*one selection/);
-    assert.match(await pneumonia.nth(1).innerText(), /0\.\d\d\s+0\.\d\d–0\.\d\d\s+0\.\d\d\s+\d+ \/ \d+\s+.*another selection/);
+    const heldOut = pneumonia.filter({ hasText: "another selection" });
+    assert.equal(await heldOut.count(), 1);
+    assert.match(await heldOut.innerText(), /0\.\d\d\s+0\.\d\d–0\.\d\d\s+0\.\d\d\s+\d+ \/ \d+/);
     assert.match(await page.getByTestId("real-film-metrics").first().innerText(), /not above chance/, "weak figures are marked as such");
     // models serve every tenant: a tenant admin reads them, a platform operator changes them (below)
     assert.equal(await page.locator(".model-actions button").count(), 0, "a tenant admin gets no activate/retire controls");

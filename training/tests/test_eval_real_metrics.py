@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from gkmvlp.eval.real_metrics import HOLDOUT_SET, NIH_DEV_SET, manifest_real_metrics, stamp_manifest, stamp_other_set
+from gkmvlp.eval.real_metrics import (
+    HOLDOUT_SET,
+    NIH_DEV_SET,
+    NIH_TEST_SET,
+    manifest_real_metrics,
+    stamp_manifest,
+    stamp_other_set,
+)
 
 METRICS = {
     "corpus_test": {
@@ -84,7 +91,8 @@ def test_a_second_set_is_stamped_beside_the_main_figure_and_replaces_an_older_fi
     entry = stamp_other_set(b, "Pneumonia", HELD_OUT, HOLDOUT_SET)
     stored = json.loads((b / "manifest.json").read_text())["reliability"]["real_metrics"]["Pneumonia"]
     assert stored == entry and stored["auc"] == 0.88  # the main figure is untouched
-    assert stored["other_sets"] == [
+    assert stored["other_sets"][0]["set"] == NIH_DEV_SET  # the evaluation sample's 3 positives, then the new set
+    assert stored["other_sets"][1:] == [
         {
             "auc": 0.62,
             "ci_low": 0.53,
@@ -103,10 +111,30 @@ def test_restamping_the_corpus_figures_keeps_the_other_sets(tmp_path):
     stamp_other_set(b, "Pneumonia", HELD_OUT, HOLDOUT_SET)
     stamp_manifest(b, {**METRICS, "corpus_test": {**METRICS["corpus_test"], "pneumonia_vs_normal_nih": {"auc": 0.9}}})
     stored = json.loads((b / "manifest.json").read_text())["reliability"]["real_metrics"]["Pneumonia"]
-    assert stored["auc"] == 0.9 and [e["set"] for e in stored["other_sets"]] == [HOLDOUT_SET]
+    assert stored["auc"] == 0.9 and [e["set"] for e in stored["other_sets"]] == [NIH_DEV_SET, HOLDOUT_SET]
 
 
 def test_a_second_set_needs_the_labels_main_figure_first(tmp_path):
     b = _bundle(tmp_path)
     with pytest.raises(ValueError, match="no real_metrics entry for Edema"):
         stamp_other_set(b, "Edema", HELD_OUT, HOLDOUT_SET)
+
+
+def test_the_largest_set_gives_the_main_figure_and_the_others_follow():
+    metrics = {
+        **METRICS,
+        "corpus_heldout": {
+            "nih_test": {
+                "per_label": {
+                    "Cardiomegaly": {"auc": 0.83, "ci_low": 0.76, "ci_high": 0.89, "n_pos": 45, "n_neg": 1496},
+                    "Pneumonia": {"auc": 0.67, "n_pos": 71, "n_neg": 1484},
+                }
+            }
+        },
+    }
+    got = manifest_real_metrics(metrics)
+    assert got["Cardiomegaly"]["set"] == NIH_TEST_SET and got["Cardiomegaly"]["n_pos"] == 45
+    assert [e["set"] for e in got["Cardiomegaly"]["other_sets"]] == [NIH_DEV_SET]
+    assert got["Pneumonia"]["n_pos"] == 69  # the task's own test set first
+    assert [e["set"] for e in got["Pneumonia"]["other_sets"]] == [NIH_TEST_SET, NIH_DEV_SET]
+    assert "other_sets" not in got["Lung Lesion"]

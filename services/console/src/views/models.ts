@@ -212,11 +212,13 @@ function realFilmTable(rows: ModelVersion["realFilmMetrics"]): HTMLElement | nul
     h(
       "tbody",
       null,
-      rows.map((r) => {
+      rows.map((r, i) => {
         const noEvidence = r.ciLow === null || r.ciLow <= 0.5;
+        // the same finding on another set of films follows its main figure (the API keeps that order)
+        const otherSet = i > 0 && rows[i - 1]?.label === r.label;
         return h(
           "tr",
-          { "data-label": r.label, class: noEvidence ? "no-evidence" : "" },
+          { "data-label": r.label, class: [noEvidence ? "no-evidence" : "", otherSet ? "other-set" : ""].join(" ").trim() },
           h("th", { scope: "row" }, r.label),
           h("td", { class: "num" }, auc(r.auc)),
           h("td", { class: "num" }, r.ciLow === null ? "–" : `${auc(r.ciLow)}–${auc(r.ciHigh)}`, noEvidence ? " (not above chance)" : ""),

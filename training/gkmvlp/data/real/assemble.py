@@ -198,7 +198,7 @@ class Assembler:
                 return
             match = self.kept_sha.get(sha) or (self.kept_ids[j] if d <= self.dup_bits else None)
             if match is not None and self._kept_patient[match] == (split_key, it.patient):
-                copy_of, d = match, self.dup_bits + 1  # kept: the same patient's film through another pipeline
+                copy_of = match  # kept: the same patient's film through another pipeline
         if copy_of is None and (sha in self.kept_sha or d <= self.dup_bits):
             d = 0 if sha in self.kept_sha else d
             self._exclude(
