@@ -202,25 +202,11 @@ test("the model version says whether it is calibrated, checks its input and whic
 
 test("every role reads each finding's real-film AUC with its interval, baseline and film counts; malformed entries are left out", async (t) => {
   const fx = await startGatewayFixture(t);
-  await fx.ctx.db.prisma.modelVersion.create({
-    data: {
-      name: "m",
-      version: "3",
-      bundleSha256: "c".repeat(64),
-      manifest: {
-        tasks: ["classification"],
-        labels: ["Pneumonia", "Edema"],
-        trained_on: "mixed",
-        reliability: {
-          validated_on_real: ["Pneumonia"],
-          real_metrics: {
-            Pneumonia: { auc: 0.88, ci_low: 0.82, ci_high: 0.94, baseline_auc: 0.5, perm_p: 0.001, n_pos: 69, n_neg: 63, set: "NIH test" },
-            Edema: { auc: "high", set: "x" },
-          },
-        },
-      },
-      metrics: {},
-      trainedOn: "synthetic and real chest X-rays",
+  await registerModel(fx, "3", ["Pneumonia", "Edema"], {
+    validated_on_real: ["Pneumonia"],
+    real_metrics: {
+      Pneumonia: { auc: 0.88, ci_low: 0.82, ci_high: 0.94, baseline_auc: 0.5, perm_p: 0.001, n_pos: 69, n_neg: 63, set: "NIH test" },
+      Edema: { auc: "high", set: "x" },
     },
   });
   for (const role of ["CLINICIAN", "RADIOLOGIST", "AUDITOR"] as const) {
@@ -248,31 +234,17 @@ test("every role reads each finding's real-film AUC with its interval, baseline 
 
 test("a finding measured on another selection of films lists that figure right after its main one; malformed extra figures are left out", async (t) => {
   const fx = await startGatewayFixture(t);
-  await fx.ctx.db.prisma.modelVersion.create({
-    data: {
-      name: "m",
-      version: "4",
-      bundleSha256: "d".repeat(64),
-      manifest: {
-        tasks: ["classification"],
-        labels: ["Pneumonia", "Cardiomegaly"],
-        trained_on: "mixed",
-        reliability: {
-          validated_on_real: ["Pneumonia", "Cardiomegaly"],
-          real_metrics: {
-            Pneumonia: {
-              auc: 0.63,
-              n_pos: 69,
-              n_neg: 63,
-              set: "one selection",
-              other_sets: [{ auc: 0.62, ci_low: 0.53, ci_high: 0.7, n_pos: 118, n_neg: 74, set: "another selection" }, { auc: "x" }, null],
-            },
-            Cardiomegaly: { auc: 0.77, set: "sample", other_sets: "not a list" },
-          },
-        },
+  await registerModel(fx, "4", ["Pneumonia", "Cardiomegaly"], {
+    validated_on_real: ["Pneumonia", "Cardiomegaly"],
+    real_metrics: {
+      Pneumonia: {
+        auc: 0.63,
+        n_pos: 69,
+        n_neg: 63,
+        set: "one selection",
+        other_sets: [{ auc: 0.62, ci_low: 0.53, ci_high: 0.7, n_pos: 118, n_neg: 74, set: "another selection" }, { auc: "x" }, null],
       },
-      metrics: {},
-      trainedOn: "synthetic and real chest X-rays",
+      Cardiomegaly: { auc: 0.77, set: "sample", other_sets: "not a list" },
     },
   });
   const r = await fx.gql(`{ models { version realFilmMetrics { label auc ciLow ciHigh positives negatives set } } }`, {}, fx.a.CLINICIAN);
@@ -283,3 +255,17 @@ test("a finding measured on another selection of films lists that figure right a
     { label: "Pneumonia", auc: 0.62, ciLow: 0.53, ciHigh: 0.7, positives: 118, negatives: 74, set: "another selection" },
   ]);
 });
+
+/** Registers a model version whose manifest carries `reliability` (the gateway reads real-film figures from it). */
+async function registerModel(fx: Awaited<ReturnType<typeof startGatewayFixture>>, version: string, labels: string[], reliability: unknown) {
+  await fx.ctx.db.prisma.modelVersion.create({
+    data: {
+      name: "m",
+      version,
+      bundleSha256: version.repeat(64).slice(0, 64),
+      manifest: { tasks: ["classification"], labels, trained_on: "mixed", reliability } as object,
+      metrics: {},
+      trainedOn: "synthetic and real chest X-rays",
+    },
+  });
+}

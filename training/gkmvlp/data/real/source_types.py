@@ -9,22 +9,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...ontology import LABELS
 from .trees import Tree
 
 # The pathologies NIH ChestX-ray14's 14 labels cover once mapped to CheXpert (see data/readers/nih14.py):
 # a film NIH calls "No Finding" is negative for these. NIH has no Enlarged Cardiomediastinum, Fracture or
 # Support Devices label, so those stay unknown even on a normal film.
-NIH_COVERED = (
-    "Cardiomegaly",
-    "Lung Opacity",
-    "Lung Lesion",
-    "Edema",
-    "Consolidation",
-    "Pneumonia",
-    "Atelectasis",
-    "Pneumothorax",
-    "Pleural Effusion",
-    "Pleural Other",
+NIH_COVERED = tuple(
+    lab for lab in LABELS if lab not in ("No Finding", "Enlarged Cardiomediastinum", "Fracture", "Support Devices")
 )
 NORMAL = {"No Finding": 1, **{k: 0 for k in NIH_COVERED}}
 # NIH "Pneumonia" folder: pneumonia is an airspace opacity (CheXpert puts Pneumonia under Lung Opacity);
