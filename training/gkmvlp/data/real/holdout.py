@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .source_readers import NIH_NAME
-from .source_types import NIH_PNEUMONIA, NORMAL, Item, Source, _images_under, _stem
+from .source_types import NIH_PNEUMONIA, NORMAL, Item, Source, _images_under, _stem, nih_copy
 from .sources import NIH_COPY_KEYS, NIH_LICENCE, SOURCES
 from .trees import Tree
 
@@ -34,18 +34,7 @@ def simhadri_items(tree: Tree) -> list[Item]:
             stem = _stem(p)
             m = NIH_NAME.match(stem)
             if m:
-                out.append(
-                    Item(
-                        HOLDOUT_KEY,
-                        stem,
-                        p,
-                        patient=m.group(1),
-                        patient_known=True,
-                        labels=dict(labels),
-                        split_key="nih",
-                        note="256 x 256 copy",
-                    )
-                )
+                out.append(nih_copy(HOLDOUT_KEY, stem, p, m.group(1), labels, "256 x 256 copy"))
     return out
 
 

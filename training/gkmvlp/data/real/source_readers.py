@@ -16,6 +16,7 @@ from .source_types import (
     _csv,
     _images_under,
     _stem,
+    nih_copy,
     safe_name,
 )
 from .trees import Tree
@@ -118,18 +119,7 @@ def kcr_items(tree: Tree) -> list[Item]:
                 if not m:
                     continue
                 # the same patients as the other NIH films: one split namespace, so a patient is never on both sides
-                out.append(
-                    Item(
-                        "nih64",
-                        stem,
-                        p,
-                        patient=m.group(1),
-                        patient_known=True,
-                        labels=dict(labels),
-                        split_key="nih",
-                        note="64 x 64 thumbnail",
-                    )
-                )
+                out.append(nih_copy("nih64", stem, p, m.group(1), labels, "64 x 64 thumbnail"))
     return out
 
 
@@ -162,18 +152,8 @@ def cancer_detection_items(tree: Tree) -> list[Item]:
             labels = to_chexpert(_parse_finding_labels("|".join(sorted(folders)), stem))
         except ReaderError:
             continue  # e.g. "No Finding" and a finding folder for one film: contradictory, left out
-        out.append(
-            Item(
-                "nih128",
-                stem,
-                path,
-                patient=NIH_NAME.match(stem).group(1),
-                patient_known=True,
-                labels={k: v for k, v in labels.items() if v is not None},
-                split_key="nih",
-                note="128 x 128 copy",
-            )
-        )
+        known = {k: v for k, v in labels.items() if v is not None}
+        out.append(nih_copy("nih128", stem, path, NIH_NAME.match(stem).group(1), known, "128 x 128 copy"))
     return out
 
 

@@ -82,6 +82,12 @@ class Source:
     commit: str | None = None
 
 
+def nih_copy(key: str, stem: str, path: str, patient: str, labels: dict, note: str) -> Item:
+    """An NIH ChestX-ray14 film as another repository copied it: NIH's patient number, and NIH's split namespace, so a
+    patient is never on both sides of a split whichever copy holds the film."""
+    return Item(key, stem, path, patient=patient, patient_known=True, labels=dict(labels), split_key="nih", note=note)
+
+
 def safe_name(stem: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", stem)
 
