@@ -1,5 +1,5 @@
-"""The public repositories the real-film corpus is assembled from: what each holds, its licence, and
-how its folders and metadata become labels (as data, each with the reason).
+"""The public repositories the real-film corpus is assembled from: what each holds, its licence, its citation and
+which reader of source_readers.py turns its folders and metadata into labels (as data, each with the reason).
 
 Labels use the CheXpert names of gkmvlp.ontology.LABELS. A label a source does not establish is
 absent (unknown), never 0: the training losses mask unknown labels out.
