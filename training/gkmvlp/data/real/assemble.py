@@ -191,22 +191,23 @@ class Assembler:
             return
         h = hashes[0]
         j, d = px.nearest(h, self._kept[: len(self.kept_ids)])
+        # the kept film this one copies, byte for byte or within dup_bits; None when it is a film of its own
+        dup_of = self.kept_sha.get(sha) or (self.kept_ids[j] if d <= self.dup_bits else None)
         copy_of = None
         if it.key in self.second_copies:
             if not it.patient_known or self._patient_split.get((split_key, it.patient)) not in ("train", "val"):
                 self._exclude(it, src, "second copy whose patient has no training or validation film in the corpus")
                 return
-            match = self.kept_sha.get(sha) or (self.kept_ids[j] if d <= self.dup_bits else None)
-            if match is not None and self._kept_patient[match] == (split_key, it.patient):
-                copy_of = match  # kept: the same patient's film through another pipeline
-        if copy_of is None and (sha in self.kept_sha or d <= self.dup_bits):
+            if dup_of is not None and self._kept_patient[dup_of] == (split_key, it.patient):
+                copy_of = dup_of  # kept: the same patient's film through another pipeline
+        if dup_of is not None and copy_of is None:
             d = 0 if sha in self.kept_sha else d
             self._exclude(
                 it,
                 src,
                 "duplicate within the corpus" if d == 0 else "near-duplicate within the corpus",
                 distance=d,
-                match=self.kept_sha.get(sha) or self.kept_ids[j],
+                match=dup_of,
             )
             return
         size = px.stored_size(*im.size, self.max_side)
