@@ -76,7 +76,10 @@ class FilmRunner:
         return out
 
     def image(self, path: Path) -> dict[str, Any]:
-        return self.gray(decode_gray(path), str(path))
+        key = str(path)
+        if key in self.cache:  # scored before: no second decode of the file
+            return self.cache[key]
+        return self.gray(decode_gray(path), key)
 
     def anatomy_masks(self, r: dict, shape: tuple[int, int]) -> dict[str, np.ndarray] | None:
         """The anatomy graph's masks at the film's stored size (bilinear over the letterboxed square,

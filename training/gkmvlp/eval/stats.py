@@ -27,17 +27,23 @@ def auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int):
+    """Bootstrap index sets that resample positives and negatives separately (both stay present); nothing when the
+    films hold one class only."""
+    pos, neg = np.nonzero(y)[0], np.nonzero(~y)[0]
+    if len(pos) == 0 or len(neg) == 0:
+        return
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+
+
 def auc_ci(y, s, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap CI, resampling positives and negatives separately (both stay present)."""
     y, s = np.asarray(y, bool), np.asarray(s, np.float64)
-    pos, neg = np.nonzero(y)[0], np.nonzero(~y)[0]
-    if len(pos) == 0 or len(neg) == 0:
+    vals = [auc(y[idx], s[idx]) for idx in _stratified_resamples(y, n_boot, seed)]
+    if not vals:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        vals.append(auc(y[idx], s[idx]))
     a = (1 - level) / 2
     return float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
 
@@ -48,14 +54,9 @@ def auc_difference_ci(
     """AUC(s_a) - AUC(s_b) on the same films, with a paired percentile bootstrap CI (the same resampled films score
     both, positives and negatives resampled separately): two models compared on one small set."""
     y, s_a, s_b = np.asarray(y, bool), np.asarray(s_a, np.float64), np.asarray(s_b, np.float64)
-    pos, neg = np.nonzero(y)[0], np.nonzero(~y)[0]
-    if len(pos) == 0 or len(neg) == 0:
+    vals = [auc(y[idx], s_a[idx]) - auc(y[idx], s_b[idx]) for idx in _stratified_resamples(y, n_boot, seed)]
+    if not vals:
         return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        vals.append(auc(y[idx], s_a[idx]) - auc(y[idx], s_b[idx]))
     a = (1 - level) / 2
     return auc(y, s_a) - auc(y, s_b), float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))
 

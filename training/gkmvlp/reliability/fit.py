@@ -29,7 +29,7 @@ from ..model.gkmvlp import GKMVLP
 from ..model.preprocess import decode_gray, preprocess_array
 from ..ontology import LABELS, REGIONS
 from .calibration import apply_platt, cardiothoracic_ratio, ece, fit_ctr_with_head, fit_platt, logit, sigmoid
-from .input_check import InputCheck, image_features
+from .input_check import InputCheck, image_features, joined_features
 from .negatives import KINDS, lateral_variants, make, transformed_film
 
 CTR_RULE = {
@@ -220,7 +220,7 @@ def fit_reliability(
     ic = InputCheck(c.dim, c.mean, c.std)
 
     def feats(e):
-        return np.concatenate([e["emb"], e["img_feats"]], axis=1)  # the order InputCheck.score uses
+        return joined_features(torch.from_numpy(e["img_feats"]), torch.from_numpy(e["emb"])).numpy()
 
     pos_x = np.concatenate([feats(enc["train"]), feats(syn)])
     base_x = feats(neg_base)

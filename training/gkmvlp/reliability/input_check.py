@@ -60,7 +60,7 @@ class InputCheck(nn.Module):
 
     def score(self, img_features: Tensor, global_embedding: Tensor) -> tuple[Tensor, Tensor]:
         """forward() from image_features() already computed (the fit keeps those, not every film's pixels)."""
-        feats = torch.cat([global_embedding, img_features], dim=-1)
+        feats = joined_features(img_features, global_embedding)
         z = (feats - self.feat_mu) / self.feat_sd
         frontal = torch.sigmoid(z @ self.w + self.b)
         centred = global_embedding - self.emb_mu
@@ -69,4 +69,9 @@ class InputCheck(nn.Module):
         return frontal, ood
 
 
-__all__ = ["InputCheck", "image_features", "THUMB", "N_STATS"]
+def joined_features(img_features: Tensor, global_embedding: Tensor) -> Tensor:
+    """The frontal classifier's input: the embedding, then the image features (the fit standardises this layout)."""
+    return torch.cat([global_embedding, img_features], dim=-1)
+
+
+__all__ = ["InputCheck", "image_features", "joined_features", "THUMB", "N_STATS"]
