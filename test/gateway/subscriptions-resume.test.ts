@@ -281,7 +281,10 @@ test("the transition log never hands out a position that a later commit lands be
 });
 
 test("transitions past the retention period are pruned, and a cursor to one asks for a resync", { timeout: 120_000 }, async (t) => {
-  const fx = await startGatewayFixture(t);
+  // The gateway's own tailer prunes at its first read; with the default 7-day retention it could remove the
+  // 8-day-old row below before this test's first check (it did in CI on a loaded machine). A year's retention
+  // keeps the tailer out of the way: this test prunes the log itself, at a cutoff it chooses.
+  const fx = await startGatewayFixture(t, { env: { TRANSITION_RETENTION_SECONDS: String(365 * 24 * 3600) } });
   const prisma = fx.ctx.db.prisma;
   const log = createTransitionRepository(prisma);
   const tenantId = fx.tenantA.tenantId;
